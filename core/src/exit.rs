@@ -1,0 +1,73 @@
+//! Exit codes, shared by every command. The first four match the runbook's
+//! `redis-backup.sh`; the others are documented in README.md.
+
+use serde::Serialize;
+
+/// How a command ended, and the process exit code that says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Exit {
+    /// 0: success.
+    Ok,
+    /// 1: anything else: the cluster is unreachable, a local write failed,
+    /// the copy broke off, the user answered no.
+    Error,
+    /// 2: pod not found, bad input, or the file failed validation.
+    Invalid,
+    /// 3: BGSAVE did not finish within `--timeout`.
+    BgsaveTimeout,
+    /// 4: the backup file was empty or missing in the pod.
+    EmptyBackup,
+    /// 5: Redis refused BGSAVE or reported that it failed.
+    BgsaveFailed,
+    /// 130: interrupted (Ctrl-C); nothing was left under a final name.
+    Interrupted,
+}
+
+impl Exit {
+    /// The process exit code.
+    pub const fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Error => 1,
+            Exit::Invalid => 2,
+            Exit::BgsaveTimeout => 3,
+            Exit::EmptyBackup => 4,
+            Exit::BgsaveFailed => 5,
+            Exit::Interrupted => 130,
+        }
+    }
+
+    /// Every exit code with its meaning, for `--help` and the README.
+    pub const ALL: [Exit; 7] = [
+        Exit::Ok,
+        Exit::Error,
+        Exit::Invalid,
+        Exit::BgsaveTimeout,
+        Exit::EmptyBackup,
+        Exit::BgsaveFailed,
+        Exit::Interrupted,
+    ];
+
+    /// One line saying what the code means.
+    pub const fn meaning(self) -> &'static str {
+        match self {
+            Exit::Ok => "success",
+            Exit::Error => "other error (cluster unreachable, local I/O, copy broken off)",
+            Exit::Invalid => "pod not found, bad input, or file validation failed",
+            Exit::BgsaveTimeout => "BGSAVE did not finish within --timeout",
+            Exit::EmptyBackup => "backup file empty or missing in the pod",
+            Exit::BgsaveFailed => "Redis refused BGSAVE or reported it failed",
+            Exit::Interrupted => "interrupted; no partial file left behind",
+        }
+    }
+}
+
+/// The exit-code table as help text.
+pub fn help_table() -> String {
+    let mut s = String::from("Exit codes:\n");
+    for e in Exit::ALL {
+        s.push_str(&format!("  {:>3}  {}\n", e.code(), e.meaning()));
+    }
+    s
+}

@@ -1,0 +1,147 @@
+//! Backup file names and UTC civil time, without a clock or a time crate.
+//!
+//! A backup is `redis-backup-YYYYMMDD_HHMMSS.rdb` (UTC, as the runbook), or
+//! `redis-backup-YYYYMMDD_HHMMSS-N.rdb` when a second backup lands in the same
+//! second. While it is written it lives under a hidden temporary name that
+//! starts with [`TEMP_PREFIX`], so no reader ever sees a partial file under a
+//! final name.
+
+/// Every final backup name starts with this.
+pub const PREFIX: &str = "redis-backup-";
+/// Every final backup name ends with this.
+pub const SUFFIX: &str = ".rdb";
+/// Temporary files (being written, or left by a crash) start with this.
+pub const TEMP_PREFIX: &str = ".redis-backup-";
+
+/// A UTC calendar time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Civil {
+    /// Year, e.g. 2025.
+    pub year: i64,
+    /// 1-12.
+    pub month: u32,
+    /// 1-31.
+    pub day: u32,
+    /// 0-23.
+    pub hour: u32,
+    /// 0-59.
+    pub minute: u32,
+    /// 0-59.
+    pub second: u32,
+}
+
+/// Seconds since the Unix epoch to UTC civil time (proleptic Gregorian).
+pub fn civil_from_unix(secs: i64) -> Civil {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's days_from_civil inverse.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    Civil {
+        year,
+        month,
+        day,
+        hour: (rem / 3600) as u32,
+        minute: (rem / 60 % 60) as u32,
+        second: (rem % 60) as u32,
+    }
+}
+
+/// UTC civil time to seconds since the Unix epoch.
+pub fn unix_from_civil(c: Civil) -> i64 {
+    let y = c.year - i64::from(c.month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(c.month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(c.day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    days * 86_400 + i64::from(c.hour) * 3600 + i64::from(c.minute) * 60 + i64::from(c.second)
+}
+
+/// `YYYYMMDD_HHMMSS` for a Unix time.
+pub fn stamp(secs: i64) -> String {
+    let c = civil_from_unix(secs);
+    format!(
+        "{:04}{:02}{:02}_{:02}{:02}{:02}",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    )
+}
+
+/// RFC 3339 UTC, e.g. `2025-10-24T18:05:00Z`.
+pub fn rfc3339(secs: i64) -> String {
+    let c = civil_from_unix(secs);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    )
+}
+
+/// The final file name of a backup taken at `secs`; `attempt` 0 is the plain
+/// name, later attempts add `-2`, `-3`, ... (used when the name is taken).
+pub fn backup_file_name(secs: i64, attempt: u32) -> String {
+    if attempt == 0 {
+        format!("{PREFIX}{}{SUFFIX}", stamp(secs))
+    } else {
+        format!("{PREFIX}{}-{}{SUFFIX}", stamp(secs), attempt + 1)
+    }
+}
+
+/// The prefix of the temporary file a backup taken at `secs` is written to.
+pub fn temp_prefix(secs: i64) -> String {
+    format!("{TEMP_PREFIX}{}{SUFFIX}.", stamp(secs))
+}
+
+/// The Unix time encoded in a final backup name, or `None` if `name` is not
+/// one (temporary files, other files).
+pub fn parse_backup_file_name(name: &str) -> Option<i64> {
+    let core = name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
+    let (stamp, suffix) = match core.split_once('-') {
+        Some((s, n)) => (s, Some(n)),
+        None => (core, None),
+    };
+    if let Some(n) = suffix {
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+    }
+    let b = stamp.as_bytes();
+    if b.len() != 15 || b[8] != b'_' {
+        return None;
+    }
+    let digits = |r: core::ops::Range<usize>| -> Option<u32> {
+        let s = stamp.get(r)?;
+        if !s.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    let c = Civil {
+        year: i64::from(digits(0..4)?),
+        month: digits(4..6)?,
+        day: digits(6..8)?,
+        hour: digits(9..11)?,
+        minute: digits(11..13)?,
+        second: digits(13..15)?,
+    };
+    let valid = (1..=12).contains(&c.month)
+        && (1..=31).contains(&c.day)
+        && c.hour < 24
+        && c.minute < 60
+        && c.second < 60;
+    let secs = unix_from_civil(c);
+    // Reject dates like Feb 31 that do not survive a round trip.
+    (valid && civil_from_unix(secs) == c).then_some(secs)
+}
+
+/// Whether `name` is a temporary file of ours (in progress or left by a crash).
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with(TEMP_PREFIX)
+}

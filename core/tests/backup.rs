@@ -1,0 +1,616 @@
+//! Transcripts of the backup state machine, driven in virtual time against a
+//! scripted world, checked by insta snapshots. Each scenario is one line of
+//! the runbook or of the foundation issue.
+
+use kubectl_redis_core::backup::{
+    Backup, CliOutput, CommitError, CopyError, CopyReport, Effect, Finish, Input, Plan,
+};
+use kubectl_redis_core::exit::Exit;
+use kubectl_redis_core::pods::{ContainerInfo, PodInfo};
+use std::collections::VecDeque;
+use std::fmt::Write;
+
+fn plan() -> Plan {
+    Plan {
+        namespace: "october".into(),
+        selector: "app=redis".into(),
+        pod: None,
+        container: None,
+        port: None,
+        out_dir: "./backups".into(),
+        started_unix: 1_761_329_100, // 2025-10-24T18:05:00Z
+        timeout_ms: 30_000,
+        poll_ms: 500,
+    }
+}
+
+fn redis_pod(name: &str) -> PodInfo {
+    PodInfo {
+        name: name.into(),
+        phase: "Running".into(),
+        ready: true,
+        terminating: false,
+        default_container: None,
+        containers: vec![ContainerInfo {
+            name: "redis".into(),
+            ports: vec![(Some("redis".into()), 6379)],
+        }],
+    }
+}
+
+fn out(s: &str) -> Result<CliOutput, String> {
+    Ok(CliOutput {
+        exit_code: Some(0),
+        stdout: format!("{s}\n"),
+        stderr: String::new(),
+    })
+}
+
+fn info(
+    lastsave: i64,
+    in_progress: u8,
+    status: &str,
+    saves: Option<i64>,
+) -> Result<CliOutput, String> {
+    let mut s = format!(
+        "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:{in_progress}\r\nrdb_last_save_time:{lastsave}\r\nrdb_last_bgsave_status:{status}\r\naof_rewrite_in_progress:0\r\n"
+    );
+    if let Some(n) = saves {
+        s.push_str(&format!("rdb_saves:{n}\r\n"));
+    }
+    out(&s)
+}
+
+/// A scripted world: answers each effect from the queues below.
+struct World {
+    pods: Result<Vec<PodInfo>, String>,
+    config_dir: Result<CliOutput, String>,
+    /// Answers to `INFO persistence`, in order; the last one repeats.
+    infos: VecDeque<Result<CliOutput, String>>,
+    bgsave: VecDeque<Result<CliOutput, String>>,
+    copy: Result<CopyReport, CopyError>,
+    commits: VecDeque<Result<(), CommitError>>,
+    /// Send Ctrl-C instead of answering the Nth effect (counting from 1).
+    interrupt_at: Option<usize>,
+}
+
+impl Default for World {
+    fn default() -> Self {
+        World {
+            pods: Ok(vec![redis_pod("redis-7d4b9c-x2x9q")]),
+            config_dir: out("1) \"dir\"\n2) \"/data\""),
+            infos: VecDeque::from([
+                info(1_729_800_000, 0, "ok", None),
+                info(1_729_800_000, 1, "ok", None),
+                info(1_729_800_005, 0, "ok", None),
+            ]),
+            bgsave: VecDeque::from([out("Background saving started")]),
+            copy: Ok(CopyReport {
+                bytes: 125_952,
+                expected: Some(125_952),
+                head: b"REDIS0010".to_vec(),
+            }),
+            commits: VecDeque::from([Ok(())]),
+            interrupt_at: None,
+        }
+    }
+}
+
+fn pop<T: Clone>(q: &mut VecDeque<T>) -> T {
+    if q.len() > 1 {
+        q.pop_front().expect("non-empty")
+    } else {
+        q.front()
+            .cloned()
+            .expect("scenario must script this answer")
+    }
+}
+
+/// Runs the machine to the end and returns (transcript, finish).
+fn run(plan: Plan, mut w: World) -> (String, Finish) {
+    let mut m = Backup::new(plan);
+    let mut now = 0u64;
+    let mut t = String::new();
+    let mut inputs = VecDeque::from([Input::Start]);
+    let mut count = 0usize;
+    let mut finish = None;
+    while let Some(input) = inputs.pop_front() {
+        writeln!(t, "{now:>6}ms < {}", show_input(&input)).unwrap();
+        for e in m.handle(now, input) {
+            writeln!(t, "{now:>6}ms > {}", show_effect(&e)).unwrap();
+            let answerable = !matches!(e, Effect::Say(_) | Effect::Finish(_));
+            let is_commit = matches!(e, Effect::Commit { .. });
+            let mut interrupted = false;
+            if answerable {
+                count += 1;
+                if w.interrupt_at == Some(count) {
+                    // The shell drops the work in flight, except a commit,
+                    // which it lets finish (a rename cannot be half done).
+                    inputs.push_back(Input::Interrupt);
+                    interrupted = !is_commit;
+                }
+            }
+            if interrupted {
+                continue;
+            }
+            let next = match e {
+                Effect::Say(_) => None,
+                Effect::Finish(f) => {
+                    assert!(finish.is_none(), "finished twice");
+                    finish = Some(f);
+                    None
+                }
+                Effect::ListPods { id, .. } => Some(Input::Pods(id, w.pods.clone())),
+                Effect::Redis { id, args, .. } => Some(Input::Redis(
+                    id,
+                    match args.join(" ").as_str() {
+                        "CONFIG GET dir" => w.config_dir.clone(),
+                        "CONFIG GET dbfilename" => out("1) \"dbfilename\"\n2) \"dump.rdb\""),
+                        "INFO persistence" => pop(&mut w.infos),
+                        "BGSAVE" => pop(&mut w.bgsave),
+                        other => panic!("unexpected command {other}"),
+                    },
+                )),
+                Effect::Timer { id, after_ms } => {
+                    now += after_ms;
+                    Some(Input::Timer(id))
+                }
+                Effect::CreateTemp { id, dir, prefix } => {
+                    Some(Input::TempCreated(id, Ok(format!("{dir}/{prefix}a1b2c3"))))
+                }
+                Effect::CopyOut { id, .. } => {
+                    now += 120;
+                    Some(Input::Copied(id, w.copy.clone()))
+                }
+                Effect::Commit { id, .. } => Some(Input::Committed(id, pop(&mut w.commits))),
+                Effect::Discard { id, .. } => Some(Input::Discarded(id)),
+            };
+            inputs.extend(next);
+        }
+        assert!(now < 10 * 60_000, "runaway transcript");
+    }
+    let finish = finish.expect("the machine must finish");
+    assert!(m.is_finished());
+    writeln!(t, "exit {} ({:?})", finish.exit.code(), finish.exit).unwrap();
+    if let Some(e) = &finish.error {
+        writeln!(t, "error: {}", e.message).unwrap();
+        if let Some(h) = &e.hint {
+            writeln!(t, "hint: {h}").unwrap();
+        }
+    }
+    if let Some(r) = &finish.report {
+        writeln!(t, "report: {}", serde_json::to_string(r).unwrap()).unwrap();
+    }
+    (t, finish)
+}
+
+fn show_input(i: &Input) -> String {
+    match i {
+        Input::Redis(id, Ok(o)) if o.stdout.starts_with("# Persistence") => {
+            let f = kubectl_redis_core::reply::info_fields(&o.stdout);
+            let keep = [
+                "rdb_bgsave_in_progress",
+                "rdb_last_save_time",
+                "rdb_last_bgsave_status",
+                "rdb_saves",
+            ];
+            let shown: Vec<String> = keep
+                .iter()
+                .filter_map(|k| f.get(*k).map(|v| format!("{k}:{v}")))
+                .collect();
+            format!("Redis#{id} INFO {}", shown.join(" "))
+        }
+        Input::Redis(id, Ok(o)) => format!(
+            "Redis#{id} exit={:?} stdout={:?}",
+            o.exit_code,
+            o.stdout.replace("\r\n", "\n")
+        ),
+        other => format!("{other:?}"),
+    }
+}
+
+fn show_effect(e: &Effect) -> String {
+    match e {
+        Effect::Say(line) => format!("say {line}"),
+        Effect::Redis { id, target, args } => format!(
+            "Redis#{id} {}/{}:{} {}",
+            target.pod,
+            target.container,
+            target.port,
+            args.join(" ")
+        ),
+        Effect::Finish(f) => format!("Finish {:?}", f.exit),
+        other => format!("{other:?}"),
+    }
+}
+
+macro_rules! scenario {
+    ($name:ident, $plan:expr, $world:expr, $exit:expr) => {
+        #[test]
+        fn $name() {
+            let (t, f) = run($plan, $world);
+            assert_eq!(f.exit, $exit, "{t}");
+            insta::assert_snapshot!(t);
+        }
+    };
+}
+
+scenario!(happy_path, plan(), World::default(), Exit::Ok);
+
+scenario!(
+    pod_not_found,
+    plan(),
+    World {
+        pods: Ok(vec![]),
+        ..World::default()
+    },
+    Exit::Invalid
+);
+
+scenario!(
+    named_pod_not_found,
+    Plan {
+        pod: Some("redis-0".into()),
+        ..plan()
+    },
+    World {
+        pods: Ok(vec![]),
+        ..World::default()
+    },
+    Exit::Invalid
+);
+
+scenario!(
+    pods_not_ready,
+    plan(),
+    World {
+        pods: Ok(vec![
+            PodInfo {
+                ready: false,
+                ..redis_pod("redis-b")
+            },
+            PodInfo {
+                phase: "Pending".into(),
+                ready: false,
+                ..redis_pod("redis-a")
+            },
+        ]),
+        ..World::default()
+    },
+    Exit::Invalid
+);
+
+scenario!(
+    several_pods_refused,
+    plan(),
+    World {
+        pods: Ok(vec![
+            redis_pod("redis-1"),
+            redis_pod("redis-0"),
+            PodInfo {
+                terminating: true,
+                ..redis_pod("redis-old")
+            }
+        ]),
+        ..World::default()
+    },
+    Exit::Invalid
+);
+
+scenario!(
+    api_error_listing_pods,
+    plan(),
+    World {
+        pods: Err("pods is forbidden: User \"dev\" cannot list resource \"pods\"".into()),
+        ..World::default()
+    },
+    Exit::Error
+);
+
+scenario!(
+    bgsave_timeout,
+    Plan {
+        timeout_ms: 2_000,
+        ..plan()
+    },
+    World {
+        infos: VecDeque::from([
+            info(1_729_800_000, 0, "ok", None),
+            info(1_729_800_000, 1, "ok", None),
+        ]),
+        ..World::default()
+    },
+    Exit::BgsaveTimeout
+);
+
+scenario!(
+    bgsave_already_running,
+    plan(),
+    World {
+        infos: VecDeque::from([
+            info(1_729_799_990, 1, "ok", Some(3)),
+            info(1_729_799_990, 1, "ok", Some(3)),
+            info(1_729_800_000, 0, "ok", Some(4)),
+            info(1_729_800_000, 1, "ok", Some(4)),
+            info(1_729_800_006, 0, "ok", Some(5)),
+        ]),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    bgsave_in_progress_error_then_ours,
+    plan(),
+    World {
+        infos: VecDeque::from([
+            info(1_729_800_000, 0, "ok", None),
+            info(1_729_800_001, 0, "ok", None),
+            info(1_729_800_001, 1, "ok", None),
+            info(1_729_800_002, 0, "ok", None),
+        ]),
+        bgsave: VecDeque::from([
+            out("(error) ERR Background save already in progress"),
+            out("Background saving started"),
+        ]),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    lastsave_unchanged_but_save_counted,
+    plan(),
+    World {
+        infos: VecDeque::from([
+            info(1_729_800_000, 0, "ok", Some(7)),
+            info(1_729_800_000, 0, "ok", Some(8)),
+        ]),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    lastsave_unchanged_times_out,
+    Plan {
+        timeout_ms: 2_000,
+        ..plan()
+    },
+    World {
+        infos: VecDeque::from([info(1_729_800_000, 0, "ok", None)]),
+        ..World::default()
+    },
+    Exit::BgsaveTimeout
+);
+
+scenario!(
+    bgsave_reports_error,
+    plan(),
+    World {
+        infos: VecDeque::from([
+            info(1_729_800_000, 0, "ok", None),
+            info(1_729_800_000, 1, "ok", None),
+            info(1_729_800_000, 0, "err", None),
+        ]),
+        ..World::default()
+    },
+    Exit::BgsaveFailed
+);
+
+scenario!(
+    bgsave_refused,
+    plan(),
+    World {
+        bgsave: VecDeque::from([out(
+            "(error) MISCONF Errors writing to the AOF file: No space left on device"
+        )]),
+        ..World::default()
+    },
+    Exit::BgsaveFailed
+);
+
+scenario!(
+    empty_file,
+    plan(),
+    World {
+        copy: Ok(CopyReport {
+            bytes: 0,
+            expected: Some(0),
+            head: vec![],
+        }),
+        ..World::default()
+    },
+    Exit::EmptyBackup
+);
+
+scenario!(
+    dump_missing_in_pod,
+    plan(),
+    World {
+        copy: Err(CopyError::Missing(
+            "cat: /data/dump.rdb: No such file or directory".into()
+        )),
+        ..World::default()
+    },
+    Exit::EmptyBackup
+);
+
+scenario!(
+    bad_magic,
+    plan(),
+    World {
+        copy: Ok(CopyReport {
+            bytes: 12,
+            expected: Some(12),
+            head: b"hello world\n".to_vec(),
+        }),
+        ..World::default()
+    },
+    Exit::Invalid
+);
+
+scenario!(
+    copy_interrupted,
+    plan(),
+    World {
+        copy: Ok(CopyReport {
+            bytes: 65_536,
+            expected: Some(125_952),
+            head: b"REDIS0010".to_vec(),
+        }),
+        ..World::default()
+    },
+    Exit::Error
+);
+
+scenario!(
+    copy_stream_broken,
+    plan(),
+    World {
+        copy: Err(CopyError::Failed("connection reset by peer".into())),
+        ..World::default()
+    },
+    Exit::Error
+);
+
+scenario!(
+    name_taken_uses_next_name,
+    plan(),
+    World {
+        commits: VecDeque::from([Err(CommitError::Exists), Ok(())]),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    valkey_dump,
+    plan(),
+    World {
+        copy: Ok(CopyReport {
+            bytes: 90,
+            expected: None,
+            head: b"VALKEY080".to_vec(),
+        }),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    config_renamed_falls_back,
+    plan(),
+    World {
+        config_dir: out(
+            "(error) ERR unknown command 'CONFIG', with args beginning with: 'GET' 'dir' "
+        ),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    redis_cli_missing,
+    plan(),
+    World {
+        config_dir: Ok(CliOutput {
+            exit_code: Some(127),
+            stdout: String::new(),
+            stderr: "sh: 1: exec: redis-cli: not found\n".into(),
+        }),
+        ..World::default()
+    },
+    Exit::Error
+);
+
+scenario!(
+    redis_cli_cannot_connect,
+    Plan {
+        port: Some(7000),
+        ..plan()
+    },
+    World {
+        config_dir: Ok(CliOutput {
+            exit_code: Some(1),
+            stdout: String::new(),
+            stderr: "Could not connect to Redis at 127.0.0.1:7000: Connection refused\n".into(),
+        }),
+        ..World::default()
+    },
+    Exit::Error
+);
+
+scenario!(
+    needs_password,
+    plan(),
+    World {
+        config_dir: out("(error) NOAUTH Authentication required."),
+        ..World::default()
+    },
+    Exit::Error
+);
+
+scenario!(
+    interrupted_while_waiting,
+    plan(),
+    World {
+        infos: VecDeque::from([
+            info(1_729_800_000, 0, "ok", None),
+            info(1_729_800_000, 1, "ok", None),
+        ]),
+        interrupt_at: Some(7),
+        ..World::default()
+    },
+    Exit::Interrupted
+);
+
+scenario!(
+    interrupted_during_copy_removes_temp,
+    plan(),
+    World {
+        interrupt_at: Some(9),
+        ..World::default()
+    },
+    Exit::Interrupted
+);
+
+/// Whatever step a Ctrl-C lands on, the machine finishes with exit 130 and,
+/// if it had created the temporary file, asks for it to be removed first.
+#[test]
+fn interrupt_at_every_step_leaves_no_file() {
+    for n in 1..=12 {
+        let (t, f) = run(
+            plan(),
+            World {
+                interrupt_at: Some(n),
+                ..World::default()
+            },
+        );
+        if f.exit == Exit::Ok {
+            // The interrupt came during or after the final rename: the file
+            // is whole and the backup is reported as done.
+            assert!(t.contains("Commit {") && n >= 12, "step {n}:\n{t}");
+            continue;
+        }
+        assert_eq!(f.exit, Exit::Interrupted, "{t}");
+        let created = t.contains("CreateTemp") && t.contains("TempCreated");
+        assert_eq!(created, t.contains("Discard {"), "step {n}:\n{t}");
+        assert!(!t.contains("Commit {"), "step {n}:\n{t}");
+    }
+}
+
+/// Answers to questions that were not asked are ignored, never acted on.
+#[test]
+fn stray_inputs_are_ignored() {
+    let mut m = Backup::new(plan());
+    let fx = m.handle(0, Input::Start);
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::ListPods { id: 1, .. })));
+    let fx = m.handle(1, Input::Timer(99));
+    assert!(fx.iter().all(|e| matches!(e, Effect::Say(_))));
+    let fx = m.handle(2, Input::Pods(1, Ok(vec![redis_pod("r")])));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Redis { id: 2, .. })));
+    assert!(!m.is_finished());
+}

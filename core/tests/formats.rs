@@ -1,0 +1,256 @@
+//! File names, RDB headers, redis-cli replies, pod choice and listings.
+
+use kubectl_redis_core::list::{listing, table, Entry};
+use kubectl_redis_core::names::*;
+use kubectl_redis_core::pods::{select, ContainerInfo, PodInfo, SelectError, Wanted};
+use kubectl_redis_core::rdb::{parse_header, Flavor, HeaderError};
+use kubectl_redis_core::reply::{info_fields, parse_cli_output, Reply};
+use kubectl_redis_core::{exit, human};
+
+#[test]
+fn civil_time_round_trips() {
+    for secs in [
+        0i64,
+        951_782_400, // 2000-02-29
+        1_761_329_100,
+        4_102_444_799, // 2099-12-31T23:59:59
+        -86_400,
+    ] {
+        assert_eq!(unix_from_civil(civil_from_unix(secs)), secs);
+    }
+    assert_eq!(rfc3339(1_761_329_100), "2025-10-24T18:05:00Z");
+    assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    // Every day for 400 years (one Gregorian cycle) round-trips.
+    let mut secs = unix_from_civil(Civil {
+        year: 1970,
+        month: 1,
+        day: 1,
+        hour: 12,
+        minute: 0,
+        second: 0,
+    });
+    for _ in 0..146_097 {
+        assert_eq!(unix_from_civil(civil_from_unix(secs)), secs);
+        secs += 86_400;
+    }
+}
+
+#[test]
+fn backup_names() {
+    assert_eq!(
+        backup_file_name(1_761_329_100, 0),
+        "redis-backup-20251024_180500.rdb"
+    );
+    assert_eq!(
+        backup_file_name(1_761_329_100, 1),
+        "redis-backup-20251024_180500-2.rdb"
+    );
+    assert_eq!(
+        parse_backup_file_name("redis-backup-20251024_180500.rdb"),
+        Some(1_761_329_100)
+    );
+    assert_eq!(
+        parse_backup_file_name("redis-backup-20251024_180500-2.rdb"),
+        Some(1_761_329_100)
+    );
+    for bad in [
+        "redis-backup-20251024_180500.rdb.tmp",
+        ".redis-backup-20251024_180500.rdb.x1",
+        "redis-backup-20250231_180500.rdb",
+        "redis-backup-20251024_240000.rdb",
+        "redis-backup-2025102_180500.rdb",
+        "redis-backup-20251024-180500.rdb",
+        "redis-backup-20251024_180500-.rdb",
+        "redis-backup-20251024_180500-x.rdb",
+        "redis-backup-+0251024_180500.rdb",
+        "dump.rdb",
+    ] {
+        assert_eq!(parse_backup_file_name(bad), None, "{bad}");
+    }
+    assert!(is_temp_name(&format!("{}xyz", temp_prefix(1_761_329_100))));
+    assert!(!is_temp_name("redis-backup-20251024_180500.rdb"));
+}
+
+#[test]
+fn rdb_headers() {
+    let h = parse_header(b"REDIS0010\xfa\x09redis-ver").unwrap();
+    assert_eq!((h.flavor, h.version), (Flavor::Redis, 10));
+    let h = parse_header(b"VALKEY080").unwrap();
+    assert_eq!((h.flavor, h.version), (Flavor::Valkey, 80));
+    assert_eq!(parse_header(b""), Err(HeaderError::Empty));
+    assert_eq!(parse_header(b"REDIS00"), Err(HeaderError::TooShort(7)));
+    assert_eq!(
+        parse_header(b"REDISx010"),
+        Err(HeaderError::BadVersion("x010".into()))
+    );
+    assert_eq!(
+        parse_header(b"\x00\xffhello\"\\"),
+        Err(HeaderError::BadMagic("\\x00\\xffhello\\x22\\x5c".into()))
+    );
+    insta::assert_snapshot!(parse_header(b"GIF89a...").unwrap_err().to_string());
+}
+
+#[test]
+fn redis_cli_replies() {
+    assert_eq!(
+        parse_cli_output("(integer) 1729800000\n"),
+        Reply::Integer(1_729_800_000)
+    );
+    assert_eq!(parse_cli_output("(nil)\n"), Reply::Nil);
+    assert_eq!(parse_cli_output("OK\n"), Reply::Text("OK".into()));
+    assert_eq!(
+        parse_cli_output("(error) ERR Background save already in progress\n"),
+        Reply::Error("ERR Background save already in progress".into())
+    );
+    assert_eq!(parse_cli_output("(empty array)\n"), Reply::Array(vec![]));
+    let r = parse_cli_output("1) \"dir\"\n2) \"/var/lib/redis \\\"x\\\"\"\n");
+    assert_eq!(r.config_value("dir"), Some("/var/lib/redis \"x\"".into()));
+    assert_eq!(r.config_value("dbfilename"), None);
+    assert_eq!(
+        parse_cli_output("\"a\\\"b\\\\c\\x01\\xc3\\xa9\\r\\n\""),
+        Reply::Bulk(b"a\"b\\c\x01\xc3\xa9\r\n".to_vec())
+    );
+    // Bad escapes stay text rather than being guessed at.
+    assert_eq!(parse_cli_output("\"\\q\""), Reply::Text("\"\\q\"".into()));
+    let f = info_fields("# Persistence\r\nloading:0\r\nrdb_last_save_time:17\r\n\r\n");
+    assert_eq!(f.get("rdb_last_save_time").map(String::as_str), Some("17"));
+    assert_eq!(f.len(), 2);
+}
+
+fn pod(name: &str, containers: &[(&str, &[(Option<&str>, u16)])]) -> PodInfo {
+    PodInfo {
+        name: name.into(),
+        phase: "Running".into(),
+        ready: true,
+        terminating: false,
+        default_container: None,
+        containers: containers
+            .iter()
+            .map(|(n, ports)| ContainerInfo {
+                name: n.to_string(),
+                ports: ports
+                    .iter()
+                    .map(|(pn, p)| (pn.map(str::to_string), *p))
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn pod_and_container_choice() {
+    let w = Wanted::default();
+    // The container named redis wins over a sidecar listed first; its port named redis.
+    let p = pod(
+        "r",
+        &[
+            ("exporter", &[(None, 9121)]),
+            ("redis", &[(Some("redis"), 6380)]),
+        ],
+    );
+    let t = select(&[p.clone()], &w).unwrap();
+    assert_eq!((t.container.as_str(), t.port), ("redis", 6380));
+    // The default-container annotation wins over names.
+    let mut q = p.clone();
+    q.default_container = Some("exporter".into());
+    assert_eq!(select(&[q], &w).unwrap().container, "exporter");
+    // A lone undeclared port is used; none declared means 6379.
+    let t = select(&[pod("r", &[("db", &[(None, 7000)])])], &w).unwrap();
+    assert_eq!(t.port, 7000);
+    let t = select(&[pod("r", &[("db", &[])])], &w).unwrap();
+    assert_eq!(t.port, 6379);
+    // --redis-port and --container override.
+    let t = select(
+        &[p.clone()],
+        &Wanted {
+            container: Some("exporter"),
+            port: Some(1),
+            ..w.clone()
+        },
+    )
+    .unwrap();
+    assert_eq!((t.container.as_str(), t.port), ("exporter", 1));
+    assert_eq!(
+        select(
+            &[p.clone()],
+            &Wanted {
+                container: Some("nope"),
+                ..w.clone()
+            }
+        ),
+        Err(SelectError::NoSuchContainer {
+            pod: "r".into(),
+            wanted: "nope".into(),
+            available: vec!["exporter".into(), "redis".into()]
+        })
+    );
+    // --pod picks one of several.
+    let two = [pod("a", &[("redis", &[])]), pod("b", &[("redis", &[])])];
+    assert_eq!(
+        select(&two, &w),
+        Err(SelectError::Ambiguous(vec!["a".into(), "b".into()]))
+    );
+    assert_eq!(
+        select(
+            &two,
+            &Wanted {
+                pod: Some("b"),
+                ..w.clone()
+            }
+        )
+        .unwrap()
+        .pod,
+        "b"
+    );
+    assert_eq!(
+        select(
+            &two,
+            &Wanted {
+                pod: Some("c"),
+                ..w
+            }
+        ),
+        Err(SelectError::NotFound)
+    );
+}
+
+#[test]
+fn listing_newest_first_ignores_others() {
+    let e = |name: &str, bytes: u64, is_file: bool| Entry {
+        name: name.into(),
+        bytes,
+        modified: 0,
+        is_file,
+    };
+    let l = listing(
+        "./backups",
+        &[
+            e("redis-backup-20251024_180500.rdb", 125_952, true),
+            e("redis-backup-20251025_090000.rdb", 2_000_000, true),
+            e("redis-backup-20251024_180500-2.rdb", 10, true),
+            e(".redis-backup-20251026_000000.rdb.k3j2", 50, true),
+            e("notes.txt", 1, true),
+            e("redis-backup-20251023_000000.rdb", 0, false),
+        ],
+        1_761_400_000,
+    );
+    insta::assert_snapshot!(table(&l));
+    assert_eq!(
+        l.partial,
+        vec![".redis-backup-20251026_000000.rdb.k3j2".to_string()]
+    );
+    insta::assert_json_snapshot!(l);
+}
+
+#[test]
+fn humans() {
+    assert_eq!(human::bytes(0), "0 B");
+    assert_eq!(human::bytes(1023), "1023 B");
+    assert_eq!(human::bytes(1536), "1.5 KiB");
+    assert_eq!(human::bytes(117_440_512), "112 MiB");
+    assert_eq!(human::age(59), "59s");
+    assert_eq!(human::age(3_700), "1h01m");
+    assert_eq!(human::age(90_000), "1d01h");
+    assert_eq!(human::millis(2_345), "2.3s");
+    insta::assert_snapshot!(exit::help_table());
+}

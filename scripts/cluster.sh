@@ -1,0 +1,342 @@
+#!/usr/bin/env bash
+# A real single-node Kubernetes (1.20, built from Debian's source package) on
+# loopback, for kubectl-redis development and end-to-end tests.
+#
+#   scripts/cluster.sh deps        install Debian packages (idempotent)
+#   scripts/cluster.sh build       build/cached Kubernetes binaries
+#   scripts/cluster.sh images      import the pause and redis images into dockerd
+#   scripts/cluster.sh up          everything above, start the cluster, deploy the scene; waits for Ready
+#   scripts/cluster.sh down        stop every process and remove the cluster's state
+#   scripts/cluster.sh kubeconfig  print the path of the admin kubeconfig
+#
+# State lives in $KR_CLUSTER_DIR (default /var/tmp/kubectl-redis-cluster),
+# built binaries in $KR_CACHE_DIR (default /var/cache/kubectl-redis), both
+# outside the repository so that a second run on the same machine is quick.
+set -euo pipefail
+
+K8S_VERSION=1.20.2
+CACHE=${KR_CACHE_DIR:-/var/cache/kubectl-redis}
+DIR=${KR_CLUSTER_DIR:-/var/tmp/kubectl-redis-cluster}
+BIN=$CACHE/k8s-$K8S_VERSION/bin
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Image names other manifests may use (documented in README.md).
+REDIS_IMAGE=${KR_REDIS_IMAGE:-kubectl-redis/redis:7.0}
+PAUSE_IMAGE=kubectl-redis/pause:3.2
+REDIS_PORT=${KR_REDIS_PORT:-6390}
+
+log() { printf '[cluster] %s\n' "$*" >&2; }
+die() { printf '[cluster] error: %s\n' "$*" >&2; exit 1; }
+
+need_root() { [ "$(id -u)" = 0 ] || die "must run as root (starts dockerd and kubelet)"; }
+
+# ---------------------------------------------------------------- deps
+cmd_deps() {
+  need_root
+  local pkgs=(etcd-server docker.io containerd runc golang-go rsync jq socat conntrack
+              iptables openssl redis-server redis-tools util-linux procps dpkg-dev curl)
+  local missing=()
+  for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  # The Debian redis-server package starts a service on 6379 when it can;
+  # the cluster's Redis wants that port.
+  if pgrep -x redis-server >/dev/null && ! pgrep -f "$DIR" >/dev/null; then
+    (systemctl stop redis-server 2>/dev/null || service redis-server stop 2>/dev/null || true)
+  fi
+}
+
+# ---------------------------------------------------------------- build
+add_deb_src() {
+  # Derive a deb-src entry from the existing deb entry (same URI and key).
+  local f=/etc/apt/sources.list.d/kubectl-redis-src.sources
+  [ -f "$f" ] && return 0
+  local src=/etc/apt/sources.list.d/debian.sources uri key
+  uri=$(awk '/^URIs:/{print $2; exit}' "$src")
+  key=$(awk '/^Signed-By:/{print $2; exit}' "$src")
+  [ -n "$uri" ] || die "cannot find a deb URI in $src to derive deb-src from"
+  printf 'Types: deb-src\nURIs: %s\nSuites: bookworm\nComponents: main\nSigned-By: %s\n' "$uri" "$key" >"$f"
+  apt-get update -qq
+}
+
+cmd_build() {
+  need_root
+  if [ -x "$BIN/kube-apiserver" ] && [ -x "$BIN/kubelet" ] && [ -x "$BIN/kube-controller-manager" ] \
+     && [ -x "$BIN/kube-scheduler" ] && [ -x "$BIN/pause" ]; then
+    return 0
+  fi
+  cmd_deps
+  add_deb_src
+  local work=$CACHE/src
+  rm -rf "$work"; mkdir -p "$work"
+  log "fetching Debian's kubernetes source package"
+  (cd "$work" && apt-get source --download-only kubernetes >/dev/null 2>&1) \
+    || die "apt-get source --download-only kubernetes failed"
+  (cd "$work" && dpkg-source -x --skip-patches ./*.dsc tree >/dev/null) || die "unpacking the source failed"
+  log "building kube-apiserver kubelet kube-controller-manager kube-scheduler (about 10 minutes on 2 cores)"
+  mkdir -p "$work/home"
+  (cd "$work/tree" && CGO_ENABLED=0 HOME=$work/home GOFLAGS=-mod=vendor \
+     make WHAT="cmd/kube-apiserver cmd/kubelet cmd/kube-controller-manager cmd/kube-scheduler" \
+     >"$work/build.log" 2>&1) || { tail -30 "$work/build.log" >&2; die "kubernetes build failed (log: $work/build.log)"; }
+  mkdir -p "$BIN.tmp"
+  cp "$work"/tree/_output/bin/{kube-apiserver,kubelet,kube-controller-manager,kube-scheduler} "$BIN.tmp/"
+  gcc -static -O2 -o "$BIN.tmp/pause" "$work/tree/build/pause/linux/pause.c" \
+    || die "building the pause binary failed"
+  rm -rf "$BIN"; mv "$BIN.tmp" "$BIN"
+  rm -rf "$work"
+  log "binaries cached in $BIN"
+}
+
+
+# ---------------------------------------------------------------- helpers
+pidfile() { echo "$DIR/run/$1.pid"; }
+running() { local f; f=$(pidfile "$1"); [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
+start() { # name, command...
+  local name=$1; shift
+  running "$name" && return 0
+  mkdir -p "$DIR/run" "$DIR/logs"
+  setsid "$@" >"$DIR/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$(pidfile "$name")"
+}
+wait_for() { # seconds, description, command...
+  local secs=$1 what=$2; shift 2
+  local end=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $end ] || die "timed out after ${secs}s waiting for $what (logs: $DIR/logs)"
+    sleep 1
+  done
+}
+DOCKER=/usr/bin/docker
+kc() { kubectl --kubeconfig "$DIR/admin.kubeconfig" "$@"; }
+
+# ---------------------------------------------------------------- dockerd
+start_dockerd() {
+  if $DOCKER info >/dev/null 2>&1; then return 0; fi
+  mkdir -p "$DIR"
+  # runc cannot set a negative oom_score_adj without CAP_SYS_RESOURCE, and the
+  # kubelet asks -998 for sandboxes: rewrite it to 0 before runc sees it.
+  cat >"$DIR/runc-wrapper" <<'WRAP'
+#!/bin/sh
+bundle=""
+prev=""
+for a in "$@"; do
+  case "$prev" in --bundle|-b) bundle=$a ;; esac
+  case "$a" in --bundle=*) bundle=${a#--bundle=} ;; esac
+  prev=$a
+done
+if [ -n "$bundle" ] && [ -f "$bundle/config.json" ]; then
+  if jq -e '(.process.oomScoreAdj // 0) < 0' "$bundle/config.json" >/dev/null 2>&1; then
+    jq '.process.oomScoreAdj = 0' "$bundle/config.json" >"$bundle/config.json.kr" && mv "$bundle/config.json.kr" "$bundle/config.json"
+  fi
+fi
+exec runc "$@"
+WRAP
+  chmod +x "$DIR/runc-wrapper"
+  log "starting dockerd"
+  start dockerd dockerd --bridge=none --iptables=false --ip-masq=false \
+    --add-runtime "kr-runc=$DIR/runc-wrapper" --default-runtime=kr-runc
+  wait_for 60 dockerd $DOCKER info
+}
+
+# ---------------------------------------------------------------- images
+rootfs_image() { # tag, binaries...
+  local tag=$1; shift
+  if $DOCKER image inspect "$tag" >/dev/null 2>&1; then return 0; fi
+  local root; root=$(mktemp -d)
+  mkdir -p "$root"/{bin,data,tmp,etc}
+  chmod 1777 "$root/tmp"
+  local b f
+  for b in "$@"; do
+    f=$(command -v "$b") || die "$b not found on this machine"
+    cp -L "$f" "$root/bin/$(basename "$b")"
+    ldd "$f" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
+      mkdir -p "$root$(dirname "$lib")"; cp -Ln "$lib" "$root$lib" 2>/dev/null || true
+    done
+  done
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+  echo 'root:x:0:' >"$root/etc/group"
+  tar -C "$root" -c . | $DOCKER import -c 'ENV PATH=/bin' - "$tag" >/dev/null
+  rm -rf "$root"
+  log "imported image $tag"
+}
+
+cmd_images() {
+  start_dockerd
+  if ! $DOCKER image inspect "$PAUSE_IMAGE" >/dev/null 2>&1; then
+    local root; root=$(mktemp -d)
+    cp "$BIN/pause" "$root/pause"
+    tar -C "$root" -c . | $DOCKER import -c 'ENTRYPOINT ["/pause"]' - "$PAUSE_IMAGE" >/dev/null
+    rm -rf "$root"
+    log "imported image $PAUSE_IMAGE"
+  fi
+  rootfs_image "$REDIS_IMAGE" redis-server redis-cli redis-check-rdb sh cat mv ls df stat rm sleep head wc mkdir
+}
+
+# ---------------------------------------------------------------- pki
+pki() {
+  local p=$DIR/pki
+  [ -f "$p/admin.crt" ] && return 0
+  mkdir -p "$p"; chmod 700 "$p"
+  (
+    cd "$p"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 \
+      -subj "/CN=kubectl-redis-ca" -addext "basicConstraints=critical,CA:TRUE" \
+      -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
+    leaf() { # name subject ext
+      openssl req -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" -subj "$2" 2>/dev/null
+      printf '%s\n' "$3" >"$1.ext"
+      openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -out "$1.crt" \
+        -days 3650 -extfile "$1.ext" 2>/dev/null
+    }
+    leaf apiserver "/CN=kube-apiserver" "basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:10.96.0.1"
+    leaf admin "/CN=admin/O=system:masters" "basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=clientAuth"
+    openssl genrsa -out sa.key 2048 2>/dev/null
+    openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+  ) || die "creating certificates failed"
+}
+
+kubeconfig_file() {
+  local p=$DIR/pki
+  local f=$DIR/admin.kubeconfig
+  [ -f "$f" ] && return 0
+  cat >"$f.tmp" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: kubectl-redis
+  cluster:
+    server: https://127.0.0.1:6443
+    certificate-authority-data: $(base64 -w0 "$p/ca.crt")
+users:
+- name: admin
+  user:
+    client-certificate-data: $(base64 -w0 "$p/admin.crt")
+    client-key-data: $(base64 -w0 "$p/admin.key")
+contexts:
+- name: kubectl-redis
+  context:
+    cluster: kubectl-redis
+    user: admin
+current-context: kubectl-redis
+KC
+  chmod 600 "$f.tmp"; mv "$f.tmp" "$f"
+}
+
+# ---------------------------------------------------------------- control plane
+start_cluster() {
+  local p=$DIR/pki
+  mkdir -p "$DIR/etcd" "$DIR/kubelet"
+  start etcd etcd --name kr --data-dir "$DIR/etcd" \
+    --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
+    --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+    --initial-cluster kr=http://127.0.0.1:2380
+  wait_for 60 etcd curl -sf http://127.0.0.1:2379/health
+  start apiserver "$BIN/kube-apiserver" --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
+    --secure-port=6443 --etcd-servers=http://127.0.0.1:2379 \
+    --client-ca-file="$p/ca.crt" --tls-cert-file="$p/apiserver.crt" --tls-private-key-file="$p/apiserver.key" \
+    --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$p/sa.pub" \
+    --service-account-signing-key-file="$p/sa.key" --service-cluster-ip-range=10.96.0.0/24 \
+    --authorization-mode=Node,RBAC --kubelet-client-certificate="$p/admin.crt" \
+    --kubelet-client-key="$p/admin.key" --kubelet-preferred-address-types=Hostname \
+    --allow-privileged=true
+  wait_for 120 "the API server" kc get --raw /readyz
+  start controller-manager "$BIN/kube-controller-manager" --kubeconfig="$DIR/admin.kubeconfig" \
+    --controllers='*,-nodeipam,-service,-route,-cloud-node-lifecycle' --leader-elect=false \
+    --service-account-private-key-file="$p/sa.key" --root-ca-file="$p/ca.crt" \
+    --use-service-account-credentials=false
+  start scheduler "$BIN/kube-scheduler" --kubeconfig="$DIR/admin.kubeconfig" --leader-elect=false
+  cat >"$DIR/kubelet-config.yaml" <<KCFG
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: 127.0.0.1
+authentication:
+  anonymous: {enabled: true}
+  webhook: {enabled: false}
+  x509: {clientCAFile: "$p/ca.crt"}
+authorization: {mode: AlwaysAllow}
+cgroupDriver: cgroupfs
+cgroupsPerQOS: false
+enforceNodeAllocatable: []
+failSwapOn: false
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard: {memory.available: "1Mi", nodefs.available: "1%", nodefs.inodesFree: "1%", imagefs.available: "1%"}
+KCFG
+  start kubelet "$BIN/kubelet" --kubeconfig="$DIR/admin.kubeconfig" --config="$DIR/kubelet-config.yaml" \
+    --container-runtime=docker --hostname-override=localhost --root-dir="$DIR/kubelet" \
+    --pod-infra-container-image="$PAUSE_IMAGE" --cert-dir="$DIR/kubelet/pki"
+  wait_for 120 "node localhost to be Ready" \
+    sh -c "kubectl --kubeconfig '$DIR/admin.kubeconfig' get node localhost -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
+  # The node-lifecycle controller lifts the not-ready taint; do it by hand if it has not yet.
+  kc taint node localhost node.kubernetes.io/not-ready- >/dev/null 2>&1 || true
+  wait_for 60 "the default service account" kc -n default get serviceaccount default
+}
+
+# ---------------------------------------------------------------- scene
+scene() {
+  sed -e "s#@REDIS_IMAGE@#$REDIS_IMAGE#g" -e "s#@REDIS_PORT@#$REDIS_PORT#g" \
+    "$REPO/scripts/scene.yaml" | kc apply -f - >/dev/null
+  wait_for 60 "service account in october" kc -n october get serviceaccount default
+  kc -n october rollout status deploy/redis --timeout=180s >/dev/null \
+    || die "redis did not become Ready (kubectl --kubeconfig $DIR/admin.kubeconfig -n october describe pods)"
+  kc -n october rollout status deploy/worker --timeout=180s >/dev/null \
+    || die "worker did not become Ready"
+}
+
+cmd_up() {
+  need_root
+  cmd_build
+  cmd_images
+  pki
+  kubeconfig_file
+  start_cluster
+  scene
+  log "cluster up; kubeconfig: $DIR/admin.kubeconfig (scene: namespace october, deploy/redis on 127.0.0.1:$REDIS_PORT, deploy/worker)"
+}
+
+cmd_down() {
+  local n
+  for n in kubelet scheduler controller-manager apiserver etcd; do
+    if running "$n"; then kill "$(cat "$(pidfile "$n")")" 2>/dev/null || true; fi
+  done
+  if $DOCKER info >/dev/null 2>&1; then
+    local ids; ids=$($DOCKER ps -aq --filter name=k8s_ 2>/dev/null || true)
+    [ -z "$ids" ] || $DOCKER rm -f $ids >/dev/null 2>&1 || true
+  fi
+  if running dockerd; then
+    kill "$(cat "$(pidfile dockerd)")" 2>/dev/null || true
+    local end=$((SECONDS + 30))
+    while running dockerd && [ $SECONDS -lt $end ]; do sleep 1; done
+  fi
+  for n in kubelet scheduler controller-manager apiserver etcd; do
+    local end=$((SECONDS + 15))
+    while running "$n" && [ $SECONDS -lt $end ]; do sleep 0.5; done
+    running "$n" && kill -9 "$(cat "$(pidfile "$n")")" 2>/dev/null || true
+  done
+  if [ -d "$DIR" ]; then
+    # emptyDir and secret volumes may still be mounted under the kubelet root.
+    grep -o " $DIR/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+    rm -rf "$DIR"
+  fi
+  log "cluster down"
+}
+
+case "${1:-}" in
+  deps) cmd_deps ;;
+  build) cmd_build ;;
+  images) cmd_images ;;
+  up) cmd_up ;;
+  down) cmd_down ;;
+  kubeconfig) [ -f "$DIR/admin.kubeconfig" ] || die "no cluster: run 'make cluster-up'"; echo "$DIR/admin.kubeconfig" ;;
+  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
