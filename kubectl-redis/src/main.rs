@@ -1,1 +1,19 @@
-fn main() {}
+//! `kubectl redis`: back up and restore Redis running in Kubernetes.
+//!
+//! The binary is a thin shell around `kubectl-redis-core`: it parses flags,
+//! connects to the cluster like kubectl does, and performs the effects the
+//! core's state machines ask for.
+
+mod backup;
+mod cli;
+mod exec;
+mod files;
+mod kube_ctx;
+mod list;
+mod ui;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::run()
+}

@@ -1,0 +1,185 @@
+//! `kubectl redis backup`: performs the effects of the core's backup machine.
+
+use crate::cli::{self, BackupArgs, KubeArgs, Output};
+use crate::ui::{Progress, Ui};
+use crate::{exec, files, kube_ctx};
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kubectl_redis_core::backup::{Backup, CopyError, Effect, Finish, Input, Line, Plan};
+use kubectl_redis_core::exit::Exit;
+use std::collections::VecDeque;
+use std::pin::pin;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+pub async fn run(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
+    let k = match kube_ctx::connect(kube).await {
+        Ok(k) => k,
+        Err(e) => {
+            ui.error(&e.message, Some(&e.hint));
+            return Exit::Error;
+        }
+    };
+    let started_unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let plan = Plan {
+        namespace: k.namespace.clone(),
+        selector: cli::selector(args.selector),
+        pod: args.pod,
+        container: args.container,
+        port: args.redis_port,
+        out_dir: cli::out_dir(args.out_dir),
+        started_unix,
+        timeout_ms: u64::try_from(args.timeout.as_millis()).unwrap_or(u64::MAX),
+        poll_ms: 250,
+    };
+    ui.trace(&format!(
+        "context {}, namespace {} (from {})",
+        k.context.as_deref().unwrap_or("(in-cluster)"),
+        k.namespace,
+        k.namespace_source
+    ));
+    if k.namespace_source != "--namespace" {
+        ui.note(&format!("namespace {} (from {})", k.namespace, k.namespace_source));
+    }
+    let api: Api<Pod> = Api::namespaced(k.client.clone(), &k.namespace);
+    let finish = drive(ui, &api, plan).await;
+    report(ui, args.output, &finish);
+    finish.exit
+}
+
+fn report(ui: &Ui, output: Output, f: &Finish) {
+    if let Some(e) = &f.error {
+        ui.error(&e.message, e.hint.as_deref());
+    }
+    match output {
+        Output::Json => match serde_json::to_string_pretty(&json(f)) {
+            Ok(s) => println!("{s}"),
+            Err(e) => ui.error(&format!("cannot encode the result: {e}"), None),
+        },
+        Output::Text => {
+            if let Some(r) = &f.report {
+                println!("{}", r.path);
+            }
+        }
+    }
+}
+
+fn json(f: &Finish) -> serde_json::Value {
+    match (&f.report, &f.error) {
+        (Some(r), _) => serde_json::json!({
+            "path": r.path,
+            "bytes": r.bytes,
+            "namespace": r.namespace,
+            "pod": r.pod,
+            "container": r.container,
+            "remote_path": r.remote_path,
+            "lastsave": r.lastsave,
+            "rdb_version": r.rdb.version,
+            "rdb_flavor": r.rdb.flavor,
+            "created": r.created,
+            "duration_ms": r.duration_ms,
+            "exit_code": f.exit.code(),
+        }),
+        (None, e) => serde_json::json!({
+            "error": e.as_ref().map(|e| e.message.clone()),
+            "hint": e.as_ref().and_then(|e| e.hint.clone()),
+            "exit_code": f.exit.code(),
+        }),
+    }
+}
+
+/// Runs the machine to its end, doing each effect; Ctrl-C is an input.
+async fn drive(ui: &Ui, api: &Api<Pod>, plan: Plan) -> Finish {
+    let t0 = Instant::now();
+    let now = || u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let mut m = Backup::new(plan);
+    let mut inputs = VecDeque::from([Input::Start]);
+    let mut files: std::collections::HashMap<String, tokio::fs::File> = Default::default();
+    let mut ctrl_c = pin!(tokio::signal::ctrl_c());
+    let mut interrupted = false;
+    while let Some(input) = inputs.pop_front() {
+        ui.trace(&format!("< {input:?}"));
+        for effect in m.handle(now(), input) {
+            if !matches!(effect, Effect::Say(_)) {
+                ui.trace(&format!("> {effect:?}"));
+            }
+            // Saving and removing files cannot be half done: they run to
+            // completion. Everything else races against Ctrl-C.
+            let cancellable = !interrupted
+                && !matches!(effect, Effect::Commit { .. } | Effect::Discard { .. } | Effect::Finish(_));
+            let work = async {
+                match effect {
+                    Effect::Say(line) => {
+                        ui.line("backup", &line);
+                        None
+                    }
+                    Effect::Finish(f) => Some(Err(f)),
+                    Effect::ListPods { id, selector, name, .. } => Some(Ok(Input::Pods(
+                        id,
+                        exec::list_pods(api, &selector, name.as_deref()).await,
+                    ))),
+                    Effect::Redis { id, target, args } => {
+                        Some(Ok(Input::Redis(id, exec::redis_cli(api, &target, &args).await)))
+                    }
+                    Effect::Timer { id, after_ms } => {
+                        tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;
+                        Some(Ok(Input::Timer(id)))
+                    }
+                    Effect::CreateTemp { id, dir, prefix } => {
+                        let r = files::create_temp(&dir, &prefix).map(|(path, f)| {
+                            files.insert(path.clone(), tokio::fs::File::from_std(f));
+                            path
+                        });
+                        Some(Ok(Input::TempCreated(id, r.map_err(|e| e.to_string()))))
+                    }
+                    Effect::CopyOut { id, target, remote_path, local_path, label } => {
+                        let r = match files.remove(&local_path) {
+                            Some(f) => {
+                                let mut p = Progress::new(ui, &label);
+                                exec::copy_out(api, &target, &remote_path, f, &mut p).await
+                            }
+                            None => Err(CopyError::Failed(format!("{local_path} is not open"))),
+                        };
+                        Some(Ok(Input::Copied(id, r)))
+                    }
+                    Effect::Commit { id, temp, dest } => {
+                        Some(Ok(Input::Committed(id, files::commit(&temp, &dest))))
+                    }
+                    Effect::Discard { id, path } => {
+                        files.remove(&path);
+                        files::discard(&path);
+                        Some(Ok(Input::Discarded(id)))
+                    }
+                }
+            };
+            let result = if cancellable {
+                tokio::select! {
+                    r = work => r,
+                    _ = &mut ctrl_c => {
+                        interrupted = true;
+                        ui.line("backup", &Line::Warn("interrupted; cleaning up".to_string()));
+                        Some(Ok(Input::Interrupt))
+                    }
+                }
+            } else {
+                work.await
+            };
+            match result {
+                None => {}
+                Some(Ok(next)) => inputs.push_back(next),
+                Some(Err(finish)) => return finish,
+            }
+        }
+    }
+    // The machine always finishes; reaching here is a bug worth reporting.
+    Finish {
+        exit: Exit::Error,
+        report: None,
+        error: Some(kubectl_redis_core::backup::Failure {
+            message: "internal error: the backup stopped without a result".to_string(),
+            hint: Some("please report this with the output of --verbose".to_string()),
+        }),
+    }
+}

@@ -1,0 +1,228 @@
+//! Flags, subcommands and dispatch.
+
+use crate::ui::{self, Ui};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use kubectl_redis_core::exit::{self, Exit};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+const ABOUT: &str = "Back up and restore Redis running in Kubernetes";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kubectl-redis",
+    bin_name = "kubectl redis",
+    version,
+    about = ABOUT,
+    long_about = None,
+    propagate_version = true,
+    after_help = "Examples:\n  kubectl redis backup -n october          # BGSAVE and copy the dump to ./backups\n  kubectl redis list                       # backups, newest first\n\nRun 'kubectl redis COMMAND --help' for a command's flags, environment and exit codes."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    #[command(flatten)]
+    pub ui: UiArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Cluster selection, as kubectl's global flags.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Cluster")]
+pub struct KubeArgs {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The kubeconfig cluster to use
+    #[arg(long, global = true, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// The kubeconfig user to use
+    #[arg(long, global = true, value_name = "NAME")]
+    pub user: Option<String>,
+    /// Namespace (default: $NS, then the context's namespace, then "default")
+    #[arg(short = 'n', long, global = true, value_name = "NAME")]
+    pub namespace: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Output")]
+pub struct UiArgs {
+    /// When to use colour (NO_COLOR is honoured with auto)
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+    /// Print each step of the state machine to stderr
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Output {
+    /// Human-readable text
+    #[default]
+    Text,
+    /// One JSON document on stdout
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Snapshot Redis with BGSAVE and copy the dump to a local file
+    #[command(
+        long_about = "Snapshot Redis with BGSAVE and copy the dump to a local file.\n\n\
+Finds the Running and Ready pod with the label selector, reads where Redis keeps \
+its dump (CONFIG GET dir/dbfilename), runs BGSAVE and waits until LASTSAVE \
+advances, then streams the file out of the pod into OUT_DIR as \
+redis-backup-YYYYMMDD_HHMMSS.rdb (UTC, mode 0600). The file is written under a \
+hidden temporary name, checked (non-empty, complete, RDB header) and fsynced \
+before it gets its final name: an interrupted or failed backup leaves no file \
+behind. Progress goes to stderr, the path of the backup to stdout.",
+        after_help = backup_after_help()
+    )]
+    Backup(BackupArgs),
+    /// List local backups, newest first
+    #[command(
+        after_help = "Environment:\n  OUT_DIR, BACKUPS_DIR   directory to read when --out-dir is not given\n\nExamples:\n  kubectl redis list\n  kubectl redis list --out-dir /mnt/backups -o json"
+    )]
+    List(ListArgs),
+    /// Print a shell completion script
+    #[command(
+        after_help = "Examples:\n  source <(kubectl redis completion bash)\n  kubectl redis completion zsh > \"${fpath[1]}/_kubectl-redis\"\n  kubectl redis completion fish > ~/.config/fish/completions/kubectl-redis.fish"
+    )]
+    Completion {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+fn backup_after_help() -> String {
+    format!(
+        "Environment:\n  NS                     namespace when -n is not given\n  APP_LABEL              selector when -l is not given; a bare value V means app=V\n  OUT_DIR, BACKUPS_DIR   output directory when --out-dir is not given\n\n{}\nExamples:\n  kubectl redis backup -n october\n  kubectl redis backup -n prod --pod redis-0 --timeout 2m --out-dir /mnt/backups\n  kubectl redis backup -o json | jq -r .path",
+        exit::help_table()
+    )
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    /// Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// Back up this pod instead of searching by label
+    #[arg(long, value_name = "NAME", conflicts_with = "selector")]
+    pub pod: Option<String>,
+    /// Container running Redis (default: the pod's default container, else one named redis)
+    #[arg(short = 'c', long, value_name = "NAME")]
+    pub container: Option<String>,
+    /// Port redis-cli connects to inside the pod (default: the container port named redis, else 6379)
+    #[arg(long, value_name = "PORT")]
+    pub redis_port: Option<u16>,
+    /// Directory for the backup [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<String>,
+    /// How long BGSAVE may take: 30s, 2m, 1h or plain seconds
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// Directory to list [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<String>,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// `30s`, `2m`, `1h`, `1500ms` or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration: use e.g. 30s, 2m, 1h"))?;
+    let d = match unit {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        "h" => Duration::from_secs(n.saturating_mul(3600)),
+        _ => return Err(format!("unknown unit '{unit}' in '{s}': use ms, s, m or h")),
+    };
+    if d.is_zero() {
+        return Err("the duration must be more than zero".to_string());
+    }
+    Ok(d)
+}
+
+/// The output directory: flag, then $OUT_DIR, then $BACKUPS_DIR, then ./backups.
+pub fn out_dir(flag: Option<String>) -> String {
+    flag.or_else(|| env_nonempty("OUT_DIR"))
+        .or_else(|| env_nonempty("BACKUPS_DIR"))
+        .unwrap_or_else(|| "./backups".to_string())
+}
+
+/// The selector: flag, then $APP_LABEL (a bare value V means app=V, as in the
+/// runbook's scripts), then app=redis.
+pub fn selector(flag: Option<String>) -> String {
+    if let Some(s) = flag {
+        return s;
+    }
+    match env_nonempty("APP_LABEL") {
+        Some(v) if v.contains(['=', '!', ',', ' ']) => v,
+        Some(v) => format!("app={v}"),
+        None => "app=redis".to_string(),
+    }
+}
+
+pub fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // clap prints help/version on stdout (exit 0) and usage errors on
+            // stderr; usage errors are bad input: exit 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { Exit::Invalid.code() } else { 0 });
+        }
+    };
+    let ui = Ui::new(&cli.ui);
+    let code = match cli.command {
+        Command::Completion { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "kubectl-redis", &mut std::io::stdout());
+            Exit::Ok
+        }
+        Command::List(args) => crate::list::run(&ui, args),
+        Command::Backup(args) => {
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    ui.error(&format!("cannot start the async runtime: {e}"), None);
+                    return ExitCode::from(Exit::Error.code());
+                }
+            };
+            rt.block_on(crate::backup::run(&ui, &cli.kube, args))
+        }
+    };
+    ui::flush();
+    ExitCode::from(code.code())
+}

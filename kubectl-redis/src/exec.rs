@@ -1,0 +1,227 @@
+//! Pods: listing them for the core, running redis-cli in them, and streaming
+//! a file out of them, all through the API server (kube-rs exec, no kubectl).
+
+use crate::ui::Progress;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{AttachParams, ListParams};
+use kube::Api;
+use kubectl_redis_core::backup::{CliOutput, CopyError, CopyReport};
+use kubectl_redis_core::pods::{ContainerInfo, PodInfo, Target};
+use kubectl_redis_core::rdb::HEADER_LEN;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+
+/// Pods matching `selector`, or the one pod `name`, as the core sees them.
+pub async fn list_pods(api: &Api<Pod>, selector: &str, name: Option<&str>) -> Result<Vec<PodInfo>, String> {
+    let pods = match name {
+        Some(n) => match api.get_opt(n).await.map_err(api_error)? {
+            Some(p) => vec![p],
+            None => vec![],
+        },
+        None => {
+            api.list(&ListParams::default().labels(selector))
+                .await
+                .map_err(api_error)?
+                .items
+        }
+    };
+    Ok(pods.iter().map(pod_info).collect())
+}
+
+pub fn api_error(e: kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => format!("{} ({})", s.message, s.reason),
+        other => other.to_string(),
+    }
+}
+
+fn pod_info(p: &Pod) -> PodInfo {
+    let status = p.status.as_ref();
+    PodInfo {
+        name: p.metadata.name.clone().unwrap_or_default(),
+        phase: status.and_then(|s| s.phase.clone()).unwrap_or_default(),
+        ready: status
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True")),
+        terminating: p.metadata.deletion_timestamp.is_some(),
+        default_container: p
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("kubectl.kubernetes.io/default-container").cloned()),
+        containers: p
+            .spec
+            .as_ref()
+            .map(|s| {
+                s.containers
+                    .iter()
+                    .map(|c| ContainerInfo {
+                        name: c.name.clone(),
+                        ports: c
+                            .ports
+                            .iter()
+                            .flatten()
+                            .filter_map(|p| Some((p.name.clone(), u16::try_from(p.container_port).ok()?)))
+                            .collect(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// Runs redis-cli through `sh` so that a password in the container's
+/// REDIS_PASSWORD reaches it as REDISCLI_AUTH: never in any argv.
+const REDIS_CLI: &str = "if [ -z \"${REDISCLI_AUTH:-}\" ] && [ -n \"${REDIS_PASSWORD:-}\" ]; then export REDISCLI_AUTH=\"$REDIS_PASSWORD\"; fi; exec redis-cli \"$@\"";
+
+pub async fn redis_cli(api: &Api<Pod>, t: &Target, args: &[String]) -> Result<CliOutput, String> {
+    let mut argv: Vec<String> = vec![
+        "sh".into(),
+        "-c".into(),
+        REDIS_CLI.into(),
+        "redis-cli".into(),
+        "--no-raw".into(),
+        "-p".into(),
+        t.port.to_string(),
+    ];
+    argv.extend(args.iter().cloned());
+    let ap = AttachParams::default().container(&t.container).stderr(true);
+    let mut proc = api.exec(&t.pod, argv, &ap).await.map_err(api_error)?;
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let (mut so, mut se) = (proc.stdout(), proc.stderr());
+    let read_out = async {
+        if let Some(s) = so.as_mut() {
+            s.read_to_end(&mut out).await?;
+        }
+        Ok::<_, std::io::Error>(())
+    };
+    let read_err = async {
+        if let Some(s) = se.as_mut() {
+            s.read_to_end(&mut err).await?;
+        }
+        Ok::<_, std::io::Error>(())
+    };
+    let (a, b) = tokio::join!(read_out, read_err);
+    a.and(b).map_err(|e| format!("reading redis-cli output: {e}"))?;
+    let status = match proc.take_status() {
+        Some(s) => s.await,
+        None => None,
+    };
+    let _ = proc.join().await;
+    Ok(CliOutput {
+        exit_code: status.as_ref().map(exit_code),
+        stdout: String::from_utf8_lossy(&out).into_owned(),
+        stderr: String::from_utf8_lossy(&err).into_owned(),
+    })
+}
+
+fn exit_code(s: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Status) -> i32 {
+    if s.status.as_deref() == Some("Success") {
+        return 0;
+    }
+    s.details
+        .as_ref()
+        .and_then(|d| d.causes.as_ref())
+        .and_then(|c| c.iter().find(|c| c.reason.as_deref() == Some("ExitCode")))
+        .and_then(|c| c.message.as_deref())
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(1)
+}
+
+fn status_text(s: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Status) -> String {
+    s.message.clone().unwrap_or_else(|| format!("exit {}", exit_code(s)))
+}
+
+/// Opens the file first, prints its size (of the open file, so a concurrent
+/// save that renames a new dump into place cannot make the two disagree),
+/// then streams exactly that file.
+const CAT: &str = "exec 3<\"$1\" || exit 66; printf '%s\\n' \"$(stat -L -c %s /proc/self/fd/3 2>/dev/null || echo -)\"; exec cat <&3";
+
+/// Streams `remote` out of the container into `file`, returning what arrived.
+pub async fn copy_out(
+    api: &Api<Pod>,
+    t: &Target,
+    remote: &str,
+    file: tokio::fs::File,
+    progress: &mut Progress<'_>,
+) -> Result<CopyReport, CopyError> {
+    let argv = vec![
+        "sh".to_string(),
+        "-c".to_string(),
+        CAT.to_string(),
+        "kubectl-redis".to_string(),
+        remote.to_string(),
+    ];
+    let ap = AttachParams::default().container(&t.container).stderr(true);
+    let mut proc = api
+        .exec(&t.pod, argv, &ap)
+        .await
+        .map_err(|e| CopyError::Failed(api_error(e)))?;
+    let (Some(stdout), stderr) = (proc.stdout(), proc.stderr()) else {
+        return Err(CopyError::Failed("the exec stream has no stdout".to_string()));
+    };
+    let mut reader = tokio::io::BufReader::with_capacity(1 << 20, stdout);
+    let err_task = async {
+        let mut buf = Vec::new();
+        if let Some(mut s) = stderr {
+            let _ = s.read_to_end(&mut buf).await;
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    };
+    let copy_task = async {
+        let mut size_line = String::new();
+        reader
+            .read_line(&mut size_line)
+            .await
+            .map_err(|e| CopyError::Failed(format!("reading from the pod: {e}")))?;
+        let expected = size_line.trim().parse::<u64>().ok();
+        progress.set_total(expected);
+        let mut w = tokio::io::BufWriter::with_capacity(1 << 20, file);
+        let mut head = Vec::with_capacity(HEADER_LEN);
+        let mut bytes = 0u64;
+        loop {
+            let buf = reader
+                .fill_buf()
+                .await
+                .map_err(|e| CopyError::Failed(format!("reading from the pod: {e}")))?;
+            if buf.is_empty() {
+                break;
+            }
+            let n = buf.len();
+            if head.len() < HEADER_LEN {
+                let take = (HEADER_LEN - head.len()).min(n);
+                head.extend_from_slice(&buf[..take]);
+            }
+            w.write_all(buf)
+                .await
+                .map_err(|e| CopyError::Failed(format!("writing the local file: {e}")))?;
+            reader.consume(n);
+            bytes += n as u64;
+            progress.update(bytes);
+        }
+        w.flush()
+            .await
+            .map_err(|e| CopyError::Failed(format!("writing the local file: {e}")))?;
+        Ok::<_, CopyError>((bytes, expected, head, size_line))
+    };
+    let (copied, stderr_text) = tokio::join!(copy_task, err_task);
+    progress.finish();
+    let status = match proc.take_status() {
+        Some(s) => s.await,
+        None => None,
+    };
+    let _ = proc.join().await;
+    let (bytes, expected, head, size_line) = copied?;
+    if let Some(s) = status.as_ref().filter(|s| s.status.as_deref() != Some("Success")) {
+        let detail = if stderr_text.trim().is_empty() { status_text(s) } else { stderr_text.trim().to_string() };
+        let missing = detail.contains("No such file")
+            || detail.contains("nonexistent")
+            || detail.contains("an't open")
+            || detail.contains("annot open");
+        if bytes == 0 && size_line.is_empty() && missing {
+            return Err(CopyError::Missing(detail));
+        }
+        return Err(CopyError::Failed(detail));
+    }
+    Ok(CopyReport { bytes, expected, head })
+}

@@ -1,0 +1,91 @@
+//! Connecting to the cluster the way kubectl does: --kubeconfig, $KUBECONFIG
+//! (a list of files), --context/--cluster/--user, and the namespace.
+
+use crate::cli::{env_nonempty, KubeArgs};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+
+pub struct Kube {
+    pub client: Client,
+    pub namespace: String,
+    /// Where the namespace came from, said to the user.
+    pub namespace_source: &'static str,
+    pub context: Option<String>,
+}
+
+/// A failure to connect, with what to do about it.
+pub struct ConnectError {
+    pub message: String,
+    pub hint: String,
+}
+
+pub async fn connect(args: &KubeArgs) -> Result<Kube, ConnectError> {
+    let opts = KubeConfigOptions {
+        context: args.context.clone(),
+        cluster: args.cluster.clone(),
+        user: args.user.clone(),
+    };
+    let kubeconfig = match &args.kubeconfig {
+        Some(p) => Some(Kubeconfig::read_from(p).map_err(|e| ConnectError {
+            message: format!("cannot read kubeconfig {}: {e}", p.display()),
+            hint: "pass an existing kubeconfig with --kubeconfig".to_string(),
+        })?),
+        None => match Kubeconfig::read() {
+            Ok(k) => Some(k),
+            // No kubeconfig anywhere: inside a pod, use its service account.
+            Err(_) if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() => None,
+            Err(e) => {
+                return Err(ConnectError {
+                    message: format!("cannot read a kubeconfig: {e}"),
+                    hint: "set $KUBECONFIG or pass --kubeconfig (the same file kubectl uses)".to_string(),
+                })
+            }
+        },
+    };
+    let (config, context, context_ns) = match kubeconfig {
+        Some(kc) => {
+            let context = args.context.clone().or_else(|| kc.current_context.clone());
+            let context_ns = context.as_ref().and_then(|name| {
+                kc.contexts
+                    .iter()
+                    .find(|c| &c.name == name)
+                    .and_then(|c| c.context.as_ref())
+                    .and_then(|c| c.namespace.clone())
+            });
+            let config = Config::from_custom_kubeconfig(kc, &opts)
+                .await
+                .map_err(|e| ConnectError {
+                    message: format!("cannot use the kubeconfig: {e}"),
+                    hint: "check the context with `kubectl config get-contexts`; choose one with --context".to_string(),
+                })?;
+            (config, context, context_ns)
+        }
+        None => {
+            let config = Config::incluster().map_err(|e| ConnectError {
+                message: format!("cannot use the pod's service account: {e}"),
+                hint: "pass --kubeconfig".to_string(),
+            })?;
+            let ns = Some(config.default_namespace.clone());
+            (config, None, ns)
+        }
+    };
+    let (namespace, namespace_source) = if let Some(n) = &args.namespace {
+        (n.clone(), "--namespace")
+    } else if let Some(n) = env_nonempty("NS") {
+        (n, "$NS")
+    } else if let Some(n) = context_ns {
+        (n, "the context")
+    } else {
+        ("default".to_string(), "the default")
+    };
+    let client = Client::try_from(config).map_err(|e| ConnectError {
+        message: format!("cannot create a Kubernetes client: {e}"),
+        hint: "check the cluster's certificates in the kubeconfig".to_string(),
+    })?;
+    Ok(Kube {
+        client,
+        namespace,
+        namespace_source,
+        context,
+    })
+}
