@@ -33,7 +33,7 @@ need_root() { [ "$(id -u)" = 0 ] || die "must run as root (starts dockerd and ku
 cmd_deps() {
   need_root
   local pkgs=(etcd-server docker.io containerd runc golang-go rsync jq socat conntrack
-              iptables openssl redis-server redis-tools util-linux procps dpkg-dev curl)
+              iptables openssl redis-server redis-tools util-linux procps dpkg-dev curl time)
   local missing=()
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -146,7 +146,11 @@ WRAP
 # ---------------------------------------------------------------- images
 rootfs_image() { # tag, binaries...
   local tag=$1; shift
-  if $DOCKER image inspect "$tag" >/dev/null 2>&1; then return 0; fi
+  # The label records what went in, so a changed list rebuilds the image.
+  local want; want=$(echo "$*" | md5sum | cut -c1-12)
+  if [ "$($DOCKER image inspect -f '{{index .Config.Labels "kr.contents"}}' "$tag" 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
   local root; root=$(mktemp -d)
   mkdir -p "$root"/{bin,data,tmp,etc}
   chmod 1777 "$root/tmp"
@@ -160,7 +164,7 @@ rootfs_image() { # tag, binaries...
   done
   echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
   echo 'root:x:0:' >"$root/etc/group"
-  tar -C "$root" -c . | $DOCKER import -c 'ENV PATH=/bin' - "$tag" >/dev/null
+  tar -C "$root" -c . | $DOCKER import -c 'ENV PATH=/bin' -c "LABEL kr.contents=$want" - "$tag" >/dev/null
   rm -rf "$root"
   log "imported image $tag"
 }
@@ -174,7 +178,7 @@ cmd_images() {
     rm -rf "$root"
     log "imported image $PAUSE_IMAGE"
   fi
-  rootfs_image "$REDIS_IMAGE" redis-server redis-cli redis-check-rdb sh cat mv ls df stat rm sleep head wc mkdir
+  rootfs_image "$REDIS_IMAGE" redis-server redis-cli redis-check-rdb sh cat mv ls df stat rm sleep head wc mkdir tar
 }
 
 # ---------------------------------------------------------------- pki

@@ -240,6 +240,10 @@ pub struct Report {
     pub created: String,
     /// Whole run, milliseconds.
     pub duration_ms: u64,
+    /// From BGSAVE to LASTSAVE advancing, milliseconds.
+    pub bgsave_ms: u64,
+    /// Streaming the file out of the pod, milliseconds.
+    pub copy_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -278,6 +282,10 @@ pub struct Backup {
     next_id: Id,
     pending: Pending,
     started_ms: Option<u64>,
+    bgsave_started_ms: u64,
+    bgsave_ms: u64,
+    copy_started_ms: u64,
+    copy_ms: u64,
     deadline_ms: Option<u64>,
     target: Option<Target>,
     dir: Option<String>,
@@ -305,6 +313,10 @@ impl Backup {
             next_id: 1,
             pending: Pending::None,
             started_ms: None,
+            bgsave_started_ms: 0,
+            bgsave_ms: 0,
+            copy_started_ms: 0,
+            copy_ms: 0,
             deadline_ms: None,
             target: None,
             dir: None,
@@ -433,6 +445,7 @@ impl Backup {
                     );
                     let id = self.id();
                     self.pending = Pending::Copy(id);
+                    self.copy_started_ms = now;
                     out.push(Effect::CopyOut {
                         id,
                         target: self.target_or_default(),
@@ -448,7 +461,10 @@ impl Backup {
                     Some("choose a writable directory with --out-dir (or $OUT_DIR)".to_string()),
                 ),
             },
-            (Pending::Copy(p), Input::Copied(id, result)) if p == id => self.on_copied(result, out),
+            (Pending::Copy(p), Input::Copied(id, result)) if p == id => {
+                self.copy_ms = now.saturating_sub(self.copy_started_ms);
+                self.on_copied(result, out)
+            }
             (Pending::Commit(p), Input::Committed(id, result)) if p == id => match result {
                 Ok(()) => {
                     let started = self.started_ms.unwrap_or(now);
@@ -474,6 +490,8 @@ impl Backup {
                         }),
                         created: names::rfc3339(self.plan.started_unix),
                         duration_ms: now.saturating_sub(started),
+                        bgsave_ms: self.bgsave_ms,
+                        copy_ms: self.copy_ms,
                     };
                     self.temp = None;
                     say(
@@ -748,6 +766,7 @@ impl Backup {
                     return self.wait_or_timeout(now, Wait::Other, out);
                 }
                 say(out, Line::Step("BGSAVE...".to_string()));
+                self.bgsave_started_ms = now;
                 if first {
                     self.deadline_ms = Some(now + self.plan.timeout_ms);
                 }
@@ -783,6 +802,7 @@ impl Backup {
                     || matches!((info.saves, self.saves_before), (Some(a), Some(b)) if a > b);
                 if !info.in_progress && advanced {
                     self.lastsave = info.last_save;
+                    self.bgsave_ms = now.saturating_sub(self.bgsave_started_ms);
                     say(out, Line::Detail(format!("done ({})", info.last_save)));
                     let id = self.id();
                     self.pending = Pending::Temp(id);

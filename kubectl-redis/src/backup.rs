@@ -41,7 +41,10 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
         k.namespace_source
     ));
     if k.namespace_source != "--namespace" {
-        ui.note(&format!("namespace {} (from {})", k.namespace, k.namespace_source));
+        ui.note(&format!(
+            "namespace {} (from {})",
+            k.namespace, k.namespace_source
+        ));
     }
     let api: Api<Pod> = Api::namespaced(k.client.clone(), &k.namespace);
     let finish = drive(ui, &api, plan).await;
@@ -80,6 +83,8 @@ fn json(f: &Finish) -> serde_json::Value {
             "rdb_flavor": r.rdb.flavor,
             "created": r.created,
             "duration_ms": r.duration_ms,
+            "bgsave_ms": r.bgsave_ms,
+            "copy_ms": r.copy_ms,
             "exit_code": f.exit.code(),
         }),
         (None, e) => serde_json::json!({
@@ -108,7 +113,10 @@ async fn drive(ui: &Ui, api: &Api<Pod>, plan: Plan) -> Finish {
             // Saving and removing files cannot be half done: they run to
             // completion. Everything else races against Ctrl-C.
             let cancellable = !interrupted
-                && !matches!(effect, Effect::Commit { .. } | Effect::Discard { .. } | Effect::Finish(_));
+                && !matches!(
+                    effect,
+                    Effect::Commit { .. } | Effect::Discard { .. } | Effect::Finish(_)
+                );
             let work = async {
                 match effect {
                     Effect::Say(line) => {
@@ -116,13 +124,16 @@ async fn drive(ui: &Ui, api: &Api<Pod>, plan: Plan) -> Finish {
                         None
                     }
                     Effect::Finish(f) => Some(Err(f)),
-                    Effect::ListPods { id, selector, name, .. } => Some(Ok(Input::Pods(
+                    Effect::ListPods {
+                        id, selector, name, ..
+                    } => Some(Ok(Input::Pods(
                         id,
                         exec::list_pods(api, &selector, name.as_deref()).await,
                     ))),
-                    Effect::Redis { id, target, args } => {
-                        Some(Ok(Input::Redis(id, exec::redis_cli(api, &target, &args).await)))
-                    }
+                    Effect::Redis { id, target, args } => Some(Ok(Input::Redis(
+                        id,
+                        exec::redis_cli(api, &target, &args).await,
+                    ))),
                     Effect::Timer { id, after_ms } => {
                         tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;
                         Some(Ok(Input::Timer(id)))
@@ -134,7 +145,13 @@ async fn drive(ui: &Ui, api: &Api<Pod>, plan: Plan) -> Finish {
                         });
                         Some(Ok(Input::TempCreated(id, r.map_err(|e| e.to_string()))))
                     }
-                    Effect::CopyOut { id, target, remote_path, local_path, label } => {
+                    Effect::CopyOut {
+                        id,
+                        target,
+                        remote_path,
+                        local_path,
+                        label,
+                    } => {
                         let r = match files.remove(&local_path) {
                             Some(f) => {
                                 let mut p = Progress::new(ui, &label);

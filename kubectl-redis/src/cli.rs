@@ -201,7 +201,11 @@ pub fn run() -> ExitCode {
             // clap prints help/version on stdout (exit 0) and usage errors on
             // stderr; usage errors are bad input: exit 2.
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { Exit::Invalid.code() } else { 0 });
+            return ExitCode::from(if e.use_stderr() {
+                Exit::Invalid.code()
+            } else {
+                0
+            });
         }
     };
     let ui = Ui::new(&cli.ui);
@@ -213,7 +217,10 @@ pub fn run() -> ExitCode {
         }
         Command::List(args) => crate::list::run(&ui, args),
         Command::Backup(args) => {
-            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(rt) => rt,
                 Err(e) => {
                     ui.error(&format!("cannot start the async runtime: {e}"), None);

@@ -11,7 +11,11 @@ use kubectl_redis_core::rdb::HEADER_LEN;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
 /// Pods matching `selector`, or the one pod `name`, as the core sees them.
-pub async fn list_pods(api: &Api<Pod>, selector: &str, name: Option<&str>) -> Result<Vec<PodInfo>, String> {
+pub async fn list_pods(
+    api: &Api<Pod>,
+    selector: &str,
+    name: Option<&str>,
+) -> Result<Vec<PodInfo>, String> {
     let pods = match name {
         Some(n) => match api.get_opt(n).await.map_err(api_error)? {
             Some(p) => vec![p],
@@ -60,7 +64,9 @@ fn pod_info(p: &Pod) -> PodInfo {
                             .ports
                             .iter()
                             .flatten()
-                            .filter_map(|p| Some((p.name.clone(), u16::try_from(p.container_port).ok()?)))
+                            .filter_map(|p| {
+                                Some((p.name.clone(), u16::try_from(p.container_port).ok()?))
+                            })
                             .collect(),
                     })
                     .collect()
@@ -102,7 +108,8 @@ pub async fn redis_cli(api: &Api<Pod>, t: &Target, args: &[String]) -> Result<Cl
         Ok::<_, std::io::Error>(())
     };
     let (a, b) = tokio::join!(read_out, read_err);
-    a.and(b).map_err(|e| format!("reading redis-cli output: {e}"))?;
+    a.and(b)
+        .map_err(|e| format!("reading redis-cli output: {e}"))?;
     let status = match proc.take_status() {
         Some(s) => s.await,
         None => None,
@@ -129,7 +136,9 @@ fn exit_code(s: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Status) -> i32 
 }
 
 fn status_text(s: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Status) -> String {
-    s.message.clone().unwrap_or_else(|| format!("exit {}", exit_code(s)))
+    s.message
+        .clone()
+        .unwrap_or_else(|| format!("exit {}", exit_code(s)))
 }
 
 /// Opens the file first, prints its size (of the open file, so a concurrent
@@ -158,7 +167,9 @@ pub async fn copy_out(
         .await
         .map_err(|e| CopyError::Failed(api_error(e)))?;
     let (Some(stdout), stderr) = (proc.stdout(), proc.stderr()) else {
-        return Err(CopyError::Failed("the exec stream has no stdout".to_string()));
+        return Err(CopyError::Failed(
+            "the exec stream has no stdout".to_string(),
+        ));
     };
     let mut reader = tokio::io::BufReader::with_capacity(1 << 20, stdout);
     let err_task = async {
@@ -212,8 +223,15 @@ pub async fn copy_out(
     };
     let _ = proc.join().await;
     let (bytes, expected, head, size_line) = copied?;
-    if let Some(s) = status.as_ref().filter(|s| s.status.as_deref() != Some("Success")) {
-        let detail = if stderr_text.trim().is_empty() { status_text(s) } else { stderr_text.trim().to_string() };
+    if let Some(s) = status
+        .as_ref()
+        .filter(|s| s.status.as_deref() != Some("Success"))
+    {
+        let detail = if stderr_text.trim().is_empty() {
+            status_text(s)
+        } else {
+            stderr_text.trim().to_string()
+        };
         let missing = detail.contains("No such file")
             || detail.contains("nonexistent")
             || detail.contains("an't open")
@@ -223,5 +241,9 @@ pub async fn copy_out(
         }
         return Err(CopyError::Failed(detail));
     }
-    Ok(CopyReport { bytes, expected, head })
+    Ok(CopyReport {
+        bytes,
+        expected,
+        head,
+    })
 }

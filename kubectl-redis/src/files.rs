@@ -62,7 +62,11 @@ pub fn commit(temp: &str, dest: &str) -> Result<(), CommitError> {
         }
     }
     if let Some(parent) = Path::new(dest).parent() {
-        let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
         // Directories cannot be opened for fsync on every platform.
         if let Ok(d) = File::open(parent) {
             let _ = d.sync_all();

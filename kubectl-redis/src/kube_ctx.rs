@@ -37,7 +37,8 @@ pub async fn connect(args: &KubeArgs) -> Result<Kube, ConnectError> {
             Err(e) => {
                 return Err(ConnectError {
                     message: format!("cannot read a kubeconfig: {e}"),
-                    hint: "set $KUBECONFIG or pass --kubeconfig (the same file kubectl uses)".to_string(),
+                    hint: "set $KUBECONFIG or pass --kubeconfig (the same file kubectl uses)"
+                        .to_string(),
                 })
             }
         },

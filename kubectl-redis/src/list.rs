@@ -34,7 +34,9 @@ pub fn run(ui: &Ui, args: ListArgs) -> Exit {
             })
             .collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            ui.note(&format!("no backups: {dir} does not exist (choose it with --out-dir or $OUT_DIR)"));
+            ui.note(&format!(
+                "no backups: {dir} does not exist (choose it with --out-dir or $OUT_DIR)"
+            ));
             Vec::new()
         }
         Err(e) => {

@@ -49,7 +49,10 @@ impl Ui {
 
     pub fn trace(&self, what: &str) {
         if self.verbose {
-            eprintln!("{}", format!("  · {what}").if_supports_color(Stream::Stderr, |t| t.dimmed()));
+            eprintln!(
+                "{}",
+                format!("  · {what}").if_supports_color(Stream::Stderr, |t| t.dimmed())
+            );
         }
     }
 
