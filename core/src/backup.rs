@@ -800,19 +800,14 @@ impl Backup {
                 let Some(info) = self.info(&reply, out) else { return };
                 let advanced = info.last_save > self.lastsave_before
                     || matches!((info.saves, self.saves_before), (Some(a), Some(b)) if a > b);
-                if !info.in_progress && advanced {
-                    self.lastsave = info.last_save;
-                    self.bgsave_ms = now.saturating_sub(self.bgsave_started_ms);
-                    say(out, Line::Detail(format!("done ({})", info.last_save)));
-                    let id = self.id();
-                    self.pending = Pending::Temp(id);
-                    out.push(Effect::CreateTemp {
-                        id,
-                        dir: self.plan.out_dir.clone(),
-                        prefix: names::temp_prefix(self.plan.started_unix),
-                    });
-                } else if !info.in_progress && !info.status_ok {
-                    self.fail(
+                if info.in_progress {
+                    return self.wait_or_timeout(now, Wait::Ours, out);
+                }
+                // Ours was the last save and it is over: its status decides.
+                // (rdb_saves counts a save when it starts, so it alone does
+                // not prove success.)
+                if !info.status_ok {
+                    return self.fail(
                         out,
                         Exit::BgsaveFailed,
                         "Redis reports the background save failed (rdb_last_bgsave_status:err)".to_string(),
@@ -823,6 +818,18 @@ impl Backup {
                             self.dir.as_deref().unwrap_or("/data")
                         )),
                     );
+                }
+                if advanced {
+                    self.lastsave = info.last_save;
+                    self.bgsave_ms = now.saturating_sub(self.bgsave_started_ms);
+                    say(out, Line::Detail(format!("done ({})", info.last_save)));
+                    let id = self.id();
+                    self.pending = Pending::Temp(id);
+                    out.push(Effect::CreateTemp {
+                        id,
+                        dir: self.plan.out_dir.clone(),
+                        prefix: names::temp_prefix(self.plan.started_unix),
+                    });
                 } else {
                     self.wait_or_timeout(now, Wait::Ours, out);
                 }

@@ -399,6 +399,20 @@ scenario!(
 );
 
 scenario!(
+    bgsave_failed_although_counted,
+    plan(),
+    World {
+        infos: VecDeque::from([
+            info(1_729_800_000, 0, "ok", Some(7)),
+            info(1_729_800_000, 1, "ok", Some(8)),
+            info(1_729_800_000, 0, "err", Some(8)),
+        ]),
+        ..World::default()
+    },
+    Exit::BgsaveFailed
+);
+
+scenario!(
     bgsave_refused,
     plan(),
     World {
