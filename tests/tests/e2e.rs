@@ -1,0 +1,386 @@
+//! End-to-end tests: the real `kubectl-redis` binary against the real local
+//! cluster (`make cluster-up`: API server, kubelet, containers) and real
+//! Redis servers started with testcontainers.
+//!
+//! Each test that needs a Redis gets a namespace of its own (`e2e-NAME`) with
+//! a Redis on a port of its own, so tests run in parallel without sharing
+//! state. Waits are on conditions with deadlines, never fixed sleeps.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use testcontainers::core::{Mount, WaitFor};
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{GenericImage, ImageExt};
+
+const REDIS_IMAGE: (&str, &str) = ("kubectl-redis/redis", "7.0");
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The local cluster's kubeconfig: $KUBECONFIG_E2E, else asked of the script.
+fn kubeconfig() -> String {
+    if let Ok(k) = std::env::var("KUBECONFIG_E2E") {
+        return k;
+    }
+    let out = Command::new(repo().join("scripts/cluster.sh"))
+        .arg("kubeconfig")
+        .output()
+        .expect("run scripts/cluster.sh");
+    assert!(
+        out.status.success(),
+        "no local cluster: start it with `make cluster-up` ({})",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The plugin binary built beside this test (`cargo build --workspace --bins`).
+fn bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let b = dir.join("kubectl-redis");
+    assert!(b.exists(), "{} missing: run `cargo build --workspace --bins` first", b.display());
+    b
+}
+
+fn kubectl(args: &[&str]) -> Output {
+    Command::new("kubectl")
+        .args(args)
+        .env("KUBECONFIG", kubeconfig())
+        .output()
+        .expect("run kubectl")
+}
+
+fn kubectl_ok(args: &[&str]) -> String {
+    let out = kubectl(args);
+    assert!(
+        out.status.success(),
+        "kubectl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The plugin, with the cluster's kubeconfig, no colour and a clean env.
+fn plugin(args: &[&str]) -> Command {
+    let mut c = Command::new(bin());
+    c.args(args)
+        .env("KUBECONFIG", kubeconfig())
+        .env("NO_COLOR", "1")
+        .env_remove("NS")
+        .env_remove("APP_LABEL")
+        .env_remove("OUT_DIR")
+        .env_remove("BACKUPS_DIR");
+    c
+}
+
+fn run(mut c: impl std::borrow::BorrowMut<Command>) -> (i32, String, String) {
+    let out = c.borrow_mut().output().expect("run kubectl-redis");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A namespace with one Redis Deployment on its own loopback port.
+struct Scene {
+    ns: String,
+    port: u16,
+    pod: String,
+}
+
+impl Scene {
+    fn new(name: &str, port: u16, label: &str, extra_args: &[&str]) -> Scene {
+        let ns = format!("e2e-{name}");
+        // A namespace left by an earlier run would hold the port: remove it first.
+        let _ = kubectl(&["delete", "namespace", &ns, "--ignore-not-found", "--wait=true", "--timeout=120s"]);
+        let args: Vec<String> = ["redis-server", "--port", &port.to_string(), "--bind", "127.0.0.1", "--dir", "/data", "--save", ""]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(extra_args.iter().map(|s| s.to_string()))
+            .collect();
+        let manifest = format!(
+            r#"{{"apiVersion":"v1","kind":"List","items":[
+{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}},
+{{"apiVersion":"apps/v1","kind":"Deployment","metadata":{{"name":"redis","namespace":"{ns}"}},
+ "spec":{{"replicas":1,"strategy":{{"type":"Recreate"}},"selector":{{"matchLabels":{{"app":"{label}"}}}},
+  "template":{{"metadata":{{"labels":{{"app":"{label}"}}}},"spec":{{"hostNetwork":true,"terminationGracePeriodSeconds":1,
+   "containers":[{{"name":"redis","image":"{}:{}","imagePullPolicy":"Never","command":{},
+     "ports":[{{"name":"redis","containerPort":{port}}}],
+     "readinessProbe":{{"exec":{{"command":["redis-cli","-p","{port}","ping"]}},"periodSeconds":1}},
+     "volumeMounts":[{{"name":"data","mountPath":"/data"}}]}}],
+   "volumes":[{{"name":"data","emptyDir":{{}}}}]}}}}}}}}]}}"#,
+            REDIS_IMAGE.0,
+            REDIS_IMAGE.1,
+            serde_json::to_string(&args).expect("json")
+        );
+        let mut apply = Command::new("kubectl")
+            .args(["apply", "-f", "-"])
+            .env("KUBECONFIG", kubeconfig())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("kubectl apply");
+        apply
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(manifest.as_bytes())
+            .expect("write manifest");
+        assert!(apply.wait().expect("kubectl apply").success(), "kubectl apply failed");
+        kubectl_ok(&["-n", &ns, "rollout", "status", "deploy/redis", "--timeout=120s"]);
+        let pod = kubectl_ok(&[
+            "-n",
+            &ns,
+            "get",
+            "pods",
+            "-l",
+            &format!("app={label}"),
+            "--field-selector=status.phase=Running",
+            "-o",
+            "jsonpath={.items[0].metadata.name}",
+        ]);
+        Scene { ns, port, pod }
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let port = self.port.to_string();
+        let mut a = vec!["-n", &self.ns, "exec", &self.pod, "--", "redis-cli", "-p", &port];
+        a.extend_from_slice(args);
+        kubectl_ok(&a).trim().to_string()
+    }
+}
+
+impl Drop for Scene {
+    fn drop(&mut self) {
+        let _ = kubectl(&["delete", "namespace", &self.ns, "--wait=false"]);
+    }
+}
+
+/// Files in `dir` (names), sorted; empty if `dir` does not exist.
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Minimal RESP client: one command, the reply as text.
+fn resp(port: u16, args: &[&str]) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to redis");
+    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let mut req = format!("*{}\r\n", args.len());
+    for a in args {
+        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+    }
+    s.write_all(req.as_bytes()).expect("send");
+    let mut r = BufReader::new(s);
+    let mut line = String::new();
+    r.read_line(&mut line).expect("reply");
+    match line.as_bytes().first() {
+        Some(b'$') => {
+            let n: i64 = line[1..].trim().parse().expect("bulk length");
+            if n < 0 {
+                return "(nil)".to_string();
+            }
+            let mut buf = vec![0u8; n as usize + 2];
+            r.read_exact(&mut buf).expect("bulk");
+            String::from_utf8_lossy(&buf[..n as usize]).into_owned()
+        }
+        _ => line.trim().to_string(),
+    }
+}
+
+/// Loads `file` into a fresh redis-server (a container of the test image,
+/// host network, the file bind-mounted) and returns GET `key`.
+async fn load_and_get(file: &Path, port: u16, key: &str) -> (String, String) {
+    let dir = file.parent().expect("dir").to_string_lossy().into_owned();
+    let name = file.file_name().expect("name").to_string_lossy().into_owned();
+    let container = GenericImage::new(REDIS_IMAGE.0, REDIS_IMAGE.1)
+        .with_wait_for(WaitFor::message_on_stdout("Ready to accept connections"))
+        .with_network("host")
+        .with_mount(Mount::bind_mount(dir, "/backup"))
+        .with_cmd([
+            "redis-server",
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            "/backup",
+            "--dbfilename",
+            &name,
+            "--save",
+            "",
+        ])
+        .start()
+        .await
+        .expect("start a redis container (is dockerd running? make cluster-up starts it)");
+    let got = resp(port, &["GET", key]);
+    let dbsize = resp(port, &["DBSIZE"]);
+    container.stop().await.expect("stop container");
+    (got, dbsize)
+}
+
+/// The runbook's End-to-End Test, steps 1-3: set a key, back up, the file
+/// holds the key. Also: the file is private (0600, its directory 0700), no
+/// temporary file is left, redis-check-rdb accepts it, `list` shows it.
+#[tokio::test(flavor = "multi_thread")]
+async fn backup_holds_the_key() {
+    let s = Scene::new("holds-key", 6411, "redis", &[]);
+    let value = format!("backup-{}", std::process::id());
+    assert_eq!(s.cli(&["SET", "test-backup", &value]), "OK");
+    assert_eq!(s.cli(&["SET", "other", "x"]), "OK");
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out_dir = tmp.path().join("backups");
+    let (code, stdout, stderr) = run(plugin(&["backup", "-n", &s.ns, "--out-dir", out_dir.to_str().expect("utf8")]));
+    assert_eq!(code, 0, "stderr:\n{stderr}");
+    for step in [
+        "[backup] detecting redis pod in ns=e2e-holds-key label app=redis...",
+        "[backup] LASTSAVE (before)",
+        "[backup] BGSAVE...",
+        "[backup] waiting for LASTSAVE to advance...",
+        "[backup] OK",
+    ] {
+        assert!(stderr.contains(step), "missing {step:?} in:\n{stderr}");
+    }
+    let path = PathBuf::from(stdout.trim());
+    assert!(path.starts_with(&out_dir), "{path:?}");
+    let name = path.file_name().expect("name").to_string_lossy().into_owned();
+    assert!(name.starts_with("redis-backup-") && name.ends_with(".rdb") && name.len() == 32, "{name}");
+    assert_eq!(files_in(&out_dir), vec![name.clone()], "only the backup, no temp file");
+    assert_eq!(std::fs::metadata(&path).expect("stat").permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::metadata(&out_dir).expect("stat").permissions().mode() & 0o777, 0o700);
+
+    let check = Command::new("redis-check-rdb").arg(&path).output().expect("redis-check-rdb");
+    let check_out = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success() && check_out.contains("RDB looks OK"), "{check_out}");
+    assert!(check_out.contains("2 keys read"), "{check_out}");
+
+    let (got, dbsize) = load_and_get(&path, 6511, "test-backup").await;
+    assert_eq!(got, value);
+    assert_eq!(dbsize, ":2");
+
+    // A second backup in the same directory: list shows both, newest first.
+    assert_eq!(s.cli(&["SET", "test-backup", "modified"]), "OK");
+    let (code, stdout2, stderr) = run(plugin(&["backup", "-n", &s.ns, "--out-dir", out_dir.to_str().expect("utf8"), "-o", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let j: serde_json::Value = serde_json::from_str(&stdout2).expect("json");
+    assert_eq!(j["namespace"], s.ns.as_str());
+    assert_eq!(j["pod"], s.pod.as_str());
+    assert_eq!(j["remote_path"], "/data/dump.rdb");
+    assert_eq!(j["rdb_version"], 10);
+    let second = j["path"].as_str().expect("path").to_string();
+    assert_eq!(std::fs::metadata(&second).expect("stat").len(), j["bytes"].as_u64().expect("bytes"));
+    let (code, listing, _) = run(plugin(&["list", "--out-dir", out_dir.to_str().expect("utf8"), "-o", "json"]));
+    assert_eq!(code, 0);
+    let l: serde_json::Value = serde_json::from_str(&listing).expect("json");
+    let names: Vec<&str> = l["backups"].as_array().expect("array").iter().map(|b| b["path"].as_str().expect("path")).collect();
+    assert_eq!(names, vec![second.as_str(), path.to_str().expect("utf8")]);
+}
+
+/// Exit 2 and the runbook's message when no pod matches; nothing written.
+#[test]
+fn pod_not_found_exits_2() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out_dir = tmp.path().join("b");
+    let (code, stdout, stderr) = run(plugin(&["backup", "-n", "e2e-nothing-here", "--out-dir", out_dir.to_str().expect("utf8")]));
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stdout, "");
+    insta::assert_snapshot!(stderr);
+    assert!(!out_dir.exists(), "nothing may be created");
+
+    // -o json reports the failure as JSON on stdout.
+    let (code, stdout, _) = run(plugin(&["backup", "-n", "e2e-nothing-here", "--out-dir", out_dir.to_str().expect("utf8"), "-o", "json"]));
+    assert_eq!(code, 2);
+    let j: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(j["exit_code"], 2);
+    assert!(j["error"].as_str().expect("error").starts_with("redis pod not found"));
+}
+
+/// A BGSAVE slower than --timeout exits 3 and leaves no file at all.
+#[test]
+fn too_short_timeout_exits_3() {
+    let s = Scene::new("timeout", 6412, "redis", &[]);
+    assert_eq!(s.cli(&["MSET", "a", "1", "b", "2", "c", "3"]), "OK");
+    // Two seconds per key: the save takes about six seconds.
+    assert_eq!(s.cli(&["CONFIG", "SET", "rdb-key-save-delay", "2000000"]), "OK");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out_dir = tmp.path().join("b");
+    let (code, _, stderr) = run(plugin(&["backup", "-n", &s.ns, "--timeout", "1s", "--out-dir", out_dir.to_str().expect("utf8")]));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("error: BGSAVE still not finished after 1s"), "{stderr}");
+    assert!(stderr.contains("retry with --timeout 60s"), "{stderr}");
+    assert!(files_in(&out_dir).is_empty(), "{:?}", files_in(&out_dir));
+}
+
+/// The runbook's environment overrides: NS, APP_LABEL (a bare value means
+/// app=VALUE), OUT_DIR; the namespace's source is said.
+#[test]
+fn runbook_environment_overrides() {
+    let s = Scene::new("env", 6413, "cache", &[]);
+    assert_eq!(s.cli(&["SET", "k", "v"]), "OK");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (code, stdout, stderr) = run(plugin(&["backup"])
+        .env("NS", &s.ns)
+        .env("APP_LABEL", "cache")
+        .env("OUT_DIR", tmp.path()));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains(&format!("namespace {} (from $NS)", s.ns)), "{stderr}");
+    assert!(stderr.contains("label app=cache"), "{stderr}");
+    assert!(Path::new(stdout.trim()).starts_with(tmp.path()), "{stdout}");
+    // BACKUPS_DIR (the make variable) when OUT_DIR is unset; -n beats NS.
+    let tmp2 = tempfile::tempdir().expect("tempdir");
+    let (code, stdout, stderr) = run(plugin(&["backup", "-n", &s.ns, "-l", "app=cache"])
+        .env("NS", "e2e-nothing-here")
+        .env("BACKUPS_DIR", tmp2.path()));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(Path::new(stdout.trim()).starts_with(tmp2.path()), "{stdout}");
+}
+
+/// Ctrl-C while the dump streams out: exit 130, and the directory holds no
+/// file at all (the temporary file is removed). Before the interrupt, only a
+/// hidden temporary file exists: nothing under a final name.
+#[test]
+fn interrupted_copy_leaves_nothing() {
+    let s = Scene::new("interrupt", 6414, "redis", &["--enable-debug-command", "yes"]);
+    assert_eq!(s.cli(&["DEBUG", "POPULATE", "4000000", "key", "100"]), "OK");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out_dir = tmp.path().join("b");
+    let mut child = plugin(&["backup", "-n", &s.ns, "--out-dir", out_dir.to_str().expect("utf8")])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut seen = String::new();
+    loop {
+        assert!(Instant::now() < deadline, "no copy started:\n{seen}");
+        let line = lines.next().expect("stderr ended before the copy").expect("line");
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("[backup] copying") {
+            break;
+        }
+    }
+    let during = files_in(&out_dir);
+    assert_eq!(during.len(), 1, "{during:?}");
+    assert!(during[0].starts_with(".redis-backup-"), "{during:?}");
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().expect("kill").success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130), "{seen}{}", rest.join("\n"));
+    assert!(files_in(&out_dir).is_empty(), "{:?}", files_in(&out_dir));
+    assert!(rest.iter().any(|l| l.contains("error: interrupted")), "{rest:?}");
+}
