@@ -32,12 +32,13 @@ demo: setup cluster-up
 	scripts/demo.sh
 
 lint:
+	scripts/check-core.sh
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 test-core-wasm:
 	$(CARGO) build -p kubectl-redis-core --target wasm32-unknown-unknown
-	CARGO_TARGET_WASM32_WASIP1_RUNNER="$(WASI_RUNNER)" INSTA_UPDATE=no \
+	CARGO_TARGET_WASM32_WASIP1_RUNNER="$(WASI_RUNNER)" INSTA_UPDATE=no INSTA_WORKSPACE_ROOT=$(CURDIR) \
 	  $(CARGO) test -p kubectl-redis-core --target wasm32-wasip1
 
 ## test: lint, core tests on the host and under wasm, then every test against the real cluster

@@ -117,7 +117,9 @@ fn redis_cli_replies() {
     assert_eq!(f.len(), 2);
 }
 
-fn pod(name: &str, containers: &[(&str, &[(Option<&str>, u16)])]) -> PodInfo {
+type Ports<'a> = &'a [(Option<&'a str>, u16)];
+
+fn pod(name: &str, containers: &[(&str, Ports<'_>)]) -> PodInfo {
     PodInfo {
         name: name.into(),
         phase: "Running".into(),
@@ -148,7 +150,7 @@ fn pod_and_container_choice() {
             ("redis", &[(Some("redis"), 6380)]),
         ],
     );
-    let t = select(&[p.clone()], &w).unwrap();
+    let t = select(std::slice::from_ref(&p), &w).unwrap();
     assert_eq!((t.container.as_str(), t.port), ("redis", 6380));
     // The default-container annotation wins over names.
     let mut q = p.clone();
@@ -161,7 +163,7 @@ fn pod_and_container_choice() {
     assert_eq!(t.port, 6379);
     // --redis-port and --container override.
     let t = select(
-        &[p.clone()],
+        std::slice::from_ref(&p),
         &Wanted {
             container: Some("exporter"),
             port: Some(1),
@@ -172,7 +174,7 @@ fn pod_and_container_choice() {
     assert_eq!((t.container.as_str(), t.port), ("exporter", 1));
     assert_eq!(
         select(
-            &[p.clone()],
+            std::slice::from_ref(&p),
             &Wanted {
                 container: Some("nope"),
                 ..w.clone()

@@ -26,6 +26,12 @@ pub async fn connect(args: &KubeArgs) -> Result<Kube, ConnectError> {
         user: args.user.clone(),
     };
     let kubeconfig = match &args.kubeconfig {
+        Some(p) if !p.exists() => {
+            return Err(ConnectError {
+                message: format!("kubeconfig {} does not exist", p.display()),
+                hint: "pass an existing kubeconfig with --kubeconfig".to_string(),
+            })
+        }
         Some(p) => Some(Kubeconfig::read_from(p).map_err(|e| ConnectError {
             message: format!("cannot read kubeconfig {}: {e}", p.display()),
             hint: "pass an existing kubeconfig with --kubeconfig".to_string(),

@@ -44,7 +44,11 @@ fn bin() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     let dir = exe.parent().and_then(Path::parent).expect("target dir");
     let b = dir.join("kubectl-redis");
-    assert!(b.exists(), "{} missing: run `cargo build --workspace --bins` first", b.display());
+    assert!(
+        b.exists(),
+        "{} missing: run `cargo build --workspace --bins` first",
+        b.display()
+    );
     b
 }
 
@@ -99,12 +103,29 @@ impl Scene {
     fn new(name: &str, port: u16, label: &str, extra_args: &[&str]) -> Scene {
         let ns = format!("e2e-{name}");
         // A namespace left by an earlier run would hold the port: remove it first.
-        let _ = kubectl(&["delete", "namespace", &ns, "--ignore-not-found", "--wait=true", "--timeout=120s"]);
-        let args: Vec<String> = ["redis-server", "--port", &port.to_string(), "--bind", "127.0.0.1", "--dir", "/data", "--save", ""]
-            .iter()
-            .map(|s| s.to_string())
-            .chain(extra_args.iter().map(|s| s.to_string()))
-            .collect();
+        let _ = kubectl(&[
+            "delete",
+            "namespace",
+            &ns,
+            "--ignore-not-found",
+            "--wait=true",
+            "--timeout=120s",
+        ]);
+        let args: Vec<String> = [
+            "redis-server",
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            "/data",
+            "--save",
+            "",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(extra_args.iter().map(|s| s.to_string()))
+        .collect();
         let manifest = format!(
             r#"{{"apiVersion":"v1","kind":"List","items":[
 {{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}},
@@ -133,8 +154,18 @@ impl Scene {
             .expect("stdin")
             .write_all(manifest.as_bytes())
             .expect("write manifest");
-        assert!(apply.wait().expect("kubectl apply").success(), "kubectl apply failed");
-        kubectl_ok(&["-n", &ns, "rollout", "status", "deploy/redis", "--timeout=120s"]);
+        assert!(
+            apply.wait().expect("kubectl apply").success(),
+            "kubectl apply failed"
+        );
+        kubectl_ok(&[
+            "-n",
+            &ns,
+            "rollout",
+            "status",
+            "deploy/redis",
+            "--timeout=120s",
+        ]);
         let pod = kubectl_ok(&[
             "-n",
             &ns,
@@ -151,7 +182,16 @@ impl Scene {
 
     fn cli(&self, args: &[&str]) -> String {
         let port = self.port.to_string();
-        let mut a = vec!["-n", &self.ns, "exec", &self.pod, "--", "redis-cli", "-p", &port];
+        let mut a = vec![
+            "-n",
+            &self.ns,
+            "exec",
+            &self.pod,
+            "--",
+            "redis-cli",
+            "-p",
+            &port,
+        ];
         a.extend_from_slice(args);
         kubectl_ok(&a).trim().to_string()
     }
@@ -166,7 +206,10 @@ impl Drop for Scene {
 /// Files in `dir` (names), sorted; empty if `dir` does not exist.
 fn files_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -175,7 +218,8 @@ fn files_in(dir: &Path) -> Vec<String> {
 /// Minimal RESP client: one command, the reply as text.
 fn resp(port: u16, args: &[&str]) -> String {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to redis");
-    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     let mut req = format!("*{}\r\n", args.len());
     for a in args {
         req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
@@ -202,7 +246,11 @@ fn resp(port: u16, args: &[&str]) -> String {
 /// host network, the file bind-mounted) and returns GET `key`.
 async fn load_and_get(file: &Path, port: u16, key: &str) -> (String, String) {
     let dir = file.parent().expect("dir").to_string_lossy().into_owned();
-    let name = file.file_name().expect("name").to_string_lossy().into_owned();
+    let name = file
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
     let container = GenericImage::new(REDIS_IMAGE.0, REDIS_IMAGE.1)
         .with_wait_for(WaitFor::message_on_stdout("Ready to accept connections"))
         .with_network("host")
@@ -241,7 +289,13 @@ async fn backup_holds_the_key() {
 
     let tmp = tempfile::tempdir().expect("tempdir");
     let out_dir = tmp.path().join("backups");
-    let (code, stdout, stderr) = run(plugin(&["backup", "-n", &s.ns, "--out-dir", out_dir.to_str().expect("utf8")]));
+    let (code, stdout, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        &s.ns,
+        "--out-dir",
+        out_dir.to_str().expect("utf8"),
+    ]));
     assert_eq!(code, 0, "stderr:\n{stderr}");
     for step in [
         "[backup] detecting redis pod in ns=e2e-holds-key label app=redis...",
@@ -254,15 +308,42 @@ async fn backup_holds_the_key() {
     }
     let path = PathBuf::from(stdout.trim());
     assert!(path.starts_with(&out_dir), "{path:?}");
-    let name = path.file_name().expect("name").to_string_lossy().into_owned();
-    assert!(name.starts_with("redis-backup-") && name.ends_with(".rdb") && name.len() == 32, "{name}");
-    assert_eq!(files_in(&out_dir), vec![name.clone()], "only the backup, no temp file");
-    assert_eq!(std::fs::metadata(&path).expect("stat").permissions().mode() & 0o777, 0o600);
-    assert_eq!(std::fs::metadata(&out_dir).expect("stat").permissions().mode() & 0o777, 0o700);
+    let name = path
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        name.starts_with("redis-backup-") && name.ends_with(".rdb") && name.len() == 32,
+        "{name}"
+    );
+    assert_eq!(
+        files_in(&out_dir),
+        vec![name.clone()],
+        "only the backup, no temp file"
+    );
+    assert_eq!(
+        std::fs::metadata(&path).expect("stat").permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(&out_dir)
+            .expect("stat")
+            .permissions()
+            .mode()
+            & 0o777,
+        0o700
+    );
 
-    let check = Command::new("redis-check-rdb").arg(&path).output().expect("redis-check-rdb");
+    let check = Command::new("redis-check-rdb")
+        .arg(&path)
+        .output()
+        .expect("redis-check-rdb");
     let check_out = String::from_utf8_lossy(&check.stdout);
-    assert!(check.status.success() && check_out.contains("RDB looks OK"), "{check_out}");
+    assert!(
+        check.status.success() && check_out.contains("RDB looks OK"),
+        "{check_out}"
+    );
     assert!(check_out.contains("2 keys read"), "{check_out}");
 
     let (got, dbsize) = load_and_get(&path, 6511, "test-backup").await;
@@ -271,7 +352,15 @@ async fn backup_holds_the_key() {
 
     // A second backup in the same directory: list shows both, newest first.
     assert_eq!(s.cli(&["SET", "test-backup", "modified"]), "OK");
-    let (code, stdout2, stderr) = run(plugin(&["backup", "-n", &s.ns, "--out-dir", out_dir.to_str().expect("utf8"), "-o", "json"]));
+    let (code, stdout2, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        &s.ns,
+        "--out-dir",
+        out_dir.to_str().expect("utf8"),
+        "-o",
+        "json",
+    ]));
     assert_eq!(code, 0, "{stderr}");
     let j: serde_json::Value = serde_json::from_str(&stdout2).expect("json");
     assert_eq!(j["namespace"], s.ns.as_str());
@@ -279,11 +368,25 @@ async fn backup_holds_the_key() {
     assert_eq!(j["remote_path"], "/data/dump.rdb");
     assert_eq!(j["rdb_version"], 10);
     let second = j["path"].as_str().expect("path").to_string();
-    assert_eq!(std::fs::metadata(&second).expect("stat").len(), j["bytes"].as_u64().expect("bytes"));
-    let (code, listing, _) = run(plugin(&["list", "--out-dir", out_dir.to_str().expect("utf8"), "-o", "json"]));
+    assert_eq!(
+        std::fs::metadata(&second).expect("stat").len(),
+        j["bytes"].as_u64().expect("bytes")
+    );
+    let (code, listing, _) = run(plugin(&[
+        "list",
+        "--out-dir",
+        out_dir.to_str().expect("utf8"),
+        "-o",
+        "json",
+    ]));
     assert_eq!(code, 0);
     let l: serde_json::Value = serde_json::from_str(&listing).expect("json");
-    let names: Vec<&str> = l["backups"].as_array().expect("array").iter().map(|b| b["path"].as_str().expect("path")).collect();
+    let names: Vec<&str> = l["backups"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|b| b["path"].as_str().expect("path"))
+        .collect();
     assert_eq!(names, vec![second.as_str(), path.to_str().expect("utf8")]);
 }
 
@@ -292,18 +395,35 @@ async fn backup_holds_the_key() {
 fn pod_not_found_exits_2() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out_dir = tmp.path().join("b");
-    let (code, stdout, stderr) = run(plugin(&["backup", "-n", "e2e-nothing-here", "--out-dir", out_dir.to_str().expect("utf8")]));
+    let (code, stdout, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        "e2e-nothing-here",
+        "--out-dir",
+        out_dir.to_str().expect("utf8"),
+    ]));
     assert_eq!(code, 2, "{stderr}");
     assert_eq!(stdout, "");
     insta::assert_snapshot!(stderr);
     assert!(!out_dir.exists(), "nothing may be created");
 
     // -o json reports the failure as JSON on stdout.
-    let (code, stdout, _) = run(plugin(&["backup", "-n", "e2e-nothing-here", "--out-dir", out_dir.to_str().expect("utf8"), "-o", "json"]));
+    let (code, stdout, _) = run(plugin(&[
+        "backup",
+        "-n",
+        "e2e-nothing-here",
+        "--out-dir",
+        out_dir.to_str().expect("utf8"),
+        "-o",
+        "json",
+    ]));
     assert_eq!(code, 2);
     let j: serde_json::Value = serde_json::from_str(&stdout).expect("json");
     assert_eq!(j["exit_code"], 2);
-    assert!(j["error"].as_str().expect("error").starts_with("redis pod not found"));
+    assert!(j["error"]
+        .as_str()
+        .expect("error")
+        .starts_with("redis pod not found"));
 }
 
 /// A BGSAVE slower than --timeout exits 3 and leaves no file at all.
@@ -312,12 +432,26 @@ fn too_short_timeout_exits_3() {
     let s = Scene::new("timeout", 6412, "redis", &[]);
     assert_eq!(s.cli(&["MSET", "a", "1", "b", "2", "c", "3"]), "OK");
     // Two seconds per key: the save takes about six seconds.
-    assert_eq!(s.cli(&["CONFIG", "SET", "rdb-key-save-delay", "2000000"]), "OK");
+    assert_eq!(
+        s.cli(&["CONFIG", "SET", "rdb-key-save-delay", "2000000"]),
+        "OK"
+    );
     let tmp = tempfile::tempdir().expect("tempdir");
     let out_dir = tmp.path().join("b");
-    let (code, _, stderr) = run(plugin(&["backup", "-n", &s.ns, "--timeout", "1s", "--out-dir", out_dir.to_str().expect("utf8")]));
+    let (code, _, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        &s.ns,
+        "--timeout",
+        "1s",
+        "--out-dir",
+        out_dir.to_str().expect("utf8"),
+    ]));
     assert_eq!(code, 3, "{stderr}");
-    assert!(stderr.contains("error: BGSAVE still not finished after 1s"), "{stderr}");
+    assert!(
+        stderr.contains("error: BGSAVE still not finished after 1s"),
+        "{stderr}"
+    );
     assert!(stderr.contains("retry with --timeout 60s"), "{stderr}");
     assert!(files_in(&out_dir).is_empty(), "{:?}", files_in(&out_dir));
 }
@@ -334,7 +468,10 @@ fn runbook_environment_overrides() {
         .env("APP_LABEL", "cache")
         .env("OUT_DIR", tmp.path()));
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains(&format!("namespace {} (from $NS)", s.ns)), "{stderr}");
+    assert!(
+        stderr.contains(&format!("namespace {} (from $NS)", s.ns)),
+        "{stderr}"
+    );
     assert!(stderr.contains("label app=cache"), "{stderr}");
     assert!(Path::new(stdout.trim()).starts_with(tmp.path()), "{stdout}");
     // BACKUPS_DIR (the make variable) when OUT_DIR is unset; -n beats NS.
@@ -343,7 +480,10 @@ fn runbook_environment_overrides() {
         .env("NS", "e2e-nothing-here")
         .env("BACKUPS_DIR", tmp2.path()));
     assert_eq!(code, 0, "{stderr}");
-    assert!(Path::new(stdout.trim()).starts_with(tmp2.path()), "{stdout}");
+    assert!(
+        Path::new(stdout.trim()).starts_with(tmp2.path()),
+        "{stdout}"
+    );
 }
 
 /// Ctrl-C while the dump streams out: exit 130, and the directory holds no
@@ -351,22 +491,36 @@ fn runbook_environment_overrides() {
 /// hidden temporary file exists: nothing under a final name.
 #[test]
 fn interrupted_copy_leaves_nothing() {
-    let s = Scene::new("interrupt", 6414, "redis", &["--enable-debug-command", "yes"]);
+    let s = Scene::new(
+        "interrupt",
+        6414,
+        "redis",
+        &["--enable-debug-command", "yes"],
+    );
     assert_eq!(s.cli(&["DEBUG", "POPULATE", "4000000", "key", "100"]), "OK");
     let tmp = tempfile::tempdir().expect("tempdir");
     let out_dir = tmp.path().join("b");
-    let mut child = plugin(&["backup", "-n", &s.ns, "--out-dir", out_dir.to_str().expect("utf8")])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = plugin(&[
+        "backup",
+        "-n",
+        &s.ns,
+        "--out-dir",
+        out_dir.to_str().expect("utf8"),
+    ])
+    .stderr(Stdio::piped())
+    .stdout(Stdio::piped())
+    .spawn()
+    .expect("spawn");
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut seen = String::new();
     loop {
         assert!(Instant::now() < deadline, "no copy started:\n{seen}");
-        let line = lines.next().expect("stderr ended before the copy").expect("line");
+        let line = lines
+            .next()
+            .expect("stderr ended before the copy")
+            .expect("line");
         seen.push_str(&line);
         seen.push('\n');
         if line.contains("[backup] copying") {
@@ -377,10 +531,17 @@ fn interrupted_copy_leaves_nothing() {
     assert_eq!(during.len(), 1, "{during:?}");
     assert!(during[0].starts_with(".redis-backup-"), "{during:?}");
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().expect("kill").success());
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill")
+        .success());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(130), "{seen}{}", rest.join("\n"));
     assert!(files_in(&out_dir).is_empty(), "{:?}", files_in(&out_dir));
-    assert!(rest.iter().any(|l| l.contains("error: interrupted")), "{rest:?}");
+    assert!(
+        rest.iter().any(|l| l.contains("error: interrupted")),
+        "{rest:?}"
+    );
 }

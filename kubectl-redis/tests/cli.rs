@@ -1,0 +1,182 @@
+//! The real binary's help, error messages and exit codes, without a cluster
+//! (insta-cmd snapshots record exit code, stdout and stderr).
+
+use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
+use std::process::Command;
+
+fn cmd(args: &[&str]) -> Command {
+    let mut c = Command::new(get_cargo_bin("kubectl-redis"));
+    c.args(args)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .env_remove("KUBECONFIG")
+        .env_remove("NS")
+        .env_remove("APP_LABEL")
+        .env_remove("OUT_DIR")
+        .env_remove("BACKUPS_DIR")
+        .env("HOME", "/nonexistent-home");
+    c
+}
+
+#[test]
+fn help() {
+    assert_cmd_snapshot!(cmd(&["--help"]));
+}
+
+#[test]
+fn backup_help() {
+    assert_cmd_snapshot!(cmd(&["backup", "--help"]));
+}
+
+#[test]
+fn list_help() {
+    assert_cmd_snapshot!(cmd(&["list", "--help"]));
+}
+
+#[test]
+fn unknown_flag_exits_2() {
+    assert_cmd_snapshot!(cmd(&["backup", "--nope"]));
+}
+
+#[test]
+fn bad_timeout_exits_2() {
+    assert_cmd_snapshot!(cmd(&["backup", "--timeout", "soon"]));
+    assert_cmd_snapshot!(cmd(&["backup", "--timeout", "5parsecs"]));
+    assert_cmd_snapshot!(cmd(&["backup", "--timeout", "0s"]));
+}
+
+#[test]
+fn pod_and_selector_conflict() {
+    assert_cmd_snapshot!(cmd(&["backup", "--pod", "redis-0", "-l", "app=redis"]));
+}
+
+#[test]
+fn missing_kubeconfig_exits_1() {
+    assert_cmd_snapshot!(cmd(&["backup", "--kubeconfig", "/nonexistent/kubeconfig"]));
+}
+
+#[test]
+fn no_kubeconfig_at_all_exits_1() {
+    assert_cmd_snapshot!(cmd(&["backup"]));
+}
+
+#[test]
+fn unknown_context_exits_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kc = dir.path().join("config");
+    std::fs::write(&kc, KUBECONFIG_UNREACHABLE).expect("write");
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"/tmp/\.tmp[A-Za-z0-9]+", "[TMP]");
+    settings.bind(|| {
+        assert_cmd_snapshot!(cmd(&["backup", "--context", "nope"]).env("KUBECONFIG", &kc));
+    });
+}
+
+/// A cluster that refuses connections: exit 1 with what to check; nothing
+/// is written.
+#[test]
+fn unreachable_cluster_exits_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kc = dir.path().join("config");
+    std::fs::write(&kc, KUBECONFIG_UNREACHABLE).expect("write");
+    let out = cmd(&["backup", "-n", "october", "--out-dir"])
+        .arg(dir.path().join("b"))
+        .env("KUBECONFIG", &kc)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: cannot list pods in namespace october:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: check the cluster with `kubectl cluster-info`"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("b").exists());
+}
+
+const KUBECONFIG_UNREACHABLE: &str = "apiVersion: v1
+kind: Config
+clusters:
+- name: gone
+  cluster:
+    server: https://127.0.0.1:1
+    insecure-skip-tls-verify: true
+users:
+- name: u
+  user:
+    token: not-a-secret
+contexts:
+- name: gone
+  context:
+    cluster: gone
+    user: u
+    namespace: from-context
+current-context: gone
+";
+
+fn fixture(names: &[(&str, usize)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (n, size) in names {
+        std::fs::write(dir.path().join(n), vec![b'x'; *size]).expect("write");
+    }
+    dir
+}
+
+#[test]
+fn list_newest_first() {
+    let dir = fixture(&[
+        ("redis-backup-20251024_180500.rdb", 2048),
+        ("redis-backup-20251025_090000.rdb", 10),
+        (".redis-backup-20251026_000000.rdb.4f2a", 7),
+        ("README.txt", 1),
+    ]);
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"/tmp/\.tmp[A-Za-z0-9]+", "[DIR]");
+    settings.add_filter(
+        r"(?m)(\d+d\d\dh|\d+h\d\dm|\d+m\d\ds|\d+s)( +20\d\d-)",
+        "[AGE]$2",
+    );
+    settings.add_filter(r#""age_seconds": \d+"#, r#""age_seconds": [AGE]"#);
+    settings.bind(|| {
+        assert_cmd_snapshot!(cmd(&["list", "--out-dir"]).arg(dir.path()));
+        assert_cmd_snapshot!(cmd(&["list", "-o", "json"]).env("OUT_DIR", dir.path()));
+    });
+}
+
+#[test]
+fn list_missing_dir_is_empty() {
+    assert_cmd_snapshot!(cmd(&["list", "--out-dir", "/nonexistent/backups"]));
+    assert_cmd_snapshot!(cmd(&[
+        "list",
+        "--out-dir",
+        "/nonexistent/backups",
+        "-o",
+        "json"
+    ]));
+}
+
+/// The committed completion scripts match what the binary generates.
+#[test]
+fn committed_completions_are_current() {
+    for (shell, file) in [
+        ("bash", "kubectl-redis.bash"),
+        ("zsh", "_kubectl-redis"),
+        ("fish", "kubectl-redis.fish"),
+        ("powershell", "kubectl-redis.ps1"),
+    ] {
+        let out = cmd(&["completion", shell]).output().expect("run");
+        assert!(out.status.success());
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../completions")
+            .join(file);
+        let committed = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            committed == out.stdout,
+            "{} is stale: regenerate with `kubectl-redis completion {shell} > completions/{file}`",
+            path.display()
+        );
+    }
+}
