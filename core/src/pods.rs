@@ -17,6 +17,11 @@ pub struct PodInfo {
     pub default_container: Option<String>,
     /// Containers in spec order.
     pub containers: Vec<ContainerInfo>,
+    /// Restarts of all its containers, summed.
+    pub restarts: u32,
+    /// The workload that owns it (`Deployment/redis`, `StatefulSet/redis`),
+    /// or `Pod/NAME` for a bare pod.
+    pub owner: String,
 }
 
 /// One container of a pod.

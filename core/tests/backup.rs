@@ -35,6 +35,8 @@ fn redis_pod(name: &str) -> PodInfo {
             name: "redis".into(),
             ports: vec![(Some("redis".into()), 6379)],
         }],
+        restarts: 0,
+        owner: "Deployment/redis".into(),
     }
 }
 

@@ -136,6 +136,8 @@ fn pod(name: &str, containers: &[(&str, Ports<'_>)]) -> PodInfo {
                     .collect(),
             })
             .collect(),
+        restarts: 0,
+        owner: format!("Pod/{name}"),
     }
 }
 
@@ -255,4 +257,94 @@ fn humans() {
     assert_eq!(human::age(90_000), "1d01h");
     assert_eq!(human::millis(2_345), "2.3s");
     insta::assert_snapshot!(exit::help_table());
+}
+
+#[test]
+fn prelude_of_real_files() {
+    use kubectl_redis_core::rdb::{scan_prelude, DbSize};
+    let p = scan_prelude(include_bytes!("fixtures/two-dbs-function-7.0.rdb"));
+    assert_eq!(p.redis_ver.as_deref(), Some("7.0.15"));
+    assert!(p.ctime.is_some_and(|t| t > 1_700_000_000));
+    // db0 holds a, b, c (one with a TTL); db3's count needs the whole file.
+    assert_eq!(
+        p.first_db,
+        Some(DbSize {
+            db: 0,
+            keys: 3,
+            expires: 1
+        })
+    );
+    assert!(p.complete && !p.empty);
+    let e = scan_prelude(include_bytes!("fixtures/empty-7.0.rdb"));
+    assert!(e.empty && e.complete && e.first_db.is_none());
+    // Cut anywhere before the RESIZEDB: incomplete, never a wrong answer.
+    let full = include_bytes!("fixtures/two-dbs-function-7.0.rdb");
+    for n in 0..160 {
+        let p = scan_prelude(&full[..n]);
+        assert!(
+            !p.complete
+                || p.first_db
+                    == Some(DbSize {
+                        db: 0,
+                        keys: 3,
+                        expires: 1
+                    }),
+            "{n}"
+        );
+    }
+    assert_eq!(scan_prelude(b"not an rdb"), Default::default());
+}
+
+#[test]
+fn server_versions_and_rdb_compatibility() {
+    use kubectl_redis_core::rdb::{Flavor, Header, Server};
+    use std::collections::BTreeMap;
+    let info = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let r62 = Server::from_info(&info(&[("redis_version", "6.2.14")])).unwrap();
+    let r70 = Server::from_info(&info(&[("redis_version", "7.0.15")])).unwrap();
+    let r82 = Server::from_info(&info(&[("redis_version", "8.2.3")])).unwrap();
+    let v91 = Server::from_info(&info(&[
+        ("redis_version", "7.2.4"),
+        ("valkey_version", "9.1.2"),
+    ]))
+    .unwrap();
+    let v72 = Server::from_info(&info(&[
+        ("redis_version", "7.2.4"),
+        ("server_name", "valkey"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        (
+            r62.max_rdb_version(),
+            r70.max_rdb_version(),
+            r82.max_rdb_version()
+        ),
+        (9, 10, 12)
+    );
+    assert_eq!(
+        (v91.flavor, v91.max_rdb_version(), v72.max_rdb_version()),
+        (Flavor::Valkey, 80, 11)
+    );
+    let redis = |v| Header {
+        flavor: Flavor::Redis,
+        version: v,
+    };
+    let valkey = |v| Header {
+        flavor: Flavor::Valkey,
+        version: v,
+    };
+    assert!(r70.can_load(&redis(10)).is_ok());
+    assert!(r70.can_load(&redis(9)).is_ok());
+    insta::assert_snapshot!(r62.can_load(&redis(10)).unwrap_err(), @"the backup is RDB version 10, newer than Redis 6.2.14 can load (up to 9)");
+    insta::assert_snapshot!(r82.can_load(&valkey(80)).unwrap_err(), @"the backup was written by Valkey (VALKEY080); Redis 8.2.3 cannot load it");
+    assert!(v91.can_load(&redis(11)).is_ok());
+    assert!(v91.can_load(&redis(12)).is_err());
+    assert!(v91.can_load(&valkey(80)).is_ok());
+    assert!(v91.can_load(&valkey(81)).is_err());
+    assert_eq!(Server::from_info(&info(&[("redis_version", "x")])), None);
 }
