@@ -119,6 +119,8 @@ pub enum Line {
     Detail(String),
     /// `[backup] warning: text`
     Warn(String),
+    /// `text`, as is (the runbook's `Backup ...`/`Target: ...` lines).
+    Plain(String),
 }
 
 /// Work for the shell.
@@ -1036,6 +1038,7 @@ impl core::fmt::Display for Line {
             Line::Step(s) => write!(f, "[backup] {s}"),
             Line::Detail(s) => write!(f, "  {s}"),
             Line::Warn(s) => write!(f, "[backup] warning: {s}"),
+            Line::Plain(s) => write!(f, "{s}"),
         }
     }
 }

@@ -20,6 +20,12 @@ pub enum Exit {
     EmptyBackup,
     /// 5: Redis refused BGSAVE or reported that it failed.
     BgsaveFailed,
+    /// 6: another backup or restore of this Redis holds its Lease.
+    Locked,
+    /// 7: the restored Redis did not come back, or does not hold the backup.
+    VerifyFailed,
+    /// 1: the user did not confirm a restore (the runbook's code).
+    Aborted,
     /// 130: interrupted (Ctrl-C); nothing was left under a final name.
     Interrupted,
 }
@@ -34,18 +40,23 @@ impl Exit {
             Exit::BgsaveTimeout => 3,
             Exit::EmptyBackup => 4,
             Exit::BgsaveFailed => 5,
+            Exit::Locked => 6,
+            Exit::VerifyFailed => 7,
+            Exit::Aborted => 1,
             Exit::Interrupted => 130,
         }
     }
 
     /// Every exit code with its meaning, for `--help` and the README.
-    pub const ALL: [Exit; 7] = [
+    pub const ALL: [Exit; 9] = [
         Exit::Ok,
         Exit::Error,
         Exit::Invalid,
         Exit::BgsaveTimeout,
         Exit::EmptyBackup,
         Exit::BgsaveFailed,
+        Exit::Locked,
+        Exit::VerifyFailed,
         Exit::Interrupted,
     ];
 
@@ -53,12 +64,15 @@ impl Exit {
     pub const fn meaning(self) -> &'static str {
         match self {
             Exit::Ok => "success",
-            Exit::Error => "other error (cluster unreachable, local I/O, copy broken off)",
+            Exit::Error => "other error (cluster unreachable, local I/O, copy broken off); restore: not confirmed",
             Exit::Invalid => "pod not found, bad input, or file validation failed",
             Exit::BgsaveTimeout => "BGSAVE did not finish within --timeout",
             Exit::EmptyBackup => "backup file empty or missing in the pod",
             Exit::BgsaveFailed => "Redis refused BGSAVE or reported it failed",
-            Exit::Interrupted => "interrupted; no partial file left behind",
+            Exit::Locked => "another backup or restore of this Redis is running (its Lease is held)",
+            Exit::VerifyFailed => "restore: Redis did not come back, or does not hold the backup's keys",
+            Exit::Aborted => "restore: not confirmed (answer other than yes, or no terminal without --yes)",
+            Exit::Interrupted => "interrupted; no partial file left behind, writers scaled back",
         }
     }
 }

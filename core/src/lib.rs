@@ -17,3 +17,4 @@ pub mod names;
 pub mod pods;
 pub mod rdb;
 pub mod reply;
+pub mod restore;

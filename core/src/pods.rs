@@ -7,6 +7,8 @@ use serde::Serialize;
 pub struct PodInfo {
     /// Pod name.
     pub name: String,
+    /// `metadata.uid`: tells a replaced pod from a restarted one.
+    pub uid: String,
     /// `status.phase`, e.g. `Running`.
     pub phase: String,
     /// The `Ready` condition is true.

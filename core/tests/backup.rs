@@ -35,6 +35,7 @@ fn redis_pod(name: &str) -> PodInfo {
             name: "redis".into(),
             ports: vec![(Some("redis".into()), 6379)],
         }],
+        uid: String::new(),
         restarts: 0,
         owner: "Deployment/redis".into(),
     }
@@ -188,6 +189,19 @@ fn run(plan: Plan, mut w: World) -> (String, Finish) {
 
 fn show_input(i: &Input) -> String {
     match i {
+        Input::Pods(id, Ok(pods)) => format!(
+            "Pods#{id} [{}]",
+            pods.iter()
+                .map(|p| format!(
+                    "{} {}{}{}",
+                    p.name,
+                    p.phase,
+                    if p.ready { " ready" } else { "" },
+                    if p.terminating { " terminating" } else { "" }
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Input::Redis(id, Ok(o)) if o.stdout.starts_with("# Persistence") => {
             let f = kubectl_redis_core::reply::info_fields(&o.stdout);
             let keep = [

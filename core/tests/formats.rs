@@ -136,6 +136,7 @@ fn pod(name: &str, containers: &[(&str, Ports<'_>)]) -> PodInfo {
                     .collect(),
             })
             .collect(),
+        uid: String::new(),
         restarts: 0,
         owner: format!("Pod/{name}"),
     }

@@ -40,8 +40,19 @@ pub fn api_error(e: kube::Error) -> String {
 
 fn pod_info(p: &Pod) -> PodInfo {
     let status = p.status.as_ref();
+    let name = p.metadata.name.clone().unwrap_or_default();
     PodInfo {
-        name: p.metadata.name.clone().unwrap_or_default(),
+        uid: p.metadata.uid.clone().unwrap_or_default(),
+        restarts: status
+            .and_then(|s| s.container_statuses.as_ref())
+            .map(|cs| {
+                cs.iter()
+                    .map(|c| u32::try_from(c.restart_count).unwrap_or(0))
+                    .sum()
+            })
+            .unwrap_or(0),
+        owner: owner(p).unwrap_or_else(|| format!("Pod/{name}")),
+        name,
         phase: status.and_then(|s| s.phase.clone()).unwrap_or_default(),
         ready: status
             .and_then(|s| s.conditions.as_ref())
@@ -73,6 +84,28 @@ fn pod_info(p: &Pod) -> PodInfo {
             })
             .unwrap_or_default(),
     }
+}
+
+/// The workload owning a pod: a ReplicaSet's name minus its
+/// pod-template-hash is its Deployment's.
+fn owner(p: &Pod) -> Option<String> {
+    let r = p
+        .metadata
+        .owner_references
+        .as_ref()?
+        .iter()
+        .find(|r| r.controller == Some(true))?;
+    if r.kind == "ReplicaSet" {
+        let hash = p
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("pod-template-hash"));
+        if let Some(base) = hash.and_then(|h| r.name.strip_suffix(&format!("-{h}"))) {
+            return Some(format!("Deployment/{base}"));
+        }
+    }
+    Some(format!("{}/{}", r.kind, r.name))
 }
 
 /// Runs redis-cli through `sh` so that a password in the container's

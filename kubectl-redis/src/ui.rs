@@ -38,6 +38,7 @@ impl Ui {
                 format!("[{prefix}]").if_supports_color(Stream::Stderr, |t| t.cyan())
             ),
             Line::Detail(s) => format!("  {s}"),
+            Line::Plain(s) => s.clone(),
             Line::Warn(s) => format!(
                 "{} {}",
                 format!("[{prefix}]").if_supports_color(Stream::Stderr, |t| t.cyan()),
