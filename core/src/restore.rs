@@ -630,7 +630,14 @@ impl Restore {
                     Line::Warn("interrupt received; finishing this step first".into()),
                 );
             }
-            // Already winding down: let it finish; writers must come back.
+            // Already winding down: writers must come back. The shell
+            // dropped the request in flight, so ask for it again.
+            Some((_, Step::Undo(u))) if self.winding.is_some() => {
+                let u = u.clone();
+                self.pending = None;
+                self.undo.push(u);
+                self.next_undo(out);
+            }
             _ if self.winding.is_some() => {}
             _ => {
                 let hint = if self.report.changed {
@@ -791,10 +798,7 @@ impl Restore {
                 }
             },
             (Step::TakeLease, Input::LeaseTaken(_, r)) => match r {
-                Ok(()) => {
-                    self.undo.push(Undo::Release);
-                    self.show_plan(out);
-                }
+                Ok(()) => self.show_plan(out),
                 Err(LeaseError::Conflict) => self.fail(
                     out,
                     Exit::Locked,
@@ -1253,6 +1257,9 @@ impl Restore {
     }
 
     fn take_lease(&mut self, replaces: Option<String>, out: &mut Vec<Effect>) {
+        // Registered before asking: a create cut short by Ctrl-C may still
+        // have happened. Releasing a Lease we do not hold does nothing.
+        self.undo.push(Undo::Release);
         let (name, holder, duration_s) = (
             self.lease.clone(),
             self.plan.holder.clone(),

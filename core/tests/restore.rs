@@ -1,0 +1,760 @@
+//! Transcripts of the restore state machine in virtual time against a
+//! scripted world, and two properties checked at every step: whatever fails
+//! or is interrupted, writers that were scaled down get their recorded
+//! replicas back and the Lease is released.
+
+use kubectl_redis_core::backup::CliOutput;
+use kubectl_redis_core::exit::Exit;
+use kubectl_redis_core::pods::{ContainerInfo, PodInfo};
+use kubectl_redis_core::restore::{
+    Answer, Effect, Finish, Input, LeaseError, LeaseState, LocalFile, Plan, Restore, Writer,
+    WriterState,
+};
+use std::collections::VecDeque;
+use std::fmt::Write;
+
+const RDB: &[u8] = include_bytes!("fixtures/two-dbs-function-7.0.rdb");
+
+fn plan() -> Plan {
+    Plan {
+        namespace: "october".into(),
+        selector: "app=redis".into(),
+        pod: None,
+        container: None,
+        port: None,
+        file: "./backups/redis-backup-20251024_180500.rdb".into(),
+        writers: vec![Writer::parse("worker", false).unwrap()],
+        yes: false,
+        dry_run: false,
+        holder: "alice@laptop/4242".into(),
+        started_unix: 1_761_400_000,
+        lease_s: 30,
+        scale_timeout_ms: 60_000,
+        restart_timeout_ms: 60_000,
+        poll_ms: 1000,
+    }
+}
+
+fn pod(uid: &str, restarts: u32, ready: bool) -> PodInfo {
+    PodInfo {
+        name: "redis-7d4b9c-x2x9q".into(),
+        uid: uid.into(),
+        phase: "Running".into(),
+        ready,
+        terminating: false,
+        default_container: None,
+        containers: vec![ContainerInfo {
+            name: "redis".into(),
+            ports: vec![(Some("redis".into()), 6379)],
+        }],
+        restarts,
+        owner: "Deployment/redis".into(),
+    }
+}
+
+fn out(s: &str) -> Result<CliOutput, String> {
+    Ok(CliOutput {
+        exit_code: Some(0),
+        stdout: format!("{s}\n"),
+        stderr: String::new(),
+    })
+}
+
+/// A scripted cluster. Each field answers one kind of effect.
+#[derive(Clone)]
+struct World {
+    local: Result<LocalFile, String>,
+    version: &'static str,
+    appendonly: bool,
+    writer: Result<Option<WriterState>, String>,
+    lease: Result<Option<LeaseState>, String>,
+    take_lease: Result<(), LeaseError>,
+    answer: Answer,
+    /// Pod counts for the writer, in order; the last repeats.
+    counts: VecDeque<usize>,
+    upload: Result<(), String>,
+    install: Result<CliOutput, String>,
+    /// Pod listings after the shutdown, in order; the last repeats.
+    after: VecDeque<Vec<PodInfo>>,
+    keys_after: u64,
+    aof_after: bool,
+    scale_up: Result<(), String>,
+    /// Replace the answer to the Nth effect (from 1) with Ctrl-C.
+    interrupt_at: Option<usize>,
+    /// Replace the answer to the Nth effect with an error.
+    fail_at: Option<usize>,
+}
+
+impl Default for World {
+    fn default() -> Self {
+        World {
+            local: Ok(LocalFile {
+                is_file: true,
+                bytes: RDB.len() as u64,
+                head: RDB.to_vec(),
+            }),
+            version: "7.0.15",
+            appendonly: false,
+            writer: Ok(Some(WriterState {
+                replicas: 3,
+                selector: "app=worker".into(),
+                recorded: None,
+            })),
+            lease: Ok(None),
+            take_lease: Ok(()),
+            answer: Answer::Yes,
+            counts: VecDeque::from([2, 0]),
+            upload: Ok(()),
+            install: out(""),
+            after: VecDeque::from([vec![pod("u1", 0, false)], vec![pod("u1", 1, true)]]),
+            keys_after: 3,
+            aof_after: true,
+            scale_up: Ok(()),
+            interrupt_at: None,
+            fail_at: None,
+        }
+    }
+}
+
+fn pop<T: Clone>(q: &mut VecDeque<T>) -> T {
+    if q.len() > 1 {
+        q.pop_front().expect("non-empty")
+    } else {
+        q.front().cloned().expect("scripted")
+    }
+}
+
+fn answer(w: &mut World, e: &Effect, fail: bool) -> Option<Input> {
+    let err = || "injected failure".to_string();
+    Some(match e {
+        Effect::Say(_) | Effect::Finish(_) => return None,
+        Effect::ReadLocal { id, .. } => {
+            Input::Local(*id, if fail { Err(err()) } else { w.local.clone() })
+        }
+        Effect::ListPods { id, .. } if w.after.len() > 2 || !fail => {
+            // Before the shutdown the pod is u1 with 0 restarts.
+            Input::Pods(*id, Ok(vec![pod("u1", 0, true)]))
+        }
+        Effect::ListPods { id, .. } => Input::Pods(*id, Err(err())),
+        Effect::Redis { id, args, .. } => {
+            if fail {
+                return Some(Input::Exec(*id, Err(err())));
+            }
+            let r = match args.join(" ").as_str() {
+                "INFO server" => out(&format!("# Server\r\nredis_version:{}\r\n", w.version)),
+                "CONFIG GET dir" => out("1) \"dir\"\n2) \"/data\""),
+                "CONFIG GET dbfilename" => out("1) \"dbfilename\"\n2) \"dump.rdb\""),
+                "CONFIG GET appendonly" => {
+                    out(&format!("1) \"appendonly\"\n2) \"{}\"", if w.appendonly { "yes" } else { "no" }))
+                }
+                "CONFIG GET appenddirname" if w.version.starts_with('6') => out("(empty array)"),
+                "CONFIG GET appenddirname" => out("1) \"appenddirname\"\n2) \"appendonlydir\""),
+                "CONFIG GET appendfilename" => out("1) \"appendfilename\"\n2) \"appendonly.aof\""),
+                "SHUTDOWN NOSAVE" => Ok(CliOutput {
+                    exit_code: Some(1),
+                    stdout: String::new(),
+                    stderr: "Error: Server closed the connection\n".into(),
+                }),
+                "PING" => out("PONG"),
+                "INFO keyspace" => out(&format!("# Keyspace\r\ndb0:keys={},expires=1,avg_ttl=0\r\ndb3:keys=2,expires=0,avg_ttl=0\r\n", w.keys_after)),
+                "INFO persistence" => out(&format!("# Persistence\r\naof_enabled:{}\r\n", u8::from(w.aof_after))),
+                other => panic!("unexpected redis command {other}"),
+            };
+            Input::Exec(*id, r)
+        }
+        Effect::Exec { id, argv, .. } => {
+            if fail {
+                return Some(Input::Exec(*id, Err(err())));
+            }
+            if argv[0] == "rm" {
+                Input::Exec(*id, out(""))
+            } else {
+                Input::Exec(*id, w.install.clone())
+            }
+        }
+        Effect::GetWriter { id, .. } => {
+            Input::Writer(*id, if fail { Err(err()) } else { w.writer.clone() })
+        }
+        Effect::GetLease { id, .. } => {
+            Input::Lease(*id, if fail { Err(err()) } else { w.lease.clone() })
+        }
+        Effect::TakeLease { id, .. } => Input::LeaseTaken(
+            *id,
+            if fail {
+                Err(LeaseError::Other(err()))
+            } else {
+                w.take_lease.clone()
+            },
+        ),
+        Effect::ReleaseLease { id, .. } => Input::Done(*id, if fail { Err(err()) } else { Ok(()) }),
+        Effect::Confirm { id } => Input::Answer(*id, if fail { Answer::No } else { w.answer }),
+        Effect::Annotate { id, .. } => Input::Done(*id, if fail { Err(err()) } else { Ok(()) }),
+        Effect::Scale { id, replicas, .. } => Input::Done(
+            *id,
+            if fail {
+                Err(err())
+            } else if *replicas > 0 {
+                w.scale_up.clone()
+            } else {
+                Ok(())
+            },
+        ),
+        Effect::CountPods { id, .. } => Input::PodCount(
+            *id,
+            if fail {
+                Err(err())
+            } else {
+                Ok(pop(&mut w.counts))
+            },
+        ),
+        Effect::Upload { id, .. } => {
+            Input::Done(*id, if fail { Err(err()) } else { w.upload.clone() })
+        }
+        Effect::Timer { id, .. } => Input::Timer(*id),
+    })
+}
+
+fn show_effect(e: &Effect) -> String {
+    match e {
+        Effect::Say(l) => format!("say {l}").replace("[backup]", "[restore]"),
+        Effect::Redis { id, args, .. } => format!("Redis#{id} {}", args.join(" ")),
+        Effect::Exec { id, argv, .. } => format!("Exec#{id} {argv:?}"),
+        Effect::Upload {
+            id, remote, bytes, ..
+        } => format!("Upload#{id} {bytes} bytes -> {remote}"),
+        Effect::Finish(f) => format!("Finish {:?}", f.exit),
+        other => format!("{other:?}"),
+    }
+}
+
+fn show_input(i: &Input) -> String {
+    match i {
+        Input::Local(id, Ok(f)) => format!("Local#{id} file={} bytes={}", f.is_file, f.bytes),
+        Input::Pods(id, Ok(p)) => format!(
+            "Pods#{id} [{}]",
+            p.iter()
+                .map(|p| format!(
+                    "{} uid={} restarts={} ready={}",
+                    p.name, p.uid, p.restarts, p.ready
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Input::Exec(id, Ok(o)) => format!(
+            "Exec#{id} exit={:?} {:?}",
+            o.exit_code,
+            format!("{}{}", o.stdout, o.stderr).replace("\r\n", "\n")
+        ),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Runs to the end; returns the transcript, the finish and every effect.
+fn run(plan: Plan, mut w: World) -> (String, Finish, Vec<Effect>) {
+    let mut m = Restore::new(plan);
+    let (mut now, mut count, mut t) = (0u64, 0usize, String::new());
+    let mut inputs = VecDeque::from([Input::Start]);
+    let mut all = Vec::new();
+    let mut finish = None;
+    let mut shut_down = false;
+    while let Some(input) = inputs.pop_front() {
+        writeln!(t, "{now:>6}ms < {}", show_input(&input)).unwrap();
+        for e in m.handle(now, input) {
+            writeln!(t, "{now:>6}ms > {}", show_effect(&e)).unwrap();
+            all.push(e.clone());
+            if let Effect::Finish(f) = &e {
+                assert!(finish.is_none(), "finished twice");
+                finish = Some(f.clone());
+                continue;
+            }
+            if matches!(e, Effect::Say(_)) {
+                continue;
+            }
+            count += 1;
+            if let Effect::Timer { after_ms, .. } = e {
+                now += after_ms;
+            }
+            if matches!(&e, Effect::Redis { args, .. } if args[0] == "SHUTDOWN") {
+                shut_down = true;
+            }
+            if w.interrupt_at == Some(count) {
+                inputs.push_back(Input::Interrupt);
+                let install_or_shutdown = matches!(&e, Effect::Exec { argv, .. } if argv[0] != "rm")
+                    || matches!(&e, Effect::Redis { args, .. } if args[0] == "SHUTDOWN");
+                if !install_or_shutdown {
+                    continue;
+                }
+            }
+            let fail = w.fail_at == Some(count);
+            let next = if let (Effect::ListPods { id, .. }, true) = (&e, shut_down) {
+                Some(Input::Pods(
+                    *id,
+                    if fail {
+                        Err("injected".into())
+                    } else {
+                        Ok(pop(&mut w.after))
+                    },
+                ))
+            } else {
+                answer(&mut w, &e, fail)
+            };
+            inputs.extend(next);
+        }
+        assert!(now < 3_600_000, "runaway");
+    }
+    let f = finish.expect("must finish");
+    assert!(m.is_finished());
+    writeln!(t, "exit {} ({:?})", f.exit.code(), f.exit).unwrap();
+    if let Some(e) = &f.error {
+        writeln!(t, "error: {}", e.message).unwrap();
+        if let Some(h) = &e.hint {
+            writeln!(t, "hint: {h}").unwrap();
+        }
+    }
+    writeln!(t, "report: {}", serde_json::to_string(&f.report).unwrap()).unwrap();
+    (t, f, all)
+}
+
+/// Writers scaled to 0 are scaled back to their recorded count; their record
+/// is removed unless scaling back failed; a taken Lease is released.
+fn assert_put_back(effects: &[Effect], t: &str) {
+    let down = effects
+        .iter()
+        .position(|e| matches!(e, Effect::Scale { replicas: 0, .. }));
+    if let Some(d) = down {
+        let up = effects[d..]
+            .iter()
+            .any(|e| matches!(e, Effect::Scale { replicas: 3, .. }));
+        assert!(up, "writer scaled down but never back:\n{t}");
+    }
+    let recorded = effects.iter().position(|e| {
+        matches!(
+            e,
+            Effect::Annotate {
+                record: Some(_),
+                ..
+            }
+        )
+    });
+    if let (Some(r), false) = (recorded, t.contains("cannot scale deploy/worker back")) {
+        let removed = effects[r..]
+            .iter()
+            .any(|e| matches!(e, Effect::Annotate { record: None, .. }));
+        assert!(removed, "replica record left behind:\n{t}");
+    }
+    if effects
+        .iter()
+        .any(|e| matches!(e, Effect::TakeLease { .. }))
+    {
+        assert!(
+            effects
+                .iter()
+                .any(|e| matches!(e, Effect::ReleaseLease { .. })),
+            "lease never released:\n{t}"
+        );
+    }
+}
+
+macro_rules! scenario {
+    ($name:ident, $plan:expr, $world:expr, $exit:expr) => {
+        #[test]
+        fn $name() {
+            let (t, f, effects) = run($plan, $world);
+            assert_eq!(f.exit, $exit, "{t}");
+            assert_put_back(&effects, &t);
+            insta::assert_snapshot!(t);
+        }
+    };
+}
+
+scenario!(happy_path, plan(), World::default(), Exit::Ok);
+
+scenario!(
+    aof_multipart,
+    plan(),
+    World {
+        appendonly: true,
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    aof_preamble_before_7,
+    plan(),
+    World {
+        appendonly: true,
+        version: "6.2.14",
+        local: Ok(LocalFile {
+            is_file: true,
+            bytes: 11,
+            head: b"REDIS0009\xfe\x00\xfb\x00\x00\xff".to_vec(),
+        }),
+        keys_after: 0,
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    dry_run_changes_nothing,
+    Plan {
+        dry_run: true,
+        ..plan()
+    },
+    World::default(),
+    Exit::Ok
+);
+
+scenario!(
+    answer_no_changes_nothing,
+    plan(),
+    World {
+        answer: Answer::No,
+        ..World::default()
+    },
+    Exit::Aborted
+);
+
+scenario!(
+    no_terminal_needs_yes,
+    plan(),
+    World {
+        answer: Answer::NoTerminal,
+        ..World::default()
+    },
+    Exit::Aborted
+);
+
+scenario!(
+    missing_file,
+    plan(),
+    World {
+        local: Err("No such file or directory (os error 2)".into()),
+        ..World::default()
+    },
+    Exit::Invalid
+);
+
+scenario!(
+    empty_file,
+    plan(),
+    World {
+        local: Ok(LocalFile {
+            is_file: true,
+            bytes: 0,
+            head: vec![],
+        }),
+        ..World::default()
+    },
+    Exit::Invalid
+);
+
+scenario!(
+    corrupt_file,
+    plan(),
+    World {
+        local: Ok(LocalFile {
+            is_file: true,
+            bytes: 5,
+            head: b"hello".to_vec(),
+        }),
+        ..World::default()
+    },
+    Exit::Invalid
+);
+
+scenario!(
+    backup_too_new_for_server,
+    plan(),
+    World {
+        version: "6.2.14",
+        ..World::default()
+    },
+    Exit::Invalid
+);
+
+scenario!(
+    named_writer_missing,
+    Plan {
+        writers: vec![Writer::parse("deploy/celery", true).unwrap()],
+        ..plan()
+    },
+    World {
+        writer: Ok(None),
+        ..World::default()
+    },
+    Exit::Invalid
+);
+
+scenario!(
+    default_writer_missing_is_a_warning,
+    plan(),
+    World {
+        writer: Ok(None),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    leftover_record_needs_recover,
+    plan(),
+    World {
+        writer: Ok(Some(WriterState {
+            replicas: 0,
+            selector: "app=worker".into(),
+            recorded: Some(3),
+        })),
+        ..World::default()
+    },
+    Exit::Error
+);
+
+scenario!(
+    lease_held,
+    plan(),
+    World {
+        lease: Ok(Some(LeaseState {
+            holder: "bob@ci/17".into(),
+            renewed_unix: 1_761_399_990,
+            duration_s: 30,
+            resource_version: "812".into(),
+        })),
+        ..World::default()
+    },
+    Exit::Locked
+);
+
+scenario!(
+    stale_lease_taken_over,
+    plan(),
+    World {
+        lease: Ok(Some(LeaseState {
+            holder: "bob@ci/17".into(),
+            renewed_unix: 1_761_399_000,
+            duration_s: 30,
+            resource_version: "812".into(),
+        })),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    lease_race_lost,
+    plan(),
+    World {
+        take_lease: Err(LeaseError::Conflict),
+        ..World::default()
+    },
+    Exit::Locked
+);
+
+scenario!(
+    writer_pods_linger,
+    Plan {
+        scale_timeout_ms: 3_000,
+        ..plan()
+    },
+    World {
+        counts: VecDeque::from([1]),
+        ..World::default()
+    },
+    Exit::Error
+);
+
+scenario!(
+    upload_fails,
+    plan(),
+    World {
+        upload: Err("No space left on device".into()),
+        ..World::default()
+    },
+    Exit::Error
+);
+
+scenario!(
+    redis_does_not_come_back,
+    Plan {
+        restart_timeout_ms: 4_000,
+        ..plan()
+    },
+    World {
+        after: VecDeque::from([vec![pod("u1", 1, false)]]),
+        ..World::default()
+    },
+    Exit::VerifyFailed
+);
+
+scenario!(
+    pod_replaced_by_a_new_one,
+    plan(),
+    World {
+        after: VecDeque::from([
+            vec![],
+            vec![PodInfo {
+                name: "redis-7d4b9c-k8m2p".into(),
+                ..pod("u2", 0, true)
+            }]
+        ]),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    key_count_mismatch,
+    plan(),
+    World {
+        keys_after: 250,
+        ..World::default()
+    },
+    Exit::VerifyFailed
+);
+
+scenario!(
+    expired_keys_are_not_a_mismatch,
+    plan(),
+    World {
+        keys_after: 2,
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    aof_off_after_restart,
+    plan(),
+    World {
+        appendonly: true,
+        aof_after: false,
+        ..World::default()
+    },
+    Exit::VerifyFailed
+);
+
+scenario!(
+    scale_back_fails_keeps_record,
+    plan(),
+    World {
+        scale_up: Err("the server is currently unable to handle the request".into()),
+        ..World::default()
+    },
+    Exit::Error
+);
+
+scenario!(
+    interrupted_after_scale_down,
+    plan(),
+    World {
+        interrupt_at: Some(17),
+        ..World::default()
+    },
+    Exit::Interrupted
+);
+
+/// Ctrl-C at any step: exit 130, writers back, lease released; nothing
+/// changed at all when it comes before the confirmation.
+#[test]
+fn interrupt_at_every_step() {
+    let (_, _, happy) = run(plan(), World::default());
+    let total = happy
+        .iter()
+        .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_)))
+        .count();
+    for n in 1..=total {
+        let (t, f, effects) = run(
+            plan(),
+            World {
+                interrupt_at: Some(n),
+                ..World::default()
+            },
+        );
+        assert_put_back(&effects, &t);
+        if f.exit == Exit::Ok {
+            // Only once the restore is past its last undoable step.
+            assert!(t.contains("INFO keyspace"), "step {n}:\n{t}");
+            continue;
+        }
+        assert_eq!(f.exit, Exit::Interrupted, "step {n}:\n{t}");
+        let confirmed = effects.iter().any(|e| matches!(e, Effect::Annotate { .. }));
+        assert_eq!(confirmed, f.report.changed, "step {n}:\n{t}");
+    }
+}
+
+/// Any single failure at any step: a non-zero exit, writers back, lease
+/// released.
+#[test]
+fn failure_at_every_step() {
+    let (_, _, happy) = run(plan(), World::default());
+    let total = happy
+        .iter()
+        .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_)))
+        .count();
+    for n in 1..=total {
+        let (t, f, effects) = run(
+            plan(),
+            World {
+                fail_at: Some(n),
+                ..World::default()
+            },
+        );
+        // Failures while winding down (scale back, release) are reported
+        // but cannot undo the restore itself; every other one fails it.
+        let undo_step = effects
+            .iter()
+            .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_)))
+            .nth(n - 1);
+        if matches!(undo_step, Some(Effect::Timer { .. })) {
+            continue; // timers cannot fail
+        }
+        // When Redis exits, the exec running SHUTDOWN often breaks: an error
+        // there is expected, and the wait for the restart decides.
+        // So are transient errors while polling for the restart (pods, PING):
+        // they are retried until the deadline.
+        let shut = effects
+            .iter()
+            .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_)))
+            .take(n - 1)
+            .any(|e| matches!(e, Effect::Redis { args, .. } if args[0] == "SHUTDOWN"));
+        let retried = matches!(undo_step, Some(Effect::Redis { args, .. }) if args[0] == "SHUTDOWN" || args[0] == "PING")
+            || (shut && matches!(undo_step, Some(Effect::ListPods { .. })));
+        if retried {
+            assert_eq!(f.exit, Exit::Ok, "step {n}:\n{t}");
+            continue;
+        }
+        let late = matches!(
+            undo_step,
+            Some(Effect::Scale { replicas: 3, .. })
+                | Some(Effect::Annotate { record: None, .. })
+                | Some(Effect::ReleaseLease { .. })
+                | Some(Effect::Exec { .. })
+        );
+        if !late {
+            assert_ne!(f.exit, Exit::Ok, "step {n}:\n{t}");
+        }
+        let scale_back_failed = matches!(undo_step, Some(Effect::Scale { replicas: 3, .. }));
+        if !scale_back_failed {
+            assert_put_back(&effects, &t);
+        }
+    }
+}
+
+#[test]
+fn writer_names() {
+    let w = |s| Writer::parse(s, true).map(|w| w.to_string());
+    assert_eq!(w("worker").unwrap(), "deploy/worker");
+    assert_eq!(w("deployment.apps/worker").unwrap(), "deploy/worker");
+    assert_eq!(w("sts/celery-beat").unwrap(), "sts/celery-beat");
+    insta::assert_snapshot!(w("job/x").unwrap_err(), @"'job/x': only deploy/NAME and sts/NAME can be scaled down");
+    insta::assert_snapshot!(w("deploy/Bad_Name").unwrap_err(), @"'deploy/Bad_Name': 'Bad_Name' is not a valid object name");
+    assert_eq!(
+        kubectl_redis_core::restore::lease_name("Deployment/redis", "redis-7d4b9c-x2x9q"),
+        "kubectl-redis-redis"
+    );
+    assert_eq!(
+        kubectl_redis_core::restore::lease_name("", "redis-0"),
+        "kubectl-redis-redis-0"
+    );
+}
