@@ -206,10 +206,7 @@ impl Cursor<'_> {
     /// A length; special encodings are returned as `Err(kind)` by
     /// [`Cursor::length_or_special`].
     fn length(&mut self) -> Option<u64> {
-        match self.length_or_special()? {
-            Ok(n) => Some(n),
-            Err(_) => None,
-        }
+        self.length_or_special()?.ok()
     }
 
     fn length_or_special(&mut self) -> Option<Result<u64, u8>> {
