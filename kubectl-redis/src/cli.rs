@@ -17,7 +17,7 @@ const ABOUT: &str = "Back up and restore Redis running in Kubernetes";
     about = ABOUT,
     long_about = None,
     propagate_version = true,
-    after_help = "Examples:\n  kubectl redis backup -n october          # BGSAVE and copy the dump to ./backups\n  kubectl redis list                       # backups, newest first\n\nRun 'kubectl redis COMMAND --help' for a command's flags, environment and exit codes."
+    after_help = "Examples:\n  kubectl redis backup -n october          # BGSAVE and copy the dump to ./backups\n  kubectl redis list                       # backups, newest first\n  kubectl redis restore --file F -n october  # replace all data with a backup (asks first)\n\nRun 'kubectl redis COMMAND --help' for a command's flags, environment and exit codes."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -91,6 +91,24 @@ behind. Progress goes to stderr, the path of the backup to stdout.",
         after_help = backup_after_help()
     )]
     Backup(BackupArgs),
+    /// Replace all data in Redis with a backup (asks first)
+    #[command(
+        long_about = "Replace all data in Redis with a backup.\n\n\
+Checks everything before changing anything: the file (regular, non-empty, RDB \
+header), the pod, that the server can load this RDB version, persistence \
+settings, the writers, and a Lease that makes this the only backup or restore \
+of this Redis. Prints the plan and asks `Continue? (yes/no):`. Then records \
+each writer's replicas in an annotation on it, scales writers to 0 and waits \
+for their pods to go, copies the file into the pod (checked by size and \
+sha256), moves it into place (as the base of a fresh AOF when appendonly is \
+yes, so the restore is not silently ignored), stops Redis with SHUTDOWN \
+NOSAVE, waits for it to come back, checks PING and the key count, and scales \
+writers back to their recorded counts. On any failure or Ctrl-C writers are \
+scaled back; if the plugin itself is killed, `restore --recover` puts them \
+back from the annotations.",
+        after_help = restore_after_help()
+    )]
+    Restore(RestoreArgs),
     /// List local backups, newest first
     #[command(
         after_help = "Environment:\n  OUT_DIR, BACKUPS_DIR   directory to read when --out-dir is not given\n\nExamples:\n  kubectl redis list\n  kubectl redis list --out-dir /mnt/backups -o json"
@@ -134,6 +152,56 @@ pub struct BackupArgs {
     /// How long BGSAVE may take: 30s, 2m, 1h or plain seconds
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+fn restore_after_help() -> String {
+    format!(
+        "Environment:\n  BACKUP                 file when --file is not given\n  WORKER_DEPLOY          writers when --scale-down is not given (comma-separated)\n  NS, APP_LABEL          as for backup\n\n{}\nExamples:\n  kubectl redis restore --file ./backups/redis-backup-20251024_180500.rdb -n october\n  kubectl redis restore --file x.rdb --scale-down deploy/api --scale-down sts/celery --yes\n  kubectl redis restore --file x.rdb --dry-run        # checks and plan only\n  kubectl redis restore --recover -n october          # after a killed restore",
+        exit::help_table()
+    )
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// The backup file [env: BACKUP]
+    #[arg(short = 'f', long, value_name = "PATH")]
+    pub file: Option<String>,
+    /// Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// Restore into this pod instead of searching by label
+    #[arg(long, value_name = "NAME", conflicts_with = "selector")]
+    pub pod: Option<String>,
+    /// Container running Redis
+    #[arg(short = 'c', long, value_name = "NAME")]
+    pub container: Option<String>,
+    /// Port redis-cli connects to inside the pod
+    #[arg(long, value_name = "PORT")]
+    pub redis_port: Option<u16>,
+    /// A writer to stop while restoring: deploy/NAME or sts/NAME; repeatable [env: WORKER_DEPLOY] [default: deploy/worker, skipped with a warning when missing]
+    #[arg(long = "scale-down", value_name = "KIND/NAME")]
+    pub scale_down: Vec<String>,
+    /// Stop no writers at all
+    #[arg(long, conflicts_with = "scale_down")]
+    pub no_scale_down: bool,
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Check everything and print the plan; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How long Redis may take to come back after SHUTDOWN NOSAVE
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// How long writers' pods may take to go away
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    pub scale_timeout: Duration,
+    /// Put back writers that a killed restore left scaled down, then exit
+    #[arg(long, conflicts_with_all = ["file", "dry_run"])]
+    pub recover: bool,
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -194,6 +262,19 @@ pub fn env_nonempty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+fn runtime(ui: &Ui) -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            ui.error(&format!("cannot start the async runtime: {e}"), None);
+            None
+        }
+    }
+}
+
 pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -216,19 +297,14 @@ pub fn run() -> ExitCode {
             Exit::Ok
         }
         Command::List(args) => crate::list::run(&ui, args),
-        Command::Backup(args) => {
-            let rt = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    ui.error(&format!("cannot start the async runtime: {e}"), None);
-                    return ExitCode::from(Exit::Error.code());
-                }
-            };
-            rt.block_on(crate::backup::run(&ui, &cli.kube, args))
-        }
+        Command::Backup(args) => match runtime(&ui) {
+            Some(rt) => rt.block_on(crate::backup::run(&ui, &cli.kube, args)),
+            None => Exit::Error,
+        },
+        Command::Restore(args) => match runtime(&ui) {
+            Some(rt) => rt.block_on(crate::restore::run(&ui, &cli.kube, args)),
+            None => Exit::Error,
+        },
     };
     ui::flush();
     ExitCode::from(code.code())

@@ -123,6 +123,12 @@ pub async fn redis_cli(api: &Api<Pod>, t: &Target, args: &[String]) -> Result<Cl
         t.port.to_string(),
     ];
     argv.extend(args.iter().cloned());
+    run(api, t, argv).await
+}
+
+/// Runs `argv` in the target container; collects stdout, stderr and the
+/// exit code.
+pub async fn run(api: &Api<Pod>, t: &Target, argv: Vec<String>) -> Result<CliOutput, String> {
     let ap = AttachParams::default().container(&t.container).stderr(true);
     let mut proc = api.exec(&t.pod, argv, &ap).await.map_err(api_error)?;
     let mut out = Vec::new();
@@ -279,4 +285,124 @@ pub async fn copy_out(
         expected,
         head,
     })
+}
+
+/// Reads exactly `bytes` from stdin into `remote`, then prints its size and
+/// SHA-256 (when the image has sha256sum). stdin is never closed early: the
+/// v4 exec protocol cannot half-close it without losing the reply.
+const UPLOAD: &str =
+    "head -c \"$1\" > \"$2\" || exit 1; wc -c < \"$2\"; sha256sum < \"$2\" 2>/dev/null || true";
+
+/// Streams the local file `local` into `remote` in the container and checks
+/// that all of it arrived.
+pub async fn upload(
+    api: &Api<Pod>,
+    t: &Target,
+    local: &str,
+    remote: &str,
+    bytes: u64,
+    progress: &mut Progress<'_>,
+) -> Result<(), String> {
+    use sha2::{Digest, Sha256};
+    let mut file = tokio::fs::File::open(local)
+        .await
+        .map_err(|e| format!("opening {local}: {e}"))?;
+    let argv = vec![
+        "sh".to_string(),
+        "-c".to_string(),
+        UPLOAD.to_string(),
+        "kubectl-redis".to_string(),
+        bytes.to_string(),
+        remote.to_string(),
+    ];
+    let ap = AttachParams::default()
+        .container(&t.container)
+        .stdin(true)
+        .stderr(true);
+    let mut proc = api.exec(&t.pod, argv, &ap).await.map_err(api_error)?;
+    let mut stdin = proc.stdin().ok_or("the exec stream has no stdin")?;
+    let mut so = proc.stdout();
+    let mut se = proc.stderr();
+    progress.set_total(Some(bytes));
+    let send = async {
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut sent = 0u64;
+        while sent < bytes {
+            let n = file
+                .read(&mut buf)
+                .await
+                .map_err(|e| format!("reading {local}: {e}"))?;
+            if n == 0 {
+                return Err(format!(
+                    "{local} shrank while being sent ({sent} of {bytes} bytes)"
+                ));
+            }
+            let n = n.min(usize::try_from(bytes - sent).unwrap_or(usize::MAX));
+            hasher.update(&buf[..n]);
+            stdin
+                .write_all(&buf[..n])
+                .await
+                .map_err(|e| format!("sending to the pod: {e}"))?;
+            sent += n as u64;
+            progress.update(sent);
+        }
+        stdin
+            .flush()
+            .await
+            .map_err(|e| format!("sending to the pod: {e}"))?;
+        Ok::<_, String>(hex(&hasher.finalize()))
+    };
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let recv = async {
+        if let Some(s) = so.as_mut() {
+            let _ = s.read_to_end(&mut out).await;
+        }
+        if let Some(s) = se.as_mut() {
+            let _ = s.read_to_end(&mut err).await;
+        }
+    };
+    let (sent, ()) = tokio::join!(send, recv);
+    progress.finish();
+    let status = match proc.take_status() {
+        Some(s) => s.await,
+        None => None,
+    };
+    drop(stdin);
+    let _ = proc.join().await;
+    let local_hash = sent?;
+    if let Some(s) = status
+        .as_ref()
+        .filter(|s| s.status.as_deref() != Some("Success"))
+    {
+        let e = String::from_utf8_lossy(&err);
+        return Err(if e.trim().is_empty() {
+            status_text(s)
+        } else {
+            e.trim().to_string()
+        });
+    }
+    let text = String::from_utf8_lossy(&out);
+    let mut lines = text.lines();
+    let size: Option<u64> = lines.next().and_then(|l| l.trim().parse().ok());
+    if size != Some(bytes) {
+        return Err(format!(
+            "the pod received {} of {bytes} bytes",
+            size.map(|s| s.to_string())
+                .unwrap_or_else(|| "an unknown number".into())
+        ));
+    }
+    if let Some(remote_hash) = lines.next().and_then(|l| l.split_whitespace().next()) {
+        if remote_hash.len() == 64 && remote_hash != local_hash {
+            return Err(format!(
+                "checksum mismatch in the pod: sha256 {remote_hash}, expected {local_hash}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }

@@ -10,6 +10,7 @@ mod exec;
 mod files;
 mod kube_ctx;
 mod list;
+mod restore;
 mod ui;
 
 use std::process::ExitCode;

@@ -1,0 +1,629 @@
+//! `kubectl redis restore`: performs the effects of the core's restore machine,
+//! and `--recover`, which puts back writers a killed restore left scaled down.
+
+use crate::cli::{self, KubeArgs, Output, RestoreArgs};
+use crate::exec::{self, api_error};
+use crate::kube_ctx::{self, Kube};
+use crate::ui::{Progress, Ui};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, MicroTime, ObjectMeta};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::Api;
+use kubectl_redis_core::backup::{Failure, Line};
+use kubectl_redis_core::exit::Exit;
+use kubectl_redis_core::restore::{
+    Answer, Effect, Finish, Input, LeaseError, LeaseState, LocalFile, Plan, Report, Restore,
+    Writer, WriterKind, WriterState, HOLDER_ANNOTATION, REPLICAS_ANNOTATION,
+};
+use std::collections::VecDeque;
+use std::io::{IsTerminal, Read, Write};
+use std::pin::pin;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub async fn run(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
+    let k = match kube_ctx::connect(kube).await {
+        Ok(k) => k,
+        Err(e) => {
+            ui.error(&e.message, Some(&e.hint));
+            return Exit::Error;
+        }
+    };
+    if k.namespace_source != "--namespace" {
+        ui.note(&format!(
+            "namespace {} (from {})",
+            k.namespace, k.namespace_source
+        ));
+    }
+    if args.recover {
+        return recover(ui, &k, args.output).await;
+    }
+    let Some(file) = args.file.clone().or_else(|| cli::env_nonempty("BACKUP")) else {
+        ui.error(
+            "no backup file: pass --file PATH (or set $BACKUP)",
+            Some("list backups with `kubectl redis list`"),
+        );
+        return Exit::Invalid;
+    };
+    let writers = match writers(&args) {
+        Ok(w) => w,
+        Err(e) => {
+            ui.error(
+                &format!("--scale-down {e}"),
+                Some("name writers as deploy/NAME or sts/NAME"),
+            );
+            return Exit::Invalid;
+        }
+    };
+    let plan = Plan {
+        namespace: k.namespace.clone(),
+        selector: cli::selector(args.selector),
+        pod: args.pod,
+        container: args.container,
+        port: args.redis_port,
+        file,
+        writers,
+        yes: args.yes,
+        dry_run: args.dry_run,
+        holder: holder(),
+        started_unix: unix_now(),
+        lease_s: 30,
+        scale_timeout_ms: millis(args.scale_timeout),
+        restart_timeout_ms: millis(args.timeout),
+        poll_ms: 500,
+    };
+    let finish = drive(ui, &k, plan).await;
+    report(ui, args.output, &finish);
+    finish.exit
+}
+
+fn writers(args: &RestoreArgs) -> Result<Vec<Writer>, String> {
+    if args.no_scale_down {
+        return Ok(Vec::new());
+    }
+    if !args.scale_down.is_empty() {
+        return args
+            .scale_down
+            .iter()
+            .map(|s| Writer::parse(s, true))
+            .collect();
+    }
+    match cli::env_nonempty("WORKER_DEPLOY") {
+        Some(v) => v
+            .split(',')
+            .map(|s| Writer::parse(s.trim(), true))
+            .collect(),
+        None => Ok(vec![Writer::parse("worker", false)?]),
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// `user@host/pid`: who holds the Lease and scaled the writers.
+fn holder() -> String {
+    let user = cli::env_nonempty("USER").unwrap_or_else(|| "unknown".into());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| cli::env_nonempty("HOSTNAME"))
+        .unwrap_or_else(|| "localhost".into());
+    format!("{user}@{host}/{}", std::process::id())
+}
+
+fn report(ui: &Ui, output: Output, f: &Finish) {
+    if let Some(e) = &f.error {
+        ui.error(&e.message, e.hint.as_deref());
+    }
+    if output == Output::Json {
+        let mut v = serde_json::to_value(&f.report).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("exit_code".into(), f.exit.code().into());
+            if let Some(e) = &f.error {
+                o.insert("error".into(), e.message.clone().into());
+                o.insert("hint".into(), e.hint.clone().into());
+            }
+        }
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    }
+}
+
+struct Shell<'a> {
+    ui: &'a Ui,
+    k: &'a Kube,
+    pods: Api<Pod>,
+    leases: Api<Lease>,
+    renewal: Option<tokio::task::JoinHandle<()>>,
+}
+
+async fn drive(ui: &Ui, k: &Kube, plan: Plan) -> Finish {
+    let t0 = Instant::now();
+    let now = || u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let mut sh = Shell {
+        ui,
+        k,
+        pods: Api::namespaced(k.client.clone(), &k.namespace),
+        leases: Api::namespaced(k.client.clone(), &k.namespace),
+        renewal: None,
+    };
+    let mut m = Restore::new(plan);
+    let mut inputs = VecDeque::from([Input::Start]);
+    let mut ctrl_c = pin!(tokio::signal::ctrl_c());
+    let mut interrupted = false;
+    while let Some(input) = inputs.pop_front() {
+        ui.trace(&format!("< {input:?}"));
+        for effect in m.handle(now(), input) {
+            if let Effect::Say(line) = &effect {
+                ui.line("restore", line);
+                continue;
+            }
+            if let Effect::Finish(f) = effect {
+                if let Some(h) = sh.renewal.take() {
+                    h.abort();
+                }
+                return f;
+            }
+            ui.trace(&format!("> {effect:?}"));
+            let result = if interrupted {
+                sh.perform(effect).await
+            } else {
+                tokio::select! {
+                    r = sh.perform(effect) => r,
+                    _ = &mut ctrl_c => {
+                        interrupted = true;
+                        ui.line("restore", &Line::Warn("interrupted; putting things back".into()));
+                        Input::Interrupt
+                    }
+                }
+            };
+            inputs.push_back(result);
+        }
+    }
+    Finish {
+        exit: Exit::Error,
+        report: Report::default(),
+        error: Some(Failure {
+            message: "internal error: the restore stopped without a result".into(),
+            hint: Some(
+                "run `kubectl redis restore --recover` and report this with --verbose output"
+                    .into(),
+            ),
+        }),
+    }
+}
+
+impl Shell<'_> {
+    async fn perform(&mut self, effect: Effect) -> Input {
+        match effect {
+            Effect::ReadLocal { id, path } => Input::Local(id, read_local(&path)),
+            Effect::ListPods {
+                id, selector, name, ..
+            } => Input::Pods(
+                id,
+                exec::list_pods(&self.pods, &selector, name.as_deref()).await,
+            ),
+            Effect::Redis { id, target, args } => {
+                Input::Exec(id, exec::redis_cli(&self.pods, &target, &args).await)
+            }
+            Effect::Exec { id, target, argv } => {
+                Input::Exec(id, exec::run(&self.pods, &target, argv).await)
+            }
+            Effect::GetWriter { id, writer } => Input::Writer(id, self.get_writer(&writer).await),
+            Effect::GetLease { id, name } => Input::Lease(id, self.get_lease(&name).await),
+            Effect::TakeLease {
+                id,
+                name,
+                holder,
+                duration_s,
+                replaces,
+            } => Input::LeaseTaken(
+                id,
+                self.take_lease(&name, &holder, duration_s, replaces).await,
+            ),
+            Effect::ReleaseLease { id, name } => {
+                if let Some(h) = self.renewal.take() {
+                    h.abort();
+                }
+                Input::Done(id, self.release_lease(&name).await)
+            }
+            Effect::Confirm { id } => Input::Answer(id, confirm().await),
+            Effect::Annotate {
+                id,
+                writer,
+                record,
+                holder,
+            } => Input::Done(id, self.annotate(&writer, record, &holder).await),
+            Effect::Scale {
+                id,
+                writer,
+                replicas,
+            } => Input::Done(id, self.scale(&writer, replicas).await),
+            Effect::CountPods { id, selector } => Input::PodCount(
+                id,
+                self.pods
+                    .list(&ListParams::default().labels(&selector))
+                    .await
+                    .map(|l| l.items.len())
+                    .map_err(api_error),
+            ),
+            Effect::Upload {
+                id,
+                target,
+                local,
+                remote,
+                bytes,
+            } => {
+                let mut p = Progress::new(self.ui, "upload");
+                Input::Done(
+                    id,
+                    exec::upload(&self.pods, &target, &local, &remote, bytes, &mut p).await,
+                )
+            }
+            Effect::Timer { id, after_ms } => {
+                tokio::time::sleep(Duration::from_millis(after_ms)).await;
+                Input::Timer(id)
+            }
+            // Handled by the caller.
+            Effect::Say(_) | Effect::Finish(_) => Input::Interrupt,
+        }
+    }
+
+    async fn get_writer(&self, w: &Writer) -> Result<Option<WriterState>, String> {
+        let (replicas, selector, annotations) = match w.kind {
+            WriterKind::Deployment => {
+                let api: Api<Deployment> =
+                    Api::namespaced(self.k.client.clone(), &self.k.namespace);
+                let Some(d) = api.get_opt(&w.name).await.map_err(api_error)? else {
+                    return Ok(None);
+                };
+                let spec = d.spec;
+                (
+                    spec.replicas.unwrap_or(1),
+                    selector_string(&spec.selector),
+                    d.metadata.annotations,
+                )
+            }
+            WriterKind::StatefulSet => {
+                let api: Api<StatefulSet> =
+                    Api::namespaced(self.k.client.clone(), &self.k.namespace);
+                let Some(s) = api.get_opt(&w.name).await.map_err(api_error)? else {
+                    return Ok(None);
+                };
+                let spec = s.spec;
+                (
+                    spec.replicas.unwrap_or(1),
+                    selector_string(&spec.selector),
+                    s.metadata.annotations,
+                )
+            }
+        };
+        let recorded = annotations
+            .as_ref()
+            .and_then(|a| a.get(REPLICAS_ANNOTATION))
+            .and_then(|v| v.parse().ok());
+        Ok(Some(WriterState {
+            replicas,
+            selector,
+            recorded,
+        }))
+    }
+
+    async fn patch_writer(&self, w: &Writer, patch: serde_json::Value) -> Result<(), String> {
+        let pp = PatchParams::default();
+        let p = Patch::Merge(&patch);
+        match w.kind {
+            WriterKind::Deployment => {
+                let api: Api<Deployment> =
+                    Api::namespaced(self.k.client.clone(), &self.k.namespace);
+                api.patch(&w.name, &pp, &p)
+                    .await
+                    .map(|_| ())
+                    .map_err(api_error)
+            }
+            WriterKind::StatefulSet => {
+                let api: Api<StatefulSet> =
+                    Api::namespaced(self.k.client.clone(), &self.k.namespace);
+                api.patch(&w.name, &pp, &p)
+                    .await
+                    .map(|_| ())
+                    .map_err(api_error)
+            }
+        }
+    }
+
+    async fn annotate(&self, w: &Writer, record: Option<i32>, holder: &str) -> Result<(), String> {
+        let value = match record {
+            Some(n) => serde_json::json!({"metadata": {"annotations": {
+                REPLICAS_ANNOTATION: n.to_string(), HOLDER_ANNOTATION: holder}}}),
+            None => serde_json::json!({"metadata": {"annotations": {
+                REPLICAS_ANNOTATION: null, HOLDER_ANNOTATION: null}}}),
+        };
+        self.patch_writer(w, value).await
+    }
+
+    async fn scale(&self, w: &Writer, replicas: i32) -> Result<(), String> {
+        let pp = PatchParams::default();
+        let patch = serde_json::json!({"spec": {"replicas": replicas}});
+        let p = Patch::Merge(&patch);
+        match w.kind {
+            WriterKind::Deployment => {
+                let api: Api<Deployment> =
+                    Api::namespaced(self.k.client.clone(), &self.k.namespace);
+                api.patch_scale(&w.name, &pp, &p)
+                    .await
+                    .map(|_| ())
+                    .map_err(api_error)
+            }
+            WriterKind::StatefulSet => {
+                let api: Api<StatefulSet> =
+                    Api::namespaced(self.k.client.clone(), &self.k.namespace);
+                api.patch_scale(&w.name, &pp, &p)
+                    .await
+                    .map(|_| ())
+                    .map_err(api_error)
+            }
+        }
+    }
+
+    async fn get_lease(&self, name: &str) -> Result<Option<LeaseState>, String> {
+        let Some(l) = self.leases.get_opt(name).await.map_err(api_error)? else {
+            return Ok(None);
+        };
+        let spec = l.spec.unwrap_or_default();
+        let renewed = spec
+            .renew_time
+            .or(spec.acquire_time)
+            .map(|t| t.0.as_second())
+            .unwrap_or(0);
+        Ok(Some(LeaseState {
+            holder: spec.holder_identity.unwrap_or_default(),
+            renewed_unix: renewed,
+            duration_s: i64::from(spec.lease_duration_seconds.unwrap_or(30)),
+            resource_version: l.metadata.resource_version.unwrap_or_default(),
+        }))
+    }
+
+    async fn take_lease(
+        &mut self,
+        name: &str,
+        holder: &str,
+        duration_s: i64,
+        replaces: Option<String>,
+    ) -> Result<(), LeaseError> {
+        let now = MicroTime(Timestamp::now());
+        let lease = Lease {
+            metadata: ObjectMeta {
+                name: Some(name.to_string()),
+                resource_version: replaces.clone(),
+                labels: Some(
+                    [(
+                        "app.kubernetes.io/managed-by".to_string(),
+                        "kubectl-redis".to_string(),
+                    )]
+                    .into(),
+                ),
+                ..ObjectMeta::default()
+            },
+            spec: Some(LeaseSpec {
+                holder_identity: Some(holder.to_string()),
+                lease_duration_seconds: Some(i32::try_from(duration_s).unwrap_or(30)),
+                acquire_time: Some(now.clone()),
+                renew_time: Some(now),
+                ..LeaseSpec::default()
+            }),
+        };
+        let pp = PostParams::default();
+        let r = match replaces {
+            None => self.leases.create(&pp, &lease).await.map(|_| ()),
+            Some(_) => self.leases.replace(name, &pp, &lease).await.map(|_| ()),
+        };
+        match r {
+            Ok(()) => {
+                self.renewal = Some(tokio::spawn(renew(
+                    self.leases.clone(),
+                    name.to_string(),
+                    holder.to_string(),
+                    duration_s,
+                )));
+                Ok(())
+            }
+            Err(kube::Error::Api(s)) if s.code == 409 => Err(LeaseError::Conflict),
+            Err(e) => Err(LeaseError::Other(api_error(e))),
+        }
+    }
+
+    async fn release_lease(&self, name: &str) -> Result<(), String> {
+        let holder = holder();
+        match self.get_lease(name).await? {
+            Some(l) if l.holder == holder => {
+                let dp = DeleteParams {
+                    preconditions: Some(kube::api::Preconditions {
+                        resource_version: Some(l.resource_version),
+                        uid: None,
+                    }),
+                    ..DeleteParams::default()
+                };
+                self.leases
+                    .delete(name, &dp)
+                    .await
+                    .map(|_| ())
+                    .map_err(api_error)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Renews the Lease every third of its duration while we hold it.
+async fn renew(api: Api<Lease>, name: String, holder: String, duration_s: i64) {
+    let every = Duration::from_secs(u64::try_from(duration_s / 3).unwrap_or(10).max(1));
+    loop {
+        tokio::time::sleep(every).await;
+        let patch = serde_json::json!({"spec": {"renewTime": MicroTime(Timestamp::now())}});
+        let Ok(Some(l)) = api.get_opt(&name).await else {
+            continue;
+        };
+        if l.spec.and_then(|s| s.holder_identity).as_deref() != Some(holder.as_str()) {
+            return;
+        }
+        let _ = api
+            .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await;
+    }
+}
+
+fn selector_string(s: &LabelSelector) -> String {
+    let mut parts: Vec<String> = s
+        .match_labels
+        .iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    for e in s.match_expressions.iter().flatten() {
+        let values = e.values.clone().unwrap_or_default().join(",");
+        parts.push(match e.operator.as_str() {
+            "In" => format!("{} in ({values})", e.key),
+            "NotIn" => format!("{} notin ({values})", e.key),
+            "Exists" => e.key.clone(),
+            _ => format!("!{}", e.key),
+        });
+    }
+    parts.join(",")
+}
+
+fn read_local(path: &str) -> Result<LocalFile, String> {
+    let md = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    let mut head = Vec::new();
+    if md.is_file() {
+        std::fs::File::open(path)
+            .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(LocalFile {
+        is_file: md.is_file(),
+        bytes: md.len(),
+        head,
+    })
+}
+
+/// The runbook's prompt; only `yes` proceeds.
+async fn confirm() -> Answer {
+    if !std::io::stdin().is_terminal() {
+        return Answer::NoTerminal;
+    }
+    eprint!("Continue? (yes/no): ");
+    let _ = std::io::stderr().flush();
+    let line = tokio::task::spawn_blocking(|| {
+        let mut s = String::new();
+        std::io::stdin().read_line(&mut s).map(|_| s)
+    })
+    .await;
+    match line {
+        Ok(Ok(s)) if s.trim() == "yes" => Answer::Yes,
+        _ => Answer::No,
+    }
+}
+
+/// Finds writers a killed restore left scaled down (they carry the replica
+/// record) and scales them back.
+async fn recover(ui: &Ui, k: &Kube, output: Output) -> Exit {
+    let deploys: Api<Deployment> = Api::namespaced(k.client.clone(), &k.namespace);
+    let sets: Api<StatefulSet> = Api::namespaced(k.client.clone(), &k.namespace);
+    let mut found: Vec<(Writer, i32, String)> = Vec::new();
+    match deploys.list(&ListParams::default()).await {
+        Ok(l) => found.extend(
+            l.items
+                .into_iter()
+                .filter_map(|d| record(WriterKind::Deployment, d.metadata)),
+        ),
+        Err(e) => return recover_error(ui, &k.namespace, "deployments", e),
+    }
+    match sets.list(&ListParams::default()).await {
+        Ok(l) => found.extend(
+            l.items
+                .into_iter()
+                .filter_map(|s| record(WriterKind::StatefulSet, s.metadata)),
+        ),
+        Err(e) => return recover_error(ui, &k.namespace, "statefulsets", e),
+    }
+    let sh = Shell {
+        ui,
+        k,
+        pods: Api::namespaced(k.client.clone(), &k.namespace),
+        leases: Api::namespaced(k.client.clone(), &k.namespace),
+        renewal: None,
+    };
+    let mut done = Vec::new();
+    let mut exit = Exit::Ok;
+    if found.is_empty() {
+        ui.line(
+            "recover",
+            &Line::Step(format!(
+                "nothing to recover in namespace {}: no writer carries a replica record",
+                k.namespace
+            )),
+        );
+    }
+    for (w, replicas, by) in found {
+        ui.line(
+            "recover",
+            &Line::Step(format!("scale {} back to {replicas} (recorded by {by})", w)),
+        );
+        let r = match sh.scale(&w, replicas).await {
+            Ok(()) => sh.annotate(&w, None, "").await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &r {
+            ui.error(
+                &format!("cannot put back {w}: {e}"),
+                Some("check `kubectl auth can-i patch deployments/scale`"),
+            );
+            exit = Exit::Error;
+        }
+        done.push(
+            serde_json::json!({"name": w.to_string(), "replicas": replicas, "restored": r.is_ok()}),
+        );
+    }
+    if output == Output::Json {
+        let v = serde_json::json!({"namespace": k.namespace, "writers": done, "exit_code": exit.code()});
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    }
+    exit
+}
+
+fn record(kind: WriterKind, m: ObjectMeta) -> Option<(Writer, i32, String)> {
+    let a = m.annotations?;
+    let replicas = a.get(REPLICAS_ANNOTATION)?.parse().ok()?;
+    let by = a
+        .get(HOLDER_ANNOTATION)
+        .cloned()
+        .unwrap_or_else(|| "an earlier restore".into());
+    Some((
+        Writer {
+            kind,
+            name: m.name?,
+            explicit: true,
+        },
+        replicas,
+        by,
+    ))
+}
+
+fn recover_error(ui: &Ui, ns: &str, what: &str, e: kube::Error) -> Exit {
+    ui.error(
+        &format!("cannot list {what} in namespace {ns}: {}", api_error(e)),
+        Some("check the cluster and your access"),
+    );
+    Exit::Error
+}
