@@ -717,7 +717,10 @@ impl Restore {
                     "appenddirname" => {
                         self.redis(Step::Config("appendfilename"), &["CONFIG", "GET", "appendfilename"], out)
                     }
-                    _ => self.next_writer(0, out),
+                    _ => {
+                        let name = self.lease.clone();
+                        self.ask(Step::GetLease, |id| Effect::GetLease { id, name }, out);
+                    }
                 }
             }
             (Step::Writer(i), Input::Writer(_, r)) => match r {
@@ -746,7 +749,7 @@ impl Restore {
                         out,
                         Exit::Error,
                         format!(
-                            "{w} carries a replica record from an earlier restore that did not finish ({REPLICAS_ANNOTATION}={}); nothing was changed",
+                            "{w} carries a replica record from an earlier restore that did not finish ({REPLICAS_ANNOTATION}={}; that restore no longer holds the lock); nothing was changed",
                             s.recorded.unwrap_or_default()
                         ),
                         Some("put it back first with `kubectl redis restore --recover`".into()),
@@ -798,7 +801,7 @@ impl Restore {
                 }
             },
             (Step::TakeLease, Input::LeaseTaken(_, r)) => match r {
-                Ok(()) => self.show_plan(out),
+                Ok(()) => self.next_writer(0, out),
                 Err(LeaseError::Conflict) => self.fail(
                     out,
                     Exit::Locked,
@@ -1252,8 +1255,7 @@ impl Restore {
             let writer = self.writers[i].writer.clone();
             return self.ask(Step::Writer(i), |id| Effect::GetWriter { id, writer }, out);
         }
-        let name = self.lease.clone();
-        self.ask(Step::GetLease, |id| Effect::GetLease { id, name }, out);
+        self.show_plan(out);
     }
 
     fn take_lease(&mut self, replaces: Option<String>, out: &mut Vec<Effect>) {

@@ -24,6 +24,25 @@ use std::pin::pin;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub async fn run(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
+    // Bad arguments are reported before the cluster is contacted.
+    let file = args.file.clone().or_else(|| cli::env_nonempty("BACKUP"));
+    if file.is_none() && !args.recover {
+        ui.error(
+            "no backup file: pass --file PATH (or set $BACKUP)",
+            Some("list backups with `kubectl redis list`"),
+        );
+        return Exit::Invalid;
+    }
+    let writers = match writers(&args) {
+        Ok(w) => w,
+        Err(e) => {
+            ui.error(
+                &format!("--scale-down {e}"),
+                Some("name writers as deploy/NAME or sts/NAME"),
+            );
+            return Exit::Invalid;
+        }
+    };
     let k = match kube_ctx::connect(kube).await {
         Ok(k) => k,
         Err(e) => {
@@ -37,25 +56,8 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
             k.namespace, k.namespace_source
         ));
     }
-    if args.recover {
+    let Some(file) = file.filter(|_| !args.recover) else {
         return recover(ui, &k, args.output).await;
-    }
-    let Some(file) = args.file.clone().or_else(|| cli::env_nonempty("BACKUP")) else {
-        ui.error(
-            "no backup file: pass --file PATH (or set $BACKUP)",
-            Some("list backups with `kubectl redis list`"),
-        );
-        return Exit::Invalid;
-    };
-    let writers = match writers(&args) {
-        Ok(w) => w,
-        Err(e) => {
-            ui.error(
-                &format!("--scale-down {e}"),
-                Some("name writers as deploy/NAME or sts/NAME"),
-            );
-            return Exit::Invalid;
-        }
     };
     let plan = Plan {
         namespace: k.namespace.clone(),
@@ -69,7 +71,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         dry_run: args.dry_run,
         holder: holder(),
         started_unix: unix_now(),
-        lease_s: 30,
+        lease_s: 15,
         scale_timeout_ms: millis(args.scale_timeout),
         restart_timeout_ms: millis(args.timeout),
         poll_ms: 500,
@@ -576,6 +578,28 @@ async fn recover(ui: &Ui, k: &Kube, output: Output) -> Exit {
         );
     }
     for (w, replicas, by) in found {
+        // A restore that is still running renews its Lease: never undo its
+        // scale-down from under it. A killed one stops renewing.
+        match holder_alive(ui, &sh.leases, &by).await {
+            Ok(false) => {}
+            Ok(true) => {
+                ui.error(
+                    &format!("{w} was scaled down by a restore that is still running ({by}); leaving it alone"),
+                    Some("wait for that restore to finish; it scales its writers back itself"),
+                );
+                exit = Exit::Locked;
+                continue;
+            }
+            Err(e) => return recover_error(ui, &k.namespace, "leases", e),
+        }
+        // Its restore may have finished while we waited.
+        if matches!(sh.get_writer(&w).await, Ok(Some(ref st)) if st.recorded.is_none()) {
+            ui.line(
+                "recover",
+                &Line::Step(format!("{w} was already put back by its restore")),
+            );
+            continue;
+        }
         ui.line(
             "recover",
             &Line::Step(format!("scale {} back to {replicas} (recorded by {by})", w)),
@@ -600,6 +624,49 @@ async fn recover(ui: &Ui, k: &Kube, output: Output) -> Exit {
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     }
     exit
+}
+
+/// Whether `holder` still renews a Lease here: waits (at most one lease
+/// duration) for either a renewal (alive) or expiry (gone).
+async fn holder_alive(ui: &Ui, leases: &Api<Lease>, holder: &str) -> Result<bool, kube::Error> {
+    let mut first: Option<i64> = None;
+    let mut said = false;
+    loop {
+        let held = leases
+            .list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .filter_map(|l| l.spec)
+            .find(|s| s.holder_identity.as_deref() == Some(holder));
+        let Some(spec) = held else { return Ok(false) };
+        let renewed = spec
+            .renew_time
+            .as_ref()
+            .or(spec.acquire_time.as_ref())
+            .map(|t| t.0.as_second())
+            .unwrap_or(0);
+        let duration = i64::from(spec.lease_duration_seconds.unwrap_or(15));
+        if renewed + duration < unix_now() {
+            return Ok(false);
+        }
+        match first {
+            None => first = Some(renewed),
+            Some(f) if renewed > f => return Ok(true),
+            Some(_) => {}
+        }
+        if !said {
+            ui.line(
+                "recover",
+                &Line::Step(format!(
+                    "{holder} holds the lock (renewed {}s ago): waiting up to {duration}s to see whether it is still running...",
+                    (unix_now() - renewed).max(0)
+                )),
+            );
+            said = true;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 fn record(kind: WriterKind, m: ObjectMeta) -> Option<(Writer, i32, String)> {

@@ -29,6 +29,28 @@ fn backup_help() {
 }
 
 #[test]
+fn restore_help() {
+    assert_cmd_snapshot!(cmd(&["restore", "--help"]));
+}
+
+#[test]
+fn restore_needs_a_file() {
+    assert_cmd_snapshot!(
+        cmd(&["restore", "--kubeconfig", "/dev/null"]).env("HOME", "/nonexistent-home")
+    );
+}
+
+#[test]
+fn restore_bad_writer_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kc = dir.path().join("config");
+    std::fs::write(&kc, KUBECONFIG_UNREACHABLE).expect("write");
+    assert_cmd_snapshot!(
+        cmd(&["restore", "--file", "x.rdb", "--scale-down", "job/nightly"]).env("KUBECONFIG", &kc)
+    );
+}
+
+#[test]
 fn list_help() {
     assert_cmd_snapshot!(cmd(&["list", "--help"]));
 }

@@ -180,6 +180,41 @@ impl Scene {
         Scene { ns, port, pod }
     }
 
+    /// A `worker` Deployment (the writer a restore stops) with `replicas`.
+    fn add_worker(&self, replicas: u32) {
+        let manifest = format!(
+            r#"{{"apiVersion":"apps/v1","kind":"Deployment","metadata":{{"name":"worker","namespace":"{}"}},
+ "spec":{{"replicas":{replicas},"selector":{{"matchLabels":{{"app":"worker"}}}},
+  "template":{{"metadata":{{"labels":{{"app":"worker"}}}},"spec":{{"hostNetwork":true,"terminationGracePeriodSeconds":1,
+   "containers":[{{"name":"worker","image":"{}:{}","imagePullPolicy":"Never",
+     "command":["sh","-c","trap 'exit 0' TERM; while :; do sleep 1; done"]}}]}}}}}}}}"#,
+            self.ns, REDIS_IMAGE.0, REDIS_IMAGE.1
+        );
+        apply(&manifest);
+        kubectl_ok(&[
+            "-n",
+            &self.ns,
+            "rollout",
+            "status",
+            "deploy/worker",
+            "--timeout=120s",
+        ]);
+    }
+
+    /// The worker's `spec.replicas` and its replica record annotation.
+    fn worker(&self) -> (String, String) {
+        let out = kubectl_ok(&[
+            "-n",
+            &self.ns,
+            "get",
+            "deploy/worker",
+            "-o",
+            r#"jsonpath={.spec.replicas} {.metadata.annotations.kubectl-redis\.io/restore-replicas}"#,
+        ]);
+        let (a, b) = out.split_once(' ').unwrap_or((out.as_str(), ""));
+        (a.trim().to_string(), b.trim().to_string())
+    }
+
     fn cli(&self, args: &[&str]) -> String {
         let port = self.port.to_string();
         let mut a = vec![
@@ -200,6 +235,38 @@ impl Scene {
 impl Drop for Scene {
     fn drop(&mut self) {
         let _ = kubectl(&["delete", "namespace", &self.ns, "--wait=false"]);
+    }
+}
+
+fn apply(manifest: &str) {
+    let mut apply = Command::new("kubectl")
+        .args(["apply", "-f", "-"])
+        .env("KUBECONFIG", kubeconfig())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("kubectl apply");
+    apply
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(manifest.as_bytes())
+        .expect("write manifest");
+    assert!(
+        apply.wait().expect("kubectl apply").success(),
+        "kubectl apply failed"
+    );
+}
+
+/// Polls `f` until it returns true or `secs` pass.
+fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs}s waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
@@ -544,4 +611,415 @@ fn interrupted_copy_leaves_nothing() {
         rest.iter().any(|l| l.contains("error: interrupted")),
         "{rest:?}"
     );
+}
+
+/// Backs up the scene into a temp dir and returns (dir, file).
+fn backup_of(s: &Scene) -> (tempfile::TempDir, String) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (code, stdout, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        &s.ns,
+        "--out-dir",
+        tmp.path().to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    (tmp, stdout.trim().to_string())
+}
+
+/// The runbook's End-to-End Test, steps 1-5, with a worker at 3 replicas
+/// that comes back at 3 (the runbook scaled it back to 1).
+#[test]
+fn restore_brings_back_the_original_value() {
+    let s = Scene::new("restore", 6421, "redis", &[]);
+    s.add_worker(3);
+    let original = format!("backup-{}", std::process::id());
+    assert_eq!(s.cli(&["SET", "test-backup", &original]), "OK");
+    let (_tmp, file) = backup_of(&s);
+    assert_eq!(s.cli(&["SET", "test-backup", "modified"]), "OK");
+    assert_eq!(s.cli(&["SET", "added-after-backup", "x"]), "OK");
+
+    let (code, stdout, stderr) = run(plugin(&[
+        "restore", "-n", &s.ns, "--file", &file, "--yes", "-o", "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    for line in [
+        "[restore] WARNING: This will REPLACE current Redis data!",
+        &format!("Backup {file}"),
+        &format!("Target: {} / {}", s.ns, s.pod),
+        "[restore] scale worker to 0 (prevent writes)",
+        "[restore] SHUTDOWN NOSAVE",
+        "[restore] verify PING",
+        "[restore] scale worker back to 3",
+        "[restore] DONE",
+    ] {
+        assert!(stderr.contains(line), "missing {line:?} in:\n{stderr}");
+    }
+    let j: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(j["keys_expected"], 1);
+    assert_eq!(j["keys_loaded"], 1);
+    assert_eq!(j["method"], "rdb");
+    assert_eq!(j["writers"][0]["replicas"], 3);
+    assert_eq!(j["writers"][0]["restored"], true);
+    // The container restarted in place: same pod.
+    assert_eq!(j["pod_after"], s.pod.as_str());
+
+    assert_eq!(s.cli(&["GET", "test-backup"]), original);
+    assert_eq!(s.cli(&["EXISTS", "added-after-backup"]), "0");
+    wait_until(60, "worker back at 3", || {
+        s.worker() == ("3".into(), String::new())
+    });
+    assert_eq!(
+        kubectl_ok(&["-n", &s.ns, "get", "lease", "-o", "name"]).trim(),
+        "",
+        "lock released"
+    );
+}
+
+/// Anything but "yes" at the prompt, no terminal without --yes, and
+/// --dry-run: exit as documented and change nothing.
+#[test]
+fn restore_without_confirmation_changes_nothing() {
+    let s = Scene::new("restore-no", 6422, "redis", &[]);
+    s.add_worker(2);
+    assert_eq!(s.cli(&["SET", "k", "before"]), "OK");
+    let (_tmp, file) = backup_of(&s);
+    assert_eq!(s.cli(&["SET", "k", "after"]), "OK");
+
+    // A real terminal (script(1) gives the plugin a pty), answering "no".
+    let cmd = format!(
+        "{} restore -n {} --file {file} --color never",
+        bin().display(),
+        s.ns
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("KUBECONFIG", kubeconfig())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"no\n")
+        .expect("answer");
+    let out = child.wait_with_output().expect("wait");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("Continue? (yes/no):"), "{text}");
+    assert!(
+        text.contains("error: aborted; nothing was changed"),
+        "{text}"
+    );
+
+    // No terminal and no --yes: refused, naming --yes.
+    let (code, _, stderr) =
+        run(plugin(&["restore", "-n", &s.ns, "--file", &file]).stdin(Stdio::null()));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("pass --yes"), "{stderr}");
+
+    // --dry-run prints the plan.
+    let (code, _, stderr) = run(plugin(&[
+        "restore",
+        "-n",
+        &s.ns,
+        "--file",
+        &file,
+        "--dry-run",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("Stop:   deploy/worker (2 replicas)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("dry run: nothing was changed"), "{stderr}");
+
+    assert_eq!(s.cli(&["GET", "k"]), "after");
+    assert_eq!(s.worker(), ("2".into(), String::new()));
+    let restarts = kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "get",
+        "pod",
+        &s.pod,
+        "-o",
+        "jsonpath={.status.containerStatuses[0].restartCount}",
+    ]);
+    assert_eq!(restarts.trim(), "0");
+}
+
+/// A corrupt or empty file is refused before anything changes (exit 2), as
+/// is a missing one.
+#[test]
+fn bad_files_are_refused_before_any_change() {
+    let s = Scene::new("restore-bad", 6423, "redis", &[]);
+    s.add_worker(1);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let empty = tmp.path().join("empty.rdb");
+    std::fs::write(&empty, b"").expect("write");
+    let corrupt = tmp.path().join("corrupt.rdb");
+    std::fs::write(&corrupt, b"this is not a redis dump at all").expect("write");
+    for (file, message) in [
+        (
+            empty.to_str().expect("utf8"),
+            "is empty; nothing was changed",
+        ),
+        (
+            corrupt.to_str().expect("utf8"),
+            "is not a valid RDB file: not an RDB file: it starts with \"this is n\"",
+        ),
+        (
+            "/nonexistent/x.rdb",
+            "cannot read backup file /nonexistent/x.rdb",
+        ),
+    ] {
+        let (code, _, stderr) = run(plugin(&["restore", "-n", &s.ns, "--file", file, "--yes"]));
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains(message), "{stderr}");
+        assert!(!stderr.contains("scale worker"), "{stderr}");
+    }
+    assert_eq!(s.worker(), ("1".into(), String::new()));
+}
+
+/// With `appendonly yes`, Redis ignores dump.rdb at startup: the backup must
+/// become the AOF's base, and AOF must be on afterwards (a key written after
+/// the restore survives another restart).
+#[test]
+fn restore_with_appendonly_takes_effect() {
+    let s = Scene::new("restore-aof", 6424, "redis", &["--appendonly", "yes"]);
+    assert_eq!(s.cli(&["SET", "test-backup", "original"]), "OK");
+    let (_tmp, file) = backup_of(&s);
+    assert_eq!(s.cli(&["SET", "test-backup", "modified"]), "OK");
+    let (code, stdout, stderr) = run(plugin(&[
+        "restore", "-n", &s.ns, "--file", &file, "--yes", "-o", "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("appendonlydir/appendonly.aof.1.base.rdb"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("AOF is on"), "{stderr}");
+    assert!(
+        stderr.contains("warning: deploy/worker not found"),
+        "{stderr}"
+    );
+    let j: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(j["method"], "aof");
+    assert_eq!(s.cli(&["GET", "test-backup"]), "original");
+    assert_eq!(s.cli(&["CONFIG", "GET", "appendonly"]), "appendonly\nyes");
+    // AOF really records writes again: a new key survives a restart.
+    assert_eq!(s.cli(&["SET", "written-after-restore", "y"]), "OK");
+    let before = kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "get",
+        "pod",
+        &s.pod,
+        "-o",
+        "jsonpath={.status.containerStatuses[0].restartCount}",
+    ]);
+    let _ = kubectl(&[
+        "-n",
+        &s.ns,
+        "exec",
+        &s.pod,
+        "--",
+        "redis-cli",
+        "-p",
+        &s.port.to_string(),
+        "SHUTDOWN",
+        "NOSAVE",
+    ]);
+    wait_until(120, "redis to restart", || {
+        let n = kubectl(&["-n", &s.ns, "get", "pod", &s.pod, "-o", "jsonpath={.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].ready}"]);
+        let t = String::from_utf8_lossy(&n.stdout).to_string();
+        t.split_once(' ')
+            .is_some_and(|(r, ready)| r != before.trim() && ready == "true")
+    });
+    assert_eq!(s.cli(&["GET", "written-after-restore"]), "y");
+    assert_eq!(s.cli(&["GET", "test-backup"]), "original");
+    // The old AOF directory was removed once the restore was verified.
+    let ls = kubectl_ok(&["-n", &s.ns, "exec", &s.pod, "--", "ls", "-a", "/data"]);
+    assert!(
+        !ls.contains("kr-old") && !ls.contains(".kubectl-redis-restore.tmp"),
+        "{ls}"
+    );
+}
+
+/// kill -9 of the plugin right after the scale-down: the worker stays at 0
+/// with its replica count recorded; `restore --recover` puts it back.
+#[test]
+fn killed_restore_is_recovered() {
+    let s = Scene::new("restore-kill", 6425, "redis", &[]);
+    s.add_worker(3);
+    let (_tmp, file) = backup_of(&s);
+    let mut child = plugin(&["restore", "-n", &s.ns, "--file", &file, "--yes"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    loop {
+        let l = lines
+            .next()
+            .expect("stderr ended before the scale-down")
+            .expect("line");
+        if l.contains("scale worker to 0") {
+            break;
+        }
+    }
+    wait_until(30, "worker scaled to 0", || s.worker().0 == "0");
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    assert_eq!(
+        s.worker(),
+        ("0".into(), "3".into()),
+        "the record survives the kill"
+    );
+
+    // Right away, the dead run's lock still looks held: a new restore is
+    // refused and says when a dead holder is taken over.
+    let (code, _, stderr) = run(plugin(&["restore", "-n", &s.ns, "--file", &file, "--yes"]));
+    assert_eq!(code, 6, "{stderr}");
+    assert!(
+        stderr.contains("a holder that died is taken over 15s after its last renewal"),
+        "{stderr}"
+    );
+
+    // --recover waits until the lock shows its holder is gone, then acts.
+    let (code, _, stderr) = run(plugin(&["restore", "--recover", "-n", &s.ns]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("scale deploy/worker back to 3"), "{stderr}");
+    assert_eq!(s.worker(), ("3".into(), String::new()));
+    let (code, _, stderr) = run(plugin(&["restore", "--recover", "-n", &s.ns]));
+    assert_eq!(code, 0);
+    assert!(stderr.contains("nothing to recover"), "{stderr}");
+    // And a restore runs again (the dead holder's lock is taken over).
+    let (code, _, stderr) = run(plugin(&["restore", "-n", &s.ns, "--file", &file, "--yes"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("taking over a stale lock"), "{stderr}");
+    assert_eq!(s.worker(), ("3".into(), String::new()));
+}
+
+/// `--recover` never undoes the scale-down of a restore that is running.
+#[test]
+fn recover_leaves_a_running_restore_alone() {
+    let s = Scene::new("restore-live", 6427, "redis", &[]);
+    s.add_worker(2);
+    let (_tmp, file) = backup_of(&s);
+    let mut first = plugin(&[
+        "restore",
+        "-n",
+        &s.ns,
+        "--file",
+        &file,
+        "--yes",
+        "--timeout",
+        "5m",
+    ])
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("spawn");
+    let mut lines = BufReader::new(first.stderr.take().expect("stderr")).lines();
+    loop {
+        let l = lines.next().expect("stderr ended early").expect("line");
+        if l.contains("scale worker to 0") {
+            break;
+        }
+    }
+    wait_until(30, "worker scaled to 0", || s.worker().0 == "0");
+    let (code, _, stderr) = run(plugin(&["restore", "--recover", "-n", &s.ns]));
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(first.wait().expect("wait").code(), Some(0), "{rest:?}");
+    // Either the restore finished first (nothing to recover), or recover saw
+    // it alive and left it alone; it never scaled the worker itself.
+    assert!(
+        (code == 0
+            && (stderr.contains("nothing to recover") || stderr.contains("already put back")))
+            || (code == 6 && stderr.contains("still running")),
+        "{code}: {stderr}"
+    );
+    assert!(!stderr.contains("scale deploy/worker back"), "{stderr}");
+    assert_eq!(s.worker(), ("2".into(), String::new()));
+}
+
+/// Two restores at once: the second is refused with the holder (exit 6),
+/// and the first completes.
+#[test]
+fn concurrent_restores_are_refused() {
+    let s = Scene::new("restore-lock", 6426, "redis", &[]);
+    s.add_worker(1);
+    let (_tmp, file) = backup_of(&s);
+    let mut first = plugin(&["restore", "-n", &s.ns, "--file", &file, "--yes"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(first.stderr.take().expect("stderr")).lines();
+    loop {
+        let l = lines.next().expect("stderr ended early").expect("line");
+        if l.contains("scale worker to 0") {
+            break;
+        }
+    }
+    let (code, _, stderr) = run(plugin(&["restore", "-n", &s.ns, "--file", &file, "--yes"]));
+    assert_eq!(code, 6, "{stderr}");
+    assert!(
+        stderr.contains("another backup or restore of this Redis is running"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("/{}", first.id())),
+        "holder names the pid: {stderr}"
+    );
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(first.wait().expect("wait").code(), Some(0), "{rest:?}");
+    assert_eq!(s.worker(), ("1".into(), String::new()));
+}
+
+/// examples/redis.mk gives runbook users their make targets, through
+/// kubectl's own plugin lookup (`kubectl redis` finds kubectl-redis on PATH).
+#[test]
+fn runbook_make_targets() {
+    let s = Scene::new("make", 6428, "redis", &[]);
+    s.add_worker(2);
+    assert_eq!(s.cli(&["SET", "test-backup", "from-make"]), "OK");
+    let bindir = tempfile::tempdir().expect("tempdir");
+    std::os::unix::fs::symlink(bin(), bindir.path().join("kubectl-redis")).expect("symlink");
+    let path = format!("{}:{}", bindir.path().display(), std::env::var("PATH").unwrap_or_default());
+    let backups = tempfile::tempdir().expect("tempdir");
+    let make = |args: &[&str]| {
+        let out = Command::new("make")
+            .args(["-s", "-f"])
+            .arg(repo().join("examples/redis.mk"))
+            .args(args)
+            .arg(format!("NS={}", s.ns))
+            .arg(format!("BACKUPS_DIR={}", backups.path().display()))
+            .env("PATH", &path)
+            .env("KUBECONFIG", kubeconfig())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("make");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = make(&["redis-backup"]);
+    assert_eq!(code, 0, "{stderr}");
+    let file = stdout.trim().to_string();
+    assert!(file.starts_with(&backups.path().display().to_string()), "{file}");
+    let (code, stdout, _) = make(&["redis-list-backups"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains(Path::new(&file).file_name().expect("name").to_str().expect("utf8")), "{stdout}");
+    let (code, _, stderr) = make(&["redis-restore"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("usage: make redis-restore BACKUP="), "{stderr}");
+    assert_eq!(s.cli(&["SET", "test-backup", "modified"]), "OK");
+    let (code, _, stderr) = make(&["redis-restore", &format!("BACKUP={file}"), "YES=1"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(s.cli(&["GET", "test-backup"]), "from-make");
+    assert_eq!(s.worker(), ("2".into(), String::new()));
 }
