@@ -14,6 +14,7 @@
 //! the temporary file exists removes it before finishing.
 
 use crate::exit::Exit;
+use crate::lock::{self, Decision, LeaseError, LeaseState};
 use crate::pods::{self, PodInfo, SelectError, Target, Wanted};
 use crate::rdb;
 use crate::reply::{self, Reply};
@@ -44,6 +45,10 @@ pub struct Plan {
     pub timeout_ms: u64,
     /// How often to poll while waiting.
     pub poll_ms: u64,
+    /// This run's identity in the lock Lease.
+    pub holder: String,
+    /// Lock Lease duration; the shell renews it at a third of that.
+    pub lease_s: i64,
 }
 
 /// Output of one `redis-cli` run in the pod.
@@ -106,6 +111,12 @@ pub enum Input {
     Committed(Id, Result<(), CommitError>),
     /// Answer to [`Effect::Discard`] (best effort, always answered).
     Discarded(Id),
+    /// Answer to [`Effect::GetLease`]: `None` when there is none.
+    Lease(Id, Result<Option<LeaseState>, LeaseError>),
+    /// Answer to [`Effect::TakeLease`].
+    LeaseTaken(Id, Result<(), LeaseError>),
+    /// Answer to [`Effect::ReleaseLease`] (best effort, always answered).
+    Released(Id),
     /// The user pressed Ctrl-C.
     Interrupt,
 }
@@ -193,6 +204,34 @@ pub enum Effect {
         /// The file.
         path: String,
     },
+    /// Read the lock Lease `name` in the namespace.
+    GetLease {
+        /// Effect id.
+        id: Id,
+        /// Lease name.
+        name: String,
+    },
+    /// Create the Lease (`replaces` `None`) or replace exactly that version,
+    /// with us as holder; keep renewing it until [`Effect::ReleaseLease`].
+    TakeLease {
+        /// Effect id.
+        id: Id,
+        /// Lease name.
+        name: String,
+        /// Our identity.
+        holder: String,
+        /// Duration.
+        duration_s: i64,
+        /// Version to replace.
+        replaces: Option<String>,
+    },
+    /// Stop renewing and delete the Lease if we hold it; best effort.
+    ReleaseLease {
+        /// Effect id.
+        id: Id,
+        /// Lease name.
+        name: String,
+    },
     /// Show a progress line.
     Say(Line),
     /// The end: nothing more will be asked.
@@ -275,6 +314,9 @@ enum Pending {
     Copy(Id),
     Commit(Id),
     Discard(Id),
+    GetLease(Id),
+    TakeLease(Id),
+    Release(Id),
 }
 
 /// The backup state machine.
@@ -299,7 +341,10 @@ pub struct Backup {
     bytes: u64,
     header: Option<rdb::Header>,
     attempt: u32,
-    /// The result to report once the temporary file is removed.
+    lease: String,
+    lease_held: bool,
+    /// The result to report once the temporary file is removed and the
+    /// lock released.
     ending: Option<Finish>,
     finished: bool,
 }
@@ -330,6 +375,8 @@ impl Backup {
             bytes: 0,
             header: None,
             attempt: 0,
+            lease: String::new(),
+            lease_held: false,
             ending: None,
             finished: false,
         }
@@ -396,9 +443,9 @@ impl Backup {
                     name: self.plan.pod.clone(),
                 });
             }
-            (Pending::Discard(id), Input::Interrupt) => {
-                // Already cleaning up after a failure: finish that first.
-                self.pending = Pending::Discard(id);
+            (p @ (Pending::Discard(_) | Pending::Release(_)), Input::Interrupt) => {
+                // Already cleaning up: finish that first.
+                self.pending = p;
             }
             (Pending::Commit(id), Input::Interrupt) => {
                 // The file is whole and being renamed: let that finish; the
@@ -507,7 +554,7 @@ impl Backup {
                         )),
                     );
                     say(out, Line::Step("OK".to_string()));
-                    self.finish(
+                    self.end(
                         out,
                         Finish {
                             exit: Exit::Ok,
@@ -540,9 +587,62 @@ impl Backup {
             (Pending::Discard(p), Input::Discarded(id)) if p == id => {
                 self.temp = None;
                 if let Some(f) = self.ending.take() {
-                    self.finish(out, f);
+                    self.end(out, f);
                 }
             }
+            (Pending::Release(p), Input::Released(id)) if p == id => {
+                self.lease_held = false;
+                if let Some(f) = self.ending.take() {
+                    self.end(out, f);
+                }
+            }
+            (Pending::GetLease(p), Input::Lease(id, r)) if p == id => match r {
+                Ok(found) => {
+                    let wall = self.plan.started_unix
+                        + i64::try_from(now.saturating_sub(self.started_ms.unwrap_or(now)) / 1000)
+                            .unwrap_or(0);
+                    match lock::decide(found.as_ref(), &self.lease, &self.plan.holder, wall) {
+                        Decision::Take { replaces, warning } => {
+                            if let Some(w) = warning {
+                                say(out, Line::Warn(w));
+                            }
+                            // Held from the moment we ask: a create cut short
+                            // may still have happened (releasing a Lease we
+                            // do not hold does nothing).
+                            self.lease_held = true;
+                            let id = self.id();
+                            self.pending = Pending::TakeLease(id);
+                            out.push(Effect::TakeLease {
+                                id,
+                                name: self.lease.clone(),
+                                holder: self.plan.holder.clone(),
+                                duration_s: self.plan.lease_s,
+                                replaces,
+                            });
+                        }
+                        Decision::Held { message, hint } => {
+                            self.fail(out, Exit::Locked, message, Some(hint))
+                        }
+                    }
+                }
+                Err(e) => self.without_lock(e, out),
+            },
+            (Pending::TakeLease(p), Input::LeaseTaken(id, r)) if p == id => match r {
+                Ok(()) => self.ask(Redis::ConfigDir, &["CONFIG", "GET", "dir"], out),
+                Err(LeaseError::Conflict) => self.fail(
+                    out,
+                    Exit::Locked,
+                    format!(
+                        "another backup or restore took the lock Lease {} just now",
+                        self.lease
+                    ),
+                    Some("wait for it to finish".to_string()),
+                ),
+                Err(e) => {
+                    self.lease_held = false;
+                    self.without_lock(e, out)
+                }
+            },
             (pending, input) => {
                 // An answer to something not asked (or asked twice): keep waiting
                 // for the real one. The shell never does this; tests prove it.
@@ -613,8 +713,19 @@ impl Backup {
                         t.pod, t.container, t.port
                     )),
                 );
+                let owner = list
+                    .iter()
+                    .find(|p| p.name == t.pod)
+                    .map(|p| p.owner.clone())
+                    .unwrap_or_default();
+                self.lease = lock::lease_name(&owner, &t.pod);
                 self.target = Some(t);
-                self.ask(Redis::ConfigDir, &["CONFIG", "GET", "dir"], out);
+                let id = self.id();
+                self.pending = Pending::GetLease(id);
+                out.push(Effect::GetLease {
+                    id,
+                    name: self.lease.clone(),
+                });
             }
             Err(e) => {
                 let (msg, hint) = self.explain_select(e);
@@ -949,15 +1060,46 @@ impl Backup {
             report: None,
             error: Some(Failure { message, hint }),
         };
-        match self.temp.clone() {
-            Some(path) => {
-                self.ending = Some(f);
-                let id = self.id();
-                self.pending = Pending::Discard(id);
-                out.push(Effect::Discard { id, path });
-            }
-            None => self.finish(out, f),
+        self.end(out, f);
+    }
+
+    /// Removes the temporary file, releases the lock, then finishes with `f`.
+    fn end(&mut self, out: &mut Vec<Effect>, f: Finish) {
+        if let Some(path) = self.temp.clone() {
+            self.ending = Some(f);
+            let id = self.id();
+            self.pending = Pending::Discard(id);
+            out.push(Effect::Discard { id, path });
+        } else if self.lease_held {
+            self.ending = Some(f);
+            let id = self.id();
+            self.pending = Pending::Release(id);
+            out.push(Effect::ReleaseLease {
+                id,
+                name: self.lease.clone(),
+            });
+        } else {
+            self.finish(out, f);
         }
+    }
+
+    /// No permission for Leases (or the API refused): a backup changes
+    /// nothing in the cluster, so it goes on without the lock, and says so.
+    fn without_lock(&mut self, e: LeaseError, out: &mut Vec<Effect>) {
+        let why = match e {
+            LeaseError::Forbidden(m) => {
+                format!("no permission to use the lock Lease {} ({m})", self.lease)
+            }
+            LeaseError::Other(m) => format!("the lock Lease {} is unavailable ({m})", self.lease),
+            LeaseError::Conflict => format!("the lock Lease {} changed under us", self.lease),
+        };
+        say(
+            out,
+            Line::Warn(format!(
+                "{why}; backing up without it (a concurrent restore would not be detected)"
+            )),
+        );
+        self.ask(Redis::ConfigDir, &["CONFIG", "GET", "dir"], out);
     }
 
     fn finish(&mut self, out: &mut Vec<Effect>, f: Finish) {

@@ -13,6 +13,7 @@ pub mod backup;
 pub mod exit;
 pub mod human;
 pub mod list;
+pub mod lock;
 pub mod names;
 pub mod pods;
 pub mod rdb;

@@ -19,6 +19,8 @@
 use crate::backup::{join, CliOutput, Failure, Id, Line};
 use crate::exit::Exit;
 use crate::human;
+use crate::lock::{self, Decision};
+pub use crate::lock::{lease_name, LeaseError, LeaseState};
 use crate::pods::{self, PodInfo, Target, Wanted};
 use crate::rdb::{self, Header, Prelude, Server};
 use crate::reply::{self, Reply};
@@ -104,28 +106,6 @@ pub struct WriterState {
     pub recorded: Option<i32>,
 }
 
-/// A `coordination.k8s.io` Lease as found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeaseState {
-    /// `spec.holderIdentity`.
-    pub holder: String,
-    /// `spec.renewTime` (or `acquireTime`), Unix seconds.
-    pub renewed_unix: i64,
-    /// `spec.leaseDurationSeconds`.
-    pub duration_s: i64,
-    /// Opaque: lets the shell replace exactly this version.
-    pub resource_version: String,
-}
-
-/// Why writing the Lease failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LeaseError {
-    /// Someone else wrote it between our read and our write.
-    Conflict,
-    /// Anything else.
-    Other(String),
-}
-
 /// The local backup file as found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalFile {
@@ -197,7 +177,7 @@ pub enum Input {
     /// Answer to [`Effect::GetWriter`]: `None` when it does not exist.
     Writer(Id, Result<Option<WriterState>, String>),
     /// Answer to [`Effect::GetLease`]: `None` when there is none.
-    Lease(Id, Result<Option<LeaseState>, String>),
+    Lease(Id, Result<Option<LeaseState>, LeaseError>),
     /// Answer to [`Effect::TakeLease`].
     LeaseTaken(Id, Result<(), LeaseError>),
     /// Answer to [`Effect::Confirm`].
@@ -767,38 +747,15 @@ impl Restore {
                     format!("cannot read the lock Lease {}: {e}", self.lease),
                     Some("the plugin needs get/create/update on leases.coordination.k8s.io in the namespace".into()),
                 ),
-                Ok(None) => self.take_lease(None, out),
-                Ok(Some(l)) => {
-                    let age = self.wall(now) - l.renewed_unix;
-                    if l.holder == self.plan.holder || age > l.duration_s {
-                        if l.holder != self.plan.holder {
-                            say(
-                                out,
-                                Line::Warn(format!(
-                                    "taking over a stale lock from {} (last renewed {} ago)",
-                                    l.holder,
-                                    human::age(age)
-                                )),
-                            );
+                Ok(found) => match lock::decide(found.as_ref(), &self.lease, &self.plan.holder, self.wall(now)) {
+                    Decision::Take { replaces, warning } => {
+                        if let Some(w) = warning {
+                            say(out, Line::Warn(w));
                         }
-                        self.take_lease(Some(l.resource_version), out)
-                    } else {
-                        self.fail(
-                            out,
-                            Exit::Locked,
-                            format!(
-                                "another backup or restore of this Redis is running: Lease {} is held by {} (renewed {} ago); nothing was changed",
-                                self.lease,
-                                l.holder,
-                                human::age(age.max(0))
-                            ),
-                            Some(format!(
-                                "wait for it to finish; a holder that died is taken over {}s after its last renewal",
-                                l.duration_s
-                            )),
-                        )
+                        self.take_lease(replaces, out)
                     }
-                }
+                    Decision::Held { message, hint } => self.fail(out, Exit::Locked, message, Some(hint)),
+                },
             },
             (Step::TakeLease, Input::LeaseTaken(_, r)) => match r {
                 Ok(()) => self.next_writer(0, out),
@@ -808,7 +765,7 @@ impl Restore {
                     format!("another backup or restore took the lock Lease {} just now; nothing was changed", self.lease),
                     Some("wait for it to finish".into()),
                 ),
-                Err(LeaseError::Other(e)) => self.fail(
+                Err(LeaseError::Other(e) | LeaseError::Forbidden(e)) => self.fail(
                     out,
                     Exit::Error,
                     format!("cannot take the lock Lease {}: {e}", self.lease),
@@ -1675,18 +1632,6 @@ impl Restore {
 /// builds the new directory beside the old one, then swaps them, keeping the
 /// old one as `DIR.kr-old` until the restarted server is verified.
 const AOF_INSTALL: &str = "set -e; cd \"$1\"; rm -rf \"$3.kr-new\" \"$3.kr-old\"; mkdir \"$3.kr-new\"; mv -f \"$2\" \"$3.kr-new/$4\"; printf 'file %s seq 1 type b\\n' \"$4\" > \"$3.kr-new/$5\"; if [ -e \"$3\" ]; then mv \"$3\" \"$3.kr-old\"; fi; mv \"$3.kr-new\" \"$3\"";
-
-/// The Lease that serialises backups and restores of one Redis: named after
-/// the workload that owns the pod, so it survives the pod being replaced.
-pub fn lease_name(owner: &str, pod: &str) -> String {
-    let base = match owner.split_once('/') {
-        Some((_, name)) if !name.is_empty() => name,
-        _ => pod,
-    };
-    let mut n = format!("kubectl-redis-{base}").to_ascii_lowercase();
-    n.truncate(253);
-    n
-}
 
 fn input_id(i: &Input) -> Option<Id> {
     Some(match i {

@@ -6,6 +6,7 @@ use kubectl_redis_core::backup::{
     Backup, CliOutput, CommitError, CopyError, CopyReport, Effect, Finish, Input, Plan,
 };
 use kubectl_redis_core::exit::Exit;
+use kubectl_redis_core::lock::{LeaseError, LeaseState};
 use kubectl_redis_core::pods::{ContainerInfo, PodInfo};
 use std::collections::VecDeque;
 use std::fmt::Write;
@@ -21,6 +22,8 @@ fn plan() -> Plan {
         started_unix: 1_761_329_100, // 2025-10-24T18:05:00Z
         timeout_ms: 30_000,
         poll_ms: 500,
+        holder: "alice@laptop/4242".into(),
+        lease_s: 15,
     }
 }
 
@@ -73,6 +76,8 @@ struct World {
     bgsave: VecDeque<Result<CliOutput, String>>,
     copy: Result<CopyReport, CopyError>,
     commits: VecDeque<Result<(), CommitError>>,
+    lease: Result<Option<LeaseState>, LeaseError>,
+    take_lease: Result<(), LeaseError>,
     /// Send Ctrl-C instead of answering the Nth effect (counting from 1).
     interrupt_at: Option<usize>,
 }
@@ -94,6 +99,8 @@ impl Default for World {
                 head: b"REDIS0010".to_vec(),
             }),
             commits: VecDeque::from([Ok(())]),
+            lease: Ok(None),
+            take_lease: Ok(()),
             interrupt_at: None,
         }
     }
@@ -122,7 +129,11 @@ fn run(plan: Plan, mut w: World) -> (String, Finish) {
         for e in m.handle(now, input) {
             writeln!(t, "{now:>6}ms > {}", show_effect(&e)).unwrap();
             let answerable = !matches!(e, Effect::Say(_) | Effect::Finish(_));
-            let is_commit = matches!(e, Effect::Commit { .. });
+            // Mirrors the shell: these run to completion even on Ctrl-C.
+            let is_commit = matches!(
+                e,
+                Effect::Commit { .. } | Effect::Discard { .. } | Effect::ReleaseLease { .. }
+            );
             let mut interrupted = false;
             if answerable {
                 count += 1;
@@ -167,6 +178,9 @@ fn run(plan: Plan, mut w: World) -> (String, Finish) {
                 }
                 Effect::Commit { id, .. } => Some(Input::Committed(id, pop(&mut w.commits))),
                 Effect::Discard { id, .. } => Some(Input::Discarded(id)),
+                Effect::GetLease { id, .. } => Some(Input::Lease(id, w.lease.clone())),
+                Effect::TakeLease { id, .. } => Some(Input::LeaseTaken(id, w.take_lease.clone())),
+                Effect::ReleaseLease { id, .. } => Some(Input::Released(id)),
             };
             inputs.extend(next);
         }
@@ -605,11 +619,38 @@ scenario!(
     Exit::Interrupted
 );
 
+scenario!(
+    another_backup_holds_the_lock,
+    plan(),
+    World {
+        lease: Ok(Some(LeaseState {
+            holder: "bob@ci/17".into(),
+            renewed_unix: 1_761_329_095,
+            duration_s: 15,
+            resource_version: "9".into(),
+        })),
+        ..World::default()
+    },
+    Exit::Locked
+);
+
+scenario!(
+    no_rbac_for_leases_backs_up_anyway,
+    plan(),
+    World {
+        lease: Err(LeaseError::Forbidden(
+            "leases.coordination.k8s.io \"kubectl-redis-redis\" is forbidden".into()
+        )),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
 /// Whatever step a Ctrl-C lands on, the machine finishes with exit 130 and,
 /// if it had created the temporary file, asks for it to be removed first.
 #[test]
 fn interrupt_at_every_step_leaves_no_file() {
-    for n in 1..=12 {
+    for n in 1..=16 {
         let (t, f) = run(
             plan(),
             World {
@@ -620,12 +661,18 @@ fn interrupt_at_every_step_leaves_no_file() {
         if f.exit == Exit::Ok {
             // The interrupt came during or after the final rename: the file
             // is whole and the backup is reported as done.
-            assert!(t.contains("Commit {") && n >= 12, "step {n}:\n{t}");
+            assert!(t.contains("Commit {") && n >= 14, "step {n}:\n{t}");
+            assert!(t.contains("ReleaseLease"), "step {n}:\n{t}");
             continue;
         }
         assert_eq!(f.exit, Exit::Interrupted, "{t}");
         let created = t.contains("CreateTemp") && t.contains("TempCreated");
         assert_eq!(created, t.contains("Discard {"), "step {n}:\n{t}");
+        assert_eq!(
+            t.contains("TakeLease"),
+            t.contains("ReleaseLease"),
+            "step {n}:\n{t}"
+        );
         assert!(!t.contains("Commit {"), "step {n}:\n{t}");
     }
 }
@@ -641,6 +688,8 @@ fn stray_inputs_are_ignored() {
     let fx = m.handle(1, Input::Timer(99));
     assert!(fx.iter().all(|e| matches!(e, Effect::Say(_))));
     let fx = m.handle(2, Input::Pods(1, Ok(vec![redis_pod("r")])));
-    assert!(fx.iter().any(|e| matches!(e, Effect::Redis { id: 2, .. })));
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::GetLease { id: 2, .. })));
     assert!(!m.is_finished());
 }

@@ -67,7 +67,7 @@ struct World {
     version: &'static str,
     appendonly: bool,
     writer: Result<Option<WriterState>, String>,
-    lease: Result<Option<LeaseState>, String>,
+    lease: Result<Option<LeaseState>, LeaseError>,
     take_lease: Result<(), LeaseError>,
     answer: Answer,
     /// Pod counts for the writer, in order; the last repeats.
@@ -175,9 +175,14 @@ fn answer(w: &mut World, e: &Effect, fail: bool) -> Option<Input> {
         Effect::GetWriter { id, .. } => {
             Input::Writer(*id, if fail { Err(err()) } else { w.writer.clone() })
         }
-        Effect::GetLease { id, .. } => {
-            Input::Lease(*id, if fail { Err(err()) } else { w.lease.clone() })
-        }
+        Effect::GetLease { id, .. } => Input::Lease(
+            *id,
+            if fail {
+                Err(LeaseError::Other(err()))
+            } else {
+                w.lease.clone()
+            },
+        ),
         Effect::TakeLease { id, .. } => Input::LeaseTaken(
             *id,
             if fail {

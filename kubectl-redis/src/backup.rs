@@ -1,6 +1,7 @@
 //! `kubectl redis backup`: performs the effects of the core's backup machine.
 
 use crate::cli::{self, BackupArgs, KubeArgs, Output};
+use crate::lease::{self, Locks};
 use crate::ui::{Progress, Ui};
 use crate::{exec, files, kube_ctx};
 use k8s_openapi::api::core::v1::Pod;
@@ -33,6 +34,8 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
         started_unix,
         timeout_ms: u64::try_from(args.timeout.as_millis()).unwrap_or(u64::MAX),
         poll_ms: 250,
+        holder: lease::holder(),
+        lease_s: 15,
     };
     ui.trace(&format!(
         "context {}, namespace {} (from {})",
@@ -47,7 +50,8 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
         ));
     }
     let api: Api<Pod> = Api::namespaced(k.client.clone(), &k.namespace);
-    let finish = drive(ui, &api, plan).await;
+    let mut locks = Locks::new(k.client.clone(), &k.namespace, plan.holder.clone());
+    let finish = drive(ui, &api, &mut locks, plan).await;
     report(ui, args.output, &finish);
     finish.exit
 }
@@ -96,7 +100,7 @@ fn json(f: &Finish) -> serde_json::Value {
 }
 
 /// Runs the machine to its end, doing each effect; Ctrl-C is an input.
-async fn drive(ui: &Ui, api: &Api<Pod>, plan: Plan) -> Finish {
+async fn drive(ui: &Ui, api: &Api<Pod>, locks: &mut Locks, plan: Plan) -> Finish {
     let t0 = Instant::now();
     let now = || u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
     let mut m = Backup::new(plan);
@@ -115,7 +119,10 @@ async fn drive(ui: &Ui, api: &Api<Pod>, plan: Plan) -> Finish {
             let cancellable = !interrupted
                 && !matches!(
                     effect,
-                    Effect::Commit { .. } | Effect::Discard { .. } | Effect::Finish(_)
+                    Effect::Commit { .. }
+                        | Effect::Discard { .. }
+                        | Effect::ReleaseLease { .. }
+                        | Effect::Finish(_)
                 );
             let work = async {
                 match effect {
@@ -163,6 +170,25 @@ async fn drive(ui: &Ui, api: &Api<Pod>, plan: Plan) -> Finish {
                     }
                     Effect::Commit { id, temp, dest } => {
                         Some(Ok(Input::Committed(id, files::commit(&temp, &dest))))
+                    }
+                    Effect::GetLease { id, name } => {
+                        Some(Ok(Input::Lease(id, locks.get(&name).await)))
+                    }
+                    Effect::TakeLease {
+                        id,
+                        name,
+                        duration_s,
+                        replaces,
+                        ..
+                    } => Some(Ok(Input::LeaseTaken(
+                        id,
+                        locks.take(&name, duration_s, replaces).await,
+                    ))),
+                    Effect::ReleaseLease { id, name } => {
+                        if let Err(e) = locks.release(&name).await {
+                            ui.line("backup", &Line::Warn(format!("could not release the lock Lease {name}: {e} (it expires on its own)")));
+                        }
+                        Some(Ok(Input::Released(id)))
                     }
                     Effect::Discard { id, path } => {
                         files.remove(&path);

@@ -9,6 +9,7 @@ mod cli;
 mod exec;
 mod files;
 mod kube_ctx;
+mod lease;
 mod list;
 mod restore;
 mod ui;

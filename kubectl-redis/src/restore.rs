@@ -4,24 +4,23 @@
 use crate::cli::{self, KubeArgs, Output, RestoreArgs};
 use crate::exec::{self, api_error};
 use crate::kube_ctx::{self, Kube};
+use crate::lease::{self, Locks};
 use crate::ui::{Progress, Ui};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, MicroTime, ObjectMeta};
-use k8s_openapi::jiff::Timestamp;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use kube::api::{ListParams, Patch, PatchParams};
 use kube::Api;
 use kubectl_redis_core::backup::{Failure, Line};
 use kubectl_redis_core::exit::Exit;
 use kubectl_redis_core::restore::{
-    Answer, Effect, Finish, Input, LeaseError, LeaseState, LocalFile, Plan, Report, Restore,
-    Writer, WriterKind, WriterState, HOLDER_ANNOTATION, REPLICAS_ANNOTATION,
+    Answer, Effect, Finish, Input, LocalFile, Plan, Report, Restore, Writer, WriterKind,
+    WriterState, HOLDER_ANNOTATION, REPLICAS_ANNOTATION,
 };
 use std::collections::VecDeque;
 use std::io::{IsTerminal, Read, Write};
 use std::pin::pin;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 pub async fn run(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
     // Bad arguments are reported before the cluster is contacted.
@@ -69,8 +68,8 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         writers,
         yes: args.yes,
         dry_run: args.dry_run,
-        holder: holder(),
-        started_unix: unix_now(),
+        holder: lease::holder(),
+        started_unix: lease::unix_now(),
         lease_s: 15,
         scale_timeout_ms: millis(args.scale_timeout),
         restart_timeout_ms: millis(args.timeout),
@@ -105,25 +104,6 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// `user@host/pid`: who holds the Lease and scaled the writers.
-fn holder() -> String {
-    let user = cli::env_nonempty("USER").unwrap_or_else(|| "unknown".into());
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .or_else(|| cli::env_nonempty("HOSTNAME"))
-        .unwrap_or_else(|| "localhost".into());
-    format!("{user}@{host}/{}", std::process::id())
-}
-
 fn report(ui: &Ui, output: Output, f: &Finish) {
     if let Some(e) = &f.error {
         ui.error(&e.message, e.hint.as_deref());
@@ -145,8 +125,7 @@ struct Shell<'a> {
     ui: &'a Ui,
     k: &'a Kube,
     pods: Api<Pod>,
-    leases: Api<Lease>,
-    renewal: Option<tokio::task::JoinHandle<()>>,
+    locks: Locks,
 }
 
 async fn drive(ui: &Ui, k: &Kube, plan: Plan) -> Finish {
@@ -156,8 +135,7 @@ async fn drive(ui: &Ui, k: &Kube, plan: Plan) -> Finish {
         ui,
         k,
         pods: Api::namespaced(k.client.clone(), &k.namespace),
-        leases: Api::namespaced(k.client.clone(), &k.namespace),
-        renewal: None,
+        locks: Locks::new(k.client.clone(), &k.namespace, lease::holder()),
     };
     let mut m = Restore::new(plan);
     let mut inputs = VecDeque::from([Input::Start]);
@@ -171,9 +149,6 @@ async fn drive(ui: &Ui, k: &Kube, plan: Plan) -> Finish {
                 continue;
             }
             if let Effect::Finish(f) = effect {
-                if let Some(h) = sh.renewal.take() {
-                    h.abort();
-                }
                 return f;
             }
             ui.trace(&format!("> {effect:?}"));
@@ -222,23 +197,15 @@ impl Shell<'_> {
                 Input::Exec(id, exec::run(&self.pods, &target, argv).await)
             }
             Effect::GetWriter { id, writer } => Input::Writer(id, self.get_writer(&writer).await),
-            Effect::GetLease { id, name } => Input::Lease(id, self.get_lease(&name).await),
+            Effect::GetLease { id, name } => Input::Lease(id, self.locks.get(&name).await),
             Effect::TakeLease {
                 id,
                 name,
-                holder,
                 duration_s,
                 replaces,
-            } => Input::LeaseTaken(
-                id,
-                self.take_lease(&name, &holder, duration_s, replaces).await,
-            ),
-            Effect::ReleaseLease { id, name } => {
-                if let Some(h) = self.renewal.take() {
-                    h.abort();
-                }
-                Input::Done(id, self.release_lease(&name).await)
-            }
+                ..
+            } => Input::LeaseTaken(id, self.locks.take(&name, duration_s, replaces).await),
+            Effect::ReleaseLease { id, name } => Input::Done(id, self.locks.release(&name).await),
             Effect::Confirm { id } => Input::Answer(id, confirm().await),
             Effect::Annotate {
                 id,
@@ -377,112 +344,6 @@ impl Shell<'_> {
             }
         }
     }
-
-    async fn get_lease(&self, name: &str) -> Result<Option<LeaseState>, String> {
-        let Some(l) = self.leases.get_opt(name).await.map_err(api_error)? else {
-            return Ok(None);
-        };
-        let spec = l.spec.unwrap_or_default();
-        let renewed = spec
-            .renew_time
-            .or(spec.acquire_time)
-            .map(|t| t.0.as_second())
-            .unwrap_or(0);
-        Ok(Some(LeaseState {
-            holder: spec.holder_identity.unwrap_or_default(),
-            renewed_unix: renewed,
-            duration_s: i64::from(spec.lease_duration_seconds.unwrap_or(30)),
-            resource_version: l.metadata.resource_version.unwrap_or_default(),
-        }))
-    }
-
-    async fn take_lease(
-        &mut self,
-        name: &str,
-        holder: &str,
-        duration_s: i64,
-        replaces: Option<String>,
-    ) -> Result<(), LeaseError> {
-        let now = MicroTime(Timestamp::now());
-        let lease = Lease {
-            metadata: ObjectMeta {
-                name: Some(name.to_string()),
-                resource_version: replaces.clone(),
-                labels: Some(
-                    [(
-                        "app.kubernetes.io/managed-by".to_string(),
-                        "kubectl-redis".to_string(),
-                    )]
-                    .into(),
-                ),
-                ..ObjectMeta::default()
-            },
-            spec: Some(LeaseSpec {
-                holder_identity: Some(holder.to_string()),
-                lease_duration_seconds: Some(i32::try_from(duration_s).unwrap_or(30)),
-                acquire_time: Some(now.clone()),
-                renew_time: Some(now),
-                ..LeaseSpec::default()
-            }),
-        };
-        let pp = PostParams::default();
-        let r = match replaces {
-            None => self.leases.create(&pp, &lease).await.map(|_| ()),
-            Some(_) => self.leases.replace(name, &pp, &lease).await.map(|_| ()),
-        };
-        match r {
-            Ok(()) => {
-                self.renewal = Some(tokio::spawn(renew(
-                    self.leases.clone(),
-                    name.to_string(),
-                    holder.to_string(),
-                    duration_s,
-                )));
-                Ok(())
-            }
-            Err(kube::Error::Api(s)) if s.code == 409 => Err(LeaseError::Conflict),
-            Err(e) => Err(LeaseError::Other(api_error(e))),
-        }
-    }
-
-    async fn release_lease(&self, name: &str) -> Result<(), String> {
-        let holder = holder();
-        match self.get_lease(name).await? {
-            Some(l) if l.holder == holder => {
-                let dp = DeleteParams {
-                    preconditions: Some(kube::api::Preconditions {
-                        resource_version: Some(l.resource_version),
-                        uid: None,
-                    }),
-                    ..DeleteParams::default()
-                };
-                self.leases
-                    .delete(name, &dp)
-                    .await
-                    .map(|_| ())
-                    .map_err(api_error)
-            }
-            _ => Ok(()),
-        }
-    }
-}
-
-/// Renews the Lease every third of its duration while we hold it.
-async fn renew(api: Api<Lease>, name: String, holder: String, duration_s: i64) {
-    let every = Duration::from_secs(u64::try_from(duration_s / 3).unwrap_or(10).max(1));
-    loop {
-        tokio::time::sleep(every).await;
-        let patch = serde_json::json!({"spec": {"renewTime": MicroTime(Timestamp::now())}});
-        let Ok(Some(l)) = api.get_opt(&name).await else {
-            continue;
-        };
-        if l.spec.and_then(|s| s.holder_identity).as_deref() != Some(holder.as_str()) {
-            return;
-        }
-        let _ = api
-            .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await;
-    }
 }
 
 fn selector_string(s: &LabelSelector) -> String {
@@ -563,8 +424,7 @@ async fn recover(ui: &Ui, k: &Kube, output: Output) -> Exit {
         ui,
         k,
         pods: Api::namespaced(k.client.clone(), &k.namespace),
-        leases: Api::namespaced(k.client.clone(), &k.namespace),
-        renewal: None,
+        locks: Locks::new(k.client.clone(), &k.namespace, lease::holder()),
     };
     let mut done = Vec::new();
     let mut exit = Exit::Ok;
@@ -580,7 +440,7 @@ async fn recover(ui: &Ui, k: &Kube, output: Output) -> Exit {
     for (w, replicas, by) in found {
         // A restore that is still running renews its Lease: never undo its
         // scale-down from under it. A killed one stops renewing.
-        match holder_alive(ui, &sh.leases, &by).await {
+        match sh.locks.holder_alive(ui, &by).await {
             Ok(false) => {}
             Ok(true) => {
                 ui.error(
@@ -624,49 +484,6 @@ async fn recover(ui: &Ui, k: &Kube, output: Output) -> Exit {
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     }
     exit
-}
-
-/// Whether `holder` still renews a Lease here: waits (at most one lease
-/// duration) for either a renewal (alive) or expiry (gone).
-async fn holder_alive(ui: &Ui, leases: &Api<Lease>, holder: &str) -> Result<bool, kube::Error> {
-    let mut first: Option<i64> = None;
-    let mut said = false;
-    loop {
-        let held = leases
-            .list(&ListParams::default())
-            .await?
-            .items
-            .into_iter()
-            .filter_map(|l| l.spec)
-            .find(|s| s.holder_identity.as_deref() == Some(holder));
-        let Some(spec) = held else { return Ok(false) };
-        let renewed = spec
-            .renew_time
-            .as_ref()
-            .or(spec.acquire_time.as_ref())
-            .map(|t| t.0.as_second())
-            .unwrap_or(0);
-        let duration = i64::from(spec.lease_duration_seconds.unwrap_or(15));
-        if renewed + duration < unix_now() {
-            return Ok(false);
-        }
-        match first {
-            None => first = Some(renewed),
-            Some(f) if renewed > f => return Ok(true),
-            Some(_) => {}
-        }
-        if !said {
-            ui.line(
-                "recover",
-                &Line::Step(format!(
-                    "{holder} holds the lock (renewed {}s ago): waiting up to {duration}s to see whether it is still running...",
-                    (unix_now() - renewed).max(0)
-                )),
-            );
-            said = true;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
 }
 
 fn record(kind: WriterKind, m: ObjectMeta) -> Option<(Writer, i32, String)> {

@@ -567,10 +567,13 @@ fn interrupted_copy_leaves_nothing() {
     assert_eq!(s.cli(&["DEBUG", "POPULATE", "4000000", "key", "100"]), "OK");
     let tmp = tempfile::tempdir().expect("tempdir");
     let out_dir = tmp.path().join("b");
+    // A generous --timeout: under parallel load the 150 MB BGSAVE is slow.
     let mut child = plugin(&[
         "backup",
         "-n",
         &s.ns,
+        "--timeout",
+        "5m",
         "--out-dir",
         out_dir.to_str().expect("utf8"),
     ])
@@ -584,10 +587,9 @@ fn interrupted_copy_leaves_nothing() {
     let mut seen = String::new();
     loop {
         assert!(Instant::now() < deadline, "no copy started:\n{seen}");
-        let line = lines
-            .next()
-            .expect("stderr ended before the copy")
-            .expect("line");
+        let Some(Ok(line)) = lines.next() else {
+            panic!("stderr ended before the copy started:\n{seen}");
+        };
         seen.push_str(&line);
         seen.push('\n');
         if line.contains("[backup] copying") {
@@ -945,7 +947,7 @@ fn recover_leaves_a_running_restore_alone() {
 }
 
 /// Two restores at once: the second is refused with the holder (exit 6),
-/// and the first completes.
+/// so is a backup, and the first completes.
 #[test]
 fn concurrent_restores_are_refused() {
     let s = Scene::new("restore-lock", 6426, "redis", &[]);
@@ -968,6 +970,17 @@ fn concurrent_restores_are_refused() {
         stderr.contains("another backup or restore of this Redis is running"),
         "{stderr}"
     );
+    // A backup is refused too while the restore runs, and writes nothing.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (code, _, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        &s.ns,
+        "--out-dir",
+        tmp.path().to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 6, "{stderr}");
+    assert!(files_in(tmp.path()).is_empty());
     assert!(
         stderr.contains(&format!("/{}", first.id())),
         "holder names the pid: {stderr}"
@@ -986,7 +999,11 @@ fn runbook_make_targets() {
     assert_eq!(s.cli(&["SET", "test-backup", "from-make"]), "OK");
     let bindir = tempfile::tempdir().expect("tempdir");
     std::os::unix::fs::symlink(bin(), bindir.path().join("kubectl-redis")).expect("symlink");
-    let path = format!("{}:{}", bindir.path().display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bindir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let backups = tempfile::tempdir().expect("tempdir");
     let make = |args: &[&str]| {
         let out = Command::new("make")
@@ -1010,13 +1027,28 @@ fn runbook_make_targets() {
     let (code, stdout, stderr) = make(&["redis-backup"]);
     assert_eq!(code, 0, "{stderr}");
     let file = stdout.trim().to_string();
-    assert!(file.starts_with(&backups.path().display().to_string()), "{file}");
+    assert!(
+        file.starts_with(&backups.path().display().to_string()),
+        "{file}"
+    );
     let (code, stdout, _) = make(&["redis-list-backups"]);
     assert_eq!(code, 0);
-    assert!(stdout.contains(Path::new(&file).file_name().expect("name").to_str().expect("utf8")), "{stdout}");
+    assert!(
+        stdout.contains(
+            Path::new(&file)
+                .file_name()
+                .expect("name")
+                .to_str()
+                .expect("utf8")
+        ),
+        "{stdout}"
+    );
     let (code, _, stderr) = make(&["redis-restore"]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("usage: make redis-restore BACKUP="), "{stderr}");
+    assert!(
+        stderr.contains("usage: make redis-restore BACKUP="),
+        "{stderr}"
+    );
     assert_eq!(s.cli(&["SET", "test-backup", "modified"]), "OK");
     let (code, _, stderr) = make(&["redis-restore", &format!("BACKUP={file}"), "YES=1"]);
     assert_eq!(code, 0, "{stderr}");
