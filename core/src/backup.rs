@@ -14,7 +14,7 @@
 //! the temporary file exists removes it before finishing.
 
 use crate::exit::Exit;
-use crate::lock::{self, Decision, LeaseError, LeaseState};
+use crate::lock::{self, Answer, Decision, LeaseError, Request};
 use crate::pods::{self, PodInfo, SelectError, Target, Wanted};
 use crate::rdb;
 use crate::reply::{self, Reply};
@@ -111,12 +111,8 @@ pub enum Input {
     Committed(Id, Result<(), CommitError>),
     /// Answer to [`Effect::Discard`] (best effort, always answered).
     Discarded(Id),
-    /// Answer to [`Effect::GetLease`]: `None` when there is none.
-    Lease(Id, Result<Option<LeaseState>, LeaseError>),
-    /// Answer to [`Effect::TakeLease`].
-    LeaseTaken(Id, Result<(), LeaseError>),
-    /// Answer to [`Effect::ReleaseLease`] (best effort, always answered).
-    Released(Id),
+    /// Answer to [`Effect::Lock`].
+    Lock(Id, Answer),
     /// The user pressed Ctrl-C.
     Interrupt,
 }
@@ -204,33 +200,12 @@ pub enum Effect {
         /// The file.
         path: String,
     },
-    /// Read the lock Lease `name` in the namespace.
-    GetLease {
+    /// Something about the lock Lease.
+    Lock {
         /// Effect id.
         id: Id,
-        /// Lease name.
-        name: String,
-    },
-    /// Create the Lease (`replaces` `None`) or replace exactly that version,
-    /// with us as holder; keep renewing it until [`Effect::ReleaseLease`].
-    TakeLease {
-        /// Effect id.
-        id: Id,
-        /// Lease name.
-        name: String,
-        /// Our identity.
-        holder: String,
-        /// Duration.
-        duration_s: i64,
-        /// Version to replace.
-        replaces: Option<String>,
-    },
-    /// Stop renewing and delete the Lease if we hold it; best effort.
-    ReleaseLease {
-        /// Effect id.
-        id: Id,
-        /// Lease name.
-        name: String,
+        /// What.
+        request: Request,
     },
     /// Show a progress line.
     Say(Line),
@@ -590,13 +565,22 @@ impl Backup {
                     self.end(out, f);
                 }
             }
-            (Pending::Release(p), Input::Released(id)) if p == id => {
+            (Pending::Release(p), Input::Lock(id, Answer::Released(r))) if p == id => {
+                if let Err(e) = r {
+                    say(
+                        out,
+                        Line::Warn(format!(
+                            "could not release the lock Lease {}: {e} (it expires on its own)",
+                            self.lease
+                        )),
+                    );
+                }
                 self.lease_held = false;
                 if let Some(f) = self.ending.take() {
                     self.end(out, f);
                 }
             }
-            (Pending::GetLease(p), Input::Lease(id, r)) if p == id => match r {
+            (Pending::GetLease(p), Input::Lock(id, Answer::Found(r))) if p == id => match r {
                 Ok(found) => {
                     let wall = self.plan.started_unix
                         + i64::try_from(now.saturating_sub(self.started_ms.unwrap_or(now)) / 1000)
@@ -612,12 +596,14 @@ impl Backup {
                             self.lease_held = true;
                             let id = self.id();
                             self.pending = Pending::TakeLease(id);
-                            out.push(Effect::TakeLease {
+                            out.push(Effect::Lock {
                                 id,
-                                name: self.lease.clone(),
-                                holder: self.plan.holder.clone(),
-                                duration_s: self.plan.lease_s,
-                                replaces,
+                                request: Request::Take {
+                                    name: self.lease.clone(),
+                                    holder: self.plan.holder.clone(),
+                                    duration_s: self.plan.lease_s,
+                                    replaces,
+                                },
                             });
                         }
                         Decision::Held { message, hint } => {
@@ -627,7 +613,7 @@ impl Backup {
                 }
                 Err(e) => self.without_lock(e, out),
             },
-            (Pending::TakeLease(p), Input::LeaseTaken(id, r)) if p == id => match r {
+            (Pending::TakeLease(p), Input::Lock(id, Answer::Taken(r))) if p == id => match r {
                 Ok(()) => self.ask(Redis::ConfigDir, &["CONFIG", "GET", "dir"], out),
                 Err(LeaseError::Conflict) => self.fail(
                     out,
@@ -722,9 +708,11 @@ impl Backup {
                 self.target = Some(t);
                 let id = self.id();
                 self.pending = Pending::GetLease(id);
-                out.push(Effect::GetLease {
+                out.push(Effect::Lock {
                     id,
-                    name: self.lease.clone(),
+                    request: Request::Get {
+                        name: self.lease.clone(),
+                    },
                 });
             }
             Err(e) => {
@@ -1074,9 +1062,11 @@ impl Backup {
             self.ending = Some(f);
             let id = self.id();
             self.pending = Pending::Release(id);
-            out.push(Effect::ReleaseLease {
+            out.push(Effect::Lock {
                 id,
-                name: self.lease.clone(),
+                request: Request::Release {
+                    name: self.lease.clone(),
+                },
             });
         } else {
             self.finish(out, f);

@@ -37,6 +37,47 @@ impl core::fmt::Display for LeaseError {
     }
 }
 
+/// A request about the lock, for the shell (the same for backup and
+/// restore).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// Read the Lease `name`; answer [`Answer::Found`].
+    Get {
+        /// Lease name.
+        name: String,
+    },
+    /// Create the Lease (`replaces` `None`) or replace exactly that version,
+    /// with `holder`; keep renewing it every `duration_s / 3` until
+    /// [`Request::Release`]. Answer [`Answer::Taken`].
+    Take {
+        /// Lease name.
+        name: String,
+        /// Our identity.
+        holder: String,
+        /// Lease duration.
+        duration_s: i64,
+        /// The version to replace.
+        replaces: Option<String>,
+    },
+    /// Stop renewing; delete the Lease if we hold it. Answer
+    /// [`Answer::Released`].
+    Release {
+        /// Lease name.
+        name: String,
+    },
+}
+
+/// The shell's answer to a [`Request`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// The Lease, or `None` when there is none.
+    Found(Result<Option<LeaseState>, LeaseError>),
+    /// Taken, or why not.
+    Taken(Result<(), LeaseError>),
+    /// Released (or not ours), or why it could not be deleted.
+    Released(Result<(), String>),
+}
+
 /// What to do about the Lease found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {

@@ -19,7 +19,7 @@
 use crate::backup::{join, CliOutput, Failure, Id, Line};
 use crate::exit::Exit;
 use crate::human;
-use crate::lock::{self, Decision};
+use crate::lock::{self, Answer as LockAnswer, Decision, Request};
 pub use crate::lock::{lease_name, LeaseError, LeaseState};
 use crate::pods::{self, PodInfo, Target, Wanted};
 use crate::rdb::{self, Header, Prelude, Server};
@@ -176,16 +176,13 @@ pub enum Input {
     Exec(Id, Result<CliOutput, String>),
     /// Answer to [`Effect::GetWriter`]: `None` when it does not exist.
     Writer(Id, Result<Option<WriterState>, String>),
-    /// Answer to [`Effect::GetLease`]: `None` when there is none.
-    Lease(Id, Result<Option<LeaseState>, LeaseError>),
-    /// Answer to [`Effect::TakeLease`].
-    LeaseTaken(Id, Result<(), LeaseError>),
+    /// Answer to [`Effect::Lock`].
+    Lock(Id, LockAnswer),
     /// Answer to [`Effect::Confirm`].
     Answer(Id, Answer),
     /// Answer to [`Effect::CountPods`].
     PodCount(Id, Result<usize, String>),
-    /// Answer to [`Effect::Annotate`], [`Effect::Scale`], [`Effect::Upload`],
-    /// [`Effect::ReleaseLease`].
+    /// Answer to [`Effect::Annotate`], [`Effect::Scale`], [`Effect::Upload`].
     Done(Id, Result<(), String>),
     /// A timer from [`Effect::Timer`] expired.
     Timer(Id),
@@ -239,34 +236,12 @@ pub enum Effect {
         /// Which.
         writer: Writer,
     },
-    /// Read the Lease `name` in the namespace.
-    GetLease {
+    /// Something about the lock Lease.
+    Lock {
         /// Effect id.
         id: Id,
-        /// Lease name.
-        name: String,
-    },
-    /// Create the Lease (when `replaces` is `None`) or replace exactly the
-    /// version `replaces` names, with us as holder; then keep renewing it
-    /// every `duration_s / 3` until [`Effect::ReleaseLease`].
-    TakeLease {
-        /// Effect id.
-        id: Id,
-        /// Lease name.
-        name: String,
-        /// Our identity.
-        holder: String,
-        /// Lease duration.
-        duration_s: i64,
-        /// The resource version to replace.
-        replaces: Option<String>,
-    },
-    /// Stop renewing and delete the Lease if we still hold it.
-    ReleaseLease {
-        /// Effect id.
-        id: Id,
-        /// Lease name.
-        name: String,
+        /// What.
+        request: Request,
     },
     /// Ask `Continue? (yes/no):` on the terminal.
     Confirm {
@@ -698,8 +673,8 @@ impl Restore {
                         self.redis(Step::Config("appendfilename"), &["CONFIG", "GET", "appendfilename"], out)
                     }
                     _ => {
-                        let name = self.lease.clone();
-                        self.ask(Step::GetLease, |id| Effect::GetLease { id, name }, out);
+                        let request = Request::Get { name: self.lease.clone() };
+                        self.ask(Step::GetLease, |id| Effect::Lock { id, request }, out);
                     }
                 }
             }
@@ -740,7 +715,7 @@ impl Restore {
                     self.next_writer(i + 1, out)
                 }
             },
-            (Step::GetLease, Input::Lease(_, r)) => match r {
+            (Step::GetLease, Input::Lock(_, LockAnswer::Found(r))) => match r {
                 Err(e) => self.fail(
                     out,
                     Exit::Error,
@@ -757,7 +732,7 @@ impl Restore {
                     Decision::Held { message, hint } => self.fail(out, Exit::Locked, message, Some(hint)),
                 },
             },
-            (Step::TakeLease, Input::LeaseTaken(_, r)) => match r {
+            (Step::TakeLease, Input::Lock(_, LockAnswer::Taken(r))) => match r {
                 Ok(()) => self.next_writer(0, out),
                 Err(LeaseError::Conflict) => self.fail(
                     out,
@@ -1226,12 +1201,14 @@ impl Restore {
         );
         self.ask(
             Step::TakeLease,
-            |id| Effect::TakeLease {
+            |id| Effect::Lock {
                 id,
-                name,
-                holder,
-                duration_s,
-                replaces,
+                request: Request::Take {
+                    name,
+                    holder,
+                    duration_s,
+                    replaces,
+                },
             },
             out,
         );
@@ -1530,8 +1507,10 @@ impl Restore {
                 );
             }
             Undo::Release => {
-                let name = self.lease.clone();
-                self.ask(Step::Undo(u), |id| Effect::ReleaseLease { id, name }, out);
+                let request = Request::Release {
+                    name: self.lease.clone(),
+                };
+                self.ask(Step::Undo(u), |id| Effect::Lock { id, request }, out);
             }
         }
     }
@@ -1540,6 +1519,7 @@ impl Restore {
         let failed = match &input {
             Input::Done(_, Err(e)) => Some(e.clone()),
             Input::Exec(_, Err(e)) => Some(e.clone()),
+            Input::Lock(_, LockAnswer::Released(Err(e))) => Some(e.clone()),
             _ => None,
         };
         match (&u, failed) {
@@ -1639,8 +1619,7 @@ fn input_id(i: &Input) -> Option<Id> {
         | Input::Pods(id, _)
         | Input::Exec(id, _)
         | Input::Writer(id, _)
-        | Input::Lease(id, _)
-        | Input::LeaseTaken(id, _)
+        | Input::Lock(id, _)
         | Input::Answer(id, _)
         | Input::PodCount(id, _)
         | Input::Done(id, _)

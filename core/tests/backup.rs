@@ -6,7 +6,7 @@ use kubectl_redis_core::backup::{
     Backup, CliOutput, CommitError, CopyError, CopyReport, Effect, Finish, Input, Plan,
 };
 use kubectl_redis_core::exit::Exit;
-use kubectl_redis_core::lock::{LeaseError, LeaseState};
+use kubectl_redis_core::lock::{Answer, LeaseError, LeaseState, Request};
 use kubectl_redis_core::pods::{ContainerInfo, PodInfo};
 use std::collections::VecDeque;
 use std::fmt::Write;
@@ -132,7 +132,12 @@ fn run(plan: Plan, mut w: World) -> (String, Finish) {
             // Mirrors the shell: these run to completion even on Ctrl-C.
             let is_commit = matches!(
                 e,
-                Effect::Commit { .. } | Effect::Discard { .. } | Effect::ReleaseLease { .. }
+                Effect::Commit { .. }
+                    | Effect::Discard { .. }
+                    | Effect::Lock {
+                        request: Request::Release { .. },
+                        ..
+                    }
             );
             let mut interrupted = false;
             if answerable {
@@ -178,9 +183,14 @@ fn run(plan: Plan, mut w: World) -> (String, Finish) {
                 }
                 Effect::Commit { id, .. } => Some(Input::Committed(id, pop(&mut w.commits))),
                 Effect::Discard { id, .. } => Some(Input::Discarded(id)),
-                Effect::GetLease { id, .. } => Some(Input::Lease(id, w.lease.clone())),
-                Effect::TakeLease { id, .. } => Some(Input::LeaseTaken(id, w.take_lease.clone())),
-                Effect::ReleaseLease { id, .. } => Some(Input::Released(id)),
+                Effect::Lock { id, request } => Some(Input::Lock(
+                    id,
+                    match request {
+                        Request::Get { .. } => Answer::Found(w.lease.clone()),
+                        Request::Take { .. } => Answer::Taken(w.take_lease.clone()),
+                        Request::Release { .. } => Answer::Released(Ok(())),
+                    },
+                )),
             };
             inputs.extend(next);
         }
@@ -662,7 +672,7 @@ fn interrupt_at_every_step_leaves_no_file() {
             // The interrupt came during or after the final rename: the file
             // is whole and the backup is reported as done.
             assert!(t.contains("Commit {") && n >= 14, "step {n}:\n{t}");
-            assert!(t.contains("ReleaseLease"), "step {n}:\n{t}");
+            assert!(t.contains("Release {"), "step {n}:\n{t}");
             continue;
         }
         assert_eq!(f.exit, Exit::Interrupted, "{t}");
@@ -688,8 +698,6 @@ fn stray_inputs_are_ignored() {
     let fx = m.handle(1, Input::Timer(99));
     assert!(fx.iter().all(|e| matches!(e, Effect::Say(_))));
     let fx = m.handle(2, Input::Pods(1, Ok(vec![redis_pod("r")])));
-    assert!(fx
-        .iter()
-        .any(|e| matches!(e, Effect::GetLease { id: 2, .. })));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Lock { id: 2, .. })));
     assert!(!m.is_finished());
 }

@@ -5,6 +5,7 @@
 
 use kubectl_redis_core::backup::CliOutput;
 use kubectl_redis_core::exit::Exit;
+use kubectl_redis_core::lock::{Answer as LockAnswer, Request};
 use kubectl_redis_core::pods::{ContainerInfo, PodInfo};
 use kubectl_redis_core::restore::{
     Answer, Effect, Finish, Input, LeaseError, LeaseState, LocalFile, Plan, Restore, Writer,
@@ -175,23 +176,17 @@ fn answer(w: &mut World, e: &Effect, fail: bool) -> Option<Input> {
         Effect::GetWriter { id, .. } => {
             Input::Writer(*id, if fail { Err(err()) } else { w.writer.clone() })
         }
-        Effect::GetLease { id, .. } => Input::Lease(
+        Effect::Lock { id, request } => Input::Lock(
             *id,
-            if fail {
-                Err(LeaseError::Other(err()))
-            } else {
-                w.lease.clone()
+            match request {
+                Request::Get { .. } if fail => LockAnswer::Found(Err(LeaseError::Other(err()))),
+                Request::Get { .. } => LockAnswer::Found(w.lease.clone()),
+                Request::Take { .. } if fail => LockAnswer::Taken(Err(LeaseError::Other(err()))),
+                Request::Take { .. } => LockAnswer::Taken(w.take_lease.clone()),
+                Request::Release { .. } if fail => LockAnswer::Released(Err(err())),
+                Request::Release { .. } => LockAnswer::Released(Ok(())),
             },
         ),
-        Effect::TakeLease { id, .. } => Input::LeaseTaken(
-            *id,
-            if fail {
-                Err(LeaseError::Other(err()))
-            } else {
-                w.take_lease.clone()
-            },
-        ),
-        Effect::ReleaseLease { id, .. } => Input::Done(*id, if fail { Err(err()) } else { Ok(()) }),
         Effect::Confirm { id } => Input::Answer(*id, if fail { Answer::No } else { w.answer }),
         Effect::Annotate { id, .. } => Input::Done(*id, if fail { Err(err()) } else { Ok(()) }),
         Effect::Scale { id, replicas, .. } => Input::Done(
@@ -347,14 +342,16 @@ fn assert_put_back(effects: &[Effect], t: &str) {
             .any(|e| matches!(e, Effect::Annotate { record: None, .. }));
         assert!(removed, "replica record left behind:\n{t}");
     }
-    if effects
-        .iter()
-        .any(|e| matches!(e, Effect::TakeLease { .. }))
-    {
+    let lock = |e: &Effect, take: bool| match e {
+        Effect::Lock { request, .. } => matches!(
+            (request, take),
+            (Request::Take { .. }, true) | (Request::Release { .. }, false)
+        ),
+        _ => false,
+    };
+    if effects.iter().any(|e| lock(e, true)) {
         assert!(
-            effects
-                .iter()
-                .any(|e| matches!(e, Effect::ReleaseLease { .. })),
+            effects.iter().any(|e| lock(e, false)),
             "lease never released:\n{t}"
         );
     }
@@ -733,7 +730,10 @@ fn failure_at_every_step() {
             undo_step,
             Some(Effect::Scale { replicas: 3, .. })
                 | Some(Effect::Annotate { record: None, .. })
-                | Some(Effect::ReleaseLease { .. })
+                | Some(Effect::Lock {
+                    request: Request::Release { .. },
+                    ..
+                })
                 | Some(Effect::Exec { .. })
         );
         if !late {

@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kubectl_redis_core::backup::{Backup, CopyError, Effect, Finish, Input, Line, Plan};
 use kubectl_redis_core::exit::Exit;
+use kubectl_redis_core::lock::Request;
 use std::collections::VecDeque;
 use std::pin::pin;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -121,7 +122,10 @@ async fn drive(ui: &Ui, api: &Api<Pod>, locks: &mut Locks, plan: Plan) -> Finish
                     effect,
                     Effect::Commit { .. }
                         | Effect::Discard { .. }
-                        | Effect::ReleaseLease { .. }
+                        | Effect::Lock {
+                            request: Request::Release { .. },
+                            ..
+                        }
                         | Effect::Finish(_)
                 );
             let work = async {
@@ -171,24 +175,8 @@ async fn drive(ui: &Ui, api: &Api<Pod>, locks: &mut Locks, plan: Plan) -> Finish
                     Effect::Commit { id, temp, dest } => {
                         Some(Ok(Input::Committed(id, files::commit(&temp, &dest))))
                     }
-                    Effect::GetLease { id, name } => {
-                        Some(Ok(Input::Lease(id, locks.get(&name).await)))
-                    }
-                    Effect::TakeLease {
-                        id,
-                        name,
-                        duration_s,
-                        replaces,
-                        ..
-                    } => Some(Ok(Input::LeaseTaken(
-                        id,
-                        locks.take(&name, duration_s, replaces).await,
-                    ))),
-                    Effect::ReleaseLease { id, name } => {
-                        if let Err(e) = locks.release(&name).await {
-                            ui.line("backup", &Line::Warn(format!("could not release the lock Lease {name}: {e} (it expires on its own)")));
-                        }
-                        Some(Ok(Input::Released(id)))
+                    Effect::Lock { id, request } => {
+                        Some(Ok(Input::Lock(id, locks.perform(request).await)))
                     }
                     Effect::Discard { id, path } => {
                         files.remove(&path);

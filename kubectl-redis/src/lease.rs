@@ -11,7 +11,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::{Api, Client};
 use kubectl_redis_core::backup::Line;
-use kubectl_redis_core::lock::{LeaseError, LeaseState};
+use kubectl_redis_core::lock::{Answer, LeaseError, LeaseState, Request};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub struct Locks {
@@ -69,6 +69,20 @@ impl Locks {
             api: Api::namespaced(client, namespace),
             holder,
             renewal: None,
+        }
+    }
+
+    /// Does what the core asked about the lock.
+    pub async fn perform(&mut self, request: Request) -> Answer {
+        match request {
+            Request::Get { name } => Answer::Found(self.get(&name).await),
+            Request::Take {
+                name,
+                duration_s,
+                replaces,
+                ..
+            } => Answer::Taken(self.take(&name, duration_s, replaces).await),
+            Request::Release { name } => Answer::Released(self.release(&name).await),
         }
     }
 

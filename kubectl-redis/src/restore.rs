@@ -197,15 +197,7 @@ impl Shell<'_> {
                 Input::Exec(id, exec::run(&self.pods, &target, argv).await)
             }
             Effect::GetWriter { id, writer } => Input::Writer(id, self.get_writer(&writer).await),
-            Effect::GetLease { id, name } => Input::Lease(id, self.locks.get(&name).await),
-            Effect::TakeLease {
-                id,
-                name,
-                duration_s,
-                replaces,
-                ..
-            } => Input::LeaseTaken(id, self.locks.take(&name, duration_s, replaces).await),
-            Effect::ReleaseLease { id, name } => Input::Done(id, self.locks.release(&name).await),
+            Effect::Lock { id, request } => Input::Lock(id, self.locks.perform(request).await),
             Effect::Confirm { id } => Input::Answer(id, confirm().await),
             Effect::Annotate {
                 id,
@@ -288,27 +280,41 @@ impl Shell<'_> {
         }))
     }
 
-    async fn patch_writer(&self, w: &Writer, patch: serde_json::Value) -> Result<(), String> {
-        let pp = PatchParams::default();
-        let p = Patch::Merge(&patch);
+    /// A merge patch on the writer itself, or (`scale`) on its scale
+    /// subresource.
+    async fn patch_writer(
+        &self,
+        w: &Writer,
+        patch: serde_json::Value,
+        scale: bool,
+    ) -> Result<(), String> {
         match w.kind {
-            WriterKind::Deployment => {
-                let api: Api<Deployment> =
-                    Api::namespaced(self.k.client.clone(), &self.k.namespace);
-                api.patch(&w.name, &pp, &p)
-                    .await
-                    .map(|_| ())
-                    .map_err(api_error)
-            }
-            WriterKind::StatefulSet => {
-                let api: Api<StatefulSet> =
-                    Api::namespaced(self.k.client.clone(), &self.k.namespace);
-                api.patch(&w.name, &pp, &p)
-                    .await
-                    .map(|_| ())
-                    .map_err(api_error)
-            }
+            WriterKind::Deployment => self.patch_as::<Deployment>(&w.name, &patch, scale).await,
+            WriterKind::StatefulSet => self.patch_as::<StatefulSet>(&w.name, &patch, scale).await,
         }
+    }
+
+    async fn patch_as<K>(
+        &self,
+        name: &str,
+        patch: &serde_json::Value,
+        scale: bool,
+    ) -> Result<(), String>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+        K::DynamicType: Default,
+    {
+        let api: Api<K> = Api::namespaced(self.k.client.clone(), &self.k.namespace);
+        let (pp, p) = (PatchParams::default(), Patch::Merge(patch));
+        let r = if scale {
+            api.patch_scale(name, &pp, &p).await.map(|_| ())
+        } else {
+            api.patch(name, &pp, &p).await.map(|_| ())
+        };
+        r.map_err(api_error)
     }
 
     async fn annotate(&self, w: &Writer, record: Option<i32>, holder: &str) -> Result<(), String> {
@@ -318,31 +324,12 @@ impl Shell<'_> {
             None => serde_json::json!({"metadata": {"annotations": {
                 REPLICAS_ANNOTATION: null, HOLDER_ANNOTATION: null}}}),
         };
-        self.patch_writer(w, value).await
+        self.patch_writer(w, value, false).await
     }
 
     async fn scale(&self, w: &Writer, replicas: i32) -> Result<(), String> {
-        let pp = PatchParams::default();
         let patch = serde_json::json!({"spec": {"replicas": replicas}});
-        let p = Patch::Merge(&patch);
-        match w.kind {
-            WriterKind::Deployment => {
-                let api: Api<Deployment> =
-                    Api::namespaced(self.k.client.clone(), &self.k.namespace);
-                api.patch_scale(&w.name, &pp, &p)
-                    .await
-                    .map(|_| ())
-                    .map_err(api_error)
-            }
-            WriterKind::StatefulSet => {
-                let api: Api<StatefulSet> =
-                    Api::namespaced(self.k.client.clone(), &self.k.namespace);
-                api.patch_scale(&w.name, &pp, &p)
-                    .await
-                    .map(|_| ())
-                    .map_err(api_error)
-            }
-        }
+        self.patch_writer(w, patch, true).await
     }
 }
 

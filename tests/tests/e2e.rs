@@ -180,6 +180,23 @@ impl Scene {
         Scene { ns, port, pod }
     }
 
+    /// Waits until the Redis pod is Ready (a long command such as DEBUG
+    /// POPULATE blocks Redis, and its readiness probe fails meanwhile).
+    fn wait_ready(&self) {
+        wait_until(120, "the redis pod to be Ready", || {
+            let out = kubectl(&[
+                "-n",
+                &self.ns,
+                "get",
+                "pod",
+                &self.pod,
+                "-o",
+                r#"jsonpath={.status.conditions[?(@.type=="Ready")].status}"#,
+            ]);
+            String::from_utf8_lossy(&out.stdout).trim() == "True"
+        });
+    }
+
     /// A `worker` Deployment (the writer a restore stops) with `replicas`.
     fn add_worker(&self, replicas: u32) {
         let manifest = format!(
@@ -565,6 +582,7 @@ fn interrupted_copy_leaves_nothing() {
         &["--enable-debug-command", "yes"],
     );
     assert_eq!(s.cli(&["DEBUG", "POPULATE", "4000000", "key", "100"]), "OK");
+    s.wait_ready();
     let tmp = tempfile::tempdir().expect("tempdir");
     let out_dir = tmp.path().join("b");
     // A generous --timeout: under parallel load the 150 MB BGSAVE is slow.
