@@ -157,6 +157,7 @@ rootfs_image() { # tag, binaries...
   local b f
   for b in "$@"; do
     f=$(command -v "$b") || die "$b not found on this machine"
+    case $f in /*) ;; *) die "$b is a shell builtin, not a binary: leave it out" ;; esac
     cp -L "$f" "$root/bin/$(basename "$b")"
     ldd "$f" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
       mkdir -p "$root$(dirname "$lib")"; cp -Ln "$lib" "$root$lib" 2>/dev/null || true
@@ -178,7 +179,7 @@ cmd_images() {
     rm -rf "$root"
     log "imported image $PAUSE_IMAGE"
   fi
-  rootfs_image "$REDIS_IMAGE" redis-server redis-cli redis-check-rdb sh cat mv ls df stat rm sleep head wc mkdir tar
+  rootfs_image "$REDIS_IMAGE" redis-server redis-cli redis-check-rdb sh cat mv ls df stat rm sleep head wc mkdir tar sha256sum
 }
 
 # ---------------------------------------------------------------- pki
