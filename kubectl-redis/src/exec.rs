@@ -180,6 +180,10 @@ fn status_text(s: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Status) -> St
         .unwrap_or_else(|| format!("exit {}", exit_code(s)))
 }
 
+/// Pipe buffer between kube-rs's websocket task and our reader/writer
+/// (kube-rs's default is 1 KiB, which costs a task switch per KiB).
+const STREAM_BUF: usize = 1 << 20;
+
 /// Opens the file first, prints its size (of the open file, so a concurrent
 /// save that renames a new dump into place cannot make the two disagree),
 /// then streams exactly that file.
@@ -200,7 +204,11 @@ pub async fn copy_out(
         "kubectl-redis".to_string(),
         remote.to_string(),
     ];
-    let ap = AttachParams::default().container(&t.container).stderr(true);
+    // kube-rs pipes stdout through a 1 KiB buffer unless told otherwise.
+    let ap = AttachParams::default()
+        .container(&t.container)
+        .stderr(true)
+        .max_stdout_buf_size(STREAM_BUF);
     let mut proc = api
         .exec(&t.pod, argv, &ap)
         .await
@@ -318,7 +326,8 @@ pub async fn upload(
     let ap = AttachParams::default()
         .container(&t.container)
         .stdin(true)
-        .stderr(true);
+        .stderr(true)
+        .max_stdin_buf_size(STREAM_BUF);
     let mut proc = api.exec(&t.pod, argv, &ap).await.map_err(api_error)?;
     let mut stdin = proc.stdin().ok_or("the exec stream has no stdin")?;
     let mut so = proc.stdout();
