@@ -51,3 +51,9 @@ test: setup lint test-core-wasm cluster-up
 bench: cluster-up
 	$(CARGO) build --release -p kubectl-redis
 	scripts/bench-copy.sh
+
+## completions: regenerate the committed completion scripts (a test checks they are current)
+completions:
+	$(CARGO) build -p kubectl-redis
+	for s in bash:kubectl-redis.bash zsh:_kubectl-redis fish:kubectl-redis.fish powershell:kubectl-redis.ps1; do \
+	  "$${CARGO_TARGET_DIR:-target}/debug/kubectl-redis" completion $${s%%:*} > completions/$${s#*:}; done

@@ -41,7 +41,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "list" -
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s l -l selector -d 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]' -r
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l pod -d 'Back up this pod instead of searching by label' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l pod -d 'Use this pod instead of searching by label' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s c -l container -d 'Container running Redis (default: the pod\'s default container, else one named redis)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l redis-port -d 'Port redis-cli connects to inside the pod (default: the container port named redis, else 6379)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l out-dir -d 'Directory for the backup [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
@@ -61,9 +61,9 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s h
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s V -l version -d 'Print version'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s f -l file -d 'The backup file [env: BACKUP]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s l -l selector -d 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]' -r
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l pod -d 'Restore into this pod instead of searching by label' -r
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s c -l container -d 'Container running Redis' -r
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l redis-port -d 'Port redis-cli connects to inside the pod' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l pod -d 'Use this pod instead of searching by label' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s c -l container -d 'Container running Redis (default: the pod\'s default container, else one named redis)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l redis-port -d 'Port redis-cli connects to inside the pod (default: the container port named redis, else 6379)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l scale-down -d 'A writer to stop while restoring: deploy/NAME or sts/NAME; repeatable [env: WORKER_DEPLOY] [default: deploy/worker, skipped with a warning when missing]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l timeout -d 'How long Redis may take to come back after SHUTDOWN NOSAVE' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l scale-timeout -d 'How long writers\' pods may take to go away' -r

@@ -15,7 +15,7 @@
 
 use crate::exit::Exit;
 use crate::lock::{self, Answer, Decision, LeaseError, Request};
-use crate::pods::{self, PodInfo, SelectError, Target, Wanted};
+use crate::pods::{self, PodInfo, Target, Wanted};
 use crate::rdb;
 use crate::reply::{self, Reply};
 use crate::{human, names};
@@ -673,38 +673,25 @@ impl Backup {
     }
 
     fn on_pods(&mut self, result: Result<Vec<PodInfo>, String>, out: &mut Vec<Effect>) {
-        let ns = self.plan.namespace.clone();
-        let list = match result {
-            Ok(l) => l,
-            Err(e) => {
-                return self.fail(
-                    out,
-                    Exit::Error,
-                    format!("cannot list pods in namespace {ns}: {e}"),
-                    Some("check the cluster with `kubectl cluster-info` and your access with `kubectl auth can-i list pods -n NAMESPACE`".to_string()),
-                )
-            }
+        let q = pods::Query {
+            namespace: &self.plan.namespace,
+            selector: &self.plan.selector,
+            wanted: Wanted {
+                pod: self.plan.pod.as_deref(),
+                container: self.plan.container.as_deref(),
+                port: self.plan.port,
+            },
         };
-        let wanted = Wanted {
-            pod: self.plan.pod.as_deref(),
-            container: self.plan.container.as_deref(),
-            port: self.plan.port,
-        };
-        match pods::select(&list, &wanted) {
-            Ok(t) => {
+        match pods::choose(result, &q) {
+            Ok((t, pod)) => {
                 say(
                     out,
                     Line::Detail(format!(
-                        "{ns}/{} (container {}, port {})",
-                        t.pod, t.container, t.port
+                        "{}/{} (container {}, port {})",
+                        self.plan.namespace, t.pod, t.container, t.port
                     )),
                 );
-                let owner = list
-                    .iter()
-                    .find(|p| p.name == t.pod)
-                    .map(|p| p.owner.clone())
-                    .unwrap_or_default();
-                self.lease = lock::lease_name(&owner, &t.pod);
+                self.lease = lock::lease_name(&pod.owner, &t.pod);
                 self.target = Some(t);
                 let id = self.id();
                 self.pending = Pending::GetLease(id);
@@ -715,51 +702,7 @@ impl Backup {
                     },
                 });
             }
-            Err(e) => {
-                let (msg, hint) = self.explain_select(e);
-                self.fail(out, Exit::Invalid, msg, Some(hint));
-            }
-        }
-    }
-
-    fn explain_select(&self, e: SelectError) -> (String, String) {
-        let ns = &self.plan.namespace;
-        let sel = &self.plan.selector;
-        match e {
-            SelectError::NotFound => match &self.plan.pod {
-                Some(p) => (
-                    format!("redis pod not found: no pod {p} in namespace {ns}"),
-                    format!("list pods with `kubectl -n {ns} get pods`, or pass --namespace"),
-                ),
-                None => (
-                    format!("redis pod not found: no pod with label {sel} in namespace {ns}"),
-                    format!(
-                        "check with `kubectl -n {ns} get pods -l {sel}`; choose the namespace with -n (or $NS) and the label with -l (or $APP_LABEL)"
-                    ),
-                ),
-            },
-            SelectError::NoneReady(pods) => (
-                format!(
-                    "redis pod not found: no Running and Ready pod in namespace {ns} ({})",
-                    pods.iter()
-                        .map(|(n, why)| format!("{n}: {why}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                format!("wait for the pod to become Ready; `kubectl -n {ns} describe pod NAME` says why it is not"),
-            ),
-            SelectError::Ambiguous(pods) => (
-                format!(
-                    "{} Running and Ready pods match label {sel} in namespace {ns}: {}",
-                    pods.len(),
-                    pods.join(", ")
-                ),
-                "name the one to back up with --pod NAME (the primary, if these are replicas)".to_string(),
-            ),
-            SelectError::NoSuchContainer { pod, wanted, available } => (
-                format!("pod {pod} has no container {wanted} (it has: {})", available.join(", ")),
-                "choose one of its containers with --container NAME".to_string(),
-            ),
+            Err(r) => self.fail(out, r.exit, r.message, Some(r.hint)),
         }
     }
 

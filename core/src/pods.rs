@@ -1,5 +1,6 @@
 //! Choosing the pod, container and port to back up, from a pod listing.
 
+use crate::exit::Exit;
 use serde::Serialize;
 
 /// The facts about one pod that the choice needs.
@@ -184,5 +185,101 @@ fn choose_port(c: &ContainerInfo) -> u16 {
     match c.ports.as_slice() {
         [(_, p)] => *p,
         _ => 6379,
+    }
+}
+
+/// Where to look, as the user asked.
+#[derive(Debug, Clone)]
+pub struct Query<'a> {
+    /// Namespace.
+    pub namespace: &'a str,
+    /// Label selector (unused when `wanted.pod` is set).
+    pub selector: &'a str,
+    /// `--pod`, `--container`, `--redis-port`.
+    pub wanted: Wanted<'a>,
+}
+
+/// Why no target: the exit code, what went wrong, what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// [`Exit::Error`] when the pods could not be listed, else [`Exit::Invalid`].
+    pub exit: Exit,
+    /// What went wrong.
+    pub message: String,
+    /// What to do about it.
+    pub hint: String,
+}
+
+/// Chooses the target from a pod listing (or the API error instead of one),
+/// returning it with its pod; a refusal names the fix.
+pub fn choose(
+    listing: Result<Vec<PodInfo>, String>,
+    q: &Query<'_>,
+) -> Result<(Target, PodInfo), Refusal> {
+    let ns = q.namespace;
+    let list = listing.map_err(|e| Refusal {
+        exit: Exit::Error,
+        message: format!("cannot list pods in namespace {ns}: {e}"),
+        hint: format!(
+            "check the cluster with `kubectl cluster-info` and your access with `kubectl auth can-i list pods -n {ns}`"
+        ),
+    })?;
+    match select(&list, &q.wanted) {
+        Ok(t) => {
+            let pod = list
+                .iter()
+                .find(|p| p.name == t.pod)
+                .cloned()
+                .unwrap_or_default();
+            Ok((t, pod))
+        }
+        Err(e) => {
+            let (message, hint) = explain(e, q);
+            Err(Refusal {
+                exit: Exit::Invalid,
+                message,
+                hint,
+            })
+        }
+    }
+}
+
+fn explain(e: SelectError, q: &Query<'_>) -> (String, String) {
+    let (ns, sel) = (q.namespace, q.selector);
+    match e {
+        SelectError::NotFound => match q.wanted.pod {
+            Some(p) => (
+                format!("redis pod not found: no pod {p} in namespace {ns}"),
+                format!("list pods with `kubectl -n {ns} get pods`, or pass --namespace"),
+            ),
+            None => (
+                format!("redis pod not found: no pod with label {sel} in namespace {ns}"),
+                format!(
+                    "check with `kubectl -n {ns} get pods -l {sel}`; choose the namespace with -n (or $NS) and the label with -l (or $APP_LABEL)"
+                ),
+            ),
+        },
+        SelectError::NoneReady(pods) => (
+            format!(
+                "redis pod not found: no Running and Ready pod in namespace {ns} ({})",
+                pods.iter()
+                    .map(|(n, why)| format!("{n}: {why}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            format!("wait for the pod to become Ready; `kubectl -n {ns} describe pod NAME` says why it is not"),
+        ),
+        SelectError::Ambiguous(pods) => (
+            format!(
+                "{} Running and Ready pods match label {sel} in namespace {ns}: {}",
+                pods.len(),
+                pods.join(", ")
+            ),
+            "name the one to use with --pod NAME (the primary, if these are replicas)".to_string(),
+        ),
+        SelectError::NoSuchContainer { pod, wanted, available } => (
+            format!("pod {pod} has no container {wanted} (it has: {})", available.join(", ")),
+            "choose one of its containers with --container NAME".to_string(),
+        ),
     }
 }

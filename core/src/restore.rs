@@ -1110,75 +1110,29 @@ impl Restore {
     }
 
     fn on_pods(&mut self, r: Result<Vec<PodInfo>, String>, out: &mut Vec<Effect>) {
-        let ns = self.plan.namespace.clone();
-        let list = match r {
-            Ok(l) => l,
-            Err(e) => {
-                return self.fail(
-                    out,
-                    Exit::Error,
-                    format!("cannot list pods in namespace {ns}: {e}"),
-                    Some("check the cluster with `kubectl cluster-info`".into()),
-                )
-            }
+        let q = pods::Query {
+            namespace: &self.plan.namespace,
+            selector: &self.plan.selector,
+            wanted: Wanted {
+                pod: self.plan.pod.as_deref(),
+                container: self.plan.container.as_deref(),
+                port: self.plan.port,
+            },
         };
-        let wanted = Wanted {
-            pod: self.plan.pod.as_deref(),
-            container: self.plan.container.as_deref(),
-            port: self.plan.port,
-        };
-        match pods::select(&list, &wanted) {
-            Ok(t) => {
-                self.pod_before = list.iter().find(|p| p.name == t.pod).cloned();
-                let owner = self
-                    .pod_before
-                    .as_ref()
-                    .map(|p| p.owner.clone())
-                    .unwrap_or_default();
-                self.lease = lease_name(&owner, &t.pod);
+        match pods::choose(r, &q) {
+            Ok((t, pod)) => {
+                self.lease = lease_name(&pod.owner, &t.pod);
                 self.report.pod = t.pod.clone();
+                self.pod_before = Some(pod);
                 self.target = Some(t);
                 self.redis(Step::InfoServer, &["INFO", "server"], out);
             }
-            Err(e) => {
-                let msg = match e {
-                    pods::SelectError::NotFound => format!(
-                        "redis pod not found: no {} in namespace {ns}",
-                        match &self.plan.pod {
-                            Some(p) => format!("pod {p}"),
-                            None => format!("pod with label {}", self.plan.selector),
-                        }
-                    ),
-                    pods::SelectError::NoneReady(p) => format!(
-                        "redis pod not found: none Running and Ready in namespace {ns} ({})",
-                        p.iter()
-                            .map(|(n, w)| format!("{n}: {w}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    pods::SelectError::Ambiguous(p) => {
-                        format!("{} Running and Ready pods match in namespace {ns}: {}; name one with --pod", p.len(), p.join(", "))
-                    }
-                    pods::SelectError::NoSuchContainer {
-                        pod,
-                        wanted,
-                        available,
-                    } => {
-                        format!(
-                            "pod {pod} has no container {wanted} (it has: {})",
-                            available.join(", ")
-                        )
-                    }
-                };
-                self.fail(
-                    out,
-                    Exit::Invalid,
-                    format!("{msg}; nothing was changed"),
-                    Some(format!(
-                        "check with `kubectl -n {ns} get pods --show-labels`"
-                    )),
-                );
-            }
+            Err(r) => self.fail(
+                out,
+                r.exit,
+                format!("{}; nothing was changed", r.message),
+                Some(r.hint),
+            ),
         }
     }
 

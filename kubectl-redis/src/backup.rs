@@ -27,10 +27,10 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
         .unwrap_or(0);
     let plan = Plan {
         namespace: k.namespace.clone(),
-        selector: cli::selector(args.selector),
-        pod: args.pod,
-        container: args.container,
-        port: args.redis_port,
+        selector: cli::selector(args.target.selector),
+        pod: args.target.pod,
+        container: args.target.container,
+        port: args.target.redis_port,
         out_dir: cli::out_dir(args.out_dir),
         started_unix,
         timeout_ms: u64::try_from(args.timeout.as_millis()).unwrap_or(u64::MAX),

@@ -132,12 +132,13 @@ fn backup_after_help() -> String {
     )
 }
 
+/// Which Redis: the same flags for every command that talks to one.
 #[derive(Args, Debug)]
-pub struct BackupArgs {
+pub struct TargetArgs {
     /// Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]
     #[arg(short = 'l', long, value_name = "SELECTOR")]
     pub selector: Option<String>,
-    /// Back up this pod instead of searching by label
+    /// Use this pod instead of searching by label
     #[arg(long, value_name = "NAME", conflicts_with = "selector")]
     pub pod: Option<String>,
     /// Container running Redis (default: the pod's default container, else one named redis)
@@ -146,6 +147,12 @@ pub struct BackupArgs {
     /// Port redis-cli connects to inside the pod (default: the container port named redis, else 6379)
     #[arg(long, value_name = "PORT")]
     pub redis_port: Option<u16>,
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Directory for the backup [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<String>,
@@ -169,18 +176,8 @@ pub struct RestoreArgs {
     /// The backup file [env: BACKUP]
     #[arg(short = 'f', long, value_name = "PATH")]
     pub file: Option<String>,
-    /// Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]
-    #[arg(short = 'l', long, value_name = "SELECTOR")]
-    pub selector: Option<String>,
-    /// Restore into this pod instead of searching by label
-    #[arg(long, value_name = "NAME", conflicts_with = "selector")]
-    pub pod: Option<String>,
-    /// Container running Redis
-    #[arg(short = 'c', long, value_name = "NAME")]
-    pub container: Option<String>,
-    /// Port redis-cli connects to inside the pod
-    #[arg(long, value_name = "PORT")]
-    pub redis_port: Option<u16>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// A writer to stop while restoring: deploy/NAME or sts/NAME; repeatable [env: WORKER_DEPLOY] [default: deploy/worker, skipped with a warning when missing]
     #[arg(long = "scale-down", value_name = "KIND/NAME")]
     pub scale_down: Vec<String>,

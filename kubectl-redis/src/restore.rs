@@ -60,10 +60,10 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
     };
     let plan = Plan {
         namespace: k.namespace.clone(),
-        selector: cli::selector(args.selector),
-        pod: args.pod,
-        container: args.container,
-        port: args.redis_port,
+        selector: cli::selector(args.target.selector),
+        pod: args.target.pod,
+        container: args.target.container,
+        port: args.target.redis_port,
         file,
         writers,
         yes: args.yes,

@@ -197,7 +197,7 @@ fn committed_completions_are_current() {
         let committed = std::fs::read(&path).unwrap_or_default();
         assert!(
             committed == out.stdout,
-            "{} is stale: regenerate with `kubectl-redis completion {shell} > completions/{file}`",
+            "{} is stale: regenerate with `make completions`",
             path.display()
         );
     }
