@@ -287,6 +287,24 @@ fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
+type Lines = std::io::Lines<BufReader<std::process::ChildStderr>>;
+
+/// Reads a child's stderr until a line contains `needle`; returns the lines
+/// read. The child's own end (stderr closed) fails the test with them.
+fn read_until(lines: &mut Lines, needle: &str) -> String {
+    let mut seen = String::new();
+    loop {
+        let Some(Ok(line)) = lines.next() else {
+            panic!("stderr ended before a line with {needle:?}:\n{seen}");
+        };
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains(needle) {
+            return seen;
+        }
+    }
+}
+
 /// Files in `dir` (names), sorted; empty if `dir` does not exist.
 fn files_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
@@ -601,19 +619,7 @@ fn interrupted_copy_leaves_nothing() {
     .expect("spawn");
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut seen = String::new();
-    loop {
-        assert!(Instant::now() < deadline, "no copy started:\n{seen}");
-        let Some(Ok(line)) = lines.next() else {
-            panic!("stderr ended before the copy started:\n{seen}");
-        };
-        seen.push_str(&line);
-        seen.push('\n');
-        if line.contains("[backup] copying") {
-            break;
-        }
-    }
+    let seen = read_until(&mut lines, "[backup] copying");
     let during = files_in(&out_dir);
     assert_eq!(during.len(), 1, "{during:?}");
     assert!(during[0].starts_with(".redis-backup-"), "{during:?}");
@@ -880,15 +886,7 @@ fn killed_restore_is_recovered() {
         .spawn()
         .expect("spawn");
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    loop {
-        let l = lines
-            .next()
-            .expect("stderr ended before the scale-down")
-            .expect("line");
-        if l.contains("scale worker to 0") {
-            break;
-        }
-    }
+    read_until(&mut lines, "scale worker to 0");
     wait_until(30, "worker scaled to 0", || s.worker().0 == "0");
     child.kill().expect("kill -9");
     let _ = child.wait();
@@ -942,12 +940,7 @@ fn recover_leaves_a_running_restore_alone() {
     .spawn()
     .expect("spawn");
     let mut lines = BufReader::new(first.stderr.take().expect("stderr")).lines();
-    loop {
-        let l = lines.next().expect("stderr ended early").expect("line");
-        if l.contains("scale worker to 0") {
-            break;
-        }
-    }
+    read_until(&mut lines, "scale worker to 0");
     wait_until(30, "worker scaled to 0", || s.worker().0 == "0");
     let (code, _, stderr) = run(plugin(&["restore", "--recover", "-n", &s.ns]));
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
@@ -976,12 +969,7 @@ fn concurrent_restores_are_refused() {
         .spawn()
         .expect("spawn");
     let mut lines = BufReader::new(first.stderr.take().expect("stderr")).lines();
-    loop {
-        let l = lines.next().expect("stderr ended early").expect("line");
-        if l.contains("scale worker to 0") {
-            break;
-        }
-    }
+    read_until(&mut lines, "scale worker to 0");
     let (code, _, stderr) = run(plugin(&["restore", "-n", &s.ns, "--file", &file, "--yes"]));
     assert_eq!(code, 6, "{stderr}");
     assert!(
