@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job end to end on the local cluster, as a user would type it:
-# set a key, `kubectl redis backup`, then prove the file holds the key with
-# redis-check-rdb and by loading it into a fresh redis-server.
+# set a key, `kubectl redis backup`, prove the file holds the key with
+# redis-check-rdb and by loading it into a fresh redis-server; then change
+# the key and `kubectl redis restore` the backup.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$REPO/target}
@@ -38,4 +39,15 @@ if [ "$got" != "$value" ]; then
   echo "demo FAILED: the backup holds test-backup=$got, expected $value" >&2
   exit 1
 fi
-echo "demo OK: $file holds test-backup=$value (mode $(stat -c %a "$file"))"
+echo "backup OK: $file holds test-backup=$value (mode $(stat -c %a "$file"))"
+
+echo "+ kubectl -n october exec deploy/redis -- redis-cli -p $PORT SET test-backup modified"
+kubectl -n october exec deploy/redis -- redis-cli -p "$PORT" SET test-backup modified
+echo "+ kubectl redis restore -n october --file $file --yes"
+kubectl redis restore -n october --file "$file" --yes
+got=$(kubectl -n october exec deploy/redis -- redis-cli -p "$PORT" GET test-backup)
+if [ "$got" != "$value" ]; then
+  echo "demo FAILED: after the restore test-backup=$got, expected $value" >&2
+  exit 1
+fi
+echo "demo OK: backed up, changed, restored: test-backup=$got"

@@ -1249,9 +1249,14 @@ impl Restore {
             .writers
             .iter()
             .filter_map(|w| {
-                w.state
-                    .as_ref()
-                    .map(|s| format!("{} ({} replicas)", w.writer, s.replicas))
+                w.state.as_ref().map(|s| {
+                    format!(
+                        "{} ({} replica{})",
+                        w.writer,
+                        s.replicas,
+                        if s.replicas == 1 { "" } else { "s" }
+                    )
+                })
             })
             .collect();
         say(
