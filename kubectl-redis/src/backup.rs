@@ -11,7 +11,7 @@ use kubectl_redis_core::exit::Exit;
 use kubectl_redis_core::lock::Request;
 use std::collections::VecDeque;
 use std::pin::pin;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 pub async fn run(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
     let k = match kube_ctx::connect(kube).await {
@@ -21,10 +21,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
             return Exit::Error;
         }
     };
-    let started_unix = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let started_unix = cli::unix_now();
     let plan = Plan {
         namespace: k.namespace.clone(),
         selector: cli::selector(args.target.selector),

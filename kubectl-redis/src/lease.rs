@@ -2,7 +2,7 @@
 //! read, take (create or replace one exact version), renew in the
 //! background every third of its duration, release.
 
-use crate::cli;
+use crate::cli::{self, unix_now};
 use crate::exec::api_error;
 use crate::ui::Ui;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
@@ -12,7 +12,7 @@ use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams, Precon
 use kube::{Api, Client};
 use kubectl_redis_core::backup::Line;
 use kubectl_redis_core::lock::{Answer, LeaseError, LeaseState, Request};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 pub struct Locks {
     pub api: Api<Lease>,
@@ -34,13 +34,6 @@ fn lease_error(e: kube::Error) -> LeaseError {
         kube::Error::Api(s) if s.code == 403 => LeaseError::Forbidden(s.message),
         other => LeaseError::Other(api_error(other)),
     }
-}
-
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// `user@host/pid`: who holds the Lease (and, for restore, scaled writers).

@@ -4,14 +4,11 @@ use crate::cli::{self, ListArgs, Output};
 use crate::ui::Ui;
 use kubectl_redis_core::exit::Exit;
 use kubectl_redis_core::list::{listing, table, Entry};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 pub fn run(ui: &Ui, args: ListArgs) -> Exit {
     let dir = cli::out_dir(args.out_dir);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let now = cli::unix_now();
     let entries = match std::fs::read_dir(&dir) {
         Ok(rd) => rd
             .filter_map(Result::ok)

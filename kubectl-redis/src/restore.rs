@@ -69,7 +69,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         yes: args.yes,
         dry_run: args.dry_run,
         holder: lease::holder(),
-        started_unix: lease::unix_now(),
+        started_unix: cli::unix_now(),
         lease_s: 15,
         scale_timeout_ms: millis(args.scale_timeout),
         restart_timeout_ms: millis(args.timeout),
