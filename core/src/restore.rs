@@ -911,15 +911,29 @@ impl Restore {
                         String::new()
                     };
                     say(out, Line::Detail(format!("db{db}: {loaded} keys, as in the backup{note}")));
-                } else if self.prelude.empty && loaded != 0 {
-                    return self.fail(
-                        out,
-                        Exit::VerifyFailed,
-                        format!("restore did not take effect: the backup is empty but db0 holds {loaded} keys"),
-                        Some(self.verify_hint()),
-                    );
+                } else if self.prelude.empty {
+                    // An empty backup: every database must be empty.
+                    let total: u64 = fields
+                        .iter()
+                        .filter(|(k, _)| k.starts_with("db"))
+                        .filter_map(|(_, v)| v.split(',').find_map(|kv| kv.strip_prefix("keys=")))
+                        .filter_map(|n| n.parse::<u64>().ok())
+                        .sum();
+                    self.report.keys_loaded = Some(total);
+                    if total != 0 {
+                        return self.fail(
+                            out,
+                            Exit::VerifyFailed,
+                            format!("restore did not take effect: the backup is empty but Redis holds {total} keys"),
+                            Some(self.verify_hint()),
+                        );
+                    }
+                    say(out, Line::Detail("no keys, as in the (empty) backup".into()));
                 } else {
-                    say(out, Line::Detail(format!("db{db}: {loaded} keys (the backup's count needs a full scan)")));
+                    say(
+                        out,
+                        Line::Detail(format!("db{db}: {loaded} keys (the backup's count needs a full scan)")),
+                    );
                 }
                 if self.appendonly {
                     self.redis(Step::Persistence, &["INFO", "persistence"], out);

@@ -157,6 +157,7 @@ fn answer(w: &mut World, e: &Effect, fail: bool) -> Option<Input> {
                     stderr: "Error: Server closed the connection\n".into(),
                 }),
                 "PING" => out("PONG"),
+                "INFO keyspace" if w.keys_after == 0 => out("# Keyspace\r\n"),
                 "INFO keyspace" => out(&format!("# Keyspace\r\ndb0:keys={},expires=1,avg_ttl=0\r\ndb3:keys=2,expires=0,avg_ttl=0\r\n", w.keys_after)),
                 "INFO persistence" => out(&format!("# Persistence\r\naof_enabled:{}\r\n", u8::from(w.aof_after))),
                 other => panic!("unexpected redis command {other}"),
@@ -396,6 +397,36 @@ scenario!(
         ..World::default()
     },
     Exit::Ok
+);
+
+scenario!(
+    empty_backup,
+    plan(),
+    World {
+        local: Ok(LocalFile {
+            is_file: true,
+            bytes: 89,
+            head: include_bytes!("fixtures/empty-7.0.rdb").to_vec(),
+        }),
+        keys_after: 0,
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    empty_backup_but_keys_remain,
+    plan(),
+    World {
+        local: Ok(LocalFile {
+            is_file: true,
+            bytes: 89,
+            head: include_bytes!("fixtures/empty-7.0.rdb").to_vec(),
+        }),
+        keys_after: 5,
+        ..World::default()
+    },
+    Exit::VerifyFailed
 );
 
 scenario!(
