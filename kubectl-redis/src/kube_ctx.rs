@@ -36,7 +36,7 @@ pub async fn connect(args: &KubeArgs) -> Result<Kube, ConnectError> {
             message: format!("cannot read kubeconfig {}: {e}", p.display()),
             hint: "pass an existing kubeconfig with --kubeconfig".to_string(),
         })?),
-        None => match Kubeconfig::read() {
+        None => match read_default() {
             Ok(k) => Some(k),
             // No kubeconfig anywhere: inside a pod, use its service account.
             Err(_) if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() => None,
@@ -94,5 +94,28 @@ pub async fn connect(args: &KubeArgs) -> Result<Kube, ConnectError> {
         namespace,
         namespace_source,
         context,
+    })
+}
+
+/// What kubectl reads without --kubeconfig: the files listed in $KUBECONFIG,
+/// merged in order, skipping missing ones (kube-rs fails on a missing one);
+/// else ~/.kube/config.
+fn read_default() -> Result<Kubeconfig, String> {
+    let Some(list) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) else {
+        return Kubeconfig::read().map_err(|e| e.to_string());
+    };
+    let mut merged: Option<Kubeconfig> = None;
+    for path in std::env::split_paths(&list).filter(|p| p.exists()) {
+        let next = Kubeconfig::read_from(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        merged = Some(match merged {
+            None => next,
+            Some(m) => m.merge(next).map_err(|e| e.to_string())?,
+        });
+    }
+    merged.ok_or_else(|| {
+        format!(
+            "none of the files in $KUBECONFIG exist ({})",
+            list.to_string_lossy()
+        )
     })
 }

@@ -202,3 +202,81 @@ fn committed_completions_are_current() {
         );
     }
 }
+
+/// Colour only on a terminal: `script(1)` gives the binary a pty. NO_COLOR
+/// and --color=never turn it off there; --color=always turns it on in a pipe.
+#[test]
+fn colour_only_on_a_terminal() {
+    let bin = get_cargo_bin("kubectl-redis");
+    let on_pty = |extra: &str, no_color: bool| -> String {
+        let mut c = Command::new("script");
+        c.args([
+            "-qec",
+            &format!(
+                "{} backup --kubeconfig /nonexistent/kubeconfig {extra}",
+                bin.display()
+            ),
+            "/dev/null",
+        ])
+        .env_remove("NO_COLOR");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        }
+        let out = c.output().expect("script(1) from util-linux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let esc = "\u{1b}[";
+    let plain = on_pty("", false);
+    assert!(plain.contains("error:") && plain.contains(esc), "{plain:?}");
+    let no_color = on_pty("", true);
+    assert!(
+        no_color.contains("error:") && !no_color.contains(esc),
+        "{no_color:?}"
+    );
+    let never = on_pty("--color never", false);
+    assert!(
+        never.contains("error:") && !never.contains(esc),
+        "{never:?}"
+    );
+    let piped = cmd(&["backup", "--kubeconfig", "/nonexistent/kubeconfig"])
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run");
+    assert!(!String::from_utf8_lossy(&piped.stderr).contains(esc));
+    let forced = cmd(&[
+        "backup",
+        "--kubeconfig",
+        "/nonexistent/kubeconfig",
+        "--color",
+        "always",
+    ])
+    .env_remove("NO_COLOR")
+    .output()
+    .expect("run");
+    assert!(String::from_utf8_lossy(&forced.stderr).contains(esc));
+}
+
+/// $KUBECONFIG is a list, as for kubectl: a missing first file is skipped
+/// and the context (and its namespace) come from the next one.
+#[test]
+fn kubeconfig_list_is_honoured() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kc = dir.path().join("config");
+    std::fs::write(&kc, KUBECONFIG_UNREACHABLE).expect("write");
+    let list = format!("{}:{}", dir.path().join("missing").display(), kc.display());
+    let out = cmd(&["backup", "--out-dir"])
+        .arg(dir.path().join("b"))
+        .env("KUBECONFIG", list)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("namespace from-context (from the context)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cannot list pods in namespace from-context"),
+        "{stderr}"
+    );
+}
