@@ -351,6 +351,14 @@ pub struct WriterReport {
     pub restored: bool,
 }
 
+/// How a restore will end, decided when winding down begins; the report is
+/// built when the undos are done.
+#[derive(Debug, Clone)]
+struct Ending {
+    exit: Exit,
+    error: Option<Failure>,
+}
+
 /// Where the backup goes in the pod.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Layout {
@@ -427,7 +435,8 @@ pub struct Restore {
     writers: Vec<WriterInfo>,
     lease: String,
     undo: Vec<Undo>,
-    winding: Option<Finish>,
+    /// How it ends, once winding down has begun.
+    winding: Option<Ending>,
     interrupt_deferred: bool,
     report: Report,
     now: u64,
@@ -1286,12 +1295,7 @@ impl Restore {
         );
         if self.plan.dry_run {
             say(out, Line::Step("dry run: nothing was changed".into()));
-            let f = Finish {
-                exit: Exit::Ok,
-                report: self.report.clone(),
-                error: None,
-            };
-            return self.wind_down(f, out);
+            return self.wind_down_ok(out);
         }
         if self.plan.yes {
             return self.annotate_next(self.now, 0, out);
@@ -1408,12 +1412,13 @@ impl Restore {
     }
 
     fn wind_down_ok(&mut self, out: &mut Vec<Effect>) {
-        let f = Finish {
-            exit: Exit::Ok,
-            report: self.report.clone(),
-            error: None,
-        };
-        self.wind_down(f, out);
+        self.wind_down(
+            Ending {
+                exit: Exit::Ok,
+                error: None,
+            },
+            out,
+        );
     }
 
     fn fail(&mut self, out: &mut Vec<Effect>, exit: Exit, message: String, hint: Option<String>) {
@@ -1421,18 +1426,14 @@ impl Restore {
             // A failure while winding down: keep the first error.
             return;
         }
-        let f = Finish {
-            exit,
-            report: self.report.clone(),
-            error: Some(Failure { message, hint }),
-        };
-        self.wind_down(f, out);
+        let error = Some(Failure { message, hint });
+        self.wind_down(Ending { exit, error }, out);
     }
 
-    /// Runs every registered undo, newest first, then finishes with `f`.
-    fn wind_down(&mut self, f: Finish, out: &mut Vec<Effect>) {
+    /// Runs every registered undo, newest first, then finishes as `ending`.
+    fn wind_down(&mut self, ending: Ending, out: &mut Vec<Effect>) {
         self.pending = None;
-        self.winding = Some(f);
+        self.winding = Some(ending);
         self.next_undo(out);
     }
 
@@ -1550,10 +1551,10 @@ impl Restore {
     }
 
     fn finish(&mut self, out: &mut Vec<Effect>) {
-        let Some(mut f) = self.winding.take() else {
+        let Some(Ending { exit, error }) = self.winding.take() else {
             return;
         };
-        f.report = Report {
+        let report = Report {
             writers: self
                 .writers
                 .iter()
@@ -1565,12 +1566,13 @@ impl Restore {
                     })
                 })
                 .collect(),
-            pod_after: self.report.pod_after.clone(),
-            keys_loaded: self.report.keys_loaded,
-            changed: self.report.changed,
-            method: self.report.method.clone(),
             duration_ms: self.now.saturating_sub(self.started_ms.unwrap_or(self.now)),
-            ..f.report
+            ..self.report.clone()
+        };
+        let f = Finish {
+            exit,
+            report,
+            error,
         };
         if f.exit == Exit::Ok && !self.plan.dry_run {
             say(out, Line::Step("DONE".into()));
