@@ -36,6 +36,16 @@ fn plan() -> Plan {
     }
 }
 
+/// A real empty dump (Redis 7.0, no keys).
+fn empty_rdb() -> LocalFile {
+    let head = include_bytes!("fixtures/empty-7.0.rdb").to_vec();
+    LocalFile {
+        is_file: true,
+        bytes: head.len() as u64,
+        head,
+    }
+}
+
 fn pod(uid: &str, restarts: u32, ready: bool) -> PodInfo {
     PodInfo {
         name: "redis-7d4b9c-x2x9q".into(),
@@ -403,11 +413,7 @@ scenario!(
     empty_backup,
     plan(),
     World {
-        local: Ok(LocalFile {
-            is_file: true,
-            bytes: 89,
-            head: include_bytes!("fixtures/empty-7.0.rdb").to_vec(),
-        }),
+        local: Ok(empty_rdb()),
         keys_after: 0,
         ..World::default()
     },
@@ -418,11 +424,7 @@ scenario!(
     empty_backup_but_keys_remain,
     plan(),
     World {
-        local: Ok(LocalFile {
-            is_file: true,
-            bytes: 89,
-            head: include_bytes!("fixtures/empty-7.0.rdb").to_vec(),
-        }),
+        local: Ok(empty_rdb()),
         keys_after: 5,
         ..World::default()
     },

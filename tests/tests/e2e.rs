@@ -305,6 +305,17 @@ fn read_until(lines: &mut Lines, needle: &str) -> String {
     }
 }
 
+/// Starts `restore --yes` in the background and returns it, with its stderr
+/// lines, once it says it is scaling the worker down.
+fn restore_until_scale_down(s: &Scene, file: &str, extra: &[&str]) -> (std::process::Child, Lines) {
+    let mut args = vec!["restore", "-n", &s.ns, "--file", file, "--yes"];
+    args.extend_from_slice(extra);
+    let mut child = plugin(&args).stderr(Stdio::piped()).spawn().expect("spawn");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    read_until(&mut lines, "scale worker to 0");
+    (child, lines)
+}
+
 /// Files in `dir` (names), sorted; empty if `dir` does not exist.
 fn files_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
@@ -881,12 +892,7 @@ fn killed_restore_is_recovered() {
     let s = Scene::new("restore-kill", 6425, "redis", &[]);
     s.add_worker(3);
     let (_tmp, file) = backup_of(&s);
-    let mut child = plugin(&["restore", "-n", &s.ns, "--file", &file, "--yes"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    read_until(&mut lines, "scale worker to 0");
+    let (mut child, _lines) = restore_until_scale_down(&s, &file, &[]);
     wait_until(30, "worker scaled to 0", || s.worker().0 == "0");
     child.kill().expect("kill -9");
     let _ = child.wait();
@@ -926,21 +932,7 @@ fn recover_leaves_a_running_restore_alone() {
     let s = Scene::new("restore-live", 6427, "redis", &[]);
     s.add_worker(2);
     let (_tmp, file) = backup_of(&s);
-    let mut first = plugin(&[
-        "restore",
-        "-n",
-        &s.ns,
-        "--file",
-        &file,
-        "--yes",
-        "--timeout",
-        "5m",
-    ])
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("spawn");
-    let mut lines = BufReader::new(first.stderr.take().expect("stderr")).lines();
-    read_until(&mut lines, "scale worker to 0");
+    let (mut first, lines) = restore_until_scale_down(&s, &file, &["--timeout", "5m"]);
     wait_until(30, "worker scaled to 0", || s.worker().0 == "0");
     let (code, _, stderr) = run(plugin(&["restore", "--recover", "-n", &s.ns]));
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
@@ -964,12 +956,7 @@ fn concurrent_restores_are_refused() {
     let s = Scene::new("restore-lock", 6426, "redis", &[]);
     s.add_worker(1);
     let (_tmp, file) = backup_of(&s);
-    let mut first = plugin(&["restore", "-n", &s.ns, "--file", &file, "--yes"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut lines = BufReader::new(first.stderr.take().expect("stderr")).lines();
-    read_until(&mut lines, "scale worker to 0");
+    let (mut first, lines) = restore_until_scale_down(&s, &file, &[]);
     let (code, _, stderr) = run(plugin(&["restore", "-n", &s.ns, "--file", &file, "--yes"]));
     assert_eq!(code, 6, "{stderr}");
     assert!(
