@@ -14,14 +14,9 @@ use std::pin::pin;
 use std::time::Instant;
 
 pub async fn run(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
-    let k = match kube_ctx::connect(kube).await {
-        Ok(k) => k,
-        Err(e) => {
-            ui.error(&e.message, Some(&e.hint));
-            return Exit::Error;
-        }
+    let Some(k) = kube_ctx::connect_or_report(ui, kube).await else {
+        return Exit::Error;
     };
-    let started_unix = cli::unix_now();
     let plan = Plan {
         namespace: k.namespace.clone(),
         selector: cli::selector(args.target.selector),
@@ -29,24 +24,12 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
         container: args.target.container,
         port: args.target.redis_port,
         out_dir: cli::out_dir(args.out_dir),
-        started_unix,
-        timeout_ms: u64::try_from(args.timeout.as_millis()).unwrap_or(u64::MAX),
+        started_unix: cli::unix_now(),
+        timeout_ms: cli::millis(args.timeout),
         poll_ms: 250,
         holder: lease::holder(),
-        lease_s: 15,
+        lease_s: lease::DURATION_S,
     };
-    ui.trace(&format!(
-        "context {}, namespace {} (from {})",
-        k.context.as_deref().unwrap_or("(in-cluster)"),
-        k.namespace,
-        k.namespace_source
-    ));
-    if k.namespace_source != "--namespace" {
-        ui.note(&format!(
-            "namespace {} (from {})",
-            k.namespace, k.namespace_source
-        ));
-    }
     let api: Api<Pod> = Api::namespaced(k.client.clone(), &k.namespace);
     let mut locks = Locks::new(k.client.clone(), &k.namespace, plan.holder.clone());
     let finish = drive(ui, &api, &mut locks, plan).await;

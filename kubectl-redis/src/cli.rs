@@ -255,6 +255,11 @@ pub fn selector(flag: Option<String>) -> String {
     }
 }
 
+/// A duration in milliseconds, saturating.
+pub fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// The wall clock, Unix seconds (0 if the clock is before 1970).
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()

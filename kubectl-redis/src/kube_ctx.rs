@@ -13,6 +13,31 @@ pub struct Kube {
     pub context: Option<String>,
 }
 
+/// Connects as [`connect`], reporting a failure (exit 1) or, when the
+/// namespace did not come from `-n`, where it came from.
+pub async fn connect_or_report(ui: &crate::ui::Ui, args: &KubeArgs) -> Option<Kube> {
+    let k = match connect(args).await {
+        Ok(k) => k,
+        Err(e) => {
+            ui.error(&e.message, Some(&e.hint));
+            return None;
+        }
+    };
+    ui.trace(&format!(
+        "context {}, namespace {} (from {})",
+        k.context.as_deref().unwrap_or("(in-cluster)"),
+        k.namespace,
+        k.namespace_source
+    ));
+    if k.namespace_source != "--namespace" {
+        ui.note(&format!(
+            "namespace {} (from {})",
+            k.namespace, k.namespace_source
+        ));
+    }
+    Some(k)
+}
+
 /// A failure to connect, with what to do about it.
 pub struct ConnectError {
     pub message: String,

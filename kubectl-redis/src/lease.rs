@@ -14,6 +14,10 @@ use kubectl_redis_core::backup::Line;
 use kubectl_redis_core::lock::{Answer, LeaseError, LeaseState, Request};
 use std::time::Duration;
 
+/// Lease duration; renewed every third of it, taken over this long after a
+/// holder stops renewing.
+pub const DURATION_S: i64 = 15;
+
 pub struct Locks {
     pub api: Api<Lease>,
     pub holder: String,
@@ -87,7 +91,10 @@ impl Locks {
         Ok(Some(LeaseState {
             holder: spec.holder_identity.clone().unwrap_or_default(),
             renewed_unix: renewed_of(&spec),
-            duration_s: i64::from(spec.lease_duration_seconds.unwrap_or(15)),
+            duration_s: spec
+                .lease_duration_seconds
+                .map(i64::from)
+                .unwrap_or(DURATION_S),
             resource_version: l.metadata.resource_version.unwrap_or_default(),
         }))
     }
@@ -114,7 +121,9 @@ impl Locks {
             },
             spec: Some(LeaseSpec {
                 holder_identity: Some(self.holder.clone()),
-                lease_duration_seconds: Some(i32::try_from(duration_s).unwrap_or(15)),
+                lease_duration_seconds: Some(
+                    i32::try_from(duration_s).unwrap_or(DURATION_S as i32),
+                ),
                 acquire_time: Some(now.clone()),
                 renew_time: Some(now),
                 ..LeaseSpec::default()
@@ -177,7 +186,10 @@ impl Locks {
                 .find(|s| s.holder_identity.as_deref() == Some(holder));
             let Some(spec) = held else { return Ok(false) };
             let renewed = renewed_of(&spec);
-            let duration = i64::from(spec.lease_duration_seconds.unwrap_or(15));
+            let duration = spec
+                .lease_duration_seconds
+                .map(i64::from)
+                .unwrap_or(DURATION_S);
             if renewed + duration < unix_now() {
                 return Ok(false);
             }

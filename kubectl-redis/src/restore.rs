@@ -42,19 +42,9 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
             return Exit::Invalid;
         }
     };
-    let k = match kube_ctx::connect(kube).await {
-        Ok(k) => k,
-        Err(e) => {
-            ui.error(&e.message, Some(&e.hint));
-            return Exit::Error;
-        }
+    let Some(k) = kube_ctx::connect_or_report(ui, kube).await else {
+        return Exit::Error;
     };
-    if k.namespace_source != "--namespace" {
-        ui.note(&format!(
-            "namespace {} (from {})",
-            k.namespace, k.namespace_source
-        ));
-    }
     let Some(file) = file.filter(|_| !args.recover) else {
         return recover(ui, &k, args.output).await;
     };
@@ -70,9 +60,9 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         dry_run: args.dry_run,
         holder: lease::holder(),
         started_unix: cli::unix_now(),
-        lease_s: 15,
-        scale_timeout_ms: millis(args.scale_timeout),
-        restart_timeout_ms: millis(args.timeout),
+        lease_s: lease::DURATION_S,
+        scale_timeout_ms: cli::millis(args.scale_timeout),
+        restart_timeout_ms: cli::millis(args.timeout),
         poll_ms: 500,
     };
     let finish = drive(ui, &k, plan).await;
@@ -98,10 +88,6 @@ fn writers(args: &RestoreArgs) -> Result<Vec<Writer>, String> {
             .collect(),
         None => Ok(vec![Writer::parse("worker", false)?]),
     }
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn report(ui: &Ui, output: Output, f: &Finish) {
@@ -135,7 +121,7 @@ async fn drive(ui: &Ui, k: &Kube, plan: Plan) -> Finish {
         ui,
         k,
         pods: Api::namespaced(k.client.clone(), &k.namespace),
-        locks: Locks::new(k.client.clone(), &k.namespace, lease::holder()),
+        locks: Locks::new(k.client.clone(), &k.namespace, plan.holder.clone()),
     };
     let mut m = Restore::new(plan);
     let mut inputs = VecDeque::from([Input::Start]);
