@@ -10,12 +10,17 @@
 #![forbid(unsafe_code)]
 
 pub mod backup;
+pub mod crc64;
 pub mod exit;
 pub mod human;
+pub mod inspect;
 pub mod list;
 pub mod lock;
+pub mod lzf;
 pub mod names;
+pub mod packed;
 pub mod pods;
 pub mod rdb;
+pub mod reader;
 pub mod reply;
 pub mod restore;
