@@ -38,6 +38,8 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -s V -l versio
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "backup" -d 'Snapshot Redis with BGSAVE and copy the dump to a local file'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "restore" -d 'Replace all data in Redis with a backup (asks first)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "list" -d 'List local backups, newest first'
+complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "verify" -d 'Check every byte of RDB files: structure, encodings, CRC-64'
+complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "inspect" -d 'Show what an RDB file holds: keys per db, types, biggest keys'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s l -l selector -d 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]' -r
@@ -80,6 +82,7 @@ never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l no-scale-down -d 'Stop no writers at all'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s y -l yes -d 'Do not ask for confirmation'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l dry-run -d 'Check everything and print the plan; change nothing'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l force-unverified -d 'DANGER: restore a file that fails verification (corrupt, or differs from its manifest)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l recover -d 'Put back writers that a killed restore left scaled down, then exit'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -98,6 +101,34 @@ never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand list" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand list" -s V -l version -d 'Print version'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
+json\t'One JSON document on stdout'"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s n -l namespace -d 'Namespace (default: $NS, then the context\'s namespace, then "default")' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s v -l verbose -d 'Print each step of the state machine to stderr'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s V -l version -d 'Print version'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -l top -d 'How many of the biggest keys to list' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -l prefix-sep -d 'Group keys by the part before this separator, e.g. \':\'' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
+json\t'One JSON document on stdout'"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -s n -l namespace -d 'Namespace (default: $NS, then the context\'s namespace, then "default")' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -s v -l verbose -d 'Print each step of the state machine to stderr'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -l cluster -d 'The kubeconfig cluster to use' -r
@@ -109,8 +140,10 @@ never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -s V -l version -d 'Print version'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list completion help" -f -a "backup" -d 'Snapshot Redis with BGSAVE and copy the dump to a local file'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list completion help" -f -a "restore" -d 'Replace all data in Redis with a backup (asks first)'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list completion help" -f -a "list" -d 'List local backups, newest first'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list completion help" -f -a "completion" -d 'Print a shell completion script'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect completion help" -f -a "backup" -d 'Snapshot Redis with BGSAVE and copy the dump to a local file'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect completion help" -f -a "restore" -d 'Replace all data in Redis with a backup (asks first)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect completion help" -f -a "list" -d 'List local backups, newest first'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect completion help" -f -a "verify" -d 'Check every byte of RDB files: structure, encodings, CRC-64'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect completion help" -f -a "inspect" -d 'Show what an RDB file holds: keys per db, types, biggest keys'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect completion help" -f -a "completion" -d 'Print a shell completion script'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

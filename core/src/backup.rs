@@ -15,8 +15,10 @@
 
 use crate::exit::Exit;
 use crate::lock::{self, Answer, Decision, LeaseError, Request};
+use crate::manifest::{self, Manifest};
 use crate::pods::{self, PodInfo, Target, Wanted};
 use crate::rdb;
+use crate::reader;
 use crate::reply::{self, Reply};
 use crate::{human, names};
 use serde::Serialize;
@@ -47,6 +49,10 @@ pub struct Plan {
     pub poll_ms: u64,
     /// This run's identity in the lock Lease.
     pub holder: String,
+    /// kubeconfig context, for the manifest.
+    pub context: Option<String>,
+    /// `kubectl-redis x.y.z`, for the manifest.
+    pub tool: String,
     /// Lock Lease duration; the shell renews it at a third of that.
     pub lease_s: i64,
 }
@@ -71,6 +77,10 @@ pub struct CopyReport {
     pub expected: Option<u64>,
     /// The first bytes (up to [`rdb::HEADER_LEN`]).
     pub head: Vec<u8>,
+    /// SHA-256 of the bytes written, hex.
+    pub sha256: String,
+    /// The RDB reader's verdict on every byte, read as it streamed by.
+    pub verified: Result<reader::Summary, reader::Error>,
 }
 
 /// Why a copy failed.
@@ -192,6 +202,9 @@ pub enum Effect {
         temp: String,
         /// The final path.
         dest: String,
+        /// Written next to it as `dest.json` (temp, fsync, rename) once
+        /// `dest` exists.
+        manifest: Manifest,
     },
     /// Remove `path` (a temporary file); best effort.
     Discard {
@@ -260,6 +273,8 @@ pub struct Report {
     pub bgsave_ms: u64,
     /// Streaming the file out of the pod, milliseconds.
     pub copy_ms: u64,
+    /// What the reader found, as saved in the manifest.
+    pub manifest: Manifest,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -298,6 +313,8 @@ enum Pending {
 #[derive(Debug, Clone)]
 pub struct Backup {
     plan: Plan,
+    /// The reader's summary and the sha256 of the copied file.
+    checked: Option<(reader::Summary, String)>,
     next_id: Id,
     pending: Pending,
     started_ms: Option<u64>,
@@ -332,6 +349,7 @@ impl Backup {
     pub fn new(plan: Plan) -> Self {
         Backup {
             plan,
+            checked: None,
             next_id: 1,
             pending: Pending::None,
             started_ms: None,
@@ -363,6 +381,10 @@ impl Backup {
     }
 
     /// The final path the backup will get (changes if the name is taken).
+    fn dest_name(&self) -> String {
+        names::backup_file_name(self.plan.started_unix, self.attempt)
+    }
+
     pub fn dest_path(&self) -> String {
         join(
             &self.plan.out_dir,
@@ -516,6 +538,7 @@ impl Backup {
                         duration_ms: now.saturating_sub(started),
                         bgsave_ms: self.bgsave_ms,
                         copy_ms: self.copy_ms,
+                        manifest: self.manifest(),
                     };
                     self.temp = None;
                     say(
@@ -959,18 +982,75 @@ impl Backup {
                 ),
                 Some("nothing was saved; run the backup again".to_string()),
             ),
-            Ok(r) => match rdb::parse_header(&r.head) {
-                Ok(h) => {
+            Ok(r) => match (rdb::parse_header(&r.head), r.verified) {
+                (Ok(h), Ok(summary)) => {
                     self.bytes = r.bytes;
                     self.header = Some(h);
+                    say(
+                        out,
+                        Line::Detail(format!(
+                            "verified: {} keys in {} database(s), {}",
+                            summary.keys(),
+                            summary.dbs.len(),
+                            crate::inspect::checksum_text(&summary.checksum)
+                        )),
+                    );
+                    self.checked = Some((summary, r.sha256));
                     self.commit(out);
                 }
-                Err(e) => self.fail(
+                (Ok(_), Err(e)) => self.fail(
+                    out,
+                    Exit::Corrupt,
+                    format!("the backup is corrupt: {e}"),
+                    Some(format!(
+                        "nothing was saved. Run the backup again; if it fails the same way, the server's own file is damaged: check it with `kubectl exec {} -- redis-check-rdb {remote}`",
+                        self.target.as_ref().map(|t| t.pod.as_str()).unwrap_or("POD")
+                    )),
+                ),
+                (Err(e), _) => self.fail(
                     out,
                     Exit::Invalid,
                     format!("validation failed: {remote} is not a valid RDB file: {e}"),
                     Some("check dbfilename with `redis-cli CONFIG GET dbfilename`; nothing was saved".to_string()),
                 ),
+            },
+        }
+    }
+
+    /// The manifest for the current destination name.
+    fn manifest(&self) -> Manifest {
+        let file = self.dest_name();
+        match &self.checked {
+            Some((s, sha)) => Manifest::new(
+                &file,
+                sha,
+                s,
+                manifest::Source {
+                    context: self.plan.context.clone(),
+                    namespace: Some(self.plan.namespace.clone()),
+                    pod: self.target.as_ref().map(|t| t.pod.clone()),
+                    url: None,
+                },
+                "bgsave",
+                &names::rfc3339(self.plan.started_unix),
+                &self.plan.tool,
+            ),
+            None => Manifest {
+                format: manifest::FORMAT.into(),
+                file,
+                size: 0,
+                sha256: String::new(),
+                flavor: String::new(),
+                rdb_version: 0,
+                redis_version: None,
+                crc64: "none".into(),
+                verified: false,
+                keys_per_db: Default::default(),
+                keys: 0,
+                source: manifest::Source::default(),
+                method: "bgsave".into(),
+                created: names::rfc3339(self.plan.started_unix),
+                tool: self.plan.tool.clone(),
             },
         }
     }
@@ -982,6 +1062,7 @@ impl Backup {
             id,
             temp: self.temp.clone().unwrap_or_default(),
             dest: self.dest_path(),
+            manifest: self.manifest(),
         });
     }
 

@@ -24,6 +24,10 @@ pub enum Exit {
     Locked,
     /// 7: the restored Redis did not come back, or does not hold the backup.
     VerifyFailed,
+    /// 8: an RDB file is corrupt (checksum or structure), or differs from its manifest.
+    Corrupt,
+    /// 9: `--method stream` was asked for and the server refused replication (SYNC).
+    SyncRefused,
     /// 1: the user did not confirm a restore (the runbook's code).
     Aborted,
     /// 130: interrupted (Ctrl-C); nothing was left under a final name.
@@ -42,13 +46,15 @@ impl Exit {
             Exit::BgsaveFailed => 5,
             Exit::Locked => 6,
             Exit::VerifyFailed => 7,
+            Exit::Corrupt => 8,
+            Exit::SyncRefused => 9,
             Exit::Aborted => 1,
             Exit::Interrupted => 130,
         }
     }
 
     /// Every exit code with its meaning, for `--help` and the README.
-    pub const ALL: [Exit; 9] = [
+    pub const ALL: [Exit; 11] = [
         Exit::Ok,
         Exit::Error,
         Exit::Invalid,
@@ -57,6 +63,8 @@ impl Exit {
         Exit::BgsaveFailed,
         Exit::Locked,
         Exit::VerifyFailed,
+        Exit::Corrupt,
+        Exit::SyncRefused,
         Exit::Interrupted,
     ];
 
@@ -71,6 +79,8 @@ impl Exit {
             Exit::BgsaveFailed => "Redis refused BGSAVE or reported it failed",
             Exit::Locked => "another backup or restore of this Redis is running (its Lease is held)",
             Exit::VerifyFailed => "restore: Redis did not come back, or does not hold the backup's keys",
+            Exit::Corrupt => "an RDB file is corrupt (checksum or structure) or differs from its manifest",
+            Exit::SyncRefused => "--method stream: the server refused SYNC (use --method bgsave)",
             Exit::Aborted => "restore: not confirmed (answer other than yes, or no terminal without --yes)",
             Exit::Interrupted => "interrupted; no partial file left behind, writers scaled back",
         }

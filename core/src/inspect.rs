@@ -366,7 +366,7 @@ pub fn render(r: &Report, now_unix: i64) -> String {
     }
     let _ = writeln!(
         o,
-        "file       {} ({} bytes)",
+        "size       {} ({} bytes)",
         human::bytes(r.bytes),
         r.bytes
     );

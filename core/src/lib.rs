@@ -17,6 +17,7 @@ pub mod inspect;
 pub mod list;
 pub mod lock;
 pub mod lzf;
+pub mod manifest;
 pub mod names;
 pub mod packed;
 pub mod pods;

@@ -14,6 +14,8 @@ pub struct Entry {
     pub modified: i64,
     /// A regular file (not a directory or symlink to one).
     pub is_file: bool,
+    /// Its manifest (`NAME.json`): absent, read, or unreadable (why).
+    pub manifest: Option<Result<crate::manifest::Manifest, String>>,
 }
 
 /// One backup in the listing.
@@ -31,6 +33,13 @@ pub struct Row {
     pub created: String,
     /// Seconds between `created` and now.
     pub age_seconds: i64,
+    /// Keys, from the manifest.
+    pub keys: Option<u64>,
+    /// `verified` (manifest says so and the size matches), `no manifest`,
+    /// `bad manifest`, or `size differs from manifest`.
+    pub status: String,
+    /// `bgsave` or `stream`, from the manifest.
+    pub method: Option<String>,
 }
 
 /// The result of a listing.
@@ -59,6 +68,21 @@ pub fn listing(dir: &str, entries: &[Entry], now_unix: i64) -> Listing {
                 created_unix: created,
                 created: names::rfc3339(created),
                 age_seconds: now_unix - created,
+                keys: match &e.manifest {
+                    Some(Ok(m)) => Some(m.keys),
+                    _ => None,
+                },
+                status: match &e.manifest {
+                    None => "no manifest".into(),
+                    Some(Err(_)) => "bad manifest".into(),
+                    Some(Ok(m)) if m.size != e.bytes => "size differs from manifest".into(),
+                    Some(Ok(m)) if m.verified => "verified".into(),
+                    Some(Ok(_)) => "unverified".into(),
+                },
+                method: match &e.manifest {
+                    Some(Ok(m)) => Some(m.method.clone()),
+                    _ => None,
+                },
             })
         })
         .collect();
@@ -93,18 +117,22 @@ pub fn table(l: &Listing) -> String {
     let mut rows = vec![[
         "FILE".to_string(),
         "SIZE".to_string(),
+        "KEYS".to_string(),
         "AGE".to_string(),
         "CREATED".to_string(),
+        "STATUS".to_string(),
     ]];
     for r in &l.backups {
         rows.push([
             r.file.clone(),
             human::bytes(r.bytes),
+            r.keys.map_or("-".to_string(), |k| k.to_string()),
             human::age(r.age_seconds),
             r.created.clone(),
+            r.status.clone(),
         ]);
     }
-    let mut w = [0usize; 4];
+    let mut w = [0usize; 6];
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
             w[i] = w[i].max(c.len());
@@ -113,14 +141,18 @@ pub fn table(l: &Listing) -> String {
     let mut s = String::new();
     for r in &rows {
         s.push_str(&format!(
-            "{:<w0$}  {:>w1$}  {:>w2$}  {}\n",
+            "{:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}  {:<w4$}  {}\n",
             r[0],
             r[1],
             r[2],
             r[3],
+            r[4],
+            r[5],
             w0 = w[0],
             w1 = w[1],
-            w2 = w[2]
+            w2 = w[2],
+            w3 = w[3],
+            w4 = w[4]
         ));
     }
     s

@@ -76,10 +76,18 @@ pub fn decompress_into(input: &[u8], len: usize, out: &mut Vec<u8>) -> Result<()
             let start = out.len() - back;
             if back >= run {
                 out.extend_from_within(start..start + run);
+            } else if back == 1 {
+                // A run of one byte (zero padding, mostly).
+                let b = out[start];
+                out.resize(out.len() + run, b);
             } else {
-                for k in 0..run {
-                    let b = out[start + k];
-                    out.push(b);
+                // An overlapping reference repeats the last `back` bytes.
+                let mut left = run;
+                while left > 0 {
+                    let n = left.min(back);
+                    let s = out.len() - back;
+                    out.extend_from_within(s..s + n);
+                    left -= n;
                 }
             }
         }
@@ -103,6 +111,24 @@ mod tests {
         let mut out = Vec::new();
         decompress_into(&input, 8, &mut out).unwrap();
         assert_eq!(out, b"abababab");
+    }
+
+    #[test]
+    fn overlapping_references_of_every_period() {
+        // A literal of `p` bytes, then a reference `p` back copying 40 bytes.
+        for p in 1..=8usize {
+            let lit: Vec<u8> = (0..p as u8).map(|i| b'a' + i).collect();
+            let mut input = vec![(p - 1) as u8];
+            input.extend_from_slice(&lit);
+            let run = 40usize;
+            input.push((7 << 5) as u8);
+            input.push((run - 2 - 7) as u8);
+            input.push((p - 1) as u8);
+            let mut out = Vec::new();
+            decompress_into(&input, p + run, &mut out).unwrap();
+            let want: Vec<u8> = (0..p + run).map(|i| lit[i % p]).collect();
+            assert_eq!(out, want, "period {p}");
+        }
     }
 
     #[test]

@@ -162,6 +162,8 @@ pub struct Summary {
     pub module_aux: u64,
     /// Strings over the buffer limit, covered by the CRC only.
     pub unchecked: u64,
+    /// The `valkey-ver` or `redis-ver` aux field.
+    pub server_version: Option<String>,
 }
 
 impl Summary {
@@ -520,6 +522,7 @@ pub struct Reader {
     module_aux: u64,
     unchecked: u64,
     stored_crc: Option<u64>,
+    server_version: Option<String>,
     // The key being read.
     key: Vec<u8>,
     key_truncated: bool,
@@ -555,6 +558,7 @@ impl Reader {
             module_aux: 0,
             unchecked: 0,
             stored_crc: None,
+            server_version: None,
             key: Vec::new(),
             key_truncated: false,
             kind: None,
@@ -660,6 +664,7 @@ impl Reader {
             functions: self.functions,
             module_aux: self.module_aux,
             unchecked: self.unchecked,
+            server_version: self.server_version.clone(),
         })
     }
 
@@ -1075,6 +1080,11 @@ impl Reader {
                 let r = self.content(Then::Op);
                 match r {
                     Ok(Some(_)) => {
+                        let valkey = k.as_slice() == b"valkey-ver";
+                        if valkey || (k.as_slice() == b"redis-ver" && self.server_version.is_none())
+                        {
+                            self.server_version = String::from_utf8(self.scratch.clone()).ok();
+                        }
                         sink(Event::Aux {
                             key: &k,
                             value: &self.scratch,

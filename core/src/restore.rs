@@ -23,6 +23,7 @@ use crate::lock::{self, Answer as LockAnswer, Decision, Request};
 pub use crate::lock::{lease_name, LeaseError, LeaseState};
 use crate::pods::{self, PodInfo, Target, Wanted};
 use crate::rdb::{self, Header, Prelude, Server};
+use crate::reader;
 use crate::reply::{self, Reply};
 use serde::Serialize;
 
@@ -115,6 +116,9 @@ pub struct LocalFile {
     pub bytes: u64,
     /// Its first bytes (64 KiB is plenty for the prelude).
     pub head: Vec<u8>,
+    /// The RDB reader's verdict on every byte (and the manifest's, when the
+    /// backup has one): the counts, or what is wrong.
+    pub verified: Result<reader::Summary, String>,
 }
 
 /// The user's answer to `Continue? (yes/no):`.
@@ -149,6 +153,8 @@ pub struct Plan {
     pub yes: bool,
     /// `--dry-run`: check and print the plan, change nothing.
     pub dry_run: bool,
+    /// `--force-unverified`: restore a file that failed verification.
+    pub force_unverified: bool,
     /// This run's identity in the Lease and annotations.
     pub holder: String,
     /// Wall clock at start, Unix seconds.
@@ -422,6 +428,8 @@ pub struct Restore {
     started_ms: Option<u64>,
     deadline_ms: u64,
     file: Option<LocalFile>,
+    /// Keys per database of the verified backup.
+    counts: Option<std::collections::BTreeMap<u64, reader::DbCount>>,
     header: Option<Header>,
     prelude: Prelude,
     target: Option<Target>,
@@ -470,6 +478,7 @@ impl Restore {
             started_ms: None,
             deadline_ms: 0,
             file: None,
+            counts: None,
             header: None,
             prelude: Prelude::default(),
             target: None,
@@ -893,6 +902,9 @@ impl Restore {
                     _ => String::new(),
                 };
                 let fields = reply::info_fields(&text);
+                if let Some(counts) = self.counts.clone() {
+                    return self.check_counts(&counts, &fields, out);
+                }
                 let db = self.prelude.first_db.map(|d| d.db).unwrap_or(0);
                 let loaded = fields
                     .get(&format!("db{db}"))
@@ -1056,6 +1068,73 @@ impl Restore {
         }
     }
 
+    /// Every database as in the verified backup (allowing for keys whose
+    /// TTL passed since), and no other database holding keys.
+    fn check_counts(
+        &mut self,
+        counts: &std::collections::BTreeMap<u64, reader::DbCount>,
+        fields: &std::collections::BTreeMap<String, String>,
+        out: &mut Vec<Effect>,
+    ) {
+        let loaded: std::collections::BTreeMap<u64, u64> = fields
+            .iter()
+            .filter_map(|(k, v)| {
+                let db = k.strip_prefix("db")?.parse::<u64>().ok()?;
+                let n = v
+                    .split(',')
+                    .find_map(|kv| kv.strip_prefix("keys="))?
+                    .parse()
+                    .ok()?;
+                Some((db, n))
+            })
+            .collect();
+        self.report.keys_loaded = Some(loaded.values().sum());
+        let mut wrong = Vec::new();
+        let mut expired = 0;
+        for (db, c) in counts {
+            let n = loaded.get(db).copied().unwrap_or(0);
+            if n < c.keys.saturating_sub(c.expires) || n > c.keys {
+                wrong.push(format!(
+                    "db{db} holds {n} keys, the backup {} ({} with a TTL)",
+                    c.keys, c.expires
+                ));
+            }
+            expired += c.keys.saturating_sub(n);
+        }
+        for (db, n) in &loaded {
+            if !counts.contains_key(db) && *n > 0 {
+                wrong.push(format!("db{db} holds {n} keys, the backup none"));
+            }
+        }
+        if !wrong.is_empty() {
+            return self.fail(
+                out,
+                Exit::VerifyFailed,
+                format!("restore did not take effect: {}", wrong.join("; ")),
+                Some(self.verify_hint()),
+            );
+        }
+        let total: u64 = counts.values().map(|c| c.keys).sum();
+        let note = if expired > 0 {
+            format!(" ({expired} keys with a TTL expired since the backup)")
+        } else {
+            String::new()
+        };
+        say(
+            out,
+            Line::Detail(format!(
+                "{} keys in {} database(s), as in the backup{note}",
+                total - expired,
+                counts.len()
+            )),
+        );
+        if self.appendonly {
+            self.redis(Step::Persistence, &["INFO", "persistence"], out);
+        } else {
+            self.after_verify(out);
+        }
+    }
+
     fn on_local(&mut self, r: Result<LocalFile, String>, out: &mut Vec<Effect>) {
         let path = self.plan.file.clone();
         let f = match r {
@@ -1093,6 +1172,34 @@ impl Restore {
                     Exit::Invalid,
                     format!("{path} is not a valid RDB file: {e}; nothing was changed"),
                     None,
+                )
+            }
+        }
+        match &f.verified {
+            Ok(s) => {
+                say(
+                    out,
+                    Line::Detail(format!(
+                        "verified: {} keys in {} database(s), {}",
+                        s.keys(),
+                        s.dbs.len(),
+                        crate::inspect::checksum_text(&s.checksum)
+                    )),
+                );
+                self.counts = Some(s.dbs.clone());
+            }
+            Err(e) if self.plan.force_unverified => say(
+                out,
+                Line::Warn(format!(
+                    "{path} FAILED VERIFICATION ({e}); restoring it anyway because of --force-unverified: Redis may refuse it or load only part of it"
+                )),
+            ),
+            Err(e) => {
+                return self.fail(
+                    out,
+                    Exit::Corrupt,
+                    format!("{path} failed verification: {e}; nothing was changed"),
+                    Some("restore a backup that `kubectl redis verify` accepts (`kubectl redis list` shows them); --force-unverified restores this one anyway".into()),
                 )
             }
         }

@@ -23,7 +23,25 @@ fn plan() -> Plan {
         timeout_ms: 30_000,
         poll_ms: 500,
         holder: "alice@laptop/4242".into(),
+        context: Some("kind-october".into()),
+        tool: "kubectl-redis 0.0.0-test".into(),
         lease_s: 15,
+    }
+}
+
+const DUMP_7_0: &[u8] = include_bytes!("fixtures/all-types-7.0.rdb");
+const DUMP_VALKEY: &[u8] = include_bytes!("fixtures/all-types-valkey-9.1.rdb");
+
+/// What the shell reports after copying `bytes` out of the pod: the size,
+/// the header, and the real reader's verdict on those bytes.
+fn copy_of(bytes: &[u8], expected: Option<u64>) -> CopyReport {
+    let verified = kubectl_redis_core::reader::read_all(bytes, &mut |_| {});
+    CopyReport {
+        bytes: bytes.len() as u64,
+        expected,
+        head: bytes[..bytes.len().min(9)].to_vec(),
+        sha256: format!("sha256-of-{}-bytes", bytes.len()),
+        verified,
     }
 }
 
@@ -93,11 +111,7 @@ impl Default for World {
                 info(1_729_800_005, 0, "ok", None),
             ]),
             bgsave: VecDeque::from([out("Background saving started")]),
-            copy: Ok(CopyReport {
-                bytes: 125_952,
-                expected: Some(125_952),
-                head: b"REDIS0010".to_vec(),
-            }),
+            copy: Ok(copy_of(DUMP_7_0, Some(DUMP_7_0.len() as u64))),
             commits: VecDeque::from([Ok(())]),
             lease: Ok(None),
             take_lease: Ok(()),
@@ -468,11 +482,7 @@ scenario!(
     empty_file,
     plan(),
     World {
-        copy: Ok(CopyReport {
-            bytes: 0,
-            expected: Some(0),
-            head: vec![],
-        }),
+        copy: Ok(copy_of(b"", Some(0))),
         ..World::default()
     },
     Exit::EmptyBackup
@@ -494,11 +504,7 @@ scenario!(
     bad_magic,
     plan(),
     World {
-        copy: Ok(CopyReport {
-            bytes: 12,
-            expected: Some(12),
-            head: b"hello world\n".to_vec(),
-        }),
+        copy: Ok(copy_of(b"hello world\n", Some(12))),
         ..World::default()
     },
     Exit::Invalid
@@ -508,14 +514,24 @@ scenario!(
     copy_interrupted,
     plan(),
     World {
-        copy: Ok(CopyReport {
-            bytes: 65_536,
-            expected: Some(125_952),
-            head: b"REDIS0010".to_vec(),
-        }),
+        copy: Ok(copy_of(&DUMP_7_0[..6000], Some(DUMP_7_0.len() as u64))),
         ..World::default()
     },
     Exit::Error
+);
+
+scenario!(
+    corrupt_dump_is_not_saved,
+    plan(),
+    World {
+        copy: Ok({
+            let mut b = DUMP_7_0.to_vec();
+            b[5000] ^= 0x04;
+            copy_of(&b, Some(b.len() as u64))
+        }),
+        ..World::default()
+    },
+    Exit::Corrupt
 );
 
 scenario!(
@@ -542,11 +558,7 @@ scenario!(
     valkey_dump,
     plan(),
     World {
-        copy: Ok(CopyReport {
-            bytes: 90,
-            expected: None,
-            head: b"VALKEY080".to_vec(),
-        }),
+        copy: Ok(copy_of(DUMP_VALKEY, None)),
         ..World::default()
     },
     Exit::Ok

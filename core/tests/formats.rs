@@ -226,6 +226,7 @@ fn listing_newest_first_ignores_others() {
         bytes,
         modified: 0,
         is_file,
+        manifest: None,
     };
     let l = listing(
         "./backups",

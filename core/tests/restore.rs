@@ -27,6 +27,7 @@ fn plan() -> Plan {
         writers: vec![Writer::parse("worker", false).unwrap()],
         yes: false,
         dry_run: false,
+        force_unverified: false,
         holder: "alice@laptop/4242".into(),
         started_unix: 1_761_400_000,
         lease_s: 30,
@@ -38,11 +39,18 @@ fn plan() -> Plan {
 
 /// A real empty dump (Redis 7.0, no keys).
 fn empty_rdb() -> LocalFile {
-    let head = include_bytes!("fixtures/empty-7.0.rdb").to_vec();
+    local_of(include_bytes!("fixtures/empty-7.0.rdb"))
+}
+
+/// A regular file holding `bytes`, as the shell reads it: its size, first
+/// bytes, and the real reader's verdict.
+fn local_of(bytes: &[u8]) -> LocalFile {
     LocalFile {
         is_file: true,
-        bytes: head.len() as u64,
-        head,
+        bytes: bytes.len() as u64,
+        head: bytes[..bytes.len().min(64 * 1024)].to_vec(),
+        verified: kubectl_redis_core::reader::read_all(bytes, &mut |_| {})
+            .map_err(|e| e.to_string()),
     }
 }
 
@@ -99,11 +107,7 @@ struct World {
 impl Default for World {
     fn default() -> Self {
         World {
-            local: Ok(LocalFile {
-                is_file: true,
-                bytes: RDB.len() as u64,
-                head: RDB.to_vec(),
-            }),
+            local: Ok(local_of(RDB)),
             version: "7.0.15",
             appendonly: false,
             writer: Ok(Some(WriterState {
@@ -398,12 +402,42 @@ scenario!(
     World {
         appendonly: true,
         version: "6.2.14",
-        local: Ok(LocalFile {
-            is_file: true,
-            bytes: 11,
-            head: b"REDIS0009\xfe\x00\xfb\x00\x00\xff".to_vec(),
-        }),
+        local: Ok(local_of(
+            b"REDIS0009\xfe\x00\xfb\x00\x00\xff\0\0\0\0\0\0\0\0"
+        )),
         keys_after: 0,
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    corrupt_backup_is_refused,
+    plan(),
+    World {
+        local: Ok({
+            let mut b = RDB.to_vec();
+            b[150] ^= 0x01;
+            local_of(&b)
+        }),
+        ..World::default()
+    },
+    Exit::Corrupt
+);
+
+scenario!(
+    corrupt_backup_forced,
+    Plan {
+        force_unverified: true,
+        yes: true,
+        ..plan()
+    },
+    World {
+        local: Ok({
+            let mut b = RDB.to_vec();
+            b[150] ^= 0x01;
+            local_of(&b)
+        }),
         ..World::default()
     },
     Exit::Ok
@@ -475,11 +509,7 @@ scenario!(
     empty_file,
     plan(),
     World {
-        local: Ok(LocalFile {
-            is_file: true,
-            bytes: 0,
-            head: vec![],
-        }),
+        local: Ok(local_of(b"")),
         ..World::default()
     },
     Exit::Invalid
@@ -489,11 +519,7 @@ scenario!(
     corrupt_file,
     plan(),
     World {
-        local: Ok(LocalFile {
-            is_file: true,
-            bytes: 5,
-            head: b"hello".to_vec(),
-        }),
+        local: Ok(local_of(b"hello")),
         ..World::default()
     },
     Exit::Invalid

@@ -28,6 +28,8 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
         timeout_ms: cli::millis(args.timeout),
         poll_ms: 250,
         holder: lease::holder(),
+        context: k.context.clone(),
+        tool: format!("kubectl-redis {}", env!("CARGO_PKG_VERSION")),
         lease_s: lease::DURATION_S,
     };
     let api: Api<Pod> = Api::namespaced(k.client.clone(), &k.namespace);
@@ -70,6 +72,13 @@ fn json(f: &Finish) -> serde_json::Value {
             "duration_ms": r.duration_ms,
             "bgsave_ms": r.bgsave_ms,
             "copy_ms": r.copy_ms,
+            "method": r.manifest.method,
+            "keys": r.manifest.keys,
+            "keys_per_db": r.manifest.keys_per_db,
+            "sha256": r.manifest.sha256,
+            "crc64": r.manifest.crc64,
+            "verified": r.manifest.verified,
+            "manifest": format!("{}.json", r.path),
             "exit_code": f.exit.code(),
         }),
         (None, e) => serde_json::json!({
@@ -77,6 +86,26 @@ fn json(f: &Finish) -> serde_json::Value {
             "hint": e.as_ref().and_then(|e| e.hint.clone()),
             "exit_code": f.exit.code(),
         }),
+    }
+}
+
+/// Writes `dest.json` whole or not at all. A failure leaves a verified
+/// backup without a manifest: warned about, not fatal.
+pub fn write_manifest(ui: &Ui, dest: &str, m: &kubectl_redis_core::manifest::Manifest) {
+    let path = format!("{dest}.json");
+    let r = serde_json::to_vec_pretty(m)
+        .map_err(|e| e.to_string())
+        .and_then(|mut b| {
+            b.push(b'\n');
+            files::write_whole(&path, &b).map_err(|e| e.to_string())
+        });
+    if let Err(e) = r {
+        ui.line(
+            "backup",
+            &Line::Warn(format!(
+                "the backup is saved and verified, but its manifest {path} could not be written: {e}"
+            )),
+        );
     }
 }
 
@@ -152,8 +181,17 @@ async fn drive(ui: &Ui, api: &Api<Pod>, locks: &mut Locks, plan: Plan) -> Finish
                         };
                         Some(Ok(Input::Copied(id, r)))
                     }
-                    Effect::Commit { id, temp, dest } => {
-                        Some(Ok(Input::Committed(id, files::commit(&temp, &dest))))
+                    Effect::Commit {
+                        id,
+                        temp,
+                        dest,
+                        manifest,
+                    } => {
+                        let r = files::commit(&temp, &dest);
+                        if r.is_ok() {
+                            write_manifest(ui, &dest, &manifest);
+                        }
+                        Some(Ok(Input::Committed(id, r)))
                     }
                     Effect::Lock { id, request } => {
                         Some(Ok(Input::Lock(id, locks.perform(request).await)))

@@ -114,6 +114,26 @@ back from the annotations.",
         after_help = "Environment:\n  OUT_DIR, BACKUPS_DIR   directory to read when --out-dir is not given\n\nExamples:\n  kubectl redis list\n  kubectl redis list --out-dir /mnt/backups -o json"
     )]
     List(ListArgs),
+    /// Check every byte of RDB files: structure, encodings, CRC-64
+    #[command(
+        long_about = "Check every byte of RDB files: the structure of every key and value, the \
+packed encodings inside them (listpack, ziplist, intset), LZF-compressed strings, \
+and the CRC-64 at the end. Reads in bounded memory whatever the file's size. When \
+a backup has a manifest (FILE.json, written by `kubectl redis backup`), its size, \
+sha256 and key count must match too. Exit 0 only when every file checks out.",
+        after_help = "Exit codes:\n    0  every file checks out\n    2  a file is missing or unreadable\n    8  a file is corrupt or differs from its manifest\n\nExamples:\n  kubectl redis verify ./backups/*.rdb\n  kubectl redis verify dump.rdb -o json | jq .files[0].keys"
+    )]
+    Verify(VerifyArgs),
+    /// Show what an RDB file holds: keys per db, types, biggest keys
+    #[command(
+        long_about = "Show what an RDB file holds, offline: format and server version, \
+creation time, memory in use when saved, keys and expiries per database, a \
+histogram of types and encodings, the biggest keys, and space by key prefix. \
+Sizes are bytes in the file (compressed), not memory in Redis. The file is \
+verified while it is read; a corrupt file is reported (exit 8).",
+        after_help = "Examples:\n  kubectl redis inspect ./backups/redis-backup-20251024_180500.rdb\n  kubectl redis inspect dump.rdb --top 20 --prefix-sep :\n  kubectl redis inspect dump.rdb -o json | jq .dbs"
+    )]
+    Inspect(InspectArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  source <(kubectl redis completion bash)\n  kubectl redis completion zsh > \"${fpath[1]}/_kubectl-redis\"\n  kubectl redis completion fish > ~/.config/fish/completions/kubectl-redis.fish"
@@ -190,6 +210,9 @@ pub struct RestoreArgs {
     /// Check everything and print the plan; change nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// DANGER: restore a file that fails verification (corrupt, or differs from its manifest)
+    #[arg(long)]
+    pub force_unverified: bool,
     /// How long Redis may take to come back after SHUTDOWN NOSAVE
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -209,6 +232,32 @@ pub struct ListArgs {
     /// Directory to list [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<String>,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// RDB files to check
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<String>,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// The RDB file
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// How many of the biggest keys to list
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+    /// Group keys by the part before this separator, e.g. ':'
+    #[arg(long, value_name = "SEP")]
+    pub prefix_sep: Option<String>,
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -307,6 +356,8 @@ pub fn run() -> ExitCode {
             Exit::Ok
         }
         Command::List(args) => crate::list::run(&ui, args),
+        Command::Verify(args) => crate::verify::run(&ui, args),
+        Command::Inspect(args) => crate::inspect::run(&ui, args),
         Command::Backup(args) => match runtime(&ui) {
             Some(rt) => rt.block_on(crate::backup::run(&ui, &cli.kube, args)),
             None => Exit::Error,

@@ -237,6 +237,8 @@ pub async fn copy_out(
         let mut w = tokio::io::BufWriter::with_capacity(1 << 20, file);
         let mut head = Vec::with_capacity(HEADER_LEN);
         let mut bytes = 0u64;
+        // Verified while it streams: no second pass over the file.
+        let mut check = crate::rdbfile::Inline::new();
         loop {
             let buf = reader
                 .fill_buf()
@@ -250,6 +252,7 @@ pub async fn copy_out(
                 let take = (HEADER_LEN - head.len()).min(n);
                 head.extend_from_slice(&buf[..take]);
             }
+            check.feed(buf);
             w.write_all(buf)
                 .await
                 .map_err(|e| CopyError::Failed(format!("writing the local file: {e}")))?;
@@ -260,7 +263,7 @@ pub async fn copy_out(
         w.flush()
             .await
             .map_err(|e| CopyError::Failed(format!("writing the local file: {e}")))?;
-        Ok::<_, CopyError>((bytes, expected, head, size_line))
+        Ok::<_, CopyError>((bytes, expected, head, size_line, check))
     };
     let (copied, stderr_text) = tokio::join!(copy_task, err_task);
     progress.finish();
@@ -269,7 +272,7 @@ pub async fn copy_out(
         None => None,
     };
     let _ = proc.join().await;
-    let (bytes, expected, head, size_line) = copied?;
+    let (bytes, expected, head, size_line, check) = copied?;
     if let Some(s) = status
         .as_ref()
         .filter(|s| s.status.as_deref() != Some("Success"))
@@ -288,10 +291,13 @@ pub async fn copy_out(
         }
         return Err(CopyError::Failed(detail));
     }
+    let (sha256, verified) = check.finish();
     Ok(CopyReport {
         bytes,
         expected,
         head,
+        sha256,
+        verified,
     })
 }
 

@@ -79,3 +79,31 @@ pub fn commit(temp: &str, dest: &str) -> Result<(), CommitError> {
 pub fn discard(path: &str) {
     let _ = fs::remove_file(path);
 }
+
+/// Writes `bytes` to `path` whole or not at all: a 0600 temporary file in the
+/// same directory, fsync, rename over `path`, fsync of the directory.
+pub fn write_whole(path: &str, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let p = Path::new(path);
+    let dir = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_string_lossy().into_owned(),
+        _ => ".".to_string(),
+    };
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (temp, mut f) = create_temp(&dir, &format!(".{name}."))?;
+    let r = f
+        .write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .and_then(|()| fs::rename(&temp, path));
+    if r.is_err() {
+        discard(&temp);
+    }
+    r?;
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}

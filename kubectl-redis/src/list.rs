@@ -22,11 +22,18 @@ pub fn run(ui: &Ui, args: ListArgs) -> Exit {
                     .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
                     .map(|d| d.as_secs() as i64)
                     .unwrap_or(0);
+                let manifest = if kubectl_redis_core::names::parse_backup_file_name(&name).is_some()
+                {
+                    crate::rdbfile::manifest_for(&e.path()).transpose()
+                } else {
+                    None
+                };
                 Some(Entry {
                     name,
                     bytes: md.len(),
                     modified,
                     is_file: md.is_file(),
+                    manifest,
                 })
             })
             .collect(),

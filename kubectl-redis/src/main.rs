@@ -8,11 +8,14 @@ mod backup;
 mod cli;
 mod exec;
 mod files;
+mod inspect;
 mod kube_ctx;
 mod lease;
 mod list;
+mod rdbfile;
 mod restore;
 mod ui;
+mod verify;
 
 use std::process::ExitCode;
 

@@ -19,6 +19,7 @@ use kubectl_redis_core::restore::{
 };
 use std::collections::VecDeque;
 use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
 use std::pin::pin;
 use std::time::{Duration, Instant};
 
@@ -58,6 +59,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         writers,
         yes: args.yes,
         dry_run: args.dry_run,
+        force_unverified: args.force_unverified,
         holder: lease::holder(),
         started_unix: cli::unix_now(),
         lease_s: lease::DURATION_S,
@@ -346,11 +348,35 @@ fn read_local(path: &str) -> Result<LocalFile, String> {
             .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
             .map_err(|e| e.to_string())?;
     }
+    let verified = if md.is_file() && md.len() > 0 {
+        verify_local(Path::new(path))
+    } else {
+        Err("not a regular, non-empty file".to_string())
+    };
     Ok(LocalFile {
         is_file: md.is_file(),
         bytes: md.len(),
         head,
+        verified,
     })
+}
+
+/// Every byte through the reader, and the manifest compared when there is one.
+fn verify_local(path: &Path) -> Result<kubectl_redis_core::reader::Summary, String> {
+    let manifest = crate::rdbfile::manifest_for(path)?;
+    let c = crate::rdbfile::check(path, manifest.is_some(), &mut |_| {})?;
+    let s = c.result.map_err(|e| e.to_string())?;
+    match manifest {
+        Some(m) => {
+            let d = m.differences(c.size, c.sha256.as_deref().unwrap_or_default(), Some(&s));
+            if d.is_empty() {
+                Ok(s)
+            } else {
+                Err(format!("it differs from its manifest: {}", d.join("; ")))
+            }
+        }
+        None => Ok(s),
+    }
 }
 
 /// The runbook's prompt; only `yes` proceeds.

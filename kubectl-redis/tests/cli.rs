@@ -280,3 +280,82 @@ fn kubeconfig_list_is_honoured() {
         "{stderr}"
     );
 }
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../core/tests/fixtures");
+
+/// A copy of a fixture in a temporary directory, optionally damaged.
+fn fixture_copy(name: &str, flip: Option<usize>) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut b = std::fs::read(format!("{FIXTURES}/{name}")).expect("fixture");
+    if let Some(at) = flip {
+        b[at] ^= 0x20;
+    }
+    let p = dir.path().join(name);
+    std::fs::write(&p, b).expect("write");
+    let p = p.to_string_lossy().into_owned();
+    (dir, p)
+}
+
+#[test]
+fn verify_good_bad_and_missing() {
+    let (_a, good) = fixture_copy("all-types-8.2.rdb", None);
+    let (_b, bad) = fixture_copy("all-types-7.0.rdb", Some(3000));
+    let filters = vec![(r"/tmp/\.tmp[A-Za-z0-9]+", "[TMP]")];
+    insta::with_settings!({ filters => filters }, {
+        assert_cmd_snapshot!("verify_good", cmd(&["verify", &good]));
+        assert_cmd_snapshot!("verify_corrupt", cmd(&["verify", &good, &bad]));
+        assert_cmd_snapshot!("verify_missing", cmd(&["verify", "/nonexistent/x.rdb"]));
+        assert_cmd_snapshot!("verify_json", cmd(&["verify", &bad, "-o", "json"]));
+    });
+}
+
+#[test]
+fn verify_checks_the_manifest() {
+    let (dir, good) = fixture_copy("all-types-7.0.rdb", None);
+    let manifest = format!("{good}.json");
+    // A manifest from another file: same name, other sha256 and key count.
+    std::fs::write(
+        &manifest,
+        r#"{"format":"kubectl-redis.io/backup-manifest/v1","file":"all-types-7.0.rdb","size":12012,
+"sha256":"00","flavor":"redis","rdb_version":10,"redis_version":"7.0.15","crc64":"00",
+"verified":true,"keys_per_db":{},"keys":15,"source":{},"method":"bgsave",
+"created":"2025-10-24T18:05:00Z","tool":"kubectl-redis 0.1.0"}"#,
+    )
+    .expect("manifest");
+    let out = cmd(&["verify", &good]).output().expect("run");
+    assert_eq!(out.status.code(), Some(8));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("differs from its manifest"), "{err}");
+    assert!(err.contains("16 keys, the manifest says 15"), "{err}");
+    drop(dir);
+}
+
+#[test]
+fn inspect_json_and_text() {
+    let (_a, f) = fixture_copy("all-types-valkey-9.1.rdb", None);
+    let out = cmd(&[
+        "inspect",
+        &f,
+        "-o",
+        "json",
+        "--top",
+        "2",
+        "--prefix-sep",
+        ":",
+    ])
+    .output()
+    .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["keys"], 18);
+    assert_eq!(v["flavor"], "valkey");
+    assert_eq!(v["server_version"], "9.1.2");
+    assert_eq!(v["biggest"].as_array().map(Vec::len), Some(2));
+    assert_eq!(v["checksum"]["status"], "verified");
+    let text = cmd(&["inspect", &f]).output().expect("run");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("format     VALKEY RDB version 80"), "{text}");
+    let (_b, bad) = fixture_copy("all-types-valkey-9.1.rdb", Some(100));
+    let out = cmd(&["inspect", &bad]).output().expect("run");
+    assert_eq!(out.status.code(), Some(8));
+}
