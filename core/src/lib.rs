@@ -23,5 +23,6 @@ pub mod packed;
 pub mod pods;
 pub mod rdb;
 pub mod reader;
+pub mod repl;
 pub mod reply;
 pub mod restore;

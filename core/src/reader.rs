@@ -589,17 +589,36 @@ impl Reader {
     }
 
     /// Feeds the next bytes; `sink` sees each event as soon as it is whole.
+    /// Bytes after the end of the RDB data are an error.
     /// After an error every later call returns the same error.
     pub fn feed(&mut self, chunk: &[u8], sink: &mut dyn FnMut(Event<'_>)) -> Result<(), Error> {
+        let n = self.feed_partial(chunk, sink)?;
+        if n < chunk.len() {
+            let e = Error {
+                offset: self.offset(),
+                kind: ErrorKind::Trailing((chunk.len() - n) as u64),
+            };
+            self.failed = Some(e.clone());
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Like [`Reader::feed`], but stops at the end of the RDB data and
+    /// returns how many bytes of `chunk` belonged to it (for a stream that
+    /// carries more after the file, like a replication link).
+    pub fn feed_partial(
+        &mut self,
+        chunk: &[u8],
+        sink: &mut dyn FnMut(Event<'_>),
+    ) -> Result<usize, Error> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
         if self.state == State::Done {
-            if chunk.is_empty() {
-                return Ok(());
-            }
-            return Err(self.fail(ErrorKind::Trailing(chunk.len() as u64)));
+            return Ok(0);
         }
+        let total = chunk.len();
         // Skipping a long string: consume straight from the chunk.
         let mut chunk = chunk;
         if let State::Skip { left, then } = self.state {
@@ -616,19 +635,27 @@ impl Reader {
                     State::Skip { left, then }
                 };
                 if chunk.is_empty() {
-                    return Ok(());
+                    return Ok(total);
                 }
             }
         }
         self.buf.extend_from_slice(chunk);
         if self.base + (self.buf.len() as u64) < self.need {
-            return Ok(());
+            return Ok(total);
         }
         self.need = 0;
         let r = self.run(sink);
+        // Bytes past the end are not the file's: give them back.
+        let extra = if self.state == State::Done {
+            let extra = self.buf.len() - self.pos;
+            self.buf.truncate(self.pos);
+            extra
+        } else {
+            0
+        };
         self.compact();
         match r {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(total - extra.min(total)),
             Err(kind) => Err(self.fail(kind)),
         }
     }
@@ -956,12 +983,7 @@ impl Reader {
                     }
                 }
                 State::Trailer => self.read_trailer(),
-                State::Done => {
-                    if self.avail() > 0 {
-                        return Err(ErrorKind::Trailing(self.avail() as u64));
-                    }
-                    return Ok(());
-                }
+                State::Done => return Ok(()),
             };
             match r {
                 Ok(()) => {}

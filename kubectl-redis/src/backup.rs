@@ -1,9 +1,9 @@
 //! `kubectl redis backup`: performs the effects of the core's backup machine.
 
-use crate::cli::{self, BackupArgs, KubeArgs, Output};
+use crate::cli::{self, BackupArgs, KubeArgs, Method, Output};
 use crate::lease::{self, Locks};
 use crate::ui::{Progress, Ui};
-use crate::{exec, files, kube_ctx};
+use crate::{exec, files, kube_ctx, stream};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kubectl_redis_core::backup::{Backup, CopyError, Effect, Finish, Input, Line, Plan};
@@ -14,9 +14,46 @@ use std::pin::pin;
 use std::time::Instant;
 
 pub async fn run(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
+    if let Some(url) = args.url.clone() {
+        return run_url(ui, &url, args).await;
+    }
     let Some(k) = kube_ctx::connect_or_report(ui, kube).await else {
         return Exit::Error;
     };
+    let auth = match crate::auth::explicit(
+        Some(&k.client),
+        &k.namespace,
+        args.password_from_secret.as_deref(),
+        args.user_name.clone(),
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(e) => {
+            ui.error(&e, Some("check the Secret with `kubectl get secret NAME -o yaml` (names only are printed)"));
+            return Exit::Invalid;
+        }
+    };
+    crate::auth::set_global(auth.clone());
+    if args.method != Method::Bgsave {
+        match stream_in_cluster(ui, &k, &args, &auth).await {
+            Ok(exit) => return exit,
+            Err((message, hint)) if args.method == Method::Auto => {
+                ui.line(
+                    "backup",
+                    &Line::Warn(format!(
+                        "stream backup not possible ({message}); using --method bgsave"
+                    )),
+                );
+                ui.note(&format!("  ({hint})"));
+            }
+            Err((message, hint)) => {
+                ui.error(&message, Some(&hint));
+                report_error(args.output, Exit::SyncRefused, &message, &hint);
+                return Exit::SyncRefused;
+            }
+        }
+    }
     let plan = Plan {
         namespace: k.namespace.clone(),
         selector: cli::selector(args.target.selector),
@@ -37,6 +74,322 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
     let finish = drive(ui, &api, &mut locks, plan).await;
     report(ui, args.output, &finish);
     finish.exit
+}
+
+fn report_error(output: Output, exit: Exit, message: &str, hint: &str) {
+    if output == Output::Json {
+        let v = serde_json::json!({ "error": message, "hint": hint, "exit_code": exit.code() });
+        if let Ok(s) = serde_json::to_string_pretty(&v) {
+            println!("{s}");
+        }
+    }
+}
+
+/// `--url`: straight to a Redis (no cluster); only the stream method.
+async fn run_url(ui: &Ui, url: &str, args: BackupArgs) -> Exit {
+    let fail = |ui: &Ui, exit: Exit, m: &str, h: &str| {
+        ui.error(m, Some(h));
+        report_error(args.output, exit, m, h);
+        exit
+    };
+    if args.method == Method::Bgsave {
+        return fail(
+            ui,
+            Exit::Invalid,
+            "--url works only with --method stream (bgsave copies the file out of a pod)",
+            "drop --method bgsave, or drop --url to back up a pod",
+        );
+    }
+    let (host, port) = match parse_url(url) {
+        Ok(x) => x,
+        Err(e) => {
+            return fail(
+                ui,
+                Exit::Invalid,
+                &e,
+                "use redis://HOST:PORT; give a password with $REDISCLI_AUTH",
+            )
+        }
+    };
+    let auth = match crate::auth::explicit(
+        None,
+        "",
+        args.password_from_secret.as_deref(),
+        args.user_name.clone(),
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(e) => {
+            return fail(
+                ui,
+                Exit::Invalid,
+                &e,
+                "with --url, give the password in $REDISCLI_AUTH",
+            )
+        }
+    };
+    let mut conn = match tokio::net::TcpStream::connect((host.as_str(), port)).await {
+        Ok(c) => c,
+        Err(e) => {
+            return fail(
+                ui,
+                Exit::Error,
+                &format!("cannot connect to {host}:{port}: {e}"),
+                "check the address; for a pod, use `kubectl port-forward` or drop --url",
+            )
+        }
+    };
+    let _ = conn.set_nodelay(true);
+    let origin = stream::Origin {
+        source: kubectl_redis_core::manifest::Source {
+            url: Some(format!("redis://{host}:{port}")),
+            ..Default::default()
+        },
+        label: format!("redis://{host}:{port}"),
+    };
+    let started_unix = cli::unix_now();
+    let tool = format!("kubectl-redis {}", env!("CARGO_PKG_VERSION"));
+    let out_dir = cli::out_dir(args.out_dir.clone());
+    let work = stream::backup(
+        ui,
+        &mut conn,
+        &auth,
+        &origin,
+        &out_dir,
+        started_unix,
+        args.timeout,
+        &tool,
+    );
+    let r = tokio::select! {
+        r = work => r,
+        _ = tokio::signal::ctrl_c() => {
+            ui.line("backup", &Line::Warn("interrupted; nothing was saved".into()));
+            return Exit::Interrupted;
+        }
+    };
+    finish_stream(ui, args.output, r).unwrap_or_else(|(m, h)| fail(ui, Exit::SyncRefused, &m, &h))
+}
+
+/// `redis://HOST:PORT` (a password in the URL is refused: it would be in argv).
+pub fn parse_url(url: &str) -> Result<(String, u16), String> {
+    let rest = url
+        .strip_prefix("redis://")
+        .ok_or_else(|| format!("'{url}' is not a redis:// URL"))?;
+    let (auth, hostport) = match rest.rsplit_once('@') {
+        Some((a, h)) => (Some(a), h),
+        None => (None, rest),
+    };
+    if auth.is_some_and(|a| a.contains(':')) {
+        return Err("a password in --url would be visible in the process list; remove it and set $REDISCLI_AUTH".into());
+    }
+    let hostport = hostport.split('/').next().unwrap_or_default();
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (
+            h,
+            p.parse::<u16>()
+                .map_err(|_| format!("bad port in '{url}'"))?,
+        ),
+        None => (hostport, 6379),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(format!("no host in '{url}'"));
+    }
+    Ok((host.to_string(), port))
+}
+
+/// Prints a stream backup's result; `Err((message, hint))` for a refusal.
+fn finish_stream(
+    ui: &Ui,
+    output: Output,
+    r: Result<stream::Done, stream::Failed>,
+) -> Result<Exit, (String, String)> {
+    match r {
+        Ok(d) => {
+            ui.line("backup", &Line::Step("OK".into()));
+            match output {
+                Output::Json => {
+                    let v = serde_json::json!({
+                        "path": d.path,
+                        "bytes": d.manifest.size,
+                        "method": "stream",
+                        "diskless": d.framing == kubectl_redis_core::repl::Framing::Diskless,
+                        "rdb_version": d.manifest.rdb_version,
+                        "rdb_flavor": d.manifest.flavor,
+                        "redis_version": d.manifest.redis_version,
+                        "keys": d.manifest.keys,
+                        "keys_per_db": d.manifest.keys_per_db,
+                        "sha256": d.manifest.sha256,
+                        "crc64": d.manifest.crc64,
+                        "verified": d.manifest.verified,
+                        "source": d.manifest.source,
+                        "created": d.manifest.created,
+                        "duration_ms": d.duration_ms,
+                        "sync_ms": d.sync_ms,
+                        "manifest": format!("{}.json", d.path),
+                        "exit_code": 0,
+                    });
+                    match serde_json::to_string_pretty(&v) {
+                        Ok(s) => println!("{s}"),
+                        Err(e) => ui.error(&format!("cannot encode the result: {e}"), None),
+                    }
+                }
+                Output::Text => println!("{}", d.path),
+            }
+            Ok(Exit::Ok)
+        }
+        Err(stream::Failed::Refused { message, hint }) => Err((message, hint)),
+        Err(stream::Failed::Other {
+            exit,
+            message,
+            hint,
+        }) => {
+            ui.error(&message, hint.as_deref());
+            report_error(output, exit, &message, hint.as_deref().unwrap_or(""));
+            Ok(exit)
+        }
+    }
+}
+
+/// The stream method against a pod: find it, lock, port-forward, download.
+/// `Err` when the cluster or server refuses streaming (bgsave may work).
+async fn stream_in_cluster(
+    ui: &Ui,
+    k: &kube_ctx::Kube,
+    args: &BackupArgs,
+    auth: &crate::auth::Auth,
+) -> Result<Exit, (String, String)> {
+    use kubectl_redis_core::pods::{self, Query, Wanted};
+    let api: Api<Pod> = Api::namespaced(k.client.clone(), &k.namespace);
+    let selector = cli::selector(args.target.selector.clone());
+    let what = match &args.target.pod {
+        Some(p) => format!("pod {p}"),
+        None => format!("label {selector}"),
+    };
+    ui.line(
+        "backup",
+        &Line::Step(format!(
+            "detecting redis pod in ns={} {what}...",
+            k.namespace
+        )),
+    );
+    let listing = exec::list_pods(&api, &selector, args.target.pod.as_deref()).await;
+    let q = Query {
+        namespace: &k.namespace,
+        selector: &selector,
+        wanted: Wanted {
+            pod: args.target.pod.as_deref(),
+            container: args.target.container.as_deref(),
+            port: args.target.redis_port,
+        },
+    };
+    let (target, info) = match pods::choose(listing, &q) {
+        Ok(x) => x,
+        Err(r) => {
+            ui.error(&r.message, Some(&r.hint));
+            report_error(args.output, r.exit, &r.message, &r.hint);
+            return Ok(r.exit);
+        }
+    };
+    ui.line(
+        "backup",
+        &Line::Detail(format!(
+            "{} (container {}, port {})",
+            target.pod, target.container, target.port
+        )),
+    );
+    let mut auth = auth.clone();
+    if auth.password.is_none() {
+        if let Ok(p) = api.get(&target.pod).await {
+            match crate::auth::from_pod_env(&k.client, &k.namespace, &p, &target.container).await {
+                Ok(Some(pw)) => {
+                    auth.password = Some(pw);
+                    auth.source = Some("the container's REDIS_PASSWORD".into());
+                }
+                Ok(None) => {}
+                Err(e) => ui.line(
+                    "backup",
+                    &Line::Warn(format!("cannot read the pod's REDIS_PASSWORD: {e}")),
+                ),
+            }
+        }
+    }
+    let mut locks = Locks::new(k.client.clone(), &k.namespace, lease::holder());
+    let lease_name = match stream::lock(ui, &mut locks, &info.owner, &target.pod).await {
+        Ok(n) => n,
+        Err(f) => return finish_stream(ui, args.output, Err(f)),
+    };
+    let result = async {
+        let mut pf = match api.portforward(&target.pod, &[target.port]).await {
+            Ok(pf) => pf,
+            Err(kube::Error::Api(ae)) if ae.code == 403 => {
+                return Err(stream::Failed::Refused {
+                    message: format!("port-forward to {} is not allowed: {}", target.pod, ae.message),
+                    hint: format!("it needs create on pods/portforward (`kubectl auth can-i create pods/portforward -n {}`)", k.namespace),
+                })
+            }
+            Err(e) => {
+                return Err(stream::Failed::Refused {
+                    message: format!("port-forward to {} failed: {}", target.pod, exec::api_error(e)),
+                    hint: "check the pod's port with --redis-port".into(),
+                })
+            }
+        };
+        let Some(mut conn) = pf.take_stream(target.port) else {
+            return Err(stream::Failed::Refused {
+                message: "the port-forward has no stream".into(),
+                hint: "use --method bgsave".into(),
+            });
+        };
+        let origin = stream::Origin {
+            source: kubectl_redis_core::manifest::Source {
+                context: k.context.clone(),
+                namespace: Some(k.namespace.clone()),
+                pod: Some(target.pod.clone()),
+                url: None,
+            },
+            label: format!("pod {}/{}:{}", k.namespace, target.pod, target.port),
+        };
+        let tool = format!("kubectl-redis {}", env!("CARGO_PKG_VERSION"));
+        let out_dir = cli::out_dir(args.out_dir.clone());
+        let r = stream::backup(
+            ui,
+            &mut conn,
+            &auth,
+            &origin,
+            &out_dir,
+            cli::unix_now(),
+            args.timeout,
+            &tool,
+        )
+        .await;
+        drop(conn);
+        pf.abort();
+        r
+    };
+    let r = tokio::select! {
+        r = result => Some(r),
+        _ = tokio::signal::ctrl_c() => None,
+    };
+    if let Some(name) = &lease_name {
+        if let Err(e) = locks.release(name).await {
+            ui.line(
+                "backup",
+                &Line::Warn(format!("could not release Lease {name}: {e}")),
+            );
+        }
+    }
+    match r {
+        None => {
+            ui.line(
+                "backup",
+                &Line::Warn("interrupted; nothing was saved".into()),
+            );
+            Ok(Exit::Interrupted)
+        }
+        Some(r) => finish_stream(ui, args.output, r),
+    }
 }
 
 fn report(ui: &Ui, output: Output, f: &Finish) {

@@ -169,10 +169,34 @@ pub struct TargetArgs {
     pub redis_port: Option<u16>,
 }
 
+/// How a backup gets the data.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Method {
+    /// stream when the server and cluster allow it, else bgsave
+    #[default]
+    Auto,
+    /// replication SYNC through a port-forward (or --url): no exec, no shell, no disk on the server
+    Stream,
+    /// BGSAVE in the pod, then copy the file out through exec (the runbook's way)
+    Bgsave,
+}
+
 #[derive(Args, Debug)]
 pub struct BackupArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+    /// How to get the snapshot
+    #[arg(long, value_enum, default_value_t = Method::Auto, value_name = "METHOD")]
+    pub method: Method,
+    /// Back up this Redis directly (outside Kubernetes, or through your own port-forward); stream method only
+    #[arg(long, value_name = "redis://HOST:PORT", conflicts_with_all = ["pod", "selector"])]
+    pub url: Option<String>,
+    /// Read the Redis password from this Secret's key (in the namespace); never printed
+    #[arg(long, value_name = "NAME/KEY")]
+    pub password_from_secret: Option<String>,
+    /// ACL user name (the password comes from --password-from-secret, $REDISCLI_AUTH or the pod)
+    #[arg(long, value_name = "NAME")]
+    pub user_name: Option<String>,
     /// Directory for the backup [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<String>,

@@ -112,25 +112,63 @@ fn owner(p: &Pod) -> Option<String> {
 /// REDIS_PASSWORD reaches it as REDISCLI_AUTH: never in any argv.
 const REDIS_CLI: &str = "if [ -z \"${REDISCLI_AUTH:-}\" ] && [ -n \"${REDIS_PASSWORD:-}\" ]; then export REDISCLI_AUTH=\"$REDIS_PASSWORD\"; fi; exec redis-cli \"$@\"";
 
+/// With a password from the user (a Secret, or their $REDISCLI_AUTH): it
+/// arrives on stdin, never in argv.
+const REDIS_CLI_STDIN: &str =
+    "IFS= read -r REDISCLI_AUTH; export REDISCLI_AUTH; exec redis-cli \"$@\"";
+
 pub async fn redis_cli(api: &Api<Pod>, t: &Target, args: &[String]) -> Result<CliOutput, String> {
+    let auth = crate::auth::global();
+    let password = auth.and_then(|a| a.password.as_ref());
     let mut argv: Vec<String> = vec![
         "sh".into(),
         "-c".into(),
-        REDIS_CLI.into(),
+        if password.is_some() {
+            REDIS_CLI_STDIN
+        } else {
+            REDIS_CLI
+        }
+        .into(),
         "redis-cli".into(),
         "--no-raw".into(),
         "-p".into(),
         t.port.to_string(),
     ];
+    if let Some(u) = auth.and_then(|a| a.user.as_ref()) {
+        argv.push("--user".into());
+        argv.push(u.clone());
+    }
     argv.extend(args.iter().cloned());
-    run(api, t, argv).await
+    let input = password.map(|p| format!("{}\n", p.expose()).into_bytes());
+    run_with_input(api, t, argv, input).await
 }
 
 /// Runs `argv` in the target container; collects stdout, stderr and the
 /// exit code.
 pub async fn run(api: &Api<Pod>, t: &Target, argv: Vec<String>) -> Result<CliOutput, String> {
-    let ap = AttachParams::default().container(&t.container).stderr(true);
+    run_with_input(api, t, argv, None).await
+}
+
+/// [`run`], writing `input` to the command's stdin first.
+pub async fn run_with_input(
+    api: &Api<Pod>,
+    t: &Target,
+    argv: Vec<String>,
+    input: Option<Vec<u8>>,
+) -> Result<CliOutput, String> {
+    let ap = AttachParams::default()
+        .container(&t.container)
+        .stderr(true)
+        .stdin(input.is_some());
     let mut proc = api.exec(&t.pod, argv, &ap).await.map_err(api_error)?;
+    if let Some(bytes) = input {
+        if let Some(mut w) = proc.stdin() {
+            w.write_all(&bytes)
+                .await
+                .map_err(|e| format!("writing to redis-cli: {e}"))?;
+            let _ = w.shutdown().await;
+        }
+    }
     let mut out = Vec::new();
     let mut err = Vec::new();
     let (mut so, mut se) = (proc.stdout(), proc.stderr());

@@ -4,6 +4,7 @@
 //! connects to the cluster like kubectl does, and performs the effects the
 //! core's state machines ask for.
 
+mod auth;
 mod backup;
 mod cli;
 mod exec;
@@ -14,6 +15,7 @@ mod lease;
 mod list;
 mod rdbfile;
 mod restore;
+mod stream;
 mod ui;
 mod verify;
 
