@@ -1,8 +1,11 @@
 //! CRC-64/REDIS ("Jones"): polynomial 0xad93d23594c935a9, reflected, initial
 //! value 0, no final xor. Check value for `123456789`: 0xe9c6d914c4b8d9ca.
 //!
-//! Table-driven, slicing by 16: sixteen 256-entry tables built at compile
-//! time, sixteen bytes per step. Pure safe Rust, the same on every target.
+//! [`Crc64`] uses carry-less multiplication (PCLMULQDQ, PMULL) through the
+//! `crc-fast` crate on x86_64 and aarch64 when the CPU has it. [`update`] is
+//! our own table-driven slicing by 16 (sixteen 256-entry tables built at
+//! compile time), pure safe Rust: the fallback everywhere else (wasm), and
+//! the reference the fast path is tested against.
 
 /// The reflected polynomial.
 pub const POLY: u64 = 0x95ac_9329_ac4b_c9b5;
@@ -66,7 +69,54 @@ pub fn update(mut crc: u64, data: &[u8]) -> u64 {
 
 /// The CRC of `data` alone.
 pub fn checksum(data: &[u8]) -> u64 {
-    update(0, data)
+    let mut c = Crc64::new();
+    c.update(data);
+    c.value()
+}
+
+/// A running CRC-64/REDIS, the fastest way this target has.
+#[derive(Clone, Copy, Debug)]
+pub struct Crc64 {
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    d: crc_fast::Digest,
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    crc: u64,
+}
+
+impl Default for Crc64 {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Crc64 {
+    /// At the start (CRC 0).
+    pub fn new() -> Self {
+        Crc64 {
+            #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+            d: crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Redis),
+            #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+            crc: 0,
+        }
+    }
+
+    /// Continues over `data`.
+    pub fn update(&mut self, data: &[u8]) {
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        self.d.update(data);
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+        {
+            self.crc = update(self.crc, data);
+        }
+    }
+
+    /// The CRC so far.
+    pub fn value(&self) -> u64 {
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        return self.d.finalize();
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+        self.crc
+    }
 }
 
 #[cfg(test)]
@@ -91,6 +141,20 @@ mod tests {
     #[test]
     fn check_value() {
         assert_eq!(checksum(b"123456789"), 0xe9c6_d914_c4b8_d9ca);
+        assert_eq!(update(0, b"123456789"), 0xe9c6_d914_c4b8_d9ca);
+    }
+
+    #[test]
+    fn fast_path_matches_the_tables_in_any_pieces() {
+        let data: Vec<u8> = (0..100_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        for split in [0, 1, 15, 16, 17, 255, 4096, 65_537, 99_999] {
+            let mut c = Crc64::new();
+            c.update(&data[..split]);
+            c.update(&data[split..]);
+            assert_eq!(c.value(), update(0, &data), "split at {split}");
+        }
     }
 
     #[test]

@@ -508,7 +508,7 @@ pub struct Reader {
     pos: usize,
     /// File offset of `buf[0]`.
     base: u64,
-    crc: u64,
+    crc: crc64::Crc64,
     crc_upto: usize,
     crc_done: bool,
     /// File offset the buffer must reach before parsing is retried.
@@ -545,7 +545,7 @@ impl Reader {
             buf: Vec::new(),
             pos: 0,
             base: 0,
-            crc: 0,
+            crc: crc64::Crc64::new(),
             crc_upto: 0,
             crc_done: false,
             need: 0,
@@ -625,7 +625,7 @@ impl Reader {
             if self.pos == self.buf.len() {
                 let n = usize::try_from(left).unwrap_or(usize::MAX).min(chunk.len());
                 self.crc_flush();
-                self.crc = crc64::update(self.crc, &chunk[..n]);
+                self.crc.update(&chunk[..n]);
                 self.base += n as u64;
                 chunk = &chunk[n..];
                 let left = left - n as u64;
@@ -739,7 +739,7 @@ impl Reader {
 
     fn crc_flush(&mut self) {
         if !self.crc_done && self.crc_upto < self.pos {
-            self.crc = crc64::update(self.crc, &self.buf[self.crc_upto..self.pos]);
+            self.crc.update(&self.buf[self.crc_upto..self.pos]);
         }
         self.crc_upto = self.pos;
     }
@@ -1492,12 +1492,9 @@ impl Reader {
         let mut a = [0u8; 8];
         a.copy_from_slice(s);
         let stored = u64::from_le_bytes(a);
-        if stored != 0 && stored != self.crc {
-            return Err(ErrorKind::Checksum {
-                stored,
-                computed: self.crc,
-            }
-            .into());
+        let computed = self.crc.value();
+        if stored != 0 && stored != computed {
+            return Err(ErrorKind::Checksum { stored, computed }.into());
         }
         self.pos += 8;
         self.stored_crc = Some(stored);

@@ -1,0 +1,22 @@
+//! The replication download decoder on arbitrary socket bytes: never panics,
+//! hands on only bytes it was given, in order.
+#![no_main]
+
+use kubectl_redis_core::repl::Download;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&split, rest)) = data.split_first() else {
+        return;
+    };
+    let chunk = usize::from(split) + 1;
+    let mut d = Download::new();
+    let mut out = 0usize;
+    for c in rest.chunks(chunk) {
+        if d.feed(c, &mut |b| out += b.len()).is_err() || d.is_done() {
+            break;
+        }
+    }
+    assert!(out <= rest.len());
+    let _ = d.finish();
+});
