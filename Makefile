@@ -6,7 +6,7 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 WASI_RUNNER := node $(CURDIR)/scripts/wasi-runner.mjs
 
-.PHONY: setup build cluster-up cluster-down cluster-kubeconfig demo test lint test-core-wasm test-all bench completions
+.PHONY: setup build cluster-up cluster-down cluster-kubeconfig demo test lint test-core-wasm test-all bench bench-copy bench-rdb fuzz completions
 
 ## setup: install what the build and tests need (Debian packages, rustup targets, Kubernetes binaries)
 setup:
@@ -47,10 +47,23 @@ test: setup lint test-core-wasm cluster-up
 	KUBECONFIG_E2E="$$(scripts/cluster.sh kubeconfig)" INSTA_UPDATE=no \
 	  $(CARGO) nextest run --workspace --no-fail-fast
 
-## bench: copy speed and memory of the plugin vs kubectl cp on a ~112 MB dump
-bench: cluster-up
+## bench: every benchmark, each printing the plugin and the reference tool side by side
+bench: bench-rdb bench-copy
+
+## bench-copy: bgsave copy speed and memory vs kubectl cp on a ~112 MB dump (real cluster)
+bench-copy: cluster-up
 	$(CARGO) build --release -p kubectl-redis
 	scripts/bench-copy.sh
+
+## bench-rdb: verify vs redis-check-rdb, stream backup vs redis-cli --rdb, raw CRC-64 speed
+bench-rdb:
+	$(CARGO) build --release -p kubectl-redis
+	scripts/bench-rdb.sh
+
+## fuzz: the RDB reader and the replication decoder under cargo fuzz (nightly), FUZZ_SECONDS each
+FUZZ_SECONDS ?= 60
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 ## completions: regenerate the committed completion scripts (a test checks they are current)
 completions:

@@ -34,7 +34,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 : >"$work/plugin_ms"; : >"$work/plugin_total_ms"; : >"$work/plugin_rss"; : >"$work/cp_ms"; : >"$work/cp_rss"
 for i in $(seq "$RUNS"); do
   rm -rf "$work/out" "$work/cp.rdb"
-  /usr/bin/time -f '%M' -o "$work/t" "$BIN" backup -n kr-bench --out-dir "$work/out" -o json --color never \
+  /usr/bin/time -f '%M' -o "$work/t" "$BIN" backup --method bgsave -n kr-bench --out-dir "$work/out" -o json --color never \
     >"$work/r.json" 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
   copy_ms=$(jq .copy_ms "$work/r.json"); total_ms=$(jq .duration_ms "$work/r.json"); rss=$(tail -1 "$work/t")
   bytes=$(jq .bytes "$work/r.json")
