@@ -35,7 +35,7 @@ never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -s h -l help -d 'Print help'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -s V -l version -d 'Print version'
-complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "backup" -d 'Snapshot Redis with BGSAVE and copy the dump to a local file'
+complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "backup" -d 'Snapshot Redis into a verified local file (replication stream or BGSAVE)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "restore" -d 'Replace all data in Redis with a backup (asks first)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "list" -d 'List local backups, newest first'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "verify" -d 'Check every byte of RDB files: structure, encodings, CRC-64'
@@ -46,6 +46,12 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s l
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l pod -d 'Use this pod instead of searching by label' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s c -l container -d 'Container running Redis (default: the pod\'s default container, else one named redis)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l redis-port -d 'Port redis-cli connects to inside the pod (default: the container port named redis, else 6379)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l method -d 'How to get the snapshot' -r -f -a "auto\t'stream when the server and cluster allow it, else bgsave'
+stream\t'replication SYNC through a port-forward (or --url): no exec, no shell, no disk on the server'
+bgsave\t'BGSAVE in the pod, then copy the file out through exec (the runbook\'s way)'"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l url -d 'Back up this Redis directly (outside Kubernetes, or through your own port-forward); stream method only' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l password-from-secret -d 'Read the Redis password from this Secret\'s key (in the namespace); never printed' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l user-name -d 'ACL user name (the password comes from --password-from-secret, $REDISCLI_AUTH or the pod)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l out-dir -d 'Directory for the backup [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l timeout -d 'How long BGSAVE may take: 30s, 2m, 1h or plain seconds' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
@@ -101,6 +107,8 @@ never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand list" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand list" -s V -l version -d 'Print version'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l url -d 'Instead of files: take a snapshot of this Redis over SYNC and check it, saving nothing' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l timeout -d 'How long the server may take to start sending the snapshot (with --url)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
@@ -140,7 +148,7 @@ never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -s V -l version -d 'Print version'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect completion help" -f -a "backup" -d 'Snapshot Redis with BGSAVE and copy the dump to a local file'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect completion help" -f -a "backup" -d 'Snapshot Redis into a verified local file (replication stream or BGSAVE)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect completion help" -f -a "restore" -d 'Replace all data in Redis with a backup (asks first)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect completion help" -f -a "list" -d 'List local backups, newest first'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect completion help" -f -a "verify" -d 'Check every byte of RDB files: structure, encodings, CRC-64'

@@ -34,7 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Snapshot Redis with BGSAVE and copy the dump to a local file')
+            [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Snapshot Redis into a verified local file (replication stream or BGSAVE)')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Replace all data in Redis with a backup (asks first)')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List local backups, newest first')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check every byte of RDB files: structure, encodings, CRC-64')
@@ -50,6 +50,10 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Container running Redis (default: the pod''s default container, else one named redis)')
             [CompletionResult]::new('--container', '--container', [CompletionResultType]::ParameterName, 'Container running Redis (default: the pod''s default container, else one named redis)')
             [CompletionResult]::new('--redis-port', '--redis-port', [CompletionResultType]::ParameterName, 'Port redis-cli connects to inside the pod (default: the container port named redis, else 6379)')
+            [CompletionResult]::new('--method', '--method', [CompletionResultType]::ParameterName, 'How to get the snapshot')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Back up this Redis directly (outside Kubernetes, or through your own port-forward); stream method only')
+            [CompletionResult]::new('--password-from-secret', '--password-from-secret', [CompletionResultType]::ParameterName, 'Read the Redis password from this Secret''s key (in the namespace); never printed')
+            [CompletionResult]::new('--user-name', '--user-name', [CompletionResultType]::ParameterName, 'ACL user name (the password comes from --password-from-secret, $REDISCLI_AUTH or the pod)')
             [CompletionResult]::new('--out-dir', '--out-dir', [CompletionResultType]::ParameterName, 'Directory for the backup [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long BGSAVE may take: 30s, 2m, 1h or plain seconds')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
@@ -124,6 +128,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             break
         }
         'kubectl-redis;verify' {
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Instead of files: take a snapshot of this Redis over SYNC and check it, saving nothing')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long the server may take to start sending the snapshot (with --url)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
@@ -178,7 +184,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             break
         }
         'kubectl-redis;help' {
-            [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Snapshot Redis with BGSAVE and copy the dump to a local file')
+            [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Snapshot Redis into a verified local file (replication stream or BGSAVE)')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Replace all data in Redis with a backup (asks first)')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List local backups, newest first')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check every byte of RDB files: structure, encodings, CRC-64')

@@ -78,31 +78,38 @@ pub enum Output {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Snapshot Redis with BGSAVE and copy the dump to a local file
+    /// Snapshot Redis into a verified local file (replication stream or BGSAVE)
     #[command(
-        long_about = "Snapshot Redis with BGSAVE and copy the dump to a local file.\n\n\
-Finds the Running and Ready pod with the label selector, reads where Redis keeps \
-its dump (CONFIG GET dir/dbfilename), runs BGSAVE and waits until LASTSAVE \
-advances, then streams the file out of the pod into OUT_DIR as \
-redis-backup-YYYYMMDD_HHMMSS.rdb (UTC, mode 0600). The file is written under a \
-hidden temporary name, checked (non-empty, complete, RDB header) and fsynced \
-before it gets its final name: an interrupted or failed backup leaves no file \
-behind. Progress goes to stderr, the path of the backup to stdout.",
+        long_about = "Snapshot Redis into a verified local file.\n\n\
+Finds the Running and Ready pod with the label selector (or takes --url), then \
+gets a snapshot one of two ways. stream: speaks the replication protocol \
+(REPLCONF capa eof, SYNC) through a port-forward: no exec, no shell in the image, \
+and with diskless sync no free space on the Redis volume. bgsave (the runbook's \
+way): BGSAVE, wait until LASTSAVE advances, stream /data/dump.rdb out of the pod \
+through exec. --method auto (the default) uses stream when the server and your \
+RBAC allow it and says when it falls back.\n\n\
+Every byte is verified while it is written (structure, packed encodings, LZF, \
+CRC-64), into a hidden temporary file that is fsynced and only then named \
+redis-backup-YYYYMMDD_HHMMSS.rdb (UTC, mode 0600) in OUT_DIR, next to a manifest \
+(the same name + .json: sha256, keys per database, source, method). A corrupt \
+snapshot (exit 8), an interruption or any failure leaves no file behind. Progress \
+goes to stderr, the path of the backup to stdout.",
         after_help = backup_after_help()
     )]
     Backup(BackupArgs),
     /// Replace all data in Redis with a backup (asks first)
     #[command(
         long_about = "Replace all data in Redis with a backup.\n\n\
-Checks everything before changing anything: the file (regular, non-empty, RDB \
-header), the pod, that the server can load this RDB version, persistence \
+Checks everything before changing anything: the file (every byte verified, and \
+compared with its manifest when it has one; --force-unverified overrides), the pod, that the server can load this RDB version, persistence \
 settings, the writers, and a Lease that makes this the only backup or restore \
 of this Redis. Prints the plan and asks `Continue? (yes/no):`. Then records \
 each writer's replicas in an annotation on it, scales writers to 0 and waits \
 for their pods to go, copies the file into the pod (checked by size and \
 sha256), moves it into place (as the base of a fresh AOF when appendonly is \
 yes, so the restore is not silently ignored), stops Redis with SHUTDOWN \
-NOSAVE, waits for it to come back, checks PING and the key count, and scales \
+NOSAVE, waits for it to come back, checks PING and every database's key count \
+against the backup's, and scales \
 writers back to their recorded counts. On any failure or Ctrl-C writers are \
 scaled back; if the plugin itself is killed, `restore --recover` puts them \
 back from the annotations.",
@@ -121,7 +128,7 @@ packed encodings inside them (listpack, ziplist, intset), LZF-compressed strings
 and the CRC-64 at the end. Reads in bounded memory whatever the file's size. When \
 a backup has a manifest (FILE.json, written by `kubectl redis backup`), its size, \
 sha256 and key count must match too. Exit 0 only when every file checks out.",
-        after_help = "Exit codes:\n    0  every file checks out\n    2  a file is missing or unreadable\n    8  a file is corrupt or differs from its manifest\n\nExamples:\n  kubectl redis verify ./backups/*.rdb\n  kubectl redis verify dump.rdb -o json | jq .files[0].keys"
+        after_help = "Exit codes:\n    0  every file checks out\n    1  --url: the server could not be reached\n    2  a file is missing or unreadable\n    8  a file is corrupt or differs from its manifest\n    9  --url: the server refused SYNC\n\nExamples:\n  kubectl redis verify ./backups/*.rdb\n  kubectl redis verify dump.rdb -o json | jq .files[0].keys\n  kubectl redis verify --url redis://127.0.0.1:6379     # what a backup would hold, now"
     )]
     Verify(VerifyArgs),
     /// Show what an RDB file holds: keys per db, types, biggest keys
@@ -147,7 +154,7 @@ verified while it is read; a corrupt file is reported (exit 8).",
 
 fn backup_after_help() -> String {
     format!(
-        "Environment:\n  NS                     namespace when -n is not given\n  APP_LABEL              selector when -l is not given; a bare value V means app=V\n  OUT_DIR, BACKUPS_DIR   output directory when --out-dir is not given\n\n{}\nExamples:\n  kubectl redis backup -n october\n  kubectl redis backup -n prod --pod redis-0 --timeout 2m --out-dir /mnt/backups\n  kubectl redis backup -o json | jq -r .path",
+        "Environment:\n  NS                     namespace when -n is not given\n  APP_LABEL              selector when -l is not given; a bare value V means app=V\n  OUT_DIR, BACKUPS_DIR   output directory when --out-dir is not given\n  REDISCLI_AUTH          Redis password when --password-from-secret is not given\n                         (else the container's REDIS_PASSWORD is used); never printed\n\n{}\nExamples:\n  kubectl redis backup -n october\n  kubectl redis backup -n prod --pod redis-0 --timeout 2m --out-dir /mnt/backups\n  kubectl redis backup -n prod --password-from-secret redis-auth/password\n  kubectl redis backup --method bgsave             # the runbook's BGSAVE + copy\n  kubectl redis backup --url redis://127.0.0.1:6379  # any Redis, no cluster\n  kubectl redis backup -o json | jq -r .path",
         exit::help_table()
     )
 }
@@ -264,8 +271,14 @@ pub struct ListArgs {
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
     /// RDB files to check
-    #[arg(value_name = "FILE", required = true)]
+    #[arg(value_name = "FILE", required_unless_present = "url")]
     pub files: Vec<String>,
+    /// Instead of files: take a snapshot of this Redis over SYNC and check it, saving nothing
+    #[arg(long, value_name = "redis://HOST:PORT", conflicts_with = "files")]
+    pub url: Option<String>,
+    /// How long the server may take to start sending the snapshot (with --url)
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -380,6 +393,10 @@ pub fn run() -> ExitCode {
             Exit::Ok
         }
         Command::List(args) => crate::list::run(&ui, args),
+        Command::Verify(args) if args.url.is_some() => match runtime(&ui) {
+            Some(rt) => rt.block_on(crate::verify::run_url(&ui, args)),
+            None => Exit::Error,
+        },
         Command::Verify(args) => crate::verify::run(&ui, args),
         Command::Inspect(args) => crate::inspect::run(&ui, args),
         Command::Backup(args) => match runtime(&ui) {

@@ -115,7 +115,7 @@ pub async fn download(
     ui: &Ui,
     conn: &mut dyn Duplex,
     auth: &Auth,
-    file: tokio::fs::File,
+    file: impl AsyncWrite + Unpin,
     label: &str,
     prepare_timeout: Duration,
 ) -> Result<(kubectl_redis_core::reader::Summary, String, Framing, u64), Failed> {

@@ -63,6 +63,90 @@ pub fn run(ui: &Ui, args: VerifyArgs) -> Exit {
     worst
 }
 
+/// `verify --url`: a snapshot over SYNC, checked as it arrives, not saved.
+pub async fn run_url(ui: &Ui, args: VerifyArgs) -> Exit {
+    let url = args.url.clone().unwrap_or_default();
+    let (host, port) = match crate::backup::parse_url(&url) {
+        Ok(x) => x,
+        Err(e) => {
+            ui.error(
+                &e,
+                Some("use redis://HOST:PORT; give a password with $REDISCLI_AUTH"),
+            );
+            return Exit::Invalid;
+        }
+    };
+    let auth = match crate::auth::explicit(None, "", None, None).await {
+        Ok(a) => a,
+        Err(e) => {
+            ui.error(&e, None);
+            return Exit::Invalid;
+        }
+    };
+    let mut conn = match tokio::net::TcpStream::connect((host.as_str(), port)).await {
+        Ok(c) => c,
+        Err(e) => {
+            ui.error(
+                &format!("cannot connect to {host}:{port}: {e}"),
+                Some("check the address"),
+            );
+            return Exit::Error;
+        }
+    };
+    let label = format!("redis://{host}:{port}");
+    let r = crate::stream::download(
+        ui,
+        &mut conn,
+        &auth,
+        tokio::io::sink(),
+        &label,
+        args.timeout,
+    )
+    .await;
+    let (exit, v) = match r {
+        Ok((s, sha, _, bytes)) => {
+            if args.output == Output::Text {
+                println!(
+                    "OK  {label}: {} RDB {}, {} keys, {}, {bytes} bytes",
+                    format!("{:?}", s.header.flavor).to_uppercase(),
+                    s.header.version,
+                    s.keys(),
+                    checksum_text(&s.checksum)
+                );
+            }
+            (
+                Exit::Ok,
+                serde_json::json!({"ok": true, "url": label, "bytes": bytes, "sha256": sha,
+                    "rdb_version": s.header.version, "keys": s.keys(), "checksum": s.checksum, "exit_code": 0}),
+            )
+        }
+        Err(crate::stream::Failed::Refused { message, hint }) => {
+            ui.error(&message, Some(&hint));
+            (
+                Exit::SyncRefused,
+                serde_json::json!({"ok": false, "url": label, "error": message, "exit_code": 9}),
+            )
+        }
+        Err(crate::stream::Failed::Other {
+            exit,
+            message,
+            hint,
+        }) => {
+            ui.error(&message, hint.as_deref());
+            (
+                exit,
+                serde_json::json!({"ok": false, "url": label, "error": message, "exit_code": exit.code()}),
+            )
+        }
+    };
+    if args.output == Output::Json {
+        if let Ok(s) = serde_json::to_string_pretty(&v) {
+            println!("{s}");
+        }
+    }
+    exit
+}
+
 /// Corruption outranks unreadable files, which outrank success.
 fn rank(e: Exit) -> u8 {
     match e {
