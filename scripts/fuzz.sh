@@ -10,6 +10,8 @@ SECS=${1:-60}
 rustup toolchain list | grep -q '^nightly' || { echo "fuzz: needs the nightly toolchain (rustup toolchain install nightly)" >&2; exit 1; }
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 cd "$REPO/fuzz"
+# Nightly builds kept apart from the stable ones, outside the repository.
+export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-/var/cache/kubectl-redis/fuzz-target}
 mkdir -p corpus/reader corpus/repl
 # Seeds: the first byte picks the chunk size (0xbf: 64-byte chunks, no header added).
 for f in "$REPO"/core/tests/fixtures/*.rdb; do
