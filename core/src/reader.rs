@@ -289,6 +289,8 @@ enum Op {
     OldDouble,
     /// A length N, then the body N times; `true`: N counts as elements.
     Repeat(bool, &'static [Op]),
+    /// The body once (a named part of a program).
+    Group(&'static [Op]),
     Module,
     /// Quicklist 2 node: container (1 plain, 2 packed) then the string.
     QlNode,
@@ -323,87 +325,53 @@ const STREAM_NODES: Op = Repeat(
     &[Str(Use::StreamId), Str(Use::Pack(Pack::Listpack, 0))],
 );
 const PEL: Op = Repeat(false, &[Fixed(16), Fixed(8), Len(false)]);
-const P_STREAM1: &[Op] = &[
-    STREAM_NODES,
+const CONSUMER_PEL: Op = Repeat(false, &[Fixed(16)]);
+/// Length, last ID; from version 2 also first ID, max deleted ID, entries added.
+const STREAM_META1: Op = Group(&[Len(true), Len(false), Len(false)]);
+const STREAM_META2: Op = Group(&[
     Len(true),
     Len(false),
     Len(false),
+    Len(false),
+    Len(false),
+    Len(false),
+    Len(false),
+    Len(false),
+]);
+/// A consumer group's name, last ID (and from version 2 its read counter), PEL.
+const GROUP1: Op = Group(&[Str(Use::Skip), Len(false), Len(false), PEL]);
+const GROUP2: Op = Group(&[Str(Use::Skip), Len(false), Len(false), Len(false), PEL]);
+/// Consumers: name, seen time (and from version 3 active time), PEL.
+const P_STREAM1: &[Op] = &[
+    STREAM_NODES,
+    STREAM_META1,
     Repeat(
         false,
         &[
-            Str(Use::Skip),
-            Len(false),
-            Len(false),
-            PEL,
-            Repeat(
-                false,
-                &[Str(Use::Skip), Fixed(8), Repeat(false, &[Fixed(16)])],
-            ),
+            GROUP1,
+            Repeat(false, &[Str(Use::Skip), Fixed(8), CONSUMER_PEL]),
         ],
     ),
 ];
-const STREAM2_META: [Op; 8] = [
-    Len(true),
-    Len(false),
-    Len(false),
-    Len(false),
-    Len(false),
-    Len(false),
-    Len(false),
-    Len(false),
-];
 const P_STREAM2: &[Op] = &[
     STREAM_NODES,
-    STREAM2_META[0],
-    STREAM2_META[1],
-    STREAM2_META[2],
-    STREAM2_META[3],
-    STREAM2_META[4],
-    STREAM2_META[5],
-    STREAM2_META[6],
-    STREAM2_META[7],
+    STREAM_META2,
     Repeat(
         false,
         &[
-            Str(Use::Skip),
-            Len(false),
-            Len(false),
-            Len(false),
-            PEL,
-            Repeat(
-                false,
-                &[Str(Use::Skip), Fixed(8), Repeat(false, &[Fixed(16)])],
-            ),
+            GROUP2,
+            Repeat(false, &[Str(Use::Skip), Fixed(8), CONSUMER_PEL]),
         ],
     ),
 ];
 const P_STREAM3: &[Op] = &[
     STREAM_NODES,
-    STREAM2_META[0],
-    STREAM2_META[1],
-    STREAM2_META[2],
-    STREAM2_META[3],
-    STREAM2_META[4],
-    STREAM2_META[5],
-    STREAM2_META[6],
-    STREAM2_META[7],
+    STREAM_META2,
     Repeat(
         false,
         &[
-            Str(Use::Skip),
-            Len(false),
-            Len(false),
-            Len(false),
-            PEL,
-            Repeat(
-                false,
-                &[
-                    Str(Use::Skip),
-                    Fixed(8),
-                    Fixed(8),
-                    Repeat(false, &[Fixed(16)]),
-                ],
-            ),
+            GROUP2,
+            Repeat(false, &[Str(Use::Skip), Fixed(16), CONSUMER_PEL]),
         ],
     ),
 ];
@@ -1304,6 +1272,14 @@ impl Reader {
                             left: n,
                         });
                     }
+                }
+                Group(body) => {
+                    self.advance();
+                    self.stack.push(Frame {
+                        prog: body,
+                        pc: 0,
+                        left: 1,
+                    });
                 }
                 QlNode => {
                     let (c, n) = self.peek_len(0)?;

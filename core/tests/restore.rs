@@ -42,6 +42,13 @@ fn empty_rdb() -> LocalFile {
     local_of(include_bytes!("fixtures/empty-7.0.rdb"))
 }
 
+/// The fixture with one bit flipped: its CRC no longer matches.
+fn corrupt_rdb() -> LocalFile {
+    let mut b = RDB.to_vec();
+    b[150] ^= 0x01;
+    local_of(&b)
+}
+
 /// A regular file holding `bytes`, as the shell reads it: its size, first
 /// bytes, and the real reader's verdict.
 fn local_of(bytes: &[u8]) -> LocalFile {
@@ -415,11 +422,7 @@ scenario!(
     corrupt_backup_is_refused,
     plan(),
     World {
-        local: Ok({
-            let mut b = RDB.to_vec();
-            b[150] ^= 0x01;
-            local_of(&b)
-        }),
+        local: Ok(corrupt_rdb()),
         ..World::default()
     },
     Exit::Corrupt
@@ -433,11 +436,7 @@ scenario!(
         ..plan()
     },
     World {
-        local: Ok({
-            let mut b = RDB.to_vec();
-            b[150] ^= 0x01;
-            local_of(&b)
-        }),
+        local: Ok(corrupt_rdb()),
         ..World::default()
     },
     Exit::Ok

@@ -6,6 +6,8 @@
 //! a Redis on a port of its own, so tests run in parallel without sharing
 //! state. Waits are on conditions with deadlines, never fixed sleeps.
 
+mod common;
+use common::bin;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
@@ -37,19 +39,6 @@ fn kubeconfig() -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// The plugin binary built beside this test (`cargo build --workspace --bins`).
-fn bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let b = dir.join("kubectl-redis");
-    assert!(
-        b.exists(),
-        "{} missing: run `cargo build --workspace --bins` first",
-        b.display()
-    );
-    b
 }
 
 fn kubectl(args: &[&str]) -> Output {

