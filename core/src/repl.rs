@@ -178,11 +178,16 @@ impl Download {
         self.phase == Phase::Done
     }
 
-    /// Takes bytes from the socket; `out` gets the RDB's bytes, in order.
-    pub fn feed(&mut self, mut chunk: &[u8], out: &mut dyn FnMut(&[u8])) -> Result<(), Error> {
+    /// Takes bytes from the socket and returns where the RDB's bytes are in
+    /// them: one contiguous range (the reply line comes before the file,
+    /// the diskless mark after it), possibly empty.
+    pub fn feed(&mut self, whole: &[u8]) -> Result<core::ops::Range<usize>, Error> {
+        let mut chunk = whole;
+        let mut rdb: Option<core::ops::Range<usize>> = None;
+        let at = |c: &[u8]| whole.len() - c.len();
         while !chunk.is_empty() {
             match &mut self.phase {
-                Phase::Done => return Ok(()),
+                Phase::Done => break,
                 Phase::Preamble(line) => {
                     // Keepalives are bare newlines before the reply.
                     if line.is_empty() && chunk[0] == b'\n' {
@@ -194,7 +199,7 @@ impl Download {
                             return Err(Error::Protocol("a reply line longer than 4 KiB".into()));
                         }
                         line.extend_from_slice(chunk);
-                        return Ok(());
+                        break;
                     };
                     line.extend_from_slice(&chunk[..nl]);
                     chunk = &chunk[nl + 1..];
@@ -213,7 +218,9 @@ impl Download {
                         .reader
                         .feed_partial(&chunk[..take], &mut |_| {})
                         .map_err(Error::Rdb)?;
-                    out(&chunk[..used]);
+                    let start = at(chunk);
+                    let r = rdb.get_or_insert(start..start);
+                    r.end = start + used;
                     self.received += used as u64;
                     if let Some(l) = left {
                         *l -= used as u64;
@@ -238,7 +245,10 @@ impl Download {
                         };
                     } else if left == &Some(0) {
                         // The announced length ended inside the RDB.
-                        return self.reader.finish().map(|_| ()).map_err(Error::Rdb);
+                        return match self.reader.finish() {
+                            Ok(_) => Ok(rdb.unwrap_or(0..0)),
+                            Err(e) => Err(Error::Rdb(e)),
+                        };
                     }
                 }
                 Phase::Mark { want, got } => {
@@ -256,7 +266,7 @@ impl Download {
                 }
             }
         }
-        Ok(())
+        Ok(rdb.unwrap_or(0..0))
     }
 
     fn on_line(&mut self, text: &str) -> Result<(), Error> {
@@ -326,8 +336,9 @@ mod tests {
         let mut d = Download::new();
         let mut got = Vec::new();
         for c in stream.chunks(chunk) {
-            if let Err(e) = d.feed(c, &mut |b| got.extend_from_slice(b)) {
-                return (got, Err(e));
+            match d.feed(c) {
+                Ok(r) => got.extend_from_slice(&c[r]),
+                Err(e) => return (got, Err(e)),
             }
             if d.is_done() {
                 break;

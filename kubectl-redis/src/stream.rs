@@ -216,97 +216,101 @@ pub async fn download(
     let mut pending_write: Option<std::io::Error> = None;
     let mut chunk = vec![0u8; 1 << 20];
     let started = Instant::now();
-    let mut data = std::mem::take(&mut buf);
+    // What the handshake read past its replies is the start of the answer to SYNC.
+    let mut carried = std::mem::take(&mut buf);
     loop {
-        if !data.is_empty() {
-            let mut written: Vec<u8> = Vec::new();
-            let r = d.feed(&data, &mut |b| {
-                sha.update(b);
-                written.extend_from_slice(b);
-            });
-            if !written.is_empty() && pending_write.is_none() {
-                if let Err(e) = w.write_all(&written).await {
+        let n = if !carried.is_empty() {
+            let n = carried.len().min(chunk.len());
+            chunk[..n].copy_from_slice(&carried[..n]);
+            carried.drain(..n);
+            n
+        } else {
+            if let Some(Framing::Disk(n)) = d.framing() {
+                progress.set_total(Some(n));
+            }
+            let read = conn.read(&mut chunk);
+            let n = if d.framing().is_none() {
+                // Waiting for the server to prepare the snapshot (keepalives).
+                let left = prepare_timeout.saturating_sub(started.elapsed());
+                match tokio::time::timeout(left, read).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        progress.finish();
+                        return Err(Failed::other(
+                            Exit::BgsaveTimeout,
+                            format!(
+                                "Redis did not start sending the snapshot within {}",
+                                human::millis(prepare_timeout.as_millis() as u64)
+                            ),
+                            Some("raise --timeout for a large dataset; nothing was saved"),
+                        ));
+                    }
+                }
+            } else {
+                read.await
+            }
+            .map_err(|e| io_err("reading the snapshot", e))?;
+            if n == 0 {
+                progress.finish();
+                let e = match d.finish() {
+                    Ok(_) => "the connection closed early".to_string(),
+                    Err(e) => e.to_string(),
+                };
+                return Err(Failed::other(
+                    Exit::Error,
+                    e,
+                    Some("nothing was saved; run the backup again"),
+                ));
+            }
+            n
+        };
+        let data = &chunk[..n];
+        let r = d.feed(data);
+        if let Ok(range) = &r {
+            let rdb = &data[range.clone()];
+            sha.update(rdb);
+            if !rdb.is_empty() && pending_write.is_none() {
+                if let Err(e) = w.write_all(rdb).await {
                     pending_write = Some(e);
                 }
             }
-            progress.update(d.received());
-            if let Err(e) = r {
-                progress.finish();
-                return Err(match e {
-                    repl::Error::Refused(m)
-                        if m.starts_with("NOAUTH") || m.starts_with("NOPERM") =>
-                    {
-                        Failed::Refused {
-                            message: format!("Redis refused SYNC: {m}"),
-                            hint: format!(
-                                "{}; or use --method bgsave",
-                                if m.starts_with("NOAUTH") {
-                                    auth_hint()
-                                } else {
-                                    "the ACL user lacks +sync".into()
-                                }
-                            ),
-                        }
-                    }
-                    repl::Error::Refused(m) => Failed::Refused {
-                        message: format!("Redis refused SYNC: {m}"),
-                        hint: "SYNC is renamed or blocked on this server; use --method bgsave"
-                            .into(),
-                    },
-                    repl::Error::Rdb(e) => Failed::other(
-                        Exit::Corrupt,
-                        format!("the snapshot is corrupt: {e}"),
-                        Some("nothing was saved; run the backup again"),
-                    ),
-                    other => Failed::other(
-                        Exit::Error,
-                        other.to_string(),
-                        Some("nothing was saved; run the backup again"),
-                    ),
-                });
-            }
-            if d.is_done() {
-                break;
-            }
         }
-        if let Some(Framing::Disk(n)) = d.framing() {
-            progress.set_total(Some(n));
-        }
-        let read = conn.read(&mut chunk);
-        let n = if d.framing().is_none() {
-            // Waiting for the server to prepare the snapshot (keepalives).
-            let left = prepare_timeout.saturating_sub(started.elapsed());
-            match tokio::time::timeout(left, read).await {
-                Ok(r) => r,
-                Err(_) => {
-                    progress.finish();
-                    return Err(Failed::other(
-                        Exit::BgsaveTimeout,
-                        format!(
-                            "Redis did not start sending the snapshot within {}",
-                            human::millis(prepare_timeout.as_millis() as u64)
-                        ),
-                        Some("raise --timeout for a large dataset; nothing was saved"),
-                    ));
-                }
-            }
-        } else {
-            read.await
-        }
-        .map_err(|e| io_err("reading the snapshot", e))?;
-        if n == 0 {
+        progress.update(d.received());
+        if let Err(e) = r {
             progress.finish();
-            let e = match d.finish() {
-                Ok(_) => "the connection closed early".to_string(),
-                Err(e) => e.to_string(),
-            };
-            return Err(Failed::other(
-                Exit::Error,
-                e,
-                Some("nothing was saved; run the backup again"),
-            ));
+            return Err(match e {
+                repl::Error::Refused(m) if m.starts_with("NOAUTH") || m.starts_with("NOPERM") => {
+                    Failed::Refused {
+                        message: format!("Redis refused SYNC: {m}"),
+                        hint: format!(
+                            "{}; or use --method bgsave",
+                            if m.starts_with("NOAUTH") {
+                                auth_hint()
+                            } else {
+                                "the ACL user lacks +sync".into()
+                            }
+                        ),
+                    }
+                }
+                repl::Error::Refused(m) => Failed::Refused {
+                    message: format!("Redis refused SYNC: {m}"),
+                    hint: "SYNC is renamed or blocked on this server; use --method bgsave".into(),
+                },
+                repl::Error::Rdb(e) => Failed::other(
+                    Exit::Corrupt,
+                    format!("the snapshot is corrupt: {e}"),
+                    Some("nothing was saved; run the backup again"),
+                ),
+                other => Failed::other(
+                    Exit::Error,
+                    other.to_string(),
+                    Some("nothing was saved; run the backup again"),
+                ),
+            });
         }
-        data = chunk[..n].to_vec();
+        if d.is_done() {
+            break;
+        }
     }
     progress.finish();
     if let Some(e) = pending_write {
