@@ -1226,3 +1226,74 @@ fn corrupt_backup_is_not_restored() {
     let (code, _, stderr) = run(plugin(&["verify", &file]));
     assert_eq!(code, 8, "{stderr}");
 }
+
+/// Ctrl-C during a stream backup (SYNC through a port-forward): exit 130,
+/// no file under any name, the lock released (a new backup runs at once).
+#[test]
+fn interrupted_stream_leaves_nothing() {
+    let s = Scene::new(
+        "interrupt-stream",
+        6433,
+        "redis",
+        &["--enable-debug-command", "yes"],
+    );
+    assert_eq!(s.cli(&["DEBUG", "POPULATE", "3000000", "key", "100"]), "OK");
+    s.wait_ready();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out_dir = tmp.path().join("b");
+    let out = out_dir.to_str().expect("utf8");
+    let mut child = plugin(&[
+        "backup",
+        "--method",
+        "stream",
+        "-n",
+        &s.ns,
+        "--timeout",
+        "5m",
+        "--out-dir",
+        out,
+    ])
+    .stderr(Stdio::piped())
+    .stdout(Stdio::piped())
+    .spawn()
+    .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let seen = read_until(&mut lines, "[backup] streaming a snapshot (SYNC)");
+    wait_until(60, "the temporary file to appear", || {
+        !files_in(&out_dir).is_empty()
+    });
+    let during = files_in(&out_dir);
+    assert!(
+        during.iter().all(|f| f.starts_with(".redis-backup-")),
+        "{during:?}"
+    );
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130), "{seen}{}", rest.join("\n"));
+    assert!(files_in(&out_dir).is_empty(), "{:?}", files_in(&out_dir));
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("interrupted; nothing was saved")),
+        "{rest:?}"
+    );
+    // The Lease was released: the next backup is not refused as locked.
+    let (code, _, stderr) = run(plugin(&[
+        "backup",
+        "--method",
+        "stream",
+        "-n",
+        &s.ns,
+        "--timeout",
+        "5m",
+        "--out-dir",
+        out,
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+}
