@@ -19,6 +19,9 @@ _kubectl__redis() {
             kubectl__redis,backup)
                 cmd="kubectl__redis__subcmd__backup"
                 ;;
+            kubectl__redis,check)
+                cmd="kubectl__redis__subcmd__check"
+                ;;
             kubectl__redis,completion)
                 cmd="kubectl__redis__subcmd__completion"
                 ;;
@@ -31,6 +34,9 @@ _kubectl__redis() {
             kubectl__redis,list)
                 cmd="kubectl__redis__subcmd__list"
                 ;;
+            kubectl__redis,prune)
+                cmd="kubectl__redis__subcmd__prune"
+                ;;
             kubectl__redis,restore)
                 cmd="kubectl__redis__subcmd__restore"
                 ;;
@@ -39,6 +45,9 @@ _kubectl__redis() {
                 ;;
             kubectl__redis__subcmd__help,backup)
                 cmd="kubectl__redis__subcmd__help__subcmd__backup"
+                ;;
+            kubectl__redis__subcmd__help,check)
+                cmd="kubectl__redis__subcmd__help__subcmd__check"
                 ;;
             kubectl__redis__subcmd__help,completion)
                 cmd="kubectl__redis__subcmd__help__subcmd__completion"
@@ -51,6 +60,9 @@ _kubectl__redis() {
                 ;;
             kubectl__redis__subcmd__help,list)
                 cmd="kubectl__redis__subcmd__help__subcmd__list"
+                ;;
+            kubectl__redis__subcmd__help,prune)
+                cmd="kubectl__redis__subcmd__help__subcmd__prune"
                 ;;
             kubectl__redis__subcmd__help,restore)
                 cmd="kubectl__redis__subcmd__help__subcmd__restore"
@@ -65,7 +77,7 @@ _kubectl__redis() {
 
     case "${cmd}" in
         kubectl__redis)
-            opts="-n -v -h -V --kubeconfig --context --cluster --user --namespace --color --verbose --help --version backup restore list verify inspect completion help"
+            opts="-n -v -h -V --kubeconfig --context --cluster --user --namespace --color --verbose --help --version backup restore list verify inspect prune check completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -107,7 +119,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__backup)
-            opts="-l -c -o -n -v -h -V --selector --pod --container --redis-port --method --url --password-from-secret --user-name --out-dir --timeout --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-l -c -o -n -v -h -V --selector --pod --container --redis-port --method --url --password-from-secret --user-name --metrics-file --out-dir --timeout --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -153,11 +165,77 @@ _kubectl__redis() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --out-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__redis__subcmd__check)
+            opts="-o -n -v -h -V --out-dir --max-age --metrics-file --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -247,7 +325,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__help)
-            opts="backup restore list verify inspect completion help"
+            opts="backup restore list verify inspect prune check completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -261,6 +339,20 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__help__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__redis__subcmd__help__subcmd__check)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -317,6 +409,20 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__redis__subcmd__help__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -470,8 +576,82 @@ _kubectl__redis() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__subcmd__redis__subcmd__prune)
+            opts="-y -o -n -v -h -V --out-dir --keep-last --keep-within --keep-hourly --keep-daily --keep-weekly --yes --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-last)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-within)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-hourly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-daily)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-weekly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__subcmd__redis__subcmd__restore)
-            opts="-f -l -c -y -o -n -v -h -V --file --selector --pod --container --redis-port --scale-down --no-scale-down --yes --dry-run --force-unverified --timeout --scale-timeout --recover --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-f -l -c -y -o -n -v -h -V --file --selector --pod --container --redis-port --scale-down --no-scale-down --yes --dry-run --force-unverified --metrics-file --timeout --scale-timeout --recover --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -510,6 +690,10 @@ _kubectl__redis() {
                     return 0
                     ;;
                 --scale-down)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

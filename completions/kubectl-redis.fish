@@ -40,6 +40,8 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "restore
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "list" -d 'List local backups, newest first'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "verify" -d 'Check every byte of RDB files: structure, encodings, CRC-64'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "inspect" -d 'Show what an RDB file holds: keys per db, types, biggest keys'
+complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "prune" -d 'Remove old backups by a retention policy (a dry run unless --yes)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "check" -d 'Exit non-zero when the newest verified backup is too old (for alerting)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s l -l selector -d 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]' -r
@@ -52,6 +54,7 @@ bgsave\t'BGSAVE in the pod, then copy the file out through exec (the runbook\'s 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l url -d 'Back up this Redis directly (outside Kubernetes, or through your own port-forward); stream method only' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l password-from-secret -d 'Read the Redis password from this Secret\'s key (in the namespace); never printed' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l user-name -d 'ACL user name (the password comes from --password-from-secret, $REDISCLI_AUTH or the pod)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l metrics-file -d 'Also write Prometheus metrics of this run here (see `kubectl redis check --help`)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l out-dir -d 'Directory for the backup [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l timeout -d 'How long BGSAVE may take: 30s, 2m, 1h or plain seconds' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
@@ -73,6 +76,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s c -l container -d 'Container running Redis (default: the pod\'s default container, else one named redis)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l redis-port -d 'Port redis-cli connects to inside the pod (default: the container port named redis, else 6379)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l scale-down -d 'A writer to stop while restoring: deploy/NAME or sts/NAME; repeatable [env: WORKER_DEPLOY] [default: deploy/worker, skipped with a warning when missing]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l metrics-file -d 'Also write Prometheus metrics of this run here (see `kubectl redis check --help`)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l timeout -d 'How long Redis may take to come back after SHUTDOWN NOSAVE' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l scale-timeout -d 'How long writers\' pods may take to go away' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
@@ -137,6 +141,42 @@ never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -s V -l version -d 'Print version'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l out-dir -d 'Directory of the backups [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l keep-last -d 'Keep the newest N' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l keep-within -d 'Keep everything newer than this (e.g. 7d, 36h)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l keep-hourly -d 'Keep the newest backup of each of the last N hours that have one' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l keep-daily -d 'Keep the newest backup of each of the last N days (UTC) that have one' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l keep-weekly -d 'Keep the newest backup of each of the last N weeks (Monday to Sunday, UTC)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
+json\t'One JSON document on stdout'"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -s n -l namespace -d 'Namespace (default: $NS, then the context\'s namespace, then "default")' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -s y -l yes -d 'Remove for real (without it, only the plan is printed)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -s v -l verbose -d 'Print each step of the state machine to stderr'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -s V -l version -d 'Print version'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -l out-dir -d 'Directory of the backups [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -l max-age -d 'The oldest the newest verified backup may be' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -l metrics-file -d 'Write Prometheus text-format metrics here (atomically)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
+json\t'One JSON document on stdout'"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -s n -l namespace -d 'Namespace (default: $NS, then the context\'s namespace, then "default")' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -s v -l verbose -d 'Print each step of the state machine to stderr'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -s V -l version -d 'Print version'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -l cluster -d 'The kubeconfig cluster to use' -r
@@ -148,10 +188,12 @@ never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -s V -l version -d 'Print version'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect completion help" -f -a "backup" -d 'Snapshot Redis into a verified local file (replication stream or BGSAVE)'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect completion help" -f -a "restore" -d 'Replace all data in Redis with a backup (asks first)'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect completion help" -f -a "list" -d 'List local backups, newest first'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect completion help" -f -a "verify" -d 'Check every byte of RDB files: structure, encodings, CRC-64'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect completion help" -f -a "inspect" -d 'Show what an RDB file holds: keys per db, types, biggest keys'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect completion help" -f -a "completion" -d 'Print a shell completion script'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect prune check completion help" -f -a "backup" -d 'Snapshot Redis into a verified local file (replication stream or BGSAVE)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect prune check completion help" -f -a "restore" -d 'Replace all data in Redis with a backup (asks first)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect prune check completion help" -f -a "list" -d 'List local backups, newest first'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect prune check completion help" -f -a "verify" -d 'Check every byte of RDB files: structure, encodings, CRC-64'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect prune check completion help" -f -a "inspect" -d 'Show what an RDB file holds: keys per db, types, biggest keys'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect prune check completion help" -f -a "prune" -d 'Remove old backups by a retention policy (a dry run unless --yes)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect prune check completion help" -f -a "check" -d 'Exit non-zero when the newest verified backup is too old (for alerting)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect prune check completion help" -f -a "completion" -d 'Print a shell completion script'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect prune check completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

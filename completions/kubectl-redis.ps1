@@ -39,6 +39,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List local backups, newest first')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check every byte of RDB files: structure, encodings, CRC-64')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show what an RDB file holds: keys per db, types, biggest keys')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove old backups by a retention policy (a dry run unless --yes)')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Exit non-zero when the newest verified backup is too old (for alerting)')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -54,6 +56,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Back up this Redis directly (outside Kubernetes, or through your own port-forward); stream method only')
             [CompletionResult]::new('--password-from-secret', '--password-from-secret', [CompletionResultType]::ParameterName, 'Read the Redis password from this Secret''s key (in the namespace); never printed')
             [CompletionResult]::new('--user-name', '--user-name', [CompletionResultType]::ParameterName, 'ACL user name (the password comes from --password-from-secret, $REDISCLI_AUTH or the pod)')
+            [CompletionResult]::new('--metrics-file', '--metrics-file', [CompletionResultType]::ParameterName, 'Also write Prometheus metrics of this run here (see `kubectl redis check --help`)')
             [CompletionResult]::new('--out-dir', '--out-dir', [CompletionResultType]::ParameterName, 'Directory for the backup [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long BGSAVE may take: 30s, 2m, 1h or plain seconds')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
@@ -83,6 +86,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--container', '--container', [CompletionResultType]::ParameterName, 'Container running Redis (default: the pod''s default container, else one named redis)')
             [CompletionResult]::new('--redis-port', '--redis-port', [CompletionResultType]::ParameterName, 'Port redis-cli connects to inside the pod (default: the container port named redis, else 6379)')
             [CompletionResult]::new('--scale-down', '--scale-down', [CompletionResultType]::ParameterName, 'A writer to stop while restoring: deploy/NAME or sts/NAME; repeatable [env: WORKER_DEPLOY] [default: deploy/worker, skipped with a warning when missing]')
+            [CompletionResult]::new('--metrics-file', '--metrics-file', [CompletionResultType]::ParameterName, 'Also write Prometheus metrics of this run here (see `kubectl redis check --help`)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long Redis may take to come back after SHUTDOWN NOSAVE')
             [CompletionResult]::new('--scale-timeout', '--scale-timeout', [CompletionResultType]::ParameterName, 'How long writers'' pods may take to go away')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
@@ -167,6 +171,53 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'kubectl-redis;prune' {
+            [CompletionResult]::new('--out-dir', '--out-dir', [CompletionResultType]::ParameterName, 'Directory of the backups [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]')
+            [CompletionResult]::new('--keep-last', '--keep-last', [CompletionResultType]::ParameterName, 'Keep the newest N')
+            [CompletionResult]::new('--keep-within', '--keep-within', [CompletionResultType]::ParameterName, 'Keep everything newer than this (e.g. 7d, 36h)')
+            [CompletionResult]::new('--keep-hourly', '--keep-hourly', [CompletionResultType]::ParameterName, 'Keep the newest backup of each of the last N hours that have one')
+            [CompletionResult]::new('--keep-daily', '--keep-daily', [CompletionResultType]::ParameterName, 'Keep the newest backup of each of the last N days (UTC) that have one')
+            [CompletionResult]::new('--keep-weekly', '--keep-weekly', [CompletionResultType]::ParameterName, 'Keep the newest backup of each of the last N weeks (Monday to Sunday, UTC)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The kubeconfig cluster to use')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The kubeconfig user to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured with auto)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Remove for real (without it, only the plan is printed)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Remove for real (without it, only the plan is printed)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-redis;check' {
+            [CompletionResult]::new('--out-dir', '--out-dir', [CompletionResultType]::ParameterName, 'Directory of the backups [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]')
+            [CompletionResult]::new('--max-age', '--max-age', [CompletionResultType]::ParameterName, 'The oldest the newest verified backup may be')
+            [CompletionResult]::new('--metrics-file', '--metrics-file', [CompletionResultType]::ParameterName, 'Write Prometheus text-format metrics here (atomically)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The kubeconfig cluster to use')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The kubeconfig user to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured with auto)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'kubectl-redis;completion' {
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
@@ -189,6 +240,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List local backups, newest first')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check every byte of RDB files: structure, encodings, CRC-64')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show what an RDB file holds: keys per db, types, biggest keys')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove old backups by a retention policy (a dry run unless --yes)')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Exit non-zero when the newest verified backup is too old (for alerting)')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -206,6 +259,12 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             break
         }
         'kubectl-redis;help;inspect' {
+            break
+        }
+        'kubectl-redis;help;prune' {
+            break
+        }
+        'kubectl-redis;help;check' {
             break
         }
         'kubectl-redis;help;completion' {

@@ -28,6 +28,8 @@ pub enum Exit {
     Corrupt,
     /// 9: `--method stream` was asked for and the server refused replication (SYNC).
     SyncRefused,
+    /// 10: `check`: no verified backup, or the newest is older than `--max-age`.
+    Stale,
     /// 1: the user did not confirm a restore (the runbook's code).
     Aborted,
     /// 130: interrupted (Ctrl-C); nothing was left under a final name.
@@ -48,13 +50,14 @@ impl Exit {
             Exit::VerifyFailed => 7,
             Exit::Corrupt => 8,
             Exit::SyncRefused => 9,
+            Exit::Stale => 10,
             Exit::Aborted => 1,
             Exit::Interrupted => 130,
         }
     }
 
     /// Every exit code with its meaning, for `--help` and the README.
-    pub const ALL: [Exit; 11] = [
+    pub const ALL: [Exit; 12] = [
         Exit::Ok,
         Exit::Error,
         Exit::Invalid,
@@ -65,6 +68,7 @@ impl Exit {
         Exit::VerifyFailed,
         Exit::Corrupt,
         Exit::SyncRefused,
+        Exit::Stale,
         Exit::Interrupted,
     ];
 
@@ -81,6 +85,7 @@ impl Exit {
             Exit::VerifyFailed => "restore: Redis did not come back, or does not hold the backup's keys",
             Exit::Corrupt => "an RDB file is corrupt (checksum or structure) or differs from its manifest",
             Exit::SyncRefused => "--method stream: the server refused SYNC (use --method bgsave)",
+            Exit::Stale => "check: no verified backup, or the newest is older than --max-age",
             Exit::Aborted => "restore: not confirmed (answer other than yes, or no terminal without --yes)",
             Exit::Interrupted => "interrupted; no partial file left behind, writers scaled back",
         }

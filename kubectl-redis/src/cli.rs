@@ -141,6 +141,26 @@ verified while it is read; a corrupt file is reported (exit 8).",
         after_help = "Examples:\n  kubectl redis inspect ./backups/redis-backup-20251024_180500.rdb\n  kubectl redis inspect dump.rdb --top 20 --prefix-sep :\n  kubectl redis inspect dump.rdb -o json | jq .dbs"
     )]
     Inspect(InspectArgs),
+    /// Remove old backups by a retention policy (a dry run unless --yes)
+    #[command(
+        long_about = "Remove old backups by a retention policy. The rules add up: a backup is \
+kept if any rule keeps it, and the newest backup is always kept. Only files named \
+like our backups (redis-backup-YYYYMMDD_HHMMSS[-N].rdb) are candidates; each is \
+removed together with its manifest. Without --yes nothing is removed: the plan is \
+printed.",
+        after_help = "Examples:\n  kubectl redis prune --keep-last 10                 # shows what would go\n  kubectl redis prune --keep-within 7d --keep-daily 30 --yes\n  kubectl redis prune --keep-hourly 24 --keep-daily 7 --keep-weekly 8 -o json"
+    )]
+    Prune(PruneArgs),
+    /// Exit non-zero when the newest verified backup is too old (for alerting)
+    #[command(
+        long_about = "Exit non-zero when the newest verified backup is older than --max-age, or \
+when there is none (exit 10). A backup counts as verified when its manifest says \
+so and its size matches. --metrics-file writes Prometheus text-format gauges \
+(whole, atomically) for node-exporter's textfile collector; backup and restore \
+can write the same file, each replacing only its own metrics.",
+        after_help = "Exit codes:\n    0  the newest verified backup is recent enough\n    1  the directory cannot be read, or the metrics file cannot be written\n   10  no verified backup, or the newest is older than --max-age\n\nExamples:\n  kubectl redis check --max-age 24h\n  kubectl redis check --max-age 26h --metrics-file /var/lib/node_exporter/textfile/redis_backup.prom"
+    )]
+    Check(CheckArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  source <(kubectl redis completion bash)\n  kubectl redis completion zsh > \"${fpath[1]}/_kubectl-redis\"\n  kubectl redis completion fish > ~/.config/fish/completions/kubectl-redis.fish"
@@ -204,6 +224,9 @@ pub struct BackupArgs {
     /// ACL user name (the password comes from --password-from-secret, $REDISCLI_AUTH or the pod)
     #[arg(long, value_name = "NAME")]
     pub user_name: Option<String>,
+    /// Also write Prometheus metrics of this run here (see `kubectl redis check --help`)
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<String>,
     /// Directory for the backup [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<String>,
@@ -244,6 +267,9 @@ pub struct RestoreArgs {
     /// DANGER: restore a file that fails verification (corrupt, or differs from its manifest)
     #[arg(long)]
     pub force_unverified: bool,
+    /// Also write Prometheus metrics of this run here (see `kubectl redis check --help`)
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<String>,
     /// How long Redis may take to come back after SHUTDOWN NOSAVE
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -300,6 +326,50 @@ pub struct InspectArgs {
     pub output: Output,
 }
 
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    /// Directory of the backups [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<String>,
+    /// Keep the newest N
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<usize>,
+    /// Keep everything newer than this (e.g. 7d, 36h)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub keep_within: Option<Duration>,
+    /// Keep the newest backup of each of the last N hours that have one
+    #[arg(long, value_name = "N")]
+    pub keep_hourly: Option<usize>,
+    /// Keep the newest backup of each of the last N days (UTC) that have one
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<usize>,
+    /// Keep the newest backup of each of the last N weeks (Monday to Sunday, UTC)
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<usize>,
+    /// Remove for real (without it, only the plan is printed)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Directory of the backups [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<String>,
+    /// The oldest the newest verified backup may be
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "24h")]
+    pub max_age: Duration,
+    /// Write Prometheus text-format metrics here (atomically)
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<String>,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
 /// `30s`, `2m`, `1h`, `1500ms` or plain seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -313,7 +383,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "ms" => Duration::from_millis(n),
         "m" => Duration::from_secs(n.saturating_mul(60)),
         "h" => Duration::from_secs(n.saturating_mul(3600)),
-        _ => return Err(format!("unknown unit '{unit}' in '{s}': use ms, s, m or h")),
+        "d" => Duration::from_secs(n.saturating_mul(86_400)),
+        "w" => Duration::from_secs(n.saturating_mul(604_800)),
+        _ => {
+            return Err(format!(
+                "unknown unit '{unit}' in '{s}': use ms, s, m, h, d or w"
+            ))
+        }
     };
     if d.is_zero() {
         return Err("the duration must be more than zero".to_string());
@@ -399,6 +475,8 @@ pub fn run() -> ExitCode {
         },
         Command::Verify(args) => crate::verify::run(&ui, args),
         Command::Inspect(args) => crate::inspect::run(&ui, args),
+        Command::Prune(args) => crate::ops::prune(&ui, args),
+        Command::Check(args) => crate::ops::check(&ui, args),
         Command::Backup(args) => match runtime(&ui) {
             Some(rt) => rt.block_on(crate::backup::run(&ui, &cli.kube, args)),
             None => Exit::Error,

@@ -13,6 +13,7 @@ mod inspect;
 mod kube_ctx;
 mod lease;
 mod list;
+mod ops;
 mod rdbfile;
 mod restore;
 mod stream;

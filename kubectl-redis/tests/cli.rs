@@ -359,3 +359,197 @@ fn inspect_json_and_text() {
     let out = cmd(&["inspect", &bad]).output().expect("run");
     assert_eq!(out.status.code(), Some(8));
 }
+
+/// A directory of backups named for `stamps` (YYYYMMDD_HHMMSS), each with a
+/// manifest saying it verified, plus two files that are not ours.
+fn backups_with_manifests(stamps: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for s in stamps {
+        let name = format!("redis-backup-{s}.rdb");
+        std::fs::write(dir.path().join(&name), b"0123456789").expect("write");
+        let m = serde_json::json!({
+            "format": "kubectl-redis.io/backup-manifest/v1", "file": name, "size": 10,
+            "sha256": "00", "flavor": "redis", "rdb_version": 10, "redis_version": "7.0.15",
+            "crc64": "00", "verified": true, "keys_per_db": {"0": {"keys": 7, "expires": 0}},
+            "keys": 7, "source": {}, "method": "stream", "created": "x", "tool": "t"
+        });
+        std::fs::write(dir.path().join(format!("{name}.json")), m.to_string()).expect("write");
+    }
+    std::fs::write(dir.path().join("dump.rdb"), b"x").expect("write");
+    std::fs::write(dir.path().join("notes.txt"), b"x").expect("write");
+    dir
+}
+
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .expect("read")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn prune_is_a_dry_run_until_yes_and_removes_manifests_too() {
+    let stamps = [
+        "20251020_010000",
+        "20251020_020000",
+        "20251021_010000",
+        "20251021_020000",
+        "20251022_010000",
+    ];
+    let dir = backups_with_manifests(&stamps);
+    let d = dir.path().to_str().expect("utf8");
+    let before = names_in(dir.path());
+    let out = cmd(&[
+        "prune",
+        "--out-dir",
+        d,
+        "--keep-last",
+        "1",
+        "--keep-daily",
+        "2",
+    ])
+    .output()
+    .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(names_in(dir.path()), before, "a dry run removes nothing");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("dry run: 3 would be removed, 2 kept"), "{err}");
+
+    let out = cmd(&[
+        "prune",
+        "--out-dir",
+        d,
+        "--keep-last",
+        "1",
+        "--keep-daily",
+        "2",
+        "--yes",
+        "-o",
+        "json",
+    ])
+    .output()
+    .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["kept"], 2);
+    assert_eq!(
+        names_in(dir.path()),
+        [
+            "dump.rdb",
+            "notes.txt",
+            "redis-backup-20251021_020000.rdb",
+            "redis-backup-20251021_020000.rdb.json",
+            "redis-backup-20251022_010000.rdb",
+            "redis-backup-20251022_010000.rdb.json",
+        ]
+    );
+    // No rule at all is refused.
+    let out = cmd(&["prune", "--out-dir", d, "--yes"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn check_exit_codes_and_metrics() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    // A backup stamped about an hour ago, in the plugin's own naming.
+    let stamp = {
+        let out = Command::new("date")
+            .args(["-u", "-d", &format!("@{}", now - 3600), "+%Y%m%d_%H%M%S"])
+            .output()
+            .expect("date");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let dir = backups_with_manifests(&[&stamp]);
+    let d = dir.path().to_str().expect("utf8");
+    let prom = dir.path().join("m.prom");
+    std::fs::write(
+        &prom,
+        "# HELP node_other x\n# TYPE node_other gauge\nnode_other 3\n",
+    )
+    .expect("write");
+    let p = prom.to_str().expect("utf8");
+    let out = cmd(&[
+        "check",
+        "--out-dir",
+        d,
+        "--max-age",
+        "2h",
+        "--metrics-file",
+        p,
+    ])
+    .output()
+    .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m = std::fs::read_to_string(&prom).expect("metrics");
+    assert!(m.contains("node_other 3"), "other metrics kept:\n{m}");
+    assert!(m.contains("kubectl_redis_backup_check_ok{dir="), "{m}");
+    assert!(
+        m.contains(&format!(
+            "kubectl_redis_backup_newest_keys{{dir=\"{d}\"}} 7"
+        )),
+        "{m}"
+    );
+    let age = m
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(&format!(
+                "kubectl_redis_backup_newest_age_seconds{{dir=\"{d}\"}} "
+            ))
+        })
+        .and_then(|v| v.parse::<u64>().ok())
+        .expect("age sample");
+    assert!((3600..3700).contains(&age), "{age}");
+    let out = cmd(&["check", "--out-dir", d, "--max-age", "30m"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(10));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("more than 30m"));
+    // A size that disagrees with the manifest is not a verified backup.
+    std::fs::write(
+        dir.path().join(format!("redis-backup-{stamp}.rdb")),
+        b"short",
+    )
+    .expect("write");
+    let out = cmd(&["check", "--out-dir", d, "--max-age", "2h", "-o", "json"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(10));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["ok"], false);
+}
+
+#[test]
+fn a_failed_backup_records_its_exit_code() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prom = dir.path().join("m.prom");
+    let out = cmd(&[
+        "backup",
+        "--url",
+        "redis://127.0.0.1:1",
+        "--metrics-file",
+        prom.to_str().expect("utf8"),
+    ])
+    .output()
+    .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let m = std::fs::read_to_string(&prom).expect("metrics");
+    assert!(m.contains("kubectl_redis_backup_last_exit_code 1"), "{m}");
+    assert!(!m.contains("last_success"), "{m}");
+}

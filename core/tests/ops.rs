@@ -1,0 +1,160 @@
+//! Retention (`prune`) and metrics (`check --metrics-file`).
+
+use kubectl_redis_core::list::{listing, Entry};
+use kubectl_redis_core::metrics::{merge, Gauge};
+use kubectl_redis_core::names::{backup_file_name, rfc3339, unix_from_civil, Civil};
+use kubectl_redis_core::retention::{decide, is_ours, Policy};
+
+/// Backups every 30 minutes from 2025-10-20T00:00Z for 3 days (144 files).
+fn rows() -> (Vec<kubectl_redis_core::list::Row>, i64) {
+    let start = unix_from_civil(Civil {
+        year: 2025,
+        month: 10,
+        day: 20,
+        hour: 0,
+        minute: 0,
+        second: 0,
+    });
+    let entries: Vec<Entry> = (0..144)
+        .map(|i| Entry {
+            name: backup_file_name(start + i * 1800, 0),
+            bytes: 100,
+            modified: 0,
+            is_file: true,
+            manifest: None,
+        })
+        .collect();
+    let now = start + 144 * 1800;
+    (listing("b", &entries, now).backups, now)
+}
+
+fn kept(p: Policy) -> Vec<String> {
+    let (rows, now) = rows();
+    decide(&rows, &p, now)
+        .into_iter()
+        .filter(|v| v.keep)
+        .map(|v| v.created)
+        .collect()
+}
+
+#[test]
+fn keep_last_and_newest() {
+    let k = kept(Policy {
+        last: Some(3),
+        ..Policy::default()
+    });
+    assert_eq!(
+        k,
+        [
+            "2025-10-22T23:30:00Z",
+            "2025-10-22T23:00:00Z",
+            "2025-10-22T22:30:00Z"
+        ]
+    );
+    // A policy that keeps nothing else still keeps the newest.
+    let k = kept(Policy {
+        within_s: Some(1),
+        ..Policy::default()
+    });
+    assert_eq!(k, ["2025-10-22T23:30:00Z"]);
+}
+
+#[test]
+fn daily_hourly_weekly_within() {
+    let k = kept(Policy {
+        daily: Some(2),
+        ..Policy::default()
+    });
+    assert_eq!(k, ["2025-10-22T23:30:00Z", "2025-10-21T23:30:00Z"]);
+    let k = kept(Policy {
+        hourly: Some(3),
+        ..Policy::default()
+    });
+    assert_eq!(
+        k,
+        [
+            "2025-10-22T23:30:00Z",
+            "2025-10-22T22:30:00Z",
+            "2025-10-22T21:30:00Z"
+        ]
+    );
+    // 2025-10-20 is a Monday: all three days are one week.
+    let k = kept(Policy {
+        weekly: Some(4),
+        ..Policy::default()
+    });
+    assert_eq!(k, ["2025-10-22T23:30:00Z"]);
+    let k = kept(Policy {
+        within_s: Some(7200),
+        ..Policy::default()
+    });
+    assert_eq!(k.len(), 4, "{k:?}");
+    // Rules add up: last 2 and daily 3 keep 2 + 2 more (the newest of the earlier days).
+    let k = kept(Policy {
+        last: Some(2),
+        daily: Some(3),
+        ..Policy::default()
+    });
+    assert_eq!(
+        k,
+        [
+            "2025-10-22T23:30:00Z",
+            "2025-10-22T23:00:00Z",
+            "2025-10-21T23:30:00Z",
+            "2025-10-20T23:30:00Z"
+        ]
+    );
+    let (rows, now) = rows();
+    let v = decide(
+        &rows,
+        &Policy {
+            last: Some(2),
+            daily: Some(3),
+            ..Policy::default()
+        },
+        now,
+    );
+    assert_eq!(v[0].reasons, ["newest", "last 2", "daily"]);
+    assert_eq!(rfc3339(rows[0].created_unix), "2025-10-22T23:30:00Z");
+}
+
+#[test]
+fn only_our_files() {
+    assert!(is_ours("redis-backup-20251024_180500.rdb"));
+    assert!(is_ours("redis-backup-20251024_180500-2.rdb.json"));
+    assert!(!is_ours(".redis-backup-20251024_180500.rdb.abc"));
+    assert!(!is_ours("dump.rdb"));
+    assert!(!is_ours("redis-backup-20251024_180500.rdb.bak"));
+}
+
+#[test]
+fn metrics_merge_keeps_other_families() {
+    let existing = "# HELP other_metric x\n# TYPE other_metric gauge\nother_metric 1\n\
+# HELP kubectl_redis_backup_newest_age_seconds old\n# TYPE kubectl_redis_backup_newest_age_seconds gauge\n\
+kubectl_redis_backup_newest_age_seconds{dir=\"a\"} 5\n";
+    let g = [
+        Gauge::one(
+            "kubectl_redis_backup_newest_age_seconds",
+            "Age of the newest verified backup.",
+            vec![("dir", "./b\"x".into())],
+            42.0,
+        ),
+        Gauge::one(
+            "kubectl_redis_backup_newest_size_bytes",
+            "Size.",
+            vec![],
+            1.5,
+        ),
+    ];
+    insta::assert_snapshot!(merge(existing, &g), @r###"
+    # HELP other_metric x
+    # TYPE other_metric gauge
+    other_metric 1
+    # HELP kubectl_redis_backup_newest_age_seconds Age of the newest verified backup.
+    # TYPE kubectl_redis_backup_newest_age_seconds gauge
+    kubectl_redis_backup_newest_age_seconds{dir="./b\"x"} 42
+    # HELP kubectl_redis_backup_newest_size_bytes Size.
+    # TYPE kubectl_redis_backup_newest_size_bytes gauge
+    kubectl_redis_backup_newest_size_bytes 1.5
+    "###);
+}
