@@ -30,6 +30,8 @@ pub enum Exit {
     SyncRefused,
     /// 10: `check`: no verified backup, or the newest is older than `--max-age`.
     Stale,
+    /// 11: `status` found a problem that will make backups or restores fail.
+    Unhealthy,
     /// 1: the user did not confirm a restore (the runbook's code).
     Aborted,
     /// 130: interrupted (Ctrl-C); nothing was left under a final name.
@@ -51,13 +53,14 @@ impl Exit {
             Exit::Corrupt => 8,
             Exit::SyncRefused => 9,
             Exit::Stale => 10,
+            Exit::Unhealthy => 11,
             Exit::Aborted => 1,
             Exit::Interrupted => 130,
         }
     }
 
     /// Every exit code with its meaning, for `--help` and the README.
-    pub const ALL: [Exit; 12] = [
+    pub const ALL: [Exit; 13] = [
         Exit::Ok,
         Exit::Error,
         Exit::Invalid,
@@ -69,6 +72,7 @@ impl Exit {
         Exit::Corrupt,
         Exit::SyncRefused,
         Exit::Stale,
+        Exit::Unhealthy,
         Exit::Interrupted,
     ];
 
@@ -86,6 +90,7 @@ impl Exit {
             Exit::Corrupt => "an RDB file is corrupt (checksum or structure) or differs from its manifest",
             Exit::SyncRefused => "--method stream: the server refused SYNC (use --method bgsave)",
             Exit::Stale => "check: no verified backup, or the newest is older than --max-age",
+            Exit::Unhealthy => "status: a problem that will make backups or restores fail (each line names its fix)",
             Exit::Aborted => "restore: not confirmed (answer other than yes, or no terminal without --yes)",
             Exit::Interrupted => "interrupted; no partial file left behind, writers scaled back",
         }

@@ -28,3 +28,4 @@ pub mod repl;
 pub mod reply;
 pub mod restore;
 pub mod retention;
+pub mod status;

@@ -342,7 +342,10 @@ async fn stream_in_cluster(
             Err(kube::Error::Api(ae)) if ae.code == 403 => {
                 return Err(stream::Failed::Refused {
                     message: format!("port-forward to {} is not allowed: {}", target.pod, ae.message),
-                    hint: format!("it needs create on pods/portforward (`kubectl auth can-i create pods/portforward -n {}`)", k.namespace),
+                    hint: format!(
+                        "it needs create on pods/portforward (get before Kubernetes 1.31): `kubectl auth can-i get pods/portforward -n {}`; `kubectl redis status` shows every permission",
+                        k.namespace
+                    ),
                 })
             }
             Err(e) => {

@@ -141,6 +141,18 @@ verified while it is read; a corrupt file is reported (exit 8).",
         after_help = "Examples:\n  kubectl redis inspect ./backups/redis-backup-20251024_180500.rdb\n  kubectl redis inspect dump.rdb --top 20 --prefix-sep :\n  kubectl redis inspect dump.rdb -o json | jq .dbs"
     )]
     Inspect(InspectArgs),
+    /// Check everything a backup or restore depends on, and your RBAC
+    #[command(
+        long_about = "Check everything a backup or restore depends on: the cluster, the Redis pod \
+(readiness, restarts), PING, role and replicas, keys per database, LASTSAVE and the \
+last BGSAVE's status, persistence settings, memory against free space on the data \
+volume, whether SYNC is allowed (stream backups), the writers and any unfinished \
+restore's record, and the newest local backup. Then your RBAC: a \
+SelfSubjectAccessReview for every permission the plugin uses, with what each \
+missing one disables. Each problem line names its fix.",
+        after_help = "Exit codes:\n    0  nothing that will make a backup or restore fail (warnings may remain)\n    1  the cluster cannot be reached\n   11  a problem that will make backups or restores fail\n\nExamples:\n  kubectl redis status -n october\n  kubectl redis status -n prod --pod redis-0 -o json | jq .rbac"
+    )]
+    Status(StatusArgs),
     /// Remove old backups by a retention policy (a dry run unless --yes)
     #[command(
         long_about = "Remove old backups by a retention policy. The rules add up: a backup is \
@@ -327,6 +339,21 @@ pub struct InspectArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Writers to report on: deploy/NAME or sts/NAME; repeatable [env: WORKER_DEPLOY] [default: deploy/worker]
+    #[arg(long = "scale-down", value_name = "KIND/NAME")]
+    pub scale_down: Vec<String>,
+    /// Where to look for local backups [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<String>,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(Args, Debug)]
 pub struct PruneArgs {
     /// Directory of the backups [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]
     #[arg(long, value_name = "DIR")]
@@ -476,6 +503,10 @@ pub fn run() -> ExitCode {
         Command::Verify(args) => crate::verify::run(&ui, args),
         Command::Inspect(args) => crate::inspect::run(&ui, args),
         Command::Prune(args) => crate::ops::prune(&ui, args),
+        Command::Status(args) => match runtime(&ui) {
+            Some(rt) => rt.block_on(crate::status::run(&ui, &cli.kube, args)),
+            None => Exit::Error,
+        },
         Command::Check(args) => crate::ops::check(&ui, args),
         Command::Backup(args) => match runtime(&ui) {
             Some(rt) => rt.block_on(crate::backup::run(&ui, &cli.kube, args)),

@@ -92,12 +92,13 @@ fn writers(args: &RestoreArgs) -> Result<Vec<Writer>, String> {
     if args.no_scale_down {
         return Ok(Vec::new());
     }
-    if !args.scale_down.is_empty() {
-        return args
-            .scale_down
-            .iter()
-            .map(|s| Writer::parse(s, true))
-            .collect();
+    writer_list(&args.scale_down)
+}
+
+/// `--scale-down` values, else $WORKER_DEPLOY, else the runbook's `worker`.
+pub fn writer_list(flags: &[String]) -> Result<Vec<Writer>, String> {
+    if !flags.is_empty() {
+        return flags.iter().map(|s| Writer::parse(s, true)).collect();
     }
     match cli::env_nonempty("WORKER_DEPLOY") {
         Some(v) => v
@@ -245,43 +246,7 @@ impl Shell<'_> {
     }
 
     async fn get_writer(&self, w: &Writer) -> Result<Option<WriterState>, String> {
-        let (replicas, selector, annotations) = match w.kind {
-            WriterKind::Deployment => {
-                let api: Api<Deployment> =
-                    Api::namespaced(self.k.client.clone(), &self.k.namespace);
-                let Some(d) = api.get_opt(&w.name).await.map_err(api_error)? else {
-                    return Ok(None);
-                };
-                let spec = d.spec;
-                (
-                    spec.replicas.unwrap_or(1),
-                    selector_string(&spec.selector),
-                    d.metadata.annotations,
-                )
-            }
-            WriterKind::StatefulSet => {
-                let api: Api<StatefulSet> =
-                    Api::namespaced(self.k.client.clone(), &self.k.namespace);
-                let Some(s) = api.get_opt(&w.name).await.map_err(api_error)? else {
-                    return Ok(None);
-                };
-                let spec = s.spec;
-                (
-                    spec.replicas.unwrap_or(1),
-                    selector_string(&spec.selector),
-                    s.metadata.annotations,
-                )
-            }
-        };
-        let recorded = annotations
-            .as_ref()
-            .and_then(|a| a.get(REPLICAS_ANNOTATION))
-            .and_then(|v| v.parse().ok());
-        Ok(Some(WriterState {
-            replicas,
-            selector,
-            recorded,
-        }))
+        writer_state(&self.k.client, &self.k.namespace, w).await
     }
 
     /// A merge patch on the writer itself, or (`scale`) on its scale
@@ -335,6 +300,49 @@ impl Shell<'_> {
         let patch = serde_json::json!({"spec": {"replicas": replicas}});
         self.patch_writer(w, patch, true).await
     }
+}
+
+/// A writer's replicas, pod selector and restore record; `None` if it does not exist.
+pub async fn writer_state(
+    client: &kube::Client,
+    ns: &str,
+    w: &Writer,
+) -> Result<Option<WriterState>, String> {
+    let (replicas, selector, annotations) = match w.kind {
+        WriterKind::Deployment => {
+            let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
+            let Some(d) = api.get_opt(&w.name).await.map_err(api_error)? else {
+                return Ok(None);
+            };
+            let spec = d.spec;
+            (
+                spec.replicas.unwrap_or(1),
+                selector_string(&spec.selector),
+                d.metadata.annotations,
+            )
+        }
+        WriterKind::StatefulSet => {
+            let api: Api<StatefulSet> = Api::namespaced(client.clone(), ns);
+            let Some(s) = api.get_opt(&w.name).await.map_err(api_error)? else {
+                return Ok(None);
+            };
+            let spec = s.spec;
+            (
+                spec.replicas.unwrap_or(1),
+                selector_string(&spec.selector),
+                s.metadata.annotations,
+            )
+        }
+    };
+    let recorded = annotations
+        .as_ref()
+        .and_then(|a| a.get(REPLICAS_ANNOTATION))
+        .and_then(|v| v.parse().ok());
+    Ok(Some(WriterState {
+        replicas,
+        selector,
+        recorded,
+    }))
 }
 
 fn selector_string(s: &LabelSelector) -> String {

@@ -1297,3 +1297,185 @@ fn interrupted_stream_leaves_nothing() {
     ]));
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// `status` on a healthy Redis (as admin: every permission), then on a Redis
+/// with `appendonly yes`, then as a ServiceAccount that may port-forward but
+/// not exec: the RBAC table says so, what exec gives is unknown, and a stream
+/// backup still works while bgsave is refused.
+#[test]
+fn status_reports_health_persistence_and_rbac() {
+    let s = Scene::new("status", 6434, "redis", &[]);
+    s.add_worker(1);
+    assert_eq!(s.cli(&["SET", "k", "v"]), "OK");
+    let (code, stdout, stderr) = run(plugin(&["status", "-n", &s.ns, "-o", "json"]));
+    assert_eq!(code, 0, "{stderr}\n{stdout}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let level = |what: &str| -> String {
+        v["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .find(|c| c["what"] == what)
+            .map(|c| c["level"].as_str().unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
+    for what in [
+        "cluster", "pod", "redis", "keys", "lastsave", "sync", "writer",
+    ] {
+        assert_eq!(level(what), "ok", "{what}: {stdout}");
+    }
+    assert_eq!(v["facts"]["config"]["appendonly"], "no");
+    assert!(
+        v["rbac"]
+            .as_array()
+            .expect("rbac")
+            .iter()
+            .all(|r| r["allowed"] == true),
+        "{stdout}"
+    );
+    let (_, text, _) = run(plugin(&["status", "-n", &s.ns]));
+    assert!(text.contains("db0 keys=1"), "{text}");
+    assert!(text.contains("deploy/worker: 1 replicas"), "{text}");
+
+    let a = Scene::new("status-aof", 6435, "redis", &["--appendonly", "yes"]);
+    let (code, stdout, stderr) = run(plugin(&["status", "-n", &a.ns, "-o", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(v["facts"]["config"]["appendonly"], "yes", "{stdout}");
+
+    // A ServiceAccount with pods get/list, pods/portforward and leases: no exec.
+    apply(&format!(
+        r#"{{"apiVersion":"v1","kind":"List","items":[
+{{"apiVersion":"v1","kind":"ServiceAccount","metadata":{{"name":"no-exec","namespace":"{ns}"}}}},
+{{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{{"name":"no-exec","namespace":"{ns}"}},
+ "rules":[{{"apiGroups":[""],"resources":["pods"],"verbs":["get","list"]}},
+          {{"apiGroups":[""],"resources":["pods/portforward"],"verbs":["get","create"]}},
+          {{"apiGroups":["coordination.k8s.io"],"resources":["leases"],"verbs":["get","create","update","patch","delete"]}},
+          {{"apiGroups":["authorization.k8s.io"],"resources":["selfsubjectaccessreviews"],"verbs":["create"]}}]}},
+{{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{{"name":"no-exec","namespace":"{ns}"}},
+ "roleRef":{{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"no-exec"}},
+ "subjects":[{{"kind":"ServiceAccount","name":"no-exec","namespace":"{ns}"}}]}}]}}"#,
+        ns = s.ns
+    ));
+    let mut token = String::new();
+    wait_until(60, "the ServiceAccount's token", || {
+        let name = kubectl_ok(&[
+            "-n",
+            &s.ns,
+            "get",
+            "sa",
+            "no-exec",
+            "-o",
+            "jsonpath={.secrets[0].name}",
+        ]);
+        if name.trim().is_empty() {
+            return false;
+        }
+        let b64 = kubectl_ok(&[
+            "-n",
+            &s.ns,
+            "get",
+            "secret",
+            name.trim(),
+            "-o",
+            "jsonpath={.data.token}",
+        ]);
+        let out = Command::new("base64")
+            .arg("-d")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn();
+        let Ok(mut child) = out else { return false };
+        use std::io::Write as _;
+        if let Some(mut i) = child.stdin.take() {
+            let _ = i.write_all(b64.trim().as_bytes());
+        }
+        let o = child.wait_with_output().expect("base64");
+        token = String::from_utf8_lossy(&o.stdout).into_owned();
+        !token.is_empty()
+    });
+    let admin = std::fs::read_to_string(kubeconfig()).expect("admin kubeconfig");
+    let server = admin
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .expect("server")
+        .to_string();
+    let ca = admin
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("certificate-authority-data: ")
+                .map(str::to_string)
+        })
+        .or_else(|| {
+            admin
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("certificate-authority: "))
+                .and_then(|p| std::fs::read(p).ok())
+                .map(|b| {
+                    let o = Command::new("base64")
+                        .arg("-w0")
+                        .stdin(Stdio::piped())
+                        .stdout(Stdio::piped())
+                        .spawn();
+                    let mut child = o.expect("base64");
+                    use std::io::Write as _;
+                    child
+                        .stdin
+                        .take()
+                        .expect("stdin")
+                        .write_all(&b)
+                        .expect("write");
+                    String::from_utf8_lossy(&child.wait_with_output().expect("b64").stdout)
+                        .into_owned()
+                })
+        })
+        .expect("ca");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let kc = tmp.path().join("sa.kubeconfig");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\nusers:\n- name: sa\n  user:\n    token: {token}\ncontexts:\n- name: sa\n  context:\n    cluster: c\n    user: sa\n    namespace: {}\ncurrent-context: sa\n",
+            s.ns
+        ),
+    )
+    .expect("kubeconfig");
+    let as_sa = |args: &[&str]| {
+        let mut c = Command::new(bin());
+        c.args(args)
+            .env("KUBECONFIG", &kc)
+            .env("NO_COLOR", "1")
+            .env_remove("NS");
+        run(c)
+    };
+    let (code, stdout, stderr) = as_sa(&["status", "-o", "json"]);
+    assert_eq!(code, 0, "{stderr}\n{stdout}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let allowed = |perm: &str| {
+        v["rbac"]
+            .as_array()
+            .expect("rbac")
+            .iter()
+            .find(|r| r["permission"] == perm)
+            .map(|r| r["allowed"].clone())
+            .unwrap_or(serde_json::Value::Null)
+    };
+    assert_eq!(allowed("create pods/exec"), false, "{stdout}");
+    assert_eq!(allowed("get pods/exec"), false, "{stdout}");
+    assert_eq!(allowed("create pods/portforward"), true, "{stdout}");
+    assert_eq!(allowed("patch deployments/scale"), false, "{stdout}");
+    let (_, text, _) = as_sa(&["status"]);
+    assert!(text.contains("NO  create pods/exec"), "{text}");
+    assert!(
+        text.contains("without it: backup --method bgsave, restore"),
+        "{text}"
+    );
+    let out = tmp.path().join("b");
+    let out = out.to_str().expect("utf8");
+    let (code, _, stderr) = as_sa(&["backup", "--out-dir", out]);
+    assert_eq!(code, 0, "stream works without exec: {stderr}");
+    assert!(stderr.contains("streaming a snapshot (SYNC)"), "{stderr}");
+    let (code, _, stderr) = as_sa(&["backup", "--method", "bgsave", "--out-dir", out]);
+    assert_ne!(code, 0, "bgsave needs exec: {stderr}");
+}

@@ -1,0 +1,431 @@
+//! `kubectl redis status`: from facts the shell gathered, what is healthy,
+//! what is not, and the fix for each problem (the runbook's troubleshooting
+//! section, automated). Also the RBAC each command needs.
+
+use serde::Serialize;
+
+use crate::human;
+
+/// One permission a command may need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Need {
+    /// `list`, `create`, ...
+    pub verb: &'static str,
+    /// API group (`""` for core).
+    pub group: &'static str,
+    /// `pods`, `deployments`, ...
+    pub resource: &'static str,
+    /// `exec`, `portforward`, `scale`, or `""`.
+    pub subresource: &'static str,
+    /// What is lost without it.
+    pub disables: &'static str,
+}
+
+/// Every permission the plugin uses, in the order `status` shows them.
+pub const NEEDS: &[Need] = &[
+    Need { verb: "list", group: "", resource: "pods", subresource: "", disables: "everything that finds the Redis pod (backup, restore, status)" },
+    Need { verb: "get", group: "", resource: "pods", subresource: "", disables: "restore's wait for Redis to come back; --pod" },
+    Need { verb: "create", group: "", resource: "pods", subresource: "portforward", disables: "backup --method stream (auto falls back to bgsave), on Kubernetes 1.31+" },
+    Need { verb: "get", group: "", resource: "pods", subresource: "portforward", disables: "backup --method stream before Kubernetes 1.31 (websocket streams are authorized as get there)" },
+    Need { verb: "create", group: "", resource: "pods", subresource: "exec", disables: "backup --method bgsave, restore, and status's Redis details, on Kubernetes 1.31+" },
+    Need { verb: "get", group: "", resource: "pods", subresource: "exec", disables: "the same before Kubernetes 1.31 (websocket streams are authorized as get there)" },
+    Need { verb: "get", group: "apps", resource: "deployments", subresource: "", disables: "restore: reading writers' replicas" },
+    Need { verb: "patch", group: "apps", resource: "deployments", subresource: "", disables: "restore: recording writers' replicas (annotation)" },
+    Need { verb: "patch", group: "apps", resource: "deployments", subresource: "scale", disables: "restore: scaling writers down and back" },
+    Need { verb: "patch", group: "apps", resource: "statefulsets", subresource: "scale", disables: "restore --scale-down sts/NAME" },
+    Need { verb: "get", group: "coordination.k8s.io", resource: "leases", subresource: "", disables: "the one-at-a-time lock (backup warns and goes on; restore refuses)" },
+    Need { verb: "create", group: "coordination.k8s.io", resource: "leases", subresource: "", disables: "taking the lock" },
+    Need { verb: "delete", group: "coordination.k8s.io", resource: "leases", subresource: "", disables: "releasing the lock at once (it then expires after 15 s)" },
+    Need { verb: "get", group: "", resource: "secrets", subresource: "", disables: "--password-from-secret, and a REDIS_PASSWORD from a secretKeyRef for stream backups" },
+];
+
+/// How a line reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Fine.
+    Ok,
+    /// Works, but worth knowing.
+    Warn,
+    /// Broken: backups or restores will fail.
+    Fail,
+    /// Could not be found out.
+    Unknown,
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Line {
+    /// Short name: `cluster`, `pod`, `ping`, ...
+    pub what: String,
+    /// Verdict.
+    pub level: Level,
+    /// What was found.
+    pub detail: String,
+    /// What to do, for warnings and failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+/// What the shell found. Every field is optional: a failed lookup is a
+/// fact too (`Err` with the reason).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Facts {
+    /// Namespace and where it came from.
+    pub namespace: String,
+    /// kubeconfig context.
+    pub context: Option<String>,
+    /// API server version, or why unknown.
+    pub server_version: Option<Result<String, String>>,
+    /// Chosen pod: name, ready, restarts; or why none.
+    pub pod: Option<Result<PodFacts, String>>,
+    /// `INFO` fields (all sections), or why not read.
+    pub info: Option<Result<std::collections::BTreeMap<String, String>, String>>,
+    /// `CONFIG GET` answers: name -> value.
+    pub config: std::collections::BTreeMap<String, String>,
+    /// `df` of the data directory: (used KiB, available KiB).
+    pub disk: Option<Result<(u64, u64), String>>,
+    /// `COMMAND INFO SYNC` says SYNC exists.
+    pub sync_available: Option<bool>,
+    /// Writers: name, replicas, pending recovery record.
+    pub writers: Vec<WriterFacts>,
+    /// Newest local backup: file, age seconds, status.
+    pub newest_backup: Option<(String, i64, String)>,
+    /// Unix time now.
+    pub now_unix: i64,
+    /// The RBAC answers: index into [`NEEDS`] -> allowed.
+    pub rbac: Vec<Option<bool>>,
+}
+
+/// The pod as found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PodFacts {
+    /// Name.
+    pub name: String,
+    /// Container.
+    pub container: String,
+    /// Port.
+    pub port: u16,
+    /// Ready.
+    pub ready: bool,
+    /// Container restarts.
+    pub restarts: u32,
+    /// Other pods that matched the selector.
+    pub others: usize,
+}
+
+/// A writer as found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WriterFacts {
+    /// `deploy/worker`.
+    pub name: String,
+    /// `spec.replicas`, or `None` when it does not exist.
+    pub replicas: Option<i32>,
+    /// The restore record annotation, if a restore left one.
+    pub recorded: Option<i32>,
+    /// Could not be read.
+    pub error: Option<String>,
+}
+
+fn line(what: &str, level: Level, detail: impl Into<String>, fix: Option<String>) -> Line {
+    Line {
+        what: what.into(),
+        level,
+        detail: detail.into(),
+        fix,
+    }
+}
+
+/// The report's lines, in order.
+pub fn evaluate(f: &Facts) -> Vec<Line> {
+    let mut out = Vec::new();
+    let ns = &f.namespace;
+    match &f.server_version {
+        Some(Ok(v)) => out.push(line(
+            "cluster",
+            Level::Ok,
+            format!(
+                "reachable: context {}, Kubernetes {v}",
+                f.context.as_deref().unwrap_or("(in-cluster)")
+            ),
+            None,
+        )),
+        Some(Err(e)) => out.push(line(
+            "cluster",
+            Level::Fail,
+            format!("unreachable: {e}"),
+            Some(
+                "check `kubectl cluster-info`, the context (--context) and your credentials".into(),
+            ),
+        )),
+        None => {}
+    }
+    match &f.pod {
+        Some(Ok(p)) => {
+            let level = if !p.ready {
+                Level::Fail
+            } else if p.restarts > 0 || p.others > 0 {
+                Level::Warn
+            } else {
+                Level::Ok
+            };
+            let mut detail = format!(
+                "{} (container {}, port {}): {}, {} restart{}",
+                p.name,
+                p.container,
+                p.port,
+                if p.ready { "Ready" } else { "not Ready" },
+                p.restarts,
+                if p.restarts == 1 { "" } else { "s" }
+            );
+            if p.others > 0 {
+                detail.push_str(&format!("; {} other pod(s) match", p.others));
+            }
+            let fix = match level {
+                Level::Fail => Some(format!("`kubectl -n {ns} describe pod {}` says why it is not Ready", p.name)),
+                Level::Warn if p.restarts > 0 => Some(format!(
+                    "`kubectl -n {ns} logs {} --previous` shows why it restarted (a restore restarts it once)",
+                    p.name
+                )),
+                _ => None,
+            };
+            out.push(line("pod", level, detail, fix));
+        }
+        Some(Err(e)) => out.push(line(
+            "pod",
+            Level::Fail,
+            e.clone(),
+            Some(format!(
+                "`kubectl -n {ns} get pods --show-labels`; choose with -n, -l or --pod"
+            )),
+        )),
+        None => {}
+    }
+    match &f.info {
+        Some(Ok(i)) => redis_lines(f, i, &mut out),
+        Some(Err(e)) => out.push(line(
+            "redis",
+            Level::Unknown,
+            format!("could not read INFO: {e}"),
+            Some("needs create on pods/exec and redis-cli in the container; a password: --password-from-secret or REDIS_PASSWORD".into()),
+        )),
+        None => {}
+    }
+    match f.sync_available {
+        Some(true) => out.push(line(
+            "sync",
+            Level::Ok,
+            "SYNC is available: stream backups possible",
+            None,
+        )),
+        Some(false) => out.push(line(
+            "sync",
+            Level::Warn,
+            "SYNC is renamed or blocked: backups use BGSAVE + copy",
+            Some("that needs pods/exec, sh in the image and free space for the dump; nothing to do if those hold".into()),
+        )),
+        None => {}
+    }
+    for w in &f.writers {
+        match (&w.error, w.replicas, w.recorded) {
+            (Some(e), ..) => out.push(line(
+                "writer",
+                Level::Unknown,
+                format!("{}: {e}", w.name),
+                None,
+            )),
+            (None, None, _) => out.push(line(
+                "writer",
+                Level::Warn,
+                format!("{} not found: a restore will stop no writer", w.name),
+                Some(
+                    "name your writers with `restore --scale-down deploy/NAME` (or $WORKER_DEPLOY)"
+                        .into(),
+                ),
+            )),
+            (None, Some(r), Some(rec)) => out.push(line(
+                "writer",
+                Level::Fail,
+                format!(
+                    "{}: {r} replicas, and a record from an unfinished restore ({rec} replicas)",
+                    w.name
+                ),
+                Some(format!(
+                    "`kubectl redis restore --recover -n {ns}` puts it back"
+                )),
+            )),
+            (None, Some(r), None) => out.push(line(
+                "writer",
+                Level::Ok,
+                format!("{}: {r} replicas", w.name),
+                None,
+            )),
+        }
+    }
+    match &f.newest_backup {
+        Some((file, age, status)) => {
+            let level = if status != "verified" || *age > 86_400 {
+                Level::Warn
+            } else {
+                Level::Ok
+            };
+            let fix = (level == Level::Warn).then(|| {
+                "take one with `kubectl redis backup`; alert on age with `kubectl redis check --max-age 24h`".to_string()
+            });
+            out.push(line(
+                "backup",
+                level,
+                format!(
+                    "newest local backup {file}: {} old, {status}",
+                    human::age(*age)
+                ),
+                fix,
+            ));
+        }
+        None => out.push(line(
+            "backup",
+            Level::Warn,
+            "no local backup in the output directory",
+            Some("`kubectl redis backup` (choose the directory with --out-dir or $OUT_DIR)".into()),
+        )),
+    }
+    out
+}
+
+fn redis_lines(f: &Facts, i: &std::collections::BTreeMap<String, String>, out: &mut Vec<Line>) {
+    let get = |k: &str| i.get(k).map(|v| v.trim().to_string());
+    let version = get("valkey_version")
+        .map(|v| format!("Valkey {v}"))
+        .or_else(|| get("redis_version").map(|v| format!("Redis {v}")))
+        .unwrap_or_else(|| "Redis".into());
+    let role = get("role").unwrap_or_else(|| "?".into());
+    let replicas = get("connected_slaves").unwrap_or_else(|| "0".into());
+    let role_level = if role == "master" {
+        Level::Ok
+    } else {
+        Level::Warn
+    };
+    out.push(line(
+        "redis",
+        role_level,
+        format!("PONG from {version}, role {role}, {replicas} replica(s)"),
+        (role_level == Level::Warn).then(|| {
+            "this pod is a replica: back up and restore the primary (--pod NAME)".to_string()
+        }),
+    ));
+    let keyspace: Vec<String> = i
+        .iter()
+        .filter(|(k, _)| k.starts_with("db") && k[2..].chars().all(|c| c.is_ascii_digit()))
+        .map(|(k, v)| format!("{k} {}", v.split(',').next().unwrap_or("").trim()))
+        .collect();
+    out.push(line(
+        "keys",
+        Level::Ok,
+        if keyspace.is_empty() {
+            "no keys".to_string()
+        } else {
+            keyspace.join(", ")
+        },
+        None,
+    ));
+    let lastsave = get("rdb_last_save_time").and_then(|v| v.parse::<i64>().ok());
+    let status = get("rdb_last_bgsave_status").unwrap_or_default();
+    let (lvl, fix) = if status == "err" {
+        (
+            Level::Fail,
+            Some(
+                "a full or read-only data volume, usually: `df -h` in the pod and its logs"
+                    .to_string(),
+            ),
+        )
+    } else {
+        (Level::Ok, None)
+    };
+    out.push(line(
+        "lastsave",
+        lvl,
+        match lastsave {
+            Some(t) => format!(
+                "last save {} ago, status {}",
+                human::age((f.now_unix - t).max(0)),
+                if status.is_empty() { "?" } else { &status }
+            ),
+            None => "no LASTSAVE".into(),
+        },
+        fix,
+    ));
+    let c = |k: &str| f.config.get(k).cloned().unwrap_or_else(|| "?".into());
+    let aof = c("appendonly");
+    out.push(line(
+        "persistence",
+        Level::Ok,
+        format!(
+            "save \"{}\", appendonly {aof}, dir {}, dbfilename {}, repl-diskless-sync {}",
+            c("save"),
+            c("dir"),
+            c("dbfilename"),
+            c("repl-diskless-sync")
+        ),
+        None,
+    ));
+    let used = get("used_memory").and_then(|v| v.parse::<u64>().ok());
+    match (&f.disk, used) {
+        (Some(Ok((_, avail_kib))), Some(used)) => {
+            let avail = avail_kib.saturating_mul(1024);
+            let level = if avail < used { Level::Fail } else { Level::Ok };
+            out.push(line(
+                "disk",
+                level,
+                format!(
+                    "{} used in memory, {} free on the data volume",
+                    human::bytes(used),
+                    human::bytes(avail)
+                ),
+                (level == Level::Fail).then(|| {
+                    "BGSAVE may not fit: free space, or use the stream method (diskless, nothing written)".to_string()
+                }),
+            ));
+        }
+        (Some(Err(e)), _) => out.push(line(
+            "disk",
+            Level::Unknown,
+            format!("df failed: {e}"),
+            None,
+        )),
+        _ => {}
+    }
+}
+
+/// The RBAC table's rows: (permission as `verb resource[/sub]`, allowed, what it disables).
+pub fn rbac_rows(f: &Facts) -> Vec<(String, Option<bool>, &'static str)> {
+    NEEDS
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let r = if n.subresource.is_empty() {
+                n.resource.to_string()
+            } else {
+                format!("{}/{}", n.resource, n.subresource)
+            };
+            (
+                format!("{} {r}", n.verb),
+                f.rbac.get(i).copied().flatten(),
+                n.disables,
+            )
+        })
+        .collect()
+}
+
+/// The worst level among the lines (for the exit code).
+pub fn worst(lines: &[Line]) -> Level {
+    if lines.iter().any(|l| l.level == Level::Fail) {
+        Level::Fail
+    } else if lines
+        .iter()
+        .any(|l| l.level == Level::Warn || l.level == Level::Unknown)
+    {
+        Level::Warn
+    } else {
+        Level::Ok
+    }
+}
