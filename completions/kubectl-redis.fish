@@ -41,6 +41,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "list" -
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "verify" -d 'Check every byte of RDB files: structure, encodings, CRC-64'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "inspect" -d 'Show what an RDB file holds: keys per db, types, biggest keys'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "status" -d 'Check everything a backup or restore depends on, and your RBAC'
+complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "schedule" -d 'Print (or apply) a CronJob that backs up on a schedule, with least-privilege RBAC'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "prune" -d 'Remove old backups by a retention policy (a dry run unless --yes)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "check" -d 'Exit non-zero when the newest verified backup is too old (for alerting)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "completion" -d 'Print a shell completion script'
@@ -161,6 +162,36 @@ never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -s V -l version -d 'Print version'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -s l -l selector -d 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l pod -d 'Use this pod instead of searching by label' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -s c -l container -d 'Container running Redis (default: the pod\'s default container, else one named redis)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l redis-port -d 'Port redis-cli connects to inside the pod (default: the container port named redis, else 6379)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l every -d 'How often: 30m, 1h, 6h, 1d, 1w (must divide an hour or a day)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l cron -d 'A cron expression instead of --every' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l image -d 'The image to run (the Dockerfile in the repository builds it) [default: ghcr.io/kubectl-redis/kubectl-redis:VERSION]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l pvc -d 'Keep backups on this PersistentVolumeClaim' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l host-path -d 'Keep backups in this directory on the node (single-node and development clusters)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l method -d 'The backup method the Job uses' -r -f -a "auto\t''
+stream\t''
+bgsave\t''"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l password-from-secret -d 'Password Secret for the backup (NAME/KEY); add get on secrets to the Role yourself' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l name -d 'Name of the CronJob, ServiceAccount, Role and RoleBinding' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l cronjob-api -d 'CronJob API version when printing (with --apply it is asked of the cluster)' -r -f -a "batch/v1\t''
+batch/v1beta1\t''"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -s o -l output -d 'Output format when printing' -r -f -a "yaml\t'YAML documents'
+json\t'A v1 List'"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -s n -l namespace -d 'Namespace (default: $NS, then the context\'s namespace, then "default")' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l apply -d 'Apply to the cluster (server-side apply) instead of printing'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -s v -l verbose -d 'Print each step of the state machine to stderr'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -s V -l version -d 'Print version'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l out-dir -d 'Directory of the backups [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l keep-last -d 'Keep the newest N' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l keep-within -d 'Keep everything newer than this (e.g. 7d, 36h)' -r
@@ -208,13 +239,14 @@ never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -s V -l version -d 'Print version'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status prune check completion help" -f -a "backup" -d 'Snapshot Redis into a verified local file (replication stream or BGSAVE)'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status prune check completion help" -f -a "restore" -d 'Replace all data in Redis with a backup (asks first)'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status prune check completion help" -f -a "list" -d 'List local backups, newest first'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status prune check completion help" -f -a "verify" -d 'Check every byte of RDB files: structure, encodings, CRC-64'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status prune check completion help" -f -a "inspect" -d 'Show what an RDB file holds: keys per db, types, biggest keys'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status prune check completion help" -f -a "status" -d 'Check everything a backup or restore depends on, and your RBAC'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status prune check completion help" -f -a "prune" -d 'Remove old backups by a retention policy (a dry run unless --yes)'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status prune check completion help" -f -a "check" -d 'Exit non-zero when the newest verified backup is too old (for alerting)'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status prune check completion help" -f -a "completion" -d 'Print a shell completion script'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status prune check completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "backup" -d 'Snapshot Redis into a verified local file (replication stream or BGSAVE)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "restore" -d 'Replace all data in Redis with a backup (asks first)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "list" -d 'List local backups, newest first'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "verify" -d 'Check every byte of RDB files: structure, encodings, CRC-64'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "inspect" -d 'Show what an RDB file holds: keys per db, types, biggest keys'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "status" -d 'Check everything a backup or restore depends on, and your RBAC'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "schedule" -d 'Print (or apply) a CronJob that backs up on a schedule, with least-privilege RBAC'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "prune" -d 'Remove old backups by a retention policy (a dry run unless --yes)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "check" -d 'Exit non-zero when the newest verified backup is too old (for alerting)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "completion" -d 'Print a shell completion script'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check every byte of RDB files: structure, encodings, CRC-64')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show what an RDB file holds: keys per db, types, biggest keys')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Check everything a backup or restore depends on, and your RBAC')
+            [CompletionResult]::new('schedule', 'schedule', [CompletionResultType]::ParameterValue, 'Print (or apply) a CronJob that backs up on a schedule, with least-privilege RBAC')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove old backups by a retention policy (a dry run unless --yes)')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Exit non-zero when the newest verified backup is too old (for alerting)')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -198,6 +199,40 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'kubectl-redis;schedule' {
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]')
+            [CompletionResult]::new('--selector', '--selector', [CompletionResultType]::ParameterName, 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]')
+            [CompletionResult]::new('--pod', '--pod', [CompletionResultType]::ParameterName, 'Use this pod instead of searching by label')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Container running Redis (default: the pod''s default container, else one named redis)')
+            [CompletionResult]::new('--container', '--container', [CompletionResultType]::ParameterName, 'Container running Redis (default: the pod''s default container, else one named redis)')
+            [CompletionResult]::new('--redis-port', '--redis-port', [CompletionResultType]::ParameterName, 'Port redis-cli connects to inside the pod (default: the container port named redis, else 6379)')
+            [CompletionResult]::new('--every', '--every', [CompletionResultType]::ParameterName, 'How often: 30m, 1h, 6h, 1d, 1w (must divide an hour or a day)')
+            [CompletionResult]::new('--cron', '--cron', [CompletionResultType]::ParameterName, 'A cron expression instead of --every')
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'The image to run (the Dockerfile in the repository builds it) [default: ghcr.io/kubectl-redis/kubectl-redis:VERSION]')
+            [CompletionResult]::new('--pvc', '--pvc', [CompletionResultType]::ParameterName, 'Keep backups on this PersistentVolumeClaim')
+            [CompletionResult]::new('--host-path', '--host-path', [CompletionResultType]::ParameterName, 'Keep backups in this directory on the node (single-node and development clusters)')
+            [CompletionResult]::new('--method', '--method', [CompletionResultType]::ParameterName, 'The backup method the Job uses')
+            [CompletionResult]::new('--password-from-secret', '--password-from-secret', [CompletionResultType]::ParameterName, 'Password Secret for the backup (NAME/KEY); add get on secrets to the Role yourself')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Name of the CronJob, ServiceAccount, Role and RoleBinding')
+            [CompletionResult]::new('--cronjob-api', '--cronjob-api', [CompletionResultType]::ParameterName, 'CronJob API version when printing (with --apply it is asked of the cluster)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format when printing')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format when printing')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The kubeconfig cluster to use')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The kubeconfig user to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured with auto)')
+            [CompletionResult]::new('--apply', '--apply', [CompletionResultType]::ParameterName, 'Apply to the cluster (server-side apply) instead of printing')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'kubectl-redis;prune' {
             [CompletionResult]::new('--out-dir', '--out-dir', [CompletionResultType]::ParameterName, 'Directory of the backups [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]')
             [CompletionResult]::new('--keep-last', '--keep-last', [CompletionResultType]::ParameterName, 'Keep the newest N')
@@ -268,6 +303,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check every byte of RDB files: structure, encodings, CRC-64')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show what an RDB file holds: keys per db, types, biggest keys')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Check everything a backup or restore depends on, and your RBAC')
+            [CompletionResult]::new('schedule', 'schedule', [CompletionResultType]::ParameterValue, 'Print (or apply) a CronJob that backs up on a schedule, with least-privilege RBAC')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove old backups by a retention policy (a dry run unless --yes)')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Exit non-zero when the newest verified backup is too old (for alerting)')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -290,6 +326,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             break
         }
         'kubectl-redis;help;status' {
+            break
+        }
+        'kubectl-redis;help;schedule' {
             break
         }
         'kubectl-redis;help;prune' {

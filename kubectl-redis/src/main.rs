@@ -16,6 +16,7 @@ mod list;
 mod ops;
 mod rdbfile;
 mod restore;
+mod schedule;
 mod status;
 mod stream;
 mod ui;

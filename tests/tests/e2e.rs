@@ -1479,3 +1479,127 @@ fn status_reports_health_persistence_and_rbac() {
     let (code, _, stderr) = as_sa(&["backup", "--method", "bgsave", "--out-dir", out]);
     assert_ne!(code, 0, "bgsave needs exec: {stderr}");
 }
+
+/// `schedule --apply` creates the CronJob, ServiceAccount, Role and
+/// RoleBinding (batch/v1beta1 on this Kubernetes 1.20), and a Job made from
+/// the CronJob runs the plugin's image, under that least-privilege Role, to a
+/// verified backup.
+#[test]
+fn scheduled_backup_runs_to_completion() {
+    let s = Scene::new("schedule", 6436, "redis", &[]);
+    assert_eq!(s.cli(&["SET", "scheduled", "yes"]), "OK");
+    let image = "kubectl-redis/kubectl-redis:e2e";
+    let status = Command::new(repo().join("scripts/cluster.sh"))
+        .args(["plugin-image", bin().to_str().expect("utf8"), image])
+        .status()
+        .expect("cluster.sh plugin-image");
+    assert!(status.success());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let host = dir.path().to_str().expect("utf8");
+    let (code, stdout, stderr) = run(plugin(&[
+        "schedule",
+        "--every",
+        "1h",
+        "-n",
+        &s.ns,
+        "--image",
+        image,
+        "--host-path",
+        host,
+        "--method",
+        "stream",
+        "--apply",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    for kind in ["serviceaccount", "role", "rolebinding", "cronjob"] {
+        assert!(
+            stdout.contains(&format!("{kind}/kubectl-redis-backup applied")),
+            "{stdout}"
+        );
+    }
+    let api = kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "get",
+        "cronjob",
+        "kubectl-redis-backup",
+        "-o",
+        "jsonpath={.apiVersion} {.spec.schedule}",
+    ]);
+    assert_eq!(api.trim(), "batch/v1beta1 0 * * * *");
+    // This cluster has no CNI or kube-proxy: pods use the host's network and
+    // reach the API server on loopback. That is the only change made.
+    let admin = std::fs::read_to_string(kubeconfig()).expect("kubeconfig");
+    let server = admin
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: https://"))
+        .expect("server");
+    let (h, p) = server.rsplit_once(':').expect("host:port");
+    let pod = "/spec/jobTemplate/spec/template/spec";
+    let patch = format!(
+        r#"[{{"op":"add","path":"{pod}/hostNetwork","value":true}},
+{{"op":"add","path":"{pod}/containers/0/imagePullPolicy","value":"Never"}},
+{{"op":"add","path":"{pod}/containers/0/env/-","value":{{"name":"KUBERNETES_SERVICE_HOST","value":"{h}"}}}},
+{{"op":"add","path":"{pod}/containers/0/env/-","value":{{"name":"KUBERNETES_SERVICE_PORT","value":"{p}"}}}}]"#
+    );
+    kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "patch",
+        "cronjob",
+        "kubectl-redis-backup",
+        "--type=json",
+        "-p",
+        &patch,
+    ]);
+    // A Job from the CronJob's template, as `kubectl create job --from=cronjob/...`
+    // does (this kubectl does not read batch/v1beta1 CronJobs).
+    let cj: serde_json::Value = serde_json::from_str(&kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "get",
+        "cronjob",
+        "kubectl-redis-backup",
+        "-o",
+        "json",
+    ]))
+    .expect("cronjob json");
+    let job = serde_json::json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "now", "namespace": s.ns},
+        "spec": cj["spec"]["jobTemplate"]["spec"],
+    });
+    apply(&job.to_string());
+    let mut last = String::new();
+    wait_until(180, "the scheduled Job to finish", || {
+        last = kubectl_ok(&[
+            "-n",
+            &s.ns,
+            "get",
+            "job",
+            "now",
+            "-o",
+            "jsonpath={.status.succeeded}/{.status.failed}",
+        ]);
+        last.starts_with('1') || last.ends_with("/1") || last.ends_with("/2")
+    });
+    let logs =
+        String::from_utf8_lossy(&kubectl(&["-n", &s.ns, "logs", "job/now"]).stdout).into_owned();
+    assert!(last.starts_with('1'), "the Job failed ({last}):\n{logs}");
+    assert!(logs.contains("[backup] OK"), "{logs}");
+    assert!(logs.contains("streaming a snapshot (SYNC)"), "{logs}");
+    let names = files_in(dir.path());
+    let rdb: Vec<&String> = names.iter().filter(|n| n.ends_with(".rdb")).collect();
+    assert_eq!(rdb.len(), 1, "{names:?}");
+    assert!(names.contains(&format!("{}.json", rdb[0])), "{names:?}");
+    let (code, out, err) = run(plugin(&[
+        "verify",
+        dir.path().join(rdb[0]).to_str().expect("utf8"),
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["files"][0]["keys"], 1);
+    assert_eq!(v["files"][0]["manifest"], "match");
+}
