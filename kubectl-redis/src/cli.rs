@@ -187,7 +187,7 @@ can write the same file, each replacing only its own metrics.",
     Check(CheckArgs),
     /// Print a shell completion script
     #[command(
-        after_help = "Examples:\n  source <(kubectl redis completion bash)\n  kubectl redis completion zsh > \"${fpath[1]}/_kubectl-redis\"\n  kubectl redis completion fish > ~/.config/fish/completions/kubectl-redis.fish"
+        after_help = "These complete the `kubectl-redis` command. For `kubectl redis <TAB>` (kubectl 1.26+),\nput the `kubectl_complete-redis` executable (installed beside kubectl-redis) on PATH:\nkubectl runs it and it answers with subcommands, flags, namespaces and pods (the\ncluster gets 60 ms, then the kubeconfig answers), contexts, and backup files for --file.\n\nExamples:\n  source <(kubectl redis completion bash)\n  kubectl redis completion zsh > \"${fpath[1]}/_kubectl-redis\"\n  kubectl redis completion fish > ~/.config/fish/completions/kubectl-redis.fish"
     )]
     Completion {
         /// The shell

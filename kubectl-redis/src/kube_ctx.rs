@@ -125,7 +125,7 @@ pub async fn connect(args: &KubeArgs) -> Result<Kube, ConnectError> {
 /// What kubectl reads without --kubeconfig: the files listed in $KUBECONFIG,
 /// merged in order, skipping missing ones (kube-rs fails on a missing one);
 /// else ~/.kube/config.
-fn read_default() -> Result<Kubeconfig, String> {
+pub fn read_default() -> Result<Kubeconfig, String> {
     let Some(list) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) else {
         return Kubeconfig::read().map_err(|e| e.to_string());
     };

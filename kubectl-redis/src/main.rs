@@ -7,6 +7,7 @@
 mod auth;
 mod backup;
 mod cli;
+mod complete;
 mod exec;
 mod files;
 mod inspect;
@@ -25,5 +26,11 @@ mod verify;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Completion (kubectl_complete-redis runs this): before clap parses, as
+    // the words may be half typed.
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("__complete") {
+        return complete::run(args.collect());
+    }
     cli::run()
 }

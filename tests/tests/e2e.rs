@@ -1603,3 +1603,74 @@ fn scheduled_backup_runs_to_completion() {
     assert_eq!(v["files"][0]["keys"], 1);
     assert_eq!(v["files"][0]["manifest"], "match");
 }
+
+/// kubectl's own plugin completion (1.26+) runs `kubectl_complete-redis`:
+/// subcommands, flags and values come back; namespaces from the real
+/// cluster; with an unreachable cluster, from the kubeconfig alone; backup
+/// files for --file.
+#[test]
+fn kubectl_completes_the_plugin() {
+    let dir = bin().parent().expect("target dir").to_path_buf();
+    let path = format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let complete = |kc: &str, words: &[&str], extra: &[(&str, &str)]| -> Vec<String> {
+        let mut c = Command::new("kubectl");
+        c.arg("__complete")
+            .arg("redis")
+            .args(words)
+            .env("PATH", &path)
+            .env("KUBECONFIG", kc);
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        let o = c.output().expect("kubectl __complete");
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| l.split('\t').next().unwrap_or("").to_string())
+            .collect()
+    };
+    let kc = kubeconfig();
+    let c = complete(&kc, &["ba"], &[]);
+    assert_eq!(c, ["backup", ":4"], "{c:?}");
+    let c = complete(&kc, &["backup", "--me"], &[]);
+    assert!(
+        c.contains(&"--method".to_string()) && c.contains(&"--metrics-file".to_string()),
+        "{c:?}"
+    );
+    let c = complete(&kc, &["backup", "--method", ""], &[]);
+    assert_eq!(c, ["auto", "bgsave", "stream", ":4"]);
+    let c = complete(&kc, &["status", "-n", "oc"], &[]);
+    assert_eq!(c, ["october", ":4"], "namespaces from the cluster: {c:?}");
+    let c = complete(&kc, &["backup", "-n", "october", "--pod", "redis-"], &[]);
+    assert!(c.iter().any(|p| p.starts_with("redis-")), "{c:?}");
+
+    // Backups for --file, from $OUT_DIR.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let f = tmp.path().join("redis-backup-20251024_180500.rdb");
+    std::fs::copy(repo().join("core/tests/fixtures/empty-7.0.rdb"), &f).expect("copy");
+    let c = complete(
+        &kc,
+        &["restore", "--file", ""],
+        &[("OUT_DIR", tmp.path().to_str().expect("utf8"))],
+    );
+    assert_eq!(c, [f.to_str().expect("utf8"), ":0"], "{c:?}");
+
+    // A cluster that does not answer: the kubeconfig's own namespaces.
+    let dead = tmp.path().join("dead.kubeconfig");
+    std::fs::write(
+        &dead,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: dead\n  cluster:\n    server: https://10.255.255.1:6443\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    token: x\ncontexts:\n- name: prod\n  context:\n    cluster: dead\n    user: u\n    namespace: payments\ncurrent-context: prod\n",
+    )
+    .expect("kubeconfig");
+    let c = complete(dead.to_str().expect("utf8"), &["backup", "-n", ""], &[]);
+    assert_eq!(c, ["default", "payments", ":4"], "{c:?}");
+    let c = complete(
+        dead.to_str().expect("utf8"),
+        &["backup", "--context", ""],
+        &[],
+    );
+    assert_eq!(c, ["prod", ":4"], "{c:?}");
+}
