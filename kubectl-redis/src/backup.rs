@@ -276,7 +276,7 @@ async fn stream_in_cluster(
     args: &BackupArgs,
     auth: &crate::auth::Auth,
 ) -> Result<Exit, (String, String)> {
-    use kubectl_redis_core::pods::{self, Query, Wanted};
+    use kubectl_redis_core::pods::{self, Query};
     let api: Api<Pod> = Api::namespaced(k.client.clone(), &k.namespace);
     let selector = cli::selector(args.target.selector.clone());
     let what = match &args.target.pod {
@@ -294,11 +294,7 @@ async fn stream_in_cluster(
     let q = Query {
         namespace: &k.namespace,
         selector: &selector,
-        wanted: Wanted {
-            pod: args.target.pod.as_deref(),
-            container: args.target.container.as_deref(),
-            port: args.target.redis_port,
-        },
+        wanted: args.target.wanted(),
     };
     let (target, info) = match pods::choose(listing, &q) {
         Ok(x) => x,

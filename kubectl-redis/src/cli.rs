@@ -232,6 +232,17 @@ pub enum Method {
     Bgsave,
 }
 
+impl TargetArgs {
+    /// What the user asked for, as the core's pod choice takes it.
+    pub fn wanted(&self) -> kubectl_redis_core::pods::Wanted<'_> {
+        kubectl_redis_core::pods::Wanted {
+            pod: self.pod.as_deref(),
+            container: self.container.as_deref(),
+            port: self.redis_port,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct BackupArgs {
     #[command(flatten)]

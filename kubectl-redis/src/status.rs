@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::PostParams;
 use kube::Api;
 use kubectl_redis_core::exit::Exit;
-use kubectl_redis_core::pods::{self, Query, Target, Wanted};
+use kubectl_redis_core::pods::{self, Query, Target};
 use kubectl_redis_core::reply::{self, Reply};
 use kubectl_redis_core::status::{self, Facts, Level, PodFacts, WriterFacts, NEEDS};
 use owo_colors::{OwoColorize, Stream};
@@ -47,11 +47,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: StatusArgs) -> Exit {
     let q = Query {
         namespace: &k.namespace,
         selector: &selector,
-        wanted: Wanted {
-            pod: args.target.pod.as_deref(),
-            container: args.target.container.as_deref(),
-            port: args.target.redis_port,
-        },
+        wanted: args.target.wanted(),
     };
     match pods::choose(listing, &q) {
         Ok((t, info)) => {
