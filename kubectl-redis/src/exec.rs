@@ -283,7 +283,7 @@ pub async fn copy_out(
         let mut head = Vec::with_capacity(HEADER_LEN);
         let mut bytes = 0u64;
         // Verified while it streams: no second pass over the file.
-        let mut check = crate::rdbfile::Inline::new();
+        let mut check = crate::rdbfile::Inline::new(true);
         loop {
             let buf = reader
                 .fill_buf()
@@ -337,6 +337,7 @@ pub async fn copy_out(
         return Err(CopyError::Failed(detail));
     }
     let (sha256, verified) = check.finish();
+    let sha256 = sha256.unwrap_or_default();
     Ok(CopyReport {
         bytes,
         expected,

@@ -136,16 +136,17 @@ pub fn write_metrics(path: &str, gauges: &[Gauge]) -> Result<(), String> {
         .map_err(|e| format!("cannot write {path}: {e}"))
 }
 
-/// After a backup or restore: when it ended, how, how long it took.
-pub fn run_metrics(
+/// Runs a backup or restore; with a metrics file, records when it ended,
+/// how, and how long it took.
+pub async fn with_metrics(
     ui: &Ui,
-    path: Option<&str>,
+    path: Option<String>,
     what: &'static str,
-    exit: Exit,
-    duration_s: f64,
-    extra: Vec<Gauge>,
-) {
-    let Some(path) = path else { return };
+    run: impl std::future::Future<Output = Exit>,
+) -> Exit {
+    let t0 = std::time::Instant::now();
+    let exit = run.await;
+    let Some(path) = path else { return exit };
     let (code, success, dur): (&'static str, &'static str, &'static str) = match what {
         "restore" => (
             "kubectl_redis_restore_last_exit_code",
@@ -175,13 +176,13 @@ pub fn run_metrics(
             dur,
             "How long the last successful run took, seconds.",
             vec![],
-            duration_s,
+            t0.elapsed().as_secs_f64(),
         ));
-        g.extend(extra);
     }
-    if let Err(e) = write_metrics(path, &g) {
+    if let Err(e) = write_metrics(&path, &g) {
         ui.error(&e, Some("check --metrics-file's directory and permissions"));
     }
+    exit
 }
 
 pub fn check(ui: &Ui, args: CheckArgs) -> Exit {

@@ -28,11 +28,9 @@ pub fn check(path: &Path, hash: bool, sink: &mut dyn FnMut(Event<'_>)) -> Result
     }
     let mut f =
         std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let mut r = Reader::new(Options::default());
-    let mut h = Sha256::new();
+    let mut check = Inline::new(hash);
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;
-    let mut failed = None;
     loop {
         let n = match f.read(&mut buf) {
             Ok(0) => break,
@@ -40,23 +38,13 @@ pub fn check(path: &Path, hash: bool, sink: &mut dyn FnMut(Event<'_>)) -> Result
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(format!("reading {}: {e}", path.display())),
         };
-        if hash {
-            h.update(&buf[..n]);
-        }
         size += n as u64;
-        if failed.is_none() {
-            if let Err(e) = r.feed(&buf[..n], sink) {
-                failed = Some(e);
-            }
-        }
+        check.feed_with(&buf[..n], sink);
     }
-    let result = match failed {
-        Some(e) => Err(e),
-        None => r.finish(),
-    };
+    let (sha256, result) = check.finish();
     Ok(Checked {
         size,
-        sha256: hash.then(|| hex(&h.finalize())),
+        sha256,
         result,
     })
 }
@@ -65,34 +53,43 @@ pub fn check(path: &Path, hash: bool, sink: &mut dyn FnMut(Event<'_>)) -> Result
 /// reader, fed the same chunks that are written to disk.
 pub struct Inline {
     reader: Reader,
-    sha: Sha256,
+    sha: Option<Sha256>,
     failed: Option<reader::Error>,
 }
 
 impl Inline {
-    pub fn new() -> Self {
+    /// `hash`: also compute the SHA-256 of the bytes.
+    pub fn new(hash: bool) -> Self {
         Inline {
             reader: Reader::new(Options::default()),
-            sha: Sha256::new(),
+            sha: hash.then(Sha256::new),
             failed: None,
         }
     }
 
     pub fn feed(&mut self, chunk: &[u8]) {
-        self.sha.update(chunk);
+        self.feed_with(chunk, &mut |_| {});
+    }
+
+    /// [`Inline::feed`], with `sink` seeing the reader's events.
+    pub fn feed_with(&mut self, chunk: &[u8], sink: &mut dyn FnMut(Event<'_>)) {
+        if let Some(h) = &mut self.sha {
+            h.update(chunk);
+        }
         if self.failed.is_none() {
-            if let Err(e) = self.reader.feed(chunk, &mut |_| {}) {
+            if let Err(e) = self.reader.feed(chunk, sink) {
                 self.failed = Some(e);
             }
         }
     }
 
-    pub fn finish(mut self) -> (String, Result<Summary, reader::Error>) {
+    /// The SHA-256 (when asked for) and the reader's verdict.
+    pub fn finish(mut self) -> (Option<String>, Result<Summary, reader::Error>) {
         let v = match self.failed {
             Some(e) => Err(e),
             None => self.reader.finish(),
         };
-        (hex(&self.sha.finalize()), v)
+        (self.sha.map(|h| hex(&h.finalize())), v)
     }
 }
 

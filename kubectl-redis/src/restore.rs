@@ -25,18 +25,8 @@ use std::time::{Duration, Instant};
 
 /// Runs the command; with --metrics-file, records how it ended.
 pub async fn run(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
-    let t0 = std::time::Instant::now();
     let metrics = args.metrics_file.clone();
-    let exit = run_inner(ui, kube, args).await;
-    crate::ops::run_metrics(
-        ui,
-        metrics.as_deref(),
-        "restore",
-        exit,
-        t0.elapsed().as_secs_f64(),
-        Vec::new(),
-    );
-    exit
+    crate::ops::with_metrics(ui, metrics, "restore", run_inner(ui, kube, args)).await
 }
 
 async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
