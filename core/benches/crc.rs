@@ -3,7 +3,7 @@
 //! slicing-by-16 tables (the wasm path) and a bytewise table-driven CRC
 //! (what most RDB tools use) as the reference.
 
-use kubectl_redis_core::crc64;
+use kubectl_redis_core::rdb::crc64;
 use std::hint::black_box;
 use std::time::Instant;
 

@@ -3,11 +3,13 @@
 //! the runbook or of the foundation issue.
 
 use kubectl_redis_core::backup::{
-    Backup, CliOutput, CommitError, CopyError, CopyReport, Effect, Finish, Input, Plan,
+    Backup, CliOutput, CommitError, ConnectError, CopyError, CopyReport, Credentials, Effect,
+    Finish, Input, Method, Plan, SyncError, SyncReport, Url,
 };
 use kubectl_redis_core::exit::Exit;
-use kubectl_redis_core::lock::{Answer, LeaseError, LeaseState, Request};
-use kubectl_redis_core::pods::{ContainerInfo, PodInfo};
+use kubectl_redis_core::kube::lock::{Answer, LeaseError, LeaseState, Request};
+use kubectl_redis_core::kube::pods::{ContainerInfo, PodInfo};
+use kubectl_redis_core::wire::repl::{self, Framing};
 use std::collections::VecDeque;
 use std::fmt::Write;
 
@@ -26,7 +28,69 @@ fn plan() -> Plan {
         context: Some("kind-october".into()),
         tool: "kubectl-redis 0.0.0-test".into(),
         lease_s: 15,
+        method: Method::Bgsave,
+        url: None,
+        credentials: Credentials::default(),
+        check_only: false,
     }
+}
+
+/// The stream method against the same pod.
+fn stream_plan() -> Plan {
+    Plan {
+        method: Method::Stream,
+        ..plan()
+    }
+}
+
+/// The default method: stream, else bgsave.
+fn auto_plan() -> Plan {
+    Plan {
+        method: Method::Auto,
+        ..plan()
+    }
+}
+
+/// `--url` with a password from the user's environment.
+fn url_plan() -> Plan {
+    Plan {
+        namespace: String::new(),
+        context: None,
+        method: Method::Auto,
+        url: Some(Url {
+            host: "127.0.0.1".into(),
+            port: 6390,
+        }),
+        credentials: Credentials {
+            user: None,
+            password_from: Some("$REDISCLI_AUTH".into()),
+        },
+        ..plan()
+    }
+}
+
+/// What the shell reports after downloading `bytes` over SYNC: the real
+/// decoder and reader's verdict on them.
+fn sync_of(bytes: &[u8], framing: Framing) -> Result<SyncReport, SyncError> {
+    let mut d = repl::Download::new();
+    let mut wire = format!("${}\r\n", bytes.len()).into_bytes();
+    wire.extend_from_slice(bytes);
+    d.feed(&wire).map_err(SyncError::Stream)?;
+    let summary = d.finish().map_err(SyncError::Stream)?;
+    Ok(SyncReport {
+        bytes: bytes.len() as u64,
+        framing,
+        sha256: format!("sha256-of-{}-bytes", bytes.len()),
+        summary,
+    })
+}
+
+fn info_server(fields: &str) -> Result<Result<String, String>, String> {
+    Ok(Ok(format!("# Server\r\n{fields}\r\nos:Linux\r\n")))
+}
+
+fn ok() -> Result<Result<String, String>, String> {
+    Ok(Ok("OK".into()))
 }
 
 const DUMP_7_0: &[u8] = include_bytes!("fixtures/all-types-7.0.rdb");
@@ -35,7 +99,7 @@ const DUMP_VALKEY: &[u8] = include_bytes!("fixtures/all-types-valkey-9.1.rdb");
 /// What the shell reports after copying `bytes` out of the pod: the size,
 /// the header, and the real reader's verdict on those bytes.
 fn copy_of(bytes: &[u8], expected: Option<u64>) -> CopyReport {
-    let verified = kubectl_redis_core::reader::read_all(bytes, &mut |_| {});
+    let verified = kubectl_redis_core::rdb::reader::read_all(bytes, &mut |_| {});
     CopyReport {
         bytes: bytes.len() as u64,
         expected,
@@ -98,6 +162,16 @@ struct World {
     take_lease: Result<(), LeaseError>,
     /// Send Ctrl-C instead of answering the Nth effect (counting from 1).
     interrupt_at: Option<usize>,
+    /// Send Ctrl-C instead of answering the first effect this matches.
+    interrupt_on: Option<fn(&Effect) -> bool>,
+    /// The stream method's world: the pod's own password, the connection,
+    /// the replies to AUTH, INFO server and REPLCONF capa, and the download.
+    pod_password: Result<Option<String>, String>,
+    connect: Result<(), ConnectError>,
+    auth: Result<Result<String, String>, String>,
+    info_server: Result<Result<String, String>, String>,
+    capa: Result<Result<String, String>, String>,
+    sync: Result<SyncReport, SyncError>,
 }
 
 impl Default for World {
@@ -116,6 +190,13 @@ impl Default for World {
             lease: Ok(None),
             take_lease: Ok(()),
             interrupt_at: None,
+            interrupt_on: None,
+            pod_password: Ok(None),
+            connect: Ok(()),
+            auth: ok(),
+            info_server: info_server("redis_version:7.0.15"),
+            capa: ok(),
+            sync: sync_of(DUMP_7_0, Framing::Diskless),
         }
     }
 }
@@ -142,12 +223,13 @@ fn run(plan: Plan, mut w: World) -> (String, Finish) {
         writeln!(t, "{now:>6}ms < {}", show_input(&input)).unwrap();
         for e in m.handle(now, input) {
             writeln!(t, "{now:>6}ms > {}", show_effect(&e)).unwrap();
-            let answerable = !matches!(e, Effect::Say(_) | Effect::Finish(_));
+            let answerable = !matches!(e, Effect::Say(_) | Effect::Finish(_) | Effect::Disconnect);
             // Mirrors the shell: these run to completion even on Ctrl-C.
             let is_commit = matches!(
                 e,
                 Effect::Commit { .. }
                     | Effect::Discard { .. }
+                    | Effect::Disconnect
                     | Effect::Lock {
                         request: Request::Release { .. },
                         ..
@@ -156,7 +238,11 @@ fn run(plan: Plan, mut w: World) -> (String, Finish) {
             let mut interrupted = false;
             if answerable {
                 count += 1;
-                if w.interrupt_at == Some(count) {
+                let on = w.interrupt_on.is_some_and(|f| f(&e));
+                if on {
+                    w.interrupt_on = None;
+                }
+                if w.interrupt_at == Some(count) || on {
                     // The shell drops the work in flight, except a commit,
                     // which it lets finish (a rename cannot be half done).
                     inputs.push_back(Input::Interrupt);
@@ -167,7 +253,26 @@ fn run(plan: Plan, mut w: World) -> (String, Finish) {
                 continue;
             }
             let next = match e {
-                Effect::Say(_) => None,
+                Effect::Say(_) | Effect::Disconnect => None,
+                Effect::PodPassword { id, .. } => {
+                    Some(Input::PodPassword(id, w.pod_password.clone()))
+                }
+                Effect::Connect { id, .. } => Some(Input::Connected(id, w.connect.clone())),
+                Effect::Auth { id, .. } => Some(Input::Reply(id, w.auth.clone())),
+                Effect::Send { id, args } => Some(Input::Reply(
+                    id,
+                    match args.join(" ").as_str() {
+                        "INFO server" => w.info_server.clone(),
+                        "REPLCONF capa eof" => w.capa.clone(),
+                        "REPLCONF rdb-only 1" => ok(),
+                        v if v.starts_with("REPLCONF version ") => ok(),
+                        other => panic!("unexpected command {other}"),
+                    },
+                )),
+                Effect::Sync { id, .. } => {
+                    now += 900;
+                    Some(Input::Synced(id, w.sync.clone()))
+                }
                 Effect::Finish(f) => {
                     assert!(finish.is_none(), "finished twice");
                     finish = Some(f);
@@ -241,7 +346,7 @@ fn show_input(i: &Input) -> String {
                 .join(", ")
         ),
         Input::Redis(id, Ok(o)) if o.stdout.starts_with("# Persistence") => {
-            let f = kubectl_redis_core::reply::info_fields(&o.stdout);
+            let f = kubectl_redis_core::wire::reply::info_fields(&o.stdout);
             let keep = [
                 "rdb_bgsave_in_progress",
                 "rdb_last_save_time",
@@ -712,4 +817,245 @@ fn stray_inputs_are_ignored() {
     let fx = m.handle(2, Input::Pods(1, Ok(vec![redis_pod("r")])));
     assert!(fx.iter().any(|e| matches!(e, Effect::Lock { id: 2, .. })));
     assert!(!m.is_finished());
+}
+
+// The stream method: SYNC over a connection (port-forward or --url).
+
+/// A corrupt snapshot as the reader reports it (one byte flipped).
+fn corrupt_sync() -> Result<SyncReport, SyncError> {
+    let mut b = DUMP_7_0.to_vec();
+    let at = b.len() / 2;
+    b[at] ^= 0x40;
+    sync_of(&b, Framing::Diskless)
+}
+
+scenario!(
+    stream_happy_path_with_the_pods_password,
+    stream_plan(),
+    World {
+        pod_password: Ok(Some("the container's REDIS_PASSWORD".into())),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    stream_from_url_without_a_cluster,
+    url_plan(),
+    World {
+        sync: sync_of(DUMP_7_0, Framing::Disk(DUMP_7_0.len() as u64)),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    stream_valkey_hears_our_version,
+    stream_plan(),
+    World {
+        info_server: info_server(
+            "redis_version:7.2.4\r\nserver_name:valkey\r\nvalkey_version:9.1.2"
+        ),
+        sync: sync_of(DUMP_VALKEY, Framing::Diskless),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    stream_sync_refused_is_exit_9,
+    stream_plan(),
+    World {
+        sync: Err(SyncError::Stream(repl::Error::Refused(
+            "ERR unknown command 'SYNC', with args beginning with: ".into()
+        ))),
+        ..World::default()
+    },
+    Exit::SyncRefused
+);
+
+scenario!(
+    auto_falls_back_to_bgsave_when_sync_is_refused,
+    auto_plan(),
+    World {
+        sync: Err(SyncError::Stream(repl::Error::Refused(
+            "ERR unknown command 'SYNC', with args beginning with: ".into()
+        ))),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    auto_falls_back_when_port_forward_is_forbidden,
+    auto_plan(),
+    World {
+        connect: Err(ConnectError::Forbidden(
+            "pods \"redis-7d4b9c-x2x9q\" is forbidden: User \"ci\" cannot get resource \"pods/portforward\"".into()
+        )),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    auto_falls_back_when_replication_is_blocked,
+    auto_plan(),
+    World {
+        capa: Ok(Err(
+            "NOPERM this user has no permissions to run the 'replconf' command".into()
+        )),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    stream_noauth_names_the_password_sources,
+    stream_plan(),
+    World {
+        info_server: Ok(Err("NOAUTH Authentication required.".into())),
+        ..World::default()
+    },
+    Exit::Invalid
+);
+
+scenario!(
+    stream_wrong_password,
+    url_plan(),
+    World {
+        auth: Ok(Err(
+            "WRONGPASS invalid username-password pair or user is disabled.".into()
+        )),
+        ..World::default()
+    },
+    Exit::Invalid
+);
+
+scenario!(
+    stream_url_unreachable,
+    url_plan(),
+    World {
+        connect: Err(ConnectError::Failed(
+            "Connection refused (os error 111)".into()
+        )),
+        ..World::default()
+    },
+    Exit::Error
+);
+
+scenario!(
+    stream_connection_cut_saves_nothing,
+    stream_plan(),
+    World {
+        sync: Err(SyncError::Io(
+            "reading the snapshot: connection reset by peer (os error 104)".into()
+        )),
+        ..World::default()
+    },
+    Exit::Error
+);
+
+scenario!(
+    stream_corrupt_snapshot_is_not_saved,
+    stream_plan(),
+    World {
+        sync: corrupt_sync(),
+        ..World::default()
+    },
+    Exit::Corrupt
+);
+
+scenario!(
+    stream_server_too_slow_to_start,
+    stream_plan(),
+    World {
+        sync: Err(SyncError::Timeout),
+        ..World::default()
+    },
+    Exit::BgsaveTimeout
+);
+
+scenario!(
+    stream_interrupted_during_the_download,
+    stream_plan(),
+    World {
+        interrupt_on: Some(|e| matches!(e, Effect::Sync { .. })),
+        ..World::default()
+    },
+    Exit::Interrupted
+);
+
+scenario!(
+    stream_check_only_saves_nothing,
+    Plan {
+        check_only: true,
+        credentials: Credentials::default(),
+        ..url_plan()
+    },
+    World::default(),
+    Exit::Ok
+);
+
+#[test]
+fn corrupt_fixture_really_is_corrupt() {
+    assert!(matches!(
+        corrupt_sync(),
+        Err(SyncError::Stream(repl::Error::Rdb(_)))
+    ));
+}
+
+/// Whatever step a Ctrl-C lands on in a stream (or auto) backup: exit 130,
+/// or a whole backup if it came during the rename; the temporary file is
+/// removed if it was created, the lock released if it was taken, and the
+/// connection closed if it was opened.
+#[test]
+fn stream_interrupt_at_every_step_cleans_up() {
+    for plan in [stream_plan(), auto_plan(), url_plan()] {
+        let steps = {
+            let (t, _) = run(plan.clone(), World::default());
+            t.lines().filter(|l| l.contains(" < ")).count()
+        };
+        assert!(steps > 8, "{steps}");
+        for n in 1..=steps {
+            let (t, f) = run(
+                plan.clone(),
+                World {
+                    interrupt_at: Some(n),
+                    ..World::default()
+                },
+            );
+            let has = |s: &str| t.contains(s);
+            if f.exit == Exit::Ok {
+                assert!(has("Commit {"), "step {n}:\n{t}");
+            } else {
+                assert_eq!(f.exit, Exit::Interrupted, "step {n}:\n{t}");
+                assert!(!has("Commit {"), "step {n}:\n{t}");
+            }
+            assert_eq!(
+                has("TempCreated("),
+                has("Discard {") || f.exit == Exit::Ok,
+                "step {n}:\n{t}"
+            );
+            assert_eq!(
+                has("request: Take {"),
+                has("request: Release {"),
+                "step {n}:\n{t}"
+            );
+            assert_eq!(has("Connected("), has("> Disconnect"), "step {n}:\n{t}");
+            assert!(!has("ignored unexpected input"), "step {n}:\n{t}");
+        }
+    }
+}
+
+/// The password never reaches the machine: no effect or line carries it,
+/// only where it came from.
+#[test]
+fn stream_transcripts_name_the_password_source_only() {
+    let (t, _) = run(url_plan(), World::default());
+    assert!(
+        t.contains("AUTH with the password from $REDISCLI_AUTH"),
+        "{t}"
+    );
+    assert!(t.contains("Auth { id:"), "{t}");
 }

@@ -1,10 +1,10 @@
 //! File names, RDB headers, redis-cli replies, pod choice and listings.
 
-use kubectl_redis_core::list::{listing, table, Entry};
-use kubectl_redis_core::names::*;
-use kubectl_redis_core::pods::{select, ContainerInfo, PodInfo, SelectError, Wanted};
+use kubectl_redis_core::kube::pods::{select, ContainerInfo, PodInfo, SelectError, Wanted};
+use kubectl_redis_core::ops::list::{listing, table, Entry};
 use kubectl_redis_core::rdb::{parse_header, Flavor, HeaderError};
-use kubectl_redis_core::reply::{info_fields, parse_cli_output, Reply};
+use kubectl_redis_core::store::names::*;
+use kubectl_redis_core::wire::reply::{info_fields, parse_cli_output, Reply};
 use kubectl_redis_core::{exit, human};
 
 #[test]

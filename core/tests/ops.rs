@@ -1,12 +1,12 @@
 //! Retention (`prune`) and metrics (`check --metrics-file`).
 
-use kubectl_redis_core::list::{listing, Entry};
-use kubectl_redis_core::metrics::{merge, Gauge};
-use kubectl_redis_core::names::{backup_file_name, rfc3339, unix_from_civil, Civil};
-use kubectl_redis_core::retention::{decide, is_ours, Policy};
+use kubectl_redis_core::ops::list::{listing, Entry};
+use kubectl_redis_core::ops::metrics::{merge, Gauge};
+use kubectl_redis_core::ops::retention::{decide, is_ours, Policy};
+use kubectl_redis_core::store::names::{backup_file_name, rfc3339, unix_from_civil, Civil};
 
 /// Backups every 30 minutes from 2025-10-20T00:00Z for 3 days (144 files).
-fn rows() -> (Vec<kubectl_redis_core::list::Row>, i64) {
+fn rows() -> (Vec<kubectl_redis_core::ops::list::Row>, i64) {
     let start = unix_from_civil(Civil {
         year: 2025,
         month: 10,
@@ -161,7 +161,7 @@ kubectl_redis_backup_newest_age_seconds{dir=\"a\"} 5\n";
 
 #[test]
 fn schedules() {
-    use kubectl_redis_core::schedule::{cron_for, manifests, yaml, Spec, Volume};
+    use kubectl_redis_core::ops::schedule::{cron_for, manifests, yaml, Spec, Volume};
     assert_eq!(cron_for(1800).as_deref(), Ok("*/30 * * * *"));
     assert_eq!(cron_for(3600).as_deref(), Ok("0 * * * *"));
     assert_eq!(cron_for(6 * 3600).as_deref(), Ok("0 */6 * * *"));

@@ -4,8 +4,10 @@
 //! damaged copies of them: truncated at every byte, bit-flipped, with
 //! trailing garbage.
 
-use kubectl_redis_core::inspect::{render, Inspector, Options as InspectOptions, Report};
-use kubectl_redis_core::reader::{read_all, Error, ErrorKind, Event, Options, Reader, Summary};
+use kubectl_redis_core::rdb::inspect::{render, Inspector, Options as InspectOptions, Report};
+use kubectl_redis_core::rdb::reader::{
+    read_all, Error, ErrorKind, Event, Options, Reader, Summary,
+};
 
 const FIXTURES: &[(&str, &[u8])] = &[
     ("6.2", include_bytes!("fixtures/all-types-6.2.rdb")),
@@ -197,11 +199,17 @@ fn checksum_disabled_and_old_versions() {
     v9.extend_from_slice(&[0; 8]);
     let s = read_all(&v9, &mut |_| {}).expect("v9");
     assert_eq!(s.keys(), 1);
-    assert_eq!(s.checksum, kubectl_redis_core::reader::Checksum::Disabled);
+    assert_eq!(
+        s.checksum,
+        kubectl_redis_core::rdb::reader::Checksum::Disabled
+    );
     let mut v4 = b"REDIS0004".to_vec();
     v4.extend_from_slice(&[0xFE, 0, 0, 1, b'k', 0xC0, 7, 0xFF]);
     let s = read_all(&v4, &mut |_| {}).expect("v4");
-    assert_eq!(s.checksum, kubectl_redis_core::reader::Checksum::Absent);
+    assert_eq!(
+        s.checksum,
+        kubectl_redis_core::rdb::reader::Checksum::Absent
+    );
 }
 
 #[test]

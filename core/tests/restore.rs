@@ -5,8 +5,8 @@
 
 use kubectl_redis_core::backup::CliOutput;
 use kubectl_redis_core::exit::Exit;
-use kubectl_redis_core::lock::{Answer as LockAnswer, Request};
-use kubectl_redis_core::pods::{ContainerInfo, PodInfo};
+use kubectl_redis_core::kube::lock::{Answer as LockAnswer, Request};
+use kubectl_redis_core::kube::pods::{ContainerInfo, PodInfo};
 use kubectl_redis_core::restore::{
     Answer, Effect, Finish, Input, LeaseError, LeaseState, LocalFile, Plan, Restore, Writer,
     WriterState,
@@ -56,7 +56,7 @@ fn local_of(bytes: &[u8]) -> LocalFile {
         is_file: true,
         bytes: bytes.len() as u64,
         head: bytes[..bytes.len().min(64 * 1024)].to_vec(),
-        verified: kubectl_redis_core::reader::read_all(bytes, &mut |_| {})
+        verified: kubectl_redis_core::rdb::reader::read_all(bytes, &mut |_| {})
             .map_err(|e| e.to_string()),
     }
 }

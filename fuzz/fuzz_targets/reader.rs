@@ -3,8 +3,8 @@
 //! input's size, and always finish (libFuzzer's -timeout catches a loop).
 #![no_main]
 
-use kubectl_redis_core::inspect::{Inspector, Options as InspectOptions};
-use kubectl_redis_core::reader::{Options, Reader};
+use kubectl_redis_core::rdb::inspect::{Inspector, Options as InspectOptions};
+use kubectl_redis_core::rdb::reader::{Options, Reader};
 use libfuzzer_sys::fuzz_target;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};

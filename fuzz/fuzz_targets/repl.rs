@@ -2,7 +2,7 @@
 //! hands on only bytes it was given, in order.
 #![no_main]
 
-use kubectl_redis_core::repl::Download;
+use kubectl_redis_core::wire::repl::Download;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

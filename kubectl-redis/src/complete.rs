@@ -7,8 +7,6 @@
 //! kubeconfig alone; contexts, clusters and users from the kubeconfig;
 //! `--file` from the backups in the output directory.
 
-use crate::cli::Cli;
-use clap::CommandFactory;
 use std::time::Duration;
 
 /// Cobra's directives.
@@ -18,8 +16,10 @@ const DEFAULT: u8 = 0;
 /// How long the cluster may take to list namespaces or pods.
 const DEADLINE: Duration = Duration::from_millis(60);
 
-pub fn run(args: Vec<String>) -> std::process::ExitCode {
-    let (cands, directive) = complete(&args);
+/// `root` is the whole command line (`cli::command()`), handed in by `main`
+/// so that this module does not depend on the dispatch.
+pub fn run(root: clap::Command, args: Vec<String>) -> std::process::ExitCode {
+    let (cands, directive) = complete(root, &args);
     let mut out = String::new();
     for (v, d) in cands {
         if d.is_empty() {
@@ -35,12 +35,11 @@ pub fn run(args: Vec<String>) -> std::process::ExitCode {
 
 type Cands = Vec<(String, String)>;
 
-fn complete(args: &[String]) -> (Cands, u8) {
+fn complete(root: clap::Command, args: &[String]) -> (Cands, u8) {
     let (typed, partial) = match args.split_last() {
         Some((p, t)) => (t, p.as_str()),
         None => (&[][..], ""),
     };
-    let root = Cli::command();
     // Walk the typed words: the subcommand, and global values seen.
     let mut sub: Option<clap::Command> = None;
     let mut ns: Option<String> = None;
@@ -182,7 +181,7 @@ fn values(
     let kc = || -> Option<kube::config::Kubeconfig> {
         match &kubeconfig {
             Some(p) => kube::config::Kubeconfig::read_from(p).ok(),
-            None => crate::kube_ctx::read_default().ok(),
+            None => crate::kube::read_default().ok(),
         }
     };
     match arg.get_id().as_str() {
@@ -238,11 +237,11 @@ fn values(
 
 /// Backup files in the output directory (flag, $OUT_DIR, $BACKUPS_DIR, ./backups).
 fn backups(out_dir: Option<String>, partial: &str) -> Cands {
-    let dir = crate::cli::out_dir(out_dir);
-    let Ok(entries) = crate::list::read_entries(&dir) else {
+    let dir = crate::env::out_dir(out_dir);
+    let Ok(entries) = crate::store::local::read_entries(&dir) else {
         return Vec::new();
     };
-    let l = kubectl_redis_core::list::listing(&dir, &entries, crate::cli::unix_now());
+    let l = kubectl_redis_core::ops::list::listing(&dir, &entries, crate::env::unix_now());
     l.backups
         .into_iter()
         .filter(|b| b.path.starts_with(partial) || partial.is_empty())
@@ -271,7 +270,7 @@ fn cluster_names(
         .enable_all()
         .build()
         .ok()?;
-    let args = crate::cli::KubeArgs {
+    let args = crate::args::KubeArgs {
         kubeconfig: kubeconfig.as_ref().map(std::path::PathBuf::from),
         context: context.clone(),
         namespace: pods_in.clone().flatten(),
@@ -279,11 +278,11 @@ fn cluster_names(
     };
     rt.block_on(async {
         tokio::time::timeout(DEADLINE, async {
-            let k = crate::kube_ctx::connect(&args).await.ok()?;
-            let lp = kube::api::ListParams::default().limit(500);
+            let k = crate::kube::connect(&args).await.ok()?;
+            let lp = ::kube::api::ListParams::default().limit(500);
             if pods_in.is_some() {
-                let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
-                    kube::Api::namespaced(k.client, &k.namespace);
+                let api: ::kube::Api<k8s_openapi::api::core::v1::Pod> =
+                    ::kube::Api::namespaced(k.client, &k.namespace);
                 let l = api.list_metadata(&lp).await.ok()?;
                 Some(
                     l.items
@@ -292,8 +291,8 @@ fn cluster_names(
                         .collect(),
                 )
             } else {
-                let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
-                    kube::Api::all(k.client);
+                let api: ::kube::Api<k8s_openapi::api::core::v1::Namespace> =
+                    ::kube::Api::all(k.client);
                 let l = api.list_metadata(&lp).await.ok()?;
                 Some(
                     l.items

@@ -2,26 +2,19 @@
 //!
 //! The binary is a thin shell around `kubectl-redis-core`: it parses flags,
 //! connects to the cluster like kubectl does, and performs the effects the
-//! core's state machines ask for.
+//! core's state machines ask for. `ARCHITECTURE.md` maps the modules.
 
-mod auth;
-mod backup;
+mod args;
 mod cli;
+mod commands;
 mod complete;
-mod exec;
-mod files;
-mod inspect;
-mod kube_ctx;
-mod lease;
-mod list;
-mod ops;
-mod rdbfile;
-mod restore;
-mod schedule;
-mod status;
-mod stream;
+mod env;
+mod jobs;
+mod kube;
+mod metrics;
+mod redis;
+mod store;
 mod ui;
-mod verify;
 
 use std::process::ExitCode;
 
@@ -30,7 +23,7 @@ fn main() -> ExitCode {
     // the words may be half typed.
     let mut args = std::env::args().skip(1);
     if args.next().as_deref() == Some("__complete") {
-        return complete::run(args.collect());
+        return complete::run(cli::command(), args.collect());
     }
     cli::run()
 }

@@ -1,6 +1,6 @@
 //! Everything printed to the user: progress on stderr, results on stdout.
 
-use crate::cli::{ColorWhen, UiArgs};
+use crate::args::{ColorWhen, UiArgs};
 use kubectl_redis_core::backup::Line;
 use kubectl_redis_core::human;
 use owo_colors::{OwoColorize, Stream};

@@ -1,0 +1,160 @@
+//! Listing backups: which directory entries are backups, and in what order.
+
+use crate::human;
+use crate::store::names;
+use serde::Serialize;
+
+/// A directory entry as the shell read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// File name.
+    pub name: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Modification time, Unix seconds.
+    pub modified: i64,
+    /// A regular file (not a directory or symlink to one).
+    pub is_file: bool,
+    /// Its manifest (`NAME.json`): absent, read, or unreadable (why).
+    pub manifest: Option<Result<crate::store::manifest::Manifest, String>>,
+}
+
+/// One backup in the listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Row {
+    /// File name.
+    pub file: String,
+    /// Full path (directory + name).
+    pub path: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// When the backup was taken (from its name), Unix seconds.
+    pub created_unix: i64,
+    /// The same, RFC 3339.
+    pub created: String,
+    /// Seconds between `created` and now.
+    pub age_seconds: i64,
+    /// Keys, from the manifest.
+    pub keys: Option<u64>,
+    /// `verified` (manifest says so and the size matches), `no manifest`,
+    /// `bad manifest`, or `size differs from manifest`.
+    pub status: String,
+    /// `bgsave` or `stream`, from the manifest.
+    pub method: Option<String>,
+}
+
+/// The result of a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Listing {
+    /// The directory.
+    pub dir: String,
+    /// Backups, newest first.
+    pub backups: Vec<Row>,
+    /// Temporary files left by interrupted backups (never listed as backups).
+    pub partial: Vec<String>,
+}
+
+/// Picks the backups out of `entries` and orders them newest first (ties by
+/// name, descending, so `-2` comes before the plain name of that second).
+pub fn listing(dir: &str, entries: &[Entry], now_unix: i64) -> Listing {
+    let mut backups: Vec<Row> = entries
+        .iter()
+        .filter(|e| e.is_file)
+        .filter_map(|e| {
+            let created = names::parse_backup_file_name(&e.name)?;
+            Some(Row {
+                file: e.name.clone(),
+                path: crate::backup::join(dir, &e.name),
+                bytes: e.bytes,
+                created_unix: created,
+                created: names::rfc3339(created),
+                age_seconds: now_unix - created,
+                keys: match &e.manifest {
+                    Some(Ok(m)) => Some(m.keys),
+                    _ => None,
+                },
+                status: match &e.manifest {
+                    None => "no manifest".into(),
+                    Some(Err(_)) => "bad manifest".into(),
+                    Some(Ok(m)) if m.size != e.bytes => "size differs from manifest".into(),
+                    Some(Ok(m)) if m.verified => "verified".into(),
+                    Some(Ok(_)) => "unverified".into(),
+                },
+                method: match &e.manifest {
+                    Some(Ok(m)) => Some(m.method.clone()),
+                    _ => None,
+                },
+            })
+        })
+        .collect();
+    backups.sort_by(|a, b| {
+        b.created_unix
+            .cmp(&a.created_unix)
+            .then_with(|| suffix_of(&b.file).cmp(&suffix_of(&a.file)))
+    });
+    let mut partial: Vec<String> = entries
+        .iter()
+        .filter(|e| names::is_temp_name(&e.name))
+        .map(|e| e.name.clone())
+        .collect();
+    partial.sort();
+    Listing {
+        dir: dir.to_string(),
+        backups,
+        partial,
+    }
+}
+
+fn suffix_of(name: &str) -> u32 {
+    name.strip_suffix(names::SUFFIX)
+        .and_then(|s| s.rsplit_once('-'))
+        .and_then(|(_, n)| n.parse().ok())
+        .filter(|n| *n < 100_000)
+        .unwrap_or(0)
+}
+
+/// The listing as an aligned text table.
+pub fn table(l: &Listing) -> String {
+    let mut rows = vec![[
+        "FILE".to_string(),
+        "SIZE".to_string(),
+        "KEYS".to_string(),
+        "AGE".to_string(),
+        "CREATED".to_string(),
+        "STATUS".to_string(),
+    ]];
+    for r in &l.backups {
+        rows.push([
+            r.file.clone(),
+            human::bytes(r.bytes),
+            r.keys.map_or("-".to_string(), |k| k.to_string()),
+            human::age(r.age_seconds),
+            r.created.clone(),
+            r.status.clone(),
+        ]);
+    }
+    let mut w = [0usize; 6];
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.len());
+        }
+    }
+    let mut s = String::new();
+    for r in &rows {
+        s.push_str(&format!(
+            "{:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}  {:<w4$}  {}\n",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3],
+            w4 = w[4]
+        ));
+    }
+    s
+}

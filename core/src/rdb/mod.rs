@@ -1,0 +1,16 @@
+//! The RDB file format, read in one streaming pass with bounded memory.
+//!
+//! - [`header`] (re-exported here): `REDIS0012` / `VALKEY080`, which server
+//!   versions load which RDB versions.
+//! - [`reader`]: every opcode, key and value, checked as bytes arrive.
+//! - [`packed`]: listpacks, ziplists, intsets and zipmaps inside values.
+//! - [`lzf`]: compressed strings. [`crc64`]: the checksum at the end.
+//! - [`inspect`]: what a file holds, for `kubectl redis inspect`.
+pub mod crc64;
+pub mod header;
+pub mod inspect;
+pub mod lzf;
+pub mod packed;
+pub mod reader;
+
+pub use header::*;

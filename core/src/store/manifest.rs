@@ -1,0 +1,154 @@
+//! The sidecar manifest written next to every backup
+//! (`redis-backup-....rdb.json`): what the file is, proven when it was
+//! written, so `list`, `verify` and `restore` can trust or doubt it later.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::rdb::reader::{Checksum, Summary};
+
+/// The `format` field of every manifest this version writes.
+pub const FORMAT: &str = "kubectl-redis.io/backup-manifest/v1";
+
+/// The manifest's file name for a backup file name.
+pub fn name_for(backup: &str) -> String {
+    format!("{backup}.json")
+}
+
+/// Where the data came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// kubeconfig context, when through Kubernetes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// Namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Pod.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// `redis://host:port` for `--url` (never with a password).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// Keys of one database.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbKeys {
+    /// Keys.
+    pub keys: u64,
+    /// Keys with an expiry.
+    pub expires: u64,
+}
+
+/// The manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// The backup's file name (no directory).
+    pub file: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256 of the whole file, hex.
+    pub sha256: String,
+    /// `redis` or `valkey`.
+    pub flavor: String,
+    /// RDB format version.
+    pub rdb_version: u32,
+    /// The server's version from the file's aux fields.
+    pub redis_version: Option<String>,
+    /// The CRC-64 stored in the file, hex; `none` when the server saved without one.
+    pub crc64: String,
+    /// Every byte was read and checked when the backup was written.
+    pub verified: bool,
+    /// Keys per database.
+    pub keys_per_db: BTreeMap<String, DbKeys>,
+    /// Keys in all databases.
+    pub keys: u64,
+    /// Where it came from.
+    pub source: Source,
+    /// `bgsave` (BGSAVE + copy from the pod) or `stream` (replication SYNC).
+    pub method: String,
+    /// When the backup was made, RFC 3339.
+    pub created: String,
+    /// `kubectl-redis x.y.z`.
+    pub tool: String,
+}
+
+impl Manifest {
+    /// A manifest for a file that the reader checked whole.
+    pub fn new(
+        file: &str,
+        sha256: &str,
+        s: &Summary,
+        source: Source,
+        method: &str,
+        created: &str,
+        tool: &str,
+    ) -> Manifest {
+        Manifest {
+            format: FORMAT.into(),
+            file: file.into(),
+            size: s.bytes,
+            sha256: sha256.into(),
+            flavor: match s.header.flavor {
+                crate::rdb::Flavor::Redis => "redis".into(),
+                crate::rdb::Flavor::Valkey => "valkey".into(),
+            },
+            rdb_version: s.header.version,
+            redis_version: s.server_version.clone(),
+            crc64: match s.checksum {
+                Checksum::Verified { crc } => format!("{crc:016x}"),
+                _ => "none".into(),
+            },
+            verified: true,
+            keys_per_db: s
+                .dbs
+                .iter()
+                .map(|(db, c)| {
+                    (
+                        db.to_string(),
+                        DbKeys {
+                            keys: c.keys,
+                            expires: c.expires,
+                        },
+                    )
+                })
+                .collect(),
+            keys: s.keys(),
+            source,
+            method: method.into(),
+            created: created.into(),
+            tool: tool.into(),
+        }
+    }
+
+    /// Compares a file as read now with this manifest; the differences, if any.
+    pub fn differences(&self, size: u64, sha256: &str, s: Option<&Summary>) -> Vec<String> {
+        let mut d = Vec::new();
+        if size != self.size {
+            d.push(format!(
+                "size is {size} bytes, the manifest says {}",
+                self.size
+            ));
+        }
+        if !sha256.eq_ignore_ascii_case(&self.sha256) {
+            d.push(format!(
+                "sha256 is {sha256}, the manifest says {}",
+                self.sha256
+            ));
+        }
+        if let Some(s) = s {
+            if s.keys() != self.keys {
+                d.push(format!(
+                    "{} keys, the manifest says {}",
+                    s.keys(),
+                    self.keys
+                ));
+            }
+        }
+        d
+    }
+}

@@ -1,0 +1,263 @@
+//! `kubectl redis backup`: flags, the plan for the core's backup machine,
+//! and the result on stdout. The effects are done by `jobs::backup`.
+
+use crate::args::{parse_duration, KubeArgs, Output, TargetArgs};
+use crate::env;
+use crate::jobs::backup::{drive, Shell};
+use crate::kube::lease;
+use crate::redis::auth::{self, Auth};
+use crate::ui::Ui;
+use clap::{Args, ValueEnum};
+use kubectl_redis_core::backup::{self as machine, Credentials, Finish, Plan, Url};
+use kubectl_redis_core::exit::{self, Exit};
+use std::time::Duration;
+
+pub const LONG_ABOUT: &str = "Snapshot Redis into a verified local file.\n\n\
+Finds the Running and Ready pod with the label selector (or takes --url), then \
+gets a snapshot one of two ways. stream: speaks the replication protocol \
+(REPLCONF capa eof, SYNC) through a port-forward: no exec, no shell in the image, \
+and with diskless sync no free space on the Redis volume. bgsave (the runbook's \
+way): BGSAVE, wait until LASTSAVE advances, stream /data/dump.rdb out of the pod \
+through exec. --method auto (the default) uses stream when the server and your \
+RBAC allow it and says when it falls back.\n\n\
+Every byte is verified while it is written (structure, packed encodings, LZF, \
+CRC-64), into a hidden temporary file that is fsynced and only then named \
+redis-backup-YYYYMMDD_HHMMSS.rdb (UTC, mode 0600) in OUT_DIR, next to a manifest \
+(the same name + .json: sha256, keys per database, source, method). A corrupt \
+snapshot (exit 8), an interruption or any failure leaves no file behind. Progress \
+goes to stderr, the path of the backup to stdout.";
+
+pub fn after_help() -> String {
+    format!(
+        "Environment:\n  NS                     namespace when -n is not given\n  APP_LABEL              selector when -l is not given; a bare value V means app=V\n  OUT_DIR, BACKUPS_DIR   output directory when --out-dir is not given\n  REDISCLI_AUTH          Redis password when --password-from-secret is not given\n                         (else the container's REDIS_PASSWORD is used); never printed\n\n{}\nExamples:\n  kubectl redis backup -n october\n  kubectl redis backup -n prod --pod redis-0 --timeout 2m --out-dir /mnt/backups\n  kubectl redis backup -n prod --password-from-secret redis-auth/password\n  kubectl redis backup --method bgsave             # the runbook's BGSAVE + copy\n  kubectl redis backup --url redis://127.0.0.1:6379  # any Redis, no cluster\n  kubectl redis backup -o json | jq -r .path",
+        exit::help_table()
+    )
+}
+
+/// How a backup gets the data.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Method {
+    /// stream when the server and cluster allow it, else bgsave
+    #[default]
+    Auto,
+    /// replication SYNC through a port-forward (or --url): no exec, no shell, no disk on the server
+    Stream,
+    /// BGSAVE in the pod, then copy the file out through exec (the runbook's way)
+    Bgsave,
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// How to get the snapshot
+    #[arg(long, value_enum, default_value_t = Method::Auto, value_name = "METHOD")]
+    pub method: Method,
+    /// Back up this Redis directly (outside Kubernetes, or through your own port-forward); stream method only
+    #[arg(long, value_name = "redis://HOST:PORT", conflicts_with_all = ["pod", "selector"])]
+    pub url: Option<String>,
+    /// Read the Redis password from this Secret's key (in the namespace); never printed
+    #[arg(long, value_name = "NAME/KEY")]
+    pub password_from_secret: Option<String>,
+    /// ACL user name (the password comes from --password-from-secret, $REDISCLI_AUTH or the pod)
+    #[arg(long, value_name = "NAME")]
+    pub user_name: Option<String>,
+    /// Also write Prometheus metrics of this run here (see `kubectl redis check --help`)
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<String>,
+    /// Directory for the backup [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<String>,
+    /// How long BGSAVE may take: 30s, 2m, 1h or plain seconds
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// Runs the command; with --metrics-file, records how it ended.
+pub async fn run(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
+    let metrics = args.metrics_file.clone();
+    crate::metrics::with_metrics(ui, metrics, "backup", run_inner(ui, kube, args)).await
+}
+
+async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
+    let output = args.output;
+    let fail = |exit: Exit, message: &str, hint: &str| {
+        let f = failed(exit, message, hint);
+        report(ui, output, &f);
+        exit
+    };
+    // --url: straight to a Redis, no cluster; the stream method only.
+    let (k, url) = match &args.url {
+        Some(u) => {
+            if args.method == Method::Bgsave {
+                return fail(
+                    Exit::Invalid,
+                    "--url works only with --method stream (bgsave copies the file out of a pod)",
+                    "drop --method bgsave, or drop --url to back up a pod",
+                );
+            }
+            match crate::redis::parse_url(u) {
+                Ok((host, port)) => (None, Some(Url { host, port })),
+                Err(e) => {
+                    return fail(
+                        Exit::Invalid,
+                        &e,
+                        "use redis://HOST:PORT; give a password with $REDISCLI_AUTH",
+                    )
+                }
+            }
+        }
+        None => match crate::kube::connect_or_report(ui, kube).await {
+            Some(k) => (Some(k), None),
+            None => return Exit::Error,
+        },
+    };
+    let auth =
+        match auth::explicit(
+            k.as_ref().map(|k| &k.client),
+            k.as_ref().map(|k| k.namespace.as_str()).unwrap_or_default(),
+            args.password_from_secret.as_deref(),
+            args.user_name.clone(),
+        )
+        .await
+        {
+            Ok(a) => a,
+            Err(e) if url.is_some() => {
+                return fail(
+                    Exit::Invalid,
+                    &e,
+                    "with --url, give the password in $REDISCLI_AUTH",
+                )
+            }
+            Err(e) => return fail(
+                Exit::Invalid,
+                &e,
+                "check the Secret with `kubectl get secret NAME -o yaml` (names only are printed)",
+            ),
+        };
+    // The bgsave path hands the user's password to redis-cli in the pod.
+    auth::set_global(auth.clone());
+    let plan = Plan {
+        namespace: k.as_ref().map(|k| k.namespace.clone()).unwrap_or_default(),
+        selector: env::selector(args.target.selector),
+        pod: args.target.pod,
+        container: args.target.container,
+        port: args.target.redis_port,
+        out_dir: env::out_dir(args.out_dir),
+        started_unix: env::unix_now(),
+        timeout_ms: env::millis(args.timeout),
+        poll_ms: 250,
+        holder: lease::holder(),
+        context: k.as_ref().and_then(|k| k.context.clone()),
+        tool: tool(),
+        lease_s: lease::DURATION_S,
+        method: match args.method {
+            Method::Auto => machine::Method::Auto,
+            Method::Stream => machine::Method::Stream,
+            Method::Bgsave => machine::Method::Bgsave,
+        },
+        url,
+        credentials: credentials(&auth),
+        check_only: false,
+    };
+    let mut shell = Shell::new(ui, k, auth, plan.holder.clone());
+    let finish = drive(&mut shell, plan).await;
+    report(ui, output, &finish);
+    finish.exit
+}
+
+/// `kubectl-redis x.y.z`, for manifests.
+pub fn tool() -> String {
+    format!("kubectl-redis {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// What the machine may know of the credentials: never the password.
+pub fn credentials(a: &Auth) -> Credentials {
+    Credentials {
+        user: a.user.clone(),
+        password_from: a
+            .password
+            .as_ref()
+            .map(|_| a.source.clone().unwrap_or_else(|| "the environment".into())),
+    }
+}
+
+fn failed(exit: Exit, message: &str, hint: &str) -> Finish {
+    Finish {
+        exit,
+        report: None,
+        error: Some(machine::Failure {
+            message: message.to_string(),
+            hint: Some(hint.to_string()),
+        }),
+    }
+}
+
+fn report(ui: &Ui, output: Output, f: &Finish) {
+    if let Some(e) = &f.error {
+        ui.error(&e.message, e.hint.as_deref());
+    }
+    match output {
+        Output::Json => match serde_json::to_string_pretty(&json(f)) {
+            Ok(s) => println!("{s}"),
+            Err(e) => ui.error(&format!("cannot encode the result: {e}"), None),
+        },
+        Output::Text => {
+            if let Some(r) = &f.report {
+                println!("{}", r.path);
+            }
+        }
+    }
+}
+
+fn json(f: &Finish) -> serde_json::Value {
+    let Some(r) = &f.report else {
+        let e = f.error.as_ref();
+        return serde_json::json!({
+            "error": e.map(|e| e.message.clone()),
+            "hint": e.and_then(|e| e.hint.clone()),
+            "exit_code": f.exit.code(),
+        });
+    };
+    let m = &r.manifest;
+    let mut v = serde_json::json!({
+        "path": r.path,
+        "bytes": r.bytes,
+        "method": m.method,
+        "rdb_version": r.rdb.version,
+        "rdb_flavor": r.rdb.flavor,
+        "created": r.created,
+        "duration_ms": r.duration_ms,
+        "keys": m.keys,
+        "keys_per_db": m.keys_per_db,
+        "sha256": m.sha256,
+        "crc64": m.crc64,
+        "verified": m.verified,
+        "manifest": format!("{}.json", r.path),
+        "exit_code": f.exit.code(),
+    });
+    let extra = match r.method {
+        machine::Method::Bgsave => serde_json::json!({
+            "namespace": r.namespace,
+            "pod": r.pod,
+            "container": r.container,
+            "remote_path": r.remote_path,
+            "lastsave": r.lastsave,
+            "bgsave_ms": r.bgsave_ms,
+            "copy_ms": r.copy_ms,
+        }),
+        _ => serde_json::json!({
+            "diskless": r.diskless,
+            "redis_version": m.redis_version,
+            "source": m.source,
+            "sync_ms": r.sync_ms,
+        }),
+    };
+    if let (Some(o), serde_json::Value::Object(e)) = (v.as_object_mut(), extra) {
+        o.extend(e);
+    }
+    v
+}

@@ -1,0 +1,11 @@
+//! One module per subcommand, each owning its clap `Args`, its help texts
+//! and its `run` (the way cargo lays out `src/bin/cargo/commands/`).
+pub mod backup;
+pub mod check;
+pub mod inspect;
+pub mod list;
+pub mod prune;
+pub mod restore;
+pub mod schedule;
+pub mod status;
+pub mod verify;

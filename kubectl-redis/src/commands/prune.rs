@@ -1,0 +1,147 @@
+//! `kubectl redis prune`: remove old backups by a retention policy.
+
+use crate::args::{parse_duration, Output};
+use crate::env;
+use crate::ui::Ui;
+use clap::Args;
+use kubectl_redis_core::exit::Exit;
+use kubectl_redis_core::human;
+use kubectl_redis_core::ops::retention::{decide, is_ours, Policy};
+use std::time::Duration;
+
+pub const LONG_ABOUT: &str =
+    "Remove old backups by a retention policy. The rules add up: a backup is \
+kept if any rule keeps it, and the newest backup is always kept. Only files named \
+like our backups (redis-backup-YYYYMMDD_HHMMSS[-N].rdb) are candidates; each is \
+removed together with its manifest. Without --yes nothing is removed: the plan is \
+printed.";
+
+pub const AFTER_HELP: &str = "Examples:\n  kubectl redis prune --keep-last 10                 # shows what would go\n  kubectl redis prune --keep-within 7d --keep-daily 30 --yes\n  kubectl redis prune --keep-hourly 24 --keep-daily 7 --keep-weekly 8 -o json";
+
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    /// Directory of the backups [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<String>,
+    /// Keep the newest N
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<usize>,
+    /// Keep everything newer than this (e.g. 7d, 36h)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub keep_within: Option<Duration>,
+    /// Keep the newest backup of each of the last N hours that have one
+    #[arg(long, value_name = "N")]
+    pub keep_hourly: Option<usize>,
+    /// Keep the newest backup of each of the last N days (UTC) that have one
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<usize>,
+    /// Keep the newest backup of each of the last N weeks (Monday to Sunday, UTC)
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<usize>,
+    /// Remove for real (without it, only the plan is printed)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+pub fn run(ui: &Ui, args: PruneArgs) -> Exit {
+    let p = Policy {
+        last: args.keep_last,
+        within_s: args.keep_within.map(|d| d.as_secs() as i64),
+        hourly: args.keep_hourly,
+        daily: args.keep_daily,
+        weekly: args.keep_weekly,
+    };
+    if p.is_empty() {
+        ui.error(
+            "no retention rule given: prune would keep only the newest backup",
+            Some("say what to keep, e.g. --keep-last 10, --keep-within 7d, --keep-daily 30"),
+        );
+        return Exit::Invalid;
+    }
+    let dir = env::out_dir(args.out_dir);
+    let Some(l) = crate::store::local::listing_or_report(ui, &dir) else {
+        return Exit::Error;
+    };
+    let verdicts = decide(&l.backups, &p, env::unix_now());
+    let mut removed = Vec::new();
+    let mut failed = Vec::new();
+    for v in verdicts.iter().filter(|v| !v.keep) {
+        if !args.yes || !is_ours(&v.file) {
+            continue;
+        }
+        // The backup first: a manifest without its file is harmless, the
+        // reverse would look unverified.
+        match std::fs::remove_file(&v.path) {
+            Ok(()) => {
+                let m = format!("{}.json", v.path);
+                if let Err(e) = std::fs::remove_file(&m) {
+                    if e.kind() != std::io::ErrorKind::NotFound {
+                        failed.push(format!("{m}: {e}"));
+                    }
+                }
+                removed.push(v.file.clone());
+            }
+            Err(e) => failed.push(format!("{}: {e}", v.path)),
+        }
+    }
+    let keep = verdicts.iter().filter(|v| v.keep).count();
+    let drop: Vec<&str> = verdicts
+        .iter()
+        .filter(|v| !v.keep)
+        .map(|v| v.file.as_str())
+        .collect();
+    match args.output {
+        Output::Json => {
+            let v = serde_json::json!({
+                "dir": dir, "dry_run": !args.yes, "policy": p, "backups": verdicts,
+                "kept": keep, "removed": removed, "would_remove": if args.yes { Vec::new() } else { drop.clone() },
+                "errors": failed,
+            });
+            if let Ok(s) = serde_json::to_string_pretty(&v) {
+                println!("{s}");
+            }
+        }
+        Output::Text => {
+            for v in &verdicts {
+                let what = if v.keep {
+                    format!("keep    ({})", v.reasons.join(", "))
+                } else if args.yes {
+                    "removed".to_string()
+                } else {
+                    "remove".to_string()
+                };
+                println!(
+                    "{:<36} {:>9}  {}  {what}",
+                    v.file,
+                    human::bytes(v.bytes),
+                    v.created
+                );
+            }
+            if args.yes {
+                ui.note(&format!(
+                    "{} kept, {} removed (with their manifests)",
+                    keep,
+                    removed.len()
+                ));
+            } else if drop.is_empty() {
+                ui.note(&format!("{keep} kept, nothing to remove"));
+            } else {
+                ui.note(&format!(
+                    "dry run: {} would be removed, {keep} kept; run again with --yes to remove them",
+                    drop.len()
+                ));
+            }
+        }
+    }
+    if !failed.is_empty() {
+        ui.error(
+            &format!("could not remove: {}", failed.join("; ")),
+            Some("check the directory's permissions"),
+        );
+        return Exit::Error;
+    }
+    Exit::Ok
+}

@@ -1,0 +1,270 @@
+//! `kubectl redis restore`: performs the effects of the core's restore machine,
+//! and `--recover`, which puts back writers a killed restore left scaled down.
+
+use crate::args::{parse_duration, KubeArgs, Output, TargetArgs};
+use crate::env;
+use crate::kube::api_error;
+use crate::kube::lease::{self};
+use crate::kube::Kube;
+use crate::ui::Ui;
+use clap::Args;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::ListParams;
+use kube::Api;
+use kubectl_redis_core::backup::Line;
+use kubectl_redis_core::exit;
+use kubectl_redis_core::exit::Exit;
+use kubectl_redis_core::restore::{
+    Finish, Plan, Writer, WriterKind, HOLDER_ANNOTATION, REPLICAS_ANNOTATION,
+};
+use std::time::Duration;
+
+pub const LONG_ABOUT: &str = "Replace all data in Redis with a backup.\n\n\
+Checks everything before changing anything: the file (every byte verified, and \
+compared with its manifest when it has one; --force-unverified overrides), the pod, that the server can load this RDB version, persistence \
+settings, the writers, and a Lease that makes this the only backup or restore \
+of this Redis. Prints the plan and asks `Continue? (yes/no):`. Then records \
+each writer's replicas in an annotation on it, scales writers to 0 and waits \
+for their pods to go, copies the file into the pod (checked by size and \
+sha256), moves it into place (as the base of a fresh AOF when appendonly is \
+yes, so the restore is not silently ignored), stops Redis with SHUTDOWN \
+NOSAVE, waits for it to come back, checks PING and every database's key count \
+against the backup's, and scales \
+writers back to their recorded counts. On any failure or Ctrl-C writers are \
+scaled back; if the plugin itself is killed, `restore --recover` puts them \
+back from the annotations.";
+
+pub fn after_help() -> String {
+    format!(
+        "Environment:\n  BACKUP                 file when --file is not given\n  WORKER_DEPLOY          writers when --scale-down is not given (comma-separated)\n  NS, APP_LABEL          as for backup\n\n{}\nExamples:\n  kubectl redis restore --file ./backups/redis-backup-20251024_180500.rdb -n october\n  kubectl redis restore --file x.rdb --scale-down deploy/api --scale-down sts/celery --yes\n  kubectl redis restore --file x.rdb --dry-run        # checks and plan only\n  kubectl redis restore --recover -n october          # after a killed restore",
+        exit::help_table()
+    )
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// The backup file [env: BACKUP]
+    #[arg(short = 'f', long, value_name = "PATH")]
+    pub file: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// A writer to stop while restoring: deploy/NAME or sts/NAME; repeatable [env: WORKER_DEPLOY] [default: deploy/worker, skipped with a warning when missing]
+    #[arg(long = "scale-down", value_name = "KIND/NAME")]
+    pub scale_down: Vec<String>,
+    /// Stop no writers at all
+    #[arg(long, conflicts_with = "scale_down")]
+    pub no_scale_down: bool,
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Check everything and print the plan; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// DANGER: restore a file that fails verification (corrupt, or differs from its manifest)
+    #[arg(long)]
+    pub force_unverified: bool,
+    /// Also write Prometheus metrics of this run here (see `kubectl redis check --help`)
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<String>,
+    /// How long Redis may take to come back after SHUTDOWN NOSAVE
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// How long writers' pods may take to go away
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    pub scale_timeout: Duration,
+    /// Put back writers that a killed restore left scaled down, then exit
+    #[arg(long, conflicts_with_all = ["file", "dry_run"])]
+    pub recover: bool,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// Runs the command; with --metrics-file, records how it ended.
+pub async fn run(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
+    let metrics = args.metrics_file.clone();
+    crate::metrics::with_metrics(ui, metrics, "restore", run_inner(ui, kube, args)).await
+}
+
+async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
+    // Bad arguments are reported before the cluster is contacted.
+    let file = args.file.clone().or_else(|| env::env_nonempty("BACKUP"));
+    if file.is_none() && !args.recover {
+        ui.error(
+            "no backup file: pass --file PATH (or set $BACKUP)",
+            Some("list backups with `kubectl redis list`"),
+        );
+        return Exit::Invalid;
+    }
+    let writers = match writers(&args) {
+        Ok(w) => w,
+        Err(e) => {
+            ui.error(
+                &format!("--scale-down {e}"),
+                Some("name writers as deploy/NAME or sts/NAME"),
+            );
+            return Exit::Invalid;
+        }
+    };
+    let Some(k) = crate::kube::connect_or_report(ui, kube).await else {
+        return Exit::Error;
+    };
+    let Some(file) = file.filter(|_| !args.recover) else {
+        return recover(ui, &k, args.output).await;
+    };
+    let plan = Plan {
+        namespace: k.namespace.clone(),
+        selector: env::selector(args.target.selector),
+        pod: args.target.pod,
+        container: args.target.container,
+        port: args.target.redis_port,
+        file,
+        writers,
+        yes: args.yes,
+        dry_run: args.dry_run,
+        force_unverified: args.force_unverified,
+        holder: lease::holder(),
+        started_unix: env::unix_now(),
+        lease_s: lease::DURATION_S,
+        scale_timeout_ms: env::millis(args.scale_timeout),
+        restart_timeout_ms: env::millis(args.timeout),
+        poll_ms: 500,
+    };
+    let finish = crate::jobs::restore::drive(ui, &k, plan).await;
+    report(ui, args.output, &finish);
+    finish.exit
+}
+
+fn writers(args: &RestoreArgs) -> Result<Vec<Writer>, String> {
+    if args.no_scale_down {
+        return Ok(Vec::new());
+    }
+    crate::kube::workloads::writer_list(&args.scale_down)
+}
+
+fn report(ui: &Ui, output: Output, f: &Finish) {
+    if let Some(e) = &f.error {
+        ui.error(&e.message, e.hint.as_deref());
+    }
+    if output == Output::Json {
+        let mut v = serde_json::to_value(&f.report).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("exit_code".into(), f.exit.code().into());
+            if let Some(e) = &f.error {
+                o.insert("error".into(), e.message.clone().into());
+                o.insert("hint".into(), e.hint.clone().into());
+            }
+        }
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    }
+}
+
+/// Finds writers a killed restore left scaled down (they carry the replica
+/// record) and scales them back.
+async fn recover(ui: &Ui, k: &Kube, output: Output) -> Exit {
+    let deploys: Api<Deployment> = Api::namespaced(k.client.clone(), &k.namespace);
+    let sets: Api<StatefulSet> = Api::namespaced(k.client.clone(), &k.namespace);
+    let mut found: Vec<(Writer, i32, String)> = Vec::new();
+    match deploys.list(&ListParams::default()).await {
+        Ok(l) => found.extend(
+            l.items
+                .into_iter()
+                .filter_map(|d| record(WriterKind::Deployment, d.metadata)),
+        ),
+        Err(e) => return recover_error(ui, &k.namespace, "deployments", e),
+    }
+    match sets.list(&ListParams::default()).await {
+        Ok(l) => found.extend(
+            l.items
+                .into_iter()
+                .filter_map(|s| record(WriterKind::StatefulSet, s.metadata)),
+        ),
+        Err(e) => return recover_error(ui, &k.namespace, "statefulsets", e),
+    }
+    let sh = crate::jobs::restore::Shell::new(ui, k, lease::holder());
+    let mut done = Vec::new();
+    let mut exit = Exit::Ok;
+    if found.is_empty() {
+        ui.line(
+            "recover",
+            &Line::Step(format!(
+                "nothing to recover in namespace {}: no writer carries a replica record",
+                k.namespace
+            )),
+        );
+    }
+    for (w, replicas, by) in found {
+        // A restore that is still running renews its Lease: never undo its
+        // scale-down from under it. A killed one stops renewing.
+        match sh.locks.holder_alive(ui, &by).await {
+            Ok(false) => {}
+            Ok(true) => {
+                ui.error(
+                    &format!("{w} was scaled down by a restore that is still running ({by}); leaving it alone"),
+                    Some("wait for that restore to finish; it scales its writers back itself"),
+                );
+                exit = Exit::Locked;
+                continue;
+            }
+            Err(e) => return recover_error(ui, &k.namespace, "leases", e),
+        }
+        // Its restore may have finished while we waited.
+        if matches!(sh.get_writer(&w).await, Ok(Some(ref st)) if st.recorded.is_none()) {
+            ui.line(
+                "recover",
+                &Line::Step(format!("{w} was already put back by its restore")),
+            );
+            continue;
+        }
+        ui.line(
+            "recover",
+            &Line::Step(format!("scale {} back to {replicas} (recorded by {by})", w)),
+        );
+        let r = match sh.scale(&w, replicas).await {
+            Ok(()) => sh.annotate(&w, None, "").await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &r {
+            ui.error(
+                &format!("cannot put back {w}: {e}"),
+                Some("check `kubectl auth can-i patch deployments/scale`"),
+            );
+            exit = Exit::Error;
+        }
+        done.push(
+            serde_json::json!({"name": w.to_string(), "replicas": replicas, "restored": r.is_ok()}),
+        );
+    }
+    if output == Output::Json {
+        let v = serde_json::json!({"namespace": k.namespace, "writers": done, "exit_code": exit.code()});
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    }
+    exit
+}
+
+fn record(kind: WriterKind, m: ObjectMeta) -> Option<(Writer, i32, String)> {
+    let a = m.annotations?;
+    let replicas = a.get(REPLICAS_ANNOTATION)?.parse().ok()?;
+    let by = a
+        .get(HOLDER_ANNOTATION)
+        .cloned()
+        .unwrap_or_else(|| "an earlier restore".into());
+    Some((
+        Writer {
+            kind,
+            name: m.name?,
+            explicit: true,
+        },
+        replicas,
+        by,
+    ))
+}
+
+fn recover_error(ui: &Ui, ns: &str, what: &str, e: kube::Error) -> Exit {
+    ui.error(
+        &format!("cannot list {what} in namespace {ns}: {}", api_error(e)),
+        Some("check the cluster and your access"),
+    );
+    Exit::Error
+}

@@ -1,0 +1,215 @@
+//! `kubectl redis schedule`: prints (or applies) a CronJob that runs the
+//! plugin's own image in the cluster, with the least RBAC it needs.
+
+use crate::args::{parse_duration, KubeArgs, TargetArgs};
+use crate::env;
+use crate::ui::Ui;
+use clap::{Args, ValueEnum};
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use kube::Api;
+use kubectl_redis_core::exit::Exit;
+use kubectl_redis_core::ops::schedule::{cron_for, manifests, yaml, Spec, Volume};
+use std::time::Duration;
+
+pub const LONG_ABOUT: &str =
+    "Print (or, with --apply, apply) a CronJob, ServiceAccount, Role and RoleBinding \
+that run `kubectl-redis backup` from the plugin's own image on a schedule, inside \
+the cluster. The Role holds only what a backup needs: get/list pods, get/create on \
+pods/portforward and pods/exec (streams are authorized as get before Kubernetes \
+1.31), and the Lease. Backups go to /backups in the pod: a PVC (--pvc), a node \
+directory (--host-path), or an emptyDir that vanishes with the pod. The image is \
+built by the repository's Dockerfile.";
+
+pub const AFTER_HELP: &str = "Examples:\n  kubectl redis schedule --every 1h -n october --pvc redis-backups > backup-cronjob.yaml\n  kubectl redis schedule --cron '0 3 * * *' -n prod --pvc backups --apply\n  kubectl redis schedule --every 6h --image registry.example/kubectl-redis:0.1.0 --password-from-secret redis-auth/password";
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ScheduleOutput {
+    /// YAML documents
+    #[default]
+    Yaml,
+    /// A v1 List
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ScheduleArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// How often: 30m, 1h, 6h, 1d, 1w (must divide an hour or a day)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "cron")]
+    pub every: Option<Duration>,
+    /// A cron expression instead of --every
+    #[arg(long, value_name = "EXPR")]
+    pub cron: Option<String>,
+    /// The image to run (the Dockerfile in the repository builds it) [default: ghcr.io/kubectl-redis/kubectl-redis:VERSION]
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// Keep backups on this PersistentVolumeClaim
+    #[arg(long, value_name = "NAME", conflicts_with = "host_path")]
+    pub pvc: Option<String>,
+    /// Keep backups in this directory on the node (single-node and development clusters)
+    #[arg(long, value_name = "DIR")]
+    pub host_path: Option<String>,
+    /// The backup method the Job uses
+    #[arg(long, value_name = "METHOD", default_value = "auto", value_parser = ["auto", "stream", "bgsave"])]
+    pub method: String,
+    /// Password Secret for the backup (NAME/KEY); add get on secrets to the Role yourself
+    #[arg(long, value_name = "NAME/KEY")]
+    pub password_from_secret: Option<String>,
+    /// Name of the CronJob, ServiceAccount, Role and RoleBinding
+    #[arg(long, value_name = "NAME", default_value = "kubectl-redis-backup")]
+    pub name: String,
+    /// CronJob API version when printing (with --apply it is asked of the cluster)
+    #[arg(long = "cronjob-api", value_name = "VERSION", id = "cronjob_api_flag", value_parser = ["batch/v1", "batch/v1beta1"])]
+    pub cronjob_api_flag: Option<String>,
+    #[arg(skip = String::from("batch/v1"))]
+    pub cronjob_api: String,
+    /// Apply to the cluster (server-side apply) instead of printing
+    #[arg(long)]
+    pub apply: bool,
+    /// Output format when printing
+    #[arg(short = 'o', long, value_enum, default_value_t = ScheduleOutput::Yaml)]
+    pub output: ScheduleOutput,
+}
+
+/// The image `schedule` uses when `--image` is not given.
+pub fn default_image() -> String {
+    format!(
+        "ghcr.io/kubectl-redis/kubectl-redis:{}",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
+    let cron = match (&args.cron, args.every) {
+        (Some(c), _) => c.clone(),
+        (None, Some(d)) => match cron_for(d.as_secs()) {
+            Ok(c) => c,
+            Err(e) => {
+                ui.error(&e, None);
+                return Exit::Invalid;
+            }
+        },
+        (None, None) => {
+            ui.error(
+                "when should it run?",
+                Some("--every 1h (or 30m, 6h, 1d, 1w), or --cron '0 3 * * *'"),
+            );
+            return Exit::Invalid;
+        }
+    };
+    let volume = match (&args.pvc, &args.host_path) {
+        (Some(p), _) => Volume::Pvc(p.clone()),
+        (None, Some(h)) => Volume::HostPath(h.clone()),
+        (None, None) => {
+            ui.note("note: no --pvc: backups go to an emptyDir and vanish with each Job's pod; give --pvc NAME to keep them");
+            Volume::Empty
+        }
+    };
+    let mut backup_args = Vec::new();
+    if let Some(s) = &args.target.selector {
+        backup_args.extend(["-l".to_string(), s.clone()]);
+    }
+    if let Some(p) = &args.target.pod {
+        backup_args.extend(["--pod".to_string(), p.clone()]);
+    }
+    if let Some(c) = &args.target.container {
+        backup_args.extend(["--container".to_string(), c.clone()]);
+    }
+    if let Some(p) = args.target.redis_port {
+        backup_args.extend(["--redis-port".to_string(), p.to_string()]);
+    }
+    if let Some(s) = &args.password_from_secret {
+        backup_args.extend(["--password-from-secret".to_string(), s.clone()]);
+    }
+    backup_args.extend(["--method".to_string(), args.method.clone()]);
+    // Namespace: -n, $NS, the context's, default; resolved without a cluster
+    // when only printing.
+    let (namespace, client) = if args.apply {
+        let Some(k) = crate::kube::connect_or_report(ui, kube).await else {
+            return Exit::Error;
+        };
+        (k.namespace.clone(), Some(k.client))
+    } else {
+        let ns = kube
+            .namespace
+            .clone()
+            .or_else(|| env::env_nonempty("NS"))
+            .unwrap_or_else(|| "default".to_string());
+        (ns, None)
+    };
+    let mut cronjob_api = args.cronjob_api.clone();
+    if let (Some(c), None) = (&client, &args.cronjob_api_flag) {
+        // batch/v1 CronJob is served from Kubernetes 1.21.
+        if let Ok(list) = c.list_api_group_resources("batch/v1").await {
+            if !list.resources.iter().any(|r| r.name == "cronjobs") {
+                cronjob_api = "batch/v1beta1".into();
+            }
+        }
+    }
+    let spec = Spec {
+        namespace: namespace.clone(),
+        cron,
+        image: args.image.clone().unwrap_or_else(default_image),
+        backup_args,
+        volume,
+        cronjob_api,
+        name: args.name.clone(),
+    };
+    let docs = manifests(&spec);
+    let Some(client) = client else {
+        match args.output {
+            ScheduleOutput::Yaml => print!("{}", yaml(&docs)),
+            ScheduleOutput::Json => {
+                let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": docs});
+                match serde_json::to_string_pretty(&list) {
+                    Ok(s) => println!("{s}"),
+                    Err(e) => ui.error(&format!("cannot encode: {e}"), None),
+                }
+            }
+        }
+        return Exit::Ok;
+    };
+    for d in &docs {
+        let (Some(av), Some(kind), Some(name)) = (
+            d["apiVersion"].as_str(),
+            d["kind"].as_str(),
+            d["metadata"]["name"].as_str(),
+        ) else {
+            continue;
+        };
+        let (group, version) = av.split_once('/').unwrap_or(("", av));
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        let plural = match kind {
+            "ServiceAccount" => "serviceaccounts",
+            "Role" => "roles",
+            "RoleBinding" => "rolebindings",
+            _ => "cronjobs",
+        };
+        let ar = ApiResource::from_gvk_with_plural(&gvk, plural);
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &ar);
+        let obj: DynamicObject = match serde_json::from_value(d.clone()) {
+            Ok(o) => o,
+            Err(e) => {
+                ui.error(&format!("internal error building {kind}: {e}"), None);
+                return Exit::Error;
+            }
+        };
+        let pp = PatchParams::apply("kubectl-redis").force();
+        match api.patch(name, &pp, &Patch::Apply(&obj)).await {
+            Ok(_) => println!("{}/{name} applied", kind.to_ascii_lowercase()),
+            Err(e) => {
+                ui.error(
+                    &format!("cannot apply {kind} {name} in {namespace}: {}", crate::kube::api_error(e)),
+                    Some("applying needs create/patch on serviceaccounts, roles, rolebindings and cronjobs; or print it and apply with kubectl"),
+                );
+                return Exit::Error;
+            }
+        }
+    }
+    ui.note(&format!(
+        "scheduled: {} in namespace {namespace}; run one now with `kubectl -n {namespace} create job --from=cronjob/{} {}-now`",
+        spec.cron, spec.name, spec.name
+    ));
+    Exit::Ok
+}

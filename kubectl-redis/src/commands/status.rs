@@ -1,0 +1,302 @@
+//! `kubectl redis status`: gathers the facts (API server, pod, Redis through
+//! redis-cli in the pod, writers, local backups, SelfSubjectAccessReviews)
+//! for the core to judge.
+
+use crate::args::{KubeArgs, Output, TargetArgs};
+use crate::env;
+use crate::kube::exec;
+use crate::ui::Ui;
+use clap::Args;
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::PostParams;
+use kube::Api;
+use kubectl_redis_core::exit::Exit;
+use kubectl_redis_core::kube::pods::{self, Query, Target};
+use kubectl_redis_core::ops::status::{self, Facts, Level, PodFacts, WriterFacts, NEEDS};
+use kubectl_redis_core::wire::reply::{self, Reply};
+use owo_colors::{OwoColorize, Stream};
+
+pub const LONG_ABOUT: &str =
+    "Check everything a backup or restore depends on: the cluster, the Redis pod \
+(readiness, restarts), PING, role and replicas, keys per database, LASTSAVE and the \
+last BGSAVE's status, persistence settings, memory against free space on the data \
+volume, whether SYNC is allowed (stream backups), the writers and any unfinished \
+restore's record, and the newest local backup. Then your RBAC: a \
+SelfSubjectAccessReview for every permission the plugin uses, with what each \
+missing one disables. Each problem line names its fix.";
+
+pub const AFTER_HELP: &str = "Exit codes:\n    0  nothing that will make a backup or restore fail (warnings may remain)\n    1  the cluster cannot be reached\n   11  a problem that will make backups or restores fail\n\nExamples:\n  kubectl redis status -n october\n  kubectl redis status -n prod --pod redis-0 -o json | jq .rbac";
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Writers to report on: deploy/NAME or sts/NAME; repeatable [env: WORKER_DEPLOY] [default: deploy/worker]
+    #[arg(long = "scale-down", value_name = "KIND/NAME")]
+    pub scale_down: Vec<String>,
+    /// Where to look for local backups [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<String>,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+pub async fn run(ui: &Ui, kube: &KubeArgs, args: StatusArgs) -> Exit {
+    let Some(k) = crate::kube::connect_or_report(ui, kube).await else {
+        return Exit::Error;
+    };
+    let mut f = Facts {
+        namespace: k.namespace.clone(),
+        context: k.context.clone(),
+        now_unix: env::unix_now(),
+        ..Facts::default()
+    };
+    f.server_version = Some(
+        k.client
+            .apiserver_version()
+            .await
+            .map(|v| v.git_version)
+            .map_err(crate::kube::api_error),
+    );
+    if matches!(f.server_version, Some(Err(_))) {
+        return print(ui, args.output, &f);
+    }
+    let api: Api<Pod> = Api::namespaced(k.client.clone(), &k.namespace);
+    let selector = env::selector(args.target.selector.clone());
+    let listing = crate::kube::pods::list_pods(&api, &selector, args.target.pod.as_deref()).await;
+    let ready = listing
+        .as_ref()
+        .map(|l| l.iter().filter(|p| p.ready).count())
+        .unwrap_or(0);
+    let q = Query {
+        namespace: &k.namespace,
+        selector: &selector,
+        wanted: args.target.wanted(),
+    };
+    match pods::choose(listing, &q) {
+        Ok((t, info)) => {
+            f.pod = Some(Ok(PodFacts {
+                name: t.pod.clone(),
+                container: t.container.clone(),
+                port: t.port,
+                ready: info.ready,
+                restarts: info.restarts,
+                others: ready.saturating_sub(1),
+            }));
+            redis_facts(&api, &t, &mut f).await;
+        }
+        Err(r) => f.pod = Some(Err(r.message)),
+    }
+    match crate::kube::workloads::writer_list(&args.scale_down) {
+        Ok(ws) => {
+            for w in ws {
+                let name = w.to_string();
+                f.writers.push(
+                    match crate::kube::workloads::writer_state(&k.client, &k.namespace, &w).await {
+                        Ok(Some(s)) => WriterFacts {
+                            name,
+                            replicas: Some(s.replicas),
+                            recorded: s.recorded,
+                            error: None,
+                        },
+                        Ok(None) => WriterFacts {
+                            name,
+                            ..WriterFacts::default()
+                        },
+                        Err(e) => WriterFacts {
+                            name,
+                            error: Some(e),
+                            ..WriterFacts::default()
+                        },
+                    },
+                );
+            }
+        }
+        Err(e) => {
+            ui.error(&e, Some("use deploy/NAME or sts/NAME"));
+            return Exit::Invalid;
+        }
+    }
+    let dir = env::out_dir(args.out_dir.clone());
+    if let Ok(entries) = crate::store::local::read_entries(&dir) {
+        let l = kubectl_redis_core::ops::list::listing(&dir, &entries, f.now_unix);
+        f.newest_backup = l
+            .backups
+            .first()
+            .map(|b| (b.file.clone(), b.age_seconds, b.status.clone()));
+    }
+    f.rbac = rbac(&k.client, &k.namespace).await;
+    print(ui, args.output, &f)
+}
+
+/// INFO, CONFIG GET, COMMAND INFO SYNC and df, through redis-cli in the pod.
+async fn redis_facts(api: &Api<Pod>, t: &Target, f: &mut Facts) {
+    let cli = |args: &[&str]| {
+        let a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        async move { exec::redis_cli(api, t, &a).await }
+    };
+    let info = match cli(&["INFO"]).await {
+        Ok(o) => match reply::parse_cli_output(&o.stdout) {
+            Reply::Text(t) if t.contains("redis_version") => Ok(reply::info_fields(&t)),
+            Reply::Error(e) => Err(e),
+            _ if !o.stderr.trim().is_empty() => Err(o.stderr.trim().to_string()),
+            other => Err(format!("unexpected answer: {other:?}")),
+        },
+        Err(e) => Err(e),
+    };
+    let ok = info.is_ok();
+    f.info = Some(info);
+    if !ok {
+        return;
+    }
+    for k in [
+        "save",
+        "appendonly",
+        "dir",
+        "dbfilename",
+        "repl-diskless-sync",
+    ] {
+        if let Ok(o) = cli(&["CONFIG", "GET", k]).await {
+            if let Some(v) = reply::parse_cli_output(&o.stdout).config_value(k) {
+                f.config.insert(k.to_string(), v);
+            }
+        }
+    }
+    if let Ok(o) = cli(&["COMMAND", "INFO", "SYNC"]).await {
+        // A renamed or removed command answers nil.
+        let out = o.stdout.trim();
+        f.sync_available =
+            Some(!out.is_empty() && !out.contains("(nil)") && !out.starts_with("(error)"));
+    }
+    let dir = f
+        .config
+        .get("dir")
+        .cloned()
+        .unwrap_or_else(|| "/data".into());
+    let df = exec::run(api, t, vec!["df".into(), "-Pk".into(), dir]).await;
+    f.disk = Some(match df {
+        Ok(o) if o.exit_code.unwrap_or(0) == 0 => o
+            .stdout
+            .lines()
+            .nth(1)
+            .and_then(|l| {
+                let c: Vec<&str> = l.split_whitespace().collect();
+                Some((c.get(2)?.parse().ok()?, c.get(3)?.parse().ok()?))
+            })
+            .ok_or_else(|| format!("unexpected df output: {}", o.stdout.trim())),
+        Ok(o) => Err(o.stderr.trim().to_string()),
+        Err(e) => Err(e),
+    });
+}
+
+/// A SelfSubjectAccessReview per permission the plugin uses.
+async fn rbac(client: &kube::Client, ns: &str) -> Vec<Option<bool>> {
+    let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let mut out = Vec::new();
+    for n in NEEDS {
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    namespace: Some(ns.to_string()),
+                    verb: Some(n.verb.to_string()),
+                    group: Some(n.group.to_string()),
+                    resource: Some(n.resource.to_string()),
+                    subresource: (!n.subresource.is_empty()).then(|| n.subresource.to_string()),
+                    ..ResourceAttributes::default()
+                }),
+                ..SelfSubjectAccessReviewSpec::default()
+            },
+            ..SelfSubjectAccessReview::default()
+        };
+        out.push(
+            api.create(&PostParams::default(), &review)
+                .await
+                .ok()
+                .and_then(|r| r.status)
+                .map(|s| s.allowed),
+        );
+    }
+    out
+}
+
+fn mark(l: Level) -> String {
+    match l {
+        Level::Ok => "ok  "
+            .if_supports_color(Stream::Stdout, |t| t.green())
+            .to_string(),
+        Level::Warn => "warn"
+            .if_supports_color(Stream::Stdout, |t| t.yellow())
+            .to_string(),
+        Level::Fail => "FAIL"
+            .if_supports_color(Stream::Stdout, |t| t.red())
+            .to_string(),
+        Level::Unknown => "?   ".to_string(),
+    }
+}
+
+fn print(ui: &Ui, output: Output, f: &Facts) -> Exit {
+    let lines = status::evaluate(f);
+    let rows = status::rbac_rows(f);
+    let exit = match (&f.server_version, status::worst(&lines)) {
+        (Some(Err(_)), _) => Exit::Error,
+        (_, Level::Fail) => Exit::Unhealthy,
+        _ => Exit::Ok,
+    };
+    match output {
+        Output::Json => {
+            let rbac: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|(perm, allowed, disables)| {
+                    serde_json::json!({"permission": perm, "allowed": allowed, "without_it": disables})
+                })
+                .collect();
+            let v = serde_json::json!({
+                "namespace": f.namespace, "context": f.context, "checks": lines, "rbac": rbac,
+                "facts": f, "exit_code": exit.code(),
+            });
+            match serde_json::to_string_pretty(&v) {
+                Ok(s) => println!("{s}"),
+                Err(e) => ui.error(&format!("cannot encode the result: {e}"), None),
+            }
+        }
+        Output::Text => {
+            println!("namespace {}", f.namespace);
+            for l in &lines {
+                println!("{} {:<12} {}", mark(l.level), l.what, l.detail);
+                if let Some(fix) = &l.fix {
+                    println!("     {:<12} fix: {fix}", "");
+                }
+            }
+            if !rows.is_empty() && f.rbac.iter().any(Option::is_some) {
+                println!("\nRBAC in {} (SelfSubjectAccessReview)", f.namespace);
+                for (perm, allowed, disables) in &rows {
+                    let (m, note) = match allowed {
+                        Some(true) => (
+                            "yes"
+                                .if_supports_color(Stream::Stdout, |t| t.green())
+                                .to_string(),
+                            String::new(),
+                        ),
+                        Some(false) => (
+                            "NO "
+                                .if_supports_color(Stream::Stdout, |t| t.red())
+                                .to_string(),
+                            format!("  without it: {disables}"),
+                        ),
+                        None => ("?  ".to_string(), String::new()),
+                    };
+                    if note.is_empty() {
+                        println!("  {m} {perm}");
+                    } else {
+                        println!("  {m} {perm:<32}{note}");
+                    }
+                }
+            }
+        }
+    }
+    exit
+}

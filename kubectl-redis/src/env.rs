@@ -1,0 +1,40 @@
+//! Small helpers over the process environment and the wall clock. A leaf.
+
+use std::time::Duration;
+
+/// The output directory: flag, then $OUT_DIR, then $BACKUPS_DIR, then ./backups.
+pub fn out_dir(flag: Option<String>) -> String {
+    flag.or_else(|| env_nonempty("OUT_DIR"))
+        .or_else(|| env_nonempty("BACKUPS_DIR"))
+        .unwrap_or_else(|| "./backups".to_string())
+}
+
+/// The selector: flag, then $APP_LABEL (a bare value V means app=V, as in the
+/// runbook's scripts), then app=redis.
+pub fn selector(flag: Option<String>) -> String {
+    if let Some(s) = flag {
+        return s;
+    }
+    match env_nonempty("APP_LABEL") {
+        Some(v) if v.contains(['=', '!', ',', ' ']) => v,
+        Some(v) => format!("app={v}"),
+        None => "app=redis".to_string(),
+    }
+}
+
+/// A duration in milliseconds, saturating.
+pub fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The wall clock, Unix seconds (0 if the clock is before 1970).
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+pub fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}

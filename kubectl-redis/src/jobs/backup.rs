@@ -1,0 +1,294 @@
+//! The interpreter of the core's backup machine: one arm per effect, the
+//! only place where a backup touches the cluster, Redis or the disk. Used
+//! by `backup` (both methods) and `verify --url` (stream, check only).
+
+use crate::kube::exec;
+use crate::kube::lease::Locks;
+use crate::kube::portforward::{self, Forward};
+use crate::kube::Kube;
+use crate::redis::auth::Auth;
+use crate::redis::Conn;
+use crate::store::files;
+use crate::ui::{Progress, Ui};
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kubectl_redis_core::backup::{
+    Backup, ConnectError, CopyError, Effect, Endpoint, Failure, Finish, Input, Line, Plan,
+    SyncError,
+};
+use kubectl_redis_core::exit::Exit;
+use kubectl_redis_core::kube::lock::{Answer, LeaseError, Request};
+use std::collections::{HashMap, VecDeque};
+use std::pin::pin;
+use std::time::{Duration, Instant};
+
+/// What the effects act on.
+pub struct Shell<'a> {
+    ui: &'a Ui,
+    /// The cluster; `None` with `--url`.
+    kube: Option<(Kube, Api<Pod>, Locks)>,
+    /// The password for the Redis connection (never in the machine).
+    auth: Auth,
+    files: HashMap<String, tokio::fs::File>,
+    conn: Option<(Conn, Option<Forward>)>,
+}
+
+impl<'a> Shell<'a> {
+    pub fn new(ui: &'a Ui, kube: Option<Kube>, auth: Auth, holder: String) -> Self {
+        let kube = kube.map(|k| {
+            let api = Api::namespaced(k.client.clone(), &k.namespace);
+            let locks = Locks::new(k.client.clone(), &k.namespace, holder);
+            (k, api, locks)
+        });
+        Shell {
+            ui,
+            kube,
+            auth,
+            files: HashMap::new(),
+            conn: None,
+        }
+    }
+
+    fn cluster(&mut self) -> Result<&mut (Kube, Api<Pod>, Locks), String> {
+        self.kube
+            .as_mut()
+            .ok_or_else(|| "no cluster connection (--url)".to_string())
+    }
+
+    /// Does one effect; `None` when it has no answer.
+    async fn perform(&mut self, effect: Effect) -> Option<Input> {
+        let ui = self.ui;
+        Some(match effect {
+            Effect::Say(line) => {
+                ui.line("backup", &line);
+                return None;
+            }
+            Effect::Finish(_) => return None,
+            Effect::Disconnect => {
+                if let Some((conn, fwd)) = self.conn.take() {
+                    drop(conn);
+                    if let Some(f) = fwd {
+                        f.close();
+                    }
+                }
+                return None;
+            }
+            Effect::ListPods {
+                id, selector, name, ..
+            } => {
+                let r = match self.cluster() {
+                    Ok((_, api, _)) => {
+                        crate::kube::pods::list_pods(api, &selector, name.as_deref()).await
+                    }
+                    Err(e) => Err(e),
+                };
+                Input::Pods(id, r)
+            }
+            Effect::Redis { id, target, args } => {
+                let r = match self.cluster() {
+                    Ok((_, api, _)) => exec::redis_cli(api, &target, &args).await,
+                    Err(e) => Err(e),
+                };
+                Input::Redis(id, r)
+            }
+            Effect::Timer { id, after_ms } => {
+                tokio::time::sleep(Duration::from_millis(after_ms)).await;
+                Input::Timer(id)
+            }
+            Effect::CreateTemp { id, dir, prefix } => {
+                let r = files::create_temp(&dir, &prefix).map(|(path, f)| {
+                    self.files
+                        .insert(path.clone(), tokio::fs::File::from_std(f));
+                    path
+                });
+                Input::TempCreated(id, r.map_err(|e| e.to_string()))
+            }
+            Effect::CopyOut {
+                id,
+                target,
+                remote_path,
+                local_path,
+                label,
+            } => {
+                let r = match (self.files.remove(&local_path), &self.kube) {
+                    (Some(f), Some((_, api, _))) => {
+                        let mut p = Progress::new(ui, &label);
+                        exec::copy_out(api, &target, &remote_path, f, &mut p).await
+                    }
+                    _ => Err(CopyError::Failed(format!("{local_path} is not open"))),
+                };
+                Input::Copied(id, r)
+            }
+            Effect::Commit {
+                id,
+                temp,
+                dest,
+                manifest,
+            } => {
+                let r = files::commit(&temp, &dest);
+                if r.is_ok() {
+                    if let Err(e) = files::write_manifest(&dest, &manifest) {
+                        ui.line(
+                            "backup",
+                            &Line::Warn(format!(
+                                "the backup is saved and verified, but its manifest could not be written: {e}"
+                            )),
+                        );
+                    }
+                }
+                Input::Committed(id, r)
+            }
+            Effect::Discard { id, path } => {
+                self.files.remove(&path);
+                files::discard(&path);
+                Input::Discarded(id)
+            }
+            Effect::Lock { id, request } => match self.cluster() {
+                Ok((_, _, locks)) => Input::Lock(id, locks.perform(request).await),
+                Err(e) => Input::Lock(id, no_cluster(request, e)),
+            },
+            Effect::PodPassword { id, target } => {
+                let r = self.pod_password(&target.pod, &target.container).await;
+                Input::PodPassword(id, r)
+            }
+            Effect::Connect { id, to } => Input::Connected(id, self.connect(to).await),
+            Effect::Send { id, args } => {
+                let r = match &mut self.conn {
+                    Some((c, _)) => c.command(&args).await,
+                    None => Err("not connected".into()),
+                };
+                Input::Reply(id, r)
+            }
+            Effect::Auth { id, user } => {
+                let r = match (&mut self.conn, &self.auth.password) {
+                    (Some((c, _)), Some(pw)) => c.auth(user.as_deref(), pw).await,
+                    _ => Err("no connection or no password".into()),
+                };
+                Input::Reply(id, r)
+            }
+            Effect::Sync {
+                id,
+                local_path,
+                label,
+                timeout_ms,
+            } => {
+                let timeout = Duration::from_millis(timeout_ms);
+                let r = match (&mut self.conn, local_path) {
+                    (None, _) => Err(SyncError::Io("not connected".into())),
+                    (Some((c, _)), None) => c.sync(ui, tokio::io::sink(), &label, timeout).await,
+                    (Some((c, _)), Some(p)) => match self.files.remove(&p) {
+                        Some(f) => c.sync(ui, f, &label, timeout).await,
+                        None => Err(SyncError::Io(format!("{p} is not open"))),
+                    },
+                };
+                Input::Synced(id, r)
+            }
+        })
+    }
+
+    /// The Redis container's own password, kept here; the machine hears
+    /// only where it came from.
+    async fn pod_password(&mut self, pod: &str, container: &str) -> Result<Option<String>, String> {
+        let (k, api, _) = self.cluster()?;
+        let p = api.get(pod).await.map_err(crate::kube::api_error)?;
+        match crate::kube::secrets::from_pod_env(&k.client, &k.namespace, &p, container).await? {
+            Some(pw) => {
+                let from = "the container's REDIS_PASSWORD".to_string();
+                self.auth.password = Some(pw);
+                self.auth.source = Some(from.clone());
+                Ok(Some(from))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn connect(&mut self, to: Endpoint) -> Result<(), ConnectError> {
+        let conn = match to {
+            Endpoint::Url(u) => {
+                let s = tokio::net::TcpStream::connect((u.host.as_str(), u.port))
+                    .await
+                    .map_err(|e| ConnectError::Failed(e.to_string()))?;
+                let _ = s.set_nodelay(true);
+                (Conn::new(s), None)
+            }
+            Endpoint::Pod(t) => {
+                let (_, api, _) = self.cluster().map_err(ConnectError::Failed)?;
+                let (fwd, s) = portforward::open(api, &t).await?;
+                (Conn::new(s), Some(fwd))
+            }
+        };
+        self.conn = Some(conn);
+        Ok(())
+    }
+}
+
+/// The answer to a lock request made with no cluster (never, with `--url`).
+fn no_cluster(request: Request, e: String) -> Answer {
+    match request {
+        Request::Get { .. } => Answer::Found(Err(LeaseError::Other(e))),
+        Request::Take { .. } => Answer::Taken(Err(LeaseError::Other(e))),
+        Request::Release { .. } => Answer::Released(Err(e)),
+    }
+}
+
+/// Effects that must run to completion even on Ctrl-C: saving and removing
+/// files, and releasing the lock.
+fn must_finish(e: &Effect) -> bool {
+    matches!(
+        e,
+        Effect::Commit { .. }
+            | Effect::Discard { .. }
+            | Effect::Disconnect
+            | Effect::Lock {
+                request: Request::Release { .. },
+                ..
+            }
+            | Effect::Finish(_)
+    )
+}
+
+/// Runs the machine to its end, doing each effect; Ctrl-C is an input.
+pub async fn drive(shell: &mut Shell<'_>, plan: Plan) -> Finish {
+    let ui = shell.ui;
+    let t0 = Instant::now();
+    let now = || u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let mut m = Backup::new(plan);
+    let mut inputs = VecDeque::from([Input::Start]);
+    let mut ctrl_c = pin!(tokio::signal::ctrl_c());
+    let mut interrupted = false;
+    while let Some(input) = inputs.pop_front() {
+        ui.trace(&format!("< {input:?}"));
+        for effect in m.handle(now(), input) {
+            if let Effect::Finish(f) = effect {
+                return f;
+            }
+            if !matches!(effect, Effect::Say(_)) {
+                ui.trace(&format!("> {effect:?}"));
+            }
+            let result = if interrupted || must_finish(&effect) {
+                shell.perform(effect).await
+            } else {
+                tokio::select! {
+                    r = shell.perform(effect) => r,
+                    _ = &mut ctrl_c => {
+                        interrupted = true;
+                        ui.line("backup", &Line::Warn("interrupted; nothing was saved, cleaning up".to_string()));
+                        Some(Input::Interrupt)
+                    }
+                }
+            };
+            if let Some(next) = result {
+                inputs.push_back(next);
+            }
+        }
+    }
+    // The machine always finishes; reaching here is a bug worth reporting.
+    Finish {
+        exit: Exit::Error,
+        report: None,
+        error: Some(Failure {
+            message: "internal error: the backup stopped without a result".to_string(),
+            hint: Some("please report this with the output of --verbose".to_string()),
+        }),
+    }
+}

@@ -1,0 +1,5 @@
+//! The interpreters of the core's state machines: each effect a machine can
+//! ask for has exactly one arm here, doing it through `kube/`, `redis/` or
+//! `store/`, and feeding the result back as an input.
+pub mod backup;
+pub mod restore;

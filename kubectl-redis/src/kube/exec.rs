@@ -1,0 +1,373 @@
+//! Exec in the Redis container: running redis-cli in it, and streaming a
+//! file out of it or into it, all through the API server (kube-rs exec, no
+//! kubectl).
+
+use super::api_error;
+use crate::ui::Progress;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::AttachParams;
+use kube::Api;
+use kubectl_redis_core::backup::{CliOutput, CopyError, CopyReport};
+use kubectl_redis_core::kube::pods::Target;
+use kubectl_redis_core::rdb::HEADER_LEN;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+
+/// Runs redis-cli through `sh` so that a password in the container's
+/// REDIS_PASSWORD reaches it as REDISCLI_AUTH: never in any argv.
+const REDIS_CLI: &str = "if [ -z \"${REDISCLI_AUTH:-}\" ] && [ -n \"${REDIS_PASSWORD:-}\" ]; then export REDISCLI_AUTH=\"$REDIS_PASSWORD\"; fi; exec redis-cli \"$@\"";
+
+/// With a password from the user (a Secret, or their $REDISCLI_AUTH): it
+/// arrives on stdin, never in argv.
+const REDIS_CLI_STDIN: &str =
+    "IFS= read -r REDISCLI_AUTH; export REDISCLI_AUTH; exec redis-cli \"$@\"";
+
+pub async fn redis_cli(api: &Api<Pod>, t: &Target, args: &[String]) -> Result<CliOutput, String> {
+    let auth = crate::redis::auth::global();
+    let password = auth.and_then(|a| a.password.as_ref());
+    let mut argv: Vec<String> = vec![
+        "sh".into(),
+        "-c".into(),
+        if password.is_some() {
+            REDIS_CLI_STDIN
+        } else {
+            REDIS_CLI
+        }
+        .into(),
+        "redis-cli".into(),
+        "--no-raw".into(),
+        "-p".into(),
+        t.port.to_string(),
+    ];
+    if let Some(u) = auth.and_then(|a| a.user.as_ref()) {
+        argv.push("--user".into());
+        argv.push(u.clone());
+    }
+    argv.extend(args.iter().cloned());
+    let input = password.map(|p| format!("{}\n", p.expose()).into_bytes());
+    run_with_input(api, t, argv, input).await
+}
+
+/// Runs `argv` in the target container; collects stdout, stderr and the
+/// exit code.
+pub async fn run(api: &Api<Pod>, t: &Target, argv: Vec<String>) -> Result<CliOutput, String> {
+    run_with_input(api, t, argv, None).await
+}
+
+/// [`run`], writing `input` to the command's stdin first.
+pub async fn run_with_input(
+    api: &Api<Pod>,
+    t: &Target,
+    argv: Vec<String>,
+    input: Option<Vec<u8>>,
+) -> Result<CliOutput, String> {
+    let ap = AttachParams::default()
+        .container(&t.container)
+        .stderr(true)
+        .stdin(input.is_some());
+    let mut proc = api.exec(&t.pod, argv, &ap).await.map_err(api_error)?;
+    // stdin stays open until the command ends: closing it early tears the
+    // whole exec stream down. The script reads exactly one line.
+    let mut stdin = None;
+    if let Some(bytes) = input {
+        if let Some(mut w) = proc.stdin() {
+            w.write_all(&bytes)
+                .await
+                .map_err(|e| format!("writing to redis-cli: {e}"))?;
+            w.flush()
+                .await
+                .map_err(|e| format!("writing to redis-cli: {e}"))?;
+            stdin = Some(w);
+        }
+    }
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let (mut so, mut se) = (proc.stdout(), proc.stderr());
+    let read_out = async {
+        if let Some(s) = so.as_mut() {
+            s.read_to_end(&mut out).await?;
+        }
+        Ok::<_, std::io::Error>(())
+    };
+    let read_err = async {
+        if let Some(s) = se.as_mut() {
+            s.read_to_end(&mut err).await?;
+        }
+        Ok::<_, std::io::Error>(())
+    };
+    let (a, b) = tokio::join!(read_out, read_err);
+    a.and(b)
+        .map_err(|e| format!("reading redis-cli output: {e}"))?;
+    let status = match proc.take_status() {
+        Some(s) => s.await,
+        None => None,
+    };
+    drop(stdin);
+    let _ = proc.join().await;
+    Ok(CliOutput {
+        exit_code: status.as_ref().map(exit_code),
+        stdout: String::from_utf8_lossy(&out).into_owned(),
+        stderr: String::from_utf8_lossy(&err).into_owned(),
+    })
+}
+
+fn exit_code(s: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Status) -> i32 {
+    if s.status.as_deref() == Some("Success") {
+        return 0;
+    }
+    s.details
+        .as_ref()
+        .and_then(|d| d.causes.as_ref())
+        .and_then(|c| c.iter().find(|c| c.reason.as_deref() == Some("ExitCode")))
+        .and_then(|c| c.message.as_deref())
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(1)
+}
+
+fn status_text(s: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Status) -> String {
+    s.message
+        .clone()
+        .unwrap_or_else(|| format!("exit {}", exit_code(s)))
+}
+
+/// Pipe buffer between kube-rs's websocket task and our reader/writer
+/// (kube-rs's default is 1 KiB, which costs a task switch per KiB).
+const STREAM_BUF: usize = 1 << 20;
+
+/// Opens the file first, prints its size (of the open file, so a concurrent
+/// save that renames a new dump into place cannot make the two disagree),
+/// then streams exactly that file.
+const CAT: &str = "exec 3<\"$1\" || exit 66; printf '%s\\n' \"$(stat -L -c %s /proc/self/fd/3 2>/dev/null || echo -)\"; exec cat <&3";
+
+/// Streams `remote` out of the container into `file`, returning what arrived.
+pub async fn copy_out(
+    api: &Api<Pod>,
+    t: &Target,
+    remote: &str,
+    file: tokio::fs::File,
+    progress: &mut Progress<'_>,
+) -> Result<CopyReport, CopyError> {
+    let argv = vec![
+        "sh".to_string(),
+        "-c".to_string(),
+        CAT.to_string(),
+        "kubectl-redis".to_string(),
+        remote.to_string(),
+    ];
+    // kube-rs pipes stdout through a 1 KiB buffer unless told otherwise.
+    let ap = AttachParams::default()
+        .container(&t.container)
+        .stderr(true)
+        .max_stdout_buf_size(STREAM_BUF);
+    let mut proc = api
+        .exec(&t.pod, argv, &ap)
+        .await
+        .map_err(|e| CopyError::Failed(api_error(e)))?;
+    let (Some(stdout), stderr) = (proc.stdout(), proc.stderr()) else {
+        return Err(CopyError::Failed(
+            "the exec stream has no stdout".to_string(),
+        ));
+    };
+    let mut reader = tokio::io::BufReader::with_capacity(1 << 20, stdout);
+    let err_task = async {
+        let mut buf = Vec::new();
+        if let Some(mut s) = stderr {
+            let _ = s.read_to_end(&mut buf).await;
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    };
+    let copy_task = async {
+        let mut size_line = String::new();
+        reader
+            .read_line(&mut size_line)
+            .await
+            .map_err(|e| CopyError::Failed(format!("reading from the pod: {e}")))?;
+        let expected = size_line.trim().parse::<u64>().ok();
+        progress.set_total(expected);
+        let mut w = tokio::io::BufWriter::with_capacity(1 << 20, file);
+        let mut head = Vec::with_capacity(HEADER_LEN);
+        let mut bytes = 0u64;
+        // Verified while it streams: no second pass over the file.
+        let mut check = crate::store::rdbfile::Inline::new(true);
+        loop {
+            let buf = reader
+                .fill_buf()
+                .await
+                .map_err(|e| CopyError::Failed(format!("reading from the pod: {e}")))?;
+            if buf.is_empty() {
+                break;
+            }
+            let n = buf.len();
+            if head.len() < HEADER_LEN {
+                let take = (HEADER_LEN - head.len()).min(n);
+                head.extend_from_slice(&buf[..take]);
+            }
+            check.feed(buf);
+            w.write_all(buf)
+                .await
+                .map_err(|e| CopyError::Failed(format!("writing the local file: {e}")))?;
+            reader.consume(n);
+            bytes += n as u64;
+            progress.update(bytes);
+        }
+        w.flush()
+            .await
+            .map_err(|e| CopyError::Failed(format!("writing the local file: {e}")))?;
+        Ok::<_, CopyError>((bytes, expected, head, size_line, check))
+    };
+    let (copied, stderr_text) = tokio::join!(copy_task, err_task);
+    progress.finish();
+    let status = match proc.take_status() {
+        Some(s) => s.await,
+        None => None,
+    };
+    let _ = proc.join().await;
+    let (bytes, expected, head, size_line, check) = copied?;
+    if let Some(s) = status
+        .as_ref()
+        .filter(|s| s.status.as_deref() != Some("Success"))
+    {
+        let detail = if stderr_text.trim().is_empty() {
+            status_text(s)
+        } else {
+            stderr_text.trim().to_string()
+        };
+        let missing = detail.contains("No such file")
+            || detail.contains("nonexistent")
+            || detail.contains("an't open")
+            || detail.contains("annot open");
+        if bytes == 0 && size_line.is_empty() && missing {
+            return Err(CopyError::Missing(detail));
+        }
+        return Err(CopyError::Failed(detail));
+    }
+    let (sha256, verified) = check.finish();
+    let sha256 = sha256.unwrap_or_default();
+    Ok(CopyReport {
+        bytes,
+        expected,
+        head,
+        sha256,
+        verified,
+    })
+}
+
+/// Reads exactly `bytes` from stdin into `remote`, then prints its size and
+/// SHA-256 (when the image has sha256sum). stdin is never closed early: the
+/// v4 exec protocol cannot half-close it without losing the reply.
+const UPLOAD: &str =
+    "head -c \"$1\" > \"$2\" || exit 1; wc -c < \"$2\"; sha256sum < \"$2\" 2>/dev/null || true";
+
+/// Streams the local file `local` into `remote` in the container and checks
+/// that all of it arrived.
+pub async fn upload(
+    api: &Api<Pod>,
+    t: &Target,
+    local: &str,
+    remote: &str,
+    bytes: u64,
+    progress: &mut Progress<'_>,
+) -> Result<(), String> {
+    use sha2::{Digest, Sha256};
+    let mut file = tokio::fs::File::open(local)
+        .await
+        .map_err(|e| format!("opening {local}: {e}"))?;
+    let argv = vec![
+        "sh".to_string(),
+        "-c".to_string(),
+        UPLOAD.to_string(),
+        "kubectl-redis".to_string(),
+        bytes.to_string(),
+        remote.to_string(),
+    ];
+    let ap = AttachParams::default()
+        .container(&t.container)
+        .stdin(true)
+        .stderr(true)
+        .max_stdin_buf_size(STREAM_BUF);
+    let mut proc = api.exec(&t.pod, argv, &ap).await.map_err(api_error)?;
+    let mut stdin = proc.stdin().ok_or("the exec stream has no stdin")?;
+    let mut so = proc.stdout();
+    let mut se = proc.stderr();
+    progress.set_total(Some(bytes));
+    let send = async {
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut sent = 0u64;
+        while sent < bytes {
+            let n = file
+                .read(&mut buf)
+                .await
+                .map_err(|e| format!("reading {local}: {e}"))?;
+            if n == 0 {
+                return Err(format!(
+                    "{local} shrank while being sent ({sent} of {bytes} bytes)"
+                ));
+            }
+            let n = n.min(usize::try_from(bytes - sent).unwrap_or(usize::MAX));
+            hasher.update(&buf[..n]);
+            stdin
+                .write_all(&buf[..n])
+                .await
+                .map_err(|e| format!("sending to the pod: {e}"))?;
+            sent += n as u64;
+            progress.update(sent);
+        }
+        stdin
+            .flush()
+            .await
+            .map_err(|e| format!("sending to the pod: {e}"))?;
+        Ok::<_, String>(hex(&hasher.finalize()))
+    };
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let recv = async {
+        if let Some(s) = so.as_mut() {
+            let _ = s.read_to_end(&mut out).await;
+        }
+        if let Some(s) = se.as_mut() {
+            let _ = s.read_to_end(&mut err).await;
+        }
+    };
+    let (sent, ()) = tokio::join!(send, recv);
+    progress.finish();
+    let status = match proc.take_status() {
+        Some(s) => s.await,
+        None => None,
+    };
+    drop(stdin);
+    let _ = proc.join().await;
+    let local_hash = sent?;
+    if let Some(s) = status
+        .as_ref()
+        .filter(|s| s.status.as_deref() != Some("Success"))
+    {
+        let e = String::from_utf8_lossy(&err);
+        return Err(if e.trim().is_empty() {
+            status_text(s)
+        } else {
+            e.trim().to_string()
+        });
+    }
+    let text = String::from_utf8_lossy(&out);
+    let mut lines = text.lines();
+    let size: Option<u64> = lines.next().and_then(|l| l.trim().parse().ok());
+    if size != Some(bytes) {
+        return Err(format!(
+            "the pod received {} of {bytes} bytes",
+            size.map(|s| s.to_string())
+                .unwrap_or_else(|| "an unknown number".into())
+        ));
+    }
+    if let Some(remote_hash) = lines.next().and_then(|l| l.split_whitespace().next()) {
+        if remote_hash.len() == 64 && remote_hash != local_hash {
+            return Err(format!(
+                "checksum mismatch in the pod: sha256 {remote_hash}, expected {local_hash}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

@@ -1,0 +1,162 @@
+//! Connecting to the cluster the way kubectl does: --kubeconfig, $KUBECONFIG
+//! (a list of files), --context/--cluster/--user, and the namespace.
+
+use crate::args::KubeArgs;
+use crate::env::env_nonempty;
+
+pub mod exec;
+pub mod lease;
+pub mod pods;
+pub mod portforward;
+pub mod secrets;
+pub mod workloads;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+
+pub struct Kube {
+    pub client: Client,
+    pub namespace: String,
+    /// Where the namespace came from, said to the user.
+    pub namespace_source: &'static str,
+    pub context: Option<String>,
+}
+
+/// Connects as [`connect`], reporting a failure (exit 1) or, when the
+/// namespace did not come from `-n`, where it came from.
+pub async fn connect_or_report(ui: &crate::ui::Ui, args: &KubeArgs) -> Option<Kube> {
+    let k = match connect(args).await {
+        Ok(k) => k,
+        Err(e) => {
+            ui.error(&e.message, Some(&e.hint));
+            return None;
+        }
+    };
+    ui.trace(&format!(
+        "context {}, namespace {} (from {})",
+        k.context.as_deref().unwrap_or("(in-cluster)"),
+        k.namespace,
+        k.namespace_source
+    ));
+    if k.namespace_source != "--namespace" {
+        ui.note(&format!(
+            "namespace {} (from {})",
+            k.namespace, k.namespace_source
+        ));
+    }
+    Some(k)
+}
+
+/// A failure to connect, with what to do about it.
+pub struct ConnectError {
+    pub message: String,
+    pub hint: String,
+}
+
+pub async fn connect(args: &KubeArgs) -> Result<Kube, ConnectError> {
+    let opts = KubeConfigOptions {
+        context: args.context.clone(),
+        cluster: args.cluster.clone(),
+        user: args.user.clone(),
+    };
+    let kubeconfig = match &args.kubeconfig {
+        Some(p) if !p.exists() => {
+            return Err(ConnectError {
+                message: format!("kubeconfig {} does not exist", p.display()),
+                hint: "pass an existing kubeconfig with --kubeconfig".to_string(),
+            })
+        }
+        Some(p) => Some(Kubeconfig::read_from(p).map_err(|e| ConnectError {
+            message: format!("cannot read kubeconfig {}: {e}", p.display()),
+            hint: "pass an existing kubeconfig with --kubeconfig".to_string(),
+        })?),
+        None => match read_default() {
+            Ok(k) => Some(k),
+            // No kubeconfig anywhere: inside a pod, use its service account.
+            Err(_) if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() => None,
+            Err(e) => {
+                return Err(ConnectError {
+                    message: format!("cannot read a kubeconfig: {e}"),
+                    hint: "set $KUBECONFIG or pass --kubeconfig (the same file kubectl uses)"
+                        .to_string(),
+                })
+            }
+        },
+    };
+    let (config, context, context_ns) = match kubeconfig {
+        Some(kc) => {
+            let context = args.context.clone().or_else(|| kc.current_context.clone());
+            let context_ns = context.as_ref().and_then(|name| {
+                kc.contexts
+                    .iter()
+                    .find(|c| &c.name == name)
+                    .and_then(|c| c.context.as_ref())
+                    .and_then(|c| c.namespace.clone())
+            });
+            let config = Config::from_custom_kubeconfig(kc, &opts)
+                .await
+                .map_err(|e| ConnectError {
+                    message: format!("cannot use the kubeconfig: {e}"),
+                    hint: "check the context with `kubectl config get-contexts`; choose one with --context".to_string(),
+                })?;
+            (config, context, context_ns)
+        }
+        None => {
+            let config = Config::incluster().map_err(|e| ConnectError {
+                message: format!("cannot use the pod's service account: {e}"),
+                hint: "pass --kubeconfig".to_string(),
+            })?;
+            let ns = Some(config.default_namespace.clone());
+            (config, None, ns)
+        }
+    };
+    let (namespace, namespace_source) = if let Some(n) = &args.namespace {
+        (n.clone(), "--namespace")
+    } else if let Some(n) = env_nonempty("NS") {
+        (n, "$NS")
+    } else if let Some(n) = context_ns {
+        (n, "the context")
+    } else {
+        ("default".to_string(), "the default")
+    };
+    let client = Client::try_from(config).map_err(|e| ConnectError {
+        message: format!("cannot create a Kubernetes client: {e}"),
+        hint: "check the cluster's certificates in the kubeconfig".to_string(),
+    })?;
+    Ok(Kube {
+        client,
+        namespace,
+        namespace_source,
+        context,
+    })
+}
+
+/// What kubectl reads without --kubeconfig: the files listed in $KUBECONFIG,
+/// merged in order, skipping missing ones (kube-rs fails on a missing one);
+/// else ~/.kube/config.
+pub fn read_default() -> Result<Kubeconfig, String> {
+    let Some(list) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) else {
+        return Kubeconfig::read().map_err(|e| e.to_string());
+    };
+    let mut merged: Option<Kubeconfig> = None;
+    for path in std::env::split_paths(&list).filter(|p| p.exists()) {
+        let next = Kubeconfig::read_from(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        merged = Some(match merged {
+            None => next,
+            Some(m) => m.merge(next).map_err(|e| e.to_string())?,
+        });
+    }
+    merged.ok_or_else(|| {
+        format!(
+            "none of the files in $KUBECONFIG exist ({})",
+            list.to_string_lossy()
+        )
+    })
+}
+
+/// An API error as the user should read it: the message and the reason.
+pub fn api_error(e: kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => format!("{} ({})", s.message, s.reason),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,56 @@
+//! A local directory of backups, as the core's listing reads it.
+
+use crate::env;
+use crate::ui::Ui;
+use kubectl_redis_core::ops::list::{listing, Entry, Listing};
+use std::time::UNIX_EPOCH;
+
+/// The directory's entries as the core's listing wants them (with the
+/// manifests of backups read).
+pub fn read_entries(dir: &str) -> std::io::Result<Vec<Entry>> {
+    Ok(std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            // metadata() follows symlinks: a link to a backup counts.
+            let md = std::fs::metadata(e.path()).ok()?;
+            let modified = md
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            let manifest =
+                if kubectl_redis_core::store::names::parse_backup_file_name(&name).is_some() {
+                    super::rdbfile::manifest_for(&e.path()).transpose()
+                } else {
+                    None
+                };
+            Some(Entry {
+                name,
+                bytes: md.len(),
+                modified,
+                is_file: md.is_file(),
+                manifest,
+            })
+        })
+        .collect())
+}
+
+/// The listing of `dir` (empty when it does not exist); an unreadable
+/// directory is reported and gives `None`.
+pub fn listing_or_report(ui: &Ui, dir: &str) -> Option<Listing> {
+    match read_entries(dir) {
+        Ok(e) => Some(listing(dir, &e, env::unix_now())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Some(listing(dir, &[], env::unix_now()))
+        }
+        Err(e) => {
+            ui.error(
+                &format!("cannot read {dir}: {e}"),
+                Some("check the directory's permissions, or choose another with --out-dir"),
+            );
+            None
+        }
+    }
+}
