@@ -69,6 +69,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s n
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l diskless -d 'Stream: always ask for a diskless snapshot, waiting out the server\'s repl-diskless-sync-delay (default: when the server delays those, ask for one written to its disk, which starts at once)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s V -l version -d 'Print version'

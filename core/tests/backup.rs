@@ -10,6 +10,7 @@ use kubectl_redis_core::exit::Exit;
 use kubectl_redis_core::kube::lock::{Answer, LeaseError, LeaseState, Request};
 use kubectl_redis_core::kube::pods::{ContainerInfo, PodInfo};
 use kubectl_redis_core::wire::repl::{self, Framing};
+use kubectl_redis_core::wire::reply::Reply;
 use std::collections::VecDeque;
 use std::fmt::Write;
 
@@ -32,6 +33,7 @@ fn plan() -> Plan {
         url: None,
         credentials: Credentials::default(),
         check_only: false,
+        diskless: false,
     }
 }
 
@@ -85,12 +87,31 @@ fn sync_of(bytes: &[u8], framing: Framing) -> Result<SyncReport, SyncError> {
     })
 }
 
-fn info_server(fields: &str) -> Result<Result<String, String>, String> {
-    Ok(Ok(format!("# Server\r\n{fields}\r\nos:Linux\r\n")))
+fn info_server(fields: &str) -> Result<Reply, String> {
+    Ok(Reply::Bulk(
+        format!("# Server\r\n{fields}\r\nos:Linux\r\n").into_bytes(),
+    ))
 }
 
-fn ok() -> Result<Result<String, String>, String> {
-    Ok(Ok("OK".into()))
+fn ok() -> Result<Reply, String> {
+    Ok(Reply::Text("OK".into()))
+}
+
+fn refused(e: &str) -> Result<Reply, String> {
+    Ok(Reply::Error(e.into()))
+}
+
+/// `CONFIG GET repl-diskless-sync*` as a server answers it.
+fn diskless_config(on: &str, delay: u32, max_replicas: u32) -> Result<Reply, String> {
+    let b = |s: &str| Reply::Bulk(s.as_bytes().to_vec());
+    Ok(Reply::Array(vec![
+        b("repl-diskless-sync"),
+        b(on),
+        b("repl-diskless-sync-delay"),
+        b(&delay.to_string()),
+        b("repl-diskless-sync-max-replicas"),
+        b(&max_replicas.to_string()),
+    ]))
 }
 
 const DUMP_7_0: &[u8] = include_bytes!("fixtures/all-types-7.0.rdb");
@@ -168,9 +189,11 @@ struct World {
     /// the replies to AUTH, INFO server and REPLCONF capa, and the download.
     pod_password: Result<Option<String>, String>,
     connect: Result<(), ConnectError>,
-    auth: Result<Result<String, String>, String>,
-    info_server: Result<Result<String, String>, String>,
-    capa: Result<Result<String, String>, String>,
+    auth: Result<Reply, String>,
+    info_server: Result<Reply, String>,
+    /// The answer to `CONFIG GET repl-diskless-sync*`.
+    diskless: Result<Reply, String>,
+    capa: Result<Reply, String>,
     sync: Result<SyncReport, SyncError>,
 }
 
@@ -195,6 +218,7 @@ impl Default for World {
             connect: Ok(()),
             auth: ok(),
             info_server: info_server("redis_version:7.0.15"),
+            diskless: diskless_config("yes", 0, 0),
             capa: ok(),
             sync: sync_of(DUMP_7_0, Framing::Diskless),
         }
@@ -264,6 +288,7 @@ fn run(plan: Plan, mut w: World) -> (String, Finish) {
                     match args.join(" ").as_str() {
                         "INFO server" => w.info_server.clone(),
                         "REPLCONF capa eof" => w.capa.clone(),
+                        "CONFIG GET repl-diskless-sync*" => w.diskless.clone(),
                         "REPLCONF rdb-only 1" => ok(),
                         v if v.starts_with("REPLCONF version ") => ok(),
                         other => panic!("unexpected command {other}"),
@@ -363,6 +388,19 @@ fn show_input(i: &Input) -> String {
             "Redis#{id} exit={:?} stdout={:?}",
             o.exit_code,
             o.stdout.replace("\r\n", "\n")
+        ),
+        Input::Reply(id, Ok(r)) => format!("Reply#{id} {}", show_reply(r)),
+        other => format!("{other:?}"),
+    }
+}
+
+/// A RESP reply with its strings as text.
+fn show_reply(r: &Reply) -> String {
+    match r {
+        Reply::Bulk(b) => format!("{:?}", String::from_utf8_lossy(b)),
+        Reply::Array(a) => format!(
+            "[{}]",
+            a.iter().map(show_reply).collect::<Vec<_>>().join(", ")
         ),
         other => format!("{other:?}"),
     }
@@ -902,9 +940,7 @@ scenario!(
     auto_falls_back_when_replication_is_blocked,
     auto_plan(),
     World {
-        capa: Ok(Err(
-            "NOPERM this user has no permissions to run the 'replconf' command".into()
-        )),
+        capa: refused("NOPERM this user has no permissions to run the 'replconf' command"),
         ..World::default()
     },
     Exit::Ok
@@ -914,7 +950,7 @@ scenario!(
     stream_noauth_names_the_password_sources,
     stream_plan(),
     World {
-        info_server: Ok(Err("NOAUTH Authentication required.".into())),
+        info_server: refused("NOAUTH Authentication required."),
         ..World::default()
     },
     Exit::Invalid
@@ -924,9 +960,7 @@ scenario!(
     stream_wrong_password,
     url_plan(),
     World {
-        auth: Ok(Err(
-            "WRONGPASS invalid username-password pair or user is disabled.".into()
-        )),
+        auth: refused("WRONGPASS invalid username-password pair or user is disabled."),
         ..World::default()
     },
     Exit::Invalid
@@ -1058,4 +1092,49 @@ fn stream_transcripts_name_the_password_source_only() {
         "{t}"
     );
     assert!(t.contains("Auth { id:"), "{t}");
+}
+
+scenario!(
+    stream_does_not_wait_out_the_diskless_delay,
+    stream_plan(),
+    World {
+        diskless: diskless_config("yes", 5, 0),
+        sync: sync_of(DUMP_7_0, Framing::Disk(DUMP_7_0.len() as u64)),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+/// When to ask for a diskless snapshot (`REPLCONF capa eof`): whenever the
+/// server would send one at once, when the user asks (`--diskless`), or
+/// when its settings cannot be read; never when it would wait.
+#[test]
+fn capa_eof_only_when_the_server_would_not_wait() {
+    let cases = [
+        (diskless_config("yes", 5, 0), false, false),
+        (diskless_config("yes", 5, 0), true, true),
+        (diskless_config("yes", 0, 0), false, true),
+        (diskless_config("yes", 5, 1), false, true),
+        (diskless_config("no", 5, 0), false, true),
+        (refused("ERR unknown command 'CONFIG'"), false, true),
+    ];
+    for (config, flag, capa) in cases {
+        let (t, f) = run(
+            Plan {
+                diskless: flag,
+                ..stream_plan()
+            },
+            World {
+                diskless: config.clone(),
+                ..World::default()
+            },
+        );
+        assert_eq!(f.exit, Exit::Ok, "{t}");
+        assert_eq!(
+            t.contains("\"capa\", \"eof\""),
+            capa,
+            "{config:?} --diskless={flag}:\n{t}"
+        );
+        assert_eq!(t.contains("written to its disk"), !capa, "{t}");
+    }
 }

@@ -27,7 +27,7 @@ const ABOUT: &str = "Back up and restore Redis running in Kubernetes";
     about = ABOUT,
     long_about = None,
     propagate_version = true,
-    after_help = "Examples:\n  kubectl redis backup -n october          # BGSAVE and copy the dump to ./backups\n  kubectl redis list                       # backups, newest first\n  kubectl redis restore --file F -n october  # replace all data with a backup (asks first)\n\nRun 'kubectl redis COMMAND --help' for a command's flags, environment and exit codes."
+    after_help = "Examples:\n  kubectl redis backup -n october          # a verified snapshot in ./backups\n  kubectl redis list                       # backups, newest first\n  kubectl redis restore --file F -n october  # replace all data with a backup (asks first)\n\nRun 'kubectl redis COMMAND --help' for a command's flags, environment and exit codes."
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -154,6 +154,9 @@ pub struct Plan {
     pub credentials: Credentials,
     /// Check the snapshot and save nothing (`verify --url`).
     pub check_only: bool,
+    /// `--diskless`: always ask for a diskless snapshot, even when the
+    /// server delays those (`repl-diskless-sync-delay`).
+    pub diskless: bool,
 }
 
 /// Output of one `redis-cli` run in the pod.
@@ -227,9 +230,9 @@ pub enum Input {
     PodPassword(Id, Result<Option<String>, String>),
     /// Answer to [`Effect::Connect`].
     Connected(Id, Result<(), ConnectError>),
-    /// Answer to [`Effect::Send`] and [`Effect::Auth`]: the server's reply
-    /// (`Ok` text or `Err` error line), or why none came.
-    Reply(Id, Result<Result<String, String>, String>),
+    /// Answer to [`Effect::Send`] and [`Effect::Auth`]: the server's reply,
+    /// or why none came.
+    Reply(Id, Result<Reply, String>),
     /// Answer to [`Effect::Sync`].
     Synced(Id, Result<SyncReport, SyncError>),
     /// The user pressed Ctrl-C.

@@ -10,7 +10,7 @@ use crate::exit::Exit;
 use crate::rdb::{self, inspect};
 use crate::store::names;
 use crate::wire::repl::{self, Framing};
-use crate::wire::reply;
+use crate::wire::reply::{self, Reply};
 use crate::{human, rdb::Flavor};
 
 /// Which reply is awaited.
@@ -19,6 +19,7 @@ pub(super) enum Ask {
     Auth,
     InfoServer,
     Version,
+    DisklessDelay,
     Capa,
     RdbOnly,
 }
@@ -29,6 +30,15 @@ fn auth_hint() -> String {
 
 fn needs_password(e: &str) -> bool {
     e.starts_with("NOAUTH") || e.starts_with("WRONGPASS")
+}
+
+/// A reply's text (a status line or a bulk string).
+fn text(r: &Reply) -> String {
+    match r {
+        Reply::Text(t) => t.clone(),
+        Reply::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    }
 }
 
 const AGAIN: &str = "nothing was saved; run the backup again";
@@ -156,12 +166,7 @@ impl Backup {
         });
     }
 
-    pub(super) fn on_reply(
-        &mut self,
-        ask: Ask,
-        r: Result<Result<String, String>, String>,
-        out: &mut Vec<Effect>,
-    ) {
+    pub(super) fn on_reply(&mut self, ask: Ask, r: Result<Reply, String>, out: &mut Vec<Effect>) {
         let reply = match r {
             Ok(r) => r,
             Err(e) => {
@@ -176,16 +181,21 @@ impl Backup {
                 )
             }
         };
-        match (ask, reply) {
-            (Ask::Auth, Ok(_)) => self.send(Ask::InfoServer, &["INFO", "server"], out),
+        let error = match &reply {
+            Reply::Error(e) => Some(e.clone()),
+            _ => None,
+        };
+        match (ask, error) {
+            (Ask::Auth, None) => self.send(Ask::InfoServer, &["INFO", "server"], out),
             // The server's words, which never contain the password.
-            (Ask::Auth, Err(e)) => self.fail(
+            (Ask::Auth, Some(e)) => self.fail(
                 out,
                 Exit::Invalid,
                 format!("Redis refused the credentials: {e}"),
                 Some(auth_hint()),
             ),
-            (Ask::InfoServer, Ok(info)) => {
+            (Ask::InfoServer, None) => {
+                let info = text(&reply);
                 let server = rdb::Server::from_info(&reply::info_fields(&info));
                 if let Some(server) = server {
                     let (a, b, c) = server.version;
@@ -200,26 +210,51 @@ impl Backup {
                         return self.send(Ask::Version, &["REPLCONF", "version", &v], out);
                     }
                 }
-                self.send(Ask::Capa, &["REPLCONF", "capa", "eof"], out)
+                self.ask_delay(out)
             }
-            (Ask::InfoServer, Err(e)) if needs_password(&e) => self.fail(
+            (Ask::InfoServer, Some(e)) if needs_password(&e) => self.fail(
                 out,
                 Exit::Invalid,
                 format!("Redis needs a password: {e}"),
                 Some(auth_hint()),
             ),
             // INFO renamed or refused: the version is only informative.
-            (Ask::InfoServer | Ask::Version, _) => {
-                self.send(Ask::Capa, &["REPLCONF", "capa", "eof"], out)
+            (Ask::InfoServer | Ask::Version, _) => self.ask_delay(out),
+            (Ask::DisklessDelay, e) => {
+                // CONFIG renamed or not allowed: ask as before, diskless.
+                let c = if e.is_none() {
+                    reply.config_map()
+                } else {
+                    Default::default()
+                };
+                let diskless = c.get("repl-diskless-sync").map(String::as_str) == Some("yes");
+                let delay = c
+                    .get("repl-diskless-sync-delay")
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .unwrap_or(0);
+                // With max-replicas 1 the server starts as soon as we wait.
+                let at_once =
+                    c.get("repl-diskless-sync-max-replicas").map(String::as_str) == Some("1");
+                if diskless && delay > 0 && !at_once && !self.plan.diskless {
+                    say(
+                        out,
+                        Line::Detail(format!(
+                            "the server delays diskless snapshots by {delay}s (repl-diskless-sync-delay); asking for one written to its disk, which starts at once like BGSAVE (--diskless waits instead)"
+                        )),
+                    );
+                    self.send(Ask::RdbOnly, &["REPLCONF", "rdb-only", "1"], out)
+                } else {
+                    self.send(Ask::Capa, &["REPLCONF", "capa", "eof"], out)
+                }
             }
-            (Ask::Capa, Ok(_)) => self.send(Ask::RdbOnly, &["REPLCONF", "rdb-only", "1"], out),
-            (Ask::Capa, Err(e)) if needs_password(&e) => self.fail(
+            (Ask::Capa, None) => self.send(Ask::RdbOnly, &["REPLCONF", "rdb-only", "1"], out),
+            (Ask::Capa, Some(e)) if needs_password(&e) => self.fail(
                 out,
                 Exit::Invalid,
                 format!("Redis needs a password: {e}"),
                 Some(auth_hint()),
             ),
-            (Ask::Capa, Err(e)) => self.refused(
+            (Ask::Capa, Some(e)) => self.refused(
                 format!("Redis refused REPLCONF capa eof: {e}"),
                 "replication commands are blocked here; use --method bgsave".into(),
                 out,
@@ -240,6 +275,17 @@ impl Backup {
                 });
             }
         }
+    }
+
+    /// How long the server waits before a diskless snapshot decides how we
+    /// ask for one: a replica that does not announce `capa eof` gets a
+    /// snapshot written to the server's disk first, started at once.
+    fn ask_delay(&mut self, out: &mut Vec<Effect>) {
+        self.send(
+            Ask::DisklessDelay,
+            &["CONFIG", "GET", "repl-diskless-sync*"],
+            out,
+        )
     }
 
     pub(super) fn on_synced(

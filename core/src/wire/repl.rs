@@ -5,17 +5,7 @@
 //! knows exactly where the file ends. Only the RDB's bytes are handed on.
 
 use crate::rdb::reader::{self, Options, Reader, Summary};
-
-/// The commands of the handshake, in order, as RESP. `REPLCONF rdb-only`
-/// asks for the snapshot alone (no replication stream after it); servers
-/// before 7.0 answer it with an error, which is ignored.
-pub fn handshake() -> [(&'static str, Vec<u8>); 3] {
-    [
-        ("REPLCONF capa eof", resp(&["REPLCONF", "capa", "eof"])),
-        ("REPLCONF rdb-only 1", resp(&["REPLCONF", "rdb-only", "1"])),
-        ("SYNC", resp(&["SYNC"])),
-    ]
-}
+use crate::wire::reply::Reply;
 
 /// A command as a RESP array of bulk strings.
 pub fn resp(args: &[&str]) -> Vec<u8> {
@@ -37,36 +27,59 @@ pub fn auth(user: Option<&str>, password: &str) -> Vec<u8> {
     }
 }
 
-/// A one-line reply (`+OK`, `-ERR ...`) at the start of `buf`: the reply
-/// and the bytes it took, or `None` while incomplete.
-pub fn simple_reply(buf: &[u8]) -> Option<(Result<String, String>, usize)> {
-    let end = buf.windows(2).position(|w| w == b"\r\n")?;
-    let line = String::from_utf8_lossy(&buf[..end]).into_owned();
-    let r = match line.as_bytes().first() {
-        Some(b'+') => Ok(line[1..].to_string()),
-        Some(b'-') => Err(line[1..].to_string()),
-        _ => Ok(line),
-    };
-    Some((r, end + 2))
+/// Deepest array nesting [`parse_reply`] accepts (our commands need 1).
+const MAX_DEPTH: usize = 4;
+/// Most elements an array may declare before it is taken as garbage.
+const MAX_ELEMENTS: usize = 1 << 20;
+
+/// One RESP2 reply at the start of `buf`: the reply and the bytes it took,
+/// or `None` while incomplete. Something that is not RESP is an error reply
+/// naming what came.
+pub fn parse_reply(buf: &[u8]) -> Option<(Reply, usize)> {
+    parse_at(buf, 0)
 }
 
-/// A bulk-string reply (`$<len>\r\n...\r\n`, as `INFO` answers) or an
-/// error line, at the start of `buf`: the reply and the bytes it took, or
-/// `None` while incomplete.
-pub fn bulk_reply(buf: &[u8]) -> Option<(Result<String, String>, usize)> {
+fn parse_at(buf: &[u8], depth: usize) -> Option<(Reply, usize)> {
     let end = buf.windows(2).position(|w| w == b"\r\n")?;
-    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-    if let Some(e) = head.strip_prefix('-') {
-        return Some((Err(e.to_string()), end + 2));
-    }
-    let Some(n) = head.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) else {
-        return Some((Err(format!("unexpected reply \"{head}\"")), end + 2));
+    let line = String::from_utf8_lossy(&buf[..end]).into_owned();
+    let after = end + 2;
+    let bad = |what: &str| Some((Reply::Error(format!("unexpected reply {what}")), after));
+    let Some(kind) = line.chars().next() else {
+        return bad("(an empty line)");
     };
-    let body = buf.get(end + 2..end + 2 + n + 2)?;
-    Some((
-        Ok(String::from_utf8_lossy(&body[..n]).into_owned()),
-        end + 2 + n + 2,
-    ))
+    let rest = &line[kind.len_utf8()..];
+    match kind {
+        '+' => Some((Reply::Text(rest.to_string()), after)),
+        '-' => Some((Reply::Error(rest.to_string()), after)),
+        ':' => match rest.parse() {
+            Ok(n) => Some((Reply::Integer(n), after)),
+            Err(_) => bad(&format!("\"{line}\"")),
+        },
+        '$' => match rest.parse::<i64>() {
+            Ok(-1) => Some((Reply::Nil, after)),
+            Ok(n) if n >= 0 => {
+                let n = usize::try_from(n).ok()?;
+                let body = buf.get(after..after.checked_add(n)?.checked_add(2)?)?;
+                Some((Reply::Bulk(body[..n].to_vec()), after + n + 2))
+            }
+            _ => bad(&format!("\"{line}\"")),
+        },
+        '*' => match rest.parse::<i64>() {
+            Ok(-1) => Some((Reply::Nil, after)),
+            Ok(n) if (0..=MAX_ELEMENTS as i64).contains(&n) && depth < MAX_DEPTH => {
+                let mut items = Vec::new();
+                let mut at = after;
+                for _ in 0..n {
+                    let (r, used) = parse_at(&buf[at..], depth + 1)?;
+                    items.push(r);
+                    at += used;
+                }
+                Some((Reply::Array(items), at))
+            }
+            _ => bad(&format!("\"{line}\"")),
+        },
+        _ => bad(&format!("\"{line}\"")),
+    }
 }
 
 /// `REPLCONF version`, which Valkey 8+ needs to send its own RDB format
@@ -405,20 +418,42 @@ mod tests {
 
     #[test]
     fn replies() {
-        assert_eq!(simple_reply(b"+OK\r\nrest"), Some((Ok("OK".into()), 5)));
+        let text = |s: &str| Reply::Text(s.into());
+        assert_eq!(parse_reply(b"+OK\r\nrest"), Some((text("OK"), 5)));
         assert_eq!(
-            simple_reply(b"-NOAUTH x\r\n"),
-            Some((Err("NOAUTH x".into()), 11))
+            parse_reply(b"-NOAUTH x\r\n"),
+            Some((Reply::Error("NOAUTH x".into()), 11))
         );
-        assert_eq!(simple_reply(b"+OK"), None);
+        assert_eq!(parse_reply(b"+OK"), None);
         assert_eq!(
-            bulk_reply(b"$5\r\nhello\r\n+"),
-            Some((Ok("hello".into()), 11))
+            parse_reply(b"$5\r\nhello\r\n+"),
+            Some((Reply::Bulk(b"hello".to_vec()), 11))
         );
-        assert_eq!(bulk_reply(b"$5\r\nhel"), None);
+        assert_eq!(parse_reply(b"$5\r\nhel"), None);
+        assert_eq!(parse_reply(b"$-1\r\n"), Some((Reply::Nil, 5)));
+        assert_eq!(parse_reply(b":42\r\n"), Some((Reply::Integer(42), 5)));
+        let config = b"*2\r\n$24\r\nrepl-diskless-sync-delay\r\n$1\r\n5\r\n";
         assert_eq!(
-            bulk_reply(b"-NOAUTH x\r\n"),
-            Some((Err("NOAUTH x".into()), 11))
+            parse_reply(config),
+            Some((
+                Reply::Array(vec![
+                    Reply::Bulk(b"repl-diskless-sync-delay".to_vec()),
+                    Reply::Bulk(b"5".to_vec())
+                ]),
+                config.len()
+            ))
+        );
+        assert_eq!(parse_reply(&config[..config.len() - 1]), None);
+        // Not RESP: an error naming it, never a hang.
+        assert_eq!(
+            parse_reply(b"HTTP/1.1 400\r\n"),
+            Some((Reply::Error("unexpected reply \"HTTP/1.1 400\"".into()), 14))
+        );
+        // Nesting beyond what any answer needs is refused.
+        let deep = parse_reply(b"*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n");
+        assert!(
+            format!("{deep:?}").contains("Error(\"unexpected reply"),
+            "{deep:?}"
         );
         assert_eq!(
             auth(Some("u"), "p"),

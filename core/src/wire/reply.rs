@@ -110,6 +110,22 @@ fn unescape(s: &str) -> Option<Vec<u8>> {
 
 impl Reply {
     /// The value of `CONFIG GET name` (`["name", "value"]`).
+    /// `CONFIG GET pattern`'s answer as `name -> value` (name/value pairs).
+    pub fn config_map(&self) -> BTreeMap<String, String> {
+        let mut m = BTreeMap::new();
+        if let Reply::Array(items) = self {
+            for pair in items.chunks(2) {
+                if let [Reply::Bulk(k), Reply::Bulk(v)] = pair {
+                    m.insert(
+                        String::from_utf8_lossy(k).to_lowercase(),
+                        String::from_utf8_lossy(v).into_owned(),
+                    );
+                }
+            }
+        }
+        m
+    }
+
     pub fn config_value(&self, name: &str) -> Option<String> {
         match self {
             Reply::Array(items) => match items.as_slice() {

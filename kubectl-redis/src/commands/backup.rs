@@ -15,8 +15,10 @@ use std::time::Duration;
 pub const LONG_ABOUT: &str = "Snapshot Redis into a verified local file.\n\n\
 Finds the Running and Ready pod with the label selector (or takes --url), then \
 gets a snapshot one of two ways. stream: speaks the replication protocol \
-(REPLCONF capa eof, SYNC) through a port-forward: no exec, no shell in the image, \
-and with diskless sync no free space on the Redis volume. bgsave (the runbook's \
+(REPLCONF, SYNC) through a port-forward: no exec, no shell in the image. Where the \
+server would delay a diskless snapshot (repl-diskless-sync-delay, 5 s by default) it \
+asks for one written to the server's disk, which starts at once as BGSAVE does; \
+--diskless waits instead and needs no free space on the Redis volume. bgsave (the runbook's \
 way): BGSAVE, wait until LASTSAVE advances, stream /data/dump.rdb out of the pod \
 through exec. --method auto (the default) uses stream when the server and your \
 RBAC allow it and says when it falls back.\n\n\
@@ -59,6 +61,9 @@ pub struct BackupArgs {
     /// Read the Redis password from this Secret's key (in the namespace); never printed
     #[arg(long, value_name = "NAME/KEY")]
     pub password_from_secret: Option<String>,
+    /// Stream: always ask for a diskless snapshot, waiting out the server's repl-diskless-sync-delay (default: when the server delays those, ask for one written to its disk, which starts at once)
+    #[arg(long)]
+    pub diskless: bool,
     /// ACL user name (the password comes from --password-from-secret, $REDISCLI_AUTH or the pod)
     #[arg(long, value_name = "NAME")]
     pub user_name: Option<String>,
@@ -162,6 +167,7 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
         url,
         credentials: credentials(&auth),
         check_only: false,
+        diskless: args.diskless,
     };
     let mut shell = Shell::new(ui, k, auth, plan.holder.clone());
     let finish = drive(&mut shell, plan).await;

@@ -133,6 +133,7 @@ pub async fn run_url(ui: &Ui, args: VerifyArgs) -> Exit {
         url: Some(Url { host, port }),
         credentials: crate::commands::backup::credentials(&auth),
         check_only: true,
+        diskless: false,
     };
     let mut shell = Shell::new(ui, None, auth, String::new());
     let f = drive(&mut shell, plan).await;

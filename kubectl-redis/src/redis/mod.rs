@@ -10,6 +10,7 @@ use crate::ui::{Progress, Ui};
 use auth::Password;
 use kubectl_redis_core::backup::{SyncError, SyncReport};
 use kubectl_redis_core::wire::repl::{self, Download, Framing};
+use kubectl_redis_core::wire::reply::Reply;
 use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -24,9 +25,8 @@ pub struct Conn {
     buf: Vec<u8>,
 }
 
-/// A reply: the server's `Ok` text or `Err` error line; the outer `Err` is
-/// why no reply came (for the user).
-pub type Reply = Result<Result<String, String>, String>;
+/// A reply, or why none came (for the user).
+pub type Answer = Result<Reply, String>;
 
 impl Conn {
     pub fn new(io: impl Duplex + 'static) -> Self {
@@ -37,23 +37,23 @@ impl Conn {
     }
 
     /// Sends `args` and reads one reply (a line or a bulk string).
-    pub async fn command(&mut self, args: &[String]) -> Reply {
+    pub async fn command(&mut self, args: &[String]) -> Answer {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.round_trip(&repl::resp(&args)).await
     }
 
     /// `AUTH [user] password`; the password goes only onto the socket.
-    pub async fn auth(&mut self, user: Option<&str>, password: &Password) -> Reply {
+    pub async fn auth(&mut self, user: Option<&str>, password: &Password) -> Answer {
         self.round_trip(&repl::auth(user, password.expose())).await
     }
 
-    async fn round_trip(&mut self, bytes: &[u8]) -> Reply {
+    async fn round_trip(&mut self, bytes: &[u8]) -> Answer {
         self.io
             .write_all(bytes)
             .await
             .map_err(|e| format!("writing to Redis: {e}"))?;
         loop {
-            if let Some((r, n)) = any_reply(&self.buf) {
+            if let Some((r, n)) = repl::parse_reply(&self.buf) {
                 self.buf.drain(..n);
                 return Ok(r);
             }
@@ -163,14 +163,6 @@ impl Conn {
             sha256: crate::store::rdbfile::hex(&sha.finalize()),
             summary,
         })
-    }
-}
-
-/// A simple, error or bulk reply at the start of `buf`.
-fn any_reply(buf: &[u8]) -> Option<(Result<String, String>, usize)> {
-    match buf.first()? {
-        b'$' => repl::bulk_reply(buf),
-        _ => repl::simple_reply(buf),
     }
 }
 
