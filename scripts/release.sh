@@ -55,7 +55,7 @@ cmd_build() {
     cp "${CARGO_TARGET_DIR:-$REPO/target}/$t/release/kubectl-redis$exe" \
        "${CARGO_TARGET_DIR:-$REPO/target}/$t/release/kubectl_complete-redis$exe" \
        "$REPO/README.md" "$stage/"
-    printf 'Apache-2.0: see https://www.apache.org/licenses/LICENSE-2.0\n' >"$stage/LICENSE"
+    cp "$REPO/LICENSE" "$stage/LICENSE"
     if [ -n "$exe" ]; then
       (cd "$stage" && python3 -m zipfile -c "$dist/$(archive_name "$version" "$p")" ./*)
     else

@@ -768,7 +768,7 @@ scenario!(
             info(1_729_800_000, 0, "ok", None),
             info(1_729_800_000, 1, "ok", None),
         ]),
-        interrupt_at: Some(7),
+        interrupt_on: Some(|e| matches!(e, Effect::Timer { .. })),
         ..World::default()
     },
     Exit::Interrupted
@@ -778,7 +778,7 @@ scenario!(
     interrupted_during_copy_removes_temp,
     plan(),
     World {
-        interrupt_at: Some(9),
+        interrupt_on: Some(|e| matches!(e, Effect::CopyOut { .. })),
         ..World::default()
     },
     Exit::Interrupted
@@ -834,12 +834,18 @@ fn interrupt_at_every_step_leaves_no_file() {
         let created = t.contains("CreateTemp") && t.contains("TempCreated");
         assert_eq!(created, t.contains("Discard {"), "step {n}:\n{t}");
         assert_eq!(
-            t.contains("TakeLease"),
-            t.contains("ReleaseLease"),
+            t.contains("request: Take {"),
+            t.contains("request: Release {"),
             "step {n}:\n{t}"
         );
         assert!(!t.contains("Commit {"), "step {n}:\n{t}");
     }
+    // The property above is about something: the run takes the lock.
+    let (t, _) = run(plan(), World::default());
+    assert!(
+        t.contains("request: Take {") && t.contains("request: Release {"),
+        "{t}"
+    );
 }
 
 /// Answers to questions that were not asked are ignored, never acted on.
@@ -1137,4 +1143,44 @@ fn capa_eof_only_when_the_server_would_not_wait() {
         );
         assert_eq!(t.contains("written to its disk"), !capa, "{t}");
     }
+}
+
+/// The interrupt scenarios interrupt what their names say.
+#[test]
+fn interrupt_scenarios_land_where_named() {
+    let (t, _) = run(
+        plan(),
+        World {
+            interrupt_on: Some(|e| matches!(e, Effect::CopyOut { .. })),
+            ..World::default()
+        },
+    );
+    let lines: Vec<&str> = t.lines().collect();
+    let i = lines
+        .iter()
+        .position(|l| l.contains("< Interrupt"))
+        .expect("interrupted");
+    assert!(lines[i - 1].contains("> CopyOut {"), "{t}");
+    assert!(
+        t.contains("> Discard {"),
+        "the temporary file is removed:\n{t}"
+    );
+    let (t, _) = run(
+        plan(),
+        World {
+            infos: VecDeque::from([
+                info(1_729_800_000, 0, "ok", None),
+                info(1_729_800_000, 1, "ok", None),
+            ]),
+            interrupt_on: Some(|e| matches!(e, Effect::Timer { .. })),
+            ..World::default()
+        },
+    );
+    assert!(t.contains("BGSAVE\n") || t.contains(" BGSAVE"), "{t}");
+    let lines: Vec<&str> = t.lines().collect();
+    let i = lines
+        .iter()
+        .position(|l| l.contains("< Interrupt"))
+        .expect("interrupted");
+    assert!(lines[i - 1].contains("> Timer {"), "{t}");
 }

@@ -9,6 +9,46 @@ use kubectl_redis_core::rdb::reader::{
     read_all, Error, ErrorKind, Event, Options, Reader, Summary,
 };
 
+/// Counts the bytes this thread allocates, so that a test can measure what
+/// one call allocated (other tests run on other threads).
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static ALLOCATED: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub struct Counting;
+
+    // SAFETY: every call is passed to the system allocator unchanged; the
+    // counter is a thread-local Cell that never allocates.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+            let _ = ALLOCATED.try_with(|a| a.set(a.get().saturating_add(l.size())));
+            // SAFETY: the caller's layout, as GlobalAlloc requires.
+            unsafe { System.alloc(l) }
+        }
+        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+            // SAFETY: `p` came from `alloc` above with this layout.
+            unsafe { System.dealloc(p, l) }
+        }
+        unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+            let _ = ALLOCATED.try_with(|a| a.set(a.get().saturating_add(new)));
+            // SAFETY: as for `alloc` and `dealloc`.
+            unsafe { System.realloc(p, l, new) }
+        }
+    }
+
+    /// Bytes allocated by this thread so far.
+    pub fn allocated() -> usize {
+        ALLOCATED.with(Cell::get)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: counting::Counting = counting::Counting;
+
 const FIXTURES: &[(&str, &[u8])] = &[
     ("6.2", include_bytes!("fixtures/all-types-6.2.rdb")),
     ("7.0", include_bytes!("fixtures/all-types-7.0.rdb")),
@@ -217,6 +257,14 @@ fn a_huge_declared_length_allocates_nothing() {
     // A key claiming 2^62 bytes: the reader waits for data, never allocates.
     let mut b = b"REDIS0010".to_vec();
     b.extend_from_slice(&[0, 0x81, 0x40, 0, 0, 0, 0, 0, 0, 0]);
+    let before = counting::allocated();
     let e = read_all(&b, &mut |_| {}).expect_err("truncated");
+    let used = counting::allocated() - before;
     assert!(matches!(e.kind, ErrorKind::Truncated(_)), "{e}");
+    // The reader's own buffers only: far below the declared length.
+    assert!(used < 256 * 1024, "allocated {used} bytes");
+    // The counter does see allocations (the bound above could fail).
+    let before = counting::allocated();
+    let v = std::hint::black_box(vec![0u8; 300 * 1024]);
+    assert!(counting::allocated() - before >= v.len());
 }

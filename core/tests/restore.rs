@@ -752,6 +752,7 @@ fn failure_at_every_step() {
         .iter()
         .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_)))
         .count();
+    let mut installs = 0;
     for n in 1..=total {
         let (t, f, effects) = run(
             plan(),
@@ -792,8 +793,12 @@ fn failure_at_every_step() {
                     request: Request::Release { .. },
                     ..
                 })
-                | Some(Effect::Exec { .. })
-        );
+        ) || matches!(undo_step, Some(Effect::Exec { argv, .. }) if argv[0] == "rm");
+        // The install (mv) failing is a failed restore, like any other step.
+        if matches!(undo_step, Some(Effect::Exec { argv, .. }) if argv[0] == "mv") {
+            assert_ne!(f.exit, Exit::Ok, "step {n}:\n{t}");
+            installs += 1;
+        }
         if !late {
             assert_ne!(f.exit, Exit::Ok, "step {n}:\n{t}");
         }
@@ -802,6 +807,7 @@ fn failure_at_every_step() {
             assert_put_back(&effects, &t);
         }
     }
+    assert_eq!(installs, 1, "the install step was failed once");
 }
 
 #[test]

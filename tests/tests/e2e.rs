@@ -297,9 +297,21 @@ fn read_until(lines: &mut Lines, needle: &str) -> String {
 /// Starts `restore --yes` in the background and returns it, with its stderr
 /// lines, once it says it is scaling the worker down.
 fn restore_until_scale_down(s: &Scene, file: &str, extra: &[&str]) -> (std::process::Child, Lines) {
+    restore_until_scale_down_with(s, file, extra, |_| {})
+}
+
+/// [`restore_until_scale_down`], with the command adjusted first.
+fn restore_until_scale_down_with(
+    s: &Scene,
+    file: &str,
+    extra: &[&str],
+    adjust: impl FnOnce(&mut Command),
+) -> (std::process::Child, Lines) {
     let mut args = vec!["restore", "-n", &s.ns, "--file", file, "--yes"];
     args.extend_from_slice(extra);
-    let mut child = plugin(&args).stderr(Stdio::piped()).spawn().expect("spawn");
+    let mut cmd = plugin(&args);
+    adjust(&mut cmd);
+    let mut child = cmd.stderr(Stdio::piped()).spawn().expect("spawn");
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
     read_until(&mut lines, "scale worker to 0");
     (child, lines)
@@ -897,14 +909,38 @@ fn restore_with_appendonly_takes_effect() {
 }
 
 /// kill -9 of the plugin right after the scale-down: the worker stays at 0
-/// with its replica count recorded; `restore --recover` puts it back.
+/// with its replica count recorded; `restore --recover` puts it back and
+/// releases the dead run's Lease. The run has no $USER: the holder names the
+/// kubeconfig user instead.
 #[test]
 fn killed_restore_is_recovered() {
     let s = Scene::new("restore-kill", 6425, "redis", &[]);
     s.add_worker(3);
     let (_tmp, file) = backup_of(&s);
-    let (mut child, _lines) = restore_until_scale_down(&s, &file, &[]);
+    let (mut child, _lines) = restore_until_scale_down_with(&s, &file, &[], |c| {
+        c.env_remove("USER");
+    });
     wait_until(30, "worker scaled to 0", || s.worker().0 == "0");
+    let holder = kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "get",
+        "deploy/worker",
+        "-o",
+        r#"jsonpath={.metadata.annotations.kubectl-redis\.io/restore-holder}"#,
+    ]);
+    assert!(holder.starts_with("admin@"), "holder {holder:?}");
+    let leases = || {
+        kubectl_ok(&[
+            "-n",
+            &s.ns,
+            "get",
+            "leases",
+            "-o",
+            "jsonpath={.items[*].spec.holderIdentity}",
+        ])
+    };
+    assert_eq!(leases().trim(), holder.trim());
     child.kill().expect("kill -9");
     let _ = child.wait();
     assert_eq!(
@@ -926,14 +962,16 @@ fn killed_restore_is_recovered() {
     let (code, _, stderr) = run(plugin(&["restore", "--recover", "-n", &s.ns]));
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("scale deploy/worker back to 3"), "{stderr}");
+    assert!(stderr.contains("released the lock Lease"), "{stderr}");
     assert_eq!(s.worker(), ("3".into(), String::new()));
+    assert_eq!(leases().trim(), "", "the dead run's Lease is gone");
     let (code, _, stderr) = run(plugin(&["restore", "--recover", "-n", &s.ns]));
     assert_eq!(code, 0);
     assert!(stderr.contains("nothing to recover"), "{stderr}");
-    // And a restore runs again (the dead holder's lock is taken over).
+    // And a restore runs again at once, with no stale lock to take over.
     let (code, _, stderr) = run(plugin(&["restore", "-n", &s.ns, "--file", &file, "--yes"]));
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("taking over a stale lock"), "{stderr}");
+    assert!(!stderr.contains("taking over a stale lock"), "{stderr}");
     assert_eq!(s.worker(), ("3".into(), String::new()));
 }
 

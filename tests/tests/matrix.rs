@@ -311,9 +311,95 @@ async fn matrix(s: Server) {
     );
     let (code, _, stderr) = plugin(&["verify", &file.to_string_lossy()]);
     assert_eq!(code, 0, "verify: {stderr}");
-    c.stop().await.expect("stop");
     eprintln!("{}: {total} keys, types {encodings:?}", s.tag);
-    let _ = (r["rdb_version"].clone(), b);
+    // The format each server writes, as the backup and inspect both say.
+    let rdb = match s.tag {
+        "6.2" => 9,
+        "7.0" => 10,
+        "8.2" => 12,
+        _ => 80,
+    };
+    assert_eq!(b["rdb_version"], rdb, "{}: {stdout}", s.tag);
+    assert_eq!(r["rdb_version"], rdb, "{}", s.tag);
+
+    // verify --url: the same snapshot, checked and not saved.
+    let (code, stdout, stderr) = plugin(&["verify", "--url", &url, "-o", "json"]);
+    assert_eq!(code, 0, "{} verify --url: {stderr}", s.tag);
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("verify json");
+    assert_eq!(v["ok"], true, "{stdout}");
+    assert_eq!(v["keys"], total, "{}: {stdout}", s.tag);
+    assert_eq!(v["rdb_version"], rdb, "{stdout}");
+
+    // ACL users: one allowed to replicate backs up with --user-name and
+    // its password; one without +sync is refused by name (exit 9).
+    assert_eq!(
+        cmd(
+            s.port,
+            0,
+            &[
+                "ACL",
+                "SETUSER",
+                "kr-backup",
+                "on",
+                ">kr-Secret-1",
+                "~*",
+                "&*",
+                "+@all"
+            ]
+        ),
+        "+OK"
+    );
+    assert_eq!(
+        cmd(
+            s.port,
+            0,
+            &[
+                "ACL",
+                "SETUSER",
+                "kr-nosync",
+                "on",
+                ">kr-Secret-2",
+                "~*",
+                "&*",
+                "+@all",
+                "-sync",
+                "-psync"
+            ]
+        ),
+        "+OK"
+    );
+    let acl = |user: &str, pw: &str| {
+        let o = Command::new(bin())
+            .args([
+                "backup",
+                "--url",
+                &url,
+                "--user-name",
+                user,
+                "--out-dir",
+                &out_dir,
+            ])
+            .env("NO_COLOR", "1")
+            .env("REDISCLI_AUTH", pw)
+            .output()
+            .expect("run the plugin");
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(!err.contains(pw), "the password is printed: {err}");
+        (o.status.code().unwrap_or(-1), err)
+    };
+    let (code, stderr) = acl("kr-backup", "kr-Secret-1");
+    assert_eq!(code, 0, "{} ACL user: {stderr}", s.tag);
+    assert!(
+        stderr.contains("AUTH as kr-backup with the password from $REDISCLI_AUTH"),
+        "{stderr}"
+    );
+    let (code, stderr) = acl("kr-nosync", "kr-Secret-2");
+    assert_eq!(code, 9, "{} ACL user without +sync: {stderr}", s.tag);
+    assert!(stderr.contains("NOPERM"), "{stderr}");
+    let (code, stderr) = acl("kr-backup", "not-the-password");
+    assert_eq!(code, 2, "{} wrong password: {stderr}", s.tag);
+    assert!(stderr.contains("Redis refused the credentials"), "{stderr}");
+    c.stop().await.expect("stop");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -155,7 +155,7 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
         started_unix: env::unix_now(),
         timeout_ms: env::millis(args.timeout),
         poll_ms: 250,
-        holder: lease::holder(),
+        holder: lease::holder(k.as_ref().and_then(|k| k.user.as_deref())),
         context: k.as_ref().and_then(|k| k.context.clone()),
         tool: tool(),
         lease_s: lease::DURATION_S,

@@ -124,7 +124,7 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         yes: args.yes,
         dry_run: args.dry_run,
         force_unverified: args.force_unverified,
-        holder: lease::holder(),
+        holder: lease::holder(k.user.as_deref()),
         started_unix: env::unix_now(),
         lease_s: lease::DURATION_S,
         scale_timeout_ms: env::millis(args.scale_timeout),
@@ -182,8 +182,9 @@ async fn recover(ui: &Ui, k: &Kube, output: Output) -> Exit {
         ),
         Err(e) => return recover_error(ui, &k.namespace, "statefulsets", e),
     }
-    let sh = crate::jobs::restore::Shell::new(ui, k, lease::holder());
+    let sh = crate::jobs::restore::Shell::new(ui, k, lease::holder(k.user.as_deref()));
     let mut done = Vec::new();
+    let mut dead: Vec<String> = Vec::new();
     let mut exit = Exit::Ok;
     if found.is_empty() {
         ui.line(
@@ -198,7 +199,11 @@ async fn recover(ui: &Ui, k: &Kube, output: Output) -> Exit {
         // A restore that is still running renews its Lease: never undo its
         // scale-down from under it. A killed one stops renewing.
         match sh.locks.holder_alive(ui, &by).await {
-            Ok(false) => {}
+            Ok(false) => {
+                if !dead.contains(&by) {
+                    dead.push(by.clone());
+                }
+            }
             Ok(true) => {
                 ui.error(
                     &format!("{w} was scaled down by a restore that is still running ({by}); leaving it alone"),
@@ -236,8 +241,30 @@ async fn recover(ui: &Ui, k: &Kube, output: Output) -> Exit {
             serde_json::json!({"name": w.to_string(), "replicas": replicas, "restored": r.is_ok()}),
         );
     }
+    // The killed restores' Leases: nobody renews them, and they would only
+    // make the next backup or restore wait for them to lapse.
+    let mut released = Vec::new();
+    for by in dead {
+        match sh.locks.remove_stale(&by).await {
+            Ok(names) => {
+                for n in names {
+                    ui.line(
+                        "recover",
+                        &Line::Step(format!("released the lock Lease {n} left by {by}")),
+                    );
+                    released.push(n);
+                }
+            }
+            Err(e) => ui.line(
+                "recover",
+                &Line::Warn(format!(
+                    "could not release the lock Lease left by {by}: {e} (it lapses on its own)"
+                )),
+            ),
+        }
+    }
     if output == Output::Json {
-        let v = serde_json::json!({"namespace": k.namespace, "writers": done, "exit_code": exit.code()});
+        let v = serde_json::json!({"namespace": k.namespace, "writers": done, "released_leases": released, "exit_code": exit.code()});
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     }
     exit

@@ -41,8 +41,12 @@ fn lease_error(e: kube::Error) -> LeaseError {
 }
 
 /// `user@host/pid`: who holds the Lease (and, for restore, scaled writers).
-pub fn holder() -> String {
-    let user = env::env_nonempty("USER").unwrap_or_else(|| "unknown".into());
+/// The user is `$USER`, else the kubeconfig user (as the API server's audit
+/// log knows them), else `unknown`.
+pub fn holder(kube_user: Option<&str>) -> String {
+    let user = env::env_nonempty("USER")
+        .or_else(|| kube_user.map(str::to_string))
+        .unwrap_or_else(|| "unknown".into());
     let host = std::fs::read_to_string("/etc/hostname")
         .ok()
         .map(|h| h.trim().to_string())
@@ -168,6 +172,45 @@ impl Locks {
             Err(LeaseError::Forbidden(m) | LeaseError::Other(m)) => Err(m),
             Err(LeaseError::Conflict) => Ok(()),
         }
+    }
+
+    /// Removes the Leases a dead `holder` left (no longer renewed), each only
+    /// if nobody took it over meanwhile. Returns their names.
+    pub async fn remove_stale(&self, holder: &str) -> Result<Vec<String>, String> {
+        let leases = self
+            .api
+            .list(&ListParams::default())
+            .await
+            .map_err(api_error)?;
+        let mut removed = Vec::new();
+        for l in leases.items {
+            let (Some(name), Some(spec)) = (l.metadata.name.clone(), l.spec.as_ref()) else {
+                continue;
+            };
+            let duration = spec
+                .lease_duration_seconds
+                .map(i64::from)
+                .unwrap_or(DURATION_S);
+            if spec.holder_identity.as_deref() != Some(holder)
+                || renewed_of(spec) + duration >= unix_now()
+            {
+                continue;
+            }
+            let dp = DeleteParams {
+                preconditions: Some(Preconditions {
+                    resource_version: l.metadata.resource_version.clone(),
+                    uid: None,
+                }),
+                ..DeleteParams::default()
+            };
+            match self.api.delete(&name, &dp).await {
+                Ok(_) => removed.push(name),
+                // Taken over or gone meanwhile: not ours to remove.
+                Err(kube::Error::Api(e)) if e.code == 409 || e.code == 404 => {}
+                Err(e) => return Err(api_error(e)),
+            }
+        }
+        Ok(removed)
     }
 
     /// Whether `holder` still renews a Lease here: waits (at most one lease

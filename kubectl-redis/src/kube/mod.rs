@@ -19,6 +19,8 @@ pub struct Kube {
     /// Where the namespace came from, said to the user.
     pub namespace_source: &'static str,
     pub context: Option<String>,
+    /// The kubeconfig user (or the pod's service account), for the lock's holder.
+    pub user: Option<String>,
 }
 
 /// Connects as [`connect`], reporting a failure (exit 1) or, when the
@@ -82,23 +84,27 @@ pub async fn connect(args: &KubeArgs) -> Result<Kube, ConnectError> {
             }
         },
     };
-    let (config, context, context_ns) = match kubeconfig {
+    let (config, context, context_ns, user) = match kubeconfig {
         Some(kc) => {
             let context = args.context.clone().or_else(|| kc.current_context.clone());
-            let context_ns = context.as_ref().and_then(|name| {
+            let ctx = context.as_ref().and_then(|name| {
                 kc.contexts
                     .iter()
                     .find(|c| &c.name == name)
                     .and_then(|c| c.context.as_ref())
-                    .and_then(|c| c.namespace.clone())
             });
+            let context_ns = ctx.and_then(|c| c.namespace.clone());
+            let user = args
+                .user
+                .clone()
+                .or_else(|| ctx.and_then(|c| c.user.clone()));
             let config = Config::from_custom_kubeconfig(kc, &opts)
                 .await
                 .map_err(|e| ConnectError {
                     message: format!("cannot use the kubeconfig: {e}"),
                     hint: "check the context with `kubectl config get-contexts`; choose one with --context".to_string(),
                 })?;
-            (config, context, context_ns)
+            (config, context, context_ns, user)
         }
         None => {
             let config = Config::incluster().map_err(|e| ConnectError {
@@ -106,7 +112,7 @@ pub async fn connect(args: &KubeArgs) -> Result<Kube, ConnectError> {
                 hint: "pass --kubeconfig".to_string(),
             })?;
             let ns = Some(config.default_namespace.clone());
-            (config, None, ns)
+            (config, None, ns, Some("serviceaccount".to_string()))
         }
     };
     let (namespace, namespace_source) = if let Some(n) = &args.namespace {
@@ -127,6 +133,7 @@ pub async fn connect(args: &KubeArgs) -> Result<Kube, ConnectError> {
         namespace,
         namespace_source,
         context,
+        user,
     })
 }
 
