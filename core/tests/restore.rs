@@ -105,6 +105,8 @@ struct World {
     keys_after: u64,
     aof_after: bool,
     scale_up: Result<(), String>,
+    /// The tools the container lacks.
+    missing: Result<Vec<String>, String>,
     /// Replace the answer to the Nth effect (from 1) with Ctrl-C.
     interrupt_at: Option<usize>,
     /// Replace the answer to the Nth effect with an error.
@@ -132,6 +134,7 @@ impl Default for World {
             keys_after: 3,
             aof_after: true,
             scale_up: Ok(()),
+            missing: Ok(Vec::new()),
             interrupt_at: None,
             fail_at: None,
         }
@@ -194,6 +197,9 @@ fn answer(w: &mut World, e: &Effect, fail: bool) -> Option<Input> {
             } else {
                 Input::Exec(*id, w.install.clone())
             }
+        }
+        Effect::Probe { id, .. } => {
+            Input::Probed(*id, if fail { Err(err()) } else { w.missing.clone() })
         }
         Effect::GetWriter { id, .. } => {
             Input::Writer(*id, if fail { Err(err()) } else { w.writer.clone() })
@@ -826,4 +832,90 @@ fn writer_names() {
         kubectl_redis_core::restore::lease_name("", "redis-0"),
         "kubectl-redis-redis-0"
     );
+}
+
+// The in-pod tools: probed before anything changes.
+
+scenario!(
+    image_without_head_is_refused_before_any_change,
+    plan(),
+    World {
+        missing: Ok(vec!["head".into()]),
+        ..World::default()
+    },
+    Exit::Error
+);
+
+scenario!(
+    image_without_a_shell_is_refused_before_any_change,
+    plan(),
+    World {
+        missing: Err("exec: \"sh\": executable file not found in $PATH: unknown".into()),
+        ..World::default()
+    },
+    Exit::Error
+);
+
+/// The probe names every tool the chosen install runs, and comes before
+/// the lock, the confirmation and any change.
+#[test]
+fn the_probe_asks_for_what_the_install_runs() {
+    for (appendonly, version, extra) in [
+        (false, "7.0.15", None),
+        (true, "7.0.15", Some("mkdir")),
+        (true, "8.2.3", Some("mkdir")),
+    ] {
+        let (t, f, effects) = run(
+            plan(),
+            World {
+                appendonly,
+                version,
+                ..World::default()
+            },
+        );
+        assert_eq!(f.exit, Exit::Ok, "{t}");
+        let tools = effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Probe { tools, .. } => Some(tools.clone()),
+                _ => None,
+            })
+            .expect("a probe");
+        for tool in ["redis-cli", "head", "cat", "mv", "rm"] {
+            assert!(tools.iter().any(|t| t == tool), "{tool} in {tools:?}");
+        }
+        assert_eq!(
+            tools.iter().any(|t| t == "mkdir"),
+            extra.is_some(),
+            "{tools:?}"
+        );
+        let probe = effects
+            .iter()
+            .position(|e| matches!(e, Effect::Probe { .. }));
+        let first_change = effects.iter().position(|e| {
+            matches!(
+                e,
+                Effect::Lock { .. } | Effect::Confirm { .. } | Effect::Annotate { .. }
+            )
+        });
+        assert!(probe < first_change, "{t}");
+    }
+    let (t, _, effects) = run(
+        plan(),
+        World {
+            missing: Ok(vec!["head".into(), "mv".into()]),
+            ..World::default()
+        },
+    );
+    assert!(
+        !effects.iter().any(|e| matches!(
+            e,
+            Effect::Lock { .. }
+                | Effect::Confirm { .. }
+                | Effect::Annotate { .. }
+                | Effect::Scale { .. }
+        )),
+        "{t}"
+    );
+    assert!(t.contains("has no head, mv; nothing was changed"), "{t}");
 }

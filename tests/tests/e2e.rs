@@ -101,6 +101,18 @@ impl Scene {
         extra_args: &[&str],
         env: &[(&str, &str)],
     ) -> Scene {
+        Scene::build(name, port, label, extra_args, env, REDIS_IMAGE)
+    }
+
+    /// As [`Scene::new`], running Redis from `image` (name, tag).
+    fn build(
+        name: &str,
+        port: u16,
+        label: &str,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+        image: (&str, &str),
+    ) -> Scene {
         let env: Vec<serde_json::Value> = env
             .iter()
             .map(|(k, v)| serde_json::json!({"name": k, "value": v}))
@@ -141,8 +153,8 @@ impl Scene {
      "readinessProbe":{{"exec":{{"command":["redis-cli","-p","{port}","ping"]}},"periodSeconds":1}},
      "volumeMounts":[{{"name":"data","mountPath":"/data"}}]}}],
    "volumes":[{{"name":"data","emptyDir":{{}}}}]}}}}}}}}]}}"#,
-            REDIS_IMAGE.0,
-            REDIS_IMAGE.1,
+            image.0,
+            image.1,
             serde_json::to_string(&args).expect("json"),
             serde_json::Value::Array(env)
         );
@@ -1711,4 +1723,58 @@ fn kubectl_completes_the_plugin() {
         &[],
     );
     assert_eq!(c, ["prod", ":4"], "{c:?}");
+}
+
+/// An image with only sh, cat and Redis: both backup methods work; a
+/// file-swap restore is refused before anything changes, naming what the
+/// image lacks (the writers keep running, the data stays).
+#[test]
+fn minimal_image_backs_up_and_refuses_swap_restore_first() {
+    let s = Scene::build(
+        "minimal",
+        6434,
+        "redis",
+        &[],
+        &[],
+        ("kubectl-redis/redis-minimal", "7.0"),
+    );
+    s.add_worker(2);
+    assert_eq!(s.cli(&["SET", "k", "original"]), "OK");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().to_str().expect("utf8");
+    for method in ["bgsave", "stream"] {
+        let (code, stdout, stderr) = run(plugin(&[
+            "backup",
+            "--method",
+            method,
+            "-n",
+            &s.ns,
+            "--out-dir",
+            out,
+        ]));
+        assert_eq!(code, 0, "{method}: {stderr}");
+        assert!(stdout.trim().ends_with(".rdb"), "{stdout}");
+    }
+    let file = files_in(tmp.path())
+        .into_iter()
+        .find(|f| f.ends_with(".rdb"))
+        .expect("a backup");
+    let file = tmp.path().join(file);
+    assert_eq!(s.cli(&["SET", "k", "changed"]), "OK");
+    let (code, _, stderr) = run(plugin(&[
+        "restore",
+        "-n",
+        &s.ns,
+        "--file",
+        file.to_str().expect("utf8"),
+        "--yes",
+    ]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("has no head, mv, rm; nothing was changed"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("scale worker to 0"), "{stderr}");
+    assert_eq!(s.worker(), ("2".into(), String::new()));
+    assert_eq!(s.cli(&["GET", "k"]), "changed");
 }

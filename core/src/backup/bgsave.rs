@@ -6,6 +6,9 @@
 
 use super::*;
 
+/// What the bgsave steps run in the Redis container (besides `sh`).
+pub(super) const BGSAVE_TOOLS: &[&str] = &["redis-cli", "cat"];
+
 impl Backup {
     pub(super) fn redis(&mut self, id: Id, args: &[&str], out: &mut Vec<Effect>) {
         out.push(Effect::Redis {
@@ -322,10 +325,50 @@ impl Backup {
         }
     }
 
-    /// The runbook's way, from its first command.
+    /// The runbook's way: first, whether the container has what it runs.
     pub(super) fn start_bgsave(&mut self, out: &mut Vec<Effect>) {
         self.method = Method::Bgsave;
-        self.ask(Redis::ConfigDir, &["CONFIG", "GET", "dir"], out);
+        let id = self.id();
+        self.pending = Pending::Probe(id);
+        out.push(Effect::Probe {
+            id,
+            target: self.target_or_default(),
+            tools: BGSAVE_TOOLS.iter().map(|t| t.to_string()).collect(),
+        });
+    }
+
+    pub(super) fn on_probed(&mut self, r: Result<Vec<String>, String>, out: &mut Vec<Effect>) {
+        let t = self.target_or_default();
+        let ns = self.plan.namespace.clone();
+        let hint = Some(
+            "--method bgsave runs sh, redis-cli and cat in the Redis container; use the default --method stream (no exec, no tools), or choose the Redis container with --container"
+                .to_string(),
+        );
+        match r {
+            Ok(missing) if missing.is_empty() => {
+                self.ask(Redis::ConfigDir, &["CONFIG", "GET", "dir"], out)
+            }
+            Ok(missing) => self.fail(
+                out,
+                Exit::Error,
+                format!(
+                    "container {} of {ns}/{} has no {}",
+                    t.container,
+                    t.pod,
+                    missing.join(", ")
+                ),
+                hint,
+            ),
+            Err(e) => self.fail(
+                out,
+                Exit::Error,
+                format!(
+                    "cannot run sh in container {} of {ns}/{}: {e}",
+                    t.container, t.pod
+                ),
+                hint,
+            ),
+        }
     }
 }
 

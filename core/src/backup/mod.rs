@@ -230,6 +230,9 @@ pub enum Input {
     PodPassword(Id, Result<Option<String>, String>),
     /// Answer to [`Effect::Connect`].
     Connected(Id, Result<(), ConnectError>),
+    /// Answer to [`Effect::Probe`]: the tools the container lacks, or why
+    /// not even `sh` ran.
+    Probed(Id, Result<Vec<String>, String>),
     /// Answer to [`Effect::Send`] and [`Effect::Auth`]: the server's reply,
     /// or why none came.
     Reply(Id, Result<Reply, String>),
@@ -342,6 +345,15 @@ pub enum Effect {
         id: Id,
         /// The pod and container.
         target: Target,
+    },
+    /// Ask the container which of `tools` it lacks (with `sh` alone).
+    Probe {
+        /// Effect id.
+        id: Id,
+        /// Where.
+        target: Target,
+        /// The programs the next steps run in the container.
+        tools: Vec<String>,
     },
     /// Open a connection to Redis (stream method).
     Connect {
@@ -474,6 +486,7 @@ enum Pending {
     TakeLease(Id),
     Release(Id),
     PodPassword(Id),
+    Probe(Id),
     Connect(Id),
     Reply(Id, stream::Ask),
     Sync(Id),
@@ -841,6 +854,7 @@ impl Backup {
             (Pending::Connect(p), Input::Connected(id, r)) if p == id => self.on_connected(r, out),
             (Pending::Reply(p, ask), Input::Reply(id, r)) if p == id => self.on_reply(ask, r, out),
             (Pending::Sync(p), Input::Synced(id, r)) if p == id => self.on_synced(now, r, out),
+            (Pending::Probe(p), Input::Probed(id, r)) if p == id => self.on_probed(r, out),
             (pending, input) => {
                 // An answer to something not asked (or asked twice): keep waiting
                 // for the real one. The shell never does this; tests prove it.

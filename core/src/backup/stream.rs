@@ -239,7 +239,7 @@ impl Backup {
                     say(
                         out,
                         Line::Detail(format!(
-                            "the server delays diskless snapshots by {delay}s (repl-diskless-sync-delay); asking for one written to its disk, which starts at once like BGSAVE (--diskless waits instead)"
+                            "the server delays diskless snapshots by {delay}s (repl-diskless-sync-delay); asking for one written to its disk first, which starts at once (--diskless waits instead)"
                         )),
                     );
                     self.send(Ask::RdbOnly, &["REPLCONF", "rdb-only", "1"], out)

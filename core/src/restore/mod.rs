@@ -180,6 +180,9 @@ pub enum Input {
     Pods(Id, Result<Vec<PodInfo>, String>),
     /// Answer to [`Effect::Redis`] and [`Effect::Exec`].
     Exec(Id, Result<CliOutput, String>),
+    /// Answer to [`Effect::Probe`]: the tools the container lacks, or why
+    /// not even `sh` ran.
+    Probed(Id, Result<Vec<String>, String>),
     /// Answer to [`Effect::GetWriter`]: `None` when it does not exist.
     Writer(Id, Result<Option<WriterState>, String>),
     /// Answer to [`Effect::Lock`].
@@ -225,6 +228,15 @@ pub enum Effect {
         target: Target,
         /// Command.
         args: Vec<String>,
+    },
+    /// Ask the container which of `tools` it lacks (with `sh` alone).
+    Probe {
+        /// Effect id.
+        id: Id,
+        /// Where.
+        target: Target,
+        /// The programs the restore runs in the container.
+        tools: Vec<String>,
     },
     /// Run `argv` in the container (no shell unless argv starts one).
     Exec {
@@ -382,6 +394,7 @@ enum Step {
     Pods,
     InfoServer,
     Config(&'static str),
+    Probe,
     Writer(usize),
     GetLease,
     TakeLease,
@@ -691,9 +704,44 @@ impl Restore {
                         self.redis(Step::Config("appendfilename"), &["CONFIG", "GET", "appendfilename"], out)
                     }
                     _ => {
+                        let target = self.target();
+                        let tools = self.tools();
+                        self.ask(Step::Probe, |id| Effect::Probe { id, target, tools }, out);
+                    }
+                }
+            }
+            (Step::Probe, Input::Probed(_, r)) => {
+                let t = self.target();
+                let hint = Some(format!(
+                    "a file-swap restore runs sh, {} in the Redis container: use an image that has them (coreutils or busybox), or choose the Redis container with --container",
+                    self.tools().join(", ")
+                ));
+                match r {
+                    Ok(missing) if missing.is_empty() => {
                         let request = Request::Get { name: self.lease.clone() };
                         self.ask(Step::GetLease, |id| Effect::Lock { id, request }, out);
                     }
+                    Ok(missing) => self.fail(
+                        out,
+                        Exit::Error,
+                        format!(
+                            "container {} of {}/{} has no {}; nothing was changed",
+                            t.container,
+                            self.plan.namespace,
+                            t.pod,
+                            missing.join(", ")
+                        ),
+                        hint,
+                    ),
+                    Err(e) => self.fail(
+                        out,
+                        Exit::Error,
+                        format!(
+                            "cannot run sh in container {} of {}/{}: {e}; nothing was changed",
+                            t.container, self.plan.namespace, t.pod
+                        ),
+                        hint,
+                    ),
                 }
             }
             (Step::Writer(i), Input::Writer(_, r)) => match r {
@@ -1298,6 +1346,17 @@ impl Restore {
         );
     }
 
+    /// What the restore runs in the container besides `sh`: redis-cli, the
+    /// upload (head, cat), the install (mv; rm and mkdir for a multi-part
+    /// AOF) and the clean-up (rm).
+    fn tools(&self) -> Vec<String> {
+        let mut t = vec!["redis-cli", "head", "cat", "mv", "rm"];
+        if matches!(self.layout(), Layout::AofMultiPart { .. }) {
+            t.push("mkdir");
+        }
+        t.into_iter().map(str::to_string).collect()
+    }
+
     fn layout(&self) -> Layout {
         match (&self.server, self.appendonly) {
             (_, false) => Layout::Rdb,
@@ -1700,6 +1759,7 @@ fn input_id(i: &Input) -> Option<Id> {
         Input::Local(id, _)
         | Input::Pods(id, _)
         | Input::Exec(id, _)
+        | Input::Probed(id, _)
         | Input::Writer(id, _)
         | Input::Lock(id, _)
         | Input::Answer(id, _)

@@ -91,6 +91,13 @@ impl<'a> Shell<'a> {
                 };
                 Input::Redis(id, r)
             }
+            Effect::Probe { id, target, tools } => {
+                let r = match self.cluster() {
+                    Ok((_, api, _)) => exec::probe(api, &target, &tools).await,
+                    Err(e) => Err(e),
+                };
+                Input::Probed(id, r)
+            }
             Effect::Timer { id, after_ms } => {
                 tokio::time::sleep(Duration::from_millis(after_ms)).await;
                 Input::Timer(id)

@@ -104,6 +104,9 @@ impl Shell<'_> {
             Effect::Exec { id, target, argv } => {
                 Input::Exec(id, exec::run(&self.pods, &target, argv).await)
             }
+            Effect::Probe { id, target, tools } => {
+                Input::Probed(id, exec::probe(&self.pods, &target, &tools).await)
+            }
             Effect::GetWriter { id, writer } => Input::Writer(id, self.get_writer(&writer).await),
             Effect::Lock { id, request } => Input::Lock(id, self.locks.perform(request).await),
             Effect::Confirm { id } => Input::Answer(id, confirm().await),

@@ -136,6 +136,39 @@ const STREAM_BUF: usize = 1 << 20;
 /// Opens the file first, prints its size (of the open file, so a concurrent
 /// save that renames a new dump into place cannot make the two disagree),
 /// then streams exactly that file.
+/// Prints which of the tools named in the arguments the container lacks
+/// (`command -v` is a shell builtin: nothing else is needed to ask).
+const PROBE: &str = "for t do command -v \"$t\" >/dev/null 2>&1 || echo \"$t\"; done";
+
+/// The tools (of `tools`) that the container does not have; `Err` when not
+/// even `sh` runs there.
+pub async fn probe(api: &Api<Pod>, t: &Target, tools: &[String]) -> Result<Vec<String>, String> {
+    let mut argv = vec![
+        "sh".to_string(),
+        "-c".to_string(),
+        PROBE.to_string(),
+        "kubectl-redis".to_string(),
+    ];
+    argv.extend(tools.iter().cloned());
+    let o = run(api, t, argv).await?;
+    if o.exit_code.is_some_and(|c| c != 0) {
+        let e = if o.stderr.trim().is_empty() {
+            &o.stdout
+        } else {
+            &o.stderr
+        };
+        return Err(e.trim().to_string());
+    }
+    Ok(o.stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+/// `cat` the file out; `stat`, when the image has it, only gives the
+/// progress its total (the RDB reader proves the copy whole).
 const CAT: &str = "exec 3<\"$1\" || exit 66; printf '%s\\n' \"$(stat -L -c %s /proc/self/fd/3 2>/dev/null || echo -)\"; exec cat <&3";
 
 /// Streams `remote` out of the container into `file`, returning what arrived.
@@ -251,11 +284,11 @@ pub async fn copy_out(
     })
 }
 
-/// Reads exactly `bytes` from stdin into `remote`, then prints its size and
-/// SHA-256 (when the image has sha256sum). stdin is never closed early: the
-/// v4 exec protocol cannot half-close it without losing the reply.
-const UPLOAD: &str =
-    "head -c \"$1\" > \"$2\" || exit 1; wc -c < \"$2\"; sha256sum < \"$2\" 2>/dev/null || true";
+/// Writes exactly `$1` bytes of stdin to `$2`, then sends the file back:
+/// the plugin counts and hashes what the pod holds (no wc or sha256sum
+/// needed in the image; `kube-rs` cannot close stdin before Kubernetes 1.29,
+/// hence `head -c`).
+const UPLOAD: &str = "head -c \"$1\" > \"$2\" || exit 1; exec cat \"$2\"";
 
 /// Streams the local file `local` into `remote` in the container and checks
 /// that all of it arrived.
@@ -318,17 +351,29 @@ pub async fn upload(
             .map_err(|e| format!("sending to the pod: {e}"))?;
         Ok::<_, String>(hex(&hasher.finalize()))
     };
-    let mut out = Vec::new();
+    // What the pod holds, read back: counted and hashed, never buffered.
     let mut err = Vec::new();
     let recv = async {
+        let mut h = Sha256::new();
+        let mut n = 0u64;
         if let Some(s) = so.as_mut() {
-            let _ = s.read_to_end(&mut out).await;
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => {
+                        h.update(&buf[..k]);
+                        n += k as u64;
+                    }
+                }
+            }
         }
         if let Some(s) = se.as_mut() {
             let _ = s.read_to_end(&mut err).await;
         }
+        (n, hex(&h.finalize()))
     };
-    let (sent, ()) = tokio::join!(send, recv);
+    let (sent, (got, remote_hash)) = tokio::join!(send, recv);
     progress.finish();
     let status = match proc.take_status() {
         Some(s) => s.await,
@@ -348,22 +393,13 @@ pub async fn upload(
             e.trim().to_string()
         });
     }
-    let text = String::from_utf8_lossy(&out);
-    let mut lines = text.lines();
-    let size: Option<u64> = lines.next().and_then(|l| l.trim().parse().ok());
-    if size != Some(bytes) {
-        return Err(format!(
-            "the pod received {} of {bytes} bytes",
-            size.map(|s| s.to_string())
-                .unwrap_or_else(|| "an unknown number".into())
-        ));
+    if got != bytes {
+        return Err(format!("the pod holds {got} of {bytes} bytes"));
     }
-    if let Some(remote_hash) = lines.next().and_then(|l| l.split_whitespace().next()) {
-        if remote_hash.len() == 64 && remote_hash != local_hash {
-            return Err(format!(
-                "checksum mismatch in the pod: sha256 {remote_hash}, expected {local_hash}"
-            ));
-        }
+    if remote_hash != local_hash {
+        return Err(format!(
+            "checksum mismatch in the pod: sha256 {remote_hash}, expected {local_hash}"
+        ));
     }
     Ok(())
 }
