@@ -6,7 +6,7 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 WASI_RUNNER := node $(CURDIR)/scripts/wasi-runner.mjs
 
-.PHONY: setup build cluster-up cluster-down cluster-kubeconfig demo test lint test-core-wasm test-all bench bench-copy bench-rdb bench-complete fuzz completions
+.PHONY: setup build cluster-up cluster-down cluster-kubeconfig demo test lint test-core-wasm test-all bench bench-backup bench-copy bench-rdb bench-complete fuzz completions
 
 ## setup: install what the build and tests need (Debian packages, rustup targets, Kubernetes binaries)
 setup:
@@ -48,7 +48,12 @@ test: setup lint test-core-wasm cluster-up
 	  $(CARGO) nextest run --workspace --no-fail-fast
 
 ## bench: every benchmark, each printing the plugin and the reference tool side by side
-bench: bench-rdb bench-copy bench-complete
+bench: bench-backup bench-rdb bench-copy bench-complete
+
+## bench-backup: the whole default backup vs the runbook's script (BGSAVE, poll, kubectl cp) on a ~112 MB dataset
+bench-backup: cluster-up
+	$(CARGO) build --release -p kubectl-redis
+	scripts/bench-backup.sh
 
 ## bench-complete: completion latency, live and unreachable cluster, vs kubectl's own
 bench-complete: cluster-up

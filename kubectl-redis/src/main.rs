@@ -12,6 +12,7 @@ mod env;
 mod jobs;
 mod kube;
 mod metrics;
+mod output;
 mod redis;
 mod store;
 mod ui;
@@ -19,6 +20,7 @@ mod ui;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    default_sigpipe();
     // Completion (kubectl_complete-redis runs this): before clap parses, as
     // the words may be half typed.
     let mut args = std::env::args().skip(1);
@@ -27,3 +29,18 @@ fn main() -> ExitCode {
     }
     cli::run()
 }
+
+/// Output piped into `head` or `jq` that stops reading ends the process
+/// quietly, as other Unix tools do (Rust ignores SIGPIPE, and `println!`
+/// would panic on the closed pipe).
+#[cfg(unix)]
+fn default_sigpipe() {
+    // SAFETY: sets the default action for one signal before any other thread
+    // exists; no handler runs Rust code.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn default_sigpipe() {}

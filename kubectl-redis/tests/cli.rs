@@ -2,6 +2,7 @@
 //! (insta-cmd snapshots record exit code, stdout and stderr).
 
 use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
+use kubectl_redis_e2e::schema_checked;
 use std::process::Command;
 
 fn cmd(args: &[&str]) -> Command {
@@ -346,7 +347,8 @@ fn inspect_json_and_text() {
     .output()
     .expect("run");
     assert_eq!(out.status.code(), Some(0));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let v = schema_checked("inspect", &String::from_utf8_lossy(&out.stdout));
+    assert_eq!(v["kind"], "InspectReport");
     assert_eq!(v["keys"], 18);
     assert_eq!(v["flavor"], "valkey");
     assert_eq!(v["server_version"], "9.1.2");
@@ -437,7 +439,7 @@ fn prune_is_a_dry_run_until_yes_and_removes_manifests_too() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let v = schema_checked("prune", &String::from_utf8_lossy(&out.stdout));
     assert_eq!(v["kept"], 2);
     assert_eq!(
         names_in(dir.path()),
@@ -531,8 +533,9 @@ fn check_exit_codes_and_metrics() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(10));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let v = schema_checked("check", &String::from_utf8_lossy(&out.stdout));
     assert_eq!(v["ok"], false);
+    assert!(v["error"]["message"].is_string(), "{v}");
 }
 
 #[test]
@@ -552,4 +555,155 @@ fn a_failed_backup_records_its_exit_code() {
     let m = std::fs::read_to_string(&prom).expect("metrics");
     assert!(m.contains("kubectl_redis_backup_last_exit_code 1"), "{m}");
     assert!(!m.contains("last_success"), "{m}");
+}
+
+/// Every `-o json` document this binary can print without a cluster
+/// matches its schema in `schemas/`: listings, verification (files and a
+/// server that cannot be reached), inspection of every fixture, prune and
+/// check, and the failure documents of backup, restore and status.
+#[test]
+fn json_outputs_match_their_schemas() {
+    let run = |args: &[&str]| {
+        let out = cmd(args).output().expect("run");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (dir, good) = fixture_copy("all-types-7.0.rdb", None);
+    let (_b, bad) = fixture_copy("all-types-7.0.rdb", Some(3000));
+    let d = dir.path().to_str().expect("utf8").to_string();
+    // A backup-named copy with a manifest, so list and check have one.
+    let name = "redis-backup-20251024_180500.rdb";
+    std::fs::copy(&good, dir.path().join(name)).expect("copy");
+    let v = schema_checked("list", &run(&["list", "--out-dir", &d, "-o", "json"]));
+    assert_eq!(v["kind"], "BackupList");
+    assert_eq!(v["apiVersion"], "kubectl-redis.io/v1");
+    schema_checked(
+        "list",
+        &run(&["list", "--out-dir", "/nonexistent", "-o", "json"]),
+    );
+    let v = schema_checked(
+        "verify",
+        &run(&["verify", &good, &bad, "/nonexistent/x.rdb", "-o", "json"]),
+    );
+    assert_eq!(
+        v["files"][1]["error"]["message"]
+            .as_str()
+            .map(|m| m.starts_with("corrupt")),
+        Some(true),
+        "{v}"
+    );
+    assert!(v["files"][2]["error"]["message"].is_string(), "{v}");
+    assert_eq!(v["files"][0]["checksum"]["crc64"], "1aa6c7814c5a58e9");
+    let v = schema_checked(
+        "snapshot-check",
+        &run(&["verify", "--url", "redis://127.0.0.1:1", "-o", "json"]),
+    );
+    assert_eq!(v["exit_code"], 1, "{v}");
+    for f in [
+        "all-types-6.2.rdb",
+        "all-types-8.2.rdb",
+        "all-types-valkey-9.1.rdb",
+        "empty-7.0.rdb",
+    ] {
+        let (_t, p) = fixture_copy(f, None);
+        schema_checked(
+            "inspect",
+            &run(&["inspect", &p, "-o", "json", "--prefix-sep", ":"]),
+        );
+    }
+    schema_checked("check", &run(&["check", "--out-dir", &d, "-o", "json"]));
+    schema_checked(
+        "prune",
+        &run(&["prune", "--out-dir", &d, "--keep-last", "1", "-o", "json"]),
+    );
+    // Failures before any work: the cluster cannot be reached, bad input.
+    let kc = dir.path().join("kubeconfig");
+    std::fs::write(&kc, KUBECONFIG_UNREACHABLE).expect("kubeconfig");
+    let kc = kc.to_str().expect("utf8");
+    let v = schema_checked(
+        "backup",
+        &run(&[
+            "backup",
+            "--kubeconfig",
+            kc,
+            "--context",
+            "nope",
+            "-o",
+            "json",
+        ]),
+    );
+    assert_eq!(v["exit_code"], 1, "{v}");
+    assert!(v["error"]["hint"].is_string(), "{v}");
+    schema_checked(
+        "backup",
+        &run(&["backup", "--url", "redis://127.0.0.1:1", "-o", "json"]),
+    );
+    schema_checked("backup", &run(&["backup", "--url", "bad", "-o", "json"]));
+    let v = schema_checked("restore", &run(&["restore", "-o", "json"]));
+    assert_eq!(v["exit_code"], 2, "{v}");
+    schema_checked(
+        "status",
+        &run(&[
+            "status",
+            "--kubeconfig",
+            kc,
+            "--context",
+            "nope",
+            "-o",
+            "json",
+        ]),
+    );
+    schema_checked(
+        "recover",
+        &run(&[
+            "restore",
+            "--recover",
+            "--kubeconfig",
+            kc,
+            "--context",
+            "nope",
+            "-o",
+            "json",
+        ]),
+    );
+}
+
+/// The Dockerfile's final image is what the README and `schedule` promise:
+/// a distroless base, a non-root user, the plugin binary alone as the
+/// entrypoint. (No registry is reachable here to build it; the e2e test runs
+/// the same content, imported by `scripts/cluster.sh plugin-image`.)
+#[test]
+fn dockerfile_runs_the_plugin_alone_as_non_root() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Dockerfile"))
+        .expect("Dockerfile");
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let last_from = lines
+        .iter()
+        .rposition(|l| l.starts_with("FROM "))
+        .expect("a FROM");
+    let final_stage = &lines[last_from..];
+    let from = final_stage[0];
+    assert!(from.starts_with("FROM gcr.io/distroless/"), "{from}");
+    assert!(from.ends_with(":nonroot"), "{from}");
+    let copies: Vec<&&str> = final_stage
+        .iter()
+        .filter(|l| l.starts_with("COPY"))
+        .collect();
+    assert_eq!(copies.len(), 1, "only the binary goes in: {copies:?}");
+    assert!(
+        copies[0].ends_with("/usr/local/bin/kubectl-redis"),
+        "{copies:?}"
+    );
+    assert!(final_stage.contains(&"USER nonroot"), "{final_stage:?}");
+    assert_eq!(
+        final_stage.iter().find(|l| l.starts_with("ENTRYPOINT")),
+        Some(&r#"ENTRYPOINT ["/usr/local/bin/kubectl-redis"]"#)
+    );
+    assert!(
+        !final_stage.iter().any(|l| l.starts_with("RUN")),
+        "no shell in the final image"
+    );
 }

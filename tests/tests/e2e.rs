@@ -8,6 +8,7 @@
 
 mod common;
 use common::bin;
+use kubectl_redis_e2e::schema_checked;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
@@ -200,12 +201,22 @@ impl Scene {
 
     /// A `worker` Deployment (the writer a restore stops) with `replicas`.
     fn add_worker(&self, replicas: u32) {
+        self.add_worker_stopping_in(replicas, None);
+    }
+
+    /// As [`Scene::add_worker`]; with `Some(s)`, its pods ignore SIGTERM and
+    /// take `s` seconds to go (a restore waits that long for them).
+    fn add_worker_stopping_in(&self, replicas: u32, slow: Option<u32>) {
+        let (grace, trap) = match slow {
+            Some(s) => (s, "trap '' TERM"),
+            None => (1, "trap 'exit 0' TERM"),
+        };
         let manifest = format!(
             r#"{{"apiVersion":"apps/v1","kind":"Deployment","metadata":{{"name":"worker","namespace":"{}"}},
  "spec":{{"replicas":{replicas},"selector":{{"matchLabels":{{"app":"worker"}}}},
-  "template":{{"metadata":{{"labels":{{"app":"worker"}}}},"spec":{{"hostNetwork":true,"terminationGracePeriodSeconds":1,
+  "template":{{"metadata":{{"labels":{{"app":"worker"}}}},"spec":{{"hostNetwork":true,"terminationGracePeriodSeconds":{grace},
    "containers":[{{"name":"worker","image":"{}:{}","imagePullPolicy":"Never",
-     "command":["sh","-c","trap 'exit 0' TERM; while :; do sleep 1; done"]}}]}}}}}}}}"#,
+     "command":["sh","-c","{trap}; while :; do sleep 1; done"]}}]}}}}}}}}"#,
             self.ns, REDIS_IMAGE.0, REDIS_IMAGE.1
         );
         apply(&manifest);
@@ -343,29 +354,39 @@ fn files_in(dir: &Path) -> Vec<String> {
 
 /// Minimal RESP client: one command, the reply as text.
 fn resp(port: u16, args: &[&str]) -> String {
+    resp_all(port, &[args]).pop().unwrap_or_default()
+}
+
+/// Several commands on one connection (e.g. AUTH first), each reply as text.
+fn resp_all(port: u16, commands: &[&[&str]]) -> Vec<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to redis");
     s.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
-    let mut req = format!("*{}\r\n", args.len());
-    for a in args {
-        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-    }
-    s.write_all(req.as_bytes()).expect("send");
-    let mut r = BufReader::new(s);
-    let mut line = String::new();
-    r.read_line(&mut line).expect("reply");
-    match line.as_bytes().first() {
-        Some(b'$') => {
-            let n: i64 = line[1..].trim().parse().expect("bulk length");
-            if n < 0 {
-                return "(nil)".to_string();
+    let mut r = BufReader::new(s.try_clone().expect("clone"));
+    commands
+        .iter()
+        .map(|args| {
+            let mut req = format!("*{}\r\n", args.len());
+            for a in *args {
+                req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
             }
-            let mut buf = vec![0u8; n as usize + 2];
-            r.read_exact(&mut buf).expect("bulk");
-            String::from_utf8_lossy(&buf[..n as usize]).into_owned()
-        }
-        _ => line.trim().to_string(),
-    }
+            s.write_all(req.as_bytes()).expect("send");
+            let mut line = String::new();
+            r.read_line(&mut line).expect("reply");
+            match line.as_bytes().first() {
+                Some(b'$') => {
+                    let n: i64 = line[1..].trim().parse().expect("bulk length");
+                    if n < 0 {
+                        return "(nil)".to_string();
+                    }
+                    let mut buf = vec![0u8; n as usize + 2];
+                    r.read_exact(&mut buf).expect("bulk");
+                    String::from_utf8_lossy(&buf[..n as usize]).into_owned()
+                }
+                _ => line.trim().trim_start_matches('+').to_string(),
+            }
+        })
+        .collect()
 }
 
 /// Loads `file` into a fresh redis-server (a container of the test image,
@@ -499,7 +520,7 @@ async fn backup_holds_the_key() {
         "json",
     ]));
     assert_eq!(code, 0, "{stderr}");
-    let j: serde_json::Value = serde_json::from_str(&stdout2).expect("json");
+    let j = schema_checked("backup", &stdout2);
     // The default method streams through a port-forward: no exec, no BGSAVE.
     assert_eq!(j["method"], "stream", "{stdout2}");
     assert_eq!(j["source"]["namespace"], s.ns.as_str());
@@ -524,7 +545,7 @@ async fn backup_holds_the_key() {
         "json",
     ]));
     assert_eq!(code, 0);
-    let l: serde_json::Value = serde_json::from_str(&listing).expect("json");
+    let l = schema_checked("list", &listing);
     let names: Vec<&str> = l["backups"]
         .as_array()
         .expect("array")
@@ -562,12 +583,13 @@ fn pod_not_found_exits_2() {
         "json",
     ]));
     assert_eq!(code, 2);
-    let j: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let j = schema_checked("backup", &stdout);
     assert_eq!(j["exit_code"], 2);
-    assert!(j["error"]
+    assert!(j["error"]["message"]
         .as_str()
         .expect("error")
         .starts_with("redis pod not found"));
+    assert!(j["error"]["hint"].is_string(), "{j}");
 }
 
 /// A BGSAVE slower than --timeout exits 3 and leaves no file at all.
@@ -727,7 +749,7 @@ fn restore_brings_back_the_original_value() {
     ] {
         assert!(stderr.contains(line), "missing {line:?} in:\n{stderr}");
     }
-    let j: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let j = schema_checked("restore", &stdout);
     assert_eq!(j["keys_expected"], 1);
     assert_eq!(j["keys_loaded"], 1);
     assert_eq!(j["method"], "rdb");
@@ -877,7 +899,7 @@ fn restore_with_appendonly_takes_effect() {
         stderr.contains("warning: deploy/worker not found"),
         "{stderr}"
     );
-    let j: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let j = schema_checked("restore", &stdout);
     assert_eq!(j["method"], "aof");
     assert_eq!(s.cli(&["GET", "test-backup"]), "original");
     assert_eq!(s.cli(&["CONFIG", "GET", "appendonly"]), "appendonly\nyes");
@@ -991,21 +1013,26 @@ fn killed_restore_is_recovered() {
 #[test]
 fn recover_leaves_a_running_restore_alone() {
     let s = Scene::new("restore-live", 6427, "redis", &[]);
-    s.add_worker(2);
+    // The worker's pods take 40 s to stop: the restore is still waiting for
+    // them (and renewing its Lease every 5 s) while recover looks.
+    s.add_worker_stopping_in(2, Some(40));
     let (_tmp, file) = backup_of(&s);
-    let (mut first, lines) = restore_until_scale_down(&s, &file, &["--timeout", "5m"]);
+    let (mut first, lines) =
+        restore_until_scale_down(&s, &file, &["--timeout", "5m", "--scale-timeout", "3m"]);
     wait_until(30, "worker scaled to 0", || s.worker().0 == "0");
     let (code, _, stderr) = run(plugin(&["restore", "--recover", "-n", &s.ns]));
+    let still_stopping =
+        kubectl_ok(&["-n", &s.ns, "get", "pods", "-l", "app=worker", "-o", "name"]);
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert_eq!(first.wait().expect("wait").code(), Some(0), "{rest:?}");
-    // Either the restore finished first (nothing to recover), or recover saw
-    // it alive and left it alone; it never scaled the worker itself.
+    // The restore was running all along (its writer's pods were still there
+    // after recover returned): recover saw it alive and left it alone.
     assert!(
-        (code == 0
-            && (stderr.contains("nothing to recover") || stderr.contains("already put back")))
-            || (code == 6 && stderr.contains("still running")),
-        "{code}: {stderr}"
+        !still_stopping.trim().is_empty(),
+        "the restore was not running any more"
     );
+    assert_eq!(code, 6, "{stderr}");
+    assert!(stderr.contains("still running"), "{stderr}");
     assert!(!stderr.contains("scale deploy/worker back"), "{stderr}");
     assert_eq!(s.worker(), ("2".into(), String::new()));
 }
@@ -1116,17 +1143,20 @@ fn runbook_make_targets() {
 #[test]
 fn password_protected_redis() {
     const PASSWORD: &str = "s3cret-e2e-Pa55";
-    let s = Scene::with_env(
+    // sh and redis-cli in this image log every argv they get.
+    let s = Scene::build(
         "password",
         6429,
         "redis",
         &["--requirepass", PASSWORD],
         &[("REDIS_PASSWORD", PASSWORD)],
+        ("kubectl-redis/redis-audit", "7.0"),
     );
+    // Straight to the port (no redis-cli in the pod, whose argv is audited).
     let auth = |args: &[&str]| {
-        let mut a = vec!["-a", PASSWORD, "--no-auth-warning"];
-        a.extend_from_slice(args);
-        s.cli(&a)
+        resp_all(s.port, &[&["AUTH", PASSWORD], args])
+            .pop()
+            .unwrap_or_default()
     };
     assert_eq!(auth(&["SET", "k", "v1"]), "OK");
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -1148,6 +1178,26 @@ fn password_protected_redis() {
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains(PASSWORD) && !stdout.contains(PASSWORD));
     assert_eq!(auth(&["GET", "k"]), "v1");
+    // Every command line the plugin started in the pod (the backup's and the
+    // restore's redis-cli runs, the probe, the upload, the install): none
+    // holds the password.
+    let out = kubectl(&[
+        "-n",
+        &s.ns,
+        "exec",
+        &s.pod,
+        "--",
+        "/bin/dash",
+        "-c",
+        "cat /data/argv.log",
+    ]);
+    let log = String::from_utf8_lossy(&out.stdout).replace('\0', " ");
+    assert!(log.contains("command -v"), "the audit saw no probe: {log}");
+    assert!(
+        log.contains("redis-cli"),
+        "the audit saw no redis-cli run: {log}"
+    );
+    assert!(!log.contains(PASSWORD), "a password in an argv: {log}");
 
     // Without the env var the plugin says what to do.
     let s2 = Scene::new(
@@ -1231,7 +1281,7 @@ fn sync_refused_falls_back_to_bgsave() {
         "{stderr}"
     );
     assert!(stderr.contains("[backup] BGSAVE..."), "{stderr}");
-    let j: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let j = schema_checked("backup", &stdout);
     assert_eq!(j["method"], "bgsave");
     assert_eq!(j["keys"], 1);
     let (code, _, stderr) = run(plugin(&[
@@ -1354,12 +1404,21 @@ fn interrupted_stream_leaves_nothing() {
 /// backup still works while bgsave is refused.
 #[test]
 fn status_reports_health_persistence_and_rbac() {
+    let level_of = |v: &serde_json::Value, what: &str| -> String {
+        v["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .find(|c| c["what"] == what)
+            .map(|c| c["level"].as_str().unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
     let s = Scene::new("status", 6434, "redis", &[]);
     s.add_worker(1);
     assert_eq!(s.cli(&["SET", "k", "v"]), "OK");
     let (code, stdout, stderr) = run(plugin(&["status", "-n", &s.ns, "-o", "json"]));
     assert_eq!(code, 0, "{stderr}\n{stdout}");
-    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let v = schema_checked("status", &stdout);
     let level = |what: &str| -> String {
         v["checks"]
             .as_array()
@@ -1374,7 +1433,15 @@ fn status_reports_health_persistence_and_rbac() {
     ] {
         assert_eq!(level(what), "ok", "{what}: {stdout}");
     }
-    assert_eq!(v["facts"]["config"]["appendonly"], "no");
+    assert_eq!(v["persistence"]["appendonly"], "no");
+    assert_eq!(v["redis"]["keys"], 1, "{stdout}");
+    assert_eq!(v["redis"]["role"], "master", "{stdout}");
+    assert_eq!(v["sync_available"], true, "{stdout}");
+    assert!(
+        v["disk"]["free_bytes"].as_u64().unwrap_or(0) > 0,
+        "{stdout}"
+    );
+    assert_eq!(v["error"], serde_json::Value::Null, "{stdout}");
     assert!(
         v["rbac"]
             .as_array()
@@ -1387,11 +1454,72 @@ fn status_reports_health_persistence_and_rbac() {
     assert!(text.contains("db0 keys=1"), "{text}");
     assert!(text.contains("deploy/worker: 1 replicas"), "{text}");
 
+    // A record left by an unfinished restore: a failure (exit 11) whose fix
+    // is --recover.
+    kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "annotate",
+        "deploy/worker",
+        "kubectl-redis.io/restore-replicas=1",
+    ]);
+    let (code, stdout, _) = run(plugin(&["status", "-n", &s.ns, "-o", "json"]));
+    assert_eq!(code, 11, "{stdout}");
+    let v = schema_checked("status", &stdout);
+    assert_eq!(v["writers"][0]["recorded_replicas"], 1, "{stdout}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("writer:"),
+        "{stdout}"
+    );
+    assert!(
+        v["error"]["hint"]
+            .as_str()
+            .unwrap_or("")
+            .contains("--recover"),
+        "{stdout}"
+    );
+    kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "annotate",
+        "deploy/worker",
+        "kubectl-redis.io/restore-replicas-",
+    ]);
+
+    // SYNC renamed away: a warning that backups fall back to BGSAVE.
+    let n = Scene::new(
+        "status-nosync",
+        6441,
+        "redis",
+        &["--rename-command", "SYNC", ""],
+    );
+    let (code, stdout, _) = run(plugin(&["status", "-n", &n.ns, "-o", "json"]));
+    assert_eq!(code, 0, "{stdout}");
+    let v = schema_checked("status", &stdout);
+    assert_eq!(v["sync_available"], false, "{stdout}");
+    assert_eq!(level_of(&v, "sync"), "warn", "{stdout}");
+
+    // A replica of the first Redis: a warning naming the primary's way.
+    let r = Scene::new(
+        "status-replica",
+        6442,
+        "redis",
+        &["--replicaof", "127.0.0.1", "6434"],
+    );
+    let (code, stdout, _) = run(plugin(&["status", "-n", &r.ns, "-o", "json"]));
+    assert_eq!(code, 0, "{stdout}");
+    let v = schema_checked("status", &stdout);
+    assert_eq!(v["redis"]["role"], "slave", "{stdout}");
+    assert_eq!(level_of(&v, "redis"), "warn", "{stdout}");
+
     let a = Scene::new("status-aof", 6435, "redis", &["--appendonly", "yes"]);
     let (code, stdout, stderr) = run(plugin(&["status", "-n", &a.ns, "-o", "json"]));
     assert_eq!(code, 0, "{stderr}");
-    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
-    assert_eq!(v["facts"]["config"]["appendonly"], "yes", "{stdout}");
+    let v = schema_checked("status", &stdout);
+    assert_eq!(v["persistence"]["appendonly"], "yes", "{stdout}");
 
     // A ServiceAccount with pods get/list, pods/portforward and leases: no exec.
     apply(&format!(
@@ -1501,7 +1629,7 @@ fn status_reports_health_persistence_and_rbac() {
     };
     let (code, stdout, stderr) = as_sa(&["status", "-o", "json"]);
     assert_eq!(code, 0, "{stderr}\n{stdout}");
-    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let v = schema_checked("status", &stdout);
     let allowed = |perm: &str| {
         v["rbac"]
             .as_array()
@@ -1527,7 +1655,9 @@ fn status_reports_health_persistence_and_rbac() {
     assert_eq!(code, 0, "stream works without exec: {stderr}");
     assert!(stderr.contains("streaming a snapshot (SYNC)"), "{stderr}");
     let (code, _, stderr) = as_sa(&["backup", "--method", "bgsave", "--out-dir", out]);
-    assert_ne!(code, 0, "bgsave needs exec: {stderr}");
+    assert_eq!(code, 1, "bgsave needs exec: {stderr}");
+    assert!(stderr.contains("is not allowed"), "{stderr}");
+    assert!(stderr.contains("create on pods/exec"), "{stderr}");
 }
 
 /// `schedule --apply` creates the CronJob, ServiceAccount, Role and
@@ -1649,7 +1779,7 @@ fn scheduled_backup_runs_to_completion() {
         "json",
     ]));
     assert_eq!(code, 0, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let v = schema_checked("verify", &out);
     assert_eq!(v["files"][0]["keys"], 1);
     assert_eq!(v["files"][0]["manifest"], "match");
 }
@@ -1732,7 +1862,7 @@ fn kubectl_completes_the_plugin() {
 fn minimal_image_backs_up_and_refuses_swap_restore_first() {
     let s = Scene::build(
         "minimal",
-        6434,
+        6440,
         "redis",
         &[],
         &[],

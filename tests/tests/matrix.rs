@@ -10,6 +10,7 @@
 
 mod common;
 use common::bin;
+use kubectl_redis_e2e::schema_checked;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -244,7 +245,7 @@ async fn matrix(s: Server) {
         "json",
     ]);
     assert_eq!(code, 0, "{} backup failed:\n{stderr}", s.tag);
-    let b: serde_json::Value = serde_json::from_str(&stdout).expect("backup json");
+    let b = schema_checked("backup", &stdout);
     assert_eq!(b["verified"], true, "{stdout}");
     assert_eq!(b["method"], "stream");
     assert_eq!(b["keys"], total, "{}: {stdout}", s.tag);
@@ -256,7 +257,7 @@ async fn matrix(s: Server) {
 
     let (code, stdout, stderr) = plugin(&["inspect", &file.to_string_lossy(), "-o", "json"]);
     assert_eq!(code, 0, "inspect: {stderr}");
-    let r: serde_json::Value = serde_json::from_str(&stdout).expect("inspect json");
+    let r = schema_checked("inspect", &stdout);
     let got: BTreeMap<u64, (u64, u64)> = r["dbs"]
         .as_array()
         .expect("dbs")
@@ -325,7 +326,7 @@ async fn matrix(s: Server) {
     // verify --url: the same snapshot, checked and not saved.
     let (code, stdout, stderr) = plugin(&["verify", "--url", &url, "-o", "json"]);
     assert_eq!(code, 0, "{} verify --url: {stderr}", s.tag);
-    let v: serde_json::Value = serde_json::from_str(&stdout).expect("verify json");
+    let v = schema_checked("snapshot-check", &stdout);
     assert_eq!(v["ok"], true, "{stdout}");
     assert_eq!(v["keys"], total, "{}: {stdout}", s.tag);
     assert_eq!(v["rdb_version"], rdb, "{stdout}");

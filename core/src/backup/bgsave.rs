@@ -359,6 +359,14 @@ impl Backup {
                 ),
                 hint,
             ),
+            Err(e) if e.contains("forbidden") => self.fail(
+                out,
+                Exit::Error,
+                format!("exec in {ns}/{} is not allowed: {e}", t.pod),
+                Some(format!(
+                    "--method bgsave needs create on pods/exec (get before Kubernetes 1.31): `kubectl auth can-i create pods/exec -n {ns}`; the default --method stream needs no exec"
+                )),
+            ),
             Err(e) => self.fail(
                 out,
                 Exit::Error,

@@ -12,6 +12,7 @@ pub struct Policy {
     /// The newest N.
     pub last: Option<usize>,
     /// Everything newer than this many seconds.
+    #[serde(rename = "within_seconds")]
     pub within_s: Option<i64>,
     /// The newest backup of each of the last N hours that have one.
     pub hourly: Option<usize>,

@@ -63,7 +63,6 @@ pub struct Line {
     /// What was found.
     pub detail: String,
     /// What to do, for warnings and failures.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
 }
 
@@ -428,4 +427,100 @@ pub fn worst(lines: &[Line]) -> Level {
     } else {
         Level::Ok
     }
+}
+
+/// The `-o json` document's fields (schema `schemas/status.schema.json`):
+/// every fact under a named field with its unit, the checks, the RBAC table
+/// and, when something fails, the first failure as `error`.
+pub fn json_report(f: &Facts, exit_code: u8) -> serde_json::Value {
+    use serde_json::json;
+    let checks = evaluate(f);
+    let info = match &f.info {
+        Some(Ok(i)) => Some(i),
+        _ => None,
+    };
+    let get = |k: &str| info.and_then(|i| i.get(k)).map(|v| v.trim().to_string());
+    let int = |k: &str| get(k).and_then(|v| v.parse::<i64>().ok());
+    let redis = info.map(|i| {
+        let mut dbs = serde_json::Map::new();
+        let mut keys = 0u64;
+        for (k, v) in i {
+            let Some(n) = k.strip_prefix("db").filter(|n| n.parse::<u32>().is_ok()) else {
+                continue;
+            };
+            let field = |name: &str| {
+                v.split(',')
+                    .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
+                    .and_then(|x| x.trim().parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            keys += field("keys");
+            dbs.insert(
+                n.to_string(),
+                json!({"keys": field("keys"), "expires": field("expires")}),
+            );
+        }
+        json!({
+            "version": get("redis_version"),
+            "role": get("role"),
+            "connected_replicas": int("connected_slaves"),
+            "keys": keys,
+            "keys_per_db": dbs,
+            "last_save_unix": int("rdb_last_save_time"),
+            "last_bgsave_ok": get("rdb_last_bgsave_status").map(|s| s == "ok"),
+            "bgsave_in_progress": int("rdb_bgsave_in_progress").map(|n| n != 0),
+            "used_memory_bytes": int("used_memory"),
+        })
+    });
+    let c = |k: &str| f.config.get(k).cloned();
+    let pod = match &f.pod {
+        Some(Ok(p)) => json!({
+            "name": p.name, "container": p.container, "port": p.port, "ready": p.ready,
+            "restarts": p.restarts, "other_matching_pods": p.others,
+        }),
+        _ => serde_json::Value::Null,
+    };
+    let disk = match &f.disk {
+        Some(Ok((used_kib, free_kib))) => json!({
+            "used_bytes": used_kib.saturating_mul(1024),
+            "free_bytes": free_kib.saturating_mul(1024),
+        }),
+        _ => serde_json::Value::Null,
+    };
+    let rbac: Vec<serde_json::Value> = rbac_rows(f)
+        .into_iter()
+        .map(|(permission, allowed, without_it)| {
+            json!({"permission": permission, "allowed": allowed, "without_it": without_it})
+        })
+        .collect();
+    let error = checks
+        .iter()
+        .find(|l| l.level == Level::Fail)
+        .map(|l| json!({"message": format!("{}: {}", l.what, l.detail), "hint": l.fix}));
+    json!({
+        "namespace": f.namespace,
+        "context": f.context,
+        "cluster": {
+            "reachable": matches!(f.server_version, Some(Ok(_))),
+            "kubernetes_version": match &f.server_version { Some(Ok(v)) => Some(v), _ => None },
+        },
+        "pod": pod,
+        "redis": redis,
+        "persistence": {
+            "save": c("save"), "appendonly": c("appendonly"), "dir": c("dir"),
+            "dbfilename": c("dbfilename"), "repl_diskless_sync": c("repl-diskless-sync"),
+        },
+        "disk": disk,
+        "sync_available": f.sync_available,
+        "writers": f.writers.iter().map(|w| json!({
+            "name": w.name, "replicas": w.replicas, "recorded_replicas": w.recorded, "error": w.error,
+        })).collect::<Vec<_>>(),
+        "newest_backup": f.newest_backup.as_ref().map(|(file, age, status)| json!({
+            "file": file, "age_seconds": age, "status": status,
+        })),
+        "checks": checks,
+        "rbac": rbac,
+        "error": error,
+        "exit_code": exit_code,
+    })
 }

@@ -65,6 +65,7 @@ pub struct BigKey {
     /// Elements.
     pub elements: u64,
     /// Expiry, Unix milliseconds.
+    #[serde(rename = "expires_at_unix_ms")]
     pub expire_ms: Option<i64>,
 }
 
@@ -104,6 +105,7 @@ pub struct Report {
     /// `ctime` aux field, Unix seconds.
     pub created_unix: Option<i64>,
     /// `used-mem` aux field, bytes.
+    #[serde(rename = "used_mem_bytes")]
     pub used_mem: Option<u64>,
     /// The file is an AOF base (`aof-base` aux field).
     pub aof_base: bool,

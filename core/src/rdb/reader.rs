@@ -57,9 +57,10 @@ impl Default for Options {
     }
 }
 
-/// The CRC-64 at the end of the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
+/// The CRC-64 at the end of the file. In JSON: `{"status": "verified",
+/// "crc64": "<16 hex digits>"}`, `{"status": "disabled"}` or
+/// `{"status": "absent"}` (a hex string: JSON numbers lose 64-bit values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Checksum {
     /// Stored and equal to the computed value.
     Verified { crc: u64 },
@@ -67,6 +68,22 @@ pub enum Checksum {
     Disabled,
     /// RDB versions before 5 have none.
     Absent,
+}
+
+impl Serialize for Checksum {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        match self {
+            Checksum::Verified { crc } => {
+                m.serialize_entry("status", "verified")?;
+                m.serialize_entry("crc64", &format!("{crc:016x}"))?;
+            }
+            Checksum::Disabled => m.serialize_entry("status", "disabled")?,
+            Checksum::Absent => m.serialize_entry("status", "absent")?,
+        }
+        m.end()
+    }
 }
 
 impl Checksum {

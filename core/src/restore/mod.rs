@@ -733,6 +733,17 @@ impl Restore {
                         ),
                         hint,
                     ),
+                    Err(e) if e.contains("forbidden") => {
+                        let ns = self.plan.namespace.clone();
+                        self.fail(
+                            out,
+                            Exit::Error,
+                            format!("exec in {ns}/{} is not allowed: {e}; nothing was changed", t.pod),
+                            Some(format!(
+                                "a file-swap restore needs create on pods/exec (get before Kubernetes 1.31): `kubectl auth can-i create pods/exec -n {ns}`"
+                            )),
+                        )
+                    }
                     Err(e) => self.fail(
                         out,
                         Exit::Error,

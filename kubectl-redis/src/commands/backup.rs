@@ -5,6 +5,7 @@ use crate::args::{parse_duration, KubeArgs, Output, TargetArgs};
 use crate::env;
 use crate::jobs::backup::{drive, Shell};
 use crate::kube::lease;
+use crate::output;
 use crate::redis::auth::{self, Auth};
 use crate::ui::Ui;
 use clap::{Args, ValueEnum};
@@ -115,7 +116,7 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
                 }
             }
         }
-        None => match crate::kube::connect_or_report(ui, kube).await {
+        None => match crate::kube::connect_or_report(ui, kube, json_kind(output)).await {
             Some(k) => (Some(k), None),
             None => return Exit::Error,
         },
@@ -175,6 +176,10 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
     finish.exit
 }
 
+fn json_kind(o: Output) -> Option<&'static str> {
+    (o == Output::Json).then_some("BackupResult")
+}
+
 /// `kubectl-redis x.y.z`, for manifests.
 pub fn tool() -> String {
     format!("kubectl-redis {}", env!("CARGO_PKG_VERSION"))
@@ -207,10 +212,7 @@ fn report(ui: &Ui, output: Output, f: &Finish) {
         ui.error(&e.message, e.hint.as_deref());
     }
     match output {
-        Output::Json => match serde_json::to_string_pretty(&json(f)) {
-            Ok(s) => println!("{s}"),
-            Err(e) => ui.error(&format!("cannot encode the result: {e}"), None),
-        },
+        Output::Json => output::print(ui, "BackupResult", json(f)),
         Output::Text => {
             if let Some(r) = &f.report {
                 println!("{}", r.path);
@@ -223,8 +225,10 @@ fn json(f: &Finish) -> serde_json::Value {
     let Some(r) = &f.report else {
         let e = f.error.as_ref();
         return serde_json::json!({
-            "error": e.map(|e| e.message.clone()),
-            "hint": e.and_then(|e| e.hint.clone()),
+            "error": output::error(
+                e.map(|e| e.message.as_str()).unwrap_or("failed"),
+                e.and_then(|e| e.hint.as_deref()),
+            ),
             "exit_code": f.exit.code(),
         });
     };
@@ -251,7 +255,7 @@ fn json(f: &Finish) -> serde_json::Value {
             "pod": r.pod,
             "container": r.container,
             "remote_path": r.remote_path,
-            "lastsave": r.lastsave,
+            "lastsave_unix": r.lastsave,
             "bgsave_ms": r.bgsave_ms,
             "copy_ms": r.copy_ms,
         }),

@@ -113,13 +113,20 @@ pub fn run(ui: &Ui, args: CheckArgs) -> Exit {
     };
     match args.output {
         Output::Json => {
-            let v = serde_json::json!({
-                "ok": fresh, "dir": dir, "max_age_seconds": max, "newest": newest,
-                "message": message, "exit_code": exit.code(),
+            let error = (!fresh).then(|| {
+                crate::output::error(
+                    &message,
+                    Some("run `kubectl redis backup`; `kubectl redis list` shows each backup's status"),
+                )
             });
-            if let Ok(s) = serde_json::to_string_pretty(&v) {
-                println!("{s}");
-            }
+            crate::output::print(
+                ui,
+                "BackupCheck",
+                serde_json::json!({
+                    "ok": fresh, "dir": dir, "max_age_seconds": max, "newest": newest,
+                    "message": message, "error": error, "exit_code": exit.code(),
+                }),
+            );
         }
         Output::Text if fresh => println!("OK  {message}"),
         Output::Text => ui.error(

@@ -74,13 +74,7 @@ pub fn run(ui: &Ui, args: InspectArgs) -> Exit {
                 o.insert("file".into(), args.file.clone().into());
                 o.insert("sha256".into(), checked.sha256.into());
             }
-            match serde_json::to_string_pretty(&v) {
-                Ok(s) => println!("{s}"),
-                Err(e) => {
-                    ui.error(&format!("cannot encode the report: {e}"), None);
-                    return Exit::Error;
-                }
-            }
+            crate::output::print(ui, "InspectReport", v);
         }
         Output::Text => {
             println!("file       {}", args.file);

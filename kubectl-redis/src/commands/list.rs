@@ -41,8 +41,8 @@ pub fn run(ui: &Ui, args: ListArgs) -> Exit {
     };
     let l = listing(&dir, &entries, now);
     match args.output {
-        Output::Json => match serde_json::to_string_pretty(&l) {
-            Ok(s) => println!("{s}"),
+        Output::Json => match serde_json::to_value(&l) {
+            Ok(v) => crate::output::print(ui, "BackupList", v),
             Err(e) => {
                 ui.error(&format!("cannot encode the listing: {e}"), None);
                 return Exit::Error;

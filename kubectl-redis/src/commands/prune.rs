@@ -95,14 +95,19 @@ pub fn run(ui: &Ui, args: PruneArgs) -> Exit {
         .collect();
     match args.output {
         Output::Json => {
-            let v = serde_json::json!({
-                "dir": dir, "dry_run": !args.yes, "policy": p, "backups": verdicts,
-                "kept": keep, "removed": removed, "would_remove": if args.yes { Vec::new() } else { drop.clone() },
-                "errors": failed,
-            });
-            if let Ok(s) = serde_json::to_string_pretty(&v) {
-                println!("{s}");
-            }
+            let errors: Vec<serde_json::Value> = failed
+                .iter()
+                .map(|m| crate::output::error(m, Some("check the directory's permissions")))
+                .collect();
+            crate::output::print(
+                ui,
+                "PruneResult",
+                serde_json::json!({
+                    "dir": dir, "dry_run": !args.yes, "policy": p, "backups": verdicts,
+                    "kept": keep, "removed": removed, "would_remove": if args.yes { Vec::new() } else { drop.clone() },
+                    "errors": errors, "exit_code": if failed.is_empty() { 0 } else { Exit::Error.code() },
+                }),
+            );
         }
         Output::Text => {
             for v in &verdicts {

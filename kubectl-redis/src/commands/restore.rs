@@ -90,24 +90,39 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
 async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
     // Bad arguments are reported before the cluster is contacted.
     let file = args.file.clone().or_else(|| env::env_nonempty("BACKUP"));
+    let invalid = |message: &str, hint: &str| {
+        ui.error(message, Some(hint));
+        if args.output == Output::Json {
+            crate::output::failure(ui, "RestoreResult", Exit::Invalid, message, Some(hint));
+        }
+        Exit::Invalid
+    };
     if file.is_none() && !args.recover {
-        ui.error(
+        return invalid(
             "no backup file: pass --file PATH (or set $BACKUP)",
-            Some("list backups with `kubectl redis list`"),
+            "list backups with `kubectl redis list`",
         );
-        return Exit::Invalid;
     }
     let writers = match writers(&args) {
         Ok(w) => w,
         Err(e) => {
-            ui.error(
+            return invalid(
                 &format!("--scale-down {e}"),
-                Some("name writers as deploy/NAME or sts/NAME"),
-            );
-            return Exit::Invalid;
+                "name writers as deploy/NAME or sts/NAME",
+            )
         }
     };
-    let Some(k) = crate::kube::connect_or_report(ui, kube).await else {
+    let Some(k) = crate::kube::connect_or_report(
+        ui,
+        kube,
+        (args.output == Output::Json).then_some(if args.recover {
+            "RecoverResult"
+        } else {
+            "RestoreResult"
+        }),
+    )
+    .await
+    else {
         return Exit::Error;
     };
     let Some(file) = file.filter(|_| !args.recover) else {
@@ -151,12 +166,15 @@ fn report(ui: &Ui, output: Output, f: &Finish) {
         let mut v = serde_json::to_value(&f.report).unwrap_or_default();
         if let Some(o) = v.as_object_mut() {
             o.insert("exit_code".into(), f.exit.code().into());
-            if let Some(e) = &f.error {
-                o.insert("error".into(), e.message.clone().into());
-                o.insert("hint".into(), e.hint.clone().into());
-            }
+            o.insert(
+                "error".into(),
+                f.error
+                    .as_ref()
+                    .map(|e| crate::output::error(&e.message, e.hint.as_deref()))
+                    .unwrap_or_default(),
+            );
         }
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        crate::output::print(ui, "RestoreResult", v);
     }
 }
 
@@ -264,8 +282,18 @@ async fn recover(ui: &Ui, k: &Kube, output: Output) -> Exit {
         }
     }
     if output == Output::Json {
-        let v = serde_json::json!({"namespace": k.namespace, "writers": done, "released_leases": released, "exit_code": exit.code()});
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        crate::output::print(
+            ui,
+            "RecoverResult",
+            serde_json::json!({
+                "namespace": k.namespace, "writers": done, "released_leases": released,
+                "error": (exit != Exit::Ok).then(|| crate::output::error(
+                    "not every writer could be put back (see the messages above)",
+                    Some("run `kubectl redis restore --recover` again once the reason is fixed"),
+                )),
+                "exit_code": exit.code(),
+            }),
+        );
     }
     exit
 }

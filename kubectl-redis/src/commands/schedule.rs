@@ -126,7 +126,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
     // Namespace: -n, $NS, the context's, default; resolved without a cluster
     // when only printing.
     let (namespace, client) = if args.apply {
-        let Some(k) = crate::kube::connect_or_report(ui, kube).await else {
+        let Some(k) = crate::kube::connect_or_report(ui, kube, None).await else {
             return Exit::Error;
         };
         (k.namespace.clone(), Some(k.client))

@@ -46,7 +46,13 @@ pub struct StatusArgs {
 }
 
 pub async fn run(ui: &Ui, kube: &KubeArgs, args: StatusArgs) -> Exit {
-    let Some(k) = crate::kube::connect_or_report(ui, kube).await else {
+    let Some(k) = crate::kube::connect_or_report(
+        ui,
+        kube,
+        (args.output == Output::Json).then_some("StatusReport"),
+    )
+    .await
+    else {
         return Exit::Error;
     };
     let mut f = Facts {
@@ -248,20 +254,7 @@ fn print(ui: &Ui, output: Output, f: &Facts) -> Exit {
     };
     match output {
         Output::Json => {
-            let rbac: Vec<serde_json::Value> = rows
-                .iter()
-                .map(|(perm, allowed, disables)| {
-                    serde_json::json!({"permission": perm, "allowed": allowed, "without_it": disables})
-                })
-                .collect();
-            let v = serde_json::json!({
-                "namespace": f.namespace, "context": f.context, "checks": lines, "rbac": rbac,
-                "facts": f, "exit_code": exit.code(),
-            });
-            match serde_json::to_string_pretty(&v) {
-                Ok(s) => println!("{s}"),
-                Err(e) => ui.error(&format!("cannot encode the result: {e}"), None),
-            }
+            crate::output::print(ui, "StatusReport", status::json_report(f, exit.code()))
         }
         Output::Text => {
             println!("namespace {}", f.namespace);

@@ -5,6 +5,7 @@
 use crate::args::{parse_duration, Output};
 use crate::env;
 use crate::jobs::backup::{drive, Shell};
+use crate::output;
 use crate::store::rdbfile;
 use crate::ui::Ui;
 use clap::Args;
@@ -52,8 +53,22 @@ struct FileResult {
     keys: Option<u64>,
     checksum: Option<Checksum>,
     manifest: &'static str,
+    #[serde(serialize_with = "error_object")]
     error: Option<String>,
     exit_code: u8,
+}
+
+/// A file's error as every document carries errors: `{message, hint}`.
+fn error_object<S: serde::Serializer>(e: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    let v = e.as_ref().map(|m| {
+        let exit = if m.starts_with("corrupt") || m.starts_with("differs") {
+            Exit::Corrupt
+        } else {
+            Exit::Invalid
+        };
+        output::error(m, hint(exit))
+    });
+    serde::Serialize::serialize(&v, s)
 }
 
 pub fn run(ui: &Ui, args: VerifyArgs) -> Exit {
@@ -84,11 +99,11 @@ pub fn run(ui: &Ui, args: VerifyArgs) -> Exit {
         results.push(r);
     }
     if args.output == Output::Json {
-        let v = serde_json::json!({ "ok": worst == Exit::Ok, "files": results, "exit_code": worst.code() });
-        match serde_json::to_string_pretty(&v) {
-            Ok(s) => println!("{s}"),
-            Err(e) => ui.error(&format!("cannot encode the result: {e}"), None),
-        }
+        output::print(
+            ui,
+            "VerifyResult",
+            serde_json::json!({ "ok": worst == Exit::Ok, "files": results, "exit_code": worst.code() }),
+        );
     }
     worst
 }
@@ -151,20 +166,21 @@ pub async fn run_url(ui: &Ui, args: VerifyArgs) -> Exit {
                 );
             }
             serde_json::json!({"ok": true, "url": label, "bytes": r.bytes, "sha256": m.sha256,
-                "rdb_version": m.rdb_version, "keys": m.keys, "checksum": r.checksum, "exit_code": 0})
+                "rdb_version": m.rdb_version, "flavor": m.flavor, "keys": m.keys,
+                "keys_per_db": m.keys_per_db, "checksum": r.checksum, "diskless": r.diskless,
+                "error": null, "exit_code": 0})
         }
         (None, e) => {
-            let message = e.as_ref().map(|e| e.message.clone()).unwrap_or_default();
-            if let Some(e) = e {
-                ui.error(&e.message, e.hint.as_deref());
-            }
-            serde_json::json!({"ok": false, "url": label, "error": message, "exit_code": f.exit.code()})
+            let (message, hint) = e
+                .as_ref()
+                .map(|e| (e.message.as_str(), e.hint.as_deref()))
+                .unwrap_or(("failed", None));
+            ui.error(message, hint);
+            serde_json::json!({"ok": false, "url": label, "error": output::error(message, hint), "exit_code": f.exit.code()})
         }
     };
     if args.output == Output::Json {
-        if let Ok(s) = serde_json::to_string_pretty(&v) {
-            println!("{s}");
-        }
+        output::print(ui, "SnapshotCheck", v);
     }
     f.exit
 }

@@ -23,13 +23,22 @@ pub struct Kube {
     pub user: Option<String>,
 }
 
-/// Connects as [`connect`], reporting a failure (exit 1) or, when the
-/// namespace did not come from `-n`, where it came from.
-pub async fn connect_or_report(ui: &crate::ui::Ui, args: &KubeArgs) -> Option<Kube> {
+/// Connects as [`connect`], reporting a failure (exit 1; with `json`, also
+/// as a document of that kind on stdout) or, when the namespace did not come
+/// from `-n`, where it came from.
+pub async fn connect_or_report(
+    ui: &crate::ui::Ui,
+    args: &KubeArgs,
+    json: Option<&str>,
+) -> Option<Kube> {
     let k = match connect(args).await {
         Ok(k) => k,
         Err(e) => {
             ui.error(&e.message, Some(&e.hint));
+            if let Some(kind) = json {
+                let exit = kubectl_redis_core::exit::Exit::Error;
+                crate::output::failure(ui, kind, exit, &e.message, Some(&e.hint));
+            }
             return None;
         }
     };

@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""Writes the JSON Schemas of every `-o json` document into this folder.
+
+The schemas are the documented contract; tests validate real outputs
+against them (kubectl-redis/tests/cli.rs, tests/tests/e2e.rs,
+tests/tests/matrix.rs). Edit this file, run it, commit both.
+    python3 schemas/generate.py
+"""
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+API = "kubectl-redis.io/v1"
+
+S = {"type": "string"}
+I = {"type": "integer"}
+U = {"type": "integer", "minimum": 0}
+B = {"type": "boolean"}
+
+
+def null(t):
+    return {"anyOf": [t, {"type": "null"}]}
+
+
+def obj(props, required=None, extra=False, desc=None):
+    o = {
+        "type": "object",
+        "properties": props,
+        "required": sorted(props) if required is None else required,
+        "additionalProperties": extra,
+    }
+    if desc:
+        o["description"] = desc
+    return o
+
+
+def arr(t):
+    return {"type": "array", "items": t}
+
+
+def d(t, desc):
+    t = dict(t)
+    t["description"] = desc
+    return t
+
+
+ERROR = obj(
+    {"message": d(S, "What went wrong."), "hint": d(null(S), "What to do about it.")},
+    desc="An error, as every document carries it.",
+)
+SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+CRC64 = {"type": "string", "pattern": "^([0-9a-f]{16}|none)$"}
+TIME = d(S, "RFC 3339, UTC.")
+KEYS_PER_DB = {
+    "type": "object",
+    "description": "Database number (as a string) -> counts.",
+    "additionalProperties": obj({"keys": U, "expires": U}),
+}
+CHECKSUM = {
+    "description": "The CRC-64 at the end of the file.",
+    "oneOf": [
+        obj({"status": {"const": "verified"}, "crc64": {"type": "string", "pattern": "^[0-9a-f]{16}$"}}),
+        obj({"status": {"enum": ["disabled", "absent"]}}),
+    ],
+}
+SOURCE = obj(
+    {"context": null(S), "namespace": null(S), "pod": null(S), "url": null(S)},
+    required=[],
+    desc="Where the snapshot came from.",
+)
+EXIT = d(U, "The process exit code (see `kubectl redis backup --help`).")
+
+
+def doc(kind, desc, props, required=None, **kw):
+    p = {"apiVersion": {"const": API}, "kind": {"const": kind}}
+    p.update(props)
+    req = sorted(p) if required is None else sorted(set(required) | {"apiVersion", "kind"})
+    s = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://kubectl-redis.io/schemas/v1/{kind}.json",
+        "title": kind,
+        "description": desc,
+        "type": "object",
+        "properties": p,
+        "required": req,
+        "additionalProperties": False,
+    }
+    s.update(kw)
+    return s
+
+
+def failure_or(success_required):
+    """Success documents carry these fields; failures carry `error`."""
+    return {
+        "if": {"properties": {"exit_code": {"const": 0}}},
+        "then": {"required": success_required},
+        "else": {"required": ["error"]},
+    }
+
+
+backup_ok = [
+    "path", "bytes", "method", "rdb_version", "rdb_flavor", "created", "duration_ms",
+    "keys", "keys_per_db", "sha256", "crc64", "verified", "manifest",
+]
+schemas = {
+    "backup": doc(
+        "BackupResult",
+        "`kubectl redis backup -o json`. On failure only `error` and `exit_code`.",
+        {
+            "path": d(S, "The backup file."),
+            "bytes": U,
+            "method": {"enum": ["stream", "bgsave"]},
+            "rdb_version": U,
+            "rdb_flavor": {"enum": ["redis", "valkey"]},
+            "created": TIME,
+            "duration_ms": d(U, "The whole backup, milliseconds."),
+            "keys": U,
+            "keys_per_db": KEYS_PER_DB,
+            "sha256": SHA256,
+            "crc64": CRC64,
+            "verified": B,
+            "manifest": d(S, "The manifest beside the backup."),
+            "namespace": S, "pod": S, "container": S,
+            "remote_path": d(S, "bgsave: the dump's path in the pod."),
+            "lastsave_unix": d(I, "bgsave: LASTSAVE of the snapshot, Unix seconds."),
+            "bgsave_ms": d(U, "bgsave: BGSAVE until LASTSAVE advanced."),
+            "copy_ms": d(U, "bgsave: the copy out of the pod."),
+            "diskless": d(null(B), "stream: sent without writing to the server's disk."),
+            "redis_version": null(S),
+            "source": SOURCE,
+            "sync_ms": d(U, "stream: from the connection to the last byte."),
+            "error": null(ERROR),
+            "exit_code": EXIT,
+        },
+        required=["exit_code"],
+        **failure_or(backup_ok),
+    ),
+    "restore": doc(
+        "RestoreResult",
+        "`kubectl redis restore -o json` (also with --dry-run).",
+        {
+            "file": S, "bytes": U, "namespace": S,
+            "pod": d(S, "The pod before the restart."),
+            "pod_after": d(null(S), "The pod serving afterwards."),
+            "method": d(null({"enum": ["rdb", "aof", "aof-preamble"]}), "How the file was installed."),
+            "keys_expected": null(U), "keys_loaded": null(U),
+            "writers": arr(obj({"name": S, "replicas": I, "restored": B})),
+            "changed": d(B, "Whether anything in the cluster was changed."),
+            "duration_ms": U,
+            "error": null(ERROR),
+            "exit_code": EXIT,
+        },
+        required=["exit_code"],
+        **failure_or(["file", "bytes", "namespace", "pod", "pod_after", "method", "keys_expected",
+                      "keys_loaded", "writers", "changed", "duration_ms"]),
+    ),
+    "recover": doc(
+        "RecoverResult",
+        "`kubectl redis restore --recover -o json`.",
+        {
+            "namespace": S,
+            "writers": arr(obj({"name": S, "replicas": I, "restored": B})),
+            "released_leases": arr(S),
+            "error": null(ERROR),
+            "exit_code": EXIT,
+        },
+        required=["exit_code"],
+        **failure_or(["namespace", "writers", "released_leases"]),
+    ),
+    "list": doc(
+        "BackupList",
+        "`kubectl redis list -o json`: newest first.",
+        {
+            "dir": S,
+            "backups": arr(obj({
+                "file": S, "path": S, "bytes": U,
+                "created_unix": d(I, "Unix seconds."), "created": TIME,
+                "age_seconds": I, "keys": null(U),
+                "status": {"enum": ["verified", "no manifest", "bad manifest", "size differs from manifest"]},
+                "method": null(S),
+            })),
+            "partial": d(arr(S), "Leftovers of interrupted backups (safe to delete)."),
+        },
+    ),
+    "verify": doc(
+        "VerifyResult",
+        "`kubectl redis verify FILE... -o json`.",
+        {
+            "ok": B,
+            "files": arr(obj({
+                "file": S, "ok": B, "bytes": U, "sha256": null(SHA256),
+                "rdb_version": null(U), "flavor": null({"enum": ["redis", "valkey"]}),
+                "keys": null(U), "checksum": null(CHECKSUM),
+                "manifest": {"enum": ["match", "mismatch", "none", "unreadable"]},
+                "error": null(ERROR), "exit_code": EXIT,
+            })),
+            "exit_code": EXIT,
+        },
+    ),
+    "snapshot-check": doc(
+        "SnapshotCheck",
+        "`kubectl redis verify --url URL -o json`: a live snapshot, checked, not saved.",
+        {
+            "ok": B, "url": S, "bytes": U, "sha256": SHA256, "rdb_version": U,
+            "flavor": {"enum": ["redis", "valkey"]}, "keys": U, "keys_per_db": KEYS_PER_DB,
+            "checksum": null(CHECKSUM), "diskless": null(B),
+            "error": null(ERROR), "exit_code": EXIT,
+        },
+        required=["ok", "url", "error", "exit_code"],
+        **failure_or(["bytes", "sha256", "rdb_version", "flavor", "keys", "keys_per_db", "checksum"]),
+    ),
+    "inspect": doc(
+        "InspectReport",
+        "`kubectl redis inspect FILE -o json`. Sizes are bytes in the file.",
+        {
+            "file": S, "sha256": null(SHA256),
+            "flavor": {"enum": ["redis", "valkey"]}, "rdb_version": U,
+            "server_version": null(S), "created_unix": d(null(I), "Unix seconds."),
+            "used_mem_bytes": d(null(U), "Memory in use when saved."),
+            "aof_base": B, "bytes": U, "checksum": CHECKSUM, "keys": U, "expires": U,
+            "dbs": arr(obj({"db": U, "keys": U, "expires": U, "announced_keys": null(U)})),
+            "types": arr(obj({"type": S, "encoding": S, "keys": U, "elements": U, "bytes": U})),
+            "biggest": arr(obj({
+                "db": U, "key": S, "type": S, "encoding": S, "bytes": U, "elements": U,
+                "expires_at_unix_ms": null(I),
+            })),
+            "prefixes": arr(obj({"prefix": S, "keys": U, "bytes": U})),
+            "functions": U, "module_aux": U, "compressed_strings": U,
+            "unchecked": d(U, "Strings too large to check beyond the CRC."),
+            "aux": {"type": "object", "additionalProperties": S},
+        },
+    ),
+    "check": doc(
+        "BackupCheck",
+        "`kubectl redis check -o json`.",
+        {
+            "ok": B, "dir": S, "max_age_seconds": U,
+            "newest": null(obj({
+                "file": S, "path": S, "bytes": U, "created_unix": I, "created": TIME,
+                "age_seconds": I, "keys": null(U), "status": S, "method": null(S),
+            })),
+            "message": S, "error": null(ERROR), "exit_code": EXIT,
+        },
+    ),
+    "prune": doc(
+        "PruneResult",
+        "`kubectl redis prune -o json` (a dry run unless --yes).",
+        {
+            "dir": S, "dry_run": B,
+            "policy": obj({
+                "last": null(U), "within_seconds": null(U), "hourly": null(U),
+                "daily": null(U), "weekly": null(U),
+            }),
+            "backups": arr(obj({
+                "file": S, "path": S, "created": TIME, "bytes": U, "keep": B, "reasons": arr(S),
+            })),
+            "kept": U, "removed": arr(S), "would_remove": arr(S),
+            "errors": arr(ERROR), "exit_code": EXIT,
+        },
+    ),
+    "status": doc(
+        "StatusReport",
+        "`kubectl redis status -o json`. Facts a lookup could not find are null.",
+        {
+            "namespace": S, "context": null(S),
+            "cluster": obj({"reachable": B, "kubernetes_version": null(S)}),
+            "pod": null(obj({
+                "name": S, "container": S, "port": U, "ready": B, "restarts": U,
+                "other_matching_pods": U,
+            })),
+            "redis": null(obj({
+                "version": null(S), "role": null(S), "connected_replicas": null(I),
+                "keys": U, "keys_per_db": KEYS_PER_DB,
+                "last_save_unix": d(null(I), "Unix seconds."),
+                "last_bgsave_ok": null(B), "bgsave_in_progress": null(B),
+                "used_memory_bytes": null(I),
+            })),
+            "persistence": obj({
+                "save": null(S), "appendonly": null(S), "dir": null(S),
+                "dbfilename": null(S), "repl_diskless_sync": null(S),
+            }),
+            "disk": null(obj({"used_bytes": U, "free_bytes": U}, desc="The data volume.")),
+            "sync_available": null(B),
+            "writers": arr(obj({
+                "name": S, "replicas": null(I), "recorded_replicas": null(I), "error": null(S),
+            })),
+            "newest_backup": null(obj({"file": S, "age_seconds": I, "status": S})),
+            "checks": arr(obj({
+                "what": S, "level": {"enum": ["ok", "warn", "fail", "unknown"]},
+                "detail": S, "fix": null(S),
+            })),
+            "rbac": arr(obj({"permission": S, "allowed": null(B), "without_it": S})),
+            "error": d(null(ERROR), "The first failing check, when one fails."),
+            "exit_code": EXIT,
+        },
+        required=["exit_code"],
+        **failure_or(["namespace", "context", "cluster", "pod", "redis", "persistence", "disk",
+                      "sync_available", "writers", "newest_backup", "checks", "rbac"]),
+    ),
+}
+
+for name, schema in schemas.items():
+    with open(os.path.join(HERE, f"{name}.schema.json"), "w") as f:
+        json.dump(schema, f, indent=2, sort_keys=False)
+        f.write("\n")
+print(f"wrote {len(schemas)} schemas")
