@@ -182,3 +182,110 @@ fn schedules() {
     assert_eq!(kinds, ["ServiceAccount", "Role", "RoleBinding", "CronJob"]);
     insta::assert_snapshot!("schedule-yaml", yaml(&docs));
 }
+
+mod status {
+    use kubectl_redis_core::ops::status::{evaluate, json_report, worst, Facts, Level, PodFacts};
+    use std::collections::BTreeMap;
+
+    fn healthy() -> Facts {
+        let info: BTreeMap<String, String> = [
+            ("redis_version", "7.0.15"),
+            ("role", "master"),
+            ("connected_slaves", "0"),
+            ("db0", "keys=3,expires=1,avg_ttl=0"),
+            ("rdb_last_save_time", "1761329000"),
+            ("rdb_last_bgsave_status", "ok"),
+            ("rdb_bgsave_in_progress", "0"),
+            ("used_memory", "104857600"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        Facts {
+            namespace: "october".into(),
+            context: Some("kind-october".into()),
+            server_version: Some(Ok("v1.20.2".into())),
+            pod: Some(Ok(PodFacts {
+                name: "redis-0".into(),
+                container: "redis".into(),
+                port: 6379,
+                ready: true,
+                restarts: 0,
+                others: 0,
+            })),
+            info: Some(Ok(info)),
+            config: [
+                ("save", "3600 1"),
+                ("appendonly", "no"),
+                ("dir", "/data"),
+                ("dbfilename", "dump.rdb"),
+                ("repl-diskless-sync", "yes"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            // 10 GiB free, in KiB as df -Pk reports it.
+            disk: Some(Ok((1024, 10 * 1024 * 1024))),
+            sync_available: Some(true),
+            writers: Vec::new(),
+            newest_backup: Some((
+                "redis-backup-20251024_180000.rdb".into(),
+                300,
+                "verified".into(),
+            )),
+            now_unix: 1_761_329_100,
+            rbac: Vec::new(),
+        }
+    }
+
+    fn level(f: &Facts, what: &str) -> Level {
+        evaluate(f)
+            .into_iter()
+            .find(|l| l.what == what)
+            .map(|l| l.level)
+            .unwrap_or(Level::Unknown)
+    }
+
+    /// The judgements `status` makes: a healthy server passes; a data volume
+    /// with less free space than the dataset fails (exit 11 in the shell),
+    /// with its fix; a replica and a server without SYNC are warnings.
+    #[test]
+    fn status_judges_disk_role_and_sync() {
+        let f = healthy();
+        assert_eq!(worst(&evaluate(&f)), Level::Ok, "{:?}", evaluate(&f));
+        let j = json_report(&f, 0);
+        assert_eq!(j["redis"]["keys"], 3);
+        assert_eq!(j["redis"]["keys_per_db"]["0"]["expires"], 1);
+        assert_eq!(j["disk"]["free_bytes"], 10u64 * 1024 * 1024 * 1024);
+        assert_eq!(j["error"], serde_json::Value::Null);
+
+        // 50 MiB free for a 100 MiB dataset: BGSAVE cannot fit.
+        let full = Facts {
+            disk: Some(Ok((1024, 50 * 1024))),
+            ..healthy()
+        };
+        assert_eq!(level(&full, "disk"), Level::Fail);
+        assert_eq!(worst(&evaluate(&full)), Level::Fail);
+        let j = json_report(&full, 11);
+        let message = j["error"]["message"].as_str().unwrap_or("");
+        assert!(message.starts_with("disk:"), "{j}");
+        assert!(
+            j["error"]["hint"].as_str().unwrap_or("").contains("stream"),
+            "{j}"
+        );
+
+        let mut replica = healthy();
+        if let Some(Ok(i)) = &mut replica.info {
+            i.insert("role".into(), "slave".into());
+        }
+        assert_eq!(level(&replica, "redis"), Level::Warn);
+        assert_eq!(worst(&evaluate(&replica)), Level::Warn);
+
+        let no_sync = Facts {
+            sync_available: Some(false),
+            ..healthy()
+        };
+        assert_eq!(level(&no_sync, "sync"), Level::Warn);
+        assert_eq!(json_report(&no_sync, 0)["sync_available"], false);
+    }
+}
