@@ -8,24 +8,9 @@
 # Goal (issue 10): default backup <= 1.0x the runbook's script (medians).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TARGET=${CARGO_TARGET_DIR:-$REPO/target}
-BIN=$TARGET/release/kubectl-redis
-KEYS=${KEYS:-3000000}
 RUNS=${RUNS:-3}
-export KUBECONFIG
-KUBECONFIG=$("$REPO/scripts/cluster.sh" kubeconfig)
-IMAGE=${KR_REDIS_IMAGE:-kubectl-redis/redis:7.0}
-[ -x "$BIN" ] || { echo "build first: cargo build --release -p kubectl-redis" >&2; exit 1; }
-command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
-
-sed "s#@REDIS_IMAGE@#$IMAGE#" "$REPO/scripts/bench.yaml" | kubectl apply -f - >/dev/null
-kubectl -n kr-bench rollout status deploy/redis --timeout=120s >/dev/null
-pod=$(kubectl -n kr-bench get pods -l app=redis -o jsonpath='{.items[0].metadata.name}')
-cli() { kubectl -n kr-bench exec "$pod" -- redis-cli -p 6391 "$@"; }
-if [ "$(cli DBSIZE)" != "$KEYS" ]; then
-  cli FLUSHALL >/dev/null
-  cli DEBUG POPULATE "$KEYS" key 100 >/dev/null
-fi
+# shellcheck source=scripts/bench-scene.sh
+. "$REPO/scripts/bench-scene.sh"
 echo "Redis $(cli INFO server | tr -d '\r' | sed -n 's/^redis_version://p'), $KEYS keys;" \
   "$(cli CONFIG GET repl-diskless-sync | tr '\n' ' ')$(cli CONFIG GET repl-diskless-sync-delay | tr '\n' ' '); $RUNS runs each"
 

@@ -194,13 +194,7 @@ impl Backup {
                     self.lastsave = info.last_save;
                     self.bgsave_ms = now.saturating_sub(self.bgsave_started_ms);
                     say(out, Line::Detail(format!("done ({})", info.last_save)));
-                    let id = self.id();
-                    self.pending = Pending::Temp(id);
-                    out.push(Effect::CreateTemp {
-                        id,
-                        dir: self.plan.out_dir.clone(),
-                        prefix: names::temp_prefix(self.plan.started_unix),
-                    });
+                    self.create_temp(out);
                 } else {
                     self.wait_or_timeout(now, Wait::Ours, out);
                 }

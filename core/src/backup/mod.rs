@@ -1009,6 +1009,17 @@ impl Backup {
         }
     }
 
+    /// The hidden temporary file both methods write into.
+    fn create_temp(&mut self, out: &mut Vec<Effect>) {
+        let id = self.id();
+        self.pending = Pending::Temp(id);
+        out.push(Effect::CreateTemp {
+            id,
+            dir: self.plan.out_dir.clone(),
+            prefix: names::temp_prefix(self.plan.started_unix),
+        });
+    }
+
     fn commit(&mut self, out: &mut Vec<Effect>) {
         let id = self.id();
         self.pending = Pending::Commit(id);

@@ -8,7 +8,6 @@ use super::{
 };
 use crate::exit::Exit;
 use crate::rdb::{self, inspect};
-use crate::store::names;
 use crate::wire::repl::{self, Framing};
 use crate::wire::reply::{self, Reply};
 use crate::{human, rdb::Flavor};
@@ -80,13 +79,7 @@ impl Backup {
                     );
                     self.authenticate(out);
                 } else {
-                    let id = self.id();
-                    self.pending = Pending::Temp(id);
-                    out.push(Effect::CreateTemp {
-                        id,
-                        dir: self.plan.out_dir.clone(),
-                        prefix: names::temp_prefix(self.plan.started_unix),
-                    });
+                    self.create_temp(out);
                 }
             }
             (Err(e), Some(u)) => {
