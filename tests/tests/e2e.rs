@@ -993,10 +993,19 @@ fn killed_restore_is_recovered() {
     );
 
     // --recover waits until the lock shows its holder is gone, then acts.
-    let (code, _, stderr) = run(plugin(&["restore", "--recover", "-n", &s.ns]));
+    let (code, stdout, stderr) = run(plugin(&["restore", "--recover", "-n", &s.ns, "-o", "json"]));
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("scale deploy/worker back to 3"), "{stderr}");
     assert!(stderr.contains("released the lock Lease"), "{stderr}");
+    let j = schema_checked("recover", &stdout);
+    assert_eq!(j["writers"][0]["name"], "deploy/worker", "{j}");
+    assert_eq!(j["writers"][0]["replicas"], 3, "{j}");
+    assert_eq!(j["writers"][0]["restored"], true, "{j}");
+    assert_eq!(
+        j["released_leases"].as_array().map(Vec::len),
+        Some(1),
+        "{j}"
+    );
     assert_eq!(s.worker(), ("3".into(), String::new()));
     assert_eq!(leases().trim(), "", "the dead run's Lease is gone");
     let (code, _, stderr) = run(plugin(&["restore", "--recover", "-n", &s.ns]));
