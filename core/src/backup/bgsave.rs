@@ -5,6 +5,7 @@
 //! streams. redis-cli runs in the Redis container through exec.
 
 use super::*;
+use crate::kube::probe;
 
 /// What the bgsave steps run in the Redis container (besides `sh`).
 pub(super) const BGSAVE_TOOLS: &[&str] = &["redis-cli", "cat"];
@@ -332,44 +333,16 @@ impl Backup {
     }
 
     pub(super) fn on_probed(&mut self, r: Result<Vec<String>, String>, out: &mut Vec<Effect>) {
+        let needs = probe::Needs {
+            what: "--method bgsave",
+            tools_hint: "--method bgsave runs sh, redis-cli and cat in the Redis container; use the default --method stream (no exec, no tools), or choose the Redis container with --container".to_string(),
+            without_exec: "; the default --method stream needs no exec",
+            suffix: "",
+        };
         let t = self.target_or_default();
-        let ns = self.plan.namespace.clone();
-        let hint = Some(
-            "--method bgsave runs sh, redis-cli and cat in the Redis container; use the default --method stream (no exec, no tools), or choose the Redis container with --container"
-                .to_string(),
-        );
-        match r {
-            Ok(missing) if missing.is_empty() => {
-                self.ask(Redis::ConfigDir, &["CONFIG", "GET", "dir"], out)
-            }
-            Ok(missing) => self.fail(
-                out,
-                Exit::Error,
-                format!(
-                    "container {} of {ns}/{} has no {}",
-                    t.container,
-                    t.pod,
-                    missing.join(", ")
-                ),
-                hint,
-            ),
-            Err(e) if e.contains("forbidden") => self.fail(
-                out,
-                Exit::Error,
-                format!("exec in {ns}/{} is not allowed: {e}", t.pod),
-                Some(format!(
-                    "--method bgsave needs create on pods/exec (get before Kubernetes 1.31): `kubectl auth can-i create pods/exec -n {ns}`; the default --method stream needs no exec"
-                )),
-            ),
-            Err(e) => self.fail(
-                out,
-                Exit::Error,
-                format!(
-                    "cannot run sh in container {} of {ns}/{}: {e}",
-                    t.container, t.pod
-                ),
-                hint,
-            ),
+        match probe::verdict(r, &self.plan.namespace, &t, &needs) {
+            Ok(()) => self.ask(Redis::ConfigDir, &["CONFIG", "GET", "dir"], out),
+            Err((message, hint)) => self.fail(out, Exit::Error, message, Some(hint)),
         }
     }
 }

@@ -22,6 +22,7 @@ use crate::human;
 use crate::kube::lock::{self, Answer as LockAnswer, Decision, Request};
 pub use crate::kube::lock::{lease_name, LeaseError, LeaseState};
 use crate::kube::pods::{self, PodInfo, Target, Wanted};
+use crate::kube::probe;
 use crate::rdb::reader;
 use crate::rdb::{self, Header, Prelude, Server};
 use crate::wire::reply::{self, Reply};
@@ -711,48 +712,21 @@ impl Restore {
                 }
             }
             (Step::Probe, Input::Probed(_, r)) => {
-                let t = self.target();
-                let hint = Some(format!(
-                    "a file-swap restore runs sh, {} in the Redis container: use an image that has them (coreutils or busybox), or choose the Redis container with --container",
-                    self.tools().join(", ")
-                ));
-                match r {
-                    Ok(missing) if missing.is_empty() => {
+                let needs = probe::Needs {
+                    what: "a file-swap restore",
+                    tools_hint: format!(
+                        "a file-swap restore runs sh, {} in the Redis container: use an image that has them (coreutils or busybox), or choose the Redis container with --container",
+                        self.tools().join(", ")
+                    ),
+                    without_exec: "",
+                    suffix: "; nothing was changed",
+                };
+                match probe::verdict(r, &self.plan.namespace, &self.target(), &needs) {
+                    Ok(()) => {
                         let request = Request::Get { name: self.lease.clone() };
                         self.ask(Step::GetLease, |id| Effect::Lock { id, request }, out);
                     }
-                    Ok(missing) => self.fail(
-                        out,
-                        Exit::Error,
-                        format!(
-                            "container {} of {}/{} has no {}; nothing was changed",
-                            t.container,
-                            self.plan.namespace,
-                            t.pod,
-                            missing.join(", ")
-                        ),
-                        hint,
-                    ),
-                    Err(e) if e.contains("forbidden") => {
-                        let ns = self.plan.namespace.clone();
-                        self.fail(
-                            out,
-                            Exit::Error,
-                            format!("exec in {ns}/{} is not allowed: {e}; nothing was changed", t.pod),
-                            Some(format!(
-                                "a file-swap restore needs create on pods/exec (get before Kubernetes 1.31): `kubectl auth can-i create pods/exec -n {ns}`"
-                            )),
-                        )
-                    }
-                    Err(e) => self.fail(
-                        out,
-                        Exit::Error,
-                        format!(
-                            "cannot run sh in container {} of {}/{}: {e}; nothing was changed",
-                            t.container, self.plan.namespace, t.pod
-                        ),
-                        hint,
-                    ),
+                    Err((message, hint)) => self.fail(out, Exit::Error, message, Some(hint)),
                 }
             }
             (Step::Writer(i), Input::Writer(_, r)) => match r {
