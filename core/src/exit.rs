@@ -32,6 +32,11 @@ pub enum Exit {
     Stale,
     /// 11: `status` found a problem that will make backups or restores fail.
     Unhealthy,
+    /// 12: the backup repository (object storage) refused a request or
+    /// could not be reached; with several `--repo`, some copies failed.
+    Storage,
+    /// 13: an encrypted backup, and no identity given or none fits.
+    Key,
     /// 1: the user did not confirm a restore (the runbook's code).
     Aborted,
     /// 130: interrupted (Ctrl-C); nothing was left under a final name.
@@ -54,13 +59,15 @@ impl Exit {
             Exit::SyncRefused => 9,
             Exit::Stale => 10,
             Exit::Unhealthy => 11,
+            Exit::Storage => 12,
+            Exit::Key => 13,
             Exit::Aborted => 1,
             Exit::Interrupted => 130,
         }
     }
 
     /// Every exit code with its meaning, for `--help` and the README.
-    pub const ALL: [Exit; 13] = [
+    pub const ALL: [Exit; 15] = [
         Exit::Ok,
         Exit::Error,
         Exit::Invalid,
@@ -73,6 +80,8 @@ impl Exit {
         Exit::SyncRefused,
         Exit::Stale,
         Exit::Unhealthy,
+        Exit::Storage,
+        Exit::Key,
         Exit::Interrupted,
     ];
 
@@ -91,6 +100,8 @@ impl Exit {
             Exit::SyncRefused => "--method stream: the server refused SYNC (use --method bgsave)",
             Exit::Stale => "check: no verified backup, or the newest is older than --max-age",
             Exit::Unhealthy => "status: a problem that will make backups or restores fail (each line names its fix)",
+            Exit::Storage => "object storage refused or unreachable (the message names the credential source); several --repo: some copies failed, the others are kept",
+            Exit::Key => "encrypted backup: no --identity given, or none of the identities can decrypt it",
             Exit::Aborted => "restore: not confirmed (answer other than yes, or no terminal without --yes)",
             Exit::Interrupted => "interrupted; no partial file left behind, writers scaled back",
         }

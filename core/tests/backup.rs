@@ -34,6 +34,7 @@ fn plan() -> Plan {
         credentials: Credentials::default(),
         check_only: false,
         diskless: false,
+        recipients: Vec::new(),
     }
 }
 
@@ -322,9 +323,9 @@ fn run(plan: Plan, mut w: World) -> (String, Finish) {
                     now += after_ms;
                     Some(Input::Timer(id))
                 }
-                Effect::CreateTemp { id, dir, prefix } => {
-                    Some(Input::TempCreated(id, Ok(format!("{dir}/{prefix}a1b2c3"))))
-                }
+                Effect::CreateTemp {
+                    id, dir, prefix, ..
+                } => Some(Input::TempCreated(id, Ok(format!("{dir}/{prefix}a1b2c3")))),
                 Effect::CopyOut { id, .. } => {
                     now += 120;
                     Some(Input::Copied(id, w.copy.clone()))

@@ -143,14 +143,23 @@ pub fn run() -> ExitCode {
             clap_complete::generate(shell, &mut cmd, "kubectl-redis", &mut std::io::stdout());
             Exit::Ok
         }
-        Command::List(args) => list::run(&ui, args),
+        Command::List(args) => match runtime(&ui) {
+            Some(rt) => rt.block_on(list::run(&ui, args)),
+            None => Exit::Error,
+        },
         Command::Verify(args) if args.url.is_some() => match runtime(&ui) {
             Some(rt) => rt.block_on(verify::run_url(&ui, args)),
             None => Exit::Error,
         },
-        Command::Verify(args) => verify::run(&ui, args),
+        Command::Verify(args) => match runtime(&ui) {
+            Some(rt) => rt.block_on(verify::run(&ui, &cli.kube, args)),
+            None => Exit::Error,
+        },
         Command::Inspect(args) => inspect::run(&ui, args),
-        Command::Prune(args) => prune::run(&ui, args),
+        Command::Prune(args) => match runtime(&ui) {
+            Some(rt) => rt.block_on(prune::run(&ui, args)),
+            None => Exit::Error,
+        },
         Command::Schedule(mut args) => {
             if let Some(v) = &args.cronjob_api_flag {
                 args.cronjob_api = v.clone();
@@ -164,7 +173,10 @@ pub fn run() -> ExitCode {
             Some(rt) => rt.block_on(status::run(&ui, &cli.kube, args)),
             None => Exit::Error,
         },
-        Command::Check(args) => check::run(&ui, args),
+        Command::Check(args) => match runtime(&ui) {
+            Some(rt) => rt.block_on(check::run(&ui, args)),
+            None => Exit::Error,
+        },
         Command::Backup(args) => match runtime(&ui) {
             Some(rt) => rt.block_on(backup::run(&ui, &cli.kube, args)),
             None => Exit::Error,

@@ -2,9 +2,12 @@
 
 use std::time::Duration;
 
-/// The output directory: flag, then $OUT_DIR, then $BACKUPS_DIR, then ./backups.
+/// The repository (a directory or an object-storage URL): flag
+/// (`--out-dir`/`--repo`), then $KUBECTL_REDIS_REPO, then $OUT_DIR, then
+/// $BACKUPS_DIR, then ./backups.
 pub fn out_dir(flag: Option<String>) -> String {
-    flag.or_else(|| env_nonempty("OUT_DIR"))
+    flag.or_else(|| env_nonempty("KUBECTL_REDIS_REPO"))
+        .or_else(|| env_nonempty("OUT_DIR"))
         .or_else(|| env_nonempty("BACKUPS_DIR"))
         .unwrap_or_else(|| "./backups".to_string())
 }

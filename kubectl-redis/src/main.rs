@@ -10,6 +10,7 @@ mod commands;
 mod complete;
 mod env;
 mod jobs;
+mod keys;
 mod kube;
 mod metrics;
 mod output;

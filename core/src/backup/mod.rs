@@ -157,6 +157,9 @@ pub struct Plan {
     /// `--diskless`: always ask for a diskless snapshot, even when the
     /// server delays those (`repl-diskless-sync-delay`).
     pub diskless: bool,
+    /// `--encrypt-to`: the age recipients (public keys) the file is
+    /// encrypted to; the name then ends in `.rdb.age` and the manifest says so.
+    pub recipients: Vec<String>,
 }
 
 /// Output of one `redis-cli` run in the pod.
@@ -290,6 +293,9 @@ pub enum Effect {
     },
     /// Create a new empty file, mode 0600, in `dir` (created 0700 if missing)
     /// whose name starts with `prefix`, never reusing an existing name.
+    /// In an object-storage repository (`dir` is a URL) the upload goes
+    /// straight to `dest`, refused if that name or its manifest exists, and
+    /// counts only once its manifest is written by [`Effect::Commit`].
     CreateTemp {
         /// Effect id.
         id: Id,
@@ -297,6 +303,8 @@ pub enum Effect {
         dir: String,
         /// Name prefix.
         prefix: String,
+        /// The name the backup will be committed under.
+        dest: String,
     },
     /// Stream `remote_path` out of the container into the file `local_path`.
     CopyOut {
@@ -584,15 +592,22 @@ impl Backup {
     }
 
     /// The final path the backup will get (changes if the name is taken).
+    /// Whether the backup goes to object storage (`out_dir` is a URL other
+    /// than `file://`).
+    fn remote_repo(&self) -> bool {
+        matches!(self.plan.out_dir.split_once("://"), Some((s, _)) if s != "file")
+    }
+
     fn dest_name(&self) -> String {
-        names::backup_file_name(self.plan.started_unix, self.attempt)
+        names::backup_file_name_for(
+            self.plan.started_unix,
+            self.attempt,
+            !self.plan.recipients.is_empty(),
+        )
     }
 
     pub fn dest_path(&self) -> String {
-        join(
-            &self.plan.out_dir,
-            &names::backup_file_name(self.plan.started_unix, self.attempt),
-        )
+        join(&self.plan.out_dir, &self.dest_name())
     }
 
     fn id(&mut self) -> Id {
@@ -710,6 +725,12 @@ impl Backup {
                         label: self.dest_path(),
                     });
                 }
+                Err(e) if self.remote_repo() => self.fail(
+                    out,
+                    Exit::Storage,
+                    format!("cannot start the upload to {}: {e}", self.plan.out_dir),
+                    Some("check the repository URL, the bucket and the credentials".to_string()),
+                ),
                 Err(e) => self.fail(
                     out,
                     Exit::Error,
@@ -760,11 +781,19 @@ impl Backup {
                         CommitError::Exists => "every candidate name is taken".to_string(),
                         CommitError::Failed(m) => m,
                     };
+                    let (exit, hint) = if self.remote_repo() {
+                        (
+                            Exit::Storage,
+                            "nothing counts as a backup without its manifest; check the bucket, the credentials and the store's messages above",
+                        )
+                    } else {
+                        (Exit::Error, "check free space and permissions of --out-dir")
+                    };
                     self.fail(
                         out,
-                        Exit::Error,
+                        exit,
                         format!("cannot save {}: {msg}", self.dest_path()),
-                        Some("check free space and permissions of --out-dir".to_string()),
+                        Some(hint.to_string()),
                     )
                 }
             },
@@ -956,7 +985,7 @@ impl Backup {
     /// The manifest for the current destination name.
     fn manifest(&self) -> Manifest {
         let file = self.dest_name();
-        match &self.checked {
+        let mut m = match &self.checked {
             Some((s, sha)) => Manifest::new(
                 &file,
                 sha,
@@ -982,8 +1011,20 @@ impl Backup {
                 method: self.method_name().into(),
                 created: names::rfc3339(self.plan.started_unix),
                 tool: self.plan.tool.clone(),
+                encryption: None,
             },
+        };
+        if !self.plan.recipients.is_empty() {
+            // The stored object's size and sha256 are the shell's to fill
+            // in: only it sees the ciphertext.
+            m.encryption = Some(manifest::Encryption {
+                format: "age".into(),
+                recipients: self.plan.recipients.clone(),
+                size: 0,
+                sha256: String::new(),
+            });
         }
+        m
     }
 
     fn method_name(&self) -> &'static str {
@@ -1017,6 +1058,7 @@ impl Backup {
             id,
             dir: self.plan.out_dir.clone(),
             prefix: names::temp_prefix(self.plan.started_unix),
+            dest: self.dest_path(),
         });
     }
 

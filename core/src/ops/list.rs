@@ -57,9 +57,22 @@ pub struct Listing {
 /// Picks the backups out of `entries` and orders them newest first (ties by
 /// name, descending, so `-2` comes before the plain name of that second).
 pub fn listing(dir: &str, entries: &[Entry], now_unix: i64) -> Listing {
+    listing_in(dir, entries, now_unix, false)
+}
+
+/// [`listing`], where a backup exists only when its manifest does
+/// (`manifest_required`, object storage: the manifest is written last,
+/// create-only). A data object without one is an incomplete upload, listed
+/// in `partial` with the temporary files.
+pub fn listing_in(dir: &str, entries: &[Entry], now_unix: i64, manifest_required: bool) -> Listing {
+    let incomplete = |e: &Entry| {
+        manifest_required
+            && e.manifest.is_none()
+            && names::parse_backup_file_name(&e.name).is_some()
+    };
     let mut backups: Vec<Row> = entries
         .iter()
-        .filter(|e| e.is_file)
+        .filter(|e| e.is_file && !incomplete(e))
         .filter_map(|e| {
             let created = names::parse_backup_file_name(&e.name)?;
             Some(Row {
@@ -76,7 +89,7 @@ pub fn listing(dir: &str, entries: &[Entry], now_unix: i64) -> Listing {
                 status: match &e.manifest {
                     None => "no manifest".into(),
                     Some(Err(_)) => "bad manifest".into(),
-                    Some(Ok(m)) if m.size != e.bytes => "size differs from manifest".into(),
+                    Some(Ok(m)) if m.stored().0 != e.bytes => "size differs from manifest".into(),
                     Some(Ok(m)) if m.verified => "verified".into(),
                     Some(Ok(_)) => "unverified".into(),
                 },
@@ -94,7 +107,7 @@ pub fn listing(dir: &str, entries: &[Entry], now_unix: i64) -> Listing {
     });
     let mut partial: Vec<String> = entries
         .iter()
-        .filter(|e| names::is_temp_name(&e.name))
+        .filter(|e| names::is_temp_name(&e.name) || incomplete(e))
         .map(|e| e.name.clone())
         .collect();
     partial.sort();
@@ -106,6 +119,7 @@ pub fn listing(dir: &str, entries: &[Entry], now_unix: i64) -> Listing {
 }
 
 fn suffix_of(name: &str) -> u32 {
+    let name = name.strip_suffix(".age").unwrap_or(name);
     name.strip_suffix(names::SUFFIX)
         .and_then(|s| s.rsplit_once('-'))
         .and_then(|(_, n)| n.parse().ok())

@@ -75,6 +75,24 @@ pub struct Manifest {
     pub created: String,
     /// `kubectl-redis x.y.z`.
     pub tool: String,
+    /// Present when the stored object is an age file: `size` and `sha256`
+    /// above are then the plaintext RDB's, these the stored bytes'.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Encryption>,
+}
+
+/// How a backup was encrypted, and the stored (encrypted) object's checks,
+/// so that integrity can be proven without a key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Encryption {
+    /// Always `age` (age-encryption.org/v1).
+    pub format: String,
+    /// The public recipients (`age1...` or SSH public keys); never a secret.
+    pub recipients: Vec<String>,
+    /// Size of the stored object in bytes.
+    pub size: u64,
+    /// SHA-256 of the stored object, hex.
+    pub sha256: String,
 }
 
 impl Manifest {
@@ -122,6 +140,16 @@ impl Manifest {
             method: method.into(),
             created: created.into(),
             tool: tool.into(),
+            encryption: None,
+        }
+    }
+
+    /// The stored object's size and SHA-256 (the ciphertext's when
+    /// encrypted): what can be checked without a key.
+    pub fn stored(&self) -> (u64, &str) {
+        match &self.encryption {
+            Some(e) => (e.size, &e.sha256),
+            None => (self.size, &self.sha256),
         }
     }
 

@@ -10,6 +10,8 @@
 pub const PREFIX: &str = "redis-backup-";
 /// Every final backup name ends with this.
 pub const SUFFIX: &str = ".rdb";
+/// An encrypted backup (an age file) ends with this.
+pub const ENCRYPTED_SUFFIX: &str = ".rdb.age";
 /// Temporary files (being written, or left by a crash) start with this.
 pub const TEMP_PREFIX: &str = ".redis-backup-";
 
@@ -94,14 +96,30 @@ pub fn backup_file_name(secs: i64, attempt: u32) -> String {
     }
 }
 
+/// [`backup_file_name`], ending in [`ENCRYPTED_SUFFIX`] when `encrypted`.
+pub fn backup_file_name_for(secs: i64, attempt: u32, encrypted: bool) -> String {
+    let n = backup_file_name(secs, attempt);
+    if encrypted {
+        format!("{n}.age")
+    } else {
+        n
+    }
+}
+
+/// Whether `name` is an encrypted backup's name (`.rdb.age`).
+pub fn is_encrypted_name(name: &str) -> bool {
+    name.ends_with(ENCRYPTED_SUFFIX)
+}
+
 /// The prefix of the temporary file a backup taken at `secs` is written to.
 pub fn temp_prefix(secs: i64) -> String {
     format!("{TEMP_PREFIX}{}{SUFFIX}.", stamp(secs))
 }
 
 /// The Unix time encoded in a final backup name, or `None` if `name` is not
-/// one (temporary files, other files).
+/// one (temporary files, other files). Encrypted names (`.rdb.age`) count.
 pub fn parse_backup_file_name(name: &str) -> Option<i64> {
+    let name = name.strip_suffix(".age").unwrap_or(name);
     let core = name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
     let (stamp, suffix) = match core.split_once('-') {
         Some((s, n)) => (s, Some(n)),

@@ -7,6 +7,8 @@ use crate::jobs::backup::{drive, Shell};
 use crate::kube::lease;
 use crate::output;
 use crate::redis::auth::{self, Auth};
+use crate::store::crypt::Recipients;
+use crate::store::repo::{self, Problem, Repo};
 use crate::ui::Ui;
 use clap::{Args, ValueEnum};
 use kubectl_redis_core::backup::{self as machine, Credentials, Finish, Plan, Url};
@@ -71,9 +73,18 @@ pub struct BackupArgs {
     /// Also write Prometheus metrics of this run here (see `kubectl redis check --help`)
     #[arg(long, value_name = "PATH")]
     pub metrics_file: Option<String>,
-    /// Directory for the backup [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]
-    #[arg(long, value_name = "DIR")]
+    /// Where the backup goes: a directory, or object storage (s3://BUCKET/PREFIX, gs://..., az://CONTAINER/PREFIX, file:///PATH) [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]
+    #[arg(long, visible_alias = "repo", value_name = "DIR|URL")]
     pub out_dir: Option<String>,
+    /// Encrypt the backup with age to this recipient: an age public key (age1...) or an SSH public key; repeatable
+    #[arg(long, value_name = "RECIPIENT")]
+    pub encrypt_to: Vec<String>,
+    /// Encrypt to every recipient in this file (one per line, # comments); repeatable
+    #[arg(long, value_name = "FILE")]
+    pub encrypt_to_file: Vec<String>,
+    /// Store a plaintext backup in object storage, or ignore the repository's recipients (`repo init`)
+    #[arg(long, conflicts_with_all = ["encrypt_to", "encrypt_to_file"])]
+    pub no_encrypt: bool,
     /// How long BGSAVE may take: 30s, 2m, 1h or plain seconds
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -144,6 +155,28 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
                 "check the Secret with `kubectl get secret NAME -o yaml` (names only are printed)",
             ),
         };
+    // Where, and encrypted to whom: settled before anything is touched.
+    let dir = env::out_dir(args.out_dir);
+    let repo = match Repo::open(&dir) {
+        Ok(r) => r,
+        Err(p) => return fail(Exit::Invalid, &p.message, &p.hint),
+    };
+    if let Repo::Remote(r) = &repo {
+        if let Err(p) = r.preflight().await {
+            return fail(Exit::Storage, &p.message, &p.hint);
+        }
+    }
+    let recipients = match recipients_for(
+        &repo,
+        &args.encrypt_to,
+        &args.encrypt_to_file,
+        args.no_encrypt,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err((exit, p)) => return fail(exit, &p.message, &p.hint),
+    };
     // The bgsave path hands the user's password to redis-cli in the pod.
     auth::set_global(auth.clone());
     let plan = Plan {
@@ -152,7 +185,7 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
         pod: args.target.pod,
         container: args.target.container,
         port: args.target.redis_port,
-        out_dir: env::out_dir(args.out_dir),
+        out_dir: repo.display(),
         started_unix: env::unix_now(),
         timeout_ms: env::millis(args.timeout),
         poll_ms: 250,
@@ -169,11 +202,59 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
         credentials: credentials(&auth),
         check_only: false,
         diskless: args.diskless,
+        recipients: recipients
+            .as_ref()
+            .map(|r| r.public.clone())
+            .unwrap_or_default(),
     };
-    let mut shell = Shell::new(ui, k, auth, plan.holder.clone());
+    let mut shell = Shell::new(ui, k, auth, plan.holder.clone(), repo, recipients);
     let finish = drive(&mut shell, plan).await;
     report(ui, output, &finish);
     finish.exit
+}
+
+/// Who the backup is encrypted to: the command line, else the repository's
+/// config (`repo init`), else nobody; a backup leaving the machine in
+/// plaintext must be asked for with `--no-encrypt`.
+pub async fn recipients_for(
+    repo: &Repo,
+    to: &[String],
+    files: &[String],
+    no_encrypt: bool,
+) -> Result<Option<Recipients>, (Exit, Problem)> {
+    let invalid = |m: String| {
+        (
+            Exit::Invalid,
+            Problem {
+                message: m,
+                hint: "give age public keys (age1..., from `age-keygen`) or SSH public keys; secret keys never go on the command line".into(),
+            },
+        )
+    };
+    if let Some(r) = Recipients::parse(to, files).map_err(invalid)? {
+        return Ok(Some(r));
+    }
+    if no_encrypt {
+        return Ok(None);
+    }
+    let config = repo.config().await.map_err(|p| (Exit::Storage, p))?;
+    if let Some(c) = config.filter(|c| !c.recipients.is_empty()) {
+        return Recipients::parse(&c.recipients, &[])
+            .map_err(|m| invalid(format!("{}/{}: {m}", repo.display(), repo::CONFIG)));
+    }
+    if let Repo::Remote(r) = repo {
+        return Err((
+            Exit::Invalid,
+            Problem {
+                message: format!(
+                    "{} is object storage and no recipients are set: backups leave this machine encrypted unless you say otherwise",
+                    r.url
+                ),
+                hint: "add --encrypt-to age1... (or record them once: kubectl redis repo init URL --encrypt-to age1...), or --no-encrypt to store plaintext".into(),
+            },
+        ));
+    }
+    Ok(None)
 }
 
 fn json_kind(o: Output) -> Option<&'static str> {

@@ -22,8 +22,8 @@ pub const AFTER_HELP: &str = "Exit codes:\n    0  the newest verified backup is 
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// Directory of the backups [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]
-    #[arg(long, value_name = "DIR")]
+    /// Directory or object-storage URL of the backups [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]
+    #[arg(long, visible_alias = "repo", value_name = "DIR|URL")]
     pub out_dir: Option<String>,
     /// The oldest the newest verified backup may be
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "24h")]
@@ -36,11 +36,16 @@ pub struct CheckArgs {
     pub output: Output,
 }
 
-pub fn run(ui: &Ui, args: CheckArgs) -> Exit {
+pub async fn run(ui: &Ui, args: CheckArgs) -> Exit {
     let dir = env::out_dir(args.out_dir);
-    let Some(l) = crate::store::local::listing_or_report(ui, &dir) else {
-        return Exit::Error;
+    let Some((repo, l)) = crate::store::local::listing_or_report(ui, &dir).await else {
+        return if crate::store::repo::is_remote(&dir) {
+            Exit::Storage
+        } else {
+            Exit::Error
+        };
     };
+    let dir = repo.display();
     let now = env::unix_now();
     let newest = l.backups.iter().find(|b| b.status == "verified");
     let max = args.max_age.as_secs() as i64;

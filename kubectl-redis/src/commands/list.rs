@@ -2,44 +2,51 @@
 
 use crate::args::Output;
 use crate::env;
-use crate::store::local::read_entries;
+use crate::store::repo::Repo;
 use crate::ui::Ui;
 use clap::Args;
 use kubectl_redis_core::exit::Exit;
-use kubectl_redis_core::ops::list::{listing, table};
+use kubectl_redis_core::ops::list::table;
 
 pub const AFTER_HELP: &str = "Environment:\n  OUT_DIR, BACKUPS_DIR   directory to read when --out-dir is not given\n\nExamples:\n  kubectl redis list\n  kubectl redis list --out-dir /mnt/backups -o json";
 
 #[derive(Args, Debug)]
 pub struct ListArgs {
-    /// Directory to list [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]
-    #[arg(long, value_name = "DIR")]
+    /// Directory or object-storage URL to list (s3://BUCKET/PREFIX, gs://..., az://...) [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]
+    #[arg(long, visible_alias = "repo", value_name = "DIR|URL")]
     pub out_dir: Option<String>,
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
 }
 
-pub fn run(ui: &Ui, args: ListArgs) -> Exit {
+pub async fn run(ui: &Ui, args: ListArgs) -> Exit {
     let dir = env::out_dir(args.out_dir);
-    let now = env::unix_now();
-    let entries = match read_entries(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            ui.note(&format!(
-                "no backups: {dir} does not exist (choose it with --out-dir or $OUT_DIR)"
-            ));
-            Vec::new()
-        }
-        Err(e) => {
-            ui.error(
-                &format!("cannot read {dir}: {e}"),
-                Some("check the directory's permissions, or choose another with --out-dir"),
-            );
-            return Exit::Error;
+    let repo = match Repo::open(&dir) {
+        Ok(r) => r,
+        Err(p) => {
+            ui.error(&p.message, Some(&p.hint));
+            return Exit::Invalid;
         }
     };
-    let l = listing(&dir, &entries, now);
+    if let Repo::Local(d) = &repo {
+        if !std::path::Path::new(d).exists() {
+            ui.note(&format!(
+                "no backups: {d} does not exist (choose it with --out-dir or $OUT_DIR)"
+            ));
+        }
+    }
+    let l = match repo.listing().await {
+        Ok(l) => l,
+        Err(p) => {
+            ui.error(&p.message, Some(&p.hint));
+            return match repo {
+                Repo::Local(_) => Exit::Error,
+                Repo::Remote(_) => Exit::Storage,
+            };
+        }
+    };
+    let dir = repo.display();
     match args.output {
         Output::Json => match serde_json::to_value(&l) {
             Ok(v) => crate::output::print(ui, "BackupList", v),
@@ -58,7 +65,7 @@ pub fn run(ui: &Ui, args: ListArgs) -> Exit {
     }
     if !l.partial.is_empty() {
         ui.note(&format!(
-            "{} incomplete file(s) from interrupted backups in {dir} (safe to delete): {}",
+            "{} incomplete file(s) from interrupted backups in {dir} (`kubectl redis prune` removes them): {}",
             l.partial.len(),
             l.partial.join(", ")
         ));

@@ -13,15 +13,17 @@ pub const LONG_ABOUT: &str =
     "Remove old backups by a retention policy. The rules add up: a backup is \
 kept if any rule keeps it, and the newest backup is always kept. Only files named \
 like our backups (redis-backup-YYYYMMDD_HHMMSS[-N].rdb) are candidates; each is \
-removed together with its manifest. Without --yes nothing is removed: the plan is \
-printed.";
+removed together with its manifest. Leftovers of interrupted backups (hidden \
+temporary files, and objects uploaded without a manifest) older than an hour are \
+removed too. Works on a directory or an object-storage repository (--repo URL). \
+Without --yes nothing is removed: the plan is printed.";
 
 pub const AFTER_HELP: &str = "Examples:\n  kubectl redis prune --keep-last 10                 # shows what would go\n  kubectl redis prune --keep-within 7d --keep-daily 30 --yes\n  kubectl redis prune --keep-hourly 24 --keep-daily 7 --keep-weekly 8 -o json";
 
 #[derive(Args, Debug)]
 pub struct PruneArgs {
-    /// Directory of the backups [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]
-    #[arg(long, value_name = "DIR")]
+    /// Directory or object-storage URL of the backups [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]
+    #[arg(long, visible_alias = "repo", value_name = "DIR|URL")]
     pub out_dir: Option<String>,
     /// Keep the newest N
     #[arg(long, value_name = "N")]
@@ -46,7 +48,10 @@ pub struct PruneArgs {
     pub output: Output,
 }
 
-pub fn run(ui: &Ui, args: PruneArgs) -> Exit {
+/// Leftovers younger than this may belong to a backup still running.
+const LEFTOVER_MIN_AGE_S: i64 = 3600;
+
+pub async fn run(ui: &Ui, args: PruneArgs) -> Exit {
     let p = Policy {
         last: args.keep_last,
         within_s: args.keep_within.map(|d| d.as_secs() as i64),
@@ -62,29 +67,46 @@ pub fn run(ui: &Ui, args: PruneArgs) -> Exit {
         return Exit::Invalid;
     }
     let dir = env::out_dir(args.out_dir);
-    let Some(l) = crate::store::local::listing_or_report(ui, &dir) else {
-        return Exit::Error;
+    let remote = crate::store::repo::is_remote(&dir);
+    let io_exit = if remote { Exit::Storage } else { Exit::Error };
+    let Some((repo, l)) = crate::store::local::listing_or_report(ui, &dir).await else {
+        return io_exit;
     };
-    let verdicts = decide(&l.backups, &p, env::unix_now());
+    let dir = repo.display();
+    let now = env::unix_now();
+    let verdicts = decide(&l.backups, &p, now);
     let mut removed = Vec::new();
     let mut failed = Vec::new();
     for v in verdicts.iter().filter(|v| !v.keep) {
         if !args.yes || !is_ours(&v.file) {
             continue;
         }
-        // The backup first: a manifest without its file is harmless, the
-        // reverse would look unverified.
-        match std::fs::remove_file(&v.path) {
-            Ok(()) => {
-                let m = format!("{}.json", v.path);
-                if let Err(e) = std::fs::remove_file(&m) {
-                    if e.kind() != std::io::ErrorKind::NotFound {
-                        failed.push(format!("{m}: {e}"));
-                    }
-                }
-                removed.push(v.file.clone());
+        match repo.remove_backup(&v.file).await {
+            Ok(()) => removed.push(v.file.clone()),
+            Err(e) => failed.push(e.message),
+        }
+    }
+    // Leftovers of interrupted backups: temporary files, and data uploaded
+    // without a manifest; only those old enough not to be running now.
+    let mut leftovers = Vec::new();
+    let mut young = 0usize;
+    if !l.partial.is_empty() {
+        let times = repo.modified().await.unwrap_or_default();
+        for name in &l.partial {
+            let old = times
+                .get(name)
+                .is_some_and(|t| now - t >= LEFTOVER_MIN_AGE_S);
+            if !old {
+                young += 1;
+                continue;
             }
-            Err(e) => failed.push(format!("{}: {e}", v.path)),
+            if args.yes {
+                if let Err(e) = repo.remove_leftover(name).await {
+                    failed.push(e.message);
+                    continue;
+                }
+            }
+            leftovers.push(name.clone());
         }
     }
     let keep = verdicts.iter().filter(|v| v.keep).count();
@@ -105,7 +127,8 @@ pub fn run(ui: &Ui, args: PruneArgs) -> Exit {
                 serde_json::json!({
                     "dir": dir, "dry_run": !args.yes, "policy": p, "backups": verdicts,
                     "kept": keep, "removed": removed, "would_remove": if args.yes { Vec::new() } else { drop.clone() },
-                    "errors": errors, "exit_code": if failed.is_empty() { 0 } else { Exit::Error.code() },
+                    "leftovers": leftovers, "leftovers_removed": args.yes,
+                    "errors": errors, "exit_code": if failed.is_empty() { 0 } else { io_exit.code() },
                 }),
             );
         }
@@ -124,6 +147,23 @@ pub fn run(ui: &Ui, args: PruneArgs) -> Exit {
                     human::bytes(v.bytes),
                     v.created
                 );
+            }
+            if !leftovers.is_empty() {
+                ui.note(&format!(
+                    "{} incomplete leftover(s) of interrupted backups {}: {}",
+                    leftovers.len(),
+                    if args.yes {
+                        "removed"
+                    } else {
+                        "would be removed"
+                    },
+                    leftovers.join(", ")
+                ));
+            }
+            if young > 0 {
+                ui.note(&format!(
+                    "{young} incomplete file(s) younger than an hour left alone (a backup may be writing them)"
+                ));
             }
             if args.yes {
                 ui.note(&format!(
@@ -144,9 +184,9 @@ pub fn run(ui: &Ui, args: PruneArgs) -> Exit {
     if !failed.is_empty() {
         ui.error(
             &format!("could not remove: {}", failed.join("; ")),
-            Some("check the directory's permissions"),
+            Some("check the directory's permissions (or the store's: delete on the prefix)"),
         );
-        return Exit::Error;
+        return io_exit;
     }
     Exit::Ok
 }

@@ -6,7 +6,8 @@ use crate::args::{parse_duration, Output};
 use crate::env;
 use crate::jobs::backup::{drive, Shell};
 use crate::output;
-use crate::store::rdbfile;
+use crate::store::crypt::Identities;
+use crate::store::source::{self, ReadFail, Source};
 use crate::ui::Ui;
 use clap::Args;
 use kubectl_redis_core::backup::{Method, Plan, Url};
@@ -14,7 +15,7 @@ use kubectl_redis_core::exit::Exit;
 use kubectl_redis_core::rdb::inspect::checksum_text;
 use kubectl_redis_core::rdb::reader::Checksum;
 use serde::Serialize;
-use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const LONG_ABOUT: &str =
@@ -28,9 +29,11 @@ pub const AFTER_HELP: &str = "Exit codes:\n    0  every file checks out\n    1  
 
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
-    /// RDB files to check
-    #[arg(value_name = "FILE", required_unless_present = "url")]
+    /// Backups to check: paths, or URLs in object storage (s3://BUCKET/PREFIX/NAME, gs://, az://)
+    #[arg(value_name = "FILE|URL", required_unless_present = "url")]
     pub files: Vec<String>,
+    #[command(flatten)]
+    pub keys: crate::keys::KeyArgs,
     /// Instead of files: take a snapshot of this Redis over SYNC and check it, saving nothing
     #[arg(long, value_name = "redis://HOST:PORT", conflicts_with = "files")]
     pub url: Option<String>,
@@ -52,6 +55,11 @@ struct FileResult {
     flavor: Option<String>,
     keys: Option<u64>,
     checksum: Option<Checksum>,
+    /// The stored bytes are an age file.
+    encrypted: bool,
+    /// `every-byte`: the RDB was read whole; `stored-bytes`: an encrypted
+    /// file checked against its manifest without a key.
+    checked: &'static str,
     manifest: &'static str,
     #[serde(serialize_with = "error_object")]
     error: Option<String>,
@@ -71,18 +79,33 @@ fn error_object<S: serde::Serializer>(e: &Option<String>, s: S) -> Result<S::Ok,
     serde::Serialize::serialize(&v, s)
 }
 
-pub fn run(ui: &Ui, args: VerifyArgs) -> Exit {
+pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: VerifyArgs) -> Exit {
     let mut worst = Exit::Ok;
     let mut results = Vec::new();
+    let ids = match args.keys.load(kube).await {
+        Ok(i) => Arc::new(i),
+        Err(e) => {
+            ui.error(
+                &e,
+                Some("give an age identity file or an unencrypted SSH private key"),
+            );
+            return Exit::Invalid;
+        }
+    };
     for file in &args.files {
-        let (r, exit) = one(Path::new(file));
+        let (r, exit) = one(file, ids.clone()).await;
         if rank(exit) > rank(worst) {
             worst = exit;
         }
         if args.output == Output::Text {
             match &r.error {
+                None if r.checked == "stored-bytes" => println!(
+                    "OK  {file}: encrypted, {} bytes, sha256 matches its manifest (stored bytes only; give --identity to check every byte)",
+                    r.bytes
+                ),
                 None => println!(
-                    "OK  {file}: {} RDB {}, {} keys, {}, {} bytes{}",
+                    "OK  {file}: {}{} RDB {}, {} keys, {}, {} bytes{}",
+                    if r.encrypted { "encrypted, " } else { "" },
                     r.flavor.as_deref().unwrap_or("?").to_uppercase(),
                     r.rdb_version.unwrap_or(0),
                     r.keys.unwrap_or(0),
@@ -149,8 +172,16 @@ pub async fn run_url(ui: &Ui, args: VerifyArgs) -> Exit {
         credentials: crate::commands::backup::credentials(&auth),
         check_only: true,
         diskless: false,
+        recipients: Vec::new(),
     };
-    let mut shell = Shell::new(ui, None, auth, String::new());
+    let mut shell = Shell::new(
+        ui,
+        None,
+        auth,
+        String::new(),
+        crate::store::repo::Repo::Local(String::new()),
+        None,
+    );
     let f = drive(&mut shell, plan).await;
     let v = match (&f.report, &f.error) {
         (Some(r), _) => {
@@ -185,12 +216,14 @@ pub async fn run_url(ui: &Ui, args: VerifyArgs) -> Exit {
     f.exit
 }
 
-/// Corruption outranks unreadable files, which outrank success.
+/// Corruption outranks missing keys and unreachable storage, which
+/// outrank unreadable files, which outrank success.
 fn rank(e: Exit) -> u8 {
     match e {
         Exit::Ok => 0,
         Exit::Invalid => 1,
-        _ => 2,
+        Exit::Key | Exit::Storage => 2,
+        _ => 3,
     }
 }
 
@@ -199,14 +232,15 @@ fn hint(e: Exit) -> Option<&'static str> {
         Exit::Corrupt => {
             Some("do not restore this file; take a new backup, or use an older one that verifies")
         }
+        Exit::Key => Some("give the identity the backup was encrypted to: --identity FILE, $KUBECTL_REDIS_IDENTITY or --identity-from-secret NAME/KEY"),
+        Exit::Storage => Some("check the URL, the credentials and the endpoint"),
         _ => None,
     }
 }
 
-fn one(path: &Path) -> (FileResult, Exit) {
-    let file = path.display().to_string();
+async fn one(loc: &str, ids: Arc<Identities>) -> (FileResult, Exit) {
     let mut r = FileResult {
-        file,
+        file: loc.to_string(),
         ok: false,
         bytes: 0,
         sha256: None,
@@ -214,42 +248,70 @@ fn one(path: &Path) -> (FileResult, Exit) {
         flavor: None,
         keys: None,
         checksum: None,
+        encrypted: false,
+        checked: "every-byte",
         manifest: "none",
         error: None,
         exit_code: 0,
     };
-    // The SHA-256 is only needed to compare with a manifest.
-    let manifest = rdbfile::manifest_for(path);
-    let hash = matches!(manifest, Ok(Some(_)));
-    let checked = match rdbfile::check(path, hash, &mut |_| {}) {
-        Ok(c) => c,
-        Err(e) => {
-            r.error = Some(e);
-            r.exit_code = Exit::Invalid.code();
-            return (r, Exit::Invalid);
-        }
+    let fail = |mut r: FileResult, exit: Exit, e: String| {
+        r.error = Some(e);
+        r.exit_code = exit.code();
+        (r, exit)
     };
-    r.bytes = checked.size;
-    r.sha256 = checked.sha256.clone();
+    let src = match Source::open(loc) {
+        Ok(s) => s,
+        Err(p) => return fail(r, Exit::Invalid, p.message),
+    };
+    let remote = matches!(src, Source::Remote { .. });
+    let io_exit = if remote { Exit::Storage } else { Exit::Invalid };
+    let manifest = src.manifest().await;
+    let raw = match src.reader().await {
+        Ok(x) => x,
+        Err(p) => return fail(r, io_exit, p.message),
+    };
+    let read =
+        tokio::task::spawn_blocking(move || source::read(raw, &ids, true, &mut |_| {})).await;
+    let read = match read {
+        Ok(Ok(x)) => x,
+        Ok(Err(ReadFail::Io(e))) => return fail(r, io_exit, format!("reading {loc}: {e}")),
+        Ok(Err(ReadFail::Key(e))) => {
+            r.encrypted = true;
+            return fail(r, Exit::Key, e);
+        }
+        Ok(Err(ReadFail::Corrupt(e))) => {
+            r.encrypted = true;
+            return fail(r, Exit::Corrupt, format!("corrupt: {e}"));
+        }
+        Err(e) => return fail(r, Exit::Error, format!("internal error: {e}")),
+    };
+    r.encrypted = read.encrypted;
+    r.bytes = read.stored_size;
+    r.sha256 = Some(read.stored_sha256.clone());
     let mut exit = Exit::Ok;
-    match &checked.result {
-        Ok(s) => {
-            r.rdb_version = Some(s.header.version);
-            r.flavor = Some(format!("{:?}", s.header.flavor).to_lowercase());
-            r.keys = Some(s.keys());
-            r.checksum = Some(s.checksum);
-        }
-        Err(e) => {
-            r.error = Some(format!("corrupt: {e}"));
-            exit = Exit::Corrupt;
-        }
+    match &read.plain {
+        Some(p) => match &p.result {
+            Ok(s) => {
+                r.rdb_version = Some(s.header.version);
+                r.flavor = Some(format!("{:?}", s.header.flavor).to_lowercase());
+                r.keys = Some(s.keys());
+                r.checksum = Some(s.checksum);
+            }
+            Err(e) => {
+                r.error = Some(format!("corrupt: {e}"));
+                exit = Exit::Corrupt;
+            }
+        },
+        None => r.checked = "stored-bytes",
     }
     match manifest {
         Ok(Some(m)) => {
-            let sha = checked.sha256.as_deref().unwrap_or_default();
-            let d = m.differences(checked.size, sha, checked.result.as_ref().ok());
+            let d = source::differences(&m, &read);
             if d.is_empty() {
                 r.manifest = "match";
+                if r.keys.is_none() {
+                    r.keys = Some(m.keys);
+                }
             } else {
                 r.manifest = "mismatch";
                 if exit == Exit::Ok {
@@ -258,7 +320,15 @@ fn one(path: &Path) -> (FileResult, Exit) {
                 }
             }
         }
-        Ok(None) => {}
+        Ok(None) => {
+            if read.plain.is_none() && exit == Exit::Ok {
+                r.error = Some(
+                    "the backup is encrypted and has no manifest to check it against without a key"
+                        .into(),
+                );
+                exit = Exit::Key;
+            }
+        }
         Err(e) => {
             r.manifest = "unreadable";
             if exit == Exit::Ok {

@@ -8,13 +8,16 @@ use crate::kube::portforward::{self, Forward};
 use crate::kube::Kube;
 use crate::redis::auth::Auth;
 use crate::redis::Conn;
+use crate::store::crypt::Recipients;
 use crate::store::files;
+use crate::store::repo::{self, PutNew, Repo};
+use crate::store::sink::Sink;
 use crate::ui::{Progress, Ui};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kubectl_redis_core::backup::{
-    Backup, ConnectError, CopyError, Effect, Endpoint, Failure, Finish, Input, Line, Plan,
-    SyncError,
+    Backup, CommitError, ConnectError, CopyError, Effect, Endpoint, Failure, Finish, Input, Line,
+    Plan, SyncError,
 };
 use kubectl_redis_core::exit::Exit;
 use kubectl_redis_core::kube::lock::{Answer, LeaseError, Request};
@@ -29,12 +32,24 @@ pub struct Shell<'a> {
     kube: Option<(Kube, Api<Pod>, Locks)>,
     /// The password for the Redis connection (never in the machine).
     auth: Auth,
-    files: HashMap<String, tokio::fs::File>,
+    /// Open sinks by the path (or URL) the machine knows them by.
+    files: HashMap<String, Sink>,
     conn: Option<(Conn, Option<Forward>)>,
+    /// Where the backup goes.
+    repo: Repo,
+    /// `--encrypt-to`.
+    recipients: Option<Recipients>,
 }
 
 impl<'a> Shell<'a> {
-    pub fn new(ui: &'a Ui, kube: Option<Kube>, auth: Auth, holder: String) -> Self {
+    pub fn new(
+        ui: &'a Ui,
+        kube: Option<Kube>,
+        auth: Auth,
+        holder: String,
+        repo: Repo,
+        recipients: Option<Recipients>,
+    ) -> Self {
         let kube = kube.map(|k| {
             let api = Api::namespaced(k.client.clone(), &k.namespace);
             let locks = Locks::new(k.client.clone(), &k.namespace, holder);
@@ -46,6 +61,8 @@ impl<'a> Shell<'a> {
             auth,
             files: HashMap::new(),
             conn: None,
+            repo,
+            recipients,
         }
     }
 
@@ -102,14 +119,12 @@ impl<'a> Shell<'a> {
                 tokio::time::sleep(Duration::from_millis(after_ms)).await;
                 Input::Timer(id)
             }
-            Effect::CreateTemp { id, dir, prefix } => {
-                let r = files::create_temp(&dir, &prefix).map(|(path, f)| {
-                    self.files
-                        .insert(path.clone(), tokio::fs::File::from_std(f));
-                    path
-                });
-                Input::TempCreated(id, r.map_err(|e| e.to_string()))
-            }
+            Effect::CreateTemp {
+                id,
+                dir,
+                prefix,
+                dest,
+            } => Input::TempCreated(id, self.create_temp(&dir, &prefix, &dest).await),
             Effect::CopyOut {
                 id,
                 target,
@@ -117,7 +132,7 @@ impl<'a> Shell<'a> {
                 local_path,
                 label,
             } => {
-                let r = match (self.files.remove(&local_path), &self.kube) {
+                let r = match (self.files.get_mut(&local_path), &self.kube) {
                     (Some(f), Some((_, api, _))) => {
                         let mut p = Progress::new(ui, &label);
                         exec::copy_out(api, &target, &remote_path, f, &mut p).await
@@ -131,23 +146,9 @@ impl<'a> Shell<'a> {
                 temp,
                 dest,
                 manifest,
-            } => {
-                let r = files::commit(&temp, &dest);
-                if r.is_ok() {
-                    if let Err(e) = files::write_manifest(&dest, &manifest) {
-                        ui.line(
-                            "backup",
-                            &Line::Warn(format!(
-                                "the backup is saved and verified, but its manifest could not be written: {e}"
-                            )),
-                        );
-                    }
-                }
-                Input::Committed(id, r)
-            }
+            } => Input::Committed(id, self.commit(&temp, &dest, manifest).await),
             Effect::Discard { id, path } => {
-                self.files.remove(&path);
-                files::discard(&path);
+                self.discard(&path).await;
                 Input::Discarded(id)
             }
             Effect::Lock { id, request } => match self.cluster() {
@@ -183,7 +184,7 @@ impl<'a> Shell<'a> {
                 let r = match (&mut self.conn, local_path) {
                     (None, _) => Err(SyncError::Io("not connected".into())),
                     (Some((c, _)), None) => c.sync(ui, tokio::io::sink(), &label, timeout).await,
-                    (Some((c, _)), Some(p)) => match self.files.remove(&p) {
+                    (Some((c, _)), Some(p)) => match self.files.get_mut(&p) {
                         Some(f) => c.sync(ui, f, &label, timeout).await,
                         None => Err(SyncError::Io(format!("{p} is not open"))),
                     },
@@ -191,6 +192,146 @@ impl<'a> Shell<'a> {
                 Input::Synced(id, r)
             }
         })
+    }
+
+    /// A new sink: a hidden 0600 file in a local directory, or an upload
+    /// straight to `dest` in object storage (refused when that name or its
+    /// manifest exists: nothing is ever overwritten).
+    async fn create_temp(&mut self, dir: &str, prefix: &str, dest: &str) -> Result<String, String> {
+        match &self.repo {
+            Repo::Local(_) => {
+                let (path, f) = files::create_temp(dir, prefix).map_err(|e| e.to_string())?;
+                match Sink::file(tokio::fs::File::from_std(f), self.recipients.as_ref()) {
+                    Ok(s) => {
+                        self.files.insert(path.clone(), s);
+                        Ok(path)
+                    }
+                    Err(e) => {
+                        files::discard(&path);
+                        Err(e.to_string())
+                    }
+                }
+            }
+            Repo::Remote(r) => {
+                let (_, name) = repo::split(dest);
+                let mname = kubectl_redis_core::store::manifest::name_for(&name);
+                for n in [&name, &mname] {
+                    if r.exists(n).await.map_err(|p| p.message)? {
+                        return Err(format!(
+                            "{} already exists; nothing is overwritten (wait a second and retry)",
+                            r.url_of(n)
+                        ));
+                    }
+                }
+                let s = Sink::upload(r.store.clone(), r.path(&name), self.recipients.as_ref())
+                    .map_err(|e| e.to_string())?;
+                self.files.insert(dest.to_string(), s);
+                Ok(dest.to_string())
+            }
+        }
+    }
+
+    /// Completes the stored bytes, then writes the manifest: locally the
+    /// file is fsynced and linked under its name; in object storage the
+    /// upload is completed, read back and hashed, and the manifest created
+    /// last, create-only. The backup exists once the manifest does.
+    async fn commit(
+        &mut self,
+        temp: &str,
+        dest: &str,
+        mut manifest: kubectl_redis_core::store::manifest::Manifest,
+    ) -> Result<(), CommitError> {
+        let ui = self.ui;
+        let Some(mut sink) = self.files.remove(temp) else {
+            return Err(CommitError::Failed(format!("{temp} is not open")));
+        };
+        let stored = match sink.finish().await {
+            Ok(s) => s,
+            Err(e) => {
+                sink.abort().await;
+                return Err(CommitError::Failed(match &self.repo {
+                    Repo::Local(_) => {
+                        files::discard(temp);
+                        format!("completing {dest}: {e}")
+                    }
+                    Repo::Remote(r) => {
+                        let (_, name) = repo::split(dest);
+                        r.io_problem("completing the upload of", &name, &e).message
+                    }
+                }));
+            }
+        };
+        if let Some(enc) = &mut manifest.encryption {
+            enc.size = stored.size;
+            enc.sha256 = stored.sha256.clone();
+        }
+        match &self.repo {
+            Repo::Local(_) => {
+                files::commit(temp, dest)?;
+                if let Err(e) = files::write_manifest(dest, &manifest) {
+                    ui.line(
+                        "backup",
+                        &Line::Warn(format!(
+                            "the backup is saved and verified, but its manifest could not be written: {e}"
+                        )),
+                    );
+                }
+                Ok(())
+            }
+            Repo::Remote(r) => {
+                let (_, name) = repo::split(dest);
+                let fail = |m: String| CommitError::Failed(m);
+                // Read back what the store holds: the manifest must describe it.
+                let back = read_back(r, &name).await;
+                let ok = matches!(&back, Ok((size, sha)) if *size == stored.size && *sha == stored.sha256);
+                if !ok {
+                    let _ = r.delete(&name).await;
+                    return Err(fail(match back {
+                        Ok((size, sha)) => format!(
+                            "{} was read back as {size} bytes with sha256 {sha}, but {} bytes with sha256 {} were sent; it was deleted",
+                            r.url_of(&name), stored.size, stored.sha256
+                        ),
+                        Err(p) => format!("reading {} back: {}; it was deleted", r.url_of(&name), p.message),
+                    }));
+                }
+                ui.line(
+                    "backup",
+                    &Line::Detail(format!(
+                        "stored {} bytes, read back: sha256 {}",
+                        stored.size,
+                        &stored.sha256[..16.min(stored.sha256.len())]
+                    )),
+                );
+                let mut b =
+                    serde_json::to_vec_pretty(&manifest).map_err(|e| fail(e.to_string()))?;
+                b.push(b'\n');
+                let mname = kubectl_redis_core::store::manifest::name_for(&name);
+                match r.put_new(&mname, b).await {
+                    Ok(()) => Ok(()),
+                    Err(PutNew::Exists) => Err(fail(format!(
+                        "{} appeared during this backup (another writer?); this backup's data is left as an incomplete upload for `kubectl redis prune` to remove",
+                        r.url_of(&mname)
+                    ))),
+                    Err(PutNew::Failed(p)) => {
+                        let _ = r.delete(&name).await;
+                        Err(fail(format!(
+                            "{}; without its manifest the backup does not count, and its data was deleted",
+                            p.message
+                        )))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Removes a sink's leftovers: the local file, or the upload's parts.
+    async fn discard(&mut self, path: &str) {
+        if let Some(mut s) = self.files.remove(path) {
+            s.abort().await;
+        }
+        if matches!(self.repo, Repo::Local(_)) {
+            files::discard(path);
+        }
     }
 
     /// The Redis container's own password, kept here; the machine hears
@@ -227,6 +368,24 @@ impl<'a> Shell<'a> {
         self.conn = Some(conn);
         Ok(())
     }
+}
+
+/// Size and SHA-256 of what the store holds under `name`.
+async fn read_back(r: &repo::Remote, name: &str) -> Result<(u64, String), repo::Problem> {
+    use futures::StreamExt;
+    use sha2::Digest;
+    let (_, mut s) = r.get(name).await?;
+    let mut h = sha2::Sha256::new();
+    let mut n = 0u64;
+    while let Some(c) = s.next().await {
+        let c = c.map_err(|m| repo::Problem {
+            message: m,
+            hint: String::new(),
+        })?;
+        n += c.len() as u64;
+        h.update(&c);
+    }
+    Ok((n, crate::store::rdbfile::hex(&h.finalize())))
 }
 
 /// The answer to a lock request made with no cluster (never, with `--url`).

@@ -176,7 +176,7 @@ pub async fn copy_out(
     api: &Api<Pod>,
     t: &Target,
     remote: &str,
-    file: tokio::fs::File,
+    file: impl tokio::io::AsyncWrite + Unpin,
     progress: &mut Progress<'_>,
 ) -> Result<CopyReport, CopyError> {
     let argv = vec![

@@ -1,8 +1,8 @@
 //! A local directory of backups, as the core's listing reads it.
 
-use crate::env;
+use crate::store::repo::Repo;
 use crate::ui::Ui;
-use kubectl_redis_core::ops::list::{listing, Entry, Listing};
+use kubectl_redis_core::ops::list::{Entry, Listing};
 use std::time::UNIX_EPOCH;
 
 /// The directory's entries as the core's listing wants them (with the
@@ -37,19 +37,20 @@ pub fn read_entries(dir: &str) -> std::io::Result<Vec<Entry>> {
         .collect())
 }
 
-/// The listing of `dir` (empty when it does not exist); an unreadable
-/// directory is reported and gives `None`.
-pub fn listing_or_report(ui: &Ui, dir: &str) -> Option<Listing> {
-    match read_entries(dir) {
-        Ok(e) => Some(listing(dir, &e, env::unix_now())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Some(listing(dir, &[], env::unix_now()))
+/// The listing of the repository `dir` (a directory or a URL; an absent
+/// directory is empty); a failure is reported and gives `None`.
+pub async fn listing_or_report(ui: &Ui, dir: &str) -> Option<(Repo, Listing)> {
+    let repo = match Repo::open(dir) {
+        Ok(r) => r,
+        Err(p) => {
+            ui.error(&p.message, Some(&p.hint));
+            return None;
         }
-        Err(e) => {
-            ui.error(
-                &format!("cannot read {dir}: {e}"),
-                Some("check the directory's permissions, or choose another with --out-dir"),
-            );
+    };
+    match repo.listing().await {
+        Ok(l) => Some((repo, l)),
+        Err(p) => {
+            ui.error(&p.message, Some(&p.hint));
             None
         }
     }

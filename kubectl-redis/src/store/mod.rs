@@ -1,6 +1,11 @@
 //! Where backups are kept, on this side: files written whole ([`files`]),
 //! RDB files checked on disk ([`rdbfile`]), a local directory of backups
-//! ([`local`]). Object-storage repositories and encryption belong here.
+//! ([`local`]), object-storage repositories ([`repo`]), the byte sink a
+//! backup streams into ([`sink`]) and age encryption ([`crypt`]).
+pub mod crypt;
 pub mod files;
 pub mod local;
 pub mod rdbfile;
+pub mod repo;
+pub mod sink;
+pub mod source;

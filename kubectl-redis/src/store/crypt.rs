@@ -1,0 +1,176 @@
+//! age encryption (age-encryption.org/v1, the `age` crate): recipients to
+//! encrypt to, identities to decrypt with. Standard age files: the `age` CLI
+//! reads ours and we read its. Secrets (identities, passphrases) are read
+//! from files or Secrets, never from argv, and never printed.
+
+use std::io::{BufReader, Read};
+use std::str::FromStr;
+
+/// The first bytes of every age file.
+pub const MAGIC: &[u8] = b"age-encryption.org/v1";
+
+/// The public keys a backup is encrypted to.
+pub struct Recipients {
+    list: Vec<Box<dyn age::Recipient + Send + Sync>>,
+    /// As given (for the manifest): `age1...`, `ssh-ed25519 AAAA...`.
+    pub public: Vec<String>,
+}
+
+fn parse_one(s: &str, from: &str) -> Result<Box<dyn age::Recipient + Send + Sync>, String> {
+    let s = s.trim();
+    if s.starts_with("AGE-SECRET-KEY-") {
+        return Err(format!(
+            "{from} holds a secret key (an identity), not a recipient; give its public key, printed by `age-keygen -y FILE`"
+        ));
+    }
+    if s.starts_with("age1") {
+        return age::x25519::Recipient::from_str(s)
+            .map(|r| Box::new(r) as _)
+            .map_err(|e| format!("{from}: not a valid age recipient: {e}"));
+    }
+    if s.starts_with("ssh-") {
+        return age::ssh::Recipient::from_str(s)
+            .map(|r| Box::new(r) as _)
+            .map_err(|e| format!("{from}: not a usable SSH public key: {e:?}"));
+    }
+    Err(format!(
+        "{from} is not an age recipient (age1...) nor an SSH public key (ssh-ed25519 or ssh-rsa)"
+    ))
+}
+
+impl Recipients {
+    /// `--encrypt-to` values and the lines of `--encrypt-to-file` files
+    /// (blank lines and `#` comments skipped).
+    pub fn parse(values: &[String], files: &[String]) -> Result<Option<Recipients>, String> {
+        let mut list = Vec::new();
+        let mut public = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            list.push(parse_one(v, &format!("--encrypt-to #{}", i + 1))?);
+            public.push(v.trim().to_string());
+        }
+        for f in files {
+            let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read {f}: {e}"))?;
+            for (n, line) in text.lines().enumerate() {
+                let l = line.trim();
+                if l.is_empty() || l.starts_with('#') {
+                    continue;
+                }
+                list.push(parse_one(l, &format!("{f} line {}", n + 1))?);
+                public.push(l.to_string());
+            }
+        }
+        if list.is_empty() {
+            if !files.is_empty() {
+                return Err(format!("{} holds no recipients", files.join(", ")));
+            }
+            return Ok(None);
+        }
+        Ok(Some(Recipients { list, public }))
+    }
+
+    /// A fresh encryptor (one per file: each gets its own file key).
+    pub fn encryptor(&self) -> std::io::Result<age::Encryptor> {
+        age::Encryptor::with_recipients(self.list.iter().map(|r| r.as_ref() as &dyn age::Recipient))
+            .map_err(|e| std::io::Error::other(format!("cannot encrypt: {e}")))
+    }
+}
+
+/// Identities to decrypt with.
+pub struct Identities {
+    list: Vec<Box<dyn age::Identity + Send + Sync>>,
+    /// Where they came from (file names, Secret names), for messages.
+    pub sources: Vec<String>,
+}
+
+impl Identities {
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub fn none() -> Identities {
+        Identities {
+            list: Vec::new(),
+            sources: Vec::new(),
+        }
+    }
+
+    /// Adds the identities in `text` (an age identity file, or an
+    /// unencrypted SSH private key), read from `source`.
+    pub fn add(&mut self, text: &[u8], source: &str) -> Result<(), String> {
+        let s = String::from_utf8_lossy(text);
+        if s.contains("AGE-SECRET-KEY-") {
+            let f = age::IdentityFile::from_buffer(BufReader::new(text))
+                .map_err(|e| format!("{source} is not a valid age identity file: {e}"))?;
+            let ids = f.into_identities().map_err(|e| format!("{source}: {e}"))?;
+            for i in ids {
+                self.list.push(i);
+            }
+        } else if s.contains("PRIVATE KEY-----") {
+            let id = age::ssh::Identity::from_buffer(BufReader::new(text), Some(source.into()))
+                .map_err(|e| format!("{source} is not a usable SSH private key: {e}"))?;
+            match id {
+                age::ssh::Identity::Unencrypted(_) => self.list.push(Box::new(id)),
+                age::ssh::Identity::Encrypted(_) => {
+                    return Err(format!(
+                        "{source} is a passphrase-protected SSH key, which cannot be asked for here; use an unencrypted copy kept safe, or an age identity"
+                    ))
+                }
+                age::ssh::Identity::Unsupported(_) => {
+                    return Err(format!(
+                        "{source}: this SSH key type is not supported by age (use ed25519 or RSA)"
+                    ))
+                }
+            }
+        } else {
+            return Err(format!(
+                "{source} holds no age identity (AGE-SECRET-KEY-...) nor SSH private key"
+            ));
+        }
+        self.sources.push(source.to_string());
+        Ok(())
+    }
+
+    /// Adds the file `path`.
+    pub fn add_file(&mut self, path: &str) -> Result<(), String> {
+        let b = std::fs::read(path).map_err(|e| format!("cannot read identity {path}: {e}"))?;
+        self.add(&b, path)
+    }
+}
+
+/// Why a file could not be decrypted.
+#[derive(Debug)]
+pub enum DecryptFail {
+    /// Not an age file, or its header is damaged.
+    NotAge(String),
+    /// No identity given, or none fits.
+    Key(String),
+}
+
+/// A reader of the plaintext of the age file `r`.
+pub fn decrypt<'a, R: Read + Send + 'a>(
+    r: R,
+    ids: &Identities,
+) -> Result<Box<dyn Read + Send + 'a>, DecryptFail> {
+    let d = age::Decryptor::new_buffered(BufReader::with_capacity(1 << 16, r))
+        .map_err(|e| DecryptFail::NotAge(format!("not a readable age file: {e}")))?;
+    if ids.is_empty() {
+        return Err(DecryptFail::Key(
+            "the backup is encrypted and no identity was given".into(),
+        ));
+    }
+    match d.decrypt(ids.list.iter().map(|i| i.as_ref() as &dyn age::Identity)) {
+        Ok(r) => Ok(Box::new(r)),
+        Err(age::DecryptError::NoMatchingKeys) => Err(DecryptFail::Key(format!(
+            "none of the identities ({}) can decrypt this backup",
+            ids.sources.join(", ")
+        ))),
+        Err(e) => Err(DecryptFail::NotAge(format!(
+            "the age header is damaged: {e}"
+        ))),
+    }
+}
+
+/// Whether `head` starts like an age file.
+pub fn is_age(head: &[u8]) -> bool {
+    head.starts_with(MAGIC)
+}

@@ -1,0 +1,702 @@
+//! Backup repositories: a local directory, or a prefix in object storage
+//! (`s3://`, `gs://`, `az://`) opened with `object_store` from each cloud's
+//! usual environment. A backup in object storage exists only when its
+//! manifest does: the data is uploaded first, the manifest last, create-only.
+
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use kubectl_redis_core::ops::list::{listing, listing_in, Entry, Listing};
+use kubectl_redis_core::store::{manifest, names};
+use object_store::aws::AmazonS3Builder;
+use object_store::azure::MicrosoftAzureBuilder;
+use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::path::Path as OPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use std::sync::Arc;
+
+/// The environment variable naming the default repository.
+pub const REPO_ENV: &str = "KUBECTL_REDIS_REPO";
+
+/// A problem, said as the user should hear it.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub message: String,
+    pub hint: String,
+}
+
+impl Problem {
+    fn new(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Problem {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+/// Where backups are kept.
+#[derive(Clone)]
+pub enum Repo {
+    /// A local directory (plain path or `file://`).
+    Local(String),
+    /// A prefix in object storage.
+    Remote(Remote),
+}
+
+/// A prefix in a bucket or container.
+#[derive(Clone)]
+pub struct Remote {
+    /// `s3://bucket/prefix`, no trailing slash, never with a secret.
+    pub url: String,
+    pub store: Arc<dyn ObjectStore>,
+    pub prefix: OPath,
+    /// Which credential source is in use, for errors ("web identity", ...).
+    pub credentials: String,
+}
+
+/// Whether `s` names object storage (a URL other than `file://`).
+pub fn is_remote(s: &str) -> bool {
+    matches!(scheme(s), Some(sc) if sc != "file")
+}
+
+fn scheme(s: &str) -> Option<&str> {
+    s.split_once("://").map(|(a, _)| a)
+}
+
+/// `URL/NAME` split into the repository and the file name.
+pub fn split(s: &str) -> (String, String) {
+    let t = s.trim_end_matches('/');
+    match t.rsplit_once('/') {
+        Some((dir, name)) if !dir.ends_with(':') && !dir.ends_with("/") => {
+            (dir.to_string(), name.to_string())
+        }
+        _ => (t.to_string(), String::new()),
+    }
+}
+
+/// The repository's own settings object, written by `repo init`.
+pub const CONFIG: &str = "kubectl-redis-repo.json";
+/// Its `format`.
+pub const CONFIG_FORMAT: &str = "kubectl-redis.io/repository/v1";
+
+/// A repository's settings: who every backup to it is encrypted to.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Config {
+    pub format: String,
+    /// Public age recipients; every backup is encrypted to these unless the
+    /// command line names others or says `--no-encrypt`.
+    pub recipients: Vec<String>,
+    /// RFC 3339.
+    pub created: String,
+}
+
+impl Repo {
+    /// The repository's settings (`repo init`), if it has any.
+    pub async fn config(&self) -> Result<Option<Config>, Problem> {
+        let bytes = match self {
+            Repo::Local(d) => match std::fs::read(std::path::Path::new(d).join(CONFIG)) {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => {
+                    return Err(Problem::new(
+                        format!("cannot read {d}/{CONFIG}: {e}"),
+                        "check the directory's permissions",
+                    ))
+                }
+            },
+            Repo::Remote(r) => match r.store.get(&r.path(CONFIG)).await {
+                Ok(g) => g
+                    .bytes()
+                    .await
+                    .map_err(|e| r.problem("reading", CONFIG, e))?
+                    .to_vec(),
+                Err(object_store::Error::NotFound { .. }) => return Ok(None),
+                Err(e) => return Err(r.problem("reading", CONFIG, e)),
+            },
+        };
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            Problem::new(
+                format!(
+                    "{}/{CONFIG} is not a repository config: {e}",
+                    self.display()
+                ),
+                "rewrite it with `kubectl redis repo init URL --encrypt-to ... --force`",
+            )
+        })
+    }
+
+    /// The backups in the repository, newest first, and its incomplete
+    /// leftovers. A local directory that does not exist is empty.
+    pub async fn listing(&self) -> Result<Listing, Problem> {
+        let now = crate::env::unix_now();
+        match self {
+            Repo::Local(dir) => match crate::store::local::read_entries(dir) {
+                Ok(e) => Ok(listing(dir, &e, now)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(listing(dir, &[], now)),
+                Err(e) => Err(Problem::new(
+                    format!("cannot read {dir}: {e}"),
+                    "check the directory's permissions, or choose another with --out-dir",
+                )),
+            },
+            Repo::Remote(r) => {
+                let e = r.entries().await?;
+                Ok(listing_in(&r.url, &e, now, true))
+            }
+        }
+    }
+
+    /// The modification times of the repository's objects (for leftovers).
+    pub async fn modified(&self) -> Result<std::collections::HashMap<String, i64>, Problem> {
+        let mut m = std::collections::HashMap::new();
+        match self {
+            Repo::Local(dir) => {
+                if let Ok(e) = crate::store::local::read_entries(dir) {
+                    for x in e {
+                        m.insert(x.name, x.modified);
+                    }
+                }
+            }
+            Repo::Remote(r) => {
+                for x in r.entries().await? {
+                    m.insert(x.name, x.modified);
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    /// Removes one backup and its manifest. In object storage the manifest
+    /// goes first (the backup stops counting), then the data; locally the
+    /// data goes first (a manifest without its file is harmless).
+    pub async fn remove_backup(&self, name: &str) -> Result<(), Problem> {
+        let mname = manifest::name_for(name);
+        match self {
+            Repo::Local(dir) => {
+                let p = std::path::Path::new(dir).join(name);
+                std::fs::remove_file(&p).map_err(|e| {
+                    Problem::new(
+                        format!("{}: {e}", p.display()),
+                        "check the directory's permissions",
+                    )
+                })?;
+                let mp = std::path::Path::new(dir).join(&mname);
+                match std::fs::remove_file(&mp) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Problem::new(
+                        format!("{}: {e}", mp.display()),
+                        "check the directory's permissions",
+                    )),
+                    _ => Ok(()),
+                }
+            }
+            Repo::Remote(r) => {
+                r.delete(&mname).await?;
+                r.delete(name).await
+            }
+        }
+    }
+
+    /// Removes a leftover (a temporary file, or data without a manifest).
+    pub async fn remove_leftover(&self, name: &str) -> Result<(), Problem> {
+        match self {
+            Repo::Local(dir) => {
+                let p = std::path::Path::new(dir).join(name);
+                match std::fs::remove_file(&p) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Problem::new(
+                        format!("{}: {e}", p.display()),
+                        "check the directory's permissions",
+                    )),
+                    _ => Ok(()),
+                }
+            }
+            Repo::Remote(r) => r.delete(name).await,
+        }
+    }
+
+    /// Opens `s`: a path, `file://PATH`, `s3://`, `gs://`, `az://`.
+    pub fn open(s: &str) -> Result<Repo, Problem> {
+        let Some(sc) = scheme(s) else {
+            return Ok(Repo::Local(s.to_string()));
+        };
+        if sc == "file" {
+            let p = s.trim_start_matches("file://");
+            return Ok(Repo::Local(if p.is_empty() {
+                "/".into()
+            } else {
+                p.into()
+            }));
+        }
+        Remote::open(s).map(Repo::Remote)
+    }
+
+    /// The repository as the user should see it.
+    pub fn display(&self) -> String {
+        match self {
+            Repo::Local(d) => d.clone(),
+            Repo::Remote(r) => r.url.clone(),
+        }
+    }
+}
+
+fn env(k: &str) -> Option<String> {
+    std::env::var(k).ok().filter(|v| !v.is_empty())
+}
+
+impl Remote {
+    /// Opens an object-storage URL with credentials from the environment.
+    pub fn open(s: &str) -> Result<Remote, Problem> {
+        let parsed = url::Url::parse(s).map_err(|e| {
+            Problem::new(
+                format!("{s} is not a repository URL: {e}"),
+                "use s3://BUCKET/PREFIX, gs://BUCKET/PREFIX, az://CONTAINER/PREFIX or a directory",
+            )
+        })?;
+        let bucket = parsed.host_str().unwrap_or_default().to_string();
+        if bucket.is_empty() {
+            return Err(Problem::new(
+                format!("{s} names no bucket"),
+                "use s3://BUCKET/PREFIX (or gs://, az://)",
+            ));
+        }
+        let prefix = parsed.path().trim_matches('/').to_string();
+        let clean = if prefix.is_empty() {
+            format!("{}://{bucket}", parsed.scheme())
+        } else {
+            format!("{}://{bucket}/{prefix}", parsed.scheme())
+        };
+        let root = format!("{}://{bucket}", parsed.scheme());
+        let built = match parsed.scheme() {
+            "s3" | "s3a" => s3(&root),
+            "gs" => gcs(&root),
+            "az" | "azure" | "abfs" | "abfss" => azure(&root),
+            other => {
+                return Err(Problem::new(
+                    format!("unknown repository scheme {other}://"),
+                    "use s3://, gs://, az://, file:// or a plain directory",
+                ))
+            }
+        };
+        let (store, credentials) = built.map_err(|e| {
+            Problem::new(
+                format!("cannot open {clean}: {e}"),
+                "check the URL and the storage settings in the environment (see `kubectl redis backup --help`)",
+            )
+        })?;
+        Ok(Remote {
+            url: clean,
+            store,
+            prefix: OPath::from(prefix),
+            credentials,
+        })
+    }
+
+    /// The object path of `name` in this repository.
+    pub fn path(&self, name: &str) -> OPath {
+        self.prefix.clone().join(name)
+    }
+
+    /// `URL/NAME`.
+    pub fn url_of(&self, name: &str) -> String {
+        format!("{}/{name}", self.url)
+    }
+
+    /// Every object directly under the prefix, with the manifests of
+    /// backups read, as the core's listing takes them.
+    pub async fn entries(&self) -> Result<Vec<Entry>, Problem> {
+        let l = self
+            .store
+            .list_with_delimiter(Some(&self.prefix))
+            .await
+            .map_err(|e| self.problem("listing", &self.url, e))?;
+        let mut out = Vec::new();
+        let names: std::collections::HashSet<String> = l
+            .objects
+            .iter()
+            .filter_map(|o| o.location.filename().map(str::to_string))
+            .collect();
+        for o in &l.objects {
+            let Some(name) = o.location.filename().map(str::to_string) else {
+                continue;
+            };
+            let manifest = if names::parse_backup_file_name(&name).is_some()
+                && names.contains(&manifest::name_for(&name))
+            {
+                Some(self.manifest(&name).await.and_then(|m| {
+                    m.ok_or_else(|| format!("{} vanished", manifest::name_for(&name)))
+                }))
+            } else {
+                None
+            };
+            out.push(Entry {
+                name,
+                bytes: o.size,
+                modified: o.last_modified.timestamp(),
+                is_file: true,
+                manifest,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The manifest of backup `name`: `Ok(None)` when there is none.
+    pub async fn manifest(&self, name: &str) -> Result<Option<manifest::Manifest>, String> {
+        let mname = manifest::name_for(name);
+        match self.store.get(&self.path(&mname)).await {
+            Ok(r) => {
+                let b = r
+                    .bytes()
+                    .await
+                    .map_err(|e| self.problem("reading", &mname, e).message)?;
+                serde_json::from_slice(&b)
+                    .map(Some)
+                    .map_err(|e| format!("{} is not a valid manifest: {e}", self.url_of(&mname)))
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.problem("reading", &mname, e).message),
+        }
+    }
+
+    /// Whether `name` exists.
+    pub async fn exists(&self, name: &str) -> Result<bool, Problem> {
+        match self.store.head(&self.path(name)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(self.problem("checking", name, e)),
+        }
+    }
+
+    /// Writes a small object only if `name` does not exist yet.
+    pub async fn put_new(&self, name: &str, bytes: Vec<u8>) -> Result<(), PutNew> {
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        match self
+            .store
+            .put_opts(&self.path(name), PutPayload::from(bytes), opts)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(object_store::Error::AlreadyExists { .. })
+            | Err(object_store::Error::Precondition { .. }) => Err(PutNew::Exists),
+            Err(e) => Err(PutNew::Failed(self.problem("writing", name, e))),
+        }
+    }
+
+    /// Writes a small object, replacing it.
+    pub async fn put(&self, name: &str, bytes: Vec<u8>) -> Result<(), Problem> {
+        self.store
+            .put(&self.path(name), PutPayload::from(bytes))
+            .await
+            .map(|_| ())
+            .map_err(|e| self.problem("writing", name, e))
+    }
+
+    /// Deletes `name` (absent is fine).
+    pub async fn delete(&self, name: &str) -> Result<(), Problem> {
+        match self.store.delete(&self.path(name)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.problem("deleting", name, e)),
+        }
+    }
+
+    /// The bytes of `name`, streamed, with its size.
+    pub async fn get(
+        &self,
+        name: &str,
+    ) -> Result<(u64, BoxStream<'static, Result<bytes::Bytes, String>>), Problem> {
+        let r = self
+            .store
+            .get(&self.path(name))
+            .await
+            .map_err(|e| self.problem("reading", name, e))?;
+        let size = r.meta.size;
+        let url = self.url_of(name);
+        let s = r
+            .into_stream()
+            .map(move |c| c.map_err(|e| format!("reading {url}: {e}")))
+            .boxed();
+        Ok((size, s))
+    }
+
+    /// An object-storage error as the user should hear it: what was done,
+    /// where, with which credential source, and the fix.
+    pub fn problem(&self, doing: &str, name: &str, e: object_store::Error) -> Problem {
+        let at = if name.contains("://") {
+            name.to_string()
+        } else {
+            self.url_of(name)
+        };
+        let text = e.to_string();
+        if bucket_missing(&text) {
+            return self.from_text(doing, &at, &text);
+        }
+        match e {
+            object_store::Error::NotFound { .. } => Problem::new(
+                format!("{doing} {at}: not found"),
+                "check the name with `kubectl redis list --repo URL`",
+            ),
+            object_store::Error::PermissionDenied { .. } => Problem::new(
+                format!(
+                    "{doing} {at} was refused (permission denied) with {}",
+                    self.credentials
+                ),
+                "grant this identity read, write, list and delete on the prefix, or use other credentials",
+            ),
+            object_store::Error::Unauthenticated { .. } => Problem::new(
+                format!(
+                    "{doing} {at}: the credentials were not accepted ({})",
+                    self.credentials
+                ),
+                "check the keys, the region and the endpoint ($AWS_ENDPOINT_URL for S3-compatible stores)",
+            ),
+            _ => self.from_text(doing, &at, &text),
+        }
+    }
+
+    /// An error known only by its text (an I/O error from an upload).
+    pub fn io_problem(&self, doing: &str, name: &str, e: &std::io::Error) -> Problem {
+        self.from_text(doing, &self.url_of(name), &e.to_string())
+    }
+
+    /// Checks, before anything else is done, that the prefix can be listed
+    /// (the bucket exists, the credentials are accepted).
+    pub async fn preflight(&self) -> Result<(), Problem> {
+        self.store
+            .list_with_delimiter(Some(&self.prefix))
+            .await
+            .map(|_| ())
+            .map_err(|e| self.problem("listing", &self.url, e))
+    }
+
+    fn from_text(&self, doing: &str, at: &str, text: &str) -> Problem {
+        match () {
+            _ if bucket_missing(text) => Problem::new(
+                format!("{doing} {at}: the bucket does not exist"),
+                "create it first, or fix the name in the URL",
+            ),
+            _ if text.contains("403")
+                || text.contains("AccessDenied")
+                || text.contains("SignatureDoesNotMatch")
+                || text.contains("InvalidAccessKeyId") =>
+            {
+                Problem::new(
+                    format!(
+                        "{doing} {at} was refused with {}: {}",
+                        self.credentials,
+                        first_line(text)
+                    ),
+                    "check the keys and their permissions on the bucket",
+                )
+            }
+            _ => Problem::new(
+                format!("{doing} {at}: {}", first_line(text)),
+                "check the endpoint and the network; the store said the above",
+            ),
+        }
+    }
+}
+
+fn bucket_missing(text: &str) -> bool {
+    text.contains("NoSuchBucket")
+        || text.contains("ContainerNotFound")
+        || text.contains("bucket does not exist")
+}
+
+fn first_line(s: &str) -> String {
+    let l = s.lines().next().unwrap_or("").trim();
+    if l.len() > 400 {
+        format!(
+            "{}...",
+            &l[..l.char_indices().nth(400).map_or(l.len(), |(i, _)| i)]
+        )
+    } else {
+        l.to_string()
+    }
+}
+
+/// A create-only write's outcome.
+pub enum PutNew {
+    Exists,
+    Failed(Problem),
+}
+
+type Built = Result<(Arc<dyn ObjectStore>, String), object_store::Error>;
+
+fn s3(root: &str) -> Built {
+    let mut b = AmazonS3Builder::from_env().with_url(root);
+    let endpoint = env("AWS_ENDPOINT_URL_S3")
+        .or_else(|| env("AWS_ENDPOINT_URL"))
+        .or_else(|| env("AWS_ENDPOINT"));
+    if let Some(ep) = &endpoint {
+        // An http:// endpoint is the user's explicit choice (MinIO, a lab).
+        if ep.starts_with("http://") {
+            b = b.with_allow_http(true);
+        }
+    }
+    if env("AWS_REGION").is_none() && env("AWS_DEFAULT_REGION").is_none() {
+        if let Some(r) = aws_profile_value("region") {
+            b = b.with_region(r);
+        }
+    }
+    let creds = if env("AWS_ACCESS_KEY_ID").is_some() {
+        "AWS_ACCESS_KEY_ID from the environment".to_string()
+    } else if env("AWS_WEB_IDENTITY_TOKEN_FILE").is_some() {
+        "web identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, e.g. IRSA)".to_string()
+    } else if env("AWS_CONTAINER_CREDENTIALS_FULL_URI").is_some()
+        || env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some()
+    {
+        "container credentials (EKS Pod Identity / ECS)".to_string()
+    } else if let Some((profile, cred)) = aws_profile_credentials() {
+        b = b.with_credentials(Arc::new(object_store::StaticCredentialProvider::new(cred)));
+        format!("profile {profile} from ~/.aws/credentials")
+    } else {
+        "instance metadata (IMDS), as no AWS credentials are set".to_string()
+    };
+    let creds = match &endpoint {
+        Some(ep) => format!("{creds}, endpoint {ep}"),
+        None => creds,
+    };
+    Ok((Arc::new(b.build()?), creds))
+}
+
+fn gcs(root: &str) -> Built {
+    let b = GoogleCloudStorageBuilder::from_env().with_url(root);
+    let creds = if env("GOOGLE_SERVICE_ACCOUNT").is_some()
+        || env("GOOGLE_SERVICE_ACCOUNT_PATH").is_some()
+        || env("GOOGLE_APPLICATION_CREDENTIALS").is_some()
+    {
+        "the service account file in $GOOGLE_APPLICATION_CREDENTIALS".to_string()
+    } else if env("GOOGLE_SERVICE_ACCOUNT_KEY").is_some() {
+        "the service account key in $GOOGLE_SERVICE_ACCOUNT_KEY".to_string()
+    } else {
+        "application default credentials, else the metadata server (GKE Workload Identity)"
+            .to_string()
+    };
+    Ok((Arc::new(b.build()?), creds))
+}
+
+fn azure(root: &str) -> Built {
+    let b = MicrosoftAzureBuilder::from_env().with_url(root);
+    let creds = if env("AZURE_STORAGE_USE_EMULATOR").is_some() {
+        "the storage emulator (Azurite)".to_string()
+    } else if env("AZURE_STORAGE_ACCOUNT_KEY").is_some()
+        || env("AZURE_STORAGE_ACCESS_KEY").is_some()
+    {
+        "the account key in $AZURE_STORAGE_ACCOUNT_KEY".to_string()
+    } else if env("AZURE_STORAGE_SAS_KEY").is_some() || env("AZURE_STORAGE_SAS_TOKEN").is_some() {
+        "the SAS token in $AZURE_STORAGE_SAS_KEY".to_string()
+    } else if env("AZURE_FEDERATED_TOKEN_FILE").is_some() {
+        "workload identity ($AZURE_FEDERATED_TOKEN_FILE)".to_string()
+    } else {
+        "managed identity (instance metadata), as no Azure credentials are set".to_string()
+    };
+    Ok((Arc::new(b.build()?), creds))
+}
+
+/// The AWS profile in use: `$AWS_PROFILE`, else `default`.
+fn aws_profile() -> String {
+    env("AWS_PROFILE").unwrap_or_else(|| "default".into())
+}
+
+fn aws_dir_file(var: &str, name: &str) -> Option<std::path::PathBuf> {
+    env(var)
+        .map(std::path::PathBuf::from)
+        .or_else(|| env("HOME").map(|h| std::path::Path::new(&h).join(".aws").join(name)))
+}
+
+/// `key` of section `section` in an INI text (the AWS files' format).
+pub fn ini_value(text: &str, section: &str, key: &str) -> Option<String> {
+    let mut current = String::new();
+    for line in text.lines() {
+        let l = line.trim();
+        if l.starts_with('#') || l.starts_with(';') || l.is_empty() {
+            continue;
+        }
+        if let Some(s) = l.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            current = s.trim().to_string();
+            continue;
+        }
+        if current == section {
+            if let Some((k, v)) = l.split_once('=') {
+                if k.trim() == key {
+                    return Some(v.trim().to_string());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Static keys of the profile in `~/.aws/credentials` (or
+/// `$AWS_SHARED_CREDENTIALS_FILE`), or in `~/.aws/config`.
+fn aws_profile_credentials() -> Option<(String, object_store::aws::AwsCredential)> {
+    let profile = aws_profile();
+    let from = |text: &str, section: &str| {
+        let id = ini_value(text, section, "aws_access_key_id")?;
+        let secret = ini_value(text, section, "aws_secret_access_key")?;
+        Some(object_store::aws::AwsCredential {
+            key_id: id,
+            secret_key: secret,
+            token: ini_value(text, section, "aws_session_token"),
+        })
+    };
+    if let Some(t) = aws_dir_file("AWS_SHARED_CREDENTIALS_FILE", "credentials")
+        .and_then(|p| std::fs::read_to_string(p).ok())
+    {
+        if let Some(c) = from(&t, &profile) {
+            return Some((profile, c));
+        }
+    }
+    let section = if profile == "default" {
+        profile.clone()
+    } else {
+        format!("profile {profile}")
+    };
+    let t =
+        aws_dir_file("AWS_CONFIG_FILE", "config").and_then(|p| std::fs::read_to_string(p).ok())?;
+    from(&t, &section).map(|c| (profile, c))
+}
+
+/// A setting of the profile in `~/.aws/config`.
+fn aws_profile_value(key: &str) -> Option<String> {
+    let profile = aws_profile();
+    let section = if profile == "default" {
+        profile
+    } else {
+        format!("profile {profile}")
+    };
+    let t =
+        aws_dir_file("AWS_CONFIG_FILE", "config").and_then(|p| std::fs::read_to_string(p).ok())?;
+    ini_value(&t, &section, key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ini() {
+        let t = "[default]\naws_access_key_id = A\n# c\n[profile x]\nregion=eu-west-1\n";
+        assert_eq!(
+            ini_value(t, "default", "aws_access_key_id").as_deref(),
+            Some("A")
+        );
+        assert_eq!(
+            ini_value(t, "profile x", "region").as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(ini_value(t, "default", "region"), None);
+    }
+
+    #[test]
+    fn remote_or_not() {
+        assert!(is_remote("s3://b/p"));
+        assert!(is_remote("az://c"));
+        assert!(!is_remote("file:///tmp/x"));
+        assert!(!is_remote("./backups"));
+        assert_eq!(
+            split("s3://b/p/redis-backup-1.rdb"),
+            ("s3://b/p".to_string(), "redis-backup-1.rdb".to_string())
+        );
+        assert_eq!(split("s3://b"), ("s3://b".to_string(), String::new()));
+    }
+}

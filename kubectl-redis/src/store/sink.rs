@@ -1,0 +1,230 @@
+//! Where a backup's bytes go while they are taken: a local temporary file or
+//! an object-storage upload, optionally through age encryption, with the
+//! stored bytes' size and SHA-256 counted on the way. Nothing counts until
+//! [`Sink::finish`]: a local file is then fsynced (and named by the caller),
+//! an upload completed. [`Sink::abort`] throws an upload's parts away.
+
+use crate::store::crypt::{self, Recipients};
+use object_store::buffered::BufWriter;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{ready, Context, Poll};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+/// Part size of multipart uploads: every part the same size (R2 requires
+/// it); 10,000 parts of 16 MiB allow 160 GiB. `$KUBECTL_REDIS_PART_SIZE_MB`
+/// changes it.
+pub fn part_size() -> usize {
+    std::env::var("KUBECTL_REDIS_PART_SIZE_MB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| (5..=5120).contains(n))
+        .unwrap_or(16)
+        << 20
+}
+
+/// Parts in flight at once (memory: this many parts, plus one being filled).
+pub const CONCURRENCY: usize = 2;
+
+enum Inner {
+    File(tokio::fs::File),
+    Upload(Box<BufWriter>),
+}
+
+/// A buffer the age writer writes into and the sink drains.
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        match self.0.lock() {
+            Ok(mut v) => {
+                v.extend_from_slice(b);
+                Ok(b.len())
+            }
+            Err(_) => Err(std::io::Error::other("encryption buffer poisoned")),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Shared {
+    fn take(&self) -> Vec<u8> {
+        self.0
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
+    }
+}
+
+/// The stored bytes' size and SHA-256 (the ciphertext's when encrypted).
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub size: u64,
+    pub sha256: String,
+}
+
+pub struct Sink {
+    inner: Inner,
+    age: Option<(age::stream::StreamWriter<Shared>, Shared)>,
+    pending: Vec<u8>,
+    off: usize,
+    sha: Sha256,
+    size: u64,
+    done: bool,
+    /// The first stored bytes, to prove ciphertext was stored when asked.
+    head: Vec<u8>,
+    encrypted: bool,
+}
+
+impl Sink {
+    /// Into a local file.
+    pub fn file(f: tokio::fs::File, recipients: Option<&Recipients>) -> std::io::Result<Sink> {
+        Sink::new(Inner::File(f), recipients)
+    }
+
+    /// Into an object-storage upload of `path`.
+    pub fn upload(
+        store: Arc<dyn object_store::ObjectStore>,
+        path: object_store::path::Path,
+        recipients: Option<&Recipients>,
+    ) -> std::io::Result<Sink> {
+        let w =
+            BufWriter::with_capacity(store, path, part_size()).with_max_concurrency(CONCURRENCY);
+        Sink::new(Inner::Upload(Box::new(w)), recipients)
+    }
+
+    fn new(inner: Inner, recipients: Option<&Recipients>) -> std::io::Result<Sink> {
+        let age = match recipients {
+            Some(r) => {
+                let shared = Shared::default();
+                let w = r.encryptor()?.wrap_output(shared.clone())?;
+                Some((w, shared))
+            }
+            None => None,
+        };
+        Ok(Sink {
+            inner,
+            encrypted: age.is_some(),
+            head: Vec::new(),
+            age,
+            pending: Vec::new(),
+            off: 0,
+            sha: Sha256::new(),
+            size: 0,
+            done: false,
+        })
+    }
+
+    fn stage(&mut self, bytes: Vec<u8>) {
+        if self.head.len() < crypt::MAGIC.len() {
+            let take = (crypt::MAGIC.len() - self.head.len()).min(bytes.len());
+            self.head.extend_from_slice(&bytes[..take]);
+        }
+        self.sha.update(&bytes);
+        self.size += bytes.len() as u64;
+        if self.off >= self.pending.len() {
+            self.pending = bytes;
+            self.off = 0;
+        } else {
+            self.pending.extend_from_slice(&bytes);
+        }
+    }
+
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        while self.off < self.pending.len() {
+            let buf = &self.pending[self.off..];
+            let n = match &mut self.inner {
+                Inner::File(f) => ready!(Pin::new(f).poll_write(cx, buf))?,
+                Inner::Upload(w) => ready!(Pin::new(w.as_mut()).poll_write(cx, buf))?,
+            };
+            if n == 0 {
+                return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+            }
+            self.off += n;
+        }
+        self.pending.clear();
+        self.off = 0;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Ends the stream: the last encrypted chunk, then an fsync (file) or
+    /// the upload's completion. Only after this does the object exist.
+    pub async fn finish(&mut self) -> std::io::Result<Stored> {
+        if let Some((w, shared)) = self.age.take() {
+            w.finish()?;
+            let rest = shared.take();
+            self.stage(rest);
+        }
+        self.flush().await?;
+        // Fail closed (WAL-G's CVE-2021-38599): encryption was asked for,
+        // so what is stored must be an age file, or it is never completed.
+        if self.encrypted && !crypt::is_age(&self.head) {
+            self.abort().await;
+            return Err(std::io::Error::other(
+                "internal error: the stored bytes are not an age file; nothing was kept",
+            ));
+        }
+        self.done = true;
+        match &mut self.inner {
+            Inner::File(f) => f.sync_all().await?,
+            Inner::Upload(w) => w.shutdown().await?,
+        }
+        let sha = std::mem::take(&mut self.sha);
+        Ok(Stored {
+            size: self.size,
+            sha256: crate::store::rdbfile::hex(&sha.finalize()),
+        })
+    }
+
+    /// Throws an upload's parts away (a local file is the caller's to remove).
+    pub async fn abort(&mut self) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        if let Inner::Upload(w) = &mut self.inner {
+            let _ = w.abort().await;
+        }
+    }
+}
+
+impl AsyncWrite for Sink {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = &mut *self;
+        ready!(this.poll_drain(cx))?;
+        let out = match &mut this.age {
+            Some((w, shared)) => {
+                w.write_all(buf)?;
+                shared.take()
+            }
+            None => buf.to_vec(),
+        };
+        if !out.is_empty() {
+            this.stage(out);
+        }
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        ready!(this.poll_drain(cx))?;
+        match &mut this.inner {
+            Inner::File(f) => Pin::new(f).poll_flush(cx),
+            Inner::Upload(w) => Pin::new(w.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        // Completing is [`Sink::finish`]'s job, after verification.
+        self.poll_flush(cx)
+    }
+}

@@ -1,0 +1,318 @@
+//! A backup to read: a local path or an object-storage URL, plaintext or an
+//! age file, with its manifest. Reading is synchronous (age decrypts through
+//! `std::io::Read`) and streamed: an object's bytes arrive through a bounded
+//! channel from an async download, so memory stays flat and nothing is
+//! written to disk.
+
+use crate::store::crypt::{self, DecryptFail, Identities};
+use crate::store::rdbfile::{self, Checked, Inline};
+use crate::store::repo::{self, Problem, Remote, Repo};
+use futures::StreamExt;
+use kubectl_redis_core::rdb::reader::Event;
+use kubectl_redis_core::store::manifest::{self, Manifest};
+use sha2::{Digest, Sha256};
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::sync::{mpsc, Arc, Mutex};
+
+/// Where a backup is.
+pub enum Source {
+    Local(PathBuf),
+    Remote { remote: Remote, name: String },
+}
+
+impl Source {
+    /// A path, `file://PATH`, or `s3://BUCKET/PREFIX/NAME` (gs://, az://).
+    pub fn open(s: &str) -> Result<Source, Problem> {
+        if !repo::is_remote(s) {
+            return Ok(Source::Local(PathBuf::from(
+                s.strip_prefix("file://").unwrap_or(s),
+            )));
+        }
+        let (dir, name) = repo::split(s);
+        if name.is_empty() {
+            return Err(Problem {
+                message: format!("{s} names a repository, not a backup"),
+                hint: "give URL/redis-backup-....rdb (see `kubectl redis list --repo URL`), or --latest with --repo".into(),
+            });
+        }
+        match Repo::open(&dir)? {
+            Repo::Remote(remote) => Ok(Source::Remote { remote, name }),
+            Repo::Local(d) => Ok(Source::Local(PathBuf::from(d).join(name))),
+        }
+    }
+
+    pub fn display(&self) -> String {
+        match self {
+            Source::Local(p) => p.display().to_string(),
+            Source::Remote { remote, name } => remote.url_of(name),
+        }
+    }
+
+    /// The file name (no directory).
+    pub fn name(&self) -> String {
+        match self {
+            Source::Local(p) => p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            Source::Remote { name, .. } => name.clone(),
+        }
+    }
+
+    /// The manifest next to it: `Ok(None)` when there is none.
+    pub async fn manifest(&self) -> Result<Option<Manifest>, String> {
+        match self {
+            Source::Local(p) => rdbfile::manifest_for(p),
+            Source::Remote { remote, name } => remote.manifest(name).await,
+        }
+    }
+
+    /// The stored bytes, as a blocking reader (call from a blocking thread).
+    pub async fn reader(&self) -> Result<Box<dyn Read + Send>, Problem> {
+        match self {
+            Source::Local(p) => {
+                let md = std::fs::metadata(p).map_err(|e| Problem {
+                    message: format!("cannot read {}: {e}", p.display()),
+                    hint:
+                        "give the path of a backup, e.g. ./backups/redis-backup-20251024_180500.rdb"
+                            .into(),
+                })?;
+                if !md.is_file() {
+                    return Err(Problem {
+                        message: format!("{} is not a regular file", p.display()),
+                        hint: "give the path of a backup file".into(),
+                    });
+                }
+                let f = std::fs::File::open(p).map_err(|e| Problem {
+                    message: format!("cannot open {}: {e}", p.display()),
+                    hint: "check the file's permissions".into(),
+                })?;
+                Ok(Box::new(f))
+            }
+            Source::Remote { remote, name } => {
+                let (_, mut stream) = remote.get(name).await?;
+                let (tx, rx) = mpsc::sync_channel::<Result<bytes::Bytes, String>>(64);
+                tokio::spawn(async move {
+                    while let Some(c) = stream.next().await {
+                        let stop = c.is_err();
+                        // A blocking send on a runtime thread would stall it:
+                        // when the channel is full, wait in the blocking pool.
+                        let sent = match tx.try_send(c) {
+                            Ok(()) => true,
+                            Err(mpsc::TrySendError::Full(c)) => {
+                                let tx2 = tx.clone();
+                                tokio::task::spawn_blocking(move || tx2.send(c).is_ok())
+                                    .await
+                                    .unwrap_or(false)
+                            }
+                            Err(mpsc::TrySendError::Disconnected(_)) => false,
+                        };
+                        if !sent || stop {
+                            return;
+                        }
+                    }
+                });
+                Ok(Box::new(ChannelReader {
+                    rx,
+                    cur: bytes::Bytes::new(),
+                }))
+            }
+        }
+    }
+}
+
+/// Reads chunks sent through a channel.
+struct ChannelReader {
+    rx: mpsc::Receiver<Result<bytes::Bytes, String>>,
+    cur: bytes::Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.cur.is_empty() {
+            match self.rx.recv() {
+                Ok(Ok(b)) => self.cur = b,
+                Ok(Err(e)) => return Err(std::io::Error::other(e)),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len());
+        buf[..n].copy_from_slice(&self.cur[..n]);
+        let _ = self.cur.split_to(n);
+        Ok(n)
+    }
+}
+
+/// Counts and hashes what passes through.
+struct Counted<R> {
+    inner: R,
+    state: Arc<Mutex<(Sha256, u64)>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Ok(mut s) = self.state.lock() {
+            s.0.update(&buf[..n]);
+            s.1 += n as u64;
+        }
+        Ok(n)
+    }
+}
+
+/// What reading a backup found.
+pub struct Read_ {
+    /// The stored bytes' size and SHA-256.
+    pub stored_size: u64,
+    pub stored_sha256: String,
+    /// The stored bytes are an age file.
+    pub encrypted: bool,
+    /// The plaintext RDB as checked; `None` when encrypted and no identity
+    /// was given (integrity of the stored bytes only).
+    pub plain: Option<Checked>,
+}
+
+/// Why a backup could not be read.
+pub enum ReadFail {
+    /// Unreadable (I/O, network).
+    Io(String),
+    /// Encrypted, and the identities do not fit.
+    Key(String),
+    /// Looks like age but is damaged.
+    Corrupt(String),
+}
+
+/// Reads the stored bytes `raw` whole: their SHA-256 always; the plaintext
+/// through the reader (decrypted with `ids` when it is an age file; with no
+/// identities an age file is only hashed). `sink` sees the RDB events.
+pub fn read(
+    raw: Box<dyn Read + Send>,
+    ids: &Identities,
+    hash_plain: bool,
+    sink: &mut dyn FnMut(Event<'_>),
+) -> Result<Read_, ReadFail> {
+    let state = Arc::new(Mutex::new((Sha256::new(), 0u64)));
+    let mut counted = BufReader::with_capacity(
+        1 << 20,
+        Counted {
+            inner: raw,
+            state: state.clone(),
+        },
+    );
+    let head = counted
+        .fill_buf()
+        .map_err(|e| ReadFail::Io(e.to_string()))?;
+    let encrypted = crypt::is_age(head);
+    let plain = if !encrypted {
+        Some(check_plain(&mut counted, hash_plain, sink)?)
+    } else if ids.is_empty() {
+        std::io::copy(&mut counted, &mut std::io::sink())
+            .map_err(|e| ReadFail::Io(e.to_string()))?;
+        None
+    } else {
+        let mut r = match crypt::decrypt(&mut counted, ids) {
+            Ok(r) => r,
+            Err(DecryptFail::Key(m)) => return Err(ReadFail::Key(m)),
+            Err(DecryptFail::NotAge(m)) => return Err(ReadFail::Corrupt(m)),
+        };
+        let c = check_plain(&mut r, hash_plain, sink).map_err(|e| match e {
+            // age's own authentication: a flipped byte in the ciphertext.
+            ReadFail::Io(m) if m.contains("decrypt") || m.contains("chunk") => {
+                ReadFail::Corrupt(format!("the ciphertext is damaged: {m}"))
+            }
+            e => e,
+        })?;
+        drop(r);
+        // Whatever follows the last chunk still counts for the stored hash.
+        std::io::copy(&mut counted, &mut std::io::sink())
+            .map_err(|e| ReadFail::Io(e.to_string()))?;
+        Some(c)
+    };
+    drop(counted);
+    let (sha, size) = match Arc::try_unwrap(state).map(|m| m.into_inner()) {
+        Ok(Ok((h, n))) => (h, n),
+        _ => {
+            return Err(ReadFail::Io(
+                "internal error: the hash is still shared".into(),
+            ))
+        }
+    };
+    Ok(Read_ {
+        stored_size: size,
+        stored_sha256: rdbfile::hex(&sha.finalize()),
+        encrypted,
+        plain,
+    })
+}
+
+fn check_plain(
+    r: &mut dyn Read,
+    hash: bool,
+    sink: &mut dyn FnMut(Event<'_>),
+) -> Result<Checked, ReadFail> {
+    let mut check = Inline::new(hash);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ReadFail::Io(e.to_string())),
+        };
+        size += n as u64;
+        check.feed_with(&buf[..n], sink);
+    }
+    let (sha256, result) = check.finish();
+    Ok(Checked {
+        size,
+        sha256,
+        result,
+    })
+}
+
+/// Compares what was read with the manifest; the differences.
+pub fn differences(m: &Manifest, r: &Read_) -> Vec<String> {
+    let mut d = Vec::new();
+    let (size, sha) = m.stored();
+    if r.encrypted != m.encryption.is_some() {
+        d.push(if r.encrypted {
+            "the file is encrypted, the manifest says plaintext".to_string()
+        } else {
+            "the file is plaintext, the manifest says encrypted".to_string()
+        });
+        return d;
+    }
+    if r.stored_size != size {
+        d.push(format!(
+            "size is {} bytes, the manifest says {size}",
+            r.stored_size
+        ));
+    }
+    if !r.stored_sha256.eq_ignore_ascii_case(sha) {
+        d.push(format!(
+            "sha256 is {}, the manifest says {sha}",
+            r.stored_sha256
+        ));
+    }
+    if let Some(p) = &r.plain {
+        if r.encrypted {
+            d.extend(m.differences(
+                p.size,
+                p.sha256.as_deref().unwrap_or_default(),
+                p.result.as_ref().ok(),
+            ));
+        } else if let Ok(s) = &p.result {
+            if s.keys() != m.keys {
+                d.push(format!("{} keys, the manifest says {}", s.keys(), m.keys));
+            }
+        }
+    }
+    d
+}
+
+/// The manifest's name for a backup name (re-exported for callers).
+pub fn manifest_name(name: &str) -> String {
+    manifest::name_for(name)
+}
