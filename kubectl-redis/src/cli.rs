@@ -155,7 +155,10 @@ pub fn run() -> ExitCode {
             Some(rt) => rt.block_on(verify::run(&ui, &cli.kube, args)),
             None => Exit::Error,
         },
-        Command::Inspect(args) => inspect::run(&ui, args),
+        Command::Inspect(args) => match runtime(&ui) {
+            Some(rt) => rt.block_on(inspect::run(&ui, &cli.kube, args)),
+            None => Exit::Error,
+        },
         Command::Prune(args) => match runtime(&ui) {
             Some(rt) => rt.block_on(prune::run(&ui, args)),
             None => Exit::Error,

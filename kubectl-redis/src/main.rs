@@ -22,6 +22,9 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     default_sigpipe();
+    // kube-rs and object_store's reqwest bring two rustls providers (ring,
+    // aws-lc-rs); rustls then needs one chosen for the process.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     // Completion (kubectl_complete-redis runs this): before clap parses, as
     // the words may be half typed.
     let mut args = std::env::args().skip(1);

@@ -2,12 +2,11 @@
 
 use crate::args::Output;
 use crate::env;
-use crate::store::rdbfile;
+use crate::store::source::{self, ReadFail, Source};
 use crate::ui::Ui;
 use clap::Args;
 use kubectl_redis_core::exit::Exit;
 use kubectl_redis_core::rdb::inspect::{render, Inspector, Options};
-use std::path::Path;
 
 pub const LONG_ABOUT: &str = "Show what an RDB file holds, offline: format and server version, \
 creation time, memory in use when saved, keys and expiries per database, a \
@@ -19,9 +18,11 @@ pub const AFTER_HELP: &str = "Examples:\n  kubectl redis inspect ./backups/redis
 
 #[derive(Args, Debug)]
 pub struct InspectArgs {
-    /// The RDB file
-    #[arg(value_name = "FILE")]
+    /// The backup: a path, or a URL in object storage (s3://BUCKET/PREFIX/NAME, gs://, az://); age files need --identity
+    #[arg(value_name = "FILE|URL")]
     pub file: String,
+    #[command(flatten)]
+    pub keys: crate::keys::KeyArgs,
     /// How many of the biggest keys to list
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
@@ -33,22 +34,73 @@ pub struct InspectArgs {
     pub output: Output,
 }
 
-pub fn run(ui: &Ui, args: InspectArgs) -> Exit {
-    let mut i = Inspector::new(Options {
+pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: InspectArgs) -> Exit {
+    let i = Inspector::new(Options {
         top: args.top,
         prefix_sep: args.prefix_sep.clone(),
     });
-    let checked = match rdbfile::check(Path::new(&args.file), true, &mut |e| i.on(&e)) {
-        Ok(c) => c,
+    let ids = match args.keys.load(kube).await {
+        Ok(i) => i,
         Err(e) => {
             ui.error(
                 &e,
-                Some(
-                    "give the path of an RDB file, e.g. ./backups/redis-backup-20251024_180500.rdb",
-                ),
+                Some("give an age identity file or an unencrypted SSH private key"),
             );
             return Exit::Invalid;
         }
+    };
+    let src = match Source::open(&args.file) {
+        Ok(s) => s,
+        Err(p) => {
+            ui.error(&p.message, Some(&p.hint));
+            return Exit::Invalid;
+        }
+    };
+    let io_exit = match src {
+        Source::Remote { .. } => Exit::Storage,
+        Source::Local(_) => Exit::Invalid,
+    };
+    let raw = match src.reader().await {
+        Ok(r) => r,
+        Err(p) => {
+            ui.error(&p.message, Some(&p.hint));
+            return io_exit;
+        }
+    };
+    let done = tokio::task::spawn_blocking(move || {
+        let mut i = i;
+        let r = source::read(raw, &ids, true, &mut |e| i.on(&e));
+        (i, r)
+    })
+    .await;
+    let (i, read) = match done {
+        Ok((i, Ok(r))) => (i, r),
+        Ok((_, Err(ReadFail::Io(e)))) => {
+            ui.error(&format!("reading {}: {e}", args.file), None);
+            return io_exit;
+        }
+        Ok((_, Err(ReadFail::Key(e)))) => {
+            ui.error(
+                &e,
+                Some("give the identity the backup was encrypted to: --identity FILE, $KUBECTL_REDIS_IDENTITY or --identity-from-secret NAME/KEY"),
+            );
+            return Exit::Key;
+        }
+        Ok((_, Err(ReadFail::Corrupt(e)))) => {
+            ui.error(&format!("{}: corrupt: {e}", args.file), None);
+            return Exit::Corrupt;
+        }
+        Err(e) => {
+            ui.error(&format!("internal error: {e}"), None);
+            return Exit::Error;
+        }
+    };
+    let Some(checked) = read.plain else {
+        ui.error(
+            &format!("{} is encrypted (age) and no identity was given", args.file),
+            Some("give --identity FILE (or $KUBECTL_REDIS_IDENTITY, --identity-from-secret NAME/KEY)"),
+        );
+        return Exit::Key;
     };
     let summary = match checked.result {
         Ok(s) => s,

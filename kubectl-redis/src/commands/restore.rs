@@ -6,6 +6,8 @@ use crate::env;
 use crate::kube::api_error;
 use crate::kube::lease::{self};
 use crate::kube::Kube;
+use crate::store::repo::{Problem, Repo};
+use crate::store::source::Source;
 use crate::ui::Ui;
 use clap::Args;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -44,9 +46,22 @@ pub fn after_help() -> String {
 
 #[derive(Args, Debug)]
 pub struct RestoreArgs {
-    /// The backup file [env: BACKUP]
-    #[arg(short = 'f', long, value_name = "PATH")]
+    /// The backup: a path, or a URL in object storage (s3://BUCKET/PREFIX/NAME, gs://, az://) [env: BACKUP]
+    #[arg(short = 'f', long, value_name = "PATH|URL")]
     pub file: Option<String>,
+    /// Restore the newest verified backup in the repository (--repo / --out-dir)
+    #[arg(long, conflicts_with = "file")]
+    pub latest: bool,
+    /// Repository for --latest: a directory or object-storage URL [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]
+    #[arg(
+        long,
+        visible_alias = "repo",
+        value_name = "DIR|URL",
+        requires = "latest"
+    )]
+    pub out_dir: Option<String>,
+    #[command(flatten)]
+    pub keys: crate::keys::KeyArgs,
     #[command(flatten)]
     pub target: TargetArgs,
     /// A writer to stop while restoring: deploy/NAME or sts/NAME; repeatable [env: WORKER_DEPLOY] [default: deploy/worker, skipped with a warning when missing]
@@ -97,9 +112,10 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         }
         Exit::Invalid
     };
-    if file.is_none() && !args.recover {
+    let file = if args.latest { None } else { file };
+    if file.is_none() && !args.recover && !args.latest {
         return invalid(
-            "no backup file: pass --file PATH (or set $BACKUP)",
+            "no backup file: pass --file PATH (or set $BACKUP), or --latest",
             "list backups with `kubectl redis list`",
         );
     }
@@ -125,8 +141,74 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
     else {
         return Exit::Error;
     };
-    let Some(file) = file.filter(|_| !args.recover) else {
+    if args.recover {
         return recover(ui, &k, args.output).await;
+    }
+    let fail = |exit: Exit, p: &Problem| {
+        ui.error(&p.message, Some(&p.hint));
+        if args.output == Output::Json {
+            crate::output::failure(ui, "RestoreResult", exit, &p.message, Some(&p.hint));
+        }
+        exit
+    };
+    let file = match file {
+        Some(f) => f,
+        None => match latest(args.out_dir.clone()).await {
+            Ok(f) => {
+                ui.note(&format!("newest verified backup: {f}"));
+                f
+            }
+            Err((exit, p)) => return fail(exit, &p),
+        },
+    };
+    // From object storage or encrypted: a checked plaintext copy in a
+    // private directory, removed when this returns.
+    let src = match Source::open(&file) {
+        Ok(s) => s,
+        Err(p) => return fail(Exit::Invalid, &p),
+    };
+    let needs_copy = match &src {
+        Source::Remote { .. } => true,
+        Source::Local(p) => is_age_file(p),
+    };
+    let mut _copy = None;
+    let file = if needs_copy {
+        let ids = match args.keys.load(kube).await {
+            Ok(i) => i,
+            Err(e) => {
+                return fail(
+                    Exit::Invalid,
+                    &Problem {
+                        message: e,
+                        hint: "give an age identity file or an unencrypted SSH private key".into(),
+                    },
+                )
+            }
+        };
+        ui.note(&format!(
+            "fetching {}{} into a private temporary file (removed afterwards)",
+            src.display(),
+            if src.name().ends_with(".age") {
+                " and decrypting it"
+            } else {
+                ""
+            }
+        ));
+        match crate::store::source::local_copy(&src, ids).await {
+            Ok((c, r)) => {
+                ui.note(&format!(
+                    "{} bytes fetched, {} checked",
+                    r.stored_size,
+                    r.plain.as_ref().map_or(0, |p| p.size)
+                ));
+                let p = c.path.to_string_lossy().into_owned();
+                _copy = Some(c);
+                p
+            }
+            Err((exit, p)) => return fail(exit, &p),
+        }
+    } else {
+        file
     };
     let plan = Plan {
         namespace: k.namespace.clone(),
@@ -149,6 +231,41 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
     let finish = crate::jobs::restore::drive(ui, &k, plan).await;
     report(ui, args.output, &finish);
     finish.exit
+}
+
+/// Whether the local file `p` is an age file (by its first bytes).
+fn is_age_file(p: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 21];
+    std::fs::File::open(p)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| crate::store::crypt::is_age(&head))
+}
+
+/// The newest verified backup in the repository.
+async fn latest(dir: Option<String>) -> Result<String, (Exit, Problem)> {
+    let dir = env::out_dir(dir);
+    let repo = Repo::open(&dir).map_err(|p| (Exit::Invalid, p))?;
+    let l = repo.listing().await.map_err(|p| {
+        let e = match repo {
+            Repo::Remote(_) => Exit::Storage,
+            Repo::Local(_) => Exit::Error,
+        };
+        (e, p)
+    })?;
+    l.backups
+        .iter()
+        .find(|b| b.status == "verified")
+        .map(|b| b.path.clone())
+        .ok_or_else(|| {
+            (
+                Exit::Invalid,
+                Problem {
+                    message: format!("no verified backup in {}", repo.display()),
+                    hint: "see `kubectl redis list --repo ...`, or pass --file".into(),
+                },
+            )
+        })
 }
 
 fn writers(args: &RestoreArgs) -> Result<Vec<Writer>, String> {

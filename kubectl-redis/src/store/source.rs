@@ -9,7 +9,7 @@ use crate::store::rdbfile::{self, Checked, Inline};
 use crate::store::repo::{self, Problem, Remote, Repo};
 use futures::StreamExt;
 use kubectl_redis_core::rdb::reader::Event;
-use kubectl_redis_core::store::manifest::{self, Manifest};
+use kubectl_redis_core::store::manifest::Manifest;
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
@@ -192,6 +192,17 @@ pub fn read(
     hash_plain: bool,
     sink: &mut dyn FnMut(Event<'_>),
 ) -> Result<Read_, ReadFail> {
+    read_into(raw, ids, hash_plain, sink, None)
+}
+
+/// [`read`], also writing the plaintext to `out`.
+pub fn read_into(
+    raw: Box<dyn Read + Send>,
+    ids: &Identities,
+    hash_plain: bool,
+    sink: &mut dyn FnMut(Event<'_>),
+    out: Option<&mut dyn std::io::Write>,
+) -> Result<Read_, ReadFail> {
     let state = Arc::new(Mutex::new((Sha256::new(), 0u64)));
     let mut counted = BufReader::with_capacity(
         1 << 20,
@@ -205,7 +216,7 @@ pub fn read(
         .map_err(|e| ReadFail::Io(e.to_string()))?;
     let encrypted = crypt::is_age(head);
     let plain = if !encrypted {
-        Some(check_plain(&mut counted, hash_plain, sink)?)
+        Some(check_plain(&mut counted, hash_plain, sink, out)?)
     } else if ids.is_empty() {
         std::io::copy(&mut counted, &mut std::io::sink())
             .map_err(|e| ReadFail::Io(e.to_string()))?;
@@ -216,7 +227,7 @@ pub fn read(
             Err(DecryptFail::Key(m)) => return Err(ReadFail::Key(m)),
             Err(DecryptFail::NotAge(m)) => return Err(ReadFail::Corrupt(m)),
         };
-        let c = check_plain(&mut r, hash_plain, sink).map_err(|e| match e {
+        let c = check_plain(&mut r, hash_plain, sink, out).map_err(|e| match e {
             // age's own authentication: a flipped byte in the ciphertext.
             ReadFail::Io(m) if m.contains("decrypt") || m.contains("chunk") => {
                 ReadFail::Corrupt(format!("the ciphertext is damaged: {m}"))
@@ -250,6 +261,7 @@ fn check_plain(
     r: &mut dyn Read,
     hash: bool,
     sink: &mut dyn FnMut(Event<'_>),
+    mut out: Option<&mut dyn std::io::Write>,
 ) -> Result<Checked, ReadFail> {
     let mut check = Inline::new(hash);
     let mut buf = vec![0u8; 1 << 20];
@@ -263,6 +275,10 @@ fn check_plain(
         };
         size += n as u64;
         check.feed_with(&buf[..n], sink);
+        if let Some(w) = out.as_deref_mut() {
+            w.write_all(&buf[..n])
+                .map_err(|e| ReadFail::Io(format!("writing the local copy: {e}")))?;
+        }
     }
     let (sha256, result) = check.finish();
     Ok(Checked {
@@ -312,7 +328,175 @@ pub fn differences(m: &Manifest, r: &Read_) -> Vec<String> {
     d
 }
 
-/// The manifest's name for a backup name (re-exported for callers).
-pub fn manifest_name(name: &str) -> String {
-    manifest::name_for(name)
+/// A plaintext copy of a backup in a private directory (0700, file 0600),
+/// removed when dropped: how a restore from object storage or an encrypted
+/// file hands the pod a file to load.
+pub struct LocalCopy {
+    dir: PathBuf,
+    pub path: PathBuf,
+}
+
+impl Drop for LocalCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Downloads (and decrypts) `src` into a [`LocalCopy`], checking every
+/// byte on the way and the stored bytes against the manifest; the copy gets
+/// a plaintext manifest so the restore checks it again like any file.
+pub async fn local_copy(
+    src: &Source,
+    ids: Identities,
+) -> Result<(LocalCopy, Read_), (kubectl_redis_core::exit::Exit, Problem)> {
+    use kubectl_redis_core::exit::Exit;
+    let storage = |p: Problem| {
+        let e = match src {
+            Source::Remote { .. } => Exit::Storage,
+            Source::Local(_) => Exit::Invalid,
+        };
+        (e, p)
+    };
+    let manifest = src.manifest().await.map_err(|m| {
+        (
+            Exit::Invalid,
+            Problem {
+                message: m,
+                hint: "fix or remove the manifest".into(),
+            },
+        )
+    })?;
+    let raw = src.reader().await.map_err(storage)?;
+    let (dir, file) = crate::store::files::create_temp(&private_dir(), ".restore-")
+        .map_err(|e| {
+            (
+                Exit::Error,
+                Problem {
+                    message: format!("cannot create a private temporary file: {e}"),
+                    hint: "set $TMPDIR to a writable directory".into(),
+                },
+            )
+        })
+        .map(|(p, f)| (PathBuf::from(p), f))?;
+    let copy_dir = dir.parent().map(PathBuf::from).unwrap_or_default();
+    let name = src.name();
+    let plain_name = name.strip_suffix(".age").unwrap_or(&name).to_string();
+    let path = copy_dir.join(&plain_name);
+    let copy = LocalCopy {
+        dir: copy_dir,
+        path: path.clone(),
+    };
+    let done = tokio::task::spawn_blocking(move || {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        let r = read_into(raw, &ids, true, &mut |_| {}, Some(&mut w));
+        let flushed = w
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|f| f.sync_all());
+        (r, flushed)
+    })
+    .await;
+    let read = match done {
+        Ok((Ok(r), Ok(()))) => r,
+        Ok((Ok(_), Err(e))) => {
+            return Err((
+                Exit::Error,
+                Problem {
+                    message: format!("writing the local copy: {e}"),
+                    hint: "check free space in $TMPDIR".into(),
+                },
+            ))
+        }
+        Ok((Err(ReadFail::Io(m)), _)) => {
+            return Err(storage(Problem {
+                message: format!("reading {}: {m}", src.display()),
+                hint: "check the connection and retry; nothing was changed".into(),
+            }))
+        }
+        Ok((Err(ReadFail::Key(m)), _)) => {
+            return Err((
+                Exit::Key,
+                Problem {
+                    message: m,
+                    hint: "give the identity the backup was encrypted to: --identity FILE, $KUBECTL_REDIS_IDENTITY or --identity-from-secret NAME/KEY".into(),
+                },
+            ))
+        }
+        Ok((Err(ReadFail::Corrupt(m)), _)) => {
+            return Err((
+                Exit::Corrupt,
+                Problem {
+                    message: format!("{}: {m}", src.display()),
+                    hint: "do not restore this file; use another backup".into(),
+                },
+            ))
+        }
+        Err(e) => {
+            return Err((
+                Exit::Error,
+                Problem {
+                    message: format!("internal error: {e}"),
+                    hint: String::new(),
+                },
+            ))
+        }
+    };
+    if read.plain.is_none() {
+        return Err((
+            Exit::Key,
+            Problem {
+                message: format!("{} is encrypted (age) and no identity was given", src.display()),
+                hint: "give --identity FILE (or $KUBECTL_REDIS_IDENTITY, --identity-from-secret NAME/KEY)".into(),
+            },
+        ));
+    }
+    std::fs::rename(&dir, &path).map_err(|e| {
+        (
+            Exit::Error,
+            Problem {
+                message: format!("naming the local copy: {e}"),
+                hint: String::new(),
+            },
+        )
+    })?;
+    if let Some(mut m) = manifest {
+        let d = differences(&m, &read);
+        if !d.is_empty() {
+            return Err((
+                Exit::Corrupt,
+                Problem {
+                    message: format!(
+                        "{} differs from its manifest: {}",
+                        src.display(),
+                        d.join("; ")
+                    ),
+                    hint: "do not restore this file; use another backup".into(),
+                },
+            ));
+        }
+        m.encryption = None;
+        m.file = plain_name;
+        crate::store::files::write_manifest(&path.to_string_lossy(), &m).map_err(|e| {
+            (
+                Exit::Error,
+                Problem {
+                    message: e,
+                    hint: String::new(),
+                },
+            )
+        })?;
+    }
+    Ok((copy, read))
+}
+
+/// A new private directory (0700) for a plaintext copy.
+fn private_dir() -> String {
+    let base = std::env::temp_dir();
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    base.join(format!("kubectl-redis-{}-{n:x}", std::process::id()))
+        .to_string_lossy()
+        .into_owned()
 }
