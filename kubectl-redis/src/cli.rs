@@ -5,6 +5,7 @@ use crate::args::KubeArgs;
 use crate::args::UiArgs;
 use crate::commands::backup::{self, BackupArgs};
 use crate::commands::check::{self, CheckArgs};
+use crate::commands::copy::{self, CopyArgs};
 use crate::commands::inspect::{self, InspectArgs};
 use crate::commands::list::{self, ListArgs};
 use crate::commands::prune::{self, PruneArgs};
@@ -40,7 +41,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Snapshot Redis into a verified local file (replication stream or BGSAVE)
+    /// Snapshot Redis into a verified backup: a local file or object storage (replication stream or BGSAVE)
     #[command(
         long_about = backup::LONG_ABOUT,
         after_help = backup::after_help()
@@ -52,7 +53,7 @@ pub enum Command {
         after_help = restore::after_help()
     )]
     Restore(RestoreArgs),
-    /// List local backups, newest first
+    /// List backups in a directory or object storage, newest first
     #[command(
         after_help = list::AFTER_HELP
     )]
@@ -81,6 +82,12 @@ pub enum Command {
         after_help = schedule::AFTER_HELP
     )]
     Schedule(ScheduleArgs),
+    /// Copy backups between repositories (local, S3, GCS, Azure), checked, skipping those there
+    #[command(
+        long_about = copy::LONG_ABOUT,
+        after_help = copy::AFTER_HELP
+    )]
+    Copy(CopyArgs),
     /// Remove old backups by a retention policy (a dry run unless --yes)
     #[command(
         long_about = prune::LONG_ABOUT,
@@ -172,6 +179,10 @@ pub fn run() -> ExitCode {
                 None => Exit::Error,
             }
         }
+        Command::Copy(args) => match runtime(&ui) {
+            Some(rt) => rt.block_on(copy::run(&ui, &cli.kube, args)),
+            None => Exit::Error,
+        },
         Command::Status(args) => match runtime(&ui) {
             Some(rt) => rt.block_on(status::run(&ui, &cli.kube, args)),
             None => Exit::Error,

@@ -2,6 +2,7 @@
 //! and its `run` (the way cargo lays out `src/bin/cargo/commands/`).
 pub mod backup;
 pub mod check;
+pub mod copy;
 pub mod inspect;
 pub mod list;
 pub mod prune;

@@ -10,8 +10,8 @@ use crate::redis::auth::Auth;
 use crate::redis::Conn;
 use crate::store::crypt::Recipients;
 use crate::store::files;
-use crate::store::repo::{self, PutNew, Repo};
-use crate::store::sink::Sink;
+use crate::store::put::Put;
+use crate::store::repo::{self, Repo};
 use crate::ui::{Progress, Ui};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
@@ -33,7 +33,7 @@ pub struct Shell<'a> {
     /// The password for the Redis connection (never in the machine).
     auth: Auth,
     /// Open sinks by the path (or URL) the machine knows them by.
-    files: HashMap<String, Sink>,
+    files: HashMap<String, Put>,
     conn: Option<(Conn, Option<Forward>)>,
     /// Where the backup goes.
     repo: Repo,
@@ -135,7 +135,7 @@ impl<'a> Shell<'a> {
                 let r = match (self.files.get_mut(&local_path), &self.kube) {
                     (Some(f), Some((_, api, _))) => {
                         let mut p = Progress::new(ui, &label);
-                        exec::copy_out(api, &target, &remote_path, f, &mut p).await
+                        exec::copy_out(api, &target, &remote_path, &mut f.sink, &mut p).await
                     }
                     _ => Err(CopyError::Failed(format!("{local_path} is not open"))),
                 };
@@ -185,7 +185,7 @@ impl<'a> Shell<'a> {
                     (None, _) => Err(SyncError::Io("not connected".into())),
                     (Some((c, _)), None) => c.sync(ui, tokio::io::sink(), &label, timeout).await,
                     (Some((c, _)), Some(p)) => match self.files.get_mut(&p) {
-                        Some(f) => c.sync(ui, f, &label, timeout).await,
+                        Some(f) => c.sync(ui, &mut f.sink, &label, timeout).await,
                         None => Err(SyncError::Io(format!("{p} is not open"))),
                     },
                 };
@@ -198,139 +198,69 @@ impl<'a> Shell<'a> {
     /// straight to `dest` in object storage (refused when that name or its
     /// manifest exists: nothing is ever overwritten).
     async fn create_temp(&mut self, dir: &str, prefix: &str, dest: &str) -> Result<String, String> {
-        match &self.repo {
-            Repo::Local(_) => {
-                let (path, f) = files::create_temp(dir, prefix).map_err(|e| e.to_string())?;
-                match Sink::file(tokio::fs::File::from_std(f), self.recipients.as_ref()) {
-                    Ok(s) => {
-                        self.files.insert(path.clone(), s);
-                        Ok(path)
-                    }
-                    Err(e) => {
-                        files::discard(&path);
-                        Err(e.to_string())
-                    }
-                }
-            }
-            Repo::Remote(r) => {
-                let (_, name) = repo::split(dest);
-                let mname = kubectl_redis_core::store::manifest::name_for(&name);
-                for n in [&name, &mname] {
-                    if r.exists(n).await.map_err(|p| p.message)? {
-                        return Err(format!(
-                            "{} already exists; nothing is overwritten (wait a second and retry)",
-                            r.url_of(n)
-                        ));
-                    }
-                }
-                let s = Sink::upload(r.store.clone(), r.path(&name), self.recipients.as_ref())
-                    .map_err(|e| e.to_string())?;
-                self.files.insert(dest.to_string(), s);
-                Ok(dest.to_string())
-            }
-        }
+        let (_, name) = repo::split(dest);
+        let repo = match &self.repo {
+            Repo::Local(_) => Repo::Local(dir.to_string()),
+            r => r.clone(),
+        };
+        let put = Put::begin(&repo, &name, prefix, self.recipients.as_ref()).await?;
+        let handle = put.handle();
+        self.files.insert(handle.clone(), put);
+        Ok(handle)
     }
 
-    /// Completes the stored bytes, then writes the manifest: locally the
-    /// file is fsynced and linked under its name; in object storage the
-    /// upload is completed, read back and hashed, and the manifest created
-    /// last, create-only. The backup exists once the manifest does.
+    /// Completes the stored bytes, then writes the manifest (see
+    /// [`Put::commit`]). The backup exists once the manifest does.
     async fn commit(
         &mut self,
         temp: &str,
         dest: &str,
-        mut manifest: kubectl_redis_core::store::manifest::Manifest,
+        manifest: kubectl_redis_core::store::manifest::Manifest,
     ) -> Result<(), CommitError> {
         let ui = self.ui;
-        let Some(mut sink) = self.files.remove(temp) else {
+        let Some(put) = self.files.get_mut(temp) else {
             return Err(CommitError::Failed(format!("{temp} is not open")));
         };
-        let stored = match sink.finish().await {
-            Ok(s) => s,
-            Err(e) => {
-                sink.abort().await;
-                return Err(CommitError::Failed(match &self.repo {
-                    Repo::Local(_) => {
-                        files::discard(temp);
-                        format!("completing {dest}: {e}")
-                    }
-                    Repo::Remote(r) => {
-                        let (_, name) = repo::split(dest);
-                        r.io_problem("completing the upload of", &name, &e).message
-                    }
-                }));
-            }
-        };
-        if let Some(enc) = &mut manifest.encryption {
-            enc.size = stored.size;
-            enc.sha256 = stored.sha256.clone();
-        }
-        match &self.repo {
-            Repo::Local(_) => {
-                files::commit(temp, dest)?;
-                if let Err(e) = files::write_manifest(dest, &manifest) {
+        let remote = matches!(self.repo, Repo::Remote(_));
+        let r = put
+            .commit(Some(dest), manifest, &mut |s| {
+                if remote {
                     ui.line(
                         "backup",
-                        &Line::Warn(format!(
-                            "the backup is saved and verified, but its manifest could not be written: {e}"
+                        &Line::Detail(format!(
+                            "stored {} bytes, read back: sha256 {}",
+                            s.size,
+                            &s.sha256[..16.min(s.sha256.len())]
                         )),
                     );
                 }
+            })
+            .await;
+        // Kept only for a retry under another name; the machine discards it
+        // on any other failure.
+        if !matches!(r, Err(CommitError::Exists)) {
+            self.files.remove(temp);
+        }
+        match r {
+            Ok(_) => Ok(()),
+            // Locally, a backup without its manifest still stands (as before).
+            Err(CommitError::Failed(m)) if !remote && m.starts_with("the backup is saved as") => {
+                ui.line("backup", &Line::Warn(m));
                 Ok(())
             }
-            Repo::Remote(r) => {
-                let (_, name) = repo::split(dest);
-                let fail = |m: String| CommitError::Failed(m);
-                // Read back what the store holds: the manifest must describe it.
-                let back = read_back(r, &name).await;
-                let ok = matches!(&back, Ok((size, sha)) if *size == stored.size && *sha == stored.sha256);
-                if !ok {
-                    let _ = r.delete(&name).await;
-                    return Err(fail(match back {
-                        Ok((size, sha)) => format!(
-                            "{} was read back as {size} bytes with sha256 {sha}, but {} bytes with sha256 {} were sent; it was deleted",
-                            r.url_of(&name), stored.size, stored.sha256
-                        ),
-                        Err(p) => format!("reading {} back: {}; it was deleted", r.url_of(&name), p.message),
-                    }));
-                }
-                ui.line(
-                    "backup",
-                    &Line::Detail(format!(
-                        "stored {} bytes, read back: sha256 {}",
-                        stored.size,
-                        &stored.sha256[..16.min(stored.sha256.len())]
-                    )),
-                );
-                let mut b =
-                    serde_json::to_vec_pretty(&manifest).map_err(|e| fail(e.to_string()))?;
-                b.push(b'\n');
-                let mname = kubectl_redis_core::store::manifest::name_for(&name);
-                match r.put_new(&mname, b).await {
-                    Ok(()) => Ok(()),
-                    Err(PutNew::Exists) => Err(fail(format!(
-                        "{} appeared during this backup (another writer?); this backup's data is left as an incomplete upload for `kubectl redis prune` to remove",
-                        r.url_of(&mname)
-                    ))),
-                    Err(PutNew::Failed(p)) => {
-                        let _ = r.delete(&name).await;
-                        Err(fail(format!(
-                            "{}; without its manifest the backup does not count, and its data was deleted",
-                            p.message
-                        )))
-                    }
-                }
-            }
+            Err(e) => Err(e),
         }
     }
 
     /// Removes a sink's leftovers: the local file, or the upload's parts.
     async fn discard(&mut self, path: &str) {
-        if let Some(mut s) = self.files.remove(path) {
-            s.abort().await;
-        }
-        if matches!(self.repo, Repo::Local(_)) {
-            files::discard(path);
+        match self.files.remove(path) {
+            Some(p) => p.abort().await,
+            None => {
+                if matches!(self.repo, Repo::Local(_)) {
+                    files::discard(path);
+                }
+            }
         }
     }
 
@@ -368,24 +298,6 @@ impl<'a> Shell<'a> {
         self.conn = Some(conn);
         Ok(())
     }
-}
-
-/// Size and SHA-256 of what the store holds under `name`.
-async fn read_back(r: &repo::Remote, name: &str) -> Result<(u64, String), repo::Problem> {
-    use futures::StreamExt;
-    use sha2::Digest;
-    let (_, mut s) = r.get(name).await?;
-    let mut h = sha2::Sha256::new();
-    let mut n = 0u64;
-    while let Some(c) = s.next().await {
-        let c = c.map_err(|m| repo::Problem {
-            message: m,
-            hint: String::new(),
-        })?;
-        n += c.len() as u64;
-        h.update(&c);
-    }
-    Ok((n, crate::store::rdbfile::hex(&h.finalize())))
 }
 
 /// The answer to a lock request made with no cluster (never, with `--url`).

@@ -1,0 +1,216 @@
+//! Writing one backup into a repository, whole or not at all. Locally: a
+//! hidden 0600 temporary file, fsynced, linked under its name without
+//! replacing anything, then the manifest. In object storage: a multipart
+//! upload straight to the name (refused when the name or its manifest
+//! exists), completed only when the caller commits, read back and hashed,
+//! then the manifest created last, create-only: the backup exists once its
+//! manifest does. [`Put::abort`] leaves nothing (or, remotely, aborts the
+//! upload's parts).
+
+use crate::store::crypt::Recipients;
+use crate::store::files;
+use crate::store::repo::{PutNew, Remote, Repo};
+use crate::store::sink::{Sink, Stored};
+use kubectl_redis_core::backup::CommitError;
+use kubectl_redis_core::store::manifest::{self, Manifest};
+
+/// A backup being written.
+pub struct Put {
+    pub sink: Sink,
+    repo: Repo,
+    /// The final name (no directory).
+    pub name: String,
+    /// Local: the temporary file's path.
+    temp: Option<String>,
+    /// Once the stored bytes are complete (a local commit may be retried
+    /// under another name).
+    stored: Option<Stored>,
+}
+
+impl Put {
+    /// Starts writing `name` into `repo`.
+    pub async fn begin(
+        repo: &Repo,
+        name: &str,
+        temp_prefix: &str,
+        recipients: Option<&Recipients>,
+    ) -> Result<Put, String> {
+        match repo {
+            Repo::Local(dir) => {
+                let (path, f) = files::create_temp(dir, temp_prefix).map_err(|e| e.to_string())?;
+                match Sink::file(tokio::fs::File::from_std(f), recipients) {
+                    Ok(sink) => Ok(Put {
+                        sink,
+                        repo: repo.clone(),
+                        name: name.to_string(),
+                        temp: Some(path),
+                        stored: None,
+                    }),
+                    Err(e) => {
+                        files::discard(&path);
+                        Err(e.to_string())
+                    }
+                }
+            }
+            Repo::Remote(r) => {
+                for n in [name.to_string(), manifest::name_for(name)] {
+                    if r.exists(&n).await.map_err(|p| p.message)? {
+                        return Err(format!(
+                            "{} already exists; nothing is overwritten",
+                            r.url_of(&n)
+                        ));
+                    }
+                }
+                let sink = Sink::upload(r.store.clone(), r.path(name), recipients)
+                    .map_err(|e| e.to_string())?;
+                Ok(Put {
+                    sink,
+                    repo: repo.clone(),
+                    name: name.to_string(),
+                    temp: None,
+                    stored: None,
+                })
+            }
+        }
+    }
+
+    /// The temporary path (local) or the URL (remote) the machine knows.
+    pub fn handle(&self) -> String {
+        match (&self.repo, &self.temp) {
+            (Repo::Local(_), Some(t)) => t.clone(),
+            (Repo::Remote(r), _) => r.url_of(&self.name),
+            (Repo::Local(d), None) => kubectl_redis_core::backup::join(d, &self.name),
+        }
+    }
+
+    /// Completes the stored bytes and writes `manifest` (its `encryption`
+    /// filled in with the stored bytes' size and sha256). `dest` is the
+    /// final local path (ignored remotely: the upload already has its name).
+    /// `on_stored` hears what was stored, before the manifest is written.
+    pub async fn commit(
+        &mut self,
+        dest: Option<&str>,
+        mut manifest: Manifest,
+        on_stored: &mut dyn FnMut(&Stored),
+    ) -> Result<Stored, CommitError> {
+        let stored = match self.stored.clone() {
+            Some(s) => Ok(s),
+            None => self.sink.finish().await,
+        };
+        let stored = match stored {
+            Ok(s) => {
+                self.stored = Some(s.clone());
+                s
+            }
+            Err(e) => {
+                self.sink.abort().await;
+                return Err(CommitError::Failed(match &self.repo {
+                    Repo::Local(_) => {
+                        if let Some(t) = &self.temp {
+                            files::discard(t);
+                        }
+                        format!("completing {}: {e}", self.name)
+                    }
+                    Repo::Remote(r) => {
+                        r.io_problem("completing the upload of", &self.name, &e)
+                            .message
+                    }
+                }));
+            }
+        };
+        if let Some(enc) = &mut manifest.encryption {
+            enc.size = stored.size;
+            enc.sha256 = stored.sha256.clone();
+        }
+        match &self.repo {
+            Repo::Local(dir) => {
+                let temp = self.temp.clone().unwrap_or_default();
+                let dest = dest
+                    .map(str::to_string)
+                    .unwrap_or_else(|| kubectl_redis_core::backup::join(dir, &self.name));
+                files::commit(&temp, &dest)?;
+                on_stored(&stored);
+                files::write_manifest(&dest, &manifest).map_err(|e| {
+                    CommitError::Failed(format!(
+                        "the backup is saved as {dest}, but its manifest could not be written: {e}"
+                    ))
+                })?;
+                Ok(stored)
+            }
+            Repo::Remote(r) => {
+                commit_remote(r, &self.name, &stored, &manifest).await?;
+                on_stored(&stored);
+                Ok(stored)
+            }
+        }
+    }
+
+    /// Throws away what was written.
+    pub async fn abort(mut self) {
+        self.sink.abort().await;
+        if let Some(t) = &self.temp {
+            files::discard(t);
+        }
+    }
+}
+
+async fn commit_remote(
+    r: &Remote,
+    name: &str,
+    stored: &Stored,
+    manifest: &Manifest,
+) -> Result<(), CommitError> {
+    let fail = CommitError::Failed;
+    // Read back what the store holds: the manifest must describe it.
+    let back = read_back(r, name).await;
+    let ok = matches!(&back, Ok((size, sha)) if *size == stored.size && *sha == stored.sha256);
+    if !ok {
+        let _ = r.delete(name).await;
+        return Err(fail(match back {
+            Ok((size, sha)) => format!(
+                "{} was read back as {size} bytes with sha256 {sha}, but {} bytes with sha256 {} were sent; it was deleted",
+                r.url_of(name),
+                stored.size,
+                stored.sha256
+            ),
+            Err(p) => format!("reading {} back: {p}; it was deleted", r.url_of(name)),
+        }));
+    }
+    let mut b = serde_json::to_vec_pretty(manifest).map_err(|e| fail(e.to_string()))?;
+    b.push(b'\n');
+    let mname = manifest::name_for(name);
+    match r.put_new(&mname, b).await {
+        Ok(()) => Ok(()),
+        Err(PutNew::Exists) => Err(fail(format!(
+            "{} appeared meanwhile (another writer?); this copy's data is left as an incomplete upload for `kubectl redis prune` to remove",
+            r.url_of(&mname)
+        ))),
+        Err(PutNew::Failed(p)) => {
+            let _ = r.delete(name).await;
+            Err(fail(format!(
+                "{}; without its manifest the backup does not count, and its data was deleted",
+                p.message
+            )))
+        }
+    }
+}
+
+/// Size and SHA-256 of what the store holds under `name`.
+async fn read_back(r: &Remote, name: &str) -> Result<(u64, String), String> {
+    use futures::StreamExt;
+    use sha2::Digest;
+    let (_, mut s) = r.get(name).await.map_err(|p| p.message)?;
+    let mut h = sha2::Sha256::new();
+    let mut n = 0u64;
+    while let Some(c) = s.next().await {
+        let c = c?;
+        n += c.len() as u64;
+        h.update(&c);
+    }
+    Ok((n, crate::store::rdbfile::hex(&h.finalize())))
+}
+
+/// The temporary-name prefix for a backup named `name`.
+pub fn temp_prefix(name: &str) -> String {
+    format!(".{name}.")
+}
