@@ -9,6 +9,7 @@ use crate::commands::copy::{self, CopyArgs};
 use crate::commands::inspect::{self, InspectArgs};
 use crate::commands::list::{self, ListArgs};
 use crate::commands::prune::{self, PruneArgs};
+use crate::commands::repo::{self, RepoArgs};
 use crate::commands::restore::{self, RestoreArgs};
 use crate::commands::schedule::{self, ScheduleArgs};
 use crate::commands::status::{self, StatusArgs};
@@ -88,6 +89,12 @@ pub enum Command {
         after_help = copy::AFTER_HELP
     )]
     Copy(CopyArgs),
+    /// A repository's settings: the recipients every backup to it is encrypted to
+    #[command(
+        long_about = repo::LONG_ABOUT,
+        after_help = repo::AFTER_HELP
+    )]
+    Repo(RepoArgs),
     /// Remove old backups by a retention policy (a dry run unless --yes)
     #[command(
         long_about = prune::LONG_ABOUT,
@@ -179,6 +186,10 @@ pub fn run() -> ExitCode {
                 None => Exit::Error,
             }
         }
+        Command::Repo(args) => match runtime(&ui) {
+            Some(rt) => rt.block_on(repo::run(&ui, args)),
+            None => Exit::Error,
+        },
         Command::Copy(args) => match runtime(&ui) {
             Some(rt) => rt.block_on(copy::run(&ui, &cli.kube, args)),
             None => Exit::Error,

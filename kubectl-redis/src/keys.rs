@@ -21,13 +21,6 @@ pub struct KeyArgs {
 }
 
 impl KeyArgs {
-    /// Whether any identity was given (flags or environment).
-    pub fn given(&self) -> bool {
-        !self.identity.is_empty()
-            || self.identity_from_secret.is_some()
-            || std::env::var_os(IDENTITY_ENV).is_some_and(|v| !v.is_empty())
-    }
-
     /// Loads every identity given. Errors name files and Secrets, never
     /// their contents.
     pub async fn load(&self, kube: &KubeArgs) -> Result<Identities, String> {

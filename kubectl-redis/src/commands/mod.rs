@@ -6,6 +6,7 @@ pub mod copy;
 pub mod inspect;
 pub mod list;
 pub mod prune;
+pub mod repo;
 pub mod restore;
 pub mod schedule;
 pub mod status;

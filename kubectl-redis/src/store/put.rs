@@ -209,8 +209,3 @@ async fn read_back(r: &Remote, name: &str) -> Result<(u64, String), String> {
     }
     Ok((n, crate::store::rdbfile::hex(&h.finalize())))
 }
-
-/// The temporary-name prefix for a backup named `name`.
-pub fn temp_prefix(name: &str) -> String {
-    format!(".{name}.")
-}

@@ -14,9 +14,6 @@ use object_store::path::Path as OPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use std::sync::Arc;
 
-/// The environment variable naming the default repository.
-pub const REPO_ENV: &str = "KUBECTL_REDIS_REPO";
-
 /// A problem, said as the user should hear it.
 #[derive(Debug, Clone)]
 pub struct Problem {
