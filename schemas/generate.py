@@ -69,6 +69,15 @@ SOURCE = obj(
     desc="Where the snapshot came from.",
 )
 EXIT = d(U, "The process exit code (see `kubectl redis backup --help`).")
+ENCRYPTION = obj(
+    {
+        "format": {"const": "age"},
+        "recipients": d(arr(S), "Public keys (age1... or SSH) the file is encrypted to."),
+        "size": d(U, "Size of the stored (encrypted) object."),
+        "sha256": d(SHA256, "SHA-256 of the stored (encrypted) object."),
+    },
+    desc="How the stored object is encrypted, and its own checks (no key needed).",
+)
 
 
 def doc(kind, desc, props, required=None, **kw):
@@ -129,6 +138,7 @@ schemas = {
             "redis_version": null(S),
             "source": SOURCE,
             "sync_ms": d(U, "stream: from the connection to the last byte."),
+            "encryption": d(null(ENCRYPTION), "Present when the backup is an age file; `bytes` and `sha256` above are then the plaintext RDB's."),
             "error": null(ERROR),
             "exit_code": EXIT,
         },
@@ -171,15 +181,15 @@ schemas = {
         "BackupList",
         "`kubectl redis list -o json`: newest first.",
         {
-            "dir": S,
+            "dir": d(S, "The repository: a directory or an object-storage URL."),
             "backups": arr(obj({
                 "file": S, "path": S, "bytes": U,
                 "created_unix": d(I, "Unix seconds."), "created": TIME,
                 "age_seconds": I, "keys": null(U),
-                "status": {"enum": ["verified", "no manifest", "bad manifest", "size differs from manifest"]},
+                "status": {"enum": ["verified", "unverified", "no manifest", "bad manifest", "size differs from manifest"]},
                 "method": null(S),
             })),
-            "partial": d(arr(S), "Leftovers of interrupted backups (safe to delete)."),
+            "partial": d(arr(S), "Leftovers of interrupted backups: hidden temporary files, and objects uploaded without a manifest (which do not count); `prune` removes those older than an hour."),
         },
     ),
     "verify": doc(
@@ -191,6 +201,8 @@ schemas = {
                 "file": S, "ok": B, "bytes": U, "sha256": null(SHA256),
                 "rdb_version": null(U), "flavor": null({"enum": ["redis", "valkey"]}),
                 "keys": null(U), "checksum": null(CHECKSUM),
+                "encrypted": d(B, "The stored bytes are an age file."),
+                "checked": d({"enum": ["every-byte", "stored-bytes"]}, "every-byte: the RDB was read whole (decrypted when encrypted); stored-bytes: an encrypted file's size and sha256 checked against its manifest, without a key."),
                 "manifest": {"enum": ["match", "mismatch", "none", "unreadable"]},
                 "error": null(ERROR), "exit_code": EXIT,
             })),
@@ -255,8 +267,40 @@ schemas = {
                 "file": S, "path": S, "created": TIME, "bytes": U, "keep": B, "reasons": arr(S),
             })),
             "kept": U, "removed": arr(S), "would_remove": arr(S),
+            "leftovers": d(arr(S), "Leftovers of interrupted backups older than an hour: removed with --yes, else would be."),
+            "leftovers_removed": B,
             "errors": arr(ERROR), "exit_code": EXIT,
         },
+    ),
+    "copy": doc(
+        "CopyResult",
+        "`kubectl redis copy SRC DST -o json`. On failure before any copy, only `error` and `exit_code`.",
+        {
+            "source": S, "destination": S,
+            "copied": arr(obj({
+                "file": S, "destination": d(S, "Where the copy is."),
+                "bytes": d(U, "Stored bytes written."), "sha256": SHA256, "encrypted": B,
+            })),
+            "skipped": d(arr(S), "Already at the destination with the same sha256."),
+            "errors": arr(ERROR),
+            "error": null(ERROR),
+            "exit_code": EXIT,
+        },
+        required=["exit_code"],
+        **failure_or(["source", "destination", "copied", "skipped", "errors"]),
+    ),
+    "repo": doc(
+        "RepoConfig",
+        "`kubectl redis repo init|show -o json`.",
+        {
+            "repository": S,
+            "recipients": arr(S),
+            "created": TIME,
+            "error": null(ERROR),
+            "exit_code": EXIT,
+        },
+        required=["exit_code"],
+        **failure_or(["repository", "recipients", "created"]),
     ),
     "status": doc(
         "StatusReport",

@@ -208,7 +208,13 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
             .unwrap_or_default(),
     };
     let mut shell = Shell::new(ui, k, auth, plan.holder.clone(), repo, recipients);
-    let finish = drive(&mut shell, plan).await;
+    let mut finish = drive(&mut shell, plan).await;
+    if let (Some(r), Some(st)) = (&mut finish.report, &shell.stored) {
+        if let Some(e) = &mut r.manifest.encryption {
+            e.size = st.size;
+            e.sha256 = st.sha256.clone();
+        }
+    }
     report(ui, output, &finish);
     finish.exit
 }
@@ -328,6 +334,7 @@ fn json(f: &Finish) -> serde_json::Value {
         "crc64": m.crc64,
         "verified": m.verified,
         "manifest": format!("{}.json", r.path),
+        "encryption": m.encryption,
         "exit_code": f.exit.code(),
     });
     let extra = match r.method {

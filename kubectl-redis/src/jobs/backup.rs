@@ -39,6 +39,9 @@ pub struct Shell<'a> {
     repo: Repo,
     /// `--encrypt-to`.
     recipients: Option<Recipients>,
+    /// What the committed backup stored (its size and sha256: the
+    /// ciphertext's when encrypted), for the report.
+    pub stored: Option<crate::store::sink::Stored>,
 }
 
 impl<'a> Shell<'a> {
@@ -63,6 +66,7 @@ impl<'a> Shell<'a> {
             conn: None,
             repo,
             recipients,
+            stored: None,
         }
     }
 
@@ -242,7 +246,10 @@ impl<'a> Shell<'a> {
             self.files.remove(temp);
         }
         match r {
-            Ok(_) => Ok(()),
+            Ok(st) => {
+                self.stored = Some(st);
+                Ok(())
+            }
             // Locally, a backup without its manifest still stands (as before).
             Err(CommitError::Failed(m)) if !remote && m.starts_with("the backup is saved as") => {
                 ui.line("backup", &Line::Warn(m));

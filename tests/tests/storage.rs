@@ -1,0 +1,755 @@
+//! Object storage and encryption, against real servers on loopback:
+//! moto (S3), s3s-fs (S3 that checks SigV4 and payload checksums), Azurite
+//! (Azure Blob), real `redis-server` processes, and Debian's `age` CLI.
+//! The stores are started by `scripts/stores.sh up` (idempotent; `make test`
+//! runs it first).
+
+mod common;
+
+use common::bin;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The stores' addresses, starting them when needed.
+fn stores() -> std::collections::HashMap<String, String> {
+    static UP: Once = Once::new();
+    UP.call_once(|| {
+        let st = Command::new(repo().join("scripts/stores.sh"))
+            .arg("up")
+            .status()
+            .expect("run scripts/stores.sh up");
+        assert!(st.success(), "scripts/stores.sh up failed");
+    });
+    let out = Command::new(repo().join("scripts/stores.sh"))
+        .arg("env")
+        .output()
+        .expect("run scripts/stores.sh env");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Which store a command talks to, as environment variables.
+#[derive(Clone, Copy)]
+enum Store {
+    Moto,
+    S3s,
+    Azurite,
+}
+
+fn store_env(c: &mut Command, s: Store) {
+    let e = stores();
+    for k in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "AZURE_STORAGE_USE_EMULATOR",
+        "AZURITE_BLOB_STORAGE_URL",
+        "KUBECTL_REDIS_REPO",
+        "KUBECTL_REDIS_IDENTITY",
+        "AWS_PROFILE",
+    ] {
+        c.env_remove(k);
+    }
+    match s {
+        Store::Moto => {
+            c.env("AWS_ACCESS_KEY_ID", "test")
+                .env("AWS_SECRET_ACCESS_KEY", "test")
+                .env("AWS_ENDPOINT_URL", &e["KUBECTL_REDIS_TEST_MOTO"])
+                .env("AWS_REGION", "us-east-1");
+        }
+        Store::S3s => {
+            c.env("AWS_ACCESS_KEY_ID", &e["KUBECTL_REDIS_TEST_S3S_KEY"])
+                .env("AWS_SECRET_ACCESS_KEY", &e["KUBECTL_REDIS_TEST_S3S_SECRET"])
+                .env("AWS_ENDPOINT_URL", &e["KUBECTL_REDIS_TEST_S3S"])
+                .env("AWS_REGION", "us-east-1");
+        }
+        Store::Azurite => {
+            c.env("AZURE_STORAGE_USE_EMULATOR", "true")
+                .env("AZURITE_BLOB_STORAGE_URL", &e["KUBECTL_REDIS_TEST_AZURITE"]);
+        }
+    }
+}
+
+/// The plugin with `store`'s credentials, no cluster, no colour.
+fn plugin(s: Store, args: &[&str]) -> Command {
+    let mut c = Command::new(bin());
+    c.args(args)
+        .env("NO_COLOR", "1")
+        .env("KUBECONFIG", "/nonexistent")
+        .env_remove("OUT_DIR")
+        .env_remove("BACKUPS_DIR");
+    store_env(&mut c, s);
+    c
+}
+
+fn run(mut c: Command) -> (i32, String, String) {
+    let out: Output = c.output().expect("run kubectl-redis");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(c: Command) -> String {
+    let (code, out, err) = run(c);
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    out
+}
+
+/// A unique prefix per test run.
+fn prefix(test: &str) -> String {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{test}-{}-{n:x}", std::process::id())
+}
+
+/// A real redis-server on `port`, stopped when dropped.
+struct Redis {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Redis {
+    fn start(port: u16) -> Redis {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--enable-debug-command",
+                "yes",
+                "--dir",
+            ])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        let r = Redis {
+            child,
+            port,
+            _dir: dir,
+        };
+        wait_until(20, "redis-server answers PING", || {
+            r.cli(&["PING"]) == "PONG"
+        });
+        r
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn info(&self, field: &str) -> String {
+        self.cli(&["INFO"])
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_string))
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out after {secs}s waiting until {what}");
+}
+
+/// A new age identity file and its public key (Debian's age-keygen).
+fn keypair(dir: &Path, name: &str) -> (PathBuf, String) {
+    let p = dir.join(name);
+    let st = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&p)
+        .stderr(Stdio::null())
+        .status()
+        .expect("age-keygen");
+    assert!(st.success());
+    let out = Command::new("age-keygen")
+        .arg("-y")
+        .arg(&p)
+        .output()
+        .expect("age-keygen -y");
+    (p, String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+fn listing(s: Store, url: &str) -> serde_json::Value {
+    let out = ok(plugin(s, &["list", "--repo", url, "-o", "json"]));
+    kubectl_redis_e2e::schema_checked("list", &out)
+}
+
+/// Backup to S3 (moto), encrypted: list, verify with and without a key,
+/// a wrong key, inspect, check and prune all read the same repository.
+#[test]
+fn s3_encrypted_backup_is_listed_verified_inspected_and_pruned() {
+    let r = Redis::start(16501);
+    r.cli(&["DEBUG", "POPULATE", "2000", "key", "50"]);
+    let keys = tempfile::tempdir().unwrap();
+    let (id, public) = keypair(keys.path(), "id.txt");
+    let (other, _) = keypair(keys.path(), "other.txt");
+    let url = format!("s3://backups/{}", prefix("moto"));
+    let out = ok(plugin(
+        Store::Moto,
+        &[
+            "backup",
+            "--url",
+            &r.url(),
+            "--repo",
+            &url,
+            "--encrypt-to",
+            &public,
+            "-o",
+            "json",
+        ],
+    ));
+    let b = kubectl_redis_e2e::schema_checked("backup", &out);
+    let path = b["path"].as_str().unwrap().to_string();
+    assert!(
+        path.starts_with(&url) && path.ends_with(".rdb.age"),
+        "{path}"
+    );
+    assert_eq!(b["keys"], 2000);
+
+    let l = listing(Store::Moto, &url);
+    assert_eq!(l["backups"].as_array().unwrap().len(), 1);
+    assert_eq!(l["backups"][0]["status"], "verified");
+    assert_eq!(l["backups"][0]["keys"], 2000);
+
+    // Without a key: the stored bytes against the manifest.
+    let v = json(&ok(plugin(Store::Moto, &["verify", &path, "-o", "json"])));
+    kubectl_redis_e2e::assert_schema("verify", &v);
+    assert_eq!(v["files"][0]["checked"], "stored-bytes");
+    assert_eq!(v["files"][0]["encrypted"], true);
+    // With the key: every byte.
+    let id_s = id.to_str().unwrap();
+    let v = json(&ok(plugin(
+        Store::Moto,
+        &["verify", &path, "-i", id_s, "-o", "json"],
+    )));
+    assert_eq!(v["files"][0]["checked"], "every-byte");
+    assert_eq!(v["files"][0]["keys"], 2000);
+    assert_eq!(v["files"][0]["manifest"], "match");
+    // A wrong key: exit 13, named as such.
+    let (code, _, err) = run(plugin(
+        Store::Moto,
+        &["verify", &path, "-i", other.to_str().unwrap()],
+    ));
+    assert_eq!(code, 13, "{err}");
+    assert!(err.contains("none of the identities"), "{err}");
+    // The key from the environment.
+    let mut c = plugin(Store::Moto, &["inspect", &path, "-o", "json"]);
+    c.env("KUBECTL_REDIS_IDENTITY", &id);
+    let i = json(&ok(c));
+    assert_eq!(i["keys"], 2000, "{i}");
+    // inspect without a key: exit 13.
+    let (code, _, _) = run(plugin(Store::Moto, &["inspect", &path]));
+    assert_eq!(code, 13);
+
+    let (code, out, _) = run(plugin(
+        Store::Moto,
+        &["check", "--repo", &url, "--max-age", "1h"],
+    ));
+    assert_eq!(code, 0, "{out}");
+
+    // A second backup, then prune keeps one.
+    std::thread::sleep(Duration::from_millis(1100));
+    ok(plugin(
+        Store::Moto,
+        &[
+            "backup",
+            "--url",
+            &r.url(),
+            "--repo",
+            &url,
+            "--encrypt-to",
+            &public,
+        ],
+    ));
+    assert_eq!(
+        listing(Store::Moto, &url)["backups"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let p = json(&ok(plugin(
+        Store::Moto,
+        &[
+            "prune",
+            "--repo",
+            &url,
+            "--keep-last",
+            "1",
+            "--yes",
+            "-o",
+            "json",
+        ],
+    )));
+    assert_eq!(p["removed"].as_array().unwrap().len(), 1, "{p}");
+    let l = listing(Store::Moto, &url);
+    assert_eq!(l["backups"].as_array().unwrap().len(), 1);
+    assert!(l["partial"].as_array().unwrap().is_empty(), "{l}");
+}
+
+/// s3s-fs checks signatures and payload checksums: a wrong secret is
+/// refused (exit 12) naming the credential source; with checksums asked
+/// for, the upload passes; the stored object is a standard age file that the
+/// age CLI decrypts into the RDB the manifest describes.
+#[test]
+fn s3s_checks_signatures_and_the_age_cli_reads_our_files() {
+    let r = Redis::start(16502);
+    r.cli(&["DEBUG", "POPULATE", "400000", "key", "100"]);
+    let keys = tempfile::tempdir().unwrap();
+    let (id, public) = keypair(keys.path(), "id.txt");
+    let pre = prefix("s3s");
+    let url = format!("s3://backups/{pre}");
+
+    let mut c = plugin(
+        Store::S3s,
+        &[
+            "backup",
+            "--url",
+            &r.url(),
+            "--repo",
+            &url,
+            "--encrypt-to",
+            &public,
+        ],
+    );
+    c.env("AWS_SECRET_ACCESS_KEY", "wrong-secret");
+    let syncs = r.info("sync_full");
+    let (code, _, err) = run(c);
+    assert_eq!(code, 12, "{err}");
+    assert!(
+        err.contains("AWS_ACCESS_KEY_ID from the environment"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("wrong-secret"),
+        "the secret must never be printed: {err}"
+    );
+    assert_eq!(
+        r.info("sync_full"),
+        syncs,
+        "refused before any snapshot was asked for"
+    );
+
+    // Several parts (5 MiB each) with SHA-256 checksums, checked by s3s.
+    let mut c = plugin(
+        Store::S3s,
+        &[
+            "backup",
+            "--url",
+            &r.url(),
+            "--repo",
+            &url,
+            "--encrypt-to",
+            &public,
+            "-o",
+            "json",
+        ],
+    );
+    c.env("AWS_CHECKSUM_ALGORITHM", "SHA256")
+        .env("KUBECTL_REDIS_PART_SIZE_MB", "5");
+    let b = json(&ok(c));
+    let name = b["path"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+
+    // s3s-fs keeps objects as files: read ours with the age CLI.
+    let root = PathBuf::from(&stores()["KUBECTL_REDIS_TEST_S3S_ROOT"]);
+    let stored = root.join("backups").join(&pre).join(&name);
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.join("backups").join(&pre).join(format!("{name}.json"))).unwrap(),
+    )
+    .unwrap();
+    let plain = keys.path().join("plain.rdb");
+    let st = Command::new("age")
+        .args(["-d", "-i"])
+        .arg(&id)
+        .arg("-o")
+        .arg(&plain)
+        .arg(&stored)
+        .status()
+        .expect("age -d");
+    assert!(st.success());
+    let sha = sha256_file(&plain);
+    assert_eq!(
+        manifest["sha256"], sha,
+        "the manifest's sha256 is the plaintext's"
+    );
+    assert_eq!(manifest["encryption"]["sha256"], sha256_file(&stored));
+    assert!(
+        manifest["size"].as_u64().unwrap() > 2 * 5 << 20,
+        "three parts or more: {manifest}"
+    );
+    let chk = Command::new("redis-check-rdb")
+        .arg(&plain)
+        .output()
+        .expect("redis-check-rdb");
+    assert!(
+        chk.status.success(),
+        "{}",
+        String::from_utf8_lossy(&chk.stdout)
+    );
+
+    // One flipped byte in the ciphertext: caught with a key and without.
+    let mut bytes = std::fs::read(&stored).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&stored, &bytes).unwrap();
+    let path = format!("{url}/{name}");
+    let (code, _, err) = run(plugin(Store::S3s, &["verify", &path]));
+    assert_eq!(code, 8, "{err}");
+    let (code, _, err) = run(plugin(
+        Store::S3s,
+        &["verify", &path, "-i", id.to_str().unwrap()],
+    ));
+    assert_eq!(code, 8, "{err}");
+}
+
+fn sha256_file(p: &Path) -> String {
+    let out = Command::new("sha256sum")
+        .arg(p)
+        .output()
+        .expect("sha256sum");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Files the age CLI encrypted are read by us; a plaintext backup encrypted
+/// by `copy --encrypt-to` is read by the age CLI.
+#[test]
+fn age_cli_files_are_read_and_copy_encrypts_for_it() {
+    let r = Redis::start(16503);
+    r.cli(&["DEBUG", "POPULATE", "500", "key", "10"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (id, public) = keypair(dir.path(), "id.txt");
+    let local = dir.path().join("local");
+    let local_s = local.to_str().unwrap();
+    let out = ok(plugin(
+        Store::Moto,
+        &["backup", "--url", &r.url(), "--out-dir", local_s],
+    ));
+    let plain = PathBuf::from(out.trim());
+    // age CLI -> us.
+    let theirs = dir.path().join("theirs.rdb.age");
+    let st = Command::new("age")
+        .args(["-r", &public, "-o"])
+        .arg(&theirs)
+        .arg(&plain)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let v = json(&ok(plugin(
+        Store::Moto,
+        &[
+            "verify",
+            theirs.to_str().unwrap(),
+            "-i",
+            id.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+    )));
+    assert_eq!(v["files"][0]["keys"], 500);
+    assert_eq!(v["files"][0]["encrypted"], true);
+    // us -> age CLI, through copy into S3 and back to a directory.
+    let url = format!("s3://backups/{}", prefix("agecli"));
+    ok(plugin(
+        Store::Moto,
+        &["copy", local_s, &url, "--encrypt-to", &public],
+    ));
+    let back = dir.path().join("back");
+    ok(plugin(Store::Moto, &["copy", &url, back.to_str().unwrap()]));
+    let name = format!("{}.age", plain.file_name().unwrap().to_str().unwrap());
+    let dec = Command::new("age")
+        .args(["-d", "-i"])
+        .arg(&id)
+        .arg(back.join(&name))
+        .output()
+        .unwrap();
+    assert!(dec.status.success());
+    assert_eq!(
+        dec.stdout,
+        std::fs::read(&plain).unwrap(),
+        "the plaintext survives both copies"
+    );
+    // The copy back is 0600.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(back.join(&name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+/// Nothing leaves in plaintext unless asked; a missing bucket is refused
+/// before Redis is asked for anything; a name that exists is never
+/// overwritten.
+#[test]
+fn refusals_leave_nothing_and_overwrite_nothing() {
+    let r = Redis::start(16504);
+    r.cli(&["SET", "k", "v"]);
+    let url = format!("s3://backups/{}", prefix("refuse"));
+    let syncs = r.info("sync_full");
+    let (code, _, err) = run(plugin(
+        Store::Moto,
+        &["backup", "--url", &r.url(), "--repo", &url],
+    ));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--encrypt-to") && err.contains("--no-encrypt"),
+        "{err}"
+    );
+    let (code, _, err) = run(plugin(
+        Store::Moto,
+        &[
+            "backup",
+            "--url",
+            &r.url(),
+            "--repo",
+            "s3://no-such-bucket-kr/x",
+            "--no-encrypt",
+        ],
+    ));
+    assert_eq!(code, 12, "{err}");
+    assert!(err.contains("bucket does not exist"), "{err}");
+    assert_eq!(
+        r.info("sync_full"),
+        syncs,
+        "Redis was not asked for a snapshot"
+    );
+    let l = listing(Store::Moto, &url);
+    assert!(l["backups"].as_array().unwrap().is_empty());
+    assert!(l["partial"].as_array().unwrap().is_empty());
+
+    // Occupy the names of the next seconds, in object storage and locally.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let dir = tempfile::tempdir().unwrap();
+    let mut taken = Vec::new();
+    for s in now..now + 30 {
+        let name = format!("redis-backup-{}.rdb", stamp(s));
+        std::fs::write(dir.path().join(&name), b"not ours to replace").unwrap();
+        taken.push(name);
+    }
+    let (bucket, pre) = url.trim_start_matches("s3://").split_once('/').unwrap();
+    let keys: Vec<String> = taken.iter().map(|n| format!("{pre}/{n}")).collect();
+    let st = Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import boto3,sys\nc=boto3.client('s3',endpoint_url='{}',region_name='us-east-1',aws_access_key_id='t',aws_secret_access_key='t')\nfor k in sys.argv[1:]: c.put_object(Bucket='{bucket}',Key=k,Body=b'not ours to replace')",
+            stores()["KUBECTL_REDIS_TEST_MOTO"]
+        ))
+        .args(&keys)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (code, _, err) = run(plugin(
+        Store::Moto,
+        &["backup", "--url", &r.url(), "--repo", &url, "--no-encrypt"],
+    ));
+    assert_eq!(code, 12, "{err}");
+    assert!(
+        err.contains("already exists; nothing is overwritten"),
+        "{err}"
+    );
+    let l = listing(Store::Moto, &url);
+    assert!(l["backups"].as_array().unwrap().is_empty(), "{l}");
+    assert_eq!(
+        l["partial"].as_array().unwrap().len(),
+        taken.len(),
+        "listed as data without manifests"
+    );
+    // Locally: the backup takes the next free name, never one of these.
+    let out = ok(plugin(
+        Store::Moto,
+        &[
+            "backup",
+            "--url",
+            &r.url(),
+            "--out-dir",
+            dir.path().to_str().unwrap(),
+        ],
+    ));
+    let made = out.trim().rsplit('/').next().unwrap().to_string();
+    assert!(
+        !taken.contains(&made) && made.ends_with("-2.rdb"),
+        "a -2 name: {made}"
+    );
+    for t in &taken {
+        assert_eq!(
+            std::fs::read(dir.path().join(t)).unwrap(),
+            b"not ours to replace"
+        );
+    }
+}
+
+fn stamp(secs: i64) -> String {
+    let out = Command::new("date")
+        .args(["-u", "-d", &format!("@{secs}"), "+%Y%m%d_%H%M%S"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Azurite: backup to az://, copy to S3 and back, skipping what is there.
+#[test]
+fn azure_backups_copy_to_s3_and_back() {
+    let r = Redis::start(16505);
+    r.cli(&["DEBUG", "POPULATE", "1000", "key", "10"]);
+    let keys = tempfile::tempdir().unwrap();
+    let (id, public) = keypair(keys.path(), "id.txt");
+    let az = format!("az://backups/{}", prefix("az"));
+    let s3 = format!("s3://backups/{}", prefix("az2s3"));
+    ok(plugin(
+        Store::Azurite,
+        &[
+            "backup",
+            "--url",
+            &r.url(),
+            "--repo",
+            &az,
+            "--encrypt-to",
+            &public,
+        ],
+    ));
+    assert_eq!(
+        listing(Store::Azurite, &az)["backups"][0]["status"],
+        "verified"
+    );
+    // One process speaks to both: Azurite and moto credentials together.
+    let both = |args: &[&str]| {
+        let mut c = plugin(Store::Azurite, args);
+        store_env(&mut c, Store::Azurite);
+        let e = stores();
+        c.env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_ENDPOINT_URL", &e["KUBECTL_REDIS_TEST_MOTO"])
+            .env("AWS_REGION", "us-east-1");
+        c
+    };
+    let c1 = json(&ok(both(&["copy", &az, &s3, "-o", "json"])));
+    kubectl_redis_e2e::assert_schema("copy", &c1);
+    assert_eq!(c1["copied"].as_array().unwrap().len(), 1, "{c1}");
+    let c2 = json(&ok(both(&["copy", &az, &s3, "-o", "json"])));
+    assert_eq!(c2["skipped"].as_array().unwrap().len(), 1, "{c2}");
+    let file = c1["copied"][0]["destination"].as_str().unwrap().to_string();
+    let v = json(&ok(plugin(
+        Store::Moto,
+        &["verify", &file, "-i", id.to_str().unwrap(), "-o", "json"],
+    )));
+    assert_eq!(v["files"][0]["keys"], 1000);
+    let az2 = format!("az://backups/{}", prefix("s3back"));
+    let c3 = json(&ok(both(&[
+        "copy", &s3, &az2, "--latest", "1", "-o", "json",
+    ])));
+    assert_eq!(
+        c3["copied"][0]["sha256"], c1["copied"][0]["sha256"],
+        "byte-identical copies"
+    );
+}
+
+/// Ctrl-C and kill -9 in the middle of an upload: no backup is listed;
+/// nothing is left that list does not show.
+#[test]
+fn interrupted_uploads_leave_no_backup() {
+    let r = Redis::start(16506);
+    r.cli(&["DEBUG", "POPULATE", "2000000", "key", "100"]);
+    let url = format!("s3://backups/{}", prefix("interrupt"));
+    for signal in ["INT", "KILL"] {
+        let mut c = plugin(
+            Store::S3s,
+            &[
+                "backup",
+                "--url",
+                &r.url(),
+                "--repo",
+                &url,
+                "--no-encrypt",
+                "--diskless",
+            ],
+        );
+        c.env("KUBECTL_REDIS_PART_SIZE_MB", "5")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null());
+        let mut child = c.spawn().unwrap();
+        // Wait until the transfer is under way (the server is sending).
+        wait_until(30, "the snapshot transfer starts", || {
+            r.info("connected_slaves").trim() == "1" || r.info("rdb_bgsave_in_progress") == "1"
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        let st = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let status = child.wait().unwrap();
+        if signal == "INT" {
+            assert_eq!(status.code(), Some(130), "Ctrl-C exits 130");
+        }
+        let l = listing(Store::S3s, &url);
+        assert!(l["backups"].as_array().unwrap().is_empty(), "{signal}: {l}");
+    }
+    // prune has nothing (or only leftovers) to clean, and says so.
+    let (code, _, err) = run(plugin(
+        Store::S3s,
+        &["prune", "--repo", &url, "--keep-last", "1", "--yes"],
+    ));
+    assert_eq!(code, 0, "{err}");
+}
