@@ -6,7 +6,7 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 WASI_RUNNER := node $(CURDIR)/scripts/wasi-runner.mjs
 
-.PHONY: setup build cluster-up cluster-down cluster-kubeconfig demo test lint test-core-wasm test-all bench bench-backup bench-copy bench-rdb bench-complete fuzz completions
+.PHONY: setup build stores-up cluster-up cluster-down cluster-kubeconfig demo test lint test-core-wasm test-all bench bench-backup bench-copy bench-rdb bench-complete fuzz completions
 
 ## setup: install what the build and tests need (Debian packages, rustup targets, Kubernetes binaries)
 setup:
@@ -41,8 +41,12 @@ test-core-wasm:
 	CARGO_TARGET_WASM32_WASIP1_RUNNER="$(WASI_RUNNER)" INSTA_UPDATE=no INSTA_WORKSPACE_ROOT=$(CURDIR) \
 	  $(CARGO) test -p kubectl-redis-core --target wasm32-wasip1
 
-## test: lint, core tests on the host and under wasm, then every test against the real cluster
-test: setup lint test-core-wasm cluster-up
+## stores-up: start the local object stores the tests use (moto, s3s-fs, Azurite; idempotent)
+stores-up:
+	scripts/stores.sh up
+
+## test: lint, core tests on the host and under wasm, then every test against the real cluster and object stores
+test: setup lint test-core-wasm cluster-up stores-up
 	$(CARGO) build --workspace --bins
 	KUBECONFIG_E2E="$$(scripts/cluster.sh kubeconfig)" INSTA_UPDATE=no \
 	  $(CARGO) nextest run --workspace --no-fail-fast

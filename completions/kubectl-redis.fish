@@ -35,13 +35,15 @@ never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -s h -l help -d 'Print help'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -s V -l version -d 'Print version'
-complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "backup" -d 'Snapshot Redis into a verified local file (replication stream or BGSAVE)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "backup" -d 'Snapshot Redis into a verified backup: a local file or object storage (replication stream or BGSAVE)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "restore" -d 'Replace all data in Redis with a backup (asks first)'
-complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "list" -d 'List local backups, newest first'
+complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "list" -d 'List backups in a directory or object storage, newest first'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "verify" -d 'Check every byte of RDB files: structure, encodings, CRC-64'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "inspect" -d 'Show what an RDB file holds: keys per db, types, biggest keys'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "status" -d 'Check everything a backup or restore depends on, and your RBAC'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "schedule" -d 'Print (or apply) a CronJob that backs up on a schedule, with least-privilege RBAC'
+complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "copy" -d 'Copy backups between repositories (local, S3, GCS, Azure), checked, skipping those there'
+complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "repo" -d 'A repository\'s settings: the recipients every backup to it is encrypted to'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "prune" -d 'Remove old backups by a retention policy (a dry run unless --yes)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "check" -d 'Exit non-zero when the newest verified backup is too old (for alerting)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "completion" -d 'Print a shell completion script'
@@ -57,7 +59,9 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l u
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l password-from-secret -d 'Read the Redis password from this Secret\'s key (in the namespace); never printed' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l user-name -d 'ACL user name (the password comes from --password-from-secret, $REDISCLI_AUTH or the pod)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l metrics-file -d 'Also write Prometheus metrics of this run here (see `kubectl redis check --help`)' -r
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l out-dir -d 'Directory for the backup [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l out-dir -l repo -d 'Where the backup goes: a directory, or object storage (s3://BUCKET/PREFIX, gs://..., az://CONTAINER/PREFIX, file:///PATH) [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l encrypt-to -d 'Encrypt the backup with age to this recipient: an age public key (age1...) or an SSH public key; repeatable' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l encrypt-to-file -d 'Encrypt to every recipient in this file (one per line, # comments); repeatable' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l timeout -d 'How long BGSAVE may take: 30s, 2m, 1h or plain seconds' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"
@@ -70,10 +74,14 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l c
 always\t''
 never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l diskless -d 'Stream: always ask for a diskless snapshot, waiting out the server\'s repl-diskless-sync-delay (default: when the server delays those, ask for one written to its disk, which starts at once)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l no-encrypt -d 'Store a plaintext backup in object storage, or ignore the repository\'s recipients (`repo init`)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s V -l version -d 'Print version'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s f -l file -d 'The backup file [env: BACKUP]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s f -l file -d 'The backup: a path, or a URL in object storage (s3://BUCKET/PREFIX/NAME, gs://, az://) [env: BACKUP]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l out-dir -l repo -d 'Repository for --latest: a directory or object-storage URL [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s i -l identity -d 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l identity-from-secret -d 'Read the identity from this Secret\'s key (in the namespace)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s l -l selector -d 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l pod -d 'Use this pod instead of searching by label' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s c -l container -d 'Container running Redis (default: the pod\'s default container, else one named redis)' -r
@@ -92,6 +100,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l latest -d 'Restore the newest verified backup in the repository (--repo / --out-dir)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l no-scale-down -d 'Stop no writers at all'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s y -l yes -d 'Do not ask for confirmation'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l dry-run -d 'Check everything and print the plan; change nothing'
@@ -100,7 +109,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s V -l version -d 'Print version'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand list" -l out-dir -d 'Directory to list [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand list" -l out-dir -l repo -d 'Directory or object-storage URL to list (s3://BUCKET/PREFIX, gs://..., az://...) [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand list" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand list" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
@@ -114,6 +123,8 @@ never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand list" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand list" -s V -l version -d 'Print version'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s i -l identity -d 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l identity-from-secret -d 'Read the identity from this Secret\'s key (in the namespace)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l url -d 'Instead of files: take a snapshot of this Redis over SYNC and check it, saving nothing' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l timeout -d 'How long the server may take to start sending the snapshot (with --url)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
@@ -129,6 +140,8 @@ never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s V -l version -d 'Print version'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -s i -l identity -d 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -l identity-from-secret -d 'Read the identity from this Secret\'s key (in the namespace)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -l top -d 'How many of the biggest keys to list' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -l prefix-sep -d 'Group keys by the part before this separator, e.g. \':\'' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
@@ -193,7 +206,72 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -s V -l version -d 'Print version'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l out-dir -d 'Directory of the backups [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l latest -d 'Copy only the newest N backups' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l encrypt-to -d 'Encrypt plaintext backups with age to this recipient on the way (age1... or SSH public key); repeatable' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l encrypt-to-file -d 'Encrypt to every recipient in this file; repeatable' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -s i -l identity -d 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l identity-from-secret -d 'Read the identity from this Secret\'s key (in the namespace)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
+json\t'One JSON document on stdout'"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -s n -l namespace -d 'Namespace (default: $NS, then the context\'s namespace, then "default")' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l no-encrypt -d 'Copy plaintext backups into object storage as plaintext'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -s v -l verbose -d 'Print each step of the state machine to stderr'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -s V -l version -d 'Print version'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -s n -l namespace -d 'Namespace (default: $NS, then the context\'s namespace, then "default")' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -s v -l verbose -d 'Print each step of the state machine to stderr'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -s V -l version -d 'Print version'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -f -a "init" -d 'Record the recipients every backup to this repository is encrypted to'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -f -a "show" -d 'Print the repository\'s settings'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from init" -l encrypt-to -d 'age recipient (age1...) or SSH public key; repeatable' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from init" -l encrypt-to-file -d 'A file of recipients, one per line; repeatable' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from init" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
+json\t'One JSON document on stdout'"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from init" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from init" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from init" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from init" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from init" -s n -l namespace -d 'Namespace (default: $NS, then the context\'s namespace, then "default")' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from init" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from init" -l force -d 'Replace existing settings (key rotation: new backups go to the new recipients)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from init" -s v -l verbose -d 'Print each step of the state machine to stderr'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
+json\t'One JSON document on stdout'"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from show" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from show" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from show" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from show" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from show" -s n -l namespace -d 'Namespace (default: $NS, then the context\'s namespace, then "default")' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from show" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Print each step of the state machine to stderr'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "init" -d 'Record the recipients every backup to this repository is encrypted to'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the repository\'s settings'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l out-dir -l repo -d 'Directory or object-storage URL of the backups [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l keep-last -d 'Keep the newest N' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l keep-within -d 'Keep everything newer than this (e.g. 7d, 36h)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l keep-hourly -d 'Keep the newest backup of each of the last N hours that have one' -r
@@ -213,7 +291,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -s y 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -s V -l version -d 'Print version'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -l out-dir -d 'Directory of the backups [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -l out-dir -l repo -d 'Directory or object-storage URL of the backups [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -l max-age -d 'The oldest the newest verified backup may be' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -l metrics-file -d 'Write Prometheus text-format metrics here (atomically)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
@@ -240,14 +318,18 @@ never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -s V -l version -d 'Print version'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "backup" -d 'Snapshot Redis into a verified local file (replication stream or BGSAVE)'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "restore" -d 'Replace all data in Redis with a backup (asks first)'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "list" -d 'List local backups, newest first'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "verify" -d 'Check every byte of RDB files: structure, encodings, CRC-64'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "inspect" -d 'Show what an RDB file holds: keys per db, types, biggest keys'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "status" -d 'Check everything a backup or restore depends on, and your RBAC'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "schedule" -d 'Print (or apply) a CronJob that backs up on a schedule, with least-privilege RBAC'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "prune" -d 'Remove old backups by a retention policy (a dry run unless --yes)'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "check" -d 'Exit non-zero when the newest verified backup is too old (for alerting)'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "completion" -d 'Print a shell completion script'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule prune check completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "backup" -d 'Snapshot Redis into a verified backup: a local file or object storage (replication stream or BGSAVE)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "restore" -d 'Replace all data in Redis with a backup (asks first)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "list" -d 'List backups in a directory or object storage, newest first'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "verify" -d 'Check every byte of RDB files: structure, encodings, CRC-64'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "inspect" -d 'Show what an RDB file holds: keys per db, types, biggest keys'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "status" -d 'Check everything a backup or restore depends on, and your RBAC'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "schedule" -d 'Print (or apply) a CronJob that backs up on a schedule, with least-privilege RBAC'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "copy" -d 'Copy backups between repositories (local, S3, GCS, Azure), checked, skipping those there'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "repo" -d 'A repository\'s settings: the recipients every backup to it is encrypted to'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "prune" -d 'Remove old backups by a retention policy (a dry run unless --yes)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "check" -d 'Exit non-zero when the newest verified backup is too old (for alerting)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "completion" -d 'Print a shell completion script'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "init" -d 'Record the recipients every backup to this repository is encrypted to'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "show" -d 'Print the repository\'s settings'

@@ -11,3 +11,4 @@ rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup com
 command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
 command -v node >/dev/null || { apt-get install -y -qq nodejs >/dev/null; }
 "$REPO/scripts/cluster.sh" build
+"$REPO/scripts/stores.sh" deps

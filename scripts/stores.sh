@@ -28,7 +28,7 @@ deps() {
     pip install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" boto3 2>&1 | grep -v "^WARNING: Running pip as" || true
   fi
   python3 -c 'import azure.storage.blob' 2>/dev/null \
-    || pip install -q --disable-pip-version-check azure-storage-blob 2>&1 | grep -v "^WARNING: Running pip as" || true
+    || pip install -q --disable-pip-version-check azure-storage-blob==12.31.1 2>&1 | grep -v "^WARNING: Running pip as" || true
   if [ ! -x "$CACHE/azurite/node_modules/.bin/azurite-blob" ]; then
     npm install --silent --prefix "$CACHE/azurite" "azurite@$AZURITE_VERSION" --no-audit --no-fund >/dev/null
   fi
@@ -89,10 +89,15 @@ PY
 down() {
   for s in moto s3s azurite; do
     if [ -f "$STATE/$s.pid" ]; then
-      kill "$(cat "$STATE/$s.pid")" 2>/dev/null || true
+      pid=$(cat "$STATE/$s.pid")
+      # Only our own process (a pid from an earlier boot may be reused).
+      if grep -qa -e moto_server -e s3s-fs -e azurite "/proc/$pid/cmdline" 2>/dev/null; then
+        kill "$pid" 2>/dev/null || true
+      fi
       rm -f "$STATE/$s.pid"
     fi
   done
+  rm -rf "$STATE"
 }
 
 env_vars() {

@@ -198,6 +198,8 @@ struct World {
     diskless: Result<Reply, String>,
     capa: Result<Reply, String>,
     sync: Result<SyncReport, SyncError>,
+    /// The answer to CreateTemp: `None` gives `DIR/PREFIX` + a suffix.
+    temp: Option<Result<String, String>>,
 }
 
 impl Default for World {
@@ -225,6 +227,7 @@ impl Default for World {
             diskless: diskless_config("yes", 0, 0),
             capa: ok(),
             sync: sync_of(DUMP_7_0, Framing::Diskless),
+            temp: None,
         }
     }
 }
@@ -325,7 +328,12 @@ fn run(plan: Plan, mut w: World) -> (String, Finish) {
                 }
                 Effect::CreateTemp {
                     id, dir, prefix, ..
-                } => Some(Input::TempCreated(id, Ok(format!("{dir}/{prefix}a1b2c3")))),
+                } => Some(Input::TempCreated(
+                    id,
+                    w.temp
+                        .clone()
+                        .unwrap_or_else(|| Ok(format!("{dir}/{prefix}a1b2c3"))),
+                )),
                 Effect::CopyOut { id, .. } => {
                     now += 120;
                     Some(Input::Copied(id, w.copy.clone()))
@@ -896,6 +904,41 @@ scenario!(
         ..World::default()
     },
     Exit::Ok
+);
+
+/// To object storage, encrypted: the name ends in .rdb.age, the upload goes
+/// straight to it, and the manifest names the recipients.
+scenario!(
+    stream_to_object_storage_encrypted,
+    Plan {
+        out_dir: "s3://backups/prod".into(),
+        recipients: vec!["age1f0qnsy230c84fr7q8fgnhuv0z2s84kwfhcqazdram4mggekq5cwsnwtp8a".into()],
+        ..url_plan()
+    },
+    World {
+        temp: Some(Ok(
+            "s3://backups/prod/redis-backup-20251024_180500.rdb.age".into()
+        )),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+/// The store refuses the upload (the name exists, the bucket is gone): exit
+/// 12, before the snapshot is asked for.
+scenario!(
+    object_storage_refusing_the_upload_is_exit_12,
+    Plan {
+        out_dir: "s3://backups/prod".into(),
+        ..url_plan()
+    },
+    World {
+        temp: Some(Err(
+            "s3://backups/prod/redis-backup-20251024_180500.rdb already exists; nothing is overwritten".into()
+        )),
+        ..World::default()
+    },
+    Exit::Storage
 );
 
 scenario!(

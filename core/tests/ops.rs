@@ -289,3 +289,73 @@ mod status {
         assert_eq!(json_report(&no_sync, 0)["sync_available"], false);
     }
 }
+
+/// In object storage a backup exists only with its manifest: data without
+/// one is an incomplete upload, listed with the leftovers; encrypted names
+/// (.rdb.age) are backups like the others, and their size is the stored one.
+#[test]
+fn object_storage_listing_needs_manifests() {
+    use kubectl_redis_core::ops::list::listing_in;
+    use kubectl_redis_core::store::manifest::{Encryption, Manifest};
+    use kubectl_redis_core::store::names::{backup_file_name_for, parse_backup_file_name};
+    let t = 1_761_329_100;
+    let enc = backup_file_name_for(t, 0, true);
+    assert_eq!(enc, "redis-backup-20251024_180500.rdb.age");
+    assert_eq!(parse_backup_file_name(&enc), Some(t));
+    assert_eq!(
+        parse_backup_file_name("redis-backup-20251024_180500.rdb.gpg"),
+        None
+    );
+    assert!(is_ours(&enc) && is_ours(&format!("{enc}.json")));
+    let m = Manifest {
+        format: "kubectl-redis.io/backup-manifest/v1".into(),
+        file: enc.clone(),
+        size: 100,
+        sha256: "a".repeat(64),
+        flavor: "redis".into(),
+        rdb_version: 10,
+        redis_version: None,
+        crc64: "none".into(),
+        verified: true,
+        keys_per_db: Default::default(),
+        keys: 3,
+        source: Default::default(),
+        method: "stream".into(),
+        created: rfc3339(t),
+        tool: "t".into(),
+        encryption: Some(Encryption {
+            format: "age".into(),
+            recipients: vec!["age1x".into()],
+            size: 300,
+            sha256: "b".repeat(64),
+        }),
+    };
+    let entries = vec![
+        Entry {
+            name: enc.clone(),
+            bytes: 300,
+            modified: t,
+            is_file: true,
+            manifest: Some(Ok(m)),
+        },
+        Entry {
+            name: backup_file_name(t + 60, 0),
+            bytes: 50,
+            modified: t + 60,
+            is_file: true,
+            manifest: None,
+        },
+    ];
+    let remote = listing_in("s3://b/p", &entries, t + 120, true);
+    assert_eq!(remote.backups.len(), 1);
+    assert_eq!(
+        remote.backups[0].status, "verified",
+        "the stored size is compared"
+    );
+    assert_eq!(remote.backups[0].path, format!("s3://b/p/{enc}"));
+    assert_eq!(remote.partial, vec![backup_file_name(t + 60, 0)]);
+    // A local directory keeps counting files without manifests.
+    let local = listing("d", &entries, t + 120);
+    assert_eq!(local.backups.len(), 2);
+    assert!(local.partial.is_empty());
+}

@@ -266,12 +266,14 @@ async fn one(loc: &str, ids: Arc<Identities>) -> (FileResult, Exit) {
     let remote = matches!(src, Source::Remote { .. });
     let io_exit = if remote { Exit::Storage } else { Exit::Invalid };
     let manifest = src.manifest().await;
+    // The SHA-256 is only needed to compare with a manifest.
+    let hash = matches!(manifest, Ok(Some(_)));
     let raw = match src.reader().await {
         Ok(x) => x,
         Err(p) => return fail(r, io_exit, p.message),
     };
     let read =
-        tokio::task::spawn_blocking(move || source::read(raw, &ids, true, &mut |_| {})).await;
+        tokio::task::spawn_blocking(move || source::read(raw, &ids, hash, &mut |_| {})).await;
     let read = match read {
         Ok(Ok(x)) => x,
         Ok(Err(ReadFail::Io(e))) => return fail(r, io_exit, format!("reading {loc}: {e}")),
@@ -287,7 +289,7 @@ async fn one(loc: &str, ids: Arc<Identities>) -> (FileResult, Exit) {
     };
     r.encrypted = read.encrypted;
     r.bytes = read.stored_size;
-    r.sha256 = Some(read.stored_sha256.clone());
+    r.sha256 = (!read.stored_sha256.is_empty()).then(|| read.stored_sha256.clone());
     let mut exit = Exit::Ok;
     match &read.plain {
         Some(p) => match &p.result {

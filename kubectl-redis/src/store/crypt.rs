@@ -174,3 +174,56 @@ pub fn decrypt<'a, R: Read + Send + 'a>(
 pub fn is_age(head: &[u8]) -> bool {
     head.starts_with(MAGIC)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_key_is_not_a_recipient_and_is_not_echoed() {
+        let secret = age::x25519::Identity::generate();
+        use age::secrecy::ExposeSecret;
+        let s = secret.to_string().expose_secret().to_string();
+        let Err(e) = Recipients::parse(&[s.clone()], &[]) else {
+            panic!("a secret key was taken as a recipient");
+        };
+        assert!(e.contains("secret key"), "{e}");
+        assert!(!e.contains(&s[15..]), "the secret was echoed: {e}");
+        assert!(Recipients::parse(&["hello".into()], &[]).is_err());
+        assert!(Recipients::parse(&[], &[]).unwrap().is_none());
+    }
+
+    #[test]
+    fn encrypt_then_decrypt_with_the_right_identity_only() {
+        let id = age::x25519::Identity::generate();
+        let r = Recipients::parse(&[id.to_public().to_string()], &[])
+            .unwrap()
+            .unwrap();
+        let mut w = r.encryptor().unwrap().wrap_output(Vec::new()).unwrap();
+        std::io::Write::write_all(&mut w, b"REDIS0011 payload").unwrap();
+        let ct = w.finish().unwrap();
+        assert!(is_age(&ct));
+        use age::secrecy::ExposeSecret;
+        let mut ids = Identities::none();
+        ids.add(id.to_string().expose_secret().as_bytes(), "test key")
+            .unwrap();
+        let mut out = Vec::new();
+        decrypt(&ct[..], &ids)
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, b"REDIS0011 payload");
+        let other = age::x25519::Identity::generate();
+        let mut wrong = Identities::none();
+        wrong
+            .add(other.to_string().expose_secret().as_bytes(), "other key")
+            .unwrap();
+        assert!(
+            matches!(decrypt(&ct[..], &wrong), Err(DecryptFail::Key(m)) if m.contains("other key"))
+        );
+        assert!(matches!(
+            decrypt(&ct[..], &Identities::none()),
+            Err(DecryptFail::Key(_))
+        ));
+    }
+}

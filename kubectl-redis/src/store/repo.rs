@@ -424,7 +424,7 @@ impl Remote {
         };
         let text = e.to_string();
         if bucket_missing(&text) {
-            return self.from_text(doing, &at, &text);
+            return self.by_text(doing, &at, &text);
         }
         match e {
             object_store::Error::NotFound { .. } => Problem::new(
@@ -445,13 +445,13 @@ impl Remote {
                 ),
                 "check the keys, the region and the endpoint ($AWS_ENDPOINT_URL for S3-compatible stores)",
             ),
-            _ => self.from_text(doing, &at, &text),
+            _ => self.by_text(doing, &at, &text),
         }
     }
 
     /// An error known only by its text (an I/O error from an upload).
     pub fn io_problem(&self, doing: &str, name: &str, e: &std::io::Error) -> Problem {
-        self.from_text(doing, &self.url_of(name), &e.to_string())
+        self.by_text(doing, &self.url_of(name), &e.to_string())
     }
 
     /// Checks, before anything else is done, that the prefix can be listed
@@ -464,7 +464,7 @@ impl Remote {
             .map_err(|e| self.problem("listing", &self.url, e))
     }
 
-    fn from_text(&self, doing: &str, at: &str, text: &str) -> Problem {
+    fn by_text(&self, doing: &str, at: &str, text: &str) -> Problem {
         match () {
             _ if bucket_missing(text) => Problem::new(
                 format!("{doing} {at}: the bucket does not exist"),

@@ -147,14 +147,16 @@ impl Read for ChannelReader {
 /// Counts and hashes what passes through.
 struct Counted<R> {
     inner: R,
-    state: Arc<Mutex<(Sha256, u64)>>,
+    state: Arc<Mutex<(Option<Sha256>, u64)>>,
 }
 
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         if let Ok(mut s) = self.state.lock() {
-            s.0.update(&buf[..n]);
+            if let Some(h) = &mut s.0 {
+                h.update(&buf[..n]);
+            }
             s.1 += n as u64;
         }
         Ok(n)
@@ -163,7 +165,7 @@ impl<R: Read> Read for Counted<R> {
 
 /// What reading a backup found.
 pub struct Read_ {
-    /// The stored bytes' size and SHA-256.
+    /// The stored bytes' size and SHA-256 (empty when not asked for).
     pub stored_size: u64,
     pub stored_sha256: String,
     /// The stored bytes are an age file.
@@ -183,7 +185,7 @@ pub enum ReadFail {
     Corrupt(String),
 }
 
-/// Reads the stored bytes `raw` whole: their SHA-256 always; the plaintext
+/// Reads the stored bytes `raw` whole: their SHA-256 (with `hash`); the plaintext
 /// through the reader (decrypted with `ids` when it is an age file; with no
 /// identities an age file is only hashed). `sink` sees the RDB events.
 pub fn read(
@@ -203,7 +205,7 @@ pub fn read_into(
     sink: &mut dyn FnMut(Event<'_>),
     out: Option<&mut dyn std::io::Write>,
 ) -> Result<Read_, ReadFail> {
-    let state = Arc::new(Mutex::new((Sha256::new(), 0u64)));
+    let state = Arc::new(Mutex::new((hash_plain.then(Sha256::new), 0u64)));
     let mut counted = BufReader::with_capacity(
         1 << 20,
         Counted {
@@ -251,7 +253,7 @@ pub fn read_into(
     };
     Ok(Read_ {
         stored_size: size,
-        stored_sha256: rdbfile::hex(&sha.finalize()),
+        stored_sha256: sha.map(|h| rdbfile::hex(&h.finalize())).unwrap_or_default(),
         encrypted,
         plain,
     })
