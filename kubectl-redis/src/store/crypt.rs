@@ -184,7 +184,7 @@ mod tests {
         let secret = age::x25519::Identity::generate();
         use age::secrecy::ExposeSecret;
         let s = secret.to_string().expose_secret().to_string();
-        let Err(e) = Recipients::parse(&[s.clone()], &[]) else {
+        let Err(e) = Recipients::parse(std::slice::from_ref(&s), &[]) else {
             panic!("a secret key was taken as a recipient");
         };
         assert!(e.contains("secret key"), "{e}");
