@@ -243,13 +243,9 @@ pub fn read_into(
         Some(c)
     };
     drop(counted);
-    let (sha, size) = match Arc::try_unwrap(state).map(|m| m.into_inner()) {
-        Ok(Ok((h, n))) => (h, n),
-        _ => {
-            return Err(ReadFail::Io(
-                "internal error: the hash is still shared".into(),
-            ))
-        }
+    let (sha, size) = match state.lock() {
+        Ok(mut g) => (g.0.take(), g.1),
+        Err(_) => return Err(ReadFail::Io("internal error: the hash is poisoned".into())),
     };
     Ok(Read_ {
         stored_size: size,
