@@ -906,8 +906,8 @@ scenario!(
     Exit::Ok
 );
 
-/// To object storage, encrypted: the name ends in .rdb.age, the upload goes
-/// straight to it, and the manifest names the recipients.
+// To object storage, encrypted: the name ends in .rdb.age, the upload goes
+// straight to it, and the manifest names the recipients.
 scenario!(
     stream_to_object_storage_encrypted,
     Plan {
@@ -924,8 +924,8 @@ scenario!(
     Exit::Ok
 );
 
-/// The store refuses the upload (the name exists, the bucket is gone): exit
-/// 12, before the snapshot is asked for.
+// The store refuses the upload (the name exists, the bucket is gone): exit
+// 12, before the snapshot is asked for.
 scenario!(
     object_storage_refusing_the_upload_is_exit_12,
     Plan {
