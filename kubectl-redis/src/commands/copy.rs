@@ -358,6 +358,9 @@ async fn copy_one(
     let reencrypt = encrypt.is_some();
     // The identities go to the blocking thread only when decrypting.
     let owned_ids = reencrypt.then(|| ids.clone());
+    // A manifest (written after the backup was verified) whose sha256 must
+    // match makes hashing enough; without one, every byte is read as RDB.
+    let verify = manifest.is_none();
     let reader = tokio::task::spawn_blocking(move || {
         let out = ChannelWriter {
             tx,
@@ -367,14 +370,21 @@ async fn copy_one(
             // Plaintext out, encrypted by the destination's sink.
             Some(ids) => {
                 let mut out = out;
-                let r = source::read_into(raw, &ids, true, &mut |_| {}, Some(&mut out));
+                let r = source::read_into(raw, &ids, true, verify, &mut |_| {}, Some(&mut out));
                 let f = std::io::Write::flush(&mut out);
                 (r, f)
             }
             // The stored bytes as they are.
             None => {
                 let tee = Tee { inner: raw, out };
-                let r = source::read(Box::new(tee), &Identities::none(), true, &mut |_| {});
+                let r = source::read_into(
+                    Box::new(tee),
+                    &Identities::none(),
+                    true,
+                    verify,
+                    &mut |_| {},
+                    None,
+                );
                 (r, Ok(()))
             }
         }

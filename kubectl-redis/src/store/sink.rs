@@ -14,19 +14,19 @@ use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 /// Part size of multipart uploads: every part the same size (R2 requires
-/// it); 10,000 parts of 16 MiB allow 160 GiB. `$KUBECTL_REDIS_PART_SIZE_MB`
-/// changes it.
+/// it); 10,000 parts of 8 MiB allow 80 GiB. `$KUBECTL_REDIS_PART_SIZE_MB`
+/// (5 to 5120) changes it.
 pub fn part_size() -> usize {
     std::env::var("KUBECTL_REDIS_PART_SIZE_MB")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|n| (5..=5120).contains(n))
-        .unwrap_or(16)
+        .unwrap_or(8)
         << 20
 }
 
 /// Parts in flight at once (memory: this many parts, plus one being filled).
-pub const CONCURRENCY: usize = 2;
+pub const CONCURRENCY: usize = 4;
 
 enum Inner {
     File(tokio::fs::File),

@@ -171,8 +171,12 @@ pub struct Read_ {
     /// The stored bytes are an age file.
     pub encrypted: bool,
     /// The plaintext RDB as checked; `None` when encrypted and no identity
-    /// was given (integrity of the stored bytes only).
+    /// was given (integrity of the stored bytes only), or when only hashing
+    /// was asked for.
     pub plain: Option<Checked>,
+    /// Hashing only ([`read_into`] with `verify` false): the plaintext's
+    /// size and SHA-256.
+    pub plain_hashed: Option<(u64, String)>,
 }
 
 /// Why a backup could not be read.
@@ -194,14 +198,17 @@ pub fn read(
     hash_plain: bool,
     sink: &mut dyn FnMut(Event<'_>),
 ) -> Result<Read_, ReadFail> {
-    read_into(raw, ids, hash_plain, sink, None)
+    read_into(raw, ids, hash_plain, true, sink, None)
 }
 
-/// [`read`], also writing the plaintext to `out`.
+/// [`read`], also writing the plaintext to `out`. With `verify` false the
+/// plaintext is only hashed, not read as RDB (a copy of a backup whose
+/// manifest, written after it was verified, its SHA-256 must match).
 pub fn read_into(
     raw: Box<dyn Read + Send>,
     ids: &Identities,
     hash_plain: bool,
+    verify: bool,
     sink: &mut dyn FnMut(Event<'_>),
     out: Option<&mut dyn std::io::Write>,
 ) -> Result<Read_, ReadFail> {
@@ -218,7 +225,8 @@ pub fn read_into(
         .map_err(|e| ReadFail::Io(e.to_string()))?;
     let encrypted = crypt::is_age(head);
     let plain = if !encrypted {
-        Some(check_plain(&mut counted, hash_plain, sink, out)?)
+        // The plaintext is the stored bytes: hashed once, by `counted`.
+        Some(check_plain(&mut counted, false, verify, sink, out)?)
     } else if ids.is_empty() {
         std::io::copy(&mut counted, &mut std::io::sink())
             .map_err(|e| ReadFail::Io(e.to_string()))?;
@@ -229,7 +237,7 @@ pub fn read_into(
             Err(DecryptFail::Key(m)) => return Err(ReadFail::Key(m)),
             Err(DecryptFail::NotAge(m)) => return Err(ReadFail::Corrupt(m)),
         };
-        let c = check_plain(&mut r, hash_plain, sink, out).map_err(|e| match e {
+        let c = check_plain(&mut r, hash_plain, verify, sink, out).map_err(|e| match e {
             // age's own authentication: a flipped byte in the ciphertext.
             ReadFail::Io(m) if m.contains("decrypt") || m.contains("chunk") => {
                 ReadFail::Corrupt(format!("the ciphertext is damaged: {m}"))
@@ -247,20 +255,61 @@ pub fn read_into(
         Ok(mut g) => (g.0.take(), g.1),
         Err(_) => return Err(ReadFail::Io("internal error: the hash is poisoned".into())),
     };
+    let stored_sha256 = sha.map(|h| rdbfile::hex(&h.finalize())).unwrap_or_default();
+    let (mut plain, plain_hashed) = match plain {
+        Some(Plain::Checked(c)) => (Some(c), None),
+        Some(Plain::Hashed(n, h)) => (None, Some((n, h))),
+        None => (None, None),
+    };
+    if let (false, Some(p)) = (encrypted, &mut plain) {
+        if hash_plain {
+            p.sha256 = Some(stored_sha256.clone());
+        }
+    }
     Ok(Read_ {
+        plain_hashed,
         stored_size: size,
-        stored_sha256: sha.map(|h| rdbfile::hex(&h.finalize())).unwrap_or_default(),
+        stored_sha256,
         encrypted,
         plain,
     })
 }
 
+enum Plain {
+    Checked(Checked),
+    Hashed(u64, String),
+}
+
 fn check_plain(
     r: &mut dyn Read,
     hash: bool,
+    verify: bool,
     sink: &mut dyn FnMut(Event<'_>),
     mut out: Option<&mut dyn std::io::Write>,
-) -> Result<Checked, ReadFail> {
+) -> Result<Plain, ReadFail> {
+    if !verify {
+        let mut h = hash.then(Sha256::new);
+        let mut buf = vec![0u8; 1 << 20];
+        let mut size = 0u64;
+        loop {
+            let n = match r.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(ReadFail::Io(e.to_string())),
+            };
+            size += n as u64;
+            if let Some(h) = &mut h {
+                h.update(&buf[..n]);
+            }
+            if let Some(w) = out.as_deref_mut() {
+                w.write_all(&buf[..n])
+                    .map_err(|e| ReadFail::Io(format!("writing the copy: {e}")))?;
+            }
+        }
+        let h = h.map(|h| rdbfile::hex(&h.finalize())).unwrap_or_default();
+        return Ok(Plain::Hashed(size, h));
+    }
     let mut check = Inline::new(hash);
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;
@@ -279,11 +328,11 @@ fn check_plain(
         }
     }
     let (sha256, result) = check.finish();
-    Ok(Checked {
+    Ok(Plain::Checked(Checked {
         size,
         sha256,
         result,
-    })
+    }))
 }
 
 /// Compares what was read with the manifest; the differences.
@@ -309,6 +358,9 @@ pub fn differences(m: &Manifest, r: &Read_) -> Vec<String> {
             "sha256 is {}, the manifest says {sha}",
             r.stored_sha256
         ));
+    }
+    if let (Some((n, h)), true) = (&r.plain_hashed, r.encrypted) {
+        d.extend(m.differences(*n, h, None));
     }
     if let Some(p) = &r.plain {
         if r.encrypted {
@@ -386,7 +438,7 @@ pub async fn local_copy(
     };
     let done = tokio::task::spawn_blocking(move || {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-        let r = read_into(raw, &ids, true, &mut |_| {}, Some(&mut w));
+        let r = read_into(raw, &ids, true, true, &mut |_| {}, Some(&mut w));
         let flushed = w
             .into_inner()
             .map_err(|e| e.into_error())
