@@ -59,6 +59,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l u
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l password-from-secret -d 'Read the Redis password from this Secret\'s key (in the namespace); never printed' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l user-name -d 'ACL user name (the password comes from --password-from-secret, $REDISCLI_AUTH or the pod)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l metrics-file -d 'Also write Prometheus metrics of this run here (see `kubectl redis check --help`)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l pushgateway -d 'Also push the same metrics to this Prometheus Pushgateway (job kubectl-redis-backup)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l out-dir -l repo -d 'Where the backup goes: a directory, or object storage (s3://BUCKET/PREFIX, gs://..., az://CONTAINER/PREFIX, file:///PATH) [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l encrypt-to -d 'Encrypt the backup with age to this recipient: an age public key (age1...) or an SSH public key; repeatable' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l encrypt-to-file -d 'Encrypt to every recipient in this file (one per line, # comments); repeatable' -r
@@ -189,6 +190,12 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l
 stream\t''
 bgsave\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l password-from-secret -d 'Password Secret for the backup (NAME/KEY); add get on secrets to the Role yourself' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l repo -d 'Back up to this object storage instead of a volume (s3://BUCKET/PREFIX, gs://..., az://...)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l encrypt-to -d 'Encrypt each backup with age to this recipient (public key); repeatable' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l repo-credentials-from-secret -d 'A Secret whose keys become the Job\'s environment: storage credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, AZURE_STORAGE_ACCOUNT_KEY, GOOGLE_SERVICE_ACCOUNT_KEY, ...)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l service-account-annotation -d 'An annotation on the ServiceAccount, for cloud identity: eks.amazonaws.com/role-arn=ARN (IRSA), iam.gke.io/gcp-service-account=EMAIL, azure.workload.identity/client-id=ID; repeatable' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l pushgateway -d 'Push each run\'s metrics to this Prometheus Pushgateway' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l alert-after -d 'How old the newest successful backup may get before RedisBackupTooOld fires [default: twice the schedule\'s period]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l name -d 'Name of the CronJob, ServiceAccount, Role and RoleBinding' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l cronjob-api -d 'CronJob API version when printing (with --apply it is asked of the cluster)' -r -f -a "batch/v1\t''
 batch/v1beta1\t''"
@@ -202,6 +209,8 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -s
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l no-encrypt -d 'Store plaintext backups in object storage'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l alerts -d 'Also print a PrometheusRule: no successful backup for --alert-after, or the last one failed (needs --pushgateway)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l apply -d 'Apply to the cluster (server-side apply) instead of printing'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -229,6 +229,10 @@ cmd_plugin_image() {
     mkdir -p "$root$(dirname "$lib")"; cp -Ln "$lib" "$root$lib" 2>/dev/null || true
   done
   echo 'nonroot:x:65532:65532::/home/nonroot:/sbin/nologin' >"$root/etc/passwd"
+  # CA certificates, as the distroless base of the Dockerfile has them
+  # (object storage and the Pushgateway speak HTTPS).
+  mkdir -p "$root/etc/ssl/certs"
+  cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
   tar -C "$root" -c . | $DOCKER import -c 'ENTRYPOINT ["/usr/local/bin/kubectl-redis"]' -c 'WORKDIR /backups' - "$tag" >/dev/null
   rm -rf "$root"
   log "imported image $tag"

@@ -3,7 +3,8 @@
 #   moto (S3, accepts any credentials)           http://127.0.0.1:19000
 #   s3s-fs (S3, checks SigV4 and checksums)      http://127.0.0.1:19001
 #   Azurite (Azure Blob)                         http://127.0.0.1:19002
-# and Debian's age CLI for interoperability.
+#   Prometheus Pushgateway (Debian's)            http://127.0.0.1:19091
+# and Debian's age CLI for interoperability, promtool to check alert rules.
 #
 #   scripts/stores.sh deps   install them (cached under /var/cache/kubectl-redis/tools)
 #   scripts/stores.sh up     start the ones not running (idempotent), wait until they answer
@@ -22,7 +23,16 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 deps() {
   mkdir -p "$CACHE"
-  command -v age >/dev/null || { apt-get install -y -qq --no-install-recommends age >/dev/null; }
+  local pkgs=()
+  command -v age >/dev/null || pkgs+=(age)
+  command -v prometheus-pushgateway >/dev/null || pkgs+=(prometheus-pushgateway)
+  command -v promtool >/dev/null || pkgs+=(prometheus)
+  if [ ${#pkgs[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+    # Packages may start their services where an init system runs: the
+    # tests start their own on other ports.
+    (service prometheus stop; service prometheus-pushgateway stop) >/dev/null 2>&1 || true
+  fi
   if [ "$(python3 -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null)" != "$MOTO_VERSION" ] \
      || ! python3 -c 'import flask, flask_cors' 2>/dev/null; then
     pip install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" boto3 2>&1 | grep -v "^WARNING: Running pip as" || true
@@ -65,7 +75,12 @@ up() {
       -l "$STATE/azurite" --skipApiVersionCheck --loose >"$STATE/azurite.log" 2>&1 &
     echo $! >"$STATE/azurite.pid"
   fi
+  if ! port_open 19091; then
+    nohup prometheus-pushgateway --web.listen-address=127.0.0.1:19091 >"$STATE/pushgateway.log" 2>&1 &
+    echo $! >"$STATE/pushgateway.pid"
+  fi
   wait_port 19000 moto "$STATE/moto.log"
+  wait_port 19091 pushgateway "$STATE/pushgateway.log"
   wait_port 19001 s3s-fs "$STATE/s3s.log"
   wait_port 19002 azurite "$STATE/azurite.log"
   # The bucket (and container) every test writes under, each in its own prefix.
@@ -87,11 +102,11 @@ PY
 }
 
 down() {
-  for s in moto s3s azurite; do
+  for s in moto s3s azurite pushgateway; do
     if [ -f "$STATE/$s.pid" ]; then
       pid=$(cat "$STATE/$s.pid")
       # Only our own process (a pid from an earlier boot may be reused).
-      if grep -qa -e moto_server -e s3s-fs -e azurite "/proc/$pid/cmdline" 2>/dev/null; then
+      if grep -qa -e moto_server -e s3s-fs -e azurite -e pushgateway "/proc/$pid/cmdline" 2>/dev/null; then
         kill "$pid" 2>/dev/null || true
       fi
       rm -f "$STATE/$s.pid"
@@ -108,6 +123,7 @@ KUBECTL_REDIS_TEST_S3S_KEY=$S3S_KEY
 KUBECTL_REDIS_TEST_S3S_SECRET=$S3S_SECRET
 KUBECTL_REDIS_TEST_S3S_ROOT=$STATE/s3s
 KUBECTL_REDIS_TEST_AZURITE=http://127.0.0.1:19002
+KUBECTL_REDIS_TEST_PUSHGATEWAY=http://127.0.0.1:19091
 EOF
 }
 

@@ -177,6 +177,9 @@ fn schedules() {
         volume: Volume::Pvc("redis-backups".into()),
         cronjob_api: "batch/v1".into(),
         name: "kubectl-redis-backup".into(),
+        repo: None,
+        env_secret: None,
+        sa_annotations: Vec::new(),
     });
     let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
     assert_eq!(kinds, ["ServiceAccount", "Role", "RoleBinding", "CronJob"]);

@@ -17,17 +17,60 @@ pub fn write_metrics(path: &str, gauges: &[Gauge]) -> Result<(), String> {
         .map_err(|e| format!("cannot write {path}: {e}"))
 }
 
-/// Runs a backup or restore; with a metrics file, records when it ended,
-/// how, and how long it took.
+/// Pushes `gauges` to a Prometheus Pushgateway (the way batch jobs report):
+/// POST to `URL/metrics/job/JOB`, which replaces only these metrics, so the
+/// last success's timestamp survives a failed run.
+pub async fn push(url: &str, job: &str, gauges: &[Gauge]) -> Result<(), String> {
+    let endpoint = format!("{}/metrics/job/{job}", url.trim_end_matches('/'));
+    let body = merge("", gauges);
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| {
+            format!("cannot push to {url}: {e} (no CA certificates in /etc/ssl/certs?)")
+        })?;
+    let r = client
+        .post(&endpoint)
+        .header("Content-Type", "text/plain; version=0.0.4")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("cannot push metrics to {endpoint}: {e}"))?;
+    if !r.status().is_success() {
+        let status = r.status();
+        let text = r.text().await.unwrap_or_default();
+        return Err(format!(
+            "the Pushgateway at {endpoint} answered {status}: {}",
+            text.lines().next().unwrap_or("")
+        ));
+    }
+    Ok(())
+}
+
+/// Runs a backup or restore; with a metrics file (and/or a Pushgateway),
+/// records when it ended, how, and how long it took.
 pub async fn with_metrics(
     ui: &Ui,
     path: Option<String>,
     what: &'static str,
     run: impl std::future::Future<Output = Exit>,
 ) -> Exit {
+    with_metrics_to(ui, path, None, what, run).await
+}
+
+/// [`with_metrics`], also pushing to `pushgateway`.
+pub async fn with_metrics_to(
+    ui: &Ui,
+    path: Option<String>,
+    pushgateway: Option<String>,
+    what: &'static str,
+    run: impl std::future::Future<Output = Exit>,
+) -> Exit {
     let t0 = std::time::Instant::now();
     let exit = run.await;
-    let Some(path) = path else { return exit };
+    if path.is_none() && pushgateway.is_none() {
+        return exit;
+    }
     let (code, success, dur): (&'static str, &'static str, &'static str) = match what {
         "restore" => (
             "kubectl_redis_restore_last_exit_code",
@@ -60,8 +103,20 @@ pub async fn with_metrics(
             t0.elapsed().as_secs_f64(),
         ));
     }
-    if let Err(e) = write_metrics(&path, &g) {
-        ui.error(&e, Some("check --metrics-file's directory and permissions"));
+    if let Some(path) = path {
+        if let Err(e) = write_metrics(&path, &g) {
+            ui.error(&e, Some("check --metrics-file's directory and permissions"));
+        }
+    }
+    if let Some(url) = pushgateway {
+        if let Err(e) = push(&url, &format!("kubectl-redis-{what}"), &g).await {
+            ui.error(
+                &e,
+                Some(
+                    "the backup's own result stands; check --pushgateway's URL (http://HOST:9091)",
+                ),
+            );
+        }
     }
     exit
 }

@@ -1716,64 +1716,7 @@ fn scheduled_backup_runs_to_completion() {
         "jsonpath={.apiVersion} {.spec.schedule}",
     ]);
     assert_eq!(api.trim(), "batch/v1beta1 0 * * * *");
-    // This cluster has no CNI or kube-proxy: pods use the host's network and
-    // reach the API server on loopback. That is the only change made.
-    let admin = std::fs::read_to_string(kubeconfig()).expect("kubeconfig");
-    let server = admin
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("server: https://"))
-        .expect("server");
-    let (h, p) = server.rsplit_once(':').expect("host:port");
-    let pod = "/spec/jobTemplate/spec/template/spec";
-    let patch = format!(
-        r#"[{{"op":"add","path":"{pod}/hostNetwork","value":true}},
-{{"op":"add","path":"{pod}/containers/0/imagePullPolicy","value":"Never"}},
-{{"op":"add","path":"{pod}/containers/0/env/-","value":{{"name":"KUBERNETES_SERVICE_HOST","value":"{h}"}}}},
-{{"op":"add","path":"{pod}/containers/0/env/-","value":{{"name":"KUBERNETES_SERVICE_PORT","value":"{p}"}}}}]"#
-    );
-    kubectl_ok(&[
-        "-n",
-        &s.ns,
-        "patch",
-        "cronjob",
-        "kubectl-redis-backup",
-        "--type=json",
-        "-p",
-        &patch,
-    ]);
-    // A Job from the CronJob's template, as `kubectl create job --from=cronjob/...`
-    // does (this kubectl does not read batch/v1beta1 CronJobs).
-    let cj: serde_json::Value = serde_json::from_str(&kubectl_ok(&[
-        "-n",
-        &s.ns,
-        "get",
-        "cronjob",
-        "kubectl-redis-backup",
-        "-o",
-        "json",
-    ]))
-    .expect("cronjob json");
-    let job = serde_json::json!({
-        "apiVersion": "batch/v1", "kind": "Job",
-        "metadata": {"name": "now", "namespace": s.ns},
-        "spec": cj["spec"]["jobTemplate"]["spec"],
-    });
-    apply(&job.to_string());
-    let mut last = String::new();
-    wait_until(180, "the scheduled Job to finish", || {
-        last = kubectl_ok(&[
-            "-n",
-            &s.ns,
-            "get",
-            "job",
-            "now",
-            "-o",
-            "jsonpath={.status.succeeded}/{.status.failed}",
-        ]);
-        last.starts_with('1') || last.ends_with("/1") || last.ends_with("/2")
-    });
-    let logs =
-        String::from_utf8_lossy(&kubectl(&["-n", &s.ns, "logs", "job/now"]).stdout).into_owned();
+    let (last, logs) = run_cronjob_now(&s);
     assert!(last.starts_with('1'), "the Job failed ({last}):\n{logs}");
     assert!(logs.contains("[backup] OK"), "{logs}");
     assert!(logs.contains("streaming a snapshot (SYNC)"), "{logs}");
@@ -1918,6 +1861,71 @@ fn minimal_image_backs_up_and_refuses_swap_restore_first() {
     assert_eq!(s.cli(&["GET", "k"]), "changed");
 }
 
+/// Runs a Job from the scheduled CronJob's template now, on this cluster
+/// (host network, the API server on loopback, the local image): its
+/// `succeeded/failed` and its logs.
+fn run_cronjob_now(s: &Scene) -> (String, String) {
+    // This cluster has no CNI or kube-proxy: pods use the host's network and
+    // reach the API server on loopback. That is the only change made.
+    let admin = std::fs::read_to_string(kubeconfig()).expect("kubeconfig");
+    let server = admin
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: https://"))
+        .expect("server");
+    let (h, p) = server.rsplit_once(':').expect("host:port");
+    let pod = "/spec/jobTemplate/spec/template/spec";
+    let patch = format!(
+        r#"[{{"op":"add","path":"{pod}/hostNetwork","value":true}},
+{{"op":"add","path":"{pod}/containers/0/imagePullPolicy","value":"Never"}},
+{{"op":"add","path":"{pod}/containers/0/env/-","value":{{"name":"KUBERNETES_SERVICE_HOST","value":"{h}"}}}},
+{{"op":"add","path":"{pod}/containers/0/env/-","value":{{"name":"KUBERNETES_SERVICE_PORT","value":"{p}"}}}}]"#
+    );
+    kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "patch",
+        "cronjob",
+        "kubectl-redis-backup",
+        "--type=json",
+        "-p",
+        &patch,
+    ]);
+    // A Job from the CronJob's template, as `kubectl create job --from=cronjob/...`
+    // does (this kubectl does not read batch/v1beta1 CronJobs).
+    let cj: serde_json::Value = serde_json::from_str(&kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "get",
+        "cronjob",
+        "kubectl-redis-backup",
+        "-o",
+        "json",
+    ]))
+    .expect("cronjob json");
+    let job = serde_json::json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "now", "namespace": s.ns},
+        "spec": cj["spec"]["jobTemplate"]["spec"],
+    });
+    apply(&job.to_string());
+    let mut last = String::new();
+    wait_until(180, "the scheduled Job to finish", || {
+        last = kubectl_ok(&[
+            "-n",
+            &s.ns,
+            "get",
+            "job",
+            "now",
+            "-o",
+            "jsonpath={.status.succeeded}/{.status.failed}",
+        ]);
+        last.starts_with('1') || last.ends_with("/1") || last.ends_with("/2")
+    });
+    let logs =
+        String::from_utf8_lossy(&kubectl(&["-n", &s.ns, "logs", "job/now"]).stdout).into_owned();
+    (last, logs)
+}
+
 /// Object storage on the real cluster: the scene's Redis backed up to S3
 /// (moto, started by scripts/stores.sh) encrypted with age; a restore with
 /// the wrong identity changes nothing (exit 13); `restore --latest --repo`
@@ -2017,4 +2025,122 @@ fn restore_from_s3_encrypted() {
         .map(|e| e.file_name())
         .collect();
     assert!(left.is_empty(), "plaintext copies left behind: {left:?}");
+}
+
+/// The runbook's hourly CronJob, offsite: `schedule --repo s3://...
+/// --encrypt-to --repo-credentials-from-secret --pushgateway --apply`; a
+/// Job from it backs the scene up to S3 (moto) with credentials from a
+/// Secret, encrypted; the backup lists verified and decrypts; the run
+/// reported to the Pushgateway.
+#[test]
+fn scheduled_backup_to_s3_with_credentials_from_a_secret() {
+    let up = Command::new(repo().join("scripts/stores.sh"))
+        .arg("up")
+        .status()
+        .expect("scripts/stores.sh up");
+    assert!(up.success());
+    let s = Scene::new("schedule-s3", 6446, "redis", &[]);
+    assert_eq!(s.cli(&["SET", "offsite", "hourly"]), "OK");
+    let image = "kubectl-redis/kubectl-redis:e2e";
+    let status = Command::new(repo().join("scripts/cluster.sh"))
+        .args(["plugin-image", bin().to_str().expect("utf8"), image])
+        .status()
+        .expect("cluster.sh plugin-image");
+    assert!(status.success());
+    let keys = tempfile::tempdir().expect("tempdir");
+    let id = keys.path().join("id.txt");
+    let st = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&id)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("age-keygen");
+    assert!(st.success());
+    let public = String::from_utf8_lossy(
+        &Command::new("age-keygen")
+            .arg("-y")
+            .arg(&id)
+            .output()
+            .expect("age-keygen -y")
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "create",
+        "secret",
+        "generic",
+        "backup-s3",
+        "--from-literal=AWS_ACCESS_KEY_ID=test",
+        "--from-literal=AWS_SECRET_ACCESS_KEY=test",
+        "--from-literal=AWS_ENDPOINT_URL=http://127.0.0.1:19000",
+        "--from-literal=AWS_REGION=us-east-1",
+    ]);
+    let url = format!("s3://backups/scheduled-{}", std::process::id());
+    let (code, _, stderr) = run(plugin(&[
+        "schedule",
+        "--every",
+        "1h",
+        "-n",
+        &s.ns,
+        "--image",
+        image,
+        "--method",
+        "stream",
+        "--repo",
+        &url,
+        "--encrypt-to",
+        &public,
+        "--repo-credentials-from-secret",
+        "backup-s3",
+        "--pushgateway",
+        "http://127.0.0.1:19091",
+        "--apply",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let (last, logs) = run_cronjob_now(&s);
+    assert!(last.starts_with('1'), "the Job failed ({last}):\n{logs}");
+    assert!(logs.contains("read back: sha256"), "{logs}");
+    assert!(
+        !logs.contains("AWS_SECRET_ACCESS_KEY=") && !logs.contains("--from-literal"),
+        "{logs}"
+    );
+    let with_s3 = |args: &[&str]| {
+        let mut c = plugin(args);
+        c.env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:19000")
+            .env("AWS_REGION", "us-east-1");
+        c
+    };
+    let (code, out, err) = run(with_s3(&["list", "--repo", &url, "-o", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let l = schema_checked("list", &out);
+    assert_eq!(l["backups"].as_array().map(Vec::len), Some(1), "{l}");
+    assert_eq!(l["backups"][0]["status"], "verified");
+    let path = l["backups"][0]["path"].as_str().expect("path").to_string();
+    assert!(path.ends_with(".rdb.age"), "{path}");
+    let (code, out, err) = run(with_s3(&[
+        "verify",
+        &path,
+        "-i",
+        id.to_str().expect("utf8"),
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(schema_checked("verify", &out)["files"][0]["keys"], 1);
+    let pg = Command::new("curl")
+        .args(["-sf", "http://127.0.0.1:19091/metrics"])
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&pg.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("kubectl_redis_backup_last_exit_code{")
+                && l.contains("job=\"kubectl-redis-backup\"")),
+        "no metrics pushed:\n{text}"
+    );
 }

@@ -753,3 +753,135 @@ fn interrupted_uploads_leave_no_backup() {
     ));
     assert_eq!(code, 0, "{err}");
 }
+
+/// `backup --pushgateway` reports to a real Pushgateway: the exit code and
+/// the last success; a failed run updates the exit code and keeps the
+/// success's timestamp. `schedule --alerts` prints rules promtool accepts.
+#[test]
+fn pushgateway_metrics_and_alert_rules() {
+    let r = Redis::start(16507);
+    r.cli(&["SET", "k", "v"]);
+    let pg = stores()["KUBECTL_REDIS_TEST_PUSHGATEWAY"].clone();
+    let dir = tempfile::tempdir().unwrap();
+    let metric = |name: &str| -> Option<f64> {
+        let out = Command::new("curl")
+            .args(["-sf", &format!("{pg}/metrics")])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().find_map(|l| {
+            let rest = l.strip_prefix(name)?;
+            if !rest.contains("job=\"kubectl-redis-backup\"") {
+                return None;
+            }
+            rest.rsplit(' ').next()?.parse().ok()
+        })
+    };
+    ok(plugin(
+        Store::Moto,
+        &[
+            "backup",
+            "--url",
+            &r.url(),
+            "--out-dir",
+            dir.path().to_str().unwrap(),
+            "--pushgateway",
+            &pg,
+        ],
+    ));
+    assert_eq!(metric("kubectl_redis_backup_last_exit_code"), Some(0.0));
+    let success =
+        metric("kubectl_redis_backup_last_success_timestamp_seconds").expect("success pushed");
+    let (code, _, _) = run(plugin(
+        Store::Moto,
+        &[
+            "backup",
+            "--url",
+            "redis://127.0.0.1:1",
+            "--out-dir",
+            dir.path().to_str().unwrap(),
+            "--pushgateway",
+            &pg,
+        ],
+    ));
+    assert_ne!(code, 0);
+    assert_eq!(
+        metric("kubectl_redis_backup_last_exit_code"),
+        Some(f64::from(code as u8))
+    );
+    assert_eq!(
+        metric("kubectl_redis_backup_last_success_timestamp_seconds"),
+        Some(success),
+        "a failure keeps the last success"
+    );
+
+    // The PrometheusRule's groups, checked by promtool.
+    let out = ok(plugin(
+        Store::Moto,
+        &[
+            "schedule",
+            "--every",
+            "6h",
+            "-n",
+            "prod",
+            "--repo",
+            "s3://backups/prod",
+            "--encrypt-to",
+            "age1f0qnsy230c84fr7q8fgnhuv0z2s84kwfhcqazdram4mggekq5cwsnwtp8a",
+            "--repo-credentials-from-secret",
+            "backup-s3",
+            "--pushgateway",
+            &pg,
+            "--alerts",
+            "-o",
+            "json",
+        ],
+    ));
+    let list = json(&out);
+    let rule = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == "PrometheusRule")
+        .expect("a PrometheusRule")
+        .clone();
+    assert!(rule["spec"]["groups"][0]["rules"][0]["expr"]
+        .as_str()
+        .unwrap()
+        .ends_with("> 43200"));
+    let rules = dir.path().join("rules.json");
+    std::fs::write(&rules, serde_json::to_vec(&rule["spec"]).unwrap()).unwrap();
+    let check = Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let cj = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == "CronJob")
+        .unwrap();
+    let c = &cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["envFrom"][0]["secretRef"]["name"], "backup-s3");
+    let args: Vec<&str> = c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        args.windows(2)
+            .any(|w| w == ["--repo", "s3://backups/prod"]),
+        "{args:?}"
+    );
+    assert!(
+        !args.iter().any(|a| a.contains("SECRET")),
+        "no secrets in args: {args:?}"
+    );
+}

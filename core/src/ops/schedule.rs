@@ -21,6 +21,13 @@ pub struct Spec {
     pub cronjob_api: String,
     /// Object names.
     pub name: String,
+    /// `--repo URL`: object storage instead of the `/backups` volume.
+    pub repo: Option<String>,
+    /// A Secret whose keys become the Job's environment (AWS_ACCESS_KEY_ID,
+    /// AZURE_STORAGE_ACCOUNT_KEY, ...): storage credentials, never in args.
+    pub env_secret: Option<String>,
+    /// Annotations on the ServiceAccount (IRSA, GKE or Azure workload identity).
+    pub sa_annotations: Vec<(String, String)>,
 }
 
 /// The backup directory's volume.
@@ -73,13 +80,11 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
     let labels = json!({"app.kubernetes.io/name": "kubectl-redis", "app.kubernetes.io/component": "scheduled-backup"});
     let meta =
         |kind_name: &str| json!({"name": kind_name, "namespace": s.namespace, "labels": labels});
-    let mut args: Vec<String> = vec![
-        "backup".into(),
-        "-n".into(),
-        s.namespace.clone(),
-        "--out-dir".into(),
-        "/backups".into(),
-    ];
+    let mut args: Vec<String> = vec!["backup".into(), "-n".into(), s.namespace.clone()];
+    match &s.repo {
+        Some(r) => args.extend(["--repo".into(), r.clone()]),
+        None => args.extend(["--out-dir".into(), "/backups".into()]),
+    }
     args.extend(s.backup_args.iter().cloned());
     let volume = match &s.volume {
         Volume::Pvc(c) => json!({"name": "backups", "persistentVolumeClaim": {"claimName": c}}),
@@ -88,21 +93,46 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
         }
         Volume::Empty => json!({"name": "backups", "emptyDir": {}}),
     };
-    let pod = json!({
+    let mut container = json!({
+        "name": "backup",
+        "image": s.image,
+        "args": args,
+        "env": [{"name": "NO_COLOR", "value": "1"}],
+        "volumeMounts": [{"name": "backups", "mountPath": "/backups"}],
+        "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}}
+    });
+    if let Some(secret) = &s.env_secret {
+        container["envFrom"] = json!([{"secretRef": {"name": secret}}]);
+    }
+    let mut pod = json!({
         "serviceAccountName": s.name,
         "restartPolicy": "Never",
-        "containers": [{
-            "name": "backup",
-            "image": s.image,
-            "args": args,
-            "env": [{"name": "NO_COLOR", "value": "1"}],
-            "volumeMounts": [{"name": "backups", "mountPath": "/backups"}],
-            "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}}
-        }],
+        "containers": [container],
         "volumes": [volume]
     });
+    if s.repo.is_some() {
+        // Nothing is kept in the pod: /backups is only a scratch emptyDir.
+        pod["volumes"] = json!([{"name": "backups", "emptyDir": {}}]);
+    }
+    let mut pod_labels = labels.clone();
+    if s.sa_annotations
+        .iter()
+        .any(|(k, _)| k.starts_with("azure.workload.identity/"))
+    {
+        // Azure Workload Identity injects its token only into labelled pods.
+        pod_labels["azure.workload.identity/use"] = json!("true");
+    }
+    let mut sa_meta = meta(&s.name);
+    if !s.sa_annotations.is_empty() {
+        let a: serde_json::Map<String, Value> = s
+            .sa_annotations
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        sa_meta["annotations"] = Value::Object(a);
+    }
     vec![
-        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(&s.name)}),
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": sa_meta}),
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta(&s.name), "rules": rules()}),
         json!({
             "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta(&s.name),
@@ -116,10 +146,64 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
                 "concurrencyPolicy": "Forbid",
                 "successfulJobsHistoryLimit": 3,
                 "failedJobsHistoryLimit": 3,
-                "jobTemplate": {"spec": {"backoffLimit": 1, "template": {"metadata": {"labels": labels}, "spec": pod}}}
+                "jobTemplate": {"spec": {"backoffLimit": 1, "template": {"metadata": {"labels": pod_labels}, "spec": pod}}}
             }
         }),
     ]
+}
+
+/// A PrometheusRule (prometheus-operator) alerting when the newest
+/// successful backup is older than `max_age_s`, and when the last backup
+/// failed; over the metrics `backup --pushgateway` (or `--metrics-file`
+/// through node_exporter) records.
+pub fn alert_rule(s: &Spec, max_age_s: u64) -> Value {
+    let labels = json!({"app.kubernetes.io/name": "kubectl-redis", "app.kubernetes.io/component": "scheduled-backup"});
+    json!({
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": s.name, "namespace": s.namespace, "labels": labels},
+        "spec": {"groups": [{
+            "name": "kubectl-redis-backup",
+            "rules": [
+                {
+                    "alert": "RedisBackupTooOld",
+                    "expr": format!("time() - max(kubectl_redis_backup_last_success_timestamp_seconds{{job=\"kubectl-redis-backup\"}}) > {max_age_s}"),
+                    "for": "5m",
+                    "labels": {"severity": "critical"},
+                    "annotations": {
+                        "summary": "No successful Redis backup in namespace ".to_string() + &s.namespace + " for longer than the schedule allows",
+                        "description": "The newest successful backup is {{ $value | humanizeDuration }} old. Check the CronJob's Jobs: kubectl -n ".to_string() + &s.namespace + " get jobs -l app.kubernetes.io/name=kubectl-redis"
+                    }
+                },
+                {
+                    "alert": "RedisBackupFailed",
+                    "expr": "max(kubectl_redis_backup_last_exit_code{job=\"kubectl-redis-backup\"}) != 0",
+                    "for": "1m",
+                    "labels": {"severity": "warning"},
+                    "annotations": {
+                        "summary": "The last Redis backup in namespace ".to_string() + &s.namespace + " failed",
+                        "description": "Exit code {{ $value }} (see `kubectl redis backup --help`). Logs: kubectl -n ".to_string() + &s.namespace + " logs job/<the failed job>"
+                    }
+                },
+                {
+                    "alert": "RedisBackupMetricsAbsent",
+                    "expr": "absent(kubectl_redis_backup_last_exit_code{job=\"kubectl-redis-backup\"})",
+                    "for": format!("{}s", max_age_s),
+                    "labels": {"severity": "warning"},
+                    "annotations": {
+                        "summary": "No kubectl-redis backup has reported to the Pushgateway",
+                        "description": "Give the schedule --pushgateway URL, and check that Prometheus scrapes the Pushgateway."
+                    }
+                }
+            ]
+        }]}
+    })
+}
+
+/// The longest gap between two runs of a schedule made by [`cron_for`]
+/// (seconds), or a day for other expressions.
+pub fn period_s(every_s: Option<u64>) -> u64 {
+    every_s.unwrap_or(86_400)
 }
 
 /// YAML for people (a `---` between documents). Strings are JSON-quoted,

@@ -73,6 +73,9 @@ pub struct BackupArgs {
     /// Also write Prometheus metrics of this run here (see `kubectl redis check --help`)
     #[arg(long, value_name = "PATH")]
     pub metrics_file: Option<String>,
+    /// Also push the same metrics to this Prometheus Pushgateway (job kubectl-redis-backup)
+    #[arg(long, value_name = "URL")]
+    pub pushgateway: Option<String>,
     /// Where the backup goes: a directory, or object storage (s3://BUCKET/PREFIX, gs://..., az://CONTAINER/PREFIX, file:///PATH) [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]
     #[arg(long, visible_alias = "repo", value_name = "DIR|URL")]
     pub out_dir: Option<String>,
@@ -96,7 +99,8 @@ pub struct BackupArgs {
 /// Runs the command; with --metrics-file, records how it ended.
 pub async fn run(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
     let metrics = args.metrics_file.clone();
-    crate::metrics::with_metrics(ui, metrics, "backup", run_inner(ui, kube, args)).await
+    let push = args.pushgateway.clone();
+    crate::metrics::with_metrics_to(ui, metrics, push, "backup", run_inner(ui, kube, args)).await
 }
 
 async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {

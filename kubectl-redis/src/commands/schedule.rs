@@ -8,7 +8,9 @@ use clap::{Args, ValueEnum};
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use kube::Api;
 use kubectl_redis_core::exit::Exit;
-use kubectl_redis_core::ops::schedule::{cron_for, manifests, yaml, Spec, Volume};
+use kubectl_redis_core::ops::schedule::{
+    alert_rule, cron_for, manifests, period_s, yaml, Spec, Volume,
+};
 use std::time::Duration;
 
 pub const LONG_ABOUT: &str =
@@ -20,7 +22,7 @@ pods/portforward and pods/exec (streams are authorized as get before Kubernetes 
 directory (--host-path), or an emptyDir that vanishes with the pod. The image is \
 built by the repository's Dockerfile.";
 
-pub const AFTER_HELP: &str = "Examples:\n  kubectl redis schedule --every 1h -n october --pvc redis-backups > backup-cronjob.yaml\n  kubectl redis schedule --cron '0 3 * * *' -n prod --pvc backups --apply\n  kubectl redis schedule --every 6h --image registry.example/kubectl-redis:0.1.0 --password-from-secret redis-auth/password";
+pub const AFTER_HELP: &str = "Examples:\n  kubectl redis schedule --every 1h -n prod --repo s3://backups/prod --encrypt-to age1... \\\n      --repo-credentials-from-secret backup-s3 --pushgateway http://pushgateway.monitoring:9091 --alerts\n  kubectl redis schedule --every 1h -n prod --repo s3://backups/prod --service-account-annotation eks.amazonaws.com/role-arn=arn:aws:iam::123:role/backup\n  kubectl redis schedule --every 1h -n october --pvc redis-backups > backup-cronjob.yaml\n  kubectl redis schedule --cron '0 3 * * *' -n prod --pvc backups --apply\n  kubectl redis schedule --every 6h --image registry.example/kubectl-redis:0.1.0 --password-from-secret redis-auth/password";
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ScheduleOutput {
@@ -56,6 +58,30 @@ pub struct ScheduleArgs {
     /// Password Secret for the backup (NAME/KEY); add get on secrets to the Role yourself
     #[arg(long, value_name = "NAME/KEY")]
     pub password_from_secret: Option<String>,
+    /// Back up to this object storage instead of a volume (s3://BUCKET/PREFIX, gs://..., az://...)
+    #[arg(long, value_name = "URL", conflicts_with_all = ["pvc", "host_path"])]
+    pub repo: Option<String>,
+    /// Encrypt each backup with age to this recipient (public key); repeatable
+    #[arg(long, value_name = "RECIPIENT")]
+    pub encrypt_to: Vec<String>,
+    /// Store plaintext backups in object storage
+    #[arg(long, conflicts_with = "encrypt_to")]
+    pub no_encrypt: bool,
+    /// A Secret whose keys become the Job's environment: storage credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, AZURE_STORAGE_ACCOUNT_KEY, GOOGLE_SERVICE_ACCOUNT_KEY, ...)
+    #[arg(long, value_name = "NAME")]
+    pub repo_credentials_from_secret: Option<String>,
+    /// An annotation on the ServiceAccount, for cloud identity: eks.amazonaws.com/role-arn=ARN (IRSA), iam.gke.io/gcp-service-account=EMAIL, azure.workload.identity/client-id=ID; repeatable
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_annotation)]
+    pub service_account_annotation: Vec<(String, String)>,
+    /// Push each run's metrics to this Prometheus Pushgateway
+    #[arg(long, value_name = "URL")]
+    pub pushgateway: Option<String>,
+    /// Also print a PrometheusRule: no successful backup for --alert-after, or the last one failed (needs --pushgateway)
+    #[arg(long, requires = "pushgateway")]
+    pub alerts: bool,
+    /// How old the newest successful backup may get before RedisBackupTooOld fires [default: twice the schedule's period]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "alerts")]
+    pub alert_after: Option<Duration>,
     /// Name of the CronJob, ServiceAccount, Role and RoleBinding
     #[arg(long, value_name = "NAME", default_value = "kubectl-redis-backup")]
     pub name: String,
@@ -70,6 +96,14 @@ pub struct ScheduleArgs {
     /// Output format when printing
     #[arg(short = 'o', long, value_enum, default_value_t = ScheduleOutput::Yaml)]
     pub output: ScheduleOutput,
+}
+
+/// `KEY=VALUE`.
+fn parse_annotation(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("'{s}' is not KEY=VALUE")),
+    }
 }
 
 /// The image `schedule` uses when `--image` is not given.
@@ -101,6 +135,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
     let volume = match (&args.pvc, &args.host_path) {
         (Some(p), _) => Volume::Pvc(p.clone()),
         (None, Some(h)) => Volume::HostPath(h.clone()),
+        (None, None) if args.repo.is_some() => Volume::Empty,
         (None, None) => {
             ui.note("note: no --pvc: backups go to an emptyDir and vanish with each Job's pod; give --pvc NAME to keep them");
             Volume::Empty
@@ -123,6 +158,28 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
         backup_args.extend(["--password-from-secret".to_string(), s.clone()]);
     }
     backup_args.extend(["--method".to_string(), args.method.clone()]);
+    for r in &args.encrypt_to {
+        backup_args.extend(["--encrypt-to".to_string(), r.clone()]);
+    }
+    if args.no_encrypt {
+        backup_args.push("--no-encrypt".to_string());
+    }
+    if let Some(p) = &args.pushgateway {
+        backup_args.extend(["--pushgateway".to_string(), p.clone()]);
+    }
+    if let Some(r) = &args.repo {
+        if let Err(p) = crate::store::repo::Repo::open(r) {
+            ui.error(&p.message, Some(&p.hint));
+            return Exit::Invalid;
+        }
+        if crate::store::repo::is_remote(r) && args.encrypt_to.is_empty() && !args.no_encrypt {
+            ui.note("note: no --encrypt-to: the Job's backups are refused unless the repository records recipients (`kubectl redis repo init URL --encrypt-to ...`), or --no-encrypt is given");
+        }
+        if args.repo_credentials_from_secret.is_none() && args.service_account_annotation.is_empty()
+        {
+            ui.note("note: the Job finds storage credentials only in its environment or the node's metadata; give --repo-credentials-from-secret NAME or --service-account-annotation (IRSA, workload identity)");
+        }
+    }
     // Namespace: -n, $NS, the context's, default; resolved without a cluster
     // when only printing.
     let (namespace, client) = if args.apply {
@@ -155,8 +212,18 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
         volume,
         cronjob_api,
         name: args.name.clone(),
+        repo: args.repo.clone(),
+        env_secret: args.repo_credentials_from_secret.clone(),
+        sa_annotations: args.service_account_annotation.clone(),
     };
-    let docs = manifests(&spec);
+    let mut docs = manifests(&spec);
+    if args.alerts {
+        let after = args
+            .alert_after
+            .map(|d| d.as_secs())
+            .unwrap_or_else(|| 2 * period_s(args.every.map(|d| d.as_secs())));
+        docs.push(alert_rule(&spec, after));
+    }
     let Some(client) = client else {
         match args.output {
             ScheduleOutput::Yaml => print!("{}", yaml(&docs)),
@@ -184,6 +251,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
             "ServiceAccount" => "serviceaccounts",
             "Role" => "roles",
             "RoleBinding" => "rolebindings",
+            "PrometheusRule" => "prometheusrules",
             _ => "cronjobs",
         };
         let ar = ApiResource::from_gvk_with_plural(&gvk, plural);

@@ -272,9 +272,14 @@ impl Remote {
             }
         };
         let (store, credentials) = built.map_err(|e| {
+            let text = e.to_string();
             Problem::new(
-                format!("cannot open {clean}: {e}"),
-                "check the URL and the storage settings in the environment (see `kubectl redis backup --help`)",
+                format!("cannot open {clean}: {text}"),
+                if text.contains("builder error") {
+                    "the HTTP client could not start: usually no CA certificates (/etc/ssl/certs/ca-certificates.crt) in this image or machine"
+                } else {
+                    "check the URL and the storage settings in the environment (see `kubectl redis backup --help`)"
+                },
             )
         })?;
         Ok(Remote {
