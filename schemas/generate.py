@@ -139,6 +139,9 @@ schemas = {
             "source": SOURCE,
             "sync_ms": d(U, "stream: from the connection to the last byte."),
             "encryption": d(null(ENCRYPTION), "Present when the backup is an age file; `bytes` and `sha256` above are then the plaintext RDB's."),
+            "copies": d(arr(obj({
+                "repository": S, "path": S, "ok": B, "error": null(ERROR),
+            })), "With several --repo: the same snapshot in each further repository (`path` above is the first's)."),
             "error": null(ERROR),
             "exit_code": EXIT,
         },

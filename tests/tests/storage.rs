@@ -885,3 +885,158 @@ fn pushgateway_metrics_and_alert_rules() {
         "no secrets in args: {args:?}"
     );
 }
+
+/// One snapshot into several repositories: S3, Azure and a directory. A
+/// copy that fails (its name is taken there) is named, the exit code is 12,
+/// and the others are kept and verify.
+#[test]
+fn one_snapshot_into_several_repositories() {
+    let r = Redis::start(16508);
+    r.cli(&["DEBUG", "POPULATE", "5000", "key", "10"]);
+    let keys = tempfile::tempdir().unwrap();
+    let (id, public) = keypair(keys.path(), "id.txt");
+    let s3 = format!("s3://backups/{}", prefix("multi"));
+    let az = format!("az://backups/{}", prefix("multi"));
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().to_str().unwrap().to_string();
+    let both = |args: &[&str]| {
+        let mut c = plugin(Store::Azurite, args);
+        let e = stores();
+        c.env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_ENDPOINT_URL", &e["KUBECTL_REDIS_TEST_MOTO"])
+            .env("AWS_REGION", "us-east-1");
+        c
+    };
+    let out = ok(both(&[
+        "backup",
+        "--url",
+        &r.url(),
+        "--repo",
+        &s3,
+        "--repo",
+        &az,
+        "--repo",
+        &local,
+        "--encrypt-to",
+        &public,
+        "-o",
+        "json",
+    ]));
+    let b = kubectl_redis_e2e::schema_checked("backup", &out);
+    let copies = b["copies"].as_array().unwrap();
+    assert_eq!(copies.len(), 2);
+    assert!(copies.iter().all(|c| c["ok"] == true), "{b}");
+    for p in [
+        b["path"].as_str().unwrap(),
+        copies[0]["path"].as_str().unwrap(),
+        copies[1]["path"].as_str().unwrap(),
+    ] {
+        let v = json(&ok(both(&[
+            "verify",
+            p,
+            "-i",
+            id.to_str().unwrap(),
+            "-o",
+            "json",
+        ])));
+        assert_eq!(v["files"][0]["keys"], 5000, "{p}");
+        assert_eq!(v["files"][0]["manifest"], "match", "{p}");
+    }
+    // Take the local names of the next seconds: that copy fails, the others stay.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let taken = tempfile::tempdir().unwrap();
+    for s in now..now + 30 {
+        std::fs::write(
+            taken
+                .path()
+                .join(format!("redis-backup-{}.rdb.age", stamp(s))),
+            b"x",
+        )
+        .unwrap();
+    }
+    let s3b = format!("s3://backups/{}", prefix("multi-b"));
+    let (code, out, err) = run(both(&[
+        "backup",
+        "--url",
+        &r.url(),
+        "--repo",
+        &s3b,
+        "--repo",
+        taken.path().to_str().unwrap(),
+        "--encrypt-to",
+        &public,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 12, "{err}");
+    let b = kubectl_redis_e2e::schema_checked("backup", &out);
+    assert_eq!(b["copies"][0]["ok"], false, "{b}");
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(taken.path().to_str().unwrap()),
+        "{b}"
+    );
+    assert_eq!(
+        listing(Store::Moto, &s3b)["backups"][0]["status"],
+        "verified",
+        "the S3 copy is kept"
+    );
+}
+
+/// AWS profiles from ~/.aws (object_store has no such source; the plugin
+/// reads static keys of `$AWS_PROFILE` itself), against s3s-fs, which
+/// checks the signature: the right profile works, a wrong one is refused
+/// naming the profile.
+#[test]
+fn aws_profile_credentials() {
+    let r = Redis::start(16509);
+    r.cli(&["SET", "k", "v"]);
+    let e = stores();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(
+        home.path().join(".aws/credentials"),
+        format!(
+            "[default]\naws_access_key_id = nobody\naws_secret_access_key = nothing\n\n[backup]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            e["KUBECTL_REDIS_TEST_S3S_KEY"], e["KUBECTL_REDIS_TEST_S3S_SECRET"]
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        home.path().join(".aws/config"),
+        "[profile backup]\nregion = us-east-1\n",
+    )
+    .unwrap();
+    let url = format!("s3://backups/{}", prefix("profile"));
+    let with_profile = |profile: &str| {
+        let mut c = plugin(
+            Store::S3s,
+            &["backup", "--url", &r.url(), "--repo", &url, "--no-encrypt"],
+        );
+        c.env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_REGION")
+            .env("HOME", home.path())
+            .env("AWS_PROFILE", profile);
+        c
+    };
+    let (code, out, err) = run(with_profile("backup"));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.trim().starts_with(&url), "{out}");
+    let (code, _, err) = run(with_profile("default"));
+    assert_eq!(code, 12, "{err}");
+    assert!(
+        err.contains("profile default from ~/.aws/credentials"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("nothing"),
+        "the secret must not be printed: {err}"
+    );
+}

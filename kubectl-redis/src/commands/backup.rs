@@ -76,9 +76,9 @@ pub struct BackupArgs {
     /// Also push the same metrics to this Prometheus Pushgateway (job kubectl-redis-backup)
     #[arg(long, value_name = "URL")]
     pub pushgateway: Option<String>,
-    /// Where the backup goes: a directory, or object storage (s3://BUCKET/PREFIX, gs://..., az://CONTAINER/PREFIX, file:///PATH) [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]
+    /// Where the backup goes: a directory, or object storage (s3://BUCKET/PREFIX, gs://..., az://CONTAINER/PREFIX, file:///PATH); repeat it to write the same snapshot to several places at once [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]
     #[arg(long, visible_alias = "repo", value_name = "DIR|URL")]
-    pub out_dir: Option<String>,
+    pub out_dir: Vec<String>,
     /// Encrypt the backup with age to this recipient: an age public key (age1...) or an SSH public key; repeatable
     #[arg(long, value_name = "RECIPIENT")]
     pub encrypt_to: Vec<String>,
@@ -107,7 +107,7 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
     let output = args.output;
     let fail = |exit: Exit, message: &str, hint: &str| {
         let f = failed(exit, message, hint);
-        report(ui, output, &f);
+        report(ui, output, &f, &[]);
         exit
     };
     // --url: straight to a Redis, no cluster; the stream method only.
@@ -160,27 +160,50 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
             ),
         };
     // Where, and encrypted to whom: settled before anything is touched.
-    let dir = env::out_dir(args.out_dir);
-    let repo = match Repo::open(&dir) {
-        Ok(r) => r,
-        Err(p) => return fail(Exit::Invalid, &p.message, &p.hint),
-    };
-    if let Repo::Remote(r) = &repo {
-        if let Err(p) = r.preflight().await {
-            return fail(Exit::Storage, &p.message, &p.hint);
-        }
+    let mut dirs = args.out_dir.clone();
+    if dirs.is_empty() {
+        dirs.push(env::out_dir(None));
     }
-    let recipients = match recipients_for(
-        &repo,
-        &args.encrypt_to,
-        &args.encrypt_to_file,
-        args.no_encrypt,
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err((exit, p)) => return fail(exit, &p.message, &p.hint),
-    };
+    let mut repos: Vec<(Repo, Option<Recipients>)> = Vec::new();
+    for d in &dirs {
+        let repo = match Repo::open(d) {
+            Ok(r) => r,
+            Err(p) => return fail(Exit::Invalid, &p.message, &p.hint),
+        };
+        if repos.iter().any(|(r, _)| r.display() == repo.display()) {
+            return fail(
+                Exit::Invalid,
+                &format!("{d} is given twice"),
+                "name each repository once",
+            );
+        }
+        if let Repo::Remote(r) = &repo {
+            if let Err(p) = r.preflight().await {
+                return fail(Exit::Storage, &p.message, &p.hint);
+            }
+        }
+        let recipients = match recipients_for(
+            &repo,
+            &args.encrypt_to,
+            &args.encrypt_to_file,
+            args.no_encrypt,
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err((exit, p)) => return fail(exit, &p.message, &p.hint),
+        };
+        repos.push((repo, recipients));
+    }
+    if repos.iter().any(|(_, r)| r.is_some()) && repos.iter().any(|(_, r)| r.is_none()) {
+        return fail(
+            Exit::Invalid,
+            "some repositories would get an encrypted backup and others a plaintext one",
+            "give --encrypt-to for all of them (or record recipients with `repo init` in each), or --no-encrypt",
+        );
+    }
+    let (repo, recipients) = repos.remove(0);
+    let copies = repos;
     // The bgsave path hands the user's password to redis-cli in the pod.
     auth::set_global(auth.clone());
     let plan = Plan {
@@ -211,7 +234,8 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
             .map(|r| r.public.clone())
             .unwrap_or_default(),
     };
-    let mut shell = Shell::new(ui, k, auth, plan.holder.clone(), repo, recipients);
+    let mut shell =
+        Shell::new(ui, k, auth, plan.holder.clone(), repo, recipients).with_copies(copies);
     let mut finish = drive(&mut shell, plan).await;
     if let (Some(r), Some(st)) = (&mut finish.report, &shell.stored) {
         if let Some(e) = &mut r.manifest.encryption {
@@ -219,7 +243,26 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
             e.sha256 = st.sha256.clone();
         }
     }
-    report(ui, output, &finish);
+    // Copies that failed: the backup stands where it was written, and the
+    // exit code says some places are missing it.
+    let failed: Vec<String> = shell
+        .copy_results
+        .iter()
+        .filter_map(|(repo, _, e)| e.as_ref().map(|e| format!("{repo}: {e}")))
+        .collect();
+    if finish.exit == Exit::Ok && !failed.is_empty() {
+        finish.exit = Exit::Storage;
+        finish.error = Some(machine::Failure {
+            message: format!(
+                "the backup was not written to every repository: {}",
+                failed.join("; ")
+            ),
+            hint: Some(
+                "the others are kept; copy it later with `kubectl redis copy SRC DST`".into(),
+            ),
+        });
+    }
+    report(ui, output, &finish, &shell.copy_results);
     finish.exit
 }
 
@@ -298,15 +341,35 @@ fn failed(exit: Exit, message: &str, hint: &str) -> Finish {
     }
 }
 
-fn report(ui: &Ui, output: Output, f: &Finish) {
+fn report(ui: &Ui, output: Output, f: &Finish, copies: &[(String, String, Option<String>)]) {
     if let Some(e) = &f.error {
         ui.error(&e.message, e.hint.as_deref());
     }
     match output {
-        Output::Json => output::print(ui, "BackupResult", json(f)),
+        Output::Json => {
+            let mut v = json(f);
+            if let (Some(o), false) = (v.as_object_mut(), copies.is_empty()) {
+                let c: Vec<serde_json::Value> = copies
+                    .iter()
+                    .map(|(repo, path, e)| {
+                        serde_json::json!({
+                            "repository": repo, "path": path, "ok": e.is_none(),
+                            "error": e.as_ref().map(|m| output::error(m, None)),
+                        })
+                    })
+                    .collect();
+                o.insert("copies".into(), c.into());
+            }
+            output::print(ui, "BackupResult", v)
+        }
         Output::Text => {
             if let Some(r) = &f.report {
                 println!("{}", r.path);
+            }
+            for (_, path, e) in copies {
+                if e.is_none() {
+                    println!("{path}");
+                }
             }
         }
     }
@@ -360,6 +423,10 @@ fn json(f: &Finish) -> serde_json::Value {
     };
     if let (Some(o), serde_json::Value::Object(e)) = (v.as_object_mut(), extra) {
         o.extend(e);
+    }
+    // Saved, but not everywhere (several --repo): the error says where not.
+    if let (Some(o), Some(e)) = (v.as_object_mut(), &f.error) {
+        o.insert("error".into(), output::error(&e.message, e.hint.as_deref()));
     }
     v
 }

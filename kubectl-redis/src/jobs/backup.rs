@@ -10,6 +10,7 @@ use crate::redis::auth::Auth;
 use crate::redis::Conn;
 use crate::store::crypt::Recipients;
 use crate::store::files;
+use crate::store::multi::Fanout;
 use crate::store::put::Put;
 use crate::store::repo::{self, Repo};
 use crate::ui::{Progress, Ui};
@@ -33,12 +34,16 @@ pub struct Shell<'a> {
     /// The password for the Redis connection (never in the machine).
     auth: Auth,
     /// Open sinks by the path (or URL) the machine knows them by.
-    files: HashMap<String, Put>,
+    files: HashMap<String, Fanout>,
     conn: Option<(Conn, Option<Forward>)>,
     /// Where the backup goes.
     repo: Repo,
     /// `--encrypt-to`.
     recipients: Option<Recipients>,
+    /// More repositories (`--repo` given again), each with its recipients.
+    copies: Vec<(Repo, Option<Recipients>)>,
+    /// How each copy ended: (repository, path, error).
+    pub copy_results: Vec<(String, String, Option<String>)>,
     /// What the committed backup stored (its size and sha256: the
     /// ciphertext's when encrypted), for the report.
     pub stored: Option<crate::store::sink::Stored>,
@@ -67,7 +72,15 @@ impl<'a> Shell<'a> {
             repo,
             recipients,
             stored: None,
+            copies: Vec::new(),
+            copy_results: Vec::new(),
         }
+    }
+
+    /// Also writes the snapshot into these repositories.
+    pub fn with_copies(mut self, copies: Vec<(Repo, Option<Recipients>)>) -> Self {
+        self.copies = copies;
+        self
     }
 
     fn cluster(&mut self) -> Result<&mut (Kube, Api<Pod>, Locks), String> {
@@ -139,7 +152,7 @@ impl<'a> Shell<'a> {
                 let r = match (self.files.get_mut(&local_path), &self.kube) {
                     (Some(f), Some((_, api, _))) => {
                         let mut p = Progress::new(ui, &label);
-                        exec::copy_out(api, &target, &remote_path, &mut f.sink, &mut p).await
+                        exec::copy_out(api, &target, &remote_path, f, &mut p).await
                     }
                     _ => Err(CopyError::Failed(format!("{local_path} is not open"))),
                 };
@@ -189,7 +202,7 @@ impl<'a> Shell<'a> {
                     (None, _) => Err(SyncError::Io("not connected".into())),
                     (Some((c, _)), None) => c.sync(ui, tokio::io::sink(), &label, timeout).await,
                     (Some((c, _)), Some(p)) => match self.files.get_mut(&p) {
-                        Some(f) => c.sync(ui, &mut f.sink, &label, timeout).await,
+                        Some(f) => c.sync(ui, f, &label, timeout).await,
                         None => Err(SyncError::Io(format!("{p} is not open"))),
                     },
                 };
@@ -209,12 +222,35 @@ impl<'a> Shell<'a> {
         };
         let put = Put::begin(&repo, &name, prefix, self.recipients.as_ref()).await?;
         let handle = put.handle();
-        self.files.insert(handle.clone(), put);
+        let mut puts = vec![put];
+        let mut labels = vec![repo.display()];
+        let mut errors = vec![None];
+        for (r, rec) in &self.copies {
+            labels.push(r.display());
+            match Put::begin(r, &name, prefix, rec.as_ref()).await {
+                Ok(p) => {
+                    puts.push(p);
+                    errors.push(None);
+                }
+                Err(e) => {
+                    self.ui.line(
+                        "backup",
+                        &Line::Warn(format!("{}: {e}; going on without it", r.display())),
+                    );
+                    self.copy_results
+                        .push((r.display(), String::new(), Some(e)));
+                    labels.pop();
+                }
+            }
+        }
+        self.files
+            .insert(handle.clone(), Fanout::new(puts, labels, errors));
         Ok(handle)
     }
 
     /// Completes the stored bytes, then writes the manifest (see
-    /// [`Put::commit`]). The backup exists once the manifest does.
+    /// [`Put::commit`]), in the primary repository first, then in the
+    /// others at once. The backup exists once the manifest does.
     async fn commit(
         &mut self,
         temp: &str,
@@ -222,30 +258,93 @@ impl<'a> Shell<'a> {
         manifest: kubectl_redis_core::store::manifest::Manifest,
     ) -> Result<(), CommitError> {
         let ui = self.ui;
-        let Some(put) = self.files.get_mut(temp) else {
+        let Some(group) = self.files.get_mut(temp) else {
             return Err(CommitError::Failed(format!("{temp} is not open")));
         };
         let remote = matches!(self.repo, Repo::Remote(_));
-        let r = put
-            .commit(Some(dest), manifest, &mut |s| {
-                if remote {
-                    ui.line(
-                        "backup",
-                        &Line::Detail(format!(
-                            "stored {} bytes, read back: sha256 {}",
-                            s.size,
-                            &s.sha256[..16.min(s.sha256.len())]
-                        )),
-                    );
-                }
-            })
-            .await;
-        // Kept only for a retry under another name; the machine discards it
-        // on any other failure.
-        if !matches!(r, Err(CommitError::Exists)) {
-            self.files.remove(temp);
+        let say_stored = |s: &crate::store::sink::Stored, label: &str| {
+            if remote || !label.is_empty() {
+                ui.line(
+                    "backup",
+                    &Line::Detail(format!(
+                        "stored {} bytes{}{}: sha256 {}",
+                        s.size,
+                        if label.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" in {label}")
+                        },
+                        if label.is_empty() || label.contains("://") {
+                            ", read back"
+                        } else {
+                            ""
+                        },
+                        &s.sha256[..16.min(s.sha256.len())]
+                    )),
+                );
+            }
+        };
+        let primary = match group.errors[0].clone() {
+            Some(e) => Err(CommitError::Failed(e)),
+            None => {
+                group.puts[0]
+                    .commit(Some(dest), manifest.clone(), &mut |s| say_stored(s, ""))
+                    .await
+            }
+        };
+        if matches!(primary, Err(CommitError::Exists)) {
+            // Kept for a retry under another name.
+            return Err(CommitError::Exists);
         }
-        match r {
+        let Some(mut group) = self.files.remove(temp) else {
+            return Err(CommitError::Failed(format!("{temp} is not open")));
+        };
+        // The copies, all at once.
+        let labels = group.labels.clone();
+        let errors = group.errors.clone();
+        let results =
+            futures::future::join_all(group.puts.iter_mut().enumerate().skip(1).map(|(i, p)| {
+                let m = manifest.clone();
+                let failed = errors[i].clone();
+                async move {
+                    match failed {
+                        Some(e) => {
+                            p.abort_mut().await;
+                            (i, Err(e))
+                        }
+                        None => match p.commit(None, m, &mut |_| {}).await {
+                            Ok(s) => (i, Ok(s)),
+                            Err(e) => {
+                                p.abort_mut().await;
+                                (
+                                    i,
+                                    Err(match e {
+                                        CommitError::Exists => {
+                                            "the name is taken there".to_string()
+                                        }
+                                        CommitError::Failed(m) => m,
+                                    }),
+                                )
+                            }
+                        },
+                    }
+                }
+            }))
+            .await;
+        for (i, r) in results {
+            let path = group.puts[i].final_path();
+            match r {
+                Ok(s) => {
+                    say_stored(&s, &labels[i]);
+                    self.copy_results.push((labels[i].clone(), path, None));
+                }
+                Err(e) => {
+                    ui.line("backup", &Line::Warn(format!("{}: {e}", labels[i])));
+                    self.copy_results.push((labels[i].clone(), path, Some(e)));
+                }
+            }
+        }
+        match primary {
             Ok(st) => {
                 self.stored = Some(st);
                 Ok(())
@@ -255,14 +354,39 @@ impl<'a> Shell<'a> {
                 ui.line("backup", &Line::Warn(m));
                 Ok(())
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                let kept: Vec<&str> = self
+                    .copy_results
+                    .iter()
+                    .filter(|c| c.2.is_none())
+                    .map(|c| c.1.as_str())
+                    .collect();
+                if kept.is_empty() {
+                    group.puts[0].abort_mut().await;
+                    Err(e)
+                } else {
+                    group.puts[0].abort_mut().await;
+                    let m = match e {
+                        CommitError::Exists => "the name is taken".to_string(),
+                        CommitError::Failed(m) => m,
+                    };
+                    Err(CommitError::Failed(format!(
+                        "{m}; the copies are kept: {}",
+                        kept.join(", ")
+                    )))
+                }
+            }
         }
     }
 
-    /// Removes a sink's leftovers: the local file, or the upload's parts.
+    /// Removes a sink's leftovers: the local files, or the uploads' parts.
     async fn discard(&mut self, path: &str) {
         match self.files.remove(path) {
-            Some(p) => p.abort().await,
+            Some(g) => {
+                for p in g.puts {
+                    p.abort().await;
+                }
+            }
             None => {
                 if matches!(self.repo, Repo::Local(_)) {
                     files::discard(path);

@@ -5,6 +5,7 @@
 pub mod crypt;
 pub mod files;
 pub mod local;
+pub mod multi;
 pub mod put;
 pub mod rdbfile;
 pub mod repo;

@@ -25,6 +25,8 @@ pub struct Put {
     /// Once the stored bytes are complete (a local commit may be retried
     /// under another name).
     stored: Option<Stored>,
+    /// The public recipients this put encrypts to (for its manifest).
+    recipients: Option<Vec<String>>,
 }
 
 impl Put {
@@ -45,6 +47,7 @@ impl Put {
                         name: name.to_string(),
                         temp: Some(path),
                         stored: None,
+                        recipients: recipients.map(|r| r.public.clone()),
                     }),
                     Err(e) => {
                         files::discard(&path);
@@ -69,8 +72,17 @@ impl Put {
                     name: name.to_string(),
                     temp: None,
                     stored: None,
+                    recipients: recipients.map(|r| r.public.clone()),
                 })
             }
+        }
+    }
+
+    /// Where the backup is once committed.
+    pub fn final_path(&self) -> String {
+        match &self.repo {
+            Repo::Local(d) => kubectl_redis_core::backup::join(d, &self.name),
+            Repo::Remote(r) => r.url_of(&self.name),
         }
     }
 
@@ -121,6 +133,9 @@ impl Put {
         if let Some(enc) = &mut manifest.encryption {
             enc.size = stored.size;
             enc.sha256 = stored.sha256.clone();
+            if let Some(r) = &self.recipients {
+                enc.recipients = r.clone();
+            }
         }
         match &self.repo {
             Repo::Local(dir) => {
@@ -147,6 +162,11 @@ impl Put {
 
     /// Throws away what was written.
     pub async fn abort(mut self) {
+        self.abort_mut().await;
+    }
+
+    /// [`Put::abort`] in place.
+    pub async fn abort_mut(&mut self) {
         self.sink.abort().await;
         if let Some(t) = &self.temp {
             files::discard(t);

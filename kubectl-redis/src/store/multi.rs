@@ -1,0 +1,104 @@
+//! One snapshot into several repositories at once (`backup --repo A --repo
+//! B`): every chunk goes to each [`Put`]; a repository that fails is set
+//! aside with its error while the others go on, so one broken region does
+//! not cost the backup everywhere.
+
+use crate::store::put::Put;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::AsyncWrite;
+
+/// The same bytes into several puts. The first is the primary: the backup
+/// machine knows its name; the others are copies.
+pub struct Fanout {
+    pub puts: Vec<Put>,
+    /// Each repository, as the user named it.
+    pub labels: Vec<String>,
+    /// A repository set aside, with why.
+    pub errors: Vec<Option<String>>,
+    /// Which puts took the current buffer (a write is retried with the same
+    /// buffer after `Pending`).
+    accepted: Vec<bool>,
+}
+
+impl Fanout {
+    pub fn new(puts: Vec<Put>, labels: Vec<String>, errors: Vec<Option<String>>) -> Fanout {
+        let n = puts.len();
+        Fanout {
+            puts,
+            labels,
+            errors,
+            accepted: vec![false; n],
+        }
+    }
+
+    fn all_failed(&self) -> Option<std::io::Error> {
+        if self.errors.iter().all(Option::is_some) {
+            let msg = self
+                .labels
+                .iter()
+                .zip(&self.errors)
+                .map(|(l, e)| format!("{l}: {}", e.as_deref().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Some(std::io::Error::other(msg));
+        }
+        None
+    }
+}
+
+impl AsyncWrite for Fanout {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = &mut *self;
+        let mut pending = false;
+        for i in 0..this.puts.len() {
+            if this.accepted[i] || this.errors[i].is_some() {
+                continue;
+            }
+            match Pin::new(&mut this.puts[i].sink).poll_write(cx, buf) {
+                Poll::Ready(Ok(_)) => this.accepted[i] = true,
+                Poll::Ready(Err(e)) => this.errors[i] = Some(e.to_string()),
+                Poll::Pending => pending = true,
+            }
+        }
+        if let Some(e) = this.all_failed() {
+            return Poll::Ready(Err(e));
+        }
+        if pending {
+            return Poll::Pending;
+        }
+        this.accepted.iter_mut().for_each(|a| *a = false);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        let mut pending = false;
+        for i in 0..this.puts.len() {
+            if this.errors[i].is_some() {
+                continue;
+            }
+            match Pin::new(&mut this.puts[i].sink).poll_flush(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => this.errors[i] = Some(e.to_string()),
+                Poll::Pending => pending = true,
+            }
+        }
+        if let Some(e) = this.all_failed() {
+            return Poll::Ready(Err(e));
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}
