@@ -27,6 +27,7 @@ deps() {
   command -v age >/dev/null || pkgs+=(age)
   command -v prometheus-pushgateway >/dev/null || pkgs+=(prometheus-pushgateway)
   command -v promtool >/dev/null || pkgs+=(prometheus)
+  command -v gpg >/dev/null || pkgs+=(gpg)
   if [ ${#pkgs[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
     # Packages may start their services where an init system runs: the

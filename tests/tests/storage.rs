@@ -1040,3 +1040,86 @@ fn aws_profile_credentials() {
         "the secret must not be printed: {err}"
     );
 }
+
+/// The runbook's `gpg --symmetric` backups (`.rdb.gpg`) are verified,
+/// inspected and restored through the user's own gpg (here its passphrase
+/// comes from the GNUPGHOME's gpg.conf, as an agent would give it); a wrong
+/// passphrase and a missing gpg are exit 13, named.
+#[test]
+fn runbook_gpg_files_through_gpg() {
+    let r = Redis::start(16510);
+    r.cli(&["DEBUG", "POPULATE", "777", "key", "10"]);
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("b");
+    let out = ok(plugin(
+        Store::Moto,
+        &[
+            "backup",
+            "--url",
+            &r.url(),
+            "--out-dir",
+            local.to_str().unwrap(),
+        ],
+    ));
+    let plain = PathBuf::from(out.trim());
+    let home = dir.path().join("gnupg");
+    std::fs::create_dir_all(&home).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "runbook passphrase\n").unwrap();
+    let gpgfile = dir.path().join("redis-backup.rdb.gpg");
+    let st = Command::new("gpg")
+        .env("GNUPGHOME", &home)
+        .args([
+            "--batch",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase-file",
+        ])
+        .arg(&pw)
+        .args(["--symmetric", "-o"])
+        .arg(&gpgfile)
+        .arg(&plain)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let conf = |pass_file: &Path| {
+        std::fs::write(
+            home.join("gpg.conf"),
+            format!(
+                "batch\npinentry-mode loopback\npassphrase-file {}\n",
+                pass_file.display()
+            ),
+        )
+        .unwrap();
+    };
+    conf(&pw);
+    let gpg_cmd = |args: &[&str]| {
+        let mut c = plugin(Store::Moto, args);
+        c.env("GNUPGHOME", &home);
+        c
+    };
+    let f = gpgfile.to_str().unwrap();
+    let v = json(&ok(gpg_cmd(&["verify", f, "-o", "json"])));
+    assert_eq!(v["files"][0]["keys"], 777, "{v}");
+    assert_eq!(v["files"][0]["encrypted"], true);
+    let i = json(&ok(gpg_cmd(&["inspect", f, "-o", "json"])));
+    assert_eq!(i["keys"], 777);
+    // A wrong passphrase.
+    let wrong = dir.path().join("wrong");
+    std::fs::write(&wrong, "not it\n").unwrap();
+    conf(&wrong);
+    let (code, _, err) = run(gpg_cmd(&["verify", f]));
+    assert_eq!(code, 13, "{err}");
+    assert!(err.contains("gpg could not decrypt it"), "{err}");
+    // No gpg at all.
+    let mut c = gpg_cmd(&["verify", f]);
+    c.env("PATH", "/nonexistent");
+    let (code, _, err) = run(c);
+    assert_eq!(code, 13, "{err}");
+    assert!(err.contains("install gnupg"), "{err}");
+}

@@ -233,13 +233,13 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
     finish.exit
 }
 
-/// Whether the local file `p` is an age file (by its first bytes).
+/// Whether the local file `p` is encrypted (age or gpg, by its first bytes).
 fn is_age_file(p: &std::path::Path) -> bool {
     use std::io::Read;
-    let mut head = [0u8; 21];
+    let mut head = [0u8; 27];
     std::fs::File::open(p)
         .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok_and(|()| crate::store::crypt::is_age(&head))
+        .is_ok_and(|()| crate::store::crypt::is_age(&head) || crate::store::source::is_gpg(&head))
 }
 
 /// The newest verified backup in the repository.

@@ -223,8 +223,73 @@ pub fn read_into(
     let head = counted
         .fill_buf()
         .map_err(|e| ReadFail::Io(e.to_string()))?;
-    let encrypted = crypt::is_age(head);
-    let plain = if !encrypted {
+    let gpg = is_gpg(head);
+    let encrypted = crypt::is_age(head) || gpg;
+    let plain = if gpg {
+        // The runbook's `gpg --symmetric` files, through the user's own gpg
+        // (its agent asks for the passphrase), streamed.
+        let mut child = std::process::Command::new("gpg")
+            .args(["--quiet", "--decrypt"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                ReadFail::Key(format!(
+                    "this is a gpg file and gpg cannot be run ({e}): install gnupg, or decrypt it first with `gpg -d FILE > dump.rdb`"
+                ))
+            })?;
+        let (Some(mut stdin), Some(mut stdout), Some(mut stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(ReadFail::Io("gpg's pipes are missing".into()));
+        };
+        let pump = std::thread::spawn(move || {
+            let r = std::io::copy(&mut counted, &mut stdin);
+            drop(stdin);
+            r
+        });
+        let errs = std::thread::spawn(move || {
+            let mut t = String::new();
+            let _ = stderr.read_to_string(&mut t);
+            t
+        });
+        // gpg files carry no manifest of ours: every byte is read as RDB.
+        let c = check_plain(&mut stdout, hash_plain, true, sink, out);
+        drop(stdout);
+        let status = child.wait();
+        let pumped = pump.join();
+        let errs = errs.join().unwrap_or_default();
+        match status {
+            Ok(st) if st.success() => {}
+            _ => {
+                let first = errs
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty())
+                    .unwrap_or("gpg failed")
+                    .to_string();
+                return Err(ReadFail::Key(format!("gpg could not decrypt it: {first}")));
+            }
+        }
+        if let Ok(Err(e)) = pumped {
+            return Err(ReadFail::Io(e.to_string()));
+        }
+        let (sha, size) = match state.lock() {
+            Ok(mut g) => (g.0.take(), g.1),
+            Err(_) => return Err(ReadFail::Io("internal error: the hash is poisoned".into())),
+        };
+        return Ok(Read_ {
+            plain_hashed: None,
+            stored_size: size,
+            stored_sha256: sha.map(|h| rdbfile::hex(&h.finalize())).unwrap_or_default(),
+            encrypted: true,
+            plain: match c? {
+                Plain::Checked(c) => Some(c),
+                Plain::Hashed(..) => None,
+            },
+        });
+    } else if !encrypted {
         // The plaintext is the stored bytes: hashed once, by `counted`.
         Some(check_plain(&mut counted, false, verify, sink, out)?)
     } else if ids.is_empty() {
@@ -335,6 +400,13 @@ fn check_plain(
     }))
 }
 
+/// Whether `head` starts like an OpenPGP message: binary (a symmetric-key
+/// or public-key session packet, old or new format) or ASCII-armored.
+pub fn is_gpg(head: &[u8]) -> bool {
+    matches!(head.first(), Some(0x8c | 0xc3 | 0x84 | 0x85 | 0xc1))
+        || head.starts_with(b"-----BEGIN PGP MESSAGE-----")
+}
+
 /// Compares what was read with the manifest; the differences.
 pub fn differences(m: &Manifest, r: &Read_) -> Vec<String> {
     let mut d = Vec::new();
@@ -430,7 +502,11 @@ pub async fn local_copy(
         .map(|(p, f)| (PathBuf::from(p), f))?;
     let copy_dir = dir.parent().map(PathBuf::from).unwrap_or_default();
     let name = src.name();
-    let plain_name = name.strip_suffix(".age").unwrap_or(&name).to_string();
+    let plain_name = name
+        .strip_suffix(".age")
+        .or_else(|| name.strip_suffix(".gpg"))
+        .unwrap_or(&name)
+        .to_string();
     let path = copy_dir.join(&plain_name);
     let copy = LocalCopy {
         dir: copy_dir,
