@@ -1926,6 +1926,56 @@ fn run_cronjob_now(s: &Scene) -> (String, String) {
     (last, logs)
 }
 
+/// A TCP proxy to 127.0.0.1:`upstream` on a free port that passes `limit`
+/// bytes back from upstream in all, then cuts every connection and refuses
+/// new ones: a network gone in the middle of a download. Runs until the
+/// test process ends.
+fn cutting_proxy(upstream: u16, limit: usize) -> u16 {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let total = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    std::thread::spawn(move || {
+        for client in l.incoming().flatten() {
+            if total.load(std::sync::atomic::Ordering::SeqCst) >= limit {
+                let _ = client.shutdown(Shutdown::Both);
+                continue;
+            }
+            let total = total.clone();
+            let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                continue;
+            };
+            let (mut c2, mut s2) = (
+                client.try_clone().expect("clone"),
+                server.try_clone().expect("clone"),
+            );
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c2, &mut s2);
+                let _ = s2.shutdown(Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let (mut server, mut client) = (server, client);
+                let mut buf = [0u8; 16 * 1024];
+                loop {
+                    let n = match server.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    let sent = total.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+                    let n = n.min(limit.saturating_sub(sent));
+                    if n == 0 || client.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = client.shutdown(Shutdown::Both);
+                let _ = server.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    port
+}
+
 /// Object storage on the real cluster: the scene's Redis backed up to S3
 /// (moto, started by scripts/stores.sh) encrypted with age; a restore with
 /// the wrong identity changes nothing (exit 13); `restore --latest --repo`
@@ -1938,7 +1988,7 @@ fn restore_from_s3_encrypted() {
         .status()
         .expect("scripts/stores.sh up");
     assert!(up.success());
-    let s = Scene::new("s3", 6445, "redis", &[]);
+    let s = Scene::new("s3", 6445, "redis", &["--enable-debug-command", "yes"]);
     let keys = tempfile::tempdir().expect("tempdir");
     let key = |name: &str| {
         let p = keys.path().join(name);
@@ -1970,6 +2020,11 @@ fn restore_from_s3_encrypted() {
         c
     };
     assert_eq!(s.cli(&["SET", "offsite", "original"]), "OK");
+    // Enough data (about 10 MB) for a download to be cut in the middle.
+    assert_eq!(
+        s.cli(&["DEBUG", "POPULATE", "300000", "filler", "20"]),
+        "OK"
+    );
     let (code, out, err) = run(with_s3(&[
         "backup",
         "-n",
@@ -2001,6 +2056,28 @@ fn restore_from_s3_encrypted() {
     assert_eq!(code, 13, "{err}");
     assert_eq!(s.cli(&["GET", "offsite"]), "changed", "nothing changed");
 
+    // The connection to the store cut in the middle of the download: exit
+    // 12, nothing changed in Redis, nothing left in TMPDIR.
+    let proxy = cutting_proxy(19000, 2 << 20);
+    let mut c = with_s3(&[
+        "restore",
+        "-n",
+        &s.ns,
+        "--latest",
+        "--repo",
+        &url,
+        "-i",
+        id.to_str().expect("utf8"),
+        "--yes",
+        "--no-scale-down",
+    ]);
+    c.env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{proxy}"))
+        .env("KUBECTL_REDIS_STORE_RETRIES", "2");
+    let (code, _, err) = run(c);
+    assert_eq!(code, 12, "{err}");
+    assert_eq!(s.cli(&["GET", "offsite"]), "changed", "nothing changed");
+    assert_eq!(std::fs::read_dir(tmpdir.path()).expect("tmpdir").count(), 0);
+
     let (code, out, err) = run(with_s3(&[
         "restore",
         "-n",
@@ -2017,7 +2094,7 @@ fn restore_from_s3_encrypted() {
     ]));
     assert_eq!(code, 0, "{err}");
     let j = schema_checked("restore", &out);
-    assert_eq!(j["keys_loaded"], 1);
+    assert_eq!(j["keys_loaded"], 300_001);
     assert_eq!(s.cli(&["GET", "offsite"]), "original");
     let left: Vec<_> = std::fs::read_dir(tmpdir.path())
         .expect("read tmpdir")

@@ -711,10 +711,27 @@ fn azure_backups_copy_to_s3_and_back() {
 fn interrupted_uploads_leave_no_backup() {
     let r = Redis::start(16506);
     r.cli(&["DEBUG", "POPULATE", "2000000", "key", "100"]);
-    let url = format!("s3://backups/{}", prefix("interrupt"));
+    let pre = prefix("interrupt");
+    let url = format!("s3://backups/{pre}");
+    // Multipart uploads in progress under the prefix, as moto reports them.
+    let uploads = || -> usize {
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(format!(
+                "import boto3\nc=boto3.client('s3',endpoint_url='{}',region_name='us-east-1',aws_access_key_id='t',aws_secret_access_key='t')\nprint(len(c.list_multipart_uploads(Bucket='backups',Prefix='{pre}/').get('Uploads',[])))",
+                stores()["KUBECTL_REDIS_TEST_MOTO"]
+            ))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(usize::MAX)
+    };
     for signal in ["INT", "KILL"] {
+        let before = uploads();
         let mut c = plugin(
-            Store::S3s,
+            Store::Moto,
             &[
                 "backup",
                 "--url",
@@ -729,26 +746,28 @@ fn interrupted_uploads_leave_no_backup() {
             .stderr(Stdio::piped())
             .stdout(Stdio::null());
         let mut child = c.spawn().unwrap();
-        // Wait until the transfer is under way (the server is sending).
-        wait_until(30, "the snapshot transfer starts", || {
-            r.info("connected_slaves").trim() == "1" || r.info("rdb_bgsave_in_progress") == "1"
-        });
-        std::thread::sleep(Duration::from_millis(300));
+        // Wait until the multipart upload is under way.
+        wait_until(60, "the multipart upload starts", || uploads() > before);
         let st = Command::new("kill")
             .args([&format!("-{signal}"), &child.id().to_string()])
             .status()
             .unwrap();
         assert!(st.success());
         let status = child.wait().unwrap();
+        let l = listing(Store::Moto, &url);
+        assert!(l["backups"].as_array().unwrap().is_empty(), "{signal}: {l}");
         if signal == "INT" {
             assert_eq!(status.code(), Some(130), "Ctrl-C exits 130");
+            assert_eq!(uploads(), before, "Ctrl-C aborts the multipart upload");
+        } else {
+            // kill -9 leaves the parts: invisible to list, removed by the
+            // bucket's AbortIncompleteMultipartUpload rule (README).
+            assert_eq!(uploads(), before + 1);
         }
-        let l = listing(Store::S3s, &url);
-        assert!(l["backups"].as_array().unwrap().is_empty(), "{signal}: {l}");
     }
     // prune has nothing (or only leftovers) to clean, and says so.
     let (code, _, err) = run(plugin(
-        Store::S3s,
+        Store::Moto,
         &["prune", "--repo", &url, "--keep-last", "1", "--yes"],
     ));
     assert_eq!(code, 0, "{err}");

@@ -523,8 +523,21 @@ pub enum PutNew {
 
 type Built = Result<(Arc<dyn ObjectStore>, String), object_store::Error>;
 
+/// How often a failed request (or a download cut off) is retried:
+/// `object_store`'s defaults (10 times, within 3 minutes, with backoff), or
+/// `$KUBECTL_REDIS_STORE_RETRIES` times.
+fn retry() -> object_store::RetryConfig {
+    let mut r = object_store::RetryConfig::default();
+    if let Some(n) = env("KUBECTL_REDIS_STORE_RETRIES").and_then(|v| v.parse().ok()) {
+        r.max_retries = n;
+    }
+    r
+}
+
 fn s3(root: &str) -> Built {
-    let mut b = AmazonS3Builder::from_env().with_url(root);
+    let mut b = AmazonS3Builder::from_env()
+        .with_url(root)
+        .with_retry(retry());
     let endpoint = env("AWS_ENDPOINT_URL_S3")
         .or_else(|| env("AWS_ENDPOINT_URL"))
         .or_else(|| env("AWS_ENDPOINT"));
@@ -561,7 +574,9 @@ fn s3(root: &str) -> Built {
 }
 
 fn gcs(root: &str) -> Built {
-    let b = GoogleCloudStorageBuilder::from_env().with_url(root);
+    let b = GoogleCloudStorageBuilder::from_env()
+        .with_url(root)
+        .with_retry(retry());
     let creds = if env("GOOGLE_SERVICE_ACCOUNT").is_some()
         || env("GOOGLE_SERVICE_ACCOUNT_PATH").is_some()
         || env("GOOGLE_APPLICATION_CREDENTIALS").is_some()
@@ -577,7 +592,9 @@ fn gcs(root: &str) -> Built {
 }
 
 fn azure(root: &str) -> Built {
-    let b = MicrosoftAzureBuilder::from_env().with_url(root);
+    let b = MicrosoftAzureBuilder::from_env()
+        .with_url(root)
+        .with_retry(retry());
     let creds = if env("AZURE_STORAGE_USE_EMULATOR").is_some() {
         "the storage emulator (Azurite)".to_string()
     } else if env("AZURE_STORAGE_ACCOUNT_KEY").is_some()
