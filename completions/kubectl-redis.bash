@@ -167,7 +167,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__backup)
-            opts="-l -c -o -n -v -h -V --selector --pod --container --redis-port --method --url --password-from-secret --diskless --user-name --metrics-file --pushgateway --repo --out-dir --encrypt-to --encrypt-to-file --no-encrypt --timeout --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-l -c -o -n -v -h -V --selector --pod --container --redis-port --method --url --password-from-secret --diskless --user-name --metrics-file --pushgateway --repo --out-dir --encrypt-to --encrypt-to-file --passphrase-from-secret --passphrase-file --no-encrypt --timeout --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -234,6 +234,14 @@ _kubectl__redis() {
                     return 0
                     ;;
                 --encrypt-to-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-from-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -393,7 +401,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__copy)
-            opts="-i -o -n -v -h -V --latest --encrypt-to --encrypt-to-file --no-encrypt --identity --identity-from-secret --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-i -o -n -v -h -V --latest --encrypt-to --encrypt-to-file --no-encrypt --identity --identity-from-secret --passphrase-from-secret --passphrase-file --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -420,6 +428,14 @@ _kubectl__redis() {
                     return 0
                     ;;
                 --identity-from-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-from-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -691,7 +707,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__inspect)
-            opts="-i -o -n -v -h -V --identity --identity-from-secret --top --prefix-sep --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-i -o -n -v -h -V --identity --identity-from-secret --passphrase-from-secret --passphrase-file --top --prefix-sep --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -706,6 +722,14 @@ _kubectl__redis() {
                     return 0
                     ;;
                 --identity-from-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-from-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1103,7 +1127,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__restore)
-            opts="-f -i -l -c -y -o -n -v -h -V --file --latest --repo --out-dir --identity --identity-from-secret --selector --pod --container --redis-port --scale-down --no-scale-down --yes --dry-run --force-unverified --metrics-file --timeout --scale-timeout --recover --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-f -i -l -c -y -o -n -v -h -V --file --latest --repo --out-dir --identity --identity-from-secret --passphrase-from-secret --passphrase-file --selector --pod --container --redis-port --scale-down --no-scale-down --yes --dry-run --force-unverified --metrics-file --timeout --scale-timeout --recover --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1134,6 +1158,14 @@ _kubectl__redis() {
                     return 0
                     ;;
                 --identity-from-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-from-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1221,7 +1253,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__schedule)
-            opts="-l -c -o -n -v -h -V --selector --pod --container --redis-port --every --cron --image --pvc --host-path --method --password-from-secret --repo --encrypt-to --no-encrypt --repo-credentials-from-secret --service-account-annotation --pushgateway --alerts --alert-after --name --cronjob-api --apply --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-l -c -o -n -v -h -V --selector --pod --container --redis-port --every --cron --image --pvc --host-path --method --password-from-secret --repo --encrypt-to --passphrase-from-secret --no-encrypt --repo-credentials-from-secret --service-account-annotation --pushgateway --alerts --alert-after --name --cronjob-api --apply --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1284,6 +1316,10 @@ _kubectl__redis() {
                     return 0
                     ;;
                 --encrypt-to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-from-secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1437,7 +1473,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__verify)
-            opts="-i -o -n -v -h -V --identity --identity-from-secret --url --timeout --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-i -o -n -v -h -V --identity --identity-from-secret --passphrase-from-secret --passphrase-file --url --timeout --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1452,6 +1488,14 @@ _kubectl__redis() {
                     return 0
                     ;;
                 --identity-from-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-from-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -63,6 +63,8 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l p
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l out-dir -l repo -d 'Where the backup goes: a directory, or object storage (s3://BUCKET/PREFIX, gs://..., az://CONTAINER/PREFIX, file:///PATH); repeat it to write the same snapshot to several places at once [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l encrypt-to -d 'Encrypt the backup with age to this recipient: an age public key (age1...) or an SSH public key; repeatable' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l encrypt-to-file -d 'Encrypt to every recipient in this file (one per line, # comments); repeatable' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l passphrase-from-secret -d 'Encrypt with the passphrase in this Secret\'s key (age scrypt), for teams used to `gpg --symmetric`' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l passphrase-file -d 'Encrypt with the passphrase in this file (its first line)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l timeout -d 'How long BGSAVE may take: 30s, 2m, 1h or plain seconds' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"
@@ -83,6 +85,8 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l out-dir -l repo -d 'Repository for --latest: a directory or object-storage URL [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s i -l identity -d 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l identity-from-secret -d 'Read the identity from this Secret\'s key (in the namespace)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l passphrase-from-secret -d 'Decrypt with the passphrase in this Secret\'s key (backups made with a passphrase)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l passphrase-file -d 'Decrypt with the passphrase in this file (its first line)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s l -l selector -d 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l pod -d 'Use this pod instead of searching by label' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s c -l container -d 'Container running Redis (default: the pod\'s default container, else one named redis)' -r
@@ -126,6 +130,8 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand list" -s h -
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand list" -s V -l version -d 'Print version'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s i -l identity -d 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l identity-from-secret -d 'Read the identity from this Secret\'s key (in the namespace)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l passphrase-from-secret -d 'Decrypt with the passphrase in this Secret\'s key (backups made with a passphrase)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l passphrase-file -d 'Decrypt with the passphrase in this file (its first line)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l url -d 'Instead of files: take a snapshot of this Redis over SYNC and check it, saving nothing' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l timeout -d 'How long the server may take to start sending the snapshot (with --url)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
@@ -143,6 +149,8 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s h
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -s i -l identity -d 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -l identity-from-secret -d 'Read the identity from this Secret\'s key (in the namespace)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -l passphrase-from-secret -d 'Decrypt with the passphrase in this Secret\'s key (backups made with a passphrase)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -l passphrase-file -d 'Decrypt with the passphrase in this file (its first line)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -l top -d 'How many of the biggest keys to list' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -l prefix-sep -d 'Group keys by the part before this separator, e.g. \':\'' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand inspect" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
@@ -192,6 +200,7 @@ bgsave\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l password-from-secret -d 'Password Secret for the backup (NAME/KEY); add get on secrets to the Role yourself' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l repo -d 'Back up to this object storage instead of a volume (s3://BUCKET/PREFIX, gs://..., az://...)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l encrypt-to -d 'Encrypt each backup with age to this recipient (public key); repeatable' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l passphrase-from-secret -d 'Encrypt each backup with the passphrase in this Secret\'s key (add get on that Secret to the Role yourself)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l repo-credentials-from-secret -d 'A Secret whose keys become the Job\'s environment: storage credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, AZURE_STORAGE_ACCOUNT_KEY, GOOGLE_SERVICE_ACCOUNT_KEY, ...)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l service-account-annotation -d 'An annotation on the ServiceAccount, for cloud identity: eks.amazonaws.com/role-arn=ARN (IRSA), iam.gke.io/gcp-service-account=EMAIL, azure.workload.identity/client-id=ID; repeatable' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l pushgateway -d 'Push each run\'s metrics to this Prometheus Pushgateway' -r
@@ -220,6 +229,8 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l enc
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l encrypt-to-file -d 'Encrypt to every recipient in this file; repeatable' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -s i -l identity -d 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l identity-from-secret -d 'Read the identity from this Secret\'s key (in the namespace)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l passphrase-from-secret -d 'Decrypt with the passphrase in this Secret\'s key (backups made with a passphrase)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l passphrase-file -d 'Decrypt with the passphrase in this file (its first line)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F

@@ -18,6 +18,52 @@ pub struct KeyArgs {
     /// Read the identity from this Secret's key (in the namespace)
     #[arg(long, value_name = "NAME/KEY")]
     pub identity_from_secret: Option<String>,
+    /// Decrypt with the passphrase in this Secret's key (backups made with a passphrase)
+    #[arg(
+        long = "passphrase-from-secret",
+        value_name = "NAME/KEY",
+        id = "key_passphrase_secret"
+    )]
+    pub passphrase_from_secret: Option<String>,
+    /// Decrypt with the passphrase in this file (its first line)
+    #[arg(
+        long = "passphrase-file",
+        value_name = "FILE",
+        id = "key_passphrase_file"
+    )]
+    pub passphrase_file: Option<String>,
+}
+
+/// A passphrase from a file (its first line) or a Secret's key, with where
+/// it came from; `None` when neither is given. Never printed.
+pub async fn passphrase(
+    kube: &KubeArgs,
+    secret: Option<&str>,
+    file: Option<&str>,
+) -> Result<Option<(String, String)>, String> {
+    if let Some(f) = file {
+        let t = std::fs::read_to_string(f).map_err(|e| format!("cannot read {f}: {e}"))?;
+        let pw = t.lines().next().unwrap_or("").to_string();
+        if pw.is_empty() {
+            return Err(format!("{f} holds no passphrase (its first line is empty)"));
+        }
+        return Ok(Some((pw, f.to_string())));
+    }
+    let Some(spec) = secret else {
+        return Ok(None);
+    };
+    let (name, key) = spec
+        .split_once('/')
+        .filter(|(n, k)| !n.is_empty() && !k.is_empty())
+        .ok_or_else(|| format!("--passphrase-from-secret {spec}: use NAME/KEY"))?;
+    let k = crate::kube::connect(kube)
+        .await
+        .map_err(|e| format!("--passphrase-from-secret needs the cluster: {}", e.message))?;
+    let v = crate::kube::secrets::from_secret(&k.client, &k.namespace, name, key).await?;
+    Ok(Some((
+        v.expose().to_string(),
+        format!("Secret {name} key {key}"),
+    )))
 }
 
 impl KeyArgs {
@@ -33,6 +79,15 @@ impl KeyArgs {
         }
         for f in &files {
             ids.add_file(f)?;
+        }
+        if let Some((pw, from)) = passphrase(
+            kube,
+            self.passphrase_from_secret.as_deref(),
+            self.passphrase_file.as_deref(),
+        )
+        .await?
+        {
+            ids.add_passphrase(&pw, &from);
         }
         if let Some(spec) = &self.identity_from_secret {
             let (name, key) = spec

@@ -1142,3 +1142,130 @@ fn runbook_gpg_files_through_gpg() {
     assert_eq!(code, 13, "{err}");
     assert!(err.contains("install gnupg"), "{err}");
 }
+
+/// A passphrase instead of keys (age's scrypt, for teams used to `gpg
+/// --symmetric`): backup and verify with it; a wrong one is exit 13; the
+/// age CLI (which reads passphrases only from a terminal, given one here by
+/// `script`) decrypts ours.
+#[test]
+fn passphrase_encryption() {
+    let r = Redis::start(16511);
+    r.cli(&["DEBUG", "POPULATE", "321", "key", "10"]);
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "correct horse battery staple\n").unwrap();
+    let short = dir.path().join("short");
+    std::fs::write(&short, "hunter2\n").unwrap();
+    let url = format!("s3://backups/{}", prefix("pass"));
+    let (code, _, err) = run(plugin(
+        Store::Moto,
+        &[
+            "backup",
+            "--url",
+            &r.url(),
+            "--repo",
+            &url,
+            "--passphrase-file",
+            short.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(code, 2, "a weak passphrase is refused: {err}");
+    let out = ok(plugin(
+        Store::Moto,
+        &[
+            "backup",
+            "--url",
+            &r.url(),
+            "--repo",
+            &url,
+            "--passphrase-file",
+            pw.to_str().unwrap(),
+        ],
+    ));
+    let path = out.trim().to_string();
+    assert!(path.ends_with(".rdb.age"), "{path}");
+    let v = json(&ok(plugin(
+        Store::Moto,
+        &[
+            "verify",
+            &path,
+            "--passphrase-file",
+            pw.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+    )));
+    assert_eq!(v["files"][0]["keys"], 321);
+    let wrong = dir.path().join("wrong");
+    std::fs::write(&wrong, "not the right passphrase\n").unwrap();
+    let (code, _, err) = run(plugin(
+        Store::Moto,
+        &[
+            "verify",
+            &path,
+            "--passphrase-file",
+            wrong.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(code, 13, "{err}");
+    // The age CLI reads it (the object fetched through copy to a directory).
+    let local = dir.path().join("local");
+    ok(plugin(
+        Store::Moto,
+        &["copy", &url, local.to_str().unwrap()],
+    ));
+    let name = path.rsplit('/').next().unwrap();
+    let plain = dir.path().join("plain.rdb");
+    let cmd = format!(
+        "age -d -o {} {}",
+        plain.display(),
+        local.join(name).display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Answer once age shows its prompt on the terminal script gives it.
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut buf = [0u8; 256];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !String::from_utf8_lossy(&seen).contains("Enter passphrase") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "age never asked: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        if let Ok(b) = rx.recv_timeout(left) {
+            seen.extend(b);
+        }
+    }
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"correct horse battery staple\n").unwrap();
+    }
+    let st = child.wait().unwrap();
+    assert!(st.success());
+    let chk = Command::new("redis-check-rdb")
+        .arg(&plain)
+        .output()
+        .unwrap();
+    assert!(
+        chk.status.success(),
+        "{}",
+        String::from_utf8_lossy(&chk.stdout)
+    );
+}

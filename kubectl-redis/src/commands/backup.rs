@@ -85,8 +85,14 @@ pub struct BackupArgs {
     /// Encrypt to every recipient in this file (one per line, # comments); repeatable
     #[arg(long, value_name = "FILE")]
     pub encrypt_to_file: Vec<String>,
+    /// Encrypt with the passphrase in this Secret's key (age scrypt), for teams used to `gpg --symmetric`
+    #[arg(long, value_name = "NAME/KEY", conflicts_with_all = ["encrypt_to", "encrypt_to_file"])]
+    pub passphrase_from_secret: Option<String>,
+    /// Encrypt with the passphrase in this file (its first line)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["encrypt_to", "encrypt_to_file", "passphrase_from_secret"])]
+    pub passphrase_file: Option<String>,
     /// Store a plaintext backup in object storage, or ignore the repository's recipients (`repo init`)
-    #[arg(long, conflicts_with_all = ["encrypt_to", "encrypt_to_file"])]
+    #[arg(long, conflicts_with_all = ["encrypt_to", "encrypt_to_file", "passphrase_from_secret", "passphrase_file"])]
     pub no_encrypt: bool,
     /// How long BGSAVE may take: 30s, 2m, 1h or plain seconds
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
@@ -160,6 +166,22 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
             ),
         };
     // Where, and encrypted to whom: settled before anything is touched.
+    let pass = match crate::keys::passphrase(
+        kube,
+        args.passphrase_from_secret.as_deref(),
+        args.passphrase_file.as_deref(),
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            return fail(
+                Exit::Invalid,
+                &e,
+                "check the Secret (names only are printed) or the file",
+            )
+        }
+    };
     let mut dirs = args.out_dir.clone();
     if dirs.is_empty() {
         dirs.push(env::out_dir(None));
@@ -182,16 +204,28 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
                 return fail(Exit::Storage, &p.message, &p.hint);
             }
         }
-        let recipients = match recipients_for(
-            &repo,
-            &args.encrypt_to,
-            &args.encrypt_to_file,
-            args.no_encrypt,
-        )
-        .await
-        {
-            Ok(r) => r,
-            Err((exit, p)) => return fail(exit, &p.message, &p.hint),
+        let recipients = match &pass {
+            Some((pw, from)) => match Recipients::passphrase(pw, from) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    return fail(
+                        Exit::Invalid,
+                        &e,
+                        "use a longer passphrase (a generated one: `openssl rand -base64 24`)",
+                    )
+                }
+            },
+            None => match recipients_for(
+                &repo,
+                &args.encrypt_to,
+                &args.encrypt_to_file,
+                args.no_encrypt,
+            )
+            .await
+            {
+                Ok(r) => r,
+                Err((exit, p)) => return fail(exit, &p.message, &p.hint),
+            },
         };
         repos.push((repo, recipients));
     }

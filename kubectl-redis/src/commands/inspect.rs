@@ -82,7 +82,7 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: InspectArgs) -> Ex
         Ok((_, Err(ReadFail::Key(e)))) => {
             ui.error(
                 &e,
-                Some("give the identity the backup was encrypted to: --identity FILE, $KUBECTL_REDIS_IDENTITY or --identity-from-secret NAME/KEY"),
+                Some("give the identity (or passphrase) the backup was encrypted to: --identity FILE, $KUBECTL_REDIS_IDENTITY, --identity-from-secret NAME/KEY, --passphrase-file FILE or --passphrase-from-secret NAME/KEY"),
             );
             return Exit::Key;
         }

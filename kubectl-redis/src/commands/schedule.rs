@@ -64,8 +64,11 @@ pub struct ScheduleArgs {
     /// Encrypt each backup with age to this recipient (public key); repeatable
     #[arg(long, value_name = "RECIPIENT")]
     pub encrypt_to: Vec<String>,
+    /// Encrypt each backup with the passphrase in this Secret's key (add get on that Secret to the Role yourself)
+    #[arg(long, value_name = "NAME/KEY", conflicts_with = "encrypt_to")]
+    pub passphrase_from_secret: Option<String>,
     /// Store plaintext backups in object storage
-    #[arg(long, conflicts_with = "encrypt_to")]
+    #[arg(long, conflicts_with_all = ["encrypt_to", "passphrase_from_secret"])]
     pub no_encrypt: bool,
     /// A Secret whose keys become the Job's environment: storage credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, AZURE_STORAGE_ACCOUNT_KEY, GOOGLE_SERVICE_ACCOUNT_KEY, ...)
     #[arg(long, value_name = "NAME")]
@@ -161,6 +164,9 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
     for r in &args.encrypt_to {
         backup_args.extend(["--encrypt-to".to_string(), r.clone()]);
     }
+    if let Some(p) = &args.passphrase_from_secret {
+        backup_args.extend(["--passphrase-from-secret".to_string(), p.clone()]);
+    }
     if args.no_encrypt {
         backup_args.push("--no-encrypt".to_string());
     }
@@ -172,7 +178,11 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
             ui.error(&p.message, Some(&p.hint));
             return Exit::Invalid;
         }
-        if crate::store::repo::is_remote(r) && args.encrypt_to.is_empty() && !args.no_encrypt {
+        if crate::store::repo::is_remote(r)
+            && args.encrypt_to.is_empty()
+            && args.passphrase_from_secret.is_none()
+            && !args.no_encrypt
+        {
             ui.note("note: no --encrypt-to: the Job's backups are refused unless the repository records recipients (`kubectl redis repo init URL --encrypt-to ...`), or --no-encrypt is given");
         }
         if args.repo_credentials_from_secret.is_none() && args.service_account_annotation.is_empty()

@@ -38,7 +38,33 @@ fn parse_one(s: &str, from: &str) -> Result<Box<dyn age::Recipient + Send + Sync
     ))
 }
 
+/// The scrypt work factor (log2 N) of passphrase-encrypted backups: fixed,
+/// not calibrated to the machine, so a small pod can always decrypt what a
+/// laptop wrote; 2^15 needs 32 MiB and about 0.1 s.
+pub const SCRYPT_LOG_N: u8 = 15;
+/// The highest work factor accepted when decrypting (files from the `age`
+/// CLI, which calibrates to about a second: 2^18 to 2^20 on most machines).
+pub const SCRYPT_MAX_LOG_N: u8 = 22;
+
 impl Recipients {
+    /// Encryption with a passphrase (age's scrypt recipient), read from
+    /// `source` (a file or a Secret); the manifest records only that.
+    pub fn passphrase(pw: &str, source: &str) -> Result<Recipients, String> {
+        if pw.chars().count() < 12 {
+            return Err(format!(
+                "the passphrase in {source} is shorter than 12 characters: too weak for backups that leave the cluster"
+            ));
+        }
+        let mut r = age::scrypt::Recipient::new(age::secrecy::SecretString::from(pw.to_string()));
+        r.set_work_factor(SCRYPT_LOG_N);
+        Ok(Recipients {
+            list: vec![Box::new(r)],
+            public: vec![format!(
+                "passphrase (scrypt 2^{SCRYPT_LOG_N}) from {source}"
+            )],
+        })
+    }
+
     /// `--encrypt-to` values and the lines of `--encrypt-to-file` files
     /// (blank lines and `#` comments skipped).
     pub fn parse(values: &[String], files: &[String]) -> Result<Option<Recipients>, String> {
@@ -130,6 +156,14 @@ impl Identities {
         Ok(())
     }
 
+    /// Adds a passphrase (for files encrypted with one).
+    pub fn add_passphrase(&mut self, pw: &str, source: &str) {
+        let mut i = age::scrypt::Identity::new(age::secrecy::SecretString::from(pw.to_string()));
+        i.set_max_work_factor(SCRYPT_MAX_LOG_N);
+        self.list.push(Box::new(i));
+        self.sources.push(source.to_string());
+    }
+
     /// Adds the file `path`.
     pub fn add_file(&mut self, path: &str) -> Result<(), String> {
         let b = std::fs::read(path).map_err(|e| format!("cannot read identity {path}: {e}"))?;
@@ -160,10 +194,13 @@ pub fn decrypt<'a, R: Read + Send + 'a>(
     }
     match d.decrypt(ids.list.iter().map(|i| i.as_ref() as &dyn age::Identity)) {
         Ok(r) => Ok(Box::new(r)),
-        Err(age::DecryptError::NoMatchingKeys) => Err(DecryptFail::Key(format!(
-            "none of the identities ({}) can decrypt this backup",
-            ids.sources.join(", ")
-        ))),
+        // A wrong passphrase fails scrypt's unwrap as "decryption failed".
+        Err(age::DecryptError::NoMatchingKeys) | Err(age::DecryptError::DecryptionFailed) => {
+            Err(DecryptFail::Key(format!(
+                "none of the identities ({}) can decrypt this backup",
+                ids.sources.join(", ")
+            )))
+        }
         Err(e) => Err(DecryptFail::NotAge(format!(
             "the age header is damaged: {e}"
         ))),

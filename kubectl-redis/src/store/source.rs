@@ -544,7 +544,7 @@ pub async fn local_copy(
                 Exit::Key,
                 Problem {
                     message: m,
-                    hint: "give the identity the backup was encrypted to: --identity FILE, $KUBECTL_REDIS_IDENTITY or --identity-from-secret NAME/KEY".into(),
+                    hint: "give the identity (or passphrase) the backup was encrypted to: --identity FILE, $KUBECTL_REDIS_IDENTITY, --identity-from-secret NAME/KEY, --passphrase-file FILE or --passphrase-from-secret NAME/KEY".into(),
                 },
             ))
         }
