@@ -215,15 +215,36 @@ async fn commit_remote(
     }
 }
 
-/// Size and SHA-256 of what the store holds under `name`.
+/// Size and SHA-256 of what the store holds under `name`: its size from a
+/// HEAD, then ranges of 8 MiB fetched 4 at a time and hashed in order
+/// (memory stays within 4 ranges).
 async fn read_back(r: &Remote, name: &str) -> Result<(u64, String), String> {
     use futures::StreamExt;
+    use object_store::ObjectStoreExt;
     use sha2::Digest;
-    let (_, mut s) = r.get(name).await.map_err(|p| p.message)?;
+    const RANGE: u64 = 8 << 20;
+    let path = r.path(name);
+    let size = r
+        .store
+        .head(&path)
+        .await
+        .map_err(|e| r.problem("checking", name, e).message)?
+        .size;
+    let ranges: Vec<std::ops::Range<u64>> = (0..size.div_ceil(RANGE))
+        .map(|i| i * RANGE..((i + 1) * RANGE).min(size))
+        .collect();
+    let store = r.store.clone();
+    let mut parts = futures::stream::iter(ranges)
+        .map(|rg| {
+            let store = store.clone();
+            let path = path.clone();
+            async move { store.get_range(&path, rg).await }
+        })
+        .buffered(4);
     let mut h = sha2::Sha256::new();
     let mut n = 0u64;
-    while let Some(c) = s.next().await {
-        let c = c?;
+    while let Some(c) = parts.next().await {
+        let c = c.map_err(|e| r.problem("reading back", name, e).message)?;
         n += c.len() as u64;
         h.update(&c);
     }
