@@ -171,7 +171,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l p
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -s c -l container -d 'Container running Redis (default: the pod\'s default container, else one named redis)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l redis-port -d 'Port redis-cli connects to inside the pod (default: the container port named redis, else 6379)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l scale-down -d 'Writers to report on: deploy/NAME or sts/NAME; repeatable [env: WORKER_DEPLOY] [default: deploy/worker]' -r
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l out-dir -d 'Where to look for local backups [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l out-dir -l repo -d 'Where to look for the newest backup: a directory or object-storage URL [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F

@@ -37,8 +37,8 @@ pub struct StatusArgs {
     /// Writers to report on: deploy/NAME or sts/NAME; repeatable [env: WORKER_DEPLOY] [default: deploy/worker]
     #[arg(long = "scale-down", value_name = "KIND/NAME")]
     pub scale_down: Vec<String>,
-    /// Where to look for local backups [env: OUT_DIR, BACKUPS_DIR] [default: ./backups]
-    #[arg(long, value_name = "DIR")]
+    /// Where to look for the newest backup: a directory or object-storage URL [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]
+    #[arg(long, visible_alias = "repo", value_name = "DIR|URL")]
     pub out_dir: Option<String>,
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
@@ -128,12 +128,14 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: StatusArgs) -> Exit {
         }
     }
     let dir = env::out_dir(args.out_dir.clone());
-    if let Ok(entries) = crate::store::local::read_entries(&dir) {
-        let l = kubectl_redis_core::ops::list::listing(&dir, &entries, f.now_unix);
-        f.newest_backup = l
-            .backups
-            .first()
-            .map(|b| (b.file.clone(), b.age_seconds, b.status.clone()));
+    // The newest backup, wherever the repository is (unreadable: none shown).
+    if let Ok(repo) = crate::store::repo::Repo::open(&dir) {
+        if let Ok(l) = repo.listing().await {
+            f.newest_backup = l
+                .backups
+                .first()
+                .map(|b| (b.file.clone(), b.age_seconds, b.status.clone()));
+        }
     }
     f.rbac = rbac(&k.client, &k.namespace).await;
     print(ui, args.output, &f)
