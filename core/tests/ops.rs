@@ -362,3 +362,52 @@ fn object_storage_listing_needs_manifests() {
     assert_eq!(local.backups.len(), 2);
     assert!(local.partial.is_empty());
 }
+
+/// Scheduled offsite backups: `--repo` replaces the volume, the credentials
+/// Secret becomes the environment (never args), annotations go on the
+/// ServiceAccount, and Azure workload identity labels the pod.
+#[test]
+fn schedule_to_object_storage() {
+    use kubectl_redis_core::ops::schedule::{alert_rule, manifests, Spec, Volume};
+    let spec = Spec {
+        namespace: "prod".into(),
+        cron: "0 * * * *".into(),
+        image: "img".into(),
+        backup_args: vec!["--encrypt-to".into(), "age1x".into()],
+        volume: Volume::Empty,
+        cronjob_api: "batch/v1".into(),
+        name: "kubectl-redis-backup".into(),
+        repo: Some("az://backups/prod".into()),
+        env_secret: Some("backup-az".into()),
+        sa_annotations: vec![("azure.workload.identity/client-id".into(), "abc".into())],
+    };
+    let docs = manifests(&spec);
+    let sa = &docs[0];
+    assert_eq!(
+        sa["metadata"]["annotations"]["azure.workload.identity/client-id"],
+        "abc"
+    );
+    let tpl = &docs[3]["spec"]["jobTemplate"]["spec"]["template"];
+    assert_eq!(
+        tpl["metadata"]["labels"]["azure.workload.identity/use"],
+        "true"
+    );
+    let c = &tpl["spec"]["containers"][0];
+    assert_eq!(c["envFrom"][0]["secretRef"]["name"], "backup-az");
+    let args: Vec<&str> = c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &args[..5],
+        &["backup", "-n", "prod", "--repo", "az://backups/prod"]
+    );
+    assert!(!args.contains(&"--out-dir"));
+    let rule = alert_rule(&spec, 7200);
+    assert!(rule["spec"]["groups"][0]["rules"][0]["expr"]
+        .as_str()
+        .unwrap()
+        .ends_with("> 7200"));
+}

@@ -2174,6 +2174,8 @@ fn scheduled_backup_to_s3_with_credentials_from_a_secret() {
         "backup-s3",
         "--pushgateway",
         "http://127.0.0.1:19091",
+        "--service-account-annotation",
+        "eks.amazonaws.com/role-arn=arn:aws:iam::123456789012:role/redis-backup",
         "--apply",
     ]));
     assert_eq!(code, 0, "{stderr}");
@@ -2209,6 +2211,42 @@ fn scheduled_backup_to_s3_with_credentials_from_a_secret() {
     ]));
     assert_eq!(code, 0, "{err}");
     assert_eq!(schema_checked("verify", &out)["files"][0]["keys"], 1);
+    // The ServiceAccount carries the IRSA annotation.
+    let sa = kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "get",
+        "serviceaccount",
+        "kubectl-redis-backup",
+        "-o",
+        "jsonpath={.metadata.annotations.eks\\.amazonaws\\.com/role-arn}",
+    ]);
+    assert_eq!(sa.trim(), "arn:aws:iam::123456789012:role/redis-backup");
+    // The identity from a Secret decrypts it too.
+    kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "create",
+        "secret",
+        "generic",
+        "backup-key",
+        &format!("--from-file=key.txt={}", id.display()),
+    ]);
+    let (code, out, err) = run(with_s3(&[
+        "verify",
+        &path,
+        "-n",
+        &s.ns,
+        "--identity-from-secret",
+        "backup-key/key.txt",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        schema_checked("verify", &out)["files"][0]["checked"],
+        "every-byte"
+    );
     let pg = Command::new("curl")
         .args(["-sf", "http://127.0.0.1:19091/metrics"])
         .output()

@@ -152,7 +152,8 @@ impl<'a> Shell<'a> {
                 let r = match (self.files.get_mut(&local_path), &self.kube) {
                     (Some(f), Some((_, api, _))) => {
                         let mut p = Progress::new(ui, &label);
-                        exec::copy_out(api, &target, &remote_path, f, &mut p).await
+                        let hint = f.hint();
+                        exec::copy_out(api, &target, &remote_path, f, &mut p, &hint).await
                     }
                     _ => Err(CopyError::Failed(format!("{local_path} is not open"))),
                 };
@@ -200,9 +201,15 @@ impl<'a> Shell<'a> {
                 let timeout = Duration::from_millis(timeout_ms);
                 let r = match (&mut self.conn, local_path) {
                     (None, _) => Err(SyncError::Io("not connected".into())),
-                    (Some((c, _)), None) => c.sync(ui, tokio::io::sink(), &label, timeout).await,
+                    (Some((c, _)), None) => {
+                        let hint = crate::store::sink::SizeHint::default();
+                        c.sync(ui, tokio::io::sink(), &label, timeout, &hint).await
+                    }
                     (Some((c, _)), Some(p)) => match self.files.get_mut(&p) {
-                        Some(f) => c.sync(ui, f, &label, timeout).await,
+                        Some(f) => {
+                            let hint = f.hint();
+                            c.sync(ui, f, &label, timeout, &hint).await
+                        }
                         None => Err(SyncError::Io(format!("{p} is not open"))),
                     },
                 };

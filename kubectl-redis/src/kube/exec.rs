@@ -178,6 +178,7 @@ pub async fn copy_out(
     remote: &str,
     file: impl tokio::io::AsyncWrite + Unpin,
     progress: &mut Progress<'_>,
+    hint: &crate::store::sink::SizeHint,
 ) -> Result<CopyReport, CopyError> {
     let argv = vec![
         "sh".to_string(),
@@ -216,6 +217,9 @@ pub async fn copy_out(
             .map_err(|e| CopyError::Failed(format!("reading from the pod: {e}")))?;
         let expected = size_line.trim().parse::<u64>().ok();
         progress.set_total(expected);
+        if let Some(n) = expected {
+            hint.set(n);
+        }
         let mut w = tokio::io::BufWriter::with_capacity(1 << 20, file);
         let mut head = Vec::with_capacity(HEADER_LEN);
         let mut bytes = 0u64;

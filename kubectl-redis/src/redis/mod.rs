@@ -79,6 +79,7 @@ impl Conn {
         file: impl AsyncWrite + Unpin,
         label: &str,
         timeout: Duration,
+        hint: &crate::store::sink::SizeHint,
     ) -> Result<SyncReport, SyncError> {
         let io_err = |what: &str, e: std::io::Error| SyncError::Io(format!("{what}: {e}"));
         self.io
@@ -103,6 +104,7 @@ impl Conn {
             } else {
                 if let Some(Framing::Disk(n)) = d.framing() {
                     progress.set_total(Some(n));
+                    hint.set(n);
                 }
                 let read = self.io.read(&mut chunk);
                 let n = if d.framing().is_none() {

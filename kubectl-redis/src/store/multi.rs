@@ -24,12 +24,26 @@ pub struct Fanout {
 impl Fanout {
     pub fn new(puts: Vec<Put>, labels: Vec<String>, errors: Vec<Option<String>>) -> Fanout {
         let n = puts.len();
+        // One size hint for all: whoever learns the size tells every sink.
+        let mut puts = puts;
+        let hint = crate::store::sink::SizeHint::default();
+        for p in &mut puts {
+            p.sink.hint = hint.clone();
+        }
         Fanout {
             puts,
             labels,
             errors,
             accepted: vec![false; n],
         }
+    }
+
+    /// The size hint every sink shares.
+    pub fn hint(&self) -> crate::store::sink::SizeHint {
+        self.puts
+            .first()
+            .map(|p| p.sink.hint.clone())
+            .unwrap_or_default()
     }
 
     fn all_failed(&self) -> Option<std::io::Error> {

@@ -13,9 +13,38 @@ use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-/// Part size of multipart uploads: every part the same size (R2 requires
-/// it); 10,000 parts of 8 MiB allow 80 GiB. `$KUBECTL_REDIS_PART_SIZE_MB`
-/// (5 to 5120) changes it.
+/// How big the stream will be, when the source says so before the first
+/// byte (a SYNC on disk announces its length, the pod's dump its size):
+/// shared between the sinks of a backup and whoever learns the size.
+#[derive(Clone, Default)]
+pub struct SizeHint(Arc<std::sync::atomic::AtomicU64>);
+
+impl SizeHint {
+    pub fn set(&self, n: u64) {
+        self.0.store(n, std::sync::atomic::Ordering::Relaxed);
+    }
+    pub fn get(&self) -> Option<u64> {
+        match self.0.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => None,
+            n => Some(n),
+        }
+    }
+}
+
+/// Parts grow with the object, all the same size (R2 requires it): at
+/// least [`part_size`], and big enough that the expected size (plus a
+/// tenth, for encryption and growth) fits in 9,000 of S3's 10,000 parts.
+pub fn part_size_for(expected: Option<u64>) -> usize {
+    let base = part_size();
+    let Some(n) = expected else { return base };
+    let need = n.saturating_add(n / 10).div_ceil(9_000);
+    let need = usize::try_from(need.div_ceil(1 << 20).saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+    base.max(need).min(5 << 30)
+}
+
+/// Part size of multipart uploads when the size is not known: every part
+/// the same size; 10,000 parts of 8 MiB allow 80 GiB.
+/// `$KUBECTL_REDIS_PART_SIZE_MB` (5 to 5120) changes it.
 pub fn part_size() -> usize {
     std::env::var("KUBECTL_REDIS_PART_SIZE_MB")
         .ok()
@@ -30,6 +59,9 @@ pub const CONCURRENCY: usize = 4;
 
 enum Inner {
     File(tokio::fs::File),
+    /// An upload not started yet: it starts at the first byte, when the
+    /// size hint (if any) sets the part size.
+    Waiting(Arc<dyn object_store::ObjectStore>, object_store::path::Path),
     Upload(Box<BufWriter>),
 }
 
@@ -73,6 +105,8 @@ pub struct Sink {
     age: Option<(age::stream::StreamWriter<Shared>, Shared)>,
     pending: Vec<u8>,
     off: usize,
+    /// The expected size, for the part size.
+    pub hint: SizeHint,
     sha: Sha256,
     size: u64,
     done: bool,
@@ -93,9 +127,7 @@ impl Sink {
         path: object_store::path::Path,
         recipients: Option<&Recipients>,
     ) -> std::io::Result<Sink> {
-        let w =
-            BufWriter::with_capacity(store, path, part_size()).with_max_concurrency(CONCURRENCY);
-        Sink::new(Inner::Upload(Box::new(w)), recipients)
+        Sink::new(Inner::Waiting(store, path), recipients)
     }
 
     fn new(inner: Inner, recipients: Option<&Recipients>) -> std::io::Result<Sink> {
@@ -114,6 +146,7 @@ impl Sink {
             age,
             pending: Vec::new(),
             off: 0,
+            hint: SizeHint::default(),
             sha: Sha256::new(),
             size: 0,
             done: false,
@@ -135,12 +168,29 @@ impl Sink {
         }
     }
 
+    /// Starts a waiting upload, its parts sized by the hint.
+    fn start(&mut self) {
+        if let Inner::Waiting(store, path) = &self.inner {
+            let w = BufWriter::with_capacity(
+                store.clone(),
+                path.clone(),
+                part_size_for(self.hint.get()),
+            )
+            .with_max_concurrency(CONCURRENCY);
+            self.inner = Inner::Upload(Box::new(w));
+        }
+    }
+
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        if self.off < self.pending.len() {
+            self.start();
+        }
         while self.off < self.pending.len() {
             let buf = &self.pending[self.off..];
             let n = match &mut self.inner {
                 Inner::File(f) => ready!(Pin::new(f).poll_write(cx, buf))?,
                 Inner::Upload(w) => ready!(Pin::new(w.as_mut()).poll_write(cx, buf))?,
+                Inner::Waiting(..) => 0,
             };
             if n == 0 {
                 return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
@@ -173,6 +223,13 @@ impl Sink {
         match &mut self.inner {
             Inner::File(f) => f.sync_all().await?,
             Inner::Upload(w) => w.shutdown().await?,
+            Inner::Waiting(..) => {
+                // Nothing was written: an empty object, still whole.
+                self.start();
+                if let Inner::Upload(w) = &mut self.inner {
+                    w.shutdown().await?;
+                }
+            }
         }
         let sha = std::mem::take(&mut self.sha);
         Ok(Stored {
@@ -220,11 +277,28 @@ impl AsyncWrite for Sink {
         match &mut this.inner {
             Inner::File(f) => Pin::new(f).poll_flush(cx),
             Inner::Upload(w) => Pin::new(w.as_mut()).poll_flush(cx),
+            Inner::Waiting(..) => Poll::Ready(Ok(())),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         // Completing is [`Sink::finish`]'s job, after verification.
         self.poll_flush(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_grow_with_the_object_and_stay_equal() {
+        assert_eq!(part_size_for(None), 8 << 20);
+        assert_eq!(part_size_for(Some(112_000_000)), 8 << 20);
+        // 200 GB: 9,000 parts of at least 24 MiB.
+        let p = part_size_for(Some(200_000_000_000)) as u64;
+        assert!(p >= 24 << 20 && p % (1 << 20) == 0, "{p}");
+        assert!(200_000_000_000u64.div_ceil(p) <= 10_000);
+        assert_eq!(part_size_for(Some(u64::MAX)), 5 << 30);
     }
 }
