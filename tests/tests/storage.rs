@@ -1027,16 +1027,35 @@ fn aws_profile_credentials() {
         ),
     )
     .unwrap();
+    // A profile whose keys come from a program (credential_process), as
+    // SSO helpers and vaults provide them: read through the AWS SDK.
+    let helper = home.path().join("creds.sh");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\nprintf '{{\"Version\": 1, \"AccessKeyId\": \"%s\", \"SecretAccessKey\": \"%s\"}}' {} {}\n",
+            e["KUBECTL_REDIS_TEST_S3S_KEY"], e["KUBECTL_REDIS_TEST_S3S_SECRET"]
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     std::fs::write(
         home.path().join(".aws/config"),
-        "[profile backup]\nregion = us-east-1\n",
+        format!(
+            "[profile backup]\nregion = us-east-1\n\n[profile vault]\nregion = us-east-1\ncredential_process = {}\n",
+            helper.display()
+        ),
     )
     .unwrap();
     let url = format!("s3://backups/{}", prefix("profile"));
-    let with_profile = |profile: &str| {
+    let with_profile = |profile: &str, url: &str| {
         let mut c = plugin(
             Store::S3s,
-            &["backup", "--url", &r.url(), "--repo", &url, "--no-encrypt"],
+            &["backup", "--url", &r.url(), "--repo", url, "--no-encrypt"],
         );
         c.env_remove("AWS_ACCESS_KEY_ID")
             .env_remove("AWS_SECRET_ACCESS_KEY")
@@ -1045,15 +1064,16 @@ fn aws_profile_credentials() {
             .env("AWS_PROFILE", profile);
         c
     };
-    let (code, out, err) = run(with_profile("backup"));
+    let (code, out, err) = run(with_profile("backup", &url));
     assert_eq!(code, 0, "{err}");
     assert!(out.trim().starts_with(&url), "{out}");
-    let (code, _, err) = run(with_profile("default"));
+    let url2 = format!("s3://backups/{}", prefix("profile-vault"));
+    let (code, out, err) = run(with_profile("vault", &url2));
+    assert_eq!(code, 0, "credential_process: {err}");
+    assert!(out.trim().starts_with(&url2), "{out}");
+    let (code, _, err) = run(with_profile("default", &url));
     assert_eq!(code, 12, "{err}");
-    assert!(
-        err.contains("profile default from ~/.aws/credentials"),
-        "{err}"
-    );
+    assert!(err.contains("profile default from ~/.aws"), "{err}");
     assert!(
         !err.contains("nothing"),
         "the secret must not be printed: {err}"

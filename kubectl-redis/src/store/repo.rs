@@ -560,9 +560,16 @@ fn s3(root: &str) -> Built {
         || env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some()
     {
         "container credentials (EKS Pod Identity / ECS)".to_string()
-    } else if let Some((profile, cred)) = aws_profile_credentials() {
-        b = b.with_credentials(Arc::new(object_store::StaticCredentialProvider::new(cred)));
-        format!("profile {profile} from ~/.aws/credentials")
+    } else if let Some(profile) = aws_profile_in_use() {
+        // The AWS SDK's own profile provider: static keys, SSO,
+        // credential_process, assumed roles (object_store has none of it).
+        let p = aws_config::profile::ProfileFileCredentialsProvider::builder()
+            .profile_name(&profile)
+            .build();
+        b = b.with_credentials(Arc::new(SdkCredentials(
+            aws_credential_types::provider::SharedCredentialsProvider::new(p),
+        )));
+        format!("profile {profile} from ~/.aws (through the AWS SDK)")
     } else {
         "instance metadata (IMDS), as no AWS credentials are set".to_string()
     };
@@ -645,34 +652,53 @@ pub fn ini_value(text: &str, section: &str, key: &str) -> Option<String> {
     None
 }
 
-/// Static keys of the profile in `~/.aws/credentials` (or
-/// `$AWS_SHARED_CREDENTIALS_FILE`), or in `~/.aws/config`.
-fn aws_profile_credentials() -> Option<(String, object_store::aws::AwsCredential)> {
-    let profile = aws_profile();
-    let from = |text: &str, section: &str| {
-        let id = ini_value(text, section, "aws_access_key_id")?;
-        let secret = ini_value(text, section, "aws_secret_access_key")?;
-        Some(object_store::aws::AwsCredential {
-            key_id: id,
-            secret_key: secret,
-            token: ini_value(text, section, "aws_session_token"),
-        })
-    };
-    if let Some(t) = aws_dir_file("AWS_SHARED_CREDENTIALS_FILE", "credentials")
-        .and_then(|p| std::fs::read_to_string(p).ok())
-    {
-        if let Some(c) = from(&t, &profile) {
-            return Some((profile, c));
-        }
+/// The profile to use, when there is one: `$AWS_PROFILE`, else `default`
+/// when `~/.aws/credentials` or `~/.aws/config` exists.
+fn aws_profile_in_use() -> Option<String> {
+    if let Some(p) = env("AWS_PROFILE") {
+        return Some(p);
     }
-    let section = if profile == "default" {
-        profile.clone()
-    } else {
-        format!("profile {profile}")
-    };
-    let t =
-        aws_dir_file("AWS_CONFIG_FILE", "config").and_then(|p| std::fs::read_to_string(p).ok())?;
-    from(&t, &section).map(|c| (profile, c))
+    let exists = |var: &str, name: &str| aws_dir_file(var, name).is_some_and(|p| p.exists());
+    (exists("AWS_SHARED_CREDENTIALS_FILE", "credentials") || exists("AWS_CONFIG_FILE", "config"))
+        .then(|| "default".to_string())
+}
+
+/// The AWS SDK's credential providers, as object_store's.
+#[derive(Debug)]
+struct SdkCredentials(aws_credential_types::provider::SharedCredentialsProvider);
+
+#[async_trait::async_trait]
+impl object_store::CredentialProvider for SdkCredentials {
+    type Credential = object_store::aws::AwsCredential;
+
+    async fn get_credential(&self) -> object_store::Result<Arc<Self::Credential>> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let c = self
+            .0
+            .provide_credentials()
+            .await
+            .map_err(|e| object_store::Error::Generic {
+                store: "S3",
+                source: format!("the AWS profile gave no credentials: {}", error_chain(&e)).into(),
+            })?;
+        Ok(Arc::new(object_store::aws::AwsCredential {
+            key_id: c.access_key_id().to_string(),
+            secret_key: c.secret_access_key().to_string(),
+            token: c.session_token().map(str::to_string),
+        }))
+    }
+}
+
+/// An error with its causes, one after the other.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
 }
 
 /// A setting of the profile in `~/.aws/config`.

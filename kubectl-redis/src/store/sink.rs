@@ -38,7 +38,8 @@ pub fn part_size_for(expected: Option<u64>) -> usize {
     let base = part_size();
     let Some(n) = expected else { return base };
     let need = n.saturating_add(n / 10).div_ceil(9_000);
-    let need = usize::try_from(need.div_ceil(1 << 20).saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+    let need =
+        usize::try_from(need.div_ceil(1 << 20).saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     base.max(need).min(5 << 30)
 }
 
