@@ -2102,6 +2102,43 @@ fn restore_from_s3_encrypted() {
         .map(|e| e.file_name())
         .collect();
     assert!(left.is_empty(), "plaintext copies left behind: {left:?}");
+
+    // The same through Azure Blob (Azurite): backup, then restore --file URL.
+    let az = format!("az://backups/e2e-{}", std::process::id());
+    let with_az = |args: &[&str]| {
+        let mut c = plugin(args);
+        c.env("AZURE_STORAGE_USE_EMULATOR", "true")
+            .env("AZURITE_BLOB_STORAGE_URL", "http://127.0.0.1:19002")
+            .env("TMPDIR", tmpdir.path());
+        c
+    };
+    assert_eq!(s.cli(&["SET", "offsite", "azure"]), "OK");
+    let (code, out, err) = run(with_az(&[
+        "backup",
+        "-n",
+        &s.ns,
+        "--repo",
+        &az,
+        "--encrypt-to",
+        &public,
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let path = out.trim().to_string();
+    assert!(path.starts_with(&az), "{path}");
+    assert_eq!(s.cli(&["SET", "offsite", "changed again"]), "OK");
+    let (code, _, err) = run(with_az(&[
+        "restore",
+        "-n",
+        &s.ns,
+        "--file",
+        &path,
+        "-i",
+        id.to_str().expect("utf8"),
+        "--yes",
+        "--no-scale-down",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s.cli(&["GET", "offsite"]), "azure");
 }
 
 /// The runbook's hourly CronJob, offsite: `schedule --repo s3://...

@@ -293,6 +293,39 @@ fn s3_encrypted_backup_is_listed_verified_inspected_and_pruned() {
     ));
     assert_eq!(code, 0, "{out}");
 
+    // Server-side encryption settings pass through to the store (SSE-S3).
+    let sse = format!("s3://backups/{}", prefix("sse"));
+    let mut c = plugin(
+        Store::Moto,
+        &[
+            "backup",
+            "--url",
+            &r.url(),
+            "--repo",
+            &sse,
+            "--encrypt-to",
+            &public,
+            "-o",
+            "json",
+        ],
+    );
+    c.env("AWS_SERVER_SIDE_ENCRYPTION", "AES256");
+    let b = json(&ok(c));
+    let key = b["path"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("s3://backups/")
+        .to_string();
+    let head = Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import boto3\nc=boto3.client('s3',endpoint_url='{}',region_name='us-east-1',aws_access_key_id='t',aws_secret_access_key='t')\nprint(c.head_object(Bucket='backups',Key='{key}').get('ServerSideEncryption'))",
+            stores()["KUBECTL_REDIS_TEST_MOTO"]
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&head.stdout).trim(), "AES256");
+
     // A second backup, then prune keeps one.
     std::thread::sleep(Duration::from_millis(1100));
     ok(plugin(
