@@ -380,6 +380,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--keep-hourly', '--keep-hourly', [CompletionResultType]::ParameterName, 'Keep the newest backup of each of the last N hours that have one')
             [CompletionResult]::new('--keep-daily', '--keep-daily', [CompletionResultType]::ParameterName, 'Keep the newest backup of each of the last N days (UTC) that have one')
             [CompletionResult]::new('--keep-weekly', '--keep-weekly', [CompletionResultType]::ParameterName, 'Keep the newest backup of each of the last N weeks (Monday to Sunday, UTC)')
+            [CompletionResult]::new('--leftovers-older-than', '--leftovers-older-than', [CompletionResultType]::ParameterName, 'Leftovers of interrupted backups (temporary files, data without a manifest, unfinished multipart uploads) older than this are removed')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')

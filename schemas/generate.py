@@ -272,6 +272,7 @@ schemas = {
             "kept": U, "removed": arr(S), "would_remove": arr(S),
             "leftovers": d(arr(S), "Leftovers of interrupted backups older than an hour: removed with --yes, else would be."),
             "leftovers_removed": B,
+            "unfinished_uploads": d(arr(obj({"key": S, "initiated_unix": I})), "S3: multipart uploads a killed backup left, older than --leftovers-older-than: aborted with --yes, else would be."),
             "errors": arr(ERROR), "exit_code": EXIT,
         },
     ),

@@ -798,12 +798,38 @@ fn interrupted_uploads_leave_no_backup() {
             assert_eq!(uploads(), before + 1);
         }
     }
-    // prune has nothing (or only leftovers) to clean, and says so.
-    let (code, _, err) = run(plugin(
-        Store::Moto,
-        &["prune", "--repo", &url, "--keep-last", "1", "--yes"],
-    ));
-    assert_eq!(code, 0, "{err}");
+    // prune finds the upload kill -9 left (once older than the limit; a
+    // dry run first) and aborts it.
+    let dry = |yes: bool| {
+        let mut a = vec![
+            "prune",
+            "--repo",
+            &url,
+            "--keep-last",
+            "1",
+            "--leftovers-older-than",
+            "1s",
+            "-o",
+            "json",
+        ];
+        if yes {
+            a.push("--yes");
+        }
+        let (code, out, err) = run(plugin(Store::Moto, &a));
+        assert_eq!(code, 0, "{err}");
+        kubectl_redis_e2e::schema_checked("prune", &out)
+    };
+    wait_until(30, "the killed upload is older than 1s", || {
+        dry(false)["unfinished_uploads"].as_array().map(Vec::len) == Some(1)
+    });
+    assert_eq!(uploads(), 1, "a dry run aborts nothing");
+    let p = dry(true);
+    assert_eq!(
+        p["unfinished_uploads"].as_array().map(Vec::len),
+        Some(1),
+        "{p}"
+    );
+    assert_eq!(uploads(), 0, "prune --yes aborted it");
 }
 
 /// `backup --pushgateway` reports to a real Pushgateway: the exit code and

@@ -15,7 +15,8 @@ kept if any rule keeps it, and the newest backup is always kept. Only files name
 like our backups (redis-backup-YYYYMMDD_HHMMSS[-N].rdb) are candidates; each is \
 removed together with its manifest. Leftovers of interrupted backups (hidden \
 temporary files, and objects uploaded without a manifest) older than an hour are \
-removed too. Works on a directory or an object-storage repository (--repo URL). \
+removed too, and in S3 the unfinished multipart uploads a killed backup \
+left (invisible to listing). Works on a directory or an object-storage repository (--repo URL). \
 Without --yes nothing is removed: the plan is printed.";
 
 pub const AFTER_HELP: &str = "Examples:\n  kubectl redis prune --keep-last 10                 # shows what would go\n  kubectl redis prune --keep-within 7d --keep-daily 30 --yes\n  kubectl redis prune --keep-hourly 24 --keep-daily 7 --keep-weekly 8 -o json";
@@ -40,6 +41,9 @@ pub struct PruneArgs {
     /// Keep the newest backup of each of the last N weeks (Monday to Sunday, UTC)
     #[arg(long, value_name = "N")]
     pub keep_weekly: Option<usize>,
+    /// Leftovers of interrupted backups (temporary files, data without a manifest, unfinished multipart uploads) older than this are removed
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1h")]
+    pub leftovers_older_than: Duration,
     /// Remove for real (without it, only the plan is printed)
     #[arg(short = 'y', long)]
     pub yes: bool,
@@ -47,9 +51,6 @@ pub struct PruneArgs {
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
 }
-
-/// Leftovers younger than this may belong to a backup still running.
-const LEFTOVER_MIN_AGE_S: i64 = 3600;
 
 pub async fn run(ui: &Ui, args: PruneArgs) -> Exit {
     let p = Policy {
@@ -88,14 +89,13 @@ pub async fn run(ui: &Ui, args: PruneArgs) -> Exit {
     }
     // Leftovers of interrupted backups: temporary files, and data uploaded
     // without a manifest; only those old enough not to be running now.
+    let min_age = args.leftovers_older_than.as_secs() as i64;
     let mut leftovers = Vec::new();
     let mut young = 0usize;
     if !l.partial.is_empty() {
         let times = repo.modified().await.unwrap_or_default();
         for name in &l.partial {
-            let old = times
-                .get(name)
-                .is_some_and(|t| now - t >= LEFTOVER_MIN_AGE_S);
+            let old = times.get(name).is_some_and(|t| now - t >= min_age);
             if !old {
                 young += 1;
                 continue;
@@ -107,6 +107,26 @@ pub async fn run(ui: &Ui, args: PruneArgs) -> Exit {
                 }
             }
             leftovers.push(name.clone());
+        }
+    }
+    // Multipart uploads a killed backup left (S3): invisible to listing,
+    // aborted here once old enough.
+    let mut stale: Vec<crate::store::repo::StaleUpload> = Vec::new();
+    if let crate::store::repo::Repo::Remote(r) = &repo {
+        match r.stale_uploads(now - min_age).await {
+            Ok(Some(list)) => {
+                for u in list {
+                    if args.yes {
+                        if let Err(e) = r.abort_upload(&u).await {
+                            failed.push(e.message);
+                            continue;
+                        }
+                    }
+                    stale.push(u);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => ui.note(&format!("note: {} ({})", e.message, e.hint)),
         }
     }
     let keep = verdicts.iter().filter(|v| v.keep).count();
@@ -128,6 +148,7 @@ pub async fn run(ui: &Ui, args: PruneArgs) -> Exit {
                     "dir": dir, "dry_run": !args.yes, "policy": p, "backups": verdicts,
                     "kept": keep, "removed": removed, "would_remove": if args.yes { Vec::new() } else { drop.clone() },
                     "leftovers": leftovers, "leftovers_removed": args.yes,
+                    "unfinished_uploads": stale,
                     "errors": errors, "exit_code": if failed.is_empty() { 0 } else { io_exit.code() },
                 }),
             );
@@ -160,9 +181,25 @@ pub async fn run(ui: &Ui, args: PruneArgs) -> Exit {
                     leftovers.join(", ")
                 ));
             }
+            if !stale.is_empty() {
+                ui.note(&format!(
+                    "{} unfinished multipart upload(s) of killed backups {}: {}",
+                    stale.len(),
+                    if args.yes {
+                        "aborted"
+                    } else {
+                        "would be aborted"
+                    },
+                    stale
+                        .iter()
+                        .map(|u| u.key.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
             if young > 0 {
                 ui.note(&format!(
-                    "{young} incomplete file(s) younger than an hour left alone (a backup may be writing them)"
+                    "{young} incomplete file(s) younger than --leftovers-older-than left alone (a backup may be writing them)"
                 ));
             }
             if args.yes {

@@ -48,6 +48,20 @@ pub struct Remote {
     pub prefix: OPath,
     /// Which credential source is in use, for errors ("web identity", ...).
     pub credentials: String,
+    /// `s3`, `gs`, `az`.
+    pub scheme: String,
+    /// The bucket or container.
+    pub bucket: String,
+}
+
+/// A multipart upload that was started and never completed nor aborted.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StaleUpload {
+    pub key: String,
+    #[serde(skip)]
+    pub upload_id: String,
+    /// When it was started, Unix seconds.
+    pub initiated_unix: i64,
 }
 
 /// Whether `s` names object storage (a URL other than `file://`).
@@ -287,7 +301,111 @@ impl Remote {
             store,
             prefix: OPath::from(prefix),
             credentials,
+            scheme: match parsed.scheme() {
+                "s3a" => "s3".to_string(),
+                other => other.to_string(),
+            },
+            bucket,
         })
+    }
+
+    /// An S3 client from the AWS SDK, configured from the same environment
+    /// (endpoint, region, path-style), for what `object_store` cannot do.
+    async fn sdk_s3(&self) -> aws_sdk_s3::Client {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(p) = env("AWS_PROFILE") {
+            loader = loader.profile_name(p);
+        }
+        if env("AWS_REGION").is_none() && env("AWS_DEFAULT_REGION").is_none() {
+            loader = loader.region(aws_config::Region::new(
+                aws_profile_value("region").unwrap_or_else(|| "us-east-1".into()),
+            ));
+        }
+        let conf = loader.load().await;
+        let mut b = aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(env("AWS_VIRTUAL_HOSTED_STYLE_REQUEST").is_none_or(|v| v != "true"));
+        if let Some(ep) = env("AWS_ENDPOINT_URL_S3")
+            .or_else(|| env("AWS_ENDPOINT_URL"))
+            .or_else(|| env("AWS_ENDPOINT"))
+        {
+            b = b.endpoint_url(ep);
+        }
+        aws_sdk_s3::Client::from_conf(b.build())
+    }
+
+    /// Multipart uploads under the prefix started before `before_unix` and
+    /// never finished (left by a `kill -9`): S3 only (`None` elsewhere:
+    /// Azure drops uncommitted blocks after 7 days by itself).
+    pub async fn stale_uploads(
+        &self,
+        before_unix: i64,
+    ) -> Result<Option<Vec<StaleUpload>>, Problem> {
+        if self.scheme != "s3" {
+            return Ok(None);
+        }
+        let c = self.sdk_s3().await;
+        let prefix = if self.prefix.as_ref().is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix.as_ref())
+        };
+        let mut out = Vec::new();
+        let mut key_marker: Option<String> = None;
+        let mut id_marker: Option<String> = None;
+        loop {
+            let r = c
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .prefix(&prefix)
+                .set_key_marker(key_marker.clone())
+                .set_upload_id_marker(id_marker.clone())
+                .send()
+                .await
+                .map_err(|e| Problem::new(
+                    format!("listing multipart uploads in {}: {}", self.url, error_chain(&e)),
+                    "prune needs s3:ListBucketMultipartUploads on the bucket (or skip it: the rest was done)",
+                ))?;
+            for u in r.uploads() {
+                let initiated = u.initiated().map(|t| t.secs()).unwrap_or(i64::MAX);
+                if let (Some(k), Some(id)) = (u.key(), u.upload_id()) {
+                    if initiated < before_unix {
+                        out.push(StaleUpload {
+                            key: k.to_string(),
+                            upload_id: id.to_string(),
+                            initiated_unix: initiated,
+                        });
+                    }
+                }
+            }
+            if r.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = r.next_key_marker().map(str::to_string);
+            id_marker = r.next_upload_id_marker().map(str::to_string);
+            if key_marker.is_none() && id_marker.is_none() {
+                break;
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Aborts a multipart upload (its parts are deleted).
+    pub async fn abort_upload(&self, u: &StaleUpload) -> Result<(), Problem> {
+        self.sdk_s3()
+            .await
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&u.key)
+            .upload_id(&u.upload_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                Problem::new(
+                    format!("aborting the upload of {}: {}", u.key, error_chain(&e)),
+                    "prune needs s3:AbortMultipartUpload on the bucket",
+                )
+            })
     }
 
     /// The object path of `name` in this repository.
