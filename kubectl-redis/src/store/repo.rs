@@ -138,41 +138,39 @@ impl Repo {
     /// The backups in the repository, newest first, and its incomplete
     /// leftovers. A local directory that does not exist is empty.
     pub async fn listing(&self) -> Result<Listing, Problem> {
+        self.listing_with_times().await.map(|(l, _)| l)
+    }
+
+    /// [`Repo::listing`], with every entry's modification time (for
+    /// leftovers), from one listing of the repository.
+    pub async fn listing_with_times(
+        &self,
+    ) -> Result<(Listing, std::collections::HashMap<String, i64>), Problem> {
         let now = crate::env::unix_now();
-        match self {
+        let (entries, l) = match self {
             Repo::Local(dir) => match crate::store::local::read_entries(dir) {
-                Ok(e) => Ok(listing(dir, &e, now)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(listing(dir, &[], now)),
-                Err(e) => Err(Problem::new(
-                    format!("cannot read {dir}: {e}"),
-                    "check the directory's permissions, or choose another with --out-dir",
-                )),
+                Ok(e) => {
+                    let l = listing(dir, &e, now);
+                    (e, l)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    (Vec::new(), listing(dir, &[], now))
+                }
+                Err(e) => {
+                    return Err(Problem::new(
+                        format!("cannot read {dir}: {e}"),
+                        "check the directory's permissions, or choose another with --out-dir",
+                    ))
+                }
             },
             Repo::Remote(r) => {
                 let e = r.entries().await?;
-                Ok(listing_in(&r.url, &e, now, true))
+                let l = listing_in(&r.url, &e, now, true);
+                (e, l)
             }
-        }
-    }
-
-    /// The modification times of the repository's objects (for leftovers).
-    pub async fn modified(&self) -> Result<std::collections::HashMap<String, i64>, Problem> {
-        let mut m = std::collections::HashMap::new();
-        match self {
-            Repo::Local(dir) => {
-                if let Ok(e) = crate::store::local::read_entries(dir) {
-                    for x in e {
-                        m.insert(x.name, x.modified);
-                    }
-                }
-            }
-            Repo::Remote(r) => {
-                for x in r.entries().await? {
-                    m.insert(x.name, x.modified);
-                }
-            }
-        }
-        Ok(m)
+        };
+        let times = entries.into_iter().map(|e| (e.name, e.modified)).collect();
+        Ok((l, times))
     }
 
     /// Removes one backup and its manifest. In object storage the manifest
