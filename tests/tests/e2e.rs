@@ -1926,6 +1926,34 @@ fn run_cronjob_now(s: &Scene) -> (String, String) {
     (last, logs)
 }
 
+/// A new age identity file in `dir` and its public key (Debian's age-keygen).
+fn age_key(dir: &Path, name: &str) -> (PathBuf, String) {
+    let p = dir.join(name);
+    let st = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&p)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("age-keygen");
+    assert!(st.success());
+    let out = Command::new("age-keygen")
+        .arg("-y")
+        .arg(&p)
+        .output()
+        .expect("age-keygen -y");
+    (p, String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The plugin with moto's S3 credentials (scripts/stores.sh).
+fn plugin_s3(args: &[&str]) -> Command {
+    let mut c = plugin(args);
+    c.env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:19000")
+        .env("AWS_REGION", "us-east-1");
+    c
+}
+
 /// A TCP proxy to 127.0.0.1:`upstream` on a free port that passes `limit`
 /// bytes back from upstream in all, then cuts every connection and refuses
 /// new ones: a network gone in the middle of a download. Runs until the
@@ -1990,33 +2018,13 @@ fn restore_from_s3_encrypted() {
     assert!(up.success());
     let s = Scene::new("s3", 6445, "redis", &["--enable-debug-command", "yes"]);
     let keys = tempfile::tempdir().expect("tempdir");
-    let key = |name: &str| {
-        let p = keys.path().join(name);
-        let st = Command::new("age-keygen")
-            .arg("-o")
-            .arg(&p)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .expect("age-keygen");
-        assert!(st.success());
-        let out = Command::new("age-keygen")
-            .arg("-y")
-            .arg(&p)
-            .output()
-            .expect("age-keygen -y");
-        (p, String::from_utf8_lossy(&out.stdout).trim().to_string())
-    };
-    let (id, public) = key("id.txt");
-    let (wrong, _) = key("wrong.txt");
+    let (id, public) = age_key(keys.path(), "id.txt");
+    let (wrong, _) = age_key(keys.path(), "wrong.txt");
     let url = format!("s3://backups/e2e-{}", std::process::id());
     let tmpdir = tempfile::tempdir().expect("tempdir");
     let with_s3 = |args: &[&str]| {
-        let mut c = plugin(args);
-        c.env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:19000")
-            .env("AWS_REGION", "us-east-1")
-            .env("TMPDIR", tmpdir.path());
+        let mut c = plugin_s3(args);
+        c.env("TMPDIR", tmpdir.path());
         c
     };
     assert_eq!(s.cli(&["SET", "offsite", "original"]), "OK");
@@ -2162,24 +2170,7 @@ fn scheduled_backup_to_s3_with_credentials_from_a_secret() {
         .expect("cluster.sh plugin-image");
     assert!(status.success());
     let keys = tempfile::tempdir().expect("tempdir");
-    let id = keys.path().join("id.txt");
-    let st = Command::new("age-keygen")
-        .arg("-o")
-        .arg(&id)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("age-keygen");
-    assert!(st.success());
-    let public = String::from_utf8_lossy(
-        &Command::new("age-keygen")
-            .arg("-y")
-            .arg(&id)
-            .output()
-            .expect("age-keygen -y")
-            .stdout,
-    )
-    .trim()
-    .to_string();
+    let (id, public) = age_key(keys.path(), "id.txt");
     kubectl_ok(&[
         "-n",
         &s.ns,
@@ -2223,14 +2214,7 @@ fn scheduled_backup_to_s3_with_credentials_from_a_secret() {
         !logs.contains("AWS_SECRET_ACCESS_KEY=") && !logs.contains("--from-literal"),
         "{logs}"
     );
-    let with_s3 = |args: &[&str]| {
-        let mut c = plugin(args);
-        c.env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:19000")
-            .env("AWS_REGION", "us-east-1");
-        c
-    };
+    let with_s3 = plugin_s3;
     let (code, out, err) = run(with_s3(&["list", "--repo", &url, "-o", "json"]));
     assert_eq!(code, 0, "{err}");
     let l = schema_checked("list", &out);

@@ -80,6 +80,17 @@ fn store_env(c: &mut Command, s: Store) {
     }
 }
 
+/// The plugin speaking to Azurite and moto at once (copies between them).
+fn both(args: &[&str]) -> Command {
+    let mut c = plugin(Store::Azurite, args);
+    let e = stores();
+    c.env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_ENDPOINT_URL", &e["KUBECTL_REDIS_TEST_MOTO"])
+        .env("AWS_REGION", "us-east-1");
+    c
+}
+
 /// The plugin with `store`'s credentials, no cluster, no colour.
 fn plugin(s: Store, args: &[&str]) -> Command {
     let mut c = Command::new(bin());
@@ -707,16 +718,6 @@ fn azure_backups_copy_to_s3_and_back() {
         "verified"
     );
     // One process speaks to both: Azurite and moto credentials together.
-    let both = |args: &[&str]| {
-        let mut c = plugin(Store::Azurite, args);
-        store_env(&mut c, Store::Azurite);
-        let e = stores();
-        c.env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_ENDPOINT_URL", &e["KUBECTL_REDIS_TEST_MOTO"])
-            .env("AWS_REGION", "us-east-1");
-        c
-    };
     let c1 = json(&ok(both(&["copy", &az, &s3, "-o", "json"])));
     kubectl_redis_e2e::assert_schema("copy", &c1);
     assert_eq!(c1["copied"].as_array().unwrap().len(), 1, "{c1}");
@@ -977,15 +978,6 @@ fn one_snapshot_into_several_repositories() {
     let az = format!("az://backups/{}", prefix("multi"));
     let dir = tempfile::tempdir().unwrap();
     let local = dir.path().to_str().unwrap().to_string();
-    let both = |args: &[&str]| {
-        let mut c = plugin(Store::Azurite, args);
-        let e = stores();
-        c.env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_ENDPOINT_URL", &e["KUBECTL_REDIS_TEST_MOTO"])
-            .env("AWS_REGION", "us-east-1");
-        c
-    };
     let out = ok(both(&[
         "backup",
         "--url",
