@@ -291,14 +291,9 @@ impl<'a> Shell<'a> {
                 );
             }
         };
-        let primary = match group.errors[0].clone() {
-            Some(e) => Err(CommitError::Failed(e)),
-            None => {
-                group.puts[0]
-                    .commit(Some(dest), manifest.clone(), &mut |s| say_stored(s, ""))
-                    .await
-            }
-        };
+        let primary = group
+            .commit_primary(dest, manifest.clone(), &mut |s| say_stored(s, ""))
+            .await;
         if matches!(primary, Err(CommitError::Exists)) {
             // Kept for a retry under another name.
             return Err(CommitError::Exists);
@@ -306,48 +301,15 @@ impl<'a> Shell<'a> {
         let Some(mut group) = self.files.remove(temp) else {
             return Err(CommitError::Failed(format!("{temp} is not open")));
         };
-        // The copies, all at once.
-        let labels = group.labels.clone();
-        let errors = group.errors.clone();
-        let results =
-            futures::future::join_all(group.puts.iter_mut().enumerate().skip(1).map(|(i, p)| {
-                let m = manifest.clone();
-                let failed = errors[i].clone();
-                async move {
-                    match failed {
-                        Some(e) => {
-                            p.abort_mut().await;
-                            (i, Err(e))
-                        }
-                        None => match p.commit(None, m, &mut |_| {}).await {
-                            Ok(s) => (i, Ok(s)),
-                            Err(e) => {
-                                p.abort_mut().await;
-                                (
-                                    i,
-                                    Err(match e {
-                                        CommitError::Exists => {
-                                            "the name is taken there".to_string()
-                                        }
-                                        CommitError::Failed(m) => m,
-                                    }),
-                                )
-                            }
-                        },
-                    }
-                }
-            }))
-            .await;
-        for (i, r) in results {
-            let path = group.puts[i].final_path();
-            match r {
+        for c in group.commit_copies(&manifest).await {
+            match c.result {
                 Ok(s) => {
-                    say_stored(&s, &labels[i]);
-                    self.copy_results.push((labels[i].clone(), path, None));
+                    say_stored(&s, &c.label);
+                    self.copy_results.push((c.label, c.path, None));
                 }
                 Err(e) => {
-                    ui.line("backup", &Line::Warn(format!("{}: {e}", labels[i])));
-                    self.copy_results.push((labels[i].clone(), path, Some(e)));
+                    ui.line("backup", &Line::Warn(format!("{}: {e}", c.label)));
+                    self.copy_results.push((c.label, c.path, Some(e)));
                 }
             }
         }
@@ -368,11 +330,10 @@ impl<'a> Shell<'a> {
                     .filter(|c| c.2.is_none())
                     .map(|c| c.1.as_str())
                     .collect();
+                group.abort_primary().await;
                 if kept.is_empty() {
-                    group.puts[0].abort_mut().await;
                     Err(e)
                 } else {
-                    group.puts[0].abort_mut().await;
                     let m = match e {
                         CommitError::Exists => "the name is taken".to_string(),
                         CommitError::Failed(m) => m,

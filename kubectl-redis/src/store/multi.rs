@@ -4,9 +4,21 @@
 //! not cost the backup everywhere.
 
 use crate::store::put::Put;
+use crate::store::sink::Stored;
+use kubectl_redis_core::backup::CommitError;
+use kubectl_redis_core::store::manifest::Manifest;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::AsyncWrite;
+
+/// How one further repository ended.
+pub struct CopyOutcome {
+    /// The repository, as the user named it.
+    pub label: String,
+    /// Where the backup is (or would have been) there.
+    pub path: String,
+    pub result: Result<Stored, String>,
+}
 
 /// The same bytes into several puts. The first is the primary: the backup
 /// machine knows its name; the others are copies.
@@ -36,6 +48,58 @@ impl Fanout {
             errors,
             accepted: vec![false; n],
         }
+    }
+
+    /// Commits the primary repository (a taken local name can be retried by
+    /// the caller with everything kept).
+    pub async fn commit_primary(
+        &mut self,
+        dest: &str,
+        manifest: Manifest,
+        on_stored: &mut dyn FnMut(&Stored),
+    ) -> Result<Stored, CommitError> {
+        match self.errors[0].clone() {
+            Some(e) => Err(CommitError::Failed(e)),
+            None => self.puts[0].commit(Some(dest), manifest, on_stored).await,
+        }
+    }
+
+    /// Throws away what the primary repository got.
+    pub async fn abort_primary(&mut self) {
+        self.puts[0].abort_mut().await;
+    }
+
+    /// Commits the other repositories, all at once; each one that failed
+    /// (now or while writing) is aborted and said why.
+    pub async fn commit_copies(&mut self, manifest: &Manifest) -> Vec<CopyOutcome> {
+        let errors = self.errors.clone();
+        let results =
+            futures::future::join_all(self.puts.iter_mut().enumerate().skip(1).map(|(i, p)| {
+                let m = manifest.clone();
+                let failed = errors[i].clone();
+                async move {
+                    let r = match failed {
+                        Some(e) => Err(e),
+                        None => p.commit(None, m, &mut |_| {}).await.map_err(|e| match e {
+                            CommitError::Exists => "the name is taken there".to_string(),
+                            CommitError::Failed(m) => m,
+                        }),
+                    };
+                    if r.is_err() {
+                        p.abort_mut().await;
+                    }
+                    (i, r)
+                }
+            }))
+            .await;
+        results
+            .into_iter()
+            .map(|(i, result)| CopyOutcome {
+                label: self.labels[i].clone(),
+                path: self.puts[i].final_path(),
+                result,
+            })
+            .collect()
     }
 
     /// The size hint every sink shares.
