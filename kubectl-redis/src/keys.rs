@@ -6,6 +6,9 @@ use crate::args::KubeArgs;
 use crate::store::crypt::Identities;
 use clap::Args;
 
+/// What to do when an encrypted backup cannot be opened.
+pub const KEY_HINT: &str = "give the identity (or passphrase) the backup was encrypted to: --identity FILE, $KUBECTL_REDIS_IDENTITY, --identity-from-secret NAME/KEY, --passphrase-file FILE or --passphrase-from-secret NAME/KEY";
+
 /// The environment variable naming an identity file.
 pub const IDENTITY_ENV: &str = "KUBECTL_REDIS_IDENTITY";
 

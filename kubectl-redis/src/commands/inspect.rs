@@ -80,10 +80,7 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: InspectArgs) -> Ex
             return io_exit;
         }
         Ok((_, Err(ReadFail::Key(e)))) => {
-            ui.error(
-                &e,
-                Some("give the identity (or passphrase) the backup was encrypted to: --identity FILE, $KUBECTL_REDIS_IDENTITY, --identity-from-secret NAME/KEY, --passphrase-file FILE or --passphrase-from-secret NAME/KEY"),
-            );
+            ui.error(&e, Some(crate::keys::KEY_HINT));
             return Exit::Key;
         }
         Ok((_, Err(ReadFail::Corrupt(e)))) => {

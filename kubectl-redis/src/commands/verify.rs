@@ -232,7 +232,7 @@ fn hint(e: Exit) -> Option<&'static str> {
         Exit::Corrupt => {
             Some("do not restore this file; take a new backup, or use an older one that verifies")
         }
-        Exit::Key => Some("give the identity (or passphrase) the backup was encrypted to: --identity FILE, $KUBECTL_REDIS_IDENTITY, --identity-from-secret NAME/KEY, --passphrase-file FILE or --passphrase-from-secret NAME/KEY"),
+        Exit::Key => Some(crate::keys::KEY_HINT),
         Exit::Storage => Some("check the URL, the credentials and the endpoint"),
         _ => None,
     }

@@ -29,24 +29,47 @@ pub fn check(path: &Path, hash: bool, sink: &mut dyn FnMut(Event<'_>)) -> Result
     let mut f =
         std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let mut check = Inline::new(hash);
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(format!("reading {}: {e}", path.display())),
-        };
-        size += n as u64;
-        check.feed_with(&buf[..n], sink);
-    }
+    let size = each_chunk(&mut f, &mut |c| {
+        check.feed_with(c, sink);
+        Ok(())
+    })
+    .map_err(|e| match e {
+        ChunkError::Read(e) => format!("reading {}: {e}", path.display()),
+        ChunkError::Stop(m) => m,
+    })?;
     let (sha256, result) = check.finish();
     Ok(Checked {
         size,
         sha256,
         result,
     })
+}
+
+/// Why [`each_chunk`] stopped early.
+pub enum ChunkError {
+    /// Reading failed.
+    Read(std::io::Error),
+    /// The callback said to stop, and why.
+    Stop(String),
+}
+
+/// Reads `r` to its end in 1 MiB chunks, handing each to `f`; the bytes read.
+pub fn each_chunk(
+    r: &mut dyn Read,
+    f: &mut dyn FnMut(&[u8]) -> Result<(), String>,
+) -> Result<u64, ChunkError> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => return Ok(size),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ChunkError::Read(e)),
+        };
+        size += n as u64;
+        f(&buf[..n]).map_err(ChunkError::Stop)?;
+    }
 }
 
 /// Checks bytes as they stream by (a copy, a download): SHA-256 and the

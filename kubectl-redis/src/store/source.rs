@@ -352,52 +352,40 @@ fn check_plain(
     sink: &mut dyn FnMut(Event<'_>),
     mut out: Option<&mut dyn std::io::Write>,
 ) -> Result<Plain, ReadFail> {
-    if !verify {
-        let mut h = hash.then(Sha256::new);
-        let mut buf = vec![0u8; 1 << 20];
-        let mut size = 0u64;
-        loop {
-            let n = match r.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(ReadFail::Io(e.to_string())),
-            };
-            size += n as u64;
-            if let Some(h) = &mut h {
-                h.update(&buf[..n]);
-            }
-            if let Some(w) = out.as_deref_mut() {
-                w.write_all(&buf[..n])
-                    .map_err(|e| ReadFail::Io(format!("writing the copy: {e}")))?;
-            }
+    // Read as RDB (hashing inside), or only hashed.
+    let mut check = verify.then(|| Inline::new(hash));
+    let mut h = (!verify && hash).then(Sha256::new);
+    let size = rdbfile::each_chunk(r, &mut |c| {
+        if let Some(k) = &mut check {
+            k.feed_with(c, sink);
         }
-        let h = h.map(|h| rdbfile::hex(&h.finalize())).unwrap_or_default();
-        return Ok(Plain::Hashed(size, h));
-    }
-    let mut check = Inline::new(hash);
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = match r.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(ReadFail::Io(e.to_string())),
-        };
-        size += n as u64;
-        check.feed_with(&buf[..n], sink);
+        if let Some(h) = &mut h {
+            h.update(c);
+        }
         if let Some(w) = out.as_deref_mut() {
-            w.write_all(&buf[..n])
-                .map_err(|e| ReadFail::Io(format!("writing the local copy: {e}")))?;
+            w.write_all(c)
+                .map_err(|e| format!("writing the copy: {e}"))?;
         }
-    }
-    let (sha256, result) = check.finish();
-    Ok(Plain::Checked(Checked {
-        size,
-        sha256,
-        result,
-    }))
+        Ok(())
+    })
+    .map_err(|e| match e {
+        rdbfile::ChunkError::Read(e) => ReadFail::Io(e.to_string()),
+        rdbfile::ChunkError::Stop(m) => ReadFail::Io(m),
+    })?;
+    Ok(match check {
+        Some(k) => {
+            let (sha256, result) = k.finish();
+            Plain::Checked(Checked {
+                size,
+                sha256,
+                result,
+            })
+        }
+        None => Plain::Hashed(
+            size,
+            h.map(|h| rdbfile::hex(&h.finalize())).unwrap_or_default(),
+        ),
+    })
 }
 
 /// Whether `head` starts like an OpenPGP message: binary (a symmetric-key
@@ -544,7 +532,7 @@ pub async fn local_copy(
                 Exit::Key,
                 Problem {
                     message: m,
-                    hint: "give the identity (or passphrase) the backup was encrypted to: --identity FILE, $KUBECTL_REDIS_IDENTITY, --identity-from-secret NAME/KEY, --passphrase-file FILE or --passphrase-from-secret NAME/KEY".into(),
+                    hint: crate::keys::KEY_HINT.into(),
                 },
             ))
         }
