@@ -92,6 +92,13 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s c -l container -d 'Container running Redis (default: the pod\'s default container, else one named redis)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l redis-port -d 'Port redis-cli connects to inside the pod (default: the container port named redis, else 6379)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l scale-down -d 'A writer to stop while restoring: deploy/NAME or sts/NAME; repeatable [env: WORKER_DEPLOY] [default: deploy/worker, skipped with a warning when missing]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l method -d 'How the backup gets in: swap (copy the file into the pod, restart Redis), live (replay it into the running server), auto (live when a swap cannot run)' -r -f -a "auto\t'Live when a swap cannot run or is unsafe, swap otherwise'
+swap\t'Copy the file into the pod and restart Redis (needs exec, sh and file tools)'
+live\t'Replay the backup into the running server (no exec, no restart)'"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l url -d 'Restore live into this server (outside Kubernetes, or through your own port-forward); no lock, no writers' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l big-value-bytes -d 'Live: values bigger than this go as commands in batches instead of one RESTORE (also capped by the server\'s proto-max-bulk-len)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l password-from-secret -d 'Read the Redis password from this Secret\'s key (in the namespace); never printed' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l user-name -d 'ACL user name (the password comes from --password-from-secret, $REDISCLI_AUTH or the pod)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l metrics-file -d 'Also write Prometheus metrics of this run here (see `kubectl redis check --help`)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l timeout -d 'How long Redis may take to come back after SHUTDOWN NOSAVE' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l scale-timeout -d 'How long writers\' pods may take to go away' -r
@@ -106,7 +113,8 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l 
 always\t''
 never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l latest -d 'Restore the newest verified backup in the repository (--repo / --out-dir)'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l no-scale-down -d 'Stop no writers at all'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l no-scale-down -l keep-writers -d 'Stop no writers at all'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l merge -d 'Live: keep keys that are not in the backup (replace only the backup\'s own)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s y -l yes -d 'Do not ask for confirmation'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l dry-run -d 'Check everything and print the plan; change nothing'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l force-unverified -d 'DANGER: restore a file that fails verification (corrupt, or differs from its manifest)'

@@ -4,13 +4,16 @@
 //! replicas back and the Lease is released.
 
 use kubectl_redis_core::backup::CliOutput;
+use kubectl_redis_core::backup::{ConnectError, Url};
 use kubectl_redis_core::exit::Exit;
 use kubectl_redis_core::kube::lock::{Answer as LockAnswer, Request};
 use kubectl_redis_core::kube::pods::{ContainerInfo, PodInfo};
+use kubectl_redis_core::restore::live::{LoadReport, Survey};
 use kubectl_redis_core::restore::{
-    Answer, Effect, Finish, Input, LeaseError, LeaseState, LocalFile, Plan, Restore, Writer,
-    WriterState,
+    Answer, Effect, Finish, Input, LeaseError, LeaseState, Loaded, LocalFile, Method, Plan,
+    Restore, Writer, WriterState,
 };
+use kubectl_redis_core::wire::reply::Reply;
 use std::collections::VecDeque;
 use std::fmt::Write;
 
@@ -34,6 +37,19 @@ fn plan() -> Plan {
         scale_timeout_ms: 60_000,
         restart_timeout_ms: 60_000,
         poll_ms: 1000,
+        method: Method::Swap,
+        url: None,
+        merge: false,
+        big_value_bytes: 16 << 20,
+    }
+}
+
+/// A live restore into the pod (port-forward).
+fn live() -> Plan {
+    Plan {
+        method: Method::Live,
+        yes: true,
+        ..plan()
     }
 }
 
@@ -52,12 +68,20 @@ fn corrupt_rdb() -> LocalFile {
 /// A regular file holding `bytes`, as the shell reads it: its size, first
 /// bytes, and the real reader's verdict.
 fn local_of(bytes: &[u8]) -> LocalFile {
+    use kubectl_redis_core::rdb::reader::Event;
+    let mut survey = Survey::default();
+    let verified = kubectl_redis_core::rdb::reader::read_all(bytes, &mut |e| match e {
+        Event::Key(k) => survey.add(&k),
+        Event::Function { .. } => survey.functions += 1,
+        _ => {}
+    })
+    .map_err(|e| e.to_string());
     LocalFile {
         is_file: true,
         bytes: bytes.len() as u64,
         head: bytes[..bytes.len().min(64 * 1024)].to_vec(),
-        verified: kubectl_redis_core::rdb::reader::read_all(bytes, &mut |_| {})
-            .map_err(|e| e.to_string()),
+        verified,
+        survey,
     }
 }
 
@@ -111,6 +135,14 @@ struct World {
     interrupt_at: Option<usize>,
     /// Replace the answer to the Nth effect with an error.
     fail_at: Option<usize>,
+    /// Live: the connection.
+    connect: Result<Option<String>, ConnectError>,
+    /// Live: extra `INFO` lines (role, cluster).
+    info_extra: &'static str,
+    /// Live: the answer to FLUSHALL ASYNC.
+    flushall: Result<Reply, String>,
+    /// Live: how the load ends.
+    loaded: Loaded,
 }
 
 impl Default for World {
@@ -137,6 +169,25 @@ impl Default for World {
             missing: Ok(Vec::new()),
             interrupt_at: None,
             fail_at: None,
+            connect: Ok(Some(
+                "AUTH with the password from the container's REDIS_PASSWORD".into(),
+            )),
+            info_extra: "role:master\r\nconnected_slaves:0\r\ncluster_enabled:0\r\n",
+            flushall: Ok(Reply::Text("OK".into())),
+            loaded: Loaded {
+                report: LoadReport {
+                    keys_restored: 5,
+                    keys_by_payload: 5,
+                    commands: 8,
+                    bytes_read: RDB.len() as u64,
+                    dbs: [(0, 3), (3, 2)].into_iter().collect(),
+                    functions: 1,
+                    ..LoadReport::default()
+                },
+                error: None,
+                interrupted: false,
+                elapsed_ms: 42,
+            },
         }
     }
 }
@@ -239,6 +290,46 @@ fn answer(w: &mut World, e: &Effect, fail: bool) -> Option<Input> {
             Input::Done(*id, if fail { Err(err()) } else { w.upload.clone() })
         }
         Effect::Timer { id, .. } => Input::Timer(*id),
+        Effect::Connect { id, .. } => Input::Connected(
+            *id,
+            if fail {
+                Err(ConnectError::Failed(err()))
+            } else {
+                w.connect.clone()
+            },
+        ),
+        Effect::Send { id, args } => {
+            if fail {
+                return Some(Input::Reply(*id, Err(err())));
+            }
+            let bulk = |s: String| Ok(Reply::Bulk(s.into_bytes()));
+            let r = match args.join(" ").as_str() {
+                "INFO" => bulk(format!(
+                    "# Server\r\nredis_version:{}\r\n# Replication\r\n{}",
+                    w.version, w.info_extra
+                )),
+                "CONFIG GET proto-max-bulk-len" => Ok(Reply::Array(vec![
+                    Reply::Bulk(b"proto-max-bulk-len".to_vec()),
+                    Reply::Bulk(b"536870912".to_vec()),
+                ])),
+                "FLUSHALL ASYNC" => w.flushall.clone(),
+                "INFO keyspace" => bulk(format!(
+                    "# Keyspace\r\ndb0:keys={},expires=1,avg_ttl=0\r\ndb3:keys=2,expires=0,avg_ttl=0\r\n",
+                    w.keys_after
+                )),
+                other => panic!("unexpected command {other}"),
+            };
+            Input::Reply(*id, r)
+        }
+        Effect::Wipe { id } => Input::Done(*id, if fail { Err(err()) } else { Ok(()) }),
+        Effect::Load { id, .. } => {
+            let mut l = w.loaded.clone();
+            if fail {
+                l.error = Some("Redis closed the connection".into());
+            }
+            Input::Loaded(*id, l)
+        }
+        Effect::Disconnect => return None,
     })
 }
 
@@ -251,6 +342,19 @@ fn show_effect(e: &Effect) -> String {
             id, remote, bytes, ..
         } => format!("Upload#{id} {bytes} bytes -> {remote}"),
         Effect::Finish(f) => format!("Finish {:?}", f.exit),
+        Effect::Load {
+            id, bytes, options, ..
+        } => format!(
+            "Load#{id} {bytes} bytes into {:?} {}.{}.{} (footer {}, limit {}, merge {}, now {})",
+            options.caps.server.flavor,
+            options.caps.server.version.0,
+            options.caps.server.version.1,
+            options.caps.server.version.2,
+            options.caps.footer(),
+            options.limit,
+            options.merge,
+            options.now_ms
+        ),
         other => format!("{other:?}"),
     }
 }
@@ -268,6 +372,12 @@ fn show_input(i: &Input) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        Input::Reply(id, Ok(Reply::Bulk(b))) => {
+            format!(
+                "Reply#{id} {:?}",
+                String::from_utf8_lossy(b).replace("\r\n", "\n")
+            )
+        }
         Input::Exec(id, Ok(o)) => format!(
             "Exec#{id} exit={:?} {:?}",
             o.exit_code,
@@ -918,4 +1028,232 @@ fn the_probe_asks_for_what_the_install_runs() {
         "{t}"
     );
     assert!(t.contains("has no head, mv; nothing was changed"), "{t}");
+}
+
+// The live restore: over one connection, no exec, no restart.
+
+scenario!(live_restore, live(), World::default(), Exit::Ok);
+
+scenario!(
+    live_restore_over_url_has_no_lock_and_no_writers,
+    Plan {
+        url: Some(Url {
+            host: "127.0.0.1".into(),
+            port: 6379
+        }),
+        writers: vec![],
+        ..live()
+    },
+    World {
+        connect: Ok(None),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    live_restore_refuses_functions_into_6_2,
+    live(),
+    World {
+        version: "6.2.14",
+        ..World::default()
+    },
+    Exit::Invalid
+);
+
+scenario!(
+    live_restore_refuses_a_replica,
+    live(),
+    World {
+        info_extra: "role:slave\r\nmaster_host:10.0.0.7\r\nmaster_port:6379\r\n",
+        ..World::default()
+    },
+    Exit::Invalid
+);
+
+scenario!(
+    live_restore_refuses_cluster_mode,
+    live(),
+    World {
+        info_extra: "role:master\r\ncluster_enabled:1\r\n",
+        ..World::default()
+    },
+    Exit::Invalid
+);
+
+scenario!(
+    live_restore_wipes_when_flushall_is_renamed,
+    live(),
+    World {
+        flushall: Ok(Reply::Error(
+            "ERR unknown command 'FLUSHALL', with args beginning with: 'ASYNC' ".into()
+        )),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    live_restore_merge_keeps_other_keys,
+    Plan {
+        merge: true,
+        ..live()
+    },
+    World {
+        keys_after: 900,
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    live_restore_out_of_memory_says_how_far,
+    live(),
+    World {
+        loaded: Loaded {
+            report: LoadReport {
+                keys_restored: 2,
+                keys_by_payload: 2,
+                commands: 4,
+                ..LoadReport::default()
+            },
+            error: Some("Redis answered \"OOM command not allowed when used memory > 'maxmemory'.\" for key \"h:big\" (db0)".into()),
+            interrupted: false,
+            elapsed_ms: 10,
+        },
+        ..World::default()
+    },
+    Exit::Error
+);
+
+scenario!(
+    live_restore_interrupted_during_the_load,
+    live(),
+    World {
+        loaded: Loaded {
+            report: LoadReport {
+                keys_restored: 3,
+                keys_by_payload: 3,
+                commands: 4,
+                ..LoadReport::default()
+            },
+            error: None,
+            interrupted: true,
+            elapsed_ms: 10,
+        },
+        ..World::default()
+    },
+    Exit::Interrupted
+);
+
+scenario!(
+    live_restore_wrong_password,
+    live(),
+    World {
+        connect: Err(ConnectError::Failed("AUTH with the password from $REDISCLI_AUTH refused: WRONGPASS invalid username-password pair or user is disabled.".into())),
+        ..World::default()
+    },
+    Exit::Invalid
+);
+
+scenario!(
+    live_restore_without_portforward_rbac,
+    live(),
+    World {
+        connect: Err(ConnectError::Forbidden("pods \"redis-7d4b9c-x2x9q\" is forbidden: User \"ci\" cannot create resource \"pods/portforward\"".into())),
+        ..World::default()
+    },
+    Exit::Error
+);
+
+scenario!(
+    auto_chooses_live_without_exec,
+    Plan {
+        method: Method::Auto,
+        yes: true,
+        ..plan()
+    },
+    World {
+        missing: Err("pods \"redis-7d4b9c-x2x9q\" is forbidden: User \"ci\" cannot create resource \"pods/exec\"".into()),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    auto_chooses_swap_when_it_can,
+    Plan {
+        method: Method::Auto,
+        yes: true,
+        ..plan()
+    },
+    World::default(),
+    Exit::Ok
+);
+
+scenario!(
+    auto_falls_back_to_swap_without_a_connection,
+    Plan {
+        method: Method::Auto,
+        yes: true,
+        ..plan()
+    },
+    World {
+        connect: Err(ConnectError::Forbidden(
+            "cannot create resource \"pods/portforward\"".into()
+        )),
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+/// Live: Ctrl-C or a failure at any step leaves writers back and the Lease
+/// released; a change is reported only after the confirmation.
+#[test]
+fn live_interrupt_and_failure_at_every_step() {
+    let (_, _, happy) = run(live(), World::default());
+    let total = happy
+        .iter()
+        .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_) | Effect::Disconnect))
+        .count();
+    for n in 1..=total {
+        for (interrupt_at, fail_at) in [(Some(n), None), (None, Some(n))] {
+            let (t, f, effects) = run(
+                live(),
+                World {
+                    interrupt_at,
+                    fail_at,
+                    ..World::default()
+                },
+            );
+            let step = effects
+                .iter()
+                .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_) | Effect::Disconnect))
+                .nth(n - 1);
+            let scale_back = matches!(step, Some(Effect::Scale { replicas: 3, .. }));
+            if !scale_back {
+                assert_put_back(&effects, &t);
+            }
+            let late = matches!(
+                step,
+                Some(Effect::Scale { replicas: 3, .. })
+                    | Some(Effect::Annotate { record: None, .. })
+                    | Some(Effect::Lock {
+                        request: Request::Release { .. },
+                        ..
+                    })
+                    | Some(Effect::Timer { .. })
+            );
+            if !late {
+                assert_ne!(f.exit, Exit::Ok, "step {n}:\n{t}");
+            }
+            // An open connection is always closed.
+            if t.contains("< Connected(3, Ok") {
+                assert!(
+                    effects.iter().any(|e| matches!(e, Effect::Disconnect)),
+                    "step {n}: connection left open:\n{t}"
+                );
+            }
+        }
+    }
 }

@@ -6,11 +6,15 @@
 //! - [`packed`]: listpacks, ziplists, intsets and zipmaps inside values.
 //! - [`lzf`]: compressed strings. [`crc64`]: the checksum at the end.
 //! - [`inspect`]: what a file holds, for `kubectl redis inspect`.
+//! - [`records`]: keys with their values' raw bytes, for `RESTORE` payloads;
+//!   [`values`]: values decoded into elements, for plain commands.
 pub mod crc64;
 pub mod header;
 pub mod inspect;
 pub mod lzf;
 pub mod packed;
 pub mod reader;
+pub mod records;
+pub mod values;
 
 pub use header::*;

@@ -132,6 +132,17 @@ pub struct Key<'a> {
     pub compressed: bool,
 }
 
+/// A key whose value is still being read ([`Reader::pending_key`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingKey<'a> {
+    /// Database number.
+    pub db: u64,
+    /// The key's bytes.
+    pub name: &'a [u8],
+    /// Absolute expiry, Unix milliseconds.
+    pub expire_ms: Option<i64>,
+}
+
 /// What the reader found, in file order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event<'a> {
@@ -145,8 +156,9 @@ pub enum Event<'a> {
     Resize { db: u64, keys: u64, expires: u64 },
     /// A key.
     Key(Key<'a>),
-    /// A function library (its code's size in bytes).
-    Function { bytes: u64 },
+    /// A function library (its code's size in bytes), whose record (the
+    /// 0xF5 opcode) starts at `offset`.
+    Function { bytes: u64, offset: u64 },
     /// Module aux data, with the module type's 9-character name.
     ModuleAux { module: [u8; 9] },
     /// Cluster slot sizes (Redis 7.4+).
@@ -513,6 +525,8 @@ pub struct Reader {
     key_truncated: bool,
     kind: Option<Kind>,
     key_offset: u64,
+    /// File offset of the opcode being read.
+    op_offset: u64,
     elements: u64,
     expire: Option<i64>,
     idle: Option<u64>,
@@ -548,6 +562,7 @@ impl Reader {
             key_truncated: false,
             kind: None,
             key_offset: 0,
+            op_offset: 0,
             elements: 0,
             expire: None,
             idle: None,
@@ -566,6 +581,36 @@ impl Reader {
     /// Bytes consumed so far.
     pub fn offset(&self) -> u64 {
         self.base + self.pos as u64
+    }
+
+    /// File offset where the record being read began: the type byte of a
+    /// key, or the opcode of anything else. The bytes from there on are all
+    /// a caller needs to keep to see the record whole when its event comes.
+    pub fn record_start(&self) -> u64 {
+        match self.state {
+            State::KeyName
+            | State::Value
+            | State::Skip {
+                then: Then::Value, ..
+            } if self.kind.is_some() => self.key_offset,
+            State::Skip { then: Then::Op, .. } => self.op_offset,
+            _ => self.offset(),
+        }
+    }
+
+    /// The key being read, once its name is in (its value is still arriving).
+    pub fn pending_key(&self) -> Option<PendingKey<'_>> {
+        match self.state {
+            State::Value
+            | State::Skip {
+                then: Then::Value, ..
+            } if self.kind.is_some() && !self.key_truncated => Some(PendingKey {
+                db: self.db,
+                name: &self.key,
+                expire_ms: self.expire,
+            }),
+            _ => None,
+        }
     }
 
     /// Whether the end of the RDB data (and its checksum) has been read.
@@ -1023,6 +1068,7 @@ impl Reader {
     fn read_op(&mut self, sink: &mut dyn FnMut(Event<'_>)) -> R<()> {
         let op = *self.bytes(1)?.first().ok_or(Stop::More)?;
         let start = self.pos;
+        self.op_offset = self.offset();
         // Each opcode is read whole or not at all: on `More` rewind.
         let r = self.read_op_body(op, sink);
         if matches!(r, Err(Stop::More)) && self.state == State::Op {
@@ -1147,7 +1193,10 @@ impl Reader {
                 };
                 self.skip_string(Then::Op)?;
                 self.functions += 1;
-                sink(Event::Function { bytes: len });
+                sink(Event::Function {
+                    bytes: len,
+                    offset: self.op_offset,
+                });
                 Ok(())
             }
             0xF4 => {

@@ -16,7 +16,9 @@
 //! its undo; success, failure and Ctrl-C all wind down through the same list,
 //! so writers always get their recorded replicas back.
 
-use crate::backup::{join, CliOutput, Failure, Id, Line};
+pub mod live;
+
+use crate::backup::{join, CliOutput, ConnectError, Endpoint, Failure, Id, Line, Url};
 use crate::exit::Exit;
 use crate::human;
 use crate::kube::lock::{self, Answer as LockAnswer, Decision, Request};
@@ -120,6 +122,20 @@ pub struct LocalFile {
     /// The RDB reader's verdict on every byte (and the manifest's, when the
     /// backup has one): the counts, or what is wrong.
     pub verified: Result<reader::Summary, String>,
+    /// What the file holds by type (for a live restore's checks).
+    pub survey: live::Survey,
+}
+
+/// How the backup gets into Redis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// Copy the file into the pod and restart Redis (needs exec and tools).
+    Swap,
+    /// Replay the backup into the running server over one connection.
+    Live,
+    /// Live when a swap cannot be done or is unsafe, swap otherwise.
+    Auto,
 }
 
 /// The user's answer to `Continue? (yes/no):`.
@@ -168,6 +184,14 @@ pub struct Plan {
     pub restart_timeout_ms: u64,
     /// Poll interval.
     pub poll_ms: u64,
+    /// Swap, live or auto.
+    pub method: Method,
+    /// `--url`: this server instead of a pod (live only; no lock, no writers).
+    pub url: Option<Url>,
+    /// `--merge`: keep keys not in the backup.
+    pub merge: bool,
+    /// Values larger than this (bytes) go as commands, not one `RESTORE`.
+    pub big_value_bytes: u64,
 }
 
 /// Results of effects, and events from outside.
@@ -198,6 +222,25 @@ pub enum Input {
     Timer(Id),
     /// The user pressed Ctrl-C.
     Interrupt,
+    /// Answer to [`Effect::Connect`]: how it authenticated (for the log).
+    Connected(Id, Result<Option<String>, ConnectError>),
+    /// Answer to [`Effect::Send`].
+    Reply(Id, Result<Reply, String>),
+    /// Answer to [`Effect::Load`].
+    Loaded(Id, Loaded),
+}
+
+/// How a load ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    /// What was confirmed.
+    pub report: live::LoadReport,
+    /// Why it stopped early (a server error, a broken connection, the file).
+    pub error: Option<String>,
+    /// Ctrl-C stopped it.
+    pub interrupted: bool,
+    /// Keys the verified file holds (for the message).
+    pub elapsed_ms: u64,
 }
 
 /// Work for the shell.
@@ -308,6 +351,41 @@ pub enum Effect {
         /// Bytes to send.
         bytes: u64,
     },
+    /// Open a connection to Redis and authenticate (the shell holds the
+    /// password: the user's, or the container's own).
+    Connect {
+        /// Effect id.
+        id: Id,
+        /// Where.
+        to: Endpoint,
+    },
+    /// Send a command on the connection and read one reply.
+    Send {
+        /// Effect id.
+        id: Id,
+        /// Command and arguments.
+        args: Vec<String>,
+    },
+    /// Delete every key with SCAN + UNLINK, database by database (FLUSHALL
+    /// is renamed away).
+    Wipe {
+        /// Effect id.
+        id: Id,
+    },
+    /// Replay the local file into the server ([`live::Loader`]), pipelined.
+    /// Ctrl-C is handled inside: the load stops and reports how far it got.
+    Load {
+        /// Effect id.
+        id: Id,
+        /// The local file.
+        path: String,
+        /// Its size.
+        bytes: u64,
+        /// The loader's settings.
+        options: live::Options,
+    },
+    /// Close the connection (not answered).
+    Disconnect,
     /// Answer with [`Input::Timer`] after `after_ms`.
     Timer {
         /// Effect id.
@@ -355,6 +433,10 @@ pub struct Report {
     pub writers: Vec<WriterReport>,
     /// Nothing was changed (dry run, or refused before any change).
     pub changed: bool,
+    /// A live restore: what was sent and confirmed.
+    pub load: Option<Box<live::LoadReport>>,
+    /// Why `--method auto` chose what it chose.
+    pub method_reason: Option<String>,
     /// Whole run, milliseconds.
     pub duration_ms: u64,
 }
@@ -413,6 +495,12 @@ enum Step {
     Keyspace,
     Persistence,
     DropOld,
+    Connect,
+    LiveInfo,
+    LiveConfig,
+    Flush,
+    Wipe,
+    Load,
     Undo(Undo),
 }
 
@@ -463,6 +551,12 @@ pub struct Restore {
     report: Report,
     now: u64,
     finished: bool,
+    /// Commands go over the connection (live, or auto before choosing).
+    live: bool,
+    connected: bool,
+    /// What the target takes as payloads, once known.
+    caps: Option<live::Caps>,
+    proto_max_bulk: Option<u64>,
 }
 
 const TMP_NAME: &str = ".kubectl-redis-restore.tmp";
@@ -511,6 +605,10 @@ impl Restore {
             report,
             now: 0,
             finished: false,
+            live: false,
+            connected: false,
+            caps: None,
+            proto_max_bulk: None,
         }
     }
 
@@ -554,8 +652,11 @@ impl Restore {
     }
 
     fn redis(&mut self, step: Step, args: &[&str], out: &mut Vec<Effect>) {
-        let target = self.target();
         let args = args.iter().map(|s| s.to_string()).collect();
+        if self.live {
+            return self.ask(step, |id| Effect::Send { id, args }, out);
+        }
+        let target = self.target();
         self.ask(step, |id| Effect::Redis { id, target, args }, out);
     }
 
@@ -711,6 +812,39 @@ impl Restore {
                     }
                 }
             }
+            (Step::Connect, Input::Connected(_, r)) => self.on_connected(r, out),
+            (Step::LiveInfo, Input::Reply(_, r)) => self.on_live_info(r, out),
+            (Step::LiveConfig, Input::Reply(_, r)) => match r {
+                // CONFIG may be blocked: then the default limit holds.
+                Ok(rep) => {
+                    self.proto_max_bulk = rep
+                        .config_value("proto-max-bulk-len")
+                        .and_then(|v| v.parse().ok());
+                    self.live_route(out)
+                }
+                Err(e) => self.fail(out, Exit::Error, format!("the connection to Redis failed: {e}; nothing was changed"), None),
+            },
+            (Step::Flush, Input::Reply(_, r)) => match r {
+                Ok(Reply::Error(e)) if e.to_ascii_lowercase().contains("unknown command") => {
+                    say(out, Line::Step("FLUSHALL is renamed away: delete keys with SCAN + UNLINK".into()));
+                    self.ask(Step::Wipe, |id| Effect::Wipe { id }, out);
+                }
+                Ok(Reply::Error(e)) => self.fail(out, Exit::Error, format!("FLUSHALL ASYNC refused: {e}; nothing was loaded"), Some("use --merge to keep existing keys, or allow FLUSHALL for this user".into())),
+                Ok(_) => self.load(out),
+                Err(e) => self.fail(out, Exit::Error, format!("FLUSHALL ASYNC failed: {e}"), None),
+            },
+            (Step::Wipe, Input::Done(_, r)) => match r {
+                Ok(()) => self.load(out),
+                Err(e) => self.fail(out, Exit::Error, format!("deleting the old keys failed: {e}; the server may hold part of its old data"), None),
+            },
+            (Step::Load, Input::Loaded(_, l)) => self.on_loaded(l, out),
+            (Step::Probe, Input::Probed(_, r)) if self.plan.method == Method::Auto && r.as_ref().map_or(true, |m| !m.is_empty()) => {
+                let why = match &r {
+                    Ok(m) => format!("the container lacks {}", m.join(", ")),
+                    Err(e) => format!("no exec into the pod ({})", e.lines().next().unwrap_or("")),
+                };
+                self.choose_live(why, out);
+            }
             (Step::Probe, Input::Probed(_, r)) => {
                 let needs = probe::Needs {
                     what: "a file-swap restore",
@@ -722,6 +856,12 @@ impl Restore {
                     suffix: "; nothing was changed",
                 };
                 match probe::verdict(r, &self.plan.namespace, &self.target(), &needs) {
+                    Ok(()) if self.plan.method == Method::Auto && self.report.method_reason.is_none() => {
+                        let why = "the server loads this file and the pod allows exec with the tools a swap needs".to_string();
+                        say(out, Line::Step(format!("auto: swap ({why})")));
+                        self.report.method_reason = Some(why);
+                        self.redis(Step::Config("dir"), &["CONFIG", "GET", "dir"], out);
+                    }
                     Ok(()) => {
                         let request = Request::Get { name: self.lease.clone() };
                         self.ask(Step::GetLease, |id| Effect::Lock { id, request }, out);
@@ -928,8 +1068,13 @@ impl Restore {
                     _ => self.restart_wait(now, out),
                 }
             }
-            (Step::Keyspace, Input::Exec(_, r)) => {
-                let Some(reply) = self.reply(r, out) else { return };
+            (Step::Keyspace, input @ (Input::Exec(..) | Input::Reply(..))) => {
+                let Some(reply) = self.any_reply(input, out) else { return };
+                if self.plan.merge {
+                    let n = self.report.load.as_ref().map_or(0, |l| l.keys_restored);
+                    say(out, Line::Detail(format!("--merge: {n} keys of the backup restored; other keys were kept, so counts are not compared")));
+                    return self.wind_down_ok(out);
+                }
                 let text = match &reply {
                     Reply::Text(t) => t.clone(),
                     _ => String::new(),
@@ -1021,6 +1166,284 @@ impl Restore {
         }
     }
 
+    fn on_connected(&mut self, r: Result<Option<String>, ConnectError>, out: &mut Vec<Effect>) {
+        match r {
+            Ok(how) => {
+                self.connected = true;
+                if let Some(h) = how {
+                    say(out, Line::Detail(h));
+                }
+                self.redis(Step::LiveInfo, &["INFO"], out);
+            }
+            Err(e) if self.plan.method == Method::Auto && self.plan.url.is_none() => {
+                let why = match e {
+                    ConnectError::Forbidden(m) | ConnectError::Failed(m) => m,
+                };
+                self.report.method_reason =
+                    Some(format!("no connection for a live restore ({why})"));
+                say(
+                    out,
+                    Line::Step(format!(
+                        "auto: swap (no connection for a live restore: {why})"
+                    )),
+                );
+                self.live = false;
+                self.redis(Step::InfoServer, &["INFO", "server"], out);
+            }
+            Err(ConnectError::Forbidden(m)) => self.fail(
+                out,
+                Exit::Error,
+                format!("cannot port-forward to Redis: {m}; nothing was changed"),
+                Some(format!(
+                    "a live restore needs `create pods/portforward` in namespace {}; or use --url",
+                    self.plan.namespace
+                )),
+            ),
+            Err(ConnectError::Failed(m)) => {
+                let exit = if m.contains("NOAUTH") || m.contains("WRONGPASS") {
+                    Exit::Invalid
+                } else {
+                    Exit::Error
+                };
+                self.fail(
+                    out,
+                    exit,
+                    format!("cannot connect to Redis: {m}; nothing was changed"),
+                    Some("check the address and port; give the password in $REDISCLI_AUTH or --password-from-secret".into()),
+                )
+            }
+        }
+    }
+
+    fn on_live_info(&mut self, r: Result<Reply, String>, out: &mut Vec<Effect>) {
+        let text = match r {
+            Ok(Reply::Bulk(b)) => String::from_utf8_lossy(&b).into_owned(),
+            Ok(Reply::Text(t)) => t,
+            Ok(Reply::Error(e)) if e.starts_with("NOAUTH") => {
+                return self.fail(
+                    out,
+                    Exit::Invalid,
+                    format!("Redis wants a password: {e}; nothing was changed"),
+                    Some(
+                        "give it in $REDISCLI_AUTH or with --password-from-secret NAME/KEY".into(),
+                    ),
+                )
+            }
+            Ok(Reply::Error(e)) => {
+                return self.fail(
+                    out,
+                    Exit::Error,
+                    format!("INFO refused: {e}; nothing was changed"),
+                    Some("the restore needs INFO to know the server".into()),
+                )
+            }
+            Ok(other) => format!("{other:?}"),
+            Err(e) => {
+                return self.fail(
+                    out,
+                    Exit::Error,
+                    format!("the connection to Redis failed: {e}; nothing was changed"),
+                    None,
+                )
+            }
+        };
+        let fields = reply::info_fields(&text);
+        let Some(server) = Server::from_info(&fields) else {
+            return self.fail(
+                out,
+                Exit::Error,
+                "cannot tell the server's version from INFO".into(),
+                None,
+            );
+        };
+        let get = |k: &str| fields.get(k).map(|v| v.trim().to_string());
+        if get("role").as_deref() == Some("slave") {
+            return self.fail(
+                out,
+                Exit::Invalid,
+                format!("{} is a replica (of {}:{}): what is written to it is replaced by its primary's data; nothing was changed", self.report.pod, get("master_host").unwrap_or_default(), get("master_port").unwrap_or_default()),
+                Some("restore into the primary; its replicas follow".into()),
+            );
+        }
+        if get("cluster_enabled").as_deref() == Some("1") {
+            return self.fail(
+                out,
+                Exit::Invalid,
+                "the server runs in cluster mode; restoring into a Redis Cluster is not supported yet; nothing was changed".into(),
+                Some("restore into a standalone server".into()),
+            );
+        }
+        let older = self.header.map(|h| server.can_load(&h));
+        self.caps = Some(live::Caps {
+            server: server.clone(),
+        });
+        self.server = Some(server);
+        if self.plan.method == Method::Auto && self.plan.url.is_none() {
+            if let Some(Err(e)) = older {
+                return self.choose_live(e, out);
+            }
+            // A swap is possible if exec and the tools are there.
+            self.live = false;
+            let target = self.target();
+            let mut tools = self.tools();
+            tools.push("mkdir".into());
+            return self.ask(Step::Probe, |id| Effect::Probe { id, target, tools }, out);
+        }
+        self.redis(
+            Step::LiveConfig,
+            &["CONFIG", "GET", "proto-max-bulk-len"],
+            out,
+        );
+    }
+
+    fn choose_live(&mut self, why: String, out: &mut Vec<Effect>) {
+        say(out, Line::Step(format!("auto: live restore ({why})")));
+        self.report.method_reason = Some(why);
+        if !self.connected {
+            return self.fail(
+                out,
+                Exit::Error,
+                "a live restore needs a connection, and none is open".into(),
+                None,
+            );
+        }
+        self.live = true;
+        self.redis(
+            Step::LiveConfig,
+            &["CONFIG", "GET", "proto-max-bulk-len"],
+            out,
+        );
+    }
+
+    /// The biggest value sent as one payload.
+    fn payload_limit(&self) -> u64 {
+        let proto = self.proto_max_bulk.unwrap_or(512 << 20);
+        self.plan
+            .big_value_bytes
+            .min(proto.saturating_sub(64))
+            .max(64)
+    }
+
+    fn live_route(&mut self, out: &mut Vec<Effect>) {
+        let (Some(caps), Some(f), Some(h)) = (self.caps.clone(), self.file.as_ref(), self.header)
+        else {
+            return self.fail(
+                out,
+                Exit::Error,
+                "internal error: no server or file".into(),
+                None,
+            );
+        };
+        match live::check(&f.survey, h.flavor, &caps, self.payload_limit()) {
+            Ok(route) => {
+                for n in route.notes {
+                    say(out, Line::Detail(n));
+                }
+            }
+            Err(e) => {
+                return self.fail(
+                    out,
+                    Exit::Invalid,
+                    format!("{e}; nothing was changed"),
+                    Some("restore into a server that knows these types (the same version as the source, or newer)".into()),
+                )
+            }
+        }
+        if self.plan.url.is_some() {
+            return self.next_writer(0, out);
+        }
+        let request = Request::Get {
+            name: self.lease.clone(),
+        };
+        self.ask(Step::GetLease, |id| Effect::Lock { id, request }, out);
+    }
+
+    fn flush(&mut self, out: &mut Vec<Effect>) {
+        self.report.changed = true;
+        if self.plan.merge {
+            return self.load(out);
+        }
+        say(
+            out,
+            Line::Step("FLUSHALL ASYNC (the backup replaces every key)".into()),
+        );
+        self.redis(Step::Flush, &["FLUSHALL", "ASYNC"], out);
+    }
+
+    fn load(&mut self, out: &mut Vec<Effect>) {
+        let (Some(caps), Some(h)) = (self.caps.clone(), self.header) else {
+            return self.fail(out, Exit::Error, "internal error: no server".into(), None);
+        };
+        say(out, Line::Step("load the backup into Redis".into()));
+        let options = live::Options {
+            caps,
+            src: h.flavor,
+            now_ms: self.wall(self.now).saturating_mul(1000),
+            merge: self.plan.merge,
+            limit: usize::try_from(self.payload_limit()).unwrap_or(usize::MAX),
+            batch: 1000,
+            batch_bytes: 1 << 20,
+        };
+        let (path, bytes) = (self.plan.file.clone(), self.report.bytes);
+        self.ask(
+            Step::Load,
+            |id| Effect::Load {
+                id,
+                path,
+                bytes,
+                options,
+            },
+            out,
+        );
+    }
+
+    fn on_loaded(&mut self, l: Loaded, out: &mut Vec<Effect>) {
+        let r = l.report.clone();
+        self.report.load = Some(Box::new(l.report));
+        let total = self
+            .counts
+            .as_ref()
+            .map_or(0, |c| c.values().map(|d| d.keys).sum::<u64>());
+        let got = format!(
+            "{} of {total} keys restored ({} as payloads, {} as commands), {} skipped as expired",
+            r.keys_restored, r.keys_by_payload, r.keys_by_commands, r.keys_expired
+        );
+        if l.interrupted {
+            return self.fail(
+                out,
+                Exit::Interrupted,
+                format!("interrupted during the load: {got}"),
+                Some(
+                    "the server holds part of the backup: run the restore again to complete it"
+                        .into(),
+                ),
+            );
+        }
+        if let Some(e) = l.error {
+            let hint = if e.contains("OOM") {
+                "the server reached maxmemory: raise it (CONFIG SET maxmemory) or free memory, then run the restore again".to_string()
+            } else {
+                "the server holds part of the backup: fix the cause and run the restore again"
+                    .to_string()
+            };
+            return self.fail(
+                out,
+                Exit::Error,
+                format!("the load stopped: {e}; {got}"),
+                Some(hint),
+            );
+        }
+        say(
+            out,
+            Line::Detail(format!(
+                "{got}; {} commands in {}",
+                r.commands,
+                human::millis(l.elapsed_ms)
+            )),
+        );
+        self.redis(Step::Keyspace, &["INFO", "keyspace"], out);
+    }
+
     fn verify_hint(&self) -> String {
         let old = match &self.appenddirname {
             Some(d) if self.appendonly => format!(
@@ -1050,6 +1473,27 @@ impl Restore {
             );
         }
         self.timer(Step::RestartTimer, out);
+    }
+
+    /// A reply from redis-cli in the pod or from the connection.
+    fn any_reply(&mut self, input: Input, out: &mut Vec<Effect>) -> Option<Reply> {
+        match input {
+            Input::Exec(_, r) => self.reply(r, out),
+            Input::Reply(_, Ok(Reply::Bulk(b))) => {
+                Some(Reply::Text(String::from_utf8_lossy(&b).into_owned()))
+            }
+            Input::Reply(_, Ok(r)) => Some(r),
+            Input::Reply(_, Err(e)) => {
+                self.fail(
+                    out,
+                    Exit::Error,
+                    format!("the connection to Redis failed: {e}"),
+                    None,
+                );
+                None
+            }
+            _ => None,
+        }
     }
 
     fn reply(&mut self, r: Result<CliOutput, String>, out: &mut Vec<Effect>) -> Option<Reply> {
@@ -1161,7 +1605,7 @@ impl Restore {
                 counts.len()
             )),
         );
-        if self.appendonly {
+        if self.appendonly && !self.live {
             self.redis(Step::Persistence, &["INFO", "persistence"], out);
         } else {
             self.after_verify(out);
@@ -1244,6 +1688,17 @@ impl Restore {
             .map(|d| d.keys)
             .or(self.prelude.empty.then_some(0));
         self.file = Some(f);
+        if let Some(u) = self.plan.url.clone() {
+            self.live = true;
+            self.report.pod = format!("{}:{}", u.host, u.port);
+            if self.plan.method == Method::Auto {
+                self.report.method_reason =
+                    Some("--url: only a live restore works without the pod".into());
+            }
+            say(out, Line::Step(format!("connect to {}:{}", u.host, u.port)));
+            let to = Endpoint::Url(u);
+            return self.ask(Step::Connect, |id| Effect::Connect { id, to }, out);
+        }
         let what = match &self.plan.pod {
             Some(p) => format!("pod {p}"),
             None => format!("label {}", self.plan.selector),
@@ -1287,8 +1742,17 @@ impl Restore {
                 self.lease = lease_name(&pod.owner, &t.pod);
                 self.report.pod = t.pod.clone();
                 self.pod_before = Some(pod);
-                self.target = Some(t);
-                self.redis(Step::InfoServer, &["INFO", "server"], out);
+                self.target = Some(t.clone());
+                if self.plan.method == Method::Swap {
+                    return self.redis(Step::InfoServer, &["INFO", "server"], out);
+                }
+                self.live = true;
+                say(
+                    out,
+                    Line::Step(format!("port-forward to {}:{}", t.pod, t.port)),
+                );
+                let to = Endpoint::Pod(t);
+                self.ask(Step::Connect, |id| Effect::Connect { id, to }, out);
             }
             Err(r) => self.fail(
                 out,
@@ -1378,7 +1842,19 @@ impl Restore {
                 )
             })
             .unwrap_or_default();
+        let live_into = self.live.then(|| {
+            let mut t = String::from(
+                "the running server, over one connection (RESTORE payloads; no exec, no restart)",
+            );
+            if self.plan.merge {
+                t.push_str("; --merge: other keys are kept");
+            } else {
+                t.push_str("; all current keys are deleted first (FLUSHALL ASYNC)");
+            }
+            t
+        });
         let (method, into) = match self.layout() {
+            _ if self.live => ("live", live_into.unwrap_or_default()),
             Layout::Rdb => ("rdb", join(&self.dir, &self.dbfilename)),
             Layout::AofMultiPart { dirname, filename } => (
                 "aof",
@@ -1411,13 +1887,14 @@ impl Restore {
                 human::bytes(bytes)
             )),
         );
-        say(
-            out,
-            Line::Plain(format!(
+        let target = match &self.plan.url {
+            Some(u) => format!("Target: redis://{}:{} ({server})", u.host, u.port),
+            None => format!(
                 "Target: {} / {} ({server}, port {})",
                 self.plan.namespace, t.pod, t.port
-            )),
-        );
+            ),
+        };
+        say(out, Line::Plain(target));
         say(out, Line::Plain(format!("Into:   {into}")));
         let writers: Vec<String> = self
             .writers
@@ -1444,6 +1921,9 @@ impl Restore {
                 }
             )),
         );
+        if self.live {
+            say(out, Line::Plain("Note:   a live restore cannot be rolled back; take a backup first if the current data matters".into()));
+        }
         if self.plan.dry_run {
             say(out, Line::Step("dry run: nothing was changed".into()));
             return self.wind_down_ok(out);
@@ -1489,6 +1969,7 @@ impl Restore {
     fn count_next(&mut self, from: usize, out: &mut Vec<Effect>) {
         match (from..self.writers.len()).find(|&i| self.writers[i].state.is_some()) {
             Some(i) => self.count(i, out),
+            None if self.live => self.flush(out),
             None => self.upload(out),
         }
     }
@@ -1553,6 +2034,9 @@ impl Restore {
     }
 
     fn after_verify(&mut self, out: &mut Vec<Effect>) {
+        if self.live {
+            return self.wind_down_ok(out);
+        }
         match self.layout() {
             Layout::AofMultiPart { dirname, .. } => {
                 let old = join(&self.dir, &format!("{dirname}.kr-old"));
@@ -1644,6 +2128,7 @@ impl Restore {
         let failed = match &input {
             Input::Done(_, Err(e)) => Some(e.clone()),
             Input::Exec(_, Err(e)) => Some(e.clone()),
+            Input::Reply(_, Err(e)) => Some(e.clone()),
             Input::Lock(_, LockAnswer::Released(Err(e))) => Some(e.clone()),
             _ => None,
         };
@@ -1728,6 +2213,10 @@ impl Restore {
         if f.exit == Exit::Ok && !self.plan.dry_run {
             say(out, Line::Step("DONE".into()));
         }
+        if self.connected {
+            self.connected = false;
+            out.push(Effect::Disconnect);
+        }
         self.finished = true;
         self.pending = None;
         out.push(Effect::Finish(f));
@@ -1750,6 +2239,9 @@ fn input_id(i: &Input) -> Option<Id> {
         | Input::Answer(id, _)
         | Input::PodCount(id, _)
         | Input::Done(id, _)
+        | Input::Connected(id, _)
+        | Input::Reply(id, _)
+        | Input::Loaded(id, _)
         | Input::Timer(id) => *id,
         Input::Start | Input::Interrupt => return None,
     })

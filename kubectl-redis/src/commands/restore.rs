@@ -6,6 +6,7 @@ use crate::env;
 use crate::kube::api_error;
 use crate::kube::lease::{self};
 use crate::kube::Kube;
+use crate::redis::auth;
 use crate::store::repo::{Problem, Repo};
 use crate::store::source::Source;
 use crate::ui::Ui;
@@ -15,10 +16,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::ListParams;
 use kube::Api;
 use kubectl_redis_core::backup::Line;
+use kubectl_redis_core::backup::Url;
 use kubectl_redis_core::exit;
 use kubectl_redis_core::exit::Exit;
 use kubectl_redis_core::restore::{
-    Finish, Plan, Writer, WriterKind, HOLDER_ANNOTATION, REPLICAS_ANNOTATION,
+    Finish, Method, Plan, Writer, WriterKind, HOLDER_ANNOTATION, REPLICAS_ANNOTATION,
 };
 use std::time::Duration;
 
@@ -35,13 +37,35 @@ NOSAVE, waits for it to come back, checks PING and every database's key count \
 against the backup's, and scales \
 writers back to their recorded counts. On any failure or Ctrl-C writers are \
 scaled back; if the plugin itself is killed, `restore --recover` puts them \
-back from the annotations.";
+back from the annotations.\n\n\
+--method live replays the backup into the running server instead, over one \
+connection (a port-forward, or --url): RESTORE with each value's bytes as they \
+stand in the file, or plain commands where the server does not know a type \
+(a newer file into an older server) or a value is too big for one payload. \
+No exec, no shell or tools in the image, no restart. Keys not in the backup \
+are deleted first (FLUSHALL ASYNC; SCAN + UNLINK where FLUSHALL is renamed \
+away) unless --merge. What the server cannot take is refused before \
+anything changes, naming the keys; keys whose TTL passed are skipped. It \
+cannot be rolled back: take a backup first. --method auto (the default) picks \
+live when a swap cannot run (no exec, no tools, a server older than the file) \
+and swap otherwise, and says why.";
 
 pub fn after_help() -> String {
     format!(
-        "Environment:\n  BACKUP                 file when --file is not given\n  WORKER_DEPLOY          writers when --scale-down is not given (comma-separated)\n  NS, APP_LABEL          as for backup\n\n{}\nExamples:\n  kubectl redis restore --file ./backups/redis-backup-20251024_180500.rdb -n october\n  kubectl redis restore --file x.rdb --scale-down deploy/api --scale-down sts/celery --yes\n  kubectl redis restore --file x.rdb --dry-run        # checks and plan only\n  kubectl redis restore --recover -n october          # after a killed restore",
+        "Environment:\n  BACKUP                 file when --file is not given\n  WORKER_DEPLOY          writers when --scale-down is not given (comma-separated)\n  NS, APP_LABEL          as for backup\n\n{}\nExamples:\n  kubectl redis restore --file ./backups/redis-backup-20251024_180500.rdb -n october\n  kubectl redis restore --file x.rdb --scale-down deploy/api --scale-down sts/celery --yes\n  kubectl redis restore --file x.rdb --dry-run        # checks and plan only\n  kubectl redis restore --recover -n october          # after a killed restore\n  kubectl redis restore --file x.rdb --method live    # no exec, no restart\n  REDISCLI_AUTH=... kubectl redis restore --file x.rdb --url redis://127.0.0.1:6379 --yes",
         exit::help_table()
     )
+}
+
+/// `--method` of restore.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestoreMethod {
+    /// Live when a swap cannot run or is unsafe, swap otherwise
+    Auto,
+    /// Copy the file into the pod and restart Redis (needs exec, sh and file tools)
+    Swap,
+    /// Replay the backup into the running server (no exec, no restart)
+    Live,
 }
 
 #[derive(Args, Debug)]
@@ -68,8 +92,26 @@ pub struct RestoreArgs {
     #[arg(long = "scale-down", value_name = "KIND/NAME")]
     pub scale_down: Vec<String>,
     /// Stop no writers at all
-    #[arg(long, conflicts_with = "scale_down")]
+    #[arg(long, visible_alias = "keep-writers", conflicts_with = "scale_down")]
     pub no_scale_down: bool,
+    /// How the backup gets in: swap (copy the file into the pod, restart Redis), live (replay it into the running server), auto (live when a swap cannot run)
+    #[arg(long, value_enum, default_value_t = RestoreMethod::Auto, value_name = "METHOD")]
+    pub method: RestoreMethod,
+    /// Restore live into this server (outside Kubernetes, or through your own port-forward); no lock, no writers
+    #[arg(long, value_name = "redis://HOST:PORT", conflicts_with_all = ["pod", "selector", "scale_down", "recover"])]
+    pub url: Option<String>,
+    /// Live: keep keys that are not in the backup (replace only the backup's own)
+    #[arg(long)]
+    pub merge: bool,
+    /// Live: values bigger than this go as commands in batches instead of one RESTORE (also capped by the server's proto-max-bulk-len)
+    #[arg(long, value_name = "BYTES", default_value = "16MiB", value_parser = crate::args::parse_bytes)]
+    pub big_value_bytes: u64,
+    /// Read the Redis password from this Secret's key (in the namespace); never printed
+    #[arg(long, value_name = "NAME/KEY")]
+    pub password_from_secret: Option<String>,
+    /// ACL user name (the password comes from --password-from-secret, $REDISCLI_AUTH or the pod)
+    #[arg(long, value_name = "NAME")]
+    pub user_name: Option<String>,
     /// Do not ask for confirmation
     #[arg(short = 'y', long)]
     pub yes: bool,
@@ -119,6 +161,28 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
             "list backups with `kubectl redis list`",
         );
     }
+    let url = match args.url.as_deref().map(crate::redis::parse_url) {
+        None => None,
+        Some(Ok((host, port))) => Some(Url { host, port }),
+        Some(Err(e)) => {
+            return invalid(
+                &e,
+                "use redis://HOST:PORT; give a password with $REDISCLI_AUTH",
+            )
+        }
+    };
+    if url.is_some() && args.method == RestoreMethod::Swap {
+        return invalid(
+            "--url works only with --method live (a swap copies the file into a pod)",
+            "drop --method swap, or drop --url to restore into a pod",
+        );
+    }
+    if args.merge && args.method == RestoreMethod::Swap {
+        return invalid(
+            "--merge works only with --method live (a swap replaces the whole dataset)",
+            "add --method live",
+        );
+    }
     let writers = match writers(&args) {
         Ok(w) => w,
         Err(e) => {
@@ -128,22 +192,47 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
             )
         }
     };
-    let Some(k) = crate::kube::connect_or_report(
-        ui,
-        kube,
-        (args.output == Output::Json).then_some(if args.recover {
-            "RecoverResult"
-        } else {
-            "RestoreResult"
-        }),
-    )
-    .await
-    else {
-        return Exit::Error;
+    let k = if url.is_some() {
+        None
+    } else {
+        let Some(k) = crate::kube::connect_or_report(
+            ui,
+            kube,
+            (args.output == Output::Json).then_some(if args.recover {
+                "RecoverResult"
+            } else {
+                "RestoreResult"
+            }),
+        )
+        .await
+        else {
+            return Exit::Error;
+        };
+        Some(k)
     };
     if args.recover {
-        return recover(ui, &k, args.output).await;
+        if let Some(k) = &k {
+            return recover(ui, k, args.output).await;
+        }
     }
+    let auth = match auth::explicit(
+        k.as_ref().map(|k| &k.client),
+        k.as_ref().map(|k| k.namespace.as_str()).unwrap_or_default(),
+        args.password_from_secret.as_deref(),
+        args.user_name.clone(),
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(e) => {
+            return invalid(
+                &e,
+                "check the Secret with `kubectl get secret NAME -o yaml` (names only are printed); with --url use $REDISCLI_AUTH",
+            )
+        }
+    };
+    // The swap path hands the user's password to redis-cli in the pod.
+    auth::set_global(auth.clone());
     let fail = |exit: Exit, p: &Problem| {
         ui.error(&p.message, Some(&p.hint));
         if args.output == Output::Json {
@@ -210,8 +299,10 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
     } else {
         file
     };
+    let namespace = k.as_ref().map(|k| k.namespace.clone()).unwrap_or_default();
+    let user = k.as_ref().and_then(|k| k.user.clone());
     let plan = Plan {
-        namespace: k.namespace.clone(),
+        namespace,
         selector: env::selector(args.target.selector),
         pod: args.target.pod,
         container: args.target.container,
@@ -221,14 +312,22 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         yes: args.yes,
         dry_run: args.dry_run,
         force_unverified: args.force_unverified,
-        holder: lease::holder(k.user.as_deref()),
+        holder: lease::holder(user.as_deref()),
         started_unix: env::unix_now(),
         lease_s: lease::DURATION_S,
         scale_timeout_ms: env::millis(args.scale_timeout),
         restart_timeout_ms: env::millis(args.timeout),
         poll_ms: 500,
+        method: match args.method {
+            RestoreMethod::Swap => Method::Swap,
+            RestoreMethod::Live => Method::Live,
+            RestoreMethod::Auto => Method::Auto,
+        },
+        url,
+        merge: args.merge,
+        big_value_bytes: args.big_value_bytes,
     };
-    let finish = crate::jobs::restore::drive(ui, &k, plan).await;
+    let finish = crate::jobs::restore::drive(ui, k.as_ref(), auth, plan).await;
     report(ui, args.output, &finish);
     finish.exit
 }
@@ -269,7 +368,7 @@ async fn latest(dir: Option<String>) -> Result<String, (Exit, Problem)> {
 }
 
 fn writers(args: &RestoreArgs) -> Result<Vec<Writer>, String> {
-    if args.no_scale_down {
+    if args.no_scale_down || args.url.is_some() {
         return Ok(Vec::new());
     }
     crate::kube::workloads::writer_list(&args.scale_down)

@@ -400,7 +400,7 @@ impl<'a> Shell<'a> {
 }
 
 /// The answer to a lock request made with no cluster (never, with `--url`).
-fn no_cluster(request: Request, e: String) -> Answer {
+pub fn no_cluster(request: Request, e: String) -> Answer {
     match request {
         Request::Get { .. } => Answer::Found(Err(LeaseError::Other(e))),
         Request::Take { .. } => Answer::Taken(Err(LeaseError::Other(e))),

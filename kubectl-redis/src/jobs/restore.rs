@@ -2,19 +2,25 @@
 //! writers, the Lease, exec in the pod, the upload, confirmation).
 
 use crate::kube::lease::Locks;
+use crate::kube::portforward::Forward;
 use crate::kube::Kube;
 use crate::kube::{api_error, exec};
+use crate::redis::auth::Auth;
+use crate::redis::Conn;
 use crate::ui::{Progress, Ui};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::Api;
+use kubectl_redis_core::backup::{ConnectError, Endpoint};
 use kubectl_redis_core::backup::{Failure, Line};
 use kubectl_redis_core::exit::Exit;
+use kubectl_redis_core::restore::live::Survey;
 use kubectl_redis_core::restore::{
     Answer, Effect, Finish, Input, LocalFile, Plan, Report, Restore, Writer, WriterKind,
     WriterState, HOLDER_ANNOTATION, REPLICAS_ANNOTATION,
 };
+use kubectl_redis_core::wire::reply::Reply;
 use std::collections::VecDeque;
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
@@ -40,11 +46,25 @@ impl<'a> Shell<'a> {
     }
 }
 
+/// The interpreter: the cluster (absent with `--url`), and the connection
+/// of a live restore with the credentials only the shell sees.
+struct Run<'a> {
+    ui: &'a Ui,
+    sh: Option<Shell<'a>>,
+    auth: Auth,
+    conn: Option<(Conn, Option<Forward>)>,
+}
+
 /// Runs the machine to its end, doing each effect; Ctrl-C is an input.
-pub async fn drive(ui: &Ui, k: &Kube, plan: Plan) -> Finish {
+pub async fn drive(ui: &Ui, k: Option<&Kube>, auth: Auth, plan: Plan) -> Finish {
     let t0 = Instant::now();
     let now = || u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let mut sh = Shell::new(ui, k, plan.holder.clone());
+    let mut sh = Run {
+        ui,
+        sh: k.map(|k| Shell::new(ui, k, plan.holder.clone())),
+        auth,
+        conn: None,
+    };
     let mut m = Restore::new(plan);
     let mut inputs = VecDeque::from([Input::Start]);
     let mut ctrl_c = pin!(tokio::signal::ctrl_c());
@@ -60,7 +80,8 @@ pub async fn drive(ui: &Ui, k: &Kube, plan: Plan) -> Finish {
                 return f;
             }
             ui.trace(&format!("> {effect:?}"));
-            let result = if interrupted {
+            // A load handles Ctrl-C itself, to say how far it got.
+            let result = if interrupted || matches!(effect, Effect::Load { .. }) {
                 sh.perform(effect).await
             } else {
                 tokio::select! {
@@ -85,6 +106,145 @@ pub async fn drive(ui: &Ui, k: &Kube, plan: Plan) -> Finish {
                     .into(),
             ),
         }),
+    }
+}
+
+impl Run<'_> {
+    async fn perform(&mut self, effect: Effect) -> Input {
+        match effect {
+            Effect::ReadLocal { id, path } => Input::Local(id, read_local(&path)),
+            Effect::Connect { id, to } => Input::Connected(id, self.connect(to).await),
+            Effect::Send { id, args } => Input::Reply(
+                id,
+                match &mut self.conn {
+                    Some((c, _)) => c.command(&args).await,
+                    None => Err("not connected".into()),
+                },
+            ),
+            Effect::Wipe { id } => Input::Done(
+                id,
+                match &mut self.conn {
+                    Some((c, _)) => c.wipe().await.map(|n| {
+                        self.ui.note(&format!("{n} keys deleted with UNLINK"));
+                    }),
+                    None => Err("not connected".into()),
+                },
+            ),
+            Effect::Load {
+                id,
+                path,
+                bytes,
+                options,
+            } => match &mut self.conn {
+                Some((c, _)) => Input::Loaded(id, c.load(self.ui, &path, bytes, options).await),
+                None => Input::Loaded(
+                    id,
+                    kubectl_redis_core::restore::Loaded {
+                        report: Default::default(),
+                        error: Some("not connected".into()),
+                        interrupted: false,
+                        elapsed_ms: 0,
+                    },
+                ),
+            },
+            Effect::Disconnect => {
+                if let Some((conn, fwd)) = self.conn.take() {
+                    drop(conn);
+                    if let Some(f) = fwd {
+                        f.close();
+                    }
+                }
+                Input::Interrupt
+            }
+            Effect::Say(_) | Effect::Finish(_) => Input::Interrupt,
+            other => match &mut self.sh {
+                Some(sh) => sh.perform(other).await,
+                None => no_cluster(other),
+            },
+        }
+    }
+
+    /// Opens the connection and authenticates: the user's password, else
+    /// (for a pod) the container's own `REDIS_PASSWORD`.
+    async fn connect(&mut self, to: Endpoint) -> Result<Option<String>, ConnectError> {
+        let failed = ConnectError::Failed;
+        let mut conn = match &to {
+            Endpoint::Url(u) => {
+                let s = tokio::net::TcpStream::connect((u.host.as_str(), u.port))
+                    .await
+                    .map_err(|e| failed(format!("{}:{}: {e}", u.host, u.port)))?;
+                let _ = s.set_nodelay(true);
+                (Conn::new(s), None)
+            }
+            Endpoint::Pod(t) => {
+                let Some(sh) = &self.sh else {
+                    return Err(failed("no cluster".into()));
+                };
+                let (fwd, s) = crate::kube::portforward::open(&sh.pods, t).await?;
+                (Conn::new(s), Some(fwd))
+            }
+        };
+        if self.auth.password.is_none() {
+            if let (Endpoint::Pod(t), Some(sh)) = (&to, &self.sh) {
+                let p = sh
+                    .pods
+                    .get(&t.pod)
+                    .await
+                    .map_err(|e| failed(api_error(e)))?;
+                if let Some(pw) = crate::kube::secrets::from_pod_env(
+                    &sh.k.client,
+                    &sh.k.namespace,
+                    &p,
+                    &t.container,
+                )
+                .await
+                .map_err(failed)?
+                {
+                    self.auth.password = Some(pw);
+                    self.auth.source = Some("the container's REDIS_PASSWORD".into());
+                }
+            }
+        }
+        let said = match &self.auth.password {
+            Some(pw) => {
+                let from = self.auth.source.clone().unwrap_or_default();
+                match conn.0.auth(self.auth.user.as_deref(), pw).await {
+                    Ok(Reply::Error(e)) => {
+                        return Err(failed(format!(
+                            "AUTH with the password from {from} refused: {e}"
+                        )))
+                    }
+                    Ok(_) => Some(match &self.auth.user {
+                        Some(u) => format!("AUTH as {u} with the password from {from}"),
+                        None => format!("AUTH with the password from {from}"),
+                    }),
+                    Err(e) => return Err(failed(e)),
+                }
+            }
+            None => None,
+        };
+        self.conn = Some(conn);
+        Ok(said)
+    }
+}
+
+/// Answers an effect that needs the cluster when there is none (`--url`).
+fn no_cluster(effect: Effect) -> Input {
+    let e = || "no cluster (--url)".to_string();
+    match effect {
+        Effect::ListPods { id, .. } => Input::Pods(id, Err(e())),
+        Effect::Redis { id, .. } | Effect::Exec { id, .. } => Input::Exec(id, Err(e())),
+        Effect::Probe { id, .. } => Input::Probed(id, Err(e())),
+        Effect::GetWriter { id, .. } => Input::Writer(id, Err(e())),
+        Effect::Lock { id, request } => {
+            Input::Lock(id, crate::jobs::backup::no_cluster(request, e()))
+        }
+        Effect::CountPods { id, .. } => Input::PodCount(id, Err(e())),
+        Effect::Annotate { id, .. } | Effect::Scale { id, .. } | Effect::Upload { id, .. } => {
+            Input::Done(id, Err(e()))
+        }
+        Effect::Timer { id, .. } => Input::Timer(id),
+        _ => Input::Interrupt,
     }
 }
 
@@ -146,8 +306,8 @@ impl Shell<'_> {
                 tokio::time::sleep(Duration::from_millis(after_ms)).await;
                 Input::Timer(id)
             }
-            // Handled by the caller.
-            Effect::Say(_) | Effect::Finish(_) => Input::Interrupt,
+            // Handled by the caller, or by `Run`.
+            _ => Input::Interrupt,
         }
     }
 
@@ -221,8 +381,9 @@ fn read_local(path: &str) -> Result<LocalFile, String> {
             .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
             .map_err(|e| e.to_string())?;
     }
+    let mut survey = Survey::default();
     let verified = if md.is_file() && md.len() > 0 {
-        verify_local(Path::new(path))
+        verify_local(Path::new(path), &mut survey)
     } else {
         Err("not a regular, non-empty file".to_string())
     };
@@ -231,13 +392,23 @@ fn read_local(path: &str) -> Result<LocalFile, String> {
         bytes: md.len(),
         head,
         verified,
+        survey,
     })
 }
 
-/// Every byte through the reader, and the manifest compared when there is one.
-fn verify_local(path: &Path) -> Result<kubectl_redis_core::rdb::reader::Summary, String> {
+/// Every byte through the reader, and the manifest compared when there is
+/// one; what the file holds by type goes into `survey`.
+fn verify_local(
+    path: &Path,
+    survey: &mut Survey,
+) -> Result<kubectl_redis_core::rdb::reader::Summary, String> {
+    use kubectl_redis_core::rdb::reader::Event;
     let manifest = crate::store::rdbfile::manifest_for(path)?;
-    let c = crate::store::rdbfile::check(path, manifest.is_some(), &mut |_| {})?;
+    let c = crate::store::rdbfile::check(path, manifest.is_some(), &mut |e| match e {
+        Event::Key(k) => survey.add(&k),
+        Event::Function { .. } => survey.functions += 1,
+        _ => {}
+    })?;
     let s = c.result.map_err(|e| e.to_string())?;
     match manifest {
         Some(m) => {

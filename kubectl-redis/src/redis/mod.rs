@@ -195,3 +195,199 @@ pub fn parse_url(url: &str) -> Result<(String, u16), String> {
     }
     Ok((host.to_string(), port))
 }
+
+/// How many commands may wait for their replies, and how many bytes of
+/// commands may wait to be written: both sides' memory stays bounded.
+const MAX_IN_FLIGHT: usize = 50_000;
+const MAX_UNSENT: usize = 1 << 20;
+/// A server that neither reads nor answers for this long has stopped.
+const STALL: Duration = Duration::from_secs(60);
+
+impl Conn {
+    /// Sends a command whose arguments may be any bytes; one reply.
+    pub async fn command_bytes(&mut self, args: &[&[u8]]) -> Answer {
+        let mut req = Vec::new();
+        kubectl_redis_core::restore::live::resp(&mut req, args);
+        self.round_trip(&req).await
+    }
+
+    /// Replays the local file at `path` into the server with the core's
+    /// [`Loader`](kubectl_redis_core::restore::live::Loader): commands are
+    /// written while replies are read, within [`MAX_IN_FLIGHT`] and
+    /// [`MAX_UNSENT`]. Ctrl-C stops producing commands; what was produced is
+    /// sent and answered, and the report says how far it got.
+    pub async fn load(
+        &mut self,
+        ui: &Ui,
+        path: &str,
+        total: u64,
+        options: kubectl_redis_core::restore::live::Options,
+    ) -> kubectl_redis_core::restore::Loaded {
+        use kubectl_redis_core::restore::live::Loader;
+        use std::io::Read;
+        let t0 = Instant::now();
+        let mut loader = Loader::new(options);
+        let mut error: Option<String> = None;
+        let mut file = match std::fs::File::open(path) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                error = Some(format!("cannot open {path}: {e}"));
+                None
+            }
+        };
+        let mut progress = Progress::new(ui, "load");
+        progress.set_total(Some(total));
+        let mut out: Vec<u8> = Vec::with_capacity(MAX_UNSENT + (256 << 10));
+        let mut written = 0usize;
+        let mut replies = std::mem::take(&mut self.buf);
+        let mut eof = false;
+        let mut interrupted = false;
+        let mut chunk = vec![0u8; 256 << 10];
+        let mut rbuf = vec![0u8; 64 << 10];
+        let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+        let (mut rd, mut wr) = tokio::io::split(&mut self.io);
+        let mut last = Instant::now();
+        loop {
+            let stopping = interrupted || error.is_some() || loader.failed().is_some();
+            while !eof
+                && !stopping
+                && out.len() - written < MAX_UNSENT
+                && loader.in_flight() < MAX_IN_FLIGHT
+            {
+                let Some(f) = file.as_mut() else { break };
+                match f.read(&mut chunk) {
+                    Ok(0) => {
+                        eof = true;
+                        if let Err(e) = loader.finish() {
+                            error = Some(e.to_string());
+                        }
+                    }
+                    Ok(n) => {
+                        if let Err(e) = loader.feed(&chunk[..n], &mut out) {
+                            if !matches!(
+                                e,
+                                kubectl_redis_core::restore::live::LoadError::Server { .. }
+                            ) {
+                                error = Some(e.to_string());
+                            }
+                            break;
+                        }
+                        progress.update(loader.report().bytes_read);
+                    }
+                    Err(e) => {
+                        error = Some(format!("reading {path}: {e}"));
+                        break;
+                    }
+                }
+            }
+            if written == out.len() {
+                out.clear();
+                written = 0;
+            }
+            let done_producing = eof || interrupted || error.is_some() || loader.failed().is_some();
+            if done_producing && written == out.len() && loader.in_flight() == 0 {
+                break;
+            }
+            // Replies may be waiting for commands not yet written: never
+            // wait on replies alone while something is unsent.
+            tokio::select! {
+                r = wr.write(&out[written..]), if written < out.len() => match r {
+                    Ok(0) => { error.get_or_insert("Redis closed the connection".into()); break; }
+                    Ok(n) => { written += n; last = Instant::now(); }
+                    Err(e) => { error.get_or_insert(format!("writing to Redis: {e}")); break; }
+                },
+                r = rd.read(&mut rbuf) => match r {
+                    Ok(0) => { error.get_or_insert("Redis closed the connection".into()); break; }
+                    Ok(n) => {
+                        replies.extend_from_slice(&rbuf[..n]);
+                        let used = loader.replies(&replies);
+                        replies.drain(..used);
+                        last = Instant::now();
+                    }
+                    Err(e) => { error.get_or_insert(format!("reading from Redis: {e}")); break; }
+                },
+                _ = &mut ctrl_c, if !interrupted => {
+                    interrupted = true;
+                    ui.line("restore", &kubectl_redis_core::backup::Line::Warn(
+                        "interrupted: sending what is already prepared, then stopping".into()));
+                }
+                _ = tokio::time::sleep_until((last + STALL).into()) => {
+                    error.get_or_insert(format!("Redis neither read nor answered for {} s", STALL.as_secs()));
+                    break;
+                }
+            }
+        }
+        progress.finish();
+        self.buf = replies;
+        if error.is_none() {
+            error = loader.failed().map(|e| e.to_string());
+        }
+        kubectl_redis_core::restore::Loaded {
+            report: loader.report().clone(),
+            error,
+            interrupted,
+            elapsed_ms: u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// Deletes every key, database by database, with SCAN + UNLINK (for a
+    /// server where FLUSHALL is renamed away).
+    pub async fn wipe(&mut self) -> Result<u64, String> {
+        let info = match self.command(&["INFO".into(), "keyspace".into()]).await? {
+            Reply::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
+            Reply::Error(e) => return Err(format!("INFO keyspace: {e}")),
+            other => format!("{other:?}"),
+        };
+        let dbs: Vec<String> = kubectl_redis_core::wire::reply::info_fields(&info)
+            .keys()
+            .filter_map(|k| k.strip_prefix("db").map(str::to_string))
+            .collect();
+        let mut deleted = 0u64;
+        for db in dbs {
+            if let Reply::Error(e) = self.command(&["SELECT".into(), db.clone()]).await? {
+                return Err(format!("SELECT {db}: {e}"));
+            }
+            let mut cursor = b"0".to_vec();
+            loop {
+                let r = self
+                    .command_bytes(&[b"SCAN", &cursor, b"COUNT", b"1000"])
+                    .await?;
+                let (next, keys) = match r {
+                    Reply::Array(mut items) if items.len() == 2 => {
+                        let keys = match items.pop() {
+                            Some(Reply::Array(k)) => k,
+                            _ => Vec::new(),
+                        };
+                        match items.pop() {
+                            Some(Reply::Bulk(c)) => (c, keys),
+                            _ => return Err("SCAN gave an unexpected reply".into()),
+                        }
+                    }
+                    Reply::Error(e) => return Err(format!("SCAN: {e}")),
+                    other => return Err(format!("SCAN gave an unexpected reply: {other:?}")),
+                };
+                let names: Vec<Vec<u8>> = keys
+                    .into_iter()
+                    .filter_map(|k| match k {
+                        Reply::Bulk(b) => Some(b),
+                        _ => None,
+                    })
+                    .collect();
+                if !names.is_empty() {
+                    let mut args: Vec<&[u8]> = vec![b"UNLINK"];
+                    args.extend(names.iter().map(Vec::as_slice));
+                    match self.command_bytes(&args).await? {
+                        Reply::Integer(n) => deleted += u64::try_from(n).unwrap_or(0),
+                        Reply::Error(e) => return Err(format!("UNLINK: {e}")),
+                        _ => {}
+                    }
+                }
+                if next == b"0" {
+                    break;
+                }
+                cursor = next;
+            }
+        }
+        Ok(deleted)
+    }
+}

@@ -1,0 +1,951 @@
+//! The live restore's data plane: an RDB file in, RESP commands out, replies
+//! accounted for. No I/O: the shell moves the bytes (`redis::Conn::load`).
+//!
+//! Each key becomes, where the target knows its type and encoding,
+//! `RESTORE key ttl payload REPLACE [ABSTTL] [IDLETIME s | FREQ f]` with the
+//! payload built from the value's raw bytes (type byte + value + a 2-byte RDB
+//! version the target accepts + CRC-64, as `DUMP` makes them): nothing is
+//! re-encoded. Otherwise, or when the value is bigger than one payload may be,
+//! it becomes plain commands (SET/APPEND, RPUSH, SADD, ZADD, HSET in batches,
+//! then PEXPIREAT). Function libraries go through `FUNCTION RESTORE`. Keys
+//! whose expiry has passed are skipped and counted. The first error reply
+//! stops the load; the report says how far it got.
+//!
+//! [`Survey`] is gathered while the file is verified, before anything
+//! changes, and [`check`] refuses a file the target cannot take, naming keys.
+
+use crate::rdb::crc64;
+use crate::rdb::reader::{Error as ReadError, Key, Summary};
+use crate::rdb::records::{Record, Splitter};
+use crate::rdb::values::{self, Decoder, Item, Shape};
+use crate::rdb::{escape, Flavor, Server};
+use serde::Serialize;
+use std::collections::{BTreeMap, VecDeque};
+
+/// What a target server takes as `RESTORE` payloads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caps {
+    /// The server.
+    pub server: Server,
+}
+
+impl Caps {
+    /// The highest type byte the server knows, by flavor.
+    fn max_code(&self) -> u8 {
+        let (ma, mi, _) = self.server.version;
+        match self.server.flavor {
+            Flavor::Valkey if ma >= 9 => 22,
+            Flavor::Valkey => 21,
+            Flavor::Redis => match (ma, mi) {
+                (0..=6, _) => 15,
+                (7, 0..=1) => 19,
+                (7, 2..=3) => 21,
+                _ => 25,
+            },
+        }
+    }
+
+    /// Whether a value of type `code` from a `src` file restores as is.
+    pub fn restores(&self, code: u8, src: Flavor) -> bool {
+        if matches!(code, 6 | 8) || code > self.max_code() {
+            return false;
+        }
+        // Above 21 the numbers mean different things in Redis and Valkey.
+        code <= 21 || src == self.server.flavor
+    }
+
+    /// The RDB version written in payload footers: one the server accepts
+    /// (Valkey takes Redis's up to 11 and its own from 80).
+    pub fn footer(&self) -> u16 {
+        match self.server.flavor {
+            Flavor::Valkey => 11,
+            Flavor::Redis => u16::try_from(self.server.max_rdb_version()).unwrap_or(9),
+        }
+    }
+
+    /// Whether the server has Redis 7.0's stream counters (XSETID
+    /// ENTRIESADDED, XGROUP CREATE ENTRIESREAD).
+    pub fn stream_counters(&self) -> bool {
+        self.server.flavor == Flavor::Valkey || self.server.version.0 >= 7
+    }
+
+    /// Whether the server has functions (7.0+).
+    pub fn functions(&self) -> bool {
+        self.server.flavor == Flavor::Valkey || self.server.version.0 >= 7
+    }
+}
+
+/// Keys of one type in a file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CodeStat {
+    /// How many.
+    pub keys: u64,
+    /// The first few names.
+    pub samples: Vec<String>,
+    /// The largest few, with their size in the file.
+    pub largest: Vec<(u64, String)>,
+}
+
+/// What a file holds, by type byte: gathered while verifying it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Survey {
+    /// Keys by type byte.
+    pub codes: BTreeMap<u8, CodeStat>,
+    /// Function libraries.
+    pub functions: u64,
+}
+
+const SAMPLES: usize = 5;
+
+impl Survey {
+    /// Counts one key.
+    pub fn add(&mut self, k: &Key<'_>) {
+        let s = self.codes.entry(k.kind.code).or_default();
+        s.keys += 1;
+        let name = || escape(&k.name[..k.name.len().min(80)]);
+        if s.samples.len() < SAMPLES {
+            s.samples.push(name());
+        }
+        let small = s.largest.last().map_or(0, |l| l.0);
+        if s.largest.len() < SAMPLES || k.bytes > small {
+            s.largest.push((k.bytes, name()));
+            s.largest.sort_by_key(|l| std::cmp::Reverse(l.0));
+            s.largest.truncate(SAMPLES);
+        }
+    }
+}
+
+/// How a file's keys will travel, or why it cannot be restored here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// Keys sent as `RESTORE` payloads (those not too big).
+    pub payload_types: Vec<&'static str>,
+    /// Lines for the plan: types sent as commands, and why.
+    pub notes: Vec<String>,
+}
+
+/// Whether every key of the file can go into `caps`' server, values over
+/// `limit` bytes as commands. The error names the keys that cannot.
+pub fn check(survey: &Survey, src: Flavor, caps: &Caps, limit: u64) -> Result<Route, String> {
+    let mut notes = Vec::new();
+    let mut refused = Vec::new();
+    let mut payload_types = Vec::new();
+    let name = |code: u8| type_name(code, src);
+    let s = &caps.server;
+    let server = format!(
+        "{:?} {}.{}.{}",
+        s.flavor, s.version.0, s.version.1, s.version.2
+    );
+    for (&code, stat) in &survey.codes {
+        let decodable = values::shape(code);
+        let restores = caps.restores(code, src);
+        match (restores, &decodable) {
+            (true, Ok(_)) => {
+                payload_types.push(name(code));
+                let big = stat.largest.iter().filter(|l| l.0 > limit).count();
+                if big > 0 {
+                    notes.push(format!(
+                        "{} value(s) of {} larger than {} go as commands in batches",
+                        if big >= SAMPLES {
+                            format!("{big}+")
+                        } else {
+                            big.to_string()
+                        },
+                        name(code),
+                        crate::human::bytes(limit)
+                    ));
+                }
+            }
+            (true, Err(e)) => {
+                payload_types.push(name(code));
+                let big: Vec<&str> = stat
+                    .largest
+                    .iter()
+                    .filter(|l| l.0 > limit)
+                    .map(|l| l.1.as_str())
+                    .collect();
+                if !big.is_empty() {
+                    refused.push(format!(
+                        "{} larger than {} ({e}): {}",
+                        name(code),
+                        crate::human::bytes(limit),
+                        big.join(", ")
+                    ));
+                }
+            }
+            (false, Ok(_)) => notes.push(format!(
+                "{} key(s) of {} go as commands ({server} does not know this encoding)",
+                stat.keys,
+                name(code)
+            )),
+            (false, Err(e)) => refused.push(format!(
+                "{} key(s) of {} ({server} does not know it, and {e}): {}{}",
+                stat.keys,
+                name(code),
+                stat.samples.join(", "),
+                if stat.keys > stat.samples.len() as u64 {
+                    ", ..."
+                } else {
+                    ""
+                }
+            )),
+        }
+    }
+    if survey.functions > 0 && !caps.functions() {
+        refused.push(format!(
+            "{} function librar{} ({server} has no functions)",
+            survey.functions,
+            if survey.functions == 1 { "y" } else { "ies" }
+        ));
+    }
+    if refused.is_empty() {
+        Ok(Route {
+            payload_types,
+            notes,
+        })
+    } else {
+        Err(format!(
+            "{server} cannot take everything in this backup: {}",
+            refused.join("; ")
+        ))
+    }
+}
+
+/// A type byte for people: `hash (listpack)`.
+pub fn type_name(code: u8, flavor: Flavor) -> &'static str {
+    match (code, flavor) {
+        (0, _) => "string",
+        (1, _) => "list (linked list)",
+        (2, _) => "set (hashtable)",
+        (3, _) => "zset (old format)",
+        (4, _) => "hash (hashtable)",
+        (5, _) => "zset (skiplist)",
+        (7, _) => "module value",
+        (9, _) => "hash (zipmap)",
+        (10, _) => "list (ziplist)",
+        (11, _) => "set (intset)",
+        (12, _) => "zset (ziplist)",
+        (13, _) => "hash (ziplist)",
+        (14, _) => "list (quicklist)",
+        (15, _) => "stream (v1)",
+        (16, _) => "hash (listpack)",
+        (17, _) => "zset (listpack)",
+        (18, _) => "list (quicklist 2)",
+        (19, _) => "stream (v2)",
+        (20, _) => "set (listpack)",
+        (21, _) => "stream (v3)",
+        (22, Flavor::Valkey) => "hash with field TTLs (Valkey)",
+        (22..=25, Flavor::Redis) => "hash with field TTLs",
+        _ => "unknown type",
+    }
+}
+
+/// Settings of one load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// The target.
+    pub caps: Caps,
+    /// The file's flavor.
+    pub src: Flavor,
+    /// Wall clock, Unix ms: keys expiring before it are skipped.
+    pub now_ms: i64,
+    /// Keep keys not in the backup (replace only the backup's own).
+    pub merge: bool,
+    /// Values whose bytes exceed this go as commands.
+    pub limit: usize,
+    /// Elements per command when sending commands.
+    pub batch: usize,
+    /// Bytes per command when sending commands.
+    pub batch_bytes: usize,
+}
+
+/// What a load did, so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LoadReport {
+    /// Keys the server confirmed.
+    pub keys_restored: u64,
+    /// Of those, sent as `RESTORE` payloads.
+    pub keys_by_payload: u64,
+    /// Of those, sent as plain commands.
+    pub keys_by_commands: u64,
+    /// Keys whose expiry had passed: not sent.
+    pub keys_expired: u64,
+    /// Keys confirmed per database.
+    pub dbs: BTreeMap<u64, u64>,
+    /// Function libraries restored.
+    pub functions: u64,
+    /// Commands sent.
+    pub commands: u64,
+    /// File bytes read.
+    pub bytes_read: u64,
+}
+
+/// Why a load stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadError {
+    /// The file is not what verification said (it changed?).
+    File(String),
+    /// A key cannot be sent (not decodable and too big).
+    Unsupported { key: String, why: String },
+    /// The server answered an error.
+    Server {
+        key: String,
+        db: u64,
+        message: String,
+    },
+}
+
+impl core::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            LoadError::File(e) => write!(f, "reading the backup: {e}"),
+            LoadError::Unsupported { key, why } => write!(f, "key \"{key}\": {why}"),
+            LoadError::Server { key, db, message } if key.is_empty() => {
+                write!(f, "Redis answered \"{message}\" (db{db})")
+            }
+            LoadError::Server { key, db, message } => {
+                write!(f, "Redis answered \"{message}\" for key \"{key}\" (db{db})")
+            }
+        }
+    }
+}
+
+/// What a reply confirms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Pending {
+    /// SELECT, UNLINK, or one command of several for a key.
+    Step(u64, Box<[u8]>),
+    /// The last command of a key.
+    Key {
+        db: u64,
+        name: Box<[u8]>,
+        payload: bool,
+    },
+    Function,
+}
+
+/// A key being sent as commands.
+#[derive(Debug)]
+struct Conv {
+    name: Vec<u8>,
+    db: u64,
+    expire_ms: Option<i64>,
+    shape: Shape,
+    decoder: Decoder,
+    /// The command being filled: its arguments after the key.
+    args: Vec<Vec<u8>>,
+    bytes: usize,
+    /// A string's first piece has been sent (SET), the rest are APPENDs.
+    started: bool,
+    skip: bool,
+    /// Stream entries sent.
+    entries: u64,
+}
+
+/// A consumer group that exists only while an empty stream is created.
+const TMP_GROUP: &[u8] = b"__kubectl_redis_tmp";
+
+/// The loader. See the module documentation.
+#[derive(Debug)]
+pub struct Loader {
+    opts: Options,
+    splitter: Splitter,
+    db: Option<u64>,
+    pending: VecDeque<Pending>,
+    conv: Option<Conv>,
+    functions_sent: u64,
+    report: LoadReport,
+    failed: Option<LoadError>,
+}
+
+impl Loader {
+    /// A loader for one file.
+    pub fn new(opts: Options) -> Self {
+        let limit = opts.limit;
+        Loader {
+            opts,
+            splitter: Splitter::new(limit),
+            db: None,
+            pending: VecDeque::new(),
+            conv: None,
+            functions_sent: 0,
+            report: LoadReport::default(),
+            failed: None,
+        }
+    }
+
+    /// Commands sent and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The report so far.
+    pub fn report(&self) -> &LoadReport {
+        &self.report
+    }
+
+    /// The error that stopped the load, if any.
+    pub fn failed(&self) -> Option<&LoadError> {
+        self.failed.as_ref()
+    }
+
+    /// Feeds the next bytes of the file, appending commands to `out`.
+    pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), LoadError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        self.report.bytes_read += chunk.len() as u64;
+        let mut err: Option<LoadError> = None;
+        let Loader {
+            opts,
+            splitter,
+            db,
+            pending,
+            conv,
+            functions_sent,
+            report,
+            ..
+        } = self;
+        let mut st = State {
+            opts,
+            db,
+            pending,
+            conv,
+            functions_sent,
+            report,
+            out,
+        };
+        let r = splitter.feed(chunk, &mut |rec| {
+            if err.is_none() {
+                if let Err(e) = st.record(rec) {
+                    err = Some(e);
+                }
+            }
+        });
+        if let Err(e) = r {
+            err.get_or_insert(LoadError::File(e.to_string()));
+        }
+        match err {
+            Some(e) => {
+                self.failed = Some(e.clone());
+                Err(e)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// The end of the file: its summary once every byte checked out.
+    pub fn finish(&mut self) -> Result<Summary, LoadError> {
+        self.splitter
+            .finish()
+            .map_err(|e: ReadError| LoadError::File(e.to_string()))
+    }
+
+    /// Takes the replies at the start of `buf`; returns the bytes used.
+    /// The first error reply stops the load ([`Loader::failed`]).
+    pub fn replies(&mut self, buf: &[u8]) -> usize {
+        let mut used = 0;
+        loop {
+            let rest = &buf[used..];
+            if rest.is_empty() || self.pending.is_empty() {
+                return used;
+            }
+            let (ok, message, n) = if rest.starts_with(b"+OK\r\n") {
+                (true, String::new(), 5)
+            } else if rest.first() == Some(&b':') {
+                match rest.iter().position(|&c| c == b'\n') {
+                    Some(p) => (true, String::new(), p + 1),
+                    None => return used,
+                }
+            } else {
+                match crate::wire::repl::parse_reply(rest) {
+                    None => return used,
+                    Some((crate::wire::reply::Reply::Error(e), n)) => (false, e, n),
+                    Some((_, n)) => (true, String::new(), n),
+                }
+            };
+            used += n;
+            let Some(p) = self.pending.pop_front() else {
+                return used;
+            };
+            if !ok {
+                let (key, db) = match p {
+                    Pending::Step(db, k) | Pending::Key { db, name: k, .. } => {
+                        (escape(&k[..k.len().min(200)]), db)
+                    }
+                    Pending::Function => ("(function library)".to_string(), 0),
+                };
+                self.failed
+                    .get_or_insert(LoadError::Server { key, db, message });
+                continue;
+            }
+            match p {
+                Pending::Key { db, payload, .. } => {
+                    self.report.keys_restored += 1;
+                    *self.report.dbs.entry(db).or_default() += 1;
+                    if payload {
+                        self.report.keys_by_payload += 1;
+                    } else {
+                        self.report.keys_by_commands += 1;
+                    }
+                }
+                Pending::Function => self.report.functions += 1,
+                Pending::Step(..) => {}
+            }
+        }
+    }
+}
+
+/// The loader's parts a record changes (borrowed apart from the splitter).
+struct State<'a> {
+    opts: &'a Options,
+    db: &'a mut Option<u64>,
+    pending: &'a mut VecDeque<Pending>,
+    conv: &'a mut Option<Conv>,
+    functions_sent: &'a mut u64,
+    report: &'a mut LoadReport,
+    out: &'a mut Vec<u8>,
+}
+
+impl State<'_> {
+    fn record(&mut self, rec: Record<'_>) -> Result<(), LoadError> {
+        match rec {
+            Record::Header(_) => Ok(()),
+            Record::Function(raw) => {
+                let mut payload = Vec::with_capacity(raw.len() + 11);
+                payload.push(0xF5);
+                payload.extend_from_slice(raw);
+                footer(&mut payload, self.opts.caps.footer());
+                let policy: &[u8] = if *self.functions_sent == 0 && !self.opts.merge {
+                    b"FLUSH"
+                } else {
+                    b"REPLACE"
+                };
+                *self.functions_sent += 1;
+                self.command(
+                    &[b"FUNCTION", b"RESTORE", &payload, policy],
+                    Pending::Function,
+                );
+                Ok(())
+            }
+            Record::Key { key, value } => {
+                if self.expired(key.expire_ms) {
+                    self.report.keys_expired += 1;
+                    return Ok(());
+                }
+                self.select(key.db);
+                let code = key.kind.code;
+                if value.len() <= self.opts.limit && self.opts.caps.restores(code, self.opts.src) {
+                    self.restore(&key, value);
+                    return Ok(());
+                }
+                self.begin(key.db, key.name, code, key.expire_ms)?;
+                self.part(value)?;
+                self.end()
+            }
+            Record::BigStart {
+                db,
+                name,
+                code,
+                expire_ms,
+            } => {
+                if self.expired(expire_ms) {
+                    self.report.keys_expired += 1;
+                    *self.conv = Some(Conv {
+                        name: Vec::new(),
+                        db,
+                        expire_ms,
+                        shape: Shape::String,
+                        decoder: Decoder::new(0).map_err(|e| LoadError::File(e.to_string()))?,
+                        args: Vec::new(),
+                        bytes: 0,
+                        started: false,
+                        skip: true,
+                        entries: 0,
+                    });
+                    return Ok(());
+                }
+                self.select(db);
+                self.begin(db, name, code, expire_ms)
+            }
+            Record::BigPart(p) => self.part(p),
+            Record::BigEnd(_) => self.end(),
+        }
+    }
+
+    fn expired(&self, at: Option<i64>) -> bool {
+        at.is_some_and(|t| t <= self.opts.now_ms)
+    }
+
+    fn select(&mut self, db: u64) {
+        if *self.db != Some(db) {
+            *self.db = Some(db);
+            let n = db.to_string();
+            self.command(
+                &[b"SELECT", n.as_bytes()],
+                Pending::Step(db, Box::default()),
+            );
+        }
+    }
+
+    fn command(&mut self, args: &[&[u8]], p: Pending) {
+        resp(self.out, args);
+        self.pending.push_back(p);
+        self.report.commands += 1;
+    }
+
+    /// `RESTORE key ttl payload REPLACE [ABSTTL] [IDLETIME s | FREQ f]`,
+    /// written straight into the output.
+    fn restore(&mut self, key: &Key<'_>, value: &[u8]) {
+        let ttl = key.expire_ms.unwrap_or(0).max(0);
+        let mut n = 5;
+        if ttl > 0 {
+            n += 1;
+        }
+        let idle = key.idle.map(|i| i.to_string());
+        let freq = key.freq.map(|f| f.to_string());
+        if idle.is_some() || freq.is_some() {
+            n += 2;
+        }
+        let out = &mut *self.out;
+        out.extend_from_slice(format!("*{n}\r\n$7\r\nRESTORE\r\n").as_bytes());
+        bulk(out, key.name);
+        bulk(out, ttl.to_string().as_bytes());
+        let code = key.kind.code;
+        out.extend_from_slice(format!("${}\r\n", value.len() + 11).as_bytes());
+        let start = out.len();
+        out.push(code);
+        out.extend_from_slice(value);
+        footer_in_place(out, start, self.opts.caps.footer());
+        out.extend_from_slice(b"\r\n$7\r\nREPLACE\r\n");
+        if ttl > 0 {
+            out.extend_from_slice(b"$6\r\nABSTTL\r\n");
+        }
+        if let Some(i) = idle {
+            out.extend_from_slice(b"$8\r\nIDLETIME\r\n");
+            bulk(out, i.as_bytes());
+        } else if let Some(f) = freq {
+            out.extend_from_slice(b"$4\r\nFREQ\r\n");
+            bulk(out, f.as_bytes());
+        }
+        self.pending.push_back(Pending::Key {
+            db: key.db,
+            name: key.name.into(),
+            payload: true,
+        });
+        self.report.commands += 1;
+    }
+
+    fn begin(
+        &mut self,
+        db: u64,
+        name: &[u8],
+        code: u8,
+        expire_ms: Option<i64>,
+    ) -> Result<(), LoadError> {
+        let key = || escape(&name[..name.len().min(200)]);
+        let shape = values::shape(code).map_err(|e| LoadError::Unsupported {
+            key: key(),
+            why: format!("{e}, and the target cannot take it as a payload (too big, or an encoding it does not know)"),
+        })?;
+        let decoder = Decoder::new(code).map_err(|e| LoadError::Unsupported {
+            key: key(),
+            why: e.to_string(),
+        })?;
+        if self.opts.merge {
+            self.command(&[b"UNLINK", name], Pending::Step(db, name.into()));
+        }
+        *self.conv = Some(Conv {
+            name: name.to_vec(),
+            db,
+            expire_ms,
+            shape,
+            decoder,
+            args: Vec::new(),
+            bytes: 0,
+            started: false,
+            skip: false,
+            entries: 0,
+        });
+        Ok(())
+    }
+
+    fn part(&mut self, bytes: &[u8]) -> Result<(), LoadError> {
+        let Some(mut c) = self.conv.take() else {
+            return Err(LoadError::File("value bytes outside a key".into()));
+        };
+        if c.skip {
+            *self.conv = Some(c);
+            return Ok(());
+        }
+        let mut items = Vec::new();
+        let r = c.decoder.feed(bytes, &mut |i| items.push(i));
+        if let Err(e) = r {
+            return Err(LoadError::File(format!("key \"{}\": {e}", escape(&c.name))));
+        }
+        for i in items {
+            self.item(&mut c, i);
+        }
+        *self.conv = Some(c);
+        Ok(())
+    }
+
+    fn item(&mut self, c: &mut Conv, i: Item) {
+        match i {
+            Item::Str(piece) => {
+                let verb: &[u8] = if c.started { b"APPEND" } else { b"SET" };
+                c.started = true;
+                let name = c.name.clone();
+                self.command(
+                    &[verb, &name, &piece],
+                    Pending::Step(c.db, name.clone().into()),
+                );
+                return;
+            }
+            Item::Elem(e) => {
+                c.bytes += e.len();
+                c.args.push(e);
+            }
+            Item::Scored(m, s) => {
+                c.bytes += m.len() + s.len();
+                c.args.push(s);
+                c.args.push(m);
+            }
+            Item::Field(f, v) => {
+                c.bytes += f.len() + v.len();
+                c.args.push(f);
+                c.args.push(v);
+            }
+            other => return self.stream_item(c, other),
+        }
+        let elems = if matches!(c.shape, Shape::List | Shape::Set) {
+            c.args.len()
+        } else {
+            c.args.len() / 2
+        };
+        if elems >= self.opts.batch || c.bytes >= self.opts.batch_bytes {
+            self.flush_batch(c);
+        }
+    }
+
+    /// A stream's parts as commands: XADD per entry; an empty stream made
+    /// with a throwaway group; XSETID with its counters; each group, its
+    /// consumers and their pending entries (XCLAIM ... FORCE keeps the
+    /// delivery time and count).
+    fn stream_item(&mut self, c: &mut Conv, i: Item) {
+        let step = || Pending::Step(c.db, c.name.clone().into());
+        let name = c.name.clone();
+        let counters = self.opts.caps.stream_counters();
+        match i {
+            Item::Entry(id, fields) => {
+                c.entries += 1;
+                let id = id.to_string();
+                let mut args: Vec<&[u8]> = vec![b"XADD", &name, id.as_bytes()];
+                for (f, v) in &fields {
+                    args.push(f);
+                    args.push(v);
+                }
+                self.command(&args, step());
+            }
+            Item::StreamMeta {
+                last_id,
+                entries_added,
+                max_deleted,
+                ..
+            } => {
+                if c.entries == 0 {
+                    self.command(
+                        &[b"XGROUP", b"CREATE", &name, TMP_GROUP, b"$", b"MKSTREAM"],
+                        step(),
+                    );
+                    self.command(&[b"XGROUP", b"DESTROY", &name, TMP_GROUP], step());
+                }
+                let last = last_id.to_string();
+                let mut args: Vec<Vec<u8>> =
+                    vec![b"XSETID".to_vec(), name.clone(), last.into_bytes()];
+                if let (true, Some(n), Some(d)) = (counters, entries_added, max_deleted) {
+                    args.push(b"ENTRIESADDED".to_vec());
+                    args.push(n.to_string().into_bytes());
+                    args.push(b"MAXDELETEDID".to_vec());
+                    args.push(d.to_string().into_bytes());
+                }
+                let a: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+                self.command(&a, step());
+            }
+            Item::Group {
+                name: g,
+                last_id,
+                entries_read,
+            } => {
+                let last = last_id.to_string();
+                let mut args: Vec<Vec<u8>> = vec![
+                    b"XGROUP".to_vec(),
+                    b"CREATE".to_vec(),
+                    name.clone(),
+                    g,
+                    last.into_bytes(),
+                ];
+                if let (true, Some(n)) = (counters, entries_read.filter(|&n| n != u64::MAX)) {
+                    args.push(b"ENTRIESREAD".to_vec());
+                    args.push(n.to_string().into_bytes());
+                }
+                let a: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+                self.command(&a, step());
+            }
+            Item::Consumer { group, name: who } => {
+                self.command(&[b"XGROUP", b"CREATECONSUMER", &name, &group, &who], step());
+            }
+            Item::Pending {
+                group,
+                consumer,
+                id,
+                delivered_ms,
+                count,
+            } => {
+                let (id, t, n) = (id.to_string(), delivered_ms.to_string(), count.to_string());
+                self.command(
+                    &[
+                        b"XCLAIM",
+                        &name,
+                        &group,
+                        &consumer,
+                        b"0",
+                        id.as_bytes(),
+                        b"TIME",
+                        t.as_bytes(),
+                        b"RETRYCOUNT",
+                        n.as_bytes(),
+                        b"FORCE",
+                        b"JUSTID",
+                    ],
+                    step(),
+                );
+            }
+            Item::Str(_) | Item::Elem(_) | Item::Scored(..) | Item::Field(..) => {}
+        }
+    }
+
+    fn flush_batch(&mut self, c: &mut Conv) {
+        if c.args.is_empty() {
+            return;
+        }
+        let verb: &[u8] = match c.shape {
+            Shape::List => b"RPUSH",
+            Shape::Set => b"SADD",
+            Shape::Zset => b"ZADD",
+            Shape::Hash => b"HSET",
+            Shape::String | Shape::Stream => b"APPEND",
+        };
+        let mut args: Vec<&[u8]> = Vec::with_capacity(c.args.len() + 2);
+        args.push(verb);
+        args.push(&c.name);
+        args.extend(c.args.iter().map(Vec::as_slice));
+        resp(self.out, &args);
+        self.pending
+            .push_back(Pending::Step(c.db, c.name.clone().into()));
+        self.report.commands += 1;
+        c.args.clear();
+        c.bytes = 0;
+    }
+
+    fn end(&mut self) -> Result<(), LoadError> {
+        let Some(mut c) = self.conv.take() else {
+            return Err(LoadError::File(
+                "the end of a key that did not start".into(),
+            ));
+        };
+        if c.skip {
+            return Ok(());
+        }
+        if let Err(e) = c.decoder.finish() {
+            return Err(LoadError::File(format!("key \"{}\": {e}", escape(&c.name))));
+        }
+        let before = self.report.commands;
+        self.flush_batch(&mut c);
+        if let Some(at) = c.expire_ms {
+            let at = at.to_string();
+            self.command(
+                &[b"PEXPIREAT", &c.name, at.as_bytes()],
+                Pending::Step(c.db, c.name.clone().into()),
+            );
+        }
+        if self.report.commands == before {
+            // Its commands may all be answered already: one more to count it.
+            self.command(&[b"EXISTS", &c.name], Pending::Step(c.db, Box::default()));
+        }
+        // The key counts once its last command is confirmed.
+        if let Some(last) = self.pending.back_mut() {
+            *last = Pending::Key {
+                db: c.db,
+                name: c.name.into(),
+                payload: false,
+            };
+        }
+        Ok(())
+    }
+}
+
+/// A RESP array of bulk strings.
+pub fn resp(out: &mut Vec<u8>, args: &[&[u8]]) {
+    out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+    for a in args {
+        bulk(out, a);
+    }
+}
+
+fn bulk(out: &mut Vec<u8>, a: &[u8]) {
+    out.push(b'$');
+    out.extend_from_slice(a.len().to_string().as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(a);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends the payload footer: RDB version (2 bytes LE) and the CRC-64 of
+/// everything before it (8 bytes LE).
+pub fn footer(payload: &mut Vec<u8>, version: u16) {
+    footer_in_place(payload, 0, version);
+}
+
+fn footer_in_place(out: &mut Vec<u8>, start: usize, version: u16) {
+    out.extend_from_slice(&version.to_le_bytes());
+    let crc = crc64::update(0, &out[start..]);
+    out.extend_from_slice(&crc.to_le_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caps(flavor: Flavor, v: (u32, u32, u32)) -> Caps {
+        Caps {
+            server: Server { flavor, version: v },
+        }
+    }
+
+    #[test]
+    fn dump_payload_footer_matches_redis() {
+        // `DUMP` of the string "hello" on Redis 7.0 (RDB 10).
+        let mut p = vec![0u8, 5, b'h', b'e', b'l', b'l', b'o'];
+        footer(&mut p, 10);
+        assert_eq!(&p[7..9], &[10, 0]);
+        assert_eq!(p.len(), 17);
+        assert_eq!(&crc64::update(0, &p[..9]).to_le_bytes()[..], &p[9..]);
+    }
+
+    #[test]
+    fn which_types_restore_where() {
+        let r62 = caps(Flavor::Redis, (6, 2, 14));
+        let r70 = caps(Flavor::Redis, (7, 0, 15));
+        let v9 = caps(Flavor::Valkey, (9, 1, 2));
+        assert!(r62.restores(14, Flavor::Redis));
+        assert!(!r62.restores(16, Flavor::Redis));
+        assert!(r70.restores(18, Flavor::Redis));
+        assert!(!r70.restores(20, Flavor::Redis));
+        assert!(v9.restores(21, Flavor::Redis));
+        assert!(!v9.restores(24, Flavor::Redis));
+        assert!(v9.restores(22, Flavor::Valkey));
+        assert_eq!(v9.footer(), 11);
+        assert_eq!(r62.footer(), 9);
+    }
+}
