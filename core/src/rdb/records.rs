@@ -54,6 +54,8 @@ pub struct Splitter {
     base: u64,
     limit: usize,
     mode: Mode,
+    /// A function record whose bytes are not all here yet: (start, end).
+    function: Option<(u64, u64)>,
 }
 
 impl Splitter {
@@ -65,6 +67,7 @@ impl Splitter {
             base: 0,
             limit: limit.max(64),
             mode: Mode::Normal,
+            function: None,
         }
     }
 
@@ -81,10 +84,23 @@ impl Splitter {
             base,
             mode,
             limit,
+            function,
         } = self;
         buf.extend_from_slice(chunk);
         let b: &[u8] = buf;
         let base0 = *base;
+        // A function record is emitted once all its bytes are here (the
+        // reader reports it when its string begins), before anything after it.
+        let emit_function = |f: &mut Option<(u64, u64)>, sink: &mut dyn FnMut(Record<'_>)| {
+            if let Some((start, end)) = *f {
+                if end <= base0 + b.len() as u64 && start >= base0 {
+                    let s = (start - base0) as usize + 1;
+                    sink(Record::Function(&b[s..(end - base0) as usize]));
+                    *f = None;
+                }
+            }
+        };
+        emit_function(function, sink);
         let mut big_done_at: Option<u64> = None;
         let mut fail: Option<Error> = None;
         reader.feed(chunk, &mut |e| match e {
@@ -117,9 +133,19 @@ impl Splitter {
             }
             Event::Function { offset, .. } => {
                 let start = (offset - base0) as usize;
-                let rest = &b[start + 1..];
-                if let Ok(Some(n)) = values::string_size(rest) {
-                    sink(Record::Function(&rest[..n]));
+                match values::string_size(&b[start + 1..]) {
+                    Ok(Some(n)) => {
+                        *function = Some((offset, offset + 1 + n as u64));
+                        emit_function(function, sink);
+                    }
+                    _ => {
+                        fail.get_or_insert(Error {
+                            offset,
+                            kind: ErrorKind::Corrupt(
+                                "a function record that cannot be read".into(),
+                            ),
+                        });
+                    }
                 }
             }
             _ => {}

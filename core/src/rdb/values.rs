@@ -12,7 +12,7 @@
 //! use kubectl_redis_core::rdb::values::{Decoder, Item};
 //! // A list (type 1) of two strings: "a", "bc".
 //! let value = [2u8, 1, b'a', 2, b'b', b'c'];
-//! let mut d = Decoder::new(1).unwrap();
+//! let mut d = Decoder::new(1, kubectl_redis_core::rdb::Flavor::Redis).unwrap();
 //! let mut got = Vec::new();
 //! d.feed(&value, &mut |i| got.push(i)).unwrap();
 //! d.finish().unwrap();
@@ -20,6 +20,7 @@
 //! ```
 
 use crate::rdb::lzf;
+use crate::rdb::Flavor;
 
 /// One element of a value.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +34,8 @@ pub enum Item {
     Scored(Vec<u8>, Vec<u8>),
     /// A hash field and its value.
     Field(Vec<u8>, Vec<u8>),
+    /// A hash field, its value and its expiry (Unix ms).
+    FieldExpiring(Vec<u8>, Vec<u8>, i64),
     /// A stream entry (not deleted): its ID and field/value pairs.
     Entry(StreamId, Vec<(Vec<u8>, Vec<u8>)>),
     /// After a stream's entries: its last ID and counters (from type 19).
@@ -128,9 +131,20 @@ pub enum Shape {
     Stream,
 }
 
-/// The shape of type `code`, when its values can be decoded (the same in
-/// Redis and Valkey files: types up to 21).
-pub fn shape(code: u8) -> Result<Shape, DecodeError> {
+/// Whether type `code` of a `flavor` file is a hash with field TTLs.
+pub fn has_field_ttls(code: u8, flavor: Flavor) -> bool {
+    match flavor {
+        Flavor::Redis => (22..=25).contains(&code),
+        Flavor::Valkey => code == 22,
+    }
+}
+
+/// The shape of type `code` in a `flavor` file, when its values can be
+/// decoded (types up to 21 are the same in Redis and Valkey).
+pub fn shape(code: u8, flavor: Flavor) -> Result<Shape, DecodeError> {
+    if has_field_ttls(code, flavor) {
+        return Ok(Shape::Hash);
+    }
     Ok(match code {
         0 => Shape::String,
         1 | 10 | 14 | 18 => Shape::List,
@@ -139,7 +153,6 @@ pub fn shape(code: u8) -> Result<Shape, DecodeError> {
         4 | 9 | 13 | 16 => Shape::Hash,
         15 | 19 | 21 => Shape::Stream,
         6 | 7 => return Err(DecodeError::Unsupported("a module value")),
-        22..=25 => return Err(DecodeError::Unsupported("a hash with field expirations")),
         _ => return Err(DecodeError::Unsupported("an unknown type")),
     })
 }
@@ -165,6 +178,13 @@ enum Unit {
     Nodes,
     /// N (master ID, listpack) nodes, then the stream's tail (version 1-3).
     Stream(u8),
+    /// Redis 7.4+: N (TTL, field, value); `true`: TTLs are relative to a
+    /// minimum (type 24), else absolute (22).
+    TtlTriples(bool),
+    /// Redis 7.4+: a listpack of (field, value, TTL) (types 23 and 25).
+    TtlListpack,
+    /// Valkey 9: N (field, value, 8-byte expiry or -1).
+    ValkeyTtl,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,31 +223,46 @@ pub struct Decoder {
     first: Vec<u8>,
     /// Container of the current quicklist-2 node.
     node: Option<u64>,
+    /// The minimum expiry before a type 24/25 value (read first).
+    min_expire: Option<i64>,
+    /// The TTL of the current triple (type 22/24).
+    ttl: Option<u64>,
 }
 
 impl Decoder {
-    /// A decoder for a value of type `code`.
-    pub fn new(code: u8) -> Result<Decoder, DecodeError> {
-        let s = shape(code)?;
-        let unit = match code {
-            0 => Unit::TopString,
-            1 | 2 => Unit::Strings,
-            3 => Unit::ZsetOld,
-            5 => Unit::ZsetBin,
-            4 => Unit::Pairs,
-            9 => Unit::Blob(Blob::Zipmap),
-            10 | 12 | 13 => Unit::Blob(Blob::Ziplist(s)),
-            11 => Unit::Blob(Blob::Intset),
-            14 => Unit::Blobs(Blob::Ziplist(s)),
-            16 | 17 | 20 => Unit::Blob(Blob::Listpack(s)),
-            18 => Unit::Nodes,
-            15 => Unit::Stream(1),
-            19 => Unit::Stream(2),
-            21 => Unit::Stream(3),
-            _ => return Err(DecodeError::Unsupported("an unknown type")),
+    /// A decoder for a value of type `code` from a `flavor` file.
+    pub fn new(code: u8, flavor: Flavor) -> Result<Decoder, DecodeError> {
+        let s = shape(code, flavor)?;
+        let unit = match (code, flavor) {
+            (22, Flavor::Valkey) => Unit::ValkeyTtl,
+            (22, Flavor::Redis) => Unit::TtlTriples(false),
+            (24, Flavor::Redis) => Unit::TtlTriples(true),
+            (23 | 25, Flavor::Redis) => Unit::TtlListpack,
+            (code, _) => match code {
+                0 => Unit::TopString,
+                1 | 2 => Unit::Strings,
+                3 => Unit::ZsetOld,
+                5 => Unit::ZsetBin,
+                4 => Unit::Pairs,
+                9 => Unit::Blob(Blob::Zipmap),
+                10 | 12 | 13 => Unit::Blob(Blob::Ziplist(s)),
+                11 => Unit::Blob(Blob::Intset),
+                14 => Unit::Blobs(Blob::Ziplist(s)),
+                16 | 17 | 20 => Unit::Blob(Blob::Listpack(s)),
+                18 => Unit::Nodes,
+                15 => Unit::Stream(1),
+                19 => Unit::Stream(2),
+                21 => Unit::Stream(3),
+                _ => return Err(DecodeError::Unsupported("an unknown type")),
+            },
+        };
+        let min_expire = if matches!(code, 24 | 25) && flavor == Flavor::Redis {
+            None
+        } else {
+            Some(0)
         };
         let st = match unit {
-            Unit::TopString | Unit::Blob(_) => St::Body {
+            Unit::TopString | Unit::Blob(_) | Unit::TtlListpack => St::Body {
                 left: 1,
                 half: false,
             },
@@ -239,6 +274,8 @@ impl Decoder {
             buf: Vec::new(),
             first: Vec::new(),
             node: None,
+            min_expire,
+            ttl: None,
         })
     }
 
@@ -328,6 +365,16 @@ impl Decoder {
                     *at += used;
                     items.into_iter().for_each(&mut *out);
                     self.st = St::Done;
+                }
+                St::Count | St::Body { .. } if self.min_expire.is_none() => {
+                    // Types 24 and 25 start with the minimum expiry.
+                    let Some(s) = self.buf.get(*at..*at + 8) else {
+                        return Ok(());
+                    };
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(s);
+                    self.min_expire = Some(i64::from_le_bytes(a));
+                    *at += 8;
                 }
                 St::Count => {
                     let Some((n, used)) = length(&self.buf[*at..])? else {
@@ -457,6 +504,72 @@ impl Decoder {
                 *at += used;
                 blob(kind, &s, out)?;
                 self.st = next(left);
+            }
+            Unit::TtlTriples(relative) => {
+                let Some(ttl) = self.ttl else {
+                    let Some((t, used)) = length(b)? else {
+                        return Ok(false);
+                    };
+                    *at += used;
+                    self.ttl = Some(t);
+                    return Ok(true);
+                };
+                let Some((f, a)) = string(b)? else {
+                    return Ok(false);
+                };
+                let Some((v, c)) = string(&b[a..])? else {
+                    return Ok(false);
+                };
+                *at += a + c;
+                self.ttl = None;
+                let min = self.min_expire.unwrap_or(0);
+                match ttl {
+                    0 => out(Item::Field(f, v)),
+                    t if relative => {
+                        out(Item::FieldExpiring(f, v, min.saturating_add(t as i64 - 1)))
+                    }
+                    t => out(Item::FieldExpiring(f, v, t as i64)),
+                }
+                self.st = next(left);
+            }
+            Unit::ValkeyTtl => {
+                let Some((f, a)) = string(b)? else {
+                    return Ok(false);
+                };
+                let Some((v, c)) = string(&b[a..])? else {
+                    return Ok(false);
+                };
+                let Some(t) = b.get(a + c..a + c + 8) else {
+                    return Ok(false);
+                };
+                let mut x = [0u8; 8];
+                x.copy_from_slice(t);
+                *at += a + c + 8;
+                match i64::from_le_bytes(x) {
+                    -1 => out(Item::Field(f, v)),
+                    t => out(Item::FieldExpiring(f, v, t)),
+                }
+                self.st = next(left);
+            }
+            Unit::TtlListpack => {
+                let Some((s, used)) = string(b)? else {
+                    return Ok(false);
+                };
+                *at += used;
+                let mut es: Vec<Entry<'_>> = Vec::new();
+                listpack(&s, &mut |e| es.push(e))?;
+                if es.len() % 3 != 0 {
+                    return corrupt("a hash listpack with TTLs whose entries are not triples");
+                }
+                let mut it = es.into_iter();
+                while let (Some(f), Some(v), Some(t)) = (it.next(), it.next(), it.next()) {
+                    let (f, v) = (f.into_vec(), v.into_vec());
+                    match entry_int(&t)? {
+                        0 => out(Item::Field(f, v)),
+                        t => out(Item::FieldExpiring(f, v, t)),
+                    }
+                }
+                self.st = St::Done;
             }
             Unit::Stream(_) => {
                 // A node: its master ID (16 bytes, big-endian), its listpack.
@@ -604,10 +717,13 @@ pub fn string(b: &[u8]) -> Result<Option<(Vec<u8>, usize)>, DecodeError> {
                     return corrupt("an LZF string too long for this machine");
                 };
                 let start = 1 + a + c;
-                let Some(src) = b.get(start..start + clen) else {
+                let Some(end) = start.checked_add(clen) else {
+                    return corrupt("an LZF string too long for this machine");
+                };
+                let Some(src) = b.get(start..end) else {
                     return Ok(None);
                 };
-                let mut outv = Vec::with_capacity(ulen);
+                let mut outv = Vec::new();
                 lzf::decompress_into(src, ulen, &mut outv)
                     .map_err(|e| DecodeError::Corrupt(format!("compressed string: {e}")))?;
                 Some((outv, start + clen))
@@ -621,7 +737,10 @@ pub fn string(b: &[u8]) -> Result<Option<(Vec<u8>, usize)>, DecodeError> {
     let Ok(n) = usize::try_from(n) else {
         return corrupt("a string too long for this machine");
     };
-    Ok(b.get(used..used + n).map(|s| (s.to_vec(), used + n)))
+    let Some(end) = used.checked_add(n) else {
+        return corrupt("a string too long for this machine");
+    };
+    Ok(b.get(used..end).map(|s| (s.to_vec(), end)))
 }
 
 /// One entry of a packed blob.
@@ -722,7 +841,7 @@ fn stream_node(master: &[u8], lp: &[u8], out: &mut dyn FnMut(Item)) -> Result<()
     let count = next_int(&mut it)?;
     let deleted = next_int(&mut it)?;
     let nf = usize::try_from(next_int(&mut it)?).unwrap_or(0);
-    let mut master_fields = Vec::with_capacity(nf);
+    let mut master_fields = Vec::with_capacity(nf.min(1024));
     for _ in 0..nf {
         master_fields.push(it.next().map(Entry::into_vec).unwrap_or_default());
     }
@@ -1022,7 +1141,7 @@ mod tests {
     use super::*;
 
     fn all(code: u8, value: &[u8], chunk: usize) -> Result<Vec<Item>, DecodeError> {
-        let mut d = Decoder::new(code)?;
+        let mut d = Decoder::new(code, Flavor::Redis)?;
         let mut got = Vec::new();
         for c in value.chunks(chunk.max(1)) {
             d.feed(c, &mut |i| got.push(i))?;
@@ -1090,13 +1209,44 @@ mod tests {
         );
     }
 
+    /// Arbitrary bytes as every type, in chunks: errors, never a panic,
+    /// and nothing allocated for lengths the input does not hold.
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..3000 {
+            let len = (next() % 300) as usize;
+            let bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let chunk = 1 + (next() % 40) as usize;
+            for code in 0..=25u8 {
+                for flavor in [Flavor::Redis, Flavor::Valkey] {
+                    if let Ok(mut d) = Decoder::new(code, flavor) {
+                        let mut n = 0usize;
+                        for c in bytes.chunks(chunk) {
+                            if d.feed(c, &mut |_| n += 1).is_err() {
+                                break;
+                            }
+                        }
+                        let _ = d.finish();
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn truncated_and_trailing_values_are_errors() {
         assert!(all(1, &[2, 1, b'a'], 1).is_err());
         assert!(all(1, &[1, 1, b'a', 9], 1).is_err());
         assert_eq!(
-            Decoder::new(24).unwrap_err(),
-            DecodeError::Unsupported("a hash with field expirations")
+            Decoder::new(6, Flavor::Redis).unwrap_err(),
+            DecodeError::Unsupported("a module value")
         );
     }
 }

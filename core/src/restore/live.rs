@@ -69,6 +69,16 @@ impl Caps {
         self.server.flavor == Flavor::Valkey || self.server.version.0 >= 7
     }
 
+    /// Whether the server has hash field TTLs (HPEXPIREAT: Redis 7.4+,
+    /// Valkey 9.0+).
+    pub fn field_ttls(&self) -> bool {
+        let (ma, mi, _) = self.server.version;
+        match self.server.flavor {
+            Flavor::Valkey => ma >= 9,
+            Flavor::Redis => (ma, mi) >= (7, 4),
+        }
+    }
+
     /// Whether the server has functions (7.0+).
     pub fn functions(&self) -> bool {
         self.server.flavor == Flavor::Valkey || self.server.version.0 >= 7
@@ -125,10 +135,33 @@ pub struct Route {
 }
 
 /// Whether every key of the file can go into `caps`' server, values over
-/// `limit` bytes as commands. The error names the keys that cannot.
-pub fn check(survey: &Survey, src: Flavor, caps: &Caps, limit: u64) -> Result<Route, String> {
+/// `limit` bytes as commands; a string bigger than `max_string` (the
+/// server's proto-max-bulk-len) cannot exist there. The error names the
+/// keys that cannot.
+pub fn check(
+    survey: &Survey,
+    src: Flavor,
+    caps: &Caps,
+    limit: u64,
+    max_string: u64,
+) -> Result<Route, String> {
     let mut notes = Vec::new();
     let mut refused = Vec::new();
+    if let Some(strings) = survey.codes.get(&0) {
+        let huge: Vec<&str> = strings
+            .largest
+            .iter()
+            .filter(|l| l.0 > max_string)
+            .map(|l| l.1.as_str())
+            .collect();
+        if !huge.is_empty() {
+            refused.push(format!(
+                "strings larger than its proto-max-bulk-len ({}): {}",
+                crate::human::bytes(max_string),
+                huge.join(", ")
+            ));
+        }
+    }
     let mut payload_types = Vec::new();
     let name = |code: u8| type_name(code, src);
     let s = &caps.server;
@@ -137,7 +170,7 @@ pub fn check(survey: &Survey, src: Flavor, caps: &Caps, limit: u64) -> Result<Ro
         s.flavor, s.version.0, s.version.1, s.version.2
     );
     for (&code, stat) in &survey.codes {
-        let decodable = values::shape(code);
+        let decodable = decodable(code, src, caps);
         let restores = caps.restores(code, src);
         match (restores, &decodable) {
             (true, Ok(_)) => {
@@ -209,6 +242,17 @@ pub fn check(survey: &Survey, src: Flavor, caps: &Caps, limit: u64) -> Result<Ro
             refused.join("; ")
         ))
     }
+}
+
+/// Whether values of type `code` can go to `caps`' server as commands.
+fn decodable(code: u8, src: Flavor, caps: &Caps) -> Result<Shape, values::DecodeError> {
+    let s = values::shape(code, src)?;
+    if values::has_field_ttls(code, src) && !caps.field_ttls() {
+        return Err(values::DecodeError::Unsupported(
+            "a hash with field TTLs, which this server does not have,",
+        ));
+    }
+    Ok(s)
 }
 
 /// A type byte for people: `hash (listpack)`.
@@ -340,7 +384,12 @@ struct Conv {
     skip: bool,
     /// Stream entries sent.
     entries: u64,
+    /// Hash fields by expiry, set once the fields exist.
+    ttls: BTreeMap<i64, Vec<Vec<u8>>>,
 }
+
+/// The largest piece of a big string sent in one SET or APPEND.
+const STRING_PIECE: usize = 512 << 10;
 
 /// A consumer group that exists only while an empty stream is created.
 const TMP_GROUP: &[u8] = b"__kubectl_redis_tmp";
@@ -556,12 +605,14 @@ impl State<'_> {
                         db,
                         expire_ms,
                         shape: Shape::String,
-                        decoder: Decoder::new(0).map_err(|e| LoadError::File(e.to_string()))?,
+                        decoder: Decoder::new(0, Flavor::Redis)
+                            .map_err(|e| LoadError::File(e.to_string()))?,
                         args: Vec::new(),
                         bytes: 0,
                         started: false,
                         skip: true,
                         entries: 0,
+                        ttls: BTreeMap::new(),
                     });
                     return Ok(());
                 }
@@ -644,11 +695,11 @@ impl State<'_> {
         expire_ms: Option<i64>,
     ) -> Result<(), LoadError> {
         let key = || escape(&name[..name.len().min(200)]);
-        let shape = values::shape(code).map_err(|e| LoadError::Unsupported {
+        let shape = decodable(code, self.opts.src, &self.opts.caps).map_err(|e| LoadError::Unsupported {
             key: key(),
             why: format!("{e}, and the target cannot take it as a payload (too big, or an encoding it does not know)"),
         })?;
-        let decoder = Decoder::new(code).map_err(|e| LoadError::Unsupported {
+        let decoder = Decoder::new(code, self.opts.src).map_err(|e| LoadError::Unsupported {
             key: key(),
             why: e.to_string(),
         })?;
@@ -666,6 +717,7 @@ impl State<'_> {
             started: false,
             skip: false,
             entries: 0,
+            ttls: BTreeMap::new(),
         });
         Ok(())
     }
@@ -693,13 +745,21 @@ impl State<'_> {
     fn item(&mut self, c: &mut Conv, i: Item) {
         match i {
             Item::Str(piece) => {
-                let verb: &[u8] = if c.started { b"APPEND" } else { b"SET" };
-                c.started = true;
+                // Pieces stay well under proto-max-bulk-len (1 MB at least);
+                // an empty string is one SET of nothing.
                 let name = c.name.clone();
-                self.command(
-                    &[verb, &name, &piece],
-                    Pending::Step(c.db, name.clone().into()),
-                );
+                let mut parts: Vec<&[u8]> = piece.chunks(STRING_PIECE).collect();
+                if parts.is_empty() && !c.started {
+                    parts.push(&[]);
+                }
+                for part in parts {
+                    let verb: &[u8] = if c.started { b"APPEND" } else { b"SET" };
+                    c.started = true;
+                    self.command(
+                        &[verb, &name, part],
+                        Pending::Step(c.db, name.clone().into()),
+                    );
+                }
                 return;
             }
             Item::Elem(e) => {
@@ -713,6 +773,16 @@ impl State<'_> {
             }
             Item::Field(f, v) => {
                 c.bytes += f.len() + v.len();
+                c.args.push(f);
+                c.args.push(v);
+            }
+            Item::FieldExpiring(f, v, at) => {
+                // An expired field is not sent, as Redis drops it on load.
+                if at <= self.opts.now_ms {
+                    return;
+                }
+                c.bytes += f.len() + v.len();
+                c.ttls.entry(at).or_default().push(f.clone());
                 c.args.push(f);
                 c.args.push(v);
             }
@@ -821,7 +891,11 @@ impl State<'_> {
                     step(),
                 );
             }
-            Item::Str(_) | Item::Elem(_) | Item::Scored(..) | Item::Field(..) => {}
+            Item::Str(_)
+            | Item::Elem(_)
+            | Item::Scored(..)
+            | Item::Field(..)
+            | Item::FieldExpiring(..) => {}
         }
     }
 
@@ -862,6 +936,21 @@ impl State<'_> {
         }
         let before = self.report.commands;
         self.flush_batch(&mut c);
+        for (at, fields) in std::mem::take(&mut c.ttls) {
+            let at = at.to_string();
+            for chunk in fields.chunks(self.opts.batch.max(1)) {
+                let n = chunk.len().to_string();
+                let mut args: Vec<&[u8]> = vec![
+                    b"HPEXPIREAT",
+                    &c.name,
+                    at.as_bytes(),
+                    b"FIELDS",
+                    n.as_bytes(),
+                ];
+                args.extend(chunk.iter().map(Vec::as_slice));
+                self.command(&args, Pending::Step(c.db, Box::default()));
+            }
+        }
         if let Some(at) = c.expire_ms {
             let at = at.to_string();
             self.command(
@@ -947,5 +1036,87 @@ mod tests {
         assert!(v9.restores(22, Flavor::Valkey));
         assert_eq!(v9.footer(), 11);
         assert_eq!(r62.footer(), 9);
+    }
+}
+
+#[cfg(test)]
+mod loader_tests {
+    use super::*;
+
+    const RDB: &[u8] = include_bytes!("../../tests/fixtures/all-types-7.0.rdb");
+
+    fn load(now_ms: i64, limit: usize, chunk: usize) -> (LoadReport, usize, Vec<u8>) {
+        let mut l = Loader::new(Options {
+            caps: Caps {
+                server: Server {
+                    flavor: Flavor::Redis,
+                    version: (7, 0, 15),
+                },
+            },
+            src: Flavor::Redis,
+            now_ms,
+            merge: false,
+            limit,
+            batch: 3,
+            batch_bytes: 1 << 20,
+        });
+        let mut out = Vec::new();
+        for c in RDB.chunks(chunk) {
+            l.feed(c, &mut out).unwrap();
+        }
+        l.finish().unwrap();
+        let n = l.in_flight();
+        (l.report().clone(), n, out)
+    }
+
+    #[test]
+    fn keys_whose_ttl_passed_are_skipped() {
+        let (now, _, _) = load(0, 1 << 20, 4096);
+        let (later, _, _) = load(i64::MAX, 1 << 20, 4096);
+        assert_eq!(now.keys_expired, 0);
+        assert!(later.keys_expired >= 2, "{later:?}");
+        assert!(later.commands < now.commands);
+    }
+
+    /// Whatever the chunk size and threshold, every command is answered
+    /// once, and the commands are the same.
+    #[test]
+    fn same_commands_at_any_chunk_size() {
+        for limit in [64, 1 << 20] {
+            let (_, n, out) = load(0, limit, 1 << 20);
+            for chunk in [1, 7, 100, 4096] {
+                let (_, m, o) = load(0, limit, chunk);
+                assert_eq!((m, &o), (n, &out), "limit {limit} chunk {chunk}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_error_reply_stops_the_load_and_names_the_key() {
+        let mut l = Loader::new(Options {
+            caps: Caps {
+                server: Server {
+                    flavor: Flavor::Redis,
+                    version: (7, 0, 15),
+                },
+            },
+            src: Flavor::Redis,
+            now_ms: 0,
+            merge: false,
+            limit: 1 << 20,
+            batch: 100,
+            batch_bytes: 1 << 20,
+        });
+        let mut out = Vec::new();
+        l.feed(RDB, &mut out).unwrap();
+        // FUNCTION RESTORE, SELECT, OOM for the first key, the second one
+        // confirmed (already sent): counted.
+        let used = l.replies(b"+OK\r\n+OK\r\n-OOM command not allowed\r\n+OK\r\n");
+        assert_eq!(used, 41);
+        assert_eq!(l.report().functions, 1);
+        assert_eq!(l.report().keys_restored, 1);
+        let e = l.failed().unwrap().to_string();
+        assert!(e.contains("OOM") && e.contains("for key"), "{e}");
+        assert!(l.feed(b"", &mut out).is_err());
     }
 }

@@ -1334,7 +1334,8 @@ impl Restore {
                 None,
             );
         };
-        match live::check(&f.survey, h.flavor, &caps, self.payload_limit()) {
+        let max_string = self.proto_max_bulk.unwrap_or(512 << 20);
+        match live::check(&f.survey, h.flavor, &caps, self.payload_limit(), max_string) {
             Ok(route) => {
                 for n in route.notes {
                     say(out, Line::Detail(n));
