@@ -192,6 +192,9 @@ cmd_images() {
   rootfs_image "$REDIS_IMAGE" redis-server redis-cli redis-check-rdb sh cat mv ls df stat rm sleep head wc mkdir tar sha256sum
   # The least a Redis image can have: what the plugin's in-pod steps may rely on.
   rootfs_image kubectl-redis/redis-minimal:7.0 redis-server redis-cli sh cat
+  # Nothing but the server (no shell, no redis-cli), as distroless images
+  # ship it: only a live restore can reach it.
+  rootfs_image kubectl-redis/redis-noshell:7.0 redis-server
   # The full image, with sh and redis-cli wrapped to log every argv they are
   # started with to /data/argv.log (NUL-separated; /data outlives a container restart): the e2e test proves no
   # password reaches a command line in the pod.

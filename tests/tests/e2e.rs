@@ -151,13 +151,21 @@ impl Scene {
   "template":{{"metadata":{{"labels":{{"app":"{label}"}}}},"spec":{{"hostNetwork":true,"terminationGracePeriodSeconds":1,
    "containers":[{{"name":"redis","image":"{}:{}","imagePullPolicy":"Never","command":{},"env":{},
      "ports":[{{"name":"redis","containerPort":{port}}}],
-     "readinessProbe":{{"exec":{{"command":["redis-cli","-p","{port}","ping"]}},"periodSeconds":1}},
+     "readinessProbe":{},
      "volumeMounts":[{{"name":"data","mountPath":"/data"}}]}}],
    "volumes":[{{"name":"data","emptyDir":{{}}}}]}}}}}}}}]}}"#,
             image.0,
             image.1,
             serde_json::to_string(&args).expect("json"),
-            serde_json::Value::Array(env)
+            serde_json::Value::Array(env),
+            // An image without redis-cli is probed on its port.
+            if image.0.ends_with("-noshell") {
+                format!(r#"{{"tcpSocket":{{"host":"127.0.0.1","port":{port}}},"periodSeconds":1}}"#)
+            } else {
+                format!(
+                    r#"{{"exec":{{"command":["redis-cli","-p","{port}","ping"]}},"periodSeconds":1}}"#
+                )
+            }
         );
         apply(&manifest);
         kubectl_ok(&[
@@ -1531,27 +1539,77 @@ fn status_reports_health_persistence_and_rbac() {
     assert_eq!(v["persistence"]["appendonly"], "yes", "{stdout}");
 
     // A ServiceAccount with pods get/list, pods/portforward and leases: no exec.
+    let (_tmp_kc, kc) = sa_kubeconfig(
+        &s.ns,
+        "no-exec",
+        r#"[{"apiGroups":[""],"resources":["pods"],"verbs":["get","list"]},
+          {"apiGroups":[""],"resources":["pods/portforward"],"verbs":["get","create"]},
+          {"apiGroups":["coordination.k8s.io"],"resources":["leases"],"verbs":["get","create","update","patch","delete"]},
+          {"apiGroups":["authorization.k8s.io"],"resources":["selfsubjectaccessreviews"],"verbs":["create"]}]"#,
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let as_sa = |args: &[&str]| {
+        let mut c = Command::new(bin());
+        c.args(args)
+            .env("KUBECONFIG", &kc)
+            .env("NO_COLOR", "1")
+            .env_remove("NS");
+        run(c)
+    };
+    let (code, stdout, stderr) = as_sa(&["status", "-o", "json"]);
+    assert_eq!(code, 0, "{stderr}\n{stdout}");
+    let v = schema_checked("status", &stdout);
+    let allowed = |perm: &str| {
+        v["rbac"]
+            .as_array()
+            .expect("rbac")
+            .iter()
+            .find(|r| r["permission"] == perm)
+            .map(|r| r["allowed"].clone())
+            .unwrap_or(serde_json::Value::Null)
+    };
+    assert_eq!(allowed("create pods/exec"), false, "{stdout}");
+    assert_eq!(allowed("get pods/exec"), false, "{stdout}");
+    assert_eq!(allowed("create pods/portforward"), true, "{stdout}");
+    assert_eq!(allowed("patch deployments/scale"), false, "{stdout}");
+    let (_, text, _) = as_sa(&["status"]);
+    assert!(text.contains("NO  create pods/exec"), "{text}");
+    assert!(
+        text.contains("without it: backup --method bgsave, restore"),
+        "{text}"
+    );
+    let out = tmp.path().join("b");
+    let out = out.to_str().expect("utf8");
+    let (code, _, stderr) = as_sa(&["backup", "--out-dir", out]);
+    assert_eq!(code, 0, "stream works without exec: {stderr}");
+    assert!(stderr.contains("streaming a snapshot (SYNC)"), "{stderr}");
+    let (code, _, stderr) = as_sa(&["backup", "--method", "bgsave", "--out-dir", out]);
+    assert_eq!(code, 1, "bgsave needs exec: {stderr}");
+    assert!(stderr.contains("is not allowed"), "{stderr}");
+    assert!(stderr.contains("create on pods/exec"), "{stderr}");
+}
+
+/// A ServiceAccount `name` in `ns` with a Role of `rules` (a JSON array),
+/// and a kubeconfig that uses its token (in a temporary directory).
+fn sa_kubeconfig(ns: &str, name: &str, rules: &str) -> (tempfile::TempDir, PathBuf) {
     apply(&format!(
         r#"{{"apiVersion":"v1","kind":"List","items":[
-{{"apiVersion":"v1","kind":"ServiceAccount","metadata":{{"name":"no-exec","namespace":"{ns}"}}}},
-{{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{{"name":"no-exec","namespace":"{ns}"}},
- "rules":[{{"apiGroups":[""],"resources":["pods"],"verbs":["get","list"]}},
-          {{"apiGroups":[""],"resources":["pods/portforward"],"verbs":["get","create"]}},
-          {{"apiGroups":["coordination.k8s.io"],"resources":["leases"],"verbs":["get","create","update","patch","delete"]}},
-          {{"apiGroups":["authorization.k8s.io"],"resources":["selfsubjectaccessreviews"],"verbs":["create"]}}]}},
-{{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{{"name":"no-exec","namespace":"{ns}"}},
- "roleRef":{{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"no-exec"}},
- "subjects":[{{"kind":"ServiceAccount","name":"no-exec","namespace":"{ns}"}}]}}]}}"#,
-        ns = s.ns
+{{"apiVersion":"v1","kind":"ServiceAccount","metadata":{{"name":"{name}","namespace":"{ns}"}}}},
+{{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{{"name":"{name}","namespace":"{ns}"}},
+ "rules":{rules}}},
+{{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{{"name":"{name}","namespace":"{ns}"}},
+ "roleRef":{{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"{name}"}},
+ "subjects":[{{"kind":"ServiceAccount","name":"{name}","namespace":"{ns}"}}]}}]}}"#,
+        ns = ns
     ));
     let mut token = String::new();
     wait_until(60, "the ServiceAccount's token", || {
         let name = kubectl_ok(&[
             "-n",
-            &s.ns,
+            ns,
             "get",
             "sa",
-            "no-exec",
+            name,
             "-o",
             "jsonpath={.secrets[0].name}",
         ]);
@@ -1560,7 +1618,7 @@ fn status_reports_health_persistence_and_rbac() {
         }
         let b64 = kubectl_ok(&[
             "-n",
-            &s.ns,
+            ns,
             "get",
             "secret",
             name.trim(),
@@ -1624,49 +1682,11 @@ fn status_reports_health_persistence_and_rbac() {
         &kc,
         format!(
             "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\nusers:\n- name: sa\n  user:\n    token: {token}\ncontexts:\n- name: sa\n  context:\n    cluster: c\n    user: sa\n    namespace: {}\ncurrent-context: sa\n",
-            s.ns
+            ns
         ),
     )
     .expect("kubeconfig");
-    let as_sa = |args: &[&str]| {
-        let mut c = Command::new(bin());
-        c.args(args)
-            .env("KUBECONFIG", &kc)
-            .env("NO_COLOR", "1")
-            .env_remove("NS");
-        run(c)
-    };
-    let (code, stdout, stderr) = as_sa(&["status", "-o", "json"]);
-    assert_eq!(code, 0, "{stderr}\n{stdout}");
-    let v = schema_checked("status", &stdout);
-    let allowed = |perm: &str| {
-        v["rbac"]
-            .as_array()
-            .expect("rbac")
-            .iter()
-            .find(|r| r["permission"] == perm)
-            .map(|r| r["allowed"].clone())
-            .unwrap_or(serde_json::Value::Null)
-    };
-    assert_eq!(allowed("create pods/exec"), false, "{stdout}");
-    assert_eq!(allowed("get pods/exec"), false, "{stdout}");
-    assert_eq!(allowed("create pods/portforward"), true, "{stdout}");
-    assert_eq!(allowed("patch deployments/scale"), false, "{stdout}");
-    let (_, text, _) = as_sa(&["status"]);
-    assert!(text.contains("NO  create pods/exec"), "{text}");
-    assert!(
-        text.contains("without it: backup --method bgsave, restore"),
-        "{text}"
-    );
-    let out = tmp.path().join("b");
-    let out = out.to_str().expect("utf8");
-    let (code, _, stderr) = as_sa(&["backup", "--out-dir", out]);
-    assert_eq!(code, 0, "stream works without exec: {stderr}");
-    assert!(stderr.contains("streaming a snapshot (SYNC)"), "{stderr}");
-    let (code, _, stderr) = as_sa(&["backup", "--method", "bgsave", "--out-dir", out]);
-    assert_eq!(code, 1, "bgsave needs exec: {stderr}");
-    assert!(stderr.contains("is not allowed"), "{stderr}");
-    assert!(stderr.contains("create on pods/exec"), "{stderr}");
+    (tmp, kc)
 }
 
 /// `schedule --apply` creates the CronJob, ServiceAccount, Role and
@@ -1843,14 +1863,19 @@ fn minimal_image_backs_up_and_refuses_swap_restore_first() {
         .expect("a backup");
     let file = tmp.path().join(file);
     assert_eq!(s.cli(&["SET", "k", "changed"]), "OK");
-    let (code, _, stderr) = run(plugin(&[
-        "restore",
-        "-n",
-        &s.ns,
-        "--file",
-        file.to_str().expect("utf8"),
-        "--yes",
-    ]));
+    let restore = |method: &str| {
+        run(plugin(&[
+            "restore",
+            "-n",
+            &s.ns,
+            "--file",
+            file.to_str().expect("utf8"),
+            "--method",
+            method,
+            "--yes",
+        ]))
+    };
+    let (code, _, stderr) = restore("swap");
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("has no head, mv, rm; nothing was changed"),
@@ -1859,6 +1884,15 @@ fn minimal_image_backs_up_and_refuses_swap_restore_first() {
     assert!(!stderr.contains("scale worker to 0"), "{stderr}");
     assert_eq!(s.worker(), ("2".into(), String::new()));
     assert_eq!(s.cli(&["GET", "k"]), "changed");
+    // auto: the swap cannot run here, so the restore goes live.
+    let (code, _, stderr) = restore("auto");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("auto: live restore (the container lacks head, mv, rm"),
+        "{stderr}"
+    );
+    assert_eq!(s.cli(&["GET", "k"]), "original");
+    assert_eq!(s.worker(), ("2".into(), String::new()));
 }
 
 /// Runs a Job from the scheduled CronJob's template now, on this cluster
@@ -2279,4 +2313,92 @@ fn scheduled_backup_to_s3_with_credentials_from_a_secret() {
                 && l.contains("job=\"kubectl-redis-backup\"")),
         "no metrics pushed:\n{text}"
     );
+}
+
+/// The pod pair the Redis Deployment runs now: name and restart count.
+fn pod_state(s: &Scene) -> String {
+    kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "get",
+        "pods",
+        "-l",
+        "app=redis",
+        "-o",
+        "jsonpath={.items[0].metadata.name} {.items[0].status.containerStatuses[0].restartCount}",
+    ])
+}
+
+/// A live restore through the port-forward into an image with no shell
+/// and no redis-cli, as a ServiceAccount that may not exec: `--method
+/// auto` chooses live and says why, the data is the backup's, nothing
+/// restarted, the writer came back; `--method swap` is refused before any
+/// change.
+#[test]
+fn live_restore_without_exec_or_shell() {
+    let s = Scene::build(
+        "live",
+        6447,
+        "redis",
+        &["--enable-debug-command", "yes"],
+        &[],
+        ("kubectl-redis/redis-noshell", "7.0"),
+    );
+    s.add_worker(2);
+    assert_eq!(resp(s.port, &["SET", "k", "original"]), "OK");
+    assert_eq!(
+        resp(s.port, &["DEBUG", "POPULATE", "20000", "pop", "50"]),
+        "OK"
+    );
+    assert_eq!(resp(s.port, &["HSET", "h", "f", "v"]), ":1");
+    let (_kc_dir, kc) = sa_kubeconfig(
+        &s.ns,
+        "restorer",
+        r#"[{"apiGroups":[""],"resources":["pods"],"verbs":["get","list"]},
+          {"apiGroups":[""],"resources":["pods/portforward"],"verbs":["get","create"]},
+          {"apiGroups":["apps"],"resources":["deployments","statefulsets"],"verbs":["get","list","patch"]},
+          {"apiGroups":["apps"],"resources":["deployments/scale","statefulsets/scale"],"verbs":["get","patch","update"]},
+          {"apiGroups":["coordination.k8s.io"],"resources":["leases"],"verbs":["get","create","update","patch","delete"]}]"#,
+    );
+    let as_sa = |args: &[&str]| {
+        let mut c = Command::new(bin());
+        c.args(args)
+            .env("KUBECONFIG", &kc)
+            .env("NO_COLOR", "1")
+            .env_remove("NS");
+        run(c)
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().to_str().expect("utf8");
+    let (code, file, stderr) = as_sa(&["backup", "--out-dir", out]);
+    assert_eq!(code, 0, "{stderr}");
+    let file = file.trim().to_string();
+    let digest = resp(s.port, &["DEBUG", "DIGEST"]);
+    assert_eq!(resp(s.port, &["SET", "k", "changed"]), "OK");
+    assert_eq!(resp(s.port, &["SET", "extra", "1"]), "OK");
+    let before = pod_state(&s);
+
+    // A swap needs exec: refused before any change, naming the way out.
+    let (code, _, stderr) = as_sa(&["restore", "--method", "swap", "--file", &file, "--yes"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("nothing was changed"), "{stderr}");
+    assert_eq!(resp(s.port, &["GET", "k"]), "changed");
+    assert_eq!(s.worker(), ("2".into(), String::new()));
+
+    let (code, stdout, stderr) = as_sa(&["restore", "--file", &file, "--yes", "-o", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let r = schema_checked("restore", &stdout);
+    assert_eq!(r["method"], "live", "{stdout}");
+    assert!(
+        r["method_reason"].as_str().unwrap_or("").contains("exec"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("auto: live restore"), "{stderr}");
+    assert!(stderr.contains("scale worker to 0"), "{stderr}");
+    assert_eq!(r["load"]["keys_restored"], 20002, "{stdout}");
+    assert_eq!(resp(s.port, &["GET", "k"]), "original");
+    assert_eq!(resp(s.port, &["EXISTS", "extra"]), ":0");
+    assert_eq!(resp(s.port, &["DEBUG", "DIGEST"]), digest);
+    assert_eq!(pod_state(&s), before, "Redis restarted");
+    assert_eq!(s.worker(), ("2".into(), String::new()));
 }

@@ -1529,15 +1529,16 @@ impl Restore {
                 }
             }
             Err(e) => {
+                let unchanged = if self.report.changed { "" } else { "; nothing was changed" };
                 self.fail(
                     out,
                     Exit::Error,
                     format!(
-                        "cannot run redis-cli in {}/{}: {e}",
+                        "cannot run redis-cli in {}/{}: {e}{unchanged}",
                         self.plan.namespace, t.pod
                     ),
                     Some(format!(
-                        "check `kubectl auth can-i create pods/exec -n {}`",
+                        "check `kubectl auth can-i create pods/exec -n {}`; a live restore needs no exec: --method live",
                         self.plan.namespace
                     )),
                 );
