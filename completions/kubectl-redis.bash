@@ -28,6 +28,9 @@ _kubectl__redis() {
             kubectl__redis,copy)
                 cmd="kubectl__redis__subcmd__copy"
                 ;;
+            kubectl__redis,drill)
+                cmd="kubectl__redis__subcmd__drill"
+                ;;
             kubectl__redis,help)
                 cmd="kubectl__redis__subcmd__help"
                 ;;
@@ -66,6 +69,9 @@ _kubectl__redis() {
                 ;;
             kubectl__redis__subcmd__help,copy)
                 cmd="kubectl__redis__subcmd__help__subcmd__copy"
+                ;;
+            kubectl__redis__subcmd__help,drill)
+                cmd="kubectl__redis__subcmd__help__subcmd__drill"
                 ;;
             kubectl__redis__subcmd__help,help)
                 cmd="kubectl__redis__subcmd__help__subcmd__help"
@@ -125,7 +131,7 @@ _kubectl__redis() {
 
     case "${cmd}" in
         kubectl__redis)
-            opts="-n -v -h -V --kubeconfig --context --cluster --user --namespace --color --verbose --help --version backup restore list verify inspect status schedule copy repo prune check completion help"
+            opts="-n -v -h -V --kubeconfig --context --cluster --user --namespace --color --verbose --help --version backup restore drill list verify inspect status schedule copy repo prune check completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -482,8 +488,146 @@ _kubectl__redis() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__subcmd__redis__subcmd__drill)
+            opts="-f -i -l -c -o -n -v -h -V --file --latest --repo --out-dir --identity --identity-from-secret --passphrase-from-secret --passphrase-file --selector --pod --container --redis-port --in --image --server --port --host-network --memory --sample --timeout --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identity-from-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-from-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --selector)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -l)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pod)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --container)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --in)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sample)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__subcmd__redis__subcmd__help)
-            opts="backup restore list verify inspect status schedule copy repo prune check completion help"
+            opts="backup restore drill list verify inspect status schedule copy repo prune check completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -539,6 +683,20 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__help__subcmd__copy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__redis__subcmd__help__subcmd__drill)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1277,7 +1435,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__schedule)
-            opts="-l -c -o -n -v -h -V --selector --pod --container --redis-port --every --cron --image --pvc --host-path --method --password-from-secret --repo --encrypt-to --passphrase-from-secret --no-encrypt --repo-credentials-from-secret --service-account-annotation --pushgateway --alerts --alert-after --name --cronjob-api --apply --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-l -c -o -n -v -h -V --selector --pod --container --redis-port --every --cron --image --pvc --host-path --method --password-from-secret --repo --encrypt-to --passphrase-from-secret --no-encrypt --repo-credentials-from-secret --service-account-annotation --pushgateway --alerts --alert-after --drill --drill-cron --drill-in --drill-identity-from-secret --name --cronjob-api --apply --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1360,6 +1518,18 @@ _kubectl__redis() {
                     return 0
                     ;;
                 --alert-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drill-cron)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drill-in)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drill-identity-from-secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -37,6 +37,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -s h -l help -
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -s V -l version -d 'Print version'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "backup" -d 'Snapshot Redis into a verified backup: a local file or object storage (replication stream or BGSAVE)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "restore" -d 'Replace all data in Redis with a backup (asks first)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "drill" -d 'Restore a backup into a throwaway Redis pod, check it, time it, delete the pod'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "list" -d 'List backups in a directory or object storage, newest first'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "verify" -d 'Check every byte of RDB files: structure, encodings, CRC-64'
 complete -c kubectl-redis -n "__fish_kubectl_redis_needs_command" -f -a "inspect" -d 'Show what an RDB file holds: keys per db, types, biggest keys'
@@ -122,6 +123,38 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s V -l version -d 'Print version'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s f -l file -d 'The backup: a path, or a URL in object storage (s3://BUCKET/PREFIX/NAME, gs://, az://) [env: BACKUP]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l out-dir -l repo -d 'Repository for --latest: a directory or object-storage URL [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s i -l identity -d 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l identity-from-secret -d 'Read the identity from this Secret\'s key (in the namespace)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l passphrase-from-secret -d 'Decrypt with the passphrase in this Secret\'s key (backups made with a passphrase)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l passphrase-file -d 'Decrypt with the passphrase in this file (its first line)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s l -l selector -d 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l pod -d 'Use this pod instead of searching by label' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s c -l container -d 'Container running Redis (default: the pod\'s default container, else one named redis)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l redis-port -d 'Port redis-cli connects to inside the pod (default: the container port named redis, else 6379)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l in -d 'Namespace for the throwaway pod (default: the source\'s)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l image -d 'Image of the throwaway Redis (default: the source pod\'s)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l server -d 'Server binary on the image\'s PATH (default: valkey-server for Valkey images, else redis-server)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l port -d 'Port the throwaway server listens on (loopback only)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l memory -d 'Memory limit of the pod, e.g. 2Gi (the server gets 90% as maxmemory)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l sample -d 'Keys compared value by value' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l timeout -d 'How long the pod may take to be ready' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
+json\t'One JSON document on stdout'"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s n -l namespace -d 'Namespace (default: $NS, then the context\'s namespace, then "default")' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l latest -d 'Drill the newest verified backup in the repository (--repo / --out-dir)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l host-network -d 'Run the pod on the node\'s network (clusters without a pod network)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s v -l verbose -d 'Print each step of the state machine to stderr'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s V -l version -d 'Print version'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand list" -l out-dir -l repo -d 'Directory or object-storage URL to list (s3://BUCKET/PREFIX, gs://..., az://...) [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand list" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"
@@ -213,6 +246,9 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l service-account-annotation -d 'An annotation on the ServiceAccount, for cloud identity: eks.amazonaws.com/role-arn=ARN (IRSA), iam.gke.io/gcp-service-account=EMAIL, azure.workload.identity/client-id=ID; repeatable' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l pushgateway -d 'Push each run\'s metrics to this Prometheus Pushgateway' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l alert-after -d 'How old the newest successful backup may get before RedisBackupTooOld fires [default: twice the schedule\'s period]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l drill-cron -d 'When the drill runs' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l drill-in -d 'Namespace of the drill\'s throwaway pod (the Role there is yours to grant)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l drill-identity-from-secret -d 'The drill decrypts backups with the age identity in this Secret\'s key (add get on that Secret to the Role yourself)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l name -d 'Name of the CronJob, ServiceAccount, Role and RoleBinding' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l cronjob-api -d 'CronJob API version when printing (with --apply it is asked of the cluster)' -r -f -a "batch/v1\t''
 batch/v1beta1\t''"
@@ -228,6 +264,7 @@ always\t''
 never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l no-encrypt -d 'Store plaintext backups in object storage'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l alerts -d 'Also print a PrometheusRule: no successful backup for --alert-after, or the last one failed (needs --pushgateway)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l drill -d 'Also schedule a restore drill: a second CronJob (NAME-drill) restoring the newest backup into a throwaway pod and checking it (`kubectl redis drill`); its Job fails (exit 7) on any difference'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l apply -d 'Apply to the cluster (server-side apply) instead of printing'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -347,18 +384,19 @@ never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -s V -l version -d 'Print version'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "backup" -d 'Snapshot Redis into a verified backup: a local file or object storage (replication stream or BGSAVE)'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "restore" -d 'Replace all data in Redis with a backup (asks first)'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "list" -d 'List backups in a directory or object storage, newest first'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "verify" -d 'Check every byte of RDB files: structure, encodings, CRC-64'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "inspect" -d 'Show what an RDB file holds: keys per db, types, biggest keys'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "status" -d 'Check everything a backup or restore depends on, and your RBAC'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "schedule" -d 'Print (or apply) a CronJob that backs up on a schedule, with least-privilege RBAC'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "copy" -d 'Copy backups between repositories (local, S3, GCS, Azure), checked, skipping those there'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "repo" -d 'A repository\'s settings: the recipients every backup to it is encrypted to'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "prune" -d 'Remove old backups by a retention policy (a dry run unless --yes)'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "check" -d 'Exit non-zero when the newest verified backup is too old (for alerting)'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "completion" -d 'Print a shell completion script'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore list verify inspect status schedule copy repo prune check completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore drill list verify inspect status schedule copy repo prune check completion help" -f -a "backup" -d 'Snapshot Redis into a verified backup: a local file or object storage (replication stream or BGSAVE)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore drill list verify inspect status schedule copy repo prune check completion help" -f -a "restore" -d 'Replace all data in Redis with a backup (asks first)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore drill list verify inspect status schedule copy repo prune check completion help" -f -a "drill" -d 'Restore a backup into a throwaway Redis pod, check it, time it, delete the pod'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore drill list verify inspect status schedule copy repo prune check completion help" -f -a "list" -d 'List backups in a directory or object storage, newest first'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore drill list verify inspect status schedule copy repo prune check completion help" -f -a "verify" -d 'Check every byte of RDB files: structure, encodings, CRC-64'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore drill list verify inspect status schedule copy repo prune check completion help" -f -a "inspect" -d 'Show what an RDB file holds: keys per db, types, biggest keys'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore drill list verify inspect status schedule copy repo prune check completion help" -f -a "status" -d 'Check everything a backup or restore depends on, and your RBAC'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore drill list verify inspect status schedule copy repo prune check completion help" -f -a "schedule" -d 'Print (or apply) a CronJob that backs up on a schedule, with least-privilege RBAC'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore drill list verify inspect status schedule copy repo prune check completion help" -f -a "copy" -d 'Copy backups between repositories (local, S3, GCS, Azure), checked, skipping those there'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore drill list verify inspect status schedule copy repo prune check completion help" -f -a "repo" -d 'A repository\'s settings: the recipients every backup to it is encrypted to'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore drill list verify inspect status schedule copy repo prune check completion help" -f -a "prune" -d 'Remove old backups by a retention policy (a dry run unless --yes)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore drill list verify inspect status schedule copy repo prune check completion help" -f -a "check" -d 'Exit non-zero when the newest verified backup is too old (for alerting)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore drill list verify inspect status schedule copy repo prune check completion help" -f -a "completion" -d 'Print a shell completion script'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore drill list verify inspect status schedule copy repo prune check completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "init" -d 'Record the recipients every backup to this repository is encrypted to'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "show" -d 'Print the repository\'s settings'

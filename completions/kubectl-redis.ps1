@@ -36,6 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Snapshot Redis into a verified backup: a local file or object storage (replication stream or BGSAVE)')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Replace all data in Redis with a backup (asks first)')
+            [CompletionResult]::new('drill', 'drill', [CompletionResultType]::ParameterValue, 'Restore a backup into a throwaway Redis pod, check it, time it, delete the pod')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List backups in a directory or object storage, newest first')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check every byte of RDB files: structure, encodings, CRC-64')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show what an RDB file holds: keys per db, types, biggest keys')
@@ -131,6 +132,48 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Check everything and print the plan; change nothing')
             [CompletionResult]::new('--force-unverified', '--force-unverified', [CompletionResultType]::ParameterName, 'DANGER: restore a file that fails verification (corrupt, or differs from its manifest)')
             [CompletionResult]::new('--recover', '--recover', [CompletionResultType]::ParameterName, 'Put back writers that a killed restore left scaled down, then exit')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-redis;drill' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The backup: a path, or a URL in object storage (s3://BUCKET/PREFIX/NAME, gs://, az://) [env: BACKUP]')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The backup: a path, or a URL in object storage (s3://BUCKET/PREFIX/NAME, gs://, az://) [env: BACKUP]')
+            [CompletionResult]::new('--out-dir', '--out-dir', [CompletionResultType]::ParameterName, 'Repository for --latest: a directory or object-storage URL [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Repository for --latest: a directory or object-storage URL [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]')
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]')
+            [CompletionResult]::new('--identity-from-secret', '--identity-from-secret', [CompletionResultType]::ParameterName, 'Read the identity from this Secret''s key (in the namespace)')
+            [CompletionResult]::new('--passphrase-from-secret', '--passphrase-from-secret', [CompletionResultType]::ParameterName, 'Decrypt with the passphrase in this Secret''s key (backups made with a passphrase)')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Decrypt with the passphrase in this file (its first line)')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]')
+            [CompletionResult]::new('--selector', '--selector', [CompletionResultType]::ParameterName, 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]')
+            [CompletionResult]::new('--pod', '--pod', [CompletionResultType]::ParameterName, 'Use this pod instead of searching by label')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Container running Redis (default: the pod''s default container, else one named redis)')
+            [CompletionResult]::new('--container', '--container', [CompletionResultType]::ParameterName, 'Container running Redis (default: the pod''s default container, else one named redis)')
+            [CompletionResult]::new('--redis-port', '--redis-port', [CompletionResultType]::ParameterName, 'Port redis-cli connects to inside the pod (default: the container port named redis, else 6379)')
+            [CompletionResult]::new('--in', '--in', [CompletionResultType]::ParameterName, 'Namespace for the throwaway pod (default: the source''s)')
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Image of the throwaway Redis (default: the source pod''s)')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Server binary on the image''s PATH (default: valkey-server for Valkey images, else redis-server)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port the throwaway server listens on (loopback only)')
+            [CompletionResult]::new('--memory', '--memory', [CompletionResultType]::ParameterName, 'Memory limit of the pod, e.g. 2Gi (the server gets 90% as maxmemory)')
+            [CompletionResult]::new('--sample', '--sample', [CompletionResultType]::ParameterName, 'Keys compared value by value')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long the pod may take to be ready')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The kubeconfig cluster to use')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The kubeconfig user to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured with auto)')
+            [CompletionResult]::new('--latest', '--latest', [CompletionResultType]::ParameterName, 'Drill the newest verified backup in the repository (--repo / --out-dir)')
+            [CompletionResult]::new('--host-network', '--host-network', [CompletionResultType]::ParameterName, 'Run the pod on the node''s network (clusters without a pod network)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -257,6 +300,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--service-account-annotation', '--service-account-annotation', [CompletionResultType]::ParameterName, 'An annotation on the ServiceAccount, for cloud identity: eks.amazonaws.com/role-arn=ARN (IRSA), iam.gke.io/gcp-service-account=EMAIL, azure.workload.identity/client-id=ID; repeatable')
             [CompletionResult]::new('--pushgateway', '--pushgateway', [CompletionResultType]::ParameterName, 'Push each run''s metrics to this Prometheus Pushgateway')
             [CompletionResult]::new('--alert-after', '--alert-after', [CompletionResultType]::ParameterName, 'How old the newest successful backup may get before RedisBackupTooOld fires [default: twice the schedule''s period]')
+            [CompletionResult]::new('--drill-cron', '--drill-cron', [CompletionResultType]::ParameterName, 'When the drill runs')
+            [CompletionResult]::new('--drill-in', '--drill-in', [CompletionResultType]::ParameterName, 'Namespace of the drill''s throwaway pod (the Role there is yours to grant)')
+            [CompletionResult]::new('--drill-identity-from-secret', '--drill-identity-from-secret', [CompletionResultType]::ParameterName, 'The drill decrypts backups with the age identity in this Secret''s key (add get on that Secret to the Role yourself)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Name of the CronJob, ServiceAccount, Role and RoleBinding')
             [CompletionResult]::new('--cronjob-api', '--cronjob-api', [CompletionResultType]::ParameterName, 'CronJob API version when printing (with --apply it is asked of the cluster)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format when printing')
@@ -270,6 +316,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured with auto)')
             [CompletionResult]::new('--no-encrypt', '--no-encrypt', [CompletionResultType]::ParameterName, 'Store plaintext backups in object storage')
             [CompletionResult]::new('--alerts', '--alerts', [CompletionResultType]::ParameterName, 'Also print a PrometheusRule: no successful backup for --alert-after, or the last one failed (needs --pushgateway)')
+            [CompletionResult]::new('--drill', '--drill', [CompletionResultType]::ParameterName, 'Also schedule a restore drill: a second CronJob (NAME-drill) restoring the newest backup into a throwaway pod and checking it (`kubectl redis drill`); its Job fails (exit 7) on any difference')
             [CompletionResult]::new('--apply', '--apply', [CompletionResultType]::ParameterName, 'Apply to the cluster (server-side apply) instead of printing')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
@@ -448,6 +495,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
         'kubectl-redis;help' {
             [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Snapshot Redis into a verified backup: a local file or object storage (replication stream or BGSAVE)')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Replace all data in Redis with a backup (asks first)')
+            [CompletionResult]::new('drill', 'drill', [CompletionResultType]::ParameterValue, 'Restore a backup into a throwaway Redis pod, check it, time it, delete the pod')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List backups in a directory or object storage, newest first')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check every byte of RDB files: structure, encodings, CRC-64')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show what an RDB file holds: keys per db, types, biggest keys')
@@ -465,6 +513,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             break
         }
         'kubectl-redis;help;restore' {
+            break
+        }
+        'kubectl-redis;help;drill' {
             break
         }
         'kubectl-redis;help;list' {

@@ -180,6 +180,7 @@ fn schedules() {
         repo: None,
         env_secret: None,
         sa_annotations: Vec::new(),
+        drill: None,
     });
     let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
     assert_eq!(kinds, ["ServiceAccount", "Role", "RoleBinding", "CronJob"]);
@@ -380,6 +381,7 @@ fn schedule_to_object_storage() {
         repo: Some("az://backups/prod".into()),
         env_secret: Some("backup-az".into()),
         sa_annotations: vec![("azure.workload.identity/client-id".into(), "abc".into())],
+        drill: None,
     };
     let docs = manifests(&spec);
     let sa = &docs[0];
@@ -410,4 +412,61 @@ fn schedule_to_object_storage() {
         .as_str()
         .unwrap()
         .ends_with("> 7200"));
+}
+
+/// `schedule --drill`: a second CronJob running `drill --latest` against
+/// the same repository, and a Role that may create and delete its pod.
+#[test]
+fn schedule_with_a_weekly_drill() {
+    use kubectl_redis_core::ops::schedule::{manifests, Drill, Spec, Volume};
+    let docs = manifests(&Spec {
+        namespace: "prod".into(),
+        cron: "0 * * * *".into(),
+        image: "img".into(),
+        backup_args: vec![],
+        volume: Volume::Empty,
+        cronjob_api: "batch/v1".into(),
+        name: "kubectl-redis-backup".into(),
+        repo: Some("s3://backups/prod".into()),
+        env_secret: Some("backup-s3".into()),
+        sa_annotations: vec![],
+        drill: Some(Drill {
+            cron: "0 4 * * 0".into(),
+            args: vec!["--in".into(), "drills".into()],
+        }),
+    });
+    let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "ServiceAccount",
+            "Role",
+            "RoleBinding",
+            "CronJob",
+            "CronJob"
+        ]
+    );
+    let drill = &docs[4];
+    assert_eq!(drill["metadata"]["name"], "kubectl-redis-backup-drill");
+    assert_eq!(drill["spec"]["schedule"], "0 4 * * 0");
+    let c = &drill["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        c["args"],
+        serde_json::json!([
+            "drill",
+            "--latest",
+            "-n",
+            "prod",
+            "--repo",
+            "s3://backups/prod",
+            "--in",
+            "drills"
+        ])
+    );
+    assert_eq!(c["envFrom"][0]["secretRef"]["name"], "backup-s3");
+    let pods = &docs[1]["rules"][0];
+    assert_eq!(
+        pods["verbs"],
+        serde_json::json!(["get", "list", "create", "delete"])
+    );
 }

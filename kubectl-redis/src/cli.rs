@@ -6,6 +6,7 @@ use crate::args::UiArgs;
 use crate::commands::backup::{self, BackupArgs};
 use crate::commands::check::{self, CheckArgs};
 use crate::commands::copy::{self, CopyArgs};
+use crate::commands::drill::{self, DrillArgs};
 use crate::commands::inspect::{self, InspectArgs};
 use crate::commands::list::{self, ListArgs};
 use crate::commands::prune::{self, PruneArgs};
@@ -54,6 +55,12 @@ pub enum Command {
         after_help = restore::after_help()
     )]
     Restore(RestoreArgs),
+    /// Restore a backup into a throwaway Redis pod, check it, time it, delete the pod
+    #[command(
+        long_about = drill::LONG_ABOUT,
+        after_help = drill::after_help()
+    )]
+    Drill(DrillArgs),
     /// List backups in a directory or object storage, newest first
     #[command(
         after_help = list::AFTER_HELP
@@ -208,6 +215,10 @@ pub fn run() -> ExitCode {
         },
         Command::Restore(args) => match runtime(&ui) {
             Some(rt) => rt.block_on(restore::run(&ui, &cli.kube, args)),
+            None => Exit::Error,
+        },
+        Command::Drill(args) => match runtime(&ui) {
+            Some(rt) => rt.block_on(drill::run(&ui, &cli.kube, args)),
             None => Exit::Error,
         },
     };

@@ -1575,7 +1575,7 @@ fn status_reports_health_persistence_and_rbac() {
     let (_, text, _) = as_sa(&["status"]);
     assert!(text.contains("NO  create pods/exec"), "{text}");
     assert!(
-        text.contains("without it: backup --method bgsave, restore"),
+        text.contains("without it: backup --method bgsave, restore --method swap"),
         "{text}"
     );
     let out = tmp.path().join("b");
@@ -2401,4 +2401,91 @@ fn live_restore_without_exec_or_shell() {
     assert_eq!(resp(s.port, &["DEBUG", "DIGEST"]), digest);
     assert_eq!(pod_state(&s), before, "Redis restarted");
     assert_eq!(s.worker(), ("2".into(), String::new()));
+}
+
+/// `drill`: the newest backup restored into a throwaway pod beside
+/// production, counts and a sample compared, the time printed, the pod
+/// deleted; production untouched. An image that cannot start fails the
+/// drill (exit 1) and the pod is still deleted.
+#[test]
+fn drill_restores_into_a_throwaway_pod() {
+    let s = Scene::new("drill", 6448, "redis", &[]);
+    for i in 0..300 {
+        let k = format!("k{i}");
+        assert_eq!(resp(s.port, &["SET", &k, &format!("v{i}")]), "OK");
+    }
+    resp(s.port, &["RPUSH", "list", "a", "b", "c"]);
+    resp(s.port, &["HSET", "hash", "f", "v"]);
+    resp(s.port, &["ZADD", "z", "1.5", "m"]);
+    resp(s.port, &["SADD", "set", "x", "y"]);
+    resp(s.port, &["XADD", "st", "*", "f", "v"]);
+    resp(s.port, &["SET", "ttl", "v", "EX", "3600"]);
+    let (tmp, _) = backup_of(&s);
+    let repo = tmp.path().to_str().expect("utf8");
+    let before = pod_state(&s);
+    let drills = || {
+        kubectl_ok(&[
+            "-n",
+            &s.ns,
+            "get",
+            "pods",
+            "-l",
+            "kubectl-redis.io/drill",
+            "-o",
+            "name",
+        ])
+    };
+    let (code, stdout, stderr) = run(plugin(&[
+        "drill",
+        "--latest",
+        "--repo",
+        repo,
+        "-n",
+        &s.ns,
+        "--host-network",
+        "--port",
+        "6449",
+        "--sample",
+        "50",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let r = schema_checked("drill", &stdout);
+    assert_eq!(r["ok"], true, "{stdout}");
+    assert_eq!(r["keys_restored"], 306, "{stdout}");
+    assert!(r["sampled"].as_u64().unwrap_or(0) >= 40, "{stdout}");
+    assert_eq!(r["mismatches"], serde_json::json!([]), "{stdout}");
+    assert_eq!(r["pod_deleted"], true, "{stdout}");
+    assert_eq!(r["image"], "kubectl-redis/redis:7.0", "{stdout}");
+    assert!(stderr.contains("PASSED: 306 keys restored in"), "{stderr}");
+    wait_until(60, "the drill pod to go", || drills().trim().is_empty());
+    assert_eq!(pod_state(&s), before, "production was touched");
+    assert_eq!(resp(s.port, &["GET", "k7"]), "v7");
+
+    let (code, stdout, stderr) = run(plugin(&[
+        "drill",
+        "--latest",
+        "--repo",
+        repo,
+        "-n",
+        &s.ns,
+        "--host-network",
+        "--port",
+        "6449",
+        "--image",
+        "kubectl-redis/does-not-exist:1",
+        "--timeout",
+        "60s",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 1, "{stderr}");
+    let r = schema_checked("drill", &stdout);
+    assert_eq!(r["ok"], false, "{stdout}");
+    assert_eq!(r["pod_deleted"], true, "{stdout}");
+    assert!(stderr.contains("did not start"), "{stderr}");
+    wait_until(60, "the failed drill pod to go", || {
+        drills().trim().is_empty()
+    });
 }

@@ -28,6 +28,18 @@ pub struct Spec {
     pub env_secret: Option<String>,
     /// Annotations on the ServiceAccount (IRSA, GKE or Azure workload identity).
     pub sa_annotations: Vec<(String, String)>,
+    /// `--drill`: a second CronJob restoring the newest backup into a
+    /// throwaway pod and checking it.
+    pub drill: Option<Drill>,
+}
+
+/// The restore drill's schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drill {
+    /// Cron expression.
+    pub cron: String,
+    /// Arguments after `drill --latest -n NS --repo R` (`--in`, identity, ...).
+    pub args: Vec<String>,
 }
 
 /// The backup directory's volume.
@@ -67,9 +79,15 @@ pub fn cron_for(every_s: u64) -> Result<String, String> {
 /// port-forward (or exec for the bgsave fallback), hold the Lease. Both get
 /// and create on the stream subresources: websocket streams are authorized as
 /// get before Kubernetes 1.31, as create after.
-pub fn rules() -> Value {
+pub fn rules(drill: bool) -> Value {
+    let pods = if drill {
+        // The drill starts and deletes its throwaway pod.
+        json!(["get", "list", "create", "delete"])
+    } else {
+        json!(["get", "list"])
+    };
     json!([
-        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+        {"apiGroups": [""], "resources": ["pods"], "verbs": pods},
         {"apiGroups": [""], "resources": ["pods/portforward", "pods/exec"], "verbs": ["get", "create"]},
         {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update", "patch", "delete"]}
     ])
@@ -131,9 +149,34 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
             .collect();
         sa_meta["annotations"] = Value::Object(a);
     }
-    vec![
+    let drill_job = s.drill.as_ref().map(|d| {
+        let mut args: Vec<String> = vec!["drill".into(), "--latest".into(), "-n".into(), s.namespace.clone()];
+        match &s.repo {
+            Some(r) => args.extend(["--repo".into(), r.clone()]),
+            None => args.extend(["--repo".into(), "/backups".into()]),
+        }
+        args.extend(d.args.iter().cloned());
+        let mut p = pod.clone();
+        p["containers"][0]["name"] = json!("drill");
+        p["containers"][0]["args"] = json!(args);
+        let mut meta = meta(&format!("{}-drill", s.name));
+        meta["labels"]["app.kubernetes.io/component"] = json!("restore-drill");
+        let mut labels = pod_labels.clone();
+        labels["app.kubernetes.io/component"] = json!("restore-drill");
+        json!({
+            "apiVersion": s.cronjob_api, "kind": "CronJob", "metadata": meta,
+            "spec": {
+                "schedule": d.cron,
+                "concurrencyPolicy": "Forbid",
+                "successfulJobsHistoryLimit": 3,
+                "failedJobsHistoryLimit": 3,
+                "jobTemplate": {"spec": {"backoffLimit": 0, "template": {"metadata": {"labels": labels}, "spec": p}}}
+            }
+        })
+    });
+    let mut docs = vec![
         json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": sa_meta}),
-        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta(&s.name), "rules": rules()}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta(&s.name), "rules": rules(s.drill.is_some())}),
         json!({
             "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta(&s.name),
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": s.name},
@@ -149,7 +192,9 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
                 "jobTemplate": {"spec": {"backoffLimit": 1, "template": {"metadata": {"labels": pod_labels}, "spec": pod}}}
             }
         }),
-    ]
+    ];
+    docs.extend(drill_job);
+    docs
 }
 
 /// A PrometheusRule (prometheus-operator) alerting when the newest

@@ -25,9 +25,9 @@ pub struct Need {
 pub const NEEDS: &[Need] = &[
     Need { verb: "list", group: "", resource: "pods", subresource: "", disables: "everything that finds the Redis pod (backup, restore, status)" },
     Need { verb: "get", group: "", resource: "pods", subresource: "", disables: "restore's wait for Redis to come back; --pod" },
-    Need { verb: "create", group: "", resource: "pods", subresource: "portforward", disables: "backup --method stream (auto falls back to bgsave), on Kubernetes 1.31+" },
+    Need { verb: "create", group: "", resource: "pods", subresource: "portforward", disables: "backup --method stream (auto falls back to bgsave) and restore --method live, on Kubernetes 1.31+" },
     Need { verb: "get", group: "", resource: "pods", subresource: "portforward", disables: "backup --method stream before Kubernetes 1.31 (websocket streams are authorized as get there)" },
-    Need { verb: "create", group: "", resource: "pods", subresource: "exec", disables: "backup --method bgsave, restore, and status's Redis details, on Kubernetes 1.31+" },
+    Need { verb: "create", group: "", resource: "pods", subresource: "exec", disables: "backup --method bgsave, restore --method swap (auto restores live instead), and status's Redis details, on Kubernetes 1.31+" },
     Need { verb: "get", group: "", resource: "pods", subresource: "exec", disables: "the same before Kubernetes 1.31 (websocket streams are authorized as get there)" },
     Need { verb: "get", group: "apps", resource: "deployments", subresource: "", disables: "restore: reading writers' replicas" },
     Need { verb: "patch", group: "apps", resource: "deployments", subresource: "", disables: "restore: recording writers' replicas (annotation)" },

@@ -860,6 +860,11 @@ impl Restore {
                         let why = "the server loads this file and the pod allows exec with the tools a swap needs".to_string();
                         say(out, Line::Step(format!("auto: swap ({why})")));
                         self.report.method_reason = Some(why);
+                        // The swap talks to Redis through exec only.
+                        if self.connected {
+                            self.connected = false;
+                            out.push(Effect::Disconnect);
+                        }
                         self.redis(Step::Config("dir"), &["CONFIG", "GET", "dir"], out);
                     }
                     Ok(()) => {
@@ -1529,7 +1534,11 @@ impl Restore {
                 }
             }
             Err(e) => {
-                let unchanged = if self.report.changed { "" } else { "; nothing was changed" };
+                let unchanged = if self.report.changed {
+                    ""
+                } else {
+                    "; nothing was changed"
+                };
                 self.fail(
                     out,
                     Exit::Error,

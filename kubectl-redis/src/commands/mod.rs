@@ -3,6 +3,7 @@
 pub mod backup;
 pub mod check;
 pub mod copy;
+pub mod drill;
 pub mod inspect;
 pub mod list;
 pub mod prune;

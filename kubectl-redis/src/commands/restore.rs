@@ -240,64 +240,9 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         }
         exit
     };
-    let file = match file {
-        Some(f) => f,
-        None => match latest(args.out_dir.clone()).await {
-            Ok(f) => {
-                ui.note(&format!("newest verified backup: {f}"));
-                f
-            }
-            Err((exit, p)) => return fail(exit, &p),
-        },
-    };
-    // From object storage or encrypted: a checked plaintext copy in a
-    // private directory, removed when this returns.
-    let src = match Source::open(&file) {
-        Ok(s) => s,
-        Err(p) => return fail(Exit::Invalid, &p),
-    };
-    let needs_copy = match &src {
-        Source::Remote { .. } => true,
-        Source::Local(p) => is_age_file(p),
-    };
-    let mut _copy = None;
-    let file = if needs_copy {
-        let ids = match args.keys.load(kube).await {
-            Ok(i) => i,
-            Err(e) => {
-                return fail(
-                    Exit::Invalid,
-                    &Problem {
-                        message: e,
-                        hint: "give an age identity file or an unencrypted SSH private key".into(),
-                    },
-                )
-            }
-        };
-        ui.note(&format!(
-            "fetching {}{} into a private temporary file (removed afterwards)",
-            src.display(),
-            if src.name().ends_with(".age") {
-                " and decrypting it"
-            } else {
-                ""
-            }
-        ));
-        match crate::store::source::local_copy(&src, ids).await {
-            Ok((c, r)) => {
-                ui.note(&format!(
-                    "{} bytes fetched, {} checked",
-                    r.stored_size,
-                    r.plain.as_ref().map_or(0, |p| p.size)
-                ));
-                let p = c.path.to_string_lossy().into_owned();
-                _copy = Some(c);
-                p
-            }
-            Err((exit, p)) => return fail(exit, &p),
-        }
-    } else {
-        file
+    let (file, _copy) = match fetch(ui, kube, file, args.out_dir.clone(), &args.keys).await {
+        Ok(x) => x,
+        Err((exit, p)) => return fail(exit, &p),
     };
     let namespace = k.as_ref().map(|k| k.namespace.clone()).unwrap_or_default();
     let user = k.as_ref().and_then(|k| k.user.clone());
@@ -330,6 +275,71 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
     let finish = crate::jobs::restore::drive(ui, k.as_ref(), auth, plan).await;
     report(ui, args.output, &finish);
     finish.exit
+}
+
+/// The backup to restore as a local plaintext file: `file`, or the newest
+/// verified one in `out_dir` when `file` is `None`. From object storage or
+/// encrypted, a checked copy in a private directory, removed when the
+/// returned guard drops.
+pub async fn fetch(
+    ui: &Ui,
+    kube: &KubeArgs,
+    file: Option<String>,
+    out_dir: Option<String>,
+    keys: &crate::keys::KeyArgs,
+) -> Result<(String, Option<crate::store::source::LocalCopy>), (Exit, Problem)> {
+    let file = match file {
+        Some(f) => f,
+        None => {
+            let f = latest(out_dir).await?;
+            ui.note(&format!("newest verified backup: {f}"));
+            f
+        }
+    };
+    // From object storage or encrypted: a checked plaintext copy in a
+    // private directory, removed when this returns.
+    let src = Source::open(&file).map_err(|p| (Exit::Invalid, p))?;
+    let needs_copy = match &src {
+        Source::Remote { .. } => true,
+        Source::Local(p) => is_age_file(p),
+    };
+    let mut copy = None;
+    let file = if needs_copy {
+        let ids = keys.load(kube).await.map_err(|e| {
+            (
+                Exit::Invalid,
+                Problem {
+                    message: e,
+                    hint: "give an age identity file or an unencrypted SSH private key".into(),
+                },
+            )
+        })?;
+        ui.note(&format!(
+            "fetching {}{} into a private temporary file (removed afterwards)",
+            src.display(),
+            if src.name().ends_with(".age") {
+                " and decrypting it"
+            } else {
+                ""
+            }
+        ));
+        match crate::store::source::local_copy(&src, ids).await {
+            Ok((c, r)) => {
+                ui.note(&format!(
+                    "{} bytes fetched, {} checked",
+                    r.stored_size,
+                    r.plain.as_ref().map_or(0, |p| p.size)
+                ));
+                let p = c.path.to_string_lossy().into_owned();
+                copy = Some(c);
+                p
+            }
+            Err(e) => return Err(e),
+        }
+    } else {
+        file
+    };
+    Ok((file, copy))
 }
 
 /// Whether the local file `p` is encrypted (age or gpg, by its first bytes).

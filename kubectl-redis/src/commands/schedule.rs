@@ -9,7 +9,7 @@ use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams
 use kube::Api;
 use kubectl_redis_core::exit::Exit;
 use kubectl_redis_core::ops::schedule::{
-    alert_rule, cron_for, manifests, period_s, yaml, Spec, Volume,
+    alert_rule, cron_for, manifests, period_s, yaml, Drill, Spec, Volume,
 };
 use std::time::Duration;
 
@@ -22,7 +22,7 @@ pods/portforward and pods/exec (streams are authorized as get before Kubernetes 
 directory (--host-path), or an emptyDir that vanishes with the pod. The image is \
 built by the repository's Dockerfile.";
 
-pub const AFTER_HELP: &str = "Examples:\n  kubectl redis schedule --every 1h -n prod --repo s3://backups/prod --encrypt-to age1... \\\n      --repo-credentials-from-secret backup-s3 --pushgateway http://pushgateway.monitoring:9091 --alerts\n  kubectl redis schedule --every 1h -n prod --repo s3://backups/prod --service-account-annotation eks.amazonaws.com/role-arn=arn:aws:iam::123:role/backup\n  kubectl redis schedule --every 1h -n october --pvc redis-backups > backup-cronjob.yaml\n  kubectl redis schedule --cron '0 3 * * *' -n prod --pvc backups --apply\n  kubectl redis schedule --every 6h --image registry.example/kubectl-redis:0.1.0 --password-from-secret redis-auth/password";
+pub const AFTER_HELP: &str = "Examples:\n  kubectl redis schedule --every 1h -n prod --repo s3://backups/prod --encrypt-to age1... \\\n      --repo-credentials-from-secret backup-s3 --pushgateway http://pushgateway.monitoring:9091 --alerts\n  kubectl redis schedule --every 1h -n prod --repo s3://backups/prod --service-account-annotation eks.amazonaws.com/role-arn=arn:aws:iam::123:role/backup\n  kubectl redis schedule --every 1h -n october --pvc redis-backups > backup-cronjob.yaml\n  kubectl redis schedule --cron '0 3 * * *' -n prod --pvc backups --apply\n  kubectl redis schedule --every 6h --image registry.example/kubectl-redis:0.1.0 --password-from-secret redis-auth/password\n  kubectl redis schedule --every 1d -n prod --repo s3://backups/prod --drill --drill-identity-from-secret drill-key/key.txt";
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ScheduleOutput {
@@ -85,6 +85,23 @@ pub struct ScheduleArgs {
     /// How old the newest successful backup may get before RedisBackupTooOld fires [default: twice the schedule's period]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "alerts")]
     pub alert_after: Option<Duration>,
+    /// Also schedule a restore drill: a second CronJob (NAME-drill) restoring the newest backup into a throwaway pod and checking it (`kubectl redis drill`); its Job fails (exit 7) on any difference
+    #[arg(long)]
+    pub drill: bool,
+    /// When the drill runs
+    #[arg(
+        long,
+        value_name = "EXPR",
+        default_value = "0 4 * * 0",
+        requires = "drill"
+    )]
+    pub drill_cron: String,
+    /// Namespace of the drill's throwaway pod (the Role there is yours to grant)
+    #[arg(long, value_name = "NAMESPACE", requires = "drill")]
+    pub drill_in: Option<String>,
+    /// The drill decrypts backups with the age identity in this Secret's key (add get on that Secret to the Role yourself)
+    #[arg(long, value_name = "NAME/KEY", requires = "drill")]
+    pub drill_identity_from_secret: Option<String>,
     /// Name of the CronJob, ServiceAccount, Role and RoleBinding
     #[arg(long, value_name = "NAME", default_value = "kubectl-redis-backup")]
     pub name: String,
@@ -225,6 +242,22 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
         repo: args.repo.clone(),
         env_secret: args.repo_credentials_from_secret.clone(),
         sa_annotations: args.service_account_annotation.clone(),
+        drill: args.drill.then(|| {
+            let mut a = Vec::new();
+            if let Some(s) = &args.target.selector {
+                a.extend(["-l".to_string(), s.clone()]);
+            }
+            if let Some(n) = &args.drill_in {
+                a.extend(["--in".to_string(), n.clone()]);
+            }
+            if let Some(s) = &args.drill_identity_from_secret {
+                a.extend(["--identity-from-secret".to_string(), s.clone()]);
+            }
+            Drill {
+                cron: args.drill_cron.clone(),
+                args: a,
+            }
+        }),
     };
     let mut docs = manifests(&spec);
     if args.alerts {

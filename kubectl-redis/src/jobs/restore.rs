@@ -80,6 +80,11 @@ pub async fn drive(ui: &Ui, k: Option<&Kube>, auth: Auth, plan: Plan) -> Finish 
                 return f;
             }
             ui.trace(&format!("> {effect:?}"));
+            // Not answered.
+            if matches!(effect, Effect::Disconnect) {
+                sh.perform(effect).await;
+                continue;
+            }
             // A load handles Ctrl-C itself, to say how far it got.
             let result = if interrupted || matches!(effect, Effect::Load { .. }) {
                 sh.perform(effect).await

@@ -1,0 +1,506 @@
+//! `kubectl redis drill`: restore a backup into a throwaway Redis pod, check
+//! it, time it, delete the pod. Production is never touched.
+
+use crate::args::{parse_duration, KubeArgs, Output, TargetArgs};
+use crate::env;
+use crate::kube::{api_error, lease, Kube};
+use crate::redis::auth::Auth;
+use crate::redis::Conn;
+use crate::store::repo::Problem;
+use crate::ui::Ui;
+use clap::Args;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{DeleteParams, PostParams};
+use kube::Api;
+use kubectl_redis_core::backup::Line;
+use kubectl_redis_core::exit::{self, Exit};
+use kubectl_redis_core::kube::pods::{self, Target};
+use kubectl_redis_core::ops::drill::{self, DrillReport, PodSpec, Sampler};
+use kubectl_redis_core::restore::{Method, Plan};
+use kubectl_redis_core::wire::reply::Reply;
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+pub const LONG_ABOUT: &str = "Restore a backup into a throwaway Redis pod and check it: the runbook's weekly restore drill, without touching production.\n\n\
+Verifies the backup, starts a pod with the source Redis's image (or --image) in the namespace \
+of your choice (--in), restores the backup into it live (through a port-forward: no exec), \
+compares the key count of every database with the backup's and a sample of keys value by value \
+(read back with plain commands, not DUMP), prints the time the restore took, and deletes the \
+pod. Any difference is exit 7, for alerting. The pod carries activeDeadlineSeconds, so it goes \
+away on its own even if the plugin is killed. `kubectl redis schedule --drill` runs this weekly.";
+
+pub fn after_help() -> String {
+    format!(
+        "The ServiceAccount needs, in the drill namespace: create/get/delete pods, create pods/portforward, and leases (as a restore); in the source namespace: get/list pods (to find the image, unless --image).\n\n{}\nExamples:\n  kubectl redis drill --latest -n october\n  kubectl redis drill --file s3://backups/prod/redis-backup-20251024_180500.rdb.age -i ~/.config/age/key.txt --in drills\n  kubectl redis drill --latest --repo s3://backups/prod --image redis:7.2 -o json",
+        exit::help_table()
+    )
+}
+
+#[derive(Args, Debug)]
+pub struct DrillArgs {
+    /// The backup: a path, or a URL in object storage (s3://BUCKET/PREFIX/NAME, gs://, az://) [env: BACKUP]
+    #[arg(short = 'f', long, value_name = "PATH|URL")]
+    pub file: Option<String>,
+    /// Drill the newest verified backup in the repository (--repo / --out-dir)
+    #[arg(long, conflicts_with = "file")]
+    pub latest: bool,
+    /// Repository for --latest: a directory or object-storage URL [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]
+    #[arg(
+        long,
+        visible_alias = "repo",
+        value_name = "DIR|URL",
+        requires = "latest"
+    )]
+    pub out_dir: Option<String>,
+    #[command(flatten)]
+    pub keys: crate::keys::KeyArgs,
+    /// The production Redis whose image the drill uses (-n, -l, --pod, -c)
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Namespace for the throwaway pod (default: the source's)
+    #[arg(long = "in", value_name = "NAMESPACE")]
+    pub drill_namespace: Option<String>,
+    /// Image of the throwaway Redis (default: the source pod's)
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// Server binary on the image's PATH (default: valkey-server for Valkey images, else redis-server)
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
+    /// Port the throwaway server listens on (loopback only)
+    #[arg(long, value_name = "PORT", default_value_t = 6379)]
+    pub port: u16,
+    /// Run the pod on the node's network (clusters without a pod network)
+    #[arg(long)]
+    pub host_network: bool,
+    /// Memory limit of the pod, e.g. 2Gi (the server gets 90% as maxmemory)
+    #[arg(long, value_name = "QUANTITY")]
+    pub memory: Option<String>,
+    /// Keys compared value by value
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub sample: u64,
+    /// How long the pod may take to be ready
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// How the drill ended.
+struct Outcome {
+    exit: Exit,
+    error: Option<(String, String)>,
+}
+
+pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
+    let json = args.output == Output::Json;
+    let fail = |exit: Exit, message: &str, hint: &str| {
+        ui.error(message, Some(hint));
+        if json {
+            crate::output::failure(ui, "DrillResult", exit, message, Some(hint));
+        }
+        exit
+    };
+    let file = args.file.clone().or_else(|| env::env_nonempty("BACKUP"));
+    if file.is_none() && !args.latest {
+        return fail(
+            Exit::Invalid,
+            "no backup to drill: pass --file PATH|URL (or set $BACKUP), or --latest",
+            "list backups with `kubectl redis list`",
+        );
+    }
+    if let Some(m) = &args.memory {
+        if drill::memory_bytes(m).is_none() {
+            return fail(
+                Exit::Invalid,
+                &format!("--memory {m} is not a quantity"),
+                "use a Kubernetes quantity such as 512Mi or 2Gi",
+            );
+        }
+    }
+    let Some(k) = crate::kube::connect_or_report(ui, kube, json.then_some("DrillResult")).await
+    else {
+        return Exit::Error;
+    };
+    let file = if args.latest { None } else { file };
+    let (path, _copy) =
+        match crate::commands::restore::fetch(ui, kube, file, args.out_dir.clone(), &args.keys)
+            .await
+        {
+            Ok(x) => x,
+            Err((exit, p)) => return fail(exit, &p.message, &p.hint),
+        };
+    let image = match &args.image {
+        Some(i) => i.clone(),
+        None => match source_image(&k, &args.target).await {
+            Ok(i) => i,
+            Err(p) => return fail(Exit::Invalid, &p.message, &p.hint),
+        },
+    };
+    let ns = args
+        .drill_namespace
+        .clone()
+        .unwrap_or_else(|| k.namespace.clone());
+    let name = format!("kubectl-redis-drill-{}", run_id());
+    let spec = PodSpec {
+        name: name.clone(),
+        namespace: ns.clone(),
+        server: args
+            .server
+            .clone()
+            .unwrap_or_else(|| drill::server_for(&image).to_string()),
+        image,
+        port: args.port,
+        host_network: args.host_network,
+        deadline_s: 3600 + args.timeout.as_secs(),
+        memory: args.memory.clone().unwrap_or_default(),
+    };
+    let mut report = DrillReport {
+        file: path.clone(),
+        pod: name.clone(),
+        namespace: ns.clone(),
+        image: spec.image.clone(),
+        ..DrillReport::default()
+    };
+    let dk = Kube {
+        client: k.client.clone(),
+        namespace: ns.clone(),
+        namespace_source: "--in",
+        context: k.context.clone(),
+        user: k.user.clone(),
+    };
+    let pods: Api<Pod> = Api::namespaced(k.client.clone(), &ns);
+    ui.line(
+        "drill",
+        &Line::Step(format!("start {ns}/{name} ({})", spec.image)),
+    );
+    let manifest = drill::pod(&spec);
+    let created = match serde_json::from_value::<Pod>(manifest) {
+        Ok(p) => pods
+            .create(&PostParams::default(), &p)
+            .await
+            .map_err(api_error),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = created {
+        return fail(
+            Exit::Error,
+            &format!("cannot create the drill pod in namespace {ns}: {e}"),
+            &format!("the drill needs create/get/delete on pods in {ns} (check `kubectl auth can-i create pods -n {ns}`), or choose another namespace with --in"),
+        );
+    }
+    let t0 = Instant::now();
+    let outcome = tokio::select! {
+        o = drill_in(ui, &dk, &pods, &spec, &path, &args, &mut report, t0) => o,
+        _ = tokio::signal::ctrl_c() => Outcome {
+            exit: Exit::Interrupted,
+            error: Some(("interrupted".into(), "the drill pod is being deleted".into())),
+        },
+    };
+    // The pod goes whatever happened (and on its own after its deadline).
+    let dp = DeleteParams {
+        grace_period_seconds: Some(0),
+        ..DeleteParams::default()
+    };
+    match pods.delete(&name, &dp).await {
+        Ok(_) => {
+            report.pod_deleted = true;
+            ui.line("drill", &Line::Step(format!("deleted {ns}/{name}")));
+        }
+        Err(e) => ui.line(
+            "drill",
+            &Line::Warn(format!(
+                "could not delete {ns}/{name}: {} (it deletes itself within {} s)",
+                api_error(e),
+                spec.deadline_s
+            )),
+        ),
+    }
+    if let Some((m, h)) = &outcome.error {
+        ui.error(m, Some(h));
+    } else {
+        ui.line(
+            "drill",
+            &Line::Step(format!(
+                "PASSED: {} keys restored in {}, {} compared value by value, all equal",
+                report.keys_restored,
+                kubectl_redis_core::human::millis(report.restore_ms),
+                report.sampled
+            )),
+        );
+    }
+    if json {
+        let mut v = serde_json::to_value(&report).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("ok".into(), (outcome.exit == Exit::Ok).into());
+            o.insert("exit_code".into(), outcome.exit.code().into());
+            o.insert(
+                "error".into(),
+                outcome
+                    .error
+                    .as_ref()
+                    .map(|(m, h)| crate::output::error(m, Some(h)))
+                    .unwrap_or_default(),
+            );
+        }
+        crate::output::print(ui, "DrillResult", v);
+    }
+    outcome.exit
+}
+
+/// A short id for this run: time and process.
+fn run_id() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{:x}",
+        (t ^ u128::from(std::process::id()) << 20) & 0xff_ffff_ffff
+    )
+}
+
+/// The image of the production Redis container.
+async fn source_image(k: &Kube, t: &TargetArgs) -> Result<String, Problem> {
+    let api: Api<Pod> = Api::namespaced(k.client.clone(), &k.namespace);
+    let selector = env::selector(t.selector.clone());
+    let listing = crate::kube::pods::list_pods(&api, &selector, t.pod.as_deref()).await;
+    let q = pods::Query {
+        namespace: &k.namespace,
+        selector: &selector,
+        wanted: t.wanted(),
+    };
+    let (target, _) = pods::choose(listing, &q).map_err(|r| Problem {
+        message: format!("{} (the drill takes the image from it)", r.message),
+        hint: format!("{}; or give the image with --image", r.hint),
+    })?;
+    let p = api.get(&target.pod).await.map_err(|e| Problem {
+        message: format!("cannot read pod {}: {}", target.pod, api_error(e)),
+        hint: "give the image with --image".into(),
+    })?;
+    p.spec
+        .and_then(|s| {
+            s.containers
+                .into_iter()
+                .find(|c| c.name == target.container)
+        })
+        .and_then(|c| c.image)
+        .ok_or_else(|| Problem {
+            message: format!(
+                "pod {} has no image for container {}",
+                target.pod, target.container
+            ),
+            hint: "give the image with --image".into(),
+        })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn drill_in(
+    ui: &Ui,
+    dk: &Kube,
+    pods: &Api<Pod>,
+    spec: &PodSpec,
+    path: &str,
+    args: &DrillArgs,
+    report: &mut DrillReport,
+    t0: Instant,
+) -> Outcome {
+    let err = |exit: Exit, m: String, h: &str| Outcome {
+        exit,
+        error: Some((m, h.to_string())),
+    };
+    if let Err(e) = wait_ready(pods, &spec.name, args.timeout).await {
+        return err(
+            Exit::Error,
+            format!("the drill pod {}/{} did not start: {e}", spec.namespace, spec.name),
+            "check the image (--image) and the server binary (--server); `kubectl describe pod` shows why",
+        );
+    }
+    report.pod_ready_ms = millis(t0.elapsed());
+    ui.line(
+        "drill",
+        &Line::Detail(format!(
+            "ready in {}",
+            kubectl_redis_core::human::millis(report.pod_ready_ms)
+        )),
+    );
+    let plan = Plan {
+        namespace: spec.namespace.clone(),
+        selector: format!("{}={}", drill::DRILL_LABEL, spec.name),
+        pod: Some(spec.name.clone()),
+        container: Some("redis".into()),
+        port: Some(spec.port),
+        file: path.to_string(),
+        writers: Vec::new(),
+        yes: true,
+        dry_run: false,
+        force_unverified: false,
+        holder: lease::holder(dk.user.as_deref()),
+        started_unix: env::unix_now(),
+        lease_s: lease::DURATION_S,
+        scale_timeout_ms: 60_000,
+        restart_timeout_ms: 60_000,
+        poll_ms: 500,
+        method: Method::Live,
+        url: None,
+        merge: false,
+        big_value_bytes: 16 << 20,
+    };
+    let f = crate::jobs::restore::drive(ui, Some(dk), Auth::default(), plan).await;
+    if let Some(l) = &f.report.load {
+        report.keys_restored = l.keys_restored;
+        report.keys = l.keys_restored + l.keys_expired;
+    }
+    report.restore_ms = f.report.duration_ms;
+    if let Some(e) = f.error {
+        report.mismatches.push(e.message.clone());
+        return Outcome {
+            exit: f.exit,
+            error: Some((
+                format!("drill FAILED: {}", e.message),
+                e.hint.unwrap_or_default(),
+            )),
+        };
+    }
+    // A sample, value by value, read back with plain commands.
+    let target = Target {
+        pod: spec.name.clone(),
+        container: "redis".into(),
+        port: spec.port,
+    };
+    let mut conn = match crate::kube::portforward::open(pods, &target).await {
+        Ok((fwd, s)) => (Conn::new(s), fwd),
+        Err(e) => {
+            return err(
+                Exit::Error,
+                format!("cannot port-forward to the drill pod for the sample: {e:?}"),
+                "the restore itself passed; check pods/portforward access",
+            )
+        }
+    };
+    let r = sample(ui, &mut conn.0, path, args.sample, report).await;
+    drop(conn.0);
+    conn.1.close();
+    match r {
+        Ok(()) if report.mismatches.is_empty() => Outcome {
+            exit: Exit::Ok,
+            error: None,
+        },
+        Ok(()) => err(
+            Exit::VerifyFailed,
+            format!(
+                "drill FAILED: {} of {} sampled keys differ: {}",
+                report.mismatches.len(),
+                report.sampled,
+                report.mismatches.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
+            ),
+            "the backup does not restore to what it holds: inspect it with `kubectl redis inspect` and report this",
+        ),
+        Err(e) => err(Exit::Error, format!("the sample check failed: {e}"), "the restore itself passed"),
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Polls the pod until it is Ready; a pod that cannot start is an error at once.
+async fn wait_ready(pods: &Api<Pod>, name: &str, timeout: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let p = pods.get(name).await.map_err(api_error)?;
+        let status = p.status.unwrap_or_default();
+        let ready = status
+            .conditions
+            .as_ref()
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+        if ready {
+            return Ok(());
+        }
+        if status.phase.as_deref() == Some("Failed") || status.phase.as_deref() == Some("Succeeded")
+        {
+            return Err(format!("it ended ({})", status.phase.unwrap_or_default()));
+        }
+        for cs in status.container_statuses.unwrap_or_default() {
+            let state = cs.state.unwrap_or_default();
+            if let Some(w) = state.waiting {
+                let reason = w.reason.unwrap_or_default();
+                if matches!(
+                    reason.as_str(),
+                    "ErrImagePull"
+                        | "ImagePullBackOff"
+                        | "InvalidImageName"
+                        | "CreateContainerError"
+                        | "CreateContainerConfigError"
+                ) {
+                    return Err(format!("{reason}: {}", w.message.unwrap_or_default()));
+                }
+            }
+            if let Some(t) = state.terminated {
+                return Err(format!(
+                    "the server exited ({}, code {})",
+                    t.reason.unwrap_or_default(),
+                    t.exit_code
+                ));
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("not ready after {} s", timeout.as_secs()));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Picks about `want` keys from the file and compares each with the server.
+async fn sample(
+    ui: &Ui,
+    conn: &mut Conn,
+    path: &str,
+    want: u64,
+    report: &mut DrillReport,
+) -> Result<(), String> {
+    let head = {
+        let mut h = vec![0u8; 16];
+        let mut f = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
+        let n = f.read(&mut h).map_err(|e| format!("{path}: {e}"))?;
+        h.truncate(n);
+        h
+    };
+    let flavor = kubectl_redis_core::rdb::parse_header(&head)
+        .map_err(|e| e.to_string())?
+        .flavor;
+    let now = env::unix_now().saturating_mul(1000);
+    let mut s = Sampler::new(flavor, report.keys.max(1), want, 256 << 10, now);
+    let mut f = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
+    crate::store::rdbfile::each_chunk(&mut f, &mut |c| s.feed(c)).map_err(|e| match e {
+        crate::store::rdbfile::ChunkError::Read(e) => e.to_string(),
+        crate::store::rdbfile::ChunkError::Stop(m) => m,
+    })?;
+    s.finish()?;
+    report.sample_skipped = s.skipped;
+    for smp in &s.samples {
+        let db = smp.db.to_string();
+        if let Reply::Error(e) = conn.command_bytes(&[b"SELECT", db.as_bytes()]).await? {
+            return Err(format!("SELECT {db}: {e}"));
+        }
+        let mut replies = Vec::new();
+        for cmd in drill::reads(smp) {
+            let args: Vec<&[u8]> = cmd.iter().map(Vec::as_slice).collect();
+            replies.push(conn.command_bytes(&args).await?);
+        }
+        report.sampled += 1;
+        if let Some(d) = drill::differs(smp, &replies, env::unix_now().saturating_mul(1000)) {
+            report.mismatches.push(d);
+        }
+    }
+    ui.line(
+        "drill",
+        &Line::Detail(format!(
+            "{} keys compared value by value ({} skipped: too big or about to expire), {} differ",
+            report.sampled,
+            report.sample_skipped,
+            report.mismatches.len()
+        )),
+    );
+    Ok(())
+}
