@@ -359,13 +359,43 @@ impl core::fmt::Display for LoadError {
 enum Pending {
     /// SELECT, UNLINK, or one command of several for a key.
     Step(u64, Box<[u8]>),
-    /// The last command of a key.
+    /// The last command of a key (its name in [`Names`]).
     Key {
         db: u64,
-        name: Box<[u8]>,
+        name: (usize, u32),
         payload: bool,
     },
     Function,
+}
+
+/// The names of keys awaiting their replies, in one buffer (a key costs
+/// no allocation): positions are logical, counting bytes already dropped.
+#[derive(Debug, Default)]
+struct Names {
+    buf: Vec<u8>,
+    dropped: usize,
+}
+
+impl Names {
+    fn push(&mut self, name: &[u8]) -> (usize, u32) {
+        let at = self.dropped + self.buf.len();
+        self.buf.extend_from_slice(name);
+        (at, u32::try_from(name.len()).unwrap_or(u32::MAX))
+    }
+
+    fn get(&self, (at, len): (usize, u32)) -> &[u8] {
+        let from = at.saturating_sub(self.dropped);
+        self.buf.get(from..from + len as usize).unwrap_or_default()
+    }
+
+    /// Names before `at` are no longer needed (replies come in order).
+    fn release(&mut self, at: usize) {
+        let n = at.saturating_sub(self.dropped).min(self.buf.len());
+        if n >= 1 << 20 {
+            self.buf.drain(..n);
+            self.dropped += n;
+        }
+    }
 }
 
 /// A key being sent as commands.
@@ -405,6 +435,7 @@ pub struct Loader {
     functions_sent: u64,
     report: LoadReport,
     failed: Option<LoadError>,
+    names: Names,
 }
 
 impl Loader {
@@ -420,6 +451,7 @@ impl Loader {
             functions_sent: 0,
             report: LoadReport::default(),
             failed: None,
+            names: Names::default(),
         }
     }
 
@@ -453,6 +485,7 @@ impl Loader {
             conv,
             functions_sent,
             report,
+            names,
             ..
         } = self;
         let mut st = State {
@@ -463,6 +496,7 @@ impl Loader {
             functions_sent,
             report,
             out,
+            names,
         };
         let r = splitter.feed(chunk, &mut |rec| {
             if err.is_none() {
@@ -517,9 +551,14 @@ impl Loader {
             let Some(p) = self.pending.pop_front() else {
                 return used;
             };
+            if let Pending::Key { name, .. } = &p {
+                self.names.release(name.0);
+            }
             if !ok {
                 let (key, db) = match p {
-                    Pending::Step(db, k) | Pending::Key { db, name: k, .. } => {
+                    Pending::Step(db, k) => (escape(&k[..k.len().min(200)]), db),
+                    Pending::Key { db, name, .. } => {
+                        let k = self.names.get(name);
                         (escape(&k[..k.len().min(200)]), db)
                     }
                     Pending::Function => ("(function library)".to_string(), 0),
@@ -554,6 +593,7 @@ struct State<'a> {
     functions_sent: &'a mut u64,
     report: &'a mut LoadReport,
     out: &'a mut Vec<u8>,
+    names: &'a mut Names,
 }
 
 impl State<'_> {
@@ -653,17 +693,20 @@ impl State<'_> {
         if ttl > 0 {
             n += 1;
         }
-        let idle = key.idle.map(|i| i.to_string());
-        let freq = key.freq.map(|f| f.to_string());
-        if idle.is_some() || freq.is_some() {
+        if key.idle.is_some() || key.freq.is_some() {
             n += 2;
         }
         let out = &mut *self.out;
-        out.extend_from_slice(format!("*{n}\r\n$7\r\nRESTORE\r\n").as_bytes());
+        out.push(b'*');
+        num(out, n);
+        out.extend_from_slice(b"\r\n$7\r\nRESTORE\r\n");
         bulk(out, key.name);
-        bulk(out, ttl.to_string().as_bytes());
+        let mut t = [0u8; 20];
+        bulk(out, digits(ttl.unsigned_abs(), &mut t));
         let code = key.kind.code;
-        out.extend_from_slice(format!("${}\r\n", value.len() + 11).as_bytes());
+        out.push(b'$');
+        num(out, value.len() as u64 + 11);
+        out.extend_from_slice(b"\r\n");
         let start = out.len();
         out.push(code);
         out.extend_from_slice(value);
@@ -672,16 +715,17 @@ impl State<'_> {
         if ttl > 0 {
             out.extend_from_slice(b"$6\r\nABSTTL\r\n");
         }
-        if let Some(i) = idle {
+        if let Some(i) = key.idle {
             out.extend_from_slice(b"$8\r\nIDLETIME\r\n");
-            bulk(out, i.as_bytes());
-        } else if let Some(f) = freq {
+            bulk(out, digits(i, &mut t));
+        } else if let Some(f) = key.freq {
             out.extend_from_slice(b"$4\r\nFREQ\r\n");
-            bulk(out, f.as_bytes());
+            bulk(out, digits(u64::from(f), &mut t));
         }
+        let name = self.names.push(key.name);
         self.pending.push_back(Pending::Key {
             db: key.db,
-            name: key.name.into(),
+            name,
             payload: true,
         });
         self.report.commands += 1;
@@ -963,10 +1007,11 @@ impl State<'_> {
             self.command(&[b"EXISTS", &c.name], Pending::Step(c.db, Box::default()));
         }
         // The key counts once its last command is confirmed.
+        let name = self.names.push(&c.name);
         if let Some(last) = self.pending.back_mut() {
             *last = Pending::Key {
                 db: c.db,
-                name: c.name.into(),
+                name,
                 payload: false,
             };
         }
@@ -976,15 +1021,35 @@ impl State<'_> {
 
 /// A RESP array of bulk strings.
 pub fn resp(out: &mut Vec<u8>, args: &[&[u8]]) {
-    out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+    out.push(b'*');
+    num(out, args.len() as u64);
+    out.extend_from_slice(b"\r\n");
     for a in args {
         bulk(out, a);
     }
 }
 
+/// `n` in decimal, in `buf`.
+fn digits(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+fn num(out: &mut Vec<u8>, n: u64) {
+    let mut b = [0u8; 20];
+    out.extend_from_slice(digits(n, &mut b));
+}
+
 fn bulk(out: &mut Vec<u8>, a: &[u8]) {
     out.push(b'$');
-    out.extend_from_slice(a.len().to_string().as_bytes());
+    num(out, a.len() as u64);
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(a);
     out.extend_from_slice(b"\r\n");

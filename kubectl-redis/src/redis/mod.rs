@@ -280,8 +280,12 @@ impl Conn {
                     }
                 }
             }
+            // Drop what was written, so the buffer holds only what is not.
             if written == out.len() {
                 out.clear();
+                written = 0;
+            } else if written >= MAX_UNSENT {
+                out.drain(..written);
                 written = 0;
             }
             let done_producing = eof || interrupted || error.is_some() || loader.failed().is_some();
