@@ -1289,7 +1289,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__restore)
-            opts="-f -i -l -c -y -o -n -v -h -V --file --latest --repo --out-dir --identity --identity-from-secret --passphrase-from-secret --passphrase-file --selector --pod --container --redis-port --scale-down --keep-writers --no-scale-down --method --url --merge --big-value-bytes --password-from-secret --user-name --yes --dry-run --force-unverified --metrics-file --timeout --scale-timeout --recover --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-f -i -l -c -y -o -n -v -h -V --file --latest --repo --out-dir --identity --identity-from-secret --passphrase-from-secret --passphrase-file --selector --pod --container --redis-port --scale-down --keep-writers --no-scale-down --method --url --merge --backup-first --big-value-bytes --password-from-secret --user-name --yes --dry-run --force-unverified --metrics-file --timeout --scale-timeout --recover --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1364,6 +1364,10 @@ _kubectl__redis() {
                     return 0
                     ;;
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-first)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

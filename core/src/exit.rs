@@ -95,7 +95,7 @@ impl Exit {
             Exit::EmptyBackup => "backup file empty or missing in the pod",
             Exit::BgsaveFailed => "Redis refused BGSAVE or reported it failed",
             Exit::Locked => "another backup or restore of this Redis is running (its Lease is held)",
-            Exit::VerifyFailed => "restore: Redis did not come back, or does not hold the backup's keys",
+            Exit::VerifyFailed => "restore: Redis did not come back, or does not hold the backup's keys; drill: a difference",
             Exit::Corrupt => "an RDB file is corrupt (checksum or structure) or differs from its manifest",
             Exit::SyncRefused => "--method stream: the server refused SYNC (use --method bgsave)",
             Exit::Stale => "check: no verified backup, or the newest is older than --max-age",

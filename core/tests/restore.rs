@@ -1181,6 +1181,20 @@ scenario!(
 );
 
 scenario!(
+    auto_chooses_live_with_replicas_attached,
+    Plan {
+        method: Method::Auto,
+        yes: true,
+        ..plan()
+    },
+    World {
+        info_extra: "role:master\r\nconnected_slaves:2\r\ncluster_enabled:0\r\n",
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
     auto_chooses_swap_when_it_can,
     Plan {
         method: Method::Auto,

@@ -1287,6 +1287,15 @@ impl Restore {
             if let Some(Err(e)) = older {
                 return self.choose_live(e, out);
             }
+            let replicas = get("connected_slaves")
+                .and_then(|n| n.parse::<u32>().ok())
+                .unwrap_or(0);
+            if replicas > 0 {
+                return self.choose_live(
+                    format!("{replicas} replica(s) attached: a restart would make them resync from a primary that is not serving"),
+                    out,
+                );
+            }
             // A swap is possible if exec and the tools are there.
             self.live = false;
             let target = self.target();
@@ -1933,7 +1942,7 @@ impl Restore {
             )),
         );
         if self.live {
-            say(out, Line::Plain("Note:   a live restore cannot be rolled back; take a backup first if the current data matters".into()));
+            say(out, Line::Plain("Note:   a live restore cannot be rolled back: take a backup first if the current data matters (--backup-first does)".into()));
         }
         if self.plan.dry_run {
             say(out, Line::Step("dry run: nothing was changed".into()));

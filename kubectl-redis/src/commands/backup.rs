@@ -100,6 +100,9 @@ pub struct BackupArgs {
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// Print nothing on stdout (a backup taken by `restore --backup-first`).
+    #[arg(skip)]
+    pub quiet: bool,
 }
 
 /// Runs the command; with --metrics-file, records how it ended.
@@ -111,9 +114,10 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
 
 async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
     let output = args.output;
+    let quiet = args.quiet;
     let fail = |exit: Exit, message: &str, hint: &str| {
         let f = failed(exit, message, hint);
-        report(ui, output, &f, &[]);
+        report(ui, output, quiet, &f, &[]);
         exit
     };
     // --url: straight to a Redis, no cluster; the stream method only.
@@ -296,7 +300,7 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
             ),
         });
     }
-    report(ui, output, &finish, &shell.copy_results);
+    report(ui, output, quiet, &finish, &shell.copy_results);
     finish.exit
 }
 
@@ -375,7 +379,13 @@ fn failed(exit: Exit, message: &str, hint: &str) -> Finish {
     }
 }
 
-fn report(ui: &Ui, output: Output, f: &Finish, copies: &[(String, String, Option<String>)]) {
+fn report(
+    ui: &Ui,
+    output: Output,
+    quiet: bool,
+    f: &Finish,
+    copies: &[(String, String, Option<String>)],
+) {
     if let Some(e) = &f.error {
         ui.error(&e.message, e.hint.as_deref());
     }
@@ -396,6 +406,7 @@ fn report(ui: &Ui, output: Output, f: &Finish, copies: &[(String, String, Option
             }
             output::print(ui, "BackupResult", v)
         }
+        Output::Text if quiet => {}
         Output::Text => {
             if let Some(r) = &f.report {
                 println!("{}", r.path);

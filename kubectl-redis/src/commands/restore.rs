@@ -103,6 +103,9 @@ pub struct RestoreArgs {
     /// Live: keep keys that are not in the backup (replace only the backup's own)
     #[arg(long)]
     pub merge: bool,
+    /// Take a verified backup of the current data first (into DIR|URL, else the default repository), and restore only if it succeeded
+    #[arg(long, value_name = "DIR|URL", num_args = 0..=1, default_missing_value = "")]
+    pub backup_first: Option<String>,
     /// Live: values bigger than this go as commands in batches instead of one RESTORE (also capped by the server's proto-max-bulk-len)
     #[arg(long, value_name = "BYTES", default_value = "16MiB", value_parser = crate::args::parse_bytes)]
     pub big_value_bytes: u64,
@@ -244,6 +247,11 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         Ok(x) => x,
         Err((exit, p)) => return fail(exit, &p),
     };
+    if let (Some(to), false) = (&args.backup_first, args.dry_run) {
+        if let Err(p) = backup_first(ui, kube, &args, to).await {
+            return fail(Exit::Error, &p);
+        }
+    }
     let namespace = k.as_ref().map(|k| k.namespace.clone()).unwrap_or_default();
     let user = k.as_ref().and_then(|k| k.user.clone());
     let plan = Plan {
@@ -275,6 +283,61 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
     let finish = crate::jobs::restore::drive(ui, k.as_ref(), auth, plan).await;
     report(ui, args.output, &finish);
     finish.exit
+}
+
+/// `--backup-first`: a backup of the same Redis (same target flags,
+/// credentials and `--url`) with the backup command's own checks; the
+/// restore goes on only if it succeeded.
+async fn backup_first(
+    ui: &Ui,
+    kube: &KubeArgs,
+    args: &RestoreArgs,
+    to: &str,
+) -> Result<(), Problem> {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        b: crate::commands::backup::BackupArgs,
+    }
+    let mut argv: Vec<String> = vec!["backup".into()];
+    let mut opt = |flag: &str, v: Option<String>| {
+        if let Some(v) = v {
+            argv.extend([flag.to_string(), v]);
+        }
+    };
+    opt("--out-dir", (!to.is_empty()).then(|| to.to_string()));
+    opt("--selector", args.target.selector.clone());
+    opt("--pod", args.target.pod.clone());
+    opt("--container", args.target.container.clone());
+    opt(
+        "--redis-port",
+        args.target.redis_port.map(|p| p.to_string()),
+    );
+    opt("--url", args.url.clone());
+    opt("--password-from-secret", args.password_from_secret.clone());
+    opt("--user-name", args.user_name.clone());
+    let mut b = Wrap::try_parse_from(&argv)
+        .map_err(|e| Problem {
+            message: format!("cannot prepare the backup: {e}"),
+            hint: "run `kubectl redis backup` yourself first".into(),
+        })?
+        .b;
+    b.quiet = true;
+    ui.line(
+        "restore",
+        &Line::Step("backup first (--backup-first)".into()),
+    );
+    match crate::commands::backup::run(ui, kube, b).await {
+        Exit::Ok => Ok(()),
+        e => Err(Problem {
+            message: format!(
+                "the backup before the restore failed (exit {}); nothing was changed",
+                e.code()
+            ),
+            hint: "fix what the backup says above, or restore without --backup-first".into(),
+        }),
+    }
 }
 
 /// The backup to restore as a local plaintext file: `file`, or the newest
