@@ -4,7 +4,7 @@
 
 use crate::kube::exec;
 use crate::kube::lease::Locks;
-use crate::kube::portforward::{self, Forward};
+use crate::kube::portforward::Forward;
 use crate::kube::Kube;
 use crate::redis::auth::Auth;
 use crate::redis::Conn;
@@ -367,10 +367,8 @@ impl<'a> Shell<'a> {
     /// only where it came from.
     async fn pod_password(&mut self, pod: &str, container: &str) -> Result<Option<String>, String> {
         let (k, api, _) = self.cluster()?;
-        let p = api.get(pod).await.map_err(crate::kube::api_error)?;
-        match crate::kube::secrets::from_pod_env(&k.client, &k.namespace, &p, container).await? {
-            Some(pw) => {
-                let from = "the container's REDIS_PASSWORD".to_string();
+        match crate::redis::pod_password(k, api, pod, container).await? {
+            Some((pw, from)) => {
                 self.auth.password = Some(pw);
                 self.auth.source = Some(from.clone());
                 Ok(Some(from))
@@ -380,21 +378,11 @@ impl<'a> Shell<'a> {
     }
 
     async fn connect(&mut self, to: Endpoint) -> Result<(), ConnectError> {
-        let conn = match to {
-            Endpoint::Url(u) => {
-                let s = tokio::net::TcpStream::connect((u.host.as_str(), u.port))
-                    .await
-                    .map_err(|e| ConnectError::Failed(e.to_string()))?;
-                let _ = s.set_nodelay(true);
-                (Conn::new(s), None)
-            }
-            Endpoint::Pod(t) => {
-                let (_, api, _) = self.cluster().map_err(ConnectError::Failed)?;
-                let (fwd, s) = portforward::open(api, &t).await?;
-                (Conn::new(s), Some(fwd))
-            }
+        let api = match &to {
+            Endpoint::Url(_) => None,
+            Endpoint::Pod(_) => Some(self.cluster().map_err(ConnectError::Failed)?.1.clone()),
         };
-        self.conn = Some(conn);
+        self.conn = Some(crate::redis::open(&to, api.as_ref()).await?);
         Ok(())
     }
 }

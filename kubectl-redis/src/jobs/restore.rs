@@ -173,40 +173,15 @@ impl Run<'_> {
     /// (for a pod) the container's own `REDIS_PASSWORD`.
     async fn connect(&mut self, to: Endpoint) -> Result<Option<String>, ConnectError> {
         let failed = ConnectError::Failed;
-        let mut conn = match &to {
-            Endpoint::Url(u) => {
-                let s = tokio::net::TcpStream::connect((u.host.as_str(), u.port))
-                    .await
-                    .map_err(|e| failed(format!("{}:{}: {e}", u.host, u.port)))?;
-                let _ = s.set_nodelay(true);
-                (Conn::new(s), None)
-            }
-            Endpoint::Pod(t) => {
-                let Some(sh) = &self.sh else {
-                    return Err(failed("no cluster".into()));
-                };
-                let (fwd, s) = crate::kube::portforward::open(&sh.pods, t).await?;
-                (Conn::new(s), Some(fwd))
-            }
-        };
+        let mut conn = crate::redis::open(&to, self.sh.as_ref().map(|sh| &sh.pods)).await?;
         if self.auth.password.is_none() {
             if let (Endpoint::Pod(t), Some(sh)) = (&to, &self.sh) {
-                let p = sh
-                    .pods
-                    .get(&t.pod)
+                let found = crate::redis::pod_password(sh.k, &sh.pods, &t.pod, &t.container)
                     .await
-                    .map_err(|e| failed(api_error(e)))?;
-                if let Some(pw) = crate::kube::secrets::from_pod_env(
-                    &sh.k.client,
-                    &sh.k.namespace,
-                    &p,
-                    &t.container,
-                )
-                .await
-                .map_err(failed)?
-                {
+                    .map_err(failed)?;
+                if let Some((pw, from)) = found {
                     self.auth.password = Some(pw);
-                    self.auth.source = Some("the container's REDIS_PASSWORD".into());
+                    self.auth.source = Some(from);
                 }
             }
         }

@@ -395,3 +395,47 @@ impl Conn {
         Ok(deleted)
     }
 }
+
+/// Opens a connection to `to`: a TCP socket for a URL, else a port-forward
+/// through `pods` (the forward is returned to be closed with the connection).
+pub async fn open(
+    to: &kubectl_redis_core::backup::Endpoint,
+    pods: Option<&kube::Api<k8s_openapi::api::core::v1::Pod>>,
+) -> Result<
+    (Conn, Option<crate::kube::portforward::Forward>),
+    kubectl_redis_core::backup::ConnectError,
+> {
+    use kubectl_redis_core::backup::{ConnectError, Endpoint};
+    match to {
+        Endpoint::Url(u) => {
+            let s = tokio::net::TcpStream::connect((u.host.as_str(), u.port))
+                .await
+                .map_err(|e| ConnectError::Failed(format!("{}:{}: {e}", u.host, u.port)))?;
+            let _ = s.set_nodelay(true);
+            Ok((Conn::new(s), None))
+        }
+        Endpoint::Pod(t) => {
+            let Some(api) = pods else {
+                return Err(ConnectError::Failed("no cluster".into()));
+            };
+            let (fwd, s) = crate::kube::portforward::open(api, t).await?;
+            Ok((Conn::new(s), Some(fwd)))
+        }
+    }
+}
+
+/// The Redis container's own password (its `REDIS_PASSWORD`, literal or
+/// from a Secret), with where it came from for messages.
+pub async fn pod_password(
+    k: &crate::kube::Kube,
+    pods: &kube::Api<k8s_openapi::api::core::v1::Pod>,
+    pod: &str,
+    container: &str,
+) -> Result<Option<(Password, String)>, String> {
+    let p = pods.get(pod).await.map_err(crate::kube::api_error)?;
+    Ok(
+        crate::kube::secrets::from_pod_env(&k.client, &k.namespace, &p, container)
+            .await?
+            .map(|pw| (pw, "the container's REDIS_PASSWORD".to_string())),
+    )
+}
