@@ -114,7 +114,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l latest -d 'Restore the newest verified backup in the repository (--repo / --out-dir)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l latest -d 'Use the newest verified backup in the repository (--repo / --out-dir)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l no-scale-down -l keep-writers -d 'Stop no writers at all'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l merge -d 'Live: keep keys that are not in the backup (replace only the backup\'s own)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s y -l yes -d 'Do not ask for confirmation'
@@ -151,7 +151,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s n 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l latest -d 'Drill the newest verified backup in the repository (--repo / --out-dir)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l latest -d 'Use the newest verified backup in the repository (--repo / --out-dir)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l host-network -d 'Run the pod on the node\'s network (clusters without a pod network)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s h -l help -d 'Print help (see more with \'--help\')'

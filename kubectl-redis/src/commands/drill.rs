@@ -38,20 +38,8 @@ pub fn after_help() -> String {
 
 #[derive(Args, Debug)]
 pub struct DrillArgs {
-    /// The backup: a path, or a URL in object storage (s3://BUCKET/PREFIX/NAME, gs://, az://) [env: BACKUP]
-    #[arg(short = 'f', long, value_name = "PATH|URL")]
-    pub file: Option<String>,
-    /// Drill the newest verified backup in the repository (--repo / --out-dir)
-    #[arg(long, conflicts_with = "file")]
-    pub latest: bool,
-    /// Repository for --latest: a directory or object-storage URL [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]
-    #[arg(
-        long,
-        visible_alias = "repo",
-        value_name = "DIR|URL",
-        requires = "latest"
-    )]
-    pub out_dir: Option<String>,
+    #[command(flatten)]
+    pub backup: crate::commands::restore::BackupChoice,
     #[command(flatten)]
     pub keys: crate::keys::KeyArgs,
     /// The production Redis whose image the drill uses (-n, -l, --pod, -c)
@@ -101,8 +89,8 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
         }
         exit
     };
-    let file = args.file.clone().or_else(|| env::env_nonempty("BACKUP"));
-    if file.is_none() && !args.latest {
+    let file = args.backup.file();
+    if file.is_none() && !args.backup.latest {
         return fail(
             Exit::Invalid,
             "no backup to drill: pass --file PATH|URL (or set $BACKUP), or --latest",
@@ -122,14 +110,18 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
     else {
         return Exit::Error;
     };
-    let file = if args.latest { None } else { file };
-    let (path, _copy) =
-        match crate::commands::restore::fetch(ui, kube, file, args.out_dir.clone(), &args.keys)
-            .await
-        {
-            Ok(x) => x,
-            Err((exit, p)) => return fail(exit, &p.message, &p.hint),
-        };
+    let (path, _copy) = match crate::commands::restore::fetch(
+        ui,
+        kube,
+        file,
+        args.backup.out_dir.clone(),
+        &args.keys,
+    )
+    .await
+    {
+        Ok(x) => x,
+        Err((exit, p)) => return fail(exit, &p.message, &p.hint),
+    };
     let image = match &args.image {
         Some(i) => i.clone(),
         None => match source_image(&k, &args.target).await {

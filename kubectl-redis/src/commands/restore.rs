@@ -68,12 +68,14 @@ pub enum RestoreMethod {
     Live,
 }
 
+/// Which backup a restore or a drill uses: `--file`, or `--latest` in a
+/// repository.
 #[derive(Args, Debug)]
-pub struct RestoreArgs {
+pub struct BackupChoice {
     /// The backup: a path, or a URL in object storage (s3://BUCKET/PREFIX/NAME, gs://, az://) [env: BACKUP]
     #[arg(short = 'f', long, value_name = "PATH|URL")]
     pub file: Option<String>,
-    /// Restore the newest verified backup in the repository (--repo / --out-dir)
+    /// Use the newest verified backup in the repository (--repo / --out-dir)
     #[arg(long, conflicts_with = "file")]
     pub latest: bool,
     /// Repository for --latest: a directory or object-storage URL [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]
@@ -84,6 +86,22 @@ pub struct RestoreArgs {
         requires = "latest"
     )]
     pub out_dir: Option<String>,
+}
+
+impl BackupChoice {
+    /// The file asked for (`--file`, else `$BACKUP`), or `None` with `--latest`.
+    pub fn file(&self) -> Option<String> {
+        if self.latest {
+            return None;
+        }
+        self.file.clone().or_else(|| env::env_nonempty("BACKUP"))
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub backup: BackupChoice,
     #[command(flatten)]
     pub keys: crate::keys::KeyArgs,
     #[command(flatten)]
@@ -149,7 +167,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
 
 async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
     // Bad arguments are reported before the cluster is contacted.
-    let file = args.file.clone().or_else(|| env::env_nonempty("BACKUP"));
+    let file = args.backup.file();
     let invalid = |message: &str, hint: &str| {
         ui.error(message, Some(hint));
         if args.output == Output::Json {
@@ -157,8 +175,7 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         }
         Exit::Invalid
     };
-    let file = if args.latest { None } else { file };
-    if file.is_none() && !args.recover && !args.latest {
+    if file.is_none() && !args.recover && !args.backup.latest {
         return invalid(
             "no backup file: pass --file PATH (or set $BACKUP), or --latest",
             "list backups with `kubectl redis list`",
@@ -243,7 +260,7 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         }
         exit
     };
-    let (file, _copy) = match fetch(ui, kube, file, args.out_dir.clone(), &args.keys).await {
+    let (file, _copy) = match fetch(ui, kube, file, args.backup.out_dir.clone(), &args.keys).await {
         Ok(x) => x,
         Err((exit, p)) => return fail(exit, &p),
     };
