@@ -141,10 +141,12 @@ fn redis_pod(name: &str) -> PodInfo {
         containers: vec![ContainerInfo {
             name: "redis".into(),
             ports: vec![(Some("redis".into()), 6379)],
+            ..ContainerInfo::default()
         }],
         uid: String::new(),
         restarts: 0,
         owner: "Deployment/redis".into(),
+        primary: None,
     }
 }
 

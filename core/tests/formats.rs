@@ -134,12 +134,97 @@ fn pod(name: &str, containers: &[(&str, Ports<'_>)]) -> PodInfo {
                     .iter()
                     .map(|(pn, p)| (pn.map(str::to_string), *p))
                     .collect(),
+                ..ContainerInfo::default()
             })
             .collect(),
         uid: String::new(),
         restarts: 0,
         owner: format!("Pod/{name}"),
+        primary: None,
     }
+}
+
+/// The port where users put it: a port named tcp-redis (Bitnami), `--port`
+/// in the command line when none is declared, `REDIS_PORT`; each with its
+/// reason. Labelled roles pick the primary among replicas.
+#[test]
+fn ports_and_roles_as_charts_declare_them() {
+    use kubectl_redis_core::kube::pods::{port_of, port_reason, role_from_labels};
+    let c = |ports: Ports<'_>, argv: &[&str], env_port: Option<u16>| ContainerInfo {
+        name: "redis".into(),
+        ports: ports
+            .iter()
+            .map(|(n, p)| (n.map(str::to_string), *p))
+            .collect(),
+        argv: argv.iter().map(|a| a.to_string()).collect(),
+        env_port,
+    };
+    assert_eq!(
+        port_of(&c(
+            &[(Some("tcp-redis"), 6379), (Some("metrics"), 9121)],
+            &[],
+            None
+        ))
+        .0,
+        6379
+    );
+    let (p, why) = port_of(&c(&[], &["redis-server", "--port", "7202"], Some(1)));
+    assert_eq!(
+        (p, why.as_str()),
+        (7202, "--port in its command line (no port declared)")
+    );
+    assert_eq!(
+        port_of(&c(
+            &[],
+            &["sh", "-c", "exec redis-server --port=7300 --save ''"],
+            None
+        ))
+        .0,
+        7300
+    );
+    // `--port $REDIS_PORT` is not a number: the environment says.
+    let (p, why) = port_of(&c(
+        &[],
+        &["sh", "-c", "redis-server --port $REDIS_PORT"],
+        Some(7400),
+    ));
+    assert_eq!(
+        (p, why.as_str()),
+        (
+            7400,
+            "its REDIS_PORT environment variable (no port declared)"
+        )
+    );
+    assert_eq!(port_of(&c(&[], &[], None)).0, 6379);
+    // The reason is said unless the port is named redis.
+    let mut p = pod("r", &[("redis", &[(Some("redis"), 6380)])]);
+    let t = select(std::slice::from_ref(&p), &Wanted::default()).unwrap();
+    assert_eq!(port_reason(&p, &t), None);
+    p.containers[0] = c(&[], &["redis-server", "--port", "7202"], None);
+    let t = select(std::slice::from_ref(&p), &Wanted::default()).unwrap();
+    assert_eq!(t.port, 7202);
+    assert!(port_reason(&p, &t).is_some());
+    // Bitnami's primary and replica: the primary is chosen.
+    assert_eq!(
+        role_from_labels([("app.kubernetes.io/component", "master")]),
+        Some(true)
+    );
+    assert_eq!(role_from_labels([("redis-role", "slave")]), Some(false));
+    let mut a = pod("redis-master-0", &[("redis", &[])]);
+    a.primary = Some(true);
+    let mut b = pod("redis-replicas-0", &[("redis", &[])]);
+    b.primary = Some(false);
+    assert_eq!(
+        select(&[b.clone(), a], &Wanted::default()).unwrap().pod,
+        "redis-master-0"
+    );
+    // Two replicas and no primary: still ambiguous.
+    let mut c2 = b.clone();
+    c2.name = "redis-replicas-1".into();
+    assert!(matches!(
+        select(&[b, c2], &Wanted::default()),
+        Err(SelectError::Ambiguous(_))
+    ));
 }
 
 #[test]

@@ -96,9 +96,11 @@ fn pod(uid: &str, restarts: u32, ready: bool) -> PodInfo {
         containers: vec![ContainerInfo {
             name: "redis".into(),
             ports: vec![(Some("redis".into()), 6379)],
+            ..ContainerInfo::default()
         }],
         restarts,
         owner: "Deployment/redis".into(),
+        primary: None,
     }
 }
 

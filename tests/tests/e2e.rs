@@ -2489,3 +2489,183 @@ fn drill_restores_into_a_throwaway_pod() {
         drills().trim().is_empty()
     });
 }
+
+/// A workload of `kind` (Deployment or StatefulSet) named `name` running
+/// one Redis container with host networking, probed on `port` over TCP.
+fn redis_workload(
+    ns: &str,
+    kind: &str,
+    name: &str,
+    labels: &str,
+    container: &str,
+    port: u16,
+    volumes: &str,
+) -> String {
+    let extra = if kind == "StatefulSet" {
+        format!(r#""serviceName":"{name}","#)
+    } else {
+        String::new()
+    };
+    format!(
+        r#"{{"apiVersion":"apps/v1","kind":"{kind}","metadata":{{"name":"{name}","namespace":"{ns}","labels":{labels}}},
+ "spec":{{{extra}"replicas":1,"selector":{{"matchLabels":{labels}}},
+  "template":{{"metadata":{{"labels":{labels}}},"spec":{{"hostNetwork":true,"terminationGracePeriodSeconds":1,
+   "containers":[{container}],"volumes":{volumes}}}}}}}}}"#
+    )
+    .replace(
+        "\"PROBE\"",
+        &format!(r#"{{"tcpSocket":{{"host":"127.0.0.1","port":{port}}},"periodSeconds":1}}"#),
+    )
+}
+
+/// The shapes users deploy: a port set only by `--port` in the command
+/// line, one set only by `REDIS_PORT`, and a Bitnami-shaped primary and
+/// replica (StatefulSets, `app.kubernetes.io/*` labels, a port named
+/// `tcp-redis`, the password in a file on a Secret volume). The plugin
+/// finds each without flags beyond -l (none for the chart), says why, reads
+/// the password file through the API, and restores live into the primary
+/// (replicas attached) while the replica follows.
+#[test]
+fn chart_shaped_deployments_are_found() {
+    let ns = "e2e-charts";
+    let _ = kubectl(&[
+        "delete",
+        "namespace",
+        ns,
+        "--ignore-not-found",
+        "--wait=true",
+        "--timeout=120s",
+    ]);
+    let img = format!("{}:{}", REDIS_IMAGE.0, REDIS_IMAGE.1);
+    let file = "/opt/bitnami/redis/secrets/redis-password";
+    let pw = "chart-Secret-7";
+    let secret_vol = r#"[{"name":"redis-password","secret":{"secretName":"redis","items":[{"key":"redis-password","path":"redis-password"}]}}]"#;
+    let mount = r#"[{"name":"redis-password","mountPath":"/opt/bitnami/redis/secrets"}]"#;
+    let env = format!(r#"[{{"name":"REDIS_PASSWORD_FILE","value":"{file}"}}]"#);
+    let undeclared = format!(
+        r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["redis-server","--port","6491","--bind","127.0.0.1","--save",""],"readinessProbe":"PROBE"}}"#
+    );
+    let envport = format!(
+        r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","exec redis-server --port $REDIS_PORT --bind 127.0.0.1 --save ''"],"env":[{{"name":"REDIS_PORT","value":"6492"}}],"readinessProbe":"PROBE"}}"#
+    );
+    let primary = format!(
+        r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","exec redis-server --port 6493 --bind 127.0.0.1 --save '' --requirepass \"$(cat {file})\""],"env":{env},"ports":[{{"name":"tcp-redis","containerPort":6493}}],"volumeMounts":{mount},"readinessProbe":"PROBE"}}"#
+    );
+    let replica = format!(
+        r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","exec redis-server --port 6494 --bind 127.0.0.1 --save '' --replicaof 127.0.0.1 6493 --masterauth \"$(cat {file})\" --requirepass \"$(cat {file})\""],"env":{env},"ports":[{{"name":"tcp-redis","containerPort":6494}}],"volumeMounts":{mount},"readinessProbe":"PROBE"}}"#
+    );
+    let chart = |component: &str| {
+        format!(
+            r#"{{"app.kubernetes.io/name":"redis","app.kubernetes.io/instance":"r","app.kubernetes.io/component":"{component}"}}"#
+        )
+    };
+    let items = [
+        format!(r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}}"#),
+        format!(
+            r#"{{"apiVersion":"v1","kind":"Secret","metadata":{{"name":"redis","namespace":"{ns}"}},"stringData":{{"redis-password":"{pw}"}}}}"#
+        ),
+        redis_workload(
+            ns,
+            "Deployment",
+            "undeclared",
+            r#"{"app":"undeclared"}"#,
+            &undeclared,
+            6491,
+            "[]",
+        ),
+        redis_workload(
+            ns,
+            "Deployment",
+            "envport",
+            r#"{"app":"envport"}"#,
+            &envport,
+            6492,
+            "[]",
+        ),
+        redis_workload(
+            ns,
+            "StatefulSet",
+            "r-redis-master",
+            &chart("master"),
+            &primary,
+            6493,
+            secret_vol,
+        ),
+        redis_workload(
+            ns,
+            "StatefulSet",
+            "r-redis-replicas",
+            &chart("replica"),
+            &replica,
+            6494,
+            secret_vol,
+        ),
+    ];
+    apply(&format!(
+        r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#,
+        items.join(",")
+    ));
+    for w in [
+        "deploy/undeclared",
+        "deploy/envport",
+        "sts/r-redis-master",
+        "sts/r-redis-replicas",
+    ] {
+        kubectl_ok(&["-n", ns, "rollout", "status", w, "--timeout=120s"]);
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().to_str().expect("utf8");
+    for (label, port, why) in [
+        ("app=undeclared", 6491, "--port in its command line"),
+        ("app=envport", 6492, "its REDIS_PORT environment variable"),
+    ] {
+        let (code, _, stderr) = run(plugin(&["backup", "-n", ns, "-l", label, "--out-dir", out]));
+        assert_eq!(code, 0, "{label}: {stderr}");
+        assert!(
+            stderr.contains(&format!("port {port}: {why}")),
+            "{label}: {stderr}"
+        );
+    }
+    // The chart: no -l; found by its labels, the primary chosen, the
+    // password read from the file's Secret.
+    let auth = |port: u16, args: &[&str]| {
+        resp_all(port, &[&["AUTH", pw], args])
+            .pop()
+            .unwrap_or_default()
+    };
+    assert_eq!(auth(6493, &["SET", "k", "original"]), "OK");
+    wait_until(60, "the replica to have k", || {
+        auth(6494, &["GET", "k"]) == "original"
+    });
+    let (code, stdout, stderr) = run(plugin(&["backup", "-n", ns, "--out-dir", out]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("app.kubernetes.io/name=redis"), "{stderr}");
+    assert!(stderr.contains("r-redis-master-0"), "{stderr}");
+    assert!(
+        stderr.contains("the container's REDIS_PASSWORD_FILE (Secret redis/redis-password)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(pw), "the password is printed: {stderr}");
+    let backup = stdout.trim().to_string();
+    assert_eq!(auth(6493, &["SET", "k", "changed"]), "OK");
+    // A swap would restart a primary with a replica attached: auto goes live.
+    let (code, _, stderr) = run(plugin(&[
+        "restore",
+        "-n",
+        ns,
+        "--file",
+        &backup,
+        "--no-scale-down",
+        "--yes",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("auto: live restore (1 replica(s) attached"),
+        "{stderr}"
+    );
+    assert_eq!(auth(6493, &["GET", "k"]), "original");
+    wait_until(60, "the replica to follow the restore", || {
+        auth(6494, &["GET", "k"]) == "original"
+    });
+    let _ = kubectl(&["delete", "namespace", ns, "--wait=false"]);
+}

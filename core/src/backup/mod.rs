@@ -871,7 +871,10 @@ impl Backup {
             },
             (Pending::PodPassword(p), Input::PodPassword(id, r)) if p == id => {
                 match r {
-                    Ok(Some(_)) => self.has_password = true,
+                    Ok(Some(from)) => {
+                        self.has_password = true;
+                        self.plan.credentials.password_from = Some(from);
+                    }
                     Ok(None) => {}
                     Err(e) => say(
                         out,
@@ -927,10 +930,13 @@ impl Backup {
         };
         match pods::choose(result, &q) {
             Ok((t, pod)) => {
+                let why = pods::port_reason(&pod, &t)
+                    .map(|w| format!(": {w}"))
+                    .unwrap_or_default();
                 say(
                     out,
                     Line::Detail(format!(
-                        "{}/{} (container {}, port {})",
+                        "{}/{} (container {}, port {}{why})",
                         self.plan.namespace, t.pod, t.container, t.port
                     )),
                 );

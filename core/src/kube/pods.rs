@@ -25,7 +25,40 @@ pub struct PodInfo {
     /// The workload that owns it (`Deployment/redis`, `StatefulSet/redis`),
     /// or `Pod/NAME` for a bare pod.
     pub owner: String,
+    /// Its role, from the labels charts and operators put on it:
+    /// `Some(true)` a primary, `Some(false)` a replica, `None` unknown.
+    pub primary: Option<bool>,
 }
+
+/// A pod's role from its labels: Bitnami's `app.kubernetes.io/component`
+/// (`master`/`replica`) and `isMaster`, OpsTree's `redis-role`
+/// (`master`/`slave`), Spotahome's `redisfailovers-role`.
+pub fn role_from_labels<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> Option<bool> {
+    for (k, v) in labels {
+        match (k, v) {
+            ("app.kubernetes.io/component", "master")
+            | ("isMaster", "true")
+            | ("redis-role", "master")
+            | ("redisfailovers-role", "master") => return Some(true),
+            ("app.kubernetes.io/component", "replica" | "slave")
+            | ("isMaster", "false")
+            | ("redis-role", "slave")
+            | ("redisfailovers-role", "slave") => return Some(false),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The selectors tried, in order, when the user names none: the runbook's,
+/// then the labels the Bitnami charts, Valkey charts and operators put on
+/// Redis pods.
+pub const FALLBACK_SELECTORS: &[&str] = &[
+    "app.kubernetes.io/name=redis",
+    "app.kubernetes.io/name=valkey",
+    "app.kubernetes.io/component=redis",
+    "redis_setup_type",
+];
 
 /// One container of a pod.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -34,6 +67,10 @@ pub struct ContainerInfo {
     pub name: String,
     /// Declared container ports: `(name, port)`.
     pub ports: Vec<(Option<String>, u16)>,
+    /// Its command and args, in order.
+    pub argv: Vec<String>,
+    /// `REDIS_PORT` or `REDIS_PORT_NUMBER` from its environment (literal).
+    pub env_port: Option<u16>,
 }
 
 /// Where the Redis server to back up runs.
@@ -117,6 +154,15 @@ pub fn select(pods: &[PodInfo], wanted: &Wanted<'_>) -> Result<Target, SelectErr
         .filter(|p| not_ready_reason(p).is_none())
         .collect();
     ready.sort_by(|a, b| a.name.cmp(&b.name));
+    // Labelled roles settle a primary among its replicas.
+    let primaries: Vec<&PodInfo> = ready
+        .iter()
+        .copied()
+        .filter(|p| p.primary == Some(true))
+        .collect();
+    if ready.len() > 1 && primaries.len() == 1 {
+        ready = primaries;
+    }
     let pod = match ready.as_slice() {
         [] => {
             let mut why: Vec<(String, String)> = candidates
@@ -134,7 +180,7 @@ pub fn select(pods: &[PodInfo], wanted: &Wanted<'_>) -> Result<Target, SelectErr
         }
     };
     let container = choose_container(pod, wanted.container)?;
-    let port = wanted.port.unwrap_or_else(|| choose_port(container));
+    let port = wanted.port.unwrap_or_else(|| port_of(container).0);
     Ok(Target {
         pod: pod.name.clone(),
         container: container.name.clone(),
@@ -173,19 +219,56 @@ fn choose_container<'p>(
     })
 }
 
-/// A port named `redis`, else 6379 if declared, else the only declared port,
-/// else 6379.
-fn choose_port(c: &ContainerInfo) -> u16 {
-    if let Some((_, p)) = c.ports.iter().find(|(n, _)| n.as_deref() == Some("redis")) {
-        return *p;
+/// The Redis port of a container and why: a port named `redis`, else one
+/// named `tcp-redis` or containing `redis`, else 6379 if declared, else the
+/// only declared port, else `--port N` in its command or args, else its
+/// `REDIS_PORT`/`REDIS_PORT_NUMBER`, else 6379.
+pub fn port_of(c: &ContainerInfo) -> (u16, String) {
+    let named = |pred: &dyn Fn(&str) -> bool| {
+        c.ports
+            .iter()
+            .find(|(n, _)| n.as_deref().is_some_and(pred))
+            .map(|(n, p)| (*p, n.clone().unwrap_or_default()))
+    };
+    if let Some((p, _)) = named(&|n| n == "redis") {
+        return (p, "the port named redis".into());
+    }
+    if let Some((p, n)) = named(&|n| n == "tcp-redis" || n.to_ascii_lowercase().contains("redis")) {
+        return (p, format!("the port named {n}"));
     }
     if c.ports.iter().any(|(_, p)| *p == 6379) {
-        return 6379;
+        return (6379, "6379 is declared".into());
     }
-    match c.ports.as_slice() {
-        [(_, p)] => *p,
-        _ => 6379,
+    if let [(_, p)] = c.ports.as_slice() {
+        return (*p, "its only declared port".into());
     }
+    // `--port N`, `--port=N`, also inside `sh -c "redis-server --port N"`.
+    let words: Vec<&str> = c.argv.iter().flat_map(|a| a.split_whitespace()).collect();
+    for (i, w) in words.iter().enumerate() {
+        let v = match w.strip_prefix("--port=") {
+            Some(v) => Some(v),
+            None if *w == "--port" => words.get(i + 1).copied(),
+            None => None,
+        };
+        if let Some(p) = v.and_then(|v| v.parse::<u16>().ok()).filter(|p| *p > 0) {
+            return (p, "--port in its command line (no port declared)".into());
+        }
+    }
+    if let Some(p) = c.env_port {
+        return (
+            p,
+            "its REDIS_PORT environment variable (no port declared)".into(),
+        );
+    }
+    (6379, "the default (no port declared or configured)".into())
+}
+
+/// Why the target's port is what it is, when that is worth saying (not
+/// `--redis-port`, not a port named `redis`).
+pub fn port_reason(pod: &PodInfo, t: &Target) -> Option<String> {
+    let c = pod.containers.iter().find(|c| c.name == t.container)?;
+    let (p, why) = port_of(c);
+    (p == t.port && why != "the port named redis").then_some(why)
 }
 
 /// Where to look, as the user asked.

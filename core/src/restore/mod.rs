@@ -1759,6 +1759,15 @@ impl Restore {
         };
         match pods::choose(r, &q) {
             Ok((t, pod)) => {
+                if let Some(w) = pods::port_reason(&pod, &t) {
+                    say(
+                        out,
+                        Line::Detail(format!(
+                            "{}/{} port {}: {w}",
+                            self.plan.namespace, t.pod, t.port
+                        )),
+                    );
+                }
                 self.lease = lease_name(&pod.owner, &t.pod);
                 self.report.pod = t.pod.clone();
                 self.pod_before = Some(pod);

@@ -124,7 +124,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
     };
     let image = match &args.image {
         Some(i) => i.clone(),
-        None => match source_image(&k, &args.target).await {
+        None => match source_image(ui, &k, &args.target).await {
             Ok(i) => i,
             Err(p) => return fail(Exit::Invalid, &p.message, &p.hint),
         },
@@ -253,10 +253,10 @@ fn run_id() -> String {
 }
 
 /// The image of the production Redis container.
-async fn source_image(k: &Kube, t: &TargetArgs) -> Result<String, Problem> {
+async fn source_image(ui: &Ui, k: &Kube, t: &TargetArgs) -> Result<String, Problem> {
     let api: Api<Pod> = Api::namespaced(k.client.clone(), &k.namespace);
     let selector = env::selector(t.selector.clone());
-    let listing = crate::kube::pods::list_pods(&api, &selector, t.pod.as_deref()).await;
+    let listing = crate::kube::pods::find_pods(ui, &api, &selector, t.pod.as_deref()).await;
     let q = pods::Query {
         namespace: &k.namespace,
         selector: &selector,

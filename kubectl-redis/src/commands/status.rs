@@ -73,7 +73,8 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: StatusArgs) -> Exit {
     }
     let api: Api<Pod> = Api::namespaced(k.client.clone(), &k.namespace);
     let selector = env::selector(args.target.selector.clone());
-    let listing = crate::kube::pods::list_pods(&api, &selector, args.target.pod.as_deref()).await;
+    let listing =
+        crate::kube::pods::find_pods(ui, &api, &selector, args.target.pod.as_deref()).await;
     let ready = listing
         .as_ref()
         .map(|l| l.iter().filter(|p| p.ready).count())

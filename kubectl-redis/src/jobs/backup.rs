@@ -112,7 +112,7 @@ impl<'a> Shell<'a> {
             } => {
                 let r = match self.cluster() {
                     Ok((_, api, _)) => {
-                        crate::kube::pods::list_pods(api, &selector, name.as_deref()).await
+                        crate::kube::pods::find_pods(ui, api, &selector, name.as_deref()).await
                     }
                     Err(e) => Err(e),
                 };

@@ -236,7 +236,7 @@ impl Shell<'_> {
                 id, selector, name, ..
             } => Input::Pods(
                 id,
-                crate::kube::pods::list_pods(&self.pods, &selector, name.as_deref()).await,
+                crate::kube::pods::find_pods(self.ui, &self.pods, &selector, name.as_deref()).await,
             ),
             Effect::Redis { id, target, args } => {
                 Input::Exec(id, exec::redis_cli(&self.pods, &target, &args).await)

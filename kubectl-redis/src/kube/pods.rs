@@ -4,7 +4,35 @@ use super::api_error;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::ListParams;
 use kube::Api;
-use kubectl_redis_core::kube::pods::{ContainerInfo, PodInfo};
+use kubectl_redis_core::kube::pods::{
+    role_from_labels, ContainerInfo, PodInfo, FALLBACK_SELECTORS,
+};
+
+/// As [`list_pods`]; when the runbook's `app=redis` finds nothing (and no pod
+/// is named), the labels charts and operators use are tried in turn, and
+/// the one that matched is said.
+pub async fn find_pods(
+    ui: &crate::ui::Ui,
+    api: &Api<Pod>,
+    selector: &str,
+    name: Option<&str>,
+) -> Result<Vec<PodInfo>, String> {
+    let first = list_pods(api, selector, name).await?;
+    if !first.is_empty() || name.is_some() || selector != "app=redis" {
+        return Ok(first);
+    }
+    for s in FALLBACK_SELECTORS {
+        let found = list_pods(api, s, None).await?;
+        if !found.is_empty() {
+            ui.note(&format!(
+                "no pod has the label app=redis; {} pod(s) have {s} (as charts and operators label Redis); -l chooses",
+                found.len()
+            ));
+            return Ok(found);
+        }
+    }
+    Ok(first)
+}
 
 /// Pods matching `selector`, or the one pod `name`, as the core sees them.
 pub async fn list_pods(
@@ -41,6 +69,11 @@ fn pod_info(p: &Pod) -> PodInfo {
             })
             .unwrap_or(0),
         owner: owner(p).unwrap_or_else(|| format!("Pod/{name}")),
+        primary: p
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| role_from_labels(l.iter().map(|(k, v)| (k.as_str(), v.as_str())))),
         name,
         phase: status.and_then(|s| s.phase.clone()).unwrap_or_default(),
         ready: status
@@ -68,6 +101,18 @@ fn pod_info(p: &Pod) -> PodInfo {
                                 Some((p.name.clone(), u16::try_from(p.container_port).ok()?))
                             })
                             .collect(),
+                        argv: c
+                            .command
+                            .iter()
+                            .flatten()
+                            .chain(c.args.iter().flatten())
+                            .cloned()
+                            .collect(),
+                        env_port: c.env.iter().flatten().find_map(|v| {
+                            matches!(v.name.as_str(), "REDIS_PORT" | "REDIS_PORT_NUMBER")
+                                .then(|| v.value.as_deref()?.trim().parse().ok())
+                                .flatten()
+                        }),
                     })
                     .collect()
             })

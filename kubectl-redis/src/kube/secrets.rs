@@ -42,36 +42,89 @@ pub async fn from_secret(
     Ok(Password::new(pw.trim_end_matches(['\n', '\r']).to_string()))
 }
 
-/// The Redis container's `REDIS_PASSWORD`, literal or from a Secret.
+/// The Redis container's own password, and where it was found: its
+/// `REDIS_PASSWORD` (literal or from a Secret), else the file its
+/// `REDIS_PASSWORD_FILE` names (the Bitnami charts' default), read through
+/// the API from the Secret volume that file lives on: no exec.
 pub async fn from_pod_env(
     client: &Client,
     ns: &str,
     pod: &Pod,
     container: &str,
-) -> Result<Option<Password>, String> {
-    let Some(c) = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.containers.iter().find(|c| c.name == container))
-    else {
+) -> Result<Option<(Password, String)>, String> {
+    let Some(spec) = pod.spec.as_ref() else {
         return Ok(None);
     };
-    let Some(var) = c
-        .env
-        .as_ref()
-        .and_then(|e| e.iter().find(|v| v.name == "REDIS_PASSWORD"))
-    else {
+    let Some(c) = spec.containers.iter().find(|c| c.name == container) else {
         return Ok(None);
     };
-    if let Some(v) = &var.value {
-        return Ok(Some(Password::new(v.clone())));
+    let var = |name: &str| {
+        c.env
+            .as_ref()
+            .and_then(|e| e.iter().find(|v| v.name == name))
+    };
+    if let Some(var) = var("REDIS_PASSWORD") {
+        if let Some(v) = &var.value {
+            return Ok(Some((
+                Password::new(v.clone()),
+                "the container's REDIS_PASSWORD".into(),
+            )));
+        }
+        if let Some(r) = var
+            .value_from
+            .as_ref()
+            .and_then(|f| f.secret_key_ref.as_ref())
+        {
+            let pw = from_secret(client, ns, &r.name, &r.key).await?;
+            return Ok(Some((
+                pw,
+                format!(
+                    "the container's REDIS_PASSWORD (Secret {}/{})",
+                    r.name, r.key
+                ),
+            )));
+        }
     }
-    if let Some(r) = var
-        .value_from
-        .as_ref()
-        .and_then(|f| f.secret_key_ref.as_ref())
-    {
-        return from_secret(client, ns, &r.name, &r.key).await.map(Some);
-    }
-    Ok(None)
+    let Some(path) = var("REDIS_PASSWORD_FILE").and_then(|v| v.value.clone()) else {
+        return Ok(None);
+    };
+    // The volume mounted at the longest prefix of the path, and the key.
+    let mounts = c.volume_mounts.iter().flatten();
+    let found = mounts
+        .filter_map(|m| {
+            let rest = path.strip_prefix(m.mount_path.trim_end_matches('/'))?;
+            let rest = rest.strip_prefix('/')?;
+            Some((m.mount_path.len(), m.name.clone(), rest.to_string()))
+        })
+        .max_by_key(|(len, _, _)| *len);
+    let Some((_, volume, file)) = found else {
+        return Err(format!(
+            "the container's REDIS_PASSWORD_FILE ({path}) is on no volume of the pod; give the password with --password-from-secret NAME/KEY"
+        ));
+    };
+    let secret = spec
+        .volumes
+        .iter()
+        .flatten()
+        .find(|v| v.name == volume)
+        .and_then(|v| v.secret.as_ref());
+    let Some(secret) = secret else {
+        return Err(format!(
+            "the container's REDIS_PASSWORD_FILE ({path}) is on volume {volume}, which is not a Secret; give the password with --password-from-secret NAME/KEY"
+        ));
+    };
+    let name = secret.secret_name.clone().unwrap_or_default();
+    // `items` maps keys to other file names.
+    let key = secret
+        .items
+        .iter()
+        .flatten()
+        .find(|i| i.path == file)
+        .map(|i| i.key.clone())
+        .unwrap_or(file);
+    let pw = from_secret(client, ns, &name, &key).await?;
+    Ok(Some((
+        pw,
+        format!("the container's REDIS_PASSWORD_FILE (Secret {name}/{key})"),
+    )))
 }

@@ -424,8 +424,9 @@ pub async fn open(
     }
 }
 
-/// The Redis container's own password (its `REDIS_PASSWORD`, literal or
-/// from a Secret), with where it came from for messages.
+/// The Redis container's own password (`REDIS_PASSWORD`, literal or from a
+/// Secret, or `REDIS_PASSWORD_FILE` on a Secret volume), with where it came
+/// from for messages.
 pub async fn pod_password(
     k: &crate::kube::Kube,
     pods: &kube::Api<k8s_openapi::api::core::v1::Pod>,
@@ -433,9 +434,5 @@ pub async fn pod_password(
     container: &str,
 ) -> Result<Option<(Password, String)>, String> {
     let p = pods.get(pod).await.map_err(crate::kube::api_error)?;
-    Ok(
-        crate::kube::secrets::from_pod_env(&k.client, &k.namespace, &p, container)
-            .await?
-            .map(|pw| (pw, "the container's REDIS_PASSWORD".to_string())),
-    )
+    crate::kube::secrets::from_pod_env(&k.client, &k.namespace, &p, container).await
 }
