@@ -145,6 +145,10 @@ struct World {
     flushall: Result<Reply, String>,
     /// Live: how the load ends.
     loaded: Loaded,
+    /// Live: replicas that acknowledge WAIT.
+    acked: i64,
+    /// A Sentinel container beside Redis.
+    sentinel: bool,
 }
 
 impl Default for World {
@@ -190,6 +194,8 @@ impl Default for World {
                 interrupted: false,
                 elapsed_ms: 42,
             },
+            acked: 2,
+            sentinel: false,
         }
     }
 }
@@ -211,7 +217,15 @@ fn answer(w: &mut World, e: &Effect, fail: bool) -> Option<Input> {
         }
         Effect::ListPods { id, .. } if w.after.len() > 2 || !fail => {
             // Before the shutdown the pod is u1 with 0 restarts.
-            Input::Pods(*id, Ok(vec![pod("u1", 0, true)]))
+            let mut p = pod("u1", 0, true);
+            if w.sentinel {
+                p.containers.push(ContainerInfo {
+                    name: "sentinel".into(),
+                    ports: vec![(Some("redis-sentinel".into()), 26379)],
+                    ..ContainerInfo::default()
+                });
+            }
+            Input::Pods(*id, Ok(vec![p]))
         }
         Effect::ListPods { id, .. } => Input::Pods(*id, Err(err())),
         Effect::Redis { id, args, .. } => {
@@ -315,6 +329,7 @@ fn answer(w: &mut World, e: &Effect, fail: bool) -> Option<Input> {
                     Reply::Bulk(b"536870912".to_vec()),
                 ])),
                 "FLUSHALL ASYNC" => w.flushall.clone(),
+                a if a.starts_with("WAIT ") => Ok(Reply::Integer(w.acked)),
                 "INFO keyspace" => bulk(format!(
                     "# Keyspace\r\ndb0:keys={},expires=1,avg_ttl=0\r\ndb3:keys=2,expires=0,avg_ttl=0\r\n",
                     w.keys_after
@@ -1194,6 +1209,41 @@ scenario!(
         ..World::default()
     },
     Exit::Ok
+);
+
+scenario!(
+    live_restore_warns_when_replicas_lag,
+    live(),
+    World {
+        info_extra: "role:master\r\nconnected_slaves:2\r\ncluster_enabled:0\r\n",
+        acked: 1,
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    auto_goes_live_beside_sentinel,
+    Plan {
+        method: Method::Auto,
+        yes: true,
+        ..plan()
+    },
+    World {
+        sentinel: true,
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    swap_beside_sentinel_is_refused,
+    plan(),
+    World {
+        sentinel: true,
+        ..World::default()
+    },
+    Exit::Invalid
 );
 
 scenario!(

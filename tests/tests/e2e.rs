@@ -2663,6 +2663,10 @@ fn chart_shaped_deployments_are_found() {
         stderr.contains("auto: live restore (1 replica(s) attached"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("1 of 1 replica(s) caught up (WAIT)"),
+        "{stderr}"
+    );
     assert_eq!(auth(6493, &["GET", "k"]), "original");
     wait_until(60, "the replica to follow the restore", || {
         auth(6494, &["GET", "k"]) == "original"

@@ -50,6 +50,15 @@ pub fn role_from_labels<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>
     None
 }
 
+/// Whether Sentinel runs beside Redis in this pod (a container named like
+/// it, or the Sentinel port 26379), as the Bitnami chart deploys it: then a
+/// restart of this Redis makes Sentinel fail over.
+pub fn has_sentinel(p: &PodInfo) -> bool {
+    p.containers
+        .iter()
+        .any(|c| c.name.contains("sentinel") || c.ports.iter().any(|(_, port)| *port == 26379))
+}
+
 /// The selectors tried, in order, when the user names none: the runbook's,
 /// then the labels the Bitnami charts, Valkey charts and operators put on
 /// Redis pods.

@@ -501,6 +501,7 @@ enum Step {
     Flush,
     Wipe,
     Load,
+    WaitReplicas,
     Undo(Undo),
 }
 
@@ -557,6 +558,8 @@ pub struct Restore {
     /// What the target takes as payloads, once known.
     caps: Option<live::Caps>,
     proto_max_bulk: Option<u64>,
+    /// Replicas attached to the live target (`connected_slaves`).
+    replicas: u32,
 }
 
 const TMP_NAME: &str = ".kubectl-redis-restore.tmp";
@@ -609,6 +612,7 @@ impl Restore {
             connected: false,
             caps: None,
             proto_max_bulk: None,
+            replicas: 0,
         }
     }
 
@@ -838,6 +842,24 @@ impl Restore {
                 Err(e) => self.fail(out, Exit::Error, format!("deleting the old keys failed: {e}; the server may hold part of its old data"), None),
             },
             (Step::Load, Input::Loaded(_, l)) => self.on_loaded(l, out),
+            (Step::WaitReplicas, Input::Reply(_, r)) => {
+                let want = self.replicas;
+                match r {
+                    Ok(Reply::Integer(n)) if n >= i64::from(want) => {
+                        say(out, Line::Detail(format!("{n} of {want} replica(s) caught up (WAIT)")));
+                    }
+                    Ok(Reply::Integer(n)) => say(
+                        out,
+                        Line::Warn(format!(
+                            "only {n} of {want} replica(s) acknowledged the restore within {}; check `INFO replication` on the primary",
+                            human::millis(self.plan.restart_timeout_ms.min(60_000))
+                        )),
+                    ),
+                    Ok(other) => say(out, Line::Warn(format!("WAIT for the replicas answered {}", first_line(&other)))),
+                    Err(e) => return self.fail(out, Exit::Error, format!("the connection to Redis failed: {e}"), None),
+                }
+                self.redis(Step::Keyspace, &["INFO", "keyspace"], out);
+            }
             (Step::Probe, Input::Probed(_, r)) if self.plan.method == Method::Auto && r.as_ref().map_or(true, |m| !m.is_empty()) => {
                 let why = match &r {
                     Ok(m) => format!("the container lacks {}", m.join(", ")),
@@ -1283,9 +1305,18 @@ impl Restore {
             server: server.clone(),
         });
         self.server = Some(server);
+        self.replicas = get("connected_slaves")
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(0);
         if self.plan.method == Method::Auto && self.plan.url.is_none() {
             if let Some(Err(e)) = older {
                 return self.choose_live(e, out);
+            }
+            if self.pod_before.as_ref().is_some_and(pods::has_sentinel) {
+                return self.choose_live(
+                    "Sentinel runs beside it: a restart would make Sentinel fail over and the resync erase the restore".into(),
+                    out,
+                );
             }
             let replicas = get("connected_slaves")
                 .and_then(|n| n.parse::<u32>().ok())
@@ -1456,6 +1487,14 @@ impl Restore {
                 human::millis(l.elapsed_ms)
             )),
         );
+        if self.replicas > 0 {
+            // Every write so far acknowledged by the replicas, or a deadline.
+            let (n, ms) = (
+                self.replicas.to_string(),
+                self.plan.restart_timeout_ms.min(60_000).to_string(),
+            );
+            return self.redis(Step::WaitReplicas, &["WAIT", &n, &ms], out);
+        }
         self.redis(Step::Keyspace, &["INFO", "keyspace"], out);
     }
 
@@ -1770,8 +1809,17 @@ impl Restore {
                 }
                 self.lease = lease_name(&pod.owner, &t.pod);
                 self.report.pod = t.pod.clone();
+                let sentinel = pods::has_sentinel(&pod);
                 self.pod_before = Some(pod);
                 self.target = Some(t.clone());
+                if sentinel && self.plan.method == Method::Swap {
+                    return self.fail(
+                        out,
+                        Exit::Invalid,
+                        format!("Sentinel runs beside Redis in pod {}: stopping this Redis for a file swap makes Sentinel fail over, and the full resync that follows erases the restore; nothing was changed", t.pod),
+                        Some("restore it live instead: --method live (or auto)".into()),
+                    );
+                }
                 if self.plan.method == Method::Swap {
                     return self.redis(Step::InfoServer, &["INFO", "server"], out);
                 }
