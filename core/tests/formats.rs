@@ -149,14 +149,14 @@ fn pod(name: &str, containers: &[(&str, Ports<'_>)]) -> PodInfo {
 /// reason. Labelled roles pick the primary among replicas.
 #[test]
 fn ports_and_roles_as_charts_declare_them() {
-    use kubectl_redis_core::kube::pods::{port_of, port_reason, role_from_labels};
+    use kubectl_redis_core::kube::pods::{port_in_argv, port_of, port_reason, role_from_labels};
     let c = |ports: Ports<'_>, argv: &[&str], env_port: Option<u16>| ContainerInfo {
         name: "redis".into(),
         ports: ports
             .iter()
             .map(|(n, p)| (n.map(str::to_string), *p))
             .collect(),
-        argv: argv.iter().map(|a| a.to_string()).collect(),
+        argv_port: port_in_argv(&argv.iter().map(|a| a.to_string()).collect::<Vec<_>>()),
         env_port,
     };
     assert_eq!(

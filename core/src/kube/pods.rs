@@ -76,8 +76,9 @@ pub struct ContainerInfo {
     pub name: String,
     /// Declared container ports: `(name, port)`.
     pub ports: Vec<(Option<String>, u16)>,
-    /// Its command and args, in order.
-    pub argv: Vec<String>,
+    /// `--port N` from its command and args ([`port_in_argv`]). The command
+    /// line itself is never kept: it may hold a password (`--requirepass`).
+    pub argv_port: Option<u16>,
     /// `REDIS_PORT` or `REDIS_PORT_NUMBER` from its environment (literal).
     pub env_port: Option<u16>,
 }
@@ -251,17 +252,8 @@ pub fn port_of(c: &ContainerInfo) -> (u16, String) {
     if let [(_, p)] = c.ports.as_slice() {
         return (*p, "its only declared port".into());
     }
-    // `--port N`, `--port=N`, also inside `sh -c "redis-server --port N"`.
-    let words: Vec<&str> = c.argv.iter().flat_map(|a| a.split_whitespace()).collect();
-    for (i, w) in words.iter().enumerate() {
-        let v = match w.strip_prefix("--port=") {
-            Some(v) => Some(v),
-            None if *w == "--port" => words.get(i + 1).copied(),
-            None => None,
-        };
-        if let Some(p) = v.and_then(|v| v.parse::<u16>().ok()).filter(|p| *p > 0) {
-            return (p, "--port in its command line (no port declared)".into());
-        }
+    if let Some(p) = c.argv_port {
+        return (p, "--port in its command line (no port declared)".into());
     }
     if let Some(p) = c.env_port {
         return (
@@ -270,6 +262,21 @@ pub fn port_of(c: &ContainerInfo) -> (u16, String) {
         );
     }
     (6379, "the default (no port declared or configured)".into())
+}
+
+/// `--port N` or `--port=N` in a container's command and args, also inside
+/// `sh -c "redis-server --port N"`; a value that is not a number (`$PORT`)
+/// does not count.
+pub fn port_in_argv(argv: &[String]) -> Option<u16> {
+    let words: Vec<&str> = argv.iter().flat_map(|a| a.split_whitespace()).collect();
+    words.iter().enumerate().find_map(|(i, w)| {
+        let v = match w.strip_prefix("--port=") {
+            Some(v) => Some(v),
+            None if *w == "--port" => words.get(i + 1).copied(),
+            None => None,
+        };
+        v.and_then(|v| v.parse::<u16>().ok()).filter(|p| *p > 0)
+    })
 }
 
 /// Why the target's port is what it is, when that is worth saying (not

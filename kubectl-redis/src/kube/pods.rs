@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::ListParams;
 use kube::Api;
 use kubectl_redis_core::kube::pods::{
-    role_from_labels, ContainerInfo, PodInfo, FALLBACK_SELECTORS,
+    port_in_argv, role_from_labels, ContainerInfo, PodInfo, FALLBACK_SELECTORS,
 };
 
 /// As [`list_pods`]; when the runbook's `app=redis` finds nothing (and no pod
@@ -101,13 +101,15 @@ fn pod_info(p: &Pod) -> PodInfo {
                                 Some((p.name.clone(), u16::try_from(p.container_port).ok()?))
                             })
                             .collect(),
-                        argv: c
-                            .command
-                            .iter()
-                            .flatten()
-                            .chain(c.args.iter().flatten())
-                            .cloned()
-                            .collect(),
+                        // Only the port is kept: the command line may hold a password.
+                        argv_port: port_in_argv(
+                            &c.command
+                                .iter()
+                                .flatten()
+                                .chain(c.args.iter().flatten())
+                                .cloned()
+                                .collect::<Vec<_>>(),
+                        ),
                         env_port: c.env.iter().flatten().find_map(|v| {
                             matches!(v.name.as_str(), "REDIS_PORT" | "REDIS_PORT_NUMBER")
                                 .then(|| v.value.as_deref()?.trim().parse().ok())
