@@ -233,7 +233,10 @@ fn answer(w: &mut World, e: &Effect, fail: bool) -> Option<Input> {
                 return Some(Input::Exec(*id, Err(err())));
             }
             let r = match args.join(" ").as_str() {
-                "INFO server" => out(&format!("# Server\r\nredis_version:{}\r\n", w.version)),
+                "INFO" => out(&format!(
+                    "# Server\r\nredis_version:{}\r\n# Replication\r\n{}",
+                    w.version, w.info_extra
+                )),
                 "CONFIG GET dir" => out("1) \"dir\"\n2) \"/data\""),
                 "CONFIG GET dbfilename" => out("1) \"dbfilename\"\n2) \"dump.rdb\""),
                 "CONFIG GET appendonly" => {
@@ -1081,6 +1084,16 @@ scenario!(
 scenario!(
     live_restore_refuses_a_replica,
     live(),
+    World {
+        info_extra: "role:slave\r\nmaster_host:10.0.0.7\r\nmaster_port:6379\r\n",
+        ..World::default()
+    },
+    Exit::Invalid
+);
+
+scenario!(
+    swap_restore_refuses_a_replica,
+    plan(),
     World {
         info_extra: "role:slave\r\nmaster_host:10.0.0.7\r\nmaster_port:6379\r\n",
         ..World::default()

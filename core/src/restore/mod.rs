@@ -761,10 +761,13 @@ impl Restore {
                     return self.fail(
                         out,
                         Exit::Error,
-                        format!("cannot tell the server's version from INFO server ({})", first_line(&reply)),
+                        format!("cannot tell the server's version from INFO ({})", first_line(&reply)),
                         None,
                     );
                 };
+                if let Some(e) = replica_refusal(&fields, &self.report.pod) {
+                    return self.fail(out, Exit::Invalid, e, Some("restore into the primary (--pod NAME); its replicas follow".into()));
+                }
                 if let Some(h) = self.header {
                     if let Err(e) = server.can_load(&h) {
                         return self.fail(
@@ -1215,7 +1218,7 @@ impl Restore {
                     )),
                 );
                 self.live = false;
-                self.redis(Step::InfoServer, &["INFO", "server"], out);
+                self.redis(Step::InfoServer, &["INFO"], out);
             }
             Err(ConnectError::Forbidden(m)) => self.fail(
                 out,
@@ -1284,11 +1287,11 @@ impl Restore {
             );
         };
         let get = |k: &str| fields.get(k).map(|v| v.trim().to_string());
-        if get("role").as_deref() == Some("slave") {
+        if let Some(e) = replica_refusal(&fields, &self.report.pod) {
             return self.fail(
                 out,
                 Exit::Invalid,
-                format!("{} is a replica (of {}:{}): what is written to it is replaced by its primary's data; nothing was changed", self.report.pod, get("master_host").unwrap_or_default(), get("master_port").unwrap_or_default()),
+                e,
                 Some("restore into the primary; its replicas follow".into()),
             );
         }
@@ -1821,7 +1824,7 @@ impl Restore {
                     );
                 }
                 if self.plan.method == Method::Swap {
-                    return self.redis(Step::InfoServer, &["INFO", "server"], out);
+                    return self.redis(Step::InfoServer, &["INFO"], out);
                 }
                 self.live = true;
                 say(
@@ -2321,6 +2324,26 @@ fn input_id(i: &Input) -> Option<Id> {
         | Input::Loaded(id, _)
         | Input::Timer(id) => *id,
         Input::Start | Input::Interrupt => return None,
+    })
+}
+
+/// A replica's refusal, naming its primary (from `INFO replication`).
+fn replica_refusal(
+    fields: &std::collections::BTreeMap<String, String>,
+    pod: &str,
+) -> Option<String> {
+    let get = |k: &str| {
+        fields
+            .get(k)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    (get("role") == "slave").then(|| {
+        format!(
+            "{pod} is a replica (of {}:{}): what is written to it is replaced by its primary's data; nothing was changed",
+            get("master_host"),
+            get("master_port")
+        )
     })
 }
 
