@@ -125,18 +125,21 @@ impl Survey {
     }
 }
 
-/// How a file's keys will travel, or why it cannot be restored here.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
-    /// Keys sent as `RESTORE` payloads (those not too big).
-    pub payload_types: Vec<&'static str>,
-    /// Lines for the plan: types sent as commands, and why.
-    pub notes: Vec<String>,
+impl CodeStat {
+    /// The names among the largest whose size in the file exceeds `limit`.
+    fn over(&self, limit: u64) -> Vec<&str> {
+        self.largest
+            .iter()
+            .filter(|l| l.0 > limit)
+            .map(|l| l.1.as_str())
+            .collect()
+    }
 }
 
 /// Whether every key of the file can go into `caps`' server, values over
 /// `limit` bytes as commands; a string bigger than `max_string` (the
-/// server's proto-max-bulk-len) cannot exist there. The error names the
+/// server's proto-max-bulk-len) cannot exist there. On success, lines for
+/// the plan (the types sent as commands, and why); the error names the
 /// keys that cannot.
 pub fn check(
     survey: &Survey,
@@ -144,16 +147,11 @@ pub fn check(
     caps: &Caps,
     limit: u64,
     max_string: u64,
-) -> Result<Route, String> {
+) -> Result<Vec<String>, String> {
     let mut notes = Vec::new();
     let mut refused = Vec::new();
     if let Some(strings) = survey.codes.get(&0) {
-        let huge: Vec<&str> = strings
-            .largest
-            .iter()
-            .filter(|l| l.0 > max_string)
-            .map(|l| l.1.as_str())
-            .collect();
+        let huge = strings.over(max_string);
         if !huge.is_empty() {
             refused.push(format!(
                 "strings larger than its proto-max-bulk-len ({}): {}",
@@ -162,7 +160,6 @@ pub fn check(
             ));
         }
     }
-    let mut payload_types = Vec::new();
     let name = |code: u8| type_name(code, src);
     let s = &caps.server;
     let server = format!(
@@ -174,8 +171,7 @@ pub fn check(
         let restores = caps.restores(code, src);
         match (restores, &decodable) {
             (true, Ok(_)) => {
-                payload_types.push(name(code));
-                let big = stat.largest.iter().filter(|l| l.0 > limit).count();
+                let big = stat.over(limit).len();
                 if big > 0 {
                     notes.push(format!(
                         "{} value(s) of {} larger than {} go as commands in batches",
@@ -190,13 +186,7 @@ pub fn check(
                 }
             }
             (true, Err(e)) => {
-                payload_types.push(name(code));
-                let big: Vec<&str> = stat
-                    .largest
-                    .iter()
-                    .filter(|l| l.0 > limit)
-                    .map(|l| l.1.as_str())
-                    .collect();
+                let big = stat.over(limit);
                 if !big.is_empty() {
                     refused.push(format!(
                         "{} larger than {} ({e}): {}",
@@ -232,10 +222,7 @@ pub fn check(
         ));
     }
     if refused.is_empty() {
-        Ok(Route {
-            payload_types,
-            notes,
-        })
+        Ok(notes)
     } else {
         Err(format!(
             "{server} cannot take everything in this backup: {}",

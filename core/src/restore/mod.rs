@@ -1321,9 +1321,7 @@ impl Restore {
                     out,
                 );
             }
-            let replicas = get("connected_slaves")
-                .and_then(|n| n.parse::<u32>().ok())
-                .unwrap_or(0);
+            let replicas = self.replicas;
             if replicas > 0 {
                 return self.choose_live(
                     format!("{replicas} replica(s) attached: a restart would make them resync from a primary that is not serving"),
@@ -1384,8 +1382,8 @@ impl Restore {
         };
         let max_string = self.proto_max_bulk.unwrap_or(512 << 20);
         match live::check(&f.survey, h.flavor, &caps, self.payload_limit(), max_string) {
-            Ok(route) => {
-                for n in route.notes {
+            Ok(notes) => {
+                for n in notes {
                     say(out, Line::Detail(n));
                 }
             }

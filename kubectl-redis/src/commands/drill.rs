@@ -308,7 +308,7 @@ async fn drill_in(
             "check the image (--image) and the server binary (--server); `kubectl describe pod` shows why",
         );
     }
-    report.pod_ready_ms = millis(t0.elapsed());
+    report.pod_ready_ms = env::millis(t0.elapsed());
     ui.line(
         "drill",
         &Line::Detail(format!(
@@ -390,10 +390,6 @@ async fn drill_in(
         ),
         Err(e) => err(Exit::Error, format!("the sample check failed: {e}"), "the restore itself passed"),
     }
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Polls the pod until it is Ready; a pod that cannot start is an error at once.
