@@ -7,14 +7,14 @@
 //! state. Waits are on conditions with deadlines, never fixed sleeps.
 
 mod common;
-use common::bin;
+use common::{bin, wait_until};
 use kubectl_redis_e2e::schema_checked;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use testcontainers::core::{Mount, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{GenericImage, ImageExt};
@@ -293,18 +293,6 @@ fn apply(manifest: &str) {
         apply.wait().expect("kubectl apply").success(),
         "kubectl apply failed"
     );
-}
-
-/// Polls `f` until it returns true or `secs` pass.
-fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {secs}s waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 type Lines = std::io::Lines<BufReader<std::process::ChildStderr>>;

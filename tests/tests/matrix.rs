@@ -16,7 +16,7 @@
 //! binaries, 7.0 is Debian's.
 
 mod common;
-use common::bin;
+use common::{bin, wait_until};
 use kubectl_redis_e2e::schema_checked;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -874,18 +874,6 @@ async fn live_restore_across_versions() {
     }
 }
 
-/// Waits for `cond` up to `secs`, polling.
-fn wait_for(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
-    while !cond() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// The hard cases, against real servers: values over `proto-max-bulk-len`
 /// (set to its 1 MB minimum) go as commands and arrive whole; FLUSHALL
 /// renamed away (the Bitnami default) is replaced by SCAN + UNLINK; a
@@ -1020,7 +1008,7 @@ async fn live_restore_limits() {
         .spawn()
         .expect("spawn");
     let held = || -> i64 { keyspace(6484).values().map(|(k, _)| *k as i64).sum() };
-    wait_for(60, "the load to start", || held() > 1000);
+    wait_until(60, "the load to start", || held() > 1000);
     assert!(Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

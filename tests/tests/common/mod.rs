@@ -1,6 +1,7 @@
 //! Helpers shared by the end-to-end test binaries.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// The plugin binary built beside this test (`cargo build --workspace --bins`).
 pub fn bin() -> PathBuf {
@@ -13,4 +14,17 @@ pub fn bin() -> PathBuf {
         b.display()
     );
     b
+}
+
+/// Polls `f` every 100 ms until it holds; fails the test after `secs`,
+/// naming `what`.
+pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs}s waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
