@@ -64,7 +64,8 @@ CHECKSUM = {
     ],
 }
 SOURCE = obj(
-    {"context": null(S), "namespace": null(S), "pod": null(S), "url": null(S)},
+    {"context": null(S), "namespace": null(S), "pod": null(S), "url": null(S),
+     "role": d({"const": "replica"}, "Present when the snapshot was read from a replica of the primary (`backup --from`).")},
     required=[],
     desc="Where the snapshot came from.",
 )

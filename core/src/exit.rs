@@ -30,7 +30,8 @@ pub enum Exit {
     SyncRefused,
     /// 10: `check`: no verified backup, or the newest is older than `--max-age`.
     Stale,
-    /// 11: `status` found a problem that will make backups or restores fail.
+    /// 11: `status` found a problem that will make backups or restores fail;
+    /// `backup --from replica` found no healthy replica.
     Unhealthy,
     /// 12: the backup repository (object storage) refused a request or
     /// could not be reached; with several `--repo`, some copies failed.
@@ -99,7 +100,7 @@ impl Exit {
             Exit::Corrupt => "an RDB file is corrupt (checksum or structure) or differs from its manifest",
             Exit::SyncRefused => "--method stream: the server refused SYNC (use --method bgsave)",
             Exit::Stale => "check: no verified backup, or the newest is older than --max-age",
-            Exit::Unhealthy => "status: a problem that will make backups or restores fail (each line names its fix)",
+            Exit::Unhealthy => "status: a problem that makes backups or restores fail; --from replica: no healthy replica",
             Exit::Storage => "object storage refused or unreachable (the message names the credential source); several --repo: some copies failed, the others are kept",
             Exit::Key => "encrypted backup: no --identity given, or none of the identities can decrypt it",
             Exit::Aborted => "restore: not confirmed (answer other than yes, or no terminal without --yes)",

@@ -22,6 +22,8 @@ pub mod ops;
 pub mod rdb;
 /// Backup files as stored: names and manifests.
 pub mod store;
+/// Replicas, Sentinel and Redis Cluster: roles, health, slots.
+pub mod topo;
 /// The Redis wire: RESP replies, `redis-cli` output, the replication stream.
 pub mod wire;
 

@@ -8,7 +8,7 @@ use kubectl_redis_core::backup::{
 };
 use kubectl_redis_core::exit::Exit;
 use kubectl_redis_core::kube::lock::{Answer, LeaseError, LeaseState, Request};
-use kubectl_redis_core::kube::pods::{ContainerInfo, PodInfo};
+use kubectl_redis_core::kube::pods::{ContainerInfo, PodInfo, Prefer};
 use kubectl_redis_core::wire::repl::{self, Framing};
 use kubectl_redis_core::wire::reply::Reply;
 use std::collections::VecDeque;
@@ -35,6 +35,7 @@ fn plan() -> Plan {
         check_only: false,
         diskless: false,
         recipients: Vec::new(),
+        from: Prefer::Auto,
     }
 }
 
@@ -147,6 +148,7 @@ fn redis_pod(name: &str) -> PodInfo {
         restarts: 0,
         owner: "Deployment/redis".into(),
         primary: None,
+        ..PodInfo::default()
     }
 }
 
@@ -202,6 +204,8 @@ struct World {
     sync: Result<SyncReport, SyncError>,
     /// The answer to CreateTemp: `None` gives `DIR/PREFIX` + a suffix.
     temp: Option<Result<String, String>>,
+    /// Answers to `INFO replication`, in order; the last one repeats.
+    replication: VecDeque<String>,
 }
 
 impl Default for World {
@@ -230,9 +234,13 @@ impl Default for World {
             capa: ok(),
             sync: sync_of(DUMP_7_0, Framing::Diskless),
             temp: None,
+            replication: VecDeque::from([REPLICA_UP.to_string()]),
         }
     }
 }
+
+const REPLICA_UP: &str = "# Replication\r\nrole:slave\r\nmaster_host:10.244.0.7\r\nmaster_port:6379\r\nmaster_link_status:up\r\nmaster_last_io_seconds_ago:2\r\nmaster_sync_in_progress:0\r\nmaster_repl_offset:48213\r\n";
+const REPLICA_DOWN: &str = "# Replication\r\nrole:slave\r\nmaster_host:10.244.0.7\r\nmaster_port:6379\r\nmaster_link_status:down\r\nmaster_last_io_seconds_ago:-1\r\nmaster_sync_in_progress:0\r\nmaster_repl_offset:0\r\n";
 
 fn pop<T: Clone>(q: &mut VecDeque<T>) -> T {
     if q.len() > 1 {
@@ -300,6 +308,7 @@ fn run(plan: Plan, mut w: World) -> (String, Finish) {
                         "REPLCONF capa eof" => w.capa.clone(),
                         "CONFIG GET repl-diskless-sync*" => w.diskless.clone(),
                         "REPLCONF rdb-only 1" => ok(),
+                        "INFO replication" => Ok(Reply::Bulk(pop(&mut w.replication).into_bytes())),
                         v if v.starts_with("REPLCONF version ") => ok(),
                         other => panic!("unexpected command {other}"),
                     },
@@ -321,6 +330,7 @@ fn run(plan: Plan, mut w: World) -> (String, Finish) {
                         "CONFIG GET dbfilename" => out("1) \"dbfilename\"\n2) \"dump.rdb\""),
                         "INFO persistence" => pop(&mut w.infos),
                         "BGSAVE" => pop(&mut w.bgsave),
+                        "INFO replication" => out(&pop(&mut w.replication)),
                         other => panic!("unexpected command {other}"),
                     },
                 )),
@@ -1244,3 +1254,109 @@ scenario!(
     },
     Exit::Error
 );
+
+/// A Bitnami-shaped primary with two replicas, labelled by role.
+fn primary_and_replicas() -> Vec<PodInfo> {
+    let role = |name: &str, primary: bool| PodInfo {
+        owner: if primary {
+            "StatefulSet/redis-master".into()
+        } else {
+            "StatefulSet/redis-replicas".into()
+        },
+        primary: Some(primary),
+        ..redis_pod(name)
+    };
+    vec![
+        role("redis-replicas-1", false),
+        role("redis-master-0", true),
+        role("redis-replicas-0", false),
+    ]
+}
+
+fn replicas_world(replication: &[&str]) -> World {
+    World {
+        pods: Ok(primary_and_replicas()),
+        replication: replication.iter().map(|s| s.to_string()).collect(),
+        ..World::default()
+    }
+}
+
+scenario!(
+    a_healthy_replica_is_read_and_the_primary_locked,
+    stream_plan(),
+    replicas_world(&[REPLICA_UP]),
+    Exit::Ok
+);
+
+scenario!(
+    unfit_replicas_fall_back_to_the_primary,
+    stream_plan(),
+    replicas_world(&[REPLICA_DOWN, "role:master\r\nconnected_slaves:0\r\n"]),
+    Exit::Ok
+);
+
+scenario!(
+    from_replica_fails_when_none_is_fit,
+    Plan {
+        from: Prefer::Replica,
+        ..stream_plan()
+    },
+    replicas_world(&[REPLICA_DOWN]),
+    Exit::Unhealthy
+);
+
+scenario!(
+    from_replica_needs_a_labelled_replica,
+    Plan {
+        from: Prefer::Replica,
+        ..stream_plan()
+    },
+    World::default(),
+    Exit::Invalid
+);
+
+scenario!(
+    from_primary_passes_replicas_by,
+    Plan {
+        from: Prefer::Primary,
+        ..stream_plan()
+    },
+    replicas_world(&[REPLICA_UP]),
+    Exit::Ok
+);
+
+scenario!(
+    bgsave_checks_the_replica_with_redis_cli,
+    plan(),
+    replicas_world(&[REPLICA_DOWN, REPLICA_UP]),
+    Exit::Ok
+);
+
+#[test]
+fn replica_fallback_interrupted_at_every_step_cleans_up() {
+    let steps = {
+        let (t, _) = run(stream_plan(), replicas_world(&[REPLICA_DOWN, REPLICA_UP]));
+        t.lines().filter(|l| l.contains(" < ")).count()
+    };
+    for n in 1..=steps {
+        let (t, f) = run(
+            stream_plan(),
+            World {
+                interrupt_at: Some(n),
+                ..replicas_world(&[REPLICA_DOWN, REPLICA_UP])
+            },
+        );
+        let count = |s: &str| t.matches(s).count();
+        assert!(
+            f.exit == Exit::Ok || f.exit == Exit::Interrupted,
+            "step {n}:\n{t}"
+        );
+        assert_eq!(count("Connected("), count("> Disconnect"), "step {n}:\n{t}");
+        assert_eq!(
+            count("request: Take {"),
+            count("request: Release {"),
+            "step {n}:\n{t}"
+        );
+        assert!(!t.contains("ignored unexpected input"), "step {n}:\n{t}");
+    }
+}

@@ -141,6 +141,7 @@ fn pod(name: &str, containers: &[(&str, Ports<'_>)]) -> PodInfo {
         restarts: 0,
         owner: format!("Pod/{name}"),
         primary: None,
+        ..PodInfo::default()
     }
 }
 

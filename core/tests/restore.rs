@@ -101,6 +101,7 @@ fn pod(uid: &str, restarts: u32, ready: bool) -> PodInfo {
         restarts,
         owner: "Deployment/redis".into(),
         primary: None,
+        ..PodInfo::default()
     }
 }
 

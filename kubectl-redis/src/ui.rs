@@ -61,6 +61,14 @@ impl Ui {
         eprintln!("{}", s.if_supports_color(Stream::Stderr, |t| t.dimmed()));
     }
 
+    /// `warning: ...` in yellow, outside any job's prefix.
+    pub fn warn(&self, s: &str) {
+        eprintln!(
+            "{}",
+            format!("warning: {s}").if_supports_color(Stream::Stderr, |t| t.yellow())
+        );
+    }
+
     /// `error: message` and, when known, `  hint: what to do`.
     pub fn error(&self, message: &str, hint: Option<&str>) {
         eprintln!(

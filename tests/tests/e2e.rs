@@ -2625,7 +2625,15 @@ fn chart_shaped_deployments_are_found() {
     wait_until(60, "the replica to have k", || {
         auth(6494, &["GET", "k"]) == "original"
     });
-    let (code, stdout, stderr) = run(plugin(&["backup", "-n", ns, "--out-dir", out]));
+    let (code, stdout, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        ns,
+        "--out-dir",
+        out,
+        "-o",
+        "json",
+    ]));
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("app.kubernetes.io/name=redis"), "{stderr}");
     assert!(stderr.contains("r-redis-master-0"), "{stderr}");
@@ -2634,7 +2642,47 @@ fn chart_shaped_deployments_are_found() {
         "{stderr}"
     );
     assert!(!stderr.contains(pw), "the password is printed: {stderr}");
-    let backup = stdout.trim().to_string();
+    // Read from the healthy replica, sparing the primary the fork.
+    let r = schema_checked("backup", &stdout);
+    assert_eq!(r["source"]["pod"], "r-redis-replicas-0", "{stdout}");
+    assert_eq!(r["source"]["role"], "replica", "{stdout}");
+    assert_eq!(r["keys"], 1, "{stdout}");
+    assert!(
+        stderr.contains("reading from r-redis-replicas-0 spares the primary the fork"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("replica of 127.0.0.1:6493: link up"),
+        "{stderr}"
+    );
+    let backup = r["path"].as_str().unwrap_or_default().to_string();
+    // A replica cut off from its primary is not backed up from: --from
+    // replica fails (exit 11), auto falls back to the primary.
+    assert_eq!(auth(6494, &["REPLICAOF", "127.0.0.1", "1"]), "OK");
+    let (code, _, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        ns,
+        "--out-dir",
+        out,
+        "--from",
+        "replica",
+    ]));
+    assert_eq!(code, 11, "{stderr}");
+    assert!(
+        stderr.contains("its link to 127.0.0.1:1 is down"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(plugin(&["backup", "-n", ns, "--out-dir", out]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("backing up from the primary r-redis-master-0 instead"),
+        "{stderr}"
+    );
+    assert_eq!(auth(6494, &["REPLICAOF", "127.0.0.1", "6493"]), "OK");
+    wait_until(60, "the replica to be linked again", || {
+        auth(6494, &["INFO", "replication"]).contains("master_link_status:up")
+    });
     assert_eq!(auth(6493, &["SET", "k", "changed"]), "OK");
     // A swap would restart a primary with a replica attached: auto goes live.
     let (code, _, stderr) = run(plugin(&[

@@ -81,6 +81,18 @@ impl Backup {
             }
         }
         match what {
+            Redis::Replication => {
+                let info = match &reply {
+                    Reply::Error(e) => Err(e.clone()),
+                    Reply::Text(t) => Ok(t.clone()),
+                    r => Ok(describe(r)),
+                };
+                match self.replica_checked(info, out) {
+                    Some(true) => self.ask(Redis::ConfigDir, &["CONFIG", "GET", "dir"], out),
+                    Some(false) => self.start_bgsave(out),
+                    None => {}
+                }
+            }
             Redis::ConfigDir | Redis::ConfigFile => {
                 let name = if what == Redis::ConfigDir { "dir" } else { "dbfilename" };
                 match reply.config_value(name) {
@@ -341,6 +353,9 @@ impl Backup {
         };
         let t = self.target_or_default();
         match probe::verdict(r, &self.plan.namespace, &t, &needs) {
+            Ok(()) if self.check_replica => {
+                self.ask(Redis::Replication, &["INFO", "replication"], out)
+            }
             Ok(()) => self.ask(Redis::ConfigDir, &["CONFIG", "GET", "dir"], out),
             Err((message, hint)) => self.fail(out, Exit::Error, message, Some(hint)),
         }

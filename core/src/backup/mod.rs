@@ -34,6 +34,7 @@ use crate::rdb;
 use crate::rdb::reader;
 use crate::store::manifest::{self, Manifest};
 use crate::store::names;
+use crate::topo;
 use crate::wire::repl::{self, Framing};
 use crate::wire::reply::{self, Reply};
 use serde::Serialize;
@@ -160,6 +161,8 @@ pub struct Plan {
     /// `--encrypt-to`: the age recipients (public keys) the file is
     /// encrypted to; the name then ends in `.rdb.age` and the manifest says so.
     pub recipients: Vec<String>,
+    /// `--from`: a replica or the primary, when replicas are labelled.
+    pub from: pods::Prefer,
 }
 
 /// Output of one `redis-cli` run in the pod.
@@ -465,6 +468,7 @@ pub struct Report {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Redis {
+    Replication,
     ConfigDir,
     ConfigFile,
     InfoBefore,
@@ -540,6 +544,15 @@ pub struct Backup {
     /// lock released.
     ending: Option<Finish>,
     finished: bool,
+    /// The target is a replica whose health is still to be checked.
+    check_replica: bool,
+    /// Where to go when that replica is unfit: other replicas, then (with
+    /// `--from auto`) the primary, last.
+    next_targets: Vec<(Target, bool)>,
+    /// The target was checked and is a healthy replica.
+    from_replica: bool,
+    /// Why replicas were passed over.
+    unfit: Vec<String>,
 }
 
 /// Most names tried when backups land in the same second.
@@ -583,6 +596,10 @@ impl Backup {
             sync_ms: 0,
             ending: None,
             finished: false,
+            check_replica: false,
+            next_targets: Vec::new(),
+            from_replica: false,
+            unfit: Vec::new(),
         }
     }
 
@@ -928,6 +945,7 @@ impl Backup {
                 port: self.plan.port,
             },
         };
+        let listing = result.clone().unwrap_or_default();
         match pods::choose(result, &q) {
             Ok((t, pod)) => {
                 let why = pods::port_reason(&pod, &t)
@@ -940,7 +958,13 @@ impl Backup {
                         self.plan.namespace, t.pod, t.container, t.port
                     )),
                 );
+                // The lock is the primary's, wherever the data is read: a
+                // restore into the primary takes the same one.
                 self.lease = lock::lease_name(&pod.owner, &t.pod);
+                let t = match self.choose_replica(&listing, &pod, t, out) {
+                    Some(t) => t,
+                    None => return,
+                };
                 self.target = Some(t.clone());
                 if self.method != Method::Bgsave && !self.has_password {
                     let id = self.id();
@@ -952,6 +976,122 @@ impl Backup {
             }
             Err(r) => self.fail(out, r.exit, r.message, Some(r.hint)),
         }
+    }
+
+    /// With `--from auto|replica` and replicas labelled beside the chosen
+    /// primary: the first replica, the others and then (auto) the primary
+    /// kept to fall back on. `None` when the backup has failed.
+    fn choose_replica(
+        &mut self,
+        listing: &[PodInfo],
+        primary: &PodInfo,
+        t: Target,
+        out: &mut Vec<Effect>,
+    ) -> Option<Target> {
+        if self.plan.pod.is_some() || self.plan.from == pods::Prefer::Primary {
+            return Some(t);
+        }
+        let replicas: Vec<Target> = if primary.primary == Some(true) {
+            pods::labelled_replicas(listing)
+                .into_iter()
+                .filter_map(|p| {
+                    let wanted = Wanted {
+                        pod: Some(&p.name),
+                        container: self.plan.container.as_deref(),
+                        port: self.plan.port,
+                    };
+                    pods::select(std::slice::from_ref(p), &wanted).ok()
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let Some(first) = replicas.first().cloned() else {
+            if self.plan.from == pods::Prefer::Replica {
+                self.fail(
+                    out,
+                    Exit::Invalid,
+                    format!(
+                        "--from replica: no Running and Ready pod labelled as a replica beside {} in namespace {}",
+                        t.pod, self.plan.namespace
+                    ),
+                    Some("replicas are known by their labels (app.kubernetes.io/component=replica, isMaster=false, redis-role=slave, redisfailovers-role=slave); back up the primary with --from primary, or name a pod with --pod".into()),
+                );
+                return None;
+            }
+            return Some(t);
+        };
+        say(
+            out,
+            Line::Detail(format!(
+                "{} replica{} labelled beside the primary {}; reading from {} spares the primary the fork (--from primary to use it)",
+                replicas.len(),
+                if replicas.len() == 1 { "" } else { "s" },
+                t.pod,
+                first.pod
+            )),
+        );
+        self.check_replica = true;
+        self.next_targets = replicas.iter().skip(1).map(|r| (r.clone(), true)).collect();
+        if self.plan.from == pods::Prefer::Auto {
+            self.next_targets.push((t, false));
+        }
+        Some(first)
+    }
+
+    /// The answer to `INFO replication` from a replica target: go on with
+    /// it (`Some(true)`), switch to the next target (`Some(false)`), or fail
+    /// (`None`).
+    fn replica_checked(
+        &mut self,
+        info: Result<String, String>,
+        out: &mut Vec<Effect>,
+    ) -> Option<bool> {
+        let pod = self.target_or_default().pod;
+        let why = match info {
+            Ok(text) => {
+                let r = topo::replication::Replication::parse(&text);
+                match r.unfit_replica() {
+                    None => {
+                        self.check_replica = false;
+                        self.from_replica = true;
+                        say(
+                            out,
+                            Line::Detail(format!("{pod}: {}", r.describe_replica())),
+                        );
+                        return Some(true);
+                    }
+                    Some(why) => why,
+                }
+            }
+            Err(e) => format!("INFO replication failed: {e}"),
+        };
+        say(out, Line::Warn(format!("not backing up from {pod}: {why}")));
+        self.unfit.push(format!("{pod}: {why}"));
+        if self.next_targets.is_empty() {
+            self.fail(
+                out,
+                Exit::Unhealthy,
+                format!(
+                    "--from replica: no healthy replica to back up from ({})",
+                    self.unfit.join("; ")
+                ),
+                Some("see the replicas with `kubectl redis status`; back up the primary with --from primary (or --from auto, which falls back to it)".into()),
+            );
+            return None;
+        }
+        let (next, replica) = self.next_targets.remove(0);
+        say(
+            out,
+            Line::Step(format!(
+                "backing up from the {} {} instead",
+                if replica { "replica" } else { "primary" },
+                next.pod
+            )),
+        );
+        self.check_replica = replica;
+        self.target = Some(next);
+        Some(false)
     }
 
     /// What a successful backup produced.
@@ -1052,6 +1192,7 @@ impl Backup {
                 namespace: Some(self.plan.namespace.clone()),
                 pod: self.target.as_ref().map(|t| t.pod.clone()),
                 url: None,
+                role: self.from_replica.then(|| "replica".into()),
             },
         }
     }

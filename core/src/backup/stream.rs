@@ -16,6 +16,7 @@ use crate::{human, rdb::Flavor};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Ask {
     Auth,
+    Replication,
     InfoServer,
     Version,
     DisklessDelay,
@@ -78,6 +79,9 @@ impl Backup {
                         )),
                     );
                     self.authenticate(out);
+                } else if self.temp.is_some() {
+                    // Another pod after an unfit replica: the same file.
+                    self.stream_temp_created(out);
                 } else {
                     self.create_temp(out);
                 }
@@ -146,6 +150,15 @@ impl Backup {
             self.pending = Pending::Reply(id, Ask::Auth);
             out.push(Effect::Auth { id, user });
         } else {
+            self.after_auth(out);
+        }
+    }
+
+    /// A replica target is checked first; then the server's version.
+    fn after_auth(&mut self, out: &mut Vec<Effect>) {
+        if self.check_replica {
+            self.send(Ask::Replication, &["INFO", "replication"], out);
+        } else {
             self.send(Ask::InfoServer, &["INFO", "server"], out);
         }
     }
@@ -179,7 +192,29 @@ impl Backup {
             _ => None,
         };
         match (ask, error) {
-            (Ask::Auth, None) => self.send(Ask::InfoServer, &["INFO", "server"], out),
+            (Ask::Auth, None) => self.after_auth(out),
+            (Ask::Replication, Some(e)) if needs_password(&e) => self.fail(
+                out,
+                Exit::Invalid,
+                format!("Redis needs a password: {e}"),
+                Some(auth_hint()),
+            ),
+            (Ask::Replication, e) => {
+                let info = match e {
+                    None => Ok(text(&reply)),
+                    Some(e) => Err(e),
+                };
+                match self.replica_checked(info, out) {
+                    Some(true) => self.send(Ask::InfoServer, &["INFO", "server"], out),
+                    Some(false) => {
+                        // Another pod: a new connection, the same temporary file.
+                        self.disconnect(out);
+                        let t = self.target_or_default();
+                        self.connect(self.sync_started_ms, Endpoint::Pod(t), out);
+                    }
+                    None => {}
+                }
+            }
             // The server's words, which never contain the password.
             (Ask::Auth, Some(e)) => self.fail(
                 out,

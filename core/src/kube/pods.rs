@@ -28,6 +28,11 @@ pub struct PodInfo {
     /// Its role, from the labels charts and operators put on it:
     /// `Some(true)` a primary, `Some(false)` a replica, `None` unknown.
     pub primary: Option<bool>,
+    /// `status.podIP`: how Sentinel and Redis Cluster know it.
+    pub ip: String,
+    /// `status.hostIP`: the node's address (a pod on the host's network
+    /// has it as its own).
+    pub host_ip: String,
 }
 
 /// A pod's role from its labels: Bitnami's `app.kubernetes.io/component`
@@ -48,6 +53,29 @@ pub fn role_from_labels<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>
         }
     }
     None
+}
+
+/// Which server a backup reads from (`backup --from`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Prefer {
+    /// A healthy replica when one is labelled, else the primary.
+    #[default]
+    Auto,
+    /// Always the primary.
+    Primary,
+    /// A healthy replica, or nothing.
+    Replica,
+}
+
+/// The Running and Ready pods of a listing labelled as replicas, by name.
+pub fn labelled_replicas(pods: &[PodInfo]) -> Vec<&PodInfo> {
+    let mut r: Vec<&PodInfo> = pods
+        .iter()
+        .filter(|p| p.primary == Some(false) && not_ready_reason(p).is_none())
+        .collect();
+    r.sort_by(|a, b| a.name.cmp(&b.name));
+    r
 }
 
 /// Whether Sentinel runs beside Redis in this pod (a container named like

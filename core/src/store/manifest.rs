@@ -31,6 +31,9 @@ pub struct Source {
     /// `redis://host:port` for `--url` (never with a password).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// `replica` when the snapshot was read from a replica of the primary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 /// Keys of one database.

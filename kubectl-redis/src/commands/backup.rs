@@ -13,6 +13,7 @@ use crate::ui::Ui;
 use clap::{Args, ValueEnum};
 use kubectl_redis_core::backup::{self as machine, Credentials, Finish, Plan, Url};
 use kubectl_redis_core::exit::{self, Exit};
+use kubectl_redis_core::kube::pods;
 use std::time::Duration;
 
 pub const LONG_ABOUT: &str = "Snapshot Redis into a verified local file.\n\n\
@@ -51,6 +52,18 @@ pub enum Method {
     Bgsave,
 }
 
+/// Which server a backup reads from.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum From {
+    /// a healthy replica when replicas are labelled beside the primary, else the primary
+    #[default]
+    Auto,
+    /// always the primary
+    Primary,
+    /// a healthy replica, or fail (exit 11)
+    Replica,
+}
+
 #[derive(Args, Debug)]
 pub struct BackupArgs {
     #[command(flatten)]
@@ -58,6 +71,9 @@ pub struct BackupArgs {
     /// How to get the snapshot
     #[arg(long, value_enum, default_value_t = Method::Auto, value_name = "METHOD")]
     pub method: Method,
+    /// Which server to read: a healthy replica labelled beside the primary, sparing the primary the fork, else the primary (auto); only a replica; only the primary
+    #[arg(long, value_enum, default_value_t = From::Auto, value_name = "WHICH", conflicts_with_all = ["pod", "url"])]
+    pub from: From,
     /// Back up this Redis directly (outside Kubernetes, or through your own port-forward); stream method only
     #[arg(long, value_name = "redis://HOST:PORT", conflicts_with_all = ["pod", "selector"])]
     pub url: Option<String>,
@@ -271,6 +287,11 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
             .as_ref()
             .map(|r| r.public.clone())
             .unwrap_or_default(),
+        from: match args.from {
+            From::Auto => pods::Prefer::Auto,
+            From::Primary => pods::Prefer::Primary,
+            From::Replica => pods::Prefer::Replica,
+        },
     };
     let mut shell =
         Shell::new(ui, k, auth, plan.holder.clone(), repo, recipients).with_copies(copies);

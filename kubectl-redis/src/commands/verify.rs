@@ -173,6 +173,7 @@ pub async fn run_url(ui: &Ui, args: VerifyArgs) -> Exit {
         check_only: true,
         diskless: false,
         recipients: Vec::new(),
+        from: kubectl_redis_core::kube::pods::Prefer::Primary,
     };
     let mut shell = Shell::new(
         ui,

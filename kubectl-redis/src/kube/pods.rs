@@ -4,9 +4,15 @@ use super::api_error;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::ListParams;
 use kube::Api;
+use kubectl_redis_core::backup::{ConnectError, Endpoint};
 use kubectl_redis_core::kube::pods::{
-    port_in_argv, role_from_labels, ContainerInfo, PodInfo, FALLBACK_SELECTORS,
+    has_sentinel, port_in_argv, role_from_labels, ContainerInfo, PodInfo, Target,
+    FALLBACK_SELECTORS,
 };
+use kubectl_redis_core::topo::sentinel::{
+    apply_roles, master_of, masters, peers, pod_at, sentinel_port, View,
+};
+use kubectl_redis_core::wire::reply::Reply;
 
 /// As [`list_pods`]; when the runbook's `app=redis` finds nothing (and no pod
 /// is named), the labels charts and operators use are tried in turn, and
@@ -17,21 +23,125 @@ pub async fn find_pods(
     selector: &str,
     name: Option<&str>,
 ) -> Result<Vec<PodInfo>, String> {
-    let first = list_pods(api, selector, name).await?;
-    if !first.is_empty() || name.is_some() || selector != "app=redis" {
-        return Ok(first);
-    }
-    for s in FALLBACK_SELECTORS {
-        let found = list_pods(api, s, None).await?;
-        if !found.is_empty() {
-            ui.note(&format!(
-                "no pod has the label app=redis; {} pod(s) have {s} (as charts and operators label Redis); -l chooses",
-                found.len()
-            ));
-            return Ok(found);
+    let mut found = list_pods(api, selector, name).await?;
+    if found.is_empty() && name.is_none() && selector == "app=redis" {
+        for s in FALLBACK_SELECTORS {
+            found = list_pods(api, s, None).await?;
+            if !found.is_empty() {
+                ui.note(&format!(
+                    "no pod has the label app=redis; {} pod(s) have {s} (as charts and operators label Redis); -l chooses",
+                    found.len()
+                ));
+                break;
+            }
         }
     }
-    Ok(first)
+    // With Sentinel beside Redis, the primary is the one Sentinel names.
+    if name.is_none() && found.iter().any(has_sentinel) {
+        match sentinel_view(api, &found).await {
+            Ok(v) => match apply_roles(&mut found, &v.master) {
+                Some((primary, overrode)) => ui.note(&format!(
+                    "Sentinel (asked in pod {}) names {}:{} the primary of {}: pod {primary}{}",
+                    v.asked,
+                    v.master.ip,
+                    v.master.port,
+                    v.master.name,
+                    if overrode { " (not what its labels say)" } else { "" }
+                )),
+                None => ui.warn(&format!(
+                    "Sentinel names {}:{} the primary of {}, and no pod here serves that address; going by labels",
+                    v.master.ip, v.master.port, v.master.name
+                )),
+            },
+            Err(e) => ui.warn(&format!(
+                "could not ask Sentinel which pod is the primary ({e}); going by labels"
+            )),
+        }
+    }
+    Ok(found)
+}
+
+/// Asks the Sentinel beside these pods (the first Ready one's, through a
+/// port-forward) about the master set they serve: `SENTINEL MASTERS`, then
+/// its replicas and Sentinels. Without a password first; on NOAUTH, with
+/// the Redis container's own (the Bitnami chart gives Sentinel the same).
+pub async fn sentinel_view(api: &Api<Pod>, pods: &[PodInfo]) -> Result<View, String> {
+    let mut with: Vec<&PodInfo> = pods
+        .iter()
+        .filter(|p| has_sentinel(p) && p.ready && !p.terminating)
+        .collect();
+    with.sort_by(|a, b| a.name.cmp(&b.name));
+    let pod = with.first().ok_or("no Ready pod runs Sentinel")?;
+    let (container, port) = sentinel_port(pod).ok_or("no Sentinel container")?;
+    let t = Target {
+        pod: pod.name.clone(),
+        container,
+        port,
+    };
+    let (mut conn, fwd) = crate::redis::open(&Endpoint::Pod(t.clone()), Some(api))
+        .await
+        .map_err(|e| match e {
+            ConnectError::Forbidden(m) | ConnectError::Failed(m) => {
+                format!("port-forward to {}:{port}: {m}", pod.name)
+            }
+        })?;
+    let result = async {
+        let ask = |args: &[&str]| args.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let mut r = conn.command(&ask(&["SENTINEL", "MASTERS"])).await?;
+        if matches!(&r, Reply::Error(e) if e.starts_with("NOAUTH")) {
+            let client = api.clone().into_client();
+            let ns = api.namespace().unwrap_or("default").to_string();
+            let p = api.get(&pod.name).await.map_err(api_error)?;
+            let redis = pod
+                .containers
+                .iter()
+                .find(|c| !c.name.contains("sentinel"))
+                .map(|c| c.name.clone())
+                .unwrap_or_default();
+            let (pw, _) = crate::kube::secrets::from_pod_env(&client, &ns, &p, &redis)
+                .await?
+                .ok_or("Sentinel needs a password and the Redis container has none")?;
+            if let Reply::Error(e) = conn.auth(None, &pw).await? {
+                return Err(format!(
+                    "Sentinel refused the Redis container's password: {e}"
+                ));
+            }
+            r = conn.command(&ask(&["SENTINEL", "MASTERS"])).await?;
+        }
+        if let Reply::Error(e) = &r {
+            return Err(format!("SENTINEL MASTERS: {e}"));
+        }
+        let all = masters(&r);
+        let master = master_of(&all, pods).cloned().ok_or_else(|| {
+            format!(
+                "Sentinel monitors {} master sets and none is served here",
+                all.len()
+            )
+        })?;
+        let replicas = peers(
+            &conn
+                .command(&ask(&["SENTINEL", "REPLICAS", &master.name]))
+                .await?,
+        );
+        let sentinels = peers(
+            &conn
+                .command(&ask(&["SENTINEL", "SENTINELS", &master.name]))
+                .await?,
+        );
+        Ok(View {
+            asked: pod.name.clone(),
+            primary_pod: pod_at(pods, &master.ip, master.port).map(|p| p.name.clone()),
+            master,
+            replicas,
+            sentinels,
+        })
+    }
+    .await;
+    drop(conn);
+    if let Some(f) = fwd {
+        f.close();
+    }
+    result
 }
 
 /// Pods matching `selector`, or the one pod `name`, as the core sees them.
@@ -75,6 +185,8 @@ fn pod_info(p: &Pod) -> PodInfo {
             .as_ref()
             .and_then(|l| role_from_labels(l.iter().map(|(k, v)| (k.as_str(), v.as_str())))),
         name,
+        ip: status.and_then(|s| s.pod_ip.clone()).unwrap_or_default(),
+        host_ip: status.and_then(|s| s.host_ip.clone()).unwrap_or_default(),
         phase: status.and_then(|s| s.phase.clone()).unwrap_or_default(),
         ready: status
             .and_then(|s| s.conditions.as_ref())
