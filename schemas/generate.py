@@ -372,6 +372,18 @@ schemas = {
                 "name": S, "replicas": null(I), "recorded_replicas": null(I), "error": null(S),
             })),
             "newest_backup": null(obj({"file": S, "age_seconds": I, "status": S})),
+            "sentinel": d(null({"oneOf": [
+                obj({
+                    "master_name": S,
+                    "primary": obj({"ip": S, "port": U, "pod": d(null(S), "The pod serving that address, when one does.")}),
+                    "quorum": U, "sentinels": d(U, "Sentinels watching it, the one asked included."),
+                    "flags": arr(S), "failover_in_progress": B, "failover_state": null(S),
+                    "replicas": arr(obj({"ip": S, "port": U, "flags": arr(S)})),
+                    "other_sentinels": arr(obj({"ip": S, "port": U, "flags": arr(S)})),
+                    "asked_pod": d(S, "The pod whose Sentinel answered."),
+                }),
+                obj({"error": S}, desc="Sentinel runs beside Redis and could not be asked."),
+            ]}), "Sentinel's view when Sentinel runs beside Redis (a sentinel container or port 26379), else null."),
             "checks": arr(obj({
                 "what": S, "level": {"enum": ["ok", "warn", "fail", "unknown"]},
                 "detail": S, "fix": null(S),
@@ -382,7 +394,7 @@ schemas = {
         },
         required=["exit_code"],
         **failure_or(["namespace", "context", "cluster", "pod", "redis", "persistence", "disk",
-                      "sync_available", "writers", "newest_backup", "checks", "rbac"]),
+                      "sync_available", "writers", "newest_backup", "sentinel", "checks", "rbac"]),
     ),
 }
 

@@ -239,6 +239,7 @@ mod status {
             )),
             now_unix: 1_761_329_100,
             rbac: Vec::new(),
+            sentinel: None,
         }
     }
 
@@ -291,6 +292,60 @@ mod status {
         };
         assert_eq!(level(&no_sync, "sync"), Level::Warn);
         assert_eq!(json_report(&no_sync, 0)["sync_available"], false);
+    }
+
+    /// Sentinel's view is a line of its own: fine when settled, a warning
+    /// during a failover; the JSON names the master set and its members.
+    #[test]
+    fn status_shows_the_sentinel_view() {
+        use kubectl_redis_core::topo::sentinel::{Master, Peer, View};
+        let view = View {
+            asked: "redis-node-0".into(),
+            master: Master {
+                name: "mymaster".into(),
+                ip: "10.244.0.12".into(),
+                port: 6379,
+                flags: vec!["master".into()],
+                replicas: 2,
+                sentinels: 3,
+                quorum: 2,
+                failover_state: None,
+            },
+            primary_pod: Some("redis-node-1".into()),
+            replicas: vec![Peer {
+                ip: "10.244.0.11".into(),
+                port: 6379,
+                flags: vec!["slave".into()],
+            }],
+            sentinels: Vec::new(),
+        };
+        let f = Facts {
+            sentinel: Some(Ok(view.clone())),
+            ..healthy()
+        };
+        let l = evaluate(&f);
+        let s = l
+            .iter()
+            .find(|l| l.what == "sentinel")
+            .expect("a sentinel line");
+        assert_eq!(s.level, Level::Ok);
+        assert_eq!(
+            s.detail,
+            "mymaster: primary 10.244.0.12:6379 (pod redis-node-1), quorum 2, 3 Sentinel(s), 2 replica(s); restores go live here (a restart would fail over)"
+        );
+        let j = json_report(&f, 0);
+        assert_eq!(j["sentinel"]["master_name"], "mymaster");
+        assert_eq!(j["sentinel"]["primary"]["pod"], "redis-node-1");
+        assert_eq!(j["sentinel"]["replicas"][0]["port"], 6379);
+        let mut busy = view;
+        busy.master.flags.push("failover_in_progress".into());
+        busy.master.failover_state = Some("wait_promotion".into());
+        let f = Facts {
+            sentinel: Some(Ok(busy)),
+            ..healthy()
+        };
+        assert_eq!(level(&f, "sentinel"), Level::Warn);
+        assert_eq!(json_report(&f, 0)["sentinel"]["failover_in_progress"], true);
     }
 }
 

@@ -2709,3 +2709,195 @@ fn chart_shaped_deployments_are_found() {
     });
     let _ = kubectl(&["delete", "namespace", ns, "--wait=false"]);
 }
+
+/// Three pods shaped like the Bitnami chart with Sentinel (`-node`
+/// StatefulSets, a `redis` and a `sentinel` container in each, no role
+/// labels): Sentinel names the primary, `status` shows its view, a backup
+/// reads a replica, a swap is refused before any change, auto restores
+/// live, and after a forced `SENTINEL FAILOVER` the new primary still
+/// holds the backup's data, and the plugin follows it.
+#[test]
+fn sentinel_names_the_primary_and_a_failover_keeps_the_restore() {
+    let ns = "e2e-sentinel";
+    let _ = kubectl(&[
+        "delete",
+        "namespace",
+        ns,
+        "--ignore-not-found",
+        "--wait=true",
+        "--timeout=120s",
+    ]);
+    let img = format!("{}:{}", REDIS_IMAGE.0, REDIS_IMAGE.1);
+    let nodes = [("a", 6501u16), ("b", 6502), ("c", 6503)];
+    let mut items = vec![format!(
+        r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}}"#
+    )];
+    for (n, port) in nodes {
+        let sport = port + 20000;
+        let replicaof = if n == "a" {
+            String::new()
+        } else {
+            " --replicaof 127.0.0.1 6501".into()
+        };
+        let redis = format!(
+            r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","exec redis-server --port {port} --bind 127.0.0.1 --save ''{replicaof}"],"ports":[{{"name":"redis","containerPort":{port}}}],"readinessProbe":"PROBE"}}"#
+        );
+        let conf = format!(
+            "port {sport}\\nbind 127.0.0.1\\nsentinel monitor mymaster 127.0.0.1 6501 2\\nsentinel down-after-milliseconds mymaster 5000\\nsentinel failover-timeout mymaster 20000\\n"
+        );
+        let sentinel = format!(
+            r#"{{"name":"sentinel","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","printf '{conf}' > /conf/sentinel.conf && exec redis-server /conf/sentinel.conf --sentinel"],"ports":[{{"name":"redis-sentinel","containerPort":{sport}}}],"volumeMounts":[{{"name":"conf","mountPath":"/conf"}}]}}"#
+        );
+        items.push(redis_workload(
+            ns,
+            "StatefulSet",
+            &format!("s-redis-node-{n}"),
+            r#"{"app.kubernetes.io/name":"redis","app.kubernetes.io/instance":"s","app.kubernetes.io/component":"node"}"#
+                .replace("\"node\"", &format!("\"node\",\"node\":\"{n}\""))
+                .as_str(),
+            &format!("{redis},{sentinel}"),
+            port,
+            r#"[{"name":"conf","emptyDir":{}}]"#,
+        ));
+    }
+    apply(&format!(
+        r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#,
+        items.join(",")
+    ));
+    for (n, _) in nodes {
+        kubectl_ok(&[
+            "-n",
+            ns,
+            "rollout",
+            "status",
+            &format!("sts/s-redis-node-{n}"),
+            "--timeout=120s",
+        ]);
+    }
+    wait_until(60, "both replicas to be linked", || {
+        resp(6501, &["INFO", "replication"]).contains("connected_slaves:2")
+    });
+    wait_until(60, "the three Sentinels to know each other", || {
+        TcpStream::connect(("127.0.0.1", 26501)).is_ok()
+            && resp(26501, &["SENTINEL", "CKQUORUM", "mymaster"]).starts_with("OK 3 usable")
+    });
+    // Sentinel learns replicas from the primary's INFO, every 10 s.
+    wait_until(60, "Sentinel to know both replicas", || {
+        resp(26501, &["SENTINEL", "REPLICAS", "mymaster"]) == "*2"
+    });
+    for i in 0..200 {
+        resp(6501, &["SET", &format!("k{i}"), &format!("v{i}")]);
+    }
+    assert_eq!(resp(6501, &["SET", "k", "original"]), "OK");
+    wait_until(60, "the replicas to have k", || {
+        [6502, 6503]
+            .iter()
+            .all(|p| resp(*p, &["GET", "k"]) == "original")
+    });
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().to_str().expect("utf8");
+
+    // status: Sentinel's view, the primary it names.
+    let (_, stdout, stderr) = run(plugin(&["status", "-n", ns, "-o", "json"]));
+    let s = schema_checked("status", &stdout);
+    assert_eq!(s["pod"]["name"], "s-redis-node-a-0", "{stdout}\n{stderr}");
+    let sv = &s["sentinel"];
+    assert_eq!(sv["master_name"], "mymaster", "{stdout}");
+    assert_eq!(sv["primary"]["pod"], "s-redis-node-a-0", "{stdout}");
+    assert_eq!(sv["quorum"], 2, "{stdout}");
+    assert_eq!(sv["sentinels"], 3, "{stdout}");
+    assert_eq!(sv["replicas"].as_array().map(Vec::len), Some(2), "{stdout}");
+    assert_eq!(sv["failover_in_progress"], false, "{stdout}");
+
+    // backup: Sentinel names the primary; a replica is read.
+    let (code, stdout, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        ns,
+        "--out-dir",
+        out,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("127.0.0.1:6501 the primary of mymaster: pod s-redis-node-a-0"),
+        "{stderr}"
+    );
+    let b = schema_checked("backup", &stdout);
+    assert_eq!(b["source"]["role"], "replica", "{stdout}");
+    assert_eq!(b["source"]["pod"], "s-redis-node-b-0", "{stdout}");
+    assert_eq!(b["keys"], 201, "{stdout}");
+    let backup = b["path"].as_str().unwrap_or_default().to_string();
+
+    assert_eq!(resp(6501, &["SET", "k", "changed"]), "OK");
+    assert_eq!(resp(6501, &["SET", "extra", "1"]), "OK");
+    // A swap would stop a Sentinel-managed primary: refused, nothing changed.
+    let restore = |method: &str| {
+        run(plugin(&[
+            "restore",
+            "-n",
+            ns,
+            "--file",
+            &backup,
+            "--method",
+            method,
+            "--no-scale-down",
+            "--yes",
+        ]))
+    };
+    let (code, _, stderr) = restore("swap");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("Sentinel runs beside Redis"), "{stderr}");
+    assert_eq!(resp(6501, &["GET", "k"]), "changed");
+    let (code, _, stderr) = restore("auto");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("auto: live restore"), "{stderr}");
+    assert!(
+        stderr.contains("2 of 2 replica(s) caught up (WAIT)"),
+        "{stderr}"
+    );
+    assert_eq!(resp(6501, &["GET", "k"]), "original");
+
+    // The danger a swap runs into, forced: Sentinel fails over. The new
+    // primary was a replica of the restored one, so it holds the backup.
+    assert_eq!(resp(26501, &["SENTINEL", "FAILOVER", "mymaster"]), "OK");
+    let mut new_port = 0;
+    wait_until(90, "a replica to be promoted", || {
+        new_port = [6502u16, 6503]
+            .into_iter()
+            .find(|p| resp(*p, &["INFO", "replication"]).contains("role:master"))
+            .unwrap_or(0);
+        new_port != 0
+    });
+    assert_eq!(resp(new_port, &["GET", "k"]), "original");
+    assert_eq!(resp(new_port, &["EXISTS", "extra"]), ":0");
+    assert_eq!(resp(new_port, &["DBSIZE"]), ":201");
+    // The plugin follows Sentinel to the new primary.
+    let new_pod = if new_port == 6502 {
+        "s-redis-node-b-0"
+    } else {
+        "s-redis-node-c-0"
+    };
+    wait_until(60, "Sentinel to name the new primary", || {
+        resp(26501, &["SENTINEL", "CKQUORUM", "mymaster"]).starts_with("OK")
+            && resp(6501, &["INFO", "replication"]).contains("role:slave")
+    });
+    let (code, _, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        ns,
+        "--out-dir",
+        out,
+        "--from",
+        "primary",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "127.0.0.1:{new_port} the primary of mymaster: pod {new_pod}"
+        )),
+        "{stderr}"
+    );
+    let _ = kubectl(&["delete", "namespace", ns, "--wait=false"]);
+}

@@ -94,6 +94,9 @@ pub struct Facts {
     pub now_unix: i64,
     /// The RBAC answers: index into [`NEEDS`] -> allowed.
     pub rbac: Vec<Option<bool>>,
+    /// What Sentinel says, when Sentinel runs beside Redis; or why it
+    /// could not be asked.
+    pub sentinel: Option<Result<crate::topo::sentinel::View, String>>,
 }
 
 /// The pod as found.
@@ -200,6 +203,7 @@ pub fn evaluate(f: &Facts) -> Vec<Line> {
         )),
         None => {}
     }
+    sentinel_line(f, &mut out);
     match &f.info {
         Some(Ok(i)) => redis_lines(f, i, &mut out),
         Some(Err(e)) => out.push(line(
@@ -289,6 +293,59 @@ pub fn evaluate(f: &Facts) -> Vec<Line> {
         )),
     }
     out
+}
+
+/// The Sentinel line: the master set, its quorum, replicas and Sentinels,
+/// any failover; restores there go live.
+fn sentinel_line(f: &Facts, out: &mut Vec<Line>) {
+    match &f.sentinel {
+        Some(Ok(v)) => {
+            let m = &v.master;
+            let level = if m.failing_over() || m.down() {
+                Level::Warn
+            } else {
+                Level::Ok
+            };
+            let state = if m.failing_over() {
+                format!(
+                    ", FAILOVER IN PROGRESS ({})",
+                    m.failover_state.as_deref().unwrap_or("running")
+                )
+            } else if m.down() {
+                format!(", primary seen DOWN ({})", m.flags.join(","))
+            } else {
+                String::new()
+            };
+            out.push(line(
+                "sentinel",
+                level,
+                format!(
+                    "{}: primary {}:{}{} , quorum {}, {} Sentinel(s), {} replica(s){state}; restores go live here (a restart would fail over)",
+                    m.name,
+                    m.ip,
+                    m.port,
+                    v.primary_pod
+                        .as_ref()
+                        .map(|p| format!(" (pod {p})"))
+                        .unwrap_or_default(),
+                    m.quorum,
+                    m.sentinels,
+                    m.replicas
+                )
+                .replace(" ,", ","),
+                (level == Level::Warn).then(|| {
+                    "wait for Sentinel to settle (`kubectl redis status` again) before a restore".to_string()
+                }),
+            ));
+        }
+        Some(Err(e)) => out.push(line(
+            "sentinel",
+            Level::Warn,
+            format!("Sentinel runs beside Redis and could not be asked: {e}"),
+            Some("the primary is then chosen by labels; check the Sentinel container and its port (26379)".into()),
+        )),
+        None => {}
+    }
 }
 
 fn redis_lines(f: &Facts, i: &std::collections::BTreeMap<String, String>, out: &mut Vec<Line>) {
@@ -518,6 +575,22 @@ pub fn json_report(f: &Facts, exit_code: u8) -> serde_json::Value {
         "newest_backup": f.newest_backup.as_ref().map(|(file, age, status)| json!({
             "file": file, "age_seconds": age, "status": status,
         })),
+        "sentinel": match &f.sentinel {
+            Some(Ok(v)) => json!({
+                "master_name": v.master.name,
+                "primary": {"ip": v.master.ip, "port": v.master.port, "pod": v.primary_pod},
+                "quorum": v.master.quorum,
+                "sentinels": v.master.sentinels,
+                "flags": v.master.flags,
+                "failover_in_progress": v.master.failing_over(),
+                "failover_state": v.master.failover_state,
+                "replicas": v.replicas.iter().map(|p| json!({"ip": p.ip, "port": p.port, "flags": p.flags})).collect::<Vec<_>>(),
+                "other_sentinels": v.sentinels.iter().map(|p| json!({"ip": p.ip, "port": p.port, "flags": p.flags})).collect::<Vec<_>>(),
+                "asked_pod": v.asked,
+            }),
+            Some(Err(e)) => json!({"error": e}),
+            None => serde_json::Value::Null,
+        },
         "checks": checks,
         "rbac": rbac,
         "error": error,

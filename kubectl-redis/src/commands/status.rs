@@ -84,6 +84,13 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: StatusArgs) -> Exit {
         selector: &selector,
         wanted: args.target.wanted(),
     };
+    if args.target.pod.is_none() {
+        if let Ok(l) = &listing {
+            if l.iter().any(pods::has_sentinel) {
+                f.sentinel = Some(crate::kube::pods::sentinel_view(&api, l).await);
+            }
+        }
+    }
     match pods::choose(listing, &q) {
         Ok((t, info)) => {
             f.pod = Some(Ok(PodFacts {
