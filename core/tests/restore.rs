@@ -192,6 +192,7 @@ impl Default for World {
                     ..LoadReport::default()
                 },
                 error: None,
+                keyspace: None,
                 interrupted: false,
                 elapsed_ms: 42,
             },
@@ -1103,13 +1104,58 @@ scenario!(
 );
 
 scenario!(
-    live_restore_refuses_cluster_mode,
+    cluster_mode_refuses_keys_outside_db0,
     live(),
     World {
         info_extra: "role:master\r\ncluster_enabled:1\r\n",
         ..World::default()
     },
     Exit::Invalid
+);
+
+/// A Redis Cluster: the load routes by slot and flushes every primary (the
+/// shell's part); the count check reads the keyspace summed over them.
+fn cluster_world(keyspace: &str) -> World {
+    World {
+        local: Ok(empty_rdb()),
+        info_extra: "role:master\r\nconnected_slaves:1\r\ncluster_enabled:1\r\n",
+        loaded: Loaded {
+            keyspace: Some(keyspace.into()),
+            report: LoadReport::default(),
+            error: None,
+            interrupted: false,
+            elapsed_ms: 40,
+        },
+        ..World::default()
+    }
+}
+
+scenario!(
+    cluster_mode_goes_live_under_auto,
+    Plan {
+        method: Method::Auto,
+        yes: true,
+        ..plan()
+    },
+    cluster_world("# Keyspace\r\n"),
+    Exit::Ok
+);
+
+scenario!(
+    cluster_mode_refuses_a_swap,
+    Plan {
+        yes: true,
+        ..plan()
+    },
+    cluster_world("# Keyspace\r\n"),
+    Exit::Invalid
+);
+
+scenario!(
+    cluster_counts_come_from_every_primary,
+    live(),
+    cluster_world("# Keyspace\r\ndb0:keys=5,expires=0,avg_ttl=0\r\n"),
+    Exit::VerifyFailed
 );
 
 scenario!(
@@ -1149,6 +1195,7 @@ scenario!(
                 ..LoadReport::default()
             },
             error: Some("Redis answered \"OOM command not allowed when used memory > 'maxmemory'.\" for key \"h:big\" (db0)".into()),
+            keyspace: None,
             interrupted: false,
             elapsed_ms: 10,
         },
@@ -1169,6 +1216,7 @@ scenario!(
                 ..LoadReport::default()
             },
             error: None,
+            keyspace: None,
             interrupted: true,
             elapsed_ms: 10,
         },

@@ -1026,3 +1026,174 @@ async fn live_restore_limits() {
     t.stop().await.expect("stop");
     src.stop().await.expect("stop");
 }
+
+/// The node id of the server on `port`.
+fn myid(port: u16) -> String {
+    cmd(port, 0, &["CLUSTER", "MYID"])
+}
+
+/// A command to a Redis Cluster through `port`, following one MOVED.
+fn cluster_cmd(port: u16, a: &[&str]) -> String {
+    let r = cmd(port, 0, a);
+    match r.strip_prefix("-MOVED ") {
+        Some(rest) => {
+            let to: u16 = rest
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.trim().parse().ok())
+                .expect("MOVED port");
+            cmd(to, 0, a)
+        }
+        None => r,
+    }
+}
+
+/// A Redis Cluster of real 7.0 servers on this host: 3 primaries (ports
+/// `base`..`base+2`, slots split evenly) and a replica of each.
+async fn redis_cluster(base: u16) -> Vec<ContainerAsync<GenericImage>> {
+    let s = server("7.0", base);
+    let mut cs = Vec::new();
+    for p in base..base + 6 {
+        let conf = format!("/tmp/nodes-{p}.conf");
+        cs.push(
+            start_on(
+                &s,
+                p,
+                &["--cluster-enabled", "yes", "--cluster-config-file", &conf],
+            )
+            .await,
+        );
+    }
+    for p in base + 1..base + 6 {
+        ok(base, 0, &["CLUSTER", "MEET", "127.0.0.1", &p.to_string()]);
+    }
+    for (i, (a, b)) in [(0, 5460), (5461, 10922), (10923, 16383)]
+        .into_iter()
+        .enumerate()
+    {
+        ok(
+            base + i as u16,
+            0,
+            &["CLUSTER", "ADDSLOTSRANGE", &a.to_string(), &b.to_string()],
+        );
+    }
+    wait_until(60, "every node to know the others", || {
+        (base..base + 6).all(|p| {
+            cmd(p, 0, &["CLUSTER", "NODES"])
+                .matches("connected")
+                .count()
+                >= 6
+        })
+    });
+    for i in 0..3u16 {
+        let id = myid(base + i);
+        wait_until(30, "the replica to know its primary", || {
+            !cmd(base + 3 + i, 0, &["CLUSTER", "REPLICATE", &id]).starts_with('-')
+        });
+    }
+    wait_until(60, "cluster_state:ok everywhere", || {
+        (base..base + 6).all(|p| cmd(p, 0, &["CLUSTER", "INFO"]).contains("cluster_state:ok"))
+    });
+    cs
+}
+
+/// `restore --url` into a Redis Cluster: refused while the backup has keys
+/// outside db 0; otherwise each key goes to the primary owning its slot
+/// (CLUSTER SHARDS), what was there is flushed on every primary, a slot
+/// caught mid-migration is followed through ASK, the count check sums
+/// every primary, and every key reads back with its type, value and TTL.
+#[tokio::test(flavor = "multi_thread")]
+async fn live_restore_into_a_redis_cluster() {
+    let src = server("7.0", 6610);
+    let c_src = start(&src).await;
+    fill(src.port, src.version);
+    for i in 0..50 {
+        ok(src.port, 0, &["SET", &format!("{{user1}}.k{i}"), "tagged"]);
+        ok(src.port, 0, &["SET", &format!("plain{i}"), &i.to_string()]);
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let with_db2 = backup_of(src.port, tmp.path());
+    ok(src.port, 2, &["FLUSHDB"]);
+    // A second backup needs another second for its name.
+    std::thread::sleep(Duration::from_millis(1100));
+    let db0 = backup_of(src.port, tmp.path());
+    let total = contents(src.port).len() as u64;
+
+    let base = 6601;
+    let _cluster = redis_cluster(base).await;
+    assert_eq!(cluster_cmd(base, &["SET", "old", "1"]), "+OK");
+
+    let (code, r, stderr) = live(&with_db2, base, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("only database 0") && stderr.contains("db2 (1 keys)"),
+        "{stderr}"
+    );
+    assert_eq!(r["exit_code"], 2);
+    assert_eq!(
+        cluster_cmd(base, &["GET", "old"]),
+        "old".replace("old", "1")
+    );
+
+    // One slot mid-migration: its keys are not on the source, which answers ASK.
+    let slot = cmd(base, 0, &["CLUSTER", "KEYSLOT", "s:int"]);
+    let slot = slot.trim_start_matches(':').to_string();
+    let owner = cluster_cmd(base, &["SET", "s:int", "x"]);
+    assert_eq!(owner, "+OK");
+    let (from, to) = {
+        let n: u16 = slot.parse().expect("slot");
+        let from = base
+            + if n <= 5460 {
+                0
+            } else if n <= 10922 {
+                1
+            } else {
+                2
+            };
+        (from, if from == base { base + 1 } else { base })
+    };
+    ok(from, 0, &["DEL", "s:int"]);
+    ok(
+        to,
+        0,
+        &["CLUSTER", "SETSLOT", &slot, "IMPORTING", &myid(from)],
+    );
+    ok(
+        from,
+        0,
+        &["CLUSTER", "SETSLOT", &slot, "MIGRATING", &myid(to)],
+    );
+
+    let (code, r, stderr) = live(&db0, base, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(r["method"], "live", "{r}");
+    assert_eq!(r["load"]["keys_restored"], total, "{r}");
+    assert!(stderr.contains("Redis Cluster: 3 primaries"), "{stderr}");
+    assert!(
+        stderr.contains("MOVED, ") && !stderr.contains(", 0 ASK"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("FLUSHALL ASYNC on every primary"),
+        "{stderr}"
+    );
+    // The migration ends; the key is on its new owner.
+    for p in base..base + 3 {
+        ok(p, 0, &["CLUSTER", "SETSLOT", &slot, "NODE", &myid(to)]);
+    }
+    assert_eq!(cmd(to, 0, &["GET", "s:int"]), "12345");
+    assert_eq!(cluster_cmd(base, &["EXISTS", "old"]), ":0");
+    // Read now, so both sides' TTLs have run down alike.
+    let want = contents(src.port);
+    let mut got = BTreeMap::new();
+    for p in base..base + 3 {
+        got.extend(contents(p));
+    }
+    assert_same(&want, &got, "into the cluster");
+    // Tagged keys share a slot, so a primary.
+    let tagged_on = (base..base + 3)
+        .filter(|p| cmd(*p, 0, &["EXISTS", "{user1}.k0"]) == ":1")
+        .count();
+    assert_eq!(tagged_on, 1);
+    c_src.stop().await.expect("stop");
+}

@@ -288,6 +288,10 @@ pub struct Options {
     pub batch: usize,
     /// Bytes per command when sending commands.
     pub batch_bytes: usize,
+    /// The target is a Redis Cluster: the shell routes each command to the
+    /// primary owning its key's slot ([`crate::topo::cluster::Router`]) and
+    /// flushes every primary first unless merging.
+    pub cluster: bool,
 }
 
 /// What a load did, so far.
@@ -1110,6 +1114,7 @@ mod loader_tests {
             merge: false,
             limit,
             batch: 3,
+            cluster: false,
             batch_bytes: 1 << 20,
         });
         let mut out = Vec::new();
@@ -1157,6 +1162,7 @@ mod loader_tests {
             merge: false,
             limit: 1 << 20,
             batch: 100,
+            cluster: false,
             batch_bytes: 1 << 20,
         });
         let mut out = Vec::new();

@@ -235,6 +235,9 @@ pub enum Input {
 pub struct Loaded {
     /// What was confirmed.
     pub report: live::LoadReport,
+    /// A Redis Cluster: `INFO keyspace` summed over its primaries after the
+    /// load (the count check compares it with the backup).
+    pub keyspace: Option<String>,
     /// Why it stopped early (a server error, a broken connection, the file).
     pub error: Option<String>,
     /// Ctrl-C stopped it.
@@ -554,6 +557,8 @@ pub struct Restore {
     finished: bool,
     /// Commands go over the connection (live, or auto before choosing).
     live: bool,
+    /// The server runs in cluster mode: the load routes keys by slot.
+    cluster: bool,
     connected: bool,
     /// What the target takes as payloads, once known.
     caps: Option<live::Caps>,
@@ -609,6 +614,7 @@ impl Restore {
             now: 0,
             finished: false,
             live: false,
+            cluster: false,
             connected: false,
             caps: None,
             proto_max_bulk: None,
@@ -767,6 +773,14 @@ impl Restore {
                 };
                 if let Some(e) = replica_refusal(&fields, &self.report.pod) {
                     return self.fail(out, Exit::Invalid, e, Some("restore into the primary (--pod NAME); its replicas follow".into()));
+                }
+                if fields.get("cluster_enabled").map(|v| v.trim()) == Some("1") {
+                    return self.fail(
+                        out,
+                        Exit::Invalid,
+                        CLUSTER_SWAP.into(),
+                        Some("use --method live (or auto): each key goes to the primary that owns its slot".into()),
+                    );
                 }
                 if let Some(h) = self.header {
                     if let Err(e) = server.can_load(&h) {
@@ -1100,75 +1114,11 @@ impl Restore {
             }
             (Step::Keyspace, input @ (Input::Exec(..) | Input::Reply(..))) => {
                 let Some(reply) = self.any_reply(input, out) else { return };
-                if self.plan.merge {
-                    let n = self.report.load.as_ref().map_or(0, |l| l.keys_restored);
-                    say(out, Line::Detail(format!("--merge: {n} keys of the backup restored; other keys were kept, so counts are not compared")));
-                    return self.wind_down_ok(out);
-                }
                 let text = match &reply {
                     Reply::Text(t) => t.clone(),
                     _ => String::new(),
                 };
-                let fields = reply::info_fields(&text);
-                if let Some(counts) = self.counts.clone() {
-                    return self.check_counts(&counts, &fields, out);
-                }
-                let db = self.prelude.first_db.map(|d| d.db).unwrap_or(0);
-                let loaded = fields
-                    .get(&format!("db{db}"))
-                    .and_then(|v| v.split(',').find_map(|kv| kv.strip_prefix("keys=")))
-                    .and_then(|n| n.parse::<u64>().ok())
-                    .unwrap_or(0);
-                self.report.keys_loaded = Some(loaded);
-                if let Some(d) = self.prelude.first_db {
-                    // Keys whose TTL passed since the backup are dropped on load.
-                    let low = d.keys.saturating_sub(d.expires);
-                    if loaded < low || loaded > d.keys {
-                        return self.fail(
-                            out,
-                            Exit::VerifyFailed,
-                            format!(
-                                "restore did not take effect: db{db} holds {loaded} keys after the restart, the backup holds {} ({} with a TTL)",
-                                d.keys, d.expires
-                            ),
-                            Some(self.verify_hint()),
-                        );
-                    }
-                    let note = if loaded < d.keys {
-                        format!(" ({} keys with a TTL expired since the backup)", d.keys - loaded)
-                    } else {
-                        String::new()
-                    };
-                    say(out, Line::Detail(format!("db{db}: {loaded} keys, as in the backup{note}")));
-                } else if self.prelude.empty {
-                    // An empty backup: every database must be empty.
-                    let total: u64 = fields
-                        .iter()
-                        .filter(|(k, _)| k.starts_with("db"))
-                        .filter_map(|(_, v)| v.split(',').find_map(|kv| kv.strip_prefix("keys=")))
-                        .filter_map(|n| n.parse::<u64>().ok())
-                        .sum();
-                    self.report.keys_loaded = Some(total);
-                    if total != 0 {
-                        return self.fail(
-                            out,
-                            Exit::VerifyFailed,
-                            format!("restore did not take effect: the backup is empty but Redis holds {total} keys"),
-                            Some(self.verify_hint()),
-                        );
-                    }
-                    say(out, Line::Detail("no keys, as in the (empty) backup".into()));
-                } else {
-                    say(
-                        out,
-                        Line::Detail(format!("db{db}: {loaded} keys (the backup's count needs a full scan)")),
-                    );
-                }
-                if self.appendonly {
-                    self.redis(Step::Persistence, &["INFO", "persistence"], out);
-                } else {
-                    self.after_verify(out);
-                }
+                self.keyspace_check(text, out);
             }
             (Step::Persistence, Input::Exec(_, r)) => {
                 let Some(reply) = self.reply(r, out) else { return };
@@ -1296,12 +1246,33 @@ impl Restore {
             );
         }
         if get("cluster_enabled").as_deref() == Some("1") {
-            return self.fail(
-                out,
-                Exit::Invalid,
-                "the server runs in cluster mode; restoring into a Redis Cluster is not supported yet; nothing was changed".into(),
-                Some("restore into a standalone server".into()),
-            );
+            let other: Vec<String> = self
+                .counts
+                .iter()
+                .flatten()
+                .filter(|(db, c)| **db != 0 && c.keys > 0)
+                .map(|(db, c)| format!("db{db} ({} keys)", c.keys))
+                .collect();
+            if !other.is_empty() {
+                return self.fail(
+                    out,
+                    Exit::Invalid,
+                    format!(
+                        "the server runs in cluster mode, which has only database 0, and the backup has keys in {}; nothing was changed",
+                        other.join(", ")
+                    ),
+                    Some("restore this backup into a standalone server".into()),
+                );
+            }
+            if self.plan.method == Method::Swap {
+                return self.fail(
+                    out,
+                    Exit::Invalid,
+                    CLUSTER_SWAP.into(),
+                    Some("use --method live (or auto): each key goes to the primary that owns its slot".into()),
+                );
+            }
+            self.cluster = true;
         }
         let older = self.header.map(|h| server.can_load(&h));
         self.caps = Some(live::Caps {
@@ -1311,7 +1282,18 @@ impl Restore {
         self.replicas = get("connected_slaves")
             .and_then(|n| n.parse::<u32>().ok())
             .unwrap_or(0);
+        if self.cluster {
+            // Replicas are per shard; WAIT on one node would say nothing.
+            self.replicas = 0;
+        }
         if self.plan.method == Method::Auto && self.plan.url.is_none() {
+            if self.cluster {
+                return self.choose_live(
+                    "the server runs in cluster mode: each key goes to the primary owning its slot"
+                        .into(),
+                    out,
+                );
+            }
             if let Some(Err(e)) = older {
                 return self.choose_live(e, out);
             }
@@ -1410,6 +1392,14 @@ impl Restore {
         if self.plan.merge {
             return self.load(out);
         }
+        if self.cluster {
+            // The load flushes every primary it finds first.
+            say(
+                out,
+                Line::Step("FLUSHALL ASYNC on every primary of the cluster, as the load starts (the backup replaces every key)".into()),
+            );
+            return self.load(out);
+        }
         say(
             out,
             Line::Step("FLUSHALL ASYNC (the backup replaces every key)".into()),
@@ -1430,6 +1420,7 @@ impl Restore {
             limit: usize::try_from(self.payload_limit()).unwrap_or(usize::MAX),
             batch: 1000,
             batch_bytes: 1 << 20,
+            cluster: self.cluster,
         };
         let (path, bytes) = (self.plan.file.clone(), self.report.bytes);
         self.ask(
@@ -1488,6 +1479,17 @@ impl Restore {
                 human::millis(l.elapsed_ms)
             )),
         );
+        if self.cluster {
+            return match l.keyspace {
+                Some(text) => self.keyspace_check(text, out),
+                None => self.fail(
+                    out,
+                    Exit::VerifyFailed,
+                    "the cluster's key counts could not be read after the load".into(),
+                    None,
+                ),
+            };
+        }
         if self.replicas > 0 {
             // Every write so far acknowledged by the replicas, or a deadline.
             let (n, ms) = (
@@ -1499,7 +1501,90 @@ impl Restore {
         self.redis(Step::Keyspace, &["INFO", "keyspace"], out);
     }
 
+    /// After the load or the restart: the key counts against the backup's.
+    fn keyspace_check(&mut self, text: String, out: &mut Vec<Effect>) {
+        if self.plan.merge {
+            let n = self.report.load.as_ref().map_or(0, |l| l.keys_restored);
+            say(out, Line::Detail(format!("--merge: {n} keys of the backup restored; other keys were kept, so counts are not compared")));
+            return self.wind_down_ok(out);
+        }
+        let fields = reply::info_fields(&text);
+        if let Some(counts) = self.counts.clone() {
+            return self.check_counts(&counts, &fields, out);
+        }
+        let db = self.prelude.first_db.map(|d| d.db).unwrap_or(0);
+        let loaded = fields
+            .get(&format!("db{db}"))
+            .and_then(|v| v.split(',').find_map(|kv| kv.strip_prefix("keys=")))
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0);
+        self.report.keys_loaded = Some(loaded);
+        if let Some(d) = self.prelude.first_db {
+            // Keys whose TTL passed since the backup are dropped on load.
+            let low = d.keys.saturating_sub(d.expires);
+            if loaded < low || loaded > d.keys {
+                return self.fail(
+                        out,
+                        Exit::VerifyFailed,
+                        format!(
+                            "restore did not take effect: db{db} holds {loaded} keys after the restart, the backup holds {} ({} with a TTL)",
+                            d.keys, d.expires
+                        ),
+                        Some(self.verify_hint()),
+                    );
+            }
+            let note = if loaded < d.keys {
+                format!(
+                    " ({} keys with a TTL expired since the backup)",
+                    d.keys - loaded
+                )
+            } else {
+                String::new()
+            };
+            say(
+                out,
+                Line::Detail(format!("db{db}: {loaded} keys, as in the backup{note}")),
+            );
+        } else if self.prelude.empty {
+            // An empty backup: every database must be empty.
+            let total: u64 = fields
+                .iter()
+                .filter(|(k, _)| k.starts_with("db"))
+                .filter_map(|(_, v)| v.split(',').find_map(|kv| kv.strip_prefix("keys=")))
+                .filter_map(|n| n.parse::<u64>().ok())
+                .sum();
+            self.report.keys_loaded = Some(total);
+            if total != 0 {
+                return self.fail(
+                        out,
+                        Exit::VerifyFailed,
+                        format!("restore did not take effect: the backup is empty but Redis holds {total} keys"),
+                        Some(self.verify_hint()),
+                    );
+            }
+            say(
+                out,
+                Line::Detail("no keys, as in the (empty) backup".into()),
+            );
+        } else {
+            say(
+                out,
+                Line::Detail(format!(
+                    "db{db}: {loaded} keys (the backup's count needs a full scan)"
+                )),
+            );
+        }
+        if self.appendonly {
+            self.redis(Step::Persistence, &["INFO", "persistence"], out);
+        } else {
+            self.after_verify(out);
+        }
+    }
+
     fn verify_hint(&self) -> String {
+        if self.live {
+            return "the load finished but the counts differ: another client may have written during it (scale writers down with --scale-down), or keys expired; run the restore again".into();
+        }
         let old = match &self.appenddirname {
             Some(d) if self.appendonly => format!(
                 " The AOF that was replaced is kept as {}.",
@@ -1921,11 +2006,15 @@ impl Restore {
             })
             .unwrap_or_default();
         let live_into = self.live.then(|| {
-            let mut t = String::from(
-                "the running server, over one connection (RESTORE payloads; no exec, no restart)",
-            );
+            let mut t = String::from(if self.cluster {
+                "the Redis Cluster this node belongs to: each key to the primary owning its slot, MOVED and ASK followed (RESTORE payloads; no exec, no restart)"
+            } else {
+                "the running server, over one connection (RESTORE payloads; no exec, no restart)"
+            });
             if self.plan.merge {
                 t.push_str("; --merge: other keys are kept");
+            } else if self.cluster {
+                t.push_str("; all current keys are deleted first (FLUSHALL ASYNC on every primary)");
             } else {
                 t.push_str("; all current keys are deleted first (FLUSHALL ASYNC)");
             }
@@ -2326,6 +2415,8 @@ fn input_id(i: &Input) -> Option<Id> {
 }
 
 /// A replica's refusal, naming its primary (from `INFO replication`).
+const CLUSTER_SWAP: &str = "the server runs in cluster mode: a file swap cannot restore a Redis Cluster (a node started on a file holding other nodes' slots marks them importing); nothing was changed";
+
 fn replica_refusal(
     fields: &std::collections::BTreeMap<String, String>,
     pod: &str,

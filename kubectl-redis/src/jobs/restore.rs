@@ -141,12 +141,26 @@ impl Run<'_> {
                 bytes,
                 options,
             } => match &mut self.conn {
+                Some((c, _)) if options.cluster => Input::Loaded(
+                    id,
+                    crate::redis::cluster::load(
+                        self.ui,
+                        c,
+                        self.sh.as_ref().map(|s| &s.pods),
+                        &self.auth,
+                        &path,
+                        bytes,
+                        options,
+                    )
+                    .await,
+                ),
                 Some((c, _)) => Input::Loaded(id, c.load(self.ui, &path, bytes, options).await),
                 None => Input::Loaded(
                     id,
                     kubectl_redis_core::restore::Loaded {
                         report: Default::default(),
                         error: Some("not connected".into()),
+                        keyspace: None,
                         interrupted: false,
                         elapsed_ms: 0,
                     },

@@ -5,6 +5,7 @@
 //! uses it today; the live restore will send its `RESTORE`s through it.
 
 pub mod auth;
+pub mod cluster;
 
 use crate::ui::{Progress, Ui};
 use auth::Password;
@@ -329,6 +330,7 @@ impl Conn {
         kubectl_redis_core::restore::Loaded {
             report: loader.report().clone(),
             error,
+            keyspace: None,
             interrupted,
             elapsed_ms: u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX),
         }

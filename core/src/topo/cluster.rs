@@ -1,0 +1,797 @@
+//! Redis Cluster: key slots (CRC16 with hash tags), the slot map from
+//! `CLUSTER SHARDS` or `CLUSTER SLOTS`, and the [`Router`] that sends a
+//! live restore's commands to the primary owning each key, following
+//! `MOVED` and `ASK` and keeping each key's commands in order.
+
+use crate::wire::repl::parse_reply;
+use crate::wire::reply::Reply;
+use std::collections::{BTreeMap, VecDeque};
+
+/// Slots in a Redis Cluster.
+pub const SLOTS: usize = 16384;
+
+/// CRC16-XMODEM (polynomial 0x1021, initial value 0), as Redis Cluster
+/// hashes keys.
+pub fn crc16(data: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for &b in data {
+        crc ^= u16::from(b) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
+}
+
+/// The slot of a key: the CRC16 of the whole key, or of the text between
+/// the first `{` and the next `}` when that text is not empty.
+pub fn key_slot(key: &[u8]) -> u16 {
+    let tagged = key.iter().position(|&c| c == b'{').and_then(|open| {
+        let rest = &key[open + 1..];
+        let close = rest.iter().position(|&c| c == b'}')?;
+        (close > 0).then(|| &rest[..close])
+    });
+    crc16(tagged.unwrap_or(key)) & (SLOTS as u16 - 1)
+}
+
+/// One node as the cluster announces it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Node {
+    /// Node id (40 hex characters), when known.
+    pub id: String,
+    /// Announced address.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+}
+
+/// Which primary owns each slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotMap {
+    /// The nodes, primaries first as found; replicas are not routed to.
+    pub nodes: Vec<Node>,
+    owner: Vec<u16>,
+}
+
+const NONE: u16 = u16::MAX;
+
+fn text(r: &Reply) -> String {
+    match r {
+        Reply::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+        Reply::Text(t) => t.clone(),
+        Reply::Integer(n) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn int(r: &Reply) -> Option<i64> {
+    match r {
+        Reply::Integer(n) => Some(*n),
+        other => text(other).parse().ok(),
+    }
+}
+
+fn pairs(r: &Reply) -> BTreeMap<String, &Reply> {
+    match r {
+        Reply::Array(a) => a
+            .chunks(2)
+            .filter_map(|p| match p {
+                [k, v] => Some((text(k), v)),
+                _ => None,
+            })
+            .collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
+impl Default for SlotMap {
+    fn default() -> Self {
+        SlotMap {
+            nodes: Vec::new(),
+            owner: vec![NONE; SLOTS],
+        }
+    }
+}
+
+impl SlotMap {
+    /// The node at `host:port`, added when new.
+    pub fn node_index(&mut self, host: &str, port: u16) -> usize {
+        if let Some(i) = self
+            .nodes
+            .iter()
+            .position(|n| n.host == host && n.port == port)
+        {
+            return i;
+        }
+        self.nodes.push(Node {
+            id: String::new(),
+            host: host.to_string(),
+            port,
+        });
+        self.nodes.len() - 1
+    }
+
+    fn assign(&mut self, from: i64, to: i64, node: usize) -> Result<(), String> {
+        if !(0..SLOTS as i64).contains(&from) || !(from..SLOTS as i64).contains(&to) {
+            return Err(format!("slot range {from}-{to} is out of bounds"));
+        }
+        let n = u16::try_from(node).map_err(|_| "too many nodes".to_string())?;
+        for s in from..=to {
+            self.owner[s as usize] = n;
+        }
+        Ok(())
+    }
+
+    /// From `CLUSTER SLOTS`: `[[start, end, [ip, port, id], replicas...]...]`.
+    pub fn from_slots(r: &Reply) -> Result<Self, String> {
+        let Reply::Array(ranges) = r else {
+            return Err(format!("CLUSTER SLOTS: unexpected reply {r:?}"));
+        };
+        let mut m = SlotMap::default();
+        for range in ranges {
+            let Reply::Array(f) = range else { continue };
+            let (Some(a), Some(b), Some(Reply::Array(primary))) =
+                (f.first().and_then(int), f.get(1).and_then(int), f.get(2))
+            else {
+                return Err("CLUSTER SLOTS: a range without its primary".into());
+            };
+            let host = primary.first().map(text).unwrap_or_default();
+            let port = primary
+                .get(1)
+                .and_then(int)
+                .and_then(|p| u16::try_from(p).ok())
+                .ok_or("CLUSTER SLOTS: a primary without a port")?;
+            let i = m.node_index(&host, port);
+            if let Some(id) = primary.get(2).map(text) {
+                m.nodes[i].id = id;
+            }
+            m.assign(a, b, i)?;
+        }
+        Ok(m)
+    }
+
+    /// From `CLUSTER SHARDS` (7.0+): each shard's `slots` (pairs of
+    /// bounds) and the `nodes` whose `role` is `master`.
+    pub fn from_shards(r: &Reply) -> Result<Self, String> {
+        let Reply::Array(shards) = r else {
+            return Err(format!("CLUSTER SHARDS: unexpected reply {r:?}"));
+        };
+        let mut m = SlotMap::default();
+        for shard in shards {
+            let f = pairs(shard);
+            let slots: Vec<i64> = match f.get("slots") {
+                Some(Reply::Array(s)) => s.iter().filter_map(int).collect(),
+                _ => Vec::new(),
+            };
+            if slots.is_empty() {
+                continue;
+            }
+            let Some(Reply::Array(nodes)) = f.get("nodes") else {
+                continue;
+            };
+            let primary = nodes
+                .iter()
+                .map(pairs)
+                .find(|n| n.get("role").map(|r| text(r)) == Some("master".into()));
+            let Some(p) = primary else {
+                return Err("CLUSTER SHARDS: a shard with slots and no primary".into());
+            };
+            let host = p
+                .get("ip")
+                .or_else(|| p.get("endpoint"))
+                .map(|r| text(r))
+                .unwrap_or_default();
+            let port = p
+                .get("port")
+                .or_else(|| p.get("tls-port"))
+                .and_then(|r| int(r))
+                .and_then(|p| u16::try_from(p).ok())
+                .ok_or("CLUSTER SHARDS: a primary without a port")?;
+            let i = m.node_index(&host, port);
+            if let Some(id) = p.get("id") {
+                m.nodes[i].id = text(id);
+            }
+            for pair in slots.chunks(2) {
+                if let [a, b] = pair {
+                    m.assign(*a, *b, i)?;
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    /// The node owning `slot`.
+    pub fn owner(&self, slot: u16) -> Option<usize> {
+        self.owner
+            .get(slot as usize)
+            .filter(|&&n| n != NONE)
+            .map(|&n| n as usize)
+    }
+
+    /// Slots with an owner.
+    pub fn covered(&self) -> usize {
+        self.owner.iter().filter(|&&n| n != NONE).count()
+    }
+
+    /// Nodes owning at least one slot, in node order.
+    pub fn primaries(&self) -> Vec<usize> {
+        let mut seen = vec![false; self.nodes.len()];
+        for &n in &self.owner {
+            if n != NONE {
+                seen[n as usize] = true;
+            }
+        }
+        (0..self.nodes.len()).filter(|&i| seen[i]).collect()
+    }
+
+    /// `(first, last, node)` for each run of slots with one owner.
+    pub fn ranges(&self) -> Vec<(u16, u16, usize)> {
+        let mut out: Vec<(u16, u16, usize)> = Vec::new();
+        for (s, &n) in self.owner.iter().enumerate() {
+            if n == NONE {
+                continue;
+            }
+            let s = s as u16;
+            match out.last_mut() {
+                Some((_, last, node)) if *node == n as usize && *last + 1 == s => *last = s,
+                _ => out.push((s, s, n as usize)),
+            }
+        }
+        out
+    }
+
+    fn set(&mut self, slot: u16, node: usize) {
+        if let (Some(o), Ok(n)) = (self.owner.get_mut(slot as usize), u16::try_from(node)) {
+            *o = n;
+        }
+    }
+}
+
+/// One command on its way to a node.
+#[derive(Debug, Clone)]
+struct Sent {
+    seq: u64,
+    slot: Option<u16>,
+    /// `None`: the `ASKING` before an asked command (its reply is dropped).
+    cmd: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Queue {
+    out: Vec<u8>,
+    inflight: VecDeque<Sent>,
+}
+
+/// Counts of what routing did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RouteStats {
+    /// `MOVED` replies followed (the map was updated).
+    pub moved: u64,
+    /// `ASK` replies followed (`ASKING` + the command to the importing node).
+    pub asked: u64,
+    /// Commands sent to every primary (`SELECT`, `FUNCTION RESTORE`).
+    pub broadcast: u64,
+}
+
+/// Routes the loader's commands by slot. Feed it the loader's output with
+/// [`Router::push`], write each node's [`Router::take_out`], give each
+/// node's replies to [`Router::replies`], and hand [`Router::ordered`]
+/// (replies in the loader's order) back to the loader.
+#[derive(Debug, Clone, Default)]
+pub struct Router {
+    /// The slot map, updated by `MOVED`.
+    pub map: SlotMap,
+    queues: Vec<Queue>,
+    partial: Vec<u8>,
+    seq: u64,
+    released: u64,
+    done: BTreeMap<u64, Vec<u8>>,
+    /// Broadcast commands: replies still expected, and the first error.
+    broadcast: BTreeMap<u64, (usize, Option<Vec<u8>>)>,
+    /// Per slot: commands in flight on each node.
+    slot_inflight: BTreeMap<u16, BTreeMap<usize, u32>>,
+    /// Per slot: commands held until the old owner's in-flight ones are
+    /// answered, so they cannot overtake them.
+    parked: BTreeMap<u16, VecDeque<(u64, Vec<u8>)>>,
+    retained: usize,
+    /// What routing did.
+    pub stats: RouteStats,
+}
+
+/// One command's length, verb (upper case) and key, if it has one.
+type Split = (usize, Vec<u8>, Option<Vec<u8>>);
+
+/// The parts of one command the router needs, or `None` while incomplete.
+fn split_command(buf: &[u8]) -> Result<Option<Split>, String> {
+    fn line(buf: &[u8], at: usize) -> Option<(i64, usize)> {
+        let end = at + buf.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
+        let n = std::str::from_utf8(buf.get(at + 1..end)?)
+            .ok()?
+            .parse()
+            .ok()?;
+        Some((n, end + 2))
+    }
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    if buf[0] != b'*' {
+        return Err("the loader wrote something that is not a command".into());
+    }
+    let Some((n, mut at)) = line(buf, 0) else {
+        return Ok(None);
+    };
+    let mut args: Vec<&[u8]> = Vec::new();
+    for _ in 0..n {
+        if at >= buf.len() {
+            return Ok(None);
+        }
+        if buf[at] != b'$' {
+            return Err("the loader wrote an argument that is not a bulk string".into());
+        }
+        let Some((len, start)) = line(buf, at) else {
+            return Ok(None);
+        };
+        let end = start + usize::try_from(len).map_err(|_| "a negative length")?;
+        if end + 2 > buf.len() {
+            return Ok(None);
+        }
+        if args.len() < 3 {
+            args.push(&buf[start..end]);
+        }
+        at = end + 2;
+    }
+    let verb = args
+        .first()
+        .map(|v| v.to_ascii_uppercase())
+        .unwrap_or_default();
+    let key = match verb.as_slice() {
+        b"SELECT" | b"FUNCTION" | b"FLUSHALL" | b"PING" => None,
+        b"XGROUP" => args.get(2).map(|k| k.to_vec()),
+        _ => args.get(1).map(|k| k.to_vec()),
+    };
+    Ok(Some((at, verb, key)))
+}
+
+/// Where a redirection points: `MOVED|ASK slot host:port`.
+fn redirect(e: &str) -> Option<(bool, u16, String, u16)> {
+    let mut w = e.split_whitespace();
+    let moved = match w.next()? {
+        "MOVED" => true,
+        "ASK" => false,
+        _ => return None,
+    };
+    let slot = w.next()?.parse().ok()?;
+    let addr = w.next()?;
+    let (host, port) = addr.rsplit_once(':')?;
+    Some((
+        moved,
+        slot,
+        host.trim_matches(['[', ']']).to_string(),
+        port.parse().ok()?,
+    ))
+}
+
+impl Router {
+    /// A router over `map`.
+    pub fn new(map: SlotMap) -> Self {
+        let n = map.nodes.len();
+        Router {
+            map,
+            queues: vec![Queue::default(); n],
+            ..Router::default()
+        }
+    }
+
+    /// Nodes known (a `MOVED` or `ASK` may add one: connect to it).
+    pub fn nodes(&self) -> usize {
+        self.map.nodes.len()
+    }
+
+    /// Commands sent and not yet answered, parked ones included.
+    pub fn in_flight(&self) -> usize {
+        self.queues.iter().map(|q| q.inflight.len()).sum::<usize>()
+            + self.parked.values().map(VecDeque::len).sum::<usize>()
+    }
+
+    /// Bytes of commands kept for a possible redirection.
+    pub fn retained(&self) -> usize {
+        self.retained
+    }
+
+    /// Takes the loader's output: complete commands are routed, a partial
+    /// one waits for the rest.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.partial.extend_from_slice(bytes);
+        let mut used = 0;
+        while let Some((len, verb, key)) = split_command(&self.partial[used..])? {
+            let cmd = self.partial[used..used + len].to_vec();
+            used += len;
+            let seq = self.seq;
+            self.seq += 1;
+            match key {
+                Some(k) => self.route(seq, key_slot(&k), cmd)?,
+                None => self.broadcast(seq, &verb, cmd)?,
+            }
+        }
+        self.partial.drain(..used);
+        Ok(())
+    }
+
+    fn broadcast(&mut self, seq: u64, verb: &[u8], cmd: Vec<u8>) -> Result<(), String> {
+        let primaries = self.map.primaries();
+        if primaries.is_empty() {
+            return Err(format!(
+                "no primary serves any slot to send {} to",
+                String::from_utf8_lossy(verb)
+            ));
+        }
+        self.stats.broadcast += 1;
+        self.broadcast.insert(seq, (primaries.len(), None));
+        for n in primaries {
+            self.send(n, seq, None, cmd.clone());
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, node: usize, seq: u64, slot: Option<u16>, cmd: Vec<u8>) {
+        if self.queues.len() <= node {
+            self.queues.resize(node + 1, Queue::default());
+        }
+        if let Some(s) = slot {
+            *self
+                .slot_inflight
+                .entry(s)
+                .or_default()
+                .entry(node)
+                .or_default() += 1;
+        }
+        self.retained += cmd.len();
+        let q = &mut self.queues[node];
+        q.out.extend_from_slice(&cmd);
+        q.inflight.push_back(Sent {
+            seq,
+            slot,
+            cmd: Some(cmd),
+        });
+    }
+
+    fn route(&mut self, seq: u64, slot: u16, cmd: Vec<u8>) -> Result<(), String> {
+        let Some(target) = self.map.owner(slot) else {
+            return Err(format!(
+                "slot {slot} is served by no primary (cluster_state fail?)"
+            ));
+        };
+        let elsewhere = self
+            .slot_inflight
+            .get(&slot)
+            .is_some_and(|m| m.iter().any(|(&n, &c)| n != target && c > 0));
+        if elsewhere || self.parked.get(&slot).is_some_and(|p| !p.is_empty()) {
+            self.retained += cmd.len();
+            self.parked.entry(slot).or_default().push_back((seq, cmd));
+            return Ok(());
+        }
+        self.send(target, seq, Some(slot), cmd);
+        Ok(())
+    }
+
+    /// Sends the parked commands of `slot` once nothing for it is in flight
+    /// anywhere but its owner.
+    fn unpark(&mut self, slot: u16) -> Result<(), String> {
+        let Some(target) = self.map.owner(slot) else {
+            return Ok(());
+        };
+        let elsewhere = self
+            .slot_inflight
+            .get(&slot)
+            .is_some_and(|m| m.iter().any(|(&n, &c)| n != target && c > 0));
+        if elsewhere {
+            return Ok(());
+        }
+        if let Some(p) = self.parked.remove(&slot) {
+            for (seq, cmd) in p {
+                self.retained = self.retained.saturating_sub(cmd.len());
+                self.send(target, seq, Some(slot), cmd);
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes to write to `node`.
+    pub fn take_out(&mut self, node: usize) -> Vec<u8> {
+        self.queues
+            .get_mut(node)
+            .map(|q| std::mem::take(&mut q.out))
+            .unwrap_or_default()
+    }
+
+    /// Takes `node`'s replies at the start of `buf`; returns the bytes used.
+    pub fn replies(&mut self, node: usize, buf: &[u8]) -> Result<usize, String> {
+        let mut used = 0;
+        loop {
+            if self.queues.get(node).is_none_or(|q| q.inflight.is_empty()) {
+                return Ok(used);
+            }
+            let Some((reply, n)) = parse_reply(&buf[used..]) else {
+                return Ok(used);
+            };
+            let raw = buf[used..used + n].to_vec();
+            used += n;
+            let Some(sent) = self.queues[node].inflight.pop_front() else {
+                return Ok(used);
+            };
+            let Some(cmd) = sent.cmd else {
+                continue; // ASKING's +OK
+            };
+            self.retained = self.retained.saturating_sub(cmd.len());
+            if let Some(s) = sent.slot {
+                if let Some(c) = self
+                    .slot_inflight
+                    .get_mut(&s)
+                    .and_then(|m| m.get_mut(&node))
+                {
+                    *c = c.saturating_sub(1);
+                }
+            }
+            let redirected = match &reply {
+                Reply::Error(e) => redirect(e),
+                _ => None,
+            };
+            match (redirected, sent.slot) {
+                (Some((true, slot, host, port)), Some(_)) => {
+                    self.stats.moved += 1;
+                    let to = self.map.node_index(&host, port);
+                    self.map.set(slot, to);
+                    self.send(to, sent.seq, Some(slot), cmd);
+                }
+                (Some((false, slot, host, port)), Some(_)) => {
+                    self.stats.asked += 1;
+                    let to = self.map.node_index(&host, port);
+                    if self.queues.len() <= to {
+                        self.queues.resize(to + 1, Queue::default());
+                    }
+                    let q = &mut self.queues[to];
+                    q.out.extend_from_slice(b"*1\r\n$6\r\nASKING\r\n");
+                    q.inflight.push_back(Sent {
+                        seq: sent.seq,
+                        slot: None,
+                        cmd: None,
+                    });
+                    self.send(to, sent.seq, Some(slot), cmd);
+                }
+                _ => self.answered(sent.seq, raw, matches!(reply, Reply::Error(_))),
+            }
+            if let Some(s) = sent.slot {
+                self.unpark(s)?;
+            }
+        }
+    }
+
+    fn answered(&mut self, seq: u64, raw: Vec<u8>, error: bool) {
+        match self.broadcast.get_mut(&seq) {
+            Some((left, first_error)) => {
+                *left = left.saturating_sub(1);
+                if error && first_error.is_none() {
+                    *first_error = Some(raw.clone());
+                }
+                if *left == 0 {
+                    let e = self.broadcast.remove(&seq).and_then(|(_, e)| e);
+                    self.done.insert(seq, e.unwrap_or(raw));
+                }
+            }
+            None => {
+                self.done.insert(seq, raw);
+            }
+        }
+    }
+
+    /// Replies in the order the loader sent its commands, as far as they
+    /// are all in.
+    pub fn ordered(&mut self, out: &mut Vec<u8>) {
+        while let Some(r) = self.done.remove(&self.released) {
+            out.extend_from_slice(&r);
+            self.released += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(s: &str) -> Reply {
+        Reply::Bulk(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn slots_are_crc16_of_the_key_or_its_tag() {
+        assert_eq!(crc16(b"123456789"), 0x31C3);
+        assert_eq!(key_slot(b"foo"), 12182);
+        assert_eq!(key_slot(b"bar"), 5061);
+        assert_eq!(key_slot(b"{user1000}.following"), key_slot(b"user1000"));
+        assert_eq!(key_slot(b"{user1000}.followers"), key_slot(b"user1000"));
+        // An empty tag hashes the whole key; only the first tag counts.
+        assert_eq!(key_slot(b"foo{}{bar}"), crc16(b"foo{}{bar}") & 16383);
+        assert_eq!(key_slot(b"foo{{bar}}zap"), key_slot(b"{bar"));
+        assert_eq!(key_slot(b"foo{bar}{zap}"), key_slot(b"bar"));
+    }
+
+    fn three() -> SlotMap {
+        let shard = |a: i64, b: i64, port: i64, id: &str| {
+            Reply::Array(vec![
+                bulk("slots"),
+                Reply::Array(vec![Reply::Integer(a), Reply::Integer(b)]),
+                bulk("nodes"),
+                Reply::Array(vec![
+                    Reply::Array(vec![
+                        bulk("id"),
+                        bulk(&format!("{id}r")),
+                        bulk("port"),
+                        Reply::Integer(port + 100),
+                        bulk("ip"),
+                        bulk("127.0.0.1"),
+                        bulk("role"),
+                        bulk("replica"),
+                    ]),
+                    Reply::Array(vec![
+                        bulk("id"),
+                        bulk(id),
+                        bulk("port"),
+                        Reply::Integer(port),
+                        bulk("ip"),
+                        bulk("127.0.0.1"),
+                        bulk("role"),
+                        bulk("master"),
+                    ]),
+                ]),
+            ])
+        };
+        SlotMap::from_shards(&Reply::Array(vec![
+            shard(0, 5460, 7000, "a"),
+            shard(5461, 10922, 7001, "b"),
+            shard(10923, 16383, 7002, "c"),
+        ]))
+        .expect("map")
+    }
+
+    #[test]
+    fn shards_and_slots_give_the_same_map() {
+        let m = three();
+        assert_eq!(m.covered(), SLOTS);
+        assert_eq!(m.primaries(), vec![0, 1, 2]);
+        assert_eq!(
+            m.ranges(),
+            vec![(0, 5460, 0), (5461, 10922, 1), (10923, 16383, 2)]
+        );
+        assert_eq!(m.nodes[1].id, "b");
+        let range = |a: i64, b: i64, port: i64, id: &str| {
+            Reply::Array(vec![
+                Reply::Integer(a),
+                Reply::Integer(b),
+                Reply::Array(vec![bulk("127.0.0.1"), Reply::Integer(port), bulk(id)]),
+                Reply::Array(vec![
+                    bulk("127.0.0.1"),
+                    Reply::Integer(port + 100),
+                    bulk("r"),
+                ]),
+            ])
+        };
+        let s = SlotMap::from_slots(&Reply::Array(vec![
+            range(0, 5460, 7000, "a"),
+            range(5461, 10922, 7001, "b"),
+            range(10923, 16383, 7002, "c"),
+        ]))
+        .expect("map");
+        assert_eq!(s, m);
+    }
+
+    fn cmd(args: &[&str]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        crate::restore::live::resp(&mut out, &a);
+        out
+    }
+
+    fn ordered(r: &mut Router) -> String {
+        let mut o = Vec::new();
+        r.ordered(&mut o);
+        String::from_utf8_lossy(&o).into_owned()
+    }
+
+    #[test]
+    fn commands_go_to_their_slot_owner_and_replies_come_back_in_order() {
+        let mut r = Router::new(three());
+        let mut all = cmd(&["SELECT", "0"]);
+        all.extend(cmd(&["SET", "foo", "1"])); // slot 12182: node 2
+        all.extend(cmd(&["SET", "bar", "2"])); // slot 5061: node 0
+        all.extend(cmd(&["XGROUP", "CREATE", "foo", "g", "0"]));
+        // Split anywhere: a partial command waits.
+        r.push(&all[..7]).expect("push");
+        r.push(&all[7..]).expect("push");
+        assert_eq!(r.stats.broadcast, 1);
+        let out: Vec<String> = (0..3)
+            .map(|n| String::from_utf8_lossy(&r.take_out(n)).into_owned())
+            .collect();
+        assert!(
+            out[0].contains("SELECT") && out[0].contains("bar"),
+            "{out:?}"
+        );
+        assert!(
+            out[1].contains("SELECT") && !out[1].contains("SET"),
+            "{out:?}"
+        );
+        assert!(
+            out[2].contains("foo") && out[2].contains("XGROUP"),
+            "{out:?}"
+        );
+        assert_eq!(r.in_flight(), 6);
+        // Node 2 answers first: held until the earlier replies are in.
+        assert_eq!(r.replies(2, b"+OK\r\n+OK\r\n+OK\r\n"), Ok(15));
+        assert_eq!(ordered(&mut r), "");
+        assert_eq!(r.replies(0, b"+OK\r\n:1\r\n"), Ok(9));
+        assert_eq!(ordered(&mut r), "");
+        assert_eq!(r.replies(1, b"-ERR boom\r\n"), Ok(11));
+        // SELECT's combined reply is its first error; then SET foo, SET bar, XGROUP.
+        assert_eq!(ordered(&mut r), "-ERR boom\r\n+OK\r\n:1\r\n+OK\r\n");
+        assert_eq!(r.in_flight(), 0);
+        assert_eq!(r.retained(), 0);
+    }
+
+    #[test]
+    fn moved_updates_the_map_and_later_commands_wait_their_turn() {
+        let mut r = Router::new(three());
+        let mut all = cmd(&["RPUSH", "foo", "a"]);
+        all.extend(cmd(&["RPUSH", "foo", "b"]));
+        r.push(&all).expect("push");
+        let _ = r.take_out(2);
+        // The first is answered MOVED to a new node; the second is still out.
+        let moved = b"-MOVED 12182 127.0.0.1:7009\r\n";
+        assert_eq!(r.replies(2, moved), Ok(moved.len()));
+        assert_eq!(r.nodes(), 4);
+        assert_eq!(r.stats.moved, 1);
+        // A third command for the slot is parked behind the one in flight.
+        r.push(&cmd(&["RPUSH", "foo", "c"])).expect("push");
+        let sent = String::from_utf8_lossy(&r.take_out(3)).into_owned();
+        assert_eq!(sent.matches("RPUSH").count(), 1, "{sent}");
+        assert_eq!(r.replies(2, moved), Ok(moved.len()));
+        let sent = String::from_utf8_lossy(&r.take_out(3)).into_owned();
+        // b, then c: in the loader's order.
+        let (b, c) = (sent.find("\r\nb\r\n"), sent.find("\r\nc\r\n"));
+        assert!(b.is_some() && c.is_some() && b < c, "{sent}");
+        assert_eq!(r.replies(3, b":1\r\n:2\r\n:3\r\n"), Ok(12));
+        assert_eq!(ordered(&mut r), ":1\r\n:2\r\n:3\r\n");
+        assert_eq!(r.map.owner(12182), Some(3));
+    }
+
+    #[test]
+    fn ask_sends_asking_then_the_command_without_changing_the_map() {
+        let mut r = Router::new(three());
+        r.push(&cmd(&["SET", "bar", "1"])).expect("push");
+        let _ = r.take_out(0);
+        let ask = b"-ASK 5061 127.0.0.1:7001\r\n";
+        assert_eq!(r.replies(0, ask), Ok(ask.len()));
+        assert_eq!(r.stats.asked, 1);
+        let sent = String::from_utf8_lossy(&r.take_out(1)).into_owned();
+        assert!(
+            sent.starts_with("*1\r\n$6\r\nASKING\r\n*3\r\n$3\r\nSET"),
+            "{sent}"
+        );
+        assert_eq!(r.replies(1, b"+OK\r\n+OK\r\n"), Ok(10));
+        assert_eq!(ordered(&mut r), "+OK\r\n");
+        assert_eq!(r.map.owner(5061), Some(0));
+    }
+
+    #[test]
+    fn an_unserved_slot_is_an_error() {
+        let mut m = SlotMap::default();
+        m.node_index("127.0.0.1", 7000);
+        let mut r = Router::new(m);
+        assert!(r
+            .push(&cmd(&["SET", "foo", "1"]))
+            .is_err_and(|e| e.contains("slot 12182")));
+        assert!(r.push(&cmd(&["SELECT", "0"])).is_err());
+    }
+}

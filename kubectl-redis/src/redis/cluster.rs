@@ -1,0 +1,459 @@
+//! A live restore into a Redis Cluster: the slot map (`CLUSTER SHARDS`, or
+//! `CLUSTER SLOTS` before 7.0), a connection to every primary (straight for
+//! `--url`, else a port-forward to the pod with the node's address), and
+//! the core's [`Router`] between the [`Loader`] and them: each key goes to
+//! the primary owning its slot, `MOVED` and `ASK` are followed, and a node
+//! the cluster names later is connected to on the way.
+
+use super::auth::Auth;
+use super::Conn;
+use crate::kube::portforward::Forward;
+use crate::ui::{Progress, Ui};
+use k8s_openapi::api::core::v1::Pod;
+use kubectl_redis_core::backup::{Endpoint, Line};
+use kubectl_redis_core::kube::pods::Target;
+use kubectl_redis_core::restore::live::{LoadError, Loader, Options};
+use kubectl_redis_core::restore::Loaded;
+use kubectl_redis_core::topo::cluster::{Router, SlotMap, SLOTS};
+use kubectl_redis_core::wire::repl::parse_reply;
+use kubectl_redis_core::wire::reply::Reply;
+use std::io::Read;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+/// Commands answered or not, across all nodes, before the file waits.
+const MAX_IN_FLIGHT: usize = 50_000;
+/// Bytes of unanswered commands kept for a redirection.
+const MAX_RETAINED: usize = 64 << 20;
+const STALL: Duration = Duration::from_secs(60);
+
+/// The slot map, asked of one node.
+pub async fn slot_map(conn: &mut Conn) -> Result<SlotMap, String> {
+    let ask = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    match conn.command(&ask(&["CLUSTER", "SHARDS"])).await? {
+        Reply::Error(_) => match conn.command(&ask(&["CLUSTER", "SLOTS"])).await? {
+            Reply::Error(e) => Err(format!("CLUSTER SLOTS: {e}")),
+            r => SlotMap::from_slots(&r),
+        },
+        r => SlotMap::from_shards(&r),
+    }
+}
+
+/// Open connections to the nodes, each read and written by its own task.
+struct Nodes<'a> {
+    pods: Option<&'a kube::Api<Pod>>,
+    auth: &'a Auth,
+    tx: Vec<mpsc::UnboundedSender<Vec<u8>>>,
+    rx: mpsc::UnboundedReceiver<(usize, Result<Vec<u8>, String>)>,
+    back: mpsc::UnboundedSender<(usize, Result<Vec<u8>, String>)>,
+    bufs: Vec<Vec<u8>>,
+    forwards: Vec<Forward>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl<'a> Nodes<'a> {
+    fn new(pods: Option<&'a kube::Api<Pod>>, auth: &'a Auth) -> Self {
+        let (back, rx) = mpsc::unbounded_channel();
+        Nodes {
+            pods,
+            auth,
+            tx: Vec::new(),
+            rx,
+            back,
+            bufs: Vec::new(),
+            forwards: Vec::new(),
+            tasks: Vec::new(),
+        }
+    }
+
+    /// Connects to `host:port` (the next node index) and authenticates.
+    async fn add(&mut self, host: &str, port: u16) -> Result<(), String> {
+        let to = match self.pods {
+            None => Endpoint::Url(kubectl_redis_core::backup::Url {
+                host: host.to_string(),
+                port,
+            }),
+            Some(api) => {
+                let pods = crate::kube::pods::list_pods(api, "", None).await?;
+                let p = kubectl_redis_core::topo::sentinel::pod_at(&pods, host, port).ok_or_else(
+                    || format!("no pod in the namespace serves the cluster node {host}:{port}"),
+                )?;
+                let container = p
+                    .containers
+                    .iter()
+                    .find(|c| !c.name.contains("sentinel"))
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default();
+                Endpoint::Pod(Target {
+                    pod: p.name.clone(),
+                    container,
+                    port,
+                })
+            }
+        };
+        let (mut conn, fwd) = super::open(&to, self.pods).await.map_err(|e| match e {
+            kubectl_redis_core::backup::ConnectError::Forbidden(m)
+            | kubectl_redis_core::backup::ConnectError::Failed(m) => {
+                format!("cannot connect to the cluster node {host}:{port}: {m}")
+            }
+        })?;
+        if let Some(pw) = &self.auth.password {
+            if let Reply::Error(e) = conn.auth(self.auth.user.as_deref(), pw).await? {
+                return Err(format!("the cluster node {host}:{port} refused AUTH: {e}"));
+            }
+        }
+        let i = self.tx.len();
+        let (rd, mut wr) = tokio::io::split(conn.io);
+        let (tx, mut wrx) = mpsc::unbounded_channel::<Vec<u8>>();
+        let back = self.back.clone();
+        self.tasks.push(tokio::spawn(async move {
+            while let Some(b) = wrx.recv().await {
+                if let Err(e) = wr.write_all(&b).await {
+                    let _ = back.send((i, Err(format!("writing: {e}"))));
+                    return;
+                }
+            }
+        }));
+        let back = self.back.clone();
+        let mut rd = rd;
+        self.tasks.push(tokio::spawn(async move {
+            let mut buf = vec![0u8; 64 << 10];
+            loop {
+                match rd.read(&mut buf).await {
+                    Ok(0) => {
+                        let _ = back.send((i, Err("the node closed the connection".into())));
+                        return;
+                    }
+                    Ok(n) => {
+                        if back.send((i, Ok(buf[..n].to_vec()))).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = back.send((i, Err(format!("reading: {e}"))));
+                        return;
+                    }
+                }
+            }
+        }));
+        self.tx.push(tx);
+        self.bufs.push(conn.buf);
+        if let Some(f) = fwd {
+            self.forwards.push(f);
+        }
+        Ok(())
+    }
+
+    fn send(&self, i: usize, bytes: Vec<u8>) -> Result<(), String> {
+        self.tx
+            .get(i)
+            .ok_or("no such node")?
+            .send(bytes)
+            .map_err(|_| "the connection's writer stopped".to_string())
+    }
+
+    /// One command to each of `nodes`, and their replies.
+    async fn ask_each(&mut self, nodes: &[usize], args: &[&str]) -> Result<Vec<Reply>, String> {
+        let mut cmd = Vec::new();
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        kubectl_redis_core::restore::live::resp(&mut cmd, &a);
+        for &n in nodes {
+            self.send(n, cmd.clone())?;
+        }
+        let mut got: Vec<Option<Reply>> = vec![None; nodes.len()];
+        let deadline = Instant::now() + STALL;
+        loop {
+            for (k, &n) in nodes.iter().enumerate() {
+                if got[k].is_none() {
+                    if let Some((r, used)) = parse_reply(&self.bufs[n]) {
+                        self.bufs[n].drain(..used);
+                        got[k] = Some(r);
+                    }
+                }
+            }
+            if got.iter().all(Option::is_some) {
+                return Ok(got.into_iter().flatten().collect());
+            }
+            match tokio::time::timeout_at(deadline.into(), self.rx.recv()).await {
+                Ok(Some((n, Ok(b)))) => self.bufs[n].extend_from_slice(&b),
+                Ok(Some((n, Err(e)))) => return Err(format!("cluster node {n}: {e}")),
+                Ok(None) | Err(_) => return Err(format!("{} got no answer", args.join(" "))),
+            }
+        }
+    }
+
+    fn close(self) {
+        for t in self.tasks {
+            t.abort();
+        }
+        for f in self.forwards {
+            f.close();
+        }
+    }
+}
+
+/// Loads the file at `path` into the cluster `first` belongs to.
+#[allow(clippy::too_many_arguments)]
+pub async fn load(
+    ui: &Ui,
+    first: &mut Conn,
+    pods: Option<&kube::Api<Pod>>,
+    auth: &Auth,
+    path: &str,
+    total: u64,
+    options: Options,
+) -> Loaded {
+    let t0 = Instant::now();
+    let mut nodes = Nodes::new(pods, auth);
+    let mut loaded = Loaded {
+        report: Default::default(),
+        keyspace: None,
+        error: None,
+        interrupted: false,
+        elapsed_ms: 0,
+    };
+    let r = pump(ui, first, &mut nodes, path, total, options, &mut loaded).await;
+    if let Err(e) = r {
+        loaded.error.get_or_insert(e);
+    }
+    nodes.close();
+    loaded.elapsed_ms = u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
+    loaded
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn pump(
+    ui: &Ui,
+    first: &mut Conn,
+    nodes: &mut Nodes<'_>,
+    path: &str,
+    total: u64,
+    options: Options,
+    loaded: &mut Loaded,
+) -> Result<(), String> {
+    let say = |s: String| ui.line("restore", &Line::Detail(s));
+    let map = slot_map(first).await?;
+    if map.covered() < SLOTS {
+        return Err(format!(
+            "{} of {SLOTS} slots have no primary: the cluster is not whole (see CLUSTER INFO); nothing was loaded",
+            SLOTS - map.covered()
+        ));
+    }
+    let primaries = map.primaries();
+    say(format!(
+        "Redis Cluster: {} primaries; {}",
+        primaries.len(),
+        map.ranges()
+            .iter()
+            .map(|(a, b, n)| format!("{a}-{b} {}:{}", map.nodes[*n].host, map.nodes[*n].port))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    for n in &map.nodes {
+        nodes.add(&n.host, n.port).await?;
+    }
+    if !options.merge {
+        for (r, &n) in nodes
+            .ask_each(&primaries, &["FLUSHALL", "ASYNC"])
+            .await?
+            .iter()
+            .zip(&primaries)
+        {
+            if let Reply::Error(e) = r {
+                return Err(format!(
+                    "FLUSHALL ASYNC refused by {}:{}: {e}; nothing was loaded (use --merge to keep existing keys)",
+                    map.nodes[n].host, map.nodes[n].port
+                ));
+            }
+        }
+    }
+    let mut router = Router::new(map);
+    let mut loader = Loader::new(options);
+    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot open {path}: {e}"))?;
+    let mut progress = Progress::new(ui, "load");
+    progress.set_total(Some(total));
+    let mut chunk = vec![0u8; 256 << 10];
+    let mut produced: Vec<u8> = Vec::new();
+    let mut ordered: Vec<u8> = Vec::new();
+    let mut eof = false;
+    let mut error: Option<String> = None;
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut last = Instant::now();
+    loop {
+        let stopping = loaded.interrupted || error.is_some() || loader.failed().is_some();
+        while !eof
+            && !stopping
+            && loader.in_flight() < MAX_IN_FLIGHT
+            && router.retained() < MAX_RETAINED
+        {
+            match file.read(&mut chunk) {
+                Ok(0) => {
+                    eof = true;
+                    if let Err(e) = loader.finish() {
+                        error = Some(e.to_string());
+                    }
+                }
+                Ok(n) => {
+                    let r = loader.feed(&chunk[..n], &mut produced);
+                    if let Err(e) = router.push(&produced) {
+                        error.get_or_insert(e);
+                    }
+                    produced.clear();
+                    if let Err(e) = r {
+                        if !matches!(e, LoadError::Server { .. }) {
+                            error.get_or_insert(e.to_string());
+                        }
+                        break;
+                    }
+                    progress.update(loader.report().bytes_read);
+                    if error.is_some() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    error = Some(format!("reading {path}: {e}"));
+                    break;
+                }
+            }
+        }
+        // A node named by MOVED or ASK: connect before writing to it.
+        while nodes.tx.len() < router.nodes() {
+            let n = &router.map.nodes[nodes.tx.len()];
+            let (host, port) = (n.host.clone(), n.port);
+            say(format!(
+                "a redirection names the node {host}:{port}: connecting"
+            ));
+            nodes.add(&host, port).await?;
+        }
+        for n in 0..router.nodes() {
+            let out = router.take_out(n);
+            if !out.is_empty() {
+                nodes.send(n, out)?;
+            }
+        }
+        let done_producing =
+            eof || loaded.interrupted || error.is_some() || loader.failed().is_some();
+        if done_producing && router.in_flight() == 0 {
+            break;
+        }
+        if error.is_some() && router.in_flight() == 0 {
+            break;
+        }
+        tokio::select! {
+            m = nodes.rx.recv() => match m {
+                Some((n, Ok(b))) => {
+                    nodes.bufs[n].extend_from_slice(&b);
+                    let used = router.replies(n, &nodes.bufs[n])?;
+                    nodes.bufs[n].drain(..used);
+                    router.ordered(&mut ordered);
+                    let used = loader.replies(&ordered);
+                    ordered.drain(..used);
+                    last = Instant::now();
+                }
+                Some((n, Err(e))) => {
+                    let node = &router.map.nodes[n];
+                    error.get_or_insert(format!("cluster node {}:{}: {e}", node.host, node.port));
+                    break;
+                }
+                None => break,
+            },
+            _ = &mut ctrl_c, if !loaded.interrupted => {
+                loaded.interrupted = true;
+                ui.line("restore", &Line::Warn(
+                    "interrupted: sending what is already prepared, then stopping".into()));
+            }
+            _ = tokio::time::sleep_until((last + STALL).into()) => {
+                error.get_or_insert(format!("the cluster neither read nor answered for {} s", STALL.as_secs()));
+                break;
+            }
+        }
+    }
+    progress.finish();
+    loaded.report = loader.report().clone();
+    if error.is_none() {
+        error = loader.failed().map(|e| e.to_string());
+    }
+    let s = router.stats;
+    if s.moved + s.asked > 0 {
+        say(format!(
+            "redirections followed: {} MOVED, {} ASK",
+            s.moved, s.asked
+        ));
+    }
+    if let Some(e) = error {
+        loaded.error = Some(e);
+        return Ok(());
+    }
+    if loaded.interrupted {
+        return Ok(());
+    }
+    // The count check: every primary's keys, summed.
+    let primaries = router.map.primaries();
+    let mut keys = 0u64;
+    let mut expires = 0u64;
+    for r in nodes.ask_each(&primaries, &["INFO", "keyspace"]).await? {
+        let text = match r {
+            Reply::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
+            Reply::Text(t) => t,
+            Reply::Error(e) => return Err(format!("INFO keyspace: {e}")),
+            _ => String::new(),
+        };
+        let f = kubectl_redis_core::wire::reply::info_fields(&text);
+        if let Some(v) = f.get("db0") {
+            let field = |name: &str| {
+                v.split(',')
+                    .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+                    .and_then(|n| n.trim().parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            keys += field("keys");
+            expires += field("expires");
+        }
+    }
+    loaded.keyspace = Some(if keys > 0 {
+        format!("# Keyspace\r\ndb0:keys={keys},expires={expires},avg_ttl=0\r\n")
+    } else {
+        "# Keyspace\r\n".into()
+    });
+    // Each primary's replicas acknowledge what it received.
+    let mut waited = Vec::new();
+    for (r, &n) in nodes
+        .ask_each(&primaries, &["INFO", "replication"])
+        .await?
+        .iter()
+        .zip(&primaries)
+    {
+        let text = match r {
+            Reply::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+            _ => String::new(),
+        };
+        let rep = kubectl_redis_core::topo::replication::Replication::parse(&text);
+        if !rep.replicas.is_empty() {
+            waited.push((n, rep.replicas.len()));
+        }
+    }
+    for (n, want) in waited {
+        let w = want.to_string();
+        let got = match nodes.ask_each(&[n], &["WAIT", &w, "10000"]).await?.pop() {
+            Some(Reply::Integer(k)) => k,
+            _ => 0,
+        };
+        let node = &router.map.nodes[n];
+        if got < want as i64 {
+            ui.line(
+                "restore",
+                &Line::Warn(format!(
+                    "{}:{}: {got} of {want} replica(s) acknowledged the restore within 10 s",
+                    node.host, node.port
+                )),
+            );
+        } else {
+            say(format!(
+                "{}:{}: {got} of {want} replica(s) caught up (WAIT)",
+                node.host, node.port
+            ));
+        }
+    }
+    Ok(())
+}
