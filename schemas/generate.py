@@ -69,6 +69,14 @@ SOURCE = obj(
     required=[],
     desc="Where the snapshot came from.",
 )
+SHARD = obj({
+    "node_id": d(S, "The primary's node id."),
+    "address": d(S, "host:port as the cluster announces it."),
+    "pod": null(S),
+    "slots": d(arr({"type": "array", "items": U, "minItems": 2, "maxItems": 2}), "Slot ranges, [first, last]."),
+    "keys": U,
+    "sha256": d(S, "Of its snapshot as received."),
+}, required=["node_id", "address", "slots", "keys", "sha256"])
 EXIT = d(U, "The process exit code (see `kubectl redis backup --help`).")
 ENCRYPTION = obj(
     {
@@ -143,6 +151,7 @@ schemas = {
             "copies": d(arr(obj({
                 "repository": S, "path": S, "ok": B, "error": null(ERROR),
             })), "With several --repo: the same snapshot in each further repository (`path` above is the first's)."),
+            "shards": d(arr(SHARD), "A Redis Cluster: the primaries whose snapshots the file merges."),
             "error": null(ERROR),
             "exit_code": EXIT,
         },

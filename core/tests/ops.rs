@@ -388,6 +388,7 @@ fn object_storage_listing_needs_manifests() {
             size: 300,
             sha256: "b".repeat(64),
         }),
+        shards: Vec::new(),
     };
     let entries = vec![
         Entry {

@@ -1195,5 +1195,53 @@ async fn live_restore_into_a_redis_cluster() {
         .filter(|p| cmd(*p, 0, &["EXISTS", "{user1}.k0"]) == ":1")
         .count();
     assert_eq!(tagged_on, 1);
+
+    // A backup of the cluster: one snapshot per primary, merged into one
+    // verified file whose manifest lists the shards.
+    let sets = tempfile::tempdir().expect("tempdir");
+    let url = format!("redis://127.0.0.1:{base}");
+    let d = sets.path().to_string_lossy().into_owned();
+    let (code, stdout, stderr) = plugin(&["backup", "--url", &url, "--out-dir", &d, "-o", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let b = schema_checked("backup", &stdout);
+    assert_eq!(b["keys"], total, "{stdout}");
+    assert_eq!(b["verified"], true, "{stdout}");
+    let shards = b["shards"].as_array().cloned().unwrap_or_default();
+    assert_eq!(shards.len(), 3, "{stdout}");
+    let per_shard: u64 = shards.iter().filter_map(|s| s["keys"].as_u64()).sum();
+    assert_eq!(per_shard, total, "{stdout}");
+    let slots: u64 = shards
+        .iter()
+        .flat_map(|s| s["slots"].as_array().cloned().unwrap_or_default())
+        .map(|r| r[1].as_u64().unwrap_or(0) + 1 - r[0].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(slots, 16384, "{stdout}");
+    let set = PathBuf::from(b["path"].as_str().expect("path"));
+    let left: Vec<_> = std::fs::read_dir(sets.path())
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left.len(), 2, "only the backup and its manifest: {left:?}");
+    let (code, _, stderr) = plugin(&["verify", &set.to_string_lossy()]);
+    assert_eq!(code, 0, "{stderr}");
+    // Into a single server, and back into the cluster after a flush.
+    let single = server("7.0", 6611);
+    let c_single = start(&single).await;
+    let (code, r, stderr) = live(&set, single.port, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(r["load"]["keys_restored"], total, "{r}");
+    assert_same(
+        &contents(src.port),
+        &contents(single.port),
+        "the cluster's backup in one server",
+    );
+    for p in base..base + 3 {
+        ok(p, 0, &["FLUSHALL"]);
+    }
+    let (code, r, stderr) = live(&set, base, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(r["load"]["keys_restored"], total, "{r}");
+    c_single.stop().await.expect("stop");
     c_src.stop().await.expect("stop");
 }

@@ -1158,6 +1158,7 @@ impl Backup {
                 created: names::rfc3339(self.plan.started_unix),
                 tool: self.plan.tool.clone(),
                 encryption: None,
+                shards: Vec::new(),
             },
         };
         if !self.plan.recipients.is_empty() {

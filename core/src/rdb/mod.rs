@@ -12,6 +12,7 @@ pub mod crc64;
 pub mod header;
 pub mod inspect;
 pub mod lzf;
+pub mod merge;
 pub mod packed;
 pub mod reader;
 pub mod records;

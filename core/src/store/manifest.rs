@@ -82,6 +82,27 @@ pub struct Manifest {
     /// above are then the plaintext RDB's, these the stored bytes'.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<Encryption>,
+    /// A Redis Cluster backup: the shards whose snapshots the file merges.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<Shard>,
+}
+
+/// One shard of a Redis Cluster backup.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// The primary's node id.
+    pub node_id: String,
+    /// Where its snapshot was read: `host:port` as the cluster announces it.
+    pub address: String,
+    /// The pod, through Kubernetes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// Slot ranges it owned, `[first, last]`.
+    pub slots: Vec<[u16; 2]>,
+    /// Keys in its snapshot.
+    pub keys: u64,
+    /// SHA-256 of its snapshot as received.
+    pub sha256: String,
 }
 
 /// How a backup was encrypted, and the stored (encrypted) object's checks,
@@ -144,6 +165,7 @@ impl Manifest {
             created: created.into(),
             tool: tool.into(),
             encryption: None,
+            shards: Vec::new(),
         }
     }
 

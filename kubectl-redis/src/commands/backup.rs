@@ -293,6 +293,26 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
             From::Replica => pods::Prefer::Replica,
         },
     };
+    // A Redis Cluster: every primary, merged into one backup.
+    let mut probe_auth = auth.clone();
+    if let Some(found) = crate::jobs::cluster_backup::detect(
+        ui,
+        k.as_ref(),
+        &mut probe_auth,
+        plan.url.as_ref(),
+        &plan.selector,
+        plan.pod.is_some(),
+    )
+    .await
+    {
+        let t0 = std::time::Instant::now();
+        let mut all = vec![(repo, recipients)];
+        all.extend(copies);
+        return match crate::jobs::cluster_backup::run(ui, k, probe_auth, found, &plan, all).await {
+            Ok(done) => report_cluster(ui, output, quiet, &done, t0.elapsed()),
+            Err((exit, message, hint)) => fail(exit, &message, &hint),
+        };
+    }
     let mut shell =
         Shell::new(ui, k, auth, plan.holder.clone(), repo, recipients).with_copies(copies);
     let mut finish = drive(&mut shell, plan).await;
@@ -323,6 +343,83 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
     }
     report(ui, output, quiet, &finish, &shell.copy_results);
     finish.exit
+}
+
+/// The result of a cluster backup: the path on stdout, or a
+/// `BackupResult` with its shards.
+fn report_cluster(
+    ui: &Ui,
+    output: Output,
+    quiet: bool,
+    d: &crate::jobs::cluster_backup::Done,
+    took: Duration,
+) -> Exit {
+    let failed: Vec<String> = d
+        .copies
+        .iter()
+        .filter_map(|(r, _, e)| e.as_ref().map(|e| format!("{r}: {e}")))
+        .collect();
+    let exit = if failed.is_empty() {
+        Exit::Ok
+    } else {
+        ui.error(
+            &format!(
+                "the backup was not written to every repository: {}",
+                failed.join("; ")
+            ),
+            Some("the others are kept; copy it later with `kubectl redis copy SRC DST`"),
+        );
+        Exit::Storage
+    };
+    ui.line(
+        "backup",
+        &kubectl_redis_core::backup::Line::Step(format!(
+            "OK: {} keys from {} shards -> {}",
+            d.keys,
+            d.shards.len(),
+            d.path
+        )),
+    );
+    match output {
+        Output::Json => {
+            let m = d.manifest.as_ref();
+            let v = serde_json::json!({
+                "path": d.path,
+                "bytes": m.map_or(d.bytes, |m| m.size),
+                "method": "stream",
+                "rdb_version": m.map_or(0, |m| m.rdb_version),
+                "rdb_flavor": m.map_or("redis".to_string(), |m| m.flavor.clone()),
+                "created": m.map(|m| m.created.clone()).unwrap_or_default(),
+                "duration_ms": u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+                "keys": d.keys,
+                "keys_per_db": m.map(|m| serde_json::json!(m.keys_per_db)).unwrap_or(serde_json::json!({})),
+                "sha256": m.map_or(d.sha256.clone(), |m| m.sha256.clone()),
+                "crc64": m.map(|m| m.crc64.clone()).unwrap_or_default(),
+                "verified": m.is_some_and(|m| m.verified),
+                "manifest": format!("{}.json", d.path),
+                "source": m.map_or(serde_json::json!({}), |m| serde_json::json!(m.source)),
+                "redis_version": m.and_then(|m| m.redis_version.clone()),
+                "encryption": m.and_then(|m| m.encryption.as_ref()),
+                "shards": d.shards,
+                "copies": d.copies.iter().map(|(repo, path, e)| serde_json::json!({
+                    "repository": repo, "path": path, "ok": e.is_none(),
+                    "error": e.as_ref().map(|m| output::error(m, None)),
+                })).collect::<Vec<_>>(),
+                "exit_code": exit.code(),
+            });
+            output::print(ui, "BackupResult", v);
+        }
+        Output::Text if quiet => {}
+        Output::Text => {
+            println!("{}", d.path);
+            for (_, path, e) in &d.copies {
+                if e.is_none() {
+                    println!("{path}");
+                }
+            }
+        }
+    }
+    exit
 }
 
 /// Who the backup is encrypted to: the command line, else the repository's

@@ -60,12 +60,12 @@ pub struct CopyArgs {
 }
 
 #[derive(serde::Serialize)]
-struct Copied {
-    file: String,
-    destination: String,
-    bytes: u64,
-    sha256: String,
-    encrypted: bool,
+pub(crate) struct Copied {
+    pub file: String,
+    pub destination: String,
+    pub bytes: u64,
+    pub sha256: String,
+    pub encrypted: bool,
 }
 
 pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: CopyArgs) -> Exit {
@@ -221,6 +221,7 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: CopyArgs) -> Exit 
             &out_name,
             reencrypt.then_some(()).and(recipients.as_ref()),
             &ids,
+            &|_| {},
         )
         .await
         {
@@ -324,13 +325,16 @@ impl<R: Read> Read for Tee<R> {
     }
 }
 
-async fn copy_one(
+/// Copies one backup; `adjust` may change the manifest before it is
+/// written (a cluster backup records its shards).
+pub(crate) async fn copy_one(
     src: &Source,
     manifest: Option<Manifest>,
     dst: &Repo,
     out_name: &str,
     encrypt: Option<&Recipients>,
     ids: &Arc<Identities>,
+    adjust: &dyn Fn(&mut Manifest),
 ) -> Result<Copied, (Exit, Problem)> {
     let raw = src.reader().await.map_err(|p| {
         let e = match src {
@@ -511,6 +515,7 @@ async fn copy_one(
         },
     };
     m.file = out_name.to_string();
+    adjust(&mut m);
     if let Some(r) = encrypt {
         m.encryption = Some(manifest::Encryption {
             format: "age".into(),

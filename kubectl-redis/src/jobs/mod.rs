@@ -2,4 +2,5 @@
 //! ask for has exactly one arm here, doing it through `kube/`, `redis/` or
 //! `store/`, and feeding the result back as an input.
 pub mod backup;
+pub mod cluster_backup;
 pub mod restore;

@@ -13,6 +13,7 @@ pub mod workloads;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
+#[derive(Clone)]
 pub struct Kube {
     pub client: Client,
     pub namespace: String,

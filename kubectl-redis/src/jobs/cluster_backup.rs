@@ -1,0 +1,409 @@
+//! `backup` of a Redis Cluster: detected by `cluster_enabled:1`, one
+//! verified stream snapshot per primary, taken in parallel into a staging
+//! directory, then merged into one RDB file (the core's
+//! [`Merger`](kubectl_redis_core::rdb::merge::Merger)) that is stored like
+//! any backup (verified again on the way, encrypted when asked) with a
+//! manifest listing the shards: node ids, addresses, slot ranges, keys and
+//! each snapshot's sha256. Nothing appears in the repository unless every
+//! shard succeeded.
+
+use crate::kube::Kube;
+use crate::redis::auth::Auth;
+use crate::redis::Conn;
+use crate::store::crypt::{Identities, Recipients};
+use crate::store::repo::Repo;
+use crate::ui::Ui;
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kubectl_redis_core::backup::{self as machine, Endpoint, Line, Plan, Url};
+use kubectl_redis_core::exit::Exit;
+use kubectl_redis_core::kube::pods::{self, PodInfo, Target};
+use kubectl_redis_core::rdb::merge::Merger;
+use kubectl_redis_core::rdb::records::Splitter;
+use kubectl_redis_core::store::manifest::Shard;
+use kubectl_redis_core::store::names;
+use kubectl_redis_core::topo::cluster::SlotMap;
+use kubectl_redis_core::wire::reply::Reply;
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+/// A cluster found where the backup was pointed.
+pub struct Found {
+    pub map: SlotMap,
+    /// The pods of the namespace (empty for `--url`).
+    pub pods: Vec<PodInfo>,
+}
+
+async fn is_cluster(conn: &mut Conn, auth: &Auth) -> Result<bool, String> {
+    if let Some(pw) = &auth.password {
+        if let Reply::Error(e) = conn.auth(auth.user.as_deref(), pw).await? {
+            return Err(e);
+        }
+    }
+    let r = conn.command(&["INFO".into(), "cluster".into()]).await?;
+    Ok(match r {
+        Reply::Bulk(b) => String::from_utf8_lossy(&b).contains("cluster_enabled:1"),
+        _ => false,
+    })
+}
+
+/// Whether the backup's target is a Redis Cluster node: straight for
+/// `--url`; through Kubernetes when no `--pod` is named and several Ready
+/// pods match (a cluster is several nodes), by asking the first of them.
+/// Anything that fails here leaves the decision to the single-server path.
+pub async fn detect(
+    ui: &Ui,
+    k: Option<&Kube>,
+    auth: &mut Auth,
+    url: Option<&Url>,
+    selector: &str,
+    named_pod: bool,
+) -> Option<Found> {
+    if let Some(u) = url {
+        let (mut conn, _) = crate::redis::open(&Endpoint::Url(u.clone()), None)
+            .await
+            .ok()?;
+        if !is_cluster(&mut conn, auth).await.ok()? {
+            return None;
+        }
+        let map = crate::redis::cluster::slot_map(&mut conn).await.ok()?;
+        return Some(Found {
+            map,
+            pods: Vec::new(),
+        });
+    }
+    let k = k?;
+    if named_pod {
+        return None;
+    }
+    let api: Api<Pod> = Api::namespaced(k.client.clone(), &k.namespace);
+    let mut listed = crate::kube::pods::list_pods(&api, selector, None)
+        .await
+        .ok()?;
+    listed.retain(|p| p.ready && !p.terminating && p.phase == "Running");
+    listed.sort_by(|a, b| a.name.cmp(&b.name));
+    if listed.len() < 2 {
+        return None;
+    }
+    let first = &listed[0];
+    let t = pods::select(
+        std::slice::from_ref(first),
+        &pods::Wanted {
+            pod: Some(&first.name),
+            ..Default::default()
+        },
+    )
+    .ok()?;
+    if auth.password.is_none() {
+        if let Ok(Some((pw, from))) =
+            crate::redis::pod_password(k, &api, &t.pod, &t.container).await
+        {
+            auth.password = Some(pw);
+            auth.source = Some(from);
+        }
+    }
+    let (mut conn, fwd) = crate::redis::open(&Endpoint::Pod(t), Some(&api))
+        .await
+        .ok()?;
+    let cluster = is_cluster(&mut conn, auth).await.unwrap_or(false);
+    let map = if cluster {
+        crate::redis::cluster::slot_map(&mut conn).await.ok()
+    } else {
+        None
+    };
+    drop(conn);
+    if let Some(f) = fwd {
+        f.close();
+    }
+    let map = map?;
+    ui.note(&format!(
+        "{} pods match {selector} and {} is a Redis Cluster node: backing up the whole cluster",
+        listed.len(),
+        first.name
+    ));
+    let pods = crate::kube::pods::list_pods(&api, "", None).await.ok()?;
+    Some(Found { map, pods })
+}
+
+/// What the cluster backup produced, for the report.
+pub struct Done {
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+    pub keys: u64,
+    pub shards: Vec<Shard>,
+    /// The stored manifest (read back from a local repository).
+    pub manifest: Option<kubectl_redis_core::store::manifest::Manifest>,
+    /// Other repositories: (repository, path, error).
+    pub copies: Vec<(String, String, Option<String>)>,
+}
+
+/// Why it failed: the exit code, the message, the hint.
+pub type Failed = (Exit, String, String);
+
+/// Runs the cluster backup: every primary's snapshot in parallel, merged,
+/// stored in `repos[0]` and copied to the others.
+#[allow(clippy::too_many_arguments)]
+pub async fn run(
+    ui: &Ui,
+    k: Option<Kube>,
+    auth: Auth,
+    found: Found,
+    base: &Plan,
+    repos: Vec<(Repo, Option<Recipients>)>,
+) -> Result<Done, Failed> {
+    let map = &found.map;
+    let primaries = map.primaries();
+    let ranges = map.ranges();
+    let staging_root = match &repos[0].0 {
+        Repo::Local(d) => d.clone(),
+        Repo::Remote(_) => std::env::temp_dir().to_string_lossy().into_owned(),
+    };
+    std::fs::create_dir_all(&staging_root).map_err(|e| {
+        (
+            Exit::Error,
+            format!("cannot create {staging_root}: {e}"),
+            String::new(),
+        )
+    })?;
+    let staging = Staging::new(&staging_root, base.started_unix).map_err(|e| {
+        (
+            Exit::Error,
+            format!("cannot create a staging directory in {staging_root}: {e}"),
+            "check the space and permissions there".into(),
+        )
+    })?;
+    ui.line(
+        "backup",
+        &Line::Step(format!(
+            "Redis Cluster: {} primaries; one snapshot each, in parallel",
+            primaries.len()
+        )),
+    );
+    // One plan per primary: its pod (or address), its own staging folder.
+    let mut plans = Vec::new();
+    let mut shards = Vec::new();
+    for &n in &primaries {
+        let node = &map.nodes[n];
+        let dir = staging.path().join(format!("shard-{n}"));
+        std::fs::create_dir_all(&dir).map_err(|e| (Exit::Error, e.to_string(), String::new()))?;
+        let mut plan = base.clone();
+        plan.out_dir = dir.to_string_lossy().into_owned();
+        plan.method = machine::Method::Stream;
+        plan.from = pods::Prefer::Primary;
+        plan.recipients = Vec::new();
+        let mut pod = None;
+        if base.url.is_some() {
+            plan.url = Some(Url {
+                host: node.host.clone(),
+                port: node.port,
+            });
+        } else {
+            let p = kubectl_redis_core::topo::sentinel::pod_at(&found.pods, &node.host, node.port)
+                .ok_or_else(|| {
+                    (
+                        Exit::Invalid,
+                        format!("no pod in namespace {} serves the cluster node {}:{}", base.namespace, node.host, node.port),
+                        "the cluster's nodes are matched to pods by IP and port; check `kubectl get pods -o wide`".into(),
+                    )
+                })?;
+            let t: Target = pods::select(
+                std::slice::from_ref(p),
+                &pods::Wanted {
+                    pod: Some(&p.name),
+                    port: Some(node.port),
+                    ..Default::default()
+                },
+            )
+            .map_err(|e| (Exit::Invalid, format!("{e:?}"), String::new()))?;
+            plan.pod = Some(t.pod.clone());
+            plan.container = Some(t.container);
+            plan.port = Some(node.port);
+            pod = Some(t.pod);
+        }
+        shards.push(Shard {
+            node_id: node.id.clone(),
+            address: format!("{}:{}", node.host, node.port),
+            pod,
+            slots: ranges
+                .iter()
+                .filter(|(_, _, o)| *o == n)
+                .map(|(a, b, _)| [*a, *b])
+                .collect(),
+            keys: 0,
+            sha256: String::new(),
+        });
+        plans.push(plan);
+    }
+    let mut shells: Vec<crate::jobs::backup::Shell<'_>> = plans
+        .iter()
+        .map(|p| {
+            crate::jobs::backup::Shell::new(
+                ui,
+                k.clone(),
+                auth.clone(),
+                p.holder.clone(),
+                Repo::Local(p.out_dir.clone()),
+                None,
+            )
+        })
+        .collect();
+    let finishes = futures::future::join_all(
+        shells
+            .iter_mut()
+            .zip(plans.iter().cloned())
+            .map(|(sh, p)| crate::jobs::backup::drive(sh, p)),
+    )
+    .await;
+    let mut files = Vec::new();
+    for (f, shard) in finishes.iter().zip(shards.iter_mut()) {
+        match (&f.report, f.exit) {
+            (Some(r), Exit::Ok) => {
+                shard.keys = r.manifest.keys;
+                shard.sha256 = r.manifest.sha256.clone();
+                files.push((r.path.clone(), r.manifest.redis_version.clone()));
+            }
+            _ => {
+                let e = f.error.as_ref();
+                return Err((
+                    f.exit,
+                    format!(
+                        "the snapshot of shard {} failed: {}; nothing was stored",
+                        shard.address,
+                        e.map(|e| e.message.as_str()).unwrap_or("no result")
+                    ),
+                    e.and_then(|e| e.hint.clone()).unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    // Merge, streaming each snapshot through the splitter.
+    ui.line(
+        "backup",
+        &Line::Step(format!("merge {} snapshots into one file", files.len())),
+    );
+    let merged = staging.path().join("merged.rdb");
+    let version = files.first().and_then(|(_, v)| v.clone());
+    merge(&files, &merged, version).map_err(|e| {
+        (
+            Exit::Error,
+            format!("merging the shards' snapshots: {e}"),
+            String::new(),
+        )
+    })?;
+    let keys: u64 = shards.iter().map(|s| s.keys).sum();
+    let name = names::backup_file_name_for(base.started_unix, 0, repos[0].1.is_some());
+    let src = crate::store::source::Source::Local(merged.clone());
+    let created = names::rfc3339(base.started_unix);
+    let source = kubectl_redis_core::store::manifest::Source {
+        context: base.context.clone(),
+        namespace: (!base.namespace.is_empty()).then(|| base.namespace.clone()),
+        pod: None,
+        url: base
+            .url
+            .as_ref()
+            .map(|u| format!("redis://{}:{}", u.host, u.port)),
+        role: None,
+    };
+    let shards_m = shards.clone();
+    let adjust = move |m: &mut kubectl_redis_core::store::manifest::Manifest| {
+        m.method = "stream".into();
+        m.created = created.clone();
+        m.source = source.clone();
+        m.shards = shards_m.clone();
+    };
+    let ids = Arc::new(Identities::none());
+    let mut first: Option<(String, u64, String)> = None;
+    let mut copies = Vec::new();
+    for (i, (repo, rcpt)) in repos.iter().enumerate() {
+        let r =
+            crate::commands::copy::copy_one(&src, None, repo, &name, rcpt.as_ref(), &ids, &adjust)
+                .await;
+        match (i, r) {
+            (0, Ok(c)) => first = Some((c.destination, c.bytes, c.sha256)),
+            (0, Err((exit, p))) => return Err((exit, p.message, p.hint)),
+            (_, Ok(c)) => copies.push((repo.display(), c.destination, None)),
+            (_, Err((_, p))) => copies.push((repo.display(), String::new(), Some(p.message))),
+        }
+    }
+    let (path, bytes, sha256) = first.unwrap_or_default();
+    let manifest = match &repos[0].0 {
+        Repo::Local(d) => {
+            std::fs::read(kubectl_redis_core::backup::join(d, &format!("{name}.json")))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+        }
+        Repo::Remote(_) => None,
+    };
+    Ok(Done {
+        path,
+        bytes,
+        sha256,
+        keys,
+        shards,
+        manifest,
+        copies,
+    })
+}
+
+/// A hidden directory for the shards' snapshots, removed with everything
+/// in it when dropped (success, failure or Ctrl-C).
+struct Staging(std::path::PathBuf);
+
+impl Staging {
+    fn new(root: &str, started: i64) -> std::io::Result<Self> {
+        let p = std::path::Path::new(root)
+            .join(format!(".kr-cluster-{started}-{}", std::process::id()));
+        std::fs::create_dir(&p)?;
+        Ok(Staging(p))
+    }
+
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn merge(
+    files: &[(String, Option<String>)],
+    to: &std::path::Path,
+    version: Option<String>,
+) -> Result<(), String> {
+    let out = std::fs::File::create(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, out);
+    let mut m = Merger::new(version);
+    let mut buf = Vec::with_capacity(1 << 20);
+    let mut chunk = vec![0u8; 256 << 10];
+    for (path, _) in files {
+        let mut f = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
+        let mut s = Splitter::new(64 << 20);
+        loop {
+            let n = f.read(&mut chunk).map_err(|e| format!("{path}: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            let mut err = None;
+            s.feed(&chunk[..n], &mut |r| {
+                if let Err(e) = m.record(r, &mut buf) {
+                    err.get_or_insert(e);
+                }
+            })
+            .map_err(|e| format!("{path}: {e}"))?;
+            if let Some(e) = err {
+                return Err(e);
+            }
+            w.write_all(&buf).map_err(|e| e.to_string())?;
+            buf.clear();
+        }
+        s.finish().map_err(|e| format!("{path}: {e}"))?;
+    }
+    m.finish(&mut buf)?;
+    w.write_all(&buf).map_err(|e| e.to_string())?;
+    w.flush().map_err(|e| e.to_string())?;
+    Ok(())
+}
