@@ -2901,3 +2901,177 @@ fn sentinel_names_the_primary_and_a_failover_keeps_the_restore() {
     );
     let _ = kubectl(&["delete", "namespace", ns, "--wait=false"]);
 }
+
+/// A command to a Redis Cluster on this host, following one MOVED.
+fn cluster_resp(port: u16, args: &[&str]) -> String {
+    let r = resp(port, args);
+    match r.strip_prefix("-MOVED ") {
+        Some(rest) => {
+            let to: u16 = rest
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.trim().parse().ok())
+                .unwrap_or(port);
+            resp(to, args)
+        }
+        None => r,
+    }
+}
+
+/// A 6-node Redis Cluster on the real Kubernetes (3 primaries and a
+/// replica each, one StatefulSet per node on its own host port, no role
+/// labels): `backup -l` finds it and backs up every primary into one
+/// verified file listing the shards and their pods; after FLUSHALL the
+/// restore through one node's pod routes every key to its slot's primary.
+#[test]
+fn redis_cluster_backup_and_restore_on_kubernetes() {
+    let ns = "e2e-rcluster";
+    let _ = kubectl(&[
+        "delete",
+        "namespace",
+        ns,
+        "--ignore-not-found",
+        "--wait=true",
+        "--timeout=120s",
+    ]);
+    let img = format!("{}:{}", REDIS_IMAGE.0, REDIS_IMAGE.1);
+    let ports: Vec<u16> = (6531..6537).collect();
+    let mut items = vec![format!(
+        r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}}"#
+    )];
+    for (i, port) in ports.iter().enumerate() {
+        let redis = format!(
+            r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","exec redis-server --port {port} --bind 127.0.0.1 --save '' --cluster-enabled yes --cluster-config-file /conf/nodes.conf --dir /conf"],"ports":[{{"name":"redis","containerPort":{port}}}],"volumeMounts":[{{"name":"conf","mountPath":"/conf"}}],"readinessProbe":"PROBE"}}"#
+        );
+        items.push(redis_workload(
+            ns,
+            "StatefulSet",
+            &format!("rc-{i}"),
+            &format!(r#"{{"app":"rcluster","node":"n{i}"}}"#),
+            &redis,
+            *port,
+            r#"[{"name":"conf","emptyDir":{}}]"#,
+        ));
+    }
+    apply(&format!(
+        r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#,
+        items.join(",")
+    ));
+    for i in 0..6 {
+        kubectl_ok(&[
+            "-n",
+            ns,
+            "rollout",
+            "status",
+            &format!("sts/rc-{i}"),
+            "--timeout=120s",
+        ]);
+    }
+    let base = ports[0];
+    for p in &ports[1..] {
+        assert_eq!(
+            resp(base, &["CLUSTER", "MEET", "127.0.0.1", &p.to_string()]),
+            "OK"
+        );
+    }
+    for (i, (a, b)) in [(0, 5460), (5461, 10922), (10923, 16383)]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(
+            resp(
+                ports[i],
+                &["CLUSTER", "ADDSLOTSRANGE", &a.to_string(), &b.to_string()]
+            ),
+            "OK"
+        );
+    }
+    wait_until(60, "every node to know the others", || {
+        ports
+            .iter()
+            .all(|p| resp(*p, &["CLUSTER", "NODES"]).matches("connected").count() >= 6)
+    });
+    for i in 0..3 {
+        let id = resp(ports[i], &["CLUSTER", "MYID"]);
+        wait_until(30, "a replica to follow its primary", || {
+            resp(ports[i + 3], &["CLUSTER", "REPLICATE", &id]) == "OK"
+        });
+    }
+    wait_until(60, "cluster_state:ok", || {
+        ports
+            .iter()
+            .all(|p| resp(*p, &["CLUSTER", "INFO"]).contains("cluster_state:ok"))
+    });
+    for i in 0..300 {
+        assert_eq!(
+            cluster_resp(base, &["SET", &format!("k{i}"), &format!("v{i}")]),
+            "OK"
+        );
+    }
+    let primaries = &ports[..3];
+    let keys = || -> u64 {
+        primaries
+            .iter()
+            .map(|p| {
+                resp(*p, &["DBSIZE"])
+                    .trim_start_matches(':')
+                    .parse::<u64>()
+                    .unwrap_or(0)
+            })
+            .sum()
+    };
+    assert_eq!(keys(), 300);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().to_str().expect("utf8");
+    let (code, stdout, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        ns,
+        "-l",
+        "app=rcluster",
+        "--out-dir",
+        out,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("is a Redis Cluster node: backing up the whole cluster"),
+        "{stderr}"
+    );
+    let b = schema_checked("backup", &stdout);
+    assert_eq!(b["keys"], 300, "{stdout}");
+    let pods: Vec<&str> = b["shards"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|s| s["pod"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(pods, ["rc-0-0", "rc-1-0", "rc-2-0"], "{stdout}");
+    let file = b["path"].as_str().unwrap_or_default().to_string();
+    let (code, _, stderr) = run(plugin(&["verify", &file]));
+    assert_eq!(code, 0, "{stderr}");
+    for p in primaries {
+        assert_eq!(resp(*p, &["FLUSHALL"]), "OK");
+    }
+    assert_eq!(keys(), 0);
+    let (code, stdout, stderr) = run(plugin(&[
+        "restore",
+        "-n",
+        ns,
+        "--pod",
+        "rc-0-0",
+        "--file",
+        &file,
+        "--no-scale-down",
+        "--yes",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let r = schema_checked("restore", &stdout);
+    assert_eq!(r["method"], "live", "{stdout}");
+    assert_eq!(r["load"]["keys_restored"], 300, "{stdout}");
+    assert!(stderr.contains("Redis Cluster: 3 primaries"), "{stderr}");
+    assert_eq!(keys(), 300);
+    assert_eq!(cluster_resp(base, &["GET", "k123"]), "v123");
+    let _ = kubectl(&["delete", "namespace", ns, "--wait=false"]);
+}

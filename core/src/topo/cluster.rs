@@ -289,11 +289,12 @@ pub struct Router {
     partial: Vec<u8>,
     seq: u64,
     released: u64,
-    done: BTreeMap<u64, Vec<u8>>,
+    /// Replies by sequence number from `released` on; an empty one is `+OK`.
+    done: VecDeque<Option<Vec<u8>>>,
     /// Broadcast commands: replies still expected, and the first error.
     broadcast: BTreeMap<u64, (usize, Option<Vec<u8>>)>,
-    /// Per slot: commands in flight on each node.
-    slot_inflight: BTreeMap<u16, BTreeMap<usize, u32>>,
+    /// Per slot: commands in flight on each node, `(node, count)`.
+    slot_inflight: Vec<Vec<(usize, u32)>>,
     /// Per slot: commands held until the old owner's in-flight ones are
     /// answered, so they cannot overtake them.
     parked: BTreeMap<u16, VecDeque<(u64, Vec<u8>)>>,
@@ -302,19 +303,31 @@ pub struct Router {
     pub stats: RouteStats,
 }
 
-/// One command's length, verb (upper case) and key, if it has one.
-type Split = (usize, Vec<u8>, Option<Vec<u8>>);
+/// One command's length and the ranges of its verb and its key, if it has one.
+type Split = (
+    usize,
+    core::ops::Range<usize>,
+    Option<core::ops::Range<usize>>,
+);
+
+/// `*N\r\n` or `$N\r\n` at `at`: N and where the next line starts.
+fn line(buf: &[u8], at: usize) -> Option<(i64, usize)> {
+    let rest = buf.get(at + 1..)?;
+    let mut n: i64 = 0;
+    for (i, &c) in rest.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => n = n.checked_mul(10)?.checked_add(i64::from(c - b'0'))?,
+            b'\r' => {
+                return (rest.get(i + 1) == Some(&b'\n')).then_some((n, at + 1 + i + 2));
+            }
+            _ => return None,
+        }
+    }
+    None
+}
 
 /// The parts of one command the router needs, or `None` while incomplete.
 fn split_command(buf: &[u8]) -> Result<Option<Split>, String> {
-    fn line(buf: &[u8], at: usize) -> Option<(i64, usize)> {
-        let end = at + buf.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
-        let n = std::str::from_utf8(buf.get(at + 1..end)?)
-            .ok()?
-            .parse()
-            .ok()?;
-        Some((n, end + 2))
-    }
     if buf.is_empty() {
         return Ok(None);
     }
@@ -324,8 +337,8 @@ fn split_command(buf: &[u8]) -> Result<Option<Split>, String> {
     let Some((n, mut at)) = line(buf, 0) else {
         return Ok(None);
     };
-    let mut args: Vec<&[u8]> = Vec::new();
-    for _ in 0..n {
+    let mut args: [core::ops::Range<usize>; 3] = [0..0, 0..0, 0..0];
+    for i in 0..n {
         if at >= buf.len() {
             return Ok(None);
         }
@@ -339,21 +352,21 @@ fn split_command(buf: &[u8]) -> Result<Option<Split>, String> {
         if end + 2 > buf.len() {
             return Ok(None);
         }
-        if args.len() < 3 {
-            args.push(&buf[start..end]);
+        if let Some(a) = usize::try_from(i).ok().and_then(|i| args.get_mut(i)) {
+            *a = start..end;
         }
         at = end + 2;
     }
-    let verb = args
-        .first()
-        .map(|v| v.to_ascii_uppercase())
-        .unwrap_or_default();
-    let key = match verb.as_slice() {
-        b"SELECT" | b"FUNCTION" | b"FLUSHALL" | b"PING" => None,
-        b"XGROUP" => args.get(2).map(|k| k.to_vec()),
-        _ => args.get(1).map(|k| k.to_vec()),
+    let verb = &buf[args[0].clone()];
+    let is = |w: &[u8]| verb.eq_ignore_ascii_case(w);
+    let key = if is(b"SELECT") || is(b"FUNCTION") || is(b"FLUSHALL") || is(b"PING") {
+        None
+    } else if is(b"XGROUP") {
+        Some(args[2].clone())
+    } else {
+        Some(args[1].clone())
     };
-    Ok(Some((at, verb, key)))
+    Ok(Some((at, args[0].clone(), key)))
 }
 
 /// Where a redirection points: `MOVED|ASK slot host:port`.
@@ -408,13 +421,21 @@ impl Router {
         self.partial.extend_from_slice(bytes);
         let mut used = 0;
         while let Some((len, verb, key)) = split_command(&self.partial[used..])? {
-            let cmd = self.partial[used..used + len].to_vec();
+            let at = used;
             used += len;
+            let cmd = self.partial[at..at + len].to_vec();
             let seq = self.seq;
             self.seq += 1;
+            self.done.push_back(None);
             match key {
-                Some(k) => self.route(seq, key_slot(&k), cmd)?,
-                None => self.broadcast(seq, &verb, cmd)?,
+                Some(k) => {
+                    let slot = key_slot(&self.partial[at + k.start..at + k.end]);
+                    self.route(seq, slot, cmd)?
+                }
+                None => {
+                    let v = self.partial[at + verb.start..at + verb.end].to_vec();
+                    self.broadcast(seq, &v, cmd)?
+                }
             }
         }
         self.partial.drain(..used);
@@ -442,12 +463,7 @@ impl Router {
             self.queues.resize(node + 1, Queue::default());
         }
         if let Some(s) = slot {
-            *self
-                .slot_inflight
-                .entry(s)
-                .or_default()
-                .entry(node)
-                .or_default() += 1;
+            self.inflight_add(s, node);
         }
         self.retained += cmd.len();
         let q = &mut self.queues[node];
@@ -465,11 +481,7 @@ impl Router {
                 "slot {slot} is served by no primary (cluster_state fail?)"
             ));
         };
-        let elsewhere = self
-            .slot_inflight
-            .get(&slot)
-            .is_some_and(|m| m.iter().any(|(&n, &c)| n != target && c > 0));
-        if elsewhere || self.parked.get(&slot).is_some_and(|p| !p.is_empty()) {
+        if self.elsewhere(slot, target) || self.parked.get(&slot).is_some_and(|p| !p.is_empty()) {
             self.retained += cmd.len();
             self.parked.entry(slot).or_default().push_back((seq, cmd));
             return Ok(());
@@ -484,11 +496,7 @@ impl Router {
         let Some(target) = self.map.owner(slot) else {
             return Ok(());
         };
-        let elsewhere = self
-            .slot_inflight
-            .get(&slot)
-            .is_some_and(|m| m.iter().any(|(&n, &c)| n != target && c > 0));
-        if elsewhere {
+        if self.elsewhere(slot, target) {
             return Ok(());
         }
         if let Some(p) = self.parked.remove(&slot) {
@@ -515,10 +523,21 @@ impl Router {
             if self.queues.get(node).is_none_or(|q| q.inflight.is_empty()) {
                 return Ok(used);
             }
-            let Some((reply, n)) = parse_reply(&buf[used..]) else {
-                return Ok(used);
+            let rest = &buf[used..];
+            let (reply, n) = if rest.starts_with(b"+OK\r\n") {
+                (None, 5)
+            } else {
+                match parse_reply(rest) {
+                    Some((r, n)) => (Some(r), n),
+                    None => return Ok(used),
+                }
             };
-            let raw = buf[used..used + n].to_vec();
+            // `+OK` is kept as an empty reply.
+            let raw = if reply.is_none() {
+                Vec::new()
+            } else {
+                rest[..n].to_vec()
+            };
             used += n;
             let Some(sent) = self.queues[node].inflight.pop_front() else {
                 return Ok(used);
@@ -528,16 +547,10 @@ impl Router {
             };
             self.retained = self.retained.saturating_sub(cmd.len());
             if let Some(s) = sent.slot {
-                if let Some(c) = self
-                    .slot_inflight
-                    .get_mut(&s)
-                    .and_then(|m| m.get_mut(&node))
-                {
-                    *c = c.saturating_sub(1);
-                }
+                self.inflight_done(s, node);
             }
             let redirected = match &reply {
-                Reply::Error(e) => redirect(e),
+                Some(Reply::Error(e)) => redirect(e),
                 _ => None,
             };
             match (redirected, sent.slot) {
@@ -562,7 +575,7 @@ impl Router {
                     });
                     self.send(to, sent.seq, Some(slot), cmd);
                 }
-                _ => self.answered(sent.seq, raw, matches!(reply, Reply::Error(_))),
+                _ => self.answered(sent.seq, raw, matches!(reply, Some(Reply::Error(_)))),
             }
             if let Some(s) = sent.slot {
                 self.unpark(s)?;
@@ -571,28 +584,66 @@ impl Router {
     }
 
     fn answered(&mut self, seq: u64, raw: Vec<u8>, error: bool) {
-        match self.broadcast.get_mut(&seq) {
+        let raw = match self.broadcast.get_mut(&seq) {
             Some((left, first_error)) => {
                 *left = left.saturating_sub(1);
                 if error && first_error.is_none() {
                     *first_error = Some(raw.clone());
                 }
-                if *left == 0 {
-                    let e = self.broadcast.remove(&seq).and_then(|(_, e)| e);
-                    self.done.insert(seq, e.unwrap_or(raw));
+                if *left > 0 {
+                    return;
+                }
+                let e = self.broadcast.remove(&seq).and_then(|(_, e)| e);
+                e.unwrap_or(raw)
+            }
+            None => raw,
+        };
+        let i = usize::try_from(seq - self.released).unwrap_or(usize::MAX);
+        if let Some(slot) = self.done.get_mut(i) {
+            *slot = Some(raw);
+        }
+    }
+
+    fn inflight_add(&mut self, slot: u16, node: usize) {
+        if self.slot_inflight.is_empty() {
+            self.slot_inflight = vec![Vec::new(); SLOTS];
+        }
+        let v = &mut self.slot_inflight[slot as usize];
+        match v.iter_mut().find(|(n, _)| *n == node) {
+            Some((_, c)) => *c += 1,
+            None => v.push((node, 1)),
+        }
+    }
+
+    fn inflight_done(&mut self, slot: u16, node: usize) {
+        if let Some(v) = self.slot_inflight.get_mut(slot as usize) {
+            if let Some(i) = v.iter().position(|(n, _)| *n == node) {
+                v[i].1 = v[i].1.saturating_sub(1);
+                if v[i].1 == 0 {
+                    v.swap_remove(i);
                 }
             }
-            None => {
-                self.done.insert(seq, raw);
-            }
         }
+    }
+
+    /// Commands for `slot` are in flight on a node other than `target`.
+    fn elsewhere(&self, slot: u16, target: usize) -> bool {
+        self.slot_inflight
+            .get(slot as usize)
+            .is_some_and(|v| v.iter().any(|(n, c)| *n != target && *c > 0))
     }
 
     /// Replies in the order the loader sent its commands, as far as they
     /// are all in.
     pub fn ordered(&mut self, out: &mut Vec<u8>) {
-        while let Some(r) = self.done.remove(&self.released) {
-            out.extend_from_slice(&r);
+        while let Some(Some(_)) = self.done.front() {
+            if let Some(Some(r)) = self.done.pop_front() {
+                if r.is_empty() {
+                    out.extend_from_slice(b"+OK\r\n");
+                } else {
+                    out.extend_from_slice(&r);
+                }
+            }
             self.released += 1;
         }
     }

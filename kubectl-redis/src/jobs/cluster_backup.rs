@@ -153,8 +153,15 @@ pub async fn run(
     repos: Vec<(Repo, Option<Recipients>)>,
 ) -> Result<Done, Failed> {
     let map = &found.map;
-    let primaries = map.primaries();
     let ranges = map.ranges();
+    // Shards in slot order: the manifest reads the same whatever order the
+    // cluster lists its nodes in.
+    let mut primaries: Vec<usize> = Vec::new();
+    for (_, _, n) in &ranges {
+        if !primaries.contains(n) {
+            primaries.push(*n);
+        }
+    }
     let staging_root = match &repos[0].0 {
         Repo::Local(d) => d.clone(),
         Repo::Remote(_) => std::env::temp_dir().to_string_lossy().into_owned(),
@@ -248,6 +255,7 @@ pub async fn run(
             )
         })
         .collect();
+    let t0 = std::time::Instant::now();
     let finishes = futures::future::join_all(
         shells
             .iter_mut()
@@ -280,8 +288,13 @@ pub async fn run(
     // Merge, streaming each snapshot through the splitter.
     ui.line(
         "backup",
-        &Line::Step(format!("merge {} snapshots into one file", files.len())),
+        &Line::Step(format!(
+            "{} snapshots in {}; merge them into one file",
+            files.len(),
+            kubectl_redis_core::human::millis(t0.elapsed().as_millis() as u64)
+        )),
     );
+    let t0 = std::time::Instant::now();
     let merged = staging.path().join("merged.rdb");
     let version = files.first().and_then(|(_, v)| v.clone());
     merge(&files, &merged, version).map_err(|e| {
@@ -292,6 +305,13 @@ pub async fn run(
         )
     })?;
     let keys: u64 = shards.iter().map(|s| s.keys).sum();
+    ui.line(
+        "backup",
+        &Line::Step(format!(
+            "merged in {}; store it, checking every byte again",
+            kubectl_redis_core::human::millis(t0.elapsed().as_millis() as u64)
+        )),
+    );
     let name = names::backup_file_name_for(base.started_unix, 0, repos[0].1.is_some());
     let src = crate::store::source::Source::Local(merged.clone());
     let created = names::rfc3339(base.started_unix);
