@@ -381,6 +381,10 @@ schemas = {
                 "name": S, "replicas": null(I), "recorded_replicas": null(I), "error": null(S),
             })),
             "newest_backup": null(obj({"file": S, "age_seconds": I, "status": S})),
+            "redis_cluster": d(null(obj({
+                "state": null(S), "slots_assigned": null(U), "slots_ok": null(U),
+                "slots_pfail": null(U), "slots_fail": null(U), "primaries": null(U), "known_nodes": null(U),
+            })), "CLUSTER INFO when the server runs in cluster mode, else null."),
             "sentinel": d(null({"oneOf": [
                 obj({
                     "master_name": S,
@@ -403,7 +407,7 @@ schemas = {
         },
         required=["exit_code"],
         **failure_or(["namespace", "context", "cluster", "pod", "redis", "persistence", "disk",
-                      "sync_available", "writers", "newest_backup", "sentinel", "checks", "rbac"]),
+                      "sync_available", "writers", "newest_backup", "redis_cluster", "sentinel", "checks", "rbac"]),
     ),
 }
 

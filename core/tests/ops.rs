@@ -240,6 +240,7 @@ mod status {
             now_unix: 1_761_329_100,
             rbac: Vec::new(),
             sentinel: None,
+            cluster: None,
         }
     }
 
@@ -346,6 +347,46 @@ mod status {
         };
         assert_eq!(level(&f, "sentinel"), Level::Warn);
         assert_eq!(json_report(&f, 0)["sentinel"]["failover_in_progress"], true);
+    }
+
+    /// A cluster node: state and slot coverage; unserved slots fail.
+    #[test]
+    fn status_shows_the_cluster_state() {
+        let info = |state: &str, ok: &str| -> Option<BTreeMap<String, String>> {
+            Some(
+                [
+                    ("cluster_state", state),
+                    ("cluster_slots_assigned", "16384"),
+                    ("cluster_slots_ok", ok),
+                    ("cluster_slots_pfail", "0"),
+                    ("cluster_slots_fail", "0"),
+                    ("cluster_size", "3"),
+                    ("cluster_known_nodes", "6"),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            )
+        };
+        let f = Facts {
+            cluster: info("ok", "16384"),
+            ..healthy()
+        };
+        assert_eq!(level(&f, "redis-cluster"), Level::Ok);
+        assert_eq!(json_report(&f, 0)["redis_cluster"]["primaries"], 3);
+        let f = Facts {
+            cluster: info("fail", "10923"),
+            ..healthy()
+        };
+        assert_eq!(level(&f, "redis-cluster"), Level::Fail);
+        assert!(json_report(&f, 11)["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("10923 of 16384"));
+        assert_eq!(
+            json_report(&healthy(), 0)["redis_cluster"],
+            serde_json::Value::Null
+        );
     }
 }
 

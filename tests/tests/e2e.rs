@@ -3073,5 +3073,13 @@ fn redis_cluster_backup_and_restore_on_kubernetes() {
     assert!(stderr.contains("Redis Cluster: 3 primaries"), "{stderr}");
     assert_eq!(keys(), 300);
     assert_eq!(cluster_resp(base, &["GET", "k123"]), "v123");
+    // status through one node: the cluster's state and slot coverage.
+    let (_, stdout, _) = run(plugin(&[
+        "status", "-n", ns, "--pod", "rc-0-0", "-o", "json",
+    ]));
+    let st = schema_checked("status", &stdout);
+    assert_eq!(st["redis_cluster"]["state"], "ok", "{stdout}");
+    assert_eq!(st["redis_cluster"]["slots_ok"], 16384, "{stdout}");
+    assert_eq!(st["redis_cluster"]["primaries"], 3, "{stdout}");
     let _ = kubectl(&["delete", "namespace", ns, "--wait=false"]);
 }

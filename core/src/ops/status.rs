@@ -97,6 +97,8 @@ pub struct Facts {
     /// What Sentinel says, when Sentinel runs beside Redis; or why it
     /// could not be asked.
     pub sentinel: Option<Result<crate::topo::sentinel::View, String>>,
+    /// `CLUSTER INFO`, when the server runs in cluster mode.
+    pub cluster: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// The pod as found.
@@ -204,6 +206,7 @@ pub fn evaluate(f: &Facts) -> Vec<Line> {
         None => {}
     }
     sentinel_line(f, &mut out);
+    cluster_line(f, &mut out);
     match &f.info {
         Some(Ok(i)) => redis_lines(f, i, &mut out),
         Some(Err(e)) => out.push(line(
@@ -293,6 +296,36 @@ pub fn evaluate(f: &Facts) -> Vec<Line> {
         )),
     }
     out
+}
+
+/// The Redis Cluster line: its state and how many of the 16384 slots are
+/// served; backups and restores of the cluster need every slot.
+fn cluster_line(f: &Facts, out: &mut Vec<Line>) {
+    let Some(c) = &f.cluster else { return };
+    let get = |k: &str| c.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let num = |k: &str| get(k).parse::<u64>().unwrap_or(0);
+    let state = get("cluster_state");
+    let ok_slots = num("cluster_slots_ok");
+    let level = if state == "ok" && ok_slots == 16384 {
+        Level::Ok
+    } else {
+        Level::Fail
+    };
+    out.push(line(
+        "redis-cluster",
+        level,
+        format!(
+            "cluster_state:{state}, {ok_slots} of 16384 slots served ({} assigned, {} pfail, {} fail), {} primaries, {} nodes known; restores go live, each key to its slot's primary",
+            num("cluster_slots_assigned"),
+            num("cluster_slots_pfail"),
+            num("cluster_slots_fail"),
+            num("cluster_size"),
+            num("cluster_known_nodes")
+        ),
+        (level == Level::Fail).then(|| {
+            "a backup or restore of the cluster needs every slot served: `redis-cli --cluster check HOST:PORT` finds the missing ones".to_string()
+        }),
+    ));
 }
 
 /// The Sentinel line: the master set, its quorum, replicas and Sentinels,
@@ -575,6 +608,18 @@ pub fn json_report(f: &Facts, exit_code: u8) -> serde_json::Value {
         "newest_backup": f.newest_backup.as_ref().map(|(file, age, status)| json!({
             "file": file, "age_seconds": age, "status": status,
         })),
+        "redis_cluster": f.cluster.as_ref().map(|c| {
+            let num = |k: &str| c.get(k).and_then(|v| v.trim().parse::<u64>().ok());
+            json!({
+                "state": c.get("cluster_state").map(|v| v.trim()),
+                "slots_assigned": num("cluster_slots_assigned"),
+                "slots_ok": num("cluster_slots_ok"),
+                "slots_pfail": num("cluster_slots_pfail"),
+                "slots_fail": num("cluster_slots_fail"),
+                "primaries": num("cluster_size"),
+                "known_nodes": num("cluster_known_nodes"),
+            })
+        }),
         "sentinel": match &f.sentinel {
             Some(Ok(v)) => json!({
                 "master_name": v.master.name,

@@ -165,9 +165,19 @@ async fn redis_facts(api: &Api<Pod>, t: &Target, f: &mut Facts) {
         Err(e) => Err(e),
     };
     let ok = info.is_ok();
+    let cluster = info
+        .as_ref()
+        .is_ok_and(|i| i.get("cluster_enabled").map(|v| v.trim()) == Some("1"));
     f.info = Some(info);
     if !ok {
         return;
+    }
+    if cluster {
+        if let Ok(o) = cli(&["CLUSTER", "INFO"]).await {
+            if let Reply::Text(t) = reply::parse_cli_output(&o.stdout) {
+                f.cluster = Some(reply::info_fields(&t));
+            }
+        }
     }
     for k in [
         "save",
