@@ -3083,3 +3083,148 @@ fn redis_cluster_backup_and_restore_on_kubernetes() {
     assert_eq!(st["redis_cluster"]["primaries"], 3, "{stdout}");
     let _ = kubectl(&["delete", "namespace", ns, "--wait=false"]);
 }
+
+/// Redis in a StatefulSet whose data directory is a PersistentVolumeClaim
+/// (a hostPath PersistentVolume here), with a StatefulSet writer: a swap
+/// restore puts the file on the claim, scales the writer StatefulSet down
+/// and back, and the data survives the pod being deleted and replaced (a
+/// new pod, same name, the same claim).
+#[test]
+fn swap_restore_on_a_persistent_volume_survives_pod_replacement() {
+    let ns = "e2e-pvc";
+    let _ = kubectl(&[
+        "delete",
+        "namespace",
+        ns,
+        "--ignore-not-found",
+        "--wait=true",
+        "--timeout=120s",
+    ]);
+    let _ = kubectl(&[
+        "delete",
+        "pv",
+        "kr-e2e-pv",
+        "--ignore-not-found",
+        "--wait=true",
+    ]);
+    let dir = "/var/tmp/kr-e2e-pv";
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).expect("pv dir");
+    let img = format!("{}:{}", REDIS_IMAGE.0, REDIS_IMAGE.1);
+    let port = 6541;
+    let items = [
+        format!(r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}}"#),
+        format!(
+            r#"{{"apiVersion":"v1","kind":"PersistentVolume","metadata":{{"name":"kr-e2e-pv"}},"spec":{{"capacity":{{"storage":"1Gi"}},"accessModes":["ReadWriteOnce"],"persistentVolumeReclaimPolicy":"Retain","storageClassName":"kr-manual","hostPath":{{"path":"{dir}","type":"DirectoryOrCreate"}}}}}}"#
+        ),
+        format!(
+            r#"{{"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{{"name":"pv-redis","namespace":"{ns}"}},
+ "spec":{{"serviceName":"pv-redis","replicas":1,"selector":{{"matchLabels":{{"app":"redis"}}}},
+  "template":{{"metadata":{{"labels":{{"app":"redis"}}}},"spec":{{"hostNetwork":true,"terminationGracePeriodSeconds":1,
+   "containers":[{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["redis-server","--port","{port}","--bind","127.0.0.1","--dir","/data","--save",""],
+     "ports":[{{"name":"redis","containerPort":{port}}}],"volumeMounts":[{{"name":"data","mountPath":"/data"}}],
+     "readinessProbe":{{"tcpSocket":{{"host":"127.0.0.1","port":{port}}},"periodSeconds":1}}}}]}}}},
+  "volumeClaimTemplates":[{{"metadata":{{"name":"data"}},"spec":{{"accessModes":["ReadWriteOnce"],"storageClassName":"kr-manual","resources":{{"requests":{{"storage":"1Gi"}}}}}}}}]}}}}"#
+        ),
+        format!(
+            r#"{{"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{{"name":"writer","namespace":"{ns}"}},
+ "spec":{{"serviceName":"writer","replicas":2,"selector":{{"matchLabels":{{"app":"writer"}}}},
+  "template":{{"metadata":{{"labels":{{"app":"writer"}}}},"spec":{{"terminationGracePeriodSeconds":1,
+   "containers":[{{"name":"w","image":"{img}","imagePullPolicy":"Never","command":["sleep","3600"]}}]}}}}}}}}"#
+        ),
+    ];
+    apply(&format!(
+        r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#,
+        items.join(",")
+    ));
+    for w in ["sts/pv-redis", "sts/writer"] {
+        kubectl_ok(&["-n", ns, "rollout", "status", w, "--timeout=120s"]);
+    }
+    for i in 0..100 {
+        assert_eq!(resp(port, &["SET", &format!("k{i}"), "original"]), "OK");
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().to_str().expect("utf8");
+    let (code, stdout, stderr) = run(plugin(&["backup", "-n", ns, "--out-dir", out]));
+    assert_eq!(code, 0, "{stderr}");
+    let file = stdout.trim().to_string();
+    assert_eq!(resp(port, &["FLUSHALL"]), "OK");
+    assert_eq!(resp(port, &["SET", "extra", "1"]), "OK");
+    let uid = || {
+        kubectl_ok(&[
+            "-n",
+            ns,
+            "get",
+            "pod",
+            "pv-redis-0",
+            "-o",
+            "jsonpath={.metadata.uid}",
+        ])
+    };
+    let before = uid();
+    let (code, stdout, stderr) = run(plugin(&[
+        "restore",
+        "-n",
+        ns,
+        "--file",
+        &file,
+        "--method",
+        "swap",
+        "--scale-down",
+        "sts/writer",
+        "--yes",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let r = schema_checked("restore", &stdout);
+    assert_eq!(r["pod"], "pv-redis-0", "{stdout}");
+    assert!(stderr.contains("scale writer to 0"), "{stderr}");
+    assert_eq!(
+        kubectl_ok(&[
+            "-n",
+            ns,
+            "get",
+            "sts",
+            "writer",
+            "-o",
+            "jsonpath={.spec.replicas}"
+        ]),
+        "2"
+    );
+    assert_eq!(resp(port, &["DBSIZE"]), ":100");
+    // The pod is replaced; the claim, and the restored file on it, stay.
+    kubectl_ok(&[
+        "-n",
+        ns,
+        "delete",
+        "pod",
+        "pv-redis-0",
+        "--wait=true",
+        "--timeout=60s",
+    ]);
+    wait_until(120, "a new pv-redis-0 to be Ready", || {
+        let u = uid();
+        !u.is_empty()
+            && u != before
+            && kubectl(&[
+                "-n",
+                ns,
+                "get",
+                "pod",
+                "pv-redis-0",
+                "-o",
+                "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+            ])
+            .stdout
+                == b"True"
+    });
+    wait_until(30, "Redis to answer", || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert_eq!(resp(port, &["DBSIZE"]), ":100");
+    assert_eq!(resp(port, &["GET", "k7"]), "original");
+    assert_eq!(resp(port, &["EXISTS", "extra"]), ":0");
+    let _ = kubectl(&["delete", "namespace", ns, "--wait=false"]);
+    let _ = kubectl(&["delete", "pv", "kr-e2e-pv", "--wait=false"]);
+}
