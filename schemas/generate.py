@@ -71,12 +71,13 @@ SOURCE = obj(
 )
 SHARD = obj({
     "node_id": d(S, "The primary's node id."),
-    "address": d(S, "host:port as the cluster announces it."),
+    "address": d(S, "Where the snapshot was read: host:port as the cluster announces it."),
+    "role": d({"enum": ["primary", "replica"]}, "The shard's primary, or a healthy replica of it (online, within 1 MiB of its primary)."),
     "pod": null(S),
     "slots": d(arr({"type": "array", "items": U, "minItems": 2, "maxItems": 2}), "Slot ranges, [first, last]."),
     "keys": U,
     "sha256": d(S, "Of its snapshot as received."),
-}, required=["node_id", "address", "slots", "keys", "sha256"])
+}, required=["node_id", "address", "role", "slots", "keys", "sha256"])
 EXIT = d(U, "The process exit code (see `kubectl redis backup --help`).")
 ENCRYPTION = obj(
     {

@@ -3002,6 +3002,11 @@ fn redis_cluster_backup_and_restore_on_kubernetes() {
             .iter()
             .all(|p| resp(*p, &["CLUSTER", "INFO"]).contains("cluster_state:ok"))
     });
+    wait_until(60, "the replicas to be linked", || {
+        ports[3..]
+            .iter()
+            .all(|p| resp(*p, &["INFO", "replication"]).contains("master_link_status:up"))
+    });
     for i in 0..300 {
         assert_eq!(
             cluster_resp(base, &["SET", &format!("k{i}"), &format!("v{i}")]),
@@ -3045,7 +3050,13 @@ fn redis_cluster_backup_and_restore_on_kubernetes() {
         .as_array()
         .map(|a| a.iter().filter_map(|s| s["pod"].as_str()).collect())
         .unwrap_or_default();
-    assert_eq!(pods, ["rc-0-0", "rc-1-0", "rc-2-0"], "{stdout}");
+    // Each shard read from its healthy replica.
+    assert_eq!(pods, ["rc-3-0", "rc-4-0", "rc-5-0"], "{stdout}\n{stderr}");
+    let roles: Vec<&str> = b["shards"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|s| s["role"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(roles, ["replica"; 3], "{stdout}");
     let file = b["path"].as_str().unwrap_or_default().to_string();
     let (code, _, stderr) = run(plugin(&["verify", &file]));
     assert_eq!(code, 0, "{stderr}");

@@ -1094,6 +1094,10 @@ async fn redis_cluster(base: u16) -> Vec<ContainerAsync<GenericImage>> {
     wait_until(60, "cluster_state:ok everywhere", || {
         (base..base + 6).all(|p| cmd(p, 0, &["CLUSTER", "INFO"]).contains("cluster_state:ok"))
     });
+    wait_until(60, "the replicas to be linked", || {
+        (base + 3..base + 6)
+            .all(|p| cmd(p, 0, &["INFO", "replication"]).contains("master_link_status:up"))
+    });
     cs
 }
 
@@ -1208,6 +1212,33 @@ async fn live_restore_into_a_redis_cluster() {
     assert_eq!(b["verified"], true, "{stdout}");
     let shards = b["shards"].as_array().cloned().unwrap_or_default();
     assert_eq!(shards.len(), 3, "{stdout}");
+    // Read from the replicas (online, caught up), sparing the primaries.
+    assert!(shards.iter().all(|s| s["role"] == "replica"), "{stdout}");
+    let (code, stdout, stderr) = plugin(&[
+        "backup",
+        "--url",
+        &url,
+        "--out-dir",
+        &d,
+        "--from",
+        "primary",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let p = schema_checked("backup", &stdout);
+    assert!(
+        p["shards"]
+            .as_array()
+            .is_some_and(|a| a.iter().all(|s| s["role"] == "primary")),
+        "{stdout}"
+    );
+    for f in [
+        p["path"].as_str().unwrap_or_default().to_string(),
+        format!("{}.json", p["path"].as_str().unwrap_or_default()),
+    ] {
+        std::fs::remove_file(f).expect("remove the primaries' backup");
+    }
     let per_shard: u64 = shards.iter().filter_map(|s| s["keys"].as_u64()).sum();
     assert_eq!(per_shard, total, "{stdout}");
     let slots: u64 = shards

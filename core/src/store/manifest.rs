@@ -94,6 +94,9 @@ pub struct Shard {
     pub node_id: String,
     /// Where its snapshot was read: `host:port` as the cluster announces it.
     pub address: String,
+    /// `primary`, or `replica` when a healthy replica of it was read.
+    #[serde(default)]
+    pub role: String,
     /// The pod, through Kubernetes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod: Option<String>,

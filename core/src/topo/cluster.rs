@@ -39,7 +39,7 @@ pub fn key_slot(key: &[u8]) -> u16 {
 }
 
 /// One node as the cluster announces it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Node {
     /// Node id (40 hex characters), when known.
     pub id: String,
@@ -55,6 +55,17 @@ pub struct SlotMap {
     /// The nodes, primaries first as found; replicas are not routed to.
     pub nodes: Vec<Node>,
     owner: Vec<u16>,
+    /// Each primary's replicas, from `CLUSTER SHARDS` (unknown before 7.0).
+    pub replicas: BTreeMap<usize, Vec<Replica>>,
+}
+
+/// A replica as `CLUSTER SHARDS` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Replica {
+    /// The node.
+    pub node: Node,
+    /// `health` is `fail`: the cluster considers it down.
+    pub failed: bool,
 }
 
 const NONE: u16 = u16::MAX;
@@ -93,6 +104,7 @@ impl Default for SlotMap {
         SlotMap {
             nodes: Vec::new(),
             owner: vec![NONE; SLOTS],
+            replicas: BTreeMap::new(),
         }
     }
 }
@@ -195,6 +207,27 @@ impl SlotMap {
             if let Some(id) = p.get("id") {
                 m.nodes[i].id = text(id);
             }
+            let reps: Vec<Replica> = nodes
+                .iter()
+                .map(pairs)
+                .filter(|n| n.get("role").map(|r| text(r)) == Some("replica".into()))
+                .filter_map(|n| {
+                    Some(Replica {
+                        node: Node {
+                            id: n.get("id").map(|r| text(r)).unwrap_or_default(),
+                            host: n.get("ip").or_else(|| n.get("endpoint")).map(|r| text(r))?,
+                            port: n
+                                .get("port")
+                                .and_then(|r| int(r))
+                                .and_then(|p| u16::try_from(p).ok())?,
+                        },
+                        failed: n.get("health").map(|r| text(r)) == Some("fail".into()),
+                    })
+                })
+                .collect();
+            if !reps.is_empty() {
+                m.replicas.insert(i, reps);
+            }
             for pair in slots.chunks(2) {
                 if let [a, b] = pair {
                     m.assign(*a, *b, i)?;
@@ -202,6 +235,20 @@ impl SlotMap {
             }
         }
         Ok(m)
+    }
+
+    /// The replicas of `primary` the cluster does not consider failed,
+    /// to be checked one by one (`INFO replication`: CLUSTER SHARDS's
+    /// offsets travel by gossip and lag behind); or why there are none.
+    pub fn replica_candidates(&self, primary: usize) -> Result<Vec<&Replica>, String> {
+        let Some(reps) = self.replicas.get(&primary).filter(|r| !r.is_empty()) else {
+            return Err("no replica (or a server before 7.0, which does not list them)".into());
+        };
+        let ok: Vec<&Replica> = reps.iter().filter(|r| !r.failed).collect();
+        if ok.is_empty() {
+            return Err(format!("its {} replica(s) are marked failed", reps.len()));
+        }
+        Ok(ok)
     }
 
     /// The node owning `slot`.
@@ -709,6 +756,56 @@ mod tests {
     }
 
     #[test]
+    fn replicas_the_cluster_has_not_failed_are_candidates() {
+        let node = |health: &str, off: i64| {
+            Reply::Array(vec![
+                bulk("id"),
+                bulk("r"),
+                bulk("port"),
+                Reply::Integer(7100),
+                bulk("ip"),
+                bulk("127.0.0.1"),
+                bulk("role"),
+                bulk("replica"),
+                bulk("replication-offset"),
+                Reply::Integer(off),
+                bulk("health"),
+                bulk(health),
+            ])
+        };
+        let map = |replica: Reply| {
+            SlotMap::from_shards(&Reply::Array(vec![Reply::Array(vec![
+                bulk("slots"),
+                Reply::Array(vec![Reply::Integer(0), Reply::Integer(16383)]),
+                bulk("nodes"),
+                Reply::Array(vec![
+                    Reply::Array(vec![
+                        bulk("id"),
+                        bulk("p"),
+                        bulk("port"),
+                        Reply::Integer(7000),
+                        bulk("ip"),
+                        bulk("127.0.0.1"),
+                        bulk("role"),
+                        bulk("master"),
+                        bulk("replication-offset"),
+                        Reply::Integer(5_000_000),
+                    ]),
+                    replica,
+                ]),
+            ])]))
+            .expect("map")
+        };
+        let m = map(node("loading", 0));
+        let c = m.replica_candidates(0).expect("a candidate");
+        assert_eq!(c[0].node.port, 7100);
+        let down = map(node("fail", 5_000_000));
+        assert!(down
+            .replica_candidates(0)
+            .is_err_and(|e| e.contains("marked failed")));
+    }
+
+    #[test]
     fn shards_and_slots_give_the_same_map() {
         let m = three();
         assert_eq!(m.covered(), SLOTS);
@@ -736,7 +833,9 @@ mod tests {
             range(10923, 16383, 7002, "c"),
         ]))
         .expect("map");
-        assert_eq!(s, m);
+        assert_eq!((s.nodes.clone(), s.ranges()), (m.nodes.clone(), m.ranges()));
+        // Only CLUSTER SHARDS says which replicas are healthy.
+        assert!(s.replica_candidates(0).is_err());
     }
 
     fn cmd(args: &[&str]) -> Vec<u8> {

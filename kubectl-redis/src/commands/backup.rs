@@ -72,7 +72,7 @@ pub struct BackupArgs {
     #[arg(long, value_enum, default_value_t = Method::Auto, value_name = "METHOD")]
     pub method: Method,
     /// Which server to read: a healthy replica labelled beside the primary, sparing the primary the fork, else the primary (auto); only a replica; only the primary
-    #[arg(long, value_enum, default_value_t = From::Auto, value_name = "WHICH", conflicts_with_all = ["pod", "url"])]
+    #[arg(long, value_enum, default_value_t = From::Auto, value_name = "WHICH", conflicts_with = "pod")]
     pub from: From,
     /// Back up this Redis directly (outside Kubernetes, or through your own port-forward); stream method only
     #[arg(long, value_name = "redis://HOST:PORT", conflicts_with_all = ["pod", "selector"])]

@@ -183,7 +183,7 @@ pub async fn run(
     ui.line(
         "backup",
         &Line::Step(format!(
-            "Redis Cluster: {} primaries; one snapshot each, in parallel",
+            "Redis Cluster: {} shards; one snapshot each (from a healthy replica where there is one), in parallel",
             primaries.len()
         )),
     );
@@ -191,7 +191,37 @@ pub async fn run(
     let mut plans = Vec::new();
     let mut shards = Vec::new();
     for &n in &primaries {
-        let node = &map.nodes[n];
+        let primary = &map.nodes[n];
+        // A healthy replica spares the primary the fork (--from).
+        let picked = match base.from {
+            pods::Prefer::Primary => Err("--from primary".to_string()),
+            _ => pick_replica(k.as_ref(), &found.pods, &auth, base.url.is_some(), map, n).await,
+        };
+        let (node, role) = match (base.from, picked) {
+            (pods::Prefer::Primary, _) => (primary.clone(), "primary"),
+            (_, Ok(r)) => (r, "replica"),
+            (pods::Prefer::Replica, Err(why)) => {
+                return Err((
+                    Exit::Unhealthy,
+                    format!(
+                        "--from replica: the shard of {}:{} has no healthy replica ({why})",
+                        primary.host, primary.port
+                    ),
+                    "back up the primaries with --from primary (or --from auto, which falls back to them)".into(),
+                ))
+            }
+            (pods::Prefer::Auto, Err(why)) => {
+                ui.line(
+                    "backup",
+                    &Line::Detail(format!(
+                        "shard {}:{}: reading the primary ({why})",
+                        primary.host, primary.port
+                    )),
+                );
+                (primary.clone(), "primary")
+            }
+        };
+        let node = &node;
         let dir = staging.path().join(format!("shard-{n}"));
         std::fs::create_dir_all(&dir).map_err(|e| (Exit::Error, e.to_string(), String::new()))?;
         let mut plan = base.clone();
@@ -229,8 +259,9 @@ pub async fn run(
             pod = Some(t.pod);
         }
         shards.push(Shard {
-            node_id: node.id.clone(),
+            node_id: primary.id.clone(),
             address: format!("{}:{}", node.host, node.port),
+            role: role.into(),
             pod,
             slots: ranges
                 .iter()
@@ -312,7 +343,23 @@ pub async fn run(
             kubectl_redis_core::human::millis(t0.elapsed().as_millis() as u64)
         )),
     );
-    let name = names::backup_file_name_for(base.started_unix, 0, repos[0].1.is_some());
+    // The first free name (backups in the same second get a suffix).
+    let encrypted = repos[0].1.is_some();
+    let taken = |n: &str| match &repos[0].0 {
+        Repo::Local(d) => {
+            let p = std::path::Path::new(d);
+            p.join(n).exists() || p.join(format!("{n}.json")).exists()
+        }
+        Repo::Remote(_) => false,
+    };
+    let name = (0..100)
+        .map(|a| names::backup_file_name_for(base.started_unix, a, encrypted))
+        .find(|n| !taken(n))
+        .ok_or((
+            Exit::Error,
+            "no free backup name in this second".to_string(),
+            "run the backup again".to_string(),
+        ))?;
     let src = crate::store::source::Source::Local(merged.clone());
     let created = names::rfc3339(base.started_unix);
     let source = kubectl_redis_core::store::manifest::Source {
@@ -364,6 +411,89 @@ pub async fn run(
         manifest,
         copies,
     })
+}
+
+/// The first replica of shard `n` fit to back up from, by its own `INFO
+/// replication` (linked, not loading a full copy, heard from its primary
+/// within 15 s), or why none is.
+async fn pick_replica(
+    k: Option<&Kube>,
+    pods_here: &[PodInfo],
+    auth: &Auth,
+    url_mode: bool,
+    map: &SlotMap,
+    n: usize,
+) -> Result<kubectl_redis_core::topo::cluster::Node, String> {
+    let mut why = Vec::new();
+    for r in map.replica_candidates(n)? {
+        let node = &r.node;
+        let addr = format!("{}:{}", node.host, node.port);
+        match replica_fit(k, pods_here, auth, url_mode, node).await {
+            Ok(()) => return Ok(node.clone()),
+            Err(e) => why.push(format!("{addr}: {e}")),
+        }
+    }
+    Err(why.join("; "))
+}
+
+async fn replica_fit(
+    k: Option<&Kube>,
+    pods_here: &[PodInfo],
+    auth: &Auth,
+    url_mode: bool,
+    node: &kubectl_redis_core::topo::cluster::Node,
+) -> Result<(), String> {
+    let api: Option<Api<Pod>> = k.map(|k| Api::namespaced(k.client.clone(), &k.namespace));
+    let to = if url_mode {
+        Endpoint::Url(Url {
+            host: node.host.clone(),
+            port: node.port,
+        })
+    } else {
+        let p = kubectl_redis_core::topo::sentinel::pod_at(pods_here, &node.host, node.port)
+            .ok_or("no pod serves it")?;
+        let t = pods::select(
+            std::slice::from_ref(p),
+            &pods::Wanted {
+                pod: Some(&p.name),
+                port: Some(node.port),
+                ..Default::default()
+            },
+        )
+        .map_err(|e| format!("{e:?}"))?;
+        Endpoint::Pod(t)
+    };
+    let (mut conn, fwd) = crate::redis::open(&to, api.as_ref())
+        .await
+        .map_err(|e| match e {
+            kubectl_redis_core::backup::ConnectError::Forbidden(m)
+            | kubectl_redis_core::backup::ConnectError::Failed(m) => m,
+        })?;
+    let r = async {
+        if let Some(pw) = &auth.password {
+            if let Reply::Error(e) = conn.auth(auth.user.as_deref(), pw).await? {
+                return Err(e);
+            }
+        }
+        match conn.command(&["INFO".into(), "replication".into()]).await? {
+            Reply::Bulk(b) => {
+                let rep = kubectl_redis_core::topo::replication::Replication::parse(
+                    &String::from_utf8_lossy(&b),
+                );
+                match rep.unfit_replica() {
+                    None => Ok(()),
+                    Some(why) => Err(why),
+                }
+            }
+            other => Err(format!("INFO replication: {other:?}")),
+        }
+    }
+    .await;
+    drop(conn);
+    if let Some(f) = fwd {
+        f.close();
+    }
+    r
 }
 
 /// A hidden directory for the shards' snapshots, removed with everything
