@@ -315,6 +315,49 @@ pub fn port_reason(pod: &PodInfo, t: &Target) -> Option<String> {
     (p == t.port && why != "the port named redis").then_some(why)
 }
 
+fn loopback(ip: &str) -> bool {
+    ip.starts_with("127.") || ip == "::1" || ip == "localhost"
+}
+
+/// The pod serving `ip:port` (as Sentinel and Redis Cluster name nodes):
+/// the one with that pod IP and Redis port; or,
+/// when Sentinel knows the primary by a loopback address (pods on the
+/// host's network), the only pod with that Redis port.
+pub fn serving<'a>(pods: &'a [PodInfo], ip: &str, port: u16) -> Option<&'a PodInfo> {
+    let redis_port = |p: &PodInfo| {
+        p.containers
+            .iter()
+            .filter(|c| !c.name.contains("sentinel"))
+            .any(|c| port_of(c).0 == port)
+    };
+    if let Some(p) = pods.iter().find(|p| p.ip == ip && redis_port(p)) {
+        return Some(p);
+    }
+    if loopback(ip) || pods.iter().any(|p| p.host_ip == ip) {
+        let by_port: Vec<&PodInfo> = pods.iter().filter(|p| redis_port(p)).collect();
+        if let [one] = by_port.as_slice() {
+            return Some(one);
+        }
+    }
+    None
+}
+
+/// The target serving `host:port`: its pod, its Redis container, that port.
+pub fn target_serving(pods: &[PodInfo], host: &str, port: u16) -> Result<Target, String> {
+    let p = serving(pods, host, port).ok_or_else(|| {
+        format!("no pod serves {host}:{port} (nodes are matched to pods by IP and port; see `kubectl get pods -o wide`)")
+    })?;
+    select(
+        std::slice::from_ref(p),
+        &Wanted {
+            pod: Some(&p.name),
+            port: Some(port),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| format!("pod {}: {e:?}", p.name))
+}
+
 /// Where to look, as the user asked.
 #[derive(Debug, Clone)]
 pub struct Query<'a> {

@@ -144,38 +144,12 @@ pub fn peers(r: &Reply) -> Vec<Peer> {
         .collect()
 }
 
-fn loopback(ip: &str) -> bool {
-    ip.starts_with("127.") || ip == "::1" || ip == "localhost"
-}
-
-/// The pod serving `ip:port`: the one with that pod IP and Redis port; or,
-/// when Sentinel knows the primary by a loopback address (pods on the
-/// host's network), the only pod with that Redis port.
-pub fn pod_at<'a>(pods: &'a [PodInfo], ip: &str, port: u16) -> Option<&'a PodInfo> {
-    let redis_port = |p: &PodInfo| {
-        p.containers
-            .iter()
-            .filter(|c| !c.name.contains("sentinel"))
-            .any(|c| pods::port_of(c).0 == port)
-    };
-    if let Some(p) = pods.iter().find(|p| p.ip == ip && redis_port(p)) {
-        return Some(p);
-    }
-    if loopback(ip) || pods.iter().any(|p| p.host_ip == ip) {
-        let by_port: Vec<&PodInfo> = pods.iter().filter(|p| redis_port(p)).collect();
-        if let [one] = by_port.as_slice() {
-            return Some(one);
-        }
-    }
-    None
-}
-
 /// The master set these pods serve: the one whose primary is one of them,
 /// else the only one Sentinel monitors.
 pub fn master_of<'a>(masters: &'a [Master], pods: &[PodInfo]) -> Option<&'a Master> {
     masters
         .iter()
-        .find(|m| pod_at(pods, &m.ip, m.port).is_some())
+        .find(|m| pods::serving(pods, &m.ip, m.port).is_some())
         .or(match masters {
             [one] => Some(one),
             _ => None,
@@ -186,7 +160,7 @@ pub fn master_of<'a>(masters: &'a [Master], pods: &[PodInfo]) -> Option<&'a Mast
 /// serving the primary is the primary, the others replicas. Returns the
 /// primary's name, and whether that overrode a label that said otherwise.
 pub fn apply_roles(pods: &mut [PodInfo], master: &Master) -> Option<(String, bool)> {
-    let name = pod_at(pods, &master.ip, master.port)?.name.clone();
+    let name = pods::serving(pods, &master.ip, master.port)?.name.clone();
     let mut overrode = false;
     for p in pods.iter_mut() {
         let is = p.name == name;
@@ -317,14 +291,14 @@ mod tests {
             pod("b-0", "192.168.1.10", 6502),
         ];
         assert_eq!(
-            pod_at(&pods, "127.0.0.1", 6502).map(|p| p.name.as_str()),
+            pods::serving(&pods, "127.0.0.1", 6502).map(|p| p.name.as_str()),
             Some("b-0")
         );
         assert_eq!(
-            pod_at(&pods, "192.168.1.10", 6501).map(|p| p.name.as_str()),
+            pods::serving(&pods, "192.168.1.10", 6501).map(|p| p.name.as_str()),
             Some("a-0")
         );
-        assert_eq!(pod_at(&pods, "10.0.0.1", 6501), None);
+        assert_eq!(pods::serving(&pods, "10.0.0.1", 6501), None);
         assert_eq!(sentinel_port(&pods[0]), Some(("sentinel".into(), 26379)));
     }
 }

@@ -17,7 +17,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kubectl_redis_core::backup::{self as machine, Endpoint, Line, Plan, Url};
 use kubectl_redis_core::exit::Exit;
-use kubectl_redis_core::kube::pods::{self, PodInfo, Target};
+use kubectl_redis_core::kube::pods::{self, PodInfo};
 use kubectl_redis_core::rdb::merge::Merger;
 use kubectl_redis_core::rdb::records::Splitter;
 use kubectl_redis_core::store::manifest::Shard;
@@ -34,12 +34,7 @@ pub struct Found {
     pub pods: Vec<PodInfo>,
 }
 
-async fn is_cluster(conn: &mut Conn, auth: &Auth) -> Result<bool, String> {
-    if let Some(pw) = &auth.password {
-        if let Reply::Error(e) = conn.auth(auth.user.as_deref(), pw).await? {
-            return Err(e);
-        }
-    }
+async fn is_cluster(conn: &mut Conn) -> Result<bool, String> {
     let r = conn.command(&["INFO".into(), "cluster".into()]).await?;
     Ok(match r {
         Reply::Bulk(b) => String::from_utf8_lossy(&b).contains("cluster_enabled:1"),
@@ -60,10 +55,10 @@ pub async fn detect(
     named_pod: bool,
 ) -> Option<Found> {
     if let Some(u) = url {
-        let (mut conn, _) = crate::redis::open(&Endpoint::Url(u.clone()), None)
+        let (mut conn, _) = crate::redis::open_authed(&Endpoint::Url(u.clone()), None, auth)
             .await
             .ok()?;
-        if !is_cluster(&mut conn, auth).await.ok()? {
+        if !is_cluster(&mut conn).await.ok()? {
             return None;
         }
         let map = crate::redis::cluster::slot_map(&mut conn).await.ok()?;
@@ -102,10 +97,10 @@ pub async fn detect(
             auth.source = Some(from);
         }
     }
-    let (mut conn, fwd) = crate::redis::open(&Endpoint::Pod(t), Some(&api))
+    let (mut conn, fwd) = crate::redis::open_authed(&Endpoint::Pod(t), Some(&api), auth)
         .await
         .ok()?;
-    let cluster = is_cluster(&mut conn, auth).await.unwrap_or(false);
+    let cluster = is_cluster(&mut conn).await.unwrap_or(false);
     let map = if cluster {
         crate::redis::cluster::slot_map(&mut conn).await.ok()
     } else {
@@ -236,23 +231,16 @@ pub async fn run(
                 port: node.port,
             });
         } else {
-            let p = kubectl_redis_core::topo::sentinel::pod_at(&found.pods, &node.host, node.port)
-                .ok_or_else(|| {
-                    (
-                        Exit::Invalid,
-                        format!("no pod in namespace {} serves the cluster node {}:{}", base.namespace, node.host, node.port),
-                        "the cluster's nodes are matched to pods by IP and port; check `kubectl get pods -o wide`".into(),
-                    )
-                })?;
-            let t: Target = pods::select(
-                std::slice::from_ref(p),
-                &pods::Wanted {
-                    pod: Some(&p.name),
-                    port: Some(node.port),
-                    ..Default::default()
-                },
-            )
-            .map_err(|e| (Exit::Invalid, format!("{e:?}"), String::new()))?;
+            let t = pods::target_serving(&found.pods, &node.host, node.port).map_err(|e| {
+                (
+                    Exit::Invalid,
+                    format!(
+                        "the cluster node {}:{} in namespace {}: {e}",
+                        node.host, node.port, base.namespace
+                    ),
+                    "check `kubectl get pods -o wide`".into(),
+                )
+            })?;
             plan.pod = Some(t.pod.clone());
             plan.container = Some(t.container);
             plan.port = Some(node.port);
@@ -450,31 +438,10 @@ async fn replica_fit(
             port: node.port,
         })
     } else {
-        let p = kubectl_redis_core::topo::sentinel::pod_at(pods_here, &node.host, node.port)
-            .ok_or("no pod serves it")?;
-        let t = pods::select(
-            std::slice::from_ref(p),
-            &pods::Wanted {
-                pod: Some(&p.name),
-                port: Some(node.port),
-                ..Default::default()
-            },
-        )
-        .map_err(|e| format!("{e:?}"))?;
-        Endpoint::Pod(t)
+        Endpoint::Pod(pods::target_serving(pods_here, &node.host, node.port)?)
     };
-    let (mut conn, fwd) = crate::redis::open(&to, api.as_ref())
-        .await
-        .map_err(|e| match e {
-            kubectl_redis_core::backup::ConnectError::Forbidden(m)
-            | kubectl_redis_core::backup::ConnectError::Failed(m) => m,
-        })?;
+    let (mut conn, fwd) = crate::redis::open_authed(&to, api.as_ref(), auth).await?;
     let r = async {
-        if let Some(pw) = &auth.password {
-            if let Reply::Error(e) = conn.auth(auth.user.as_deref(), pw).await? {
-                return Err(e);
-            }
-        }
         match conn.command(&["INFO".into(), "replication".into()]).await? {
             Reply::Bulk(b) => {
                 let rep = kubectl_redis_core::topo::replication::Replication::parse(

@@ -10,7 +10,7 @@ use kubectl_redis_core::kube::pods::{
     FALLBACK_SELECTORS,
 };
 use kubectl_redis_core::topo::sentinel::{
-    apply_roles, master_of, masters, peers, pod_at, sentinel_port, View,
+    apply_roles, master_of, masters, peers, sentinel_port, View,
 };
 use kubectl_redis_core::wire::reply::Reply;
 
@@ -130,7 +130,8 @@ pub async fn sentinel_view(api: &Api<Pod>, pods: &[PodInfo]) -> Result<View, Str
         );
         Ok(View {
             asked: pod.name.clone(),
-            primary_pod: pod_at(pods, &master.ip, master.port).map(|p| p.name.clone()),
+            primary_pod: kubectl_redis_core::kube::pods::serving(pods, &master.ip, master.port)
+                .map(|p| p.name.clone()),
             master,
             replicas,
             sentinels,

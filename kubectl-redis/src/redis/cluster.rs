@@ -11,7 +11,7 @@ use crate::kube::portforward::Forward;
 use crate::ui::{Progress, Ui};
 use k8s_openapi::api::core::v1::Pod;
 use kubectl_redis_core::backup::{Endpoint, Line};
-use kubectl_redis_core::kube::pods::Target;
+use kubectl_redis_core::kube::pods;
 use kubectl_redis_core::restore::live::{LoadError, Loader, Options};
 use kubectl_redis_core::restore::Loaded;
 use kubectl_redis_core::topo::cluster::{Router, SlotMap, SLOTS};
@@ -76,33 +76,10 @@ impl<'a> Nodes<'a> {
             }),
             Some(api) => {
                 let pods = crate::kube::pods::list_pods(api, "", None).await?;
-                let p = kubectl_redis_core::topo::sentinel::pod_at(&pods, host, port).ok_or_else(
-                    || format!("no pod in the namespace serves the cluster node {host}:{port}"),
-                )?;
-                let container = p
-                    .containers
-                    .iter()
-                    .find(|c| !c.name.contains("sentinel"))
-                    .map(|c| c.name.clone())
-                    .unwrap_or_default();
-                Endpoint::Pod(Target {
-                    pod: p.name.clone(),
-                    container,
-                    port,
-                })
+                Endpoint::Pod(pods::target_serving(&pods, host, port)?)
             }
         };
-        let (mut conn, fwd) = super::open(&to, self.pods).await.map_err(|e| match e {
-            kubectl_redis_core::backup::ConnectError::Forbidden(m)
-            | kubectl_redis_core::backup::ConnectError::Failed(m) => {
-                format!("cannot connect to the cluster node {host}:{port}: {m}")
-            }
-        })?;
-        if let Some(pw) = &self.auth.password {
-            if let Reply::Error(e) = conn.auth(self.auth.user.as_deref(), pw).await? {
-                return Err(format!("the cluster node {host}:{port} refused AUTH: {e}"));
-            }
-        }
+        let (conn, fwd) = super::open_authed(&to, self.pods, self.auth).await?;
         let i = self.tx.len();
         let (rd, mut wr) = tokio::io::split(conn.io);
         let (tx, mut wrx) = mpsc::unbounded_channel::<Vec<u8>>();

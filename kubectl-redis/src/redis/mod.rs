@@ -426,6 +426,43 @@ pub async fn open(
     }
 }
 
+/// As [`open`], then `AUTH` with `auth`'s password when it has one; errors
+/// as text, naming `to`.
+pub async fn open_authed(
+    to: &kubectl_redis_core::backup::Endpoint,
+    pods: Option<&kube::Api<k8s_openapi::api::core::v1::Pod>>,
+    auth: &auth::Auth,
+) -> Result<(Conn, Option<crate::kube::portforward::Forward>), String> {
+    use kubectl_redis_core::backup::{ConnectError, Endpoint};
+    let name = match to {
+        Endpoint::Url(u) => format!("{}:{}", u.host, u.port),
+        Endpoint::Pod(t) => format!("pod {}:{}", t.pod, t.port),
+    };
+    let (mut conn, fwd) = open(to, pods).await.map_err(|e| match e {
+        ConnectError::Forbidden(m) | ConnectError::Failed(m) => {
+            format!("cannot connect to {name}: {m}")
+        }
+    })?;
+    if let Some(pw) = &auth.password {
+        match conn.auth(auth.user.as_deref(), pw).await {
+            Ok(Reply::Error(e)) => {
+                if let Some(f) = fwd {
+                    f.close();
+                }
+                return Err(format!("{name} refused AUTH: {e}"));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if let Some(f) = fwd {
+                    f.close();
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok((conn, fwd))
+}
+
 /// The Redis container's own password (`REDIS_PASSWORD`, literal or from a
 /// Secret, or `REDIS_PASSWORD_FILE` on a Secret volume), with where it came
 /// from for messages.
