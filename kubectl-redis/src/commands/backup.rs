@@ -31,11 +31,17 @@ CRC-64), into a hidden temporary file that is fsynced and only then named \
 redis-backup-YYYYMMDD_HHMMSS.rdb (UTC, mode 0600) in OUT_DIR, next to a manifest \
 (the same name + .json: sha256, keys per database, source, method). A corrupt \
 snapshot (exit 8), an interruption or any failure leaves no file behind. Progress \
-goes to stderr, the path of the backup to stdout.";
+goes to stderr, the path of the backup to stdout.\n\n\
+Replicas and clusters: with replicas labelled beside the primary (Bitnami, the \
+operators), or named by Sentinel, a healthy replica is read and the primary \
+spared the fork (--from). A Redis Cluster (--url to a node, or several matching \
+pods that are nodes) is backed up whole: one snapshot per shard in parallel, \
+from healthy replicas where there are, merged into one verified backup whose \
+manifest lists the shards and their slots.";
 
 pub fn after_help() -> String {
     format!(
-        "Environment:\n  NS                     namespace when -n is not given\n  APP_LABEL              selector when -l is not given; a bare value V means app=V\n  OUT_DIR, BACKUPS_DIR   output directory when --out-dir is not given\n  REDISCLI_AUTH          Redis password when --password-from-secret is not given\n                         (else the container's REDIS_PASSWORD is used); never printed\n\n{}\nExamples:\n  kubectl redis backup -n october\n  kubectl redis backup -n prod --pod redis-0 --timeout 2m --out-dir /mnt/backups\n  kubectl redis backup -n prod --password-from-secret redis-auth/password\n  kubectl redis backup --method bgsave             # the runbook's BGSAVE + copy\n  kubectl redis backup --url redis://127.0.0.1:6379  # any Redis, no cluster\n  kubectl redis backup -o json | jq -r .path",
+        "Environment:\n  NS                     namespace when -n is not given\n  APP_LABEL              selector when -l is not given; a bare value V means app=V\n  OUT_DIR, BACKUPS_DIR   output directory when --out-dir is not given\n  REDISCLI_AUTH          Redis password when --password-from-secret is not given\n                         (else the container's REDIS_PASSWORD is used); never printed\n\n{}\nExamples:\n  kubectl redis backup -n october\n  kubectl redis backup -n prod --pod redis-0 --timeout 2m --out-dir /mnt/backups\n  kubectl redis backup -n prod --password-from-secret redis-auth/password\n  kubectl redis backup --method bgsave             # the runbook's BGSAVE + copy\n  kubectl redis backup --url redis://127.0.0.1:6379  # any Redis, no cluster\n  kubectl redis backup -n prod --from primary        # never read a replica\n  kubectl redis backup -o json | jq -r .path",
         exit::help_table()
     )
 }
