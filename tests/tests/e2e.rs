@@ -120,14 +120,7 @@ impl Scene {
             .collect();
         let ns = format!("e2e-{name}");
         // A namespace left by an earlier run would hold the port: remove it first.
-        let _ = kubectl(&[
-            "delete",
-            "namespace",
-            &ns,
-            "--ignore-not-found",
-            "--wait=true",
-            "--timeout=120s",
-        ]);
+        remove_namespace(&ns);
         let args: Vec<String> = [
             "redis-server",
             "--port",
@@ -273,6 +266,27 @@ impl Drop for Scene {
     fn drop(&mut self) {
         let _ = kubectl(&["delete", "namespace", &self.ns, "--wait=false"]);
     }
+}
+
+/// Removes a namespace an earlier run left (it would hold its host ports),
+/// waiting until it is gone.
+fn remove_namespace(ns: &str) {
+    let _ = kubectl(&[
+        "delete",
+        "namespace",
+        ns,
+        "--ignore-not-found",
+        "--wait=true",
+        "--timeout=120s",
+    ]);
+}
+
+/// Applies these objects as one `List`.
+fn apply_all(items: &[String]) {
+    apply(&format!(
+        r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#,
+        items.join(",")
+    ));
 }
 
 fn apply(manifest: &str) {
@@ -2516,14 +2530,7 @@ fn redis_workload(
 #[test]
 fn chart_shaped_deployments_are_found() {
     let ns = "e2e-charts";
-    let _ = kubectl(&[
-        "delete",
-        "namespace",
-        ns,
-        "--ignore-not-found",
-        "--wait=true",
-        "--timeout=120s",
-    ]);
+    remove_namespace(ns);
     let img = format!("{}:{}", REDIS_IMAGE.0, REDIS_IMAGE.1);
     let file = "/opt/bitnami/redis/secrets/redis-password";
     let pw = "chart-Secret-7";
@@ -2589,10 +2596,7 @@ fn chart_shaped_deployments_are_found() {
             secret_vol,
         ),
     ];
-    apply(&format!(
-        r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#,
-        items.join(",")
-    ));
+    apply_all(&items);
     for w in [
         "deploy/undeclared",
         "deploy/envport",
@@ -2719,14 +2723,7 @@ fn chart_shaped_deployments_are_found() {
 #[test]
 fn sentinel_names_the_primary_and_a_failover_keeps_the_restore() {
     let ns = "e2e-sentinel";
-    let _ = kubectl(&[
-        "delete",
-        "namespace",
-        ns,
-        "--ignore-not-found",
-        "--wait=true",
-        "--timeout=120s",
-    ]);
+    remove_namespace(ns);
     let img = format!("{}:{}", REDIS_IMAGE.0, REDIS_IMAGE.1);
     let nodes = [("a", 6501u16), ("b", 6502), ("c", 6503)];
     let mut items = vec![format!(
@@ -2760,10 +2757,7 @@ fn sentinel_names_the_primary_and_a_failover_keeps_the_restore() {
             r#"[{"name":"conf","emptyDir":{}}]"#,
         ));
     }
-    apply(&format!(
-        r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#,
-        items.join(",")
-    ));
+    apply_all(&items);
     for (n, _) in nodes {
         kubectl_ok(&[
             "-n",
@@ -2926,14 +2920,7 @@ fn cluster_resp(port: u16, args: &[&str]) -> String {
 #[test]
 fn redis_cluster_backup_and_restore_on_kubernetes() {
     let ns = "e2e-rcluster";
-    let _ = kubectl(&[
-        "delete",
-        "namespace",
-        ns,
-        "--ignore-not-found",
-        "--wait=true",
-        "--timeout=120s",
-    ]);
+    remove_namespace(ns);
     let img = format!("{}:{}", REDIS_IMAGE.0, REDIS_IMAGE.1);
     let ports: Vec<u16> = (6531..6537).collect();
     let mut items = vec![format!(
@@ -2953,10 +2940,7 @@ fn redis_cluster_backup_and_restore_on_kubernetes() {
             r#"[{"name":"conf","emptyDir":{}}]"#,
         ));
     }
-    apply(&format!(
-        r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#,
-        items.join(",")
-    ));
+    apply_all(&items);
     for i in 0..6 {
         kubectl_ok(&[
             "-n",
@@ -3103,14 +3087,7 @@ fn redis_cluster_backup_and_restore_on_kubernetes() {
 #[test]
 fn swap_restore_on_a_persistent_volume_survives_pod_replacement() {
     let ns = "e2e-pvc";
-    let _ = kubectl(&[
-        "delete",
-        "namespace",
-        ns,
-        "--ignore-not-found",
-        "--wait=true",
-        "--timeout=120s",
-    ]);
+    remove_namespace(ns);
     let _ = kubectl(&[
         "delete",
         "pv",
@@ -3144,10 +3121,7 @@ fn swap_restore_on_a_persistent_volume_survives_pod_replacement() {
    "containers":[{{"name":"w","image":"{img}","imagePullPolicy":"Never","command":["sleep","3600"]}}]}}}}}}}}"#
         ),
     ];
-    apply(&format!(
-        r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#,
-        items.join(",")
-    ));
+    apply_all(&items);
     for w in ["sts/pv-redis", "sts/writer"] {
         kubectl_ok(&["-n", ns, "rollout", "status", w, "--timeout=120s"]);
     }
