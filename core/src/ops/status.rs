@@ -534,21 +534,9 @@ pub fn json_report(f: &Facts, exit_code: u8) -> serde_json::Value {
     let redis = info.map(|i| {
         let mut dbs = serde_json::Map::new();
         let mut keys = 0u64;
-        for (k, v) in i {
-            let Some(n) = k.strip_prefix("db").filter(|n| n.parse::<u32>().is_ok()) else {
-                continue;
-            };
-            let field = |name: &str| {
-                v.split(',')
-                    .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
-                    .and_then(|x| x.trim().parse::<u64>().ok())
-                    .unwrap_or(0)
-            };
-            keys += field("keys");
-            dbs.insert(
-                n.to_string(),
-                json!({"keys": field("keys"), "expires": field("expires")}),
-            );
+        for (n, (k, e)) in crate::wire::reply::keyspace(i) {
+            keys += k;
+            dbs.insert(n.to_string(), json!({"keys": k, "expires": e}));
         }
         json!({
             "version": get("redis_version"),

@@ -147,3 +147,21 @@ pub fn info_fields(text: &str) -> BTreeMap<String, String> {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
+
+/// Keys and keys with an expiry per database, from `INFO` fields
+/// (`db0:keys=3,expires=1,avg_ttl=0`).
+pub fn keyspace(fields: &BTreeMap<String, String>) -> BTreeMap<u64, (u64, u64)> {
+    fields
+        .iter()
+        .filter_map(|(k, v)| {
+            let db = k.strip_prefix("db")?.parse::<u64>().ok()?;
+            let field = |name: &str| {
+                v.split(',')
+                    .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
+                    .and_then(|x| x.trim().parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            Some((db, (field("keys"), field("expires"))))
+        })
+        .collect()
+}

@@ -74,7 +74,12 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: StatusArgs) -> Exit {
     let api: Api<Pod> = Api::namespaced(k.client.clone(), &k.namespace);
     let selector = env::selector(args.target.selector.clone());
     let listing =
-        crate::kube::pods::find_pods(ui, &api, &selector, args.target.pod.as_deref()).await;
+        crate::kube::pods::find_pods_and_sentinel(ui, &api, &selector, args.target.pod.as_deref())
+            .await
+            .map(|(pods, sentinel)| {
+                f.sentinel = sentinel;
+                pods
+            });
     let ready = listing
         .as_ref()
         .map(|l| l.iter().filter(|p| p.ready).count())
@@ -84,13 +89,6 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: StatusArgs) -> Exit {
         selector: &selector,
         wanted: args.target.wanted(),
     };
-    if args.target.pod.is_none() {
-        if let Ok(l) = &listing {
-            if l.iter().any(pods::has_sentinel) {
-                f.sentinel = Some(crate::kube::pods::sentinel_view(&api, l).await);
-            }
-        }
-    }
     match pods::choose(listing, &q) {
         Ok((t, info)) => {
             f.pod = Some(Ok(PodFacts {

@@ -23,6 +23,19 @@ pub async fn find_pods(
     selector: &str,
     name: Option<&str>,
 ) -> Result<Vec<PodInfo>, String> {
+    find_pods_and_sentinel(ui, api, selector, name)
+        .await
+        .map(|(pods, _)| pods)
+}
+
+/// As [`find_pods`], also giving what Sentinel said when it was asked
+/// (`status` shows it).
+pub async fn find_pods_and_sentinel(
+    ui: &crate::ui::Ui,
+    api: &Api<Pod>,
+    selector: &str,
+    name: Option<&str>,
+) -> Result<(Vec<PodInfo>, Option<Result<View, String>>), String> {
     let mut found = list_pods(api, selector, name).await?;
     if found.is_empty() && name.is_none() && selector == "app=redis" {
         for s in FALLBACK_SELECTORS {
@@ -37,8 +50,10 @@ pub async fn find_pods(
         }
     }
     // With Sentinel beside Redis, the primary is the one Sentinel names.
+    let mut seen = None;
     if name.is_none() && found.iter().any(has_sentinel) {
-        match sentinel_view(api, &found).await {
+        let view = sentinel_view(api, &found).await;
+        match &view {
             Ok(v) => match apply_roles(&mut found, &v.master) {
                 Some((primary, overrode)) => ui.note(&format!(
                     "Sentinel (asked in pod {}) names {}:{} the primary of {}: pod {primary}{}",
@@ -57,8 +72,9 @@ pub async fn find_pods(
                 "could not ask Sentinel which pod is the primary ({e}); going by labels"
             )),
         }
+        seen = Some(view);
     }
-    Ok(found)
+    Ok((found, seen))
 }
 
 /// Asks the Sentinel beside these pods (the first Ready one's, through a

@@ -50,6 +50,8 @@ struct Nodes<'a> {
     bufs: Vec<Vec<u8>>,
     forwards: Vec<Forward>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The namespace's pods, listed once (again only for a node not in it).
+    listed: Vec<kubectl_redis_core::kube::pods::PodInfo>,
 }
 
 impl<'a> Nodes<'a> {
@@ -64,6 +66,7 @@ impl<'a> Nodes<'a> {
             bufs: Vec::new(),
             forwards: Vec::new(),
             tasks: Vec::new(),
+            listed: Vec::new(),
         }
     }
 
@@ -75,8 +78,10 @@ impl<'a> Nodes<'a> {
                 port,
             }),
             Some(api) => {
-                let pods = crate::kube::pods::list_pods(api, "", None).await?;
-                Endpoint::Pod(pods::target_serving(&pods, host, port)?)
+                if pods::serving(&self.listed, host, port).is_none() {
+                    self.listed = crate::kube::pods::list_pods(api, "", None).await?;
+                }
+                Endpoint::Pod(pods::target_serving(&self.listed, host, port)?)
             }
         };
         let (conn, fwd) = super::open_authed(&to, self.pods, self.auth).await?;
@@ -377,15 +382,9 @@ async fn pump(
             _ => String::new(),
         };
         let f = kubectl_redis_core::wire::reply::info_fields(&text);
-        if let Some(v) = f.get("db0") {
-            let field = |name: &str| {
-                v.split(',')
-                    .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
-                    .and_then(|n| n.trim().parse::<u64>().ok())
-                    .unwrap_or(0)
-            };
-            keys += field("keys");
-            expires += field("expires");
+        if let Some((k, e)) = kubectl_redis_core::wire::reply::keyspace(&f).get(&0) {
+            keys += k;
+            expires += e;
         }
     }
     loaded.keyspace = Some(if keys > 0 {
