@@ -36,6 +36,7 @@ fn plan() -> Plan {
         diskless: false,
         recipients: Vec::new(),
         from: Prefer::Auto,
+        locked_outside: false,
     }
 }
 

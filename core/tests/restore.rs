@@ -217,6 +217,25 @@ fn answer(w: &mut World, e: &Effect, fail: bool) -> Option<Input> {
         Effect::ReadLocal { id, .. } => {
             Input::Local(*id, if fail { Err(err()) } else { w.local.clone() })
         }
+        Effect::ListPods {
+            id, selector, name, ..
+        } if selector.is_empty() && name.is_none() && !fail => {
+            // The namespace's pods, for a cluster's Lease: this node's and
+            // its replica's, in a workload whose name sorts first.
+            let node = |name: &str, owner: &str, ip: &str| PodInfo {
+                name: name.into(),
+                owner: owner.into(),
+                ip: ip.into(),
+                ..pod("u1", 0, true)
+            };
+            Input::Pods(
+                *id,
+                Ok(vec![
+                    node("redis-7d4b9c-x2x9q", "Deployment/redis", "10.0.0.1"),
+                    node("node-a-0", "StatefulSet/node-a", "10.0.0.2"),
+                ]),
+            )
+        }
         Effect::ListPods { id, .. } if w.after.len() > 2 || !fail => {
             // Before the shutdown the pod is u1 with 0 restarts.
             let mut p = pod("u1", 0, true);
@@ -335,6 +354,23 @@ fn answer(w: &mut World, e: &Effect, fail: bool) -> Option<Input> {
                 ])),
                 "FLUSHALL ASYNC" => w.flushall.clone(),
                 a if a.starts_with("WAIT ") => Ok(Reply::Integer(w.acked)),
+                // A server before 7.0: the machine falls back to SLOTS.
+                "CLUSTER SHARDS" => Ok(Reply::Error("ERR unknown subcommand 'SHARDS'".into())),
+                "CLUSTER SLOTS" => {
+                    let node = |ip: &str, id: &str| {
+                        Reply::Array(vec![
+                            Reply::Bulk(ip.as_bytes().to_vec()),
+                            Reply::Integer(6379),
+                            Reply::Bulk(id.as_bytes().to_vec()),
+                        ])
+                    };
+                    Ok(Reply::Array(vec![Reply::Array(vec![
+                        Reply::Integer(0),
+                        Reply::Integer(16383),
+                        node("10.0.0.1", "p"),
+                        node("10.0.0.2", "r"),
+                    ])]))
+                }
                 "INFO keyspace" => bulk(format!(
                     "# Keyspace\r\ndb0:keys={},expires=1,avg_ttl=0\r\ndb3:keys=2,expires=0,avg_ttl=0\r\n",
                     w.keys_after

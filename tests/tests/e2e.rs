@@ -2520,13 +2520,52 @@ fn redis_workload(
     )
 }
 
+/// `workload` (a StatefulSet) with its data on a claim of storage class
+/// `class`, mounted at /data in every container.
+fn with_data_claim(workload: &str, class: &str) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(workload).expect("workload JSON");
+    v["spec"]["volumeClaimTemplates"] = serde_json::json!([{
+        "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": class,
+                 "resources": {"requests": {"storage": "1Gi"}}}
+    }]);
+    if let Some(cs) = v["spec"]["template"]["spec"]["containers"].as_array_mut() {
+        for c in cs {
+            let mounts = c["volumeMounts"].as_array().cloned().unwrap_or_default();
+            let mut mounts = mounts;
+            mounts.push(serde_json::json!({"name": "data", "mountPath": "/data"}));
+            c["volumeMounts"] = serde_json::Value::Array(mounts);
+        }
+    }
+    v.to_string()
+}
+
+/// `n` hostPath PersistentVolumes of storage class `class`, in fresh
+/// directories under /var/tmp (removed first, with the volumes).
+fn host_path_volumes(class: &str, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let name = format!("{class}-{i}");
+            let _ = kubectl(&["delete", "pv", &name, "--ignore-not-found", "--wait=true"]);
+            let dir = format!("/var/tmp/{name}");
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("pv dir");
+            format!(
+                r#"{{"apiVersion":"v1","kind":"PersistentVolume","metadata":{{"name":"{name}"}},"spec":{{"capacity":{{"storage":"1Gi"}},"accessModes":["ReadWriteOnce"],"persistentVolumeReclaimPolicy":"Retain","storageClassName":"{class}","hostPath":{{"path":"{dir}","type":"DirectoryOrCreate"}}}}}}"#
+            )
+        })
+        .collect()
+}
+
 /// The shapes users deploy: a port set only by `--port` in the command
 /// line, one set only by `REDIS_PORT`, and a Bitnami-shaped primary and
-/// replica (StatefulSets, `app.kubernetes.io/*` labels, a port named
-/// `tcp-redis`, the password in a file on a Secret volume). The plugin
-/// finds each without flags beyond -l (none for the chart), says why, reads
-/// the password file through the API, and restores live into the primary
-/// (replicas attached) while the replica follows.
+/// two replicas (StatefulSets with their data on hostPath-backed claims,
+/// `app.kubernetes.io/*` labels, a port named `tcp-redis`, the password in
+/// a file on a Secret volume). The plugin finds each without flags beyond
+/// -l (none for the chart), says why, reads the password file through the
+/// API, backs up from a healthy replica (the next one when the first is
+/// cut off, the primary when both are), and restores live into the primary
+/// while both replicas catch up.
 #[test]
 fn chart_shaped_deployments_are_found() {
     let ns = "e2e-charts";
@@ -2544,17 +2583,23 @@ fn chart_shaped_deployments_are_found() {
         r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","exec redis-server --port $REDIS_PORT --bind 127.0.0.1 --save ''"],"env":[{{"name":"REDIS_PORT","value":"6492"}}],"readinessProbe":"PROBE"}}"#
     );
     let primary = format!(
-        r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","exec redis-server --port 6493 --bind 127.0.0.1 --save '' --requirepass \"$(cat {file})\""],"env":{env},"ports":[{{"name":"tcp-redis","containerPort":6493}}],"volumeMounts":{mount},"readinessProbe":"PROBE"}}"#
+        r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","exec redis-server --port 6493 --bind 127.0.0.1 --dir /data --save '' --requirepass \"$(cat {file})\""],"env":{env},"ports":[{{"name":"tcp-redis","containerPort":6493}}],"volumeMounts":{mount},"readinessProbe":"PROBE"}}"#
     );
-    let replica = format!(
-        r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","exec redis-server --port 6494 --bind 127.0.0.1 --save '' --replicaof 127.0.0.1 6493 --masterauth \"$(cat {file})\" --requirepass \"$(cat {file})\""],"env":{env},"ports":[{{"name":"tcp-redis","containerPort":6494}}],"volumeMounts":{mount},"readinessProbe":"PROBE"}}"#
-    );
+    let replica = |port: u16| {
+        format!(
+            r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","exec redis-server --port {port} --bind 127.0.0.1 --dir /data --save '' --replicaof 127.0.0.1 6493 --masterauth \"$(cat {file})\" --requirepass \"$(cat {file})\""],"env":{env},"ports":[{{"name":"tcp-redis","containerPort":{port}}}],"volumeMounts":{mount},"readinessProbe":"PROBE"}}"#
+        )
+    };
     let chart = |component: &str| {
         format!(
             r#"{{"app.kubernetes.io/name":"redis","app.kubernetes.io/instance":"r","app.kubernetes.io/component":"{component}"}}"#
         )
     };
-    let items = [
+    // The chart's primary and two replicas keep their data on claims
+    // (hostPath volumes here), one replica per StatefulSet: on the host's
+    // network each needs its own port.
+    let mut items = host_path_volumes("kr-e2e-chart", 3);
+    items.extend([
         format!(r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}}"#),
         format!(
             r#"{{"apiVersion":"v1","kind":"Secret","metadata":{{"name":"redis","namespace":"{ns}"}},"stringData":{{"redis-password":"{pw}"}}}}"#
@@ -2577,31 +2622,50 @@ fn chart_shaped_deployments_are_found() {
             6492,
             "[]",
         ),
-        redis_workload(
-            ns,
-            "StatefulSet",
-            "r-redis-master",
-            &chart("master"),
-            &primary,
-            6493,
-            secret_vol,
+        with_data_claim(
+            &redis_workload(
+                ns,
+                "StatefulSet",
+                "r-redis-master",
+                &chart("master"),
+                &primary,
+                6493,
+                secret_vol,
+            ),
+            "kr-e2e-chart",
         ),
-        redis_workload(
-            ns,
-            "StatefulSet",
-            "r-redis-replicas",
-            &chart("replica"),
-            &replica,
-            6494,
-            secret_vol,
+        with_data_claim(
+            &redis_workload(
+                ns,
+                "StatefulSet",
+                "r-redis-replicas",
+                &chart("replica"),
+                &replica(6494),
+                6494,
+                secret_vol,
+            ),
+            "kr-e2e-chart",
         ),
-    ];
+        with_data_claim(
+            &redis_workload(
+                ns,
+                "StatefulSet",
+                "r-redis-replicas-b",
+                &chart("replica").replace('}', r#","r-set":"b"}"#),
+                &replica(6495),
+                6495,
+                secret_vol,
+            ),
+            "kr-e2e-chart",
+        ),
+    ]);
     apply_all(&items);
     for w in [
         "deploy/undeclared",
         "deploy/envport",
         "sts/r-redis-master",
         "sts/r-redis-replicas",
+        "sts/r-redis-replicas-b",
     ] {
         kubectl_ok(&["-n", ns, "rollout", "status", w, "--timeout=120s"]);
     }
@@ -2626,8 +2690,8 @@ fn chart_shaped_deployments_are_found() {
             .unwrap_or_default()
     };
     assert_eq!(auth(6493, &["SET", "k", "original"]), "OK");
-    wait_until(60, "the replica to have k", || {
-        auth(6494, &["GET", "k"]) == "original"
+    wait_until(60, "the replicas to have k", || {
+        auth(6494, &["GET", "k"]) == "original" && auth(6495, &["GET", "k"]) == "original"
     });
     let (code, stdout, stderr) = run(plugin(&[
         "backup",
@@ -2660,9 +2724,27 @@ fn chart_shaped_deployments_are_found() {
         "{stderr}"
     );
     let backup = r["path"].as_str().unwrap_or_default().to_string();
-    // A replica cut off from its primary is not backed up from: --from
-    // replica fails (exit 11), auto falls back to the primary.
+    // A replica cut off from its primary is not backed up from: the next
+    // one is read; with both cut, --from replica fails (exit 11) and auto
+    // falls back to the primary.
     assert_eq!(auth(6494, &["REPLICAOF", "127.0.0.1", "1"]), "OK");
+    let (code, stdout, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        ns,
+        "--out-dir",
+        out,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let r = schema_checked("backup", &stdout);
+    assert_eq!(r["source"]["pod"], "r-redis-replicas-b-0", "{stdout}");
+    assert!(
+        stderr.contains("its link to 127.0.0.1:1 is down"),
+        "{stderr}"
+    );
+    assert_eq!(auth(6495, &["REPLICAOF", "127.0.0.1", "1"]), "OK");
     let (code, _, stderr) = run(plugin(&[
         "backup",
         "-n",
@@ -2683,9 +2765,13 @@ fn chart_shaped_deployments_are_found() {
         stderr.contains("backing up from the primary r-redis-master-0 instead"),
         "{stderr}"
     );
-    assert_eq!(auth(6494, &["REPLICAOF", "127.0.0.1", "6493"]), "OK");
-    wait_until(60, "the replica to be linked again", || {
-        auth(6494, &["INFO", "replication"]).contains("master_link_status:up")
+    for port in [6494, 6495] {
+        assert_eq!(auth(port, &["REPLICAOF", "127.0.0.1", "6493"]), "OK");
+    }
+    wait_until(60, "the replicas to be linked again", || {
+        [6494, 6495]
+            .iter()
+            .all(|&p| auth(p, &["INFO", "replication"]).contains("master_link_status:up"))
     });
     assert_eq!(auth(6493, &["SET", "k", "changed"]), "OK");
     // A swap would restart a primary with a replica attached: auto goes live.
@@ -2700,18 +2786,38 @@ fn chart_shaped_deployments_are_found() {
     ]));
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stderr.contains("auto: live restore (1 replica(s) attached"),
+        stderr.contains("auto: live restore (2 replica(s) attached"),
         "{stderr}"
     );
     assert!(
-        stderr.contains("1 of 1 replica(s) caught up (WAIT)"),
+        stderr.contains("2 of 2 replica(s) caught up (WAIT)"),
         "{stderr}"
     );
     assert_eq!(auth(6493, &["GET", "k"]), "original");
-    wait_until(60, "the replica to follow the restore", || {
-        auth(6494, &["GET", "k"]) == "original"
-    });
+    for port in [6494, 6495] {
+        assert_eq!(auth(port, &["GET", "k"]), "original", "replica on {port}");
+    }
+    // The data lives on the claims: each pod's /data is its own volume.
+    for (pod, pv) in [
+        ("r-redis-master-0", "kr-e2e-chart"),
+        ("r-redis-replicas-0", "kr-e2e-chart"),
+        ("r-redis-replicas-b-0", "kr-e2e-chart"),
+    ] {
+        let claim = kubectl_ok(&[
+            "-n",
+            ns,
+            "get",
+            "pvc",
+            &format!("data-{pod}"),
+            "-o",
+            "jsonpath={.status.phase} {.spec.volumeName}",
+        ]);
+        assert!(claim.starts_with(&format!("Bound {pv}-")), "{pod}: {claim}");
+    }
     let _ = kubectl(&["delete", "namespace", ns, "--wait=false"]);
+    for i in 0..3 {
+        let _ = kubectl(&["delete", "pv", &format!("kr-e2e-chart-{i}"), "--wait=false"]);
+    }
 }
 
 /// Three pods shaped like the Bitnami chart with Sentinel (`-node`
@@ -3044,16 +3150,64 @@ fn redis_cluster_backup_and_restore_on_kubernetes() {
     let file = b["path"].as_str().unwrap_or_default().to_string();
     let (code, _, stderr) = run(plugin(&["verify", &file]));
     assert_eq!(code, 0, "{stderr}");
-    for p in primaries {
-        assert_eq!(resp(*p, &["FLUSHALL"]), "OK");
-    }
-    assert_eq!(keys(), 0);
-    let (code, stdout, stderr) = run(plugin(&[
+    // One Lease for the whole cluster (the smallest of its nodes' workload
+    // names, rc-0): held by another run, it refuses the backup and a
+    // restore through any node, before anything changes.
+    let now = String::from_utf8_lossy(
+        &Command::new("date")
+            .args(["-u", "+%Y-%m-%dT%H:%M:%S.000000Z"])
+            .output()
+            .expect("date")
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    apply(&format!(
+        r#"{{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{{"name":"kubectl-redis-rc-0","namespace":"{ns}"}},"spec":{{"holderIdentity":"someone@elsewhere/1","leaseDurationSeconds":3600,"acquireTime":"{now}","renewTime":"{now}"}}}}"#
+    ));
+    let (code, _, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        ns,
+        "-l",
+        "app=rcluster",
+        "--out-dir",
+        out,
+    ]));
+    assert_eq!(code, 6, "{stderr}");
+    assert!(
+        stderr.contains("Lease kubectl-redis-rc-0 is held by someone@elsewhere/1"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(plugin(&[
         "restore",
         "-n",
         ns,
         "--pod",
-        "rc-0-0",
+        "rc-2-0",
+        "--file",
+        &file,
+        "--no-scale-down",
+        "--yes",
+    ]));
+    assert_eq!(code, 6, "{stderr}");
+    assert!(
+        stderr.contains("lock: Lease kubectl-redis-rc-0, the cluster's"),
+        "{stderr}"
+    );
+    assert_eq!(keys(), 300, "a refused restore changed the data");
+    kubectl_ok(&["-n", ns, "delete", "lease", "kubectl-redis-rc-0"]);
+    for p in primaries {
+        assert_eq!(resp(*p, &["FLUSHALL"]), "OK");
+    }
+    assert_eq!(keys(), 0);
+    // Restored by label alone: through the pod serving slot 0's primary.
+    let (code, stdout, stderr) = run(plugin(&[
+        "restore",
+        "-n",
+        ns,
+        "-l",
+        "app=rcluster",
         "--file",
         &file,
         "--no-scale-down",
@@ -3062,10 +3216,20 @@ fn redis_cluster_backup_and_restore_on_kubernetes() {
         "json",
     ]));
     assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("is a Redis Cluster node: restoring into the whole cluster"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("through pod rc-0-0"), "{stderr}");
     let r = schema_checked("restore", &stdout);
     assert_eq!(r["method"], "live", "{stdout}");
     assert_eq!(r["load"]["keys_restored"], 300, "{stdout}");
     assert!(stderr.contains("Redis Cluster: 3 primaries"), "{stderr}");
+    // The Lease was released at the end.
+    assert_eq!(
+        String::from_utf8_lossy(&kubectl(&["-n", ns, "get", "lease", "-o", "name"]).stdout).trim(),
+        ""
+    );
     assert_eq!(keys(), 300);
     assert_eq!(cluster_resp(base, &["GET", "k123"]), "v123");
     // status through one node: the cluster's state and slot coverage.

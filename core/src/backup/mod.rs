@@ -163,6 +163,9 @@ pub struct Plan {
     pub recipients: Vec<String>,
     /// `--from`: a replica or the primary, when replicas are labelled.
     pub from: pods::Prefer,
+    /// The caller holds the lock (each shard of a cluster backup, under the
+    /// cluster's one Lease): take none.
+    pub locked_outside: bool,
 }
 
 /// Output of one `redis-cli` run in the pod.
@@ -513,6 +516,8 @@ pub struct Backup {
     next_id: Id,
     pending: Pending,
     started_ms: Option<u64>,
+    /// The time of the input being handled.
+    now: u64,
     bgsave_started_ms: u64,
     bgsave_ms: u64,
     copy_started_ms: u64,
@@ -567,6 +572,7 @@ impl Backup {
             next_id: 1,
             pending: Pending::None,
             started_ms: None,
+            now: 0,
             bgsave_started_ms: 0,
             bgsave_ms: 0,
             copy_started_ms: 0,
@@ -651,6 +657,7 @@ impl Backup {
     }
 
     fn step(&mut self, now: u64, input: Input, out: &mut Vec<Effect>) {
+        self.now = now;
         let pending = core::mem::replace(&mut self.pending, Pending::None);
         match (pending, input) {
             (Pending::None, Input::Start) if self.started_ms.is_none() => {
@@ -925,6 +932,9 @@ impl Backup {
     }
 
     fn get_lease(&mut self, out: &mut Vec<Effect>) {
+        if self.plan.locked_outside {
+            return self.locked(self.now, out);
+        }
         let id = self.id();
         self.pending = Pending::GetLease(id);
         out.push(Effect::Lock {

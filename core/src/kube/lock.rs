@@ -143,3 +143,103 @@ pub fn lease_name(owner: &str, pod: &str) -> String {
     n.truncate(253);
     n
 }
+
+/// A Redis Cluster's Lease, the same whichever node is asked: the smallest
+/// of the Lease names of the pods serving its nodes (primaries and
+/// replicas), so a backup of the whole cluster and a restore through any
+/// one node exclude each other. With every node in one StatefulSet (the
+/// Bitnami `redis-cluster` chart) it is that StatefulSet's Lease. `None`
+/// when no node is served by one of `pods`.
+pub fn cluster_lease_name(
+    map: &crate::topo::cluster::SlotMap,
+    pods: &[crate::kube::pods::PodInfo],
+) -> Option<String> {
+    map.nodes
+        .iter()
+        .chain(map.replicas.values().flatten().map(|r| &r.node))
+        .filter_map(|n| crate::kube::pods::serving(pods, &n.host, n.port))
+        .map(|p| lease_name(&p.owner, &p.name))
+        .min()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kube::pods::{ContainerInfo, PodInfo};
+    use crate::topo::cluster::SlotMap;
+    use crate::wire::reply::Reply;
+
+    fn pod(name: &str, owner: &str, ip: &str) -> PodInfo {
+        PodInfo {
+            name: name.into(),
+            owner: owner.into(),
+            ip: ip.into(),
+            containers: vec![ContainerInfo {
+                name: "redis".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn slots(ranges: &[(i64, i64, &str, &str)]) -> SlotMap {
+        let bulk = |s: &str| Reply::Bulk(s.as_bytes().to_vec());
+        SlotMap::from_slots(&Reply::Array(
+            ranges
+                .iter()
+                .map(|(a, b, primary, replica)| {
+                    Reply::Array(vec![
+                        Reply::Integer(*a),
+                        Reply::Integer(*b),
+                        Reply::Array(vec![bulk(primary), Reply::Integer(6379)]),
+                        Reply::Array(vec![bulk(replica), Reply::Integer(6379)]),
+                    ])
+                })
+                .collect(),
+        ))
+        .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_cluster_has_one_lease_whichever_node_is_asked() {
+        // One StatefulSet for every node (the Bitnami chart): its name.
+        let chart: Vec<PodInfo> = (0..4)
+            .map(|i| pod(&format!("rc-{i}"), "StatefulSet/rc", &format!("10.0.0.{i}")))
+            .collect();
+        let map = slots(&[
+            (0, 8191, "10.0.0.0", "10.0.0.2"),
+            (8192, 16383, "10.0.0.1", "10.0.0.3"),
+        ]);
+        assert_eq!(
+            cluster_lease_name(&map, &chart).as_deref(),
+            Some("kubectl-redis-rc")
+        );
+        // One workload per node: the smallest name, replicas included, and
+        // the same after a failover swaps a primary with its replica.
+        let own: Vec<PodInfo> = ["d", "c", "b", "a"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                pod(
+                    &format!("{n}-0"),
+                    &format!("StatefulSet/{n}"),
+                    &format!("10.0.0.{i}"),
+                )
+            })
+            .collect();
+        let after = slots(&[
+            (0, 8191, "10.0.0.2", "10.0.0.0"),
+            (8192, 16383, "10.0.0.1", "10.0.0.3"),
+        ]);
+        assert_eq!(
+            cluster_lease_name(&map, &own).as_deref(),
+            Some("kubectl-redis-a")
+        );
+        assert_eq!(
+            cluster_lease_name(&after, &own),
+            cluster_lease_name(&map, &own)
+        );
+        // No node served by a listed pod (a cluster outside Kubernetes).
+        assert_eq!(cluster_lease_name(&map, &[]), None);
+    }
+}

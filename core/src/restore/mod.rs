@@ -27,6 +27,7 @@ use crate::kube::pods::{self, PodInfo, Target, Wanted};
 use crate::kube::probe;
 use crate::rdb::reader;
 use crate::rdb::{self, Header, Prelude, Server};
+use crate::topo::cluster::SlotMap;
 use crate::wire::reply::{self, Reply};
 use serde::Serialize;
 
@@ -482,6 +483,9 @@ enum Step {
     Config(&'static str),
     Probe,
     Writer(usize),
+    ClusterNodes,
+    ClusterSlots,
+    ClusterPods,
     GetLease,
     TakeLease,
     Confirm,
@@ -559,6 +563,8 @@ pub struct Restore {
     live: bool,
     /// The server runs in cluster mode: the load routes keys by slot.
     cluster: bool,
+    /// Its nodes, while the cluster's Lease is worked out.
+    cluster_map: Option<SlotMap>,
     connected: bool,
     /// What the target takes as payloads, once known.
     caps: Option<live::Caps>,
@@ -615,6 +621,7 @@ impl Restore {
             finished: false,
             live: false,
             cluster: false,
+            cluster_map: None,
             connected: false,
             caps: None,
             proto_max_bulk: None,
@@ -835,6 +842,9 @@ impl Restore {
             }
             (Step::Connect, Input::Connected(_, r)) => self.on_connected(r, out),
             (Step::LiveInfo, Input::Reply(_, r)) => self.on_live_info(r, out),
+            (Step::ClusterNodes, Input::Reply(_, r)) => self.on_cluster_nodes(true, r, out),
+            (Step::ClusterSlots, Input::Reply(_, r)) => self.on_cluster_nodes(false, r, out),
+            (Step::ClusterPods, Input::Pods(_, r)) => self.on_cluster_pods(r, out),
             (Step::LiveConfig, Input::Reply(_, r)) => match r {
                 // CONFIG may be blocked: then the default limit holds.
                 Ok(rep) => {
@@ -1381,10 +1391,88 @@ impl Restore {
         if self.plan.url.is_some() {
             return self.next_writer(0, out);
         }
+        if self.cluster {
+            // One Lease for the whole cluster, whichever node was named: it
+            // needs the nodes, then the pods serving them.
+            return self.redis(Step::ClusterNodes, &["CLUSTER", "SHARDS"], out);
+        }
+        self.get_lease(out);
+    }
+
+    fn get_lease(&mut self, out: &mut Vec<Effect>) {
         let request = Request::Get {
             name: self.lease.clone(),
         };
         self.ask(Step::GetLease, |id| Effect::Lock { id, request }, out);
+    }
+
+    /// `CLUSTER SHARDS` (or, before 7.0, `CLUSTER SLOTS`) answered: list the
+    /// namespace's pods to find the cluster's Lease. A map that cannot be
+    /// read leaves the named pod's Lease, with a warning.
+    fn on_cluster_nodes(&mut self, shards: bool, r: Result<Reply, String>, out: &mut Vec<Effect>) {
+        let map = match r {
+            Ok(Reply::Error(_)) if shards => {
+                return self.redis(Step::ClusterSlots, &["CLUSTER", "SLOTS"], out)
+            }
+            Ok(reply) if shards => SlotMap::from_shards(&reply),
+            Ok(reply) => SlotMap::from_slots(&reply),
+            Err(e) => Err(e),
+        };
+        match map {
+            Ok(m) => {
+                self.cluster_map = Some(m);
+                let namespace = self.plan.namespace.clone();
+                self.ask(
+                    Step::ClusterPods,
+                    |id| Effect::ListPods {
+                        id,
+                        namespace,
+                        selector: String::new(),
+                        name: None,
+                    },
+                    out,
+                );
+            }
+            Err(e) => {
+                say(
+                    out,
+                    Line::Warn(format!(
+                        "cannot read the cluster's nodes ({e}): locking with {} only",
+                        self.lease
+                    )),
+                );
+                self.get_lease(out);
+            }
+        }
+    }
+
+    fn on_cluster_pods(&mut self, r: Result<Vec<PodInfo>, String>, out: &mut Vec<Effect>) {
+        let name = match (&r, self.cluster_map.take()) {
+            (Ok(pods), Some(m)) => lock::cluster_lease_name(&m, pods),
+            _ => None,
+        };
+        match (name, r) {
+            (Some(n), _) => {
+                if n != self.lease {
+                    say(
+                        out,
+                        Line::Detail(format!(
+                            "lock: Lease {n}, the cluster's (one for all its nodes)"
+                        )),
+                    );
+                    self.lease = n;
+                }
+            }
+            (None, Err(e)) => say(
+                out,
+                Line::Warn(format!(
+                    "cannot list the pods serving the cluster ({e}): locking with {} only",
+                    self.lease
+                )),
+            ),
+            (None, Ok(_)) => {}
+        }
+        self.get_lease(out);
     }
 
     fn flush(&mut self, out: &mut Vec<Effect>) {

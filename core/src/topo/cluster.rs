@@ -55,7 +55,8 @@ pub struct SlotMap {
     /// The nodes, primaries first as found; replicas are not routed to.
     pub nodes: Vec<Node>,
     owner: Vec<u16>,
-    /// Each primary's replicas, from `CLUSTER SHARDS` (unknown before 7.0).
+    /// Each primary's replicas, from `CLUSTER SHARDS` (with their health)
+    /// or `CLUSTER SLOTS` (before 7.0; without it).
     pub replicas: BTreeMap<usize, Vec<Replica>>,
 }
 
@@ -162,7 +163,34 @@ impl SlotMap {
                 m.nodes[i].id = id;
             }
             m.assign(a, b, i)?;
+            // The replicas follow the primary. SLOTS gives no health: each
+            // is checked on its own (`INFO replication`) before it is read.
+            let reps: Vec<Replica> = f
+                .iter()
+                .skip(3)
+                .filter_map(|r| {
+                    let Reply::Array(n) = r else { return None };
+                    Some(Replica {
+                        node: Node {
+                            host: n.first().map(text)?,
+                            port: n.get(1).and_then(int).and_then(|p| u16::try_from(p).ok())?,
+                            id: n.get(2).map(text).unwrap_or_default(),
+                        },
+                        failed: false,
+                    })
+                })
+                .collect();
+            let known = m.replicas.entry(i).or_default();
+            for r in reps {
+                if !known
+                    .iter()
+                    .any(|k| k.node.host == r.node.host && k.node.port == r.node.port)
+                {
+                    known.push(r);
+                }
+            }
         }
+        m.replicas.retain(|_, r| !r.is_empty());
         Ok(m)
     }
 
@@ -242,7 +270,7 @@ impl SlotMap {
     /// offsets travel by gossip and lag behind); or why there are none.
     pub fn replica_candidates(&self, primary: usize) -> Result<Vec<&Replica>, String> {
         let Some(reps) = self.replicas.get(&primary).filter(|r| !r.is_empty()) else {
-            return Err("no replica (or a server before 7.0, which does not list them)".into());
+            return Err("no replica".into());
         };
         let ok: Vec<&Replica> = reps.iter().filter(|r| !r.failed).collect();
         if ok.is_empty() {
@@ -834,8 +862,30 @@ mod tests {
         ]))
         .expect("map");
         assert_eq!((s.nodes.clone(), s.ranges()), (m.nodes.clone(), m.ranges()));
-        // Only CLUSTER SHARDS says which replicas are healthy.
-        assert!(s.replica_candidates(0).is_err());
+        // CLUSTER SLOTS lists replicas too, without their health: each is a
+        // candidate, to be checked on its own.
+        let c = s.replica_candidates(1).expect("candidates");
+        assert_eq!(
+            c.iter()
+                .map(|r| (
+                    r.node.host.as_str(),
+                    r.node.port,
+                    r.node.id.as_str(),
+                    r.failed
+                ))
+                .collect::<Vec<_>>(),
+            vec![("127.0.0.1", 7101, "r", false)]
+        );
+        let bare = SlotMap::from_slots(&Reply::Array(vec![Reply::Array(vec![
+            Reply::Integer(0),
+            Reply::Integer(16383),
+            Reply::Array(vec![bulk("10.0.0.1"), Reply::Integer(6379)]),
+        ])]))
+        .expect("map");
+        assert_eq!(
+            bare.replica_candidates(0).err().as_deref(),
+            Some("no replica")
+        );
     }
 
     fn cmd(args: &[&str]) -> Vec<u8> {

@@ -298,6 +298,7 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
             From::Primary => pods::Prefer::Primary,
             From::Replica => pods::Prefer::Replica,
         },
+        locked_outside: false,
     };
     // A Redis Cluster: every primary, merged into one backup.
     let mut probe_auth = auth.clone();
@@ -308,6 +309,7 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
         plan.url.as_ref(),
         &plan.selector,
         plan.pod.is_some(),
+        "backing up the whole cluster",
     )
     .await
     {

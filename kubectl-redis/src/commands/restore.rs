@@ -277,10 +277,17 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
     }
     let namespace = k.as_ref().map(|k| k.namespace.clone()).unwrap_or_default();
     let user = k.as_ref().and_then(|k| k.user.clone());
+    let selector = env::selector(args.target.selector);
+    let mut pod = args.target.pod;
+    if pod.is_none() && url.is_none() {
+        // Several pods match and they are a Redis Cluster's nodes: the
+        // restore goes through the primary serving slot 0 (any would do).
+        pod = cluster_entry(ui, k.as_ref(), &auth, &selector).await;
+    }
     let plan = Plan {
         namespace,
-        selector: env::selector(args.target.selector),
-        pod: args.target.pod,
+        selector,
+        pod,
         container: args.target.container,
         port: args.target.redis_port,
         file,
@@ -306,6 +313,41 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
     let finish = crate::jobs::restore::drive(ui, k.as_ref(), auth, plan).await;
     report(ui, args.output, &finish);
     finish.exit
+}
+
+/// The pod to restore a Redis Cluster through when it was found by label:
+/// the one serving the primary of slot 0. `None` when the pods matching
+/// are not a cluster's (the usual search then decides).
+async fn cluster_entry(
+    ui: &Ui,
+    k: Option<&crate::kube::Kube>,
+    auth: &auth::Auth,
+    selector: &str,
+) -> Option<String> {
+    let found = crate::jobs::cluster_backup::detect(
+        ui,
+        k,
+        &mut auth.clone(),
+        None,
+        selector,
+        false,
+        "restoring into the whole cluster",
+    )
+    .await?;
+    let node = found.map.owner(0).map(|n| &found.map.nodes[n])?;
+    match kubectl_redis_core::kube::pods::target_serving(&found.pods, &node.host, node.port) {
+        Ok(t) => {
+            ui.note(&format!(
+                "through pod {} (the primary of slot 0, {}:{})",
+                t.pod, node.host, node.port
+            ));
+            Some(t.pod)
+        }
+        Err(e) => {
+            ui.warn(&format!("the cluster's entry node: {e}"));
+            None
+        }
+    }
 }
 
 /// `--backup-first`: a backup of the same Redis (same target flags,

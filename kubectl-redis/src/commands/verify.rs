@@ -174,6 +174,7 @@ pub async fn run_url(ui: &Ui, args: VerifyArgs) -> Exit {
         diskless: false,
         recipients: Vec::new(),
         from: kubectl_redis_core::kube::pods::Prefer::Primary,
+        locked_outside: false,
     };
     let mut shell = Shell::new(
         ui,

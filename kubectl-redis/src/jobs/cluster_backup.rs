@@ -7,6 +7,7 @@
 //! each snapshot's sha256. Nothing appears in the repository unless every
 //! shard succeeded.
 
+use crate::kube::lease::Locks;
 use crate::kube::Kube;
 use crate::redis::auth::Auth;
 use crate::redis::Conn;
@@ -17,6 +18,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kubectl_redis_core::backup::{self as machine, Endpoint, Line, Plan, Url};
 use kubectl_redis_core::exit::Exit;
+use kubectl_redis_core::kube::lock::{self, Decision, LeaseError};
 use kubectl_redis_core::kube::pods::{self, PodInfo};
 use kubectl_redis_core::rdb::merge::Merger;
 use kubectl_redis_core::rdb::records::Splitter;
@@ -46,6 +48,7 @@ async fn is_cluster(conn: &mut Conn) -> Result<bool, String> {
 /// `--url`; through Kubernetes when no `--pod` is named and several Ready
 /// pods match (a cluster is several nodes), by asking the first of them.
 /// Anything that fails here leaves the decision to the single-server path.
+/// `doing` ends the note said when a cluster is found by label.
 pub async fn detect(
     ui: &Ui,
     k: Option<&Kube>,
@@ -53,6 +56,7 @@ pub async fn detect(
     url: Option<&Url>,
     selector: &str,
     named_pod: bool,
+    doing: &str,
 ) -> Option<Found> {
     if let Some(u) = url {
         let (mut conn, _) = crate::redis::open_authed(&Endpoint::Url(u.clone()), None, auth)
@@ -112,7 +116,7 @@ pub async fn detect(
     }
     let map = map?;
     ui.note(&format!(
-        "{} pods match {selector} and {} is a Redis Cluster node: backing up the whole cluster",
+        "{} pods match {selector} and {} is a Redis Cluster node: {doing}",
         listed.len(),
         first.name
     ));
@@ -137,9 +141,80 @@ pub struct Done {
 pub type Failed = (Exit, String, String);
 
 /// Runs the cluster backup: every primary's snapshot in parallel, merged,
-/// stored in `repos[0]` and copied to the others.
-#[allow(clippy::too_many_arguments)]
+/// stored in `repos[0]` and copied to the others; on Kubernetes under the
+/// cluster's one Lease (the shards take none of their own).
 pub async fn run(
+    ui: &Ui,
+    k: Option<Kube>,
+    auth: Auth,
+    found: Found,
+    base: &Plan,
+    repos: Vec<(Repo, Option<Recipients>)>,
+) -> Result<Done, Failed> {
+    let lease = match (&k, base.url.is_some()) {
+        (Some(k), false) => lock::cluster_lease_name(&found.map, &found.pods).map(|name| (k, name)),
+        _ => None,
+    };
+    let mut held = None;
+    if let Some((k, name)) = &lease {
+        held = take_lease(ui, k, name, base).await?;
+    }
+    let r = run_locked(ui, k.clone(), auth, found, base, repos).await;
+    if let (Some(mut locks), Some((_, name))) = (held, lease) {
+        if let Err(e) = locks.release(&name).await {
+            ui.warn(&format!(
+                "could not release the lock Lease {name}: {e} (it expires on its own)"
+            ));
+        }
+    }
+    r
+}
+
+/// Takes the cluster's Lease and keeps renewing it. `None` when Leases
+/// cannot be used here (the backup goes on without, and says so, as a
+/// single server's does); an error when another run holds it.
+async fn take_lease(ui: &Ui, k: &Kube, name: &str, base: &Plan) -> Result<Option<Locks>, Failed> {
+    let mut locks = Locks::new(k.client.clone(), &k.namespace, base.holder.clone());
+    let without = |e: LeaseError| {
+        let why = match e {
+            LeaseError::Forbidden(m) => format!("no permission to use the lock Lease {name} ({m})"),
+            LeaseError::Other(m) => format!("the lock Lease {name} is unavailable ({m})"),
+            LeaseError::Conflict => format!("the lock Lease {name} changed under us"),
+        };
+        ui.warn(&format!(
+            "{why}; backing up without it (a concurrent restore would not be detected)"
+        ));
+    };
+    let found = match locks.get(name).await {
+        Ok(f) => f,
+        Err(e) => {
+            without(e);
+            return Ok(None);
+        }
+    };
+    match lock::decide(found.as_ref(), name, &base.holder, crate::env::unix_now()) {
+        Decision::Held { message, hint } => Err((Exit::Locked, message, hint)),
+        Decision::Take { replaces, warning } => {
+            if let Some(w) = warning {
+                ui.warn(&w);
+            }
+            match locks.take(name, base.lease_s, replaces).await {
+                Ok(()) => Ok(Some(locks)),
+                Err(LeaseError::Conflict) => Err((
+                    Exit::Locked,
+                    format!("another backup or restore took the lock Lease {name} just now"),
+                    "wait for it to finish".into(),
+                )),
+                Err(e) => {
+                    without(e);
+                    Ok(None)
+                }
+            }
+        }
+    }
+}
+
+async fn run_locked(
     ui: &Ui,
     k: Option<Kube>,
     auth: Auth,
@@ -224,6 +299,7 @@ pub async fn run(
         plan.method = machine::Method::Stream;
         plan.from = pods::Prefer::Primary;
         plan.recipients = Vec::new();
+        plan.locked_outside = true;
         let mut pod = None;
         if base.url.is_some() {
             plan.url = Some(Url {

@@ -246,6 +246,15 @@ impl Shell<'_> {
     async fn perform(&mut self, effect: Effect) -> Input {
         match effect {
             Effect::ReadLocal { id, path } => Input::Local(id, read_local(&path)),
+            // Every pod of the namespace (a cluster's nodes): as they are.
+            Effect::ListPods {
+                id,
+                selector,
+                name: None,
+                ..
+            } if selector.is_empty() => {
+                Input::Pods(id, crate::kube::pods::list_pods(&self.pods, "", None).await)
+            }
             Effect::ListPods {
                 id, selector, name, ..
             } => Input::Pods(
