@@ -1106,6 +1106,8 @@ async fn redis_cluster(base: u16) -> Vec<ContainerAsync<GenericImage>> {
 /// (CLUSTER SHARDS), what was there is flushed on every primary, a slot
 /// caught mid-migration is followed through ASK, the count check sums
 /// every primary, and every key reads back with its type, value and TTL.
+/// Then the cluster's own backups, and a 6.2 cluster of another shape
+/// (CLUSTER SLOTS, a shard without a replica) into it.
 #[tokio::test(flavor = "multi_thread")]
 async fn live_restore_into_a_redis_cluster() {
     let src = server("7.0", 6610);
@@ -1205,6 +1207,15 @@ async fn live_restore_into_a_redis_cluster() {
     let sets = tempfile::tempdir().expect("tempdir");
     let url = format!("redis://127.0.0.1:{base}");
     let d = sets.path().to_string_lossy().into_owned();
+    // The load may have pushed a replica past its output buffer and into a
+    // full resync (which the backup rightly would not read): wait for all
+    // three to be linked and done.
+    wait_until(60, "the replicas to be linked after the load", || {
+        (base + 3..base + 6).all(|p| {
+            let i = cmd(p, 0, &["INFO", "replication"]);
+            i.contains("master_link_status:up") && i.contains("master_sync_in_progress:0")
+        })
+    });
     let (code, stdout, stderr) = plugin(&["backup", "--url", &url, "--out-dir", &d, "-o", "json"]);
     assert_eq!(code, 0, "{stderr}");
     let b = schema_checked("backup", &stdout);
@@ -1213,7 +1224,10 @@ async fn live_restore_into_a_redis_cluster() {
     let shards = b["shards"].as_array().cloned().unwrap_or_default();
     assert_eq!(shards.len(), 3, "{stdout}");
     // Read from the replicas (online, caught up), sparing the primaries.
-    assert!(shards.iter().all(|s| s["role"] == "replica"), "{stdout}");
+    assert!(
+        shards.iter().all(|s| s["role"] == "replica"),
+        "{stdout}\n{stderr}"
+    );
     let (code, stdout, stderr) = plugin(&[
         "backup",
         "--url",
@@ -1275,4 +1289,134 @@ async fn live_restore_into_a_redis_cluster() {
     assert_eq!(r["load"]["keys_restored"], total, "{r}");
     c_single.stop().await.expect("stop");
     c_src.stop().await.expect("stop");
+
+    // A cluster before 7.0 (no CLUSTER SHARDS) and of another shape: Redis
+    // 6.2, two primaries, only the first with a replica. Its backup reads
+    // that replica (found in CLUSTER SLOTS) and the other shard's primary;
+    // `--from replica` refuses the shard without one; and the two-shard
+    // backup goes into the three-shard 7.0 cluster.
+    let old = server("6.2", 6621);
+    let mut old_nodes = Vec::new();
+    for p in 6621..6624u16 {
+        let conf = format!("/tmp/nodes-{p}.conf");
+        old_nodes.push(
+            start_on(
+                &old,
+                p,
+                &["--cluster-enabled", "yes", "--cluster-config-file", &conf],
+            )
+            .await,
+        );
+    }
+    for p in [6622u16, 6623] {
+        ok(6621, 0, &["CLUSTER", "MEET", "127.0.0.1", &p.to_string()]);
+    }
+    for (port, range) in [(6621u16, 0..8192), (6622, 8192..16384)] {
+        let slots: Vec<String> = range.map(|s: u32| s.to_string()).collect();
+        let mut a = vec!["CLUSTER", "ADDSLOTS"];
+        a.extend(slots.iter().map(String::as_str));
+        ok(port, 0, &a);
+    }
+    wait_until(60, "the 6.2 nodes to know each other", || {
+        (6621..6624u16).all(|p| {
+            cmd(p, 0, &["CLUSTER", "NODES"])
+                .matches("connected")
+                .count()
+                >= 3
+        })
+    });
+    let id = myid(6621);
+    wait_until(30, "the 6.2 replica to know its primary", || {
+        !cmd(6623, 0, &["CLUSTER", "REPLICATE", &id]).starts_with('-')
+    });
+    wait_until(
+        60,
+        "the 6.2 cluster to be ok and its replica linked",
+        || {
+            (6621..6624u16).all(|p| cmd(p, 0, &["CLUSTER", "INFO"]).contains("cluster_state:ok"))
+                && cmd(6623, 0, &["INFO", "replication"]).contains("master_link_status:up")
+                // The node asked knows it as its replica (gossip), so lists
+                // it in CLUSTER SLOTS.
+                && cmd(6621, 0, &["CLUSTER", "NODES"])
+                    .lines()
+                    .any(|l| l.contains(":6623") && l.contains(&format!("slave {id}")))
+        },
+    );
+    for i in 0..200 {
+        assert_eq!(
+            cluster_cmd(6621, &["SET", &format!("old{i}"), &i.to_string()]),
+            "+OK"
+        );
+    }
+    assert_eq!(cluster_cmd(6621, &["RPUSH", "{old}list", "a", "b"]), ":2");
+    assert_eq!(
+        cluster_cmd(6621, &["SET", "old:ttl", "v", "EX", "100000"]),
+        "+OK"
+    );
+    let mut want = contents(6621);
+    want.extend(contents(6622));
+    assert_eq!(want.len(), 202);
+    let olds = tempfile::tempdir().expect("tempdir");
+    let od = olds.path().to_string_lossy().into_owned();
+    let url62 = "redis://127.0.0.1:6621";
+    let (code, stdout, stderr) =
+        plugin(&["backup", "--url", url62, "--out-dir", &od, "-o", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let b62 = schema_checked("backup", &stdout);
+    let read: Vec<(String, String)> = b62["shards"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    (
+                        s["address"].as_str().unwrap_or_default().to_string(),
+                        s["role"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        read,
+        [
+            ("127.0.0.1:6623".to_string(), "replica".to_string()),
+            ("127.0.0.1:6622".to_string(), "primary".to_string())
+        ],
+        "{stdout}\n{stderr}"
+    );
+    assert_eq!(b62["keys"], 202, "{stdout}");
+    assert!(
+        stderr.contains("shard 127.0.0.1:6622: reading the primary (no replica)"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = plugin(&[
+        "backup",
+        "--url",
+        url62,
+        "--out-dir",
+        &od,
+        "--from",
+        "replica",
+    ]);
+    assert_eq!(code, 11, "{stderr}");
+    assert!(
+        stderr.contains("the shard of 127.0.0.1:6622 has no healthy replica (no replica)"),
+        "{stderr}"
+    );
+    let f62 = PathBuf::from(b62["path"].as_str().expect("path"));
+    let (code, r, stderr) = live(&f62, base, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(r["load"]["keys_restored"], 202, "{r}");
+    let mut got = BTreeMap::new();
+    for p in base..base + 3 {
+        got.extend(contents(p));
+    }
+    assert_same(
+        &want,
+        &got,
+        "a 6.2 cluster's two shards into a 7.0 cluster's three",
+    );
+    for n in old_nodes {
+        n.stop().await.expect("stop");
+    }
 }

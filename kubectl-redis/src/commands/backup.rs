@@ -37,7 +37,7 @@ operators), or named by Sentinel, a healthy replica is read and the primary \
 spared the fork (--from). A Redis Cluster (--url to a node, or several matching \
 pods that are nodes) is backed up whole: one snapshot per shard in parallel, \
 from healthy replicas where there are, merged into one verified backup whose \
-manifest lists the shards and their slots.";
+manifest lists the shards and their slots, under one Lease for the cluster.";
 
 pub fn after_help() -> String {
     format!(

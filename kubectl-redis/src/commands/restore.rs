@@ -50,7 +50,8 @@ cannot be rolled back: take a backup first. --method auto (the default) picks \
 live when a swap cannot run or is unsafe (no exec, no tools, a server older \
 than the file, replicas attached, Sentinel beside it) and swap otherwise, and \
 says why.\n\n\
-A Redis Cluster node (--pod NODE or --url) is restored live, into the whole \
+A Redis Cluster (--pod NODE, --url, or several matching pods that are its \
+nodes) is restored live, into the whole cluster, under one Lease for the \
 cluster: every primary gets a connection and a FLUSHALL ASYNC (unless \
 --merge), each key goes to the primary owning its slot, MOVED and ASK are \
 followed. Any backup fits: a cluster's, or a single server's with keys in \
@@ -58,7 +59,7 @@ database 0 only.";
 
 pub fn after_help() -> String {
     format!(
-        "Environment:\n  BACKUP                 file when --file is not given\n  WORKER_DEPLOY          writers when --scale-down is not given (comma-separated)\n  NS, APP_LABEL          as for backup\n\n{}\nExamples:\n  kubectl redis restore --file ./backups/redis-backup-20251024_180500.rdb -n october\n  kubectl redis restore --file x.rdb --scale-down deploy/api --scale-down sts/celery --yes\n  kubectl redis restore --file x.rdb --dry-run        # checks and plan only\n  kubectl redis restore --recover -n october          # after a killed restore\n  kubectl redis restore --file x.rdb --method live    # no exec, no restart\n  kubectl redis restore --file x.rdb -n prod --pod redis-cluster-0   # a Redis Cluster, through any node\n  REDISCLI_AUTH=... kubectl redis restore --file x.rdb --url redis://127.0.0.1:6379 --yes",
+        "Environment:\n  BACKUP                 file when --file is not given\n  WORKER_DEPLOY          writers when --scale-down is not given (comma-separated)\n  NS, APP_LABEL          as for backup\n\n{}\nExamples:\n  kubectl redis restore --file ./backups/redis-backup-20251024_180500.rdb -n october\n  kubectl redis restore --file x.rdb --scale-down deploy/api --scale-down sts/celery --yes\n  kubectl redis restore --file x.rdb --dry-run        # checks and plan only\n  kubectl redis restore --recover -n october          # after a killed restore\n  kubectl redis restore --file x.rdb --method live    # no exec, no restart\n  kubectl redis restore --file x.rdb -n prod -l app.kubernetes.io/name=redis-cluster   # a whole Redis Cluster\n  REDISCLI_AUTH=... kubectl redis restore --file x.rdb --url redis://127.0.0.1:6379 --yes",
         exit::help_table()
     )
 }
