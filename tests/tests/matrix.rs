@@ -1403,6 +1403,72 @@ async fn live_restore_into_a_redis_cluster() {
         stderr.contains("the shard of 127.0.0.1:6622 has no healthy replica (no replica)"),
         "{stderr}"
     );
+    // Encrypted, into two repositories: the merge streams into the first
+    // (checked as it is written), the second is copied from a staged copy;
+    // each holds a whole, decryptable backup and no staging is left.
+    let key = olds.path().join("key.txt");
+    assert!(Command::new("age-keygen")
+        .arg("-o")
+        .arg(&key)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("age-keygen")
+        .success());
+    let public = String::from_utf8_lossy(
+        &Command::new("age-keygen")
+            .arg("-y")
+            .arg(&key)
+            .output()
+            .expect("age-keygen -y")
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    let (a, b) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let (ad, bd) = (a.path().to_string_lossy(), b.path().to_string_lossy());
+    let (code, stdout, stderr) = plugin(&[
+        "backup",
+        "--url",
+        url62,
+        "--out-dir",
+        &ad,
+        "--out-dir",
+        &bd,
+        "--encrypt-to",
+        &public,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let enc = schema_checked("backup", &stdout);
+    assert_eq!(enc["keys"], 202, "{stdout}");
+    for dir in [a.path(), b.path()] {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(names[0].ends_with(".rdb.age"), "{names:?}");
+        let f = dir.join(&names[0]);
+        let (code, stdout, stderr) = plugin(&[
+            "verify",
+            &f.to_string_lossy(),
+            "--identity",
+            &key.to_string_lossy(),
+            "-o",
+            "json",
+        ]);
+        assert_eq!(code, 0, "{}: {stderr}", f.display());
+        let v = schema_checked("verify", &stdout);
+        assert_eq!(v["files"][0]["keys"], 202, "{stdout}");
+        assert_eq!(v["files"][0]["checked"], "every-byte", "{stdout}");
+        assert_eq!(v["files"][0]["manifest"], "match", "{stdout}");
+    }
     let f62 = PathBuf::from(b62["path"].as_str().expect("path"));
     let (code, r, stderr) = live(&f62, base, &[]);
     assert_eq!(code, 0, "{stderr}");
@@ -1419,4 +1485,41 @@ async fn live_restore_into_a_redis_cluster() {
     for n in old_nodes {
         n.stop().await.expect("stop");
     }
+
+    // A one-node cluster lists itself without an address (no other node
+    // has told it): it is the address it was reached at.
+    let alone = server("7.0", 6625);
+    let c_alone = start_on(
+        &alone,
+        6625,
+        &[
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "/tmp/nodes-6625.conf",
+        ],
+    )
+    .await;
+    ok(6625, 0, &["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]);
+    wait_until(30, "the one-node cluster to be ok", || {
+        cmd(6625, 0, &["CLUSTER", "INFO"]).contains("cluster_state:ok")
+    });
+    let (code, r, stderr) = live(&f62, 6625, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(r["load"]["keys_restored"], 202, "{r}");
+    assert_same(&want, &contents(6625), "into a one-node cluster");
+    let (code, stdout, stderr) = plugin(&[
+        "backup",
+        "--url",
+        "redis://127.0.0.1:6625",
+        "--out-dir",
+        &od,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let b1 = schema_checked("backup", &stdout);
+    assert_eq!(b1["shards"][0]["address"], "127.0.0.1:6625", "{stdout}");
+    assert_eq!(b1["keys"], 202, "{stdout}");
+    c_alone.stop().await.expect("stop");
 }

@@ -1419,7 +1419,10 @@ impl Restore {
             Err(e) => Err(e),
         };
         match map {
-            Ok(m) => {
+            Ok(mut m) => {
+                if let Some(p) = &self.pod_before {
+                    m.resolve_unknown(&p.ip);
+                }
                 self.cluster_map = Some(m);
                 let namespace = self.plan.namespace.clone();
                 self.ask(

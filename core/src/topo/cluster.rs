@@ -265,6 +265,23 @@ impl SlotMap {
         Ok(m)
     }
 
+    /// Gives `host`, the address the asked node was reached at, to every
+    /// node listed without one (an empty or `?` endpoint: a node that no
+    /// other has met yet, such as the only node of a one-node cluster,
+    /// does not know its own address).
+    pub fn resolve_unknown(&mut self, host: &str) {
+        let unknown = |h: &str| h.is_empty() || h == "?";
+        for n in self
+            .nodes
+            .iter_mut()
+            .chain(self.replicas.values_mut().flatten().map(|r| &mut r.node))
+        {
+            if unknown(&n.host) {
+                n.host = host.to_string();
+            }
+        }
+    }
+
     /// The replicas of `primary` the cluster does not consider failed,
     /// to be checked one by one (`INFO replication`: CLUSTER SHARDS's
     /// offsets travel by gossip and lag behind); or why there are none.
@@ -855,7 +872,7 @@ mod tests {
                 ]),
             ])
         };
-        let s = SlotMap::from_slots(&Reply::Array(vec![
+        let mut s = SlotMap::from_slots(&Reply::Array(vec![
             range(0, 5460, 7000, "a"),
             range(5461, 10922, 7001, "b"),
             range(10923, 16383, 7002, "c"),
@@ -886,6 +903,21 @@ mod tests {
             bare.replica_candidates(0).err().as_deref(),
             Some("no replica")
         );
+        // A one-node cluster does not know its own address: it is the one
+        // the node was reached at.
+        let mut alone = SlotMap::from_slots(&Reply::Array(vec![Reply::Array(vec![
+            Reply::Integer(0),
+            Reply::Integer(16383),
+            Reply::Array(vec![bulk(""), Reply::Integer(7000), bulk("a")]),
+        ])]))
+        .expect("map");
+        alone.resolve_unknown("10.1.2.3");
+        assert_eq!(
+            (alone.nodes[0].host.as_str(), alone.nodes[0].port),
+            ("10.1.2.3", 7000)
+        );
+        s.resolve_unknown("10.1.2.3");
+        assert_eq!(s.nodes[0].host, "127.0.0.1", "a known address is kept");
     }
 
     fn cmd(args: &[&str]) -> Vec<u8> {

@@ -343,6 +343,33 @@ pub(crate) async fn copy_one(
         };
         (e, p)
     })?;
+    copy_from(
+        raw,
+        &src.display(),
+        manifest,
+        dst,
+        out_name,
+        encrypt,
+        ids,
+        adjust,
+    )
+    .await
+}
+
+/// As [`copy_one`], from bytes read from `raw` (named `src_name` in
+/// errors): a file, or a stream made as it is read (the merged shards of a
+/// cluster backup).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn copy_from(
+    raw: Box<dyn Read + Send>,
+    src_name: &str,
+    manifest: Option<Manifest>,
+    dst: &Repo,
+    out_name: &str,
+    encrypt: Option<&Recipients>,
+    ids: &Arc<Identities>,
+    adjust: &dyn Fn(&mut Manifest),
+) -> Result<Copied, (Exit, Problem)> {
     let dst_exit = match dst {
         Repo::Remote(_) => Exit::Storage,
         Repo::Local(_) => Exit::Error,
@@ -445,7 +472,7 @@ pub(crate) async fn copy_one(
             put.abort().await;
             return Err(bad(
                 Exit::Storage,
-                format!("reading {}: {m}", src.display()),
+                format!("reading {src_name}: {m}"),
                 "check the source",
             ));
         }

@@ -65,7 +65,9 @@ pub async fn detect(
         if !is_cluster(&mut conn).await.ok()? {
             return None;
         }
-        let map = crate::redis::cluster::slot_map(&mut conn).await.ok()?;
+        let map = crate::redis::cluster::slot_map(&mut conn, &u.host)
+            .await
+            .ok()?;
         return Some(Found {
             map,
             pods: Vec::new(),
@@ -106,7 +108,9 @@ pub async fn detect(
         .ok()?;
     let cluster = is_cluster(&mut conn).await.unwrap_or(false);
     let map = if cluster {
-        crate::redis::cluster::slot_map(&mut conn).await.ok()
+        crate::redis::cluster::slot_map(&mut conn, &first.ip)
+            .await
+            .ok()
     } else {
         None
     };
@@ -380,33 +384,16 @@ async fn run_locked(
             }
         }
     }
-    // Merge, streaming each snapshot through the splitter.
     ui.line(
         "backup",
         &Line::Step(format!(
-            "{} snapshots in {}; merge them into one file",
+            "{} snapshots in {}; merge them into one file as it is stored, checking every byte again",
             files.len(),
             kubectl_redis_core::human::millis(t0.elapsed().as_millis() as u64)
         )),
     );
     let t0 = std::time::Instant::now();
-    let merged = staging.path().join("merged.rdb");
-    let version = files.first().and_then(|(_, v)| v.clone());
-    merge(&files, &merged, version).map_err(|e| {
-        (
-            Exit::Error,
-            format!("merging the shards' snapshots: {e}"),
-            String::new(),
-        )
-    })?;
     let keys: u64 = shards.iter().map(|s| s.keys).sum();
-    ui.line(
-        "backup",
-        &Line::Step(format!(
-            "merged in {}; store it, checking every byte again",
-            kubectl_redis_core::human::millis(t0.elapsed().as_millis() as u64)
-        )),
-    );
     // The first free name (backups in the same second get a suffix).
     let encrypted = repos[0].1.is_some();
     let taken = |n: &str| match &repos[0].0 {
@@ -424,7 +411,6 @@ async fn run_locked(
             "no free backup name in this second".to_string(),
             "run the backup again".to_string(),
         ))?;
-    let src = crate::store::source::Source::Local(merged.clone());
     let created = names::rfc3339(base.started_unix);
     let source = kubectl_redis_core::store::manifest::Source {
         context: base.context.clone(),
@@ -444,20 +430,93 @@ async fn run_locked(
         m.shards = shards_m.clone();
     };
     let ids = Arc::new(Identities::none());
-    let mut first: Option<(String, u64, String)> = None;
+    // The merge runs on its own thread into a pipe the store reads (and
+    // checks) as it writes, so the two overlap and the merged file is never
+    // written twice; with other repositories it is also kept in staging, to
+    // copy from.
+    let merged = (repos.len() > 1).then(|| staging.path().join("merged.rdb"));
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+    let version = files.first().and_then(|(_, v)| v.clone());
+    let keep = merged.clone();
+    let merging = tokio::task::spawn_blocking(move || {
+        let mut out = Pipe {
+            tx,
+            buf: Vec::with_capacity(1 << 20),
+            keep: None,
+        };
+        if let Some(p) = &keep {
+            // Plaintext data, like the snapshots beside it: 0600.
+            let f = std::os::unix::fs::OpenOptionsExt::mode(
+                std::fs::OpenOptions::new().write(true).create_new(true),
+                0o600,
+            )
+            .open(p)
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+            out.keep = Some(std::io::BufWriter::with_capacity(1 << 20, f));
+        }
+        merge(&files, &mut out, version)?;
+        out.finish().map_err(|e| e.to_string())
+    });
+    let piped: Box<dyn Read + Send> = Box::new(PipeReader {
+        rx,
+        chunk: Vec::new(),
+        at: 0,
+    });
+    let stored = crate::commands::copy::copy_from(
+        piped,
+        "the merged snapshots",
+        None,
+        &repos[0].0,
+        &name,
+        repos[0].1.as_ref(),
+        &ids,
+        &adjust,
+    )
+    .await;
+    let merge_result = merging
+        .await
+        .unwrap_or_else(|e| Err(format!("internal error: {e}")));
+    let first: (String, u64, String) = match (merge_result, stored) {
+        (Ok(()), Ok(c)) => (c.destination, c.bytes, c.sha256),
+        // The store stopped reading: its own error says why.
+        (Err(e), Err((exit, p))) if e == STOPPED => return Err((exit, p.message, p.hint)),
+        (Err(e), _) => {
+            return Err((
+                Exit::Error,
+                format!("merging the shards' snapshots: {e}; nothing was stored"),
+                String::new(),
+            ))
+        }
+        (Ok(()), Err((exit, p))) => return Err((exit, p.message, p.hint)),
+    };
+    ui.line(
+        "backup",
+        &Line::Step(format!(
+            "merged and stored in {}",
+            kubectl_redis_core::human::millis(t0.elapsed().as_millis() as u64)
+        )),
+    );
     let mut copies = Vec::new();
-    for (i, (repo, rcpt)) in repos.iter().enumerate() {
-        let r =
-            crate::commands::copy::copy_one(&src, None, repo, &name, rcpt.as_ref(), &ids, &adjust)
-                .await;
-        match (i, r) {
-            (0, Ok(c)) => first = Some((c.destination, c.bytes, c.sha256)),
-            (0, Err((exit, p))) => return Err((exit, p.message, p.hint)),
-            (_, Ok(c)) => copies.push((repo.display(), c.destination, None)),
-            (_, Err((_, p))) => copies.push((repo.display(), String::new(), Some(p.message))),
+    if let Some(m) = &merged {
+        let src = crate::store::source::Source::Local(m.clone());
+        for (repo, rcpt) in &repos[1..] {
+            let r = crate::commands::copy::copy_one(
+                &src,
+                None,
+                repo,
+                &name,
+                rcpt.as_ref(),
+                &ids,
+                &adjust,
+            )
+            .await;
+            match r {
+                Ok(c) => copies.push((repo.display(), c.destination, None)),
+                Err((_, p)) => copies.push((repo.display(), String::new(), Some(p.message))),
+            }
         }
     }
-    let (path, bytes, sha256) = first.unwrap_or_default();
+    let (path, bytes, sha256) = first;
     let manifest = match &repos[0].0 {
         Repo::Local(d) => {
             std::fs::read(kubectl_redis_core::backup::join(d, &format!("{name}.json")))
@@ -547,7 +606,8 @@ impl Staging {
     fn new(root: &str, started: i64) -> std::io::Result<Self> {
         let p = std::path::Path::new(root)
             .join(format!(".kr-cluster-{started}-{}", std::process::id()));
-        std::fs::create_dir(&p)?;
+        std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+            .create(&p)?;
         Ok(Staging(p))
     }
 
@@ -562,13 +622,81 @@ impl Drop for Staging {
     }
 }
 
+/// The pipe's error when its reader (the store) has stopped.
+const STOPPED: &str = "the store stopped reading";
+
+/// The merge's output: chunks to the store's reader, and a copy to a file
+/// when other repositories need one.
+struct Pipe {
+    tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+    buf: Vec<u8>,
+    keep: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl Pipe {
+    fn finish(mut self) -> std::io::Result<()> {
+        self.flush()?;
+        if let Some(k) = self.keep.take() {
+            k.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        }
+        Ok(())
+    }
+}
+
+impl Write for Pipe {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= 1 << 20 {
+            self.flush()?;
+        }
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::take(&mut self.buf);
+        if let Some(k) = &mut self.keep {
+            k.write_all(&chunk)?;
+        }
+        self.tx
+            .send(chunk)
+            .map_err(|_| std::io::Error::other(STOPPED))
+    }
+}
+
+/// The store's side of the pipe: end of file when the merge has finished
+/// (or failed: the merge's own result says which).
+struct PipeReader {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl Read for PipeReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.at >= self.chunk.len() {
+            match self.rx.recv() {
+                Ok(c) => {
+                    self.chunk = c;
+                    self.at = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.chunk.len() - self.at);
+        out[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
 fn merge(
     files: &[(String, Option<String>)],
-    to: &std::path::Path,
+    w: &mut dyn Write,
     version: Option<String>,
 ) -> Result<(), String> {
-    let out = std::fs::File::create(to).map_err(|e| format!("{}: {e}", to.display()))?;
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, out);
     let mut m = Merger::new(version);
     let mut buf = Vec::with_capacity(1 << 20);
     let mut chunk = vec![0u8; 256 << 10];

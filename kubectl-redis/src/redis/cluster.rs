@@ -28,16 +28,19 @@ const MAX_IN_FLIGHT: usize = 50_000;
 const MAX_RETAINED: usize = 64 << 20;
 const STALL: Duration = Duration::from_secs(60);
 
-/// The slot map, asked of one node.
-pub async fn slot_map(conn: &mut Conn) -> Result<SlotMap, String> {
+/// The slot map, asked of one node, reached at `entry` (a node listed
+/// without an address is that one).
+pub async fn slot_map(conn: &mut Conn, entry: &str) -> Result<SlotMap, String> {
     let ask = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    match conn.command(&ask(&["CLUSTER", "SHARDS"])).await? {
+    let mut map = match conn.command(&ask(&["CLUSTER", "SHARDS"])).await? {
         Reply::Error(_) => match conn.command(&ask(&["CLUSTER", "SLOTS"])).await? {
             Reply::Error(e) => Err(format!("CLUSTER SLOTS: {e}")),
             r => SlotMap::from_slots(&r),
         },
         r => SlotMap::from_shards(&r),
-    }
+    }?;
+    map.resolve_unknown(entry);
+    Ok(map)
 }
 
 /// Open connections to the nodes, each read and written by its own task.
@@ -175,11 +178,13 @@ impl<'a> Nodes<'a> {
     }
 }
 
-/// Loads the file at `path` into the cluster `first` belongs to.
+/// Loads the file at `path` into the cluster `first` (reached at `entry`)
+/// belongs to.
 #[allow(clippy::too_many_arguments)]
 pub async fn load(
     ui: &Ui,
     first: &mut Conn,
+    entry: &str,
     pods: Option<&kube::Api<Pod>>,
     auth: &Auth,
     path: &str,
@@ -195,7 +200,17 @@ pub async fn load(
         interrupted: false,
         elapsed_ms: 0,
     };
-    let r = pump(ui, first, &mut nodes, path, total, options, &mut loaded).await;
+    let r = pump(
+        ui,
+        first,
+        entry,
+        &mut nodes,
+        path,
+        total,
+        options,
+        &mut loaded,
+    )
+    .await;
     if let Err(e) = r {
         loaded.error.get_or_insert(e);
     }
@@ -208,6 +223,7 @@ pub async fn load(
 async fn pump(
     ui: &Ui,
     first: &mut Conn,
+    entry: &str,
     nodes: &mut Nodes<'_>,
     path: &str,
     total: u64,
@@ -215,7 +231,7 @@ async fn pump(
     loaded: &mut Loaded,
 ) -> Result<(), String> {
     let say = |s: String| ui.line("restore", &Line::Detail(s));
-    let map = slot_map(first).await?;
+    let map = slot_map(first, entry).await?;
     if map.covered() < SLOTS {
         return Err(format!(
             "{} of {SLOTS} slots have no primary: the cluster is not whole (see CLUSTER INFO); nothing was loaded",
