@@ -348,14 +348,42 @@ impl SlotMap {
 struct Sent {
     seq: u64,
     slot: Option<u16>,
-    /// `None`: the `ASKING` before an asked command (its reply is dropped).
-    cmd: Option<Vec<u8>>,
+    /// Its bytes in the queue's `kept` journal; `None`: the `ASKING` before
+    /// an asked command (its reply is dropped).
+    len: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default)]
 struct Queue {
     out: Vec<u8>,
     inflight: VecDeque<Sent>,
+    /// The unanswered commands' bytes, in sending order from `kept_at`:
+    /// one buffer rather than one allocation per command; a redirected
+    /// command is copied out of it.
+    kept: Vec<u8>,
+    kept_at: usize,
+    /// Per slot: this node's unanswered commands (empty until one is sent).
+    per_slot: Vec<u32>,
+}
+
+impl Queue {
+    /// Takes the oldest kept command's bytes off the journal.
+    fn unkeep(&mut self, len: usize) -> core::ops::Range<usize> {
+        let r = self.kept_at..self.kept_at + len;
+        self.kept_at += len;
+        r
+    }
+
+    /// Drops the answered commands' bytes once they are most of the buffer.
+    fn compact(&mut self) {
+        if self.kept_at == self.kept.len() {
+            self.kept.clear();
+            self.kept_at = 0;
+        } else if self.kept_at > (1 << 20) && self.kept_at * 2 > self.kept.len() {
+            self.kept.drain(..self.kept_at);
+            self.kept_at = 0;
+        }
+    }
 }
 
 /// Counts of what routing did.
@@ -385,8 +413,9 @@ pub struct Router {
     done: VecDeque<Option<Vec<u8>>>,
     /// Broadcast commands: replies still expected, and the first error.
     broadcast: BTreeMap<u64, (usize, Option<Vec<u8>>)>,
-    /// Per slot: commands in flight on each node, `(node, count)`.
-    slot_inflight: Vec<Vec<(usize, u32)>>,
+    /// Per slot: commands in flight on all nodes together (each node's own
+    /// count is its queue's `per_slot`).
+    slot_inflight: Vec<u32>,
     /// Per slot: commands held until the old owner's in-flight ones are
     /// answered, so they cannot overtake them.
     parked: BTreeMap<u16, VecDeque<(u64, Vec<u8>)>>,
@@ -510,31 +539,36 @@ impl Router {
     /// Takes the loader's output: complete commands are routed, a partial
     /// one waits for the rest.
     pub fn push(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.partial.extend_from_slice(bytes);
+        // Routed from a buffer of its own: `self` is changed meanwhile.
+        let mut partial = core::mem::take(&mut self.partial);
+        partial.extend_from_slice(bytes);
         let mut used = 0;
-        while let Some((len, verb, key)) = split_command(&self.partial[used..])? {
+        let r = loop {
+            let (len, verb, key) = match split_command(&partial[used..]) {
+                Ok(Some(c)) => c,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            };
             let at = used;
             used += len;
-            let cmd = self.partial[at..at + len].to_vec();
+            let cmd = &partial[at..at + len];
             let seq = self.seq;
             self.seq += 1;
             self.done.push_back(None);
-            match key {
-                Some(k) => {
-                    let slot = key_slot(&self.partial[at + k.start..at + k.end]);
-                    self.route(seq, slot, cmd)?
-                }
-                None => {
-                    let v = self.partial[at + verb.start..at + verb.end].to_vec();
-                    self.broadcast(seq, &v, cmd)?
-                }
+            let routed = match key {
+                Some(k) => self.route(seq, key_slot(&cmd[k]), cmd),
+                None => self.broadcast(seq, &cmd[verb], cmd),
+            };
+            if let Err(e) = routed {
+                break Err(e);
             }
-        }
-        self.partial.drain(..used);
-        Ok(())
+        };
+        partial.drain(..used);
+        self.partial = partial;
+        r
     }
 
-    fn broadcast(&mut self, seq: u64, verb: &[u8], cmd: Vec<u8>) -> Result<(), String> {
+    fn broadcast(&mut self, seq: u64, verb: &[u8], cmd: &[u8]) -> Result<(), String> {
         let primaries = self.map.primaries();
         if primaries.is_empty() {
             return Err(format!(
@@ -545,12 +579,12 @@ impl Router {
         self.stats.broadcast += 1;
         self.broadcast.insert(seq, (primaries.len(), None));
         for n in primaries {
-            self.send(n, seq, None, cmd.clone());
+            self.send(n, seq, None, cmd);
         }
         Ok(())
     }
 
-    fn send(&mut self, node: usize, seq: u64, slot: Option<u16>, cmd: Vec<u8>) {
+    fn send(&mut self, node: usize, seq: u64, slot: Option<u16>, cmd: &[u8]) {
         if self.queues.len() <= node {
             self.queues.resize(node + 1, Queue::default());
         }
@@ -559,15 +593,16 @@ impl Router {
         }
         self.retained += cmd.len();
         let q = &mut self.queues[node];
-        q.out.extend_from_slice(&cmd);
+        q.out.extend_from_slice(cmd);
+        q.kept.extend_from_slice(cmd);
         q.inflight.push_back(Sent {
             seq,
             slot,
-            cmd: Some(cmd),
+            len: Some(cmd.len()),
         });
     }
 
-    fn route(&mut self, seq: u64, slot: u16, cmd: Vec<u8>) -> Result<(), String> {
+    fn route(&mut self, seq: u64, slot: u16, cmd: &[u8]) -> Result<(), String> {
         let Some(target) = self.map.owner(slot) else {
             return Err(format!(
                 "slot {slot} is served by no primary (cluster_state fail?)"
@@ -575,7 +610,10 @@ impl Router {
         };
         if self.elsewhere(slot, target) || self.parked.get(&slot).is_some_and(|p| !p.is_empty()) {
             self.retained += cmd.len();
-            self.parked.entry(slot).or_default().push_back((seq, cmd));
+            self.parked
+                .entry(slot)
+                .or_default()
+                .push_back((seq, cmd.to_vec()));
             return Ok(());
         }
         self.send(target, seq, Some(slot), cmd);
@@ -585,6 +623,9 @@ impl Router {
     /// Sends the parked commands of `slot` once nothing for it is in flight
     /// anywhere but its owner.
     fn unpark(&mut self, slot: u16) -> Result<(), String> {
+        if self.parked.is_empty() {
+            return Ok(());
+        }
         let Some(target) = self.map.owner(slot) else {
             return Ok(());
         };
@@ -594,7 +635,7 @@ impl Router {
         if let Some(p) = self.parked.remove(&slot) {
             for (seq, cmd) in p {
                 self.retained = self.retained.saturating_sub(cmd.len());
-                self.send(target, seq, Some(slot), cmd);
+                self.send(target, seq, Some(slot), &cmd);
             }
         }
         Ok(())
@@ -610,6 +651,10 @@ impl Router {
 
     /// Takes `node`'s replies at the start of `buf`; returns the bytes used.
     pub fn replies(&mut self, node: usize, buf: &[u8]) -> Result<usize, String> {
+        // The journal's ranges taken out below live until the next call.
+        if let Some(q) = self.queues.get_mut(node) {
+            q.compact();
+        }
         let mut used = 0;
         loop {
             if self.queues.get(node).is_none_or(|q| q.inflight.is_empty()) {
@@ -631,13 +676,15 @@ impl Router {
                 rest[..n].to_vec()
             };
             used += n;
-            let Some(sent) = self.queues[node].inflight.pop_front() else {
+            let q = &mut self.queues[node];
+            let Some(sent) = q.inflight.pop_front() else {
                 return Ok(used);
             };
-            let Some(cmd) = sent.cmd else {
+            let Some(len) = sent.len else {
                 continue; // ASKING's +OK
             };
-            self.retained = self.retained.saturating_sub(cmd.len());
+            let kept = q.unkeep(len);
+            self.retained = self.retained.saturating_sub(len);
             if let Some(s) = sent.slot {
                 self.inflight_done(s, node);
             }
@@ -645,15 +692,19 @@ impl Router {
                 Some(Reply::Error(e)) => redirect(e),
                 _ => None,
             };
+            // Only a redirected command is copied out of the journal.
+            let cmd = |r: &Self| r.queues[node].kept[kept.clone()].to_vec();
             match (redirected, sent.slot) {
                 (Some((true, slot, host, port)), Some(_)) => {
                     self.stats.moved += 1;
+                    let cmd = cmd(self);
                     let to = self.map.node_index(&host, port);
                     self.map.set(slot, to);
-                    self.send(to, sent.seq, Some(slot), cmd);
+                    self.send(to, sent.seq, Some(slot), &cmd);
                 }
                 (Some((false, slot, host, port)), Some(_)) => {
                     self.stats.asked += 1;
+                    let cmd = cmd(self);
                     let to = self.map.node_index(&host, port);
                     if self.queues.len() <= to {
                         self.queues.resize(to + 1, Queue::default());
@@ -663,9 +714,9 @@ impl Router {
                     q.inflight.push_back(Sent {
                         seq: sent.seq,
                         slot: None,
-                        cmd: None,
+                        len: None,
                     });
-                    self.send(to, sent.seq, Some(slot), cmd);
+                    self.send(to, sent.seq, Some(slot), &cmd);
                 }
                 _ => self.answered(sent.seq, raw, matches!(reply, Some(Reply::Error(_)))),
             }
@@ -696,33 +747,46 @@ impl Router {
         }
     }
 
+    // Two flat counters per slot (all nodes, and each node's own), not a
+    // list per slot: every command touches them.
     fn inflight_add(&mut self, slot: u16, node: usize) {
         if self.slot_inflight.is_empty() {
-            self.slot_inflight = vec![Vec::new(); SLOTS];
+            self.slot_inflight = vec![0; SLOTS];
         }
-        let v = &mut self.slot_inflight[slot as usize];
-        match v.iter_mut().find(|(n, _)| *n == node) {
-            Some((_, c)) => *c += 1,
-            None => v.push((node, 1)),
+        let q = &mut self.queues[node];
+        if q.per_slot.is_empty() {
+            q.per_slot = vec![0; SLOTS];
         }
+        q.per_slot[slot as usize] += 1;
+        self.slot_inflight[slot as usize] += 1;
     }
 
     fn inflight_done(&mut self, slot: u16, node: usize) {
-        if let Some(v) = self.slot_inflight.get_mut(slot as usize) {
-            if let Some(i) = v.iter().position(|(n, _)| *n == node) {
-                v[i].1 = v[i].1.saturating_sub(1);
-                if v[i].1 == 0 {
-                    v.swap_remove(i);
-                }
+        let s = slot as usize;
+        if let Some(c) = self
+            .queues
+            .get_mut(node)
+            .and_then(|q| q.per_slot.get_mut(s))
+            .filter(|c| **c > 0)
+        {
+            *c -= 1;
+            if let Some(t) = self.slot_inflight.get_mut(s) {
+                *t = t.saturating_sub(1);
             }
         }
     }
 
     /// Commands for `slot` are in flight on a node other than `target`.
     fn elsewhere(&self, slot: u16, target: usize) -> bool {
-        self.slot_inflight
-            .get(slot as usize)
-            .is_some_and(|v| v.iter().any(|(n, c)| *n != target && *c > 0))
+        let s = slot as usize;
+        let all = self.slot_inflight.get(s).copied().unwrap_or(0);
+        let here = self
+            .queues
+            .get(target)
+            .and_then(|q| q.per_slot.get(s))
+            .copied()
+            .unwrap_or(0);
+        all > here
     }
 
     /// Replies in the order the loader sent its commands, as far as they
@@ -1014,6 +1078,42 @@ mod tests {
         assert_eq!(r.replies(1, b"+OK\r\n+OK\r\n"), Ok(10));
         assert_eq!(ordered(&mut r), "+OK\r\n");
         assert_eq!(r.map.owner(5061), Some(0));
+    }
+
+    #[test]
+    fn a_command_redirected_after_many_answers_is_resent_whole() {
+        // Enough commands that the journal of unanswered ones is compacted
+        // before the redirected one is copied out of it.
+        let mut r = Router::new(three());
+        let value = "v".repeat(100);
+        let n = 30_000;
+        let mut all = Vec::new();
+        for i in 0..n {
+            all.extend(cmd(&["RPUSH", "foo", &format!("{i}-{value}")]));
+        }
+        r.push(&all).expect("push");
+        assert_eq!(r.retained(), all.len());
+        let _ = r.take_out(2);
+        let half = b":1\r\n".repeat(n / 2);
+        assert_eq!(r.replies(2, &half), Ok(half.len()));
+        let moved = b"-MOVED 12182 127.0.0.1:7009\r\n";
+        assert_eq!(r.replies(2, moved), Ok(moved.len()));
+        let resent = r.take_out(3);
+        assert_eq!(
+            resent,
+            cmd(&["RPUSH", "foo", &format!("{}-{value}", n / 2)]),
+            "the next unanswered command, byte for byte"
+        );
+        // The rest answered: nothing is retained and replies come in order.
+        let rest = b":1\r\n".repeat(n / 2 - 1);
+        assert_eq!(r.replies(2, &rest), Ok(rest.len()));
+        assert_eq!(r.replies(3, b":2\r\n"), Ok(4));
+        assert_eq!(r.retained(), 0);
+        assert_eq!(r.in_flight(), 0);
+        let o = ordered(&mut r);
+        assert_eq!(o.matches(":1\r\n").count(), n - 1);
+        assert!(o.ends_with(":1\r\n"), "the resent one is answered in its place");
+        assert_eq!(o.find(":2\r\n"), Some((n / 2) * 4));
     }
 
     #[test]
