@@ -1112,7 +1112,10 @@ mod tests {
         assert_eq!(r.in_flight(), 0);
         let o = ordered(&mut r);
         assert_eq!(o.matches(":1\r\n").count(), n - 1);
-        assert!(o.ends_with(":1\r\n"), "the resent one is answered in its place");
+        assert!(
+            o.ends_with(":1\r\n"),
+            "the resent one is answered in its place"
+        );
         assert_eq!(o.find(":2\r\n"), Some((n / 2) * 4));
     }
 
