@@ -7,7 +7,7 @@
 //! state. Waits are on conditions with deadlines, never fixed sleeps.
 
 mod common;
-use common::{bin, wait_until};
+use common::{age_key, bin, wait_until};
 use kubectl_redis_e2e::schema_checked;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -1960,24 +1960,6 @@ fn run_cronjob_now(s: &Scene) -> (String, String) {
     let logs =
         String::from_utf8_lossy(&kubectl(&["-n", &s.ns, "logs", "job/now"]).stdout).into_owned();
     (last, logs)
-}
-
-/// A new age identity file in `dir` and its public key (Debian's age-keygen).
-fn age_key(dir: &Path, name: &str) -> (PathBuf, String) {
-    let p = dir.join(name);
-    let st = Command::new("age-keygen")
-        .arg("-o")
-        .arg(&p)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("age-keygen");
-    assert!(st.success());
-    let out = Command::new("age-keygen")
-        .arg("-y")
-        .arg(&p)
-        .output()
-        .expect("age-keygen -y");
-    (p, String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// The plugin with moto's S3 credentials (scripts/stores.sh).

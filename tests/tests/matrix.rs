@@ -16,7 +16,7 @@
 //! binaries, 7.0 is Debian's.
 
 mod common;
-use common::{bin, wait_until};
+use common::{age_key, bin, wait_until};
 use kubectl_redis_e2e::schema_checked;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -1406,24 +1406,7 @@ async fn live_restore_into_a_redis_cluster() {
     // Encrypted, into two repositories: the merge streams into the first
     // (checked as it is written), the second is copied from a staged copy;
     // each holds a whole, decryptable backup and no staging is left.
-    let key = olds.path().join("key.txt");
-    assert!(Command::new("age-keygen")
-        .arg("-o")
-        .arg(&key)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("age-keygen")
-        .success());
-    let public = String::from_utf8_lossy(
-        &Command::new("age-keygen")
-            .arg("-y")
-            .arg(&key)
-            .output()
-            .expect("age-keygen -y")
-            .stdout,
-    )
-    .trim()
-    .to_string();
+    let (key, public) = age_key(olds.path(), "key.txt");
     let (a, b) = (
         tempfile::tempdir().expect("tempdir"),
         tempfile::tempdir().expect("tempdir"),

@@ -28,3 +28,22 @@ pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A new age identity file in `dir` and its public key (Debian's age-keygen).
+#[allow(dead_code)] // not every test binary encrypts
+pub fn age_key(dir: &Path, name: &str) -> (PathBuf, String) {
+    let p = dir.join(name);
+    let st = std::process::Command::new("age-keygen")
+        .arg("-o")
+        .arg(&p)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("age-keygen");
+    assert!(st.success());
+    let out = std::process::Command::new("age-keygen")
+        .arg("-y")
+        .arg(&p)
+        .output()
+        .expect("age-keygen -y");
+    (p, String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
