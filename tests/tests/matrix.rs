@@ -1048,21 +1048,25 @@ fn cluster_cmd(port: u16, a: &[&str]) -> String {
     }
 }
 
+/// A server of `s` in cluster mode on `port`, in a cluster of its own
+/// until it meets others.
+async fn cluster_node(s: &Server, port: u16) -> ContainerAsync<GenericImage> {
+    let conf = format!("/tmp/nodes-{port}.conf");
+    start_on(
+        s,
+        port,
+        &["--cluster-enabled", "yes", "--cluster-config-file", &conf],
+    )
+    .await
+}
+
 /// A Redis Cluster of real 7.0 servers on this host: 3 primaries (ports
 /// `base`..`base+2`, slots split evenly) and a replica of each.
 async fn redis_cluster(base: u16) -> Vec<ContainerAsync<GenericImage>> {
     let s = server("7.0", base);
     let mut cs = Vec::new();
     for p in base..base + 6 {
-        let conf = format!("/tmp/nodes-{p}.conf");
-        cs.push(
-            start_on(
-                &s,
-                p,
-                &["--cluster-enabled", "yes", "--cluster-config-file", &conf],
-            )
-            .await,
-        );
+        cs.push(cluster_node(&s, p).await);
     }
     for p in base + 1..base + 6 {
         ok(base, 0, &["CLUSTER", "MEET", "127.0.0.1", &p.to_string()]);
@@ -1298,15 +1302,7 @@ async fn live_restore_into_a_redis_cluster() {
     let old = server("6.2", 6621);
     let mut old_nodes = Vec::new();
     for p in 6621..6624u16 {
-        let conf = format!("/tmp/nodes-{p}.conf");
-        old_nodes.push(
-            start_on(
-                &old,
-                p,
-                &["--cluster-enabled", "yes", "--cluster-config-file", &conf],
-            )
-            .await,
-        );
+        old_nodes.push(cluster_node(&old, p).await);
     }
     for p in [6622u16, 6623] {
         ok(6621, 0, &["CLUSTER", "MEET", "127.0.0.1", &p.to_string()]);
@@ -1472,17 +1468,7 @@ async fn live_restore_into_a_redis_cluster() {
     // A one-node cluster lists itself without an address (no other node
     // has told it): it is the address it was reached at.
     let alone = server("7.0", 6625);
-    let c_alone = start_on(
-        &alone,
-        6625,
-        &[
-            "--cluster-enabled",
-            "yes",
-            "--cluster-config-file",
-            "/tmp/nodes-6625.conf",
-        ],
-    )
-    .await;
+    let c_alone = cluster_node(&alone, 6625).await;
     ok(6625, 0, &["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]);
     wait_until(30, "the one-node cluster to be ok", || {
         cmd(6625, 0, &["CLUSTER", "INFO"]).contains("cluster_state:ok")
