@@ -454,8 +454,9 @@ async fn run_locked(
             .map_err(|e| format!("{}: {e}", p.display()))?;
             out.keep = Some(std::io::BufWriter::with_capacity(1 << 20, f));
         }
-        merge(&files, &mut out, version)?;
-        out.finish().map_err(|e| e.to_string())
+        let module_aux = merge(&files, &mut out, version)?;
+        out.finish().map_err(|e| e.to_string())?;
+        Ok(module_aux)
     });
     let piped: Box<dyn Read + Send> = Box::new(PipeReader {
         rx,
@@ -477,7 +478,14 @@ async fn run_locked(
         .await
         .unwrap_or_else(|e| Err(format!("internal error: {e}")));
     let first: (String, u64, String) = match (merge_result, stored) {
-        (Ok(()), Ok(c)) => (c.destination, c.bytes, c.sha256),
+        (Ok(module_aux), Ok(c)) => {
+            if module_aux > 0 {
+                ui.warn(&format!(
+                    "the shards' snapshots held {module_aux} module aux record(s) (a module's own data beside its keys), which the merged backup does not carry; keys of module types are in it"
+                ));
+            }
+            (c.destination, c.bytes, c.sha256)
+        }
         // The store stopped reading: its own error says why.
         (Err(e), Err((exit, p))) if e == STOPPED => return Err((exit, p.message, p.hint)),
         (Err(e), _) => {
@@ -487,7 +495,7 @@ async fn run_locked(
                 String::new(),
             ))
         }
-        (Ok(()), Err((exit, p))) => return Err((exit, p.message, p.hint)),
+        (Ok(_), Err((exit, p))) => return Err((exit, p.message, p.hint)),
     };
     ui.line(
         "backup",
@@ -692,11 +700,14 @@ impl Read for PipeReader {
     }
 }
 
+/// Merges the shards' snapshots into `w`; returns how many module aux
+/// records they held (the merge does not carry those).
 fn merge(
     files: &[(String, Option<String>)],
     w: &mut dyn Write,
     version: Option<String>,
-) -> Result<(), String> {
+) -> Result<u64, String> {
+    let mut module_aux = 0;
     let mut m = Merger::new(version);
     let mut buf = Vec::with_capacity(1 << 20);
     let mut chunk = vec![0u8; 256 << 10];
@@ -721,10 +732,56 @@ fn merge(
             w.write_all(&buf).map_err(|e| e.to_string())?;
             buf.clear();
         }
-        s.finish().map_err(|e| format!("{path}: {e}"))?;
+        module_aux += s.finish().map_err(|e| format!("{path}: {e}"))?.module_aux;
     }
     m.finish(&mut buf)?;
     w.write_all(&buf).map_err(|e| e.to_string())?;
     w.flush().map_err(|e| e.to_string())?;
-    Ok(())
+    Ok(module_aux)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kubectl_redis_core::rdb::crc64::Crc64;
+    use kubectl_redis_core::rdb::reader::read_all;
+
+    const EMPTY: &[u8] = include_bytes!("../../../core/tests/fixtures/empty-7.0.rdb");
+    const ALL: &[u8] = include_bytes!("../../../core/tests/fixtures/all-types-7.0.rdb");
+
+    /// `file` (ending in 0xFF and its CRC-64) with one module aux record
+    /// before the end, and its CRC made right again.
+    fn with_module_aux(file: &[u8]) -> Vec<u8> {
+        let mut b = file[..file.len() - 9].to_vec();
+        b.push(0xF7);
+        b.push(0x81);
+        b.extend_from_slice(&0x0123_4567_89ab_cdefu64.to_be_bytes());
+        b.extend_from_slice(&[2, 2]); // when: after the keyspace
+        b.extend_from_slice(&[2, 42]); // an unsigned integer
+        b.push(0); // the module's EOF
+        b.push(0xFF);
+        let mut crc = Crc64::new();
+        crc.update(&b);
+        b.extend_from_slice(&crc.value().to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn module_aux_records_are_counted_and_the_keys_merged() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let aux = with_module_aux(EMPTY);
+        assert_eq!(read_all(&aux, &mut |_| {}).map(|s| s.module_aux), Ok(1));
+        let mut files = Vec::new();
+        for (name, bytes) in [("aux.rdb", &aux[..]), ("all.rdb", ALL)] {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).expect("write");
+            files.push((p.to_string_lossy().into_owned(), None));
+        }
+        let mut out = Vec::new();
+        assert_eq!(merge(&files, &mut out, Some("7.0.15".into())), Ok(1));
+        let merged = read_all(&out, &mut |_| {}).expect("the merged file reads");
+        let all = read_all(ALL, &mut |_| {}).expect("input");
+        assert_eq!(merged.dbs, all.dbs);
+        assert_eq!(merged.module_aux, 0, "not carried, and said so");
+    }
 }
