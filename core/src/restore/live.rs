@@ -103,6 +103,10 @@ pub struct Survey {
     pub codes: BTreeMap<u8, CodeStat>,
     /// Function libraries.
     pub functions: u64,
+    /// Module aux records (a module's own data beside its keys): no
+    /// command restores them.
+    #[serde(skip)]
+    pub module_aux: u64,
 }
 
 const SAMPLES: usize = 5;
@@ -219,6 +223,12 @@ pub fn check(
             "{} function librar{} ({server} has no functions)",
             survey.functions,
             if survey.functions == 1 { "y" } else { "ies" }
+        ));
+    }
+    if survey.module_aux > 0 {
+        notes.push(format!(
+            "{} module aux record(s) (a module's own data beside its keys) are not restored live: no command takes them; a swap restore does",
+            survey.module_aux
         ));
     }
     if refused.is_empty() {
@@ -1124,6 +1134,29 @@ mod loader_tests {
         l.finish().unwrap();
         let n = l.in_flight();
         (l.report().clone(), n, out)
+    }
+
+    #[test]
+    fn module_aux_records_are_named_as_not_restored_live() {
+        let caps = Caps {
+            server: Server {
+                flavor: Flavor::Redis,
+                version: (7, 0, 15),
+            },
+        };
+        let mut survey = Survey::default();
+        assert_eq!(
+            check(&survey, Flavor::Redis, &caps, 1 << 20, 1 << 29),
+            Ok(vec![])
+        );
+        survey.module_aux = 2;
+        let notes = check(&survey, Flavor::Redis, &caps, 1 << 20, 1 << 29).expect("not refused");
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].starts_with("2 module aux record(s)")
+                && notes[0].contains("a swap restore does"),
+            "{notes:?}"
+        );
     }
 
     #[test]

@@ -428,6 +428,7 @@ fn verify_local(
     let c = crate::store::rdbfile::check(path, manifest.is_some(), &mut |e| match e {
         Event::Key(k) => survey.add(&k),
         Event::Function { .. } => survey.functions += 1,
+        Event::ModuleAux { .. } => survey.module_aux += 1,
         _ => {}
     })?;
     let s = c.result.map_err(|e| e.to_string())?;
