@@ -283,10 +283,22 @@ async fn dst_manifest(dst: &Repo, name: &str) -> Option<Manifest> {
     }
 }
 
+/// The error a [`ChannelWriter`] gives once its receiver has gone.
+pub(crate) const STOPPED: &str = "the destination stopped";
+
 /// Writes into a tokio channel from a blocking thread, in 1 MiB chunks.
-struct ChannelWriter {
+pub(crate) struct ChannelWriter {
     tx: tokio::sync::mpsc::Sender<Vec<u8>>,
     buf: Vec<u8>,
+}
+
+impl ChannelWriter {
+    pub(crate) fn new(tx: tokio::sync::mpsc::Sender<Vec<u8>>) -> Self {
+        ChannelWriter {
+            tx,
+            buf: Vec::with_capacity(1 << 20),
+        }
+    }
 }
 
 impl std::io::Write for ChannelWriter {
@@ -302,7 +314,7 @@ impl std::io::Write for ChannelWriter {
             let chunk = std::mem::take(&mut self.buf);
             self.tx
                 .blocking_send(chunk)
-                .map_err(|_| std::io::Error::other("the destination stopped"))?;
+                .map_err(|_| std::io::Error::other(STOPPED))?;
         }
         Ok(())
     }
@@ -393,10 +405,7 @@ pub(crate) async fn copy_from(
     // match makes hashing enough; without one, every byte is read as RDB.
     let verify = manifest.is_none();
     let reader = tokio::task::spawn_blocking(move || {
-        let out = ChannelWriter {
-            tx,
-            buf: Vec::with_capacity(1 << 20),
-        };
+        let out = ChannelWriter::new(tx);
         match owned_ids {
             // Plaintext out, encrypted by the destination's sink.
             Some(ids) => {

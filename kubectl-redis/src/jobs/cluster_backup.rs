@@ -7,6 +7,7 @@
 //! each snapshot's sha256. Nothing appears in the repository unless every
 //! shard succeeded.
 
+use crate::commands::copy::{ChannelWriter, STOPPED};
 use crate::kube::lease::Locks;
 use crate::kube::Kube;
 use crate::redis::auth::Auth;
@@ -435,13 +436,12 @@ async fn run_locked(
     // written twice; with other repositories it is also kept in staging, to
     // copy from.
     let merged = (repos.len() > 1).then(|| staging.path().join("merged.rdb"));
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
     let version = files.first().and_then(|(_, v)| v.clone());
     let keep = merged.clone();
     let merging = tokio::task::spawn_blocking(move || {
         let mut out = Pipe {
-            tx,
-            buf: Vec::with_capacity(1 << 20),
+            out: ChannelWriter::new(tx),
             keep: None,
         };
         if let Some(p) = &keep {
@@ -630,20 +630,16 @@ impl Drop for Staging {
     }
 }
 
-/// The pipe's error when its reader (the store) has stopped.
-const STOPPED: &str = "the store stopped reading";
-
-/// The merge's output: chunks to the store's reader, and a copy to a file
-/// when other repositories need one.
+/// The merge's output: the copy's chunked channel writer to the store's
+/// reader, and a copy to a file when other repositories need one.
 struct Pipe {
-    tx: std::sync::mpsc::SyncSender<Vec<u8>>,
-    buf: Vec<u8>,
+    out: ChannelWriter,
     keep: Option<std::io::BufWriter<std::fs::File>>,
 }
 
 impl Pipe {
     fn finish(mut self) -> std::io::Result<()> {
-        self.flush()?;
+        self.out.flush()?;
         if let Some(k) = self.keep.take() {
             k.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         }
@@ -653,31 +649,23 @@ impl Pipe {
 
 impl Write for Pipe {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(b);
-        if self.buf.len() >= 1 << 20 {
-            self.flush()?;
+        if let Some(k) = &mut self.keep {
+            k.write_all(b)?;
         }
+        self.out.write_all(b)?;
         Ok(b.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::take(&mut self.buf);
-        if let Some(k) = &mut self.keep {
-            k.write_all(&chunk)?;
-        }
-        self.tx
-            .send(chunk)
-            .map_err(|_| std::io::Error::other(STOPPED))
+        self.out.flush()
     }
 }
 
-/// The store's side of the pipe: end of file when the merge has finished
-/// (or failed: the merge's own result says which).
+/// The store's side of the pipe (read on a blocking thread): end of file
+/// when the merge has finished (or failed: the merge's own result says
+/// which).
 struct PipeReader {
-    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
     chunk: Vec<u8>,
     at: usize,
 }
@@ -685,12 +673,12 @@ struct PipeReader {
 impl Read for PipeReader {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         while self.at >= self.chunk.len() {
-            match self.rx.recv() {
-                Ok(c) => {
+            match self.rx.blocking_recv() {
+                Some(c) => {
                     self.chunk = c;
                     self.at = 0;
                 }
-                Err(_) => return Ok(0),
+                None => return Ok(0),
             }
         }
         let n = out.len().min(self.chunk.len() - self.at);
