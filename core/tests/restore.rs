@@ -1177,6 +1177,48 @@ scenario!(
     Exit::Ok
 );
 
+/// Cluster mode: a failure at any step, the cluster Lease's own lookups
+/// included, leaves writers back and the Lease released. A node map or a
+/// pod list that cannot be read falls back to the named pod's Lease, and
+/// says so.
+#[test]
+fn cluster_failure_at_every_step() {
+    let auto = || Plan {
+        method: Method::Auto,
+        yes: true,
+        ..plan()
+    };
+    let world = || cluster_world("# Keyspace\r\n");
+    let (_, _, happy) = run(auto(), world());
+    let counted =
+        |e: &&Effect| !matches!(e, Effect::Say(_) | Effect::Finish(_) | Effect::Disconnect);
+    let total = happy.iter().filter(counted).count();
+    let (mut no_map, mut no_pods) = (false, false);
+    for n in 1..=total {
+        let (t, _, effects) = run(
+            auto(),
+            World {
+                fail_at: Some(n),
+                ..world()
+            },
+        );
+        let step = effects.iter().filter(counted).nth(n - 1);
+        if !matches!(step, Some(Effect::Scale { replicas: 3, .. })) {
+            assert_put_back(&effects, &t);
+        }
+        for (seen, warning) in [
+            (&mut no_map, "cannot read the cluster's nodes (injected failure): locking with kubectl-redis-redis only"),
+            (&mut no_pods, "cannot list the pods serving the cluster (injected failure): locking with kubectl-redis-redis only"),
+        ] {
+            if t.contains(warning) {
+                *seen = true;
+                assert!(t.contains("name: \"kubectl-redis-redis\""), "{t}");
+            }
+        }
+    }
+    assert!(no_map && no_pods, "both fallbacks were reached");
+}
+
 scenario!(
     cluster_mode_refuses_a_swap,
     Plan {
