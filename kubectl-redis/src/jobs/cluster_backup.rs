@@ -544,9 +544,15 @@ async fn run_locked(
     })
 }
 
-/// The first replica of shard `n` fit to back up from, by its own `INFO
-/// replication` (linked, not loading a full copy, heard from its primary
-/// within 15 s), or why none is.
+/// How long a replica may take to catch up with its primary's offset as
+/// the backup began.
+const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The first replica of shard `n` fit to back up from, or why none is: by
+/// its own `INFO replication` (linked, not loading a full copy, heard from
+/// its primary within 15 s), and caught up: its offset reaches the one its
+/// primary had when the backup began, so the snapshot holds every write
+/// made before (a linked replica can still be seconds behind).
 async fn pick_replica(
     k: Option<&Kube>,
     pods_here: &[PodInfo],
@@ -555,11 +561,41 @@ async fn pick_replica(
     map: &SlotMap,
     n: usize,
 ) -> Result<kubectl_redis_core::topo::cluster::Node, String> {
+    let candidates = map.replica_candidates(n)?;
+    let primary = &map.nodes[n];
+    let target = match with_replication(k, pods_here, auth, url_mode, primary, |rep, _| {
+        Some(
+            rep.offset
+                .ok_or_else(|| "no master_repl_offset".to_string()),
+        )
+    })
+    .await
+    {
+        Ok(o) => o,
+        Err(e) => return Err(format!("the primary's replication offset: {e}")),
+    };
     let mut why = Vec::new();
-    for r in map.replica_candidates(n)? {
+    for r in candidates {
         let node = &r.node;
         let addr = format!("{}:{}", node.host, node.port);
-        match replica_fit(k, pods_here, auth, url_mode, node).await {
+        let fit = with_replication(k, pods_here, auth, url_mode, node, |rep, waited| {
+            if let Some(why) = rep.unfit_replica() {
+                return Some(Err(why));
+            }
+            let at = rep.offset.unwrap_or(0);
+            if at >= target {
+                return Some(Ok(()));
+            }
+            (waited >= CATCH_UP).then(|| {
+                Err(format!(
+                    "{} bytes behind its primary after {} s",
+                    target - at,
+                    CATCH_UP.as_secs()
+                ))
+            })
+        })
+        .await;
+        match fit {
             Ok(()) => return Ok(node.clone()),
             Err(e) => why.push(format!("{addr}: {e}")),
         }
@@ -567,13 +603,19 @@ async fn pick_replica(
     Err(why.join("; "))
 }
 
-async fn replica_fit(
+/// Asks `node` for `INFO replication` every 100 ms until `decide` (given
+/// the answer and the time waited) returns a result.
+async fn with_replication<T>(
     k: Option<&Kube>,
     pods_here: &[PodInfo],
     auth: &Auth,
     url_mode: bool,
     node: &kubectl_redis_core::topo::cluster::Node,
-) -> Result<(), String> {
+    mut decide: impl FnMut(
+        &kubectl_redis_core::topo::replication::Replication,
+        std::time::Duration,
+    ) -> Option<Result<T, String>>,
+) -> Result<T, String> {
     let api: Option<Api<Pod>> = k.map(|k| Api::namespaced(k.client.clone(), &k.namespace));
     let to = if url_mode {
         Endpoint::Url(Url {
@@ -584,21 +626,20 @@ async fn replica_fit(
         Endpoint::Pod(pods::target_serving(pods_here, &node.host, node.port)?)
     };
     let (mut conn, fwd) = crate::redis::open_authed(&to, api.as_ref(), auth).await?;
-    let r = async {
-        match conn.command(&["INFO".into(), "replication".into()]).await? {
-            Reply::Bulk(b) => {
-                let rep = kubectl_redis_core::topo::replication::Replication::parse(
-                    &String::from_utf8_lossy(&b),
-                );
-                match rep.unfit_replica() {
-                    None => Ok(()),
-                    Some(why) => Err(why),
-                }
-            }
-            other => Err(format!("INFO replication: {other:?}")),
+    let t0 = std::time::Instant::now();
+    let r = loop {
+        let rep = match conn.command(&["INFO".into(), "replication".into()]).await {
+            Ok(Reply::Bulk(b)) => kubectl_redis_core::topo::replication::Replication::parse(
+                &String::from_utf8_lossy(&b),
+            ),
+            Ok(other) => break Err(format!("INFO replication: {other:?}")),
+            Err(e) => break Err(e),
+        };
+        if let Some(r) = decide(&rep, t0.elapsed()) {
+            break r;
         }
-    }
-    .await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     drop(conn);
     if let Some(f) = fwd {
         f.close();
