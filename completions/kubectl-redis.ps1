@@ -58,7 +58,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--container', '--container', [CompletionResultType]::ParameterName, 'Container running Redis (default: the pod''s default container, else one named redis)')
             [CompletionResult]::new('--redis-port', '--redis-port', [CompletionResultType]::ParameterName, 'Port redis-cli connects to inside the pod (default: the container port named redis, else 6379)')
             [CompletionResult]::new('--method', '--method', [CompletionResultType]::ParameterName, 'How to get the snapshot')
-            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Which server to read: a healthy replica labelled beside the primary, sparing the primary the fork, else the primary (auto); only a replica; only the primary')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Which server to read: a healthy replica labelled beside the primary, once caught up with it (up to 10 s), sparing the primary the fork, else the primary (auto); only a replica; only the primary')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Back up this Redis directly (outside Kubernetes, or through your own port-forward); stream method only')
             [CompletionResult]::new('--password-from-secret', '--password-from-secret', [CompletionResultType]::ParameterName, 'Read the Redis password from this Secret''s key (in the namespace); never printed')
             [CompletionResult]::new('--user-name', '--user-name', [CompletionResultType]::ParameterName, 'ACL user name (the password comes from --password-from-secret, $REDISCLI_AUTH or the pod)')

@@ -31,7 +31,7 @@ pub enum Exit {
     /// 10: `check`: no verified backup, or the newest is older than `--max-age`.
     Stale,
     /// 11: `status` found a problem that will make backups or restores fail;
-    /// `backup --from replica` found no healthy replica.
+    /// `backup --from replica` found no healthy, caught-up replica.
     Unhealthy,
     /// 12: the backup repository (object storage) refused a request or
     /// could not be reached; with several `--repo`, some copies failed.
@@ -100,7 +100,7 @@ impl Exit {
             Exit::Corrupt => "an RDB file is corrupt (checksum or structure) or differs from its manifest",
             Exit::SyncRefused => "--method stream: the server refused SYNC (use --method bgsave)",
             Exit::Stale => "check: no verified backup, or the newest is older than --max-age",
-            Exit::Unhealthy => "status: a problem that makes backups or restores fail; --from replica: no healthy replica",
+            Exit::Unhealthy => "status: a problem that makes backups or restores fail; --from replica: no healthy, caught-up replica",
             Exit::Storage => "object storage refused or unreachable (the message names the credential source); several --repo: some copies failed, the others are kept",
             Exit::Key => "encrypted backup: no --identity given, or none of the identities can decrypt it",
             Exit::Aborted => "restore: not confirmed (answer other than yes, or no terminal without --yes)",

@@ -4,7 +4,7 @@
 
 use kubectl_redis_core::backup::{
     Backup, CliOutput, CommitError, ConnectError, CopyError, CopyReport, Credentials, Effect,
-    Finish, Input, Method, Plan, SyncError, SyncReport, Url,
+    Endpoint, Finish, Input, Method, Plan, SyncError, SyncReport, Url,
 };
 use kubectl_redis_core::exit::Exit;
 use kubectl_redis_core::kube::lock::{Answer, LeaseError, LeaseState, Request};
@@ -207,6 +207,9 @@ struct World {
     temp: Option<Result<String, String>>,
     /// Answers to `INFO replication`, in order; the last one repeats.
     replication: VecDeque<String>,
+    /// The answer to `INFO replication` on the primary `redis-master-0`
+    /// (over the connection, or through redis-cli).
+    primary_info: Result<String, String>,
 }
 
 impl Default for World {
@@ -236,11 +239,17 @@ impl Default for World {
             sync: sync_of(DUMP_7_0, Framing::Diskless),
             temp: None,
             replication: VecDeque::from([REPLICA_UP.to_string()]),
+            primary_info: Ok(PRIMARY.to_string()),
         }
     }
 }
 
 const REPLICA_UP: &str = "# Replication\r\nrole:slave\r\nmaster_host:10.244.0.7\r\nmaster_port:6379\r\nmaster_link_status:up\r\nmaster_last_io_seconds_ago:2\r\nmaster_sync_in_progress:0\r\nmaster_repl_offset:48213\r\n";
+/// The primary of `REPLICA_UP`, at the offset that replica has reached.
+const PRIMARY: &str =
+    "# Replication\r\nrole:master\r\nconnected_slaves:2\r\nmaster_repl_offset:48213\r\n";
+/// Linked and heard from, but 4,000 bytes short of `PRIMARY`'s offset.
+const REPLICA_BEHIND: &str = "# Replication\r\nrole:slave\r\nmaster_host:10.244.0.7\r\nmaster_port:6379\r\nmaster_link_status:up\r\nmaster_last_io_seconds_ago:1\r\nmaster_sync_in_progress:0\r\nmaster_repl_offset:44213\r\n";
 const REPLICA_DOWN: &str = "# Replication\r\nrole:slave\r\nmaster_host:10.244.0.7\r\nmaster_port:6379\r\nmaster_link_status:down\r\nmaster_last_io_seconds_ago:-1\r\nmaster_sync_in_progress:0\r\nmaster_repl_offset:0\r\n";
 
 fn pop<T: Clone>(q: &mut VecDeque<T>) -> T {
@@ -261,6 +270,8 @@ fn run(plan: Plan, mut w: World) -> (String, Finish) {
     let mut inputs = VecDeque::from([Input::Start]);
     let mut count = 0usize;
     let mut finish = None;
+    // The pod the connection is to (the stream method).
+    let mut connected_to = String::new();
     while let Some(input) = inputs.pop_front() {
         writeln!(t, "{now:>6}ms < {}", show_input(&input)).unwrap();
         for e in m.handle(now, input) {
@@ -299,7 +310,12 @@ fn run(plan: Plan, mut w: World) -> (String, Finish) {
                 Effect::PodPassword { id, .. } => {
                     Some(Input::PodPassword(id, w.pod_password.clone()))
                 }
-                Effect::Connect { id, .. } => Some(Input::Connected(id, w.connect.clone())),
+                Effect::Connect { id, to } => {
+                    if let Endpoint::Pod(t) = to {
+                        connected_to = t.pod;
+                    }
+                    Some(Input::Connected(id, w.connect.clone()))
+                }
                 Effect::Probe { id, .. } => Some(Input::Probed(id, w.missing.clone())),
                 Effect::Auth { id, .. } => Some(Input::Reply(id, w.auth.clone())),
                 Effect::Send { id, args } => Some(Input::Reply(
@@ -309,6 +325,9 @@ fn run(plan: Plan, mut w: World) -> (String, Finish) {
                         "REPLCONF capa eof" => w.capa.clone(),
                         "CONFIG GET repl-diskless-sync*" => w.diskless.clone(),
                         "REPLCONF rdb-only 1" => ok(),
+                        "INFO replication" if connected_to == "redis-master-0" => {
+                            w.primary_info.clone().map(|i| Reply::Bulk(i.into_bytes()))
+                        }
                         "INFO replication" => Ok(Reply::Bulk(pop(&mut w.replication).into_bytes())),
                         v if v.starts_with("REPLCONF version ") => ok(),
                         other => panic!("unexpected command {other}"),
@@ -324,9 +343,18 @@ fn run(plan: Plan, mut w: World) -> (String, Finish) {
                     None
                 }
                 Effect::ListPods { id, .. } => Some(Input::Pods(id, w.pods.clone())),
-                Effect::Redis { id, args, .. } => Some(Input::Redis(
+                Effect::Redis { id, args, target } => Some(Input::Redis(
                     id,
                     match args.join(" ").as_str() {
+                        "INFO replication" if target.pod == "redis-master-0" => {
+                            w.primary_info.as_deref().map(out).unwrap_or_else(|e| {
+                                Ok(CliOutput {
+                                    stdout: String::new(),
+                                    stderr: e.to_string(),
+                                    exit_code: Some(1),
+                                })
+                            })
+                        }
                         "CONFIG GET dir" => w.config_dir.clone(),
                         "CONFIG GET dbfilename" => out("1) \"dbfilename\"\n2) \"dump.rdb\""),
                         "INFO persistence" => pop(&mut w.infos),
@@ -1332,6 +1360,95 @@ scenario!(
     replicas_world(&[REPLICA_DOWN, REPLICA_UP]),
     Exit::Ok
 );
+
+scenario!(
+    a_lagging_replica_is_read_once_caught_up,
+    stream_plan(),
+    replicas_world(&[REPLICA_BEHIND, REPLICA_BEHIND, REPLICA_BEHIND, REPLICA_UP]),
+    Exit::Ok
+);
+
+scenario!(
+    replicas_that_stay_behind_are_not_read,
+    Plan {
+        from: Prefer::Replica,
+        ..stream_plan()
+    },
+    replicas_world(&[REPLICA_BEHIND]),
+    Exit::Unhealthy
+);
+
+scenario!(
+    bgsave_reads_the_primary_offset_with_redis_cli,
+    plan(),
+    replicas_world(&[REPLICA_BEHIND, REPLICA_UP]),
+    Exit::Ok
+);
+
+scenario!(
+    without_the_primary_offset_the_primary_is_read,
+    stream_plan(),
+    World {
+        primary_info: Err("connection reset by peer".into()),
+        ..replicas_world(&[REPLICA_UP])
+    },
+    Exit::Ok
+);
+
+scenario!(
+    bgsave_without_the_primary_offset_from_replica_fails,
+    Plan {
+        from: Prefer::Replica,
+        ..plan()
+    },
+    World {
+        primary_info: Err(
+            "Could not connect to Redis at 127.0.0.1:6379: Connection refused".into()
+        ),
+        ..replicas_world(&[REPLICA_UP])
+    },
+    Exit::Unhealthy
+);
+
+scenario!(
+    bgsave_names_an_info_refused_by_the_replica,
+    Plan {
+        from: Prefer::Replica,
+        ..plan()
+    },
+    replicas_world(&["NOAUTH Authentication required."]),
+    Exit::Unhealthy
+);
+
+#[test]
+fn a_lagging_replica_interrupted_at_every_step_cleans_up() {
+    let world = || replicas_world(&[REPLICA_BEHIND, REPLICA_UP]);
+    let steps = {
+        let (t, _) = run(stream_plan(), world());
+        t.lines().filter(|l| l.contains(" < ")).count()
+    };
+    for n in 1..=steps {
+        let (t, f) = run(
+            stream_plan(),
+            World {
+                interrupt_at: Some(n),
+                ..world()
+            },
+        );
+        let count = |s: &str| t.matches(s).count();
+        assert!(
+            f.exit == Exit::Ok || f.exit == Exit::Interrupted,
+            "step {n}:\n{t}"
+        );
+        assert_eq!(count("Connected("), count("> Disconnect"), "step {n}:\n{t}");
+        assert_eq!(
+            count("request: Take {"),
+            count("request: Release {"),
+            "step {n}:\n{t}"
+        );
+        assert!(!t.contains("ignored unexpected input"), "step {n}:\n{t}");
+    }
+}
 
 #[test]
 fn replica_fallback_interrupted_at_every_step_cleans_up() {

@@ -2706,6 +2706,81 @@ fn chart_shaped_deployments_are_found() {
         "{stderr}"
     );
     let backup = r["path"].as_str().unwrap_or_default().to_string();
+    // A replica can be linked and recently heard from, yet behind its
+    // primary: `CLIENT PAUSE WRITE` holds back the primary's stream into
+    // it too, so it lacks the write below. The backup waits for it to reach
+    // the offset the primary had, and reads it once it has (here, once
+    // unpaused)...
+    assert_eq!(auth(6494, &["CLIENT", "PAUSE", "120000", "WRITE"]), "OK");
+    assert_eq!(auth(6493, &["SET", "late", "1"]), "OK");
+    let mut child = plugin(&["backup", "-n", ns, "--out-dir", out, "-o", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let seen = read_until(&mut lines, "waiting up to 10 s for it to catch up");
+    assert!(seen.contains("r-redis-replicas-0: "), "{seen}");
+    assert_eq!(auth(6494, &["CLIENT", "UNPAUSE"]), "OK");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut stdout)
+        .expect("stdout");
+    let rest = rest.join("\n");
+    assert!(child.wait().expect("wait").success(), "{seen}{rest}");
+    assert!(rest.contains("caught up with its primary after"), "{rest}");
+    let r = schema_checked("backup", &stdout);
+    assert_eq!(r["source"]["pod"], "r-redis-replicas-0", "{stdout}");
+    assert_eq!(
+        r["keys"], 2,
+        "the replica was read before it had `late`: {stdout}"
+    );
+    // ...or, still behind after 10 s, passes it over for the next replica.
+    assert_eq!(auth(6494, &["CLIENT", "PAUSE", "120000", "WRITE"]), "OK");
+    assert_eq!(auth(6493, &["SET", "later", "1"]), "OK");
+    let (code, stdout, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        ns,
+        "--out-dir",
+        out,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(auth(6494, &["CLIENT", "UNPAUSE"]), "OK");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("not backing up from r-redis-replicas-0: ")
+            && stderr.contains("bytes behind its primary after 10 s"),
+        "{stderr}"
+    );
+    let r = schema_checked("backup", &stdout);
+    assert_eq!(r["source"]["pod"], "r-redis-replicas-b-0", "{stdout}");
+    assert_eq!(r["keys"], 3, "{stdout}");
+    // The bgsave method checks the same through redis-cli in the pods.
+    let (code, stdout, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        ns,
+        "--out-dir",
+        out,
+        "--method",
+        "bgsave",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("r-redis-master-0 (primary): replication offset"),
+        "{stderr}"
+    );
+    let r = schema_checked("backup", &stdout);
+    assert_eq!(r["source"]["pod"], "r-redis-replicas-0", "{stdout}");
+    assert_eq!(r["keys"], 3, "{stdout}");
     // A replica cut off from its primary is not backed up from: the next
     // one is read; with both cut, --from replica fails (exit 11) and auto
     // falls back to the primary.

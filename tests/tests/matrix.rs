@@ -1274,6 +1274,58 @@ async fn live_restore_into_a_redis_cluster() {
     assert_eq!(left.len(), 2, "only the backup and its manifest: {left:?}");
     let (code, _, stderr) = plugin(&["verify", &set.to_string_lossy()]);
     assert_eq!(code, 0, "{stderr}");
+    // A replica linked and recently heard from can still be behind: paused
+    // (`CLIENT PAUSE WRITE` holds back its primary's stream too), the first
+    // shard's replica lacks a write its primary has. The backup waits 10 s
+    // for it, then reads that shard's primary instead, and misses nothing.
+    let key = (0..)
+        .map(|i| format!("lag{i}"))
+        .find(|k| {
+            cmd(base, 0, &["CLUSTER", "KEYSLOT", k])
+                .trim_start_matches(':')
+                .parse::<u16>()
+                .is_ok_and(|s| s <= 5460)
+        })
+        .expect("a key of the first shard");
+    ok(base + 3, 0, &["CLIENT", "PAUSE", "120000", "WRITE"]);
+    ok(base, 0, &["SET", &key, "late"]);
+    let lagging = tempfile::tempdir().expect("tempdir");
+    let (code, stdout, stderr) = plugin(&[
+        "backup",
+        "--url",
+        &url,
+        "--out-dir",
+        &lagging.path().to_string_lossy(),
+        "-o",
+        "json",
+    ]);
+    ok(base + 3, 0, &["CLIENT", "UNPAUSE"]);
+    assert_eq!(code, 0, "{stderr}");
+    let l = schema_checked("backup", &stdout);
+    assert_eq!(l["keys"], total + 1, "{stdout}");
+    let roles: Vec<(String, String)> = l["shards"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    (
+                        s["address"].as_str().unwrap_or_default().to_string(),
+                        s["role"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        roles.contains(&(format!("127.0.0.1:{base}"), "primary".to_string())),
+        "{stdout}\n{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("127.0.0.1:{}: ", base + 3))
+            && stderr.contains("bytes behind its primary after 10 s"),
+        "{stderr}"
+    );
+    ok(base, 0, &["DEL", &key]);
     // Into a single server, and back into the cluster after a flush.
     let single = server("7.0", 6611);
     let c_single = start(&single).await;
@@ -1396,7 +1448,8 @@ async fn live_restore_into_a_redis_cluster() {
     ]);
     assert_eq!(code, 11, "{stderr}");
     assert!(
-        stderr.contains("the shard of 127.0.0.1:6622 has no healthy replica (no replica)"),
+        stderr
+            .contains("the shard of 127.0.0.1:6622 has no healthy, caught-up replica (no replica)"),
         "{stderr}"
     );
     // Encrypted, into two repositories: the merge streams into the first

@@ -41,6 +41,9 @@ impl Backup {
         result: Result<CliOutput, String>,
         out: &mut Vec<Effect>,
     ) {
+        if what == Redis::PrimaryOffset {
+            return self.on_primary_offset(result, out);
+        }
         let t = self.target_or_default();
         let ns = self.plan.namespace.clone();
         let reply = match result {
@@ -76,21 +79,17 @@ impl Backup {
                     out,
                     Exit::Error,
                     format!("Redis refused redis-cli: {e}"),
-                    Some("the server needs a password: the plugin hands the container's REDIS_PASSWORD (or REDISCLI_AUTH) environment variable to redis-cli; set one of them in the pod spec".to_string()),
+                    Some("the server needs a password: the plugin hands the container's REDISCLI_AUTH, REDIS_PASSWORD or the file REDIS_PASSWORD_FILE names to redis-cli; set one of them in the pod spec, or give --password-from-secret".to_string()),
                 );
             }
         }
         match what {
             Redis::Replication => {
-                let info = match &reply {
-                    Reply::Error(e) => Err(e.clone()),
-                    Reply::Text(t) => Ok(t.clone()),
-                    r => Ok(describe(r)),
-                };
+                let info = info_text(&reply);
                 match self.replica_checked(info, out) {
-                    Some(true) => self.ask(Redis::ConfigDir, &["CONFIG", "GET", "dir"], out),
-                    Some(false) => self.start_bgsave(out),
-                    None => {}
+                    Checked::Fit => self.ask(Redis::ConfigDir, &["CONFIG", "GET", "dir"], out),
+                    Checked::Switched => self.start_bgsave(out),
+                    Checked::Waiting | Checked::Failed => {}
                 }
             }
             Redis::ConfigDir | Redis::ConfigFile => {
@@ -212,6 +211,8 @@ impl Backup {
                     self.wait_or_timeout(now, Wait::Ours, out);
                 }
             }
+            // Answered by on_primary_offset before any of the above.
+            Redis::PrimaryOffset => {}
         }
     }
 
@@ -353,12 +354,72 @@ impl Backup {
         };
         let t = self.target_or_default();
         match probe::verdict(r, &self.plan.namespace, &t, &needs) {
+            Ok(()) if self.needs_primary_offset() => {
+                let id = self.id();
+                self.pending = Pending::Redis(id, Redis::PrimaryOffset);
+                if let Some(p) = self.primary.clone() {
+                    out.push(Effect::Redis {
+                        id,
+                        target: p,
+                        args: vec!["INFO".into(), "replication".into()],
+                    });
+                }
+            }
             Ok(()) if self.check_replica => {
                 self.ask(Redis::Replication, &["INFO", "replication"], out)
             }
             Ok(()) => self.ask(Redis::ConfigDir, &["CONFIG", "GET", "dir"], out),
             Err((message, hint)) => self.fail(out, Exit::Error, message, Some(hint)),
         }
+    }
+}
+
+impl Backup {
+    /// The primary's `INFO replication`, run through redis-cli in its
+    /// container: then the replica is checked (or passed over).
+    fn on_primary_offset(&mut self, result: Result<CliOutput, String>, out: &mut Vec<Effect>) {
+        let info = match result {
+            Ok(o) if o.exit_code.is_some_and(|c| c != 0) || o.stdout.trim().is_empty() => {
+                let detail = first_line(if o.stderr.trim().is_empty() {
+                    &o.stdout
+                } else {
+                    &o.stderr
+                });
+                Err(format!("redis-cli failed: {detail}"))
+            }
+            Ok(o) => info_text(&reply::parse_cli_output(&o.stdout)),
+            Err(e) => Err(format!("cannot run redis-cli: {e}")),
+        };
+        match self.primary_read(info, out) {
+            Checked::Fit => self.ask(Redis::Replication, &["INFO", "replication"], out),
+            Checked::Switched => self.start_bgsave(out),
+            Checked::Waiting | Checked::Failed => {}
+        }
+    }
+}
+
+/// The text of an `INFO` reply from redis-cli, or the error it is: redis-cli
+/// prints INFO's errors (`NOAUTH ...`) without its `(error)` prefix, so a
+/// reply that does not look like INFO (`# Section`, `field:value`) is one.
+fn info_text(r: &Reply) -> Result<String, String> {
+    let text = match r {
+        Reply::Error(e) => return Err(e.clone()),
+        Reply::Text(t) => t.clone(),
+        r => describe(r),
+    };
+    match text.lines().map(str::trim).find(|l| !l.is_empty()) {
+        Some(l)
+            if l.starts_with('#')
+                || l.split_once(':').is_some_and(|(k, _)| {
+                    !k.is_empty()
+                        && k.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                }) =>
+        {
+            Ok(text)
+        }
+        Some(l) => Err(l.to_string()),
+        None => Err("an empty reply".into()),
     }
 }
 

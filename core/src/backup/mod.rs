@@ -477,6 +477,9 @@ enum Redis {
     InfoBefore,
     Bgsave,
     Poll,
+    /// The primary's `INFO replication`, for the offset its replica must
+    /// reach (bgsave: redis-cli in the primary's container).
+    PrimaryOffset,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -485,7 +488,42 @@ enum Wait {
     Other,
     /// Ours runs.
     Ours,
+    /// A replica is behind the offset its primary had; read it again.
+    CatchUp,
 }
+
+/// Reading the primary's replication offset over the stream method's
+/// connection, before its replica is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PrimaryStep {
+    Connect,
+    Auth,
+    Info,
+}
+
+/// What the check of a replica target decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Checked {
+    /// Fit and caught up: read it.
+    Fit,
+    /// Passed over: the target is now the next server.
+    Switched,
+    /// Behind its primary: a timer runs, then it is asked again.
+    Waiting,
+    /// No server is left: the backup has failed.
+    Failed,
+}
+
+/// How long a replica may take to reach the replication offset its primary
+/// had when the backup began, before another server is read. A replica
+/// that is linked and recently heard from can still be seconds behind
+/// (after a burst of writes, or with a slow link); read too early it gives
+/// a verified backup missing the latest writes.
+pub const CATCH_UP_MS: u64 = 10_000;
+
+/// How soon a lagging replica's offset is first read again (then less
+/// often, up to ten times this).
+const CATCH_UP_POLL_MS: u64 = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Pending {
@@ -493,6 +531,7 @@ enum Pending {
     Pods(Id),
     Redis(Id, Redis),
     Timer(Id, Wait),
+    Primary(Id, PrimaryStep),
     Temp(Id),
     Copy(Id),
     Commit(Id),
@@ -558,6 +597,14 @@ pub struct Backup {
     from_replica: bool,
     /// Why replicas were passed over.
     unfit: Vec<String>,
+    /// The primary whose replicas are read, and the replication offset it
+    /// had before the first of them was checked: a replica is read only
+    /// once it has reached that offset.
+    primary: Option<Target>,
+    primary_offset: Option<i64>,
+    /// When the replica being checked was first found behind, and the
+    /// time until which it may catch up.
+    catch_up: Option<(u64, u64)>,
 }
 
 /// Most names tried when backups land in the same second.
@@ -606,6 +653,9 @@ impl Backup {
             next_targets: Vec::new(),
             from_replica: false,
             unfit: Vec::new(),
+            primary: None,
+            primary_offset: None,
+            catch_up: None,
         }
     }
 
@@ -712,13 +762,26 @@ impl Backup {
             (Pending::Redis(p, what), Input::Redis(id, result)) if p == id => {
                 self.on_redis(now, what, result, out)
             }
+            (Pending::Timer(p, Wait::CatchUp), Input::Timer(id)) if p == id => {
+                if self.method == Method::Bgsave {
+                    self.ask(Redis::Replication, &["INFO", "replication"], out)
+                } else {
+                    self.send(stream::Ask::Replication, &["INFO", "replication"], out)
+                }
+            }
+            (Pending::Primary(p, step), Input::Connected(id, r)) if p == id => {
+                self.on_primary_connected(step, r, out)
+            }
+            (Pending::Primary(p, step), Input::Reply(id, r)) if p == id => {
+                self.on_primary_reply(step, r, out)
+            }
             (Pending::Timer(p, wait), Input::Timer(id)) if p == id => {
                 let id = self.id();
                 self.pending = Pending::Redis(
                     id,
                     match wait {
                         Wait::Ours => Redis::Poll,
-                        Wait::Other => Redis::InfoBefore,
+                        Wait::Other | Wait::CatchUp => Redis::InfoBefore,
                     },
                 );
                 self.redis(id, &["INFO", "persistence"], out);
@@ -1042,6 +1105,7 @@ impl Backup {
             )),
         );
         self.check_replica = true;
+        self.primary = Some(t.clone());
         self.next_targets = replicas.iter().skip(1).map(|r| (r.clone(), true)).collect();
         if self.plan.from == pods::Prefer::Auto {
             self.next_targets.push((t, false));
@@ -1049,46 +1113,136 @@ impl Backup {
         Some(first)
     }
 
-    /// The answer to `INFO replication` from a replica target: go on with
-    /// it (`Some(true)`), switch to the next target (`Some(false)`), or fail
-    /// (`None`).
-    fn replica_checked(
-        &mut self,
-        info: Result<String, String>,
-        out: &mut Vec<Effect>,
-    ) -> Option<bool> {
+    /// Whether the primary's replication offset must still be read before
+    /// a replica is checked (the replica must reach it).
+    fn needs_primary_offset(&self) -> bool {
+        self.check_replica && self.primary.is_some() && self.primary_offset.is_none()
+    }
+
+    /// The primary's `INFO replication` (or why it could not be read):
+    /// keep its offset and check the replica ([`Checked::Fit`]), or, with
+    /// no offset to compare with, pass every replica over.
+    fn primary_read(&mut self, info: Result<String, String>, out: &mut Vec<Effect>) -> Checked {
+        let pod = self
+            .primary
+            .as_ref()
+            .map(|t| t.pod.clone())
+            .unwrap_or_default();
+        let why = match info {
+            Ok(text) => match topo::replication::Replication::parse(&text).offset {
+                Some(o) => {
+                    say(
+                        out,
+                        Line::Detail(format!(
+                            "{pod} (primary): replication offset {o}; the replica is read once it has reached it"
+                        )),
+                    );
+                    self.primary_offset = Some(o);
+                    return Checked::Fit;
+                }
+                None => "its INFO replication has no master_repl_offset".to_string(),
+            },
+            Err(e) => e,
+        };
+        say(
+            out,
+            Line::Warn(format!(
+                "cannot read the replication offset of the primary {pod} ({why}), so no replica can be shown to hold its latest writes"
+            )),
+        );
+        self.unfit
+            .push(format!("the primary {pod}'s replication offset: {why}"));
+        self.next_targets.retain(|(_, replica)| !replica);
+        self.next_target(out)
+    }
+
+    /// The answer to `INFO replication` from a replica target: read it when
+    /// it is healthy and has reached the primary's offset; wait for it to
+    /// get there (up to [`CATCH_UP_MS`]); or pass it over for the next
+    /// target.
+    fn replica_checked(&mut self, info: Result<String, String>, out: &mut Vec<Effect>) -> Checked {
         let pod = self.target_or_default().pod;
         let why = match info {
             Ok(text) => {
                 let r = topo::replication::Replication::parse(&text);
-                match r.unfit_replica() {
-                    None => {
+                match (r.unfit_replica(), self.primary_offset, r.offset) {
+                    (Some(why), _, _) => why,
+                    (None, Some(_), None) => {
+                        "it does not report its replication offset".to_string()
+                    }
+                    (None, Some(want), Some(at)) if at < want => {
+                        let now = self.now;
+                        let (since, until) = *self.catch_up.get_or_insert((now, now + CATCH_UP_MS));
+                        if now < until {
+                            if since == now {
+                                say(
+                                    out,
+                                    Line::Detail(format!(
+                                        "{pod}: {} bytes behind its primary (offset {at} of {want}); waiting up to {} s for it to catch up",
+                                        want - at,
+                                        CATCH_UP_MS / 1000
+                                    )),
+                                );
+                            }
+                            // Soon at first (most lag is a moment's), then
+                            // less often: a dozen reads over the whole wait.
+                            let id = self.id();
+                            self.pending = Pending::Timer(id, Wait::CatchUp);
+                            out.push(Effect::Timer {
+                                id,
+                                after_ms: ((now - since) / 2)
+                                    .clamp(CATCH_UP_POLL_MS, 10 * CATCH_UP_POLL_MS)
+                                    .min(until - now),
+                            });
+                            return Checked::Waiting;
+                        }
+                        format!(
+                            "{} bytes behind its primary after {} s",
+                            want - at,
+                            CATCH_UP_MS / 1000
+                        )
+                    }
+                    (None, want, _) => {
                         self.check_replica = false;
                         self.from_replica = true;
+                        let waited = match (want, self.catch_up) {
+                            (Some(_), Some((since, _))) => format!(
+                                ", caught up with its primary after {} ms",
+                                self.now.saturating_sub(since)
+                            ),
+                            (Some(_), None) => ", caught up with its primary".to_string(),
+                            (None, _) => String::new(),
+                        };
                         say(
                             out,
-                            Line::Detail(format!("{pod}: {}", r.describe_replica())),
+                            Line::Detail(format!("{pod}: {}{waited}", r.describe_replica())),
                         );
-                        return Some(true);
+                        return Checked::Fit;
                     }
-                    Some(why) => why,
                 }
             }
             Err(e) => format!("INFO replication failed: {e}"),
         };
         say(out, Line::Warn(format!("not backing up from {pod}: {why}")));
         self.unfit.push(format!("{pod}: {why}"));
+        self.next_target(out)
+    }
+
+    /// After a replica was passed over: the next target, or (none left)
+    /// the failure of `--from replica`.
+    fn next_target(&mut self, out: &mut Vec<Effect>) -> Checked {
+        self.catch_up = None;
         if self.next_targets.is_empty() {
             self.fail(
                 out,
                 Exit::Unhealthy,
                 format!(
-                    "--from replica: no healthy replica to back up from ({})",
+                    "--from replica: no healthy, caught-up replica to back up from ({})",
                     self.unfit.join("; ")
                 ),
                 Some("see the replicas with `kubectl redis status`; back up the primary with --from primary (or --from auto, which falls back to it)".into()),
             );
-            return None;
+            return Checked::Failed;
         }
         let (next, replica) = self.next_targets.remove(0);
         say(
@@ -1101,7 +1255,91 @@ impl Backup {
         );
         self.check_replica = replica;
         self.target = Some(next);
-        Some(false)
+        Checked::Switched
+    }
+
+    /// Stream: the connection to the primary, opened to read its offset.
+    fn on_primary_connected(
+        &mut self,
+        step: PrimaryStep,
+        r: Result<(), ConnectError>,
+        out: &mut Vec<Effect>,
+    ) {
+        debug_assert_eq!(step, PrimaryStep::Connect);
+        match r {
+            Ok(()) => {
+                self.connected = true;
+                if self.has_password {
+                    let id = self.id();
+                    self.pending = Pending::Primary(id, PrimaryStep::Auth);
+                    out.push(Effect::Auth {
+                        id,
+                        user: self.plan.credentials.user.clone(),
+                    });
+                } else {
+                    self.primary_info(out);
+                }
+            }
+            // Port-forwarding is not allowed: it would not be to the
+            // replica either (auto goes on with bgsave, through exec).
+            Err(ConnectError::Forbidden(m)) => {
+                let pod = self
+                    .primary
+                    .as_ref()
+                    .map(|t| t.pod.clone())
+                    .unwrap_or_default();
+                let ns = self.plan.namespace.clone();
+                self.refused(
+                    format!("port-forward to {pod} is not allowed: {m}"),
+                    format!(
+                        "it needs create on pods/portforward (get before Kubernetes 1.31): `kubectl auth can-i get pods/portforward -n {ns}`; `kubectl redis status` shows every permission"
+                    ),
+                    out,
+                )
+            }
+            Err(ConnectError::Failed(m)) => {
+                let c = self.primary_read(Err(format!("cannot connect: {m}")), out);
+                self.after_primary_stream(c, out)
+            }
+        }
+    }
+
+    fn primary_info(&mut self, out: &mut Vec<Effect>) {
+        let id = self.id();
+        self.pending = Pending::Primary(id, PrimaryStep::Info);
+        out.push(Effect::Send {
+            id,
+            args: vec!["INFO".into(), "replication".into()],
+        });
+    }
+
+    fn on_primary_reply(
+        &mut self,
+        step: PrimaryStep,
+        r: Result<Reply, String>,
+        out: &mut Vec<Effect>,
+    ) {
+        let info = match r {
+            Ok(Reply::Error(e)) if step == PrimaryStep::Auth => {
+                Err(format!("it refused the credentials: {e}"))
+            }
+            Ok(_) if step == PrimaryStep::Auth => return self.primary_info(out),
+            Ok(Reply::Error(e)) => Err(e),
+            Ok(Reply::Bulk(b)) => Ok(String::from_utf8_lossy(&b).into_owned()),
+            Ok(Reply::Text(t)) => Ok(t),
+            Ok(other) => Err(format!("unexpected reply {other:?}")),
+            Err(e) => Err(e),
+        };
+        let c = self.primary_read(info, out);
+        self.after_primary_stream(c, out)
+    }
+
+    /// Stream: on to the replica (or, passed over, the next target).
+    fn after_primary_stream(&mut self, c: Checked, out: &mut Vec<Effect>) {
+        self.disconnect(out);
+        if let (Checked::Fit | Checked::Switched, Some(t)) = (c, self.target.clone()) {
+            self.connect(self.now, Endpoint::Pod(t), out)
+        }
     }
 
     /// What a successful backup produced.
@@ -1284,6 +1522,17 @@ impl Backup {
 
     /// The lock is held (or cannot be had): take the snapshot.
     fn locked(&mut self, now: u64, out: &mut Vec<Effect>) {
+        if self.method != Method::Bgsave && self.needs_primary_offset() {
+            if let Some(p) = self.primary.clone() {
+                let id = self.id();
+                self.pending = Pending::Primary(id, PrimaryStep::Connect);
+                out.push(Effect::Connect {
+                    id,
+                    to: Endpoint::Pod(p),
+                });
+                return;
+            }
+        }
         match (self.method, self.target.clone()) {
             (Method::Bgsave, _) | (_, None) => self.start_bgsave(out),
             (_, Some(t)) => self.connect(now, Endpoint::Pod(t), out),

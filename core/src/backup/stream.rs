@@ -4,7 +4,8 @@
 //! with `--method auto`, a warning and the bgsave steps under the same lock.
 
 use super::{
-    say, Backup, ConnectError, Effect, Endpoint, Line, Method, Pending, SyncError, SyncReport,
+    say, Backup, Checked, ConnectError, Effect, Endpoint, Line, Method, Pending, SyncError,
+    SyncReport,
 };
 use crate::exit::Exit;
 use crate::rdb::{self, inspect};
@@ -163,7 +164,7 @@ impl Backup {
         }
     }
 
-    fn send(&mut self, ask: Ask, args: &[&str], out: &mut Vec<Effect>) {
+    pub(super) fn send(&mut self, ask: Ask, args: &[&str], out: &mut Vec<Effect>) {
         let id = self.id();
         self.pending = Pending::Reply(id, ask);
         out.push(Effect::Send {
@@ -205,14 +206,14 @@ impl Backup {
                     Some(e) => Err(e),
                 };
                 match self.replica_checked(info, out) {
-                    Some(true) => self.send(Ask::InfoServer, &["INFO", "server"], out),
-                    Some(false) => {
+                    Checked::Fit => self.send(Ask::InfoServer, &["INFO", "server"], out),
+                    Checked::Switched => {
                         // Another pod: a new connection, the same temporary file.
                         self.disconnect(out);
                         let t = self.target_or_default();
                         self.connect(self.sync_started_ms, Endpoint::Pod(t), out);
                     }
-                    None => {}
+                    Checked::Waiting | Checked::Failed => {}
                 }
             }
             // The server's words, which never contain the password.
@@ -403,7 +404,7 @@ impl Backup {
 
     /// The server or the cluster does not allow streaming: exit 9, or with
     /// auto (and a pod to fall back on) a warning and bgsave.
-    fn refused(&mut self, message: String, hint: String, out: &mut Vec<Effect>) {
+    pub(super) fn refused(&mut self, message: String, hint: String, out: &mut Vec<Effect>) {
         if self.plan.method == Method::Auto && self.plan.url.is_none() {
             say(
                 out,

@@ -1744,20 +1744,18 @@ impl Restore {
                 );
                 None
             }
-            Ok(o) => {
-                match reply::parse_cli_output(&o.stdout) {
-                    Reply::Error(e) if e.starts_with("NOAUTH") || e.starts_with("WRONGPASS") => {
-                        self.fail(
+            Ok(o) => match reply::parse_cli_output(&o.stdout) {
+                Reply::Error(e) if e.starts_with("NOAUTH") || e.starts_with("WRONGPASS") => {
+                    self.fail(
                         out,
                         Exit::Error,
                         format!("Redis refused redis-cli: {e}"),
-                        Some("set REDIS_PASSWORD (or REDISCLI_AUTH) in the container's environment".into()),
+                        Some("set REDIS_PASSWORD, REDIS_PASSWORD_FILE or REDISCLI_AUTH in the container's environment, or give --password-from-secret".into()),
                     );
-                        None
-                    }
-                    r => Some(r),
+                    None
                 }
-            }
+                r => Some(r),
+            },
             Err(e) => {
                 let unchanged = if self.report.changed {
                     ""

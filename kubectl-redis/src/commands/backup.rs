@@ -61,12 +61,12 @@ pub enum Method {
 /// Which server a backup reads from.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum From {
-    /// a healthy replica when replicas are labelled beside the primary, else the primary
+    /// a healthy, caught-up replica when replicas are labelled beside the primary, else the primary
     #[default]
     Auto,
     /// always the primary
     Primary,
-    /// a healthy replica, or fail (exit 11)
+    /// a healthy, caught-up replica, or fail (exit 11)
     Replica,
 }
 
@@ -77,7 +77,7 @@ pub struct BackupArgs {
     /// How to get the snapshot
     #[arg(long, value_enum, default_value_t = Method::Auto, value_name = "METHOD")]
     pub method: Method,
-    /// Which server to read: a healthy replica labelled beside the primary, sparing the primary the fork, else the primary (auto); only a replica; only the primary
+    /// Which server to read: a healthy replica labelled beside the primary, once caught up with it (up to 10 s), sparing the primary the fork, else the primary (auto); only a replica; only the primary
     #[arg(long, value_enum, default_value_t = From::Auto, value_name = "WHICH", conflicts_with = "pod")]
     pub from: From,
     /// Back up this Redis directly (outside Kubernetes, or through your own port-forward); stream method only
@@ -584,6 +584,7 @@ fn json(f: &Finish) -> serde_json::Value {
             "lastsave_unix": r.lastsave,
             "bgsave_ms": r.bgsave_ms,
             "copy_ms": r.copy_ms,
+            "source": m.source,
         }),
         _ => serde_json::json!({
             "diskless": r.diskless,

@@ -279,7 +279,7 @@ async fn run_locked(
                 return Err((
                     Exit::Unhealthy,
                     format!(
-                        "--from replica: the shard of {}:{} has no healthy replica ({why})",
+                        "--from replica: the shard of {}:{} has no healthy, caught-up replica ({why})",
                         primary.host, primary.port
                     ),
                     "back up the primaries with --from primary (or --from auto, which falls back to them)".into(),

@@ -13,8 +13,9 @@ use kubectl_redis_core::rdb::HEADER_LEN;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
 /// Runs redis-cli through `sh` so that a password in the container's
-/// REDIS_PASSWORD reaches it as REDISCLI_AUTH: never in any argv.
-const REDIS_CLI: &str = "if [ -z \"${REDISCLI_AUTH:-}\" ] && [ -n \"${REDIS_PASSWORD:-}\" ]; then export REDISCLI_AUTH=\"$REDIS_PASSWORD\"; fi; exec redis-cli \"$@\"";
+/// REDIS_PASSWORD, or in the file REDIS_PASSWORD_FILE names (the Bitnami
+/// charts' default), reaches it as REDISCLI_AUTH: never in any argv.
+const REDIS_CLI: &str = "if [ -z \"${REDISCLI_AUTH:-}\" ]; then if [ -n \"${REDIS_PASSWORD:-}\" ]; then REDISCLI_AUTH=\"$REDIS_PASSWORD\"; export REDISCLI_AUTH; elif [ -n \"${REDIS_PASSWORD_FILE:-}\" ] && [ -r \"$REDIS_PASSWORD_FILE\" ]; then REDISCLI_AUTH=\"$(cat \"$REDIS_PASSWORD_FILE\")\"; export REDISCLI_AUTH; fi; fi; exec redis-cli \"$@\"";
 
 /// With a password from the user (a Secret, or their $REDISCLI_AUTH): it
 /// arrives on stdin, never in argv.
