@@ -244,12 +244,15 @@ impl Default for World {
     }
 }
 
-const REPLICA_UP: &str = "# Replication\r\nrole:slave\r\nmaster_host:10.244.0.7\r\nmaster_port:6379\r\nmaster_link_status:up\r\nmaster_last_io_seconds_ago:2\r\nmaster_sync_in_progress:0\r\nmaster_repl_offset:48213\r\n";
+const REPLICA_UP: &str = "# Replication\r\nrole:slave\r\nmaster_host:10.244.0.7\r\nmaster_port:6379\r\nmaster_link_status:up\r\nmaster_last_io_seconds_ago:2\r\nmaster_sync_in_progress:0\r\nmaster_replid:5b1e1c2f0a0d4e7f9c3b8a6d2e4f1a0b9c8d7e6f\r\nmaster_repl_offset:48213\r\n";
 /// The primary of `REPLICA_UP`, at the offset that replica has reached.
 const PRIMARY: &str =
-    "# Replication\r\nrole:master\r\nconnected_slaves:2\r\nmaster_repl_offset:48213\r\n";
+    "# Replication\r\nrole:master\r\nconnected_slaves:2\r\nmaster_replid:5b1e1c2f0a0d4e7f9c3b8a6d2e4f1a0b9c8d7e6f\r\nmaster_repl_offset:48213\r\n";
 /// Linked and heard from, but 4,000 bytes short of `PRIMARY`'s offset.
-const REPLICA_BEHIND: &str = "# Replication\r\nrole:slave\r\nmaster_host:10.244.0.7\r\nmaster_port:6379\r\nmaster_link_status:up\r\nmaster_last_io_seconds_ago:1\r\nmaster_sync_in_progress:0\r\nmaster_repl_offset:44213\r\n";
+const REPLICA_BEHIND: &str = "# Replication\r\nrole:slave\r\nmaster_host:10.244.0.7\r\nmaster_port:6379\r\nmaster_link_status:up\r\nmaster_last_io_seconds_ago:1\r\nmaster_sync_in_progress:0\r\nmaster_replid:5b1e1c2f0a0d4e7f9c3b8a6d2e4f1a0b9c8d7e6f\r\nmaster_repl_offset:44213\r\n";
+/// Linked, heard from and far ahead, but in another replication history
+/// (it follows some other primary): its offset says nothing.
+const REPLICA_ELSEWHERE: &str = "# Replication\r\nrole:slave\r\nmaster_host:10.244.0.9\r\nmaster_port:6379\r\nmaster_link_status:up\r\nmaster_last_io_seconds_ago:1\r\nmaster_sync_in_progress:0\r\nmaster_replid:e0a2c4b6d8f0e1a3c5b7d9f1e2a4c6b8d0f2e3a5\r\nmaster_repl_offset:9999999\r\n";
 const REPLICA_DOWN: &str = "# Replication\r\nrole:slave\r\nmaster_host:10.244.0.7\r\nmaster_port:6379\r\nmaster_link_status:down\r\nmaster_last_io_seconds_ago:-1\r\nmaster_sync_in_progress:0\r\nmaster_repl_offset:0\r\n";
 
 fn pop<T: Clone>(q: &mut VecDeque<T>) -> T {
@@ -1376,6 +1379,13 @@ scenario!(
     },
     replicas_world(&[REPLICA_BEHIND]),
     Exit::Unhealthy
+);
+
+scenario!(
+    a_replica_of_another_history_is_not_read,
+    stream_plan(),
+    replicas_world(&[REPLICA_ELSEWHERE, REPLICA_UP]),
+    Exit::Ok
 );
 
 scenario!(

@@ -602,6 +602,9 @@ pub struct Backup {
     /// once it has reached that offset.
     primary: Option<Target>,
     primary_offset: Option<i64>,
+    /// The primary's replication id: a replica with another one follows
+    /// another history, and its offset means nothing here.
+    primary_replid: Option<String>,
     /// When the replica being checked was first found behind, and the
     /// time until which it may catch up.
     catch_up: Option<(u64, u64)>,
@@ -655,6 +658,7 @@ impl Backup {
             unfit: Vec::new(),
             primary: None,
             primary_offset: None,
+            primary_replid: None,
             catch_up: None,
         }
     }
@@ -1129,8 +1133,13 @@ impl Backup {
             .map(|t| t.pod.clone())
             .unwrap_or_default();
         let why = match info {
-            Ok(text) => match topo::replication::Replication::parse(&text).offset {
-                Some(o) => {
+            Ok(text) => match topo::replication::Replication::parse(&text) {
+                topo::replication::Replication {
+                    offset: Some(o),
+                    replid,
+                    ..
+                } => {
+                    self.primary_replid = replid;
                     say(
                         out,
                         Line::Detail(format!(
@@ -1140,7 +1149,7 @@ impl Backup {
                     self.primary_offset = Some(o);
                     return Checked::Fit;
                 }
-                None => "its INFO replication has no master_repl_offset".to_string(),
+                _ => "its INFO replication has no master_repl_offset".to_string(),
             },
             Err(e) => e,
         };
@@ -1165,7 +1174,17 @@ impl Backup {
         let why = match info {
             Ok(text) => {
                 let r = topo::replication::Replication::parse(&text);
-                match (r.unfit_replica(), self.primary_offset, r.offset) {
+                // Offsets compare only within one replication history.
+                let other = match (&self.primary_replid, &r.replid) {
+                    (Some(p), Some(o)) if p != o => Some(format!(
+                        "it follows another replication history than the primary {} (replication id {} against {})",
+                        self.primary.as_ref().map(|t| t.pod.as_str()).unwrap_or("?"),
+                        o.chars().take(8).collect::<String>(),
+                        p.chars().take(8).collect::<String>()
+                    )),
+                    _ => None,
+                };
+                match (r.unfit_replica().or(other), self.primary_offset, r.offset) {
                     (Some(why), _, _) => why,
                     (None, Some(_), None) => {
                         "it does not report its replication offset".to_string()

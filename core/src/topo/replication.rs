@@ -39,6 +39,10 @@ pub struct Replication {
     pub last_io_s: Option<i64>,
     /// `master_repl_offset`: how far this server's stream is.
     pub offset: Option<i64>,
+    /// `master_replid`: the history the offset counts in. A replica that
+    /// has synced shares its primary's (along a chain of replicas too), so
+    /// offsets compare only between servers with the same one.
+    pub replid: Option<String>,
     /// A primary's replicas.
     pub replicas: Vec<Attached>,
 }
@@ -83,6 +87,7 @@ impl Replication {
             syncing: int("master_sync_in_progress").unwrap_or(0) != 0,
             last_io_s: int("master_last_io_seconds_ago"),
             offset: int("master_repl_offset"),
+            replid: get("master_replid").filter(|r| !r.is_empty()),
             replicas: replicas.into_iter().map(|(_, a)| a).collect(),
         }
     }
@@ -157,7 +162,12 @@ mod tests {
         assert!(r.is_replica());
         assert_eq!(r.master, Some(("10.0.0.5".into(), 6379)));
         assert_eq!(r.offset, Some(1234));
+        assert_eq!(r.replid, None);
         assert_eq!(r.unfit_replica(), None);
+        let with_id = REPLICA.replace("slave_read", "master_replid:ab12\r\nslave_read");
+        assert_eq!(Replication::parse(&with_id).replid.as_deref(), Some("ab12"));
+        let empty = REPLICA.replace("slave_read", "master_replid:\r\nslave_read");
+        assert_eq!(Replication::parse(&empty).replid, None);
         assert_eq!(
             r.describe_replica(),
             "replica of 10.0.0.5:6379: link up, last heard 3s ago, offset 1234"

@@ -563,17 +563,19 @@ async fn pick_replica(
 ) -> Result<kubectl_redis_core::topo::cluster::Node, String> {
     let candidates = map.replica_candidates(n)?;
     let primary = &map.nodes[n];
-    let target = match with_replication(k, pods_here, auth, url_mode, primary, |rep, _| {
-        Some(
-            rep.offset
-                .ok_or_else(|| "no master_repl_offset".to_string()),
-        )
-    })
-    .await
-    {
-        Ok(o) => o,
-        Err(e) => return Err(format!("the primary's replication offset: {e}")),
-    };
+    let (target, history) =
+        match with_replication(k, pods_here, auth, url_mode, primary, |rep, _| {
+            Some(
+                rep.offset
+                    .map(|o| (o, rep.replid.clone()))
+                    .ok_or_else(|| "no master_repl_offset".to_string()),
+            )
+        })
+        .await
+        {
+            Ok(o) => o,
+            Err(e) => return Err(format!("the primary's replication offset: {e}")),
+        };
     let mut why = Vec::new();
     for r in candidates {
         let node = &r.node;
@@ -581,6 +583,12 @@ async fn pick_replica(
         let fit = with_replication(k, pods_here, auth, url_mode, node, |rep, waited| {
             if let Some(why) = rep.unfit_replica() {
                 return Some(Err(why));
+            }
+            // Offsets compare only within one replication history.
+            if history.is_some() && rep.replid.is_some() && rep.replid != history {
+                return Some(Err(
+                    "it follows another replication history than its primary".into(),
+                ));
             }
             let at = rep.offset.unwrap_or(0);
             if at >= target {
