@@ -1105,6 +1105,23 @@ async fn redis_cluster(base: u16) -> Vec<ContainerAsync<GenericImage>> {
     cs
 }
 
+/// A cluster backup's shards as (the address read, its role), in order.
+fn shards_read(backup: &serde_json::Value) -> Vec<(String, String)> {
+    backup["shards"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    (
+                        s["address"].as_str().unwrap_or_default().to_string(),
+                        s["role"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// `restore --url` into a Redis Cluster: refused while the backup has keys
 /// outside db 0; otherwise each key goes to the primary owning its slot
 /// (CLUSTER SHARDS), what was there is flushed on every primary, a slot
@@ -1303,19 +1320,7 @@ async fn live_restore_into_a_redis_cluster() {
     assert_eq!(code, 0, "{stderr}");
     let l = schema_checked("backup", &stdout);
     assert_eq!(l["keys"], total + 1, "{stdout}");
-    let roles: Vec<(String, String)> = l["shards"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|s| {
-                    (
-                        s["address"].as_str().unwrap_or_default().to_string(),
-                        s["role"].as_str().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let roles = shards_read(&l);
     assert!(
         roles.contains(&(format!("127.0.0.1:{base}"), "primary".to_string())),
         "{stdout}\n{stderr}"
@@ -1411,19 +1416,7 @@ async fn live_restore_into_a_redis_cluster() {
         plugin(&["backup", "--url", url62, "--out-dir", &od, "-o", "json"]);
     assert_eq!(code, 0, "{stderr}");
     let b62 = schema_checked("backup", &stdout);
-    let read: Vec<(String, String)> = b62["shards"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|s| {
-                    (
-                        s["address"].as_str().unwrap_or_default().to_string(),
-                        s["role"].as_str().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let read = shards_read(&b62);
     assert_eq!(
         read,
         [

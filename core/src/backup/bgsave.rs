@@ -49,10 +49,7 @@ impl Backup {
         let reply = match result {
             Ok(o) => {
                 let r = reply::parse_cli_output(&o.stdout);
-                let failed_run = o.exit_code.is_some_and(|c| c != 0) && !matches!(r, Reply::Error(_));
-                if failed_run || (o.stdout.trim().is_empty() && !o.stderr.trim().is_empty()) {
-                    let detail = first_line(if o.stderr.trim().is_empty() { &o.stdout } else { &o.stderr });
-                    let code = o.exit_code.map(|c| format!(" (exit {c})")).unwrap_or_default();
+                if let Some((code, detail)) = cli_failed(&o, &r) {
                     return self.fail(
                         out,
                         Exit::Error,
@@ -379,15 +376,13 @@ impl Backup {
     /// container: then the replica is checked (or passed over).
     fn on_primary_offset(&mut self, result: Result<CliOutput, String>, out: &mut Vec<Effect>) {
         let info = match result {
-            Ok(o) if o.exit_code.is_some_and(|c| c != 0) || o.stdout.trim().is_empty() => {
-                let detail = first_line(if o.stderr.trim().is_empty() {
-                    &o.stdout
-                } else {
-                    &o.stderr
-                });
-                Err(format!("redis-cli failed: {detail}"))
+            Ok(o) => {
+                let r = reply::parse_cli_output(&o.stdout);
+                match cli_failed(&o, &r) {
+                    Some((code, detail)) => Err(format!("redis-cli failed{code}: {detail}")),
+                    None => info_text(&r),
+                }
             }
-            Ok(o) => info_text(&reply::parse_cli_output(&o.stdout)),
             Err(e) => Err(format!("cannot run redis-cli: {e}")),
         };
         match self.primary_read(info, out) {
@@ -395,6 +390,26 @@ impl Backup {
             Checked::Switched => self.start_bgsave(out),
             Checked::Waiting | Checked::Failed => {}
         }
+    }
+}
+
+/// Whether redis-cli itself failed (rather than Redis answering with an
+/// error): its exit code as ` (exit N)` and the first line it printed.
+fn cli_failed<'a>(o: &'a CliOutput, r: &Reply) -> Option<(String, &'a str)> {
+    let failed_run = o.exit_code.is_some_and(|c| c != 0) && !matches!(r, Reply::Error(_));
+    if failed_run || (o.stdout.trim().is_empty() && !o.stderr.trim().is_empty()) {
+        let detail = first_line(if o.stderr.trim().is_empty() {
+            &o.stdout
+        } else {
+            &o.stderr
+        });
+        let code = o
+            .exit_code
+            .map(|c| format!(" (exit {c})"))
+            .unwrap_or_default();
+        Some((code, detail))
+    } else {
+        None
     }
 }
 

@@ -766,30 +766,20 @@ impl Backup {
             (Pending::Redis(p, what), Input::Redis(id, result)) if p == id => {
                 self.on_redis(now, what, result, out)
             }
-            (Pending::Timer(p, Wait::CatchUp), Input::Timer(id)) if p == id => {
-                if self.method == Method::Bgsave {
-                    self.ask(Redis::Replication, &["INFO", "replication"], out)
-                } else {
-                    self.send(stream::Ask::Replication, &["INFO", "replication"], out)
-                }
-            }
             (Pending::Primary(p, step), Input::Connected(id, r)) if p == id => {
                 self.on_primary_connected(step, r, out)
             }
             (Pending::Primary(p, step), Input::Reply(id, r)) if p == id => {
                 self.on_primary_reply(step, r, out)
             }
-            (Pending::Timer(p, wait), Input::Timer(id)) if p == id => {
-                let id = self.id();
-                self.pending = Pending::Redis(
-                    id,
-                    match wait {
-                        Wait::Ours => Redis::Poll,
-                        Wait::Other | Wait::CatchUp => Redis::InfoBefore,
-                    },
-                );
-                self.redis(id, &["INFO", "persistence"], out);
-            }
+            (Pending::Timer(p, wait), Input::Timer(id)) if p == id => match wait {
+                Wait::Ours => self.ask(Redis::Poll, &["INFO", "persistence"], out),
+                Wait::Other => self.ask(Redis::InfoBefore, &["INFO", "persistence"], out),
+                Wait::CatchUp if self.method == Method::Bgsave => {
+                    self.ask(Redis::Replication, &["INFO", "replication"], out)
+                }
+                Wait::CatchUp => self.send(stream::Ask::Replication, &["INFO", "replication"], out),
+            },
             (Pending::Temp(p), Input::TempCreated(id, result)) if p == id => match result {
                 Ok(path) if self.method != Method::Bgsave => {
                     self.temp = Some(path);
@@ -1307,14 +1297,7 @@ impl Backup {
                     .as_ref()
                     .map(|t| t.pod.clone())
                     .unwrap_or_default();
-                let ns = self.plan.namespace.clone();
-                self.refused(
-                    format!("port-forward to {pod} is not allowed: {m}"),
-                    format!(
-                        "it needs create on pods/portforward (get before Kubernetes 1.31): `kubectl auth can-i get pods/portforward -n {ns}`; `kubectl redis status` shows every permission"
-                    ),
-                    out,
-                )
+                self.forward_forbidden(&pod, &m, out)
             }
             Err(ConnectError::Failed(m)) => {
                 let c = self.primary_read(Err(format!("cannot connect: {m}")), out);
@@ -1344,9 +1327,7 @@ impl Backup {
             }
             Ok(_) if step == PrimaryStep::Auth => return self.primary_info(out),
             Ok(Reply::Error(e)) => Err(e),
-            Ok(Reply::Bulk(b)) => Ok(String::from_utf8_lossy(&b).into_owned()),
-            Ok(Reply::Text(t)) => Ok(t),
-            Ok(other) => Err(format!("unexpected reply {other:?}")),
+            Ok(r) => Ok(stream::text(&r)),
             Err(e) => Err(e),
         };
         let c = self.primary_read(info, out);

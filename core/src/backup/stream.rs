@@ -34,7 +34,7 @@ fn needs_password(e: &str) -> bool {
 }
 
 /// A reply's text (a status line or a bulk string).
-fn text(r: &Reply) -> String {
+pub(super) fn text(r: &Reply) -> String {
     match r {
         Reply::Text(t) => t.clone(),
         Reply::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
@@ -67,7 +67,6 @@ impl Backup {
             .as_ref()
             .map(|t| t.pod.clone())
             .unwrap_or_default();
-        let ns = self.plan.namespace.clone();
         match (r, &self.plan.url) {
             (Ok(()), _) => {
                 self.connected = true;
@@ -102,13 +101,7 @@ impl Backup {
                     ),
                 )
             }
-            (Err(ConnectError::Forbidden(m)), None) => self.refused(
-                format!("port-forward to {pod} is not allowed: {m}"),
-                format!(
-                    "it needs create on pods/portforward (get before Kubernetes 1.31): `kubectl auth can-i get pods/portforward -n {ns}`; `kubectl redis status` shows every permission"
-                ),
-                out,
-            ),
+            (Err(ConnectError::Forbidden(m)), None) => self.forward_forbidden(&pod, &m, out),
             (Err(ConnectError::Failed(m)), None) => self.refused(
                 format!("port-forward to {pod} failed: {m}"),
                 "check the pod's port with --redis-port".into(),
@@ -400,6 +393,18 @@ impl Backup {
         } else {
             self.commit(out);
         }
+    }
+
+    /// RBAC does not allow a port-forward to `pod`.
+    pub(super) fn forward_forbidden(&mut self, pod: &str, m: &str, out: &mut Vec<Effect>) {
+        let ns = self.plan.namespace.clone();
+        self.refused(
+            format!("port-forward to {pod} is not allowed: {m}"),
+            format!(
+                "it needs create on pods/portforward (get before Kubernetes 1.31): `kubectl auth can-i get pods/portforward -n {ns}`; `kubectl redis status` shows every permission"
+            ),
+            out,
+        )
     }
 
     /// The server or the cluster does not allow streaming: exit 9, or with
