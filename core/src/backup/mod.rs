@@ -936,15 +936,10 @@ impl Backup {
             },
             (Pending::TakeLease(p), Input::Lock(id, Answer::Taken(r))) if p == id => match r {
                 Ok(()) => self.locked(now, out),
-                Err(LeaseError::Conflict) => self.fail(
-                    out,
-                    Exit::Locked,
-                    format!(
-                        "another backup or restore took the lock Lease {} just now",
-                        self.lease
-                    ),
-                    Some("wait for it to finish".to_string()),
-                ),
+                Err(LeaseError::Conflict) => {
+                    let (message, hint) = lock::taken_meanwhile(&self.lease);
+                    self.fail(out, Exit::Locked, message, Some(hint))
+                }
                 Err(e) => {
                     self.lease_held = false;
                     self.without_lock(now, e, out)
@@ -1504,19 +1499,7 @@ impl Backup {
     /// No permission for Leases (or the API refused): a backup changes
     /// nothing in the cluster, so it goes on without the lock, and says so.
     fn without_lock(&mut self, now: u64, e: LeaseError, out: &mut Vec<Effect>) {
-        let why = match e {
-            LeaseError::Forbidden(m) => {
-                format!("no permission to use the lock Lease {} ({m})", self.lease)
-            }
-            LeaseError::Other(m) => format!("the lock Lease {} is unavailable ({m})", self.lease),
-            LeaseError::Conflict => format!("the lock Lease {} changed under us", self.lease),
-        };
-        say(
-            out,
-            Line::Warn(format!(
-                "{why}; backing up without it (a concurrent restore would not be detected)"
-            )),
-        );
+        say(out, Line::Warn(lock::backing_up_without(&self.lease, e)));
         self.locked(now, out);
     }
 

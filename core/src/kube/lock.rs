@@ -144,6 +144,26 @@ pub fn lease_name(owner: &str, pod: &str) -> String {
     n
 }
 
+/// The warning of a backup that cannot use the Lease `name` and goes on
+/// without it (a backup changes nothing in the cluster).
+pub fn backing_up_without(name: &str, e: LeaseError) -> String {
+    let why = match e {
+        LeaseError::Forbidden(m) => format!("no permission to use the lock Lease {name} ({m})"),
+        LeaseError::Other(m) => format!("the lock Lease {name} is unavailable ({m})"),
+        LeaseError::Conflict => format!("the lock Lease {name} changed under us"),
+    };
+    format!("{why}; backing up without it (a concurrent restore would not be detected)")
+}
+
+/// A backup's refusal when another run took the Lease `name` between its
+/// read and its write: the message and the hint.
+pub fn taken_meanwhile(name: &str) -> (String, String) {
+    (
+        format!("another backup or restore took the lock Lease {name} just now"),
+        "wait for it to finish".into(),
+    )
+}
+
 /// A Redis Cluster's Lease, the same whichever node is asked: the smallest
 /// of the Lease names of the pods serving its nodes (primaries and
 /// replicas), so a backup of the whole cluster and a restore through any

@@ -180,16 +180,7 @@ pub async fn run(
 /// single server's does); an error when another run holds it.
 async fn take_lease(ui: &Ui, k: &Kube, name: &str, base: &Plan) -> Result<Option<Locks>, Failed> {
     let mut locks = Locks::new(k.client.clone(), &k.namespace, base.holder.clone());
-    let without = |e: LeaseError| {
-        let why = match e {
-            LeaseError::Forbidden(m) => format!("no permission to use the lock Lease {name} ({m})"),
-            LeaseError::Other(m) => format!("the lock Lease {name} is unavailable ({m})"),
-            LeaseError::Conflict => format!("the lock Lease {name} changed under us"),
-        };
-        ui.warn(&format!(
-            "{why}; backing up without it (a concurrent restore would not be detected)"
-        ));
-    };
+    let without = |e: LeaseError| ui.warn(&lock::backing_up_without(name, e));
     let found = match locks.get(name).await {
         Ok(f) => f,
         Err(e) => {
@@ -205,11 +196,10 @@ async fn take_lease(ui: &Ui, k: &Kube, name: &str, base: &Plan) -> Result<Option
             }
             match locks.take(name, base.lease_s, replaces).await {
                 Ok(()) => Ok(Some(locks)),
-                Err(LeaseError::Conflict) => Err((
-                    Exit::Locked,
-                    format!("another backup or restore took the lock Lease {name} just now"),
-                    "wait for it to finish".into(),
-                )),
+                Err(LeaseError::Conflict) => {
+                    let (message, hint) = lock::taken_meanwhile(name);
+                    Err((Exit::Locked, message, hint))
+                }
                 Err(e) => {
                     without(e);
                     Ok(None)
