@@ -101,6 +101,7 @@ fn pod(uid: &str, restarts: u32, ready: bool) -> PodInfo {
         restarts,
         owner: "Deployment/redis".into(),
         primary: None,
+        ip: "10.0.0.1".into(),
         ..PodInfo::default()
     }
 }
@@ -401,9 +402,13 @@ fn show_effect(e: &Effect) -> String {
         } => format!("Upload#{id} {bytes} bytes -> {remote}"),
         Effect::Finish(f) => format!("Finish {:?}", f.exit),
         Effect::Load {
-            id, bytes, options, ..
+            id,
+            bytes,
+            options,
+            entry,
+            ..
         } => format!(
-            "Load#{id} {bytes} bytes into {:?} {}.{}.{} (footer {}, limit {}, merge {}, now {})",
+            "Load#{id} {bytes} bytes into {:?} {}.{}.{} (footer {}, limit {}, merge {}, now {}{})",
             options.caps.server.flavor,
             options.caps.server.version.0,
             options.caps.server.version.1,
@@ -411,7 +416,12 @@ fn show_effect(e: &Effect) -> String {
             options.caps.footer(),
             options.limit,
             options.merge,
-            options.now_ms
+            options.now_ms,
+            if options.cluster {
+                format!(", cluster entry {entry:?}")
+            } else {
+                String::new()
+            }
         ),
         other => format!("{other:?}"),
     }

@@ -387,6 +387,10 @@ pub enum Effect {
         bytes: u64,
         /// The loader's settings.
         options: live::Options,
+        /// In a cluster: the address the connection reaches its node at, as
+        /// the cluster knows it (`--url`'s host, or the pod's IP); a node
+        /// listed without an address is that one.
+        entry: String,
     },
     /// Close the connection (not answered).
     Disconnect,
@@ -1514,6 +1518,11 @@ impl Restore {
             cluster: self.cluster,
         };
         let (path, bytes) = (self.plan.file.clone(), self.report.bytes);
+        let entry = match (&self.plan.url, &self.pod_before) {
+            (Some(u), _) => u.host.clone(),
+            (None, Some(p)) => p.ip.clone(),
+            (None, None) => String::new(),
+        };
         self.ask(
             Step::Load,
             |id| Effect::Load {
@@ -1521,6 +1530,7 @@ impl Restore {
                 path,
                 bytes,
                 options,
+                entry,
             },
             out,
         );

@@ -53,9 +53,6 @@ struct Run<'a> {
     sh: Option<Shell<'a>>,
     auth: Auth,
     conn: Option<(Conn, Option<Forward>)>,
-    /// The address the connection reaches Redis at, as the cluster knows
-    /// it: `--url`'s host, or the pod's IP.
-    entry: String,
 }
 
 /// Runs the machine to its end, doing each effect; Ctrl-C is an input.
@@ -67,7 +64,6 @@ pub async fn drive(ui: &Ui, k: Option<&Kube>, auth: Auth, plan: Plan) -> Finish 
         sh: k.map(|k| Shell::new(ui, k, plan.holder.clone())),
         auth,
         conn: None,
-        entry: String::new(),
     };
     let mut m = Restore::new(plan);
     let mut inputs = VecDeque::from([Input::Start]);
@@ -144,13 +140,14 @@ impl Run<'_> {
                 path,
                 bytes,
                 options,
+                entry,
             } => match &mut self.conn {
                 Some((c, _)) if options.cluster => Input::Loaded(
                     id,
                     crate::redis::cluster::load(
                         self.ui,
                         c,
-                        &self.entry,
+                        &entry,
                         self.sh.as_ref().map(|s| &s.pods),
                         &self.auth,
                         &path,
@@ -221,19 +218,6 @@ impl Run<'_> {
                 }
             }
             None => None,
-        };
-        self.entry = match (&to, &self.sh) {
-            (Endpoint::Url(u), _) => u.host.clone(),
-            (Endpoint::Pod(t), Some(sh)) => sh
-                .pods
-                .get_opt(&t.pod)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|p| p.status)
-                .and_then(|s| s.pod_ip)
-                .unwrap_or_default(),
-            (Endpoint::Pod(_), None) => String::new(),
         };
         self.conn = Some(conn);
         Ok(said)
