@@ -170,7 +170,15 @@ schemas = {
                         "How the backup got in: a file swap (`rdb`, `aof`: the base of a new multi-part AOF, "
                         "`aof-preamble`), or `live`: replayed into the running server."),
             "method_reason": d(null(S), "Why `--method auto` chose the method."),
-            "keys_expected": null(U), "keys_loaded": null(U),
+            "keys_expected": d(null(U), "Keys the backup holds in the databases `databases` lists: all of them once the "
+                                        "file verified (only its first with --force-unverified); null when unknown."),
+            "keys_loaded": d(null(U), "Keys the server holds afterwards in those same databases; null until counted "
+                                      "(and with --merge, where other keys are kept)."),
+            "databases": d(arr(obj({
+                "db": U,
+                "keys_expected": d(null(U), "Keys the backup holds there (0: a database only the server has keys in)."),
+                "keys_loaded": d(null(U), "Keys the server holds there afterwards, once counted."),
+            })), "The same two counts per database, in database order; their sums are the totals above."),
             "writers": arr(obj({"name": S, "replicas": I, "restored": B})),
             "changed": d(B, "Whether anything in the cluster was changed."),
             "load": d(null(obj({
@@ -189,7 +197,7 @@ schemas = {
         },
         required=["exit_code"],
         **failure_or(["file", "bytes", "namespace", "pod", "pod_after", "method", "method_reason", "keys_expected",
-                      "keys_loaded", "writers", "changed", "load", "duration_ms"]),
+                      "keys_loaded", "databases", "writers", "changed", "load", "duration_ms"]),
     ),
     "drill": doc(
         "DrillResult",

@@ -34,3 +34,52 @@ pub fn schema_checked(name: &str, stdout: &str) -> serde_json::Value {
     assert_schema(name, &doc);
     doc
 }
+
+/// `reply` as a `DEBUG DIGEST` / `DEBUG DIGEST-VALUE` digest: 40 hex
+/// digits, else the test fails naming the reply. Two identical error replies
+/// (DEBUG disabled, a renamed command) would otherwise compare equal.
+pub fn digest_of(what: &str, reply: &str) -> String {
+    assert!(
+        reply.len() == 40 && reply.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{what}: not a 40-hex digest: {reply:?}"
+    );
+    reply.to_string()
+}
+
+/// A restore's `-o json` counts against the server: `databases` holds, per
+/// database, the backup's count (`want`: db -> keys) and the server's
+/// (`got`, read after the restore), no database missing on either side,
+/// and `keys_expected`/`keys_loaded` are their sums.
+pub fn assert_restore_counts(
+    report: &serde_json::Value,
+    want: &std::collections::BTreeMap<u64, u64>,
+    got: &std::collections::BTreeMap<u64, u64>,
+) {
+    let dbs: std::collections::BTreeMap<u64, (u64, u64)> = report["databases"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no databases in {report}"))
+        .iter()
+        .map(|d| {
+            let n = |k: &str| d[k].as_u64().unwrap_or_else(|| panic!("{k} in {d}"));
+            (n("db"), (n("keys_expected"), n("keys_loaded")))
+        })
+        .collect();
+    let all: std::collections::BTreeSet<u64> = want.keys().chain(got.keys()).copied().collect();
+    let expect: std::collections::BTreeMap<u64, (u64, u64)> = all
+        .iter()
+        .map(|db| {
+            let c = |m: &std::collections::BTreeMap<u64, u64>| m.get(db).copied().unwrap_or(0);
+            (*db, (c(want), c(got)))
+        })
+        .collect();
+    assert_eq!(
+        dbs, expect,
+        "per-database counts (db -> (expected, loaded)) in {report}"
+    );
+    assert_eq!(
+        report["keys_expected"],
+        want.values().sum::<u64>(),
+        "{report}"
+    );
+    assert_eq!(report["keys_loaded"], got.values().sum::<u64>(), "{report}");
+}

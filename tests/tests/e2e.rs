@@ -8,7 +8,7 @@
 
 mod common;
 use common::{age_key, bin, wait_until};
-use kubectl_redis_e2e::schema_checked;
+use kubectl_redis_e2e::{digest_of, schema_checked};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
@@ -2357,7 +2357,7 @@ fn live_restore_without_exec_or_shell() {
     let (code, file, stderr) = as_sa(&["backup", "--out-dir", out]);
     assert_eq!(code, 0, "{stderr}");
     let file = file.trim().to_string();
-    let digest = resp(s.port, &["DEBUG", "DIGEST"]);
+    let digest = digest_of("DEBUG DIGEST", &resp(s.port, &["DEBUG", "DIGEST"]));
     assert_eq!(resp(s.port, &["SET", "k", "changed"]), "OK");
     assert_eq!(resp(s.port, &["SET", "extra", "1"]), "OK");
     let before = pod_state(&s);
@@ -2382,7 +2382,10 @@ fn live_restore_without_exec_or_shell() {
     assert_eq!(r["load"]["keys_restored"], 20002, "{stdout}");
     assert_eq!(resp(s.port, &["GET", "k"]), "original");
     assert_eq!(resp(s.port, &["EXISTS", "extra"]), ":0");
-    assert_eq!(resp(s.port, &["DEBUG", "DIGEST"]), digest);
+    assert_eq!(
+        digest_of("DEBUG DIGEST", &resp(s.port, &["DEBUG", "DIGEST"])),
+        digest
+    );
     assert_eq!(pod_state(&s), before, "Redis restarted");
     assert_eq!(s.worker(), ("2".into(), String::new()));
 }

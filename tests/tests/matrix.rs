@@ -17,7 +17,7 @@
 
 mod common;
 use common::{age_key, bin, wait_until};
-use kubectl_redis_e2e::schema_checked;
+use kubectl_redis_e2e::{assert_restore_counts, digest_of, schema_checked};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -593,7 +593,10 @@ fn assert_same(
 }
 
 fn digest(port: u16) -> String {
-    text(&query(port, &[args(&["DEBUG", "DIGEST"])])[0])
+    digest_of(
+        &format!("DEBUG DIGEST on {port}"),
+        &text(&query(port, &[args(&["DEBUG", "DIGEST"])])[0]),
+    )
 }
 
 /// Per key `DEBUG DIGEST-VALUE`, every database.
@@ -608,7 +611,11 @@ fn digests(port: u16) -> BTreeMap<(u64, String), String> {
         for k in keys {
             let k = text(k);
             let d = query(port, &[sel.clone(), args(&["DEBUG", "DIGEST-VALUE", &k])]);
-            out.insert((*db, k), format!("{:?}", d[1]));
+            let Resp::Array(one) = &d[1] else {
+                panic!("DEBUG DIGEST-VALUE {k}: {:?}", d[1])
+            };
+            let d = digest_of(&format!("DEBUG DIGEST-VALUE {k}"), &text(&one[0]));
+            out.insert((*db, k), d);
         }
     }
     out
@@ -633,7 +640,19 @@ async fn live_same_version(s: &Server, file: &Path) {
     let c = start_on(s, port, &[]).await;
     let want = digest(s.port);
     let want_keys = digests(s.port);
-    let total: u64 = keyspace(s.port).values().map(|(k, _)| k).sum();
+    let keys = |p| -> BTreeMap<u64, u64> {
+        keyspace(p)
+            .into_iter()
+            .map(|(db, (k, _))| (db, k))
+            .collect()
+    };
+    let want_dbs = keys(s.port);
+    assert!(
+        want_dbs.len() >= 2,
+        "{}: a multi-database backup: {want_dbs:?}",
+        s.tag
+    );
+    let total: u64 = want_dbs.values().sum();
     for limit in ["16MiB", "4KiB", "64"] {
         // Something to replace: the restore must remove it.
         ok(port, 5, &["SET", "left-over", "x"]);
@@ -641,6 +660,8 @@ async fn live_same_version(s: &Server, file: &Path) {
         assert_eq!(code, 0, "{} live restore, limit {limit}:\n{stderr}", s.tag);
         assert_eq!(r["method"], "live", "{r}");
         assert_eq!(r["load"]["keys_restored"], total, "{}: {r}", s.tag);
+        // Every count in the report covers every database, as the server does.
+        assert_restore_counts(&r, &want_dbs, &keys(port));
         if limit == "64" {
             assert!(
                 r["load"]["keys_by_commands"].as_u64().unwrap_or(0) >= 5,

@@ -30,6 +30,7 @@ use crate::rdb::{self, Header, Prelude, Server};
 use crate::topo::cluster::SlotMap;
 use crate::wire::reply::{self, Reply};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Annotation on a writer holding its replica count while a restore runs.
 pub const REPLICAS_ANNOTATION: &str = "kubectl-redis.io/restore-replicas";
@@ -433,10 +434,15 @@ pub struct Report {
     pub pod_after: Option<String>,
     /// `rdb` (dump file) or `aof` (multi-part AOF base) or `aof-preamble`.
     pub method: Option<String>,
-    /// Keys the backup holds (first database), when known.
+    /// Keys the backup holds in the databases of `databases`, when known:
+    /// every database once the file verified, else only its first one.
     pub keys_expected: Option<u64>,
-    /// Keys Redis serves afterwards in that database.
+    /// Keys Redis serves afterwards in those same databases (and in any
+    /// other database holding keys, which `databases` then lists with
+    /// `keys_expected` 0).
     pub keys_loaded: Option<u64>,
+    /// The same counts per database, in database order.
+    pub databases: Vec<DbKeys>,
     /// Writers and the replicas they were given back.
     pub writers: Vec<WriterReport>,
     /// Nothing was changed (dry run, or refused before any change).
@@ -447,6 +453,17 @@ pub struct Report {
     pub method_reason: Option<String>,
     /// Whole run, milliseconds.
     pub duration_ms: u64,
+}
+
+/// One database's counts in the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DbKeys {
+    /// Database number.
+    pub db: u64,
+    /// Keys the backup holds there, when known.
+    pub keys_expected: Option<u64>,
+    /// Keys Redis serves there afterwards, once counted.
+    pub keys_loaded: Option<u64>,
 }
 
 /// A writer in the report.
@@ -543,7 +560,7 @@ pub struct Restore {
     deadline_ms: u64,
     file: Option<LocalFile>,
     /// Keys per database of the verified backup.
-    counts: Option<std::collections::BTreeMap<u64, reader::DbCount>>,
+    counts: Option<BTreeMap<u64, reader::DbCount>>,
     header: Option<Header>,
     prelude: Prelude,
     target: Option<Target>,
@@ -1609,52 +1626,17 @@ impl Restore {
             say(out, Line::Detail(format!("--merge: {n} keys of the backup restored; other keys were kept, so counts are not compared")));
             return self.wind_down_ok(out);
         }
-        let fields = reply::info_fields(&text);
+        let loaded: BTreeMap<u64, u64> = reply::keyspace(&reply::info_fields(&text))
+            .into_iter()
+            .map(|(db, (keys, _))| (db, keys))
+            .collect();
         if let Some(counts) = self.counts.clone() {
-            return self.check_counts(&counts, &fields, out);
+            return self.check_counts(&counts, &loaded, out);
         }
-        let db = self.prelude.first_db.map(|d| d.db).unwrap_or(0);
-        let loaded = fields
-            .get(&format!("db{db}"))
-            .and_then(|v| v.split(',').find_map(|kv| kv.strip_prefix("keys=")))
-            .and_then(|n| n.parse::<u64>().ok())
-            .unwrap_or(0);
-        self.report.keys_loaded = Some(loaded);
-        if let Some(d) = self.prelude.first_db {
-            // Keys whose TTL passed since the backup are dropped on load.
-            let low = d.keys.saturating_sub(d.expires);
-            if loaded < low || loaded > d.keys {
-                return self.fail(
-                        out,
-                        Exit::VerifyFailed,
-                        format!(
-                            "restore did not take effect: db{db} holds {loaded} keys after the restart, the backup holds {} ({} with a TTL)",
-                            d.keys, d.expires
-                        ),
-                        Some(self.verify_hint()),
-                    );
-            }
-            let note = if loaded < d.keys {
-                format!(
-                    " ({} keys with a TTL expired since the backup)",
-                    d.keys - loaded
-                )
-            } else {
-                String::new()
-            };
-            say(
-                out,
-                Line::Detail(format!("db{db}: {loaded} keys, as in the backup{note}")),
-            );
-        } else if self.prelude.empty {
+        if self.prelude.empty {
             // An empty backup: every database must be empty.
-            let total: u64 = fields
-                .iter()
-                .filter(|(k, _)| k.starts_with("db"))
-                .filter_map(|(_, v)| v.split(',').find_map(|kv| kv.strip_prefix("keys=")))
-                .filter_map(|n| n.parse::<u64>().ok())
-                .sum();
-            self.report.keys_loaded = Some(total);
+            self.count_report(&BTreeMap::new(), Some(&loaded), None);
+            let total: u64 = loaded.values().sum();
             if total != 0 {
                 return self.fail(
                         out,
@@ -1667,11 +1649,43 @@ impl Restore {
                 out,
                 Line::Detail("no keys, as in the (empty) backup".into()),
             );
+        } else if let Some(d) = self.prelude.first_db {
+            // The file did not verify (--force-unverified): only its first
+            // database's count is known, so only that database is compared
+            // and reported.
+            let db = d.db;
+            let expected = BTreeMap::from([(db, (d.keys, d.expires))]);
+            self.count_report(&expected, Some(&loaded), Some(db));
+            let n = loaded.get(&db).copied().unwrap_or(0);
+            // Keys whose TTL passed since the backup are dropped on load.
+            let low = d.keys.saturating_sub(d.expires);
+            if n < low || n > d.keys {
+                return self.fail(
+                        out,
+                        Exit::VerifyFailed,
+                        format!(
+                            "restore did not take effect: db{db} holds {n} keys after the restart, the backup holds {} ({} with a TTL)",
+                            d.keys, d.expires
+                        ),
+                        Some(self.verify_hint()),
+                    );
+            }
+            let note = if n < d.keys {
+                format!(" ({} keys with a TTL expired since the backup)", d.keys - n)
+            } else {
+                String::new()
+            };
+            say(
+                out,
+                Line::Detail(format!("db{db}: {n} keys, as in the backup{note}")),
+            );
         } else {
+            self.count_report(&BTreeMap::new(), Some(&loaded), Some(0));
+            let n = loaded.get(&0).copied().unwrap_or(0);
             say(
                 out,
                 Line::Detail(format!(
-                    "db{db}: {loaded} keys (the backup's count needs a full scan)"
+                    "db0: {n} keys (the backup's count needs a full scan)"
                 )),
             );
         }
@@ -1680,6 +1694,42 @@ impl Restore {
         } else {
             self.after_verify(out);
         }
+    }
+
+    /// The report's counts: per database the backup's (`expected`: keys,
+    /// with a TTL) beside the server's (`loaded`, once counted), and the two
+    /// totals over the same databases. `only`: the one database compared
+    /// when the backup's other counts are unknown; else every database
+    /// either side has keys in.
+    fn count_report(
+        &mut self,
+        expected: &BTreeMap<u64, (u64, u64)>,
+        loaded: Option<&BTreeMap<u64, u64>>,
+        only: Option<u64>,
+    ) {
+        let mut dbs: Vec<u64> = match only {
+            Some(db) => vec![db],
+            None => expected
+                .keys()
+                .chain(loaded.into_iter().flat_map(|l| l.keys()))
+                .copied()
+                .collect(),
+        };
+        dbs.sort_unstable();
+        dbs.dedup();
+        let known = only.map_or(true, |db| expected.contains_key(&db));
+        let exp = |db: &u64| known.then(|| expected.get(db).map_or(0, |e| e.0));
+        let got = |db: &u64| loaded.map(|l| l.get(db).copied().unwrap_or(0));
+        self.report.databases = dbs
+            .iter()
+            .map(|db| DbKeys {
+                db: *db,
+                keys_expected: exp(db),
+                keys_loaded: got(db),
+            })
+            .collect();
+        self.report.keys_expected = known.then(|| dbs.iter().filter_map(exp).sum());
+        self.report.keys_loaded = loaded.map(|_| dbs.iter().filter_map(got).sum());
     }
 
     fn verify_hint(&self) -> String {
@@ -1793,23 +1843,15 @@ impl Restore {
     /// TTL passed since), and no other database holding keys.
     fn check_counts(
         &mut self,
-        counts: &std::collections::BTreeMap<u64, reader::DbCount>,
-        fields: &std::collections::BTreeMap<String, String>,
+        counts: &BTreeMap<u64, reader::DbCount>,
+        loaded: &BTreeMap<u64, u64>,
         out: &mut Vec<Effect>,
     ) {
-        let loaded: std::collections::BTreeMap<u64, u64> = fields
+        let expected = counts
             .iter()
-            .filter_map(|(k, v)| {
-                let db = k.strip_prefix("db")?.parse::<u64>().ok()?;
-                let n = v
-                    .split(',')
-                    .find_map(|kv| kv.strip_prefix("keys="))?
-                    .parse()
-                    .ok()?;
-                Some((db, n))
-            })
+            .map(|(db, c)| (*db, (c.keys, c.expires)))
             .collect();
-        self.report.keys_loaded = Some(loaded.values().sum());
+        self.count_report(&expected, Some(loaded), None);
         let mut wrong = Vec::new();
         let mut expired = 0;
         for (db, c) in counts {
@@ -1822,7 +1864,7 @@ impl Restore {
             }
             expired += c.keys.saturating_sub(n);
         }
-        for (db, n) in &loaded {
+        for (db, n) in loaded {
             if !counts.contains_key(db) && *n > 0 {
                 wrong.push(format!("db{db} holds {n} keys, the backup none"));
             }
@@ -1926,11 +1968,21 @@ impl Restore {
         }
         self.prelude = rdb::scan_prelude(&f.head);
         self.report.bytes = f.bytes;
-        self.report.keys_expected = self
-            .prelude
-            .first_db
-            .map(|d| d.keys)
-            .or(self.prelude.empty.then_some(0));
+        // Before the load: what the backup holds, over the databases the
+        // counts after it will cover (every one once the file verified).
+        match &self.counts {
+            Some(c) => {
+                let expected = c.iter().map(|(db, c)| (*db, (c.keys, c.expires))).collect();
+                self.count_report(&expected, None, None);
+            }
+            None => match self.prelude.first_db {
+                Some(d) => {
+                    let expected = BTreeMap::from([(d.db, (d.keys, d.expires))]);
+                    self.count_report(&expected, None, Some(d.db));
+                }
+                None => self.report.keys_expected = self.prelude.empty.then_some(0),
+            },
+        }
         self.file = Some(f);
         if let Some(u) = self.plan.url.clone() {
             self.live = true;
