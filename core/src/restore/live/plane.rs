@@ -1109,7 +1109,7 @@ mod tests {
 mod loader_tests {
     use super::*;
 
-    const RDB: &[u8] = include_bytes!("../../tests/fixtures/all-types-7.0.rdb");
+    const RDB: &[u8] = include_bytes!("../../../tests/fixtures/all-types-7.0.rdb");
 
     fn load(now_ms: i64, limit: usize, chunk: usize) -> (LoadReport, usize, Vec<u8>) {
         let mut l = Loader::new(Options {
