@@ -2,6 +2,11 @@
 
 use std::time::Duration;
 
+/// `kubectl-redis x.y.z`, for manifests.
+pub fn tool() -> String {
+    format!("kubectl-redis {}", env!("CARGO_PKG_VERSION"))
+}
+
 /// The repository (a directory or an object-storage URL): flag
 /// (`--out-dir`/`--repo`), then $KUBECTL_REDIS_REPO, then $OUT_DIR, then
 /// $BACKUPS_DIR, then ./backups.

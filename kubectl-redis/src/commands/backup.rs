@@ -278,7 +278,7 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
         poll_ms: 250,
         holder: lease::holder(k.as_ref().and_then(|k| k.user.as_deref())),
         context: k.as_ref().and_then(|k| k.context.clone()),
-        tool: tool(),
+        tool: crate::env::tool(),
         lease_s: lease::DURATION_S,
         method: match args.method {
             Method::Auto => machine::Method::Auto,
@@ -476,11 +476,6 @@ pub async fn recipients_for(
 
 fn json_kind(o: Output) -> Option<&'static str> {
     (o == Output::Json).then_some("BackupResult")
-}
-
-/// `kubectl-redis x.y.z`, for manifests.
-pub fn tool() -> String {
-    format!("kubectl-redis {}", env!("CARGO_PKG_VERSION"))
 }
 
 /// What the machine may know of the credentials: never the password.

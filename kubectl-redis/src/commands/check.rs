@@ -38,7 +38,7 @@ pub struct CheckArgs {
 
 pub async fn run(ui: &Ui, args: CheckArgs) -> Exit {
     let dir = env::out_dir(args.out_dir);
-    let Some((repo, l)) = crate::store::local::listing_or_report(ui, &dir).await else {
+    let Some((repo, l)) = crate::store::repo::listing_or_report(ui, &dir).await else {
         return if crate::store::repo::is_remote(&dir) {
             Exit::Storage
         } else {

@@ -165,7 +165,7 @@ pub async fn run_url(ui: &Ui, args: VerifyArgs) -> Exit {
         poll_ms: 250,
         holder: String::new(),
         context: None,
-        tool: crate::commands::backup::tool(),
+        tool: crate::env::tool(),
         lease_s: 0,
         method: Method::Stream,
         url: Some(Url { host, port }),

@@ -7,11 +7,11 @@
 //! each snapshot's sha256. Nothing appears in the repository unless every
 //! shard succeeded.
 
-use crate::commands::copy::{ChannelWriter, STOPPED};
 use crate::kube::lease::Locks;
 use crate::kube::Kube;
 use crate::redis::auth::Auth;
 use crate::redis::Conn;
+use crate::store::copy::{ChannelWriter, STOPPED};
 use crate::store::crypt::{Identities, Recipients};
 use crate::store::repo::Repo;
 use crate::ui::Ui;
@@ -453,7 +453,7 @@ async fn run_locked(
         chunk: Vec::new(),
         at: 0,
     });
-    let stored = crate::commands::copy::copy_from(
+    let stored = crate::store::copy::copy_from(
         piped,
         "the merged snapshots",
         None,
@@ -498,16 +498,9 @@ async fn run_locked(
     if let Some(m) = &merged {
         let src = crate::store::source::Source::Local(m.clone());
         for (repo, rcpt) in &repos[1..] {
-            let r = crate::commands::copy::copy_one(
-                &src,
-                None,
-                repo,
-                &name,
-                rcpt.as_ref(),
-                &ids,
-                &adjust,
-            )
-            .await;
+            let r =
+                crate::store::copy::copy_one(&src, None, repo, &name, rcpt.as_ref(), &ids, &adjust)
+                    .await;
             match r {
                 Ok(c) => copies.push((repo.display(), c.destination, None)),
                 Err((_, p)) => copies.push((repo.display(), String::new(), Some(p.message))),

@@ -2,9 +2,28 @@
 //! container's own `REDIS_PASSWORD` (literal or from a Secret). Errors name
 //! the Secret and key, never a value.
 
-use crate::redis::auth::Password;
 use k8s_openapi::api::core::v1::{Pod, Secret as KSecret};
 use kube::{Api, Client};
+
+/// A password; its Debug never shows it.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(p: String) -> Self {
+        Password(p)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
 
 /// Reads one key of a Secret. Errors name the Secret and key, never a value.
 pub async fn from_secret(

@@ -10,25 +10,7 @@
 use kube::Client;
 use std::sync::OnceLock;
 
-/// A password; its Debug never shows it.
-#[derive(Clone)]
-pub struct Password(String);
-
-impl Password {
-    pub fn new(p: String) -> Self {
-        Password(p)
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Password {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Password(***)")
-    }
-}
+pub use crate::kube::secrets::Password;
 
 /// What to authenticate with.
 #[derive(Clone, Debug, Default)]
@@ -87,7 +69,7 @@ pub async fn explicit(
     {
         return Ok(Auth {
             user,
-            password: Some(Password(pw)),
+            password: Some(Password::new(pw)),
             source: Some("$REDISCLI_AUTH".into()),
         });
     }

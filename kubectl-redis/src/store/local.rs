@@ -1,8 +1,6 @@
 //! A local directory of backups, as the core's listing reads it.
 
-use crate::store::repo::Repo;
-use crate::ui::Ui;
-use kubectl_redis_core::ops::list::{Entry, Listing};
+use kubectl_redis_core::ops::list::Entry;
 use std::time::UNIX_EPOCH;
 
 /// The directory's entries as the core's listing wants them (with the
@@ -35,23 +33,4 @@ pub fn read_entries(dir: &str) -> std::io::Result<Vec<Entry>> {
             })
         })
         .collect())
-}
-
-/// The listing of the repository `dir` (a directory or a URL; an absent
-/// directory is empty); a failure is reported and gives `None`.
-pub async fn listing_or_report(ui: &Ui, dir: &str) -> Option<(Repo, Listing)> {
-    let repo = match Repo::open(dir) {
-        Ok(r) => r,
-        Err(p) => {
-            ui.error(&p.message, Some(&p.hint));
-            return None;
-        }
-    };
-    match repo.listing().await {
-        Ok(l) => Some((repo, l)),
-        Err(p) => {
-            ui.error(&p.message, Some(&p.hint));
-            None
-        }
-    }
 }

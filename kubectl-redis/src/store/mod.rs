@@ -1,7 +1,9 @@
 //! Where backups are kept, on this side: files written whole ([`files`]),
 //! RDB files checked on disk ([`rdbfile`]), a local directory of backups
 //! ([`local`]), object-storage repositories ([`repo`]), the byte sink a
-//! backup streams into ([`sink`]) and age encryption ([`crypt`]).
+//! backup streams into ([`sink`]), one backup copied whole into a
+//! repository ([`copy`]) and age encryption ([`crypt`]).
+pub mod copy;
 pub mod crypt;
 pub mod files;
 pub mod local;

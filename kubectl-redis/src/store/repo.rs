@@ -830,6 +830,25 @@ fn aws_profile_value(key: &str) -> Option<String> {
     ini_value(&t, &section, key)
 }
 
+/// The listing of the repository `dir` (a directory or a URL; an absent
+/// directory is empty); a failure is reported and gives `None`.
+pub async fn listing_or_report(ui: &crate::ui::Ui, dir: &str) -> Option<(Repo, Listing)> {
+    let repo = match Repo::open(dir) {
+        Ok(r) => r,
+        Err(p) => {
+            ui.error(&p.message, Some(&p.hint));
+            return None;
+        }
+    };
+    match repo.listing().await {
+        Ok(l) => Some((repo, l)),
+        Err(p) => {
+            ui.error(&p.message, Some(&p.hint));
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
