@@ -56,7 +56,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l method -d 'How to get the snapshot' -r -f -a "auto\t'stream when the server and cluster allow it, else bgsave'
 stream\t'replication SYNC through a port-forward (or --url): no exec, no shell, no disk on the server'
 bgsave\t'BGSAVE in the pod, then copy the file out through exec (the runbook\'s way)'"
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l from -d 'Which server to read: a healthy replica labelled beside the primary, once caught up with it (up to 10 s), sparing the primary the fork, else the primary (auto); only a replica; only the primary' -r -f -a "auto\t'a healthy, caught-up replica when replicas are labelled beside the primary, else the primary'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l from -d 'Which server to read: a healthy replica beside the primary, once caught up with it (up to 10 s), sparing the primary the fork, else the primary (auto); only a replica; only the primary' -r -f -a "auto\t'a healthy, caught-up replica when replicas are known beside the primary, else the primary'
 primary\t'always the primary'
 replica\t'a healthy, caught-up replica, or fail (exit 11)'"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l url -d 'Back up this Redis directly (outside Kubernetes, or through your own port-forward); stream method only' -r

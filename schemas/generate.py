@@ -394,6 +394,18 @@ schemas = {
                 "state": null(S), "slots_assigned": null(U), "slots_ok": null(U),
                 "slots_pfail": null(U), "slots_fail": null(U), "primaries": null(U), "known_nodes": null(U),
             })), "CLUSTER INFO when the server runs in cluster mode, else null."),
+            "roles": d(null(obj({
+                "how": d({"enum": ["labels", "sentinel", "info"]},
+                         "`labels` (charts' and operators' role labels), `sentinel` (the pod Sentinel names), "
+                         "`info` (each Ready pod asked for its INFO replication, as no pod has a role label)."),
+                "pods": arr(obj({
+                    "pod": S,
+                    "role": {"enum": ["primary", "replica", "unknown"]},
+                    "detail": d(null(S), "`info`: what the pod said (`primary with 1 replica(s)`, `replica of 10.0.0.5:6379`, `no answer (...)`)."),
+                })),
+                "unsettled": d(null(S), "`info`: why no primary was found (several independent primaries, none, a stray pod); "
+                                        "backup and restore then need --pod."),
+            })), "The Ready pods' roles and how they are known; null when no pod has a role and only one matched."),
             "sentinel": d(null({"oneOf": [
                 obj({
                     "master_name": S,
@@ -416,7 +428,7 @@ schemas = {
         },
         required=["exit_code"],
         **failure_or(["namespace", "context", "cluster", "pod", "redis", "persistence", "disk",
-                      "sync_available", "writers", "newest_backup", "redis_cluster", "sentinel", "checks", "rbac"]),
+                      "sync_available", "writers", "newest_backup", "redis_cluster", "roles", "sentinel", "checks", "rbac"]),
     ),
 }
 

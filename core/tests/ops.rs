@@ -240,6 +240,7 @@ mod status {
             now_unix: 1_761_329_100,
             rbac: Vec::new(),
             sentinel: None,
+            roles: None,
             cluster: None,
         }
     }
@@ -347,6 +348,89 @@ mod status {
         };
         assert_eq!(level(&f, "sentinel"), Level::Warn);
         assert_eq!(json_report(&f, 0)["sentinel"]["failover_in_progress"], true);
+    }
+
+    /// Pods with no role label, asked for their INFO replication: one
+    /// primary and its replica are marked and shown; two independent
+    /// primaries are not, and the line names each pod's role.
+    #[test]
+    fn status_shows_roles_found_by_asking() {
+        use kubectl_redis_core::kube::pods::{roles_unknown, ContainerInfo, PodInfo};
+        use kubectl_redis_core::topo::replication::{apply_asked, Asked, Replication};
+        let pod = |name: &str, ip: &str| PodInfo {
+            name: name.into(),
+            phase: "Running".into(),
+            ready: true,
+            ip: ip.into(),
+            containers: vec![ContainerInfo {
+                name: "redis".into(),
+                ports: vec![(Some("redis".into()), 6379)],
+                ..ContainerInfo::default()
+            }],
+            ..PodInfo::default()
+        };
+        let mut pods = vec![pod("redis-b", "10.0.0.6"), pod("redis-a", "10.0.0.5")];
+        assert!(roles_unknown(&pods, false));
+        assert!(
+            !roles_unknown(&pods, true),
+            "--pod names one: nothing to ask"
+        );
+        let asked = |b: &str| {
+            vec![
+                Asked {
+                    pod: "redis-a".into(),
+                    info: Ok(Replication::parse(
+                        "role:master\r\nconnected_slaves:1\r\nslave0:ip=10.0.0.6,port=6379,state=online,offset=1,lag=0\r\n",
+                    )),
+                },
+                Asked {
+                    pod: "redis-b".into(),
+                    info: Ok(Replication::parse(b)),
+                },
+            ]
+        };
+        let replica = "role:slave\r\nmaster_host:redis-a.ns.svc\r\nmaster_port:6379\r\nmaster_link_status:up\r\n";
+        let roles = apply_asked(&mut pods, &asked(replica));
+        assert_eq!(
+            pods.iter()
+                .map(|p| (p.name.as_str(), p.primary))
+                .collect::<Vec<_>>(),
+            [("redis-b", Some(false)), ("redis-a", Some(true))]
+        );
+        assert!(!roles_unknown(&pods, false));
+        let f = Facts {
+            roles: Some(roles),
+            ..healthy()
+        };
+        let l = evaluate(&f);
+        let r = l.iter().find(|l| l.what == "roles").expect("a roles line");
+        assert_eq!(r.level, Level::Ok);
+        assert_eq!(
+            r.detail,
+            "redis-a primary, redis-b replica (from each pod's INFO replication: no pod has a role label)"
+        );
+        let j = json_report(&f, 0);
+        assert_eq!(j["roles"]["how"], "info");
+        assert_eq!(
+            j["roles"]["pods"][1]["detail"],
+            "replica of redis-a.ns.svc:6379"
+        );
+
+        let mut pods = vec![pod("redis-a", "10.0.0.5"), pod("redis-b", "10.0.0.6")];
+        let roles = apply_asked(&mut pods, &asked("role:master\r\nconnected_slaves:0\r\n"));
+        assert!(pods.iter().all(|p| p.primary.is_none()), "{pods:?}");
+        let f = Facts {
+            roles: Some(roles),
+            ..healthy()
+        };
+        let l = evaluate(&f);
+        let r = l.iter().find(|l| l.what == "roles").expect("a roles line");
+        assert_eq!(r.level, Level::Warn);
+        assert_eq!(
+            r.detail,
+            "no primary found among the Ready pods: 2 of them are primaries, independent servers rather than one primary and its replicas (redis-a: primary with 1 replica(s), redis-b: primary with 0 replica(s))"
+        );
+        assert!(r.fix.as_deref().is_some_and(|f| f.contains("--pod")));
     }
 
     /// A cluster node: state and slot coverage; unserved slots fail.

@@ -3437,3 +3437,172 @@ fn swap_restore_on_a_persistent_volume_survives_pod_replacement() {
     let _ = kubectl(&["delete", "namespace", ns, "--wait=false"]);
     let _ = kubectl(&["delete", "pv", "kr-e2e-pv", "--wait=false"]);
 }
+
+/// A primary and its replica in two Deployments whose pods share one label
+/// and carry no role label (issue 21): backup and restore by that label
+/// ask each pod its INFO replication, take the one primary whose replica
+/// the other is (the backup reads the replica, the restore goes into the
+/// primary), and `status` shows the roles and how they were found. Once
+/// the replica is made a primary of its own, the choice is refused, naming
+/// each pod's role.
+#[test]
+fn unlabelled_primary_is_found_by_asking() {
+    let ns = "e2e-asked";
+    remove_namespace(ns);
+    let img = format!("{}:{}", REDIS_IMAGE.0, REDIS_IMAGE.1);
+    let mut items = vec![format!(
+        r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}}"#
+    )];
+    for (n, port, of) in [
+        ("a", 6561u16, ""),
+        ("b", 6562, " --replicaof 127.0.0.1 6561"),
+    ] {
+        let redis = format!(
+            r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","exec redis-server --port {port} --bind 127.0.0.1 --save ''{of}"],"ports":[{{"name":"redis","containerPort":{port}}}],"readinessProbe":"PROBE"}}"#
+        );
+        items.push(redis_workload(
+            ns,
+            "Deployment",
+            &format!("cache-{n}"),
+            &format!(r#"{{"app":"cache","member":"{n}"}}"#),
+            &redis,
+            port,
+            "[]",
+        ));
+    }
+    apply_all(&items);
+    for n in ["a", "b"] {
+        kubectl_ok(&[
+            "-n",
+            ns,
+            "rollout",
+            "status",
+            &format!("deploy/cache-{n}"),
+            "--timeout=120s",
+        ]);
+    }
+    let pod_of = |n: &str| {
+        kubectl_ok(&[
+            "-n",
+            ns,
+            "get",
+            "pods",
+            "-l",
+            &format!("member={n}"),
+            "-o",
+            "jsonpath={.items[0].metadata.name}",
+        ])
+    };
+    let (a, b) = (pod_of("a"), pod_of("b"));
+    wait_until(60, "the replica to be linked", || {
+        resp(6562, &["INFO", "replication"]).contains("master_link_status:up")
+    });
+    for i in 0..20 {
+        resp(6561, &["SET", &format!("k{i}"), "v"]);
+    }
+    assert_eq!(resp(6561, &["SET", "k", "original"]), "OK");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().to_str().expect("utf8");
+
+    let (code, stdout, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        ns,
+        "-l",
+        "app=cache",
+        "--out-dir",
+        out,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "asked each of the 2 Ready pods for its INFO replication: {a} is the primary"
+        )),
+        "{stderr}"
+    );
+    let j = schema_checked("backup", &stdout);
+    assert_eq!(j["source"]["role"], "replica", "{stdout}");
+    assert_eq!(j["source"]["pod"], b.as_str(), "{stdout}");
+    assert_eq!(j["keys"], 21, "{stdout}");
+    let file = j["path"].as_str().expect("path").to_string();
+
+    let (_, stdout, stderr) = run(plugin(&[
+        "status",
+        "-n",
+        ns,
+        "-l",
+        "app=cache",
+        "-o",
+        "json",
+    ]));
+    let s = schema_checked("status", &stdout);
+    assert_eq!(s["pod"]["name"], a.as_str(), "{stdout}\n{stderr}");
+    assert_eq!(s["roles"]["how"], "info", "{stdout}");
+    let roles: Vec<(String, String)> = s["roles"]["pods"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .map(|p| {
+            (
+                p["pod"].as_str().unwrap_or("").into(),
+                p["role"].as_str().unwrap_or("").into(),
+            )
+        })
+        .collect();
+    let mut want = vec![
+        (a.clone(), "primary".to_string()),
+        (b.clone(), "replica".to_string()),
+    ];
+    want.sort();
+    assert_eq!(roles, want, "{stdout}");
+
+    // The restore goes into the primary, found the same way.
+    assert_eq!(resp(6561, &["SET", "k", "changed"]), "OK");
+    let (code, stdout, stderr) = run(plugin(&[
+        "restore",
+        "-n",
+        ns,
+        "-l",
+        "app=cache",
+        "--file",
+        &file,
+        "--method",
+        "live",
+        "--yes",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let r = schema_checked("restore", &stdout);
+    assert_eq!(r["pod"], a.as_str(), "{stdout}");
+    assert_eq!(resp(6561, &["GET", "k"]), "original");
+    wait_until(30, "the replica to follow the restore", || {
+        resp(6562, &["GET", "k"]) == "original"
+    });
+
+    // Two independent primaries: refused, naming each pod's role.
+    assert_eq!(resp(6562, &["REPLICAOF", "NO", "ONE"]), "OK");
+    wait_until(30, "the first primary to drop its replica", || {
+        resp(6561, &["INFO", "replication"]).contains("connected_slaves:0")
+    });
+    let (code, _, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        ns,
+        "-l",
+        "app=cache",
+        "--out-dir",
+        out,
+    ]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("2 of them are primaries")
+            && stderr.contains(&format!("{a}: primary with 0 replica(s)"))
+            && stderr.contains(&format!("{b}: primary with 0 replica(s)"))
+            && stderr.contains("--pod"),
+        "{stderr}"
+    );
+    remove_namespace(ns);
+}

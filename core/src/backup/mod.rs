@@ -1040,7 +1040,7 @@ impl Backup {
         }
     }
 
-    /// With `--from auto|replica` and replicas labelled beside the chosen
+    /// With `--from auto|replica` and replicas known beside the chosen
     /// primary: the first replica, the others and then (auto) the primary
     /// kept to fall back on. `None` when the backup has failed.
     fn choose_replica(
@@ -1074,10 +1074,10 @@ impl Backup {
                     out,
                     Exit::Invalid,
                     format!(
-                        "--from replica: no Running and Ready pod labelled as a replica beside {} in namespace {}",
+                        "--from replica: no Running and Ready pod known as a replica beside {} in namespace {}",
                         t.pod, self.plan.namespace
                     ),
-                    Some("replicas are known by their labels (app.kubernetes.io/component=replica, isMaster=false, redis-role=slave, redisfailovers-role=slave); back up the primary with --from primary, or name a pod with --pod".into()),
+                    Some("replicas are known by their labels (app.kubernetes.io/component=replica, isMaster=false, redis-role=slave, redisfailovers-role=slave), by Sentinel, or by asking each matching pod when none has a role label; back up the primary with --from primary, or name a pod with --pod".into()),
                 );
                 return None;
             }
@@ -1086,7 +1086,7 @@ impl Backup {
         say(
             out,
             Line::Detail(format!(
-                "{} replica{} labelled beside the primary {}; reading from {} spares the primary the fork (--from primary to use it)",
+                "{} replica{} beside the primary {}; reading from {} spares the primary the fork (--from primary to use it)",
                 replicas.len(),
                 if replicas.len() == 1 { "" } else { "s" },
                 t.pod,

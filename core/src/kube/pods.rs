@@ -55,6 +55,71 @@ pub fn role_from_labels<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>
     None
 }
 
+/// How the Ready pods' roles were learned, and what they are (`status`
+/// shows it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Roles {
+    /// `labels`, `sentinel` (the pod Sentinel names), or `info` (each pod
+    /// asked for its `INFO replication`).
+    pub how: String,
+    /// Each Ready pod, by name.
+    pub pods: Vec<PodRole>,
+    /// When asking settled nothing: why (each pod's role named).
+    pub unsettled: Option<String>,
+}
+
+/// One pod's role in [`Roles`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PodRole {
+    /// The pod.
+    pub pod: String,
+    /// `primary`, `replica`, or `unknown`.
+    pub role: String,
+    /// What it said when asked (`primary with 1 replica(s)`, `replica of
+    /// 10.0.0.5:6379`, `no answer (...)`).
+    pub detail: Option<String>,
+}
+
+/// Whether asking each pod its role could settle the choice: no pod is
+/// named, and several Ready pods match with none known as the primary.
+pub fn roles_unknown(pods: &[PodInfo], named: bool) -> bool {
+    let ready: Vec<&PodInfo> = pods
+        .iter()
+        .filter(|p| not_ready_reason(p).is_none())
+        .collect();
+    !named && ready.len() > 1 && !ready.iter().any(|p| p.primary == Some(true))
+}
+
+/// The roles of the Ready pods as their labels (or Sentinel) set them,
+/// when any pod has one.
+pub fn known_roles(pods: &[PodInfo], how: &str) -> Option<Roles> {
+    let mut ready: Vec<&PodInfo> = pods
+        .iter()
+        .filter(|p| not_ready_reason(p).is_none())
+        .collect();
+    if !ready.iter().any(|p| p.primary.is_some()) {
+        return None;
+    }
+    ready.sort_by(|a, b| a.name.cmp(&b.name));
+    Some(Roles {
+        how: how.into(),
+        pods: ready
+            .iter()
+            .map(|p| PodRole {
+                pod: p.name.clone(),
+                role: match p.primary {
+                    Some(true) => "primary",
+                    Some(false) => "replica",
+                    None => "unknown",
+                }
+                .into(),
+                detail: None,
+            })
+            .collect(),
+        unsettled: None,
+    })
+}
+
 /// Which server a backup reads from (`backup --from`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]

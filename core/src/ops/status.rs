@@ -97,6 +97,9 @@ pub struct Facts {
     /// What Sentinel says, when Sentinel runs beside Redis; or why it
     /// could not be asked.
     pub sentinel: Option<Result<crate::topo::sentinel::View, String>>,
+    /// The Ready pods' roles and how they were learned (labels, Sentinel,
+    /// or each pod's `INFO replication`), when any is known or was asked.
+    pub roles: Option<crate::kube::pods::Roles>,
     /// `CLUSTER INFO`, when the server runs in cluster mode.
     pub cluster: Option<std::collections::BTreeMap<String, String>>,
 }
@@ -205,6 +208,7 @@ pub fn evaluate(f: &Facts) -> Vec<Line> {
         )),
         None => {}
     }
+    roles_line(f, &mut out);
     sentinel_line(f, &mut out);
     cluster_line(f, &mut out);
     match &f.info {
@@ -326,6 +330,35 @@ fn cluster_line(f: &Facts, out: &mut Vec<Line>) {
             "a backup or restore of the cluster needs every slot served: `redis-cli --cluster check HOST:PORT` finds the missing ones".to_string()
         }),
     ));
+}
+
+/// The roles line: each Ready pod's role and how it is known; a warning
+/// when asking settled nothing (backup and restore then need --pod).
+fn roles_line(f: &Facts, out: &mut Vec<Line>) {
+    let Some(r) = &f.roles else { return };
+    let how = match r.how.as_str() {
+        "sentinel" => "as Sentinel names the primary",
+        "info" => "from each pod's INFO replication: no pod has a role label",
+        _ => "from their labels",
+    };
+    let pods = r
+        .pods
+        .iter()
+        .map(|p| match &p.detail {
+            Some(d) if r.unsettled.is_some() => format!("{} {d}", p.pod),
+            _ => format!("{} {}", p.pod, p.role),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    match &r.unsettled {
+        None => out.push(line("roles", Level::Ok, format!("{pods} ({how})"), None)),
+        Some(why) => out.push(line(
+            "roles",
+            Level::Warn,
+            format!("no primary found among the Ready pods: {why}"),
+            Some("back up and restore name the pod with --pod NAME; label the primary (app.kubernetes.io/component=master) to make it known".into()),
+        )),
+    }
 }
 
 /// The Sentinel line: the master set, its quorum, replicas and Sentinels,
@@ -608,6 +641,11 @@ pub fn json_report(f: &Facts, exit_code: u8) -> serde_json::Value {
                 "known_nodes": num("cluster_known_nodes"),
             })
         }),
+        "roles": f.roles.as_ref().map(|r| json!({
+            "how": r.how,
+            "pods": r.pods.iter().map(|p| json!({"pod": p.pod, "role": p.role, "detail": p.detail})).collect::<Vec<_>>(),
+            "unsettled": r.unsettled,
+        })),
         "sentinel": match &f.sentinel {
             Some(Ok(v)) => json!({
                 "master_name": v.master.name,

@@ -1,6 +1,7 @@
 //! `INFO replication`: a server's role, and whether a replica is healthy
 //! enough to back up from.
 
+use crate::kube::pods::{self, PodInfo, PodRole, Roles};
 use crate::wire::reply;
 
 /// The longest a healthy replica goes without hearing from its primary. A
@@ -150,6 +151,143 @@ impl Replication {
     }
 }
 
+/// One pod's answer to `INFO replication`, asked because neither its labels
+/// nor a Sentinel said its role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asked {
+    /// The pod.
+    pub pod: String,
+    /// What it answered, or why it could not be asked.
+    pub info: Result<Replication, String>,
+}
+
+impl Asked {
+    /// Its role in words: `primary with 2 replica(s)`, `replica of
+    /// 10.0.0.5:6379`, `no answer (why)`.
+    pub fn role(&self) -> String {
+        match &self.info {
+            Err(e) => format!("no answer ({e})"),
+            Ok(r) if r.is_replica() => match &r.master {
+                Some((h, p)) => format!("replica of {h}:{p}"),
+                None => "replica".into(),
+            },
+            Ok(r) if r.role == "master" => {
+                format!("primary with {} replica(s)", r.replicas.len())
+            }
+            Ok(r) if r.role.is_empty() => "unknown role".into(),
+            Ok(r) => format!("role {}", r.role),
+        }
+    }
+
+    /// Whether this pod replicates from `primary`: the primary lists a
+    /// replica at an address this pod serves, or this replica names an
+    /// address the primary's pod serves (matched to pods by IP and port,
+    /// as Sentinel's addresses are; a replica naming its primary by a
+    /// Service name is settled by the primary's list).
+    fn replicates_from(&self, primary: &Asked, listing: &[PodInfo]) -> bool {
+        let (Ok(me), Ok(p)) = (&self.info, &primary.info) else {
+            return false;
+        };
+        let served_by = |ip: &str, port: u16, pod: &str| {
+            pods::serving(listing, ip, port).is_some_and(|s| s.name == pod)
+        };
+        me.is_replica()
+            && (p
+                .replicas
+                .iter()
+                .any(|a| served_by(&a.ip, a.port, &self.pod))
+                || me
+                    .master
+                    .as_ref()
+                    .is_some_and(|(h, port)| served_by(h, *port, &primary.pod)))
+    }
+}
+
+/// The primary among pods asked for their `INFO replication`: exactly one
+/// says `role:master` and every other one is its replica. Else why not,
+/// naming each pod's role (several independent primaries, none, a pod that
+/// did not answer or follows another server).
+pub fn primary_among<'a>(listing: &[PodInfo], asked: &'a [Asked]) -> Result<&'a Asked, String> {
+    let roles = || {
+        asked
+            .iter()
+            .map(|a| format!("{}: {}", a.pod, a.role()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let primaries: Vec<&Asked> = asked
+        .iter()
+        .filter(|a| a.info.as_ref().is_ok_and(|r| r.role == "master"))
+        .collect();
+    let primary = match primaries.as_slice() {
+        [one] => *one,
+        [] => return Err(format!("none of them says it is a primary ({})", roles())),
+        many => {
+            return Err(format!(
+                "{} of them are primaries, independent servers rather than one primary and its replicas ({})",
+                many.len(),
+                roles()
+            ))
+        }
+    };
+    let strays: Vec<&Asked> = asked
+        .iter()
+        .filter(|a| a.pod != primary.pod && !a.replicates_from(primary, listing))
+        .collect();
+    if !strays.is_empty() {
+        return Err(format!(
+            "{} is a primary, but {} {} ({})",
+            primary.pod,
+            strays
+                .iter()
+                .map(|a| a.pod.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if strays.len() == 1 {
+                "is not its replica"
+            } else {
+                "are not its replicas"
+            },
+            roles()
+        ));
+    }
+    Ok(primary)
+}
+
+/// Each Ready pod's answer applied: the primary [`primary_among`] finds is
+/// marked so and the others replicas; else nothing changes and the reason
+/// is kept. Either way the roles as asked.
+///
+pub fn apply_asked(pods: &mut [PodInfo], asked: &[Asked]) -> Roles {
+    let found = primary_among(pods, asked).map(|p| p.pod.clone());
+    if let Ok(primary) = &found {
+        for p in pods.iter_mut() {
+            if asked.iter().any(|a| a.pod == p.name) {
+                p.primary = Some(p.name == *primary);
+            }
+        }
+    }
+    let mut roles: Vec<PodRole> = asked
+        .iter()
+        .map(|a| PodRole {
+            pod: a.pod.clone(),
+            role: match (&found, &a.info) {
+                (Ok(p), _) if *p == a.pod => "primary",
+                (Ok(_), _) => "replica",
+                (Err(_), _) => "unknown",
+            }
+            .into(),
+            detail: Some(a.role()),
+        })
+        .collect();
+    roles.sort_by(|a, b| a.pod.cmp(&b.pod));
+    Roles {
+        how: "info".into(),
+        pods: roles,
+        unsettled: found.err(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,6 +361,111 @@ mod tests {
                     lag_s: -1
                 },
             ]
+        );
+    }
+
+    fn asked(pod: &str, info: &str) -> Asked {
+        Asked {
+            pod: pod.into(),
+            info: Ok(Replication::parse(info)),
+        }
+    }
+
+    /// Pods by name and IP, Redis on 6379.
+    fn listing(pods: &[(&str, &str)]) -> Vec<PodInfo> {
+        pods.iter()
+            .map(|(name, ip)| PodInfo {
+                name: name.to_string(),
+                ip: ip.to_string(),
+                containers: vec![crate::kube::pods::ContainerInfo {
+                    name: "redis".into(),
+                    ports: vec![(Some("redis".into()), 6379)],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    const PRIMARY: &str = "role:master\r\nconnected_slaves:1\r\nslave0:ip=10.0.0.6,port=6379,state=online,offset=10,lag=0\r\nmaster_repl_offset:10\r\n";
+
+    #[test]
+    fn the_primary_is_the_one_whose_replicas_are_the_others() {
+        // The replica names its primary by a Service name: the primary's
+        // list of replicas (by IP) settles it.
+        let by_service = REPLICA.replace("10.0.0.5", "redis-primary.ns.svc");
+        let a = [
+            asked("redis-replica-7f", &by_service),
+            asked("redis-primary-5c", PRIMARY),
+        ];
+        let pods = listing(&[
+            ("redis-replica-7f", "10.0.0.6"),
+            ("redis-primary-5c", "10.0.0.5"),
+        ]);
+        assert_eq!(
+            primary_among(&pods, &a).map(|p| p.pod.as_str()),
+            Ok("redis-primary-5c")
+        );
+        // The primary lists nobody yet, the replica names its IP.
+        let quiet = "role:master\r\nconnected_slaves:0\r\n";
+        let b = [asked("a", quiet), asked("b", REPLICA)];
+        assert_eq!(
+            primary_among(&listing(&[("a", "10.0.0.5"), ("b", "10.0.0.6")]), &b)
+                .map(|p| p.pod.as_str()),
+            Ok("a")
+        );
+        // Pods on the host's network share its IP and talk over loopback:
+        // told apart by their ports.
+        let mut host = listing(&[("p", "10.1.1.1"), ("r", "10.1.1.1")]);
+        for (pod, port) in host.iter_mut().zip([6501u16, 6502]) {
+            pod.host_ip = "10.1.1.1".into();
+            pod.containers[0].ports = vec![(Some("redis".into()), port)];
+        }
+        let c = [
+            asked("p", "role:master\r\nconnected_slaves:1\r\nslave0:ip=127.0.0.1,port=6502,state=online,offset=1,lag=0\r\n"),
+            asked("r", &REPLICA.replace("10.0.0.5", "127.0.0.1").replace("master_port:6379", "master_port:6501")),
+        ];
+        assert_eq!(primary_among(&host, &c).map(|p| p.pod.as_str()), Ok("p"));
+        // A replica of a primary elsewhere, on the same host: not this one's.
+        let d = [
+            asked("p", "role:master\r\nconnected_slaves:0\r\n"),
+            asked(
+                "r",
+                &REPLICA
+                    .replace("10.0.0.5", "127.0.0.1")
+                    .replace("master_port:6379", "master_port:7000"),
+            ),
+        ];
+        assert!(primary_among(&host, &d).is_err());
+    }
+
+    #[test]
+    fn anything_else_is_refused_naming_each_role() {
+        let two = [
+            asked("a", PRIMARY),
+            asked("b", "role:master\r\nconnected_slaves:0\r\n"),
+        ];
+        assert_eq!(
+            primary_among(&listing(&[("a", "10.0.0.5"), ("b", "10.0.0.7")]), &two),
+            Err("2 of them are primaries, independent servers rather than one primary and its replicas (a: primary with 1 replica(s), b: primary with 0 replica(s))".into())
+        );
+        let none = [asked("b", REPLICA)];
+        assert_eq!(
+            primary_among(&listing(&[("b", "10.0.0.6")]), &none),
+            Err("none of them says it is a primary (b: replica of 10.0.0.5:6379)".into())
+        );
+        // A replica of some other server, and a pod that did not answer.
+        let stray = [
+            asked("a", PRIMARY),
+            asked("c", &REPLICA.replace("10.0.0.5", "10.0.0.99")),
+            Asked {
+                pod: "d".into(),
+                info: Err("NOAUTH Authentication required.".into()),
+            },
+        ];
+        assert_eq!(
+            primary_among(&listing(&[("a", "10.0.0.5"), ("c", "10.0.0.9"), ("d", "10.0.0.8")]), &stray),
+            Err("a is a primary, but c, d are not its replicas (a: primary with 1 replica(s), c: replica of 10.0.0.99:6379, d: no answer (NOAUTH Authentication required.))".into())
         );
     }
 }

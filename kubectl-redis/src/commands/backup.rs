@@ -32,9 +32,10 @@ redis-backup-YYYYMMDD_HHMMSS.rdb (UTC, mode 0600) in OUT_DIR, next to a manifest
 (the same name + .json: sha256, keys per database, source, method). A corrupt \
 snapshot (exit 8), an interruption or any failure leaves no file behind. Progress \
 goes to stderr, the path of the backup to stdout.\n\n\
-Replicas and clusters: with replicas labelled beside the primary (Bitnami, the \
-operators), or named by Sentinel, a healthy replica is read and the primary \
-spared the fork (--from). A Redis Cluster (--url to a node, or several matching \
+Replicas and clusters: with replicas beside the primary (known by their labels \
+as Bitnami and the operators set them, by Sentinel, or, when several pods match \
+with no role labels, by asking each its INFO replication), a healthy replica is \
+read and the primary spared the fork (--from). A Redis Cluster (--url to a node, or several matching \
 pods that are nodes) is backed up whole: one snapshot per shard in parallel, \
 from healthy replicas where there are, merged into one verified backup whose \
 manifest lists the shards and their slots, under one Lease for the cluster.";
@@ -61,7 +62,7 @@ pub enum Method {
 /// Which server a backup reads from.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum From {
-    /// a healthy, caught-up replica when replicas are labelled beside the primary, else the primary
+    /// a healthy, caught-up replica when replicas are known beside the primary, else the primary
     #[default]
     Auto,
     /// always the primary
@@ -77,7 +78,7 @@ pub struct BackupArgs {
     /// How to get the snapshot
     #[arg(long, value_enum, default_value_t = Method::Auto, value_name = "METHOD")]
     pub method: Method,
-    /// Which server to read: a healthy replica labelled beside the primary, once caught up with it (up to 10 s), sparing the primary the fork, else the primary (auto); only a replica; only the primary
+    /// Which server to read: a healthy replica beside the primary, once caught up with it (up to 10 s), sparing the primary the fork, else the primary (auto); only a replica; only the primary
     #[arg(long, value_enum, default_value_t = From::Auto, value_name = "WHICH", conflicts_with = "pod")]
     pub from: From,
     /// Back up this Redis directly (outside Kubernetes, or through your own port-forward); stream method only

@@ -74,11 +74,12 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: StatusArgs) -> Exit {
     let api: Api<Pod> = Api::namespaced(k.client.clone(), &k.namespace);
     let selector = env::selector(args.target.selector.clone());
     let listing =
-        crate::kube::pods::find_pods_and_sentinel(ui, &api, &selector, args.target.pod.as_deref())
+        crate::kube::pods::find_pods_and_roles(ui, &api, &selector, args.target.pod.as_deref())
             .await
-            .map(|(pods, sentinel)| {
-                f.sentinel = sentinel;
-                pods
+            .map(|found| {
+                f.sentinel = found.sentinel;
+                f.roles = found.roles;
+                found.pods
             });
     let ready = listing
         .as_ref()

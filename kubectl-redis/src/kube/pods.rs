@@ -6,9 +6,10 @@ use kube::api::ListParams;
 use kube::Api;
 use kubectl_redis_core::backup::{ConnectError, Endpoint};
 use kubectl_redis_core::kube::pods::{
-    has_sentinel, port_in_argv, role_from_labels, ContainerInfo, PodInfo, Target,
-    FALLBACK_SELECTORS,
+    has_sentinel, known_roles, port_in_argv, role_from_labels, roles_unknown, ContainerInfo,
+    PodInfo, Roles, Target, Wanted, FALLBACK_SELECTORS,
 };
+use kubectl_redis_core::topo::replication::{apply_asked, Asked, Replication};
 use kubectl_redis_core::topo::sentinel::{
     apply_roles, master_of, masters, peers, sentinel_port, View,
 };
@@ -16,26 +17,41 @@ use kubectl_redis_core::wire::reply::Reply;
 
 /// As [`list_pods`]; when the runbook's `app=redis` finds nothing (and no pod
 /// is named), the labels charts and operators use are tried in turn, and
-/// the one that matched is said.
+/// the one that matched is said. The pods' roles are settled as
+/// [`find_pods_and_roles`] says.
 pub async fn find_pods(
     ui: &crate::ui::Ui,
     api: &Api<Pod>,
     selector: &str,
     name: Option<&str>,
 ) -> Result<Vec<PodInfo>, String> {
-    find_pods_and_sentinel(ui, api, selector, name)
+    find_pods_and_roles(ui, api, selector, name)
         .await
-        .map(|(pods, _)| pods)
+        .map(|f| f.pods)
 }
 
-/// As [`find_pods`], also giving what Sentinel said when it was asked
-/// (`status` shows it).
-pub async fn find_pods_and_sentinel(
+/// Pods found, and how their roles were learned.
+pub struct Found {
+    pub pods: Vec<PodInfo>,
+    /// What Sentinel said, when it was asked.
+    pub sentinel: Option<Result<View, String>>,
+    /// The Ready pods' roles and how they are known, when any is.
+    pub roles: Option<Roles>,
+}
+
+/// As [`find_pods`], also giving what Sentinel said when it was asked and
+/// the roles found (`status` shows both). With Sentinel beside Redis, the
+/// primary is the one Sentinel names. When several Ready pods match and
+/// neither labels nor Sentinel say which is the primary, each is asked for
+/// its `INFO replication` over a port-forward (no exec): exactly one
+/// primary whose replicas are the others is marked so, and said; anything
+/// else is said naming each pod's role, and the choice stays the user's.
+pub async fn find_pods_and_roles(
     ui: &crate::ui::Ui,
     api: &Api<Pod>,
     selector: &str,
     name: Option<&str>,
-) -> Result<(Vec<PodInfo>, Option<Result<View, String>>), String> {
+) -> Result<Found, String> {
     let mut found = list_pods(api, selector, name).await?;
     if found.is_empty() && name.is_none() && selector == "app=redis" {
         for s in FALLBACK_SELECTORS {
@@ -51,18 +67,22 @@ pub async fn find_pods_and_sentinel(
     }
     // With Sentinel beside Redis, the primary is the one Sentinel names.
     let mut seen = None;
+    let mut by_sentinel = false;
     if name.is_none() && found.iter().any(has_sentinel) {
         let view = sentinel_view(api, &found).await;
         match &view {
             Ok(v) => match apply_roles(&mut found, &v.master) {
-                Some((primary, overrode)) => ui.note(&format!(
-                    "Sentinel (asked in pod {}) names {}:{} the primary of {}: pod {primary}{}",
-                    v.asked,
-                    v.master.ip,
-                    v.master.port,
-                    v.master.name,
-                    if overrode { " (not what its labels say)" } else { "" }
-                )),
+                Some((primary, overrode)) => {
+                    by_sentinel = true;
+                    ui.note(&format!(
+                        "Sentinel (asked in pod {}) names {}:{} the primary of {}: pod {primary}{}",
+                        v.asked,
+                        v.master.ip,
+                        v.master.port,
+                        v.master.name,
+                        if overrode { " (not what its labels say)" } else { "" }
+                    ))
+                }
                 None => ui.warn(&format!(
                     "Sentinel names {}:{} the primary of {}, and no pod here serves that address; going by labels",
                     v.master.ip, v.master.port, v.master.name
@@ -74,7 +94,97 @@ pub async fn find_pods_and_sentinel(
         }
         seen = Some(view);
     }
-    Ok((found, seen))
+    let roles = if by_sentinel {
+        known_roles(&found, "sentinel")
+    } else if roles_unknown(&found, name.is_some()) {
+        let asked = ask_roles(api, &found).await;
+        let r = apply_asked(&mut found, &asked);
+        match (&r.unsettled, r.pods.iter().find(|p| p.role == "primary")) {
+            (None, Some(p)) => ui.note(&format!(
+                "no pod is labelled with its role; asked each of the {} Ready pods for its INFO replication: {} is the primary and the others its replicas",
+                asked.len(),
+                p.pod
+            )),
+            (why, _) => ui.warn(&format!(
+                "no pod is labelled with its role, and asking each of the {} Ready pods for its INFO replication settles nothing: {}",
+                asked.len(),
+                why.as_deref().unwrap_or("no primary")
+            )),
+        }
+        Some(r)
+    } else {
+        known_roles(&found, "labels")
+    };
+    Ok(Found {
+        pods: found,
+        sentinel: seen,
+        roles,
+    })
+}
+
+/// The most pods asked for their role; more are left to labels and --pod.
+const MAX_ASKED: usize = 16;
+
+/// How long one pod has to answer `INFO replication`, port-forward included.
+const ASK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Each Ready pod's `INFO replication`, asked at once through port-forwards
+/// (with the user's password, else the pod's own).
+async fn ask_roles(api: &Api<Pod>, pods: &[PodInfo]) -> Vec<Asked> {
+    let mut ready: Vec<&PodInfo> = pods
+        .iter()
+        .filter(|p| p.ready && !p.terminating && p.phase == "Running")
+        .collect();
+    ready.sort_by(|a, b| a.name.cmp(&b.name));
+    ready.truncate(MAX_ASKED);
+    futures::future::join_all(ready.into_iter().map(|p| async move {
+        let info = match tokio::time::timeout(ASK_TIMEOUT, ask_one(api, p)).await {
+            Ok(r) => r,
+            Err(_) => Err(format!("no answer within {} s", ASK_TIMEOUT.as_secs())),
+        };
+        Asked {
+            pod: p.name.clone(),
+            info,
+        }
+    }))
+    .await
+}
+
+async fn ask_one(api: &Api<Pod>, p: &PodInfo) -> Result<Replication, String> {
+    let t = kubectl_redis_core::kube::pods::select(
+        std::slice::from_ref(p),
+        &Wanted {
+            pod: Some(&p.name),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| format!("no Redis container: {e:?}"))?;
+    let mut auth = crate::redis::auth::global().cloned().unwrap_or_default();
+    if auth.password.is_none() {
+        let client = api.clone().into_client();
+        let ns = api.namespace().unwrap_or("default").to_string();
+        let pod = api.get(&p.name).await.map_err(api_error)?;
+        if let Some((pw, from)) =
+            crate::kube::secrets::from_pod_env(&client, &ns, &pod, &t.container).await?
+        {
+            auth.password = Some(pw);
+            auth.source = Some(from);
+        }
+    }
+    let (mut conn, fwd) = crate::redis::open_authed(&Endpoint::Pod(t), Some(api), &auth).await?;
+    let r = conn
+        .command(&["INFO".to_string(), "replication".to_string()])
+        .await;
+    drop(conn);
+    if let Some(f) = fwd {
+        f.close();
+    }
+    match r? {
+        Reply::Bulk(b) => Ok(Replication::parse(&String::from_utf8_lossy(&b))),
+        Reply::Text(t) => Ok(Replication::parse(&t)),
+        Reply::Error(e) => Err(e),
+        other => Err(format!("INFO replication answered {other:?}")),
+    }
 }
 
 /// Asks the Sentinel beside these pods (the first Ready one's, through a
