@@ -145,6 +145,34 @@ fn pod(name: &str, containers: &[(&str, Ports<'_>)]) -> PodInfo {
     }
 }
 
+/// A container runs Sentinel when its command says so, whatever its name
+/// and ports: `redis-sentinel`, `valkey-sentinel`, `--sentinel`.
+#[test]
+fn sentinel_is_known_by_its_command_line() {
+    use kubectl_redis_core::kube::pods::{has_sentinel, sentinel_in_argv};
+    let argv = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert!(sentinel_in_argv(&argv(&["redis-sentinel", "/etc/s.conf"])));
+    assert!(sentinel_in_argv(&argv(&["/opt/bin/valkey-sentinel"])));
+    assert!(sentinel_in_argv(&argv(&[
+        "sh",
+        "-c",
+        "exec redis-server /conf/s.conf --sentinel"
+    ])));
+    assert!(!sentinel_in_argv(&argv(&[
+        "redis-server",
+        "--port",
+        "26380"
+    ])));
+    assert!(!sentinel_in_argv(&argv(&[
+        "redis-server",
+        "--sentinel-ish"
+    ])));
+    let mut p = pod("rfs-redis-7d", &[("main", &[])]);
+    assert!(!has_sentinel(&p));
+    p.containers[0].runs_sentinel = true;
+    assert!(has_sentinel(&p));
+}
+
 /// The port where users put it: a port named tcp-redis (Bitnami), `--port`
 /// in the command line when none is declared, `REDIS_PORT`; each with its
 /// reason. Labelled roles pick the primary among replicas.
@@ -159,6 +187,7 @@ fn ports_and_roles_as_charts_declare_them() {
             .collect(),
         argv_port: port_in_argv(&argv.iter().map(|a| a.to_string()).collect::<Vec<_>>()),
         env_port,
+        runs_sentinel: false,
     };
     assert_eq!(
         port_of(&c(

@@ -151,6 +151,8 @@ struct World {
     acked: i64,
     /// A Sentinel container beside Redis.
     sentinel: bool,
+    /// A Sentinel deployed on its own watches the target.
+    sentinel_apart: bool,
 }
 
 impl Default for World {
@@ -199,6 +201,7 @@ impl Default for World {
             },
             acked: 2,
             sentinel: false,
+            sentinel_apart: false,
         }
     }
 }
@@ -246,6 +249,9 @@ fn answer(w: &mut World, e: &Effect, fail: bool) -> Option<Input> {
                     ports: vec![(Some("redis-sentinel".into()), 26379)],
                     ..ContainerInfo::default()
                 });
+            }
+            if w.sentinel_apart {
+                p.sentinel_pod = Some("rfs-redis-5f7c9-abcde".into());
             }
             Input::Pods(*id, Ok(vec![p]))
         }
@@ -1391,6 +1397,30 @@ scenario!(
     plan(),
     World {
         sentinel: true,
+        ..World::default()
+    },
+    Exit::Invalid
+);
+
+scenario!(
+    auto_goes_live_with_a_sentinel_apart,
+    Plan {
+        method: Method::Auto,
+        yes: true,
+        ..plan()
+    },
+    World {
+        sentinel_apart: true,
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+scenario!(
+    swap_with_a_sentinel_apart_is_refused,
+    plan(),
+    World {
+        sentinel_apart: true,
         ..World::default()
     },
     Exit::Invalid

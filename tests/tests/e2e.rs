@@ -3606,3 +3606,167 @@ fn unlabelled_primary_is_found_by_asking() {
     );
     remove_namespace(ns);
 }
+
+/// Sentinel deployed on its own (issue 21): a Redis primary and its replica
+/// in two Deployments with no role labels, and a Sentinel in a third whose
+/// container is known only by its command line (`--sentinel`). The
+/// Sentinel is found in the namespace and asked: the backup reads the
+/// replica it names, a swap restore is refused (stopping this Redis would
+/// make that Sentinel fail over), `auto` restores live into the primary,
+/// and `status` shows Sentinel's view and the roles it gave.
+#[test]
+fn sentinel_on_its_own_is_found_and_asked() {
+    let ns = "e2e-sentinel-apart";
+    remove_namespace(ns);
+    let img = format!("{}:{}", REDIS_IMAGE.0, REDIS_IMAGE.1);
+    let mut items = vec![format!(
+        r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}}"#
+    )];
+    for (n, port, of) in [
+        ("a", 6571u16, ""),
+        ("b", 6572, " --replicaof 127.0.0.1 6571"),
+    ] {
+        let redis = format!(
+            r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","exec redis-server --port {port} --bind 127.0.0.1 --save ''{of}"],"ports":[{{"name":"redis","containerPort":{port}}}],"readinessProbe":"PROBE"}}"#
+        );
+        items.push(redis_workload(
+            ns,
+            "Deployment",
+            &format!("cache-{n}"),
+            &format!(r#"{{"app":"cache","member":"{n}"}}"#),
+            &redis,
+            port,
+            "[]",
+        ));
+    }
+    let conf = "bind 127.0.0.1\\nsentinel monitor cache 127.0.0.1 6571 1\\nsentinel down-after-milliseconds cache 5000\\n";
+    let watcher = format!(
+        r#"{{"name":"watcher","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","printf '{conf}' > /conf/s.conf && exec redis-server /conf/s.conf --sentinel --port 26571"],"readinessProbe":"PROBE","volumeMounts":[{{"name":"conf","mountPath":"/conf"}}]}}"#
+    );
+    items.push(redis_workload(
+        ns,
+        "Deployment",
+        "watch",
+        r#"{"app":"watch"}"#,
+        &watcher,
+        26571,
+        r#"[{"name":"conf","emptyDir":{}}]"#,
+    ));
+    apply_all(&items);
+    for d in ["cache-a", "cache-b", "watch"] {
+        kubectl_ok(&[
+            "-n",
+            ns,
+            "rollout",
+            "status",
+            &format!("deploy/{d}"),
+            "--timeout=120s",
+        ]);
+    }
+    let pod_of = |sel: &str| {
+        kubectl_ok(&[
+            "-n",
+            ns,
+            "get",
+            "pods",
+            "-l",
+            sel,
+            "-o",
+            "jsonpath={.items[0].metadata.name}",
+        ])
+    };
+    let (a, b, w) = (pod_of("member=a"), pod_of("member=b"), pod_of("app=watch"));
+    wait_until(60, "the replica to be linked", || {
+        resp(6572, &["INFO", "replication"]).contains("master_link_status:up")
+    });
+    // Sentinel learns replicas from the primary's INFO, every 10 s.
+    wait_until(60, "Sentinel to know the replica", || {
+        resp(26571, &["SENTINEL", "REPLICAS", "cache"]) == "*1"
+    });
+    for i in 0..30 {
+        resp(6571, &["SET", &format!("k{i}"), "v"]);
+    }
+    assert_eq!(resp(6571, &["SET", "k", "original"]), "OK");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().to_str().expect("utf8");
+
+    let (code, stdout, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        ns,
+        "-l",
+        "app=cache",
+        "--out-dir",
+        out,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "Sentinel (asked in pod {w}) names 127.0.0.1:6571 the primary of cache: pod {a} (a Sentinel on its own, watching 2 pod(s) here"
+        )),
+        "{stderr}"
+    );
+    let j = schema_checked("backup", &stdout);
+    assert_eq!(j["source"]["role"], "replica", "{stdout}");
+    assert_eq!(j["source"]["pod"], b.as_str(), "{stdout}");
+    assert_eq!(j["keys"], 31, "{stdout}");
+    let file = j["path"].as_str().expect("path").to_string();
+
+    let (_, stdout, stderr) = run(plugin(&[
+        "status",
+        "-n",
+        ns,
+        "-l",
+        "app=cache",
+        "-o",
+        "json",
+    ]));
+    let s = schema_checked("status", &stdout);
+    assert_eq!(s["pod"]["name"], a.as_str(), "{stdout}\n{stderr}");
+    assert_eq!(s["sentinel"]["asked_pod"], w.as_str(), "{stdout}");
+    assert_eq!(s["sentinel"]["primary"]["pod"], a.as_str(), "{stdout}");
+    assert_eq!(s["roles"]["how"], "sentinel", "{stdout}");
+
+    assert_eq!(resp(6571, &["SET", "k", "changed"]), "OK");
+    let restore = |method: &str| {
+        run(plugin(&[
+            "restore",
+            "-n",
+            ns,
+            "-l",
+            "app=cache",
+            "--file",
+            &file,
+            "--method",
+            method,
+            "--no-scale-down",
+            "--yes",
+            "-o",
+            "json",
+        ]))
+    };
+    let (code, _, stderr) = restore("swap");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!("Sentinel runs in pod {w}, watching it"))
+            && stderr.contains("nothing was changed"),
+        "{stderr}"
+    );
+    assert_eq!(resp(6571, &["GET", "k"]), "changed");
+    let (code, stdout, stderr) = restore("auto");
+    assert_eq!(code, 0, "{stderr}");
+    let r = schema_checked("restore", &stdout);
+    assert_eq!(r["method"], "live", "{stdout}");
+    assert!(
+        r["method_reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Sentinel runs in pod"),
+        "{stdout}"
+    );
+    assert_eq!(r["pod"], a.as_str(), "{stdout}");
+    assert_eq!(resp(6571, &["GET", "k"]), "original");
+    remove_namespace(ns);
+}

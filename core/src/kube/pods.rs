@@ -33,6 +33,10 @@ pub struct PodInfo {
     /// `status.hostIP`: the node's address (a pod on the host's network
     /// has it as its own).
     pub host_ip: String,
+    /// A Sentinel deployed on its own (in this other pod) watches this
+    /// Redis: a restart of it makes Sentinel fail over, as with a Sentinel
+    /// beside it ([`has_sentinel`]).
+    pub sentinel_pod: Option<String>,
 }
 
 /// A pod's role from its labels: Bitnami's `app.kubernetes.io/component`
@@ -144,12 +148,39 @@ pub fn labelled_replicas(pods: &[PodInfo]) -> Vec<&PodInfo> {
 }
 
 /// Whether Sentinel runs beside Redis in this pod (a container named like
-/// it, or the Sentinel port 26379), as the Bitnami chart deploys it: then a
-/// restart of this Redis makes Sentinel fail over.
+/// it, the Sentinel port 26379, or `redis-sentinel`/`--sentinel` in its
+/// command), as the Bitnami chart deploys it: then a restart of this Redis
+/// makes Sentinel fail over.
 pub fn has_sentinel(p: &PodInfo) -> bool {
-    p.containers
-        .iter()
-        .any(|c| c.name.contains("sentinel") || c.ports.iter().any(|(_, port)| *port == 26379))
+    p.containers.iter().any(is_sentinel)
+}
+
+/// Whether this container runs Sentinel.
+pub fn is_sentinel(c: &ContainerInfo) -> bool {
+    c.runs_sentinel || c.name.contains("sentinel") || c.ports.iter().any(|(_, port)| *port == 26379)
+}
+
+/// Whether `redis-sentinel` (or `valkey-sentinel`) or `--sentinel` is in a
+/// container's command and args (`redis-server /conf/s.conf --sentinel`).
+pub fn sentinel_in_argv(argv: &[String]) -> bool {
+    argv.iter().flat_map(|a| a.split_whitespace()).any(|w| {
+        w == "--sentinel"
+            || w.rsplit('/')
+                .next()
+                .is_some_and(|b| b == "redis-sentinel" || b == "valkey-sentinel")
+    })
+}
+
+/// Where a Sentinel that watches this Redis runs, for messages: `beside
+/// Redis in pod NAME`, or `in pod NAME, watching it` (on its own); `None`
+/// when none does.
+pub fn sentinel_watching(p: &PodInfo) -> Option<String> {
+    if has_sentinel(p) {
+        return Some(format!("beside Redis in pod {}", p.name));
+    }
+    p.sentinel_pod
+        .as_ref()
+        .map(|s| format!("in pod {s}, watching it"))
 }
 
 /// The selectors tried, in order, when the user names none: the runbook's,
@@ -174,6 +205,8 @@ pub struct ContainerInfo {
     pub argv_port: Option<u16>,
     /// `REDIS_PORT` or `REDIS_PORT_NUMBER` from its environment (literal).
     pub env_port: Option<u16>,
+    /// Its command runs Sentinel ([`sentinel_in_argv`]).
+    pub runs_sentinel: bool,
 }
 
 /// Where the Redis server to back up runs.

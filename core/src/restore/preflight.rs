@@ -166,14 +166,14 @@ impl Restore {
                 }
                 self.lease = lease_name(&pod.owner, &t.pod);
                 self.report.pod = t.pod.clone();
-                let sentinel = pods::has_sentinel(&pod);
+                let sentinel = pods::sentinel_watching(&pod);
                 self.pod_before = Some(pod);
                 self.target = Some(t.clone());
-                if sentinel && self.plan.method == Method::Swap {
+                if let Some(w) = sentinel.filter(|_| self.plan.method == Method::Swap) {
                     return self.fail(
                         out,
                         Exit::Invalid,
-                        format!("Sentinel runs beside Redis in pod {}: stopping this Redis for a file swap makes Sentinel fail over, and the full resync that follows erases the restore; nothing was changed", t.pod),
+                        format!("Sentinel runs {w}: stopping this Redis for a file swap makes Sentinel fail over, and the full resync that follows erases the restore; nothing was changed"),
                         Some("restore it live instead: --method live (or auto)".into()),
                     );
                 }

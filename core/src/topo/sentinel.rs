@@ -174,12 +174,33 @@ pub fn apply_roles(pods: &mut [PodInfo], master: &Master) -> Option<(String, boo
     Some((name, overrode))
 }
 
-/// The Sentinel port of a pod: a port named like `sentinel`, else 26379.
+/// A Sentinel running on its own (in pod `asked`) watches the pods
+/// serving its primary and its replicas: each is marked so (a restart of
+/// it fails over), and the replicas' roles set from Sentinel's word.
+/// Returns how many pods it watches.
+pub fn mark_watched(pods: &mut [PodInfo], v: &View) -> usize {
+    let mut watched: Vec<(String, bool)> = Vec::new();
+    if let Some(p) = pods::serving(pods, &v.master.ip, v.master.port) {
+        watched.push((p.name.clone(), true));
+    }
+    for r in &v.replicas {
+        if let Some(p) = pods::serving(pods, &r.ip, r.port) {
+            watched.push((p.name.clone(), false));
+        }
+    }
+    for p in pods.iter_mut() {
+        if let Some((_, primary)) = watched.iter().find(|(n, _)| *n == p.name) {
+            p.sentinel_pod = Some(v.asked.clone());
+            p.primary = Some(*primary);
+        }
+    }
+    watched.len()
+}
+
+/// The Sentinel port of a pod: a port named like `sentinel`, else 26379
+/// declared, else `--port N` in its command, else 26379.
 pub fn sentinel_port(p: &PodInfo) -> Option<(String, u16)> {
-    let c = p
-        .containers
-        .iter()
-        .find(|c| c.name.contains("sentinel") || c.ports.iter().any(|(_, port)| *port == 26379))?;
+    let c = p.containers.iter().find(|c| pods::is_sentinel(c))?;
     let port = c
         .ports
         .iter()
@@ -300,5 +321,57 @@ mod tests {
         );
         assert_eq!(pods::serving(&pods, "10.0.0.1", 6501), None);
         assert_eq!(sentinel_port(&pods[0]), Some(("sentinel".into(), 26379)));
+    }
+
+    /// A Sentinel on its own watches the primary and the replica it lists
+    /// (marked, with their roles), not a Redis it does not name.
+    #[test]
+    fn a_sentinel_on_its_own_marks_what_it_watches() {
+        let redis = |name: &str, ip: &str| PodInfo {
+            containers: vec![ContainerInfo {
+                name: "redis".into(),
+                ports: vec![(Some("redis".into()), 6379)],
+                ..ContainerInfo::default()
+            }],
+            ..pod(name, ip, 6379)
+        };
+        let mut pods = vec![
+            redis("rfr-a", "10.244.0.11"),
+            redis("rfr-b", "10.244.0.12"),
+            redis("other", "10.244.0.13"),
+        ];
+        let v = View {
+            asked: "rfs-x".into(),
+            master: Master {
+                ip: "10.244.0.12".into(),
+                port: 6379,
+                ..Master::default()
+            },
+            primary_pod: Some("rfr-b".into()),
+            replicas: vec![Peer {
+                ip: "10.244.0.11".into(),
+                port: 6379,
+                flags: vec!["slave".into()],
+            }],
+            sentinels: Vec::new(),
+        };
+        assert_eq!(mark_watched(&mut pods, &v), 2);
+        let seen: Vec<(Option<bool>, Option<&str>)> = pods
+            .iter()
+            .map(|p| (p.primary, p.sentinel_pod.as_deref()))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (Some(false), Some("rfs-x")),
+                (Some(true), Some("rfs-x")),
+                (None, None)
+            ]
+        );
+        assert_eq!(
+            pods::sentinel_watching(&pods[1]).as_deref(),
+            Some("in pod rfs-x, watching it")
+        );
+        assert_eq!(pods::sentinel_watching(&pods[2]), None);
     }
 }

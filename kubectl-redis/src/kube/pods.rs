@@ -1,17 +1,18 @@
 //! Pods as the core's pod choice sees them.
 
 use super::api_error;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::ListParams;
 use kube::Api;
 use kubectl_redis_core::backup::{ConnectError, Endpoint};
 use kubectl_redis_core::kube::pods::{
-    has_sentinel, known_roles, port_in_argv, role_from_labels, roles_unknown, ContainerInfo,
-    PodInfo, Roles, Target, Wanted, FALLBACK_SELECTORS,
+    has_sentinel, is_sentinel, known_roles, port_in_argv, role_from_labels, roles_unknown,
+    sentinel_in_argv, ContainerInfo, PodInfo, Roles, Target, Wanted, FALLBACK_SELECTORS,
 };
 use kubectl_redis_core::topo::replication::{apply_asked, Asked, Replication};
 use kubectl_redis_core::topo::sentinel::{
-    apply_roles, master_of, masters, peers, sentinel_port, View,
+    apply_roles, mark_watched, master_of, masters, peers, sentinel_port, View,
 };
 use kubectl_redis_core::wire::reply::Reply;
 
@@ -65,34 +66,54 @@ pub async fn find_pods_and_roles(
             }
         }
     }
-    // With Sentinel beside Redis, the primary is the one Sentinel names.
+    // With Sentinel beside Redis, or on its own in the namespace, the
+    // primary is the one Sentinel names.
     let mut seen = None;
     let mut by_sentinel = false;
-    if name.is_none() && found.iter().any(has_sentinel) {
-        let view = sentinel_view(api, &found).await;
-        match &view {
-            Ok(v) => match apply_roles(&mut found, &v.master) {
-                Some((primary, overrode)) => {
-                    by_sentinel = true;
-                    ui.note(&format!(
-                        "Sentinel (asked in pod {}) names {}:{} the primary of {}: pod {primary}{}",
-                        v.asked,
-                        v.master.ip,
-                        v.master.port,
-                        v.master.name,
-                        if overrode { " (not what its labels say)" } else { "" }
-                    ))
-                }
-                None => ui.warn(&format!(
-                    "Sentinel names {}:{} the primary of {}, and no pod here serves that address; going by labels",
-                    v.master.ip, v.master.port, v.master.name
+    let beside = found.iter().any(has_sentinel);
+    if name.is_none() && !found.is_empty() {
+        let sentinels = if beside {
+            found.clone()
+        } else {
+            standalone_sentinels(api, &found).await
+        };
+        if !sentinels.is_empty() {
+            let view = sentinel_view(api, &sentinels, &found).await;
+            match &view {
+                Ok(v) => match apply_roles(&mut found, &v.master) {
+                    Some((primary, overrode)) => {
+                        by_sentinel = true;
+                        let watched = if beside {
+                            String::new()
+                        } else {
+                            let n = mark_watched(&mut found, v);
+                            format!(" (a Sentinel on its own, watching {n} pod(s) here: restores go live)")
+                        };
+                        ui.note(&format!(
+                            "Sentinel (asked in pod {}) names {}:{} the primary of {}: pod {primary}{}{watched}",
+                            v.asked,
+                            v.master.ip,
+                            v.master.port,
+                            v.master.name,
+                            if overrode { " (not what its labels say)" } else { "" }
+                        ))
+                    }
+                    None if !beside => ui.note(&format!(
+                        "a Sentinel runs in pod {} and names {}:{} the primary of {}, which no pod here serves; it does not watch these pods",
+                        v.asked, v.master.ip, v.master.port, v.master.name
+                    )),
+                    None => ui.warn(&format!(
+                        "Sentinel names {}:{} the primary of {}, and no pod here serves that address; going by labels",
+                        v.master.ip, v.master.port, v.master.name
+                    )),
+                },
+                Err(e) => ui.warn(&format!(
+                    "could not ask Sentinel{} which pod is the primary ({e}); going by labels",
+                    if beside { "" } else { " (running on its own in this namespace)" }
                 )),
-            },
-            Err(e) => ui.warn(&format!(
-                "could not ask Sentinel which pod is the primary ({e}); going by labels"
-            )),
+            }
+            seen = Some(view);
         }
-        seen = Some(view);
     }
     let roles = if by_sentinel {
         known_roles(&found, "sentinel")
@@ -187,18 +208,73 @@ async fn ask_one(api: &Api<Pod>, p: &PodInfo) -> Result<Replication, String> {
     }
 }
 
-/// Asks the Sentinel beside these pods (the first Ready one's, through a
-/// port-forward) about the master set they serve: `SENTINEL MASTERS`, then
-/// its replicas and Sentinels. Without a password first; on NOAUTH, with
-/// the Redis container's own (the Bitnami chart gives Sentinel the same).
-pub async fn sentinel_view(api: &Api<Pod>, pods: &[PodInfo]) -> Result<View, String> {
-    let mut with: Vec<&PodInfo> = pods
+/// Pods running Sentinel on their own in the namespace (Spotahome's
+/// `rfs-*`, a Sentinel Deployment beside a Redis one): a container that
+/// runs it (named like it, port 26379, or `redis-sentinel`/`--sentinel` in
+/// its command), the label `app.kubernetes.io/component=sentinel`, or the
+/// pods behind a Service exposing 26379. Best effort: a listing refused
+/// (RBAC) finds nothing.
+async fn standalone_sentinels(api: &Api<Pod>, redis: &[PodInfo]) -> Vec<PodInfo> {
+    let mut found: Vec<PodInfo> = list_pods(api, "", None)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(has_sentinel)
+        .collect();
+    let mut selectors = vec!["app.kubernetes.io/component=sentinel".to_string()];
+    let services: Api<Service> = Api::namespaced(
+        api.clone().into_client(),
+        api.namespace().unwrap_or("default"),
+    );
+    if let Ok(list) = services.list(&ListParams::default()).await {
+        for svc in list.items {
+            let Some(spec) = svc.spec else { continue };
+            let sentinel_port = spec.ports.iter().flatten().any(|p| {
+                p.port == 26379 || matches!(&p.target_port, Some(IntOrString::Int(26379)))
+            });
+            match spec.selector {
+                Some(sel) if sentinel_port && !sel.is_empty() => selectors.push(
+                    sel.iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+                _ => {}
+            }
+        }
+    }
+    for sel in selectors {
+        for p in list_pods(api, &sel, None).await.unwrap_or_default() {
+            if !found.iter().any(|f| f.name == p.name) {
+                found.push(p);
+            }
+        }
+    }
+    found.retain(|p| !redis.iter().any(|r| r.name == p.name));
+    found
+}
+
+/// Asks a Sentinel (the first Ready pod of `sentinels`, through a
+/// port-forward) about the master set the `redis` pods serve: `SENTINEL
+/// MASTERS`, then its replicas and Sentinels. Without a password first; on
+/// NOAUTH, with the Redis container's own (the Bitnami chart gives Sentinel
+/// the same): the Sentinel pod's Redis container, else the first Redis
+/// pod's.
+pub async fn sentinel_view(
+    api: &Api<Pod>,
+    sentinels: &[PodInfo],
+    pods: &[PodInfo],
+) -> Result<View, String> {
+    let mut with: Vec<&PodInfo> = sentinels
         .iter()
-        .filter(|p| has_sentinel(p) && p.ready && !p.terminating)
+        .filter(|p| p.ready && !p.terminating)
         .collect();
     with.sort_by(|a, b| a.name.cmp(&b.name));
     let pod = with.first().ok_or("no Ready pod runs Sentinel")?;
-    let (container, port) = sentinel_port(pod).ok_or("no Sentinel container")?;
+    // A pod found by its label or Service may not declare the port.
+    let (container, port) = sentinel_port(pod)
+        .or_else(|| pod.containers.first().map(|c| (c.name.clone(), 26379)))
+        .ok_or("no Sentinel container")?;
     let t = Target {
         pod: pod.name.clone(),
         container,
@@ -217,13 +293,19 @@ pub async fn sentinel_view(api: &Api<Pod>, pods: &[PodInfo]) -> Result<View, Str
         if matches!(&r, Reply::Error(e) if e.starts_with("NOAUTH")) {
             let client = api.clone().into_client();
             let ns = api.namespace().unwrap_or("default").to_string();
-            let p = api.get(&pod.name).await.map_err(api_error)?;
-            let redis = pod
+            let beside = pod
                 .containers
                 .iter()
-                .find(|c| !c.name.contains("sentinel"))
-                .map(|c| c.name.clone())
-                .unwrap_or_default();
+                .find(|c| !is_sentinel(c))
+                .map(|c| (pod.name.clone(), c.name.clone()));
+            let (holder, redis) = beside
+                .or_else(|| {
+                    let r = pods.iter().find(|p| p.ready)?;
+                    let c = r.containers.iter().find(|c| !is_sentinel(c))?;
+                    Some((r.name.clone(), c.name.clone()))
+                })
+                .ok_or("Sentinel needs a password and no Redis container here has one")?;
+            let p = api.get(&holder).await.map_err(api_error)?;
             let (pw, _) = crate::kube::secrets::from_pod_env(&client, &ns, &p, &redis)
                 .await?
                 .ok_or("Sentinel needs a password and the Redis container has none")?;
@@ -314,6 +396,7 @@ fn pod_info(p: &Pod) -> PodInfo {
         name,
         ip: status.and_then(|s| s.pod_ip.clone()).unwrap_or_default(),
         host_ip: status.and_then(|s| s.host_ip.clone()).unwrap_or_default(),
+        sentinel_pod: None,
         phase: status.and_then(|s| s.phase.clone()).unwrap_or_default(),
         ready: status
             .and_then(|s| s.conditions.as_ref())
@@ -330,30 +413,34 @@ fn pod_info(p: &Pod) -> PodInfo {
             .map(|s| {
                 s.containers
                     .iter()
-                    .map(|c| ContainerInfo {
-                        name: c.name.clone(),
-                        ports: c
-                            .ports
+                    .map(|c| {
+                        let argv: Vec<String> = c
+                            .command
                             .iter()
                             .flatten()
-                            .filter_map(|p| {
-                                Some((p.name.clone(), u16::try_from(p.container_port).ok()?))
-                            })
-                            .collect(),
-                        // Only the port is kept: the command line may hold a password.
-                        argv_port: port_in_argv(
-                            &c.command
+                            .chain(c.args.iter().flatten())
+                            .cloned()
+                            .collect();
+                        ContainerInfo {
+                            name: c.name.clone(),
+                            ports: c
+                                .ports
                                 .iter()
                                 .flatten()
-                                .chain(c.args.iter().flatten())
-                                .cloned()
-                                .collect::<Vec<_>>(),
-                        ),
-                        env_port: c.env.iter().flatten().find_map(|v| {
-                            matches!(v.name.as_str(), "REDIS_PORT" | "REDIS_PORT_NUMBER")
-                                .then(|| v.value.as_deref()?.trim().parse().ok())
-                                .flatten()
-                        }),
+                                .filter_map(|p| {
+                                    Some((p.name.clone(), u16::try_from(p.container_port).ok()?))
+                                })
+                                .collect(),
+                            // Only the port and whether it runs Sentinel are
+                            // kept: the command line may hold a password.
+                            argv_port: port_in_argv(&argv),
+                            runs_sentinel: sentinel_in_argv(&argv),
+                            env_port: c.env.iter().flatten().find_map(|v| {
+                                matches!(v.name.as_str(), "REDIS_PORT" | "REDIS_PORT_NUMBER")
+                                    .then(|| v.value.as_deref()?.trim().parse().ok())
+                                    .flatten()
+                            }),
+                        }
                     })
                     .collect()
             })

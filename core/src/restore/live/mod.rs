@@ -173,9 +173,9 @@ impl Restore {
             if let Some(Err(e)) = older {
                 return self.choose_live(e, out);
             }
-            if self.pod_before.as_ref().is_some_and(pods::has_sentinel) {
+            if let Some(w) = self.pod_before.as_ref().and_then(pods::sentinel_watching) {
                 return self.choose_live(
-                    "Sentinel runs beside it: a restart would make Sentinel fail over and the resync erase the restore".into(),
+                    format!("Sentinel runs {w}: a restart would make Sentinel fail over and the resync erase the restore"),
                     out,
                 );
             }
