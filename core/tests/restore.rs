@@ -1205,13 +1205,14 @@ fn cluster_failure_at_every_step() {
         ..plan()
     };
     let world = || cluster_world("# Keyspace\r\n");
-    let (_, _, happy) = run(auto(), world());
+    let (happy_t, happy_f, happy) = run(auto(), world());
+    assert_eq!(happy_f.exit, Exit::Ok, "{happy_t}");
     let counted =
         |e: &&Effect| !matches!(e, Effect::Say(_) | Effect::Finish(_) | Effect::Disconnect);
     let total = happy.iter().filter(counted).count();
     let (mut no_map, mut no_pods) = (false, false);
     for n in 1..=total {
-        let (t, _, effects) = run(
+        let (t, f, effects) = run(
             auto(),
             World {
                 fail_at: Some(n),
@@ -1222,14 +1223,38 @@ fn cluster_failure_at_every_step() {
         if !matches!(step, Some(Effect::Scale { replicas: 3, .. })) {
             assert_put_back(&effects, &t);
         }
+        let mut fell_back = false;
         for (seen, warning) in [
             (&mut no_map, "cannot read the cluster's nodes (injected failure): locking with kubectl-redis-redis only"),
             (&mut no_pods, "cannot list the pods serving the cluster (injected failure): locking with kubectl-redis-redis only"),
         ] {
             if t.contains(warning) {
                 *seen = true;
+                fell_back = true;
                 assert!(t.contains("name: \"kubectl-redis-redis\""), "{t}");
             }
+        }
+        // A Lease lookup that fails falls back and the restore goes on; a
+        // failure while winding down (scale back, unannotate, release) is
+        // reported after the data is in; any other failure fails it.
+        let late = matches!(
+            step,
+            Some(Effect::Scale { replicas: 3, .. })
+                | Some(Effect::Annotate { record: None, .. })
+                | Some(Effect::Lock {
+                    request: Request::Release { .. },
+                    ..
+                })
+        );
+        if fell_back || matches!(step, Some(Effect::Timer { .. })) {
+            // Timers cannot fail.
+            assert_eq!(f.exit, Exit::Ok, "step {n}:\n{t}");
+        } else if !late {
+            assert_ne!(f.exit, Exit::Ok, "step {n}:\n{t}");
+            assert!(
+                f.error.is_some(),
+                "step {n}: a failure names its error:\n{t}"
+            );
         }
     }
     assert!(no_map && no_pods, "both fallbacks were reached");
