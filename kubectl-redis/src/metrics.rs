@@ -18,10 +18,25 @@ pub fn write_metrics(path: &str, gauges: &[Gauge]) -> Result<(), String> {
 }
 
 /// Pushes `gauges` to a Prometheus Pushgateway (the way batch jobs report):
-/// POST to `URL/metrics/job/JOB`, which replaces only these metrics, so the
-/// last success's timestamp survives a failed run.
-pub async fn push(url: &str, job: &str, gauges: &[Gauge]) -> Result<(), String> {
-    let endpoint = format!("{}/metrics/job/{job}", url.trim_end_matches('/'));
+/// POST to `URL/metrics/job/JOB[/LABEL/VALUE...]`, which replaces only
+/// these metrics in that group, so the last success's timestamp survives a
+/// failed run. `grouping` adds labels to the group (the namespace), so that
+/// backups of two namespaces keep their own metrics instead of overwriting
+/// each other's.
+pub async fn push(
+    url: &str,
+    job: &str,
+    grouping: &[(&str, String)],
+    gauges: &[Gauge],
+) -> Result<(), String> {
+    let mut endpoint = format!("{}/metrics/job/{job}", url.trim_end_matches('/'));
+    // A namespace is a DNS label: it needs no escaping in the path; a
+    // value that would (empty, or with a slash) is left out.
+    for (k, v) in grouping {
+        if !v.is_empty() && !v.contains('/') {
+            endpoint.push_str(&format!("/{k}/{v}"));
+        }
+    }
     let body = merge("", gauges);
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
@@ -62,7 +77,7 @@ pub async fn with_metrics(
 pub async fn with_metrics_to(
     ui: &Ui,
     path: Option<String>,
-    pushgateway: Option<String>,
+    pushgateway: Option<(String, Vec<(&'static str, String)>)>,
     what: &'static str,
     run: impl std::future::Future<Output = Exit>,
 ) -> Exit {
@@ -108,8 +123,8 @@ pub async fn with_metrics_to(
             ui.error(&e, Some("check --metrics-file's directory and permissions"));
         }
     }
-    if let Some(url) = pushgateway {
-        if let Err(e) = push(&url, &format!("kubectl-redis-{what}"), &g).await {
+    if let Some((url, grouping)) = pushgateway {
+        if let Err(e) = push(&url, &format!("kubectl-redis-{what}"), &grouping, &g).await {
             ui.error(
                 &e,
                 Some(

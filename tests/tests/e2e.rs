@@ -2189,6 +2189,8 @@ fn scheduled_backup_to_s3_with_credentials_from_a_secret() {
     assert!(status.success());
     let keys = tempfile::tempdir().expect("tempdir");
     let (id, public) = age_key(keys.path(), "id.txt");
+    // A value found nowhere else: the logs and objects below must not hold it.
+    let secret = format!("sEcReT-{}-never-printed", std::process::id());
     kubectl_ok(&[
         "-n",
         &s.ns,
@@ -2197,7 +2199,7 @@ fn scheduled_backup_to_s3_with_credentials_from_a_secret() {
         "generic",
         "backup-s3",
         "--from-literal=AWS_ACCESS_KEY_ID=test",
-        "--from-literal=AWS_SECRET_ACCESS_KEY=test",
+        &format!("--from-literal=AWS_SECRET_ACCESS_KEY={secret}"),
         "--from-literal=AWS_ENDPOINT_URL=http://127.0.0.1:19000",
         "--from-literal=AWS_REGION=us-east-1",
     ]);
@@ -2229,8 +2231,14 @@ fn scheduled_backup_to_s3_with_credentials_from_a_secret() {
     assert!(last.starts_with('1'), "the Job failed ({last}):\n{logs}");
     assert!(logs.contains("read back: sha256"), "{logs}");
     assert!(
-        !logs.contains("AWS_SECRET_ACCESS_KEY=") && !logs.contains("--from-literal"),
-        "{logs}"
+        !logs.contains(&secret),
+        "the secret in the Job's logs:\n{logs}"
+    );
+    // Nor in the CronJob, its Jobs or their pods: only a reference to the Secret.
+    let objects = kubectl_ok(&["-n", &s.ns, "get", "cronjobs,jobs,pods", "-o", "json"]);
+    assert!(
+        objects.contains("backup-s3") && !objects.contains(&secret),
+        "the CronJob must refer to the Secret, never hold its value"
     );
     let with_s3 = plugin_s3;
     let (code, out, err) = run(with_s3(&["list", "--repo", &url, "-o", "json"]));
@@ -2291,11 +2299,16 @@ fn scheduled_backup_to_s3_with_credentials_from_a_secret() {
         .output()
         .expect("curl");
     let text = String::from_utf8_lossy(&pg.stdout);
+    // This namespace's group: another test's push cannot satisfy it.
+    let ours = format!("redis_namespace=\"{}\"", s.ns);
     assert!(
         text.lines()
             .any(|l| l.starts_with("kubectl_redis_backup_last_exit_code{")
-                && l.contains("job=\"kubectl-redis-backup\"")),
-        "no metrics pushed:\n{text}"
+                && l.contains("job=\"kubectl-redis-backup\"")
+                && l.contains(&ours)
+                && l.ends_with(" 0")),
+        "no metrics pushed for {}:\n{text}",
+        s.ns
     );
 }
 

@@ -203,6 +203,12 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
 /// through node_exporter) records.
 pub fn alert_rule(s: &Spec, max_age_s: u64) -> Value {
     let labels = json!({"app.kubernetes.io/name": "kubectl-redis", "app.kubernetes.io/component": "scheduled-backup"});
+    // This namespace's backups only (the scheduled backup pushes with its
+    // namespace as `redis_namespace`).
+    let sel = format!(
+        "{{job=\"kubectl-redis-backup\",redis_namespace=\"{}\"}}",
+        s.namespace
+    );
     json!({
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
@@ -212,7 +218,7 @@ pub fn alert_rule(s: &Spec, max_age_s: u64) -> Value {
             "rules": [
                 {
                     "alert": "RedisBackupTooOld",
-                    "expr": format!("time() - max(kubectl_redis_backup_last_success_timestamp_seconds{{job=\"kubectl-redis-backup\"}}) > {max_age_s}"),
+                    "expr": format!("time() - max(kubectl_redis_backup_last_success_timestamp_seconds{sel}) > {max_age_s}"),
                     "for": "5m",
                     "labels": {"severity": "critical"},
                     "annotations": {
@@ -222,7 +228,7 @@ pub fn alert_rule(s: &Spec, max_age_s: u64) -> Value {
                 },
                 {
                     "alert": "RedisBackupFailed",
-                    "expr": "max(kubectl_redis_backup_last_exit_code{job=\"kubectl-redis-backup\"}) != 0",
+                    "expr": format!("max(kubectl_redis_backup_last_exit_code{sel}) != 0"),
                     "for": "1m",
                     "labels": {"severity": "warning"},
                     "annotations": {
@@ -232,11 +238,11 @@ pub fn alert_rule(s: &Spec, max_age_s: u64) -> Value {
                 },
                 {
                     "alert": "RedisBackupMetricsAbsent",
-                    "expr": "absent(kubectl_redis_backup_last_exit_code{job=\"kubectl-redis-backup\"})",
+                    "expr": format!("absent(kubectl_redis_backup_last_exit_code{sel})"),
                     "for": format!("{}s", max_age_s),
                     "labels": {"severity": "warning"},
                     "annotations": {
-                        "summary": "No kubectl-redis backup has reported to the Pushgateway",
+                        "summary": "No kubectl-redis backup in namespace ".to_string() + &s.namespace + " has reported to the Pushgateway",
                         "description": "Give the schedule --pushgateway URL, and check that Prometheus scrapes the Pushgateway."
                     }
                 }

@@ -131,7 +131,21 @@ pub struct BackupArgs {
 /// Runs the command; with --metrics-file, records how it ended.
 pub async fn run(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
     let metrics = args.metrics_file.clone();
-    let push = args.pushgateway.clone();
+    // Grouped by namespace (as a scheduled backup's `-n` names it), so
+    // that each namespace's backups keep their own metrics and its alert
+    // rules see only them. `redis_namespace`, not `namespace`: Prometheus
+    // gives the Pushgateway's own namespace that name when scraping it.
+    let namespace = kube
+        .namespace
+        .clone()
+        .or_else(|| crate::env::env_nonempty("NS"))
+        .filter(|_| args.url.is_none());
+    let push = args.pushgateway.clone().map(|url| {
+        let grouping = namespace
+            .map(|n| vec![("redis_namespace", n)])
+            .unwrap_or_default();
+        (url, grouping)
+    });
     crate::metrics::with_metrics_to(ui, metrics, push, "backup", run_inner(ui, kube, args)).await
 }
 
