@@ -1197,6 +1197,23 @@ fn password_protected_redis() {
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains(PASSWORD) && !stdout.contains(PASSWORD));
     assert_eq!(auth(&["GET", "k"]), "v1");
+    // The live restore: the password goes over the port-forward's AUTH,
+    // named by where it came from, never printed, even with -v.
+    assert_eq!(auth(&["SET", "k", "v3"]), "OK");
+    let (code, stdout, stderr) = run(plugin(&[
+        "restore", "-v", "-n", &s.ns, "--file", &file, "--method", "live", "--yes", "-o", "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(schema_checked("restore", &stdout)["method"], "live");
+    assert!(
+        !stderr.contains(PASSWORD) && !stdout.contains(PASSWORD),
+        "the password in the live restore's output:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("REDIS_PASSWORD"),
+        "where the password came from: {stderr}"
+    );
+    assert_eq!(auth(&["GET", "k"]), "v1");
     // Every command line the plugin started in the pod (the backup's and the
     // restore's redis-cli runs, the probe, the upload, the install): none
     // holds the password.

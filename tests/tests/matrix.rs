@@ -206,6 +206,39 @@ async fn start_on(s: &Server, port: u16, extra: &[&str]) -> ContainerAsync<Gener
         )
 }
 
+/// The server of `s` on `port`, started on `file` as its dump (the
+/// directory mounted read-write at /backup, no saving).
+async fn start_on_file(s: &Server, port: u16, file: &Path) -> ContainerAsync<GenericImage> {
+    let dir = file.parent().expect("dir").to_string_lossy().into_owned();
+    let name = file
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    GenericImage::new(s.image, s.tag)
+        .with_wait_for(WaitFor::message_on_stdout("Ready to accept connections"))
+        .with_network("host")
+        .with_mount(Mount::bind_mount(dir, "/backup"))
+        .with_cmd([
+            s.server.to_string(),
+            "--port".into(),
+            port.to_string(),
+            "--bind".into(),
+            "127.0.0.1".into(),
+            "--save".into(),
+            String::new(),
+            "--appendonly".into(),
+            "no".into(),
+            "--dir".into(),
+            "/backup".into(),
+            "--dbfilename".into(),
+            name,
+        ])
+        .start()
+        .await
+        .expect("start a server on the file")
+}
+
 /// The server's own checker on `file`: its exit code and output.
 async fn check_rdb(s: &Server, file: &Path) -> (Option<i64>, String) {
     let dir = file.parent().expect("dir").to_string_lossy().into_owned();
@@ -599,6 +632,24 @@ fn digest(port: u16) -> String {
     )
 }
 
+/// `FUNCTION LIST WITHCODE` as text (libraries, their functions and code);
+/// empty before 7.0.
+fn functions(port: u16) -> String {
+    fn render(r: &Resp) -> String {
+        match r {
+            Resp::Array(items) => format!(
+                "[{}]",
+                items.iter().map(render).collect::<Vec<_>>().join(", ")
+            ),
+            other => text(other),
+        }
+    }
+    match &query(port, &[args(&["FUNCTION", "LIST", "WITHCODE"])])[0] {
+        Resp::Err(e) if e.contains("unknown command") => String::new(),
+        r => render(r),
+    }
+}
+
 /// Per key `DEBUG DIGEST-VALUE`, every database.
 fn digests(port: u16) -> BTreeMap<(u64, String), String> {
     let mut out = BTreeMap::new();
@@ -640,6 +691,14 @@ async fn live_same_version(s: &Server, file: &Path) {
     let c = start_on(s, port, &[]).await;
     let want = digest(s.port);
     let want_keys = digests(s.port);
+    let want_functions = functions(s.port);
+    if s.version.0 >= 7 {
+        assert!(
+            want_functions.contains("mylib") && want_functions.contains("register_function"),
+            "{}: the source holds the library: {want_functions}",
+            s.tag
+        );
+    }
     let keys = |p| -> BTreeMap<u64, u64> {
         keyspace(p)
             .into_iter()
@@ -680,6 +739,17 @@ async fn live_same_version(s: &Server, file: &Path) {
             "{} limit {limit}: DIGEST-VALUE",
             s.tag
         );
+        // DEBUG DIGEST covers keys only: the function libraries are
+        // compared with their code, and one is called.
+        if s.version.0 >= 7 {
+            assert_eq!(
+                functions(port),
+                want_functions,
+                "{} limit {limit}: FUNCTION LIST WITHCODE",
+                s.tag
+            );
+            assert_eq!(cmd(port, 0, &["FCALL", "myfunc", "0"]), ":1", "{}", s.tag);
+        }
     }
     // --merge keeps other keys and replaces the backup's own.
     ok(port, 5, &["SET", "left-over", "x"]);
@@ -1312,6 +1382,15 @@ async fn live_restore_into_a_redis_cluster() {
     assert_eq!(left.len(), 2, "only the backup and its manifest: {left:?}");
     let (code, _, stderr) = plugin(&["verify", &set.to_string_lossy()]);
     assert_eq!(code, 0, "{stderr}");
+    // Not only our reader: the server's own checker accepts the merged
+    // file, and a plain server started on it holds the cluster's data and
+    // its function library.
+    let (code, out) = check_rdb(&src, &set).await;
+    assert_eq!(code, Some(0), "redis-check-rdb on the merged file:\n{out}");
+    let loaded = start_on_file(&src, 6619, &set).await;
+    assert_same(&got, &contents(6619), "a server started on the merged file");
+    assert!(functions(6619).contains("mylib"), "{}", functions(6619));
+    loaded.stop().await.expect("stop");
     // A replica linked and recently heard from can still be behind: paused
     // (`CLIENT PAUSE WRITE` holds back its primary's stream too), the first
     // shard's replica lacks a write its primary has. The backup waits 10 s

@@ -409,24 +409,53 @@ fn s3s_checks_signatures_and_the_age_cli_reads_our_files() {
         "refused before any snapshot was asked for"
     );
 
-    // Several parts (5 MiB each) with SHA-256 checksums, checked by s3s.
-    let mut c = plugin(
-        Store::S3s,
-        &[
-            "backup",
-            "--url",
-            &r.url(),
-            "--repo",
-            &url,
-            "--encrypt-to",
-            &public,
-            "-o",
-            "json",
-        ],
+    // Several parts (5 MiB each) with SHA-256 checksums, checked by s3s,
+    // through a proxy that records the requests: without the setting no
+    // part carries a checksum, with it every part does.
+    let s3s_port: u16 = stores()["KUBECTL_REDIS_TEST_S3S"]
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("s3s port");
+    let backup_through_proxy = |checksum: bool| {
+        let (port, seen) = recording_proxy(s3s_port);
+        let mut c = plugin(
+            Store::S3s,
+            &[
+                "backup",
+                "--url",
+                &r.url(),
+                "--repo",
+                &url,
+                "--encrypt-to",
+                &public,
+                "-o",
+                "json",
+            ],
+        );
+        c.env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+            .env("KUBECTL_REDIS_PART_SIZE_MB", "5");
+        if checksum {
+            c.env("AWS_CHECKSUM_ALGORITHM", "SHA256");
+        }
+        let b = json(&ok(c));
+        let sent = seen.lock().map(|v| v.clone()).unwrap_or_default();
+        (b, requests(&sent))
+    };
+    let (_, plain_parts) = backup_through_proxy(false);
+    let parts = plain_parts.iter().filter(|r| r.part).count();
+    assert!(parts >= 3, "several parts, not one: {parts}");
+    assert!(
+        plain_parts.iter().all(|r| !r.checksum),
+        "no checksum was asked for, none is sent"
     );
-    c.env("AWS_CHECKSUM_ALGORITHM", "SHA256")
-        .env("KUBECTL_REDIS_PART_SIZE_MB", "5");
-    let b = json(&ok(c));
+    let (b, sums) = backup_through_proxy(true);
+    let parts: Vec<&Request> = sums.iter().filter(|r| r.part).collect();
+    assert!(parts.len() >= 3, "several parts, not one: {}", parts.len());
+    assert!(
+        parts.iter().all(|r| r.checksum),
+        "every part carries its SHA-256 when AWS_CHECKSUM_ALGORITHM=SHA256"
+    );
     let name = b["path"]
         .as_str()
         .unwrap()
@@ -485,6 +514,87 @@ fn s3s_checks_signatures_and_the_age_cli_reads_our_files() {
         &["verify", &path, "-i", id.to_str().unwrap()],
     ));
     assert_eq!(code, 8, "{err}");
+}
+
+/// One HTTP request as the proxy saw it: an UploadPart (`partNumber=` in
+/// its target), and whether it carried an `x-amz-checksum-sha256` header.
+struct Request {
+    part: bool,
+    checksum: bool,
+}
+
+/// The requests in a recorded client-to-server byte stream: each request
+/// line (`PUT /... HTTP/1.1`) with the headers up to the blank line.
+fn requests(sent: &[u8]) -> Vec<Request> {
+    let text = String::from_utf8_lossy(sent);
+    let mut out = Vec::new();
+    let mut rest = text.as_ref();
+    while let Some(i) = ["PUT /", "POST /", "GET /", "HEAD /", "DELETE /"]
+        .iter()
+        .filter_map(|m| rest.find(m))
+        .min()
+    {
+        let head_end = rest[i..].find("\r\n\r\n").map_or(rest.len(), |e| i + e);
+        let head = rest[i..head_end].to_ascii_lowercase();
+        let line = head.lines().next().unwrap_or("");
+        if line.ends_with("http/1.1") {
+            out.push(Request {
+                part: line.contains("partnumber="),
+                checksum: head.contains("\r\nx-amz-checksum-sha256:"),
+            });
+        }
+        rest = &rest[head_end.min(rest.len())..];
+        if head_end == i {
+            break;
+        }
+    }
+    out
+}
+
+/// A TCP proxy to 127.0.0.1:`upstream` on a free port that keeps every byte
+/// the client sends (to read the requests afterwards). Runs until the test
+/// process ends.
+fn recording_proxy(upstream: u16) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = seen.clone();
+    std::thread::spawn(move || {
+        for client in l.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                continue;
+            };
+            let (mut from_client, mut to_server) = (
+                client.try_clone().expect("clone"),
+                server.try_clone().expect("clone"),
+            );
+            let keep = keep.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 64 * 1024];
+                loop {
+                    let n = match from_client.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    if let Ok(mut k) = keep.lock() {
+                        k.extend_from_slice(&buf[..n]);
+                    }
+                    if to_server.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = to_server.shutdown(Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let (mut server, mut client) = (server, client);
+                let _ = std::io::copy(&mut server, &mut client);
+                let _ = client.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    (port, seen)
 }
 
 fn sha256_file(p: &Path) -> String {

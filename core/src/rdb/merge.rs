@@ -8,7 +8,7 @@
 use super::crc64::Crc64;
 use super::records::Record;
 use super::{Flavor, Header};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The writer of the merged file. Bytes go to the `out` given to each call.
 #[derive(Debug, Default)]
@@ -18,6 +18,8 @@ pub struct Merger {
     redis_ver: Option<String>,
     db: Option<u64>,
     functions: BTreeSet<Vec<u8>>,
+    /// Each library written, by name: its code.
+    libraries: BTreeMap<Vec<u8>, Vec<u8>>,
     /// Keys written.
     pub keys: u64,
     finished: bool,
@@ -42,6 +44,20 @@ fn length(out: &mut Vec<u8>, n: u64) {
 fn string(out: &mut Vec<u8>, s: &[u8]) {
     length(out, s.len() as u64);
     out.extend_from_slice(s);
+}
+
+/// A function record's library: its name (`#!lua name=NAME` on its first
+/// line) and code; `None` when it cannot be read so (then it is kept by
+/// its bytes alone).
+fn library(raw: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let (code, _) = super::values::string(raw).ok()??;
+    let first = code.split(|b| *b == b'\n').next()?;
+    let first = std::str::from_utf8(first).ok()?;
+    let name = first
+        .strip_prefix("#!")?
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("name="))?;
+    Some((name.as_bytes().to_vec(), code))
 }
 
 impl Merger {
@@ -91,6 +107,23 @@ impl Merger {
                 }
             }
             Record::Function(raw) => {
+                // A library is written once; two shards holding different
+                // code under one name cannot both be in the file (a server
+                // refuses to load it): refused, naming the library.
+                if let Some((name, code)) = library(raw) {
+                    match self.libraries.get(&name) {
+                        Some(c) if *c == code => return Ok(()),
+                        Some(_) => {
+                            return Err(format!(
+                                "the shards hold different code for the function library '{}': a server cannot load both; make the library the same on every primary (FUNCTION LOAD REPLACE) and back up again",
+                                String::from_utf8_lossy(&name)
+                            ))
+                        }
+                        None => {
+                            self.libraries.insert(name, code);
+                        }
+                    }
+                }
                 if self.functions.insert(raw.to_vec()) {
                     b.push(0xF5);
                     b.extend_from_slice(raw);
@@ -171,6 +204,10 @@ mod tests {
     use crate::rdb::records::Splitter;
 
     fn merge(inputs: &[&[u8]], limit: usize) -> Vec<u8> {
+        try_merge(inputs, limit).expect("merged")
+    }
+
+    fn try_merge(inputs: &[&[u8]], limit: usize) -> Result<Vec<u8>, String> {
         let mut m = Merger::new(Some("7.0.15".into()));
         let mut out = Vec::new();
         for input in inputs {
@@ -185,10 +222,12 @@ mod tests {
                 .expect("split");
             }
             s.finish().expect("whole input");
-            assert_eq!(err, None);
+            if let Some(e) = err {
+                return Err(e);
+            }
         }
-        m.finish(&mut out).expect("finish");
-        out
+        m.finish(&mut out)?;
+        Ok(out)
     }
 
     const ALL: &[u8] = include_bytes!("../../tests/fixtures/all-types-7.0.rdb");
@@ -209,15 +248,53 @@ mod tests {
 
     #[test]
     fn two_inputs_add_up_and_share_functions_once() {
-        let out = merge(&[ALL, TWO, TWO], usize::MAX);
-        let a = read_all(ALL, &mut |_| {}).expect("a");
+        let out = merge(&[TWO, TWO], usize::MAX);
         let t = read_all(TWO, &mut |_| {}).expect("two");
         let m = read_all(&out, &mut |_| {}).expect("merged");
         let total = |s: &crate::rdb::reader::Summary| s.dbs.values().map(|d| d.keys).sum::<u64>();
-        assert_eq!(total(&m), total(&a) + 2 * total(&t));
+        assert_eq!(total(&m), 2 * total(&t));
         // The same library in both files is written once.
-        assert!(m.functions >= a.functions.max(t.functions), "{m:?}");
-        assert!(m.functions <= a.functions + t.functions, "{m:?}");
+        assert!(t.functions > 0, "{t:?}");
+        assert_eq!(m.functions, t.functions, "{m:?}");
+        // The fixtures hold different code under the name mylib: refused.
+        let e = try_merge(&[ALL, TWO], usize::MAX).expect_err("two codes for mylib");
+        assert!(e.contains("'mylib'"), "{e}");
+    }
+
+    /// One library name with different code on two shards: refused,
+    /// naming it; the same code twice is written once.
+    #[test]
+    fn one_library_name_with_two_codes_is_refused() {
+        let lib = |body: &str| {
+            let mut raw = Vec::new();
+            string(
+                &mut raw,
+                format!(
+                    "#!lua name=mylib\nredis.register_function('f', function() return {body} end)"
+                )
+                .as_bytes(),
+            );
+            raw
+        };
+        let (one, two) = (lib("1"), lib("2"));
+        let mut m = Merger::new(None);
+        let mut out = Vec::new();
+        let h = Header {
+            flavor: Flavor::Redis,
+            version: 10,
+        };
+        m.record(Record::Header(h), &mut out).expect("header");
+        m.record(Record::Function(&one), &mut out).expect("first");
+        let len = out.len();
+        m.record(Record::Function(&one), &mut out)
+            .expect("the same again");
+        assert_eq!(out.len(), len, "written once");
+        let e = m
+            .record(Record::Function(&two), &mut out)
+            .expect_err("two codes under one name");
+        assert!(e.contains("'mylib'"), "{e}");
+        assert_eq!(out.len(), len, "nothing of it written");
+        assert_eq!(library(&one).map(|(n, _)| n), Some(b"mylib".to_vec()));
     }
 
     #[test]
