@@ -1638,3 +1638,63 @@ async fn live_restore_into_a_redis_cluster() {
     assert_eq!(b1["keys"], 202, "{stdout}");
     c_alone.stop().await.expect("stop");
 }
+
+/// `restore --backup-first` (issue 21): the backup taken first is there,
+/// verifies, and holds what the server held before the restore; when that
+/// backup cannot be taken, the restore does not happen.
+#[tokio::test(flavor = "multi_thread")]
+async fn backup_first_keeps_the_data_it_replaces() {
+    let s = server("7.0", 6631);
+    let c = start(&s).await;
+    for i in 0..3 {
+        ok(s.port, 0, &["SET", &format!("old{i}"), "a"]);
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = backup_of(s.port, tmp.path());
+    ok(s.port, 0, &["FLUSHALL"]);
+    for i in 0..5 {
+        ok(s.port, 0, &["SET", &format!("new{i}"), "b"]);
+    }
+    ok(s.port, 3, &["SET", "elsewhere", "c"]);
+    let before = contents(s.port);
+    assert_eq!(before.len(), 6);
+
+    // The first backup cannot be written: nothing is restored.
+    let blocked = tmp.path().join("not-a-dir");
+    std::fs::write(&blocked, b"a file").expect("write");
+    let bad = format!("{}/sub", blocked.display());
+    let (code, _, stderr) = live(&file, s.port, &["--backup-first", &bad]);
+    assert_ne!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("the backup before the restore failed")
+            && stderr.contains("nothing was changed"),
+        "{stderr}"
+    );
+    assert_eq!(
+        contents(s.port),
+        before,
+        "the restore went on without its backup"
+    );
+
+    // Into a directory: the restore happens, after a backup of what it replaced.
+    let first = tempfile::tempdir().expect("tempdir");
+    let dir = first.path().to_string_lossy().into_owned();
+    let (code, r, stderr) = live(&file, s.port, &["--backup-first", &dir]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(r["keys_loaded"], 3, "{r}");
+    let (code, stdout, stderr) = plugin(&["list", "--repo", &dir, "-o", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let l = schema_checked("list", &stdout);
+    let backups = l["backups"].as_array().cloned().unwrap_or_default();
+    assert_eq!(backups.len(), 1, "{l}");
+    assert_eq!(backups[0]["status"], "verified", "{l}");
+    let path = backups[0]["path"].as_str().expect("path").to_string();
+    let (code, stdout, stderr) = plugin(&["verify", &path, "-o", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(schema_checked("verify", &stdout)["files"][0]["keys"], 6);
+    // And it holds exactly what was replaced: restored, it gives it back.
+    let (code, _, stderr) = live(Path::new(&path), s.port, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_same(&before, &contents(s.port), "the backup taken first");
+    c.stop().await.expect("stop");
+}

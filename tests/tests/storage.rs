@@ -1594,3 +1594,112 @@ fn copy_rotates_the_key() {
     ));
     assert_eq!(code, 13, "the old key no longer opens the copy: {err}");
 }
+
+/// `repo init` and `repo show` (issue 21): after init, a backup with no
+/// encryption flag is encrypted to the recorded recipient, `--no-encrypt`
+/// is not; init again is refused unless `--force`, which rotates the key
+/// (new backups only for the new one); a garbled settings file stops a
+/// backup with exit 12 before anything is uploaded. Every `repo -o json`
+/// is checked against its schema.
+#[test]
+fn repo_settings_encrypt_backups_without_flags() {
+    let r = Redis::start(16515);
+    r.cli(&["SET", "k", "v"]);
+    let keys = tempfile::tempdir().unwrap();
+    let (id1, pub1) = keypair(keys.path(), "one.txt");
+    let (id2, pub2) = keypair(keys.path(), "two.txt");
+    let url = format!("s3://backups/{}", prefix("repo"));
+
+    let out = ok(plugin(
+        Store::Moto,
+        &["repo", "init", &url, "--encrypt-to", &pub1, "-o", "json"],
+    ));
+    let init = kubectl_redis_e2e::schema_checked("repo", &out);
+    assert_eq!(init["recipients"], serde_json::json!([pub1]), "{init}");
+    let show = |what: &str| {
+        let out = ok(plugin(Store::Moto, &["repo", "show", &url, "-o", "json"]));
+        let j = kubectl_redis_e2e::schema_checked("repo", &out);
+        assert_eq!(j["repository"], url.as_str(), "{what}: {j}");
+        j["recipients"].clone()
+    };
+    assert_eq!(show("after init"), serde_json::json!([pub1]));
+
+    let redis_url = r.url();
+    let backup = |extra: &[&str]| {
+        let mut a = vec!["backup", "--url", &redis_url, "--repo", &url, "-o", "json"];
+        a.extend_from_slice(extra);
+        let b = json(&ok(plugin(Store::Moto, &a)));
+        b["path"].as_str().unwrap().to_string()
+    };
+    let verify = |path: &str, id: &Path| {
+        run(plugin(
+            Store::Moto,
+            &["verify", path, "-i", id.to_str().unwrap(), "-o", "json"],
+        ))
+        .0
+    };
+    let enc = backup(&[]);
+    assert!(enc.ends_with(".rdb.age"), "encrypted without a flag: {enc}");
+    assert_eq!(verify(&enc, &id1), 0);
+    std::thread::sleep(Duration::from_millis(1100)); // one backup name a second
+    let plain = backup(&["--no-encrypt"]);
+    assert!(plain.ends_with(".rdb"), "--no-encrypt: {plain}");
+
+    // Init again: refused, nothing changed; with --force, the key rotates.
+    let (code, out, err) = run(plugin(
+        Store::Moto,
+        &["repo", "init", &url, "--encrypt-to", &pub2, "-o", "json"],
+    ));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("already has settings"), "{err}");
+    assert_eq!(
+        kubectl_redis_e2e::schema_checked("repo", &out)["exit_code"],
+        2
+    );
+    assert_eq!(show("after a refused init"), serde_json::json!([pub1]));
+    ok(plugin(
+        Store::Moto,
+        &["repo", "init", &url, "--encrypt-to", &pub2, "--force"],
+    ));
+    assert_eq!(show("after --force"), serde_json::json!([pub2]));
+    std::thread::sleep(Duration::from_millis(1100));
+    let rotated = backup(&[]);
+    assert_eq!(
+        verify(&rotated, &id2),
+        0,
+        "the new key reads the new backup"
+    );
+    assert_eq!(verify(&rotated, &id1), 13, "the old key does not");
+    assert_eq!(verify(&enc, &id1), 0, "an old backup keeps its recipient");
+
+    // A garbled settings file (a local repository, to garble it by hand).
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    ok(plugin(
+        Store::Moto,
+        &["repo", "init", d, "--encrypt-to", &pub1],
+    ));
+    std::fs::write(dir.path().join("kubectl-redis-repo.json"), b"{not json").unwrap();
+    let (code, _, err) = run(plugin(
+        Store::Moto,
+        &["backup", "--url", &r.url(), "--repo", d],
+    ));
+    assert_eq!(code, 12, "{err}");
+    assert!(
+        err.contains("is not a repository config") && err.contains("--force"),
+        "{err}"
+    );
+    let (code, out, err) = run(plugin(Store::Moto, &["repo", "show", d, "-o", "json"]));
+    assert_eq!(code, 12, "{err}");
+    kubectl_redis_e2e::schema_checked("repo", &out);
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        left,
+        vec!["kubectl-redis-repo.json".to_string()],
+        "nothing uploaded"
+    );
+}
