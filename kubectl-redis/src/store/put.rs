@@ -250,3 +250,188 @@ async fn read_back(r: &Remote, name: &str) -> Result<(u64, String), String> {
     }
     Ok((n, crate::store::rdbfile::hex(&h.finalize())))
 }
+
+#[cfg(test)]
+mod tests {
+    //! The failures a real store cannot be made to produce on cue: bytes
+    //! read back that differ from those sent, and a manifest created by
+    //! another writer between the upload and its own. Over object_store's
+    //! in-memory store, wrapped where it must misbehave.
+    use super::*;
+    use futures::stream::{BoxStream, StreamExt};
+    use object_store::memory::InMemory;
+    use object_store::path::Path;
+    use object_store::{
+        CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload,
+        ObjectMeta, ObjectStore, ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload,
+        PutResult,
+    };
+    use std::sync::Arc;
+    use tokio::io::AsyncWriteExt;
+
+    /// An in-memory store whose ranged reads come back with one byte
+    /// flipped (a store corrupting data at rest or on the way).
+    #[derive(Debug, Default)]
+    struct Flipping(InMemory);
+
+    impl std::fmt::Display for Flipping {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "Flipping")
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl ObjectStore for Flipping {
+        async fn put_opts(
+            &self,
+            l: &Path,
+            p: PutPayload,
+            o: PutOptions,
+        ) -> object_store::Result<PutResult> {
+            self.0.put_opts(l, p, o).await
+        }
+        async fn put_multipart_opts(
+            &self,
+            l: &Path,
+            o: PutMultipartOptions,
+        ) -> object_store::Result<Box<dyn MultipartUpload>> {
+            self.0.put_multipart_opts(l, o).await
+        }
+        async fn get_opts(&self, l: &Path, o: GetOptions) -> object_store::Result<GetResult> {
+            let ranged = o.range.is_some() && !o.head;
+            let mut r = self.0.get_opts(l, o).await?;
+            if ranged {
+                let empty = futures::stream::empty().boxed();
+                let payload = std::mem::replace(&mut r.payload, GetResultPayload::Stream(empty));
+                let GetResultPayload::Stream(s) = payload else {
+                    return Err(object_store::Error::NotImplemented {
+                        operation: "get".into(),
+                        implementer: "Flipping".into(),
+                    });
+                };
+                let chunks: Vec<bytes::Bytes> = s
+                    .collect::<Vec<_>>()
+                    .await
+                    .into_iter()
+                    .collect::<Result<_, _>>()?;
+                let mut all: Vec<u8> = chunks.concat();
+                if let Some(b) = all.first_mut() {
+                    *b ^= 1;
+                }
+                r.payload = GetResultPayload::Stream(
+                    futures::stream::once(async move { Ok(bytes::Bytes::from(all)) }).boxed(),
+                );
+            }
+            Ok(r)
+        }
+        fn delete_stream(
+            &self,
+            l: BoxStream<'static, object_store::Result<Path>>,
+        ) -> BoxStream<'static, object_store::Result<Path>> {
+            self.0.delete_stream(l)
+        }
+        fn list(&self, p: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+            self.0.list(p)
+        }
+        async fn list_with_delimiter(&self, p: Option<&Path>) -> object_store::Result<ListResult> {
+            self.0.list_with_delimiter(p).await
+        }
+        async fn copy_opts(&self, f: &Path, t: &Path, o: CopyOptions) -> object_store::Result<()> {
+            self.0.copy_opts(f, t, o).await
+        }
+    }
+
+    fn remote(store: Arc<dyn ObjectStore>) -> Repo {
+        Repo::Remote(Remote {
+            url: "s3://backups/prod".into(),
+            store,
+            prefix: Path::from("prod"),
+            credentials: "test".into(),
+            scheme: "s3".into(),
+            bucket: "backups".into(),
+        })
+    }
+
+    const NAME: &str = "redis-backup-20261204_120000.rdb";
+
+    fn manifest() -> Manifest {
+        serde_json::from_value(serde_json::json!({
+            "format": "kubectl-redis/manifest/v1", "file": NAME, "size": 9, "sha256": "",
+            "flavor": "redis", "rdb_version": 11, "redis_version": null, "crc64": "none",
+            "verified": true, "keys_per_db": {}, "keys": 0, "source": {}, "method": "stream",
+            "created": "2026-12-04T12:00:00Z", "tool": "test"
+        }))
+        .unwrap_or_else(|e| panic!("a manifest: {e}"))
+    }
+
+    async fn exists(store: &dyn ObjectStore, name: &str) -> bool {
+        store
+            .head(&Path::from(format!("prod/{name}")))
+            .await
+            .is_ok()
+    }
+
+    /// Read back differently from what was sent: the object is deleted and
+    /// no manifest is written, so no backup is listed.
+    #[tokio::test]
+    async fn a_read_back_that_differs_deletes_the_upload() {
+        let store: Arc<dyn ObjectStore> = Arc::new(Flipping::default());
+        let repo = remote(store.clone());
+        let mut put = Put::begin(&repo, NAME, "", None).await.unwrap();
+        put.sink.write_all(b"REDIS0011").await.unwrap();
+        let e = put.commit(None, manifest(), &mut |_| {}).await;
+        let Err(CommitError::Failed(m)) = e else {
+            panic!("a corrupted read-back must fail the commit: {e:?}")
+        };
+        assert!(
+            m.contains("was read back as") && m.contains("it was deleted"),
+            "{m}"
+        );
+        assert!(!exists(store.as_ref(), NAME).await, "the data was deleted");
+        assert!(
+            !exists(store.as_ref(), &manifest::name_for(NAME)).await,
+            "no manifest"
+        );
+    }
+
+    /// Another writer's manifest appears between the upload and ours: ours
+    /// is not written over it, the commit fails saying so, and theirs stays.
+    #[tokio::test]
+    async fn a_manifest_that_appears_meanwhile_is_not_overwritten() {
+        let mem = Arc::new(InMemory::new());
+        let store: Arc<dyn ObjectStore> = mem.clone();
+        let repo = remote(store.clone());
+        let mut put = Put::begin(&repo, NAME, "", None).await.unwrap();
+        put.sink.write_all(b"REDIS0011").await.unwrap();
+        let theirs = Path::from(format!("prod/{}", manifest::name_for(NAME)));
+        store
+            .put(&theirs, b"{\"theirs\":true}".to_vec().into())
+            .await
+            .unwrap();
+        let e = put.commit(None, manifest(), &mut |_| {}).await;
+        let Err(CommitError::Failed(m)) = e else {
+            panic!("a manifest there already must fail the commit: {e:?}")
+        };
+        assert!(m.contains("appeared meanwhile"), "{m}");
+        let kept = store.get(&theirs).await.unwrap().bytes().await.unwrap();
+        assert_eq!(
+            &kept[..],
+            b"{\"theirs\":true}",
+            "their manifest is untouched"
+        );
+    }
+
+    /// The control: the same put over a well-behaved store commits, and
+    /// the object and its manifest are there.
+    #[tokio::test]
+    async fn a_faithful_store_commits() {
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let repo = remote(store.clone());
+        let mut put = Put::begin(&repo, NAME, "", None).await.unwrap();
+        put.sink.write_all(b"REDIS0011").await.unwrap();
+        let stored = put.commit(None, manifest(), &mut |_| {}).await.unwrap();
+        assert_eq!(stored.size, 9);
+        assert!(exists(store.as_ref(), NAME).await);
+        assert!(exists(store.as_ref(), &manifest::name_for(NAME)).await);
+    }
+}

@@ -291,6 +291,47 @@ impl AsyncWrite for Sink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use object_store::memory::InMemory;
+    use object_store::ObjectStoreExt;
+
+    fn recipients() -> Recipients {
+        let public = age::x25519::Identity::generate().to_public().to_string();
+        Recipients::parse(&[public], &[])
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("a generated recipient parses"))
+    }
+
+    /// Fail closed: encryption was asked for, and what reached the sink's
+    /// store is not an age file (a bug the encryptor cannot produce, so
+    /// simulated by taking the encryptor away): the upload is never
+    /// completed and no object appears. With the encryptor, it is.
+    #[tokio::test]
+    async fn plaintext_never_completes_an_encrypted_upload() {
+        let store: Arc<dyn object_store::ObjectStore> = Arc::new(InMemory::new());
+        let path = object_store::path::Path::from("backups/x.rdb.age");
+        let rdb = b"REDIS0011\xfa\x09redis-ver\x067.0.15\xff";
+
+        let mut s = Sink::upload(store.clone(), path.clone(), Some(&recipients())).unwrap();
+        s.age = None;
+        s.write_all(rdb).await.unwrap();
+        let e = s.finish().await.expect_err("plaintext under encryption");
+        assert!(e.to_string().contains("not an age file"), "{e}");
+        assert!(
+            matches!(
+                store.head(&path).await,
+                Err(object_store::Error::NotFound { .. })
+            ),
+            "no object was completed"
+        );
+
+        let mut s = Sink::upload(store.clone(), path.clone(), Some(&recipients())).unwrap();
+        s.write_all(rdb).await.unwrap();
+        let stored = s.finish().await.unwrap();
+        let got = store.get(&path).await.unwrap().bytes().await.unwrap();
+        assert!(crypt::is_age(&got), "an age file is stored");
+        assert_eq!(stored.size, got.len() as u64);
+    }
 
     #[test]
     fn parts_grow_with_the_object_and_stay_equal() {
