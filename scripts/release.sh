@@ -56,6 +56,7 @@ cmd_build() {
        "${CARGO_TARGET_DIR:-$REPO/target}/$t/release/kubectl_complete-redis$exe" \
        "$REPO/README.md" "$stage/"
     cp "$REPO/LICENSE" "$stage/LICENSE"
+    cp -r "$REPO/docs" "$stage/docs"   # the README's links
     if [ -n "$exe" ]; then
       (cd "$stage" && python3 -m zipfile -c "$dist/$(archive_name "$version" "$p")" ./*)
     else

@@ -8,6 +8,8 @@ mod args;
 mod cli;
 mod commands;
 mod complete;
+#[cfg(test)]
+mod doc_commands;
 mod env;
 mod jobs;
 mod keys;
