@@ -216,8 +216,11 @@ async fn commit_remote(
 }
 
 /// Size and SHA-256 of what the store holds under `name`: its size from a
-/// HEAD, then ranges of 8 MiB fetched 4 at a time and hashed in order
-/// (memory stays within 4 ranges).
+/// HEAD, then ranges of 8 MiB fetched 2 at a time and hashed in order
+/// (memory stays within 2 ranges).
+/// Ranges a read-back keeps in flight.
+const READ_BACK_AHEAD: usize = 2;
+
 async fn read_back(r: &Remote, name: &str) -> Result<(u64, String), String> {
     use futures::StreamExt;
     use object_store::ObjectStoreExt;
@@ -240,7 +243,7 @@ async fn read_back(r: &Remote, name: &str) -> Result<(u64, String), String> {
             let path = path.clone();
             async move { store.get_range(&path, rg).await }
         })
-        .buffered(4);
+        .buffered(READ_BACK_AHEAD);
     let mut h = sha2::Sha256::new();
     let mut n = 0u64;
     while let Some(c) = parts.next().await {

@@ -55,8 +55,12 @@ pub fn part_size() -> usize {
         << 20
 }
 
-/// Parts in flight at once (memory: this many parts, plus one being filled).
-pub const CONCURRENCY: usize = 4;
+/// Parts in flight at once (memory: this many parts, plus one being filled:
+/// 3 x 8 MiB with the default part size). Two keep a backup's upload up
+/// with the snapshot as four did, at half the buffers (issue 21:
+/// `make bench-storage`, 5,546 against 5,556 ms for 112 MB, peak 43 against
+/// 61 MB).
+pub const CONCURRENCY: usize = 2;
 
 enum Inner {
     File(tokio::fs::File),
