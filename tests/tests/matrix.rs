@@ -1308,6 +1308,18 @@ async fn live_restore_into_a_redis_cluster() {
         got.extend(contents(p));
     }
     assert_same(&want, &got, "into the cluster");
+    // The function library on every primary (a call may land on any), the
+    // same code as the source's, and callable.
+    let source_functions = functions(src.port);
+    assert!(source_functions.contains("mylib"), "{source_functions}");
+    for p in base..base + 3 {
+        assert_eq!(
+            functions(p),
+            source_functions,
+            "primary {p}: FUNCTION LIST WITHCODE"
+        );
+        assert_eq!(cmd(p, 0, &["FCALL", "myfunc", "0"]), ":1", "primary {p}");
+    }
     // Tagged keys share a slot, so a primary.
     let tagged_on = (base..base + 3)
         .filter(|p| cmd(*p, 0, &["EXISTS", "{user1}.k0"]) == ":1")
