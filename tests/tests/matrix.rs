@@ -1710,3 +1710,127 @@ async fn backup_first_keeps_the_data_it_replaces() {
     assert_same(&before, &contents(s.port), "the backup taken first");
     c.stop().await.expect("stop");
 }
+
+/// A password-protected Redis Cluster (issue 21): the live restore into it
+/// and its backup (every node dialled, AUTH on each) with `-v` print the
+/// password nowhere, and do their work: the keys arrive, the backup holds
+/// them.
+#[tokio::test(flavor = "multi_thread")]
+async fn cluster_with_a_password_keeps_it_secret() {
+    const PW: &str = "Cluster-Pa55-secret";
+    let src = server("7.0", 6641);
+    let c_src = start(&src).await;
+    for i in 0..100 {
+        ok(src.port, 0, &["SET", &format!("k{i}"), &i.to_string()]);
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = backup_of(src.port, tmp.path());
+    let want = contents(src.port);
+
+    let s = server("7.0", 6642);
+    let mut nodes = Vec::new();
+    for p in [6642u16, 6643] {
+        let conf = format!("/tmp/nodes-pw-{p}.conf");
+        nodes.push(
+            start_on(
+                &s,
+                p,
+                &[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    &conf,
+                    "--requirepass",
+                    PW,
+                    "--masterauth",
+                    PW,
+                ],
+            )
+            .await,
+        );
+    }
+    let authed = |port: u16, a: &[&str]| {
+        let r = query(port, &[args(&["AUTH", PW]), args(a)]);
+        text(&r[1])
+    };
+    assert_eq!(
+        authed(6642, &["CLUSTER", "MEET", "127.0.0.1", "6643"]),
+        "OK"
+    );
+    assert_eq!(
+        authed(6642, &["CLUSTER", "ADDSLOTSRANGE", "0", "8191"]),
+        "OK"
+    );
+    assert_eq!(
+        authed(6643, &["CLUSTER", "ADDSLOTSRANGE", "8192", "16383"]),
+        "OK"
+    );
+    wait_until(60, "the two-node cluster to be ok", || {
+        [6642, 6643]
+            .iter()
+            .all(|p| authed(*p, &["CLUSTER", "INFO"]).contains("cluster_state:ok"))
+    });
+    let run = |a: &[&str]| {
+        let o = Command::new(bin())
+            .args(a)
+            .env("NO_COLOR", "1")
+            .env("REDISCLI_AUTH", PW)
+            .output()
+            .expect("run the plugin");
+        let (out, err) = (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        );
+        assert!(
+            !out.contains(PW) && !err.contains(PW),
+            "the password printed by {a:?}:\n{err}"
+        );
+        (o.status.code().unwrap_or(-1), out, err)
+    };
+    let f = file.to_string_lossy().into_owned();
+    let (code, out, err) = run(&[
+        "restore",
+        "-v",
+        "--method",
+        "live",
+        "--file",
+        &f,
+        "--url",
+        "redis://127.0.0.1:6642",
+        "--yes",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(schema_checked("restore", &out)["keys_loaded"], 100, "{out}");
+    assert!(err.contains("Redis Cluster: 2 primaries"), "{err}");
+    let keys: u64 = [6642u16, 6643]
+        .iter()
+        .map(
+            |p| match &query(*p, &[args(&["AUTH", PW]), args(&["DBSIZE"])])[1] {
+                Resp::Int(n) => u64::try_from(*n).unwrap_or(0),
+                other => panic!("DBSIZE on {p}: {other:?}"),
+            },
+        )
+        .sum();
+    assert_eq!(keys, want.len() as u64);
+    let od = tmp.path().to_string_lossy().into_owned();
+    let (code, out, err) = run(&[
+        "backup",
+        "-v",
+        "--url",
+        "redis://127.0.0.1:6642",
+        "--out-dir",
+        &od,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let b = schema_checked("backup", &out);
+    assert_eq!(b["keys"], 100, "{out}");
+    assert_eq!(b["shards"].as_array().map(Vec::len), Some(2), "{out}");
+    for n in nodes {
+        n.stop().await.expect("stop");
+    }
+    c_src.stop().await.expect("stop");
+}
