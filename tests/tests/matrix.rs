@@ -1834,3 +1834,127 @@ async fn cluster_with_a_password_keeps_it_secret() {
     }
     c_src.stop().await.expect("stop");
 }
+
+/// A slot moves between the moment a live restore read the slot map and
+/// the moment it loads (issue 21): the restore is held at its `FLUSHALL` on
+/// the first primary (`CLIENT PAUSE WRITE`, seen in `CLIENT LIST` as that
+/// command blocked: no timing guess) while a slot the backup has keys in
+/// moves from it to the other primary. The keys sent there by the old map
+/// come back `MOVED`, are followed, and land on the new owner.
+#[tokio::test(flavor = "multi_thread")]
+async fn moved_during_a_load_is_followed() {
+    let src = server("7.0", 6651);
+    let c_src = start(&src).await;
+    for i in 0..2000 {
+        ok(src.port, 0, &["SET", &format!("k{i}"), &i.to_string()]);
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = backup_of(src.port, tmp.path());
+    let want = contents(src.port);
+
+    let s = server("7.0", 6652);
+    let (a, b) = (6652u16, 6653u16);
+    let _nodes = vec![cluster_node(&s, a).await, cluster_node(&s, b).await];
+    ok(a, 0, &["CLUSTER", "MEET", "127.0.0.1", &b.to_string()]);
+    ok(a, 0, &["CLUSTER", "ADDSLOTSRANGE", "0", "8191"]);
+    ok(b, 0, &["CLUSTER", "ADDSLOTSRANGE", "8192", "16383"]);
+    wait_until(60, "the two-node cluster to be ok", || {
+        [a, b]
+            .iter()
+            .all(|p| cmd(*p, 0, &["CLUSTER", "INFO"]).contains("cluster_state:ok"))
+    });
+    // A slot of the first primary that the backup has keys in.
+    let slot = (0..2000)
+        .map(|i| cmd(a, 0, &["CLUSTER", "KEYSLOT", &format!("k{i}")]))
+        .map(|s| s.trim_start_matches(':').parse::<u32>().expect("slot"))
+        .find(|s| *s <= 8191)
+        .expect("a key in the first half");
+    let in_slot = want
+        .keys()
+        .filter(|(_, k)| {
+            cmd(a, 0, &["CLUSTER", "KEYSLOT", k]).trim_start_matches(':') == slot.to_string()
+        })
+        .count();
+    assert!(in_slot > 0);
+
+    ok(a, 0, &["CLIENT", "PAUSE", "60000", "WRITE"]);
+    let f = file.to_string_lossy().into_owned();
+    let child = Command::new(bin())
+        .args([
+            "restore",
+            "--method",
+            "live",
+            "--file",
+            &f,
+            "--url",
+            &format!("redis://127.0.0.1:{a}"),
+            "--yes",
+            "-o",
+            "json",
+        ])
+        .env("NO_COLOR", "1")
+        .env_remove("REDISCLI_AUTH")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the plugin");
+    wait_until(
+        30,
+        "the restore's FLUSHALL to be held on the first primary",
+        || {
+            cmd(a, 0, &["CLIENT", "LIST"])
+                .lines()
+                .any(|l| l.contains("cmd=flushall") && l.contains("flags=b"))
+        },
+    );
+    // The restore has its slot map; the slot moves (it holds no key yet).
+    let (ida, idb) = (myid(a), myid(b));
+    ok(
+        b,
+        0,
+        &["CLUSTER", "SETSLOT", &slot.to_string(), "IMPORTING", &ida],
+    );
+    ok(
+        a,
+        0,
+        &["CLUSTER", "SETSLOT", &slot.to_string(), "MIGRATING", &idb],
+    );
+    ok(
+        b,
+        0,
+        &["CLUSTER", "SETSLOT", &slot.to_string(), "NODE", &idb],
+    );
+    ok(
+        a,
+        0,
+        &["CLUSTER", "SETSLOT", &slot.to_string(), "NODE", &idb],
+    );
+    ok(a, 0, &["CLIENT", "UNPAUSE"]);
+    let o = child.wait_with_output().expect("the restore ends");
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(
+        schema_checked("restore", &out)["keys_loaded"],
+        2000,
+        "{out}"
+    );
+    let moved: u64 = err
+        .lines()
+        .find_map(|l| l.split("redirections followed: ").nth(1))
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(moved > 0, "no MOVED followed:\n{err}");
+    assert_eq!(
+        cmd(b, 0, &["CLUSTER", "COUNTKEYSINSLOT", &slot.to_string()]),
+        format!(":{in_slot}"),
+        "the moved slot's keys are on its new owner"
+    );
+    let mut got = contents(a);
+    got.extend(contents(b));
+    assert_same(&want, &got, "a load whose slot moved under it");
+    c_src.stop().await.expect("stop");
+}
