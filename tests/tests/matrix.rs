@@ -1854,7 +1854,7 @@ async fn moved_during_a_load_is_followed() {
 
     let s = server("7.0", 6652);
     let (a, b) = (6652u16, 6653u16);
-    let _nodes = vec![cluster_node(&s, a).await, cluster_node(&s, b).await];
+    let _nodes = [cluster_node(&s, a).await, cluster_node(&s, b).await];
     ok(a, 0, &["CLUSTER", "MEET", "127.0.0.1", &b.to_string()]);
     ok(a, 0, &["CLUSTER", "ADDSLOTSRANGE", "0", "8191"]);
     ok(b, 0, &["CLUSTER", "ADDSLOTSRANGE", "8192", "16383"]);
