@@ -398,11 +398,7 @@ impl Backup {
 fn cli_failed<'a>(o: &'a CliOutput, r: &Reply) -> Option<(String, &'a str)> {
     let failed_run = o.exit_code.is_some_and(|c| c != 0) && !matches!(r, Reply::Error(_));
     if failed_run || (o.stdout.trim().is_empty() && !o.stderr.trim().is_empty()) {
-        let detail = first_line(if o.stderr.trim().is_empty() {
-            &o.stdout
-        } else {
-            &o.stderr
-        });
+        let detail = first_line(o.complaint());
         let code = o
             .exit_code
             .map(|c| format!(" (exit {c})"))

@@ -179,6 +179,18 @@ pub struct CliOutput {
     pub stderr: String,
 }
 
+impl CliOutput {
+    /// What a failed run said: its stderr, or its stdout when stderr is
+    /// blank.
+    pub fn complaint(&self) -> &str {
+        if self.stderr.trim().is_empty() {
+            &self.stdout
+        } else {
+            &self.stderr
+        }
+    }
+}
+
 /// What a copy out of the pod produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CopyReport {

@@ -705,6 +705,25 @@ impl Restore {
         self.ask(step, |id| Effect::Redis { id, target, args }, out);
     }
 
+    /// Lists the pods the plan names (its selector, or `--pod`).
+    fn list_pods(&mut self, step: Step, out: &mut Vec<Effect>) {
+        let (namespace, selector, name) = (
+            self.plan.namespace.clone(),
+            self.plan.selector.clone(),
+            self.plan.pod.clone(),
+        );
+        self.ask(
+            step,
+            |id| Effect::ListPods {
+                id,
+                namespace,
+                selector,
+                name,
+            },
+            out,
+        );
+    }
+
     fn exec(&mut self, step: Step, argv: Vec<String>, out: &mut Vec<Effect>) {
         let target = self.target();
         self.ask(step, |id| Effect::Exec { id, target, argv }, out);
@@ -1000,15 +1019,10 @@ impl Restore {
         let t = self.target();
         match r {
             Ok(o) if o.exit_code.is_some_and(|c| c != 0) && !o.stdout.starts_with("(error)") => {
-                let detail = if o.stderr.trim().is_empty() {
-                    o.stdout
-                } else {
-                    o.stderr
-                };
                 self.fail(
                     out,
                     Exit::Error,
-                    format!("redis-cli failed in {}/{}: {}", self.plan.namespace, t.pod, detail.trim()),
+                    format!("redis-cli failed in {}/{}: {}", self.plan.namespace, t.pod, o.complaint().trim()),
                     Some("check the port with --redis-port and that the container has redis-cli (--container)".into()),
                 );
                 None

@@ -126,21 +126,7 @@ impl Restore {
                 self.plan.namespace
             )),
         );
-        let (namespace, selector, name) = (
-            self.plan.namespace.clone(),
-            self.plan.selector.clone(),
-            self.plan.pod.clone(),
-        );
-        self.ask(
-            Step::Pods,
-            |id| Effect::ListPods {
-                id,
-                namespace,
-                selector,
-                name,
-            },
-            out,
-        );
+        self.list_pods(Step::Pods, out);
     }
 
     pub(super) fn on_pods(&mut self, r: Result<Vec<PodInfo>, String>, out: &mut Vec<Effect>) {

@@ -147,22 +147,15 @@ impl Restore {
                 );
                 self.redis(Step::Shutdown, &["SHUTDOWN", "NOSAVE"], out);
             }
-            Ok(o) => {
-                let e = if o.stderr.trim().is_empty() {
-                    o.stdout
-                } else {
-                    o.stderr
-                };
-                self.fail(
-                    out,
-                    Exit::Error,
-                    format!(
-                        "moving the backup into place failed: {}; the data in Redis is unchanged",
-                        e.trim()
-                    ),
-                    None,
-                )
-            }
+            Ok(o) => self.fail(
+                out,
+                Exit::Error,
+                format!(
+                    "moving the backup into place failed: {}; the data in Redis is unchanged",
+                    o.complaint().trim()
+                ),
+                None,
+            ),
             Err(e) => self.fail(
                 out,
                 Exit::Error,
@@ -189,21 +182,7 @@ impl Restore {
     }
 
     pub(super) fn look_for_restart(&mut self, out: &mut Vec<Effect>) {
-        let (namespace, selector, name) = (
-            self.plan.namespace.clone(),
-            self.plan.selector.clone(),
-            self.plan.pod.clone(),
-        );
-        self.ask(
-            Step::Restarted,
-            |id| Effect::ListPods {
-                id,
-                namespace,
-                selector,
-                name,
-            },
-            out,
-        );
+        self.list_pods(Step::Restarted, out);
     }
 
     pub(super) fn on_restarted(
