@@ -3502,27 +3502,27 @@ fn swap_restore_on_a_persistent_volume_survives_pod_replacement() {
     let _ = kubectl(&["delete", "pv", "kr-e2e-pv", "--wait=false"]);
 }
 
-/// A primary and its replica in two Deployments whose pods share one label
-/// and carry no role label (issue 21): backup and restore by that label
-/// ask each pod its INFO replication, take the one primary whose replica
-/// the other is (the backup reads the replica, the restore goes into the
-/// primary), and `status` shows the roles and how they were found. Once
-/// the replica is made a primary of its own, the choice is refused, naming
-/// each pod's role.
-#[test]
-fn unlabelled_primary_is_found_by_asking() {
-    let ns = "e2e-asked";
-    remove_namespace(ns);
+/// The namespace `ns`, a Redis primary (on `ports.0`) and its replica (on
+/// `ports.1`) in two Deployments, `cache-a` and `cache-b`, whose pods share
+/// the label `app=cache` (and `member=a|b`) and carry no role label; with
+/// `password`, both require it and the containers have it as
+/// `REDIS_PASSWORD`. The objects, to apply with others.
+fn cache_pair(ns: &str, ports: (u16, u16), password: Option<&str>) -> Vec<String> {
     let img = format!("{}:{}", REDIS_IMAGE.0, REDIS_IMAGE.1);
+    let (auth, env) = match password {
+        Some(pw) => (
+            format!(" --requirepass {pw} --masterauth {pw}"),
+            format!(r#","env":[{{"name":"REDIS_PASSWORD","value":"{pw}"}}]"#),
+        ),
+        None => (String::new(), String::new()),
+    };
     let mut items = vec![format!(
         r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}}"#
     )];
-    for (n, port, of) in [
-        ("a", 6561u16, ""),
-        ("b", 6562, " --replicaof 127.0.0.1 6561"),
-    ] {
+    let of = format!(" --replicaof 127.0.0.1 {}", ports.0);
+    for (n, port, of) in [("a", ports.0, ""), ("b", ports.1, of.as_str())] {
         let redis = format!(
-            r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","exec redis-server --port {port} --bind 127.0.0.1 --save ''{of}"],"ports":[{{"name":"redis","containerPort":{port}}}],"readinessProbe":"PROBE"}}"#
+            r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","exec redis-server --port {port} --bind 127.0.0.1 --save ''{auth}{of}"]{env},"ports":[{{"name":"redis","containerPort":{port}}}],"readinessProbe":"PROBE"}}"#
         );
         items.push(redis_workload(
             ns,
@@ -3534,30 +3534,76 @@ fn unlabelled_primary_is_found_by_asking() {
             "[]",
         ));
     }
-    apply_all(&items);
-    for n in ["a", "b"] {
+    items
+}
+
+/// A backup's `-o json` (checked against its schema) read from the pod
+/// `replica`, holding `keys` keys: its path.
+fn read_from_replica(stdout: &str, replica: &str, keys: u64) -> String {
+    let j = schema_checked("backup", stdout);
+    assert_eq!(j["source"]["role"], "replica", "{stdout}");
+    assert_eq!(j["source"]["pod"], replica, "{stdout}");
+    assert_eq!(j["keys"], keys, "{stdout}");
+    j["path"].as_str().expect("path").to_string()
+}
+
+/// `status -o json` for the pods labelled `app=cache` in `ns`, checked
+/// against its schema; and its stdout and stderr.
+fn cache_status(ns: &str) -> (serde_json::Value, String, String) {
+    let (_, stdout, stderr) = run(plugin(&[
+        "status",
+        "-n",
+        ns,
+        "-l",
+        "app=cache",
+        "-o",
+        "json",
+    ]));
+    (schema_checked("status", &stdout), stdout, stderr)
+}
+
+/// Waits until these Deployments of `ns` have rolled out.
+fn rolled_out(ns: &str, deployments: &[&str]) {
+    for d in deployments {
         kubectl_ok(&[
             "-n",
             ns,
             "rollout",
             "status",
-            &format!("deploy/cache-{n}"),
+            &format!("deploy/{d}"),
             "--timeout=120s",
         ]);
     }
-    let pod_of = |n: &str| {
-        kubectl_ok(&[
-            "-n",
-            ns,
-            "get",
-            "pods",
-            "-l",
-            &format!("member={n}"),
-            "-o",
-            "jsonpath={.items[0].metadata.name}",
-        ])
-    };
-    let (a, b) = (pod_of("a"), pod_of("b"));
+}
+
+/// The name of the first pod of `ns` matching `selector`.
+fn first_pod(ns: &str, selector: &str) -> String {
+    kubectl_ok(&[
+        "-n",
+        ns,
+        "get",
+        "pods",
+        "-l",
+        selector,
+        "-o",
+        "jsonpath={.items[0].metadata.name}",
+    ])
+}
+
+/// A primary and its replica in two Deployments whose pods share one label
+/// and carry no role label (issue 21): backup and restore by that label
+/// ask each pod its INFO replication, take the one primary whose replica
+/// the other is (the backup reads the replica, the restore goes into the
+/// primary), and `status` shows the roles and how they were found. Once
+/// the replica is made a primary of its own, the choice is refused, naming
+/// each pod's role.
+#[test]
+fn unlabelled_primary_is_found_by_asking() {
+    let ns = "e2e-asked";
+    remove_namespace(ns);
+    apply_all(&cache_pair(ns, (6561, 6562), None));
+    rolled_out(ns, &["cache-a", "cache-b"]);
+    let (a, b) = (first_pod(ns, "member=a"), first_pod(ns, "member=b"));
     wait_until(60, "the replica to be linked", || {
         resp(6562, &["INFO", "replication"]).contains("master_link_status:up")
     });
@@ -3586,22 +3632,8 @@ fn unlabelled_primary_is_found_by_asking() {
         )),
         "{stderr}"
     );
-    let j = schema_checked("backup", &stdout);
-    assert_eq!(j["source"]["role"], "replica", "{stdout}");
-    assert_eq!(j["source"]["pod"], b.as_str(), "{stdout}");
-    assert_eq!(j["keys"], 21, "{stdout}");
-    let file = j["path"].as_str().expect("path").to_string();
-
-    let (_, stdout, stderr) = run(plugin(&[
-        "status",
-        "-n",
-        ns,
-        "-l",
-        "app=cache",
-        "-o",
-        "json",
-    ]));
-    let s = schema_checked("status", &stdout);
+    let file = read_from_replica(&stdout, &b, 21);
+    let (s, stdout, stderr) = cache_status(ns);
     assert_eq!(s["pod"]["name"], a.as_str(), "{stdout}\n{stderr}");
     assert_eq!(s["roles"]["how"], "info", "{stdout}");
     let roles: Vec<(String, String)> = s["roles"]["pods"]
@@ -3683,29 +3715,10 @@ fn sentinel_on_its_own_is_found_and_asked() {
     let ns = "e2e-sentinel-apart";
     remove_namespace(ns);
     let img = format!("{}:{}", REDIS_IMAGE.0, REDIS_IMAGE.1);
-    let mut items = vec![format!(
-        r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}}"#
-    )];
     // With a password: the plugin finds it in the containers' env, and it
     // appears in no output, -v included.
     const PASSWORD: &str = "Sentinel-apart-Pa55";
-    for (n, port, of) in [
-        ("a", 6571u16, ""),
-        ("b", 6572, " --replicaof 127.0.0.1 6571"),
-    ] {
-        let redis = format!(
-            r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","exec redis-server --port {port} --bind 127.0.0.1 --save '' --requirepass {PASSWORD} --masterauth {PASSWORD}{of}"],"env":[{{"name":"REDIS_PASSWORD","value":"{PASSWORD}"}}],"ports":[{{"name":"redis","containerPort":{port}}}],"readinessProbe":"PROBE"}}"#
-        );
-        items.push(redis_workload(
-            ns,
-            "Deployment",
-            &format!("cache-{n}"),
-            &format!(r#"{{"app":"cache","member":"{n}"}}"#),
-            &redis,
-            port,
-            "[]",
-        ));
-    }
+    let mut items = cache_pair(ns, (6571, 6572), Some(PASSWORD));
     let conf = format!("bind 127.0.0.1\\nsentinel monitor cache 127.0.0.1 6571 1\\nsentinel auth-pass cache {PASSWORD}\\nsentinel down-after-milliseconds cache 5000\\n");
     let watcher = format!(
         r#"{{"name":"watcher","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","printf '{conf}' > /conf/s.conf && exec redis-server /conf/s.conf --sentinel --port 26571"],"readinessProbe":"PROBE","volumeMounts":[{{"name":"conf","mountPath":"/conf"}}]}}"#
@@ -3720,29 +3733,12 @@ fn sentinel_on_its_own_is_found_and_asked() {
         r#"[{"name":"conf","emptyDir":{}}]"#,
     ));
     apply_all(&items);
-    for d in ["cache-a", "cache-b", "watch"] {
-        kubectl_ok(&[
-            "-n",
-            ns,
-            "rollout",
-            "status",
-            &format!("deploy/{d}"),
-            "--timeout=120s",
-        ]);
-    }
-    let pod_of = |sel: &str| {
-        kubectl_ok(&[
-            "-n",
-            ns,
-            "get",
-            "pods",
-            "-l",
-            sel,
-            "-o",
-            "jsonpath={.items[0].metadata.name}",
-        ])
-    };
-    let (a, b, w) = (pod_of("member=a"), pod_of("member=b"), pod_of("app=watch"));
+    rolled_out(ns, &["cache-a", "cache-b", "watch"]);
+    let (a, b, w) = (
+        first_pod(ns, "member=a"),
+        first_pod(ns, "member=b"),
+        first_pod(ns, "app=watch"),
+    );
     let resp = |port: u16, args: &[&str]| {
         if port == 26571 {
             return resp(port, args);
@@ -3788,22 +3784,8 @@ fn sentinel_on_its_own_is_found_and_asked() {
         )),
         "{stderr}"
     );
-    let j = schema_checked("backup", &stdout);
-    assert_eq!(j["source"]["role"], "replica", "{stdout}");
-    assert_eq!(j["source"]["pod"], b.as_str(), "{stdout}");
-    assert_eq!(j["keys"], 31, "{stdout}");
-    let file = j["path"].as_str().expect("path").to_string();
-
-    let (_, stdout, stderr) = run(plugin(&[
-        "status",
-        "-n",
-        ns,
-        "-l",
-        "app=cache",
-        "-o",
-        "json",
-    ]));
-    let s = schema_checked("status", &stdout);
+    let file = read_from_replica(&stdout, &b, 31);
+    let (s, stdout, stderr) = cache_status(ns);
     assert_eq!(s["pod"]["name"], a.as_str(), "{stdout}\n{stderr}");
     assert_eq!(s["sentinel"]["asked_pod"], w.as_str(), "{stdout}");
     assert_eq!(s["sentinel"]["primary"]["pod"], a.as_str(), "{stdout}");
