@@ -89,7 +89,7 @@ bench-rdb:
 	$(CARGO) build --release -p kubectl-redis
 	scripts/bench-rdb.sh
 
-## fuzz: the RDB reader and the replication decoder under cargo fuzz (nightly), FUZZ_SECONDS each
+## fuzz: the RDB reader, the replication decoder and the cluster router under cargo fuzz (nightly), FUZZ_SECONDS each
 FUZZ_SECONDS ?= 60
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -694,6 +694,17 @@ impl Router {
             };
             // Only a redirected command is copied out of the journal.
             let cmd = |r: &Self| r.queues[node].kept[kept.clone()].to_vec();
+            // A redirection is followed only for the slot the command was
+            // sent for: a server naming another (or none that exists) is
+            // not believed, and the load stops saying so.
+            if let (Some((moved, named, _, _)), Some(slot)) = (&redirected, sent.slot) {
+                if *named != slot {
+                    return Err(format!(
+                        "node {node} answered {} {named} for a command of slot {slot}: a redirection to another slot is not followed",
+                        if *moved { "MOVED" } else { "ASK" }
+                    ));
+                }
+            }
             match (redirected, sent.slot) {
                 (Some((true, slot, host, port)), Some(_)) => {
                     self.stats.moved += 1;
@@ -1060,6 +1071,27 @@ mod tests {
         assert_eq!(r.replies(3, b":1\r\n:2\r\n:3\r\n"), Ok(12));
         assert_eq!(ordered(&mut r), ":1\r\n:2\r\n:3\r\n");
         assert_eq!(r.map.owner(12182), Some(3));
+    }
+
+    /// A redirection naming another slot than the command's, out of range
+    /// included (`-MOVED 20000`, which indexed past the slot table): an
+    /// error naming it, not followed, no panic; the map is unchanged.
+    #[test]
+    fn a_redirection_to_another_slot_is_refused() {
+        for reply in [
+            &b"-MOVED 20000 127.0.0.1:7009\r\n"[..],
+            b"-MOVED 65535 127.0.0.1:7009\r\n",
+            b"-ASK 1 127.0.0.1:7009\r\n",
+        ] {
+            let mut r = Router::new(three());
+            r.push(&cmd(&["SET", "foo", "1"])).expect("push"); // slot 12182
+            let _ = r.take_out(2);
+            let e = r.replies(2, reply).expect_err("another slot");
+            assert!(e.contains("for a command of slot 12182"), "{e}");
+            assert_eq!(r.nodes(), 3, "no node added");
+            assert_eq!(r.map.owner(12182), Some(2));
+            assert_eq!(r.stats.moved + r.stats.asked, 0);
+        }
     }
 
     #[test]
