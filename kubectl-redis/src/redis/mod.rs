@@ -171,9 +171,11 @@ impl Conn {
 
 /// `redis://HOST:PORT` (a password in the URL is refused: it would be in argv).
 pub fn parse_url(url: &str) -> Result<(String, u16), String> {
+    // Errors show the URL without its user and password.
+    let shown = redacted(url);
     let rest = url
         .strip_prefix("redis://")
-        .ok_or_else(|| format!("'{url}' is not a redis:// URL"))?;
+        .ok_or_else(|| format!("'{shown}' is not a redis:// URL"))?;
     let (auth, hostport) = match rest.rsplit_once('@') {
         Some((a, h)) => (Some(a), h),
         None => (None, rest),
@@ -186,15 +188,29 @@ pub fn parse_url(url: &str) -> Result<(String, u16), String> {
         Some((h, p)) => (
             h,
             p.parse::<u16>()
-                .map_err(|_| format!("bad port in '{url}'"))?,
+                .map_err(|_| format!("bad port in '{shown}'"))?,
         ),
         None => (hostport, 6379),
     };
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if host.is_empty() {
-        return Err(format!("no host in '{url}'"));
+        return Err(format!("no host in '{shown}'"));
     }
     Ok((host.to_string(), port))
+}
+
+/// `url` with its user information (`user:password@`) shown as `***@`, for
+/// messages: whatever the scheme, and without one.
+pub fn redacted(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (format!("{s}://"), r),
+        None => (String::new(), url),
+    };
+    let end = rest.find('/').unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}***{}", &rest[at..]),
+        None => url.to_string(),
+    }
 }
 
 /// How many commands may wait for their replies, and how many bytes of
@@ -474,4 +490,31 @@ pub async fn pod_password(
 ) -> Result<Option<(Password, String)>, String> {
     let p = pods.get(pod).await.map_err(crate::kube::api_error)?;
     crate::kube::secrets::from_pod_env(&k.client, &k.namespace, &p, container).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No error about a --url repeats a password in it, whatever is wrong
+    /// with the URL.
+    #[test]
+    fn url_errors_never_show_the_password() {
+        for bad in [
+            "rediss://kr:Pa55w0rd@host:6379",
+            "redis://Pa55w0rd@host:notaport",
+            "redis://Pa55w0rd@",
+            "http://u:Pa55w0rd@host/x@y",
+        ] {
+            let e = parse_url(bad).expect_err(bad);
+            assert!(!e.contains("Pa55w0rd"), "{bad}: {e}");
+            assert!(e.contains("***@"), "{bad}: {e}");
+        }
+        assert_eq!(redacted("redis://host:6379"), "redis://host:6379");
+        assert_eq!(redacted("u:p@host"), "***@host");
+        assert_eq!(
+            parse_url("redis://kr@10.0.0.5:6380"),
+            Ok(("10.0.0.5".into(), 6380))
+        );
+    }
 }
