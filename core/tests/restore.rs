@@ -933,6 +933,20 @@ fn interrupt_at_every_step() {
     }
 }
 
+/// A step of the winding down (writers scaled back, their record removed,
+/// the Lease released): its failure is reported after the restore itself.
+fn winding_down(step: Option<&Effect>) -> bool {
+    matches!(
+        step,
+        Some(Effect::Scale { replicas: 3, .. })
+            | Some(Effect::Annotate { record: None, .. })
+            | Some(Effect::Lock {
+                request: Request::Release { .. },
+                ..
+            })
+    )
+}
+
 /// Any single failure at any step: a non-zero exit, writers back, lease
 /// released.
 #[test]
@@ -975,15 +989,8 @@ fn failure_at_every_step() {
             assert_eq!(f.exit, Exit::Ok, "step {n}:\n{t}");
             continue;
         }
-        let late = matches!(
-            undo_step,
-            Some(Effect::Scale { replicas: 3, .. })
-                | Some(Effect::Annotate { record: None, .. })
-                | Some(Effect::Lock {
-                    request: Request::Release { .. },
-                    ..
-                })
-        ) || matches!(undo_step, Some(Effect::Exec { argv, .. }) if argv[0] == "rm");
+        let late = winding_down(undo_step)
+            || matches!(undo_step, Some(Effect::Exec { argv, .. }) if argv[0] == "rm");
         // The install (mv) failing is a failed restore, like any other step.
         if matches!(undo_step, Some(Effect::Exec { argv, .. }) if argv[0] == "mv") {
             assert_ne!(f.exit, Exit::Ok, "step {n}:\n{t}");
@@ -1237,15 +1244,7 @@ fn cluster_failure_at_every_step() {
         // A Lease lookup that fails falls back and the restore goes on; a
         // failure while winding down (scale back, unannotate, release) is
         // reported after the data is in; any other failure fails it.
-        let late = matches!(
-            step,
-            Some(Effect::Scale { replicas: 3, .. })
-                | Some(Effect::Annotate { record: None, .. })
-                | Some(Effect::Lock {
-                    request: Request::Release { .. },
-                    ..
-                })
-        );
+        let late = winding_down(step);
         if fell_back || matches!(step, Some(Effect::Timer { .. })) {
             // Timers cannot fail.
             assert_eq!(f.exit, Exit::Ok, "step {n}:\n{t}");
