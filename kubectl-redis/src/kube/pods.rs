@@ -215,43 +215,49 @@ async fn ask_one(api: &Api<Pod>, p: &PodInfo) -> Result<Replication, String> {
 /// pods behind a Service exposing 26379. Best effort: a listing refused
 /// (RBAC) finds nothing.
 async fn standalone_sentinels(api: &Api<Pod>, redis: &[PodInfo]) -> Vec<PodInfo> {
-    let mut found: Vec<PodInfo> = list_pods(api, "", None)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(has_sentinel)
-        .collect();
-    let mut selectors = vec!["app.kubernetes.io/component=sentinel".to_string()];
+    // The selectors of the Services exposing 26379.
     let services: Api<Service> = Api::namespaced(
         api.clone().into_client(),
         api.namespace().unwrap_or("default"),
     );
-    if let Ok(list) = services.list(&ListParams::default()).await {
-        for svc in list.items {
-            let Some(spec) = svc.spec else { continue };
+    let selectors: Vec<std::collections::BTreeMap<String, String>> = services
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|svc| {
+            let spec = svc.spec?;
             let sentinel_port = spec.ports.iter().flatten().any(|p| {
                 p.port == 26379 || matches!(&p.target_port, Some(IntOrString::Int(26379)))
             });
-            match spec.selector {
-                Some(sel) if sentinel_port && !sel.is_empty() => selectors.push(
-                    sel.iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                ),
-                _ => {}
-            }
-        }
-    }
-    for sel in selectors {
-        for p in list_pods(api, &sel, None).await.unwrap_or_default() {
-            if !found.iter().any(|f| f.name == p.name) {
+            spec.selector.filter(|s| sentinel_port && !s.is_empty())
+        })
+        .collect();
+    // One listing of the namespace's pods, judged here: no call per label
+    // or Service.
+    let pods = api
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default();
+    pods.iter()
+        .filter(|p| {
+            let labels = p.metadata.labels.clone().unwrap_or_default();
+            let has = |k: &str, v: &str| labels.get(k).is_some_and(|x| x == v);
+            has("app.kubernetes.io/component", "sentinel")
+                || selectors
+                    .iter()
+                    .any(|sel| sel.iter().all(|(k, v)| has(k, v)))
+        })
+        .map(pod_info)
+        .chain(pods.iter().map(pod_info).filter(has_sentinel))
+        .fold(Vec::<PodInfo>::new(), |mut found, p| {
+            if !found.iter().any(|f| f.name == p.name) && !redis.iter().any(|r| r.name == p.name) {
                 found.push(p);
             }
-        }
-    }
-    found.retain(|p| !redis.iter().any(|r| r.name == p.name));
-    found
+            found
+        })
 }
 
 /// Asks a Sentinel (the first Ready pod of `sentinels`, through a
