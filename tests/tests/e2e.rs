@@ -3221,6 +3221,17 @@ fn redis_cluster_backup_and_restore_on_kubernetes() {
             .iter()
             .all(|p| resp(*p, &["INFO", "replication"]).contains("master_link_status:up"))
     });
+    // The backup reads the shards from the node it enters by: every node
+    // must have heard (by gossip) that the three replicas are replicas.
+    wait_until(60, "every node to know the three replicas", || {
+        ports.iter().all(|p| {
+            resp(*p, &["CLUSTER", "NODES"])
+                .lines()
+                .filter(|l| l.contains("slave"))
+                .count()
+                == 3
+        })
+    });
     for i in 0..300 {
         assert_eq!(
             cluster_resp(base, &["SET", &format!("k{i}"), &format!("v{i}")]),
