@@ -60,6 +60,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l f
 primary\t'always the primary'
 replica\t'a healthy, caught-up replica, or fail (exit 11)'"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l url -d 'Back up this Redis directly (outside Kubernetes, or through your own port-forward); stream method only' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l allow-host -d 'With --url: a further host that may receive the password and the data (a Redis Cluster\'s nodes as it announces them: a name, an address, or a network such as 10.0.0.0/8); repeatable. Only --url\'s host by default' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l password-from-secret -d 'Read the Redis password from this Secret\'s key (in the namespace); never printed' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l user-name -d 'ACL user name (the password comes from --password-from-secret, $REDISCLI_AUTH or the pod)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l metrics-file -d 'Also write Prometheus metrics of this run here (see `kubectl redis check --help`)' -r
@@ -100,6 +101,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l 
 swap\t'Copy the file into the pod and restart Redis (needs exec, sh and file tools)'
 live\t'Replay the backup into the running server (no exec, no restart)'"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l url -d 'Restore live into this server (outside Kubernetes, or through your own port-forward); no lock, no writers' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l allow-host -d 'With --url: a further host that may receive the password and the data (a Redis Cluster\'s nodes as it announces them: a name, an address, or a network such as 10.0.0.0/8); repeatable. Only --url\'s host by default' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l backup-first -d 'Take a verified backup of the current data first (into DIR|URL, else the default repository), and restore only if it succeeded' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l big-value-bytes -d 'Live: values bigger than this go as commands in batches instead of one RESTORE (also capped by the server\'s proto-max-bulk-len)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l password-from-secret -d 'Read the Redis password from this Secret\'s key (in the namespace); never printed' -r

@@ -1,4 +1,7 @@
-//! Shared by the test suites: the `-o json` schema check.
+//! Shared by the test suites: the `-o json` schema check, and a fake Redis
+//! for what hostile or broken servers do.
+
+pub mod fake;
 
 use std::path::PathBuf;
 

@@ -2,5 +2,6 @@
 //! Cluster. Parsers of what the servers say, and the decisions made on them.
 
 pub mod cluster;
+pub mod hosts;
 pub mod replication;
 pub mod sentinel;

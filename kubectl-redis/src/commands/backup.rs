@@ -84,6 +84,9 @@ pub struct BackupArgs {
     /// Back up this Redis directly (outside Kubernetes, or through your own port-forward); stream method only
     #[arg(long, value_name = "redis://HOST:PORT", conflicts_with_all = ["pod", "selector"])]
     pub url: Option<String>,
+    /// With --url: a further host that may receive the password and the data (a Redis Cluster's nodes as it announces them: a name, an address, or a network such as 10.0.0.0/8); repeatable. Only --url's host by default
+    #[arg(long, value_name = "HOST", requires = "url")]
+    pub allow_host: Vec<String>,
     /// Read the Redis password from this Secret's key (in the namespace); never printed
     #[arg(long, value_name = "NAME/KEY")]
     pub password_from_secret: Option<String>,
@@ -167,7 +170,12 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
                     "drop --method bgsave, or drop --url to back up a pod",
                 );
             }
-            match crate::redis::parse_url(u) {
+            match crate::redis::parse_url(u).and_then(|(host, port)| {
+                let allowed =
+                    kubectl_redis_core::topo::hosts::Allowed::new(&host, &args.allow_host)?;
+                crate::redis::allow_hosts(allowed);
+                Ok((host, port))
+            }) {
                 Ok((host, port)) => (None, Some(Url { host, port })),
                 Err(e) => {
                     return fail(

@@ -125,6 +125,9 @@ pub struct RestoreArgs {
     /// Restore live into this server (outside Kubernetes, or through your own port-forward); no lock, no writers
     #[arg(long, value_name = "redis://HOST:PORT", conflicts_with_all = ["pod", "selector", "scale_down", "recover"])]
     pub url: Option<String>,
+    /// With --url: a further host that may receive the password and the data (a Redis Cluster's nodes as it announces them: a name, an address, or a network such as 10.0.0.0/8); repeatable. Only --url's host by default
+    #[arg(long, value_name = "HOST", requires = "url")]
+    pub allow_host: Vec<String>,
     /// Live: keep keys that are not in the backup (replace only the backup's own)
     #[arg(long)]
     pub merge: bool,
@@ -188,7 +191,13 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
             "list backups with `kubectl redis list`",
         );
     }
-    let url = match args.url.as_deref().map(crate::redis::parse_url) {
+    let url = match args.url.as_deref().map(|u| {
+        crate::redis::parse_url(u).and_then(|(host, port)| {
+            let allowed = kubectl_redis_core::topo::hosts::Allowed::new(&host, &args.allow_host)?;
+            crate::redis::allow_hosts(allowed);
+            Ok((host, port))
+        })
+    }) {
         None => None,
         Some(Ok((host, port))) => Some(Url { host, port }),
         Some(Err(e)) => {
@@ -381,6 +390,9 @@ async fn backup_first(
         args.target.redis_port.map(|p| p.to_string()),
     );
     opt("--url", args.url.clone());
+    for h in &args.allow_host {
+        opt("--allow-host", Some(h.clone()));
+    }
     opt("--password-from-secret", args.password_from_secret.clone());
     opt("--user-name", args.user_name.clone());
     let mut b = Wrap::try_parse_from(&argv)

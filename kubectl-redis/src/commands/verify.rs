@@ -135,7 +135,10 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: VerifyArgs) -> Exi
 /// the backup machine's stream method with nothing to save.
 pub async fn run_url(ui: &Ui, args: VerifyArgs) -> Exit {
     let url = args.url.clone().unwrap_or_default();
-    let (host, port) = match crate::redis::parse_url(&url) {
+    let (host, port) = match crate::redis::parse_url(&url).and_then(|(host, port)| {
+        crate::redis::allow_hosts(kubectl_redis_core::topo::hosts::Allowed::new(&host, &[])?);
+        Ok((host, port))
+    }) {
         Ok(x) => x,
         Err(e) => {
             ui.error(

@@ -156,6 +156,32 @@ pub async fn run(
     base: &Plan,
     repos: Vec<(Repo, Option<Recipients>)>,
 ) -> Result<Done, Failed> {
+    // --url: every node the cluster announces must be a host the user
+    // allowed, before any is dialed (a replica chosen later included).
+    if base.url.is_some() {
+        let allowed = crate::redis::allowed_hosts().ok_or_else(|| {
+            (
+                Exit::Invalid,
+                "no host was allowed for this --url run".to_string(),
+                String::new(),
+            )
+        })?;
+        allowed
+            .check_all(
+                found.map.nodes.iter().map(|n| (n.host.as_str(), n.port)),
+                "the cluster's slot map",
+            )
+            .map_err(|e| {
+                (
+                    Exit::Invalid,
+                    e,
+                    format!(
+                        "see the addresses with `redis-cli -u URL CLUSTER SHARDS`; {} takes each trusted host or network",
+                        kubectl_redis_core::topo::hosts::FLAG
+                    ),
+                )
+            })?;
+    }
     let lease = match (&k, base.url.is_some()) {
         (Some(k), false) => lock::cluster_lease_name(&found.map, &found.pods).map(|name| (k, name)),
         _ => None,

@@ -238,6 +238,16 @@ async fn pump(
             SLOTS - map.covered()
         ));
     }
+    if nodes.pods.is_none() {
+        // --url: the cluster's own addresses must be ones the user allowed;
+        // checked for all before any is dialed or anything is flushed.
+        super::allowed_hosts()
+            .ok_or("no host was allowed for this --url run")?
+            .check_all(
+                map.nodes.iter().map(|n| (n.host.as_str(), n.port)),
+                "the cluster's slot map",
+            )?;
+    }
     let primaries = map.primaries();
     say(format!(
         "Redis Cluster: {} primaries; {}",

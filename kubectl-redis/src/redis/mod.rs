@@ -414,8 +414,36 @@ impl Conn {
     }
 }
 
+static ALLOWED: std::sync::OnceLock<kubectl_redis_core::topo::hosts::Allowed> =
+    std::sync::OnceLock::new();
+
+/// Records the hosts this run may connect to by address (`--url`'s host and
+/// `--allow-host`); set once, before the first connection to a URL.
+pub fn allow_hosts(a: kubectl_redis_core::topo::hosts::Allowed) {
+    let _ = ALLOWED.set(a);
+}
+
+/// The hosts `--url` and `--allow-host` allow, checked before a socket to
+/// `host:port` is opened: a cluster's slot map or a redirection cannot send
+/// the password or the data elsewhere. No host is allowed until a command
+/// has recorded them.
+pub fn check_host(host: &str, port: u16) -> Result<(), String> {
+    match ALLOWED.get() {
+        Some(a) => a.check(host, port, "the server"),
+        None => Err(format!(
+            "{host}:{port}: no host was allowed for this run (a connection by address needs --url)"
+        )),
+    }
+}
+
+/// The hosts allowed, for a check of many at once (`None` until recorded).
+pub fn allowed_hosts() -> Option<&'static kubectl_redis_core::topo::hosts::Allowed> {
+    ALLOWED.get()
+}
+
 /// Opens a connection to `to`: a TCP socket for a URL, else a port-forward
 /// through `pods` (the forward is returned to be closed with the connection).
+/// A URL's host must be one [`check_host`] allows.
 pub async fn open(
     to: &kubectl_redis_core::backup::Endpoint,
     pods: Option<&kube::Api<k8s_openapi::api::core::v1::Pod>>,
@@ -426,6 +454,7 @@ pub async fn open(
     use kubectl_redis_core::backup::{ConnectError, Endpoint};
     match to {
         Endpoint::Url(u) => {
+            check_host(&u.host, u.port).map_err(ConnectError::Failed)?;
             let s = tokio::net::TcpStream::connect((u.host.as_str(), u.port))
                 .await
                 .map_err(|e| ConnectError::Failed(format!("{}:{}: {e}", u.host, u.port)))?;

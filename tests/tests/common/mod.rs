@@ -18,6 +18,7 @@ pub fn bin() -> PathBuf {
 
 /// Polls `f` every 100 ms until it holds; fails the test after `secs`,
 /// naming `what`.
+#[allow(dead_code)] // not every test binary waits
 pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !f() {

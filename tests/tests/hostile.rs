@@ -1,0 +1,162 @@
+//! What a hostile or broken server can make the plugin do: each test puts
+//! a fake Redis (`kubectl_redis_e2e::fake`) where a real one would be and
+//! checks that the plugin stops with a clear error and sends nothing it
+//! should not. No Docker, no cluster: these run anywhere.
+
+mod common;
+
+use common::bin;
+use kubectl_redis_e2e::fake::{bulk, error, simple, Act, Fake};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const PW: &str = "Hostile-Pa55-word";
+
+/// Runs the plugin with `$REDISCLI_AUTH` set: (exit code, stdout, stderr).
+fn plugin(args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(bin())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("REDISCLI_AUTH", PW)
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("run the plugin");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// An RDB file (version 9) holding `keys` as strings in database 0,
+/// written to `dir`.
+fn rdb_file(dir: &Path, keys: &[(&str, &str)]) -> PathBuf {
+    let mut b = b"REDIS0009".to_vec();
+    b.extend_from_slice(&[0xFE, 0x00]);
+    for (k, v) in keys {
+        b.push(0x00);
+        for s in [k, v] {
+            assert!(s.len() < 64);
+            b.push(s.len() as u8);
+            b.extend_from_slice(s.as_bytes());
+        }
+    }
+    b.push(0xFF);
+    let crc = kubectl_redis_core::rdb::crc64::checksum(&b);
+    b.extend_from_slice(&crc.to_le_bytes());
+    let p = dir.join("fake.rdb");
+    std::fs::write(&p, b).expect("write the rdb");
+    p
+}
+
+fn files_in(d: &Path) -> Vec<String> {
+    std::fs::read_dir(d)
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn upper(a: &[String], i: usize) -> String {
+    a.get(i).map(|s| s.to_ascii_uppercase()).unwrap_or_default()
+}
+
+/// A Redis Cluster node on 127.0.0.1 whose slot map puts every slot on
+/// `elsewhere` (an address the user never named).
+fn cluster_entry(elsewhere: std::net::SocketAddr) -> Fake {
+    Fake::start("127.0.0.1:0", move |a| {
+        match upper(a, 0).as_str() {
+        "AUTH" => simple("OK"),
+        "PING" => simple("PONG"),
+        "INFO" => bulk(
+            b"# Server\r\nredis_version:7.0.15\r\nrun_id:0123456789012345678901234567890123456789\r\n# Replication\r\nrole:master\r\nconnected_slaves:0\r\n# Cluster\r\ncluster_enabled:1\r\n# Keyspace\r\n",
+        ),
+        "DBSIZE" => Act::Reply(b":0\r\n".to_vec()),
+        "CLUSTER" if upper(a, 1) == "SLOTS" => {
+            let ip = elsewhere.ip().to_string();
+            Act::Reply(
+                format!(
+                    "*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n${}\r\n{ip}\r\n:{}\r\n$40\r\n{}\r\n",
+                    ip.len(),
+                    elsewhere.port(),
+                    "a".repeat(40)
+                )
+                .into_bytes(),
+            )
+        }
+        "CLUSTER" => error("ERR unknown subcommand"),
+        _ => error("ERR unknown command"),
+    }
+    })
+}
+
+/// Finding 1: with `--url` to one node of a cluster that announces its
+/// nodes at another address, neither the backup nor the live restore
+/// connects there (no password, no data); both stop naming the address and
+/// `--allow-host`. Allowed with `--allow-host`, the password does go there:
+/// the refusal is what kept it.
+#[test]
+fn a_cluster_naming_another_host_gets_no_password() {
+    // 127.0.0.2 is loopback on Linux too: whatever listens there stands for
+    // the stranger a cluster's announced address reaches.
+    let stranger = Fake::start("127.0.0.2:0", |a| match upper(a, 0).as_str() {
+        "AUTH" | "FLUSHALL" => simple("OK"),
+        _ => error("ERR no"),
+    });
+    let entry = cluster_entry(stranger.addr);
+    let url = entry.url();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    let od = out.to_string_lossy().into_owned();
+    let addr = stranger.addr.to_string();
+
+    let (code, stdout, stderr) = plugin(&["backup", "--url", &url, "--out-dir", &od, "-o", "json"]);
+    assert_eq!(code, 2, "backup: {stdout}\n{stderr}");
+    let doc = kubectl_redis_e2e::schema_checked("backup", &stdout);
+    let msg = doc["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains(&addr) && msg.contains("--allow-host"), "{doc}");
+    assert!(!stdout.contains(PW) && !stderr.contains(PW));
+    assert_eq!(stranger.connections(), 0, "the backup dialed {addr}");
+    assert!(files_in(&out).is_empty(), "{:?}", files_in(&out));
+
+    let rdb = rdb_file(tmp.path(), &[("a", "1"), ("b", "2")]);
+    let f = rdb.to_string_lossy().into_owned();
+    let (code, stdout, stderr) = plugin(&[
+        "restore", "--method", "live", "--file", &f, "--url", &url, "--yes", "-o", "json",
+    ]);
+    assert_ne!(code, 0, "restore: {stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&addr) && stdout.contains("--allow-host"),
+        "{stdout}\n{stderr}"
+    );
+    assert_eq!(stranger.connections(), 0, "the restore dialed {addr}");
+    assert!(!entry.saw("FLUSHALL"), "the entry node was flushed");
+
+    // Allowed: the same run does reach the stranger, with the password.
+    let (_, stdout, stderr) = plugin(&[
+        "backup",
+        "--url",
+        &url,
+        "--allow-host",
+        &stranger.addr.ip().to_string(),
+        "--out-dir",
+        &od,
+        "-o",
+        "json",
+    ]);
+    assert!(
+        stranger.connections() > 0,
+        "--allow-host did not let the backup through: {stdout}\n{stderr}"
+    );
+    assert!(
+        stranger
+            .seen()
+            .iter()
+            .any(|c| upper(c, 0) == "AUTH" && c.last().map(String::as_str) == Some(PW)),
+        "{:?}",
+        stranger.seen()
+    );
+}
