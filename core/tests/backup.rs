@@ -189,6 +189,8 @@ struct World {
     take_lease: Result<(), LeaseError>,
     /// Send Ctrl-C instead of answering the Nth effect (counting from 1).
     interrupt_at: Option<usize>,
+    /// The step after which the shell reports the Lease lost.
+    lease_lost_at: Option<usize>,
     /// Send Ctrl-C instead of answering the first effect this matches.
     interrupt_on: Option<fn(&Effect) -> bool>,
     /// The stream method's world: the pod's own password, the connection,
@@ -228,6 +230,7 @@ impl Default for World {
             lease: Ok(None),
             take_lease: Ok(()),
             interrupt_at: None,
+            lease_lost_at: None,
             interrupt_on: None,
             pod_password: Ok(None),
             connect: Ok(()),
@@ -302,6 +305,9 @@ fn run(plan: Plan, mut w: World) -> (String, Finish) {
                     // The shell drops the work in flight, except a commit,
                     // which it lets finish (a rename cannot be half done).
                     inputs.push_back(Input::Interrupt);
+                    interrupted = !is_commit;
+                } else if w.lease_lost_at == Some(count) {
+                    inputs.push_back(Input::LeaseLost("bob@ci/17 holds it now".into()));
                     interrupted = !is_commit;
                 }
             }
@@ -850,6 +856,7 @@ scenario!(
             renewed_unix: 1_761_329_095,
             duration_s: 15,
             resource_version: "9".into(),
+            unchanged_ms: None,
         })),
         ..World::default()
     },
@@ -1178,6 +1185,48 @@ fn stream_interrupt_at_every_step_cleans_up() {
             assert!(!has("ignored unexpected input"), "step {n}:\n{t}");
         }
     }
+}
+
+/// The Lease lost at any step of a stream backup on Kubernetes: exit 8
+/// naming the loss and nothing saved (or a whole backup when the loss came
+/// during the rename); the temporary file removed, the connection closed.
+#[test]
+fn stream_lease_lost_at_every_step_saves_nothing() {
+    let plan = stream_plan();
+    let steps = {
+        let (t, _) = run(plan.clone(), World::default());
+        t.lines().filter(|l| l.contains(" < ")).count()
+    };
+    let mut stopped = 0;
+    for n in 1..=steps {
+        let (t, f) = run(
+            plan.clone(),
+            World {
+                lease_lost_at: Some(n),
+                ..World::default()
+            },
+        );
+        let has = |s: &str| t.contains(s);
+        if f.exit == Exit::Ok {
+            assert!(has("Commit {"), "step {n}:\n{t}");
+            continue;
+        }
+        stopped += 1;
+        assert_eq!(f.exit, Exit::Locked, "step {n}:\n{t}");
+        assert!(!has("Commit {"), "step {n}:\n{t}");
+        let e = f
+            .error
+            .as_ref()
+            .map(|e| e.message.clone())
+            .unwrap_or_default();
+        assert!(
+            e.contains("was lost (bob@ci/17 holds it now)"),
+            "step {n}: {e}"
+        );
+        assert_eq!(has("TempCreated("), has("Discard {"), "step {n}:\n{t}");
+        assert_eq!(has("Connected("), has("> Disconnect"), "step {n}:\n{t}");
+    }
+    assert!(stopped > steps / 2, "{stopped} of {steps}");
 }
 
 /// The password never reaches the machine: no effect or line carries it,

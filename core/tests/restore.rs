@@ -137,6 +137,8 @@ struct World {
     missing: Result<Vec<String>, String>,
     /// Replace the answer to the Nth effect (from 1) with Ctrl-C.
     interrupt_at: Option<usize>,
+    /// The effect after which the shell reports the Lease lost.
+    lease_lost_at: Option<usize>,
     /// Replace the answer to the Nth effect with an error.
     fail_at: Option<usize>,
     /// Live: the connection.
@@ -153,6 +155,12 @@ struct World {
     sentinel: bool,
     /// A Sentinel deployed on its own watches the target.
     sentinel_apart: bool,
+    /// `ACL DRYRUN default SHUTDOWN NOSAVE`, as redis-cli --no-raw prints it.
+    shutdown_dry: &'static str,
+    /// `COMMAND INFO SHUTDOWN` (servers before 7.0).
+    command_info: &'static str,
+    /// What SHUTDOWN NOSAVE prints, when it answers (a refusal).
+    shutdown: Option<&'static str>,
 }
 
 impl Default for World {
@@ -177,7 +185,11 @@ impl Default for World {
             aof_after: true,
             scale_up: Ok(()),
             missing: Ok(Vec::new()),
+            shutdown_dry: "OK",
+            command_info: "1)  1) \"shutdown\"\n    2) (integer) -1",
+            shutdown: None,
             interrupt_at: None,
+            lease_lost_at: None,
             fail_at: None,
             connect: Ok(Some(
                 "AUTH with the password from the container's REDIS_PASSWORD".into(),
@@ -273,6 +285,10 @@ fn answer(w: &mut World, e: &Effect, fail: bool) -> Option<Input> {
                 "CONFIG GET appenddirname" if w.version.starts_with('6') => out("(empty array)"),
                 "CONFIG GET appenddirname" => out("1) \"appenddirname\"\n2) \"appendonlydir\""),
                 "CONFIG GET appendfilename" => out("1) \"appendfilename\"\n2) \"appendonly.aof\""),
+                "ACL WHOAMI" => out("\"default\""),
+                "ACL DRYRUN default SHUTDOWN NOSAVE" => out(w.shutdown_dry),
+                "COMMAND INFO SHUTDOWN" => out(w.command_info),
+                "SHUTDOWN NOSAVE" if w.shutdown.is_some() => out(w.shutdown.unwrap_or_default()),
                 "SHUTDOWN NOSAVE" => Ok(CliOutput {
                     exit_code: Some(1),
                     stdout: String::new(),
@@ -489,8 +505,15 @@ fn run(plan: Plan, mut w: World) -> (String, Finish, Vec<Effect>) {
             if matches!(&e, Effect::Redis { args, .. } if args[0] == "SHUTDOWN") {
                 shut_down = true;
             }
-            if w.interrupt_at == Some(count) {
-                inputs.push_back(Input::Interrupt);
+            let stop = if w.interrupt_at == Some(count) {
+                Some(Input::Interrupt)
+            } else if w.lease_lost_at == Some(count) {
+                Some(Input::LeaseLost("bob@ci/17 holds it now".into()))
+            } else {
+                None
+            };
+            if let Some(stop) = stop {
+                inputs.push_back(stop);
                 let install_or_shutdown = matches!(&e, Effect::Exec { argv, .. } if argv[0] != "rm")
                     || matches!(&e, Effect::Redis { args, .. } if args[0] == "SHUTDOWN");
                 if !install_or_shutdown {
@@ -770,6 +793,7 @@ scenario!(
             renewed_unix: 1_761_399_990,
             duration_s: 30,
             resource_version: "812".into(),
+            unchanged_ms: None,
         })),
         ..World::default()
     },
@@ -785,10 +809,47 @@ scenario!(
             renewed_unix: 1_761_399_000,
             duration_s: 30,
             resource_version: "812".into(),
+            unchanged_ms: Some(31_000),
         })),
         ..World::default()
     },
     Exit::Ok
+);
+
+// Stale by the holder's renewTime, but this process saw it renewed while
+// watching: the clocks differ, and the holder is alive.
+scenario!(
+    stale_by_its_clock_but_renewed_while_watched,
+    plan(),
+    World {
+        lease: Ok(Some(LeaseState {
+            holder: "bob@ci/17".into(),
+            renewed_unix: 1_761_399_000,
+            duration_s: 30,
+            resource_version: "813".into(),
+            unchanged_ms: Some(0),
+        })),
+        ..World::default()
+    },
+    Exit::Locked
+);
+
+// Stale by the holder's renewTime and never watched (a shell that did not
+// wait): refused, never taken on another machine's clock alone.
+scenario!(
+    stale_by_its_clock_alone_is_not_taken,
+    plan(),
+    World {
+        lease: Ok(Some(LeaseState {
+            holder: "bob@ci/17".into(),
+            renewed_unix: 1_761_399_000,
+            duration_s: 30,
+            resource_version: "812".into(),
+            unchanged_ms: Some(12_000),
+        })),
+        ..World::default()
+    },
+    Exit::Locked
 );
 
 scenario!(
@@ -933,6 +994,45 @@ fn interrupt_at_every_step() {
     }
 }
 
+/// The Lease found lost at any step: exit 8 naming the loss, writers back,
+/// the run's own Lease released only if still its own (the shell's
+/// release checks the holder); the same as Ctrl-C otherwise.
+#[test]
+fn lease_lost_at_every_step() {
+    let (_, _, happy) = run(plan(), World::default());
+    let total = happy
+        .iter()
+        .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_)))
+        .count();
+    let mut stopped = 0;
+    for n in 1..=total {
+        let (t, f, effects) = run(
+            plan(),
+            World {
+                lease_lost_at: Some(n),
+                ..World::default()
+            },
+        );
+        assert_put_back(&effects, &t);
+        if f.exit == Exit::Ok {
+            assert!(t.contains("INFO keyspace"), "step {n}:\n{t}");
+            continue;
+        }
+        stopped += 1;
+        assert_eq!(f.exit, Exit::Locked, "step {n}:\n{t}");
+        let e = f
+            .error
+            .as_ref()
+            .map(|e| e.message.clone())
+            .unwrap_or_default();
+        assert!(
+            e.contains("was lost (bob@ci/17 holds it now)"),
+            "step {n}: {e}\n{t}"
+        );
+    }
+    assert!(stopped > total / 2, "{stopped} of {total} steps stopped");
+}
+
 /// A step of the winding down (writers scaled back, their record removed,
 /// the Lease released): its failure is reported after the restore itself.
 fn winding_down(step: Option<&Effect>) -> bool {
@@ -991,8 +1091,10 @@ fn failure_at_every_step() {
         }
         let late = winding_down(undo_step)
             || matches!(undo_step, Some(Effect::Exec { argv, .. }) if argv[0] == "rm");
-        // The install (mv) failing is a failed restore, like any other step.
-        if matches!(undo_step, Some(Effect::Exec { argv, .. }) if argv[0] == "mv") {
+        // The install (mv, keeping the old file beside) failing is a failed
+        // restore, like any other step.
+        if matches!(undo_step, Some(Effect::Exec { argv, .. }) if argv[0] == "sh" && argv[2].contains("ln -f"))
+        {
             assert_ne!(f.exit, Exit::Ok, "step {n}:\n{t}");
             installs += 1;
         }
@@ -1188,6 +1290,60 @@ fn cluster_world(keyspace: &str) -> World {
         ..World::default()
     }
 }
+
+// The user redis-cli runs as may not SHUTDOWN: refused before any change
+// (a swap would install the backup and could not load it).
+scenario!(
+    swap_refused_when_the_acl_denies_shutdown,
+    plan(),
+    World {
+        shutdown_dry: "\"This user has no permissions to run the 'shutdown' command\"",
+        ..World::default()
+    },
+    Exit::Invalid
+);
+
+// SHUTDOWN renamed away (7.0+): auto restores live instead.
+scenario!(
+    auto_goes_live_when_shutdown_is_renamed,
+    Plan {
+        method: Method::Auto,
+        yes: true,
+        ..plan()
+    },
+    World {
+        shutdown_dry: "(error) ERR Command 'shutdown' not found",
+        ..World::default()
+    },
+    Exit::Ok
+);
+
+// Before 7.0 (no ACL DRYRUN): COMMAND INFO shows it renamed.
+scenario!(
+    swap_refused_when_shutdown_is_renamed_on_6,
+    plan(),
+    World {
+        version: "6.2.14",
+        command_info: "1) (nil)",
+        ..World::default()
+    },
+    Exit::Invalid
+);
+
+// Allowed when checked, refused when sent (the ACL changed meanwhile):
+// the previous file is put back, writers too; nothing is left to load at
+// the next restart.
+scenario!(
+    shutdown_refused_after_the_install_puts_the_file_back,
+    plan(),
+    World {
+        shutdown: Some(
+            "(error) NOPERM User default has no permissions to run the 'shutdown' command"
+        ),
+        ..World::default()
+    },
+    Exit::Error
+);
 
 scenario!(
     cluster_mode_goes_live_under_auto,

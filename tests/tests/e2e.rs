@@ -770,6 +770,13 @@ fn restore_brings_back_the_original_value() {
 
     assert_eq!(s.cli(&["GET", "test-backup"]), original);
     assert_eq!(s.cli(&["EXISTS", "added-after-backup"]), "0");
+    // The replaced file kept beside it until the restart was verified, then
+    // removed; nothing else left in the data directory.
+    let data = kubectl_ok(&["-n", &s.ns, "exec", &s.pod, "--", "ls", "-a", "/data"]);
+    assert!(
+        !data.contains("kr-old") && !data.contains(".kubectl-redis"),
+        "{data}"
+    );
     wait_until(60, "worker back at 3", || {
         s.worker() == ("3".into(), String::new())
     });
@@ -778,6 +785,64 @@ fn restore_brings_back_the_original_value() {
         "",
         "lock released"
     );
+}
+
+/// A server whose SHUTDOWN is renamed away: a swap would install the backup
+/// and could not restart Redis onto it (the next restart, any day, would
+/// load it and lose every write since). Refused before any change (exit 2,
+/// nothing in the data directory, writers untouched); auto restores live.
+#[test]
+fn a_server_refusing_shutdown_gets_no_swap() {
+    let s = Scene::new(
+        "no-shutdown",
+        6453,
+        "redis",
+        &["--rename-command", "SHUTDOWN", ""],
+    );
+    s.add_worker(1);
+    assert_eq!(s.cli(&["SET", "k", "before"]), "OK");
+    let (_tmp, file) = backup_of(&s);
+    assert_eq!(s.cli(&["SET", "k", "after"]), "OK");
+    // The data directory as it was (the backup's SYNC left a dump.rdb).
+    let listing = || {
+        kubectl_ok(&[
+            "-n",
+            &s.ns,
+            "exec",
+            &s.pod,
+            "--",
+            "sh",
+            "-c",
+            "cd /data && ls -a && sha256sum *",
+        ])
+    };
+    let before = listing();
+    let (code, _, stderr) = run(plugin(&[
+        "restore", "-n", &s.ns, "--file", &file, "--method", "swap", "--yes",
+    ]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("a file swap needs SHUTDOWN NOSAVE, which this server refuses"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("scale worker to 0"), "{stderr}");
+    assert_eq!(listing(), before, "the data directory changed");
+    assert_eq!(s.cli(&["GET", "k"]), "after");
+    assert_eq!(s.worker(), ("1".into(), String::new()));
+    // auto: live instead, saying why.
+    let (code, stdout, stderr) = run(plugin(&[
+        "restore", "-n", &s.ns, "--file", &file, "--yes", "-o", "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let j = schema_checked("restore", &stdout);
+    assert_eq!(j["method"], "live", "{stdout}");
+    assert!(
+        j["method_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("SHUTDOWN NOSAVE")),
+        "{stdout}"
+    );
+    assert_eq!(s.cli(&["GET", "k"]), "before");
 }
 
 /// Anything but "yes" at the prompt, no terminal without --yes, and
@@ -998,7 +1063,7 @@ fn killed_restore_is_recovered() {
     let (code, _, stderr) = run(plugin(&["restore", "-n", &s.ns, "--file", &file, "--yes"]));
     assert_eq!(code, 6, "{stderr}");
     assert!(
-        stderr.contains("a holder that died is taken over 15s after its last renewal"),
+        stderr.contains("a holder that died is taken over once it has not renewed for 15s"),
         "{stderr}"
     );
 
@@ -1054,6 +1119,136 @@ fn recover_leaves_a_running_restore_alone() {
     assert!(stderr.contains("still running"), "{stderr}");
     assert!(!stderr.contains("scale deploy/worker back"), "{stderr}");
     assert_eq!(s.worker(), ("2".into(), String::new()));
+}
+
+/// A restore whose Lease someone else takes while it runs (a laptop that
+/// slept, a second run that judged it stale) learns it at the next renewal
+/// and stops as Ctrl-C would: exit 6 naming the new holder, writers put
+/// back. Before, the renewal stopped quietly and the restore went on.
+#[test]
+fn a_restore_that_loses_its_lease_stops_and_puts_writers_back() {
+    let s = Scene::new("lease-lost", 6451, "redis", &[]);
+    // The worker's pods take 40 s to stop: the restore waits for them.
+    s.add_worker_stopping_in(2, Some(40));
+    let (_tmp, file) = backup_of(&s);
+    let (mut first, lines) =
+        restore_until_scale_down(&s, &file, &["--timeout", "5m", "--scale-timeout", "3m"]);
+    wait_until(30, "worker scaled to 0", || s.worker().0 == "0");
+    let lease = kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "get",
+        "lease",
+        "-o",
+        "jsonpath={.items[0].metadata.name}",
+    ]);
+    assert_eq!(lease.trim(), "kubectl-redis-redis");
+    kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "patch",
+        "lease",
+        lease.trim(),
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"holderIdentity":"someone@elsewhere/1"}}"#,
+    ]);
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let code = first.wait().expect("wait").code();
+    let all = rest.join("\n");
+    assert_eq!(code, Some(6), "{all}");
+    assert!(
+        all.contains(
+            "the lock Lease kubectl-redis-redis was lost (someone@elsewhere/1 holds it now)"
+        ),
+        "{all}"
+    );
+    // Put back: the worker's replicas, and its record removed.
+    assert_eq!(s.worker(), ("2".into(), String::new()), "{all}");
+    // Not the restore's to delete: the new holder keeps it.
+    assert!(kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "get",
+        "lease",
+        lease.trim(),
+        "-o",
+        "jsonpath={.spec.holderIdentity}"
+    ])
+    .contains("someone@elsewhere/1"));
+}
+
+/// A Lease is judged by what this run sees, not by the holder's clock: one
+/// whose renewTime says an hour ago but that is still being renewed (its
+/// holder's clock is behind) is refused, naming the clocks; one that stays
+/// unrenewed while watched is taken over. Before, both were taken at once.
+#[test]
+fn a_stale_looking_lease_is_watched_before_it_is_taken() {
+    let s = Scene::new("lease-clock", 6452, "redis", &[]);
+    let old = |secs_later: u64| {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+            - 3600
+            + secs_later;
+        // RFC 3339 with microseconds, as MicroTime is written.
+        let out = Command::new("date")
+            .args(["-u", "-d", &format!("@{t}"), "+%Y-%m-%dT%H:%M:%S.000000Z"])
+            .output()
+            .expect("date");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    apply(&format!(
+        r#"{{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{{"name":"kubectl-redis-redis","namespace":"{}"}},"spec":{{"holderIdentity":"behind@elsewhere/1","leaseDurationSeconds":15,"acquireTime":"{}","renewTime":"{}"}}}}"#,
+        s.ns,
+        old(0),
+        old(0)
+    ));
+    // Its holder renews every 2 s, with a clock an hour behind.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let renewer = {
+        let (stop, ns) = (stop.clone(), s.ns.clone());
+        std::thread::spawn(move || {
+            let mut i = 1;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_secs(2));
+                let patch = format!(r#"{{"spec":{{"renewTime":"{}"}}}}"#, old(2 * i));
+                kubectl_ok(&[
+                    "-n",
+                    &ns,
+                    "patch",
+                    "lease",
+                    "kubectl-redis-redis",
+                    "--type",
+                    "merge",
+                    "-p",
+                    &patch,
+                ]);
+                i += 1;
+            }
+        })
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().to_str().expect("utf8");
+    let (code, _, stderr) = run(plugin(&["backup", "-n", &s.ns, "--out-dir", out]));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = renewer.join();
+    assert_eq!(code, 6, "{stderr}");
+    assert!(
+        stderr.contains("the two machines' clocks differ"),
+        "{stderr}"
+    );
+    assert!(files_in(tmp.path()).is_empty());
+    // No longer renewed: watched one duration, then taken over.
+    let (code, _, stderr) = run(plugin(&["backup", "-n", &s.ns, "--out-dir", out]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("taking over a stale lock from behind@elsewhere/1")
+            && stderr.contains("not renewed during the"),
+        "{stderr}"
+    );
 }
 
 /// Two restores at once: the second is refused with the holder (exit 6),

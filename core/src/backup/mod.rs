@@ -261,6 +261,9 @@ pub enum Input {
     Synced(Id, Result<SyncReport, SyncError>),
     /// The user pressed Ctrl-C.
     Interrupt,
+    /// The shell's renewal found the lock Lease lost (why, for the
+    /// message): stop as for an interrupt, nothing saved.
+    LeaseLost(String),
 }
 
 /// A progress line for the user.
@@ -751,11 +754,14 @@ impl Backup {
                     name: self.plan.pod.clone(),
                 });
             }
-            (p @ (Pending::Discard(_) | Pending::Release(_)), Input::Interrupt) => {
+            (
+                p @ (Pending::Discard(_) | Pending::Release(_)),
+                Input::Interrupt | Input::LeaseLost(_),
+            ) => {
                 // Already cleaning up: finish that first.
                 self.pending = p;
             }
-            (Pending::Commit(id), Input::Interrupt) => {
+            (Pending::Commit(id), Input::Interrupt | Input::LeaseLost(_)) => {
                 // The file is whole and being renamed: let that finish; the
                 // backup then succeeded, which beats leaving a stray temp file.
                 self.pending = Pending::Commit(id);
@@ -772,6 +778,22 @@ impl Backup {
                     Exit::Interrupted,
                     "interrupted".to_string(),
                     Some("no backup file was written; run the backup again".to_string()),
+                );
+            }
+            (_, Input::LeaseLost(why)) => {
+                // A restore may have begun since: what was read cannot be
+                // trusted to be one moment's data.
+                self.fail(
+                    out,
+                    Exit::Locked,
+                    format!(
+                        "{}; no backup file was written",
+                        lock::lost_message(&self.lease, &why)
+                    ),
+                    Some(format!(
+                        "run the backup again (`kubectl get lease {}` shows who holds the lock)",
+                        self.lease
+                    )),
                 );
             }
             (Pending::Pods(p), Input::Pods(id, result)) if p == id => self.on_pods(result, out),

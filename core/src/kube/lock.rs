@@ -15,6 +15,11 @@ pub struct LeaseState {
     pub duration_s: i64,
     /// Opaque: lets the shell replace exactly this version.
     pub resource_version: String,
+    /// How long this process watched the Lease stay exactly this version
+    /// (its own monotonic clock), when it watched: a Lease taken over must
+    /// have been seen unrenewed for a whole duration here, whatever its
+    /// `renewTime` says (another machine's clock). `None`: not watched.
+    pub unchanged_ms: Option<u64>,
 }
 
 /// Why writing the Lease failed.
@@ -97,7 +102,24 @@ pub enum Decision {
     },
 }
 
-/// Decides from the Lease found, our identity and the wall clock.
+/// Whether the Lease found must be watched before [`decide`] can take it
+/// over: held by another holder whose last renewal, by its own clock, is
+/// older than the duration. A Lease renewed recently by that clock is
+/// refused at once (the safe side of a wrong clock); one that looks stale
+/// is taken only once this process has seen it unrenewed for a whole
+/// duration, as client-go's leader election does.
+pub fn worth_watching(found: Option<&LeaseState>, holder: &str, now_unix: i64) -> bool {
+    found.is_some_and(|l| l.holder != holder && now_unix - l.renewed_unix > l.duration_s)
+}
+
+/// How long to watch a Lease (milliseconds): one duration and a second,
+/// so a holder renewing every third of it is seen renewing.
+pub fn watch_ms(l: &LeaseState) -> u64 {
+    u64::try_from(l.duration_s.max(1)).unwrap_or(15) * 1000 + 1000
+}
+
+/// Decides from the Lease found (watched when [`worth_watching`] said so),
+/// our identity and the wall clock.
 pub fn decide(found: Option<&LeaseState>, name: &str, holder: &str, now_unix: i64) -> Decision {
     let Some(l) = found else {
         return Decision::Take {
@@ -106,30 +128,107 @@ pub fn decide(found: Option<&LeaseState>, name: &str, holder: &str, now_unix: i6
         };
     };
     let age = now_unix - l.renewed_unix;
-    if l.holder == holder || age > l.duration_s {
-        let warning = (l.holder != holder).then(|| {
-            format!(
-                "taking over a stale lock from {} (last renewed {} ago)",
-                l.holder,
-                human::age(age)
-            )
-        });
+    if l.holder == holder {
         return Decision::Take {
             replaces: Some(l.resource_version.clone()),
-            warning,
+            warning: None,
         };
     }
+    let watched_ms = l.unchanged_ms.unwrap_or(0);
+    let whole = u64::try_from(l.duration_s.max(0)).unwrap_or(0) * 1000;
+    if age > l.duration_s && watched_ms >= whole {
+        return Decision::Take {
+            replaces: Some(l.resource_version.clone()),
+            warning: Some(format!(
+                "taking over a stale lock from {} (last renewed {} ago; not renewed during the {} watched here)",
+                l.holder,
+                human::age(age),
+                human::age(i64::try_from(watched_ms / 1000).unwrap_or(i64::MAX))
+            )),
+        };
+    }
+    let renewed = match l.unchanged_ms {
+        // Stale by its clock, yet renewed while watched: the clocks differ.
+        Some(0) if age > l.duration_s => format!(
+            "renewed while watched here, though its renewTime says {} ago: the two machines' clocks differ",
+            human::age(age)
+        ),
+        Some(ms) if age > l.duration_s => format!(
+            "last renewed {} ago by its clock, watched unrenewed here for only {} of the {}s needed to take it over",
+            human::age(age),
+            human::age(i64::try_from(ms / 1000).unwrap_or(0)),
+            l.duration_s
+        ),
+        None if age > l.duration_s => format!(
+            "last renewed {} ago by its clock, not yet watched here",
+            human::age(age)
+        ),
+        _ => format!("renewed {} ago", human::age(age.max(0))),
+    };
     Decision::Held {
         message: format!(
-            "another backup or restore of this Redis is running: Lease {name} is held by {} (renewed {} ago); nothing was changed",
-            l.holder,
-            human::age(age.max(0))
+            "another backup or restore of this Redis is running: Lease {name} is held by {} ({renewed}); nothing was changed",
+            l.holder
         ),
         hint: format!(
-            "wait for it to finish; a holder that died is taken over {}s after its last renewal",
+            "wait for it to finish; a holder that died is taken over once it has not renewed for {}s",
             l.duration_s
         ),
     }
+}
+
+/// What this process saw of a Lease it watched from `first`: the state to
+/// decide on, with `unchanged_ms` set. `latest` is the last read and
+/// `watched_ms` how long (monotonic) since `first` was read.
+pub fn watched(
+    first: &LeaseState,
+    latest: Option<LeaseState>,
+    watched_ms: u64,
+) -> Option<LeaseState> {
+    let mut l = latest?;
+    l.unchanged_ms = Some(if l.resource_version == first.resource_version {
+        watched_ms
+    } else {
+        0
+    });
+    Some(l)
+}
+
+/// Why a renewal loop gives the Lease up, judged by this process: the
+/// Lease gone, written by someone else, or not renewed by us for longer
+/// than is safe (`since_ok_ms` on a clock that counts a sleeping laptop's
+/// sleep). `None`: still ours.
+pub fn lost(
+    found: Result<Option<&LeaseState>, &str>,
+    ours: &str,
+    our_version: &str,
+    since_ok_ms: u64,
+    duration_s: i64,
+) -> Option<String> {
+    // Past two thirds of the duration without a renewal, another process
+    // judging by its own observation may take it over soon: stop first.
+    let limit = u64::try_from(duration_s.max(1)).unwrap_or(15) * 1000 * 2 / 3;
+    match found {
+        Ok(None) => Some("it was deleted".into()),
+        Ok(Some(l)) if l.holder != ours => Some(format!("{} holds it now", l.holder)),
+        Ok(Some(l)) if !our_version.is_empty() && l.resource_version != our_version => {
+            Some("someone else wrote it".into())
+        }
+        Ok(Some(_)) if since_ok_ms > limit => Some(format!(
+            "it was not renewed for {} (this machine slept, or the API server was unreachable)",
+            human::age(i64::try_from(since_ok_ms / 1000).unwrap_or(i64::MAX))
+        )),
+        Err(e) if since_ok_ms > limit => Some(format!(
+            "it could not be renewed for {}: {e}",
+            human::age(i64::try_from(since_ok_ms / 1000).unwrap_or(i64::MAX))
+        )),
+        _ => None,
+    }
+}
+
+/// The message of a run stopped because its Lease was lost.
+pub fn lost_message(name: &str, why: &str) -> String {
+    format!("the lock Lease {name} was lost ({why}): another backup or restore may run now")
 }
 
 /// The Lease's name: `kubectl-redis-` + the owning workload's name (or the
@@ -261,5 +360,79 @@ mod tests {
         );
         // No node served by a listed pod (a cluster outside Kubernetes).
         assert_eq!(cluster_lease_name(&map, &[]), None);
+    }
+
+    fn lease(holder: &str, renewed: i64, version: &str) -> LeaseState {
+        LeaseState {
+            holder: holder.into(),
+            renewed_unix: renewed,
+            duration_s: 15,
+            resource_version: version.into(),
+            unchanged_ms: None,
+        }
+    }
+
+    #[test]
+    fn a_stale_lease_is_taken_only_after_watching_it_unrenewed() {
+        let now = 1_000_000;
+        let fresh = lease("bob", now - 3, "7");
+        let stale = lease("bob", now - 600, "7");
+        assert!(!worth_watching(Some(&fresh), "me", now));
+        assert!(worth_watching(Some(&stale), "me", now));
+        assert!(!worth_watching(
+            Some(&lease("me", now - 600, "7")),
+            "me",
+            now
+        ));
+        assert!(matches!(
+            decide(Some(&fresh), "l", "me", now),
+            Decision::Held { .. }
+        ));
+        // Its clock alone is not enough.
+        assert!(matches!(
+            decide(Some(&stale), "l", "me", now),
+            Decision::Held { .. }
+        ));
+        // Watched a whole duration, unchanged: taken, replacing that version.
+        let w = watched(&stale, Some(stale.clone()), 16_000);
+        match decide(w.as_ref(), "l", "me", now) {
+            Decision::Take { replaces, warning } => {
+                assert_eq!(replaces.as_deref(), Some("7"));
+                assert!(warning.is_some_and(|w| w.contains("not renewed during the 16s")));
+            }
+            d => panic!("{d:?}"),
+        }
+        // Renewed while watched (a holder whose clock is behind): held.
+        let renewed = watched(&stale, Some(lease("bob", now - 599, "8")), 16_000);
+        match decide(renewed.as_ref(), "l", "me", now) {
+            Decision::Held { message, .. } => {
+                assert!(message.contains("clocks differ"), "{message}")
+            }
+            d => panic!("{d:?}"),
+        }
+        // Gone while watched: created afresh.
+        assert_eq!(watched(&stale, None, 16_000), None);
+    }
+
+    #[test]
+    fn a_lease_is_lost_when_someone_else_writes_it_or_renewals_stop() {
+        let mine = lease("me", 0, "7");
+        assert_eq!(lost(Ok(Some(&mine)), "me", "7", 1_000, 15), None);
+        assert_eq!(
+            lost(Err("timeout"), "me", "7", 9_000, 15),
+            None,
+            "one failure is tolerated"
+        );
+        assert!(lost(Err("timeout"), "me", "7", 10_001, 15).is_some_and(|w| w.contains("timeout")));
+        assert!(lost(Ok(Some(&mine)), "me", "7", 3_600_000, 15)
+            .is_some_and(|w| w.contains("1h") && w.contains("slept")));
+        assert!(lost(Ok(Some(&lease("bob", 0, "8"))), "me", "7", 0, 15)
+            .is_some_and(|w| w.contains("bob holds it")));
+        assert!(lost(Ok(Some(&lease("me", 0, "8"))), "me", "7", 0, 15)
+            .is_some_and(|w| w.contains("someone else wrote it")));
+        assert_eq!(
+            lost(Ok(None), "me", "7", 0, 15).as_deref(),
+            Some("it was deleted")
+        );
     }
 }

@@ -29,8 +29,8 @@ mod swap;
 
 use crate::backup::{join, CliOutput, ConnectError, Endpoint, Failure, Id, Line, Url};
 use crate::exit::Exit;
+use crate::kube::lock::{self, Answer as LockAnswer, Request};
 pub use crate::kube::lock::{lease_name, LeaseError, LeaseState};
-use crate::kube::lock::{Answer as LockAnswer, Request};
 use crate::kube::pods::{PodInfo, Target};
 use crate::rdb::reader;
 use crate::rdb::{Header, Prelude, Server};
@@ -231,6 +231,9 @@ pub enum Input {
     Timer(Id),
     /// The user pressed Ctrl-C.
     Interrupt,
+    /// The shell's renewal found the lock Lease lost (why, for the
+    /// message): stop as for an interrupt, putting writers back.
+    LeaseLost(String),
     /// Answer to [`Effect::Connect`]: how it authenticated (for the log).
     Connected(Id, Result<Option<String>, ConnectError>),
     /// Answer to [`Effect::Send`].
@@ -510,6 +513,9 @@ enum Step {
     InfoServer,
     Config(&'static str),
     Probe,
+    ShutdownWho,
+    ShutdownDry,
+    ShutdownKnown,
     Writer(usize),
     ClusterNodes,
     ClusterSlots,
@@ -544,6 +550,11 @@ enum Step {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Undo {
     RemoveRemote(String),
+    /// Put back what the install replaced (kept beside it as `NAME.kr-old`),
+    /// or remove what it added where nothing was: until `SHUTDOWN` is
+    /// accepted, the server still holds the old data in memory, and the
+    /// installed backup would otherwise load at its next restart.
+    Reinstate(String),
     ScaleUp(usize),
     Unannotate(usize),
     Release,
@@ -584,6 +595,10 @@ pub struct Restore {
     /// How it ends, once winding down has begun.
     winding: Option<Ending>,
     interrupt_deferred: bool,
+    /// Whether the swap's SHUTDOWN was found allowed (or could not be told).
+    shutdown_checked: bool,
+    /// Set when the shell found the lock Lease lost: the failure's message.
+    lease_lost: Option<String>,
     report: Report,
     now: u64,
     finished: bool,
@@ -644,6 +659,8 @@ impl Restore {
             undo: Vec::new(),
             winding: None,
             interrupt_deferred: false,
+            shutdown_checked: false,
+            lease_lost: None,
             report,
             now: 0,
             finished: false,
@@ -660,6 +677,14 @@ impl Restore {
     /// Whether [`Effect::Finish`] has been returned.
     pub fn is_finished(&self) -> bool {
         self.finished
+    }
+
+    /// Whether the effect last asked for must be carried out to its answer
+    /// whatever happens meanwhile (an interrupt, a lost Lease): moving the
+    /// file into place and stopping Redis belong together, and the machine
+    /// waits for their answer before it winds down.
+    pub fn uninterruptible(&self) -> bool {
+        matches!(self.pending, Some((_, Step::Install | Step::Shutdown)))
     }
 
     /// Feeds one input at monotonic time `now` (ms) and returns the effects.
@@ -736,6 +761,12 @@ impl Restore {
 
     fn step(&mut self, now: u64, input: Input, out: &mut Vec<Effect>) {
         self.now = now;
+        if let Input::LeaseLost(why) = &input {
+            if self.lease_lost.is_none() {
+                self.lease_lost = Some(lock::lost_message(&self.lease, why));
+            }
+            return self.on_interrupt(out);
+        }
         if input == Input::Interrupt {
             return self.on_interrupt(out);
         }
@@ -797,12 +828,15 @@ impl Restore {
                 } else {
                     "nothing was changed"
                 };
-                self.fail(
-                    out,
-                    Exit::Interrupted,
-                    "interrupted".into(),
-                    Some(hint.into()),
-                );
+                match self.lease_lost.clone() {
+                    Some(m) => self.fail(out, Exit::Locked, m, Some(hint.into())),
+                    None => self.fail(
+                        out,
+                        Exit::Interrupted,
+                        "interrupted".into(),
+                        Some(hint.into()),
+                    ),
+                }
             }
         }
     }
@@ -824,6 +858,10 @@ impl Restore {
             (Step::Load, Input::Loaded(_, l)) => self.on_loaded(l, out),
             (Step::WaitReplicas, Input::Reply(_, r)) => self.on_replicas_waited(r, out),
             (Step::Probe, Input::Probed(_, r)) => self.on_probed(r, out),
+            (
+                s @ (Step::ShutdownWho | Step::ShutdownDry | Step::ShutdownKnown),
+                Input::Exec(_, r),
+            ) => self.on_shutdown_check(s, r, out),
             (Step::Writer(i), Input::Writer(_, r)) => self.on_writer(i, r, out),
             (Step::GetLease, Input::Lock(_, LockAnswer::Found(r))) => {
                 self.on_lease_found(now, r, out)
@@ -1155,6 +1193,17 @@ impl Restore {
             Undo::RemoveRemote(path) => {
                 self.exec(Step::Undo(u), vec!["rm".into(), "-f".into(), path], out);
             }
+            Undo::Reinstate(path) => {
+                say(out, Line::Step(format!("put the previous {path} back")));
+                let argv = vec![
+                    "sh".into(),
+                    "-c".into(),
+                    swap::REINSTATE.into(),
+                    "kubectl-redis".into(),
+                    path,
+                ];
+                self.exec(Step::Undo(u), argv, out);
+            }
             Undo::ScaleUp(i) => {
                 let replicas = self.writers[i]
                     .state
@@ -1203,6 +1252,9 @@ impl Restore {
         let failed = match &input {
             Input::Done(_, Err(e)) => Some(e.clone()),
             Input::Exec(_, Err(e)) => Some(e.clone()),
+            Input::Exec(_, Ok(o)) if o.exit_code.is_some_and(|c| c != 0) => {
+                Some(o.complaint().trim().to_string())
+            }
             Input::Reply(_, Err(e)) => Some(e.clone()),
             Input::Lock(_, LockAnswer::Released(Err(e))) => Some(e.clone()),
             _ => None,
@@ -1233,6 +1285,25 @@ impl Restore {
                         });
                     }
                 }
+            }
+            (Undo::Reinstate(p), Some(e)) => {
+                let f = self.winding.get_or_insert(Ending {
+                    exit: Exit::Error,
+                    error: None,
+                });
+                f.exit = Exit::Error;
+                f.error = Some(Failure {
+                    message: format!(
+                        "{} and the previous {p} could not be put back: {e}; the backup is in place and Redis would load it at its next restart, losing the writes since",
+                        f.error.as_ref().map(|e| e.message.as_str()).unwrap_or("the restore stopped")
+                    ),
+                    hint: Some(format!(
+                        "before Redis restarts, run in the pod: if [ -e {p}.kr-old ]; then mv -f {p}.kr-old {p}; else rm -f {p}; fi (for a directory: rm -rf {p} && mv {p}.kr-old {p})"
+                    )),
+                });
+            }
+            (Undo::Reinstate(p), None) => {
+                say(out, Line::Detail(format!("{p}: the previous file is back")));
             }
             (Undo::RemoveRemote(p), Some(e)) => {
                 say(
@@ -1313,7 +1384,7 @@ fn input_id(i: &Input) -> Option<Id> {
         | Input::Reply(id, _)
         | Input::Loaded(id, _)
         | Input::Timer(id) => *id,
-        Input::Start | Input::Interrupt => return None,
+        Input::Start | Input::Interrupt | Input::LeaseLost(_) => return None,
     })
 }
 

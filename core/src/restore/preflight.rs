@@ -529,24 +529,109 @@ impl Restore {
             suffix: "; nothing was changed",
         };
         match probe::verdict(r, &self.plan.namespace, &self.target(), &needs) {
-            Ok(()) if self.plan.method == Method::Auto && self.report.method_reason.is_none() => {
-                let why = "the server loads this file and the pod allows exec with the tools a swap needs".to_string();
-                say(out, Line::Step(format!("auto: swap ({why})")));
-                self.report.method_reason = Some(why);
-                // The swap talks to Redis through exec only.
-                if self.connected {
-                    self.connected = false;
-                    out.push(Effect::Disconnect);
-                }
-                self.redis(Step::Config("dir"), &["CONFIG", "GET", "dir"], out);
-            }
-            Ok(()) => {
-                let request = Request::Get {
-                    name: self.lease.clone(),
-                };
-                self.ask(Step::GetLease, |id| Effect::Lock { id, request }, out);
-            }
+            Ok(()) if !self.shutdown_checked => self.check_shutdown(out),
+            Ok(()) => self.swap_can_run(out),
             Err((message, hint)) => self.fail(out, Exit::Error, message, Some(hint)),
+        }
+    }
+
+    /// Whether this server lets the swap's `SHUTDOWN NOSAVE` run, asked
+    /// before anything changes: a swap that installs the backup and then
+    /// cannot restart Redis leaves it to load at some later restart.
+    /// `ACL DRYRUN` for the user redis-cli runs as (7.0 and later), else
+    /// `COMMAND INFO SHUTDOWN` (renamed or removed shows as nil).
+    fn check_shutdown(&mut self, out: &mut Vec<Effect>) {
+        let acl = self
+            .server
+            .as_ref()
+            .is_some_and(|s| s.flavor == crate::rdb::Flavor::Valkey || s.version.0 >= 7);
+        if acl {
+            self.redis(Step::ShutdownWho, &["ACL", "WHOAMI"], out);
+        } else {
+            self.redis(Step::ShutdownKnown, &["COMMAND", "INFO", "SHUTDOWN"], out);
+        }
+    }
+
+    pub(super) fn on_shutdown_check(
+        &mut self,
+        step: Step,
+        r: Result<CliOutput, String>,
+        out: &mut Vec<Effect>,
+    ) {
+        // redis-cli that cannot run fails the restore, as anywhere else.
+        let Some(reply) = self.reply(r, out) else {
+            return;
+        };
+        let reply = Some(match reply {
+            Reply::Bulk(b) => Reply::Text(String::from_utf8_lossy(&b).into_owned()),
+            other => other,
+        });
+        let refused = match (step, reply) {
+            (Step::ShutdownWho, Some(Reply::Text(user))) if !user.trim().is_empty() => {
+                let user = user.trim().to_string();
+                return self.redis(
+                    Step::ShutdownDry,
+                    &["ACL", "DRYRUN", &user, "SHUTDOWN", "NOSAVE"],
+                    out,
+                );
+            }
+            (Step::ShutdownDry, Some(Reply::Text(t))) if t.trim() == "OK" => None,
+            // A denial is a plain string naming the command.
+            (Step::ShutdownDry, Some(Reply::Text(t))) => Some(t.trim().to_string()),
+            (Step::ShutdownDry, Some(Reply::Error(e))) if e.contains("not found") => {
+                Some(format!("{e} (renamed or removed)"))
+            }
+            (Step::ShutdownKnown, Some(Reply::Nil)) => {
+                Some("SHUTDOWN is renamed or removed".into())
+            }
+            (Step::ShutdownKnown, Some(Reply::Array(a)))
+                if a.is_empty() || a.iter().all(|x| *x == Reply::Nil) =>
+            {
+                Some("SHUTDOWN is renamed or removed".into())
+            }
+            // Cannot tell (ACL itself not allowed, an older server): the
+            // undo kept after the install covers a refusal.
+            _ => None,
+        };
+        self.shutdown_checked = true;
+        let Some(why) = refused else {
+            return self.swap_can_run(out);
+        };
+        if self.plan.method == Method::Auto && self.report.method_reason.is_none() && self.connected
+        {
+            return self.choose_live(
+                format!("this server would refuse the swap's SHUTDOWN NOSAVE: {why}"),
+                out,
+            );
+        }
+        self.fail(
+            out,
+            Exit::Invalid,
+            format!("a file swap needs SHUTDOWN NOSAVE, which this server refuses: {why}; nothing was changed"),
+            Some("restore with --method live, or allow SHUTDOWN for the user redis-cli runs as (ACL SETUSER NAME +shutdown)".into()),
+        )
+    }
+
+    /// The probe passed and SHUTDOWN may run: on to the swap (or, for
+    /// auto, to deciding it).
+    fn swap_can_run(&mut self, out: &mut Vec<Effect>) {
+        if self.plan.method == Method::Auto && self.report.method_reason.is_none() {
+            let why =
+                "the server loads this file and the pod allows exec with the tools a swap needs"
+                    .to_string();
+            say(out, Line::Step(format!("auto: swap ({why})")));
+            self.report.method_reason = Some(why);
+            // The swap talks to Redis through exec only.
+            if self.connected {
+                self.connected = false;
+                out.push(Effect::Disconnect);
+            }
+            self.redis(Step::Config("dir"), &["CONFIG", "GET", "dir"], out);
+        } else {
+            let request = Request::Get {
+                name: self.lease.clone(),
+            };
+            self.ask(Step::GetLease, |id| Effect::Lock { id, request }, out);
         }
     }
 

@@ -55,16 +55,19 @@ impl Restore {
 
     pub(super) fn install(&mut self, out: &mut Vec<Effect>) {
         let tmp = join(&self.dir, TMP_NAME);
+        let file = |name: &str| -> Vec<String> {
+            vec![
+                "sh".into(),
+                "-c".into(),
+                FILE_INSTALL.into(),
+                "kubectl-redis".into(),
+                tmp.clone(),
+                join(&self.dir, name),
+            ]
+        };
         let argv: Vec<String> = match self.layout() {
-            Layout::Rdb => vec![
-                "mv".into(),
-                "-f".into(),
-                tmp,
-                join(&self.dir, &self.dbfilename),
-            ],
-            Layout::AofPreamble { filename } => {
-                vec!["mv".into(), "-f".into(), tmp, join(&self.dir, &filename)]
-            }
+            Layout::Rdb => file(&self.dbfilename),
+            Layout::AofPreamble { filename } => file(&filename),
             Layout::AofMultiPart { dirname, filename } => vec![
                 "sh".into(),
                 "-c".into(),
@@ -96,17 +99,23 @@ impl Restore {
         self.timer(Step::RestartTimer, out);
     }
 
+    /// What the install replaces (a file, or the multi-part AOF's
+    /// directory): kept beside it as `NAME.kr-old` until the restarted
+    /// server is verified.
+    pub(super) fn installed_path(&self) -> String {
+        match self.layout() {
+            Layout::Rdb => join(&self.dir, &self.dbfilename),
+            Layout::AofPreamble { filename } => join(&self.dir, &filename),
+            Layout::AofMultiPart { dirname, .. } => join(&self.dir, &dirname),
+        }
+    }
+
     pub(super) fn after_verify(&mut self, out: &mut Vec<Effect>) {
         if self.live {
             return self.wind_down_ok(out);
         }
-        match self.layout() {
-            Layout::AofMultiPart { dirname, .. } => {
-                let old = join(&self.dir, &format!("{dirname}.kr-old"));
-                self.exec(Step::DropOld, vec!["rm".into(), "-rf".into(), old], out);
-            }
-            _ => self.wind_down_ok(out),
-        }
+        let old = format!("{}.kr-old", self.installed_path());
+        self.exec(Step::DropOld, vec!["rm".into(), "-rf".into(), old], out);
     }
 
     pub(super) fn on_uploaded(&mut self, r: Result<(), String>, out: &mut Vec<Effect>) {
@@ -138,6 +147,10 @@ impl Restore {
                 {
                     self.undo.remove(p);
                 }
+                // Until SHUTDOWN is accepted the old data is what Redis
+                // holds: a failure puts the previous file back.
+                self.undo
+                    .push(super::Undo::Reinstate(self.installed_path()));
                 say(
                     out,
                     Line::Step(
@@ -173,9 +186,18 @@ impl Restore {
     ) {
         if let Ok(o) = &r {
             if let Reply::Error(e) = reply::parse_cli_output(&o.stdout) {
-                return self.fail(out, Exit::Error, format!("SHUTDOWN NOSAVE refused: {e}"), Some("the backup is in place but not loaded; Redis will load it at its next restart".into()));
+                return self.fail(
+                    out,
+                    Exit::Error,
+                    format!("SHUTDOWN NOSAVE refused: {e}; the previous file is put back and the data in Redis is unchanged"),
+                    Some("allow SHUTDOWN for this user (or undo its renaming), or restore with --method live".into()),
+                );
             }
         }
+        // Accepted: the server restarts onto the backup; putting the old
+        // file back now would load stale data at the next restart.
+        self.undo
+            .retain(|u| !matches!(u, super::Undo::Reinstate(_)));
         say(out, Line::Step("wait for redis to restart...".into()));
         self.deadline_ms = now + self.plan.restart_timeout_ms;
         self.timer(Step::RestartTimer, out);
@@ -254,6 +276,17 @@ impl Restore {
         self.after_verify(out);
     }
 }
+
+/// Installs the backup (`$1`, in the pod) as the file Redis loads (`$2`),
+/// keeping the file it replaces as `$2.kr-old`: a hard link, so the file
+/// Redis loads is never missing; else a copy; else (an image with neither
+/// `ln` nor `cp`) a rename just before the backup's.
+const FILE_INSTALL: &str = "set -e; rm -f \"$2.kr-old\"; if [ -e \"$2\" ]; then ln -f \"$2\" \"$2.kr-old\" 2>/dev/null || cp -p \"$2\" \"$2.kr-old\" 2>/dev/null || mv -f \"$2\" \"$2.kr-old\"; fi; mv -f \"$1\" \"$2\"";
+
+/// Undoes an install (`$1`: the file or directory installed): the
+/// previous one back from `$1.kr-old`, or what was installed removed where
+/// there was none.
+pub(super) const REINSTATE: &str = "if [ -d \"$1.kr-old\" ]; then rm -rf \"$1\" && mv \"$1.kr-old\" \"$1\"; elif [ -e \"$1.kr-old\" ]; then mv -f \"$1.kr-old\" \"$1\"; else rm -rf \"$1\"; fi";
 
 /// Installs the backup as the base of a fresh multi-part AOF (Redis 7.0+):
 /// builds the new directory beside the old one, then swaps them, keeping the

@@ -47,6 +47,8 @@ pub struct Shell<'a> {
     /// What the committed backup stored (its size and sha256: the
     /// ciphertext's when encrypted), for the report.
     pub stored: Option<crate::store::sink::Stored>,
+    /// The loss of a Lease held for this backup by its caller.
+    outer_lease: Option<tokio::sync::watch::Receiver<Option<String>>>,
 }
 
 impl<'a> Shell<'a> {
@@ -74,7 +76,26 @@ impl<'a> Shell<'a> {
             stored: None,
             copies: Vec::new(),
             copy_results: Vec::new(),
+            outer_lease: None,
         }
+    }
+
+    /// Stops this backup when `lost` says a Lease held for it elsewhere
+    /// (a whole cluster's, held by the cluster backup) was lost.
+    pub fn with_lease_of(
+        mut self,
+        lost: Option<tokio::sync::watch::Receiver<Option<String>>>,
+    ) -> Self {
+        self.outer_lease = lost;
+        self
+    }
+
+    /// Where the loss of the Lease this backup relies on shows: the one it
+    /// takes itself, else one held for it.
+    fn lost_watch(&self) -> Option<tokio::sync::watch::Receiver<Option<String>>> {
+        self.outer_lease
+            .clone()
+            .or_else(|| self.kube.as_ref().map(|(_, _, l)| l.lost_watch()))
     }
 
     /// Also writes the snapshot into these repositories.
@@ -169,9 +190,9 @@ impl<'a> Shell<'a> {
                 self.discard(&path).await;
                 Input::Discarded(id)
             }
-            Effect::Lock { id, request } => match self.cluster() {
-                Ok((_, _, locks)) => Input::Lock(id, locks.perform(request).await),
-                Err(e) => Input::Lock(id, no_cluster(request, e)),
+            Effect::Lock { id, request } => match (self.ui, self.cluster()) {
+                (ui, Ok((_, _, locks))) => Input::Lock(id, locks.perform(ui, request).await),
+                (_, Err(e)) => Input::Lock(id, no_cluster(request, e)),
             },
             Effect::PodPassword { id, target } => {
                 let r = self.pod_password(&target.pod, &target.container).await;
@@ -421,6 +442,9 @@ pub async fn drive(shell: &mut Shell<'_>, plan: Plan) -> Finish {
     let mut inputs = VecDeque::from([Input::Start]);
     let mut ctrl_c = pin!(tokio::signal::ctrl_c());
     let mut interrupted = false;
+    // The Lease's renewal (this run's own, or a whole cluster backup's)
+    // says when it was lost.
+    let mut lost = shell.lost_watch();
     while let Some(input) = inputs.pop_front() {
         ui.trace(&format!("< {input:?}"));
         for effect in m.handle(now(), input) {
@@ -430,16 +454,28 @@ pub async fn drive(shell: &mut Shell<'_>, plan: Plan) -> Finish {
             if !matches!(effect, Effect::Say(_)) {
                 ui.trace(&format!("> {effect:?}"));
             }
+            let lost_now = async {
+                match lost.as_mut() {
+                    Some(l) => crate::kube::lease::lost_signal(l).await,
+                    None => std::future::pending().await,
+                }
+            };
             let result = if interrupted || must_finish(&effect) {
                 shell.perform(effect).await
             } else {
                 tokio::select! {
-                    r = shell.perform(effect) => r,
+                    biased;
+                    why = lost_now => {
+                        interrupted = true;
+                        ui.line("backup", &Line::Warn(format!("the lock Lease was lost ({why}); nothing was saved, cleaning up")));
+                        Some(Input::LeaseLost(why))
+                    }
                     _ = &mut ctrl_c => {
                         interrupted = true;
                         ui.line("backup", &Line::Warn("interrupted; nothing was saved, cleaning up".to_string()));
                         Some(Input::Interrupt)
                     }
+                    r = shell.perform(effect) => r,
                 }
             };
             if let Some(next) = result {

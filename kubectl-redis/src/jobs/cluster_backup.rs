@@ -190,7 +190,8 @@ pub async fn run(
     if let Some((k, name)) = &lease {
         held = take_lease(ui, k, name, base).await?;
     }
-    let r = run_locked(ui, k.clone(), auth, found, base, repos).await;
+    let lost = held.as_ref().map(Locks::lost_watch);
+    let r = run_locked(ui, k.clone(), auth, found, base, repos, lost).await;
     if let (Some(mut locks), Some((_, name))) = (held, lease) {
         if let Err(e) = locks.release(&name).await {
             ui.warn(&format!(
@@ -207,7 +208,7 @@ pub async fn run(
 async fn take_lease(ui: &Ui, k: &Kube, name: &str, base: &Plan) -> Result<Option<Locks>, Failed> {
     let mut locks = Locks::new(k.client.clone(), &k.namespace, base.holder.clone());
     let without = |e: LeaseError| ui.warn(&lock::backing_up_without(name, e));
-    let found = match locks.get(name).await {
+    let found = match locks.observe(ui, name).await {
         Ok(f) => f,
         Err(e) => {
             without(e);
@@ -242,6 +243,7 @@ async fn run_locked(
     found: Found,
     base: &Plan,
     repos: Vec<(Repo, Option<Recipients>)>,
+    lost: Option<tokio::sync::watch::Receiver<Option<String>>>,
 ) -> Result<Done, Failed> {
     let map = &found.map;
     let ranges = map.ranges();
@@ -369,6 +371,7 @@ async fn run_locked(
                 Repo::Local(p.out_dir.clone()),
                 None,
             )
+            .with_lease_of(lost.clone())
         })
         .collect();
     let t0 = std::time::Instant::now();

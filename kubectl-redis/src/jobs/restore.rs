@@ -69,6 +69,8 @@ pub async fn drive(ui: &Ui, k: Option<&Kube>, auth: Auth, plan: Plan) -> Finish 
     let mut inputs = VecDeque::from([Input::Start]);
     let mut ctrl_c = pin!(tokio::signal::ctrl_c());
     let mut interrupted = false;
+    // The Lease's renewal says when it was lost (never, with --url).
+    let mut lost = sh.sh.as_ref().map(|s| s.locks.lost_watch());
     while let Some(input) = inputs.pop_front() {
         ui.trace(&format!("< {input:?}"));
         for effect in m.handle(now(), input) {
@@ -85,16 +87,43 @@ pub async fn drive(ui: &Ui, k: Option<&Kube>, auth: Auth, plan: Plan) -> Finish 
                 sh.perform(effect).await;
                 continue;
             }
+            let must_finish = m.uninterruptible();
+            // Checked before every change: a lost Lease stops the restore
+            // as Ctrl-C does (writers put back), the effect not carried out.
+            if !interrupted && !must_finish {
+                if let Some(why) = lost.as_ref().and_then(|l| l.borrow().clone()) {
+                    interrupted = true;
+                    ui.line(
+                        "restore",
+                        &Line::Warn(format!(
+                            "the lock Lease was lost ({why}); putting things back"
+                        )),
+                    );
+                    inputs.push_back(Input::LeaseLost(why));
+                    continue;
+                }
+            }
             // A load handles Ctrl-C itself, to say how far it got.
-            let result = if interrupted || matches!(effect, Effect::Load { .. }) {
+            let result = if interrupted || must_finish || matches!(effect, Effect::Load { .. }) {
                 sh.perform(effect).await
             } else {
+                let lost_now = async {
+                    match lost.as_mut() {
+                        Some(l) => crate::kube::lease::lost_signal(l).await,
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::select! {
                     r = sh.perform(effect) => r,
                     _ = &mut ctrl_c => {
                         interrupted = true;
                         ui.line("restore", &Line::Warn("interrupted; putting things back".into()));
                         Input::Interrupt
+                    }
+                    why = lost_now => {
+                        interrupted = true;
+                        ui.line("restore", &Line::Warn(format!("the lock Lease was lost ({why}); putting things back")));
+                        Input::LeaseLost(why)
                     }
                 }
             };
@@ -273,7 +302,9 @@ impl Shell<'_> {
                 Input::Probed(id, exec::probe(&self.pods, &target, &tools).await)
             }
             Effect::GetWriter { id, writer } => Input::Writer(id, self.get_writer(&writer).await),
-            Effect::Lock { id, request } => Input::Lock(id, self.locks.perform(request).await),
+            Effect::Lock { id, request } => {
+                Input::Lock(id, self.locks.perform(self.ui, request).await)
+            }
             Effect::Confirm { id } => Input::Answer(id, confirm().await),
             Effect::Annotate {
                 id,
