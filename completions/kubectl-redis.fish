@@ -252,6 +252,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l service-account-annotation -d 'An annotation on the ServiceAccount, for cloud identity: eks.amazonaws.com/role-arn=ARN (IRSA), iam.gke.io/gcp-service-account=EMAIL, azure.workload.identity/client-id=ID; repeatable' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l pushgateway -d 'Push each run\'s metrics to this Prometheus Pushgateway' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l alert-after -d 'How old the newest successful backup may get before RedisBackupTooOld fires [default: twice the schedule\'s period]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l job-deadline -d 'Kill a Job still running after this long (activeDeadlineSeconds), so a stalled run cannot block the later ones [default: the schedule\'s period, 10m to 6h]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l drill-cron -d 'When the drill runs' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l drill-in -d 'Namespace of the drill\'s throwaway pod (the Role there is yours to grant)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l drill-identity-from-secret -d 'The drill decrypts backups with the age identity in this Secret\'s key (add get on that Secret to the Role yourself)' -r

@@ -161,7 +161,9 @@ kubectl_redis_backup_newest_age_seconds{dir=\"a\"} 5\n";
 
 #[test]
 fn schedules() {
-    use kubectl_redis_core::ops::schedule::{cron_for, manifests, yaml, Spec, Volume};
+    use kubectl_redis_core::ops::schedule::{
+        cron_for, default_deadline_s, manifests, yaml, Spec, Volume,
+    };
     assert_eq!(cron_for(1800).as_deref(), Ok("*/30 * * * *"));
     assert_eq!(cron_for(3600).as_deref(), Ok("0 * * * *"));
     assert_eq!(cron_for(6 * 3600).as_deref(), Ok("0 */6 * * *"));
@@ -181,9 +183,18 @@ fn schedules() {
         env_secret: None,
         sa_annotations: Vec::new(),
         drill: None,
+        deadline_s: 3600,
     });
     let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
     assert_eq!(kinds, ["ServiceAccount", "Role", "RoleBinding", "CronJob"]);
+    // A stuck Job is killed: with Forbid it would block every later one.
+    assert_eq!(
+        docs[3]["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"],
+        3600
+    );
+    assert_eq!(default_deadline_s(Some(1800)), 1800);
+    assert_eq!(default_deadline_s(Some(60)), 600);
+    assert_eq!(default_deadline_s(None), 6 * 3600);
     insta::assert_snapshot!("schedule-yaml", yaml(&docs));
 }
 
@@ -563,6 +574,7 @@ fn schedule_to_object_storage() {
         env_secret: Some("backup-az".into()),
         sa_annotations: vec![("azure.workload.identity/client-id".into(), "abc".into())],
         drill: None,
+        deadline_s: 3600,
     };
     let docs = manifests(&spec);
     let sa = &docs[0];
@@ -615,6 +627,7 @@ fn schedule_with_a_weekly_drill() {
             cron: "0 4 * * 0".into(),
             args: vec!["--in".into(), "drills".into()],
         }),
+        deadline_s: 3600,
     });
     let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
     assert_eq!(

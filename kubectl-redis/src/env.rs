@@ -43,6 +43,25 @@ pub fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
+/// How long a transfer may go without a byte either way before it counts
+/// as stalled (a half-open port-forward, a hung server or bucket):
+/// `$KUBECTL_REDIS_STALL_TIMEOUT` seconds, else 60.
+pub fn stall() -> Duration {
+    let s = env_nonempty("KUBECTL_REDIS_STALL_TIMEOUT")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(60);
+    Duration::from_secs(s)
+}
+
+/// The end of a stalled-transfer message: how long, and the knob.
+pub fn stalled(what: &str) -> String {
+    format!(
+        "{what} for {} s: the transfer stalled (a half-open port-forward or a hung server); for a slower link raise $KUBECTL_REDIS_STALL_TIMEOUT (seconds)",
+        stall().as_secs()
+    )
+}
+
 pub fn env_nonempty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }

@@ -160,3 +160,116 @@ fn a_cluster_naming_another_host_gets_no_password() {
         stranger.seen()
     );
 }
+
+/// Runs the plugin with `env` added, killing it if it has not ended after
+/// `secs` (then the test fails: the plugin hung).
+fn plugin_within(secs: u64, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
+    let mut c = Command::new(bin());
+    c.args(args)
+        .env("NO_COLOR", "1")
+        .env("REDISCLI_AUTH", PW)
+        .env_remove("KUBECONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().expect("run the plugin");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let o = child.wait_with_output().expect("output");
+            panic!(
+                "the plugin still ran after {secs} s: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let o = child.wait_with_output().expect("output");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// A standalone 7.0 server as far as `INFO` says; `sync` answers SYNC.
+fn standalone(sync: impl Fn() -> Act + Send + Sync + 'static) -> Fake {
+    Fake::start("127.0.0.1:0", move |a| {
+        match upper(a, 0).as_str() {
+        "AUTH" | "REPLCONF" => simple("OK"),
+        "PING" => simple("PONG"),
+        "INFO" => bulk(
+            b"# Server\r\nredis_version:7.0.15\r\nrun_id:0123456789012345678901234567890123456789\r\n# Replication\r\nrole:master\r\nconnected_slaves:0\r\n# Cluster\r\ncluster_enabled:0\r\n# Persistence\r\nrdb_bgsave_in_progress:0\r\n",
+        ),
+        "CONFIG" => Act::Reply(b"*0\r\n".to_vec()),
+        "SYNC" | "PSYNC" => sync(),
+        _ => error("ERR unknown command"),
+    }
+    })
+}
+
+/// Finding 5: a snapshot that stops arriving once its size is known ends
+/// the backup with a stall error (before, the read waited forever, holding
+/// the Lease), and nothing is saved.
+#[test]
+fn a_snapshot_that_stalls_ends_the_backup() {
+    let fake =
+        standalone(|| Act::ReplyThenStall(b"$100000\r\nREDIS0009\xfa\x09redis-ver".to_vec()));
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let od = tmp.path().to_string_lossy().into_owned();
+    let (code, stdout, stderr) = plugin_within(
+        60,
+        &[("KUBECTL_REDIS_STALL_TIMEOUT", "2")],
+        &[
+            "backup",
+            "--url",
+            &fake.url(),
+            "--out-dir",
+            &od,
+            "-o",
+            "json",
+        ],
+    );
+    assert_ne!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("the transfer stalled") && stdout.contains("KUBECTL_REDIS_STALL_TIMEOUT"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(fake.saw("SYNC") || fake.saw("PSYNC"), "{:?}", fake.seen());
+    assert!(
+        files_in(tmp.path()).is_empty(),
+        "{:?}",
+        files_in(tmp.path())
+    );
+}
+
+/// Finding 5: a server that accepts the connection and never answers is
+/// named as stalled, not waited on forever.
+#[test]
+fn a_server_that_never_answers_is_named() {
+    let fake = Fake::start("127.0.0.1:0", |_| Act::ReplyThenStall(Vec::new()));
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let od = tmp.path().to_string_lossy().into_owned();
+    let (code, stdout, stderr) = plugin_within(
+        60,
+        &[("KUBECTL_REDIS_STALL_TIMEOUT", "2")],
+        &[
+            "backup",
+            "--url",
+            &fake.url(),
+            "--out-dir",
+            &od,
+            "-o",
+            "json",
+        ],
+    );
+    assert_ne!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("stalled"), "{stdout}\n{stderr}");
+    assert!(files_in(tmp.path()).is_empty());
+}

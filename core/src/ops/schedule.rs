@@ -31,6 +31,16 @@ pub struct Spec {
     /// `--drill`: a second CronJob restoring the newest backup into a
     /// throwaway pod and checking it.
     pub drill: Option<Drill>,
+    /// The Jobs' `activeDeadlineSeconds`: a run stuck longer is killed, so
+    /// with `concurrencyPolicy: Forbid` it cannot block every later one.
+    pub deadline_s: u64,
+}
+
+/// The Jobs' deadline when none is given: the schedule's period (a run
+/// still going when the next is due is stuck), at least 10 minutes and at
+/// most 6 hours.
+pub fn default_deadline_s(every_s: Option<u64>) -> u64 {
+    period_s(every_s).clamp(600, 6 * 3600)
 }
 
 /// The restore drill's schedule.
@@ -170,7 +180,7 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
                 "concurrencyPolicy": "Forbid",
                 "successfulJobsHistoryLimit": 3,
                 "failedJobsHistoryLimit": 3,
-                "jobTemplate": {"spec": {"backoffLimit": 0, "template": {"metadata": {"labels": labels}, "spec": p}}}
+                "jobTemplate": {"spec": {"backoffLimit": 0, "activeDeadlineSeconds": s.deadline_s, "template": {"metadata": {"labels": labels}, "spec": p}}}
             }
         })
     });
@@ -189,7 +199,7 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
                 "concurrencyPolicy": "Forbid",
                 "successfulJobsHistoryLimit": 3,
                 "failedJobsHistoryLimit": 3,
-                "jobTemplate": {"spec": {"backoffLimit": 1, "template": {"metadata": {"labels": pod_labels}, "spec": pod}}}
+                "jobTemplate": {"spec": {"backoffLimit": 1, "activeDeadlineSeconds": s.deadline_s, "template": {"metadata": {"labels": pod_labels}, "spec": pod}}}
             }
         }),
     ];

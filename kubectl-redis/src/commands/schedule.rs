@@ -85,6 +85,9 @@ pub struct ScheduleArgs {
     /// How old the newest successful backup may get before RedisBackupTooOld fires [default: twice the schedule's period]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "alerts")]
     pub alert_after: Option<Duration>,
+    /// Kill a Job still running after this long (activeDeadlineSeconds), so a stalled run cannot block the later ones [default: the schedule's period, 10m to 6h]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub job_deadline: Option<Duration>,
     /// Also schedule a restore drill: a second CronJob (NAME-drill) restoring the newest backup into a throwaway pod and checking it (`kubectl redis drill`); its Job fails (exit 7) on any difference
     #[arg(long)]
     pub drill: bool,
@@ -258,6 +261,14 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
                 args: a,
             }
         }),
+        deadline_s: args
+            .job_deadline
+            .map(|d| d.as_secs().max(1))
+            .unwrap_or_else(|| {
+                kubectl_redis_core::ops::schedule::default_deadline_s(
+                    args.every.map(|d| d.as_secs()),
+                )
+            }),
     };
     let mut docs = manifests(&spec);
     if args.alerts {

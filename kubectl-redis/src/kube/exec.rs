@@ -227,9 +227,11 @@ pub async fn copy_out(
         // Verified while it streams: no second pass over the file.
         let mut check = crate::store::rdbfile::Inline::new(true);
         loop {
-            let buf = reader
-                .fill_buf()
+            // No byte for the stall timeout: the copy stopped (a half-open
+            // stream through the API server), not slow.
+            let buf = tokio::time::timeout(crate::env::stall(), reader.fill_buf())
                 .await
+                .map_err(|_| CopyError::Failed(crate::env::stalled("the pod sent nothing")))?
                 .map_err(|e| CopyError::Failed(format!("reading from the pod: {e}")))?;
             if buf.is_empty() {
                 break;
@@ -240,8 +242,11 @@ pub async fn copy_out(
                 head.extend_from_slice(&buf[..take]);
             }
             check.feed(buf);
-            w.write_all(buf)
+            tokio::time::timeout(crate::env::stall(), w.write_all(buf))
                 .await
+                .map_err(|_| {
+                    CopyError::Failed(crate::env::stalled("the destination accepted no bytes"))
+                })?
                 .map_err(|e| CopyError::Failed(format!("writing the local file: {e}")))?;
             reader.consume(n);
             bytes += n as u64;

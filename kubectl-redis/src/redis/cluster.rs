@@ -18,7 +18,7 @@ use kubectl_redis_core::topo::cluster::{Router, SlotMap, SLOTS};
 use kubectl_redis_core::wire::repl::parse_reply;
 use kubectl_redis_core::wire::reply::Reply;
 use std::io::Read;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
@@ -26,7 +26,6 @@ use tokio::sync::mpsc;
 const MAX_IN_FLIGHT: usize = 50_000;
 /// Bytes of unanswered commands kept for a redirection.
 const MAX_RETAINED: usize = 64 << 20;
-const STALL: Duration = Duration::from_secs(60);
 
 /// The slot map, asked of one node, reached at `entry` (a node listed
 /// without an address is that one).
@@ -147,7 +146,7 @@ impl<'a> Nodes<'a> {
             self.send(n, cmd.clone())?;
         }
         let mut got: Vec<Option<Reply>> = vec![None; nodes.len()];
-        let deadline = Instant::now() + STALL;
+        let deadline = Instant::now() + crate::env::stall();
         loop {
             for (k, &n) in nodes.iter().enumerate() {
                 if got[k].is_none() {
@@ -371,8 +370,8 @@ async fn pump(
                 ui.line("restore", &Line::Warn(
                     "interrupted: sending what is already prepared, then stopping".into()));
             }
-            _ = tokio::time::sleep_until((last + STALL).into()) => {
-                error.get_or_insert(format!("the cluster neither read nor answered for {} s", STALL.as_secs()));
+            _ = tokio::time::sleep_until((last + crate::env::stall()).into()) => {
+                error.get_or_insert(crate::env::stalled("the cluster neither read nor answered"));
                 break;
             }
         }

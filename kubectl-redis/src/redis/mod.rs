@@ -49,9 +49,9 @@ impl Conn {
     }
 
     async fn round_trip(&mut self, bytes: &[u8]) -> Answer {
-        self.io
-            .write_all(bytes)
+        tokio::time::timeout(crate::env::stall(), self.io.write_all(bytes))
             .await
+            .map_err(|_| crate::env::stalled("Redis read nothing"))?
             .map_err(|e| format!("writing to Redis: {e}"))?;
         loop {
             if let Some((r, n)) = repl::parse_reply(&self.buf) {
@@ -59,10 +59,9 @@ impl Conn {
                 return Ok(r);
             }
             let mut tmp = [0u8; 4096];
-            let n = self
-                .io
-                .read(&mut tmp)
+            let n = tokio::time::timeout(crate::env::stall(), self.io.read(&mut tmp))
                 .await
+                .map_err(|_| crate::env::stalled("Redis sent no answer"))?
                 .map_err(|e| format!("reading from Redis: {e}"))?;
             if n == 0 {
                 return Err("Redis closed the connection during the handshake".into());
@@ -116,7 +115,16 @@ impl Conn {
                         Err(_) => break Err(SyncError::Timeout),
                     }
                 } else {
-                    read.await
+                    // Framing known, bytes are due: none for the stall
+                    // timeout means the transfer stopped.
+                    match tokio::time::timeout(crate::env::stall(), read).await {
+                        Ok(r) => r,
+                        Err(_) => {
+                            break Err(SyncError::Io(crate::env::stalled(
+                                "the server sent no snapshot bytes",
+                            )))
+                        }
+                    }
                 };
                 match n {
                     Ok(0) => {
@@ -136,8 +144,14 @@ impl Conn {
                 let rdb = &data[range.clone()];
                 sha.update(rdb);
                 if !rdb.is_empty() && pending_write.is_none() {
-                    if let Err(e) = w.write_all(rdb).await {
-                        pending_write = Some(e);
+                    match tokio::time::timeout(crate::env::stall(), w.write_all(rdb)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => pending_write = Some(e),
+                        Err(_) => {
+                            break Err(SyncError::Io(crate::env::stalled(
+                                "the destination accepted no bytes",
+                            )))
+                        }
                     }
                 }
             }
@@ -217,8 +231,6 @@ pub fn redacted(url: &str) -> String {
 /// commands may wait to be written: both sides' memory stays bounded.
 const MAX_IN_FLIGHT: usize = 50_000;
 const MAX_UNSENT: usize = 1 << 20;
-/// A server that neither reads nor answers for this long has stopped.
-const STALL: Duration = Duration::from_secs(60);
 
 impl Conn {
     /// Sends a command whose arguments may be any bytes; one reply.
@@ -332,8 +344,8 @@ impl Conn {
                     ui.line("restore", &kubectl_redis_core::backup::Line::Warn(
                         "interrupted: sending what is already prepared, then stopping".into()));
                 }
-                _ = tokio::time::sleep_until((last + STALL).into()) => {
-                    error.get_or_insert(format!("Redis neither read nor answered for {} s", STALL.as_secs()));
+                _ = tokio::time::sleep_until((last + crate::env::stall()).into()) => {
+                    error.get_or_insert(crate::env::stalled("Redis neither read nor answered"));
                     break;
                 }
             }
