@@ -36,7 +36,7 @@ need_root() { [ "$(id -u)" = 0 ] || die "must run as root (starts dockerd and ku
 cmd_deps() {
   need_root
   local pkgs=(etcd-server docker.io containerd runc golang-go rsync jq socat conntrack
-              iptables openssl redis-server redis-tools util-linux procps dpkg-dev curl time)
+              iptables openssl redis-server redis-tools util-linux procps dpkg-dev curl time age)
   local missing=()
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -135,7 +135,12 @@ fn runtime(ui: &Ui) -> Option<tokio::runtime::Runtime> {
         .enable_all()
         .build()
     {
-        Ok(rt) => Some(rt),
+        Ok(rt) => {
+            // Signals are handled from the start: a plaintext copy made
+            // before the work begins is removed on Ctrl-C or SIGTERM too.
+            rt.spawn(crate::signals::watch_signals());
+            Some(rt)
+        }
         Err(e) => {
             ui.error(&format!("cannot start the async runtime: {e}"), None);
             None

@@ -17,6 +17,7 @@ mod kube;
 mod metrics;
 mod output;
 mod redis;
+mod signals;
 mod store;
 mod ui;
 

@@ -273,3 +273,94 @@ fn a_server_that_never_answers_is_named() {
     assert!(stdout.contains("stalled"), "{stdout}\n{stderr}");
     assert!(files_in(tmp.path()).is_empty());
 }
+
+/// Finding 6: a restore of an encrypted backup decrypts it into a private
+/// directory. SIGTERM while the restore waits on its server ends it with
+/// that directory removed (before, SIGTERM was never handled and killed the
+/// process, leaving the plaintext); a directory a killed run left behind
+/// (its process gone) is removed by the next run.
+#[test]
+fn a_signal_leaves_no_plaintext_behind() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let tmpdir = tmp.path().join("t");
+    std::fs::create_dir_all(&tmpdir).expect("mkdir");
+    let stale = tmpdir.join("kubectl-redis-999999-left");
+    std::fs::create_dir_all(&stale).expect("mkdir");
+    std::fs::write(stale.join(".restore-x"), b"plaintext").expect("write");
+    let plain = rdb_file(tmp.path(), &[("secret", "value")]);
+    let key = tmp.path().join("key.txt");
+    assert!(Command::new("age-keygen")
+        .arg("-o")
+        .arg(&key)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("age-keygen")
+        .success());
+    let public = Command::new("age-keygen")
+        .arg("-y")
+        .arg(&key)
+        .output()
+        .expect("age-keygen -y");
+    let public = String::from_utf8_lossy(&public.stdout).trim().to_string();
+    let enc = tmp.path().join("fake.rdb.age");
+    assert!(Command::new("age")
+        .args(["-r", &public, "-o"])
+        .arg(&enc)
+        .arg(&plain)
+        .status()
+        .expect("age")
+        .success());
+    // A server that never answers: the restore waits there, its plaintext
+    // copy made.
+    let fake = Fake::start("127.0.0.1:0", |_| Act::ReplyThenStall(Vec::new()));
+    let mut child = Command::new(bin())
+        .args([
+            "restore",
+            "--method",
+            "live",
+            "--yes",
+            "--url",
+            &fake.url(),
+            "-i",
+        ])
+        .arg(&key)
+        .arg("--file")
+        .arg(&enc)
+        .env("NO_COLOR", "1")
+        .env("TMPDIR", &tmpdir)
+        .env("KUBECTL_REDIS_STALL_TIMEOUT", "300")
+        .env_remove("REDISCLI_AUTH")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the plugin");
+    let mine = format!("kubectl-redis-{}-", child.id());
+    let copies = || {
+        files_in(&tmpdir)
+            .into_iter()
+            .filter(|n| n.starts_with("kubectl-redis-"))
+            .collect::<Vec<_>>()
+    };
+    common::wait_until(30, "the plaintext copy and the connection", || {
+        copies().iter().any(|n| n.starts_with(&mine)) && fake.connections() > 0
+    });
+    assert!(!stale.exists(), "the killed run's copy is still there");
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill")
+        .success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().expect("wait").is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "SIGTERM did not end the restore"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let o = child.wait_with_output().expect("output");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_eq!(copies(), Vec::<String>::new(), "{stderr}");
+}

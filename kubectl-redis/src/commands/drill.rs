@@ -167,6 +167,8 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
         &Line::Step(format!("start {ns}/{name} ({})", spec.image)),
     );
     let manifest = drill::pod(&spec);
+    // From the pod's creation, a signal deletes it before the exit.
+    let _handled = crate::signals::Handled::new();
     let created = match serde_json::from_value::<Pod>(manifest) {
         Ok(p) => pods
             .create(&PostParams::default(), &p)
@@ -184,7 +186,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
     let t0 = Instant::now();
     let outcome = tokio::select! {
         o = drill_in(ui, &dk, &pods, &spec, &path, &args, &mut report, t0) => o,
-        _ = tokio::signal::ctrl_c() => Outcome {
+        _ = crate::signals::interrupted() => Outcome {
             exit: Exit::Interrupted,
             error: Some(("interrupted".into(), "the drill pod is being deleted".into())),
         },

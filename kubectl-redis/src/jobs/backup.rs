@@ -440,7 +440,9 @@ pub async fn drive(shell: &mut Shell<'_>, plan: Plan) -> Finish {
     let now = || u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
     let mut m = Backup::new(plan);
     let mut inputs = VecDeque::from([Input::Start]);
-    let mut ctrl_c = pin!(tokio::signal::ctrl_c());
+    // Signals are this loop's to handle (the run winds down itself).
+    let _handled = crate::signals::Handled::new();
+    let mut ctrl_c = pin!(crate::signals::interrupted());
     let mut interrupted = false;
     // The Lease's renewal (this run's own, or a whole cluster backup's)
     // says when it was lost.

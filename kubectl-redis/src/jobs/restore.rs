@@ -67,7 +67,9 @@ pub async fn drive(ui: &Ui, k: Option<&Kube>, auth: Auth, plan: Plan) -> Finish 
     };
     let mut m = Restore::new(plan);
     let mut inputs = VecDeque::from([Input::Start]);
-    let mut ctrl_c = pin!(tokio::signal::ctrl_c());
+    // Signals are this loop's to handle (the run winds down itself).
+    let _handled = crate::signals::Handled::new();
+    let mut ctrl_c = pin!(crate::signals::interrupted());
     let mut interrupted = false;
     // The Lease's renewal says when it was lost (never, with --url).
     let mut lost = sh.sh.as_ref().map(|s| s.locks.lost_watch());

@@ -285,7 +285,7 @@ async fn pump(
     let mut ordered: Vec<u8> = Vec::new();
     let mut eof = false;
     let mut error: Option<String> = None;
-    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut ctrl_c = std::pin::pin!(crate::signals::interrupted());
     let mut last = Instant::now();
     loop {
         let stopping = loaded.interrupted || error.is_some() || loader.failed().is_some();

@@ -273,7 +273,7 @@ impl Conn {
         let mut interrupted = false;
         let mut chunk = vec![0u8; 256 << 10];
         let mut rbuf = vec![0u8; 64 << 10];
-        let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+        let mut ctrl_c = std::pin::pin!(crate::signals::interrupted());
         let (mut rd, mut wr) = tokio::io::split(&mut self.io);
         let mut last = Instant::now();
         loop {

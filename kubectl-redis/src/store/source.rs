@@ -449,6 +449,7 @@ pub struct LocalCopy {
 impl Drop for LocalCopy {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+        crate::signals::unregister_private(&self.dir);
     }
 }
 
@@ -477,7 +478,16 @@ pub async fn local_copy(
         )
     })?;
     let raw = src.reader().await.map_err(storage)?;
-    let (dir, file) = crate::store::files::create_temp(&private_dir(), ".restore-")
+    let private = private_dir().map_err(|e| {
+        (
+            Exit::Error,
+            Problem {
+                message: e,
+                hint: "set $TMPDIR to a writable directory".into(),
+            },
+        )
+    })?;
+    let (dir, file) = crate::store::files::create_temp(&private.to_string_lossy(), ".restore-")
         .map_err(|e| {
             (
                 Exit::Error,
@@ -603,14 +613,82 @@ pub async fn local_copy(
     Ok((copy, read))
 }
 
-/// A new private directory (0700) for a plaintext copy.
-fn private_dir() -> String {
+/// A new private directory for a plaintext copy, made as `mkdtemp` does
+/// (a random name, created 0700 only if it did not exist: never one an
+/// attacker prepared), named after this process so a later run can tell a
+/// killed run's leftovers, which it removes first. Registered to be removed
+/// if a signal ends the process.
+fn private_dir() -> Result<PathBuf, String> {
     let base = std::env::temp_dir();
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    base.join(format!("kubectl-redis-{}-{n:x}", std::process::id()))
-        .to_string_lossy()
-        .into_owned()
+    remove_stale(&base);
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("kubectl-redis-{}-", std::process::id()))
+        .tempdir_in(&base)
+        .map_err(|e| {
+            format!(
+                "cannot create a private directory in {}: {e}",
+                base.display()
+            )
+        })?
+        .keep();
+    crate::signals::register_private(&dir);
+    Ok(dir)
+}
+
+/// Removes `kubectl-redis-PID-*` directories in `base` that this user owns
+/// and whose process is gone (plaintext a killed run left behind).
+fn remove_stale(base: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("kubectl-redis-")
+            .and_then(|r| r.split_once('-'))
+            .and_then(|(p, _)| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
+            continue;
+        };
+        if !meta.is_dir() || !owned_by_me(&meta) || pid == std::process::id() as i32 || alive(pid) {
+            continue;
+        }
+        if std::fs::remove_dir_all(e.path()).is_ok() {
+            eprintln!(
+                "note: removed {}, a private copy left by a killed run (process {pid})",
+                e.path().display()
+            );
+        }
+    }
+}
+
+#[cfg(unix)]
+fn owned_by_me(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions.
+    meta.uid() == unsafe { libc::geteuid() }
+}
+
+#[cfg(not(unix))]
+fn owned_by_me(_: &std::fs::Metadata) -> bool {
+    false
+}
+
+/// Whether process `pid` exists (a signal 0 reaches it or is refused).
+#[cfg(unix)]
+fn alive(pid: i32) -> bool {
+    if pid <= 0 {
+        return true;
+    }
+    // SAFETY: kill with signal 0 only checks for the process.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+#[cfg(not(unix))]
+fn alive(_: i32) -> bool {
+    true
 }
