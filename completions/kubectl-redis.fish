@@ -244,7 +244,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l method -d 'The backup method the Job uses' -r -f -a "auto\t''
 stream\t''
 bgsave\t''"
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l password-from-secret -d 'Password Secret for the backup (NAME/KEY); add get on secrets to the Role yourself' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l password-from-secret -d 'Password Secret for the backup (NAME/KEY); the Role may read that Secret only' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l repo -d 'Back up to this object storage instead of a volume (s3://BUCKET/PREFIX, gs://..., az://...)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l encrypt-to -d 'Encrypt each backup with age to this recipient (public key); repeatable' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l passphrase-from-secret -d 'Encrypt each backup with the passphrase in this Secret\'s key (add get on that Secret to the Role yourself)' -r

@@ -162,7 +162,7 @@ kubectl_redis_backup_newest_age_seconds{dir=\"a\"} 5\n";
 #[test]
 fn schedules() {
     use kubectl_redis_core::ops::schedule::{
-        cron_for, default_deadline_s, manifests, yaml, Spec, Volume,
+        cron_for, default_deadline_s, manifests, yaml, Access, Spec, Volume,
     };
     assert_eq!(cron_for(1800).as_deref(), Ok("*/30 * * * *"));
     assert_eq!(cron_for(3600).as_deref(), Ok("0 * * * *"));
@@ -184,6 +184,7 @@ fn schedules() {
         sa_annotations: Vec::new(),
         drill: None,
         deadline_s: 3600,
+        access: Access::default(),
     });
     let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
     assert_eq!(kinds, ["ServiceAccount", "Role", "RoleBinding", "CronJob"]);
@@ -561,7 +562,7 @@ fn object_storage_listing_needs_manifests() {
 /// ServiceAccount, and Azure workload identity labels the pod.
 #[test]
 fn schedule_to_object_storage() {
-    use kubectl_redis_core::ops::schedule::{alert_rule, manifests, Spec, Volume};
+    use kubectl_redis_core::ops::schedule::{alert_rule, manifests, Access, Spec, Volume};
     let spec = Spec {
         namespace: "prod".into(),
         cron: "0 * * * *".into(),
@@ -575,6 +576,7 @@ fn schedule_to_object_storage() {
         sa_annotations: vec![("azure.workload.identity/client-id".into(), "abc".into())],
         drill: None,
         deadline_s: 3600,
+        access: Access::default(),
     };
     let docs = manifests(&spec);
     let sa = &docs[0];
@@ -611,7 +613,7 @@ fn schedule_to_object_storage() {
 /// the same repository, and a Role that may create and delete its pod.
 #[test]
 fn schedule_with_a_weekly_drill() {
-    use kubectl_redis_core::ops::schedule::{manifests, Drill, Spec, Volume};
+    use kubectl_redis_core::ops::schedule::{manifests, Access, Drill, Spec, Volume};
     let docs = manifests(&Spec {
         namespace: "prod".into(),
         cron: "0 * * * *".into(),
@@ -626,8 +628,15 @@ fn schedule_with_a_weekly_drill() {
         drill: Some(Drill {
             cron: "0 4 * * 0".into(),
             args: vec!["--in".into(), "drills".into()],
+            namespace: Some("drills".into()),
+            secret_names: vec!["drill-key".into()],
         }),
         deadline_s: 3600,
+        access: Access {
+            exec: false,
+            lease_names: vec!["kubectl-redis-redis".into()],
+            secret_names: vec!["redis-auth".into()],
+        },
     });
     let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
     assert_eq!(
@@ -637,10 +646,52 @@ fn schedule_with_a_weekly_drill() {
             "Role",
             "RoleBinding",
             "CronJob",
+            "ServiceAccount",
+            "Role",
+            "RoleBinding",
+            "Role",
+            "RoleBinding",
             "CronJob"
         ]
     );
-    let drill = &docs[4];
+    // The backup's Role: no exec for the stream method, no pod creation,
+    // write on its own Lease only (create cannot be limited by name), its
+    // own Secret only.
+    let backup = serde_json::to_string(&docs[1]["rules"]).unwrap();
+    assert!(!backup.contains("pods/exec"), "{backup}");
+    assert_eq!(
+        docs[1]["rules"],
+        serde_json::json!([
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+            {"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["get", "create"]},
+            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": ["kubectl-redis-redis"], "verbs": ["get", "update", "patch", "delete"]},
+            {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["redis-auth"], "verbs": ["get"]}
+        ])
+    );
+    // The drill's own ServiceAccount, Role in the drill namespace (its pod's
+    // life) and a read-only Role where Redis runs.
+    assert_eq!(docs[4]["metadata"]["name"], "kubectl-redis-backup-drill");
+    assert_eq!(docs[5]["metadata"]["namespace"], "drills");
+    assert_eq!(
+        docs[5]["rules"][0]["verbs"],
+        serde_json::json!(["get", "list", "create", "delete"])
+    );
+    assert_eq!(
+        docs[5]["rules"][3]["resourceNames"],
+        serde_json::json!(["drill-key"])
+    );
+    assert_eq!(docs[6]["subjects"][0]["namespace"], "prod");
+    assert_eq!(docs[7]["metadata"]["namespace"], "prod");
+    assert_eq!(
+        docs[7]["rules"][0]["verbs"],
+        serde_json::json!(["get", "list"])
+    );
+    let drill = &docs[9];
+    assert_eq!(
+        drill["spec"]["jobTemplate"]["spec"]["template"]["spec"]["serviceAccountName"],
+        "kubectl-redis-backup-drill"
+    );
     assert_eq!(drill["metadata"]["name"], "kubectl-redis-backup-drill");
     assert_eq!(drill["spec"]["schedule"], "0 4 * * 0");
     let c = &drill["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];
@@ -658,9 +709,4 @@ fn schedule_with_a_weekly_drill() {
         ])
     );
     assert_eq!(c["envFrom"][0]["secretRef"]["name"], "backup-s3");
-    let pods = &docs[1]["rules"][0];
-    assert_eq!(
-        pods["verbs"],
-        serde_json::json!(["get", "list", "create", "delete"])
-    );
 }

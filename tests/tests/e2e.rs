@@ -1940,6 +1940,22 @@ fn scheduled_backup_runs_to_completion() {
             "{stdout}"
         );
     }
+    // The least the stream method needs: no exec, write on its own Lease
+    // only; the Job below succeeds with just that.
+    let rules = kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "get",
+        "role",
+        "kubectl-redis-backup",
+        "-o",
+        "jsonpath={.rules}",
+    ]);
+    assert!(!rules.contains("pods/exec"), "{rules}");
+    assert!(
+        rules.contains(r#""resourceNames":["kubectl-redis-redis"]"#),
+        "{rules}"
+    );
     let api = kubectl_ok(&[
         "-n",
         &s.ns,

@@ -34,6 +34,23 @@ pub struct Spec {
     /// The Jobs' `activeDeadlineSeconds`: a run stuck longer is killed, so
     /// with `concurrencyPolicy: Forbid` it cannot block every later one.
     pub deadline_s: u64,
+    /// What the backup's Role grants beyond finding pods and the
+    /// port-forward.
+    pub access: Access,
+}
+
+/// The narrowing of a Role: exec only for a method that may run redis-cli
+/// in the pod, and Leases and Secrets by name where the names are known.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Access {
+    /// `pods/exec` (the bgsave method, or auto's fallback to it).
+    pub exec: bool,
+    /// The lock Leases the backup may write (`kubectl-redis-WORKLOAD`);
+    /// empty when the workload could not be found: every Lease then.
+    pub lease_names: Vec<String>,
+    /// The Secrets it reads through the API (`--password-from-secret`,
+    /// `--passphrase-from-secret`, the Redis container's own password).
+    pub secret_names: Vec<String>,
 }
 
 /// The Jobs' deadline when none is given: the schedule's period (a run
@@ -50,6 +67,10 @@ pub struct Drill {
     pub cron: String,
     /// Arguments after `drill --latest -n NS --repo R` (`--in`, identity, ...).
     pub args: Vec<String>,
+    /// `--in`: where the throwaway pod runs (else the Redis namespace).
+    pub namespace: Option<String>,
+    /// Secrets the drill reads (`--identity-from-secret`).
+    pub secret_names: Vec<String>,
 }
 
 /// The backup directory's volume.
@@ -86,21 +107,45 @@ pub fn cron_for(every_s: u64) -> Result<String, String> {
 }
 
 /// The least RBAC a scheduled backup needs: find the pod, stream through a
-/// port-forward (or exec for the bgsave fallback), hold the Lease. Both get
-/// and create on the stream subresources: websocket streams are authorized as
-/// get before Kubernetes 1.31, as create after.
-pub fn rules(drill: bool) -> Value {
-    let pods = if drill {
-        // The drill starts and deletes its throwaway pod.
-        json!(["get", "list", "create", "delete"])
+/// port-forward (exec only where `access` says the method may use it),
+/// hold its Lease, read the Secrets it names. Both get and create on the
+/// stream subresources: websocket streams are authorized as get before
+/// Kubernetes 1.31, as create after. `create` cannot be limited by name in
+/// RBAC, so a Lease's creation is granted apart from the rest.
+pub fn rules(access: &Access) -> Value {
+    let mut streams = vec!["pods/portforward"];
+    if access.exec {
+        streams.push("pods/exec");
+    }
+    let mut r = vec![
+        json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}),
+        json!({"apiGroups": [""], "resources": streams, "verbs": ["get", "create"]}),
+    ];
+    if access.lease_names.is_empty() {
+        r.push(json!({"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update", "patch", "delete"]}));
     } else {
-        json!(["get", "list"])
-    };
-    json!([
-        {"apiGroups": [""], "resources": ["pods"], "verbs": pods},
-        {"apiGroups": [""], "resources": ["pods/portforward", "pods/exec"], "verbs": ["get", "create"]},
-        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update", "patch", "delete"]}
-    ])
+        r.push(json!({"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]}));
+        r.push(json!({"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": access.lease_names, "verbs": ["get", "update", "patch", "delete"]}));
+    }
+    if !access.secret_names.is_empty() {
+        r.push(json!({"apiGroups": [""], "resources": ["secrets"], "resourceNames": access.secret_names, "verbs": ["get"]}));
+    }
+    Value::Array(r)
+}
+
+/// The drill's own Role, in the namespace its throwaway pod runs in: the
+/// pod's life, the port-forward into it, its Lease (named after a pod that
+/// does not exist yet, so not by name), the Secrets it reads.
+pub fn drill_rules(d: &Drill) -> Value {
+    let mut r = vec![
+        json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "create", "delete"]}),
+        json!({"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["get", "create"]}),
+        json!({"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update", "patch", "delete"]}),
+    ];
+    if !d.secret_names.is_empty() {
+        r.push(json!({"apiGroups": [""], "resources": ["secrets"], "resourceNames": d.secret_names, "verbs": ["get"]}));
+    }
+    Value::Array(r)
 }
 
 /// The four objects, in apply order.
@@ -169,6 +214,8 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
         let mut p = pod.clone();
         p["containers"][0]["name"] = json!("drill");
         p["containers"][0]["args"] = json!(args);
+        // Its own ServiceAccount: the backup's may not create pods.
+        p["serviceAccountName"] = json!(format!("{}-drill", s.name));
         let mut meta = meta(&format!("{}-drill", s.name));
         meta["labels"]["app.kubernetes.io/component"] = json!("restore-drill");
         let mut labels = pod_labels.clone();
@@ -186,7 +233,7 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
     });
     let mut docs = vec![
         json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": sa_meta}),
-        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta(&s.name), "rules": rules(s.drill.is_some())}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta(&s.name), "rules": rules(&s.access)}),
         json!({
             "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta(&s.name),
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": s.name},
@@ -203,6 +250,37 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
             }
         }),
     ];
+    if let Some(d) = &s.drill {
+        let name = format!("{}-drill", s.name);
+        let drill_ns = d.namespace.clone().unwrap_or_else(|| s.namespace.clone());
+        let mut labels = labels.clone();
+        labels["app.kubernetes.io/component"] = json!("restore-drill");
+        let meta_in = |ns: &str| json!({"name": name, "namespace": ns, "labels": labels});
+        let mut sa = meta_in(&s.namespace);
+        if let Some(a) = sa_meta.get("annotations") {
+            sa["annotations"] = a.clone();
+        }
+        let subject = json!([{"kind": "ServiceAccount", "name": name, "namespace": s.namespace}]);
+        docs.push(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": sa}));
+        docs.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta_in(&drill_ns), "rules": drill_rules(d)}));
+        docs.push(json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta_in(&drill_ns),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+            "subjects": subject
+        }));
+        if drill_ns != s.namespace {
+            // In the source namespace: find the Redis pod's image.
+            let mut source = meta_in(&s.namespace);
+            source["name"] = json!(format!("{name}-source"));
+            docs.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": source,
+                "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]}));
+            docs.push(json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": source,
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": format!("{name}-source")},
+                "subjects": subject
+            }));
+        }
+    }
     docs.extend(drill_job);
     docs
 }

@@ -9,7 +9,7 @@ use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams
 use kube::Api;
 use kubectl_redis_core::exit::Exit;
 use kubectl_redis_core::ops::schedule::{
-    alert_rule, cron_for, manifests, period_s, yaml, Drill, Spec, Volume,
+    alert_rule, cron_for, manifests, period_s, yaml, Access, Drill, Spec, Volume,
 };
 use std::time::Duration;
 
@@ -55,7 +55,7 @@ pub struct ScheduleArgs {
     /// The backup method the Job uses
     #[arg(long, value_name = "METHOD", default_value = "auto", value_parser = ["auto", "stream", "bgsave"])]
     pub method: String,
-    /// Password Secret for the backup (NAME/KEY); add get on secrets to the Role yourself
+    /// Password Secret for the backup (NAME/KEY); the Role may read that Secret only
     #[arg(long, value_name = "NAME/KEY")]
     pub password_from_secret: Option<String>,
     /// Back up to this object storage instead of a volume (s3://BUCKET/PREFIX, gs://..., az://...)
@@ -234,6 +234,56 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
             }
         }
     }
+    // The Role names the Leases and Secrets it grants, where they can be
+    // found: the Redis pods' workloads (their Leases) and password Secrets.
+    let secret_of = |r: &Option<String>| {
+        r.as_deref()
+            .and_then(|r| r.split_once('/'))
+            .map(|(n, _)| n.to_string())
+    };
+    let mut access = Access {
+        exec: args.method != "stream",
+        lease_names: Vec::new(),
+        secret_names: [
+            secret_of(&args.password_from_secret),
+            secret_of(&args.passphrase_from_secret),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    };
+    let looked_up = match &client {
+        Some(c) => Some(c.clone()),
+        // Printing only: the cluster if it answers quickly, else offline.
+        None => tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            crate::kube::connect(kube),
+        )
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .filter(|k| k.namespace == namespace)
+        .map(|k| k.client),
+    };
+    // As the Job will search (its environment has no $APP_LABEL).
+    let selector = args
+        .target
+        .selector
+        .clone()
+        .unwrap_or_else(|| "app=redis".to_string());
+    match &looked_up {
+        Some(c) => match narrowing(c, &namespace, &selector, args.target.pod.as_deref()).await {
+            Ok((leases, secrets)) if !leases.is_empty() => {
+                access.lease_names = leases;
+                access.secret_names.extend(secrets);
+            }
+            Ok(_) => ui.note(&format!("note: no pod matches {selector} in {namespace}: the Role allows writing every Lease there (run again once Redis runs to name its Lease)")),
+            Err(e) => ui.note(&format!("note: could not list the Redis pods ({e}): the Role allows writing every Lease in {namespace}")),
+        },
+        None => ui.note(&format!("note: the cluster was not reached: the Role allows writing every Lease in {namespace} and reading no Secret but those named by flags (run with cluster access, or --apply, to name them)")),
+    }
+    access.secret_names.sort();
+    access.secret_names.dedup();
     let spec = Spec {
         namespace: namespace.clone(),
         cron,
@@ -259,6 +309,10 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
             Drill {
                 cron: args.drill_cron.clone(),
                 args: a,
+                namespace: args.drill_in.clone(),
+                secret_names: secret_of(&args.drill_identity_from_secret)
+                    .into_iter()
+                    .collect(),
             }
         }),
         deadline_s: args
@@ -269,6 +323,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
                     args.every.map(|d| d.as_secs()),
                 )
             }),
+        access,
     };
     let mut docs = manifests(&spec);
     if args.alerts {
@@ -334,4 +389,37 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
         spec.cron, spec.name, spec.name
     ));
     Exit::Ok
+}
+
+/// The lock Leases of the pods `selector` matches in `ns` (each pod's
+/// workload's; a Redis Cluster's is among them) and their password Secrets.
+async fn narrowing(
+    client: &kube::Client,
+    ns: &str,
+    selector: &str,
+    pod: Option<&str>,
+) -> Result<(Vec<String>, Vec<String>), String> {
+    let api: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(client.clone(), ns);
+    let infos = crate::kube::pods::list_pods(&api, selector, pod).await?;
+    let listed = api
+        .list(&kube::api::ListParams::default().labels(selector))
+        .await
+        .map_err(crate::kube::api_error)?
+        .items
+        .into_iter()
+        .filter(|p| {
+            infos
+                .iter()
+                .any(|i| Some(&i.name) == p.metadata.name.as_ref())
+        });
+    let mut leases: Vec<String> = infos
+        .iter()
+        .map(|p| kubectl_redis_core::kube::lock::lease_name(&p.owner, &p.name))
+        .collect();
+    leases.sort();
+    leases.dedup();
+    let secrets = listed
+        .flat_map(|p| crate::kube::secrets::password_secret_names(&p))
+        .collect();
+    Ok((leases, secrets))
 }

@@ -65,6 +65,49 @@ pub async fn from_secret(
 /// `REDIS_PASSWORD` (literal or from a Secret), else the file its
 /// `REDIS_PASSWORD_FILE` names (the Bitnami charts' default), read through
 /// the API from the Secret volume that file lives on: no exec.
+/// The Secrets a backup may read for `pod`'s own password: the one its
+/// containers' `REDIS_PASSWORD` refers to, and the Secret volumes (where a
+/// `REDIS_PASSWORD_FILE` lives). Names only, for a Role's `resourceNames`.
+pub fn password_secret_names(pod: &Pod) -> Vec<String> {
+    let Some(spec) = pod.spec.as_ref() else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = Vec::new();
+    for c in &spec.containers {
+        for v in c.env.iter().flatten() {
+            if v.name != "REDIS_PASSWORD" && v.name != "REDIS_PASSWORD_FILE" {
+                continue;
+            }
+            if let Some(r) = v
+                .value_from
+                .as_ref()
+                .and_then(|f| f.secret_key_ref.as_ref())
+            {
+                names.push(r.name.clone());
+            }
+            if v.name == "REDIS_PASSWORD_FILE" {
+                let path = v.value.clone().unwrap_or_default();
+                for m in c.volume_mounts.iter().flatten() {
+                    if !path.starts_with(m.mount_path.trim_end_matches('/')) {
+                        continue;
+                    }
+                    let secret = spec
+                        .volumes
+                        .iter()
+                        .flatten()
+                        .find(|vol| vol.name == m.name)
+                        .and_then(|vol| vol.secret.as_ref())
+                        .and_then(|s| s.secret_name.clone());
+                    names.extend(secret);
+                }
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
 pub async fn from_pod_env(
     client: &Client,
     ns: &str,
