@@ -364,3 +364,52 @@ fn a_signal_leaves_no_plaintext_behind() {
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert_eq!(copies(), Vec::<String>::new(), "{stderr}");
 }
+
+/// Finding 9: `copy` used to decide on encryption by the file's name, so a
+/// plaintext backup named `.rdb.age` went to the destination in plaintext
+/// under a name that says encrypted. The bytes must now match the name:
+/// refused, nothing written; the same file named `.rdb` is encrypted on the
+/// way as any plaintext backup.
+#[test]
+fn copy_refuses_plaintext_named_as_encrypted() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let src = tmp.path().join("src");
+    let dst = tmp.path().join("dst");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    let plain = rdb_file(tmp.path(), &[("secret", "value")]);
+    let lying = src.join("redis-backup-20261204_120000.rdb.age");
+    std::fs::copy(&plain, &lying).expect("copy");
+    let (code, stdout, stderr) = plugin(&[
+        "copy",
+        &src.to_string_lossy(),
+        &dst.to_string_lossy(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("is plaintext but named as age-encrypted"),
+        "{stdout}"
+    );
+    let written: Vec<String> = files_in(&dst);
+    assert!(
+        written.iter().all(|n| !n.contains("redis-backup")),
+        "{written:?}"
+    );
+    // Asked to encrypt, it is read as the plaintext it is and encrypted.
+    let (code, stdout, stderr) = plugin(&[
+        "copy",
+        &src.to_string_lossy(),
+        &dst.to_string_lossy(),
+        "--encrypt-to",
+        "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let stored = std::fs::read(dst.join("redis-backup-20261204_120000.rdb.age")).expect("read");
+    assert!(
+        stored.starts_with(b"age-encryption.org/v1"),
+        "stored in plaintext"
+    );
+}

@@ -244,6 +244,27 @@ pub async fn copy_from(
             ));
         }
     };
+    // Copied as stored: the bytes must be what the name says. A plaintext
+    // file named `.age` would otherwise land in plaintext under a name that
+    // says encrypted (and be skipped by every "encrypt plaintext" rule).
+    let named_encrypted = out_name.ends_with(".age");
+    if !reencrypt && named_encrypted != read.encrypted {
+        put.abort().await;
+        let (is, named) = if read.encrypted {
+            ("age-encrypted", "plaintext")
+        } else {
+            ("plaintext", "age-encrypted")
+        };
+        return Err(bad(
+            Exit::Invalid,
+            format!("{src_name} is {is} but named as {named}: not copied"),
+            if read.encrypted {
+                "rename it to end in .age"
+            } else {
+                "rename it to end in .rdb (copy then encrypts it to the destination's recipients), or encrypt it with age first"
+            },
+        ));
+    }
     // The source must be what its manifest says, and readable RDB.
     if let Some(Err(e)) = read.plain.as_ref().map(|p| &p.result) {
         put.abort().await;
