@@ -4,6 +4,7 @@
 //! backup streams into ([`sink`]), one backup copied whole into a
 //! repository ([`copy`]) and age encryption ([`crypt`]).
 pub mod copy;
+pub mod create_only;
 pub mod crypt;
 pub mod files;
 pub mod local;

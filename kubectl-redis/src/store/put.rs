@@ -64,8 +64,11 @@ impl Put {
                         ));
                     }
                 }
-                let sink = Sink::upload(r.store.clone(), r.path(name), recipients)
-                    .map_err(|e| e.to_string())?;
+                // Create-only where the store allows (see create_only).
+                let store =
+                    std::sync::Arc::new(crate::store::create_only::CreateOnly(r.store.clone()));
+                let sink =
+                    Sink::upload(store, r.path(name), recipients).map_err(|e| e.to_string())?;
                 Ok(Put {
                     sink,
                     repo: repo.clone(),
@@ -202,8 +205,10 @@ async fn commit_remote(
     match r.put_new(&mname, b).await {
         Ok(()) => Ok(()),
         Err(PutNew::Exists) => Err(fail(format!(
-            "{} appeared meanwhile (another writer?); this copy's data is left as an incomplete upload for `kubectl redis prune` to remove",
-            r.url_of(&mname)
+            "{} appeared meanwhile: another writer used the same name; this run's data at {} stays, without a manifest of its own (their manifest's sha256 decides whose it is: `kubectl redis verify {}`)",
+            r.url_of(&mname),
+            r.url_of(name),
+            r.url_of(name)
         ))),
         Err(PutNew::Failed(p)) => {
             let _ = r.delete(name).await;
