@@ -163,3 +163,41 @@ pub fn parse_backup_file_name(name: &str) -> Option<i64> {
 pub fn is_temp_name(name: &str) -> bool {
     name.starts_with(TEMP_PREFIX)
 }
+
+/// Whether an unfinished multipart upload is a killed backup's, to be
+/// aborted: started before `before_unix` and no part uploaded since then.
+/// A backup running longer than the cut-off keeps uploading parts, so its
+/// newest part (`last_part_unix`) is recent. `None`: no part at all (the
+/// start time decides); unknown (the parts could not be listed) is never
+/// abandoned.
+pub fn upload_abandoned(
+    initiated_unix: i64,
+    last_part_unix: Option<Option<i64>>,
+    before_unix: i64,
+) -> bool {
+    match last_part_unix {
+        None => false,
+        Some(None) => initiated_unix < before_unix,
+        Some(Some(t)) => initiated_unix < before_unix && t < before_unix,
+    }
+}
+
+#[cfg(test)]
+mod upload_tests {
+    use super::upload_abandoned;
+
+    #[test]
+    fn a_long_upload_still_sending_parts_is_not_abandoned() {
+        let cut = 10_000;
+        // Started long ago, a part a minute ago: a long backup, alive.
+        assert!(!upload_abandoned(1_000, Some(Some(cut + 60)), cut));
+        // Started long ago, last part long ago: killed.
+        assert!(upload_abandoned(1_000, Some(Some(2_000)), cut));
+        // No part at all, started long ago: killed before its first part.
+        assert!(upload_abandoned(1_000, Some(None), cut));
+        // Parts unknown: left alone.
+        assert!(!upload_abandoned(1_000, None, cut));
+        // Started after the cut-off: young.
+        assert!(!upload_abandoned(cut + 1, Some(None), cut));
+    }
+}

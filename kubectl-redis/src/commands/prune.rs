@@ -126,6 +126,9 @@ pub async fn run(ui: &Ui, args: PruneArgs) -> Exit {
         match r.stale_uploads(now - min_age).await {
             Ok(Some(list)) => {
                 for u in list {
+                    if let Some(n) = &u.note {
+                        ui.note(&format!("note: {n}"));
+                    }
                     if args.yes {
                         if let Err(e) = r.abort_upload(&u).await {
                             failed.push(e.message);

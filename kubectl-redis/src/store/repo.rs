@@ -62,6 +62,9 @@ pub struct StaleUpload {
     pub upload_id: String,
     /// When it was started, Unix seconds.
     pub initiated_unix: i64,
+    /// Why it was judged less surely than by its parts.
+    #[serde(skip)]
+    pub note: Option<String>,
 }
 
 /// Whether `s` names object storage (a URL other than `file://`).
@@ -366,11 +369,27 @@ impl Remote {
             for u in r.uploads() {
                 let initiated = u.initiated().map(|t| t.secs()).unwrap_or(i64::MAX);
                 if let (Some(k), Some(id)) = (u.key(), u.upload_id()) {
-                    if initiated < before_unix {
+                    if initiated >= before_unix {
+                        continue;
+                    }
+                    // A backup running longer than the cut-off keeps
+                    // sending parts: its newest part says it is alive.
+                    // A store that cannot list parts (some S3 look-alikes
+                    // answer in a form the SDK refuses): judged by the
+                    // start alone, as before, and said.
+                    let (last, note) = match self.last_part(&c, k, id).await {
+                        Ok(l) => (Some(l), None),
+                        Err(e) => (
+                            Some(None),
+                            Some(format!("the parts of the unfinished upload {k} could not be listed ({e}): judged by its start time alone; a backup running longer than --leftovers-older-than would be cut")),
+                        ),
+                    };
+                    if names::upload_abandoned(initiated, last, before_unix) {
                         out.push(StaleUpload {
                             key: k.to_string(),
                             upload_id: id.to_string(),
                             initiated_unix: initiated,
+                            note,
                         });
                     }
                 }
@@ -385,6 +404,41 @@ impl Remote {
             }
         }
         Ok(Some(out))
+    }
+
+    /// When the newest part of an upload was sent: `Some(None)` without
+    /// parts, `None` when the parts cannot be listed.
+    async fn last_part(
+        &self,
+        c: &aws_sdk_s3::Client,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Option<i64>, String> {
+        let mut newest: Option<i64> = None;
+        let mut marker: Option<String> = None;
+        loop {
+            let r = c
+                .list_parts()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .set_part_number_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| error_chain(&e))?;
+            for p in r.parts() {
+                if let Some(t) = p.last_modified() {
+                    newest = Some(newest.map_or(t.secs(), |n| n.max(t.secs())));
+                }
+            }
+            if r.is_truncated() != Some(true) {
+                return Ok(newest);
+            }
+            marker = r.next_part_number_marker().map(str::to_string);
+            if marker.is_none() {
+                return Ok(newest);
+            }
+        }
     }
 
     /// Aborts a multipart upload (its parts are deleted).
