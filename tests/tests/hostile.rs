@@ -413,3 +413,40 @@ fn copy_refuses_plaintext_named_as_encrypted() {
         "stored in plaintext"
     );
 }
+
+/// Finding 9: replies that never end. A status line without its end and a
+/// bulk string declared past Redis' own limit end the run with an error
+/// naming them; before, the plugin buffered whatever came, without bound.
+#[test]
+fn endless_replies_are_cut_off() {
+    for (what, head) in [("a line", &b"+"[..]), ("a bulk", &b"$99999999999\r\n"[..])] {
+        let fake = Fake::start("127.0.0.1:0", move |a| match upper(a, 0).as_str() {
+            "AUTH" => simple("OK"),
+            _ => Act::Endless {
+                head: head.to_vec(),
+                chunk: vec![b'a'; 64 << 10],
+            },
+        });
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let od = tmp.path().to_string_lossy().into_owned();
+        let (code, stdout, stderr) = plugin_within(
+            60,
+            &[("KUBECTL_REDIS_STALL_TIMEOUT", "30")],
+            &[
+                "backup",
+                "--url",
+                &fake.url(),
+                "--out-dir",
+                &od,
+                "-o",
+                "json",
+            ],
+        );
+        assert_ne!(code, 0, "{what}: {stdout}\n{stderr}");
+        assert!(
+            stdout.contains("unexpected reply"),
+            "{what}: {stdout}\n{stderr}"
+        );
+        assert!(files_in(tmp.path()).is_empty(), "{what}");
+    }
+}

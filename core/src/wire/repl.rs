@@ -31,6 +31,12 @@ pub fn auth(user: Option<&str>, password: &str) -> Vec<u8> {
 const MAX_DEPTH: usize = 4;
 /// Most elements an array may declare before it is taken as garbage.
 const MAX_ELEMENTS: usize = 1 << 20;
+/// The longest bulk string a reply may declare (Redis' own default
+/// `proto-max-bulk-len`); more is a broken or hostile server.
+pub const MAX_BULK: usize = 512 << 20;
+/// The longest line (a status, an error, a length) before it is taken as
+/// garbage: a server sending bytes without end never fills memory.
+pub const MAX_LINE: usize = 64 << 10;
 
 /// One RESP2 reply at the start of `buf`: the reply and the bytes it took,
 /// or `None` while incomplete. Something that is not RESP is an error reply
@@ -40,7 +46,18 @@ pub fn parse_reply(buf: &[u8]) -> Option<(Reply, usize)> {
 }
 
 fn parse_at(buf: &[u8], depth: usize) -> Option<(Reply, usize)> {
-    let end = buf.windows(2).position(|w| w == b"\r\n")?;
+    let Some(end) = buf.windows(2).position(|w| w == b"\r\n") else {
+        if buf.len() > MAX_LINE {
+            return Some((
+                Reply::Error(format!(
+                    "unexpected reply (a line longer than {} KiB)",
+                    MAX_LINE >> 10
+                )),
+                buf.len(),
+            ));
+        }
+        return None;
+    };
     let line = String::from_utf8_lossy(&buf[..end]).into_owned();
     let after = end + 2;
     let bad = |what: &str| Some((Reply::Error(format!("unexpected reply {what}")), after));
@@ -57,7 +74,7 @@ fn parse_at(buf: &[u8], depth: usize) -> Option<(Reply, usize)> {
         },
         '$' => match rest.parse::<i64>() {
             Ok(-1) => Some((Reply::Nil, after)),
-            Ok(n) if n >= 0 => {
+            Ok(n) if n >= 0 && n <= MAX_BULK as i64 => {
                 let n = usize::try_from(n).ok()?;
                 let body = buf.get(after..after.checked_add(n)?.checked_add(2)?)?;
                 Some((Reply::Bulk(body[..n].to_vec()), after + n + 2))
@@ -358,6 +375,30 @@ mod tests {
             }
         }
         (got, d.finish())
+    }
+
+    /// A hostile server cannot make a reply hold memory without end: a line
+    /// that never ends and a bulk string declared past Redis' own limit
+    /// are errors at once (before, both waited for more bytes forever).
+    #[test]
+    fn endless_lines_and_huge_bulks_are_refused() {
+        let mut line = b"+".to_vec();
+        line.extend(std::iter::repeat_n(b'a', MAX_LINE + 1));
+        match parse_reply(&line) {
+            Some((Reply::Error(e), n)) => {
+                assert!(e.contains("longer than 64 KiB"), "{e}");
+                assert_eq!(n, line.len());
+            }
+            other => panic!("{other:?}"),
+        }
+        let huge = format!("${}\r\nabc", MAX_BULK + 1);
+        assert!(matches!(
+            parse_reply(huge.as_bytes()),
+            Some((Reply::Error(_), _))
+        ));
+        // Within the limits: still waiting for the rest.
+        assert_eq!(parse_reply(b"+partial"), None);
+        assert_eq!(parse_reply(format!("${MAX_BULK}\r\nabc").as_bytes()), None);
     }
 
     #[test]

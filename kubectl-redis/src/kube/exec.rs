@@ -84,20 +84,27 @@ pub async fn run_with_input(
     let mut err = Vec::new();
     let (mut so, mut se) = (proc.stdout(), proc.stderr());
     let read_out = async {
-        if let Some(s) = so.as_mut() {
-            s.read_to_end(&mut out).await?;
+        match so.as_mut() {
+            Some(s) => read_capped(s, &mut out, MAX_OUTPUT).await,
+            None => Ok(false),
         }
-        Ok::<_, std::io::Error>(())
     };
     let read_err = async {
-        if let Some(s) = se.as_mut() {
-            s.read_to_end(&mut err).await?;
+        match se.as_mut() {
+            Some(s) => read_capped(s, &mut err, MAX_STDERR).await,
+            None => Ok(false),
         }
-        Ok::<_, std::io::Error>(())
     };
     let (a, b) = tokio::join!(read_out, read_err);
-    a.and(b)
+    let (cut, _) = a
+        .and_then(|x| b.map(|y| (x, y)))
         .map_err(|e| format!("reading redis-cli output: {e}"))?;
+    if cut {
+        return Err(format!(
+            "redis-cli in the pod printed more than {} MiB; nothing more was read (a broken or hostile container)",
+            MAX_OUTPUT >> 20
+        ));
+    }
     let status = match proc.take_status() {
         Some(s) => s.await,
         None => None,
@@ -206,7 +213,7 @@ pub async fn copy_out(
     let err_task = async {
         let mut buf = Vec::new();
         if let Some(mut s) = stderr {
-            let _ = s.read_to_end(&mut buf).await;
+            let _ = read_capped(&mut s, &mut buf, MAX_STDERR).await;
         }
         String::from_utf8_lossy(&buf).into_owned()
     };
@@ -379,7 +386,7 @@ pub async fn upload(
             }
         }
         if let Some(s) = se.as_mut() {
-            let _ = s.read_to_end(&mut err).await;
+            let _ = read_capped(s, &mut err, MAX_STDERR).await;
         }
         (n, hex(&h.finalize()))
     };
@@ -416,4 +423,31 @@ pub async fn upload(
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The most a command's output is kept (redis-cli's answers to our
+/// commands are small; more is a broken or hostile container).
+const MAX_OUTPUT: usize = 16 << 20;
+/// The most of a command's stderr kept for messages; the rest is read and
+/// dropped so the stream never stalls.
+const MAX_STDERR: usize = 1 << 20;
+
+/// Reads `s` to its end, keeping at most `cap` bytes in `out` (the rest
+/// read and dropped); whether anything was dropped.
+async fn read_capped(
+    s: &mut (impl tokio::io::AsyncRead + Unpin),
+    out: &mut Vec<u8>,
+    cap: usize,
+) -> std::io::Result<bool> {
+    let mut chunk = vec![0u8; 64 << 10];
+    let mut cut = false;
+    loop {
+        let n = s.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(cut);
+        }
+        let room = cap.saturating_sub(out.len());
+        out.extend_from_slice(&chunk[..n.min(room)]);
+        cut |= n > room;
+    }
 }

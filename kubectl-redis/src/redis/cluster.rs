@@ -47,8 +47,10 @@ struct Nodes<'a> {
     pods: Option<&'a kube::Api<Pod>>,
     auth: &'a Auth,
     tx: Vec<mpsc::UnboundedSender<Vec<u8>>>,
-    rx: mpsc::UnboundedReceiver<(usize, Result<Vec<u8>, String>)>,
-    back: mpsc::UnboundedSender<(usize, Result<Vec<u8>, String>)>,
+    /// Chunks read from the nodes, bounded: a node sending faster than the
+    /// load consumes (or without end) waits, memory stays bounded.
+    rx: mpsc::Receiver<(usize, Result<Vec<u8>, String>)>,
+    back: mpsc::Sender<(usize, Result<Vec<u8>, String>)>,
     bufs: Vec<Vec<u8>>,
     forwards: Vec<Forward>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -58,7 +60,7 @@ struct Nodes<'a> {
 
 impl<'a> Nodes<'a> {
     fn new(pods: Option<&'a kube::Api<Pod>>, auth: &'a Auth) -> Self {
-        let (back, rx) = mpsc::unbounded_channel();
+        let (back, rx) = mpsc::channel(64);
         Nodes {
             pods,
             auth,
@@ -94,7 +96,7 @@ impl<'a> Nodes<'a> {
         self.tasks.push(tokio::spawn(async move {
             while let Some(b) = wrx.recv().await {
                 if let Err(e) = wr.write_all(&b).await {
-                    let _ = back.send((i, Err(format!("writing: {e}"))));
+                    let _ = back.send((i, Err(format!("writing: {e}")))).await;
                     return;
                 }
             }
@@ -106,16 +108,18 @@ impl<'a> Nodes<'a> {
             loop {
                 match rd.read(&mut buf).await {
                     Ok(0) => {
-                        let _ = back.send((i, Err("the node closed the connection".into())));
+                        let _ = back
+                            .send((i, Err("the node closed the connection".into())))
+                            .await;
                         return;
                     }
                     Ok(n) => {
-                        if back.send((i, Ok(buf[..n].to_vec()))).is_err() {
+                        if back.send((i, Ok(buf[..n].to_vec()))).await.is_err() {
                             return;
                         }
                     }
                     Err(e) => {
-                        let _ = back.send((i, Err(format!("reading: {e}"))));
+                        let _ = back.send((i, Err(format!("reading: {e}")))).await;
                         return;
                     }
                 }

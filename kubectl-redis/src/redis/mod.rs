@@ -29,6 +29,9 @@ pub struct Conn {
 /// A reply, or why none came (for the user).
 pub type Answer = Result<Reply, String>;
 
+/// The most one command's reply may take.
+const MAX_REPLY: usize = 64 << 20;
+
 impl Conn {
     pub fn new(io: impl Duplex + 'static) -> Self {
         Conn {
@@ -58,7 +61,16 @@ impl Conn {
                 self.buf.drain(..n);
                 return Ok(r);
             }
-            let mut tmp = [0u8; 4096];
+            // No reply to the commands sent here (INFO, CONFIG, CLUSTER,
+            // SCAN...) comes near this: a server sending more is broken or
+            // hostile, and memory stays bounded.
+            if self.buf.len() > MAX_REPLY {
+                return Err(format!(
+                    "Redis sent more than {} MiB without finishing one reply; nothing more was read",
+                    MAX_REPLY >> 20
+                ));
+            }
+            let mut tmp = [0u8; 64 << 10];
             let n = tokio::time::timeout(crate::env::stall(), self.io.read(&mut tmp))
                 .await
                 .map_err(|_| crate::env::stalled("Redis sent no answer"))?

@@ -33,15 +33,22 @@ impl SizeHint {
 
 /// Parts grow with the object, all the same size (R2 requires it): at
 /// least [`part_size`], and big enough that the expected size (plus a
-/// tenth, for encryption and growth) fits in 9,000 of S3's 10,000 parts.
+/// tenth, for encryption and growth) fits in 9,000 of S3's 10,000 parts,
+/// but never past [`MAX_GROWN_PART`] on the server's word alone: the size
+/// is what the server declared, and each part is held in memory (twice,
+/// uploading two at once). Past 9,000 x 64 MiB (about 560 GiB) set
+/// `$KUBECTL_REDIS_PART_SIZE_MB`.
 pub fn part_size_for(expected: Option<u64>) -> usize {
     let base = part_size();
     let Some(n) = expected else { return base };
     let need = n.saturating_add(n / 10).div_ceil(9_000);
     let need =
         usize::try_from(need.div_ceil(1 << 20).saturating_mul(1 << 20)).unwrap_or(usize::MAX);
-    base.max(need).min(5 << 30)
+    base.max(need.min(MAX_GROWN_PART))
 }
+
+/// The largest part a declared size grows parts to.
+pub const MAX_GROWN_PART: usize = 64 << 20;
 
 /// Part size of multipart uploads when the size is not known: every part
 /// the same size; 10,000 parts of 8 MiB allow 80 GiB.
@@ -345,6 +352,10 @@ mod tests {
         let p = part_size_for(Some(200_000_000_000)) as u64;
         assert!(p >= 24 << 20 && p % (1 << 20) == 0, "{p}");
         assert!(200_000_000_000u64.div_ceil(p) <= 10_000);
-        assert_eq!(part_size_for(Some(u64::MAX)), 5 << 30);
+        // A server declaring an absurd size does not make parts of 5 GiB
+        // held in memory (a CronJob's limit is 128 Mi): they stop growing
+        // at 64 MiB.
+        assert_eq!(part_size_for(Some(u64::MAX)), MAX_GROWN_PART);
+        assert_eq!(part_size_for(Some(10_000_000_000_000)), 64 << 20);
     }
 }
