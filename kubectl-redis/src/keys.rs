@@ -46,6 +46,7 @@ pub async fn passphrase(
 ) -> Result<Option<(String, String)>, String> {
     if let Some(f) = file {
         let t = std::fs::read_to_string(f).map_err(|e| format!("cannot read {f}: {e}"))?;
+        warn_loose(f);
         let pw = t.lines().next().unwrap_or("").to_string();
         if pw.is_empty() {
             return Err(format!("{f} holds no passphrase (its first line is empty)"));
@@ -82,6 +83,7 @@ impl KeyArgs {
         }
         for f in &files {
             ids.add_file(f)?;
+            warn_loose(f);
         }
         if let Some((pw, from)) = passphrase(
             kube,
@@ -104,5 +106,12 @@ impl KeyArgs {
             ids.add(v.expose().as_bytes(), &format!("Secret {name} key {key}"))?;
         }
         Ok(ids)
+    }
+}
+
+/// Warns (stderr, as every warning) when a key file can be read by others.
+fn warn_loose(path: &str) {
+    if let Some(w) = crate::store::crypt::loose_permissions(path) {
+        crate::ui::warning(&w);
     }
 }

@@ -63,10 +63,7 @@ impl Ui {
 
     /// `warning: ...` in yellow, outside any job's prefix.
     pub fn warn(&self, s: &str) {
-        eprintln!(
-            "{}",
-            format!("warning: {s}").if_supports_color(Stream::Stderr, |t| t.yellow())
-        );
+        warning(s);
     }
 
     /// `error: message` and, when known, `  hint: what to do`.
@@ -147,4 +144,12 @@ impl<'a> Progress<'a> {
 pub fn flush() {
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
+}
+
+/// `warning: ...` on stderr, where no [`Ui`] is at hand.
+pub fn warning(s: &str) {
+    eprintln!(
+        "{}",
+        format!("warning: {s}").if_supports_color(Stream::Stderr, |t| t.yellow())
+    );
 }

@@ -461,12 +461,20 @@ async fn sample(
         .flavor;
     let now = env::unix_now().saturating_mul(1000);
     let mut s = Sampler::new(flavor, report.keys.max(1), want, 256 << 10, now);
-    let mut f = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
-    crate::store::rdbfile::each_chunk(&mut f, &mut |c| s.feed(c)).map_err(|e| match e {
-        crate::store::rdbfile::ChunkError::Read(e) => e.to_string(),
-        crate::store::rdbfile::ChunkError::Stop(m) => m,
-    })?;
-    s.finish()?;
+    // The whole file is read: on the blocking pool, not the runtime's one
+    // thread (the Lease's renewal runs there).
+    let owned = path.to_string();
+    let s = tokio::task::spawn_blocking(move || {
+        let mut f = std::fs::File::open(&owned).map_err(|e| format!("{owned}: {e}"))?;
+        crate::store::rdbfile::each_chunk(&mut f, &mut |c| s.feed(c)).map_err(|e| match e {
+            crate::store::rdbfile::ChunkError::Read(e) => e.to_string(),
+            crate::store::rdbfile::ChunkError::Stop(m) => m,
+        })?;
+        s.finish()?;
+        Ok::<_, String>(s)
+    })
+    .await
+    .map_err(|e| format!("internal error: {e}"))??;
     report.sample_skipped = s.skipped;
     for smp in &s.samples {
         let db = smp.db.to_string();

@@ -43,8 +43,22 @@ fn parse_one(s: &str, from: &str) -> Result<Box<dyn age::Recipient + Send + Sync
 /// laptop wrote; 2^15 needs 32 MiB and about 0.1 s.
 pub const SCRYPT_LOG_N: u8 = 15;
 /// The highest work factor accepted when decrypting (files from the `age`
-/// CLI, which calibrates to about a second: 2^18 to 2^20 on most machines).
-pub const SCRYPT_MAX_LOG_N: u8 = 22;
+/// CLI, which calibrates to about a second: 2^18 to 2^20 on most machines):
+/// scrypt needs 2^N x 1 KiB of memory, so a file may not ask for more than
+/// this process can spend. 2^20 (1 GiB) on a workstation; 2^16 (64 MiB)
+/// inside a pod (a CronJob's limit is 128 Mi); `$KUBECTL_REDIS_SCRYPT_MAX`
+/// (10 to 22) sets it.
+pub fn scrypt_max_log_n() -> u8 {
+    std::env::var("KUBECTL_REDIS_SCRYPT_MAX")
+        .ok()
+        .and_then(|v| v.trim().parse::<u8>().ok())
+        .filter(|n| (10..=22).contains(n))
+        .unwrap_or(if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
+            16
+        } else {
+            20
+        })
+}
 
 impl Recipients {
     /// Encryption with a passphrase (age's scrypt recipient), read from
@@ -158,8 +172,14 @@ impl Identities {
 
     /// Adds a passphrase (for files encrypted with one).
     pub fn add_passphrase(&mut self, pw: &str, source: &str) {
+        self.add_passphrase_capped(pw, source, scrypt_max_log_n());
+    }
+
+    /// As [`Identities::add_passphrase`], accepting scrypt work factors up
+    /// to 2^`max`.
+    pub fn add_passphrase_capped(&mut self, pw: &str, source: &str, max: u8) {
         let mut i = age::scrypt::Identity::new(age::secrecy::SecretString::from(pw.to_string()));
-        i.set_max_work_factor(SCRYPT_MAX_LOG_N);
+        i.set_max_work_factor(max);
         self.list.push(Box::new(i));
         self.sources.push(source.to_string());
     }
@@ -201,9 +221,35 @@ pub fn decrypt<'a, R: Read + Send + 'a>(
                 ids.sources.join(", ")
             )))
         }
+        Err(age::DecryptError::ExcessiveWork { required, .. }) => Err(DecryptFail::Key(format!(
+            "this file's passphrase needs scrypt 2^{required} ({} MiB of memory), more than the 2^{} allowed here: decrypt it where that memory is available, or raise $KUBECTL_REDIS_SCRYPT_MAX (at most 22)",
+            1u64 << (required.min(40) as u32).saturating_sub(10),
+            scrypt_max_log_n()
+        ))),
         Err(e) => Err(DecryptFail::NotAge(format!(
             "the age header is damaged: {e}"
         ))),
+    }
+}
+
+/// A warning when `path` (an identity or passphrase file) can be read by
+/// others than its owner, as ssh refuses such keys.
+pub fn loose_permissions(path: &str) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode();
+        (mode & 0o077 != 0).then(|| {
+            format!(
+                "{path} can be read by others (mode {:o}): it holds a secret key; chmod 600 {path}",
+                mode & 0o777
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
     }
 }
 
@@ -262,5 +308,48 @@ mod tests {
             decrypt(&ct[..], &Identities::none()),
             Err(DecryptFail::Key(_))
         ));
+    }
+
+    /// A passphrase file asking for more scrypt work than allowed is refused
+    /// with the memory it needs and the knob, before any of it is spent
+    /// (the cap was 2^22, 4 GiB, in a pod limited to 128 Mi). Allowed, it
+    /// decrypts.
+    #[test]
+    fn scrypt_work_is_capped() {
+        let mut r = age::scrypt::Recipient::new(age::secrecy::SecretString::from("pw".to_string()));
+        r.set_work_factor(12);
+        let e = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient)).unwrap();
+        let mut w = e.wrap_output(Vec::new()).unwrap();
+        std::io::Write::write_all(&mut w, b"REDIS0011").unwrap();
+        let ct = w.finish().unwrap();
+        let mut low = Identities::none();
+        low.add_passphrase_capped("pw", "pw file", 11);
+        match decrypt(&ct[..], &low) {
+            Err(DecryptFail::Key(m)) => {
+                assert!(m.contains("2^12 (4 MiB") && m.contains("KUBECTL_REDIS_SCRYPT_MAX"), "{m}")
+            }
+            _ => panic!("decrypted past the cap"),
+        }
+        let mut ok = Identities::none();
+        ok.add_passphrase_capped("pw", "pw file", 12);
+        let mut out = Vec::new();
+        decrypt(&ct[..], &ok).unwrap().read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"REDIS0011");
+        assert!(scrypt_max_log_n() <= 20, "the default stays within 1 GiB");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn key_files_readable_by_others_are_named() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("key.txt");
+        std::fs::write(&p, "AGE-SECRET-KEY-1").unwrap();
+        let path = p.to_string_lossy().into_owned();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(loose_permissions(&path), None);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let w = loose_permissions(&path).unwrap();
+        assert!(w.contains("mode 644") && w.contains("chmod 600"), "{w}");
     }
 }

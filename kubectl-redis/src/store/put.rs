@@ -14,6 +14,15 @@ use crate::store::sink::{Sink, Stored};
 use kubectl_redis_core::backup::CommitError;
 use kubectl_redis_core::store::manifest::{self, Manifest};
 
+/// Runs blocking file work (fsync, rename) on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, CommitError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| CommitError::Failed(format!("internal error: {e}")))
+}
+
 /// A backup being written.
 pub struct Put {
     pub sink: Sink,
@@ -146,13 +155,19 @@ impl Put {
                 let dest = dest
                     .map(str::to_string)
                     .unwrap_or_else(|| kubectl_redis_core::backup::join(dir, &self.name));
-                files::commit(&temp, &dest)?;
+                // fsyncs and renames block: off the runtime's one thread,
+                // where the Lease's renewal runs.
+                let (t, d) = (temp.clone(), dest.clone());
+                blocking(move || files::commit(&t, &d)).await??;
                 on_stored(&stored);
-                files::write_manifest(&dest, &manifest).map_err(|e| {
-                    CommitError::Failed(format!(
-                        "the backup is saved as {dest}, but its manifest could not be written: {e}"
-                    ))
-                })?;
+                let d = dest.clone();
+                blocking(move || files::write_manifest(&d, &manifest))
+                    .await?
+                    .map_err(|e| {
+                        CommitError::Failed(format!(
+                            "the backup is saved as {dest}, but its manifest could not be written: {e}"
+                        ))
+                    })?;
                 Ok(stored)
             }
             Repo::Remote(r) => {
