@@ -209,19 +209,21 @@ cmd_images() {
   # A drill's throwaway server that lies: as soon as a restore writes k7
   # (a keyspace event, no timing guess), it sets k7 to another value, keeping
   # the key count; `drill` must catch it in its sample (exit 7). e2e only.
-  local t=$CACHE/tamper-wrappers-v1; mkdir -p "$t"
+  # (Its own ACL user: the drill sets a random password on the default one.)
+  local t=$CACHE/tamper-wrappers-v2; mkdir -p "$t"
   cat >"$t/redis-server" <<'TAMPER'
 #!/bin/dash
 port=6379; prev=
 for a in "$@"; do [ "$prev" = --port ] && port=$a; prev=$a; done
-/bin/redis-server.real "$@" --notify-keyspace-events KA &
+/bin/redis-server.real "$@" --notify-keyspace-events KA --user tamper on nopass '~*' '&*' '+@all' &
 pid=$!
-until /bin/redis-cli -p "$port" ping >/dev/null 2>&1; do
+cli() { /bin/redis-cli -p "$port" --user tamper --pass x --no-auth-warning "$@"; }
+until cli ping >/dev/null 2>&1; do
   kill -0 "$pid" 2>/dev/null || exit 1
   sleep 0.05
 done
-/bin/redis-cli -p "$port" --csv psubscribe '__keyspace@0__:k7' | while read -r line; do
-  case $line in *'"restore"'*) /bin/redis-cli -p "$port" SET k7 tampered >/dev/null ;; esac
+cli --csv psubscribe '__keyspace@0__:k7' | while read -r line; do
+  case $line in *'"restore"'*) cli SET k7 tampered >/dev/null ;; esac
 done &
 wait "$pid"
 TAMPER

@@ -2687,6 +2687,13 @@ fn drill_restores_into_a_throwaway_pod() {
     assert_eq!(r["pod_deleted"], true, "{stdout}");
     assert_eq!(r["image"], "kubectl-redis/redis:7.0", "{stdout}");
     assert!(stderr.contains("PASSED: 306 keys restored in"), "{stderr}");
+    // On the node's network the throwaway server holds production data
+    // where every process there can reach it: it had a random password,
+    // set after it started (never in the pod's spec).
+    assert!(
+        stderr.contains("AUTH with the password from the drill server's own random password"),
+        "{stderr}"
+    );
     wait_until(60, "the drill pod to go", || drills().trim().is_empty());
     assert_eq!(pod_state(&s), before, "production was touched");
     assert_eq!(resp(s.port, &["GET", "k7"]), "v7");

@@ -243,6 +243,51 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
 }
 
 /// A short id for this run: time and process.
+/// Sets a random password on the fresh drill server (`CONFIG SET
+/// requirepass`, over a port-forward) and returns it.
+async fn lock_down(pods: &Api<Pod>, target: &Target) -> Result<String, String> {
+    let pw = random_password()?;
+    let (fwd, s) = crate::kube::portforward::open(pods, target)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let mut c = Conn::new(s);
+    let set = [
+        "CONFIG".to_string(),
+        "SET".to_string(),
+        "requirepass".to_string(),
+        pw.clone(),
+    ];
+    let r = c.command(&set).await;
+    drop(c);
+    fwd.close();
+    match r? {
+        Reply::Error(e) => Err(format!("CONFIG SET requirepass: {e}")),
+        _ => Ok(pw),
+    }
+}
+
+/// 32 random bytes from the operating system, as hex.
+fn random_password() -> Result<String, String> {
+    let mut b = [0u8; 32];
+    #[cfg(unix)]
+    {
+        use std::io::Read;
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut b))
+            .map_err(|e| format!("cannot read /dev/urandom: {e}"))?;
+    }
+    #[cfg(not(unix))]
+    {
+        use age::secrecy::ExposeSecret;
+        use sha2::Digest;
+        let id = age::x25519::Identity::generate();
+        b.copy_from_slice(&sha2::Sha256::digest(
+            id.to_string().expose_secret().as_bytes(),
+        ));
+    }
+    Ok(crate::store::rdbfile::hex(&b))
+}
+
 fn run_id() -> String {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -318,6 +363,30 @@ async fn drill_in(
             kubectl_redis_core::human::millis(report.pod_ready_ms)
         )),
     );
+    // The throwaway server is about to hold production data: it gets a
+    // random password, set over the port-forward (never in the pod's spec
+    // or an argv) before any of it goes in. With --host-network its
+    // loopback is the node's, shared with every process there.
+    let target = Target {
+        pod: spec.name.clone(),
+        container: "redis".into(),
+        port: spec.port,
+    };
+    let password = match lock_down(pods, &target).await {
+        Ok(p) => p,
+        Err(e) => {
+            return err(
+                Exit::Error,
+                format!("cannot set the drill server's password: {e}; nothing was restored"),
+                "check pods/portforward access to the drill namespace",
+            )
+        }
+    };
+    let auth = Auth {
+        user: None,
+        password: Some(crate::redis::auth::Password::new(password.clone())),
+        source: Some("the drill server's own random password".into()),
+    };
     let plan = Plan {
         namespace: spec.namespace.clone(),
         selector: format!("{}={}", drill::DRILL_LABEL, spec.name),
@@ -340,7 +409,7 @@ async fn drill_in(
         merge: false,
         big_value_bytes: 16 << 20,
     };
-    let f = crate::jobs::restore::drive(ui, Some(dk), Auth::default(), plan).await;
+    let f = crate::jobs::restore::drive(ui, Some(dk), auth, plan).await;
     if let Some(l) = &f.report.load {
         report.keys_restored = l.keys_restored;
         report.keys = l.keys_restored + l.keys_expired;
@@ -357,11 +426,6 @@ async fn drill_in(
         };
     }
     // A sample, value by value, read back with plain commands.
-    let target = Target {
-        pod: spec.name.clone(),
-        container: "redis".into(),
-        port: spec.port,
-    };
     let mut conn = match crate::kube::portforward::open(pods, &target).await {
         Ok((fwd, s)) => (Conn::new(s), fwd),
         Err(e) => {
@@ -372,6 +436,17 @@ async fn drill_in(
             )
         }
     };
+    let pw = crate::redis::auth::Password::new(password);
+    if let Err(e) = conn.0.auth(None, &pw).await.and_then(|r| match r {
+        Reply::Error(e) => Err(e),
+        _ => Ok(()),
+    }) {
+        return err(
+            Exit::Error,
+            format!("the drill server refused its password for the sample: {e}"),
+            "the restore itself passed",
+        );
+    }
     let r = sample(ui, &mut conn.0, path, args.sample, report).await;
     drop(conn.0);
     conn.1.close();

@@ -318,7 +318,8 @@ mod tests {
     fn scrypt_work_is_capped() {
         let mut r = age::scrypt::Recipient::new(age::secrecy::SecretString::from("pw".to_string()));
         r.set_work_factor(12);
-        let e = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient)).unwrap();
+        let e =
+            age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient)).unwrap();
         let mut w = e.wrap_output(Vec::new()).unwrap();
         std::io::Write::write_all(&mut w, b"REDIS0011").unwrap();
         let ct = w.finish().unwrap();
@@ -326,14 +327,20 @@ mod tests {
         low.add_passphrase_capped("pw", "pw file", 11);
         match decrypt(&ct[..], &low) {
             Err(DecryptFail::Key(m)) => {
-                assert!(m.contains("2^12 (4 MiB") && m.contains("KUBECTL_REDIS_SCRYPT_MAX"), "{m}")
+                assert!(
+                    m.contains("2^12 (4 MiB") && m.contains("KUBECTL_REDIS_SCRYPT_MAX"),
+                    "{m}"
+                )
             }
             _ => panic!("decrypted past the cap"),
         }
         let mut ok = Identities::none();
         ok.add_passphrase_capped("pw", "pw file", 12);
         let mut out = Vec::new();
-        decrypt(&ct[..], &ok).unwrap().read_to_end(&mut out).unwrap();
+        decrypt(&ct[..], &ok)
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(out, b"REDIS0011");
         assert!(scrypt_max_log_n() <= 20, "the default stays within 1 GiB");
     }
