@@ -82,6 +82,7 @@ fn local_of(bytes: &[u8]) -> LocalFile {
         head: bytes[..bytes.len().min(64 * 1024)].to_vec(),
         verified,
         survey,
+        sha256: String::new(),
     }
 }
 

@@ -845,6 +845,62 @@ fn a_server_refusing_shutdown_gets_no_swap() {
     assert_eq!(s.cli(&["GET", "k"]), "before");
 }
 
+/// The file checked is the file installed: a backup changed on disk after
+/// it was verified (here while the prompt waits) is refused when sent, by
+/// its sha256 then and now, and nothing is installed. Before, the changed
+/// bytes went into the pod and Redis loaded them.
+#[test]
+fn a_backup_changed_after_verification_is_not_installed() {
+    let s = Scene::new("restore-toctou", 6454, "redis", &[]);
+    s.add_worker(1);
+    assert_eq!(s.cli(&["SET", "k", "before"]), "OK");
+    let (_tmp, file) = backup_of(&s);
+    assert_eq!(s.cli(&["SET", "k", "after"]), "OK");
+    let cmd = format!(
+        "{} restore -n {} --file {file} --method swap --color never",
+        bin().display(),
+        s.ns
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("KUBECONFIG", kubeconfig())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script");
+    let mut out = child.stdout.take().expect("stdout");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("Continue? (yes/no):") {
+        let n = out.read(&mut buf).expect("read");
+        assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // Verified and waiting: the value changes on disk, same size.
+    let mut bytes = std::fs::read(&file).expect("read the backup");
+    let at = bytes
+        .windows(6)
+        .position(|w| w == b"before")
+        .expect("the value in the file");
+    bytes[at] = b'X';
+    std::fs::write(&file, &bytes).expect("change the backup");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"yes\n")
+        .expect("answer");
+    out.read_to_end(&mut seen).expect("read");
+    let status = child.wait().expect("wait");
+    let text = String::from_utf8_lossy(&seen);
+    assert_ne!(status.code(), Some(0), "{text}");
+    assert!(text.contains("changed after it was verified"), "{text}");
+    assert_eq!(s.cli(&["GET", "k"]), "after", "{text}");
+    wait_until(60, "worker back at 1", || {
+        s.worker() == ("1".into(), String::new())
+    });
+}
+
 /// Anything but "yes" at the prompt, no terminal without --yes, and
 /// --dry-run: exit as documented and change nothing.
 #[test]

@@ -133,6 +133,9 @@ pub struct LocalFile {
     pub verified: Result<reader::Summary, String>,
     /// What the file holds by type (for a live restore's checks).
     pub survey: live::Survey,
+    /// The SHA-256 of the bytes verified (empty when not read): what is
+    /// sent later must be these bytes.
+    pub sha256: String,
 }
 
 /// How the backup gets into Redis.
@@ -365,6 +368,9 @@ pub enum Effect {
         remote: String,
         /// Bytes to send.
         bytes: u64,
+        /// The SHA-256 the file had when verified: what is sent must match
+        /// (a file replaced meanwhile is never installed).
+        sha256: String,
     },
     /// Open a connection to Redis and authenticate (the shell holds the
     /// password: the user's, or the container's own).

@@ -40,6 +40,11 @@ impl Restore {
         say(out, Line::Step(format!("copy backup to pod:{into}")));
         self.undo.push(Undo::RemoveRemote(remote.clone()));
         let (target, local, bytes) = (self.target(), self.plan.file.clone(), self.report.bytes);
+        let sha256 = self
+            .file
+            .as_ref()
+            .map(|f| f.sha256.clone())
+            .unwrap_or_default();
         self.ask(
             Step::Upload,
             |id| Effect::Upload {
@@ -48,6 +53,7 @@ impl Restore {
                 local,
                 remote,
                 bytes,
+                sha256,
             },
             out,
         );

@@ -333,11 +333,13 @@ impl Shell<'_> {
                 local,
                 remote,
                 bytes,
+                sha256,
             } => {
                 let mut p = Progress::new(self.ui, "upload");
                 Input::Done(
                     id,
-                    exec::upload(&self.pods, &target, &local, &remote, bytes, &mut p).await,
+                    exec::upload(&self.pods, &target, &local, &remote, bytes, &sha256, &mut p)
+                        .await,
                 )
             }
             Effect::Timer { id, after_ms } => {
@@ -420,8 +422,9 @@ fn read_local(path: &str) -> Result<LocalFile, String> {
             .map_err(|e| e.to_string())?;
     }
     let mut survey = Survey::default();
+    let mut sha256 = String::new();
     let verified = if md.is_file() && md.len() > 0 {
-        verify_local(Path::new(path), &mut survey)
+        verify_local(Path::new(path), &mut survey, &mut sha256)
     } else {
         Err("not a regular, non-empty file".to_string())
     };
@@ -431,6 +434,7 @@ fn read_local(path: &str) -> Result<LocalFile, String> {
         head,
         verified,
         survey,
+        sha256,
     })
 }
 
@@ -439,15 +443,17 @@ fn read_local(path: &str) -> Result<LocalFile, String> {
 fn verify_local(
     path: &Path,
     survey: &mut Survey,
+    sha256: &mut String,
 ) -> Result<kubectl_redis_core::rdb::reader::Summary, String> {
     use kubectl_redis_core::rdb::reader::Event;
     let manifest = crate::store::rdbfile::manifest_for(path)?;
-    let c = crate::store::rdbfile::check(path, manifest.is_some(), &mut |e| match e {
+    let c = crate::store::rdbfile::check(path, true, &mut |e| match e {
         Event::Key(k) => survey.add(&k),
         Event::Function { .. } => survey.functions += 1,
         Event::ModuleAux { .. } => survey.module_aux += 1,
         _ => {}
     })?;
+    *sha256 = c.sha256.clone().unwrap_or_default();
     let s = c.result.map_err(|e| e.to_string())?;
     match manifest {
         Some(m) => {

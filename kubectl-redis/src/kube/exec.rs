@@ -315,6 +315,7 @@ pub async fn upload(
     local: &str,
     remote: &str,
     bytes: u64,
+    verified_sha256: &str,
     progress: &mut Progress<'_>,
 ) -> Result<(), String> {
     use sha2::{Digest, Sha256};
@@ -412,6 +413,11 @@ pub async fn upload(
     }
     if got != bytes {
         return Err(format!("the pod holds {got} of {bytes} bytes"));
+    }
+    if !verified_sha256.is_empty() && local_hash != verified_sha256 {
+        return Err(format!(
+            "{local} changed after it was verified (sha256 {verified_sha256} then, {local_hash} sent): what was sent is not installed"
+        ));
     }
     if remote_hash != local_hash {
         return Err(format!(
