@@ -103,6 +103,9 @@ _kubectl__redis() {
             kubectl__redis__subcmd__help__subcmd__repo,init)
                 cmd="kubectl__redis__subcmd__help__subcmd__repo__subcmd__init"
                 ;;
+            kubectl__redis__subcmd__help__subcmd__repo,keygen)
+                cmd="kubectl__redis__subcmd__help__subcmd__repo__subcmd__keygen"
+                ;;
             kubectl__redis__subcmd__help__subcmd__repo,show)
                 cmd="kubectl__redis__subcmd__help__subcmd__repo__subcmd__show"
                 ;;
@@ -112,6 +115,9 @@ _kubectl__redis() {
             kubectl__redis__subcmd__repo,init)
                 cmd="kubectl__redis__subcmd__repo__subcmd__init"
                 ;;
+            kubectl__redis__subcmd__repo,keygen)
+                cmd="kubectl__redis__subcmd__repo__subcmd__keygen"
+                ;;
             kubectl__redis__subcmd__repo,show)
                 cmd="kubectl__redis__subcmd__repo__subcmd__show"
                 ;;
@@ -120,6 +126,9 @@ _kubectl__redis() {
                 ;;
             kubectl__redis__subcmd__repo__subcmd__help,init)
                 cmd="kubectl__redis__subcmd__repo__subcmd__help__subcmd__init"
+                ;;
+            kubectl__redis__subcmd__repo__subcmd__help,keygen)
+                cmd="kubectl__redis__subcmd__repo__subcmd__help__subcmd__keygen"
                 ;;
             kubectl__redis__subcmd__repo__subcmd__help,show)
                 cmd="kubectl__redis__subcmd__repo__subcmd__help__subcmd__show"
@@ -173,7 +182,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__backup)
-            opts="-l -c -o -n -v -h -V --selector --pod --container --redis-port --method --from --url --allow-host --password-from-secret --diskless --user-name --metrics-file --pushgateway --repo --out-dir --encrypt-to --encrypt-to-file --passphrase-from-secret --passphrase-file --no-encrypt --timeout --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-l -c -o -n -v -h -V --selector --pod --container --redis-port --method --from --url --allow-host --password-from-secret --diskless --user-name --metrics-file --pushgateway --repo --out-dir --encrypt-to --encrypt-to-file --passphrase-from-secret --passphrase-file --no-encrypt --pin-recipients --sign-with --timeout --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -256,6 +265,14 @@ _kubectl__redis() {
                     return 0
                     ;;
                 --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pin-recipients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sign-with)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -497,7 +514,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__drill)
-            opts="-f -i -l -c -o -n -v -h -V --file --latest --repo --out-dir --identity --identity-from-secret --passphrase-from-secret --passphrase-file --selector --pod --container --redis-port --in --image --server --port --host-network --memory --sample --timeout --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-f -i -l -c -o -n -v -h -V --file --latest --repo --out-dir --identity --identity-from-secret --passphrase-from-secret --passphrase-file --trust --allow-unsigned --selector --pod --container --redis-port --in --image --server --port --host-network --memory --sample --timeout --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -536,6 +553,10 @@ _kubectl__redis() {
                     return 0
                     ;;
                 --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trust)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -775,7 +796,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__help__subcmd__repo)
-            opts="init show"
+            opts="init keygen show"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -789,6 +810,20 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__help__subcmd__repo__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__redis__subcmd__help__subcmd__repo__subcmd__keygen)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1091,7 +1126,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__repo)
-            opts="-n -v -h -V --kubeconfig --context --cluster --user --namespace --color --verbose --help --version init show help"
+            opts="-n -v -h -V --kubeconfig --context --cluster --user --namespace --color --verbose --help --version init keygen show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1133,7 +1168,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__repo__subcmd__help)
-            opts="init show help"
+            opts="init keygen show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1174,6 +1209,20 @@ _kubectl__redis() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__subcmd__redis__subcmd__repo__subcmd__help__subcmd__keygen)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__subcmd__redis__subcmd__repo__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1189,7 +1238,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__repo__subcmd__init)
-            opts="-o -n -v -h -V --encrypt-to --encrypt-to-file --force --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-o -n -v -h -V --encrypt-to --encrypt-to-file --signer --force --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1203,12 +1252,62 @@ _kubectl__redis() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__redis__subcmd__repo__subcmd__keygen)
+            opts="-n -v -h -V --out --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)
@@ -1297,7 +1396,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__restore)
-            opts="-f -i -l -c -y -o -n -v -h -V --file --latest --repo --out-dir --identity --identity-from-secret --passphrase-from-secret --passphrase-file --selector --pod --container --redis-port --scale-down --keep-writers --no-scale-down --method --url --allow-host --merge --backup-first --big-value-bytes --password-from-secret --user-name --yes --dry-run --force-unverified --metrics-file --timeout --scale-timeout --recover --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-f -i -l -c -y -o -n -v -h -V --file --latest --repo --out-dir --identity --identity-from-secret --passphrase-from-secret --passphrase-file --trust --allow-unsigned --selector --pod --container --redis-port --scale-down --keep-writers --no-scale-down --method --url --allow-host --merge --backup-first --big-value-bytes --password-from-secret --user-name --yes --dry-run --force-unverified --metrics-file --timeout --scale-timeout --recover --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1336,6 +1435,10 @@ _kubectl__redis() {
                     return 0
                     ;;
                 --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trust)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -70,6 +70,8 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l e
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l encrypt-to-file -d 'Encrypt to every recipient in this file (one per line, # comments); repeatable' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l passphrase-from-secret -d 'Encrypt with the passphrase in this Secret\'s key (age scrypt), for teams used to `gpg --symmetric`' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l passphrase-file -d 'Encrypt with the passphrase in this file (its first line)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l pin-recipients -d 'Refuse the repository\'s recorded recipients unless they have this fingerprint (sha256:..., `repo show`); `schedule` pins them this way, so a bucket writer cannot redirect the Job\'s backups to their own key' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l sign-with -d 'Sign the manifest with this key (from `kubectl redis repo keygen`; also $KUBECTL_REDIS_SIGNING_KEY), so `restore --latest` and `drill` can tell your backups from planted ones' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l timeout -d 'How long BGSAVE may take: 30s, 2m, 1h or plain seconds' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"
@@ -92,6 +94,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l identity-from-secret -d 'Read the identity from this Secret\'s key (in the namespace)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l passphrase-from-secret -d 'Decrypt with the passphrase in this Secret\'s key (backups made with a passphrase)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l passphrase-file -d 'Decrypt with the passphrase in this file (its first line)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l trust -d 'Restore only backups whose manifest this key signed (kr-ed25519:..., from `repo keygen`; also $KUBECTL_REDIS_TRUST, comma-separated); repeatable. The repository\'s own `repo init --signer` keys are required too; --latest skips others, naming them' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s l -l selector -d 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l pod -d 'Use this pod instead of searching by label' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s c -l container -d 'Container running Redis (default: the pod\'s default container, else one named redis)' -r
@@ -120,6 +123,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l 
 always\t''
 never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l latest -d 'Use the newest verified backup in the repository (--repo / --out-dir)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l allow-unsigned -d 'Restore a backup that is unsigned or signed by no trusted key (said loudly)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l no-scale-down -l keep-writers -d 'Stop no writers at all'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l merge -d 'Live: keep keys that are not in the backup (replace only the backup\'s own)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s y -l yes -d 'Do not ask for confirmation'
@@ -135,6 +139,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s i 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l identity-from-secret -d 'Read the identity from this Secret\'s key (in the namespace)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l passphrase-from-secret -d 'Decrypt with the passphrase in this Secret\'s key (backups made with a passphrase)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l passphrase-file -d 'Decrypt with the passphrase in this file (its first line)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l trust -d 'Restore only backups whose manifest this key signed (kr-ed25519:..., from `repo keygen`; also $KUBECTL_REDIS_TRUST, comma-separated); repeatable. The repository\'s own `repo init --signer` keys are required too; --latest skips others, naming them' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s l -l selector -d 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l pod -d 'Use this pod instead of searching by label' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s c -l container -d 'Container running Redis (default: the pod\'s default container, else one named redis)' -r
@@ -157,6 +162,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l co
 always\t''
 never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l latest -d 'Use the newest verified backup in the repository (--repo / --out-dir)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l allow-unsigned -d 'Restore a backup that is unsigned or signed by no trusted key (said loudly)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l host-network -d 'Run the pod on the node\'s network (clusters without a pod network)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -297,22 +303,24 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l no-
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -s V -l version -d 'Print version'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -l context -d 'The kubeconfig context to use' -r
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -l cluster -d 'The kubeconfig cluster to use' -r
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -l user -d 'The kubeconfig user to use' -r
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -s n -l namespace -d 'Namespace (default: $NS, then the context\'s namespace, then "default")' -r
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init keygen show help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init keygen show help" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init keygen show help" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init keygen show help" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init keygen show help" -s n -l namespace -d 'Namespace (default: $NS, then the context\'s namespace, then "default")' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init keygen show help" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -s v -l verbose -d 'Print each step of the state machine to stderr'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -s V -l version -d 'Print version'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -f -a "init" -d 'Record the recipients every backup to this repository is encrypted to'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -f -a "show" -d 'Print the repository\'s settings'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init keygen show help" -s v -l verbose -d 'Print each step of the state machine to stderr'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init keygen show help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init keygen show help" -s V -l version -d 'Print version'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init keygen show help" -f -a "init" -d 'Record the recipients every backup to this repository is encrypted to'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init keygen show help" -f -a "keygen" -d 'Make an Ed25519 key that signs backups\' manifests (`backup --sign-with FILE`): the secret goes to FILE (0600), the public key is printed for `repo init --signer` and `restore --trust`'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init keygen show help" -f -a "show" -d 'Print the repository\'s settings'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and not __fish_seen_subcommand_from init keygen show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from init" -l encrypt-to -d 'age recipient (age1...) or SSH public key; repeatable' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from init" -l encrypt-to-file -d 'A file of recipients, one per line; repeatable' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from init" -l signer -d 'Require backups restored by --latest or drilled to be signed by this key (kr-ed25519:..., from `repo keygen`); repeatable. Pair with `backup --sign-with`' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from init" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from init" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
@@ -327,6 +335,18 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from init" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from keygen" -l out -d 'Where the secret key goes (refused if it exists)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from keygen" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from keygen" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from keygen" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from keygen" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from keygen" -s n -l namespace -d 'Namespace (default: $NS, then the context\'s namespace, then "default")' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from keygen" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from keygen" -s v -l verbose -d 'Print each step of the state machine to stderr'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from keygen" -s h -l help -d 'Print help'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from keygen" -s V -l version -d 'Print version'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from show" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
@@ -341,6 +361,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "init" -d 'Record the recipients every backup to this repository is encrypted to'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "keygen" -d 'Make an Ed25519 key that signs backups\' manifests (`backup --sign-with FILE`): the secret goes to FILE (0600), the public key is printed for `repo init --signer` and `restore --trust`'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the repository\'s settings'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l out-dir -l repo -d 'Directory or object-storage URL of the backups [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
@@ -406,4 +427,5 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and no
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore drill list verify inspect status schedule copy repo prune check completion help" -f -a "completion" -d 'Print a shell completion script'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and not __fish_seen_subcommand_from backup restore drill list verify inspect status schedule copy repo prune check completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "init" -d 'Record the recipients every backup to this repository is encrypted to'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "keygen" -d 'Make an Ed25519 key that signs backups\' manifests (`backup --sign-with FILE`): the secret goes to FILE (0600), the public key is printed for `repo init --signer` and `restore --trust`'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "show" -d 'Print the repository\'s settings'

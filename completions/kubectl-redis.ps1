@@ -71,6 +71,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--encrypt-to-file', '--encrypt-to-file', [CompletionResultType]::ParameterName, 'Encrypt to every recipient in this file (one per line, # comments); repeatable')
             [CompletionResult]::new('--passphrase-from-secret', '--passphrase-from-secret', [CompletionResultType]::ParameterName, 'Encrypt with the passphrase in this Secret''s key (age scrypt), for teams used to `gpg --symmetric`')
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Encrypt with the passphrase in this file (its first line)')
+            [CompletionResult]::new('--pin-recipients', '--pin-recipients', [CompletionResultType]::ParameterName, 'Refuse the repository''s recorded recipients unless they have this fingerprint (sha256:..., `repo show`); `schedule` pins them this way, so a bucket writer cannot redirect the Job''s backups to their own key')
+            [CompletionResult]::new('--sign-with', '--sign-with', [CompletionResultType]::ParameterName, 'Sign the manifest with this key (from `kubectl redis repo keygen`; also $KUBECTL_REDIS_SIGNING_KEY), so `restore --latest` and `drill` can tell your backups from planted ones')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long BGSAVE may take: 30s, 2m, 1h or plain seconds')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
@@ -101,6 +103,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--identity-from-secret', '--identity-from-secret', [CompletionResultType]::ParameterName, 'Read the identity from this Secret''s key (in the namespace)')
             [CompletionResult]::new('--passphrase-from-secret', '--passphrase-from-secret', [CompletionResultType]::ParameterName, 'Decrypt with the passphrase in this Secret''s key (backups made with a passphrase)')
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Decrypt with the passphrase in this file (its first line)')
+            [CompletionResult]::new('--trust', '--trust', [CompletionResultType]::ParameterName, 'Restore only backups whose manifest this key signed (kr-ed25519:..., from `repo keygen`; also $KUBECTL_REDIS_TRUST, comma-separated); repeatable. The repository''s own `repo init --signer` keys are required too; --latest skips others, naming them')
             [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]')
             [CompletionResult]::new('--selector', '--selector', [CompletionResultType]::ParameterName, 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]')
             [CompletionResult]::new('--pod', '--pod', [CompletionResultType]::ParameterName, 'Use this pod instead of searching by label')
@@ -128,6 +131,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured with auto)')
             [CompletionResult]::new('--latest', '--latest', [CompletionResultType]::ParameterName, 'Use the newest verified backup in the repository (--repo / --out-dir)')
+            [CompletionResult]::new('--allow-unsigned', '--allow-unsigned', [CompletionResultType]::ParameterName, 'Restore a backup that is unsigned or signed by no trusted key (said loudly)')
             [CompletionResult]::new('--no-scale-down', '--no-scale-down', [CompletionResultType]::ParameterName, 'Stop no writers at all')
             [CompletionResult]::new('--keep-writers', '--keep-writers', [CompletionResultType]::ParameterName, 'Stop no writers at all')
             [CompletionResult]::new('--merge', '--merge', [CompletionResultType]::ParameterName, 'Live: keep keys that are not in the backup (replace only the backup''s own)')
@@ -154,6 +158,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--identity-from-secret', '--identity-from-secret', [CompletionResultType]::ParameterName, 'Read the identity from this Secret''s key (in the namespace)')
             [CompletionResult]::new('--passphrase-from-secret', '--passphrase-from-secret', [CompletionResultType]::ParameterName, 'Decrypt with the passphrase in this Secret''s key (backups made with a passphrase)')
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Decrypt with the passphrase in this file (its first line)')
+            [CompletionResult]::new('--trust', '--trust', [CompletionResultType]::ParameterName, 'Restore only backups whose manifest this key signed (kr-ed25519:..., from `repo keygen`; also $KUBECTL_REDIS_TRUST, comma-separated); repeatable. The repository''s own `repo init --signer` keys are required too; --latest skips others, naming them')
             [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]')
             [CompletionResult]::new('--selector', '--selector', [CompletionResultType]::ParameterName, 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]')
             [CompletionResult]::new('--pod', '--pod', [CompletionResultType]::ParameterName, 'Use this pod instead of searching by label')
@@ -177,6 +182,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured with auto)')
             [CompletionResult]::new('--latest', '--latest', [CompletionResultType]::ParameterName, 'Use the newest verified backup in the repository (--repo / --out-dir)')
+            [CompletionResult]::new('--allow-unsigned', '--allow-unsigned', [CompletionResultType]::ParameterName, 'Restore a backup that is unsigned or signed by no trusted key (said loudly)')
             [CompletionResult]::new('--host-network', '--host-network', [CompletionResultType]::ParameterName, 'Run the pod on the node''s network (clusters without a pod network)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
@@ -373,6 +379,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Record the recipients every backup to this repository is encrypted to')
+            [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make an Ed25519 key that signs backups'' manifests (`backup --sign-with FILE`): the secret goes to FILE (0600), the public key is printed for `repo init --signer` and `restore --trust`')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print the repository''s settings')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -380,6 +387,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
         'kubectl-redis;repo;init' {
             [CompletionResult]::new('--encrypt-to', '--encrypt-to', [CompletionResultType]::ParameterName, 'age recipient (age1...) or SSH public key; repeatable')
             [CompletionResult]::new('--encrypt-to-file', '--encrypt-to-file', [CompletionResultType]::ParameterName, 'A file of recipients, one per line; repeatable')
+            [CompletionResult]::new('--signer', '--signer', [CompletionResultType]::ParameterName, 'Require backups restored by --latest or drilled to be signed by this key (kr-ed25519:..., from `repo keygen`); repeatable. Pair with `backup --sign-with`')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
@@ -394,6 +402,23 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-redis;repo;keygen' {
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Where the secret key goes (refused if it exists)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The kubeconfig cluster to use')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The kubeconfig user to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured with auto)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -418,11 +443,15 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
         }
         'kubectl-redis;repo;help' {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Record the recipients every backup to this repository is encrypted to')
+            [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make an Ed25519 key that signs backups'' manifests (`backup --sign-with FILE`): the secret goes to FILE (0600), the public key is printed for `repo init --signer` and `restore --trust`')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print the repository''s settings')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'kubectl-redis;repo;help;init' {
+            break
+        }
+        'kubectl-redis;repo;help;keygen' {
             break
         }
         'kubectl-redis;repo;help;show' {
@@ -543,10 +572,14 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
         }
         'kubectl-redis;help;repo' {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Record the recipients every backup to this repository is encrypted to')
+            [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make an Ed25519 key that signs backups'' manifests (`backup --sign-with FILE`): the secret goes to FILE (0600), the public key is printed for `repo init --signer` and `restore --trust`')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print the repository''s settings')
             break
         }
         'kubectl-redis;help;repo;init' {
+            break
+        }
+        'kubectl-redis;help;repo;keygen' {
             break
         }
         'kubectl-redis;help;repo;show' {

@@ -356,12 +356,14 @@ schemas = {
         {
             "repository": S,
             "recipients": arr(S),
+            "signers": arr(S),
+            "recipients_fingerprint": S,
             "created": TIME,
             "error": null(ERROR),
             "exit_code": EXIT,
         },
         required=["exit_code"],
-        **failure_or(["repository", "recipients", "created"]),
+        **failure_or(["repository", "recipients", "signers", "recipients_fingerprint", "created"]),
     ),
     "status": doc(
         "StatusReport",

@@ -102,7 +102,7 @@ impl Exit {
             Exit::Stale => "check: no verified backup, or the newest is older than --max-age",
             Exit::Unhealthy => "status: a problem that makes backups or restores fail; --from replica: no healthy, caught-up replica",
             Exit::Storage => "object storage refused or unreachable (the message names the credential source); several --repo: some copies failed, the others are kept",
-            Exit::Key => "encrypted backup: no --identity given, or none of the identities can decrypt it",
+            Exit::Key => "keys: an encrypted backup and no --identity (or none fits); a backup not signed by a trusted key; recipients not the pinned ones",
             Exit::Aborted => "restore: not confirmed (answer other than yes, or no terminal without --yes)",
             Exit::Interrupted => "interrupted; no partial file left behind, writers scaled back",
         }

@@ -12,6 +12,18 @@ pub const KEY_HINT: &str = "give the identity (or passphrase) the backup was enc
 /// The environment variable naming an identity file.
 pub const IDENTITY_ENV: &str = "KUBECTL_REDIS_IDENTITY";
 
+/// Which signatures a backup must carry to be restored or drilled.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Signatures")]
+pub struct TrustArgs {
+    /// Restore only backups whose manifest this key signed (kr-ed25519:..., from `repo keygen`; also $KUBECTL_REDIS_TRUST, comma-separated); repeatable. The repository's own `repo init --signer` keys are required too; --latest skips others, naming them
+    #[arg(long, value_name = "PUBLIC_KEY")]
+    pub trust: Vec<String>,
+    /// Restore a backup that is unsigned or signed by no trusted key (said loudly)
+    #[arg(long)]
+    pub allow_unsigned: bool,
+}
+
 #[derive(Args, Debug, Clone, Default)]
 #[command(next_help_heading = "Decryption")]
 pub struct KeyArgs {

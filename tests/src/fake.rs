@@ -47,6 +47,8 @@ type Answer = dyn Fn(&[String]) -> Act + Send + Sync;
 /// A running fake server; it serves until the test process ends.
 pub struct Fake {
     pub addr: SocketAddr,
+    /// `redis://ADDR`.
+    pub addr_url: String,
     seen: Arc<Mutex<Vec<Vec<String>>>>,
     connections: Arc<AtomicUsize>,
 }
@@ -71,6 +73,7 @@ impl Fake {
         });
         Fake {
             addr,
+            addr_url: format!("redis://{addr}"),
             seen,
             connections,
         }

@@ -450,3 +450,169 @@ fn endless_replies_are_cut_off() {
         assert!(files_in(tmp.path()).is_empty(), "{what}");
     }
 }
+
+/// A standalone fake whose SYNC answers with `rdb` whole.
+fn serving(rdb: Vec<u8>) -> Fake {
+    standalone(move || {
+        let mut b = format!("${}\r\n", rdb.len()).into_bytes();
+        b.extend_from_slice(&rdb);
+        Act::Reply(b)
+    })
+}
+
+/// Finding 8: nothing in a repository was authenticated. A backup signed
+/// with `--sign-with` is picked by `restore --latest --trust`; a newer one
+/// planted unsigned, and a signed one whose manifest was changed, are
+/// passed over, named (exit 13 when none is left). The repository's
+/// recipients can be pinned (`schedule` does): changed ones are refused,
+/// and this machine warns when they change under it.
+#[test]
+fn signatures_and_pinned_recipients() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let cfg = tmp.path().join("cfg");
+    let env: &[(&str, &str)] = &[("XDG_CONFIG_HOME", cfg.to_str().expect("utf8"))];
+    let plain = std::fs::read(rdb_file(tmp.path(), &[("k", "v")])).expect("rdb");
+    let fake = serving(plain);
+    let repo = tmp.path().join("repo");
+    let r = repo.to_string_lossy().into_owned();
+    let key = tmp.path().join("signing.key");
+    let (code, public, stderr) = plugin_within(
+        30,
+        env,
+        &["repo", "keygen", "--out", key.to_str().expect("utf8")],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let public = public.trim().to_string();
+    assert!(public.starts_with("kr-ed25519:"), "{public}");
+    let backup = |extra: &[&str]| {
+        let mut a = vec![
+            "backup",
+            "--url",
+            &fake.addr_url,
+            "--out-dir",
+            &r,
+            "-o",
+            "json",
+        ];
+        a.extend_from_slice(extra);
+        plugin_within(60, env, &a)
+    };
+    let (code, out, err) = backup(&["--sign-with", key.to_str().expect("utf8")]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let signed = kubectl_redis_e2e::schema_checked("backup", &out)["path"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(Path::new(&format!("{signed}.json.sig")).exists());
+    // A newer backup, planted without a signature.
+    let (code, out, err) = backup(&[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let planted = kubectl_redis_e2e::schema_checked("backup", &out)["path"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let name = |p: &str| {
+        Path::new(p)
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let latest = |extra: &[&str]| {
+        let mut a = vec![
+            "restore",
+            "--latest",
+            "--out-dir",
+            &r,
+            "--url",
+            &fake.addr_url,
+            "--method",
+            "live",
+            "--dry-run",
+        ];
+        a.extend_from_slice(extra);
+        plugin_within(60, env, &a)
+    };
+    let (_, _, err) = latest(&[]);
+    assert!(
+        err.contains(&format!("newest verified backup: {planted}")),
+        "{err}"
+    );
+    let (_, _, err) = latest(&["--trust", &public]);
+    assert!(
+        err.contains(&format!(
+            "skipping {}: not signed by a trusted key (it is unsigned)",
+            name(&planted)
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("newest verified backup: {signed}")),
+        "{err}"
+    );
+    // The signed backup's manifest changed after signing: passed over too.
+    let mpath = format!("{signed}.json");
+    let m = std::fs::read_to_string(&mpath).expect("manifest");
+    let changed = m.replacen("\"created\": \"", "\"created\": \"1", 1);
+    assert_ne!(m, changed);
+    std::fs::write(&mpath, changed).expect("write");
+    let (code, _, err) = latest(&["--trust", &public]);
+    assert_eq!(code, 13, "{err}");
+    assert!(err.contains("does not match the manifest"), "{err}");
+
+    // Pinned recipients.
+    let enc = tmp.path().join("enc");
+    let e = enc.to_string_lossy().into_owned();
+    let age1 = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+    let (code, out, err) = plugin_within(
+        30,
+        env,
+        &["repo", "init", &e, "--encrypt-to", age1, "-o", "json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let fp = kubectl_redis_e2e::schema_checked("repo", &out)["recipients_fingerprint"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(fp.starts_with("sha256:"), "{out}");
+    // Someone who can write the bucket swaps the recipients for theirs.
+    let settings = enc.join("kubectl-redis-repo.json");
+    let theirs = "age1lggyhqrw2nlhcxprm67z43rta597azn8gknawjehu9d9dl0jq3yqqvfafg";
+    let s = std::fs::read_to_string(&settings)
+        .expect("settings")
+        .replace(age1, theirs);
+    std::fs::write(&settings, s).expect("write");
+    let (code, out, err) = plugin_within(
+        60,
+        env,
+        &[
+            "backup",
+            "--url",
+            &fake.addr_url,
+            "--out-dir",
+            &e,
+            "--pin-recipients",
+            &fp,
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, 13, "{out}\n{err}");
+    assert!(out.contains("are not the ones pinned"), "{out}");
+    assert!(
+        files_in(&enc).iter().all(|n| !n.contains("redis-backup")),
+        "{:?}",
+        files_in(&enc)
+    );
+    // Unpinned, it goes ahead, but this machine says the recipients changed.
+    let (code, _, err) = plugin_within(
+        60,
+        env,
+        &["backup", "--url", &fake.addr_url, "--out-dir", &e],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("changed since this machine last used it"),
+        "{err}"
+    );
+}

@@ -120,6 +120,12 @@ pub struct BackupArgs {
     /// Store a plaintext backup in object storage, or ignore the repository's recipients (`repo init`)
     #[arg(long, conflicts_with_all = ["encrypt_to", "encrypt_to_file", "passphrase_from_secret", "passphrase_file"])]
     pub no_encrypt: bool,
+    /// Refuse the repository's recorded recipients unless they have this fingerprint (sha256:..., `repo show`); `schedule` pins them this way, so a bucket writer cannot redirect the Job's backups to their own key
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub pin_recipients: Option<String>,
+    /// Sign the manifest with this key (from `kubectl redis repo keygen`; also $KUBECTL_REDIS_SIGNING_KEY), so `restore --latest` and `drill` can tell your backups from planted ones
+    #[arg(long, value_name = "FILE")]
+    pub sign_with: Option<String>,
     /// How long BGSAVE may take: 30s, 2m, 1h or plain seconds
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -214,6 +220,23 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
                 "check the Secret with `kubectl get secret NAME -o yaml` (names only are printed)",
             ),
         };
+    // Signed by whom: the key is loaded before anything is touched.
+    let sign_with = args
+        .sign_with
+        .clone()
+        .or_else(|| env::env_nonempty("KUBECTL_REDIS_SIGNING_KEY"));
+    if let Some(f) = sign_with {
+        match crate::store::trust::Signer::load(&f) {
+            Ok(s) => crate::store::trust::set_signer(s),
+            Err(e) => {
+                return fail(
+                    Exit::Key,
+                    &e,
+                    "give the secret key file `kubectl redis repo keygen --out FILE` wrote",
+                )
+            }
+        }
+    }
     // Where, and encrypted to whom: settled before anything is touched.
     let pass = match crate::keys::passphrase(
         kube,
@@ -264,11 +287,12 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
                     )
                 }
             },
-            None => match recipients_for(
+            None => match recipients_for_pinned(
                 &repo,
                 &args.encrypt_to,
                 &args.encrypt_to_file,
                 args.no_encrypt,
+                args.pin_recipients.as_deref(),
             )
             .await
             {
@@ -462,6 +486,19 @@ pub async fn recipients_for(
     files: &[String],
     no_encrypt: bool,
 ) -> Result<Option<Recipients>, (Exit, Problem)> {
+    recipients_for_pinned(repo, to, files, no_encrypt, None).await
+}
+
+/// As [`recipients_for`]; the repository's recorded recipients must have
+/// the fingerprint `pin` when given, and a change since this machine last
+/// used the repository is warned about.
+pub async fn recipients_for_pinned(
+    repo: &Repo,
+    to: &[String],
+    files: &[String],
+    no_encrypt: bool,
+    pin: Option<&str>,
+) -> Result<Option<Recipients>, (Exit, Problem)> {
     let invalid = |m: String| {
         (
             Exit::Invalid,
@@ -479,8 +516,39 @@ pub async fn recipients_for(
     }
     let config = repo.config().await.map_err(|p| (Exit::Storage, p))?;
     if let Some(c) = config.filter(|c| !c.recipients.is_empty()) {
+        let fp = crate::store::trust::fingerprint(&c.recipients);
+        if let Some(pin) = pin.filter(|p| p.trim() != fp) {
+            return Err((
+                Exit::Key,
+                Problem {
+                    message: format!(
+                        "the recipients recorded in {}/{} are not the ones pinned ({} pinned, {fp} now: {}); nothing was backed up rather than encrypt to keys you did not choose",
+                        repo.display(),
+                        repo::CONFIG,
+                        pin.trim(),
+                        c.recipients.join(", ")
+                    ),
+                    hint: "if you changed them yourself (`repo init --force`), pin the new ones: `kubectl redis schedule ...` again, or --pin-recipients with `repo show`'s fingerprint".into(),
+                },
+            ));
+        }
+        if let Some(w) = crate::store::trust::remember_recipients(&repo.display(), &c.recipients) {
+            crate::ui::warning(&w);
+        }
         return Recipients::parse(&c.recipients, &[])
             .map_err(|m| invalid(format!("{}/{}: {m}", repo.display(), repo::CONFIG)));
+    }
+    if let Some(pin) = pin {
+        return Err((
+            Exit::Key,
+            Problem {
+                message: format!(
+                    "{} records no recipients, but {pin} was pinned: its settings were removed; nothing was backed up",
+                    repo.display()
+                ),
+                hint: "restore the repository's settings (`repo init`), or give --encrypt-to".into(),
+            },
+        ));
     }
     if let Repo::Remote(r) = repo {
         return Err((

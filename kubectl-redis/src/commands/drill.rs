@@ -42,6 +42,8 @@ pub struct DrillArgs {
     pub backup: crate::commands::restore::BackupChoice,
     #[command(flatten)]
     pub keys: crate::keys::KeyArgs,
+    #[command(flatten)]
+    pub trust: crate::keys::TrustArgs,
     /// The production Redis whose image the drill uses (-n, -l, --pod, -c)
     #[command(flatten)]
     pub target: TargetArgs,
@@ -116,6 +118,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
         file,
         args.backup.out_dir.clone(),
         &args.keys,
+        &args.trust,
     )
     .await
     {

@@ -40,12 +40,21 @@ pub enum RepoCommand {
         /// A file of recipients, one per line; repeatable
         #[arg(long, value_name = "FILE")]
         encrypt_to_file: Vec<String>,
+        /// Require backups restored by --latest or drilled to be signed by this key (kr-ed25519:..., from `repo keygen`); repeatable. Pair with `backup --sign-with`
+        #[arg(long, value_name = "PUBLIC_KEY")]
+        signer: Vec<String>,
         /// Replace existing settings (key rotation: new backups go to the new recipients)
         #[arg(long)]
         force: bool,
         /// Output format
         #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
         output: Output,
+    },
+    /// Make an Ed25519 key that signs backups' manifests (`backup --sign-with FILE`): the secret goes to FILE (0600), the public key is printed for `repo init --signer` and `restore --trust`
+    Keygen {
+        /// Where the secret key goes (refused if it exists)
+        #[arg(long, value_name = "FILE")]
+        out: String,
     },
     /// Print the repository's settings
     Show {
@@ -64,9 +73,22 @@ pub async fn run(ui: &Ui, args: RepoArgs) -> Exit {
             repo: r,
             encrypt_to,
             encrypt_to_file,
+            signer,
             force,
             output,
-        } => init(ui, &r, &encrypt_to, &encrypt_to_file, force, output).await,
+        } => {
+            init(
+                ui,
+                &r,
+                &encrypt_to,
+                &encrypt_to_file,
+                &signer,
+                force,
+                output,
+            )
+            .await
+        }
+        RepoCommand::Keygen { out } => keygen(ui, &out),
         RepoCommand::Show { repo: r, output } => show(ui, &r, output).await,
     }
 }
@@ -79,14 +101,62 @@ fn report_err(ui: &Ui, output: Output, exit: Exit, message: &str, hint: &str) ->
     exit
 }
 
+/// `repo keygen --out FILE`.
+fn keygen(ui: &Ui, out: &str) -> Exit {
+    let (secret, public) = match crate::store::trust::Signer::generate() {
+        Ok(x) => x,
+        Err(e) => {
+            ui.error(&e, None);
+            return Exit::Error;
+        }
+    };
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    let written = o.open(out).and_then(|mut f| {
+        use std::io::Write;
+        f.write_all(secret.as_bytes())?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        ui.error(
+            &format!("cannot write {out}: {e}"),
+            Some("give a new file name; an existing key is never overwritten"),
+        );
+        return Exit::Invalid;
+    }
+    ui.note(&format!(
+        "secret key written to {out} (0600); sign with `backup --sign-with {out}`, require it with `repo init URL --signer KEY`"
+    ));
+    println!("{public}");
+    Exit::Ok
+}
+
 async fn init(
     ui: &Ui,
     url: &str,
     to: &[String],
     files: &[String],
+    signers: &[String],
     force: bool,
     output: Output,
 ) -> Exit {
+    let mut signer_keys = Vec::new();
+    for s in signers {
+        match crate::store::trust::parse_public(s) {
+            Ok(k) => signer_keys.push(k),
+            Err(e) => {
+                return report_err(
+                    ui,
+                    output,
+                    Exit::Invalid,
+                    &e,
+                    "give the key `kubectl redis repo keygen` printed",
+                )
+            }
+        }
+    }
     let r = match Repo::open(url) {
         Ok(r) => r,
         Err(p) => return report_err(ui, output, Exit::Invalid, &p.message, &p.hint),
@@ -107,6 +177,7 @@ async fn init(
     let c = Config {
         format: repo::CONFIG_FORMAT.into(),
         recipients: rec.public.clone(),
+        signers: signer_keys,
         created: kubectl_redis_core::store::names::rfc3339(crate::env::unix_now()),
     };
     let mut bytes = match serde_json::to_vec_pretty(&c) {
@@ -166,22 +237,31 @@ async fn init(
             "check the repository and its permissions",
         );
     }
+    // This machine remembers what it set (a later change by someone else
+    // is then warned about).
+    crate::store::trust::remember_recipients(&r.display(), &c.recipients);
+    crate::store::trust::remember_signers(&r.display(), &c.signers);
     print_config(ui, &r, &c, output);
     Exit::Ok
 }
 
 fn print_config(ui: &Ui, r: &Repo, c: &Config, output: Output) {
+    let fp = crate::store::trust::fingerprint(&c.recipients);
     match output {
         Output::Json => crate::output::print(
             ui,
             "RepoConfig",
-            serde_json::json!({"repository": r.display(), "recipients": c.recipients, "created": c.created, "exit_code": 0}),
+            serde_json::json!({"repository": r.display(), "recipients": c.recipients, "signers": c.signers, "recipients_fingerprint": fp, "created": c.created, "exit_code": 0}),
         ),
         Output::Text => {
             println!("repository  {}", r.display());
             println!("created     {}", c.created);
             for x in &c.recipients {
                 println!("encrypt to  {x}");
+            }
+            println!("fingerprint {fp}");
+            for x in &c.signers {
+                println!("signed by   {x}");
             }
         }
     }

@@ -112,6 +112,8 @@ pub struct RestoreArgs {
     #[command(flatten)]
     pub keys: crate::keys::KeyArgs,
     #[command(flatten)]
+    pub trust: crate::keys::TrustArgs,
+    #[command(flatten)]
     pub target: TargetArgs,
     /// A writer to stop while restoring: deploy/NAME or sts/NAME; repeatable [env: WORKER_DEPLOY] [default: deploy/worker, skipped with a warning when missing]
     #[arg(long = "scale-down", value_name = "KIND/NAME")]
@@ -276,7 +278,16 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         }
         exit
     };
-    let (file, _copy) = match fetch(ui, kube, file, args.backup.out_dir.clone(), &args.keys).await {
+    let (file, _copy) = match fetch(
+        ui,
+        kube,
+        file,
+        args.backup.out_dir.clone(),
+        &args.keys,
+        &args.trust,
+    )
+    .await
+    {
         Ok(x) => x,
         Err((exit, p)) => return fail(exit, &p),
     };
@@ -428,11 +439,53 @@ pub async fn fetch(
     file: Option<String>,
     out_dir: Option<String>,
     keys: &crate::keys::KeyArgs,
+    trust: &crate::keys::TrustArgs,
 ) -> Result<(String, Option<crate::store::source::LocalCopy>), (Exit, Problem)> {
+    let key_problem = |message: String| {
+        (
+            Exit::Key,
+            Problem {
+                message,
+                hint: "give the signer's public key with --trust (`repo keygen` printed it)".into(),
+            },
+        )
+    };
     let file = match file {
-        Some(f) => f,
+        Some(f) => {
+            // The repository it is in: its settings may require signers.
+            let src = Source::open(&f).map_err(|p| (Exit::Invalid, p))?;
+            let repo = match &src {
+                Source::Remote { remote, .. } => Some(Repo::Remote(remote.clone())),
+                Source::Local(p) => p
+                    .parent()
+                    .map(|d| Repo::Local(d.to_string_lossy().into_owned())),
+            };
+            let trusted = crate::store::trust::trusted_keys(&trust.trust, repo.as_ref())
+                .await
+                .map_err(key_problem)?;
+            if !trusted.is_empty() {
+                match crate::store::trust::check_source(&src, &trusted).await {
+                    Ok(k) => ui.note(&format!("signed by {k}")),
+                    Err(why) if trust.allow_unsigned => ui.warn(&format!(
+                        "{f} is not signed by a trusted key ({why}): restoring it anyway (--allow-unsigned)"
+                    )),
+                    Err(why) => {
+                        return Err((
+                            Exit::Key,
+                            Problem {
+                                message: format!(
+                                    "{f} is not signed by a trusted key ({why}); nothing was changed"
+                                ),
+                                hint: "restore a signed backup (--latest picks the newest), --trust the key that signed it, or --allow-unsigned if you know where it came from".into(),
+                            },
+                        ))
+                    }
+                }
+            }
+            f
+        }
         None => {
-            let f = latest(out_dir).await?;
+            let f = latest(ui, out_dir, trust).await?;
             ui.note(&format!("newest verified backup: {f}"));
             f
         }
@@ -493,7 +546,11 @@ fn is_age_file(p: &std::path::Path) -> bool {
 }
 
 /// The newest verified backup in the repository.
-async fn latest(dir: Option<String>) -> Result<String, (Exit, Problem)> {
+async fn latest(
+    ui: &Ui,
+    dir: Option<String>,
+    trust: &crate::keys::TrustArgs,
+) -> Result<String, (Exit, Problem)> {
     let dir = env::out_dir(dir);
     let repo = Repo::open(&dir).map_err(|p| (Exit::Invalid, p))?;
     let l = repo.listing().await.map_err(|p| {
@@ -503,19 +560,57 @@ async fn latest(dir: Option<String>) -> Result<String, (Exit, Problem)> {
         };
         (e, p)
     })?;
-    l.backups
-        .iter()
-        .find(|b| b.status == "verified")
-        .map(|b| b.path.clone())
-        .ok_or_else(|| {
+    let trusted = crate::store::trust::trusted_keys(&trust.trust, Some(&repo))
+        .await
+        .map_err(|m| {
             (
                 Exit::Invalid,
                 Problem {
-                    message: format!("no verified backup in {}", repo.display()),
-                    hint: "see `kubectl redis list --repo ...`, or pass --file".into(),
+                    message: m,
+                    hint: "give the key `kubectl redis repo keygen` printed".into(),
                 },
             )
-        })
+        })?;
+    let mut skipped = 0;
+    for b in l.backups.iter().filter(|b| b.status == "verified") {
+        if trusted.is_empty() || trust.allow_unsigned {
+            return Ok(b.path.clone());
+        }
+        // Signatures required: a backup planted in the bucket, or one
+        // changed since it was signed, is passed over, named.
+        let src = Source::open(&b.path).map_err(|p| (Exit::Invalid, p))?;
+        match crate::store::trust::check_source(&src, &trusted).await {
+            Ok(k) => {
+                ui.note(&format!("{} is signed by {k}", b.file));
+                return Ok(b.path.clone());
+            }
+            Err(why) => {
+                skipped += 1;
+                ui.warn(&format!(
+                    "skipping {}: not signed by a trusted key ({why})",
+                    b.file
+                ));
+            }
+        }
+    }
+    Err((
+        if skipped > 0 {
+            Exit::Key
+        } else {
+            Exit::Invalid
+        },
+        Problem {
+            message: if skipped > 0 {
+                format!(
+                    "no verified backup in {} is signed by a trusted key ({skipped} passed over)",
+                    repo.display()
+                )
+            } else {
+                format!("no verified backup in {}", repo.display())
+            },
+            hint: "see `kubectl redis list --repo ...`, or pass --file".into(),
+        },
+    ))
 }
 
 fn writers(args: &RestoreArgs) -> Result<Vec<Writer>, String> {

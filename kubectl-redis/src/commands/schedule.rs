@@ -181,6 +181,32 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
         backup_args.extend(["--password-from-secret".to_string(), s.clone()]);
     }
     backup_args.extend(["--method".to_string(), args.method.clone()]);
+    // Encrypted to the repository's recorded recipients: pinned to the ones
+    // it records now, so a bucket writer cannot redirect the Job's backups
+    // to their own key (the Job then refuses, exit 13).
+    if let (Some(url), true) = (
+        &args.repo,
+        args.encrypt_to.is_empty() && args.passphrase_from_secret.is_none() && !args.no_encrypt,
+    ) {
+        let read = match crate::store::repo::Repo::open(url) {
+            Ok(r) => tokio::time::timeout(std::time::Duration::from_secs(15), r.config())
+                .await
+                .map_err(|_| "no answer within 15 s".to_string())
+                .and_then(|c| c.map_err(|p| p.message)),
+            Err(p) => Err(p.message),
+        };
+        match read {
+            Ok(Some(c)) if !c.recipients.is_empty() => {
+                let fp = crate::store::trust::fingerprint(&c.recipients);
+                ui.note(&format!("the Job's backups are pinned to {url}'s recipients ({fp})"));
+                backup_args.extend(["--pin-recipients".to_string(), fp]);
+            }
+            Ok(_) => {}
+            Err(e) => ui.warn(&format!(
+                "could not read {url}'s recorded recipients from here ({e}): the Job's backups are not pinned to them; run with the bucket's credentials to pin them"
+            )),
+        }
+    }
     for r in &args.encrypt_to {
         backup_args.extend(["--encrypt-to".to_string(), r.clone()]);
     }

@@ -14,3 +14,4 @@ pub mod rdbfile;
 pub mod repo;
 pub mod sink;
 pub mod source;
+pub mod trust;

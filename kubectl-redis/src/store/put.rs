@@ -14,6 +14,18 @@ use crate::store::sink::{Sink, Stored};
 use kubectl_redis_core::backup::CommitError;
 use kubectl_redis_core::store::manifest::{self, Manifest};
 
+/// The signature of `m` as its manifest file's bytes, when this process
+/// signs (`--sign-with`).
+fn signature(m: &Manifest) -> Result<Option<Vec<u8>>, CommitError> {
+    let Some(signer) = crate::store::trust::signer() else {
+        return Ok(None);
+    };
+    let mut b = serde_json::to_vec_pretty(m)
+        .map_err(|e| CommitError::Failed(format!("internal error: {e}")))?;
+    b.push(b'\n');
+    Ok(Some(signer.sign(&b)))
+}
+
 /// Runs blocking file work (fsync, rename) on tokio's blocking pool.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
@@ -160,6 +172,18 @@ impl Put {
                 let (t, d) = (temp.clone(), dest.clone());
                 blocking(move || files::commit(&t, &d)).await??;
                 on_stored(&stored);
+                // The signature first: a manifest is what makes a backup
+                // count, and a signed one must never appear unsigned.
+                if let Some(sig) = signature(&manifest)? {
+                    let p = format!("{dest}.json.sig");
+                    blocking(move || files::write_whole(&p, &sig))
+                        .await?
+                        .map_err(|e| {
+                            CommitError::Failed(format!(
+                                "the backup is saved as {dest}, but its signature could not be written: {e}"
+                            ))
+                        })?;
+                }
                 let d = dest.clone();
                 blocking(move || files::write_manifest(&d, &manifest))
                     .await?
@@ -217,6 +241,25 @@ async fn commit_remote(
     let mut b = serde_json::to_vec_pretty(manifest).map_err(|e| fail(e.to_string()))?;
     b.push(b'\n');
     let mname = manifest::name_for(name);
+    if let Some(signer) = crate::store::trust::signer() {
+        let sname = crate::store::trust::sig_name(&mname);
+        match r.put_new(&sname, signer.sign(&b)).await {
+            Ok(()) => {}
+            Err(PutNew::Exists) => {
+                return Err(fail(format!(
+                    "{} exists already (another writer?); this backup's data is left without a manifest",
+                    r.url_of(&sname)
+                )))
+            }
+            Err(PutNew::Failed(p)) => {
+                let _ = r.delete(name).await;
+                return Err(fail(format!(
+                    "{}; without its signature the backup does not count, and its data was deleted",
+                    p.message
+                )));
+            }
+        }
+    }
     match r.put_new(&mname, b).await {
         Ok(()) => Ok(()),
         Err(PutNew::Exists) => Err(fail(format!(

@@ -99,6 +99,10 @@ pub struct Config {
     /// Public age recipients; every backup is encrypted to these unless the
     /// command line names others or says `--no-encrypt`.
     pub recipients: Vec<String>,
+    /// Public keys (`kr-ed25519:...`) whose signature a backup needs to be
+    /// restored by `--latest` or drilled; empty: none required.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signers: Vec<String>,
     /// RFC 3339.
     pub created: String,
 }
@@ -191,6 +195,9 @@ impl Repo {
                     )
                 })?;
                 let mp = std::path::Path::new(dir).join(&mname);
+                let _ = std::fs::remove_file(
+                    std::path::Path::new(dir).join(crate::store::trust::sig_name(&mname)),
+                );
                 match std::fs::remove_file(&mp) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Problem::new(
                         format!("{}: {e}", mp.display()),
@@ -201,6 +208,7 @@ impl Repo {
             }
             Repo::Remote(r) => {
                 r.delete(&mname).await?;
+                r.delete(&crate::store::trust::sig_name(&mname)).await?;
                 r.delete(name).await
             }
         }
