@@ -230,12 +230,13 @@ schemas = {
         {
             "namespace": S,
             "writers": arr(obj({"name": S, "replicas": I, "restored": B})),
+            "installs": arr(obj({"pod": S, "path": S, "action": {"enum": ["finished", "reverted", "pod_gone"]}, "done": B})),
             "released_leases": arr(S),
             "error": null(ERROR),
             "exit_code": EXIT,
         },
         required=["exit_code"],
-        **failure_or(["namespace", "writers", "released_leases"]),
+        **failure_or(["namespace", "writers", "installs", "released_leases"]),
     ),
     "list": doc(
         "BackupList",

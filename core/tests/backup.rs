@@ -396,6 +396,7 @@ fn run(plan: Plan, mut w: World) -> (String, Finish) {
                         Request::Get { .. } => Answer::Found(w.lease.clone()),
                         Request::Take { .. } => Answer::Taken(w.take_lease.clone()),
                         Request::Release { .. } => Answer::Released(Ok(())),
+                        Request::Note { .. } => Answer::Noted(Ok(())),
                     },
                 )),
             };

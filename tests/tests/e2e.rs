@@ -1307,6 +1307,95 @@ fn a_stale_looking_lease_is_watched_before_it_is_taken() {
     );
 }
 
+/// A swap that died between installing the backup and Redis restarting
+/// onto it leaves its Lease saying what it installed where. `--recover`
+/// reverts an install Redis never took (the previous file back: Redis
+/// still holds the old data) and finishes one it took (the kept old file
+/// removed). Before, nothing recorded it and the next restart loaded the
+/// backup, losing every write since.
+#[test]
+fn recover_reverts_or_finishes_a_dead_install() {
+    let s = Scene::new("recover-install", 6455, "redis", &[]);
+    let sh = |cmd: &str| kubectl_ok(&["-n", &s.ns, "exec", &s.pod, "--", "sh", "-c", cmd]);
+    sh("printf backup > /data/inst-a; printf old-a > /data/inst-a.kr-old; printf backup > /data/inst-b; printf old-b > /data/inst-b.kr-old");
+    let uid = kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "get",
+        "pod",
+        &s.pod,
+        "-o",
+        "jsonpath={.metadata.uid}",
+    ]);
+    let restarts = kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "get",
+        "pod",
+        &s.pod,
+        "-o",
+        "jsonpath={.status.containerStatuses[0].restartCount}",
+    ]);
+    let long_ago = "2020-01-01T00:00:00.000000Z";
+    let lease = |name: &str, note: serde_json::Value| {
+        serde_json::json!({
+            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": name, "namespace": s.ns,
+                "annotations": {"kubectl-redis.io/installing": note.to_string()}},
+            "spec": {"holderIdentity": "dead@laptop/1", "leaseDurationSeconds": 15,
+                "acquireTime": long_ago, "renewTime": long_ago}
+        })
+        .to_string()
+    };
+    let restarts: u32 = restarts.trim().parse().unwrap_or(0);
+    // A: the same container, never restarted: the install is reverted.
+    apply(&lease(
+        "kubectl-redis-a",
+        serde_json::json!({
+        "pod": s.pod, "container": "redis", "uid": uid.trim(), "restarts": restarts, "path": "/data/inst-a"}),
+    ));
+    // B: the pod was replaced since (another uid): Redis took the backup.
+    apply(&lease(
+        "kubectl-redis-b",
+        serde_json::json!({
+        "pod": s.pod, "container": "redis", "uid": "an-earlier-pod", "restarts": restarts, "path": "/data/inst-b"}),
+    ));
+    let (code, stdout, stderr) = run(plugin(&["restore", "--recover", "-n", &s.ns, "-o", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let j = schema_checked("recover", &stdout);
+    let actions: Vec<(String, String)> = j["installs"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|i| {
+                    (
+                        i["path"].as_str().unwrap_or_default().to_string(),
+                        i["action"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        actions.contains(&("/data/inst-a".into(), "reverted".into())),
+        "{stdout}"
+    );
+    assert!(
+        actions.contains(&("/data/inst-b".into(), "finished".into())),
+        "{stdout}"
+    );
+    assert_eq!(sh("cat /data/inst-a"), "old-a");
+    assert_eq!(sh("cat /data/inst-b"), "backup");
+    let left = sh("ls -a /data");
+    assert!(!left.contains("kr-old"), "{left}");
+    // Both dead Leases released.
+    assert_eq!(
+        kubectl_ok(&["-n", &s.ns, "get", "lease", "-o", "name"]).trim(),
+        "",
+        "{stderr}"
+    );
+}
+
 /// Two restores at once: the second is refused with the holder (exit 6),
 /// so is a backup, and the first completes.
 #[test]

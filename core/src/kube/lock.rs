@@ -70,6 +70,58 @@ pub enum Request {
         /// Lease name.
         name: String,
     },
+    /// Record `value` under the annotation `key` on the Lease we hold (what
+    /// `--recover` needs to finish or undo a step if this run dies).
+    /// Answer [`Answer::Noted`].
+    Note {
+        /// Lease name.
+        name: String,
+        /// Annotation key.
+        key: String,
+        /// Its value.
+        value: String,
+    },
+}
+
+/// The annotation a swap restore records on its Lease just before it
+/// installs the backup: what `restore --recover` needs to finish or undo
+/// the install if the run dies before SHUTDOWN is answered.
+pub const INSTALL_NOTE: &str = "kubectl-redis.io/installing";
+
+/// What [`INSTALL_NOTE`] records.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Installing {
+    /// The Redis pod and container.
+    pub pod: String,
+    pub container: String,
+    /// The pod's uid and the container's restart count at the install:
+    /// another uid or a higher count means Redis restarted onto the backup.
+    pub uid: String,
+    pub restarts: u32,
+    /// The file or directory installed (the previous one beside it as
+    /// `PATH.kr-old`).
+    pub path: String,
+}
+
+/// What `--recover` does about an install a dead run left: the backup is
+/// loaded (Redis restarted since) and only the kept old file goes, or it
+/// is not, and the old file comes back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InstallFix {
+    /// Restarted onto the backup: remove `PATH.kr-old`.
+    Finish,
+    /// Not restarted: put `PATH.kr-old` back.
+    Revert,
+}
+
+/// Decides from the pod as it is now (`None`: gone).
+pub fn install_fix(note: &Installing, uid: Option<&str>, restarts: u32) -> Option<InstallFix> {
+    let uid = uid?;
+    Some(if uid != note.uid || restarts > note.restarts {
+        InstallFix::Finish
+    } else {
+        InstallFix::Revert
+    })
 }
 
 /// The shell's answer to a [`Request`].
@@ -81,6 +133,8 @@ pub enum Answer {
     Taken(Result<(), LeaseError>),
     /// Released (or not ours), or why it could not be deleted.
     Released(Result<(), String>),
+    /// Noted, or why not.
+    Noted(Result<(), String>),
 }
 
 /// What to do about the Lease found.

@@ -26,6 +26,7 @@
 pub mod live;
 mod preflight;
 mod swap;
+pub use swap::REINSTATE;
 
 use crate::backup::{join, CliOutput, ConnectError, Endpoint, Failure, Id, Line, Url};
 use crate::exit::Exit;
@@ -534,6 +535,7 @@ enum Step {
     Count(usize),
     CountTimer(usize),
     Upload,
+    NoteInstall,
     Install,
     Shutdown,
     Restarted,
@@ -879,6 +881,9 @@ impl Restore {
             (Step::Count(i), Input::PodCount(_, r)) => self.on_counted(now, i, r, out),
             (Step::CountTimer(i), Input::Timer(_)) => self.count(i, out),
             (Step::Upload, Input::Done(_, r)) => self.on_uploaded(r, out),
+            (Step::NoteInstall, Input::Lock(_, LockAnswer::Noted(r))) => {
+                self.on_install_noted(r, out)
+            }
             (Step::Install, Input::Exec(_, r)) => self.on_installed(r, out),
             (Step::Shutdown, Input::Exec(_, r)) => self.on_shutdown(now, r, out),
             (Step::RestartTimer, Input::Timer(_)) => self.look_for_restart(out),

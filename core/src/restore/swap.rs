@@ -124,9 +124,43 @@ impl Restore {
         self.exec(Step::DropOld, vec!["rm".into(), "-rf".into(), old], out);
     }
 
+    /// Records on the Lease what is about to be installed, so that
+    /// `--recover` can finish or undo it if this run dies before SHUTDOWN
+    /// is answered.
+    fn note_install(&mut self, out: &mut Vec<Effect>) {
+        let before = self.pod_before.clone().unwrap_or_default();
+        let t = self.target();
+        let note = crate::kube::lock::Installing {
+            pod: t.pod,
+            container: t.container,
+            uid: before.uid,
+            restarts: before.restarts,
+            path: self.installed_path(),
+        };
+        let value = serde_json::to_string(&note).unwrap_or_default();
+        let request = crate::kube::lock::Request::Note {
+            name: self.lease.clone(),
+            key: crate::kube::lock::INSTALL_NOTE.into(),
+            value,
+        };
+        self.ask(Step::NoteInstall, |id| Effect::Lock { id, request }, out);
+    }
+
+    pub(super) fn on_install_noted(&mut self, r: Result<(), String>, out: &mut Vec<Effect>) {
+        if let Err(e) = r {
+            say(
+                out,
+                Line::Warn(format!(
+                    "could not record the install on the lock Lease ({e}): if this run dies before Redis restarts, `--recover` cannot put the previous file back"
+                )),
+            );
+        }
+        self.install(out);
+    }
+
     pub(super) fn on_uploaded(&mut self, r: Result<(), String>, out: &mut Vec<Effect>) {
         match r {
-            Ok(()) => self.install(out),
+            Ok(()) => self.note_install(out),
             Err(e) => self.fail(
                 out,
                 Exit::Error,
@@ -292,7 +326,7 @@ const FILE_INSTALL: &str = "set -e; rm -f \"$2.kr-old\"; if [ -e \"$2\" ]; then 
 /// Undoes an install (`$1`: the file or directory installed): the
 /// previous one back from `$1.kr-old`, or what was installed removed where
 /// there was none.
-pub(super) const REINSTATE: &str = "if [ -d \"$1.kr-old\" ]; then rm -rf \"$1\" && mv \"$1.kr-old\" \"$1\"; elif [ -e \"$1.kr-old\" ]; then mv -f \"$1.kr-old\" \"$1\"; else rm -rf \"$1\"; fi";
+pub const REINSTATE: &str = "if [ -d \"$1.kr-old\" ]; then rm -rf \"$1\" && mv \"$1.kr-old\" \"$1\"; elif [ -e \"$1.kr-old\" ]; then mv -f \"$1.kr-old\" \"$1\"; else rm -rf \"$1\"; fi";
 
 /// Installs the backup as the base of a fresh multi-part AOF (Redis 7.0+):
 /// builds the new directory beside the old one, then swaps them, keeping the

@@ -19,6 +19,7 @@ use kubectl_redis_core::backup::Line;
 use kubectl_redis_core::backup::Url;
 use kubectl_redis_core::exit;
 use kubectl_redis_core::exit::Exit;
+use kubectl_redis_core::kube::lock;
 use kubectl_redis_core::restore::{
     Finish, Method, Plan, Writer, WriterKind, HOLDER_ANNOTATION, REPLICAS_ANNOTATION,
 };
@@ -721,6 +722,51 @@ async fn recover(ui: &Ui, k: &Kube, output: Output) -> Exit {
             serde_json::json!({"name": w.to_string(), "replicas": replicas, "restored": r.is_ok()}),
         );
     }
+    // A swap that died between installing the backup and Redis taking it:
+    // its Lease says what was installed where. Redis restarted since: the
+    // backup is loaded, only the kept old file goes. Not restarted: the old
+    // data is what Redis holds, and the old file comes back (else the next
+    // restart would load the backup, losing every write since).
+    let mut installs = Vec::new();
+    match sh.locks.api.list(&ListParams::default()).await {
+        Ok(l) => {
+            for lease in l.items {
+                let Some(note) = lease
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(lock::INSTALL_NOTE))
+                    .and_then(|v| serde_json::from_str::<lock::Installing>(v).ok())
+                else {
+                    continue;
+                };
+                let by = lease
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.holder_identity.clone())
+                    .unwrap_or_default();
+                if !dead.contains(&by) {
+                    match sh.locks.holder_alive(ui, &by).await {
+                        Ok(false) => dead.push(by.clone()),
+                        Ok(true) => {
+                            ui.error(
+                                &format!("{}:{} is being installed by a restore that is still running ({by}); leaving it alone", note.pod, note.path),
+                                Some("wait for that restore to finish"),
+                            );
+                            exit = Exit::Locked;
+                            continue;
+                        }
+                        Err(e) => return recover_error(ui, &k.namespace, "leases", e),
+                    }
+                }
+                installs.push(fix_install(ui, &sh, &note, &by).await);
+                if installs.last().is_some_and(|i| i["done"] == false) {
+                    exit = Exit::Error;
+                }
+            }
+        }
+        Err(e) => return recover_error(ui, &k.namespace, "leases", e),
+    }
     // The killed restores' Leases: nobody renews them, and they would only
     // make the next backup or restore wait for them to lapse.
     let mut released = Vec::new();
@@ -748,7 +794,7 @@ async fn recover(ui: &Ui, k: &Kube, output: Output) -> Exit {
             ui,
             "RecoverResult",
             serde_json::json!({
-                "namespace": k.namespace, "writers": done, "released_leases": released,
+                "namespace": k.namespace, "writers": done, "installs": installs, "released_leases": released,
                 "error": (exit != Exit::Ok).then(|| crate::output::error(
                     "not every writer could be put back (see the messages above)",
                     Some("run `kubectl redis restore --recover` again once the reason is fixed"),
@@ -758,6 +804,80 @@ async fn recover(ui: &Ui, k: &Kube, output: Output) -> Exit {
         );
     }
     exit
+}
+
+/// Finishes or reverts the install `note` records (see [`recover`]); its
+/// report.
+async fn fix_install(
+    ui: &Ui,
+    sh: &crate::jobs::restore::Shell<'_>,
+    note: &lock::Installing,
+    by: &str,
+) -> serde_json::Value {
+    let pod = sh.pods.get_opt(&note.pod).await.ok().flatten();
+    let uid = pod.as_ref().and_then(|p| p.metadata.uid.clone());
+    let restarts = pod
+        .as_ref()
+        .and_then(|p| p.status.as_ref())
+        .and_then(|s| s.container_statuses.as_ref())
+        .and_then(|c| c.iter().find(|c| c.name == note.container))
+        .map(|c| u32::try_from(c.restart_count).unwrap_or(0))
+        .unwrap_or(0);
+    let report = |action: &str, done: bool| serde_json::json!({"pod": note.pod, "path": note.path, "action": action, "done": done});
+    let target = kubectl_redis_core::kube::pods::Target {
+        pod: note.pod.clone(),
+        container: note.container.clone(),
+        port: 0,
+    };
+    let (action, argv, said) = match lock::install_fix(note, uid.as_deref(), restarts) {
+        None => {
+            ui.line(
+                "recover",
+                &Line::Step(format!(
+                    "{} (installing {} for {by}) is gone: nothing to put back",
+                    note.pod, note.path
+                )),
+            );
+            return report("pod_gone", true);
+        }
+        Some(lock::InstallFix::Finish) => (
+            "finished",
+            vec!["rm".to_string(), "-rf".to_string(), format!("{}.kr-old", note.path)],
+            format!(
+                "{}: Redis restarted onto the backup {by} installed at {}; removing the previous file kept beside it",
+                note.pod, note.path
+            ),
+        ),
+        Some(lock::InstallFix::Revert) => (
+            "reverted",
+            vec![
+                "sh".to_string(),
+                "-c".to_string(),
+                kubectl_redis_core::restore::REINSTATE.to_string(),
+                "kubectl-redis".to_string(),
+                note.path.clone(),
+            ],
+            format!(
+                "{}: {by} installed a backup at {} and died before Redis restarted onto it: putting the previous file back (Redis still holds the old data)",
+                note.pod, note.path
+            ),
+        ),
+    };
+    ui.line("recover", &Line::Step(said));
+    match crate::kube::exec::run(&sh.pods, &target, argv).await {
+        Ok(o) if o.exit_code.unwrap_or(0) == 0 => report(action, true),
+        Ok(o) => {
+            ui.error(&format!("{}: {}", note.pod, o.complaint().trim()), None);
+            report(action, false)
+        }
+        Err(e) => {
+            ui.error(
+                &format!("{}: {e}", note.pod),
+                Some("check `kubectl auth can-i create pods/exec`"),
+            );
+            report(action, false)
+        }
+    }
 }
 
 fn record(kind: WriterKind, m: ObjectMeta) -> Option<(Writer, i32, String)> {

@@ -414,6 +414,7 @@ pub fn no_cluster(request: Request, e: String) -> Answer {
         Request::Get { .. } => Answer::Found(Err(LeaseError::Other(e))),
         Request::Take { .. } => Answer::Taken(Err(LeaseError::Other(e))),
         Request::Release { .. } => Answer::Released(Err(e)),
+        Request::Note { .. } => Answer::Noted(Err(e)),
     }
 }
 

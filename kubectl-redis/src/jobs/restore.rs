@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 pub struct Shell<'a> {
     ui: &'a Ui,
     k: &'a Kube,
-    pods: Api<Pod>,
+    pub pods: Api<Pod>,
     pub locks: Locks,
 }
 

@@ -12,6 +12,7 @@ use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams, Precon
 use kube::{Api, Client};
 use kubectl_redis_core::backup::Line;
 use kubectl_redis_core::kube::lock::{self, Answer, LeaseError, LeaseState, Request};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Lease duration; renewed every third of it, taken over this long after a
@@ -22,6 +23,9 @@ pub struct Locks {
     pub api: Api<Lease>,
     pub holder: String,
     renewal: Option<tokio::task::JoinHandle<()>>,
+    /// The version of the Lease this process wrote last (shared with the
+    /// renewal).
+    version: Option<Arc<tokio::sync::Mutex<String>>>,
     /// Why the Lease this process took was lost (set by the renewal).
     lost: tokio::sync::watch::Receiver<Option<String>>,
     lost_tx: tokio::sync::watch::Sender<Option<String>>,
@@ -108,6 +112,7 @@ impl Locks {
             api: Api::namespaced(client, namespace),
             holder,
             renewal: None,
+            version: None,
             lost,
             lost_tx,
         }
@@ -129,6 +134,9 @@ impl Locks {
                 ..
             } => Answer::Taken(self.take(&name, duration_s, replaces).await),
             Request::Release { name } => Answer::Released(self.release(&name).await),
+            Request::Note { name, key, value } => {
+                Answer::Noted(self.note(&name, &key, &value).await)
+            }
         }
     }
 
@@ -217,16 +225,38 @@ impl Locks {
         }
         .map_err(lease_error)?;
         let _ = self.lost_tx.send(None);
+        let version = Arc::new(tokio::sync::Mutex::new(
+            written.metadata.resource_version.unwrap_or_default(),
+        ));
+        self.version = Some(version.clone());
         self.renewal = Some(tokio::spawn(renew(
             self.api.clone(),
             Renewal {
                 name: name.to_string(),
                 holder: self.holder.clone(),
                 duration_s,
-                version: written.metadata.resource_version.unwrap_or_default(),
+                version,
             },
             self.lost_tx.clone(),
         )));
+        Ok(())
+    }
+
+    /// Sets the annotation `key` on the Lease `name` (ours), over the
+    /// version the renewal last wrote, which then follows.
+    pub async fn note(&self, name: &str, key: &str, value: &str) -> Result<(), String> {
+        let Some(version) = &self.version else {
+            return Err("the Lease is not held".into());
+        };
+        let mut v = version.lock().await;
+        let patch =
+            serde_json::json!({"metadata": {"resourceVersion": *v, "annotations": {key: value}}});
+        let l = self
+            .api
+            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(api_error)?;
+        *v = l.metadata.resource_version.unwrap_or_default();
         Ok(())
     }
 
@@ -350,7 +380,9 @@ struct Renewal {
     holder: String,
     duration_s: i64,
     /// The version we last wrote: any other means someone else wrote it.
-    version: String,
+    /// Shared with [`Locks::note`], which writes the Lease too; held for a
+    /// whole renewal so the two never cross.
+    version: Arc<tokio::sync::Mutex<String>>,
 }
 
 /// Renews the Lease every third of its duration while we hold it, each
@@ -358,7 +390,7 @@ struct Renewal {
 /// when the Lease is gone, someone else wrote it, or no renewal succeeded
 /// for two thirds of its duration on a clock that counts sleep: then
 /// another process, watching it unrenewed, may take it over.
-async fn renew(api: Api<Lease>, mut r: Renewal, lost: tokio::sync::watch::Sender<Option<String>>) {
+async fn renew(api: Api<Lease>, r: Renewal, lost: tokio::sync::watch::Sender<Option<String>>) {
     let every = Duration::from_secs(u64::try_from(r.duration_s / 3).unwrap_or(5).max(1));
     let mut last_ok = boot_ms();
     let mut failing = false;
@@ -371,6 +403,7 @@ async fn renew(api: Api<Lease>, mut r: Renewal, lost: tokio::sync::watch::Sender
         })
         .await;
         failing = true;
+        let mut version = r.version.lock().await;
         let since = boot_ms().saturating_sub(last_ok);
         let found = match api.get_opt(&r.name).await {
             Ok(l) => Ok(l),
@@ -395,7 +428,7 @@ async fn renew(api: Api<Lease>, mut r: Renewal, lost: tokio::sync::watch::Sender
                 Err(e) => Err(e.as_str()),
             },
             &r.holder,
-            &r.version,
+            &version,
             since,
             r.duration_s,
         );
@@ -409,7 +442,7 @@ async fn renew(api: Api<Lease>, mut r: Renewal, lost: tokio::sync::watch::Sender
         // A merge patch carrying the version we wrote: refused (409) if
         // anyone wrote the Lease since.
         let patch = serde_json::json!({
-            "metadata": {"resourceVersion": r.version},
+            "metadata": {"resourceVersion": *version},
             "spec": {"renewTime": MicroTime(Timestamp::now())}
         });
         match api
@@ -417,7 +450,7 @@ async fn renew(api: Api<Lease>, mut r: Renewal, lost: tokio::sync::watch::Sender
             .await
         {
             Ok(l) => {
-                r.version = l.metadata.resource_version.unwrap_or_default();
+                *version = l.metadata.resource_version.unwrap_or_default();
                 last_ok = boot_ms();
                 failing = false;
             }
