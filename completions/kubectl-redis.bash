@@ -432,7 +432,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__copy)
-            opts="-i -o -n -v -h -V --latest --encrypt-to --encrypt-to-file --no-encrypt --identity --identity-from-secret --passphrase-from-secret --passphrase-file --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-i -o -n -v -h -V --latest --encrypt-to --encrypt-to-file --no-encrypt --sign-with --identity --identity-from-secret --passphrase-from-secret --passphrase-file --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -447,6 +447,10 @@ _kubectl__redis() {
                     return 0
                     ;;
                 --encrypt-to-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sign-with)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

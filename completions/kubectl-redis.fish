@@ -285,6 +285,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -s
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l latest -d 'Copy only the newest N backups' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l encrypt-to -d 'Encrypt plaintext backups with age to this recipient on the way (age1... or SSH public key); repeatable' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l encrypt-to-file -d 'Encrypt to every recipient in this file; repeatable' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l sign-with -d 'Sign each copy\'s manifest with this key (from `kubectl redis repo keygen`; also $KUBECTL_REDIS_SIGNING_KEY): a copy\'s manifest is its own, so the source\'s signature does not carry over' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -s i -l identity -d 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l identity-from-secret -d 'Read the identity from this Secret\'s key (in the namespace)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l passphrase-from-secret -d 'Decrypt with the passphrase in this Secret\'s key (backups made with a passphrase)' -r

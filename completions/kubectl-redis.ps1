@@ -341,6 +341,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--latest', '--latest', [CompletionResultType]::ParameterName, 'Copy only the newest N backups')
             [CompletionResult]::new('--encrypt-to', '--encrypt-to', [CompletionResultType]::ParameterName, 'Encrypt plaintext backups with age to this recipient on the way (age1... or SSH public key); repeatable')
             [CompletionResult]::new('--encrypt-to-file', '--encrypt-to-file', [CompletionResultType]::ParameterName, 'Encrypt to every recipient in this file; repeatable')
+            [CompletionResult]::new('--sign-with', '--sign-with', [CompletionResultType]::ParameterName, 'Sign each copy''s manifest with this key (from `kubectl redis repo keygen`; also $KUBECTL_REDIS_SIGNING_KEY): a copy''s manifest is its own, so the source''s signature does not carry over')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]')
             [CompletionResult]::new('--identity-from-secret', '--identity-from-secret', [CompletionResultType]::ParameterName, 'Read the identity from this Secret''s key (in the namespace)')

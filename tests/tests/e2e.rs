@@ -1897,13 +1897,15 @@ fn status_reports_health_persistence_and_rbac() {
     let v = schema_checked("status", &stdout);
     assert_eq!(v["persistence"]["appendonly"], "yes", "{stdout}");
 
-    // A ServiceAccount with pods get/list, pods/portforward and leases: no exec.
+    // A ServiceAccount with pods get/list, pods/portforward and its own
+    // Lease only (by name, as `schedule` writes it): no exec.
     let (_tmp_kc, kc) = sa_kubeconfig(
         &s.ns,
         "no-exec",
         r#"[{"apiGroups":[""],"resources":["pods"],"verbs":["get","list"]},
           {"apiGroups":[""],"resources":["pods/portforward"],"verbs":["get","create"]},
-          {"apiGroups":["coordination.k8s.io"],"resources":["leases"],"verbs":["get","create","update","patch","delete"]},
+          {"apiGroups":["coordination.k8s.io"],"resources":["leases"],"verbs":["create"]},
+          {"apiGroups":["coordination.k8s.io"],"resources":["leases"],"resourceNames":["kubectl-redis-redis"],"verbs":["get","update","patch","delete"]},
           {"apiGroups":["authorization.k8s.io"],"resources":["selfsubjectaccessreviews"],"verbs":["create"]}]"#,
     );
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -1931,6 +1933,9 @@ fn status_reports_health_persistence_and_rbac() {
     assert_eq!(allowed("get pods/exec"), false, "{stdout}");
     assert_eq!(allowed("create pods/portforward"), true, "{stdout}");
     assert_eq!(allowed("patch deployments/scale"), false, "{stdout}");
+    // The Lease is granted by name: judged for the Lease it is.
+    assert_eq!(allowed("get leases"), true, "{stdout}");
+    assert_eq!(allowed("delete leases"), true, "{stdout}");
     let (_, text, _) = as_sa(&["status"]);
     assert!(text.contains("NO  create pods/exec"), "{text}");
     assert!(

@@ -11,7 +11,7 @@
 //! their addresses come from the API server, and they are reached by
 //! port-forward to a named pod.
 
-use std::net::IpAddr;
+use core::net::IpAddr;
 
 /// The flag that adds a host.
 pub const FLAG: &str = "--allow-host";

@@ -49,6 +49,9 @@ pub struct CopyArgs {
     /// Copy plaintext backups into object storage as plaintext
     #[arg(long, conflicts_with_all = ["encrypt_to", "encrypt_to_file"])]
     pub no_encrypt: bool,
+    /// Sign each copy's manifest with this key (from `kubectl redis repo keygen`; also $KUBECTL_REDIS_SIGNING_KEY): a copy's manifest is its own, so the source's signature does not carry over
+    #[arg(long, value_name = "FILE")]
+    pub sign_with: Option<String>,
     #[command(flatten)]
     pub keys: crate::keys::KeyArgs,
     /// Output format
@@ -65,6 +68,26 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: CopyArgs) -> Exit 
         }
         exit
     };
+    if let Some(f) = args
+        .sign_with
+        .clone()
+        .or_else(|| crate::env::env_nonempty("KUBECTL_REDIS_SIGNING_KEY"))
+    {
+        match crate::store::trust::Signer::load(&f) {
+            Ok(s) => crate::store::trust::set_signer(s),
+            Err(e) => {
+                return fail(
+                    Exit::Key,
+                    &Problem {
+                        message: e,
+                        hint:
+                            "give the secret key file `kubectl redis repo keygen --out FILE` wrote"
+                                .into(),
+                    },
+                )
+            }
+        }
+    }
     let src = match Repo::open(&args.source) {
         Ok(r) => r,
         Err(p) => return fail(Exit::Invalid, &p),

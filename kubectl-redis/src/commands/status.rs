@@ -90,8 +90,18 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: StatusArgs) -> Exit {
         selector: &selector,
         wanted: args.target.wanted(),
     };
+    // The names a narrowed Role grants (as `schedule` writes it): the
+    // Lease of the Redis pod's workload, its password Secret.
+    let mut names = Names::default();
     match pods::choose(listing, &q) {
         Ok((t, info)) => {
+            names.lease = Some(kubectl_redis_core::kube::lock::lease_name(
+                &info.owner,
+                &info.name,
+            ));
+            if let Ok(p) = api.get(&t.pod).await {
+                names.secrets = crate::kube::secrets::password_secret_names(&p);
+            }
             f.pod = Some(Ok(PodFacts {
                 name: t.pod.clone(),
                 container: t.container.clone(),
@@ -144,7 +154,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: StatusArgs) -> Exit {
                 .map(|b| (b.file.clone(), b.age_seconds, b.status.clone()));
         }
     }
-    f.rbac = rbac(&k.client, &k.namespace).await;
+    f.rbac = rbac(&k.client, &k.namespace, &names).await;
     print(ui, args.output, &f)
 }
 
@@ -218,11 +228,22 @@ async fn redis_facts(api: &Api<Pod>, t: &Target, f: &mut Facts) {
     });
 }
 
-/// A SelfSubjectAccessReview per permission the plugin uses.
-async fn rbac(client: &kube::Client, ns: &str) -> Vec<Option<bool>> {
+/// Object names a permission may be limited to.
+#[derive(Default)]
+struct Names {
+    lease: Option<String>,
+    secrets: Vec<String>,
+}
+
+/// A SelfSubjectAccessReview per permission the plugin uses, asked for the
+/// objects the plugin touches where they are known (the Lease, the
+/// password Secrets): a Role limited by `resourceNames`, as `schedule`
+/// writes, is then judged by what it allows. `create` is never limited by
+/// name in RBAC, so it is asked without one.
+async fn rbac(client: &kube::Client, ns: &str, names: &Names) -> Vec<Option<bool>> {
     let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
-    let mut out = Vec::new();
-    for n in NEEDS {
+    let ask = |n: &kubectl_redis_core::ops::status::Need, name: Option<String>| {
+        let api = api.clone();
         let review = SelfSubjectAccessReview {
             spec: SelfSubjectAccessReviewSpec {
                 resource_attributes: Some(ResourceAttributes {
@@ -231,19 +252,43 @@ async fn rbac(client: &kube::Client, ns: &str) -> Vec<Option<bool>> {
                     group: Some(n.group.to_string()),
                     resource: Some(n.resource.to_string()),
                     subresource: (!n.subresource.is_empty()).then(|| n.subresource.to_string()),
+                    name,
                     ..ResourceAttributes::default()
                 }),
                 ..SelfSubjectAccessReviewSpec::default()
             },
             ..SelfSubjectAccessReview::default()
         };
-        out.push(
+        async move {
             api.create(&PostParams::default(), &review)
                 .await
                 .ok()
                 .and_then(|r| r.status)
-                .map(|s| s.allowed),
-        );
+                .map(|s| s.allowed)
+        }
+    };
+    let mut out = Vec::new();
+    for n in NEEDS {
+        let named: Vec<String> = match (n.resource, n.verb) {
+            (_, "create") => Vec::new(),
+            ("leases", _) => names.lease.iter().cloned().collect(),
+            ("secrets", _) => names.secrets.clone(),
+            _ => Vec::new(),
+        };
+        if named.is_empty() {
+            out.push(ask(n, None).await);
+            continue;
+        }
+        // Allowed for every object named (or for all of them at once).
+        let mut all = Some(true);
+        for name in named {
+            all = match (all, ask(n, Some(name)).await) {
+                (Some(true), Some(a)) => Some(a),
+                (Some(true), None) => None,
+                (x, _) => x,
+            };
+        }
+        out.push(all);
     }
     out
 }

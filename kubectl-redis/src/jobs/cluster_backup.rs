@@ -404,6 +404,18 @@ async fn run_locked(
             }
         }
     }
+    // The shards stop when the cluster's Lease is lost; one lost after the
+    // last shard finished is caught here, before anything is stored.
+    if let Some(why) = lost.as_ref().and_then(|l| l.borrow().clone()) {
+        return Err((
+            Exit::Locked,
+            format!(
+                "{}; nothing was stored",
+                kubectl_redis_core::kube::lock::lost_message("of the cluster", &why)
+            ),
+            "run the backup again".into(),
+        ));
+    }
     ui.line(
         "backup",
         &Line::Step(format!(

@@ -87,6 +87,9 @@ pub fn split(s: &str) -> (String, String) {
     }
 }
 
+/// The most objects a repository listing holds.
+const MAX_ENTRIES: usize = 100_000;
+
 /// The repository's own settings object, written by `repo init`.
 pub const CONFIG: &str = "kubectl-redis-repo.json";
 /// Its `format`.
@@ -481,18 +484,34 @@ impl Remote {
     /// Every object directly under the prefix, with the manifests of
     /// backups read, as the core's listing takes them.
     pub async fn entries(&self) -> Result<Vec<Entry>, Problem> {
-        let l = self
-            .store
-            .list_with_delimiter(Some(&self.prefix))
-            .await
-            .map_err(|e| self.problem("listing", &self.url, e))?;
+        use futures::StreamExt;
+        // Streamed and bounded: a bucket holding more than this under the
+        // prefix (a hostile or mistaken one) never fills memory.
+        let depth = self.prefix.parts().count() + 1;
+        let mut stream = self.store.list(Some(&self.prefix));
+        let mut objects = Vec::new();
+        while let Some(o) = stream.next().await {
+            let o = o.map_err(|e| self.problem("listing", &self.url, e))?;
+            if o.location.parts().count() != depth {
+                continue;
+            }
+            if objects.len() >= MAX_ENTRIES {
+                return Err(Problem::new(
+                    format!(
+                        "{} holds more than {MAX_ENTRIES} objects: not listed (memory stays bounded)",
+                        self.url
+                    ),
+                    "prune it (`kubectl redis prune`), or give each Redis its own prefix",
+                ));
+            }
+            objects.push(o);
+        }
         let mut out = Vec::new();
-        let names: std::collections::HashSet<String> = l
-            .objects
+        let names: std::collections::HashSet<String> = objects
             .iter()
             .filter_map(|o| o.location.filename().map(str::to_string))
             .collect();
-        for o in &l.objects {
+        for o in &objects {
             let Some(name) = o.location.filename().map(str::to_string) else {
                 continue;
             };
@@ -914,6 +933,45 @@ pub async fn listing_or_report(ui: &crate::ui::Ui, dir: &str) -> Option<(Repo, L
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A bucket holding more objects under the prefix than a listing keeps
+    /// is refused, naming the fix; objects under deeper prefixes do not
+    /// count. Before, the whole listing was held in memory.
+    #[tokio::test]
+    async fn listings_are_bounded() {
+        use object_store::ObjectStoreExt;
+        let mem = Arc::new(object_store::memory::InMemory::new());
+        let r = Remote {
+            url: "s3://backups/prod".into(),
+            store: mem.clone(),
+            prefix: OPath::from("prod"),
+            credentials: "test".into(),
+            scheme: "s3".into(),
+            bucket: "backups".into(),
+        };
+        for i in 0..MAX_ENTRIES {
+            mem.put(
+                &OPath::from(format!("prod/x{i}")),
+                bytes::Bytes::new().into(),
+            )
+            .await
+            .unwrap();
+        }
+        mem.put(&OPath::from("prod/deeper/y"), bytes::Bytes::new().into())
+            .await
+            .unwrap();
+        assert_eq!(r.entries().await.map(|e| e.len()).ok(), Some(MAX_ENTRIES));
+        mem.put(&OPath::from("prod/one-more"), bytes::Bytes::new().into())
+            .await
+            .unwrap();
+        let e = r
+            .entries()
+            .await
+            .err()
+            .map(|p| p.message)
+            .unwrap_or_default();
+        assert!(e.contains("more than 100000 objects"), "{e}");
+    }
 
     #[test]
     fn ini() {
