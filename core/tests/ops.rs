@@ -185,6 +185,7 @@ fn schedules() {
         drill: None,
         deadline_s: 3600,
         access: Access::default(),
+        signing_secret: None,
     });
     let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
     assert_eq!(kinds, ["ServiceAccount", "Role", "RoleBinding", "CronJob"]);
@@ -577,6 +578,7 @@ fn schedule_to_object_storage() {
         drill: None,
         deadline_s: 3600,
         access: Access::default(),
+        signing_secret: None,
     };
     let docs = manifests(&spec);
     let sa = &docs[0];
@@ -637,6 +639,7 @@ fn schedule_with_a_weekly_drill() {
             lease_names: vec!["kubectl-redis-redis".into()],
             secret_names: vec!["redis-auth".into()],
         },
+        signing_secret: Some(("backup-signing".into(), "key".into())),
     });
     let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
     assert_eq!(
@@ -692,6 +695,25 @@ fn schedule_with_a_weekly_drill() {
         drill["spec"]["jobTemplate"]["spec"]["template"]["spec"]["serviceAccountName"],
         "kubectl-redis-backup-drill"
     );
+    // The backup signs with the key mounted from its Secret (never in the
+    // environment or arguments by value); the drill's pod has no key.
+    let backup_pod = &docs[3]["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    let a = serde_json::to_string(&backup_pod["containers"][0]["args"]).unwrap();
+    assert!(
+        a.ends_with(r#""--sign-with","/etc/kubectl-redis/signing/key"]"#),
+        "{a}"
+    );
+    assert_eq!(
+        backup_pod["volumes"][1]["secret"]["secretName"],
+        "backup-signing"
+    );
+    assert_eq!(
+        backup_pod["containers"][0]["volumeMounts"][1]["readOnly"],
+        true
+    );
+    let drill_pod =
+        serde_json::to_string(&drill["spec"]["jobTemplate"]["spec"]["template"]["spec"]).unwrap();
+    assert!(!drill_pod.contains("signing"), "{drill_pod}");
     assert_eq!(drill["metadata"]["name"], "kubectl-redis-backup-drill");
     assert_eq!(drill["spec"]["schedule"], "0 4 * * 0");
     let c = &drill["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];

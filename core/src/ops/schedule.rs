@@ -37,7 +37,13 @@ pub struct Spec {
     /// What the backup's Role grants beyond finding pods and the
     /// port-forward.
     pub access: Access,
+    /// `--sign-with-secret NAME/KEY`: the signing key, mounted read-only
+    /// into the backup's pod (never its environment or arguments).
+    pub signing_secret: Option<(String, String)>,
 }
+
+/// Where the signing key is mounted in the backup's pod.
+pub const SIGNING_DIR: &str = "/etc/kubectl-redis/signing";
 
 /// The narrowing of a Role: exec only for a method that may run redis-cli
 /// in the pod, and Leases and Secrets by name where the names are known.
@@ -187,6 +193,21 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
         // Nothing is kept in the pod: /backups is only a scratch emptyDir.
         pod["volumes"] = json!([{"name": "backups", "emptyDir": {}}]);
     }
+    // The drill signs nothing: its pod is made before the key is added.
+    let drill_pod = pod.clone();
+    if let Some((name, key)) = &s.signing_secret {
+        if let Some(v) = pod["volumes"].as_array_mut() {
+            v.push(json!({"name": "signing-key", "secret": {"secretName": name, "items": [{"key": key, "path": "key"}], "defaultMode": 0o400}}));
+        }
+        let c = &mut pod["containers"][0];
+        if let Some(m) = c["volumeMounts"].as_array_mut() {
+            m.push(json!({"name": "signing-key", "mountPath": SIGNING_DIR, "readOnly": true}));
+        }
+        if let Some(a) = c["args"].as_array_mut() {
+            a.push(json!("--sign-with"));
+            a.push(json!(format!("{SIGNING_DIR}/key")));
+        }
+    }
     let mut pod_labels = labels.clone();
     if s.sa_annotations
         .iter()
@@ -211,7 +232,7 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
             None => args.extend(["--repo".into(), "/backups".into()]),
         }
         args.extend(d.args.iter().cloned());
-        let mut p = pod.clone();
+        let mut p = drill_pod.clone();
         p["containers"][0]["name"] = json!("drill");
         p["containers"][0]["args"] = json!(args);
         // Its own ServiceAccount: the backup's may not create pods.

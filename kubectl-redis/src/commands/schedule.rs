@@ -85,6 +85,9 @@ pub struct ScheduleArgs {
     /// How old the newest successful backup may get before RedisBackupTooOld fires [default: twice the schedule's period]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "alerts")]
     pub alert_after: Option<Duration>,
+    /// Sign each backup's manifest with the key in this Secret's key (a file `kubectl redis repo keygen` wrote: `kubectl create secret generic NAME --from-file=key=FILE`), mounted read-only into the Job's pod
+    #[arg(long, value_name = "NAME/KEY")]
+    pub sign_with_secret: Option<String>,
     /// Kill a Job still running after this long (activeDeadlineSeconds), so a stalled run cannot block the later ones [default: the schedule's period, 10m to 6h]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub job_deadline: Option<Duration>,
@@ -260,6 +263,21 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
             }
         }
     }
+    let signing_secret = match args.sign_with_secret.as_deref().map(|r| {
+        r.split_once('/')
+            .filter(|(n, k)| !n.is_empty() && !k.is_empty() && !k.contains('/'))
+            .map(|(n, k)| (n.to_string(), k.to_string()))
+    }) {
+        None => None,
+        Some(Some(x)) => Some(x),
+        Some(None) => {
+            ui.error(
+                "--sign-with-secret takes NAME/KEY (a Secret in the namespace and a key in it)",
+                Some("kubectl create secret generic backup-signing --from-file=key=signing.key, then --sign-with-secret backup-signing/key"),
+            );
+            return Exit::Invalid;
+        }
+    };
     // The Role names the Leases and Secrets it grants, where they can be
     // found: the Redis pods' workloads (their Leases) and password Secrets.
     let secret_of = |r: &Option<String>| {
@@ -350,6 +368,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
                 )
             }),
         access,
+        signing_secret,
     };
     let mut docs = manifests(&spec);
     if args.alerts {
