@@ -1188,7 +1188,7 @@ fn stream_interrupt_at_every_step_cleans_up() {
     }
 }
 
-/// The Lease lost at any step of a stream backup on Kubernetes: exit 8
+/// The Lease lost at any step of a stream backup on Kubernetes: exit 6
 /// naming the loss and nothing saved (or a whole backup when the loss came
 /// during the rename); the temporary file removed, the connection closed.
 #[test]

@@ -968,15 +968,21 @@ scenario!(
     Exit::Interrupted
 );
 
+/// How many effects the happy path of the default plan asks for (each a
+/// step a failure, an interrupt or a lost Lease can land on).
+fn happy_steps() -> usize {
+    let (_, _, happy) = run(plan(), World::default());
+    happy
+        .iter()
+        .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_)))
+        .count()
+}
+
 /// Ctrl-C at any step: exit 130, writers back, lease released; nothing
 /// changed at all when it comes before the confirmation.
 #[test]
 fn interrupt_at_every_step() {
-    let (_, _, happy) = run(plan(), World::default());
-    let total = happy
-        .iter()
-        .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_)))
-        .count();
+    let total = happy_steps();
     for n in 1..=total {
         let (t, f, effects) = run(
             plan(),
@@ -997,16 +1003,12 @@ fn interrupt_at_every_step() {
     }
 }
 
-/// The Lease found lost at any step: exit 8 naming the loss, writers back,
+/// The Lease found lost at any step: exit 6 naming the loss, writers back,
 /// the run's own Lease released only if still its own (the shell's
 /// release checks the holder); the same as Ctrl-C otherwise.
 #[test]
 fn lease_lost_at_every_step() {
-    let (_, _, happy) = run(plan(), World::default());
-    let total = happy
-        .iter()
-        .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_)))
-        .count();
+    let total = happy_steps();
     let mut stopped = 0;
     for n in 1..=total {
         let (t, f, effects) = run(
@@ -1054,11 +1056,7 @@ fn winding_down(step: Option<&Effect>) -> bool {
 /// released.
 #[test]
 fn failure_at_every_step() {
-    let (_, _, happy) = run(plan(), World::default());
-    let total = happy
-        .iter()
-        .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_)))
-        .count();
+    let total = happy_steps();
     let mut installs = 0;
     for n in 1..=total {
         let (t, f, effects) = run(

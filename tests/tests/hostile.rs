@@ -198,6 +198,28 @@ fn plugin_within(secs: u64, env: &[(&str, &str)], args: &[&str]) -> (i32, String
     )
 }
 
+/// `backup --url` of `fake` into a new directory, with the stall timeout
+/// `stall` (seconds), ended after 60 s at most: the directory, the exit
+/// code, stdout and stderr.
+fn backup_of_fake(fake: &Fake, stall: &str) -> (tempfile::TempDir, i32, String, String) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let od = tmp.path().to_string_lossy().into_owned();
+    let (code, stdout, stderr) = plugin_within(
+        60,
+        &[("KUBECTL_REDIS_STALL_TIMEOUT", stall)],
+        &[
+            "backup",
+            "--url",
+            &fake.url(),
+            "--out-dir",
+            &od,
+            "-o",
+            "json",
+        ],
+    );
+    (tmp, code, stdout, stderr)
+}
+
 /// A standalone 7.0 server as far as `INFO` says; `sync` answers SYNC.
 fn standalone(sync: impl Fn() -> Act + Send + Sync + 'static) -> Fake {
     Fake::start("127.0.0.1:0", move |a| {
@@ -221,21 +243,7 @@ fn standalone(sync: impl Fn() -> Act + Send + Sync + 'static) -> Fake {
 fn a_snapshot_that_stalls_ends_the_backup() {
     let fake =
         standalone(|| Act::ReplyThenStall(b"$100000\r\nREDIS0009\xfa\x09redis-ver".to_vec()));
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let od = tmp.path().to_string_lossy().into_owned();
-    let (code, stdout, stderr) = plugin_within(
-        60,
-        &[("KUBECTL_REDIS_STALL_TIMEOUT", "2")],
-        &[
-            "backup",
-            "--url",
-            &fake.url(),
-            "--out-dir",
-            &od,
-            "-o",
-            "json",
-        ],
-    );
+    let (tmp, code, stdout, stderr) = backup_of_fake(&fake, "2");
     assert_ne!(code, 0, "{stdout}\n{stderr}");
     assert!(
         stdout.contains("the transfer stalled") && stdout.contains("KUBECTL_REDIS_STALL_TIMEOUT"),
@@ -254,21 +262,7 @@ fn a_snapshot_that_stalls_ends_the_backup() {
 #[test]
 fn a_server_that_never_answers_is_named() {
     let fake = Fake::start("127.0.0.1:0", |_| Act::ReplyThenStall(Vec::new()));
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let od = tmp.path().to_string_lossy().into_owned();
-    let (code, stdout, stderr) = plugin_within(
-        60,
-        &[("KUBECTL_REDIS_STALL_TIMEOUT", "2")],
-        &[
-            "backup",
-            "--url",
-            &fake.url(),
-            "--out-dir",
-            &od,
-            "-o",
-            "json",
-        ],
-    );
+    let (tmp, code, stdout, stderr) = backup_of_fake(&fake, "2");
     assert_ne!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("stalled"), "{stdout}\n{stderr}");
     assert!(files_in(tmp.path()).is_empty());
@@ -427,21 +421,7 @@ fn endless_replies_are_cut_off() {
                 chunk: vec![b'a'; 64 << 10],
             },
         });
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let od = tmp.path().to_string_lossy().into_owned();
-        let (code, stdout, stderr) = plugin_within(
-            60,
-            &[("KUBECTL_REDIS_STALL_TIMEOUT", "30")],
-            &[
-                "backup",
-                "--url",
-                &fake.url(),
-                "--out-dir",
-                &od,
-                "-o",
-                "json",
-            ],
-        );
+        let (tmp, code, stdout, stderr) = backup_of_fake(&fake, "30");
         assert_ne!(code, 0, "{what}: {stdout}\n{stderr}");
         assert!(
             stdout.contains("unexpected reply"),

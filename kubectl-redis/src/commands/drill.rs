@@ -271,23 +271,11 @@ async fn lock_down(pods: &Api<Pod>, target: &Target) -> Result<String, String> {
 
 /// 32 random bytes from the operating system, as hex.
 fn random_password() -> Result<String, String> {
+    use ring::rand::SecureRandom;
     let mut b = [0u8; 32];
-    #[cfg(unix)]
-    {
-        use std::io::Read;
-        std::fs::File::open("/dev/urandom")
-            .and_then(|mut f| f.read_exact(&mut b))
-            .map_err(|e| format!("cannot read /dev/urandom: {e}"))?;
-    }
-    #[cfg(not(unix))]
-    {
-        use age::secrecy::ExposeSecret;
-        use sha2::Digest;
-        let id = age::x25519::Identity::generate();
-        b.copy_from_slice(&sha2::Sha256::digest(
-            id.to_string().expose_secret().as_bytes(),
-        ));
-    }
+    ring::rand::SystemRandom::new()
+        .fill(&mut b)
+        .map_err(|_| "the operating system gave no random bytes".to_string())?;
     Ok(crate::store::rdbfile::hex(&b))
 }
 
