@@ -59,7 +59,7 @@ bgsave\t'BGSAVE in the pod, then copy the file out through exec (the runbook\'s 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l from -d 'Which server to read: a healthy replica beside the primary, once caught up with it (up to 10 s), sparing the primary the fork, else the primary (auto); only a replica; only the primary' -r -f -a "auto\t'a healthy, caught-up replica when replicas are known beside the primary, else the primary'
 primary\t'always the primary'
 replica\t'a healthy, caught-up replica, or fail (exit 11)'"
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l url -d 'Back up this Redis directly (outside Kubernetes, or through your own port-forward); stream method only' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l url -d 'Back up this Redis directly (outside Kubernetes, or through your own port-forward); stream method only; rediss:// for TLS' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l allow-host -d 'With --url: a further host that may receive the password and the data (a Redis Cluster\'s nodes as it announces them: a name, an address, or a network such as 10.0.0.0/8); repeatable. Only --url\'s host by default' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l password-from-secret -d 'Read the Redis password from this Secret\'s key (in the namespace); never printed' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l user-name -d 'ACL user name (the password comes from --password-from-secret, $REDISCLI_AUTH or the pod)' -r
@@ -75,6 +75,11 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l s
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l timeout -d 'How long BGSAVE may take: 30s, 2m, 1h or plain seconds' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l cacert -d 'CA certificate(s) that signed the server\'s certificate (PEM) [default: the CA file the pod\'s TLS options name, read from its Secret; with --url, the system\'s CAs]' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l cert -d 'Client certificate for mutual TLS (PEM; with --key) [default: for a pod that asks for one, the pod\'s own certificate from its Secret]' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l key -d 'The client certificate\'s private key (a PEM file; a file others can read is warned about)' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l tls-server-name -d 'The name the server\'s certificate must carry [default: --url\'s host; for a pod, its DNS names and those of the Services selecting it, never localhost]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l tls-from-secret -d 'A kubernetes.io/tls Secret (as cert-manager writes): ca.crt checks the server, tls.crt and tls.key are the client\'s certificate' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l cluster -d 'The kubeconfig cluster to use' -r
@@ -85,6 +90,8 @@ always\t''
 never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l diskless -d 'Stream: always ask for a diskless snapshot, waiting out the server\'s repl-diskless-sync-delay (default: when the server delays those, ask for one written to its disk, which starts at once)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l no-encrypt -d 'Store a plaintext backup in object storage, or ignore the repository\'s recipients (`repo init`)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l tls -d 'Connect with TLS. Implied by rediss:// and by every other TLS flag; a pod whose spec says TLS (REDIS_TLS_ENABLED, --tls-port, a port named tls) needs no flag'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l insecure-skip-verify -d 'Do not check the server\'s certificate at all (anyone in the path can read the password and the data; a warning is printed)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s V -l version -d 'Print version'
@@ -103,7 +110,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l method -d 'How the backup gets in: swap (copy the file into the pod, restart Redis), live (replay it into the running server), auto (live when a swap cannot run)' -r -f -a "auto\t'Live when a swap cannot run or is unsafe, swap otherwise'
 swap\t'Copy the file into the pod and restart Redis (needs exec, sh and file tools)'
 live\t'Replay the backup into the running server (no exec, no restart)'"
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l url -d 'Restore live into this server (outside Kubernetes, or through your own port-forward); no lock, no writers' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l url -d 'Restore live into this server (outside Kubernetes, or through your own port-forward); no lock, no writers; rediss:// for TLS' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l allow-host -d 'With --url: a further host that may receive the password and the data (a Redis Cluster\'s nodes as it announces them: a name, an address, or a network such as 10.0.0.0/8); repeatable. Only --url\'s host by default' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l backup-first -d 'Take a verified backup of the current data first (into DIR|URL, else the default repository), and restore only if it succeeded' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l big-value-bytes -d 'Live: values bigger than this go as commands in batches instead of one RESTORE (also capped by the server\'s proto-max-bulk-len)' -r
@@ -114,6 +121,11 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l scale-timeout -d 'How long writers\' pods may take to go away' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l cacert -d 'CA certificate(s) that signed the server\'s certificate (PEM) [default: the CA file the pod\'s TLS options name, read from its Secret; with --url, the system\'s CAs]' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l cert -d 'Client certificate for mutual TLS (PEM; with --key) [default: for a pod that asks for one, the pod\'s own certificate from its Secret]' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l key -d 'The client certificate\'s private key (a PEM file; a file others can read is warned about)' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l tls-server-name -d 'The name the server\'s certificate must carry [default: --url\'s host; for a pod, its DNS names and those of the Services selecting it, never localhost]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l tls-from-secret -d 'A kubernetes.io/tls Secret (as cert-manager writes): ca.crt checks the server, tls.crt and tls.key are the client\'s certificate' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l cluster -d 'The kubeconfig cluster to use' -r
@@ -130,6 +142,8 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l dry-run -d 'Check everything and print the plan; change nothing'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l force-unverified -d 'DANGER: restore a file that fails verification (corrupt, or differs from its manifest)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l recover -d 'Put back writers that a killed restore left scaled down, then exit'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l tls -d 'Connect with TLS. Implied by rediss:// and by every other TLS flag; a pod whose spec says TLS (REDIS_TLS_ENABLED, --tls-port, a port named tls) needs no flag'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l insecure-skip-verify -d 'Do not check the server\'s certificate at all (anyone in the path can read the password and the data; a warning is printed)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s V -l version -d 'Print version'
@@ -189,6 +203,11 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l u
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l timeout -d 'How long the server may take to start sending the snapshot (with --url)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l cacert -d 'CA certificate(s) that signed the server\'s certificate (PEM) [default: the CA file the pod\'s TLS options name, read from its Secret; with --url, the system\'s CAs]' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l cert -d 'Client certificate for mutual TLS (PEM; with --key) [default: for a pod that asks for one, the pod\'s own certificate from its Secret]' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l key -d 'The client certificate\'s private key (a PEM file; a file others can read is warned about)' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l tls-server-name -d 'The name the server\'s certificate must carry [default: --url\'s host; for a pod, its DNS names and those of the Services selecting it, never localhost]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l tls-from-secret -d 'A kubernetes.io/tls Secret (as cert-manager writes): ca.crt checks the server, tls.crt and tls.key are the client\'s certificate' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l cluster -d 'The kubeconfig cluster to use' -r
@@ -197,6 +216,8 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s n
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l tls -d 'Connect with TLS. Implied by rediss:// and by every other TLS flag; a pod whose spec says TLS (REDIS_TLS_ENABLED, --tls-port, a port named tls) needs no flag'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l insecure-skip-verify -d 'Do not check the server\'s certificate at all (anyone in the path can read the password and the data; a warning is printed)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s V -l version -d 'Print version'
@@ -227,6 +248,11 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l s
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l out-dir -l repo -d 'Where to look for the newest backup: a directory or object-storage URL [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l cacert -d 'CA certificate(s) that signed the server\'s certificate (PEM) [default: the CA file the pod\'s TLS options name, read from its Secret; with --url, the system\'s CAs]' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l cert -d 'Client certificate for mutual TLS (PEM; with --key) [default: for a pod that asks for one, the pod\'s own certificate from its Secret]' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l key -d 'The client certificate\'s private key (a PEM file; a file others can read is warned about)' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l tls-server-name -d 'The name the server\'s certificate must carry [default: --url\'s host; for a pod, its DNS names and those of the Services selecting it, never localhost]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l tls-from-secret -d 'A kubernetes.io/tls Secret (as cert-manager writes): ca.crt checks the server, tls.crt and tls.key are the client\'s certificate' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l cluster -d 'The kubeconfig cluster to use' -r
@@ -235,6 +261,8 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -s n
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l tls -d 'Connect with TLS. Implied by rediss:// and by every other TLS flag; a pod whose spec says TLS (REDIS_TLS_ENABLED, --tls-port, a port named tls) needs no flag'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l insecure-skip-verify -d 'Do not check the server\'s certificate at all (anyone in the path can read the password and the data; a warning is printed)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -s V -l version -d 'Print version'

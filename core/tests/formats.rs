@@ -188,6 +188,7 @@ fn ports_and_roles_as_charts_declare_them() {
         argv_port: port_in_argv(&argv.iter().map(|a| a.to_string()).collect::<Vec<_>>()),
         env_port,
         runs_sentinel: false,
+        tls: Default::default(),
     };
     assert_eq!(
         port_of(&c(
@@ -464,4 +465,152 @@ fn server_versions_and_rdb_compatibility() {
     assert!(v91.can_load(&valkey(80)).is_ok());
     assert!(v91.can_load(&valkey(81)).is_err());
     assert_eq!(Server::from_info(&info(&[("redis_version", "x")])), None);
+}
+
+/// TLS as the Bitnami chart, a plain command line and a named port
+/// configure it: the port used, whether it speaks TLS and why, what
+/// redis-cli needs in the pod; the names a pod's certificate may carry;
+/// expiry warnings; and each failure's message with the flag that fixes it.
+#[test]
+fn tls_as_charts_and_command_lines_configure_it() {
+    use kubectl_redis_core::kube::pods::{port_of, tls_reason, Target};
+    use kubectl_redis_core::kube::tls::{pod_names, selects, Expiry, Failure, TlsSpec};
+    let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    let env = |v: &[(&str, &str)]| {
+        v.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let mut out = String::new();
+    type Declared = Vec<(Option<String>, u16)>;
+    let cases: Vec<(&str, TlsSpec, Declared)> = vec![
+        (
+            "bitnami (REDIS_TLS_* and its start script)",
+            TlsSpec::from_container(
+                &s(&["/bin/bash", "-c", "/opt/bitnami/scripts/start-scripts/start-master.sh"]),
+                &env(&[
+                    ("REDIS_TLS_ENABLED", "yes"),
+                    ("REDIS_TLS_PORT", "6379"),
+                    ("REDIS_TLS_AUTH_CLIENTS", "yes"),
+                    ("REDIS_TLS_CERT_FILE", "/opt/bitnami/redis/certs/tls.crt"),
+                    ("REDIS_TLS_KEY_FILE", "/opt/bitnami/redis/certs/tls.key"),
+                    ("REDIS_TLS_CA_FILE", "/opt/bitnami/redis/certs/ca.crt"),
+                ]),
+                &[(Some("redis".into()), 6379)],
+            ),
+            vec![(Some("redis".into()), 6379)],
+        ),
+        (
+            "command line, plain port off, no client certificates",
+            TlsSpec::from_container(
+                &s(&["sh", "-c", "exec redis-server --port 0 --tls-port ${TLS} --tls-cert-file /tls/tls.crt --tls-key-file /tls/tls.key --tls-ca-cert-file /tls/ca.crt --tls-auth-clients no"]),
+                &env(&[("TLS", "6380")]),
+                &[],
+            ),
+            vec![],
+        ),
+        (
+            "both ports open, the TLS one named",
+            TlsSpec::from_container(
+                &s(&["redis-server", "--tls-port=6380", "--tls-cert-file=/c/tls.crt", "--tls-key-file=/c/tls.key"]),
+                &[],
+                &[(Some("redis".into()), 6379), (Some("tls".into()), 6380)],
+            ),
+            vec![(Some("redis".into()), 6379), (Some("tls".into()), 6380)],
+        ),
+        (
+            "no TLS at all",
+            TlsSpec::from_container(&s(&["redis-server", "--port", "6379"]), &[], &[]),
+            vec![],
+        ),
+    ];
+    for (name, tls, ports) in cases {
+        let c = ContainerInfo {
+            name: "redis".into(),
+            ports,
+            tls: tls.clone(),
+            ..ContainerInfo::default()
+        };
+        let (port, why) = port_of(&c);
+        let mut p = pod("p", &[]);
+        p.containers = vec![c];
+        let t = Target {
+            pod: "p".into(),
+            container: "redis".into(),
+            port,
+        };
+        out.push_str(&format!(
+            "{name}\n  port {port} ({why})\n  tls: {:?}\n  plain port 6379 tls: {:?}\n  redis-cli: {}\n",
+            tls_reason(&p, &t),
+            tls.on(6379),
+            tls.cli_args().join(" ")
+        ));
+    }
+    let labels = [("app", "redis"), ("role", "master")];
+    assert!(selects([("app", "redis")], &labels));
+    assert!(!selects([("app", "redis"), ("role", "replica")], &labels));
+    assert!(!selects([], &labels), "an empty selector selects nothing");
+    out.push_str(&format!(
+        "names (StatefulSet behind a headless Service):\n  {}\n",
+        pod_names(
+            "redis-master-0",
+            Some("redis-master-0"),
+            Some("redis-headless"),
+            "october",
+            "10.244.0.7",
+            &["redis-master".into(), "redis-headless".into()],
+            "cluster.local"
+        )
+        .join("\n  ")
+    ));
+    out.push_str(&format!(
+        "names (a bare pod):\n  {}\n",
+        pod_names(
+            "redis",
+            None,
+            None,
+            "default",
+            "10.244.0.9",
+            &[],
+            "cluster.local"
+        )
+        .join("\n  ")
+    ));
+    let day = 86_400;
+    for (nb, na) in [
+        (0, 100 * day),
+        (0, 13 * day + 5),
+        (-10 * day, -3 * day),
+        (2 * day, 90 * day),
+    ] {
+        let e = Expiry::of(nb, na, 0);
+        out.push_str(&format!(
+            "{e:?}: {:?}\n",
+            e.warning("the certificate of pod redis-0")
+        ));
+    }
+    for f in [
+        Failure::UnknownCa,
+        Failure::Expired,
+        Failure::NameMismatch {
+            tried: vec![
+                "redis-0.redis.october.svc.cluster.local".into(),
+                "redis.october.svc".into(),
+            ],
+            has: vec!["other.example.com".into()],
+        },
+        Failure::NoClientCert,
+        Failure::ClientCertRefused,
+        Failure::NotTls,
+        Failure::WantsTls,
+        Failure::Other("peer sent no certificates".into()),
+    ] {
+        let m = f.message("pod redis-0 port 6379");
+        assert!(
+            matches!(f, Failure::Other(_)) || m.contains("--"),
+            "every message but Other names a flag: {m}"
+        );
+        out.push_str(&format!("{m}\n"));
+    }
+    insta::assert_snapshot!(out);
 }

@@ -127,3 +127,49 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
     n.checked_mul(mult)
         .ok_or_else(|| format!("'{s}' is too big"))
 }
+
+/// TLS to Redis: the same flags for every command that talks to one.
+/// Keys come from files or Secrets only, never from the command line.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "TLS")]
+pub struct TlsArgs {
+    /// Connect with TLS. Implied by rediss:// and by every other TLS flag; a pod whose spec
+    /// says TLS (REDIS_TLS_ENABLED, --tls-port, a port named tls) needs no flag
+    #[arg(long)]
+    pub tls: bool,
+    /// CA certificate(s) that signed the server's certificate (PEM) [default: the CA file the
+    /// pod's TLS options name, read from its Secret; with --url, the system's CAs]
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Client certificate for mutual TLS (PEM; with --key) [default: for a pod that asks for
+    /// one, the pod's own certificate from its Secret]
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The client certificate's private key (a PEM file; a file others can read is warned about)
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// The name the server's certificate must carry [default: --url's host; for a pod, its DNS
+    /// names and those of the Services selecting it, never localhost]
+    #[arg(long, value_name = "NAME")]
+    pub tls_server_name: Option<String>,
+    /// Do not check the server's certificate at all (anyone in the path can read the password
+    /// and the data; a warning is printed)
+    #[arg(long)]
+    pub insecure_skip_verify: bool,
+    /// A kubernetes.io/tls Secret (as cert-manager writes): ca.crt checks the server, tls.crt
+    /// and tls.key are the client's certificate
+    #[arg(long, value_name = "NAME", conflicts_with = "cert")]
+    pub tls_from_secret: Option<String>,
+}
+
+impl TlsArgs {
+    /// Any TLS flag was given.
+    pub fn any(&self) -> bool {
+        self.tls
+            || self.cacert.is_some()
+            || self.cert.is_some()
+            || self.tls_server_name.is_some()
+            || self.insecure_skip_verify
+            || self.tls_from_secret.is_some()
+    }
+}

@@ -91,6 +91,11 @@ pub enum ConnectError {
     Forbidden(String),
     /// Anything else (no such port, connection refused, ...).
     Failed(String),
+    /// TLS could not be set up, or its handshake failed (an unknown CA, a
+    /// name mismatch, a missing client certificate, TLS on one side only):
+    /// a setting to fix, with the flag in the message; never a reason to
+    /// fall back to another method. Exit 2.
+    Tls(String),
 }
 
 /// What a snapshot download produced.
@@ -1044,9 +1049,12 @@ impl Backup {
         let listing = result.clone().unwrap_or_default();
         match pods::choose(result, &q) {
             Ok((t, pod)) => {
-                let why = pods::port_reason(&pod, &t)
+                let mut why = pods::port_reason(&pod, &t)
                     .map(|w| format!(": {w}"))
                     .unwrap_or_default();
+                if let Some(tls) = pods::tls_reason(&pod, &t) {
+                    why.push_str(&format!("; TLS: {tls}"));
+                }
                 say(
                     out,
                     Line::Detail(format!(
@@ -1328,6 +1336,7 @@ impl Backup {
                     .unwrap_or_default();
                 self.forward_forbidden(&pod, &m, out)
             }
+            Err(ConnectError::Tls(m)) => self.fail(out, Exit::Invalid, m, None),
             Err(ConnectError::Failed(m)) => {
                 let c = self.primary_read(Err(format!("cannot connect: {m}")), out);
                 self.after_primary_stream(c, out)

@@ -86,9 +86,12 @@ impl Backup {
                     self.create_temp(out);
                 }
             }
+            (Err(ConnectError::Tls(m)), _) => self.fail(out, Exit::Invalid, m, None),
             (Err(e), Some(u)) => {
                 let e = match e {
-                    ConnectError::Forbidden(m) | ConnectError::Failed(m) => m,
+                    ConnectError::Forbidden(m) | ConnectError::Failed(m) | ConnectError::Tls(m) => {
+                        m
+                    }
                 };
                 let (host, port) = (u.host.clone(), u.port);
                 self.fail(

@@ -4,3 +4,4 @@
 pub mod lock;
 pub mod pods;
 pub mod probe;
+pub mod tls;

@@ -207,6 +207,8 @@ pub struct ContainerInfo {
     pub env_port: Option<u16>,
     /// Its command runs Sentinel ([`sentinel_in_argv`]).
     pub runs_sentinel: bool,
+    /// What its command line and environment say about TLS.
+    pub tls: crate::kube::tls::TlsSpec,
 }
 
 /// Where the Redis server to back up runs.
@@ -356,7 +358,8 @@ fn choose_container<'p>(
 }
 
 /// The Redis port of a container and why: a port named `redis`, else one
-/// named `tcp-redis` or containing `redis`, else 6379 if declared, else the
+/// named `tcp-redis` or containing `redis`, else its TLS port when the
+/// plain one is off ([`TlsSpec::only_port`](crate::kube::tls::TlsSpec::only_port)), else 6379 if declared, else the
 /// only declared port, else `--port N` in its command or args, else its
 /// `REDIS_PORT`/`REDIS_PORT_NUMBER`, else 6379.
 pub fn port_of(c: &ContainerInfo) -> (u16, String) {
@@ -371,6 +374,9 @@ pub fn port_of(c: &ContainerInfo) -> (u16, String) {
     }
     if let Some((p, n)) = named(&|n| n == "tcp-redis" || n.to_ascii_lowercase().contains("redis")) {
         return (p, format!("the port named {n}"));
+    }
+    if let Some(found) = c.tls.only_port() {
+        return found;
     }
     if c.ports.iter().any(|(_, p)| *p == 6379) {
         return (6379, "6379 is declared".into());
@@ -411,6 +417,13 @@ pub fn port_reason(pod: &PodInfo, t: &Target) -> Option<String> {
     let c = pod.containers.iter().find(|c| c.name == t.container)?;
     let (p, why) = port_of(c);
     (p == t.port && why != "the port named redis").then_some(why)
+}
+
+/// Whether the target's port speaks TLS by its container's spec, and why
+/// (the plugin then connects with TLS without a flag).
+pub fn tls_reason(pod: &PodInfo, t: &Target) -> Option<String> {
+    let c = pod.containers.iter().find(|c| c.name == t.container)?;
+    c.tls.on(t.port)
 }
 
 fn loopback(ip: &str) -> bool {

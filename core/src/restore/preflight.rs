@@ -150,6 +150,15 @@ impl Restore {
                         )),
                     );
                 }
+                if let Some(tls) = pods::tls_reason(&pod, &t) {
+                    say(
+                        out,
+                        Line::Detail(format!(
+                            "{}/{} port {} speaks TLS: {tls}",
+                            self.plan.namespace, t.pod, t.port
+                        )),
+                    );
+                }
                 self.lease = lease_name(&pod.owner, &t.pod);
                 self.report.pod = t.pod.clone();
                 let sentinel = pods::sentinel_watching(&pod);

@@ -81,8 +81,8 @@ pub struct BackupArgs {
     /// Which server to read: a healthy replica beside the primary, once caught up with it (up to 10 s), sparing the primary the fork, else the primary (auto); only a replica; only the primary
     #[arg(long, value_enum, default_value_t = From::Auto, value_name = "WHICH", conflicts_with = "pod")]
     pub from: From,
-    /// Back up this Redis directly (outside Kubernetes, or through your own port-forward); stream method only
-    #[arg(long, value_name = "redis://HOST:PORT", conflicts_with_all = ["pod", "selector"])]
+    /// Back up this Redis directly (outside Kubernetes, or through your own port-forward); stream method only; rediss:// for TLS
+    #[arg(long, value_name = "redis[s]://HOST:PORT", conflicts_with_all = ["pod", "selector"])]
     pub url: Option<String>,
     /// With --url: a further host that may receive the password and the data (a Redis Cluster's nodes as it announces them: a name, an address, or a network such as 10.0.0.0/8); repeatable. Only --url's host by default
     #[arg(long, value_name = "HOST", requires = "url")]
@@ -135,6 +135,8 @@ pub struct BackupArgs {
     /// Print nothing on stdout (a backup taken by `restore --backup-first`).
     #[arg(skip)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub tls: crate::args::TlsArgs,
 }
 
 /// Runs the command; with --metrics-file, records how it ended.
@@ -197,6 +199,19 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
             None => return Exit::Error,
         },
     };
+    if let Err(e) = crate::redis::tls::setup(
+        &args.tls,
+        args.url.as_deref().is_some_and(crate::redis::url_tls),
+        k.as_ref(),
+    )
+    .await
+    {
+        return fail(
+            Exit::Invalid,
+            &e,
+            "see the TLS flags in `kubectl redis backup --help`",
+        );
+    }
     let auth =
         match auth::explicit(
             k.as_ref().map(|k| &k.client),

@@ -125,8 +125,8 @@ pub struct RestoreArgs {
     /// How the backup gets in: swap (copy the file into the pod, restart Redis), live (replay it into the running server), auto (live when a swap cannot run)
     #[arg(long, value_enum, default_value_t = RestoreMethod::Auto, value_name = "METHOD")]
     pub method: RestoreMethod,
-    /// Restore live into this server (outside Kubernetes, or through your own port-forward); no lock, no writers
-    #[arg(long, value_name = "redis://HOST:PORT", conflicts_with_all = ["pod", "selector", "scale_down", "recover"])]
+    /// Restore live into this server (outside Kubernetes, or through your own port-forward); no lock, no writers; rediss:// for TLS
+    #[arg(long, value_name = "redis[s]://HOST:PORT", conflicts_with_all = ["pod", "selector", "scale_down", "recover"])]
     pub url: Option<String>,
     /// With --url: a further host that may receive the password and the data (a Redis Cluster's nodes as it announces them: a name, an address, or a network such as 10.0.0.0/8); repeatable. Only --url's host by default
     #[arg(long, value_name = "HOST", requires = "url")]
@@ -170,6 +170,8 @@ pub struct RestoreArgs {
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    #[command(flatten)]
+    pub tls: crate::args::TlsArgs,
 }
 
 /// Runs the command; with --metrics-file, records how it ended.
@@ -253,6 +255,15 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         if let Some(k) = &k {
             return recover(ui, k, args.output).await;
         }
+    }
+    if let Err(e) = crate::redis::tls::setup(
+        &args.tls,
+        args.url.as_deref().is_some_and(crate::redis::url_tls),
+        k.as_ref(),
+    )
+    .await
+    {
+        return invalid(&e, "see the TLS flags in `kubectl redis restore --help`");
     }
     let auth = match auth::explicit(
         k.as_ref().map(|k| &k.client),

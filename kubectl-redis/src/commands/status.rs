@@ -43,6 +43,8 @@ pub struct StatusArgs {
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    #[command(flatten)]
+    pub tls: crate::args::TlsArgs,
 }
 
 pub async fn run(ui: &Ui, kube: &KubeArgs, args: StatusArgs) -> Exit {
@@ -55,6 +57,13 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: StatusArgs) -> Exit {
     else {
         return Exit::Error;
     };
+    if let Err(e) = crate::redis::tls::setup(&args.tls, false, Some(&k)).await {
+        ui.error(
+            &e,
+            Some("see the TLS flags in `kubectl redis status --help`"),
+        );
+        return Exit::Invalid;
+    }
     let mut f = Facts {
         namespace: k.namespace.clone(),
         context: k.context.clone(),

@@ -35,7 +35,7 @@ pub struct VerifyArgs {
     #[command(flatten)]
     pub keys: crate::keys::KeyArgs,
     /// Instead of files: take a snapshot of this Redis over SYNC and check it, saving nothing
-    #[arg(long, value_name = "redis://HOST:PORT", conflicts_with = "files")]
+    #[arg(long, value_name = "redis[s]://HOST:PORT", conflicts_with = "files")]
     pub url: Option<String>,
     /// How long the server may take to start sending the snapshot (with --url)
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
@@ -43,6 +43,8 @@ pub struct VerifyArgs {
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    #[command(flatten)]
+    pub tls: crate::args::TlsArgs,
 }
 
 #[derive(Serialize)]
@@ -148,6 +150,13 @@ pub async fn run_url(ui: &Ui, args: VerifyArgs) -> Exit {
             return Exit::Invalid;
         }
     };
+    if let Err(e) = crate::redis::tls::setup(&args.tls, crate::redis::url_tls(&url), None).await {
+        ui.error(
+            &e,
+            Some("see the TLS flags in `kubectl redis verify --help`"),
+        );
+        return Exit::Invalid;
+    }
     let auth = match crate::redis::auth::explicit(None, "", None, None).await {
         Ok(a) => a,
         Err(e) => {

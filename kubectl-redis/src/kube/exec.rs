@@ -39,6 +39,7 @@ pub async fn redis_cli(api: &Api<Pod>, t: &Target, args: &[String]) -> Result<Cl
         "-p".into(),
         t.port.to_string(),
     ];
+    argv.extend(crate::redis::tls::cli_args(api, t).await);
     if let Some(u) = auth.and_then(|a| a.user.as_ref()) {
         argv.push("--user".into());
         argv.push(u.clone());

@@ -292,6 +292,7 @@ pub async fn sentinel_view(
             ConnectError::Forbidden(m) | ConnectError::Failed(m) => {
                 format!("port-forward to {}:{port}: {m}", pod.name)
             }
+            ConnectError::Tls(m) => m,
         })?;
     let result = async {
         let ask = |args: &[&str]| args.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -441,6 +442,7 @@ fn pod_info(p: &Pod) -> PodInfo {
                             // kept: the command line may hold a password.
                             argv_port: port_in_argv(&argv),
                             runs_sentinel: sentinel_in_argv(&argv),
+                            tls: tls_spec(c),
                             env_port: c.env.iter().flatten().find_map(|v| {
                                 matches!(v.name.as_str(), "REDIS_PORT" | "REDIS_PORT_NUMBER")
                                     .then(|| v.value.as_deref()?.trim().parse().ok())
@@ -474,4 +476,32 @@ fn owner(p: &Pod) -> Option<String> {
         }
     }
     Some(format!("{}/{}", r.kind, r.name))
+}
+
+/// What a container's command line, literal environment and ports say
+/// about TLS (paths and ports only).
+pub fn tls_spec(
+    c: &k8s_openapi::api::core::v1::Container,
+) -> kubectl_redis_core::kube::tls::TlsSpec {
+    let argv: Vec<String> = c
+        .command
+        .iter()
+        .flatten()
+        .chain(c.args.iter().flatten())
+        .cloned()
+        .collect();
+    let env: Vec<(String, String)> = c
+        .env
+        .iter()
+        .flatten()
+        .filter(|v| v.name.starts_with("REDIS_TLS_"))
+        .filter_map(|v| Some((v.name.clone(), v.value.clone()?)))
+        .collect();
+    let ports: Vec<(Option<String>, u16)> = c
+        .ports
+        .iter()
+        .flatten()
+        .filter_map(|p| Some((p.name.clone(), u16::try_from(p.container_port).ok()?)))
+        .collect();
+    kubectl_redis_core::kube::tls::TlsSpec::from_container(&argv, &env, &ports)
 }

@@ -32,32 +32,9 @@ pub async fn from_secret(
     name: &str,
     key: &str,
 ) -> Result<Password, String> {
-    let api: Api<KSecret> = Api::namespaced(client.clone(), ns);
-    let s = api.get(name).await.map_err(|e| match e {
-        kube::Error::Api(ae) if ae.code == 404 => {
-            format!("Secret {name} not found in namespace {ns}")
-        }
-        kube::Error::Api(ae) if ae.code == 403 => {
-            format!("not allowed to read Secret {name} in namespace {ns} (needs get on secrets)")
-        }
-        other => format!(
-            "cannot read Secret {name}: {}",
-            crate::kube::api_error(other)
-        ),
-    })?;
-    let data = s.data.unwrap_or_default();
-    let Some(v) = data.get(key) else {
-        let keys: Vec<&String> = data.keys().collect();
-        return Err(format!(
-            "Secret {name} has no key {key} (it has: {})",
-            keys.iter()
-                .map(|k| k.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    };
-    let pw = String::from_utf8(v.0.clone())
-        .map_err(|_| format!("Secret {name} key {key} is not UTF-8 text"))?;
+    let v = bytes_from_secret(client, ns, name, key).await?;
+    let pw =
+        String::from_utf8(v).map_err(|_| format!("Secret {name} key {key} is not UTF-8 text"))?;
     Ok(Password::new(pw.trim_end_matches(['\n', '\r']).to_string()))
 }
 
@@ -150,7 +127,26 @@ pub async fn from_pod_env(
     let Some(path) = var("REDIS_PASSWORD_FILE").and_then(|v| v.value.clone()) else {
         return Ok(None);
     };
-    // The volume mounted at the longest prefix of the path, and the key.
+    let (name, key) = secret_of_file(spec, c, &path).map_err(|why| {
+        format!(
+            "the container's REDIS_PASSWORD_FILE ({path}) {why}; give the password with --password-from-secret NAME/KEY"
+        )
+    })?;
+    let pw = from_secret(client, ns, &name, &key).await?;
+    Ok(Some((
+        pw,
+        format!("the container's REDIS_PASSWORD_FILE (Secret {name}/{key})"),
+    )))
+}
+
+/// The Secret and key behind a file in a container: the volume mounted at
+/// the longest prefix of `path`, a Secret volume, and the key the file
+/// name maps to. The error says why not, to follow "the file ... ".
+pub fn secret_of_file(
+    spec: &k8s_openapi::api::core::v1::PodSpec,
+    c: &k8s_openapi::api::core::v1::Container,
+    path: &str,
+) -> Result<(String, String), String> {
     let mounts = c.volume_mounts.iter().flatten();
     let found = mounts
         .filter_map(|m| {
@@ -160,9 +156,7 @@ pub async fn from_pod_env(
         })
         .max_by_key(|(len, _, _)| *len);
     let Some((_, volume, file)) = found else {
-        return Err(format!(
-            "the container's REDIS_PASSWORD_FILE ({path}) is on no volume of the pod; give the password with --password-from-secret NAME/KEY"
-        ));
+        return Err("is on no volume of the pod".into());
     };
     let secret = spec
         .volumes
@@ -171,9 +165,7 @@ pub async fn from_pod_env(
         .find(|v| v.name == volume)
         .and_then(|v| v.secret.as_ref());
     let Some(secret) = secret else {
-        return Err(format!(
-            "the container's REDIS_PASSWORD_FILE ({path}) is on volume {volume}, which is not a Secret; give the password with --password-from-secret NAME/KEY"
-        ));
+        return Err(format!("is on volume {volume}, which is not a Secret"));
     };
     let name = secret.secret_name.clone().unwrap_or_default();
     // `items` maps keys to other file names.
@@ -184,9 +176,39 @@ pub async fn from_pod_env(
         .find(|i| i.path == file)
         .map(|i| i.key.clone())
         .unwrap_or(file);
-    let pw = from_secret(client, ns, &name, &key).await?;
-    Ok(Some((
-        pw,
-        format!("the container's REDIS_PASSWORD_FILE (Secret {name}/{key})"),
-    )))
+    Ok((name, key))
+}
+
+/// The bytes of one key of a Secret (a password, a certificate, a key),
+/// unchanged.
+pub async fn bytes_from_secret(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    key: &str,
+) -> Result<Vec<u8>, String> {
+    let api: Api<KSecret> = Api::namespaced(client.clone(), ns);
+    let s = api.get(name).await.map_err(|e| match e {
+        kube::Error::Api(ae) if ae.code == 404 => {
+            format!("Secret {name} not found in namespace {ns}")
+        }
+        kube::Error::Api(ae) if ae.code == 403 => {
+            format!("not allowed to read Secret {name} in namespace {ns} (needs get on secrets)")
+        }
+        other => format!(
+            "cannot read Secret {name}: {}",
+            crate::kube::api_error(other)
+        ),
+    })?;
+    let mut data = s.data.unwrap_or_default();
+    match data.remove(key) {
+        Some(v) => Ok(v.0),
+        None => Err(format!(
+            "Secret {name} has no key {key} (it has: {})",
+            data.keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
 }

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod cluster;
+pub mod tls;
 
 use crate::ui::{Progress, Ui};
 use auth::Password;
@@ -24,6 +25,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Duplex for T {}
 pub struct Conn {
     io: Box<dyn Duplex>,
     buf: Vec<u8>,
+    /// A reply has come on this connection (before one, a hang-up or a TLS
+    /// record means the server wants TLS).
+    answered: bool,
 }
 
 /// A reply, or why none came (for the user).
@@ -37,6 +41,7 @@ impl Conn {
         Conn {
             io: Box::new(io),
             buf: Vec::new(),
+            answered: false,
         }
     }
 
@@ -57,8 +62,18 @@ impl Conn {
             .map_err(|_| crate::env::stalled("Redis read nothing"))?
             .map_err(|e| format!("writing to Redis: {e}"))?;
         loop {
+            // A TLS record (a handshake or an alert) where a reply should
+            // be: the server speaks only TLS here.
+            if !self.answered
+                && self.buf.len() >= 2
+                && matches!(self.buf[0], 0x15 | 0x16)
+                && self.buf[1] == 0x03
+            {
+                return Err(kubectl_redis_core::kube::tls::Failure::WantsTls.message("Redis"));
+            }
             if let Some((r, n)) = repl::parse_reply(&self.buf) {
                 self.buf.drain(..n);
+                self.answered = true;
                 return Ok(r);
             }
             // No reply to the commands sent here (INFO, CONFIG, CLUSTER,
@@ -74,8 +89,17 @@ impl Conn {
             let n = tokio::time::timeout(crate::env::stall(), self.io.read(&mut tmp))
                 .await
                 .map_err(|_| crate::env::stalled("Redis sent no answer"))?
-                .map_err(|e| format!("reading from Redis: {e}"))?;
+                .map_err(|e| {
+                    if self.answered {
+                        format!("reading from Redis: {e}")
+                    } else {
+                        format!("reading from Redis: {e} (a server that speaks only TLS on this port does this: add --tls or use rediss://)")
+                    }
+                })?;
             if n == 0 {
+                if !self.answered && self.buf.is_empty() {
+                    return Err(kubectl_redis_core::kube::tls::Failure::WantsTls.message("Redis"));
+                }
                 return Err("Redis closed the connection during the handshake".into());
             }
             self.buf.extend_from_slice(&tmp[..n]);
@@ -195,13 +219,15 @@ impl Conn {
     }
 }
 
-/// `redis://HOST:PORT` (a password in the URL is refused: it would be in argv).
+/// `redis://HOST:PORT` or `rediss://HOST:PORT` (TLS; see [`url_tls`]); a
+/// password in the URL is refused: it would be in argv.
 pub fn parse_url(url: &str) -> Result<(String, u16), String> {
     // Errors show the URL without its user and password.
     let shown = redacted(url);
     let rest = url
         .strip_prefix("redis://")
-        .ok_or_else(|| format!("'{shown}' is not a redis:// URL"))?;
+        .or_else(|| url.strip_prefix("rediss://"))
+        .ok_or_else(|| format!("'{shown}' is not a redis:// or rediss:// URL"))?;
     let (auth, hostport) = match rest.rsplit_once('@') {
         Some((a, h)) => (Some(a), h),
         None => (None, rest),
@@ -223,6 +249,11 @@ pub fn parse_url(url: &str) -> Result<(String, u16), String> {
         return Err(format!("no host in '{shown}'"));
     }
     Ok((host.to_string(), port))
+}
+
+/// The URL asks for TLS (`rediss://`).
+pub fn url_tls(url: &str) -> bool {
+    url.starts_with("rediss://")
 }
 
 /// `url` with its user information (`user:password@`) shown as `***@`, for
@@ -479,18 +510,41 @@ pub async fn open(
     match to {
         Endpoint::Url(u) => {
             check_host(&u.host, u.port).map_err(ConnectError::Failed)?;
+            let plan = tls::url_plan(&u.host).map_err(ConnectError::Tls)?;
             let s = tokio::net::TcpStream::connect((u.host.as_str(), u.port))
                 .await
                 .map_err(|e| ConnectError::Failed(format!("{}:{}: {e}", u.host, u.port)))?;
             let _ = s.set_nodelay(true);
-            Ok((Conn::new(s), None))
+            match plan {
+                Some(p) => {
+                    let server = format!("{}:{}", u.host, u.port);
+                    let s = tls::connect(s, &p, &server)
+                        .await
+                        .map_err(ConnectError::Tls)?;
+                    Ok((Conn::new(s), None))
+                }
+                None => Ok((Conn::new(s), None)),
+            }
         }
         Endpoint::Pod(t) => {
             let Some(api) = pods else {
                 return Err(ConnectError::Failed("no cluster".into()));
             };
+            let plan = tls::pod_plan(api, t).await.map_err(ConnectError::Tls)?;
             let (fwd, s) = crate::kube::portforward::open(api, t).await?;
-            Ok((Conn::new(s), Some(fwd)))
+            match plan {
+                Some(p) => {
+                    let server = format!("pod {} port {}", t.pod, t.port);
+                    match tls::connect(s, &p, &server).await {
+                        Ok(s) => Ok((Conn::new(s), Some(fwd))),
+                        Err(e) => {
+                            fwd.close();
+                            Err(ConnectError::Tls(e))
+                        }
+                    }
+                }
+                None => Ok((Conn::new(s), Some(fwd))),
+            }
         }
     }
 }
@@ -511,6 +565,7 @@ pub async fn open_authed(
         ConnectError::Forbidden(m) | ConnectError::Failed(m) => {
             format!("cannot connect to {name}: {m}")
         }
+        ConnectError::Tls(m) => m,
     })?;
     if let Some(pw) = &auth.password {
         match conn.auth(auth.user.as_deref(), pw).await {
@@ -561,7 +616,8 @@ mod tests {
         ] {
             let e = parse_url(bad).expect_err(bad);
             assert!(!e.contains("Pa55w0rd"), "{bad}: {e}");
-            assert!(e.contains("***@"), "{bad}: {e}");
+            // Shown, the URL has its user information starred out.
+            assert!(e.contains("***@") || !e.contains('@'), "{bad}: {e}");
         }
         assert_eq!(redacted("redis://host:6379"), "redis://host:6379");
         assert_eq!(redacted("u:p@host"), "***@host");
@@ -569,5 +625,10 @@ mod tests {
             parse_url("redis://kr@10.0.0.5:6380"),
             Ok(("10.0.0.5".into(), 6380))
         );
+        assert_eq!(
+            parse_url("rediss://redis.example:6380"),
+            Ok(("redis.example".into(), 6380))
+        );
+        assert!(url_tls("rediss://redis.example:6380") && !url_tls("redis://redis.example"));
     }
 }

@@ -48,3 +48,105 @@ pub fn age_key(dir: &Path, name: &str) -> (PathBuf, String) {
         .expect("age-keygen -y");
     (p, String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
+
+/// A small PKI made with the openssl command line (X.509 v3, EC keys):
+/// `ca.crt`, a server pair `server.{crt,key}` for `127.0.0.1`, `localhost`
+/// and `names` (both server and client use, as Helm's genSignedCert and
+/// many cert-manager Issuers make them), a client pair `client.{crt,key}`
+/// from the same CA, and a CA of its own with a pair it signed
+/// (`other-ca.crt`, `other.{crt,key}`). Keys are mode 0600.
+#[allow(dead_code)]
+pub fn pki(dir: &Path, names: &[&str]) {
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl (scripts/cluster.sh deps installs it)");
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let ca = |name: &str, cn: &str| {
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.crt"),
+            "-days",
+            "30",
+            "-subj",
+            &format!("/CN={cn}"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+    };
+    let leaf = |name: &str, ca: &str, cn: &str, sans: &str, eku: &str| {
+        run(&[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+            "-subj",
+            &format!("/CN={cn}"),
+        ]);
+        let ext = format!("{name}.ext");
+        let mut text = format!("basicConstraints=CA:FALSE\nextendedKeyUsage={eku}\n");
+        if !sans.is_empty() {
+            text.push_str(&format!("subjectAltName={sans}\n"));
+        }
+        std::fs::write(dir.join(&ext), text).expect("write ext");
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            &format!("{ca}.crt"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-CAcreateserial",
+            "-out",
+            &format!("{name}.crt"),
+            "-days",
+            "30",
+            "-extfile",
+            &ext,
+        ]);
+    };
+    ca("ca", "kubectl-redis test CA");
+    ca("other-ca", "another CA");
+    let mut sans = vec!["IP:127.0.0.1".to_string(), "DNS:localhost".to_string()];
+    sans.extend(names.iter().map(|n| format!("DNS:{n}")));
+    leaf(
+        "server",
+        "ca",
+        "redis",
+        &sans.join(","),
+        "serverAuth,clientAuth",
+    );
+    leaf("client", "ca", "backup-client", "", "clientAuth");
+    leaf("other", "other-ca", "stranger", "", "clientAuth");
+    for k in ["ca", "other-ca", "server", "client", "other"] {
+        use std::os::unix::fs::PermissionsExt;
+        let p = dir.join(format!("{k}.key"));
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+}

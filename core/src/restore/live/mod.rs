@@ -31,9 +31,17 @@ impl Restore {
                 }
                 self.redis(Step::LiveInfo, &["INFO"], out);
             }
+            Err(ConnectError::Tls(m)) => self.fail(
+                out,
+                Exit::Invalid,
+                format!("{m}; nothing was changed"),
+                None,
+            ),
             Err(e) if self.plan.method == Method::Auto && self.plan.url.is_none() => {
                 let why = match e {
-                    ConnectError::Forbidden(m) | ConnectError::Failed(m) => m,
+                    ConnectError::Forbidden(m) | ConnectError::Failed(m) | ConnectError::Tls(m) => {
+                        m
+                    }
                 };
                 self.report.method_reason =
                     Some(format!("no connection for a live restore ({why})"));
