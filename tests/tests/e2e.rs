@@ -7,7 +7,7 @@
 //! state. Waits are on conditions with deadlines, never fixed sleeps.
 
 mod common;
-use common::{age_key, bin, wait_until};
+use common::{age_key, bin, pki, wait_until};
 use kubectl_redis_e2e::{digest_of, schema_checked};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -4214,5 +4214,143 @@ fn sentinel_on_its_own_is_found_and_asked() {
     );
     assert_eq!(r["pod"], a.as_str(), "{stdout}");
     assert_eq!(resp(6571, &["GET", "k"]), "original");
+    remove_namespace(ns);
+}
+
+/// Redis as the Bitnami chart runs it with `tls.enabled`: the plain port
+/// off, TLS on the port named redis, the chart's REDIS_TLS_* variables,
+/// the certificates in a kubernetes.io/tls Secret mounted where the chart
+/// mounts them, client certificates required. With no TLS flag at all the
+/// plugin finds the TLS port and says why, reads the CA and a client
+/// certificate through the API from that Secret, checks the server's
+/// certificate against the pod's DNS name (a wildcard for its headless
+/// Service; never localhost), and backs up by stream and by bgsave (redis-cli
+/// in the pod with --tls), restores by swap (SHUTDOWN through redis-cli
+/// --tls) and live. A name the certificate lacks exits 2 naming the flag.
+#[test]
+fn bitnami_shaped_tls_is_used_without_flags() {
+    let ns = "e2e-tls";
+    remove_namespace(ns);
+    let pk = tempfile::tempdir().expect("tempdir");
+    let certs = pk.path();
+    pki(
+        certs,
+        &[&format!("*.t-redis-master.{ns}.svc.cluster.local")],
+    );
+    let img = format!("{}:{}", REDIS_IMAGE.0, REDIS_IMAGE.1);
+    let dir = "/opt/bitnami/redis/certs";
+    let port = 6496u16;
+    let env = format!(
+        r#"[{{"name":"REDIS_TLS_ENABLED","value":"yes"}},{{"name":"REDIS_TLS_PORT","value":"{port}"}},{{"name":"REDIS_TLS_AUTH_CLIENTS","value":"yes"}},{{"name":"REDIS_TLS_CERT_FILE","value":"{dir}/tls.crt"}},{{"name":"REDIS_TLS_KEY_FILE","value":"{dir}/tls.key"}},{{"name":"REDIS_TLS_CA_FILE","value":"{dir}/ca.crt"}}]"#
+    );
+    // The chart's start script, inlined: `--port 0` and the TLS options
+    // from the environment.
+    let container = format!(
+        r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","exec redis-server --port 0 --bind 127.0.0.1 --dir /data --save '' --tls-port $REDIS_TLS_PORT --tls-cert-file $REDIS_TLS_CERT_FILE --tls-key-file $REDIS_TLS_KEY_FILE --tls-ca-cert-file $REDIS_TLS_CA_FILE --tls-auth-clients $REDIS_TLS_AUTH_CLIENTS --tls-replication yes"],"env":{env},"ports":[{{"name":"redis","containerPort":{port}}}],"volumeMounts":[{{"name":"redis-certificates","mountPath":"{dir}","readOnly":true}},{{"name":"data","mountPath":"/data"}}],"readinessProbe":"PROBE"}}"#
+    );
+    let labels = r#"{"app.kubernetes.io/name":"redis","app.kubernetes.io/instance":"t","app.kubernetes.io/component":"master"}"#;
+    let read = |f: &str| std::fs::read_to_string(certs.join(f)).expect("read pki");
+    let secret = serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+        "metadata": {"name": "t-redis-crt", "namespace": ns},
+        "stringData": {"tls.crt": read("server.crt"), "tls.key": read("server.key"), "ca.crt": read("ca.crt")}
+    });
+    apply_all(&[
+        format!(r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}}"#),
+        secret.to_string(),
+        redis_workload(
+            ns,
+            "StatefulSet",
+            "t-redis-master",
+            labels,
+            &container,
+            port,
+            r#"[{"name":"redis-certificates","secret":{"secretName":"t-redis-crt","defaultMode":256}},{"name":"data","emptyDir":{}}]"#,
+        ),
+    ]);
+    kubectl_ok(&[
+        "-n",
+        ns,
+        "rollout",
+        "status",
+        "sts/t-redis-master",
+        "--timeout=120s",
+    ]);
+    // From the host (the pod is on its network), as a client of the CA.
+    let cli = |args: &[&str]| {
+        let o = Command::new("redis-cli")
+            .args(["--tls", "--cacert"])
+            .arg(certs.join("ca.crt"))
+            .arg("--cert")
+            .arg(certs.join("client.crt"))
+            .arg("--key")
+            .arg(certs.join("client.key"))
+            .args(["-p", &port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    assert_eq!(cli(&["SET", "k", "original"]), "OK");
+    assert_eq!(cli(&["SET", "other", "1"]), "OK");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().to_str().expect("utf8");
+    let pod = "t-redis-master-0";
+    let mut files = Vec::new();
+    for method in ["stream", "bgsave"] {
+        let (code, stdout, stderr) = run(plugin(&[
+            "backup",
+            "-n",
+            ns,
+            "--method",
+            method,
+            "--out-dir",
+            out,
+            "-o",
+            "json",
+        ]));
+        assert_eq!(code, 0, "{method} over TLS without a flag: {stderr}");
+        assert!(
+            stderr.contains(&format!("TLS: port {port} is its TLS port")),
+            "{method}: the reason is said: {stderr}"
+        );
+        assert!(stderr.contains(pod), "{method}: {stderr}");
+        let b = schema_checked("backup", &stdout);
+        assert_eq!(b["keys"], 2, "{method}: {stdout}");
+        files.push(b["path"].as_str().expect("path").to_string());
+    }
+    // A name the certificate lacks: exit 2, the flag named.
+    let (code, _, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        ns,
+        "--tls-server-name",
+        "redis.elsewhere.example",
+        "--out-dir",
+        out,
+    ]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--tls-server-name"), "{stderr}");
+    assert!(stderr.contains("redis.elsewhere.example"), "{stderr}");
+
+    // Swap: the file goes in, SHUTDOWN NOSAVE goes through redis-cli --tls
+    // in the pod, the container restarts onto it.
+    assert_eq!(cli(&["SET", "k", "changed"]), "OK");
+    let (code, stdout, stderr) = run(plugin(&[
+        "restore", "-n", ns, "--method", "swap", "--file", &files[1], "--yes", "-o", "json",
+    ]));
+    assert_eq!(code, 0, "swap over TLS: {stderr}");
+    let j = schema_checked("restore", &stdout);
+    assert_eq!(j["keys_loaded"], 2, "{stdout}");
+    wait_until(60, "the restarted server to answer", || {
+        cli(&["GET", "k"]) == "original"
+    });
+    // Live: RESTOREs over TLS through the port-forward.
+    assert_eq!(cli(&["SET", "k", "changed-again"]), "OK");
+    let (code, _, stderr) = run(plugin(&[
+        "restore", "-n", ns, "--method", "live", "--file", &files[0], "--yes",
+    ]));
+    assert_eq!(code, 0, "live over TLS: {stderr}");
+    assert_eq!(cli(&["GET", "k"]), "original");
     remove_namespace(ns);
 }
