@@ -1598,7 +1598,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__schedule)
-            opts="-l -c -o -n -v -h -V --selector --pod --container --redis-port --every --cron --image --pvc --host-path --method --password-from-secret --repo --encrypt-to --passphrase-from-secret --no-encrypt --repo-credentials-from-secret --service-account-annotation --pushgateway --alerts --alert-after --sign-with-secret --job-deadline --drill --drill-cron --drill-in --drill-identity-from-secret --name --cronjob-api --apply --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-l -c -o -n -v -h -V --selector --pod --container --redis-port --every --cron --image --pvc --host-path --method --password-from-secret --tls-from-secret --tls-server-name --repo --encrypt-to --passphrase-from-secret --no-encrypt --repo-credentials-from-secret --service-account-annotation --pushgateway --alerts --alert-after --sign-with-secret --job-deadline --drill --drill-cron --drill-in --drill-identity-from-secret --name --cronjob-api --apply --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1653,6 +1653,14 @@ _kubectl__redis() {
                     return 0
                     ;;
                 --password-from-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-from-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-server-name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -279,6 +279,8 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l
 stream\t''
 bgsave\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l password-from-secret -d 'Password Secret for the backup (NAME/KEY); the Role may read that Secret only' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l tls-from-secret -d 'TLS to Redis from a kubernetes.io/tls Secret (ca.crt, tls.crt, tls.key); the Role may read that Secret only. A pod whose spec says TLS needs none: its own Secret is read' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l tls-server-name -d 'The name the server\'s certificate must carry (passed to the Job\'s backup)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l repo -d 'Back up to this object storage instead of a volume (s3://BUCKET/PREFIX, gs://..., az://...)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l encrypt-to -d 'Encrypt each backup with age to this recipient (public key); repeatable' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l passphrase-from-secret -d 'Encrypt each backup with the passphrase in this Secret\'s key (add get on that Secret to the Role yourself)' -r

@@ -331,6 +331,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--host-path', '--host-path', [CompletionResultType]::ParameterName, 'Keep backups in this directory on the node (single-node and development clusters)')
             [CompletionResult]::new('--method', '--method', [CompletionResultType]::ParameterName, 'The backup method the Job uses')
             [CompletionResult]::new('--password-from-secret', '--password-from-secret', [CompletionResultType]::ParameterName, 'Password Secret for the backup (NAME/KEY); the Role may read that Secret only')
+            [CompletionResult]::new('--tls-from-secret', '--tls-from-secret', [CompletionResultType]::ParameterName, 'TLS to Redis from a kubernetes.io/tls Secret (ca.crt, tls.crt, tls.key); the Role may read that Secret only. A pod whose spec says TLS needs none: its own Secret is read')
+            [CompletionResult]::new('--tls-server-name', '--tls-server-name', [CompletionResultType]::ParameterName, 'The name the server''s certificate must carry (passed to the Job''s backup)')
             [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Back up to this object storage instead of a volume (s3://BUCKET/PREFIX, gs://..., az://...)')
             [CompletionResult]::new('--encrypt-to', '--encrypt-to', [CompletionResultType]::ParameterName, 'Encrypt each backup with age to this recipient (public key); repeatable')
             [CompletionResult]::new('--passphrase-from-secret', '--passphrase-from-secret', [CompletionResultType]::ParameterName, 'Encrypt each backup with the passphrase in this Secret''s key (add get on that Secret to the Role yourself)')

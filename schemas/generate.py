@@ -393,6 +393,17 @@ schemas = {
                 "name": S, "replicas": null(I), "recorded_replicas": null(I), "error": null(S),
             })),
             "newest_backup": null(obj({"file": S, "age_seconds": I, "status": S})),
+            "tls": d(null(obj({
+                "port": U,
+                "why": d(S, "Why the port is TLS: the pod's spec (REDIS_TLS_*, --tls-port, a port named tls) or a flag."),
+                "subject": d(null(S), "The server certificate's subject, when the handshake got that far."),
+                "names": d(arr(S), "The DNS names and addresses the certificate is issued for."),
+                "not_before_unix": null(I), "not_after_unix": null(I),
+                "days_left": d(null(I), "Whole days until the certificate ends (negative: ended); under 14 is a warning."),
+                "client_cert_asked": d(null(B), "The server asked for a client certificate (tls-auth-clients yes or optional)."),
+                "uses": d(S, "What the plugin uses: the CA and where it came from, the name it checks, the client certificate."),
+                "error": d(null(S), "Why a TLS connection failed, naming the flag that fixes it."),
+            })), "TLS to the pod's port when it speaks TLS, else null."),
             "redis_cluster": d(null(obj({
                 "state": null(S), "slots_assigned": null(U), "slots_ok": null(U),
                 "slots_pfail": null(U), "slots_fail": null(U), "primaries": null(U), "known_nodes": null(U),
@@ -431,7 +442,7 @@ schemas = {
         },
         required=["exit_code"],
         **failure_or(["namespace", "context", "cluster", "pod", "redis", "persistence", "disk",
-                      "sync_available", "writers", "newest_backup", "redis_cluster", "roles", "sentinel", "checks", "rbac"]),
+                      "sync_available", "writers", "newest_backup", "tls", "redis_cluster", "roles", "sentinel", "checks", "rbac"]),
     ),
 }
 

@@ -255,6 +255,7 @@ mod status {
             sentinel: None,
             roles: None,
             cluster: None,
+            tls: None,
         }
     }
 
@@ -731,4 +732,55 @@ fn schedule_with_a_weekly_drill() {
         ])
     );
     assert_eq!(c["envFrom"][0]["secretRef"]["name"], "backup-s3");
+}
+
+/// status's TLS line: fine with 30 days left; a warning within 14 days; a
+/// failure once expired or when the connection failed (its message, with
+/// the flag, is the fix); the JSON's days_left.
+#[test]
+fn status_tls_line_warns_before_expiry() {
+    use kubectl_redis_core::ops::status::{evaluate, json_report, Facts, Level, TlsFacts};
+    let day = 86_400;
+    let facts = |not_after: i64, error: Option<&str>| Facts {
+        now_unix: 1_000 * day,
+        tls: Some(TlsFacts {
+            port: 6379,
+            why: "port 6379 is its TLS port (its REDIS_TLS_PORT environment variable)".into(),
+            subject: Some("CN=redis".into()),
+            names: vec!["*.redis-headless.october.svc.cluster.local".into()],
+            not_before: Some(900 * day),
+            not_after: Some(not_after),
+            client_cert_asked: Some(true),
+            uses: "the CA from Secret redis-crt/ca.crt".into(),
+            error: error.map(str::to_string),
+        }),
+        ..Facts::default()
+    };
+    let tls = |f: &Facts| {
+        evaluate(f)
+            .into_iter()
+            .find(|l| l.what == "tls")
+            .expect("a tls line")
+    };
+    let ok = tls(&facts(1_030 * day, None));
+    assert_eq!(ok.level, Level::Ok, "{ok:?}");
+    assert!(ok.detail.contains("30 day(s) left"), "{ok:?}");
+    let soon = tls(&facts(1_010 * day, None));
+    assert_eq!(soon.level, Level::Warn, "{soon:?}");
+    assert!(soon
+        .fix
+        .as_deref()
+        .is_some_and(|f| f.contains("expires in 10 day(s)")));
+    let gone = tls(&facts(990 * day, None));
+    assert_eq!(gone.level, Level::Fail, "{gone:?}");
+    let failed = tls(&facts(1_030 * day, Some("pod redis-0 port 6379 wants a client certificate; give one with --cert FILE --key FILE")));
+    assert_eq!(failed.level, Level::Fail);
+    assert!(failed
+        .fix
+        .as_deref()
+        .is_some_and(|f| f.contains("--cert FILE")));
+    let j = json_report(&facts(1_010 * day, None), 0);
+    assert_eq!(j["tls"]["days_left"], 10);
+    assert_eq!(j["tls"]["client_cert_asked"], true);
+    assert!(evaluate(&Facts::default()).iter().all(|l| l.what != "tls"));
 }

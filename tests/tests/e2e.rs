@@ -3390,7 +3390,15 @@ fn sentinel_names_the_primary_and_a_failover_keeps_the_restore() {
     let out = tmp.path().to_str().expect("utf8");
 
     // status: Sentinel's view, the primary it names.
-    let (_, stdout, stderr) = run(plugin(&["status", "-n", ns, "-o", "json"]));
+    let (_, stdout, stderr) = run(plugin(&[
+        "status",
+        "-n",
+        ns,
+        "-l",
+        "app.kubernetes.io/name=redis",
+        "-o",
+        "json",
+    ]));
     let s = schema_checked("status", &stdout);
     assert_eq!(s["pod"]["name"], "s-redis-node-a-0", "{stdout}\n{stderr}");
     let sv = &s["sentinel"];
@@ -4333,6 +4341,51 @@ fn bitnami_shaped_tls_is_used_without_flags() {
     assert!(stderr.contains("--tls-server-name"), "{stderr}");
     assert!(stderr.contains("redis.elsewhere.example"), "{stderr}");
 
+    // status: the TLS port, the certificate, its days left, the client
+    // certificate asked for, what the plugin uses.
+    let (_, stdout, stderr) = run(plugin(&[
+        "status",
+        "-n",
+        ns,
+        "-l",
+        "app.kubernetes.io/name=redis",
+        "-o",
+        "json",
+    ]));
+    let st = schema_checked("status", &stdout);
+    let tls = &st["tls"];
+    assert_eq!(tls["port"], port, "{stdout}\n{stderr}");
+    assert_eq!(tls["error"], serde_json::Value::Null, "{stdout}");
+    assert_eq!(tls["client_cert_asked"], true, "{stdout}");
+    assert!(
+        tls["subject"]
+            .as_str()
+            .is_some_and(|s| s.contains("CN=redis")),
+        "{stdout}"
+    );
+    assert!(
+        tls["days_left"]
+            .as_i64()
+            .is_some_and(|d| (28..=30).contains(&d)),
+        "{stdout}"
+    );
+    assert!(
+        tls["uses"]
+            .as_str()
+            .is_some_and(|u| u.contains("Secret t-redis-crt/ca.crt")),
+        "{stdout}"
+    );
+    let (_, text, _) = run(plugin(&[
+        "status",
+        "-n",
+        ns,
+        "-l",
+        "app.kubernetes.io/name=redis",
+    ]));
+    assert!(
+        text.contains(&format!("ok   tls          port {port} is its TLS port")),
+        "{text}"
+    );
     // Swap: the file goes in, SHUTDOWN NOSAVE goes through redis-cli --tls
     // in the pod, the container restarts onto it.
     assert_eq!(cli(&["SET", "k", "changed"]), "OK");

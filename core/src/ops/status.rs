@@ -102,6 +102,32 @@ pub struct Facts {
     pub roles: Option<crate::kube::pods::Roles>,
     /// `CLUSTER INFO`, when the server runs in cluster mode.
     pub cluster: Option<std::collections::BTreeMap<String, String>>,
+    /// TLS to the pod's port, when it speaks TLS.
+    pub tls: Option<TlsFacts>,
+}
+
+/// What a TLS connection to the pod showed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TlsFacts {
+    /// The port.
+    pub port: u16,
+    /// Why it is TLS (the pod's spec, or a flag).
+    pub why: String,
+    /// The server certificate's subject, when a handshake got that far.
+    pub subject: Option<String>,
+    /// The names it is issued for (DNS names and addresses).
+    pub names: Vec<String>,
+    /// Its validity, seconds since the epoch.
+    pub not_before: Option<i64>,
+    /// Its end, seconds since the epoch.
+    pub not_after: Option<i64>,
+    /// The server asked for a client certificate (required, or optional with tls-auth-clients optional).
+    pub client_cert_asked: Option<bool>,
+    /// What the plugin uses: the CA, the client certificate, the names it
+    /// checks.
+    pub uses: String,
+    /// Why the connection failed, if it did.
+    pub error: Option<String>,
 }
 
 /// The pod as found.
@@ -210,6 +236,7 @@ pub fn evaluate(f: &Facts) -> Vec<Line> {
     }
     roles_line(f, &mut out);
     sentinel_line(f, &mut out);
+    tls_line(f, &mut out);
     cluster_line(f, &mut out);
     match &f.info {
         Some(Ok(i)) => redis_lines(f, i, &mut out),
@@ -304,6 +331,45 @@ pub fn evaluate(f: &Facts) -> Vec<Line> {
 
 /// The Redis Cluster line: its state and how many of the 16384 slots are
 /// served; backups and restores of the cluster need every slot.
+fn tls_line(f: &Facts, out: &mut Vec<Line>) {
+    use crate::kube::tls::Expiry;
+    let Some(t) = &f.tls else { return };
+    let mut detail = if t.why.starts_with("port ") {
+        t.why.clone()
+    } else {
+        format!("port {} ({})", t.port, t.why)
+    };
+    if let Some(s) = &t.subject {
+        detail.push_str(&format!("; certificate {s}"));
+    }
+    if !t.names.is_empty() {
+        detail.push_str(&format!(" for {}", t.names.join(", ")));
+    }
+    let expiry = match (t.not_before, t.not_after) {
+        (Some(b), Some(a)) => Some(Expiry::of(b, a, f.now_unix)),
+        _ => None,
+    };
+    if let Some(Expiry::Fine { days_left } | Expiry::Soon { days_left }) = &expiry {
+        detail.push_str(&format!(", {days_left} day(s) left"));
+    }
+    match t.client_cert_asked {
+        Some(true) => detail.push_str("; the server asks for a client certificate"),
+        Some(false) => detail.push_str("; no client certificate asked"),
+        None => {}
+    }
+    detail.push_str(&format!("; the plugin uses {}", t.uses));
+    let warning = expiry
+        .as_ref()
+        .and_then(|e| e.warning("the server's certificate"));
+    let (level, fix) = match (&t.error, &expiry) {
+        (Some(e), _) => (Level::Fail, Some(e.clone())),
+        (None, Some(Expiry::Expired { .. } | Expiry::NotYet { .. })) => (Level::Fail, warning),
+        (None, Some(Expiry::Soon { .. })) => (Level::Warn, warning),
+        _ => (Level::Ok, None),
+    };
+    out.push(line("tls", level, detail, fix));
+}
+
 fn cluster_line(f: &Facts, out: &mut Vec<Line>) {
     let Some(c) = &f.cluster else { return };
     let get = |k: &str| c.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
@@ -628,6 +694,12 @@ pub fn json_report(f: &Facts, exit_code: u8) -> serde_json::Value {
         })).collect::<Vec<_>>(),
         "newest_backup": f.newest_backup.as_ref().map(|(file, age, status)| json!({
             "file": file, "age_seconds": age, "status": status,
+        })),
+        "tls": f.tls.as_ref().map(|t| json!({
+            "port": t.port, "why": t.why, "subject": t.subject, "names": t.names,
+            "not_before_unix": t.not_before, "not_after_unix": t.not_after,
+            "days_left": t.not_after.map(|a| (a - f.now_unix).div_euclid(86_400)),
+            "client_cert_asked": t.client_cert_asked, "uses": t.uses, "error": t.error,
         })),
         "redis_cluster": f.cluster.as_ref().map(|c| {
             let num = |k: &str| c.get(k).and_then(|v| v.trim().parse::<u64>().ok());

@@ -58,6 +58,13 @@ pub struct ScheduleArgs {
     /// Password Secret for the backup (NAME/KEY); the Role may read that Secret only
     #[arg(long, value_name = "NAME/KEY")]
     pub password_from_secret: Option<String>,
+    /// TLS to Redis from a kubernetes.io/tls Secret (ca.crt, tls.crt, tls.key); the Role may
+    /// read that Secret only. A pod whose spec says TLS needs none: its own Secret is read
+    #[arg(long, value_name = "NAME")]
+    pub tls_from_secret: Option<String>,
+    /// The name the server's certificate must carry (passed to the Job's backup)
+    #[arg(long, value_name = "NAME")]
+    pub tls_server_name: Option<String>,
     /// Back up to this object storage instead of a volume (s3://BUCKET/PREFIX, gs://..., az://...)
     #[arg(long, value_name = "URL", conflicts_with_all = ["pvc", "host_path"])]
     pub repo: Option<String>,
@@ -183,6 +190,12 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
     if let Some(s) = &args.password_from_secret {
         backup_args.extend(["--password-from-secret".to_string(), s.clone()]);
     }
+    if let Some(s) = &args.tls_from_secret {
+        backup_args.extend(["--tls-from-secret".to_string(), s.clone()]);
+    }
+    if let Some(n) = &args.tls_server_name {
+        backup_args.extend(["--tls-server-name".to_string(), n.clone()]);
+    }
     backup_args.extend(["--method".to_string(), args.method.clone()]);
     // Encrypted to the repository's recorded recipients: pinned to the ones
     // it records now, so a bucket writer cannot redirect the Job's backups
@@ -291,6 +304,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
         secret_names: [
             secret_of(&args.password_from_secret),
             secret_of(&args.passphrase_from_secret),
+            args.tls_from_secret.clone(),
         ]
         .into_iter()
         .flatten()

@@ -120,6 +120,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: StatusArgs) -> Exit {
                 others: ready.saturating_sub(1),
             }));
             redis_facts(&api, &t, &mut f).await;
+            f.tls = crate::redis::tls::status_probe(&api, &t).await;
         }
         Err(r) => f.pod = Some(Err(r.message)),
     }

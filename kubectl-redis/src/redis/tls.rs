@@ -124,12 +124,91 @@ pub struct Plan {
     pub names: Vec<String>,
     /// No check of the server at all.
     pub insecure: bool,
+    /// Why this connection is TLS (a flag, the pod's spec).
+    pub why: String,
+    /// Where the CA and the client certificate come from, in words.
+    pub uses: String,
+}
+
+fn uses(ca: Option<&str>, id: Option<&str>, names: &[String], insecure: bool) -> String {
+    let check = if insecure {
+        "no check of the server (--insecure-skip-verify)".to_string()
+    } else {
+        let shown = match names {
+            [] => "(none)".to_string(),
+            [a] => a.clone(),
+            [a, rest @ ..] => format!("{a} (and {} more)", rest.len()),
+        };
+        format!(
+            "the CA from {}, the name {shown}",
+            ca.unwrap_or("the system")
+        )
+    };
+    match id {
+        Some(i) => format!("{check}; client certificate {i}"),
+        None => format!("{check}; no client certificate"),
+    }
+}
+
+/// What a handshake showed of the server.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// Its certificate's subject.
+    pub subject: Option<String>,
+    /// The DNS names and addresses it is issued for.
+    pub names: Vec<String>,
+    /// Validity, seconds since the epoch.
+    pub not_before: Option<i64>,
+    /// End of validity.
+    pub not_after: Option<i64>,
+    /// The server asked for a client certificate.
+    pub asked_for_cert: bool,
+}
+
+type ObservedMap = std::sync::Mutex<std::collections::HashMap<String, Observed>>;
+
+fn observations() -> &'static ObservedMap {
+    static O: OnceLock<ObservedMap> = OnceLock::new();
+    O.get_or_init(Default::default)
+}
+
+/// What the last handshake with `server` showed (`pod P port N`, `host:port`).
+pub fn observed(server: &str) -> Option<Observed> {
+    observations().lock().ok()?.get(server).cloned()
+}
+
+fn describe(der: &[u8]) -> Observed {
+    use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+    let mut o = Observed::default();
+    if let Ok((_, c)) = X509Certificate::from_der(der) {
+        o.subject = Some(c.subject().to_string());
+        o.not_before = Some(c.validity().not_before.timestamp());
+        o.not_after = Some(c.validity().not_after.timestamp());
+        if let Ok(Some(san)) = c.subject_alternative_name() {
+            for n in &san.value.general_names {
+                match n {
+                    GeneralName::DNSName(d) => o.names.push(d.to_string()),
+                    GeneralName::IPAddress(b) => {
+                        if let Ok(a) = <[u8; 4]>::try_from(*b) {
+                            o.names.push(std::net::Ipv4Addr::from(a).to_string());
+                        } else if let Ok(a) = <[u8; 16]>::try_from(*b) {
+                            o.names.push(std::net::Ipv6Addr::from(a).to_string());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    o
 }
 
 /// What a handshake saw, for the error messages.
 #[derive(Debug, Default)]
 struct Seen {
     asked_for_cert: AtomicBool,
+    /// The server's certificate, as the check got it.
+    cert: std::sync::Mutex<Option<Vec<u8>>>,
 }
 
 #[derive(Debug)]
@@ -161,6 +240,7 @@ struct Names {
     inner: Option<Arc<WebPkiServerVerifier>>,
     names: Vec<ServerName<'static>>,
     provider: Arc<rustls::crypto::CryptoProvider>,
+    seen: Arc<Seen>,
 }
 
 impl ServerCertVerifier for Names {
@@ -172,6 +252,9 @@ impl ServerCertVerifier for Names {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
+        if let Ok(mut c) = self.seen.cert.lock() {
+            *c = Some(end_entity.to_vec());
+        }
         let Some(inner) = &self.inner else {
             return Ok(ServerCertVerified::assertion());
         };
@@ -257,6 +340,26 @@ pub async fn connect<S>(
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
+    let seen = Arc::new(Seen::default());
+    let r = handshake(io, plan, server, &seen).await;
+    let cert = seen.cert.lock().ok().and_then(|c| c.clone());
+    let mut o = cert.as_deref().map(describe).unwrap_or_default();
+    o.asked_for_cert = seen.asked_for_cert.load(Ordering::Relaxed);
+    if let Ok(mut m) = observations().lock() {
+        m.insert(server.to_string(), o);
+    }
+    r
+}
+
+async fn handshake<S>(
+    io: S,
+    plan: &Plan,
+    server: &str,
+    seen: &Arc<Seen>,
+) -> Result<tokio_rustls::client::TlsStream<S>, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let inner = match (&plan.ca, plan.insecure) {
         (_, true) => None,
@@ -280,7 +383,6 @@ where
         }
     };
     let names: Vec<ServerName<'static>> = plan.names.iter().filter_map(|n| name_of(n)).collect();
-    let seen = Arc::new(Seen::default());
     let key = match &plan.identity {
         Some(id) => {
             let signer = provider
@@ -302,6 +404,7 @@ where
             inner,
             names: names.clone(),
             provider,
+            seen: seen.clone(),
         }))
         .with_client_cert_resolver(Arc::new(ClientCert {
             key,
@@ -477,12 +580,17 @@ pub async fn pod_plan(
                 .map_err(|why| format!("the file {f} {why}")),
         )
     };
+    let mut ca_from = None;
     let ca = match (&g.ca, g.insecure) {
         (_, true) => None,
-        (Some((ca, _)), false) => Some(ca.clone()),
+        (Some((ca, from)), false) => {
+            ca_from = Some(from.clone());
+            Some(ca.clone())
+        }
         (None, false) => match from_pod(&tls.ca_file) {
             Some(Ok((name, k))) => {
                 let pem = crate::kube::secrets::bytes_from_secret(&client, &ns, &name, &k).await?;
+                ca_from = Some(format!("Secret {name}/{k}"));
                 Some(certs_from_pem(&pem, &format!("Secret {name}/{k}"))?)
             }
             Some(Err(e)) => {
@@ -563,6 +671,13 @@ pub async fn pod_plan(
         }
     };
     let plan = Plan {
+        uses: uses(
+            ca_from.as_deref(),
+            identity.as_ref().map(|i| i.from.as_str()),
+            &names,
+            g.insecure,
+        ),
+        why: why.unwrap_or_default(),
         ca,
         identity,
         names,
@@ -597,10 +712,18 @@ pub fn url_plan(host: &str) -> Result<Option<Plan>, String> {
             Some(found.certs)
         }
     };
+    let names = vec![g.server_name.clone().unwrap_or_else(|| host.to_string())];
     Ok(Some(Plan {
+        uses: uses(
+            g.ca.as_ref().map(|(_, f)| f.as_str()),
+            g.identity.as_ref().map(|i| i.from.as_str()),
+            &names,
+            g.insecure,
+        ),
+        why: "rediss:// or a TLS flag".into(),
         ca,
         identity: g.identity.clone(),
-        names: vec![g.server_name.clone().unwrap_or_else(|| host.to_string())],
+        names,
         insecure: g.insecure,
     }))
 }
@@ -715,4 +838,51 @@ pub async fn cli_args(
         c.insert(key, args.clone());
     }
     args
+}
+
+/// For `status`: TLS to pod `t`, when it speaks TLS: a connection made
+/// and what its handshake showed, or why it failed.
+pub async fn status_probe(
+    api: &kube::Api<k8s_openapi::api::core::v1::Pod>,
+    t: &kubectl_redis_core::kube::pods::Target,
+) -> Option<kubectl_redis_core::ops::status::TlsFacts> {
+    use kubectl_redis_core::ops::status::TlsFacts;
+    let mut f = TlsFacts {
+        port: t.port,
+        ..TlsFacts::default()
+    };
+    match pod_plan(api, t).await {
+        Ok(None) => return None,
+        Ok(Some(p)) => {
+            f.why = p.why.clone();
+            f.uses = p.uses.clone();
+        }
+        Err(e) => {
+            f.why = "the pod's spec".into();
+            f.uses = "nothing usable".into();
+            f.error = Some(e);
+            return Some(f);
+        }
+    }
+    let to = kubectl_redis_core::backup::Endpoint::Pod(t.clone());
+    match crate::redis::open(&to, Some(api)).await {
+        Ok((_conn, fwd)) => {
+            if let Some(fwd) = fwd {
+                fwd.close();
+            }
+        }
+        Err(
+            kubectl_redis_core::backup::ConnectError::Tls(e)
+            | kubectl_redis_core::backup::ConnectError::Failed(e)
+            | kubectl_redis_core::backup::ConnectError::Forbidden(e),
+        ) => f.error = Some(e),
+    }
+    if let Some(o) = observed(&format!("pod {} port {}", t.pod, t.port)) {
+        f.subject = o.subject;
+        f.names = o.names;
+        f.not_before = o.not_before;
+        f.not_after = o.not_after;
+        f.client_cert_asked = Some(o.asked_for_cert);
+    }
+    Some(f)
 }
