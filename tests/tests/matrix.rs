@@ -2219,3 +2219,153 @@ async fn tls_server_only_and_mutual() {
     assert!(stderr.contains("can be read by other users"), "{stderr}");
     drop((one_way, mutual));
 }
+
+/// A Redis Cluster with TLS only (`--port 0`, `tls-cluster yes`,
+/// `tls-replication yes`, client certificates required): a live restore
+/// by `rediss://` reaches every primary over TLS (the slot map names their
+/// TLS ports), and a backup of the whole cluster reads every shard over
+/// TLS; the keys come back the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_redis_cluster_backup_and_restore() {
+    let pk = tempfile::tempdir().expect("tempdir");
+    let certs = pk.path();
+    pki(certs, &[]);
+    for f in ["server.key", "ca.crt", "server.crt"] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(certs.join(f), std::fs::Permissions::from_mode(0o644))
+            .expect("chmod");
+    }
+    // The source: a plain server with 300 keys.
+    let src = server("7.0", 6675);
+    let c_src = start(&src).await;
+    for i in 0..300 {
+        ok(src.port, 0, &["SET", &format!("k{i}"), &format!("v{i}")]);
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = backup_of(src.port, tmp.path());
+    let s = server("7.0", 6671);
+    let mut nodes = Vec::new();
+    for p in [6671u16, 6672] {
+        nodes.push(
+            GenericImage::new(s.image, s.tag)
+                .with_wait_for(WaitFor::message_on_stdout("Ready to accept connections"))
+                .with_network("host")
+                .with_mount(Mount::bind_mount(
+                    certs.to_string_lossy().into_owned(),
+                    "/certs",
+                ))
+                .with_cmd(
+                    [
+                        "redis-server",
+                        "--port",
+                        "0",
+                        "--tls-port",
+                        &p.to_string(),
+                        "--bind",
+                        "127.0.0.1",
+                        "--save",
+                        "",
+                        "--dir",
+                        "/tmp",
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        &format!("/tmp/nodes-tls-{p}.conf"),
+                        "--tls-cluster",
+                        "yes",
+                        "--tls-replication",
+                        "yes",
+                        "--tls-cert-file",
+                        "/certs/server.crt",
+                        "--tls-key-file",
+                        "/certs/server.key",
+                        "--tls-ca-cert-file",
+                        "/certs/ca.crt",
+                        "--tls-auth-clients",
+                        "yes",
+                    ]
+                    .map(String::from),
+                )
+                .start()
+                .await
+                .expect("start a TLS cluster node"),
+        );
+    }
+    assert_eq!(
+        tls_cli(certs, 6671, &["CLUSTER", "MEET", "127.0.0.1", "6672"]),
+        "OK"
+    );
+    assert_eq!(
+        tls_cli(certs, 6671, &["CLUSTER", "ADDSLOTSRANGE", "0", "8191"]),
+        "OK"
+    );
+    assert_eq!(
+        tls_cli(certs, 6672, &["CLUSTER", "ADDSLOTSRANGE", "8192", "16383"]),
+        "OK"
+    );
+    wait_until(60, "the TLS cluster to be ok", || {
+        [6671, 6672]
+            .iter()
+            .all(|p| tls_cli(certs, *p, &["CLUSTER", "INFO"]).contains("cluster_state:ok"))
+    });
+    let ca = certs.join("ca.crt").to_string_lossy().into_owned();
+    let cert = certs.join("client.crt").to_string_lossy().into_owned();
+    let key = certs.join("client.key").to_string_lossy().into_owned();
+    let f = file.to_string_lossy().into_owned();
+    let (code, stdout, stderr) = plugin(&[
+        "restore",
+        "--method",
+        "live",
+        "--yes",
+        "--url",
+        "rediss://127.0.0.1:6671",
+        "--cacert",
+        &ca,
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+        "--file",
+        &f,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 0, "live restore into the TLS cluster: {stderr}");
+    schema_checked("restore", &stdout);
+    let sizes: Vec<u64> = [6671, 6672]
+        .iter()
+        .map(|p| tls_cli(certs, *p, &["DBSIZE"]).parse().expect("DBSIZE"))
+        .collect();
+    assert_eq!(sizes.iter().sum::<u64>(), 300, "{sizes:?}");
+    assert!(
+        sizes.iter().all(|n| *n > 0),
+        "keys on both primaries: {sizes:?}"
+    );
+    assert_eq!(
+        tls_cli(certs, 6671, &["-c", "GET", "k123"]),
+        "v123",
+        "a key through the cluster"
+    );
+    let out = tempfile::tempdir().expect("tempdir");
+    let d = out.path().to_string_lossy().into_owned();
+    let (code, stdout, stderr) = plugin(&[
+        "backup",
+        "--url",
+        "rediss://127.0.0.1:6671",
+        "--cacert",
+        &ca,
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+        "--out-dir",
+        &d,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 0, "backup of the TLS cluster: {stderr}");
+    let b = schema_checked("backup", &stdout);
+    assert_eq!(b["keys"], 300, "{stdout}");
+    assert_eq!(b["shards"].as_array().map(Vec::len), Some(2), "{stdout}");
+    drop((c_src, nodes));
+}
