@@ -12,7 +12,8 @@ pub enum Exit {
     /// 1: anything else: the cluster is unreachable, a local write failed,
     /// the copy broke off, the user answered no.
     Error,
-    /// 2: pod not found, bad input, or the file failed validation.
+    /// 2: pod not found, bad input, the file failed validation, or TLS cannot
+    /// work as set (unknown CA, name mismatch, client certificate missing...).
     Invalid,
     /// 3: BGSAVE did not finish within `--timeout`.
     BgsaveTimeout,
@@ -91,7 +92,7 @@ impl Exit {
         match self {
             Exit::Ok => "success",
             Exit::Error => "other error (cluster unreachable, local I/O, copy broken off); restore: not confirmed",
-            Exit::Invalid => "pod not found, bad input, or file validation failed",
+            Exit::Invalid => "pod not found, bad input, file validation failed, or TLS that cannot work as set",
             Exit::BgsaveTimeout => "BGSAVE did not finish within --timeout",
             Exit::EmptyBackup => "backup file empty or missing in the pod",
             Exit::BgsaveFailed => "Redis refused BGSAVE or reported it failed",
