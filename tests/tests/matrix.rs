@@ -1981,16 +1981,26 @@ fn tls_cli(dir: &Path, port: u16, args: &[&str]) -> String {
 }
 
 /// A 7.0 server (Debian's: the wheels' 6.2, 8.2 and Valkey 9.1 are built
-/// without TLS) with its plain port on `plain` and TLS on `tls`, the PKI
-/// mounted at /certs; `auth_clients` says whether clients need a
-/// certificate.
-async fn tls_server(
-    dir: &Path,
-    plain: u16,
-    tls: u16,
-    auth_clients: bool,
-) -> ContainerAsync<GenericImage> {
-    let s = server("7.0", plain);
+/// without TLS) on the host's network with the test PKI mounted at /certs
+/// as its certificate, key and CA; `args` give its ports and the rest.
+async fn tls_node(dir: &Path, args: &[&str]) -> ContainerAsync<GenericImage> {
+    let s = server("7.0", 0);
+    let mut cmd = vec![
+        "redis-server",
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--dir",
+        "/tmp",
+        "--tls-cert-file",
+        "/certs/server.crt",
+        "--tls-key-file",
+        "/certs/server.key",
+        "--tls-ca-cert-file",
+        "/certs/ca.crt",
+    ];
+    cmd.extend(args);
     GenericImage::new(s.image, s.tag)
         .with_wait_for(WaitFor::message_on_stdout("Ready to accept connections"))
         .with_network("host")
@@ -1998,35 +2008,35 @@ async fn tls_server(
             dir.to_string_lossy().into_owned(),
             "/certs",
         ))
-        .with_cmd(
-            [
-                "redis-server",
-                "--port",
-                &plain.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--dir",
-                "/tmp",
-                "--enable-debug-command",
-                "yes",
-                "--tls-port",
-                &tls.to_string(),
-                "--tls-cert-file",
-                "/certs/server.crt",
-                "--tls-key-file",
-                "/certs/server.key",
-                "--tls-ca-cert-file",
-                "/certs/ca.crt",
-                "--tls-auth-clients",
-                if auth_clients { "yes" } else { "no" },
-            ]
-            .map(String::from),
-        )
+        .with_cmd(cmd.into_iter().map(String::from))
         .start()
         .await
         .expect("start a TLS server (`make cluster-up` imports the images)")
+}
+
+/// A server with its plain port on `plain` and TLS on `tls`;
+/// `auth_clients` says whether clients need a certificate.
+async fn tls_server(
+    dir: &Path,
+    plain: u16,
+    tls: u16,
+    auth_clients: bool,
+) -> ContainerAsync<GenericImage> {
+    let (plain, tls) = (plain.to_string(), tls.to_string());
+    tls_node(
+        dir,
+        &[
+            "--port",
+            &plain,
+            "--tls-port",
+            &tls,
+            "--enable-debug-command",
+            "yes",
+            "--tls-auth-clients",
+            if auth_clients { "yes" } else { "no" },
+        ],
+    )
+    .await
 }
 
 /// TLS by URL against real servers: server-only TLS and mutual TLS, a
@@ -2243,52 +2253,30 @@ async fn tls_redis_cluster_backup_and_restore() {
     }
     let tmp = tempfile::tempdir().expect("tempdir");
     let file = backup_of(src.port, tmp.path());
-    let s = server("7.0", 6671);
     let mut nodes = Vec::new();
     for p in [6671u16, 6672] {
+        let (port, conf) = (p.to_string(), format!("/tmp/nodes-tls-{p}.conf"));
         nodes.push(
-            GenericImage::new(s.image, s.tag)
-                .with_wait_for(WaitFor::message_on_stdout("Ready to accept connections"))
-                .with_network("host")
-                .with_mount(Mount::bind_mount(
-                    certs.to_string_lossy().into_owned(),
-                    "/certs",
-                ))
-                .with_cmd(
-                    [
-                        "redis-server",
-                        "--port",
-                        "0",
-                        "--tls-port",
-                        &p.to_string(),
-                        "--bind",
-                        "127.0.0.1",
-                        "--save",
-                        "",
-                        "--dir",
-                        "/tmp",
-                        "--cluster-enabled",
-                        "yes",
-                        "--cluster-config-file",
-                        &format!("/tmp/nodes-tls-{p}.conf"),
-                        "--tls-cluster",
-                        "yes",
-                        "--tls-replication",
-                        "yes",
-                        "--tls-cert-file",
-                        "/certs/server.crt",
-                        "--tls-key-file",
-                        "/certs/server.key",
-                        "--tls-ca-cert-file",
-                        "/certs/ca.crt",
-                        "--tls-auth-clients",
-                        "yes",
-                    ]
-                    .map(String::from),
-                )
-                .start()
-                .await
-                .expect("start a TLS cluster node"),
+            tls_node(
+                certs,
+                &[
+                    "--port",
+                    "0",
+                    "--tls-port",
+                    &port,
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    &conf,
+                    "--tls-cluster",
+                    "yes",
+                    "--tls-replication",
+                    "yes",
+                    "--tls-auth-clients",
+                    "yes",
+                ],
+            )
+            .await,
         );
     }
     assert_eq!(

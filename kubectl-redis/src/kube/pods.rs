@@ -421,23 +421,10 @@ fn pod_info(p: &Pod) -> PodInfo {
                 s.containers
                     .iter()
                     .map(|c| {
-                        let argv: Vec<String> = c
-                            .command
-                            .iter()
-                            .flatten()
-                            .chain(c.args.iter().flatten())
-                            .cloned()
-                            .collect();
+                        let argv = argv_of(c);
                         ContainerInfo {
                             name: c.name.clone(),
-                            ports: c
-                                .ports
-                                .iter()
-                                .flatten()
-                                .filter_map(|p| {
-                                    Some((p.name.clone(), u16::try_from(p.container_port).ok()?))
-                                })
-                                .collect(),
+                            ports: declared_ports(c),
                             // Only the port and whether it runs Sentinel are
                             // kept: the command line may hold a password.
                             argv_port: port_in_argv(&argv),
@@ -483,13 +470,7 @@ fn owner(p: &Pod) -> Option<String> {
 pub fn tls_spec(
     c: &k8s_openapi::api::core::v1::Container,
 ) -> kubectl_redis_core::kube::tls::TlsSpec {
-    let argv: Vec<String> = c
-        .command
-        .iter()
-        .flatten()
-        .chain(c.args.iter().flatten())
-        .cloned()
-        .collect();
+    // Only TLS variables: a literal REDIS_PASSWORD never reaches the core.
     let env: Vec<(String, String)> = c
         .env
         .iter()
@@ -497,11 +478,25 @@ pub fn tls_spec(
         .filter(|v| v.name.starts_with("REDIS_TLS_"))
         .filter_map(|v| Some((v.name.clone(), v.value.clone()?)))
         .collect();
-    let ports: Vec<(Option<String>, u16)> = c
-        .ports
+    kubectl_redis_core::kube::tls::TlsSpec::from_container(&argv_of(c), &env, &declared_ports(c))
+}
+
+/// A container's command and args, in order (kept only for what is read
+/// from them: the command line may hold a password).
+fn argv_of(c: &k8s_openapi::api::core::v1::Container) -> Vec<String> {
+    c.command
+        .iter()
+        .flatten()
+        .chain(c.args.iter().flatten())
+        .cloned()
+        .collect()
+}
+
+/// A container's declared ports: `(name, number)`.
+fn declared_ports(c: &k8s_openapi::api::core::v1::Container) -> Vec<(Option<String>, u16)> {
+    c.ports
         .iter()
         .flatten()
         .filter_map(|p| Some((p.name.clone(), u16::try_from(p.container_port).ok()?)))
-        .collect();
-    kubectl_redis_core::kube::tls::TlsSpec::from_container(&argv, &env, &ports)
+        .collect()
 }
