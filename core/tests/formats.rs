@@ -519,6 +519,20 @@ fn tls_as_charts_and_command_lines_configure_it() {
             vec![(Some("redis".into()), 6379), (Some("tls".into()), 6380)],
         ),
         (
+            "the Bitnami chart's Sentinel container (REDIS_SENTINEL_TLS_*)",
+            TlsSpec::from_container(
+                &s(&["/opt/bitnami/scripts/start-scripts/start-sentinel.sh"]),
+                &env(&[
+                    ("REDIS_SENTINEL_TLS_ENABLED", "yes"),
+                    ("REDIS_SENTINEL_TLS_PORT_NUMBER", "26379"),
+                    ("REDIS_SENTINEL_TLS_CA_FILE", "/opt/bitnami/redis-sentinel/certs/ca.crt"),
+                    ("REDIS_SENTINEL_TLS_AUTH_CLIENTS", "no"),
+                ]),
+                &[(Some("redis-sentinel".into()), 26379)],
+            ),
+            vec![(Some("redis-sentinel".into()), 26379)],
+        ),
+        (
             "no TLS at all",
             TlsSpec::from_container(&s(&["redis-server", "--port", "6379"]), &[], &[]),
             vec![],

@@ -16,7 +16,7 @@
 //! binaries, 7.0 is Debian's.
 
 mod common;
-use common::{age_key, bin, pki, wait_until};
+use common::{age_key, bin, expired_pair, pki, wait_until};
 use kubectl_redis_e2e::{assert_restore_counts, digest_of, schema_checked};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -2050,8 +2050,15 @@ async fn tls_server_only_and_mutual() {
     let pk = tempfile::tempdir().expect("tempdir");
     let certs = pk.path();
     pki(certs, &[]);
+    expired_pair(certs);
     // Readable by the server in its container.
-    for f in ["server.key", "ca.crt", "server.crt"] {
+    for f in [
+        "server.key",
+        "ca.crt",
+        "server.crt",
+        "expired.key",
+        "expired.crt",
+    ] {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(certs.join(f), std::fs::Permissions::from_mode(0o644))
             .expect("chmod");
@@ -2205,6 +2212,35 @@ async fn tls_server_only_and_mutual() {
         "the same data over TLS"
     );
 
+    // A server whose certificate has expired: exit 2, said so.
+    let expired = tls_node(
+        certs,
+        &[
+            "--port",
+            "6665",
+            "--tls-port",
+            "6666",
+            "--tls-auth-clients",
+            "no",
+            "--tls-cert-file",
+            "/certs/expired.crt",
+            "--tls-key-file",
+            "/certs/expired.key",
+        ],
+    )
+    .await;
+    let (code, _, stderr) = plugin(&[
+        "backup",
+        "--url",
+        "rediss://127.0.0.1:6666",
+        "--cacert",
+        &ca,
+        "--out-dir",
+        &d,
+    ]);
+    assert_eq!(code, 2, "an expired certificate: {stderr}");
+    assert!(stderr.contains("has expired"), "{stderr}");
+    drop(expired);
     // A key file others can read is warned about.
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(

@@ -74,7 +74,15 @@ impl TlsSpec {
         env: &[(String, String)],
         ports: &[(Option<String>, u16)],
     ) -> TlsSpec {
-        let var = |n: &str| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        // The Bitnami chart's Sentinel container says the same with
+        // REDIS_SENTINEL_TLS_*.
+        let var = |n: &str| {
+            let sentinel = n.replacen("REDIS_TLS_", "REDIS_SENTINEL_TLS_", 1);
+            env.iter()
+                .find(|(k, _)| k == n)
+                .or_else(|| env.iter().find(|(k, _)| *k == sentinel))
+                .map(|(_, v)| v.as_str())
+        };
         let words: Vec<&str> = argv
             .iter()
             .flat_map(|a| a.split_whitespace())
@@ -99,9 +107,13 @@ impl TlsSpec {
         if let Some(p) = opt("--tls-port").and_then(port) {
             s.port = Some(p);
             s.port_source = "--tls-port in its command line".into();
-        } else if let Some((n, p)) = ["REDIS_TLS_PORT", "REDIS_TLS_PORT_NUMBER"]
-            .iter()
-            .find_map(|n| Some((*n, port(var(n)?)?)))
+        } else if let Some((n, p)) = [
+            "REDIS_TLS_PORT",
+            "REDIS_TLS_PORT_NUMBER",
+            "REDIS_SENTINEL_TLS_PORT_NUMBER",
+        ]
+        .iter()
+        .find_map(|n| Some((*n, port(env.iter().find(|(k, _)| k == n)?.1.as_str())?)))
         {
             s.port = Some(p);
             s.port_source = format!("its {n} environment variable");

@@ -475,7 +475,7 @@ pub fn tls_spec(
         .env
         .iter()
         .flatten()
-        .filter(|v| v.name.starts_with("REDIS_TLS_"))
+        .filter(|v| v.name.starts_with("REDIS_TLS_") || v.name.starts_with("REDIS_SENTINEL_TLS_"))
         .filter_map(|v| Some((v.name.clone(), v.value.clone()?)))
         .collect();
     kubectl_redis_core::kube::tls::TlsSpec::from_container(&argv_of(c), &env, &declared_ports(c))
