@@ -4407,3 +4407,125 @@ fn bitnami_shaped_tls_is_used_without_flags() {
     assert_eq!(cli(&["GET", "k"]), "original");
     remove_namespace(ns);
 }
+
+/// Sentinel over TLS, as the Bitnami chart runs it with `tls.enabled`: a
+/// TLS-only Redis and a TLS-only Sentinel beside it (REDIS_TLS_* and
+/// REDIS_SENTINEL_TLS_* variables, the certificates on a Secret volume).
+/// With no TLS flag, `status` asks Sentinel over TLS and shows its primary,
+/// and a backup names the primary as Sentinel does and reads it over TLS.
+#[test]
+fn sentinel_over_tls_is_asked_without_flags() {
+    let ns = "e2e-sentinel-tls";
+    remove_namespace(ns);
+    let pk = tempfile::tempdir().expect("tempdir");
+    let certs = pk.path();
+    pki(certs, &[&format!("*.s-redis-node.{ns}.svc.cluster.local")]);
+    let img = format!("{}:{}", REDIS_IMAGE.0, REDIS_IMAGE.1);
+    let (port, sport) = (6511u16, 26511u16);
+    let dir = "/opt/bitnami/redis/certs";
+    let redis_env = format!(
+        r#"[{{"name":"REDIS_TLS_ENABLED","value":"yes"}},{{"name":"REDIS_TLS_PORT","value":"{port}"}},{{"name":"REDIS_TLS_CERT_FILE","value":"{dir}/tls.crt"}},{{"name":"REDIS_TLS_KEY_FILE","value":"{dir}/tls.key"}},{{"name":"REDIS_TLS_CA_FILE","value":"{dir}/ca.crt"}}]"#
+    );
+    let sentinel_env = format!(
+        r#"[{{"name":"REDIS_SENTINEL_TLS_ENABLED","value":"yes"}},{{"name":"REDIS_SENTINEL_TLS_PORT_NUMBER","value":"{sport}"}},{{"name":"REDIS_SENTINEL_TLS_CERT_FILE","value":"{dir}/tls.crt"}},{{"name":"REDIS_SENTINEL_TLS_KEY_FILE","value":"{dir}/tls.key"}},{{"name":"REDIS_SENTINEL_TLS_CA_FILE","value":"{dir}/ca.crt"}},{{"name":"REDIS_SENTINEL_TLS_AUTH_CLIENTS","value":"no"}}]"#
+    );
+    let tls_opts = format!(
+        "--tls-cert-file {dir}/tls.crt --tls-key-file {dir}/tls.key --tls-ca-cert-file {dir}/ca.crt"
+    );
+    let mounts = format!(
+        r#"[{{"name":"certs","mountPath":"{dir}","readOnly":true}},{{"name":"conf","mountPath":"/conf"}}]"#
+    );
+    let redis = format!(
+        r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","exec redis-server --port 0 --tls-port {port} --bind 127.0.0.1 --save '' --dir /conf {tls_opts} --tls-replication yes"],"env":{redis_env},"ports":[{{"name":"redis","containerPort":{port}}}],"volumeMounts":{mounts},"readinessProbe":"PROBE"}}"#
+    );
+    let conf = format!(
+        "port 0\\ntls-port {sport}\\nbind 127.0.0.1\\ntls-replication yes\\ntls-auth-clients no\\ntls-cert-file {dir}/tls.crt\\ntls-key-file {dir}/tls.key\\ntls-ca-cert-file {dir}/ca.crt\\nsentinel monitor mymaster 127.0.0.1 {port} 1\\n"
+    );
+    let sentinel = format!(
+        r#"{{"name":"sentinel","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","printf '{conf}' > /conf/sentinel.conf && exec redis-server /conf/sentinel.conf --sentinel"],"env":{sentinel_env},"ports":[{{"name":"redis-sentinel","containerPort":{sport}}}],"volumeMounts":{mounts}}}"#
+    );
+    let read = |f: &str| std::fs::read_to_string(certs.join(f)).expect("read pki");
+    let secret = serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+        "metadata": {"name": "s-redis-crt", "namespace": ns},
+        "stringData": {"tls.crt": read("server.crt"), "tls.key": read("server.key"), "ca.crt": read("ca.crt")}
+    });
+    apply_all(&[
+        format!(r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}}"#),
+        secret.to_string(),
+        redis_workload(
+            ns,
+            "StatefulSet",
+            "s-redis-node",
+            r#"{"app.kubernetes.io/name":"redis","app.kubernetes.io/instance":"s","app.kubernetes.io/component":"node"}"#,
+            &format!("{redis},{sentinel}"),
+            port,
+            r#"[{"name":"certs","secret":{"secretName":"s-redis-crt","defaultMode":256}},{"name":"conf","emptyDir":{}}]"#,
+        ),
+    ]);
+    kubectl_ok(&[
+        "-n",
+        ns,
+        "rollout",
+        "status",
+        "sts/s-redis-node",
+        "--timeout=120s",
+    ]);
+    let cli = |p: u16, args: &[&str]| {
+        let o = Command::new("redis-cli")
+            .args(["--tls", "--cacert"])
+            .arg(certs.join("ca.crt"))
+            .arg("--cert")
+            .arg(certs.join("client.crt"))
+            .arg("--key")
+            .arg(certs.join("client.key"))
+            .args(["-p", &p.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    wait_until(60, "Sentinel to answer over TLS", || {
+        cli(sport, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"]).contains(&port.to_string())
+    });
+    assert_eq!(cli(port, &["SET", "k", "v"]), "OK");
+    let (_, stdout, stderr) = run(plugin(&[
+        "status",
+        "-n",
+        ns,
+        "-l",
+        "app.kubernetes.io/name=redis",
+        "-o",
+        "json",
+    ]));
+    let s = schema_checked("status", &stdout);
+    assert_eq!(
+        s["sentinel"]["master_name"], "mymaster",
+        "{stdout}\n{stderr}"
+    );
+    assert_eq!(
+        s["sentinel"]["primary"]["pod"], "s-redis-node-0",
+        "{stdout}"
+    );
+    assert_eq!(s["tls"]["port"], port, "{stdout}");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().to_str().expect("utf8");
+    let (code, stdout, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        ns,
+        "--out-dir",
+        out,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "127.0.0.1:{port} the primary of mymaster: pod s-redis-node-0"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(schema_checked("backup", &stdout)["keys"], 1, "{stdout}");
+    remove_namespace(ns);
+}
