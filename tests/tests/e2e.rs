@@ -1142,7 +1142,17 @@ fn killed_restore_is_recovered() {
     let (code, _, stderr) = run(plugin(&["restore", "--recover", "-n", &s.ns]));
     assert_eq!(code, 0);
     assert!(stderr.contains("nothing to recover"), "{stderr}");
-    // And a restore runs again at once, with no stale lock to take over.
+    // And a restore runs again at once, with no stale lock to take over
+    // (once the writers' new pods are up: pods deleted while their
+    // containers are still being created took over 120 s to go in a CI run).
+    kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "rollout",
+        "status",
+        "deploy/worker",
+        "--timeout=120s",
+    ]);
     let (code, _, stderr) = run(plugin(&["restore", "-n", &s.ns, "--file", &file, "--yes"]));
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains("taking over a stale lock"), "{stderr}");
