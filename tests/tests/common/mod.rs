@@ -57,18 +57,7 @@ pub fn age_key(dir: &Path, name: &str) -> (PathBuf, String) {
 /// (`other-ca.crt`, `other.{crt,key}`). Keys are mode 0600.
 #[allow(dead_code)]
 pub fn pki(dir: &Path, names: &[&str]) {
-    let run = |args: &[&str]| {
-        let o = std::process::Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl (scripts/cluster.sh deps installs it)");
-        assert!(
-            o.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    };
+    let run = |args: &[&str]| openssl(dir, args);
     let ca = |name: &str, cn: &str| {
         run(&[
             "req",
@@ -156,18 +145,7 @@ pub fn pki(dir: &Path, names: &[&str]) {
 /// takes explicit dates; `x509 -req` does not).
 #[allow(dead_code)]
 pub fn expired_pair(dir: &Path) {
-    let run = |args: &[&str]| {
-        let o = std::process::Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl");
-        assert!(
-            o.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    };
+    let run = |args: &[&str]| openssl(dir, args);
     std::fs::write(
         dir.join("ca.cnf"),
         "[ca]\ndefault_ca=c\n[c]\ndatabase=index.txt\nnew_certs_dir=.\nserial=serial\ndefault_md=sha256\npolicy=p\nunique_subject=no\n[p]\ncommonName=supplied\n[ext]\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
@@ -210,4 +188,19 @@ pub fn expired_pair(dir: &Path) {
         "ext",
         "-notext",
     ]);
+}
+
+/// Runs the openssl command line in `dir`; its error output on failure.
+#[allow(dead_code)]
+fn openssl(dir: &Path, args: &[&str]) {
+    let o = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl (scripts/cluster.sh deps installs it)");
+    assert!(
+        o.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
