@@ -551,7 +551,7 @@ pub async fn pod_plan(
         }
     }
     let g = given();
-    let pod = api.get(&t.pod).await.map_err(crate::kube::api_error)?;
+    let pod = pod_once(api, &t.pod).await?;
     let ns = api.namespace().unwrap_or("default").to_string();
     let client = api.clone().into_client();
     let Some(spec) = pod.spec.as_ref() else {
@@ -820,7 +820,7 @@ pub async fn cli_args(
     if let Some(a) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
         return a;
     }
-    let Ok(pod) = api.get(&t.pod).await else {
+    let Ok(pod) = pod_once(api, &t.pod).await else {
         return Vec::new();
     };
     let spec = pod
@@ -885,4 +885,24 @@ pub async fn status_probe(
         f.client_cert_asked = Some(o.asked_for_cert);
     }
     Some(f)
+}
+
+/// The pod `name` as first read in this run: the TLS plan and redis-cli's
+/// TLS arguments both need its spec, read once.
+async fn pod_once(
+    api: &kube::Api<k8s_openapi::api::core::v1::Pod>,
+    name: &str,
+) -> Result<Arc<k8s_openapi::api::core::v1::Pod>, String> {
+    type Pods =
+        std::sync::Mutex<std::collections::HashMap<String, Arc<k8s_openapi::api::core::v1::Pod>>>;
+    static PODS: OnceLock<Pods> = OnceLock::new();
+    let pods = PODS.get_or_init(Default::default);
+    if let Some(p) = pods.lock().ok().and_then(|m| m.get(name).cloned()) {
+        return Ok(p);
+    }
+    let p = Arc::new(api.get(name).await.map_err(crate::kube::api_error)?);
+    if let Ok(mut m) = pods.lock() {
+        m.insert(name.to_string(), p.clone());
+    }
+    Ok(p)
 }
