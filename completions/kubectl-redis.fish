@@ -80,6 +80,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l c
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l key -d 'The client certificate\'s private key (a PEM file; a file others can read is warned about)' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l tls-server-name -d 'The name the server\'s certificate must carry [default: --url\'s host; for a pod, its DNS names and those of the Services selecting it, never localhost]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l tls-from-secret -d 'A kubernetes.io/tls Secret (as cert-manager writes): ca.crt checks the server, tls.crt and tls.key are the client\'s certificate' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l tls-from-dir -d 'Such a Secret mounted as a directory (ca.crt, tls.crt, tls.key as files): what a scheduled Job is given, so it needs no access to the Secret through the API' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l cluster -d 'The kubeconfig cluster to use' -r
@@ -126,6 +127,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l key -d 'The client certificate\'s private key (a PEM file; a file others can read is warned about)' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l tls-server-name -d 'The name the server\'s certificate must carry [default: --url\'s host; for a pod, its DNS names and those of the Services selecting it, never localhost]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l tls-from-secret -d 'A kubernetes.io/tls Secret (as cert-manager writes): ca.crt checks the server, tls.crt and tls.key are the client\'s certificate' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l tls-from-dir -d 'Such a Secret mounted as a directory (ca.crt, tls.crt, tls.key as files): what a scheduled Job is given, so it needs no access to the Secret through the API' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l cluster -d 'The kubeconfig cluster to use' -r
@@ -208,6 +210,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l c
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l key -d 'The client certificate\'s private key (a PEM file; a file others can read is warned about)' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l tls-server-name -d 'The name the server\'s certificate must carry [default: --url\'s host; for a pod, its DNS names and those of the Services selecting it, never localhost]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l tls-from-secret -d 'A kubernetes.io/tls Secret (as cert-manager writes): ca.crt checks the server, tls.crt and tls.key are the client\'s certificate' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l tls-from-dir -d 'Such a Secret mounted as a directory (ca.crt, tls.crt, tls.key as files): what a scheduled Job is given, so it needs no access to the Secret through the API' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l cluster -d 'The kubeconfig cluster to use' -r
@@ -253,6 +256,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l c
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l key -d 'The client certificate\'s private key (a PEM file; a file others can read is warned about)' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l tls-server-name -d 'The name the server\'s certificate must carry [default: --url\'s host; for a pod, its DNS names and those of the Services selecting it, never localhost]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l tls-from-secret -d 'A kubernetes.io/tls Secret (as cert-manager writes): ca.crt checks the server, tls.crt and tls.key are the client\'s certificate' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l tls-from-dir -d 'Such a Secret mounted as a directory (ca.crt, tls.crt, tls.key as files): what a scheduled Job is given, so it needs no access to the Secret through the API' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand status" -l cluster -d 'The kubeconfig cluster to use' -r
@@ -279,7 +283,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l
 stream\t''
 bgsave\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l password-from-secret -d 'Password Secret for the backup (NAME/KEY); the Role may read that Secret only' -r
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l tls-from-secret -d 'TLS to Redis from a kubernetes.io/tls Secret (ca.crt, tls.crt, tls.key); the Role may read that Secret only. A pod whose spec says TLS needs none: its own Secret is read' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l tls-from-secret -d 'TLS to Redis from a kubernetes.io/tls Secret (ca.crt, tls.crt, tls.key), mounted read-only into the Job\'s pod (the Role gets no access to it). A pod whose spec says TLS needs none: the Secret its certificates live on is read' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l tls-server-name -d 'The name the server\'s certificate must carry (passed to the Job\'s backup)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l repo -d 'Back up to this object storage instead of a volume (s3://BUCKET/PREFIX, gs://..., az://...)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand schedule" -l encrypt-to -d 'Encrypt each backup with age to this recipient (public key); repeatable' -r

@@ -186,6 +186,7 @@ fn schedules() {
         deadline_s: 3600,
         access: Access::default(),
         signing_secret: None,
+        tls_secret: None,
     });
     let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
     assert_eq!(kinds, ["ServiceAccount", "Role", "RoleBinding", "CronJob"]);
@@ -580,6 +581,7 @@ fn schedule_to_object_storage() {
         deadline_s: 3600,
         access: Access::default(),
         signing_secret: None,
+        tls_secret: None,
     };
     let docs = manifests(&spec);
     let sa = &docs[0];
@@ -639,8 +641,10 @@ fn schedule_with_a_weekly_drill() {
             exec: false,
             lease_names: vec!["kubectl-redis-redis".into()],
             secret_names: vec!["redis-auth".into()],
+            services: true,
         },
         signing_secret: Some(("backup-signing".into(), "key".into())),
+        tls_secret: Some("redis-tls".into()),
     });
     let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
     assert_eq!(
@@ -670,7 +674,8 @@ fn schedule_with_a_weekly_drill() {
             {"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["get", "create"]},
             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": ["kubectl-redis-redis"], "verbs": ["get", "update", "patch", "delete"]},
-            {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["redis-auth"], "verbs": ["get"]}
+            {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["redis-auth"], "verbs": ["get"]},
+            {"apiGroups": [""], "resources": ["services"], "verbs": ["list"]}
         ])
     );
     // The drill's own ServiceAccount, Role in the drill namespace (its pod's
@@ -701,9 +706,20 @@ fn schedule_with_a_weekly_drill() {
     let backup_pod = &docs[3]["spec"]["jobTemplate"]["spec"]["template"]["spec"];
     let a = serde_json::to_string(&backup_pod["containers"][0]["args"]).unwrap();
     assert!(
-        a.ends_with(r#""--sign-with","/etc/kubectl-redis/signing/key"]"#),
+        a.contains(r#""--sign-with","/etc/kubectl-redis/signing/key""#),
         "{a}"
     );
+    // The TLS Secret is mounted too, and given as a directory: the Role
+    // above has no access to it.
+    assert!(
+        a.ends_with(r#""--tls-from-dir","/etc/kubectl-redis/tls"]"#),
+        "{a}"
+    );
+    assert_eq!(
+        backup_pod["volumes"][2]["secret"]["secretName"],
+        "redis-tls"
+    );
+    assert_eq!(backup_pod["volumes"][2]["secret"]["defaultMode"], 0o400);
     assert_eq!(
         backup_pod["volumes"][1]["secret"]["secretName"],
         "backup-signing"

@@ -160,6 +160,10 @@ pub struct TlsArgs {
     /// and tls.key are the client's certificate
     #[arg(long, value_name = "NAME", conflicts_with = "cert")]
     pub tls_from_secret: Option<String>,
+    /// Such a Secret mounted as a directory (ca.crt, tls.crt, tls.key as files): what a
+    /// scheduled Job is given, so it needs no access to the Secret through the API
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["cert", "tls_from_secret"])]
+    pub tls_from_dir: Option<PathBuf>,
 }
 
 impl TlsArgs {
@@ -171,5 +175,6 @@ impl TlsArgs {
             || self.tls_server_name.is_some()
             || self.insecure_skip_verify
             || self.tls_from_secret.is_some()
+            || self.tls_from_dir.is_some()
     }
 }

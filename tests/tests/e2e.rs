@@ -2126,7 +2126,7 @@ fn scheduled_backup_runs_to_completion() {
         "jsonpath={.apiVersion} {.spec.schedule}",
     ]);
     assert_eq!(api.trim(), "batch/v1beta1 0 * * * *");
-    let (last, logs) = run_cronjob_now(&s);
+    let (last, logs) = run_cronjob_now(&s.ns, "now");
     assert!(last.starts_with('1'), "the Job failed ({last}):\n{logs}");
     assert!(logs.contains("[backup] OK"), "{logs}");
     assert!(logs.contains("streaming a snapshot (SYNC)"), "{logs}");
@@ -2288,7 +2288,7 @@ fn minimal_image_backs_up_and_refuses_swap_restore_first() {
 /// Runs a Job from the scheduled CronJob's template now, on this cluster
 /// (host network, the API server on loopback, the local image): its
 /// `succeeded/failed` and its logs.
-fn run_cronjob_now(s: &Scene) -> (String, String) {
+fn run_cronjob_now(ns: &str, name: &str) -> (String, String) {
     // This cluster has no CNI or kube-proxy: pods use the host's network and
     // reach the API server on loopback. That is the only change made.
     let admin = std::fs::read_to_string(kubeconfig()).expect("kubeconfig");
@@ -2306,7 +2306,7 @@ fn run_cronjob_now(s: &Scene) -> (String, String) {
     );
     kubectl_ok(&[
         "-n",
-        &s.ns,
+        ns,
         "patch",
         "cronjob",
         "kubectl-redis-backup",
@@ -2318,7 +2318,7 @@ fn run_cronjob_now(s: &Scene) -> (String, String) {
     // does (this kubectl does not read batch/v1beta1 CronJobs).
     let cj: serde_json::Value = serde_json::from_str(&kubectl_ok(&[
         "-n",
-        &s.ns,
+        ns,
         "get",
         "cronjob",
         "kubectl-redis-backup",
@@ -2328,7 +2328,7 @@ fn run_cronjob_now(s: &Scene) -> (String, String) {
     .expect("cronjob json");
     let job = serde_json::json!({
         "apiVersion": "batch/v1", "kind": "Job",
-        "metadata": {"name": "now", "namespace": s.ns},
+        "metadata": {"name": name, "namespace": ns},
         "spec": cj["spec"]["jobTemplate"]["spec"],
     });
     apply(&job.to_string());
@@ -2336,17 +2336,18 @@ fn run_cronjob_now(s: &Scene) -> (String, String) {
     wait_until(180, "the scheduled Job to finish", || {
         last = kubectl_ok(&[
             "-n",
-            &s.ns,
+            ns,
             "get",
             "job",
-            "now",
+            name,
             "-o",
             "jsonpath={.status.succeeded}/{.status.failed}",
         ]);
         last.starts_with('1') || last.ends_with("/1") || last.ends_with("/2")
     });
     let logs =
-        String::from_utf8_lossy(&kubectl(&["-n", &s.ns, "logs", "job/now"]).stdout).into_owned();
+        String::from_utf8_lossy(&kubectl(&["-n", ns, "logs", &format!("job/{name}")]).stdout)
+            .into_owned();
     (last, logs)
 }
 
@@ -2615,7 +2616,7 @@ fn scheduled_backup_to_s3_with_credentials_from_a_secret() {
         "--apply",
     ]));
     assert_eq!(code, 0, "{stderr}");
-    let (last, logs) = run_cronjob_now(&s);
+    let (last, logs) = run_cronjob_now(&s.ns, "now");
     assert!(last.starts_with('1'), "the Job failed ({last}):\n{logs}");
     assert!(logs.contains("read back: sha256"), "{logs}");
     assert!(
@@ -4415,6 +4416,93 @@ fn bitnami_shaped_tls_is_used_without_flags() {
     ]));
     assert_eq!(code, 0, "live over TLS: {stderr}");
     assert_eq!(cli(&["GET", "k"]), "original");
+
+    // Scheduled: the Job finds TLS in the pod's spec as the plugin did, its
+    // Role may read the Secret the certificates live on and list the
+    // Services whose names the certificate carries.
+    let image = "kubectl-redis/kubectl-redis:e2e";
+    let status = Command::new(repo().join("scripts/cluster.sh"))
+        .args(["plugin-image", bin().to_str().expect("utf8"), image])
+        .status()
+        .expect("cluster.sh plugin-image");
+    assert!(status.success());
+    let host = tempfile::tempdir().expect("tempdir");
+    let schedule = |extra: &[&str]| {
+        let mut a = vec![
+            "schedule",
+            "--every",
+            "1h",
+            "-n",
+            ns,
+            "-l",
+            "app.kubernetes.io/name=redis",
+            "--image",
+            image,
+            "--host-path",
+            host.path().to_str().expect("utf8"),
+            "--method",
+            "stream",
+            "--apply",
+        ];
+        a.extend_from_slice(extra);
+        let (code, _, stderr) = run(plugin(&a));
+        assert_eq!(code, 0, "{stderr}");
+        kubectl_ok(&[
+            "-n",
+            ns,
+            "get",
+            "role",
+            "kubectl-redis-backup",
+            "-o",
+            "jsonpath={.rules}",
+        ])
+    };
+    let rules = schedule(&[]);
+    assert!(
+        rules.contains(r#""resourceNames":["t-redis-crt"]"#),
+        "{rules}"
+    );
+    assert!(rules.contains(r#""resources":["services"]"#), "{rules}");
+    let (last, logs) = run_cronjob_now(ns, "tls-from-pod");
+    assert!(last.starts_with('1'), "the Job failed ({last}):\n{logs}");
+    assert!(logs.contains("[backup] OK"), "{logs}");
+    assert!(
+        logs.contains(&format!("TLS: port {port} is its TLS port")),
+        "{logs}"
+    );
+
+    // --tls-from-secret: a client certificate of the Job's own, mounted
+    // into its pod; its Role reads no Secret at all, so the Job can only
+    // have used the mounted one.
+    let client = serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+        "metadata": {"name": "backup-client-tls", "namespace": ns},
+        "stringData": {"tls.crt": read("client.crt"), "tls.key": read("client.key"), "ca.crt": read("ca.crt")}
+    });
+    apply(&client.to_string());
+    let rules = schedule(&["--tls-from-secret", "backup-client-tls"]);
+    assert!(!rules.contains("secrets"), "{rules}");
+    let args = kubectl_ok(&[
+        "-n",
+        ns,
+        "get",
+        "cronjob",
+        "kubectl-redis-backup",
+        "-o",
+        "jsonpath={.spec.jobTemplate.spec.template.spec.containers[0].args}",
+    ]);
+    assert!(
+        args.contains(r#""--tls-from-dir","/etc/kubectl-redis/tls""#),
+        "{args}"
+    );
+    let (last, logs) = run_cronjob_now(ns, "tls-from-secret");
+    assert!(last.starts_with('1'), "the Job failed ({last}):\n{logs}");
+    assert!(logs.contains("[backup] OK"), "{logs}");
+    let rdb = files_in(host.path())
+        .into_iter()
+        .filter(|n| n.ends_with(".rdb"))
+        .count();
+    assert_eq!(rdb, 2, "one backup per Job");
     remove_namespace(ns);
 }
 

@@ -40,10 +40,17 @@ pub struct Spec {
     /// `--sign-with-secret NAME/KEY`: the signing key, mounted read-only
     /// into the backup's pod (never its environment or arguments).
     pub signing_secret: Option<(String, String)>,
+    /// `--tls-from-secret NAME`: a kubernetes.io/tls Secret mounted
+    /// read-only into the backup's pod at [`TLS_DIR`] and given to it as
+    /// `--tls-from-dir`, so its Role needs no access to the Secret.
+    pub tls_secret: Option<String>,
 }
 
 /// Where the signing key is mounted in the backup's pod.
 pub const SIGNING_DIR: &str = "/etc/kubectl-redis/signing";
+
+/// Where a `--tls-from-secret` Secret is mounted in the backup's pod.
+pub const TLS_DIR: &str = "/etc/kubectl-redis/tls";
 
 /// The narrowing of a Role: exec only for a method that may run redis-cli
 /// in the pod, and Leases and Secrets by name where the names are known.
@@ -57,6 +64,9 @@ pub struct Access {
     /// The Secrets it reads through the API (`--password-from-secret`,
     /// `--passphrase-from-secret`, the Redis container's own password).
     pub secret_names: Vec<String>,
+    /// `list` on Services: a TLS server's certificate is checked against
+    /// the names of the Services selecting its pod.
+    pub services: bool,
 }
 
 /// The Jobs' deadline when none is given: the schedule's period (a run
@@ -136,6 +146,9 @@ pub fn rules(access: &Access) -> Value {
     if !access.secret_names.is_empty() {
         r.push(json!({"apiGroups": [""], "resources": ["secrets"], "resourceNames": access.secret_names, "verbs": ["get"]}));
     }
+    if access.services {
+        r.push(json!({"apiGroups": [""], "resources": ["services"], "verbs": ["list"]}));
+    }
     Value::Array(r)
 }
 
@@ -206,6 +219,21 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
         if let Some(a) = c["args"].as_array_mut() {
             a.push(json!("--sign-with"));
             a.push(json!(format!("{SIGNING_DIR}/key")));
+        }
+    }
+    if let Some(name) = &s.tls_secret {
+        if let Some(v) = pod["volumes"].as_array_mut() {
+            v.push(
+                json!({"name": "redis-tls", "secret": {"secretName": name, "defaultMode": 0o400}}),
+            );
+        }
+        let c = &mut pod["containers"][0];
+        if let Some(m) = c["volumeMounts"].as_array_mut() {
+            m.push(json!({"name": "redis-tls", "mountPath": TLS_DIR, "readOnly": true}));
+        }
+        if let Some(a) = c["args"].as_array_mut() {
+            a.push(json!("--tls-from-dir"));
+            a.push(json!(TLS_DIR));
         }
     }
     let mut pod_labels = labels.clone();

@@ -58,8 +58,9 @@ pub struct ScheduleArgs {
     /// Password Secret for the backup (NAME/KEY); the Role may read that Secret only
     #[arg(long, value_name = "NAME/KEY")]
     pub password_from_secret: Option<String>,
-    /// TLS to Redis from a kubernetes.io/tls Secret (ca.crt, tls.crt, tls.key); the Role may
-    /// read that Secret only. A pod whose spec says TLS needs none: its own Secret is read
+    /// TLS to Redis from a kubernetes.io/tls Secret (ca.crt, tls.crt, tls.key), mounted
+    /// read-only into the Job's pod (the Role gets no access to it). A pod whose spec says TLS
+    /// needs none: the Secret its certificates live on is read
     #[arg(long, value_name = "NAME")]
     pub tls_from_secret: Option<String>,
     /// The name the server's certificate must carry (passed to the Job's backup)
@@ -190,9 +191,6 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
     if let Some(s) = &args.password_from_secret {
         backup_args.extend(["--password-from-secret".to_string(), s.clone()]);
     }
-    if let Some(s) = &args.tls_from_secret {
-        backup_args.extend(["--tls-from-secret".to_string(), s.clone()]);
-    }
     if let Some(n) = &args.tls_server_name {
         backup_args.extend(["--tls-server-name".to_string(), n.clone()]);
     }
@@ -300,11 +298,13 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
     };
     let mut access = Access {
         exec: args.method != "stream",
+        // TLS from a Secret: the certificate is checked against the
+        // names of the Services selecting the pod.
+        services: args.tls_from_secret.is_some() && args.tls_server_name.is_none(),
         lease_names: Vec::new(),
         secret_names: [
             secret_of(&args.password_from_secret),
             secret_of(&args.passphrase_from_secret),
-            args.tls_from_secret.clone(),
         ]
         .into_iter()
         .flatten()
@@ -330,10 +330,18 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
         .clone()
         .unwrap_or_else(|| "app=redis".to_string());
     match &looked_up {
-        Some(c) => match narrowing(c, &namespace, &selector, args.target.pod.as_deref()).await {
-            Ok((leases, secrets)) if !leases.is_empty() => {
+        Some(c) => match narrowing(
+            c,
+            &namespace,
+            &selector,
+            args.target.pod.as_deref(),
+            args.tls_from_secret.is_some(),
+        )
+        .await {
+            Ok((leases, secrets, tls)) if !leases.is_empty() => {
                 access.lease_names = leases;
                 access.secret_names.extend(secrets);
+                access.services |= tls && args.tls_server_name.is_none();
             }
             Ok(_) => ui.note(&format!("note: no pod matches {selector} in {namespace}: the Role allows writing every Lease there (run again once Redis runs to name its Lease)")),
             Err(e) => ui.note(&format!("note: could not list the Redis pods ({e}): the Role allows writing every Lease in {namespace}")),
@@ -383,6 +391,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
             }),
         access,
         signing_secret,
+        tls_secret: args.tls_from_secret.clone(),
     };
     let mut docs = manifests(&spec);
     if args.alerts {
@@ -457,7 +466,8 @@ async fn narrowing(
     ns: &str,
     selector: &str,
     pod: Option<&str>,
-) -> Result<(Vec<String>, Vec<String>), String> {
+    tls_given: bool,
+) -> Result<(Vec<String>, Vec<String>, bool), String> {
     let api: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(client.clone(), ns);
     let infos = crate::kube::pods::list_pods(&api, selector, pod).await?;
     let listed = api
@@ -477,8 +487,26 @@ async fn narrowing(
         .collect();
     leases.sort();
     leases.dedup();
+    let listed: Vec<_> = listed.collect();
     let secrets = listed
-        .flat_map(|p| crate::kube::secrets::password_secret_names(&p))
+        .iter()
+        .flat_map(|p| {
+            let mut n = crate::kube::secrets::password_secret_names(p);
+            // The pod's own certificates, unless --tls-from-secret gives
+            // the Job its own (mounted).
+            if !tls_given {
+                n.extend(crate::kube::secrets::tls_secret_names(p));
+            }
+            n
+        })
         .collect();
-    Ok((leases, secrets))
+    // A pod that says TLS: the Job checks the certificate against the
+    // names of the Services selecting it, so it may list them.
+    let tls = listed.iter().any(|p| {
+        p.spec.iter().flat_map(|s| &s.containers).any(|c| {
+            let t = crate::kube::pods::tls_spec(c);
+            t.port.is_some() || t.enabled || t.named_port.is_some()
+        })
+    });
+    Ok((leases, secrets, tls))
 }

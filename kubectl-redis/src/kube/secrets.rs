@@ -38,10 +38,6 @@ pub async fn from_secret(
     Ok(Password::new(pw.trim_end_matches(['\n', '\r']).to_string()))
 }
 
-/// The Redis container's own password, and where it was found: its
-/// `REDIS_PASSWORD` (literal or from a Secret), else the file its
-/// `REDIS_PASSWORD_FILE` names (the Bitnami charts' default), read through
-/// the API from the Secret volume that file lives on: no exec.
 /// The Secrets a backup may read for `pod`'s own password: the one its
 /// containers' `REDIS_PASSWORD` refers to, and the Secret volumes (where a
 /// `REDIS_PASSWORD_FILE` lives). Names only, for a Role's `resourceNames`.
@@ -85,6 +81,35 @@ pub fn password_secret_names(pod: &Pod) -> Vec<String> {
     names
 }
 
+/// The Secrets whose volumes hold the TLS files (CA, certificate, key) that
+/// `pod`'s containers' own TLS options name: what a backup reads to reach
+/// a server that says TLS. Names only, for a Role's `resourceNames`.
+pub fn tls_secret_names(pod: &Pod) -> Vec<String> {
+    let Some(spec) = pod.spec.as_ref() else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = spec
+        .containers
+        .iter()
+        .flat_map(|c| {
+            let t = crate::kube::pods::tls_spec(c);
+            [t.ca_file, t.cert_file, t.key_file]
+                .into_iter()
+                .flatten()
+                .filter_map(|f| secret_of_file(spec, c, &f).ok())
+                .map(|(name, _)| name)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The Redis container's own password, and where it was found: its
+/// `REDIS_PASSWORD` (literal or from a Secret), else the file its
+/// `REDIS_PASSWORD_FILE` names (the Bitnami charts' default), read through
+/// the API from the Secret volume that file lives on: no exec.
 pub async fn from_pod_env(
     client: &Client,
     ns: &str,

@@ -728,6 +728,35 @@ pub fn url_plan(host: &str) -> Result<Option<Plan>, String> {
     }))
 }
 
+/// The CA and client certificate of a kubernetes.io/tls Secret's keys
+/// (`ca.crt`, `tls.crt`, `tls.key`), read through the API or from where
+/// the Secret is mounted (`from` names it, `flag` the flag that gave it).
+fn from_tls_keys(
+    g: &mut Given,
+    get: impl Fn(&str) -> Option<Vec<u8>>,
+    from: &str,
+    flag: &str,
+) -> Result<(), String> {
+    if g.ca.is_none() {
+        if let Some(ca) = get("ca.crt") {
+            g.ca = Some((
+                certs_from_pem(&ca, &format!("{from}/ca.crt"))?,
+                format!("{from}/ca.crt"),
+            ));
+        }
+    }
+    match (get("tls.crt"), get("tls.key")) {
+        (Some(c), Some(kb)) => {
+            g.identity = Some(identity_from_pem(&c, &kb, from)?);
+            Ok(())
+        }
+        (None, None) if g.ca.is_some() => Ok(()),
+        _ => Err(format!(
+            "{flag}: {from} has neither ca.crt nor both tls.crt and tls.key (a kubernetes.io/tls Secret, as cert-manager writes, has them)"
+        )),
+    }
+}
+
 /// Records this run's TLS from its flags (`url_tls`: the URL was
 /// `rediss://`): files read, a `--tls-from-secret` Secret fetched through
 /// `k`. Errors name the flag.
@@ -776,26 +805,33 @@ pub async fn setup(
             other => format!("--tls-from-secret {name}: {}", crate::kube::api_error(other)),
         })?;
         let data = s.data.unwrap_or_default();
-        let get = |key: &str| data.get(key).map(|b| b.0.clone());
-        if g.ca.is_none() {
-            if let Some(ca) = get("ca.crt") {
-                g.ca = Some((
-                    certs_from_pem(&ca, &format!("Secret {name}/ca.crt"))?,
-                    format!("Secret {name}/ca.crt"),
-                ));
+        from_tls_keys(
+            &mut g,
+            |key| data.get(key).map(|b| b.0.clone()),
+            &format!("Secret {name}"),
+            "--tls-from-secret",
+        )?;
+    }
+    if let Some(dir) = &a.tls_from_dir {
+        if !dir.is_dir() {
+            return Err(format!(
+                "--tls-from-dir {}: not a directory (a kubernetes.io/tls Secret mounted as a volume)",
+                dir.display()
+            ));
+        }
+        let mut files = std::collections::HashMap::new();
+        for key in ["ca.crt", "tls.crt", "tls.key"] {
+            let p = dir.join(key);
+            if p.exists() {
+                files.insert(key, read_file(&p, "--tls-from-dir", key == "tls.key")?);
             }
         }
-        match (get("tls.crt"), get("tls.key")) {
-            (Some(c), Some(kb)) => {
-                g.identity = Some(identity_from_pem(&c, &kb, &format!("Secret {name}"))?);
-            }
-            (None, None) if g.ca.is_some() => {}
-            _ => {
-                return Err(format!(
-                    "--tls-from-secret: Secret {name} has neither ca.crt nor both tls.crt and tls.key (a kubernetes.io/tls Secret, as cert-manager writes, has them)"
-                ))
-            }
-        }
+        from_tls_keys(
+            &mut g,
+            |key| files.get(key).cloned(),
+            &dir.display().to_string(),
+            "--tls-from-dir",
+        )?;
     }
     if g.insecure {
         crate::ui::warning(
