@@ -13,6 +13,9 @@
 pub mod backup;
 pub mod restore;
 
+/// Point-in-time recovery: the replication stream archived as segments.
+pub mod pitr;
+
 /// Kubernetes decisions: which pod, and the lock protocol.
 pub mod kube;
 /// The daily commands' logic: listing, retention, schedule, status, metrics.

@@ -529,6 +529,7 @@ fn object_storage_listing_needs_manifests() {
             sha256: "b".repeat(64),
         }),
         shards: Vec::new(),
+        pitr: None,
     };
     let entries = vec![
         Entry {

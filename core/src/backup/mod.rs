@@ -1445,6 +1445,7 @@ impl Backup {
                 tool: self.plan.tool.clone(),
                 encryption: None,
                 shards: Vec::new(),
+                pitr: None,
             },
         };
         if !self.plan.recipients.is_empty() {

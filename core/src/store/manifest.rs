@@ -85,6 +85,23 @@ pub struct Manifest {
     /// A Redis Cluster backup: the shards whose snapshots the file merges.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shards: Vec<Shard>,
+    /// The base of a point-in-time archive: the replication link its
+    /// snapshot came on, where the archive's segments continue it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitr: Option<PitrBase>,
+}
+
+/// Where a base sits on its replication link.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PitrBase {
+    /// The archive it starts a chain of (`pitr/ARCHIVE/...`).
+    pub archive: String,
+    /// `+FULLRESYNC`'s replication id and offset.
+    pub replid: String,
+    pub offset: u64,
+    /// When the snapshot was asked for (Unix ms): it holds every write
+    /// that arrived before.
+    pub time_ms: i64,
 }
 
 /// One shard of a Redis Cluster backup.
@@ -169,6 +186,7 @@ impl Manifest {
             tool: tool.into(),
             encryption: None,
             shards: Vec::new(),
+            pitr: None,
         }
     }
 

@@ -1,0 +1,242 @@
+//! The archive's sans-I/O parts: the stream cut into segments, segments
+//! read back and cut at a second, chains, windows, gaps and plans.
+
+use kubectl_redis_core::pitr::chain::{self, Base, Segment};
+use kubectl_redis_core::pitr::replay;
+use kubectl_redis_core::pitr::stream::{Event, Follower, Limits, SegmentInfo};
+use kubectl_redis_core::pitr::{self, parse_to_time};
+use kubectl_redis_core::wire::repl::resp;
+
+fn shown(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).replace("\r\n", "\\r\\n\n")
+}
+
+/// As Redis 7.0.15 sent it after `+FULLRESYNC` (pitr.md): SELECT, a SET,
+/// an EVAL's effects in MULTI/EXEC, SETEX as SET PXAT, PINGs, a GETACK.
+fn stream() -> Vec<(i64, Vec<u8>)> {
+    vec![
+        (1_796_388_869_100, resp(&["SELECT", "0"])),
+        (1_796_388_869_100, resp(&["SET", "a", "1"])),
+        (1_796_388_869_400, resp(&["PING"])),
+        (1_796_388_870_050, resp(&["MULTI"])),
+        (1_796_388_870_050, resp(&["SET", "b", "2"])),
+        (1_796_388_870_050, resp(&["INCR", "a"])),
+        (1_796_388_870_050, resp(&["EXEC"])),
+        (1_796_388_870_900, resp(&["REPLCONF", "GETACK", "*"])),
+        (1_796_388_871_000, resp(&["SELECT", "3"])),
+        (
+            1_796_388_871_000,
+            resp(&["SET", "t", "v", "PXAT", "1796388971000"]),
+        ),
+        (1_796_388_879_000, resp(&["PING"])),
+    ]
+}
+
+#[test]
+fn the_stream_becomes_an_aof_segment_with_ts_lines() {
+    let mut f = Follower::new("8a6c", 100, None, Limits::default());
+    let mut events = Vec::new();
+    let mut total = 0u64;
+    for (t, b) in stream() {
+        total += b.len() as u64;
+        // Fed in two halves: a command split across reads waits whole.
+        let (x, y) = b.split_at(b.len() / 2);
+        events.extend(f.feed(x, t).expect("feed"));
+        events.extend(f.feed(y, t).expect("feed"));
+    }
+    assert_eq!(events, [Event::GetAck]);
+    assert_eq!(f.received(), 100 + total);
+    assert!(!f.due(1_796_388_878_000));
+    assert!(f.due(1_796_388_879_100), "10 s after its first command");
+    let s = f.seal().expect("a segment");
+    assert_eq!(s.info.first_offset, 101);
+    assert_eq!(s.info.last_offset, 100 + total, "the PINGs are covered");
+    assert_eq!(f.sealed(), 100 + total);
+    insta::assert_snapshot!("segment_bytes", shown(&s.bytes));
+    insta::assert_json_snapshot!("segment_info", s.info);
+    // Read back: the commands and their seconds; cut at a second.
+    let cmds = replay::commands(&s.bytes).expect("parses");
+    let names: Vec<(String, i64)> = cmds.iter().map(|c| (c.name.clone(), c.ts)).collect();
+    insta::assert_debug_snapshot!("segment_commands", names);
+    let at = |to| replay::cut(&cmds, to);
+    assert_eq!(at(1_796_388_868).commands, 0);
+    assert_eq!(at(1_796_388_869).commands, 2);
+    assert_eq!(at(1_796_388_870).commands, 6, "the transaction whole");
+    assert_eq!(at(1_796_388_871).commands, 8);
+    assert!(!at(1_796_388_871).more);
+    // The next segment opens with the database selected at the cut.
+    f.feed(&resp(&["DEL", "t"]), 1_796_388_880_000)
+        .expect("feed");
+    let n = f.seal().expect("segment");
+    assert_eq!(n.info.first_offset, 100 + total + 1);
+    assert!(
+        shown(&n.bytes)
+            .starts_with("#TS:1796388880\\r\\n\n*2\\r\\n\n$6\\r\\n\nSELECT\\r\\n\n$1\\r\\n\n3"),
+        "{}",
+        shown(&n.bytes)
+    );
+    assert_eq!(
+        n.info.commands, 1,
+        "the SELECT it opens with is not counted"
+    );
+}
+
+#[test]
+fn no_segment_closes_inside_a_transaction() {
+    let mut f = Follower::new(
+        "x",
+        0,
+        Some(0),
+        Limits {
+            bytes: 10,
+            interval_ms: 1,
+        },
+    );
+    f.feed(&resp(&["MULTI"]), 0).expect("feed");
+    f.feed(&resp(&["SET", "a", "1"]), 5).expect("feed");
+    assert!(f.in_transaction());
+    assert!(!f.due(100));
+    assert_eq!(f.seal(), None);
+    f.feed(&resp(&["EXEC"]), 6).expect("feed");
+    assert!(f.due(100));
+    let s = f.seal().expect("sealed");
+    assert_eq!(s.info.commands, 3);
+    // A transaction a segment does not finish (cut off by a dropped link
+    // in a file made by hand) is not replayed at all.
+    let mut half = b"#TS:0\r\n".to_vec();
+    half.extend(resp(&["SET", "x", "1"]));
+    half.extend(resp(&["MULTI"]));
+    half.extend(resp(&["SET", "a", "1"]));
+    let cmds = replay::commands(&half).expect("parses");
+    assert_eq!(replay::cut(&cmds, 0).commands, 1);
+}
+
+#[test]
+fn idle_pings_give_a_heartbeat_segment_and_bad_bytes_are_refused() {
+    let mut f = Follower::new("x", 7, Some(0), Limits::default());
+    assert_eq!(f.heartbeat(1_000), None, "nothing moved");
+    f.feed(&resp(&["PING"]), 500).expect("ping");
+    let h = f.heartbeat(20_000).expect("heartbeat");
+    assert_eq!(h.info.commands, 0);
+    assert_eq!((h.info.first_offset, h.info.last_offset), (8, 7 + 14));
+    assert_eq!(h.bytes, b"#TS:20\r\n");
+    assert_eq!(replay::commands(&h.bytes).expect("parses"), []);
+    let e = f.feed(b"+OK\r\n", 0).expect_err("not a command");
+    assert!(e.to_string().contains("RESP array"), "{e}");
+    let e = f.feed(b"*1\r\n:1\r\n", 0).expect_err("not a bulk");
+    assert!(e.to_string().contains("bulk"), "{e}");
+    let e = replay::commands(b"*1\r\n$4\r\nPING\r\n").expect_err("no #TS");
+    assert!(e.0.contains("#TS"), "{e}");
+    let e = replay::commands(b"#TS:1\r\n*2\r\n$3\r\nGET\r\n").expect_err("cut");
+    assert!(e.0.contains("ends inside a command"), "{e}");
+}
+
+fn base(name: &str, offset: u64, t: i64) -> Base {
+    Base {
+        name: name.into(),
+        replid: "r".into(),
+        offset,
+        time_ms: t * 1000,
+    }
+}
+
+fn seg(first: u64, last: u64, from: i64, to: i64) -> Segment {
+    Segment {
+        name: format!("{first:020}.aof"),
+        info: SegmentInfo {
+            replid: "r".into(),
+            first_offset: first,
+            last_offset: last,
+            first_ms: from * 1000,
+            last_ms: to * 1000 + 999,
+            commands: 3,
+            db: Some(0),
+        },
+    }
+}
+
+#[test]
+fn chains_windows_gaps_and_plans() {
+    // Chain one: base at offset 100, three segments, the third overlapping
+    // (a duplicate): it is named, not used.
+    let one = chain::chain(
+        base("redis-backup-a.rdb", 100, 1_000),
+        vec![
+            seg(151, 200, 1_010, 1_020),
+            seg(101, 150, 1_001, 1_009),
+            seg(180, 260, 1_021, 1_030),
+        ],
+    );
+    assert_eq!(one.segments.len(), 2);
+    assert_eq!(one.broken.len(), 1);
+    assert_eq!((one.from_s(), one.to_s()), (1_000, 1_020));
+    // Chain two after a backlog overrun: a new base later.
+    let two = chain::chain(
+        base("redis-backup-b.rdb", 9_000, 1_100),
+        vec![seg(9_001, 9_100, 1_101, 1_150)],
+    );
+    let chains = [one, two];
+    let (w, gaps) = chain::windows(&chains);
+    insta::assert_json_snapshot!("windows", (w, &gaps));
+    let p = chain::plan(&chains, 1_015).expect("in the first window");
+    assert_eq!(p.base.name, "redis-backup-a.rdb");
+    assert_eq!(p.segments.len(), 2);
+    let p = chain::plan(&chains, 1_005).expect("in the first window");
+    assert_eq!(
+        p.segments.len(),
+        1,
+        "the second starts after the second asked"
+    );
+    let p = chain::plan(&chains, 1_120).expect("in the second");
+    assert_eq!(p.base.name, "redis-backup-b.rdb");
+    let refusals: Vec<String> = [999, 1_050, 1_151]
+        .into_iter()
+        .map(|t| chain::plan(&chains, t).expect_err("refused").to_string())
+        .collect();
+    insta::assert_debug_snapshot!("refusals", refusals);
+    assert_eq!(
+        chain::plan(&[], 5).expect_err("empty").to_string(),
+        "the archive holds no base to restore from"
+    );
+}
+
+#[test]
+fn names_and_times() {
+    assert_eq!(
+        pitr::segment_name(
+            "prod-redis",
+            "redis-backup-20261204_120000.rdb.age",
+            101,
+            true
+        ),
+        "pitr/prod-redis/redis-backup-20261204_120000/00000000000000000101.aof.age"
+    );
+    assert_eq!(
+        pitr::segment_manifest_name("pitr/a/b/00000000000000000101.aof.age"),
+        "pitr/a/b/00000000000000000101.aof.json"
+    );
+    assert_eq!(
+        pitr::archive_name("october/redis:6379"),
+        "october-redis-6379"
+    );
+    let now = 1_796_400_000;
+    assert_eq!(parse_to_time("latest", now), Ok(None));
+    assert_eq!(parse_to_time("-10m", now), Ok(Some(now - 600)));
+    assert_eq!(
+        parse_to_time("2026-12-04T12:00:05Z", now),
+        Ok(Some(1_796_385_605))
+    );
+    assert_eq!(
+        parse_to_time("2026-12-04T12:00:05.750Z", now),
+        Ok(Some(1_796_385_605))
+    );
+    for bad in [
+        "yesterday",
+        "-3w",
+        "2026-12-04 12:00:05",
+        "2026-13-04T12:00:05Z",
+    ] {
+        let e = parse_to_time(bad, now).expect_err(bad);
+        assert!(e.starts_with("--to-time"), "{e}");
+    }
+}
