@@ -3,6 +3,7 @@
 
 use crate::args::KubeArgs;
 use crate::args::UiArgs;
+use crate::commands::archive::{self, ArchiveArgs};
 use crate::commands::backup::{self, BackupArgs};
 use crate::commands::check::{self, CheckArgs};
 use crate::commands::copy::{self, CopyArgs};
@@ -114,6 +115,8 @@ pub enum Command {
         after_help = check::AFTER_HELP
     )]
     Check(CheckArgs),
+    /// Archive every write as it happens (point-in-time recovery): run the archiver, show archives
+    Archive(ArchiveArgs),
     /// Print a shell completion script
     #[command(
         after_help = "These complete the `kubectl-redis` command. For `kubectl redis <TAB>` (kubectl 1.26+),\nput the `kubectl_complete-redis` executable (installed beside kubectl-redis) on PATH:\nkubectl runs it and it answers with subcommands, flags, namespaces and pods (the\ncluster gets 60 ms, then the kubeconfig answers), contexts, and backup files for --file.\n\nExamples:\n  source <(kubectl redis completion bash)\n  kubectl redis completion zsh > \"${fpath[1]}/_kubectl-redis\"\n  kubectl redis completion fish > ~/.config/fish/completions/kubectl-redis.fish"
@@ -169,6 +172,10 @@ pub fn run() -> ExitCode {
             clap_complete::generate(shell, &mut cmd, "kubectl-redis", &mut std::io::stdout());
             Exit::Ok
         }
+        Command::Archive(args) => match runtime(&ui) {
+            Some(rt) => rt.block_on(archive::run(&ui, args)),
+            None => Exit::Error,
+        },
         Command::List(args) => match runtime(&ui) {
             Some(rt) => rt.block_on(list::run(&ui, args)),
             None => Exit::Error,

@@ -4,6 +4,7 @@
 //! connects to the cluster like kubectl does, and performs the effects the
 //! core's state machines ask for. `ARCHITECTURE.md` maps the modules.
 
+mod archive;
 mod args;
 mod cli;
 mod commands;

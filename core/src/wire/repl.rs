@@ -174,6 +174,9 @@ pub struct Download {
     reader: Reader,
     received: u64,
     framing: Option<Framing>,
+    /// Bytes fed after the snapshot's end (the replication stream that
+    /// follows a `PSYNC`'s snapshot).
+    tail: Vec<u8>,
 }
 
 impl Default for Download {
@@ -190,7 +193,14 @@ impl Download {
             reader: Reader::new(Options::default()),
             received: 0,
             framing: None,
+            tail: Vec::new(),
         }
+    }
+
+    /// What came after the snapshot (and its diskless mark) in the bytes
+    /// fed: the start of the replication stream.
+    pub fn take_tail(&mut self) -> Vec<u8> {
+        core::mem::take(&mut self.tail)
     }
 
     /// How the server framed it, once known.
@@ -295,6 +305,9 @@ impl Download {
                     }
                 }
             }
+        }
+        if self.phase == Phase::Done {
+            self.tail.extend_from_slice(chunk);
         }
         Ok(rdb.unwrap_or(0..0))
     }

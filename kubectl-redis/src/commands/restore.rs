@@ -87,19 +87,22 @@ pub struct BackupChoice {
     #[arg(long, conflicts_with = "file")]
     pub latest: bool,
     /// Repository for --latest: a directory or object-storage URL [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]
-    #[arg(
-        long,
-        visible_alias = "repo",
-        value_name = "DIR|URL",
-        requires = "latest"
-    )]
+    #[arg(long, visible_alias = "repo", value_name = "DIR|URL")]
     pub out_dir: Option<String>,
+    /// Restore to a moment from the repository's archive (`kubectl redis archive`): `latest`,
+    /// `-10m` (ago) or a UTC time like 2026-12-04T12:00:05Z. Loads the newest base before it,
+    /// then replays the archived writes up to the end of that second (whole transactions)
+    #[arg(long, value_name = "WHEN", conflicts_with_all = ["file", "latest"], requires = "out_dir")]
+    pub to_time: Option<String>,
+    /// The archive to restore from (pitr/NAME/ in the repository) [default: the only one]
+    #[arg(long, value_name = "NAME", requires = "to_time")]
+    pub archive: Option<String>,
 }
 
 impl BackupChoice {
     /// The file asked for (`--file`, else `$BACKUP`), or `None` with `--latest`.
     pub fn file(&self) -> Option<String> {
-        if self.latest {
+        if self.latest || self.to_time.is_some() {
             return None;
         }
         self.file.clone().or_else(|| env::env_nonempty("BACKUP"))
@@ -190,7 +193,19 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         }
         Exit::Invalid
     };
-    if file.is_none() && !args.recover && !args.backup.latest {
+    if args.backup.out_dir.is_some() && !args.backup.latest && args.backup.to_time.is_none() {
+        return invalid(
+            "--repo (--out-dir) says where --latest or --to-time look",
+            "add --latest (the newest verified backup) or --to-time WHEN, or give the backup with --file",
+        );
+    }
+    if args.backup.to_time.is_some() && !args.no_scale_down && args.url.is_none() && !args.dry_run {
+        return invalid(
+            "--to-time replays the archived writes after the base is loaded, and writers scaled back up at the end of the restore would write in between",
+            "stop the writers yourself and add --keep-writers (or restore with --url into a server no one writes to)",
+        );
+    }
+    if file.is_none() && !args.recover && !args.backup.latest && args.backup.to_time.is_none() {
         return invalid(
             "no backup file: pass --file PATH (or set $BACKUP), or --latest",
             "list backups with `kubectl redis list`",
@@ -290,6 +305,44 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         }
         exit
     };
+    // --to-time: the plan, and every segment checked before any change.
+    let mut pitr = None;
+    let file = match &args.backup.to_time {
+        Some(when) => {
+            let p = async {
+                let repo = Repo::open(args.backup.out_dir.as_deref().unwrap_or_default())
+                    .map_err(|p| (Exit::Invalid, p))?;
+                let archive =
+                    crate::archive::replay::archive_of(&repo, args.backup.archive.as_deref())
+                        .await?;
+                let ids = args.keys.load(kube).await.map_err(|e| {
+                    (
+                        Exit::Invalid,
+                        Problem {
+                            message: e,
+                            hint: "give an age identity file or an unencrypted SSH private key"
+                                .into(),
+                        },
+                    )
+                })?;
+                crate::archive::replay::prepare(ui, &repo, &archive, when, &ids).await
+            }
+            .await;
+            match p {
+                Ok(p) => {
+                    ui.line("restore", &Line::Step("point in time".into()));
+                    for l in crate::archive::replay::describe(&p) {
+                        ui.line("restore", &Line::Detail(l));
+                    }
+                    let f = p.base_file.clone();
+                    pitr = Some(p);
+                    Some(f)
+                }
+                Err((exit, p)) => return fail(exit, &p),
+            }
+        }
+        None => file,
+    };
     let (file, _copy) = match fetch(
         ui,
         kube,
@@ -343,9 +396,116 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         merge: args.merge,
         big_value_bytes: args.big_value_bytes,
     };
-    let finish = crate::jobs::restore::drive(ui, k.as_ref(), auth, plan).await;
-    report(ui, args.output, &finish);
+    let replay_to = plan.url.clone();
+    let replay_selector = plan.selector.clone();
+    let replay_wanted = (plan.container.clone(), plan.port);
+    let mut finish = crate::jobs::restore::drive(ui, k.as_ref(), auth.clone(), plan).await;
+    let mut replayed = None;
+    if let (Some(p), Exit::Ok, false) = (&pitr, finish.exit, args.dry_run) {
+        let target = match (&replay_to, &k) {
+            (Some(u), _) => Ok((kubectl_redis_core::backup::Endpoint::Url(u.clone()), None)),
+            (None, Some(k)) => {
+                let api: Api<k8s_openapi::api::core::v1::Pod> =
+                    Api::namespaced(k.client.clone(), &k.namespace);
+                let pod = finish
+                    .report
+                    .pod_after
+                    .clone()
+                    .unwrap_or_else(|| finish.report.pod.clone());
+                match crate::kube::pods::list_pods(&api, &replay_selector, Some(&pod)).await {
+                    Ok(list) => kubectl_redis_core::kube::pods::select(
+                        &list,
+                        &kubectl_redis_core::kube::pods::Wanted {
+                            pod: Some(&pod),
+                            container: replay_wanted.0.as_deref(),
+                            port: replay_wanted.1,
+                        },
+                    )
+                    .map(|t| (kubectl_redis_core::backup::Endpoint::Pod(t), Some(api)))
+                    .map_err(|e| format!("finding pod {pod} again: {e:?}")),
+                    Err(e) => Err(e),
+                }
+            }
+            (None, None) => Err("no cluster".to_string()),
+        };
+        let r = match target {
+            Ok((to, api)) => match crate::redis::open_authed(&to, api.as_ref(), &auth).await {
+                Ok((mut conn, _fwd)) => {
+                    ui.line(
+                        "restore",
+                        &Line::Step(format!(
+                            "replaying {} archived commands up to {}",
+                            p.commands.len(),
+                            kubectl_redis_core::store::names::rfc3339(p.to)
+                        )),
+                    );
+                    crate::archive::replay::replay(&mut conn, p).await
+                }
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        match r {
+            Ok(n) => {
+                ui.line(
+                    "restore",
+                    &Line::Detail(format!(
+                        "{n} commands replayed; the data is as it was at the end of {}",
+                        kubectl_redis_core::store::names::rfc3339(p.to)
+                    )),
+                );
+                replayed = Some(n);
+            }
+            Err(e) => {
+                finish.exit = Exit::VerifyFailed;
+                finish.error = Some(kubectl_redis_core::backup::Failure {
+                    message: format!("the base {} is loaded, but {e}", p.base),
+                    hint: Some("run the same restore again (it starts from the base), or restore to an earlier second".into()),
+                });
+            }
+        }
+    }
+    report_pitr(ui, args.output, &finish, pitr.as_ref(), replayed);
     finish.exit
+}
+
+/// [`report`], with what `--to-time` replayed (`point_in_time` in JSON).
+fn report_pitr(
+    ui: &Ui,
+    output: Output,
+    f: &Finish,
+    p: Option<&crate::archive::replay::Prepared>,
+    replayed: Option<u64>,
+) {
+    let Some(p) = p.filter(|_| output == Output::Json) else {
+        return report(ui, output, f);
+    };
+    if let Some(e) = &f.error {
+        ui.error(&e.message, e.hint.as_deref());
+    }
+    let mut v = serde_json::to_value(&f.report).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("exit_code".into(), f.exit.code().into());
+        o.insert(
+            "error".into(),
+            f.error
+                .as_ref()
+                .map(|e| crate::output::error(&e.message, e.hint.as_deref()))
+                .unwrap_or_default(),
+        );
+        o.insert(
+            "point_in_time".into(),
+            serde_json::json!({
+                "to": kubectl_redis_core::store::names::rfc3339(p.to),
+                "base": p.base,
+                "segments": p.segments,
+                "commands": p.commands.len(),
+                "replayed": replayed,
+                "last_command_at": p.last_ts.map(kubectl_redis_core::store::names::rfc3339),
+            }),
+        );
+    }
+    crate::output::print(ui, "RestoreResult", v);
 }
 
 /// The pod to restore a Redis Cluster through when it was found by label:

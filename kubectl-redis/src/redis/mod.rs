@@ -61,6 +61,11 @@ impl Conn {
             .await
             .map_err(|_| crate::env::stalled("Redis read nothing"))?
             .map_err(|e| format!("writing to Redis: {e}"))?;
+        self.reply().await
+    }
+
+    /// The next reply (to commands sent with [`Conn::send`], pipelined).
+    pub async fn reply(&mut self) -> Answer {
         loop {
             // A TLS record (a handshake or an alert) where a reply should
             // be: the server speaks only TLS here.
@@ -117,11 +122,108 @@ impl Conn {
         timeout: Duration,
         hint: &crate::store::sink::SizeHint,
     ) -> Result<SyncReport, SyncError> {
-        let io_err = |what: &str, e: std::io::Error| SyncError::Io(format!("{what}: {e}"));
         self.io
             .write_all(&repl::resp(&["SYNC"]))
             .await
-            .map_err(|e| io_err("writing to Redis", e))?;
+            .map_err(|e| SyncError::Io(format!("writing to Redis: {e}")))?;
+        self.download(ui, file, label, timeout, hint).await
+    }
+
+    /// Sends raw bytes (a `REPLCONF ACK` on the replication link).
+    pub async fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
+        tokio::time::timeout(crate::env::stall(), self.io.write_all(bytes))
+            .await
+            .map_err(|_| crate::env::stalled("Redis read nothing"))?
+            .map_err(|e| format!("writing to Redis: {e}"))
+    }
+
+    /// The next bytes from Redis into `out` (what was read past the last
+    /// reply first): `Ok(0)` when the connection closed.
+    pub async fn read_some(&mut self, out: &mut [u8]) -> Result<usize, String> {
+        if !self.buf.is_empty() {
+            let n = self.buf.len().min(out.len());
+            out[..n].copy_from_slice(&self.buf[..n]);
+            self.buf.drain(..n);
+            return Ok(n);
+        }
+        self.io
+            .read(out)
+            .await
+            .map_err(|e| format!("reading from Redis: {e}"))
+    }
+
+    /// `PSYNC replid offset` (`? -1` for a new snapshot): the server's
+    /// answer. After `Full`, the snapshot follows ([`Conn::download`]);
+    /// after `Continue`, the stream.
+    pub async fn psync(
+        &mut self,
+        replid: &str,
+        offset: i64,
+        wait: Duration,
+    ) -> Result<Psync, String> {
+        self.send(&repl::resp(&["PSYNC", replid, &offset.to_string()]))
+            .await?;
+        let started = Instant::now();
+        loop {
+            // Keepalive newlines may come before the answer.
+            while self.buf.first() == Some(&b'\n') {
+                self.buf.remove(0);
+            }
+            if let Some(end) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                let line = String::from_utf8_lossy(&self.buf[..end]).into_owned();
+                self.buf.drain(..end + 2);
+                let mut words = line.split_whitespace();
+                return match words.next() {
+                    Some("+FULLRESYNC") => {
+                        let id = words.next().unwrap_or_default().to_string();
+                        let off = words.next().and_then(|o| o.parse().ok());
+                        match off {
+                            Some(offset) if id.len() == 40 => {
+                                Ok(Psync::Full { replid: id, offset })
+                            }
+                            _ => Err(format!("a malformed answer to PSYNC: {line:?}")),
+                        }
+                    }
+                    Some("+CONTINUE") => Ok(Psync::Continue {
+                        replid: words.next().map(str::to_string),
+                    }),
+                    _ if line.starts_with('-') => {
+                        Err(format!("the server refused PSYNC: {}", &line[1..]))
+                    }
+                    _ => Err(format!(
+                        "an unexpected answer to PSYNC: {:?}",
+                        line.chars().take(60).collect::<String>()
+                    )),
+                };
+            }
+            if self.buf.len() > 4096 {
+                return Err("an answer to PSYNC longer than 4 KiB".into());
+            }
+            let left = wait.saturating_sub(started.elapsed());
+            let mut tmp = [0u8; 4096];
+            let n = tokio::time::timeout(left, self.io.read(&mut tmp))
+                .await
+                .map_err(|_| format!("no answer to PSYNC within {} s", wait.as_secs()))?
+                .map_err(|e| format!("reading from Redis: {e}"))?;
+            if n == 0 {
+                return Err("Redis closed the connection after PSYNC".into());
+            }
+            self.buf.extend_from_slice(&tmp[..n]);
+        }
+    }
+
+    /// Downloads the snapshot that follows `SYNC` or a `+FULLRESYNC` into
+    /// `file`, every byte through the core's decoder and reader; what
+    /// follows the snapshot stays to be read.
+    pub async fn download(
+        &mut self,
+        ui: &Ui,
+        file: impl AsyncWrite + Unpin,
+        label: &str,
+        timeout: Duration,
+        hint: &crate::store::sink::SizeHint,
+    ) -> Result<SyncReport, SyncError> {
+        let io_err = |what: &str, e: std::io::Error| SyncError::Io(format!("{what}: {e}"));
         let mut d = Download::new();
         let mut sha = Sha256::new();
         let mut w = tokio::io::BufWriter::with_capacity(1 << 20, file);
@@ -207,6 +309,10 @@ impl Conn {
         w.flush()
             .await
             .map_err(|e| io_err("writing the local file", e))?;
+        // The replication stream's first bytes, for the caller to read.
+        let mut tail = d.take_tail();
+        tail.append(&mut carried);
+        self.buf = tail;
         let framing = d.framing().unwrap_or(Framing::Diskless);
         let bytes = d.received();
         let summary = d.finish().map_err(SyncError::Stream)?;
@@ -217,6 +323,16 @@ impl Conn {
             summary,
         })
     }
+}
+
+/// The answer to `PSYNC`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Psync {
+    /// `+FULLRESYNC <replid> <offset>`: a snapshot follows.
+    Full { replid: String, offset: u64 },
+    /// `+CONTINUE [<replid>]`: the stream continues (with a new id after
+    /// a failover).
+    Continue { replid: Option<String> },
 }
 
 /// `redis://HOST:PORT` or `rediss://HOST:PORT` (TLS; see [`url_tls`]); a

@@ -1,0 +1,7 @@
+//! The continuous archive (point-in-time recovery): the archiver and the
+//! archive's objects in a repository. The decisions (segments, chains,
+//! plans) are the core's `pitr`.
+
+pub mod replay;
+pub mod run;
+pub mod store;

@@ -1,0 +1,250 @@
+//! `restore --to-time`: the plan (a base and the segments after it), every
+//! segment fetched and checked before anything changes, and the replay of
+//! their commands up to the second asked for.
+
+use super::store;
+use crate::redis::Conn;
+use crate::store::repo::{Problem, Repo};
+use crate::ui::Ui;
+use kubectl_redis_core::backup::Line;
+use kubectl_redis_core::exit::Exit;
+use kubectl_redis_core::pitr::{self, chain, replay};
+use kubectl_redis_core::store::names::rfc3339;
+use kubectl_redis_core::wire::reply::Reply;
+use sha2::{Digest, Sha256};
+
+/// What a restore to a second replays after its base.
+pub struct Prepared {
+    /// The base: a path or URL `restore --file` takes.
+    pub base_file: String,
+    pub base: String,
+    /// The second asked for.
+    pub to: i64,
+    /// The commands' RESP bytes, in order (the segments' own `SELECT`s
+    /// included).
+    pub commands: Vec<Vec<u8>>,
+    /// The second of the last command replayed.
+    pub last_ts: Option<i64>,
+    pub segments: Vec<String>,
+}
+
+fn problem(m: impl Into<String>, hint: impl Into<String>) -> Problem {
+    Problem {
+        message: m.into(),
+        hint: hint.into(),
+    }
+}
+
+/// The archive to restore from: `--archive`, else the only one in `repo`.
+pub async fn archive_of(repo: &Repo, given: Option<&str>) -> Result<String, (Exit, Problem)> {
+    if let Some(a) = given {
+        return Ok(a.to_string());
+    }
+    let names = store::names_under(repo, pitr::DIR)
+        .await
+        .map_err(|p| (Exit::Storage, p))?;
+    let mut archives: Vec<String> = names
+        .iter()
+        .filter_map(|p| p.split('/').nth(1).map(str::to_string))
+        .collect();
+    archives.dedup();
+    match archives.len() {
+        0 => Err((
+            Exit::Invalid,
+            problem(
+                format!("{} holds no archive (no pitr/ segments)", repo.display()),
+                "start one with `kubectl redis archive run`, or restore a backup with --file",
+            ),
+        )),
+        1 => Ok(archives.remove(0)),
+        _ => Err((
+            Exit::Invalid,
+            problem(
+                format!(
+                    "{} holds several archives: {}",
+                    repo.display(),
+                    archives.join(", ")
+                ),
+                "name one with --archive",
+            ),
+        )),
+    }
+}
+
+/// Plans the restore to `when` (`--to-time`), then fetches every segment
+/// it needs and checks it (sha256 of what is stored and of the plaintext,
+/// every command parsed): a bad one stops the restore before any change.
+pub async fn prepare(
+    ui: &Ui,
+    repo: &Repo,
+    archive: &str,
+    when: &str,
+    ids: &crate::store::crypt::Identities,
+) -> Result<Prepared, (Exit, Problem)> {
+    let (chains, manifests) = store::chains(repo, archive)
+        .await
+        .map_err(|p| (Exit::Storage, p))?;
+    let now = crate::env::unix_now();
+    let to = match pitr::parse_to_time(when, now) {
+        Ok(Some(t)) => t,
+        Ok(None) => chains.iter().map(|c| c.to_s()).max().unwrap_or(now),
+        Err(e) => {
+            return Err((
+                Exit::Invalid,
+                problem(
+                    e,
+                    "e.g. --to-time 2026-12-04T12:00:05Z, --to-time -10m, --to-time latest",
+                ),
+            ))
+        }
+    };
+    let plan = chain::plan(&chains, to).map_err(|r| {
+        (
+            Exit::Invalid,
+            problem(
+                format!("archive {archive}: {r}; nothing was changed"),
+                "see what can be restored with `kubectl redis archive status --repo ...`",
+            ),
+        )
+    })?;
+    for c in &chains {
+        for b in &c.broken {
+            ui.line(
+                "restore",
+                &Line::Warn(format!("segment {b} does not continue its chain: not used")),
+            );
+        }
+    }
+    let mut commands = Vec::new();
+    let mut last_ts = None;
+    let mut used = Vec::new();
+    for s in &plan.segments {
+        let m = manifests.get(&s.name).ok_or_else(|| {
+            (
+                Exit::Storage,
+                problem(format!("{}: its manifest vanished", s.name), "try again"),
+            )
+        })?;
+        let stored = store::get(repo, &s.name)
+            .await
+            .map_err(|p| (Exit::Storage, p))?;
+        let corrupt = |why: String| {
+            (
+                Exit::Corrupt,
+                problem(
+                    format!("segment {}: {why}; nothing was changed", s.name),
+                    "restore to a second before it, or check the repository's objects",
+                ),
+            )
+        };
+        let plain = match &m.encrypted {
+            Some(e) => {
+                let sha = crate::store::rdbfile::hex(&Sha256::digest(&stored));
+                if sha != e.sha256 || stored.len() as u64 != e.size {
+                    return Err(corrupt(format!(
+                        "the stored bytes (sha256 {}) are not what its manifest says ({})",
+                        &sha[..16],
+                        &e.sha256[..16.min(e.sha256.len())]
+                    )));
+                }
+                let mut r = crate::store::crypt::decrypt(&stored[..], ids).map_err(|e| match e {
+                    crate::store::crypt::DecryptFail::Key(m) => (
+                        Exit::Key,
+                        problem(
+                            format!("segment {}: {m}", s.name),
+                            "give the archive's identity with --identity (or $KUBECTL_REDIS_IDENTITY)",
+                        ),
+                    ),
+                    crate::store::crypt::DecryptFail::NotAge(m) => corrupt(m),
+                })?;
+                let mut out = Vec::new();
+                std::io::Read::read_to_end(&mut r, &mut out)
+                    .map_err(|e| corrupt(format!("decrypting: {e}")))?;
+                out
+            }
+            None => stored,
+        };
+        let sha = crate::store::rdbfile::hex(&Sha256::digest(&plain));
+        if sha != m.sha256 {
+            return Err(corrupt(format!(
+                "its bytes (sha256 {}) are not what its manifest says ({})",
+                &sha[..16],
+                &m.sha256[..16.min(m.sha256.len())]
+            )));
+        }
+        let cmds = replay::commands(&plain).map_err(|e| corrupt(e.0))?;
+        let cut = replay::cut(&cmds, to);
+        for c in &cmds[..cut.commands] {
+            commands.push(plain[c.range.clone()].to_vec());
+        }
+        if cut.last_ts.is_some() {
+            last_ts = cut.last_ts;
+        }
+        used.push(s.name.clone());
+        if cut.more {
+            break;
+        }
+    }
+    let base_file = match repo {
+        Repo::Local(d) => kubectl_redis_core::backup::join(d, &plan.base.name),
+        Repo::Remote(r) => r.url_of(&plan.base.name),
+    };
+    Ok(Prepared {
+        base_file,
+        base: plan.base.name.clone(),
+        to,
+        commands,
+        last_ts,
+        segments: used,
+    })
+}
+
+/// The plan in words (before the confirmation, and for `--dry-run`).
+pub fn describe(p: &Prepared) -> Vec<String> {
+    vec![
+        format!(
+            "to {} (every write archived up to the end of that second)",
+            rfc3339(p.to)
+        ),
+        format!("base {}", p.base),
+        format!(
+            "then {} commands from {} segment(s){}",
+            p.commands.len(),
+            p.segments.len(),
+            p.last_ts
+                .map(|t| format!(", the last one received at {}", rfc3339(t)))
+                .unwrap_or_default()
+        ),
+    ]
+}
+
+/// Sends the commands in batches and checks every reply: an error reply
+/// means the data diverged from what the primary had; the first is named.
+pub async fn replay(conn: &mut Conn, p: &Prepared) -> Result<u64, String> {
+    const BATCH: usize = 512;
+    let mut sent = 0u64;
+    for batch in p.commands.chunks(BATCH) {
+        let mut bytes = Vec::with_capacity(batch.iter().map(Vec::len).sum());
+        for c in batch {
+            bytes.extend_from_slice(c);
+        }
+        conn.send(&bytes).await?;
+        for c in batch {
+            match conn.reply().await? {
+                Reply::Error(e) => {
+                    let name: String = kubectl_redis_core::pitr::stream::parse_command(c)
+                        .ok()
+                        .flatten()
+                        .map(|(_, n, _)| n)
+                        .unwrap_or_default();
+                    return Err(format!(
+                        "replaying command {} ({name}) failed: {e}; the data may differ from the moment asked for",
+                        sent + 1
+                    ));
+                }
+                _ => sent += 1,
+            }
+        }
+    }
+    Ok(sent)
+}

@@ -1,0 +1,673 @@
+//! The archiver: a replica that stores what it receives. It resumes from
+//! what the repository holds (`PSYNC <replid> <offset + 1>`), stores a new
+//! base only when the primary answers `+FULLRESYNC`, cuts the stream into
+//! segments (the core's [`Follower`]), uploads them create-only in order,
+//! and acknowledges to Redis only offsets whose segment is stored.
+
+use super::store;
+use crate::redis::auth::Auth;
+use crate::redis::{Conn, Psync};
+use crate::store::crypt::Recipients;
+use crate::store::repo::Repo;
+use crate::ui::Ui;
+use kubectl_redis_core::backup::{Endpoint, Line};
+use kubectl_redis_core::pitr::stream::{Event, Follower, Limits, Sealed};
+use kubectl_redis_core::pitr::{self, SegmentManifest};
+use kubectl_redis_core::store::manifest::{Manifest, PitrBase, Source};
+use kubectl_redis_core::wire::repl::resp;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch, Semaphore};
+
+/// What `REPLCONF ACK` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ack {
+    /// Only what is stored (`WAIT 1` then means "archived").
+    Stored,
+    /// What was received (for servers with `min-replicas-to-write`, whose
+    /// writes would otherwise wait for the repository).
+    Received,
+}
+
+/// The archiver's settings.
+pub struct Config {
+    pub endpoint: Endpoint,
+    /// What the source is called in messages and manifests.
+    pub label: String,
+    pub source: Source,
+    pub repo: Repo,
+    pub recipients: Option<Arc<Recipients>>,
+    pub archive: String,
+    pub limits: Limits,
+    pub spool_bytes: usize,
+    pub ack: Ack,
+    /// Idle links get a heartbeat segment this often.
+    pub heartbeat_ms: i64,
+}
+
+/// How a run ended.
+pub enum End {
+    /// A signal: everything received whole was stored first.
+    Stopped(i32),
+    /// Something that retrying cannot fix (refused PSYNC, a repository
+    /// holding something else under a segment's name).
+    Failed(String, String),
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+struct Job {
+    sealed: Sealed,
+    base: String,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// Where the archive stands in the repository: the chain to continue.
+struct Resume {
+    base: String,
+    replid: String,
+    offset: u64,
+    db: Option<i64>,
+    to_s: i64,
+}
+
+async fn resume_point(c: &Config) -> Result<Option<Resume>, crate::store::repo::Problem> {
+    let (chains, _) = store::chains(&c.repo, &c.archive).await?;
+    Ok(chains.last().map(|ch| {
+        let last = ch.segments.last();
+        Resume {
+            base: ch.base.name.clone(),
+            replid: last.map_or(ch.base.replid.clone(), |s| s.info.replid.clone()),
+            offset: ch.last_offset(),
+            db: last.and_then(|s| s.info.db),
+            to_s: ch.to_s(),
+        }
+    }))
+}
+
+/// Runs until a signal (or a failure retrying cannot fix).
+pub async fn run(ui: &Ui, auth: &Auth, c: Config) -> End {
+    let _handled = crate::signals::Handled::new();
+    let sem = Arc::new(Semaphore::new(c.spool_bytes));
+    let (tx, rx) = mpsc::unbounded_channel::<Job>();
+    let (stored_tx, stored_rx) = watch::channel::<Option<(String, u64)>>(None);
+    let (fail_tx, mut fail_rx) = watch::channel::<Option<String>>(None);
+    let uploader = tokio::spawn(upload_loop(
+        c.repo.clone(),
+        c.recipients.clone(),
+        c.archive.clone(),
+        rx,
+        stored_tx,
+        fail_tx,
+    ));
+    let mut backoff = Duration::from_secs(1);
+    let end = loop {
+        // Everything queued is stored (or failed) before the resume point
+        // is read back from the repository.
+        if let Some(e) = wait_drained(&sem, c.spool_bytes, &mut fail_rx).await {
+            break End::Failed(e, "the archive holds an object this archiver did not write: check what else writes to this repository and archive name".into());
+        }
+        let resume = match resume_point(&c).await {
+            Ok(r) => r,
+            Err(p) => {
+                ui.line(
+                    "archive",
+                    &Line::Warn(format!(
+                        "{} (retrying in {} s)",
+                        p.message,
+                        backoff.as_secs()
+                    )),
+                );
+                if let Some(n) = sleep_or_signal(backoff).await {
+                    break End::Stopped(n);
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
+            }
+        };
+        match follow(ui, auth, &c, resume, &sem, &tx, &stored_rx).await {
+            Link::Stopped(n) => break End::Stopped(n),
+            Link::Refused(m, hint) => break End::Failed(m, hint),
+            Link::Dropped(m, progressed) => {
+                if progressed {
+                    backoff = Duration::from_secs(1);
+                }
+                ui.line(
+                    "archive",
+                    &Line::Warn(format!("{m}; reconnecting in {} s", backoff.as_secs())),
+                );
+                if let Some(n) = sleep_or_signal(backoff).await {
+                    break End::Stopped(n);
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    };
+    // What was queued is stored before the process ends.
+    drop(tx);
+    let _ = uploader.await;
+    if let Some(e) = fail_rx.borrow().clone() {
+        if let End::Stopped(_) = end {
+            return End::Failed(e, "the segments after the last one stored were not kept; the next run resumes from it".into());
+        }
+    }
+    end
+}
+
+async fn sleep_or_signal(d: Duration) -> Option<i32> {
+    tokio::select! {
+        n = crate::signals::interrupted() => Some(n),
+        _ = tokio::time::sleep(d) => None,
+    }
+}
+
+/// Waits until every queued segment is stored; a permanent upload
+/// failure's message otherwise.
+async fn wait_drained(
+    sem: &Arc<Semaphore>,
+    all: usize,
+    fail: &mut watch::Receiver<Option<String>>,
+) -> Option<String> {
+    loop {
+        if let Some(e) = fail.borrow().clone() {
+            return Some(e);
+        }
+        if sem.available_permits() == all {
+            return None;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            _ = fail.changed() => {}
+        }
+    }
+}
+
+enum Link {
+    Stopped(i32),
+    Refused(String, String),
+    /// The link dropped; whether anything was stored on it.
+    Dropped(String, bool),
+}
+
+async fn follow(
+    ui: &Ui,
+    auth: &Auth,
+    c: &Config,
+    resume: Option<Resume>,
+    sem: &Arc<Semaphore>,
+    tx: &mpsc::UnboundedSender<Job>,
+    stored: &watch::Receiver<Option<(String, u64)>>,
+) -> Link {
+    let (mut conn, _fwd) = match crate::redis::open_authed(&c.endpoint, None, auth).await {
+        Ok(x) => x,
+        Err(e) => return Link::Dropped(e, false),
+    };
+    match conn
+        .command(&["REPLCONF".into(), "capa".into(), "eof".into(), "capa".into(), "psync2".into()])
+        .await
+    {
+        Ok(kubectl_redis_core::wire::reply::Reply::Error(e)) => {
+            return Link::Refused(
+                format!("{} refused REPLCONF: {e}", c.label),
+                "the archiver is a replica: its user needs +replconf and +psync (ACL SETUSER NAME +psync +replconf +ping)".into(),
+            )
+        }
+        Ok(_) => {}
+        Err(e) => return Link::Dropped(e, false),
+    }
+    let (replid, offset) = match &resume {
+        Some(r) => (r.replid.clone(), (r.offset + 1) as i64),
+        None => ("?".to_string(), -1),
+    };
+    let answer = match conn.psync(&replid, offset, Duration::from_secs(60)).await {
+        Ok(a) => a,
+        Err(e) if e.starts_with("the server refused PSYNC") => {
+            return Link::Refused(
+                format!("{}: {e}", c.label),
+                "the archiver is a replica: PSYNC must not be renamed, its ACL user needs +psync +replconf, and a replica of a replica needs a primary that allows it".into(),
+            )
+        }
+        Err(e) => return Link::Dropped(e, false),
+    };
+    let (mut f, base) = match (answer, resume) {
+        (Psync::Continue { replid: new }, Some(r)) => {
+            let id = new.unwrap_or(r.replid.clone());
+            if id != r.replid {
+                ui.line(
+                    "archive",
+                    &Line::Detail(format!(
+                        "{} continues the chain under a new replication id {id} (a failover)",
+                        c.label
+                    )),
+                );
+            }
+            ui.line(
+                "archive",
+                &Line::Step(format!(
+                    "continuing {} from offset {} (+CONTINUE)",
+                    r.base, r.offset
+                )),
+            );
+            (Follower::new(&id, r.offset, r.db, c.limits), r.base)
+        }
+        (Psync::Continue { .. }, None) => {
+            return Link::Dropped(
+                "the server answered PSYNC ? -1 with +CONTINUE".into(),
+                false,
+            )
+        }
+        (Psync::Full { replid, offset }, resume) => {
+            if let Some(r) = &resume {
+                ui.line(
+                    "archive",
+                    &Line::Warn(format!(
+                        "{} could not continue the chain of {} from offset {} (its backlog no longer holds it, or it restarted): a new base starts; nothing after {} is archived until it is stored (a gap)",
+                        c.label,
+                        r.base,
+                        r.offset,
+                        kubectl_redis_core::store::names::rfc3339(r.to_s)
+                    )),
+                );
+            }
+            match store_base(ui, &mut conn, c, &replid, offset).await {
+                Ok(name) => (Follower::new(&replid, offset, None, c.limits), name),
+                Err(e) => return Link::Dropped(e, false),
+            }
+        }
+    };
+    stream(ui, &mut conn, c, &mut f, &base, sem, tx, stored).await
+}
+
+/// The snapshot after `+FULLRESYNC`, stored as an ordinary verified backup
+/// whose manifest says where on the link it sits.
+async fn store_base(
+    ui: &Ui,
+    conn: &mut Conn,
+    c: &Config,
+    replid: &str,
+    offset: u64,
+) -> Result<String, String> {
+    let time_ms = now_ms();
+    let secs = time_ms.div_euclid(1000);
+    let encrypted = c.recipients.is_some();
+    for attempt in 0..20 {
+        let name = kubectl_redis_core::store::names::backup_file_name_for(secs, attempt, encrypted);
+        let mut put = match crate::store::put::Put::begin(
+            &c.repo,
+            &name,
+            &kubectl_redis_core::store::names::temp_prefix(secs),
+            c.recipients.as_deref(),
+        )
+        .await
+        {
+            Ok(p) => p,
+            Err(e) if e.contains("already exists") => continue,
+            Err(e) => return Err(e),
+        };
+        ui.line(
+            "archive",
+            &Line::Step(format!(
+                "new base from {} (+FULLRESYNC {replid} {offset})",
+                c.label
+            )),
+        );
+        let hint = crate::store::sink::SizeHint::default();
+        let report = match conn
+            .download(ui, &mut put.sink, "base", crate::env::stall(), &hint)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                put.abort().await;
+                let why = match e {
+                    kubectl_redis_core::backup::SyncError::Timeout => {
+                        "the server sent no snapshot in time".to_string()
+                    }
+                    kubectl_redis_core::backup::SyncError::Io(m) => m,
+                    kubectl_redis_core::backup::SyncError::Stream(e) => e.to_string(),
+                };
+                return Err(format!("downloading the base: {why}"));
+            }
+        };
+        let mut m = Manifest::new(
+            &name,
+            &report.sha256,
+            &report.summary,
+            c.source.clone(),
+            "stream",
+            &kubectl_redis_core::store::names::rfc3339(secs),
+            &crate::env::tool(),
+        );
+        if let Some(r) = &c.recipients {
+            m.encryption = Some(kubectl_redis_core::store::manifest::Encryption {
+                format: "age".into(),
+                recipients: r.public.clone(),
+                size: 0,
+                sha256: String::new(),
+            });
+        }
+        m.pitr = Some(PitrBase {
+            archive: c.archive.clone(),
+            replid: replid.to_string(),
+            offset,
+            time_ms,
+        });
+        let dest = match &c.repo {
+            Repo::Local(d) => Some(kubectl_redis_core::backup::join(d, &name)),
+            Repo::Remote(_) => None,
+        };
+        match put.commit(dest.as_deref(), m, &mut |_| {}).await {
+            Ok(_) => {
+                ui.line(
+                    "archive",
+                    &Line::Detail(format!(
+                        "base {name}: {} keys, {} bytes, verified",
+                        report.summary.keys(),
+                        report.bytes
+                    )),
+                );
+                return Ok(name);
+            }
+            Err(kubectl_redis_core::backup::CommitError::Exists) => {
+                put.abort().await;
+                continue;
+            }
+            Err(kubectl_redis_core::backup::CommitError::Failed(m)) => {
+                return Err(format!("storing the base: {m}"))
+            }
+        }
+    }
+    Err("no free backup name for the base in this second".into())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn stream(
+    ui: &Ui,
+    conn: &mut Conn,
+    c: &Config,
+    f: &mut Follower,
+    base: &str,
+    sem: &Arc<Semaphore>,
+    tx: &mpsc::UnboundedSender<Job>,
+    stored: &watch::Receiver<Option<(String, u64)>>,
+) -> Link {
+    let start = f.sealed();
+    let mut stored = stored.clone();
+    let acked = |f: &Follower, stored: &watch::Receiver<Option<(String, u64)>>| match c.ack {
+        Ack::Received => f.received(),
+        // What the repository holds of this chain (never less than where
+        // the link started, which is stored).
+        Ack::Stored => match &*stored.borrow() {
+            Some((b, o)) if b == base => (*o).max(start).min(f.received()),
+            _ => start,
+        },
+    };
+    // After a diskless snapshot the primary sends nothing until the first
+    // ACK.
+    if let Err(e) = conn.send(&ack_bytes(acked(f, &stored))).await {
+        return Link::Dropped(e, false);
+    }
+    ui.line(
+        "archive",
+        &Line::Detail(format!(
+            "following {} at offset {} into {}",
+            c.label,
+            f.received(),
+            c.repo.display()
+        )),
+    );
+    let mut buf = vec![0u8; 64 << 10];
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_seal = now_ms();
+    let mut last_byte = std::time::Instant::now();
+    let idle_limit = crate::env::stall().max(Duration::from_secs(30));
+    enum Got {
+        Bytes(usize),
+        Closed,
+        Err(String),
+        Tick,
+        Due,
+        Stored,
+        Signal(i32),
+    }
+    loop {
+        // The open segment closes on time, not at the next tick.
+        let due_in = f
+            .due_at()
+            .map(|t| Duration::from_millis(u64::try_from(t - now_ms()).unwrap_or(0)))
+            .unwrap_or(Duration::from_secs(3600));
+        let got = tokio::select! {
+            n = crate::signals::interrupted() => Got::Signal(n),
+            r = conn.read_some(&mut buf) => match r {
+                Ok(0) => Got::Closed,
+                Ok(n) => Got::Bytes(n),
+                Err(e) => Got::Err(e),
+            },
+            _ = tick.tick() => Got::Tick,
+            _ = tokio::time::sleep(due_in) => Got::Due,
+            // A segment stored: acknowledged at once (WAIT returns).
+            r = stored.changed() => if r.is_ok() { Got::Stored } else { Got::Tick },
+        };
+        let now = now_ms();
+        let progressed = stored
+            .borrow()
+            .as_ref()
+            .is_some_and(|(b, o)| b == base && *o > start);
+        match got {
+            Got::Signal(n) => {
+                if let Some(s) = f.seal() {
+                    enqueue(sem, tx, c.spool_bytes, s, base).await;
+                }
+                return Link::Stopped(n);
+            }
+            Got::Closed | Got::Err(_) => {
+                if let Some(s) = f.seal() {
+                    enqueue(sem, tx, c.spool_bytes, s, base).await;
+                }
+                let why = match got {
+                    Got::Err(e) => e,
+                    _ => format!("{} closed the replication link", c.label),
+                };
+                return Link::Dropped(why, progressed);
+            }
+            Got::Bytes(n) => {
+                last_byte = std::time::Instant::now();
+                match f.feed(&buf[..n], now) {
+                    Ok(events) => {
+                        for e in events {
+                            match e {
+                                Event::GetAck => {
+                                    if let Err(e) = conn.send(&ack_bytes(acked(f, &stored))).await {
+                                        return Link::Dropped(e, progressed);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        if let Some(s) = f.seal() {
+                            enqueue(sem, tx, c.spool_bytes, s, base).await;
+                        }
+                        return Link::Dropped(e.to_string(), progressed);
+                    }
+                }
+            }
+            Got::Due => {}
+            Got::Stored => {
+                if let Err(e) = conn.send(&ack_bytes(acked(f, &stored))).await {
+                    return Link::Dropped(e, true);
+                }
+            }
+            Got::Tick => {
+                if last_byte.elapsed() > idle_limit {
+                    if let Some(s) = f.seal() {
+                        enqueue(sem, tx, c.spool_bytes, s, base).await;
+                    }
+                    return Link::Dropped(
+                        format!(
+                            "{} sent nothing (not even a PING) for {} s",
+                            c.label,
+                            idle_limit.as_secs()
+                        ),
+                        progressed,
+                    );
+                }
+                if now - last_seal >= c.heartbeat_ms {
+                    if let Some(s) = f.heartbeat(now) {
+                        last_seal = now;
+                        enqueue(sem, tx, c.spool_bytes, s, base).await;
+                    }
+                }
+                if let Err(e) = conn.send(&ack_bytes(acked(f, &stored))).await {
+                    return Link::Dropped(e, progressed);
+                }
+            }
+        }
+        if f.due(now) {
+            if let Some(s) = f.seal() {
+                last_seal = now;
+                enqueue(sem, tx, c.spool_bytes, s, base).await;
+            }
+        }
+    }
+}
+
+fn ack_bytes(offset: u64) -> Vec<u8> {
+    resp(&["REPLCONF", "ACK", &offset.to_string()])
+}
+
+/// Queues a sealed segment, waiting while the spool is full (reading
+/// stops meanwhile: the primary keeps the stream in its backlog, and drops
+/// the link if it waits too long).
+async fn enqueue(
+    sem: &Arc<Semaphore>,
+    tx: &mpsc::UnboundedSender<Job>,
+    spool: usize,
+    s: Sealed,
+    base: &str,
+) {
+    let want = s.bytes.len().clamp(1, spool) as u32;
+    if sem.available_permits() < want as usize {
+        crate::ui::warning(&format!(
+            "the spool ({} bytes) is full: the repository is slower than Redis or unreachable; reading stops until segments are stored",
+            spool
+        ));
+    }
+    let Ok(permit) = sem.clone().acquire_many_owned(want).await else {
+        return;
+    };
+    let _ = tx.send(Job {
+        sealed: s,
+        base: base.to_string(),
+        _permit: permit,
+    });
+}
+
+async fn upload_loop(
+    repo: Repo,
+    recipients: Option<Arc<Recipients>>,
+    archive: String,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+    stored: watch::Sender<Option<(String, u64)>>,
+    failed: watch::Sender<Option<String>>,
+) {
+    while let Some(job) = rx.recv().await {
+        if failed.borrow().is_some() {
+            // After a failure nothing later is stored: no gap is hidden.
+            continue;
+        }
+        let info = &job.sealed.info;
+        let sha = crate::store::rdbfile::hex(&Sha256::digest(&job.sealed.bytes));
+        let name = pitr::segment_name(&archive, &job.base, info.first_offset, recipients.is_some());
+        let (data, enc) = match &recipients {
+            Some(r) => match encrypt(r, &job.sealed.bytes) {
+                Ok(d) => {
+                    let s = crate::store::rdbfile::hex(&Sha256::digest(&d));
+                    let e = pitr::Stored {
+                        size: d.len() as u64,
+                        sha256: s,
+                        recipients: r.public.clone(),
+                    };
+                    (d, Some(e))
+                }
+                Err(e) => {
+                    let _ = failed.send(Some(format!("encrypting a segment: {e}")));
+                    continue;
+                }
+            },
+            None => (job.sealed.bytes.clone(), None),
+        };
+        let m = SegmentManifest {
+            format: pitr::SEGMENT_FORMAT.into(),
+            base: job.base.clone(),
+            info: info.clone(),
+            size: job.sealed.bytes.len() as u64,
+            sha256: sha.clone(),
+            encrypted: enc,
+        };
+        let mut mbytes = serde_json::to_vec_pretty(&m).unwrap_or_default();
+        mbytes.push(b'\n');
+        let mname = pitr::segment_manifest_name(&name);
+        let mut wait = Duration::from_secs(1);
+        // Data first, then the manifest: a segment exists only with it.
+        // An encrypted retry differs byte for byte, so an existing data
+        // object without a manifest is replaced by checking the manifest.
+        let result = loop {
+            let r: Result<Result<(), String>, crate::store::repo::Problem> = async {
+                match store::put_new(&repo, &name, data.clone()).await? {
+                    store::Wrote::New => {}
+                    store::Wrote::Existed { same } => {
+                        let has_manifest = store::get(&repo, &mname).await.is_ok();
+                        if !same && has_manifest {
+                            return Ok(Err(format!("{} already holds a different segment", name)));
+                        }
+                    }
+                }
+                match store::put_new(&repo, &mname, mbytes.clone()).await? {
+                    store::Wrote::New | store::Wrote::Existed { same: true } => Ok(Ok(())),
+                    store::Wrote::Existed { same: false } => {
+                        Ok(Err(format!("{mname} already exists with other contents")))
+                    }
+                }
+            }
+            .await;
+            match r {
+                Ok(x) => break x,
+                Err(p) => {
+                    crate::ui::warning(&format!(
+                        "storing segment {name}: {} (retrying in {} s; the spool holds what arrives meanwhile)",
+                        p.message,
+                        wait.as_secs()
+                    ));
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(30));
+                }
+            }
+        };
+        match result {
+            Ok(()) => {
+                let _ = stored.send(Some((job.base.clone(), info.last_offset)));
+            }
+            Err(e) => {
+                let _ = failed.send(Some(e));
+            }
+        }
+    }
+}
+
+fn encrypt(r: &Recipients, plain: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    let enc = r.encryptor()?;
+    let mut out = Vec::with_capacity(plain.len() + 256);
+    let mut w = enc.wrap_output(&mut out)?;
+    w.write_all(plain)?;
+    w.finish()?;
+    Ok(out)
+}
