@@ -46,6 +46,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('repo', 'repo', [CompletionResultType]::ParameterValue, 'A repository''s settings: the recipients every backup to it is encrypted to')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove old backups by a retention policy (a dry run unless --yes)')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Exit non-zero when the newest verified backup is too old (for alerting)')
+            [CompletionResult]::new('archive', 'archive', [CompletionResultType]::ParameterValue, 'Archive every write as it happens, to restore to any second (point-in-time recovery)')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -106,6 +107,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The backup: a path, or a URL in object storage (s3://BUCKET/PREFIX/NAME, gs://, az://) [env: BACKUP]')
             [CompletionResult]::new('--out-dir', '--out-dir', [CompletionResultType]::ParameterName, 'Repository for --latest: a directory or object-storage URL [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]')
             [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Repository for --latest: a directory or object-storage URL [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]')
+            [CompletionResult]::new('--to-time', '--to-time', [CompletionResultType]::ParameterName, 'Restore to a moment from the repository''s archive (`kubectl redis archive`): `latest`, `-10m` (ago) or a UTC time like 2026-12-04T12:00:05Z. Loads the newest base before it, then replays the archived writes up to the end of that second (whole transactions)')
+            [CompletionResult]::new('--archive', '--archive', [CompletionResultType]::ParameterName, 'The archive to restore from (pitr/NAME/ in the repository) [default: the only one]')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]')
             [CompletionResult]::new('--identity-from-secret', '--identity-from-secret', [CompletionResultType]::ParameterName, 'Read the identity from this Secret''s key (in the namespace)')
@@ -169,6 +172,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The backup: a path, or a URL in object storage (s3://BUCKET/PREFIX/NAME, gs://, az://) [env: BACKUP]')
             [CompletionResult]::new('--out-dir', '--out-dir', [CompletionResultType]::ParameterName, 'Repository for --latest: a directory or object-storage URL [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]')
             [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Repository for --latest: a directory or object-storage URL [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]')
+            [CompletionResult]::new('--to-time', '--to-time', [CompletionResultType]::ParameterName, 'Restore to a moment from the repository''s archive (`kubectl redis archive`): `latest`, `-10m` (ago) or a UTC time like 2026-12-04T12:00:05Z. Loads the newest base before it, then replays the archived writes up to the end of that second (whole transactions)')
+            [CompletionResult]::new('--archive', '--archive', [CompletionResultType]::ParameterName, 'The archive to restore from (pitr/NAME/ in the repository) [default: the only one]')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]')
             [CompletionResult]::new('--identity-from-secret', '--identity-from-secret', [CompletionResultType]::ParameterName, 'Read the identity from this Secret''s key (in the namespace)')
@@ -546,6 +551,94 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'kubectl-redis;archive' {
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The kubeconfig cluster to use')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The kubeconfig user to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured with auto)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Follow a Redis and archive its writes, in the foreground, until SIGTERM or Ctrl-C')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the archives in a repository: recovery windows, gaps, broken segments')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kubectl-redis;archive;run' {
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The Redis primary to follow: redis://HOST:PORT or rediss://HOST:PORT (the password from $REDISCLI_AUTH, never the URL)')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Where bases and segments go: a directory or s3://, gs://, az:// URL')
+            [CompletionResult]::new('--archive', '--archive', [CompletionResultType]::ParameterName, 'The archive''s name in the repository (pitr/NAME/) [default: from the URL''s host and port]')
+            [CompletionResult]::new('--segment-size', '--segment-size', [CompletionResultType]::ParameterName, 'Close a segment once it holds this much (e.g. 16MiB)')
+            [CompletionResult]::new('--segment-interval', '--segment-interval', [CompletionResultType]::ParameterName, 'Close a segment once its first write is this old: the most a crash can lose of what Redis already acknowledged to its clients, and how late `WAIT 1` returns')
+            [CompletionResult]::new('--spool-size', '--spool-size', [CompletionResultType]::ParameterName, 'Segments waiting for the repository (in memory); when full, reading stops')
+            [CompletionResult]::new('--ack', '--ack', [CompletionResultType]::ParameterName, 'What REPLCONF ACK reports: `stored` (only what the repository holds) or `received` (for servers whose min-replicas-to-write would otherwise wait on the repository)')
+            [CompletionResult]::new('--encrypt-to', '--encrypt-to', [CompletionResultType]::ParameterName, 'Encrypt to these age recipients [default: the repository''s, from `repo init`]')
+            [CompletionResult]::new('--encrypt-to-file', '--encrypt-to-file', [CompletionResultType]::ParameterName, 'Recipients from a file (one per line)')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'CA certificate(s) that signed the server''s certificate (PEM) [default: the CA file the pod''s TLS options name, read from its Secret; with --url, the system''s CAs]')
+            [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate for mutual TLS (PEM; with --key) [default: for a pod that asks for one, the pod''s own certificate from its Secret]')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The client certificate''s private key (a PEM file; a file others can read is warned about)')
+            [CompletionResult]::new('--tls-server-name', '--tls-server-name', [CompletionResultType]::ParameterName, 'The name the server''s certificate must carry [default: --url''s host; for a pod, its DNS names and those of the Services selecting it, never localhost]')
+            [CompletionResult]::new('--tls-from-secret', '--tls-from-secret', [CompletionResultType]::ParameterName, 'A kubernetes.io/tls Secret (as cert-manager writes): ca.crt checks the server, tls.crt and tls.key are the client''s certificate')
+            [CompletionResult]::new('--tls-from-dir', '--tls-from-dir', [CompletionResultType]::ParameterName, 'Such a Secret mounted as a directory (ca.crt, tls.crt, tls.key as files): what a scheduled Job is given, so it needs no access to the Secret through the API')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The kubeconfig cluster to use')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The kubeconfig user to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured with auto)')
+            [CompletionResult]::new('--no-encrypt', '--no-encrypt', [CompletionResultType]::ParameterName, 'Store plaintext in object storage')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Connect with TLS. Implied by rediss:// and by every other TLS flag; a pod whose spec says TLS (REDIS_TLS_ENABLED, --tls-port, a port named tls) needs no flag')
+            [CompletionResult]::new('--insecure-skip-verify', '--insecure-skip-verify', [CompletionResultType]::ParameterName, 'Do not check the server''s certificate at all (anyone in the path can read the password and the data; a warning is printed)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-redis;archive;status' {
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'The repository: a directory or s3://, gs://, az:// URL')
+            [CompletionResult]::new('--archive', '--archive', [CompletionResultType]::ParameterName, 'One archive only [default: every archive in the repository]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The kubeconfig cluster to use')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The kubeconfig user to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured with auto)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-redis;archive;help' {
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Follow a Redis and archive its writes, in the foreground, until SIGTERM or Ctrl-C')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the archives in a repository: recovery windows, gaps, broken segments')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kubectl-redis;archive;help;run' {
+            break
+        }
+        'kubectl-redis;archive;help;status' {
+            break
+        }
+        'kubectl-redis;archive;help;help' {
+            break
+        }
         'kubectl-redis;completion' {
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
@@ -575,6 +668,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('repo', 'repo', [CompletionResultType]::ParameterValue, 'A repository''s settings: the recipients every backup to it is encrypted to')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove old backups by a retention policy (a dry run unless --yes)')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Exit non-zero when the newest verified backup is too old (for alerting)')
+            [CompletionResult]::new('archive', 'archive', [CompletionResultType]::ParameterValue, 'Archive every write as it happens, to restore to any second (point-in-time recovery)')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -625,6 +719,17 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             break
         }
         'kubectl-redis;help;check' {
+            break
+        }
+        'kubectl-redis;help;archive' {
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Follow a Redis and archive its writes, in the foreground, until SIGTERM or Ctrl-C')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the archives in a repository: recovery windows, gaps, broken segments')
+            break
+        }
+        'kubectl-redis;help;archive;run' {
+            break
+        }
+        'kubectl-redis;help;archive;status' {
             break
         }
         'kubectl-redis;help;completion' {

@@ -192,6 +192,14 @@ schemas = {
                 "bytes_read": d(U, "Bytes of the file read."),
             })), "A live restore: what was sent and confirmed (also when it stopped early)."),
             "duration_ms": U,
+            "point_in_time": d(obj({
+                "to": d(TIME, "The second restored to: every write the archive received up to its end."),
+                "base": d(S, "The base backup loaded first."),
+                "segments": d(arr(S), "The segments read, in order."),
+                "commands": d(U, "Archived commands up to that second (the segments' own SELECTs included)."),
+                "replayed": d(null(U), "Commands the server accepted; null when the replay did not run (a dry run, or the base failed)."),
+                "last_command_at": d(null(TIME), "The second the last replayed command was received."),
+            }), "`--to-time`: what was replayed after the base."),
             "error": null(ERROR),
             "exit_code": EXIT,
         },
@@ -443,6 +451,33 @@ schemas = {
         required=["exit_code"],
         **failure_or(["namespace", "context", "cluster", "pod", "redis", "persistence", "disk",
                       "sync_available", "writers", "newest_backup", "tls", "redis_cluster", "roles", "sentinel", "checks", "rbac"]),
+    ),
+    "archive-status": doc(
+        "ArchiveStatus",
+        "`kubectl redis archive status -o json`: the point-in-time archives in a repository.",
+        {
+            "repo": d(S, "The repository."),
+            "archives": arr(obj({
+                "archive": d(S, "Its name (pitr/NAME/ in the repository)."),
+                "windows": d(arr(obj({
+                    "base": d(S, "The base backup that starts the chain."),
+                    "from": TIME, "to": TIME,
+                    "from_unix": I, "to_unix": I,
+                    "segments": d(U, "Segments that continue the base without a gap."),
+                    "commands": d(U, "Commands they hold."),
+                })), "One per chain (a base and its segments), oldest first: any second from `from` to `to` can be restored."),
+                "gaps": d(arr(obj({
+                    "after": TIME, "before": TIME, "after_unix": I, "before_unix": I,
+                })), "Stretches no chain covers: nothing was archived after `after` until the base at `before`."),
+                "broken": d(arr(S), "Segments that do not continue their chain (a missing one before them, or an overlap): never used."),
+                "latest": d(null(TIME), "The newest second that can be restored."),
+                "last_offset": d(null(U), "The replication offset the newest chain is stored up to."),
+            })),
+            "error": null(ERROR),
+            "exit_code": EXIT,
+        },
+        required=["exit_code"],
+        **failure_or(["repo", "archives"]),
     ),
 }
 

@@ -115,7 +115,7 @@ pub enum Command {
         after_help = check::AFTER_HELP
     )]
     Check(CheckArgs),
-    /// Archive every write as it happens (point-in-time recovery): run the archiver, show archives
+    /// Archive every write as it happens, to restore to any second (point-in-time recovery)
     Archive(ArchiveArgs),
     /// Print a shell completion script
     #[command(

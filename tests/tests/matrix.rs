@@ -2393,3 +2393,327 @@ async fn tls_redis_cluster_backup_and_restore() {
     assert_eq!(b["shards"].as_array().map(Vec::len), Some(2), "{stdout}");
     drop((c_src, nodes));
 }
+
+/// The archiver as a child process, its stderr in a file.
+struct Archiver {
+    child: std::process::Child,
+    log: PathBuf,
+}
+
+impl Archiver {
+    fn start(port: u16, repo: &Path, extra: &[&str]) -> Archiver {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let log = repo.with_extension(format!("archiver-{port}-{n}.log"));
+        let err = std::fs::File::create(&log).expect("log");
+        let url = format!("redis://127.0.0.1:{port}");
+        let child = Command::new(bin())
+            .args(["archive", "run", "--url", &url, "--repo"])
+            .arg(repo)
+            .args(["--segment-interval", "1s"])
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .env_remove("REDISCLI_AUTH")
+            .stderr(err)
+            .spawn()
+            .expect("start the archiver");
+        let a = Archiver { child, log };
+        wait_until(60, "the archiver to follow the stream", || {
+            a.log().contains("following redis://")
+        });
+        a
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM: everything received whole is stored; exit 0.
+    fn stop(mut self) -> String {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success());
+        let st = self.child.wait().expect("wait");
+        assert_eq!(st.code(), Some(0), "{}", self.log());
+        self.log()
+    }
+}
+
+impl Drop for Archiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A write load on one connection ending with `WAIT 1`: it returns once
+/// the archiver acknowledged, i.e. stored, every write before it.
+fn load_and_wait(port: u16, round: &str, n: usize) {
+    let mut cmds = Vec::new();
+    for i in 0..n {
+        cmds.push(args(&["SET", &format!("k:{i}"), &format!("{round}-{i}")]));
+        cmds.push(args(&["INCR", "counter"]));
+        if i % 10 == 0 {
+            // A script's effects come as MULTI/EXEC; an expiry as PXAT.
+            cmds.push(args(&[
+                "EVAL",
+                "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]); return redis.call('INCR', 'counter')",
+                "1",
+                &format!("h:{round}"),
+                &format!("f{i}"),
+                &i.to_string(),
+            ]));
+            cmds.push(args(&["SETEX", &format!("t:{round}:{i}"), "100000", "v"]));
+            cmds.push(args(&["SELECT", "3"]));
+            cmds.push(args(&["LPUSH", "db3:list", &format!("{round}{i}")]));
+            cmds.push(args(&["SELECT", "0"]));
+        }
+    }
+    cmds.push(args(&["WAIT", "1", "30000"]));
+    let r = query(port, &cmds);
+    for (c, x) in cmds.iter().zip(&r) {
+        assert!(!matches!(x, Resp::Err(_)), "{c:?}: {x:?}");
+    }
+    assert!(
+        matches!(r.last(), Some(Resp::Int(1))),
+        "WAIT 1 after {round}: {:?}",
+        r.last()
+    );
+}
+
+fn now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
+}
+
+fn utc(s: i64) -> String {
+    // 2026-12-04T12:00:05Z from Unix seconds (via date(1), as a user types it).
+    let o = Command::new("date")
+        .args(["-u", "-d", &format!("@{s}"), "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .expect("date");
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// Point-in-time recovery against a real primary of version `tag`: the
+/// archiver follows it, is killed mid-stream and resumes (+CONTINUE), and
+/// `restore --to-time` into a fresh server of the same version gives
+/// exactly the `DEBUG DIGEST` recorded at that second; a time before the
+/// archive is refused with the window.
+async fn archive_and_restore_to_a_second(tag: &'static str, port: u16, encrypt: bool) {
+    let s = server(tag, port);
+    let c = start(&s).await;
+    fill(port, s.version);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = tmp.path().join("repo");
+    let (key, public) = age_key(tmp.path(), "id");
+    let enc: Vec<&str> = if encrypt {
+        vec!["--encrypt-to", &public]
+    } else {
+        vec![]
+    };
+    let a = Archiver::start(port, &repo, &enc);
+    assert!(a.log().contains("new base from"), "{}", a.log());
+    load_and_wait(port, "one", 300);
+    let d1 = digest(port);
+    let t1 = now_s();
+    wait_until(3, "the next second", || now_s() > t1);
+    // Killed mid-stream (SIGKILL: nothing sealed on the way out), then a
+    // new archiver resumes from what the repository holds.
+    load_and_wait(port, "two", 100);
+    query(
+        port,
+        &[
+            args(&["SET", "k:lost-or-not", "x"]),
+            args(&["INCR", "counter"]),
+        ],
+    );
+    drop(a);
+    query(port, &[args(&["INCR", "counter"])]);
+    let a = Archiver::start(port, &repo, &enc);
+    assert!(
+        a.log().contains("(+CONTINUE)"),
+        "{tag}: the chain continues after a kill: {}",
+        a.log()
+    );
+    load_and_wait(port, "three", 100);
+    let d2 = digest(port);
+    let t2 = now_s();
+    if !encrypt && s.version.0 == 7 {
+        // The files themselves: a base and its segments are a Redis 7
+        // multi-part AOF that redis-check-aof accepts and a server loads.
+        aof_dir_loads(&s, &repo, &d2).await;
+    }
+    wait_until(3, "the next second", || now_s() > t2);
+    // A bad deploy's FLUSHALL, archived too.
+    let r = query(port, &[args(&["FLUSHALL"]), args(&["WAIT", "1", "30000"])]);
+    assert!(matches!(r[1], Resp::Int(1)), "{r:?}");
+    let log = a.stop();
+    assert!(!log.contains("warning"), "{tag}: {log}");
+
+    let repo_s = repo.to_string_lossy().into_owned();
+    let (code, out, err) = plugin(&["archive", "status", "--repo", &repo_s, "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let st = schema_checked("archive-status", &out);
+    let arch = &st["archives"][0];
+    assert_eq!(arch["windows"].as_array().map(Vec::len), Some(1), "{out}");
+    assert_eq!(arch["gaps"], serde_json::json!([]), "{out}");
+    assert_eq!(
+        arch["broken"],
+        serde_json::json!([]),
+        "{tag}: no gap, no duplicate: {out}"
+    );
+
+    let target = port + 100;
+    let fresh = start_on(&s, target, &[]).await;
+    let to = format!("redis://127.0.0.1:{target}");
+    let key_s = key.to_string_lossy().into_owned();
+    for (t, want) in [(t1, &d1), (t2, &d2)] {
+        let when = utc(t);
+        let (code, out, err) = plugin(&[
+            "restore",
+            "--url",
+            &to,
+            "--repo",
+            &repo_s,
+            "--to-time",
+            &when,
+            "--identity",
+            &key_s,
+            "--yes",
+            "-o",
+            "json",
+        ]);
+        assert_eq!(code, 0, "{tag} to {when}: {err}");
+        let r = schema_checked("restore", &out);
+        assert_eq!(r["point_in_time"]["to"], when.as_str(), "{out}");
+        assert_eq!(&digest(target), want, "{tag}: the data at {when}");
+    }
+    // After the FLUSHALL: nothing.
+    let (code, _, err) = plugin(&[
+        "restore",
+        "--url",
+        &to,
+        "--repo",
+        &repo_s,
+        "--to-time",
+        "latest",
+        "--identity",
+        &key_s,
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(cmd(target, 0, &["DBSIZE"]), ":0");
+    // Before the base: refused, the window named, nothing changed.
+    cmd(target, 0, &["SET", "untouched", "1"]);
+    let (code, _, err) = plugin(&[
+        "restore",
+        "--url",
+        &to,
+        "--repo",
+        &repo_s,
+        "--to-time",
+        "2020-01-01T00:00:00Z",
+        "--yes",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("outside the recovery window"), "{err}");
+    assert_eq!(cmd(target, 0, &["GET", "untouched"]), "1");
+    fresh.stop().await.expect("stop");
+    c.stop().await.expect("stop");
+}
+
+/// The base and every stored segment of `repo`'s one archive as
+/// `appendonlydir/` (base `type b`, segments `type i` in order), checked by
+/// the server's redis-check-aof and loaded by a fresh server of `s`: its
+/// `DEBUG DIGEST` must be `want`.
+async fn aof_dir_loads(s: &Server, repo: &Path, want: &str) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("appendonlydir");
+    std::fs::create_dir(&dir).expect("mkdir");
+    let base = std::fs::read_dir(repo)
+        .expect("repo")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "rdb"))
+        .expect("a base");
+    std::fs::copy(&base, dir.join("appendonly.aof.1.base.rdb")).expect("copy base");
+    let mut manifest = "file appendonly.aof.1.base.rdb seq 1 type b\n".to_string();
+    let mut segs: Vec<PathBuf> = Vec::new();
+    let mut stack = vec![repo.join("pitr")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read").filter_map(Result::ok) {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "aof") {
+                segs.push(p);
+            }
+        }
+    }
+    segs.sort();
+    assert!(segs.len() >= 3, "{segs:?}");
+    for (i, p) in segs.iter().enumerate() {
+        let name = format!("appendonly.aof.{}.incr.aof", i + 1);
+        std::fs::copy(p, dir.join(&name)).expect("copy segment");
+        manifest.push_str(&format!("file {name} seq {} type i\n", i + 1));
+    }
+    std::fs::write(dir.join("appendonly.aof.manifest"), manifest).expect("manifest");
+    let host = tmp.path().to_string_lossy().into_owned();
+    // Debian's redis-check-aof, the same 7.0.15 as the image's server.
+    let o = Command::new("redis-check-aof")
+        .arg(dir.join("appendonly.aof.manifest"))
+        .output()
+        .expect("redis-check-aof (Debian's redis-tools)");
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("is valid"), "{out}");
+    let port = s.port + 200;
+    let srv = GenericImage::new(s.image, s.tag)
+        .with_wait_for(WaitFor::message_on_stdout("Ready to accept connections"))
+        .with_network("host")
+        .with_mount(Mount::bind_mount(host, "/backup"))
+        .with_cmd([
+            s.server.to_string(),
+            "--port".into(),
+            port.to_string(),
+            "--bind".into(),
+            "127.0.0.1".into(),
+            "--dir".into(),
+            "/backup".into(),
+            "--appendonly".into(),
+            "yes".into(),
+            "--enable-debug-command".into(),
+            "yes".into(),
+        ])
+        .start()
+        .await
+        .expect("a server on the appendonlydir");
+    assert_eq!(digest(port), want, "the base and segments loaded as an AOF");
+    srv.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn archive_redis_6_2() {
+    archive_and_restore_to_a_second("6.2", 6461, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn archive_redis_7_0_as_an_aof() {
+    archive_and_restore_to_a_second("7.0", 6462, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn archive_redis_8_2_encrypted() {
+    archive_and_restore_to_a_second("8.2", 6463, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn archive_valkey_9_1() {
+    archive_and_restore_to_a_second("valkey", 6464, false).await;
+}

@@ -221,6 +221,26 @@ async fn follow(
         Ok(_) => {}
         Err(e) => return Link::Dropped(e, false),
     }
+    // Valkey sends its own RDB format only to a replica that announces its
+    // version (RDB 11 otherwise, which cannot hold all of its data).
+    if let Ok(kubectl_redis_core::wire::reply::Reply::Bulk(b)) =
+        conn.command(&["INFO".into(), "server".into()]).await
+    {
+        let info = String::from_utf8_lossy(&b).into_owned();
+        let server = kubectl_redis_core::rdb::Server::from_info(
+            &kubectl_redis_core::wire::reply::info_fields(&info),
+        );
+        if let Some(s) = server.filter(|s| s.flavor == kubectl_redis_core::rdb::Flavor::Valkey) {
+            let (a, b, c) = s.version;
+            let v = format!("{a}.{b}.{c}");
+            if let Err(e) = conn
+                .command(&["REPLCONF".into(), "version".into(), v])
+                .await
+            {
+                return Link::Dropped(e, false);
+            }
+        }
+    }
     let (replid, offset) = match &resume {
         Some(r) => (r.replid.clone(), (r.offset + 1) as i64),
         None => ("?".to_string(), -1),

@@ -227,27 +227,42 @@ async fn run_archiver(ui: &Ui, args: RunArgs) -> Exit {
     }
 }
 
-/// One archive's state, as `archive status -o json` prints it.
-#[derive(serde::Serialize)]
-struct ArchiveJson {
+/// One archive's state, as `archive status -o json` prints it
+/// (`schemas/archive-status.schema.json`).
+struct ArchiveState {
     archive: String,
     windows: Vec<chain::Window>,
     gaps: Vec<chain::Gap>,
-    /// Segments that do not continue their chain (named, never used).
     broken: Vec<String>,
-    /// The newest archived moment (Unix seconds).
-    latest: Option<i64>,
-    /// The stored offset of the newest chain.
     last_offset: Option<u64>,
+}
+
+impl ArchiveState {
+    fn json(&self) -> serde_json::Value {
+        let latest = self.windows.iter().map(|w| w.to).max();
+        serde_json::json!({
+            "archive": self.archive,
+            "windows": self.windows.iter().map(|w| serde_json::json!({
+                "base": w.base,
+                "from": rfc3339(w.from), "to": rfc3339(w.to),
+                "from_unix": w.from, "to_unix": w.to,
+                "segments": w.segments, "commands": w.commands,
+            })).collect::<Vec<_>>(),
+            "gaps": self.gaps.iter().map(|g| serde_json::json!({
+                "after": rfc3339(g.after), "before": rfc3339(g.before),
+                "after_unix": g.after, "before_unix": g.before,
+            })).collect::<Vec<_>>(),
+            "broken": self.broken,
+            "latest": latest.map(rfc3339),
+            "last_offset": self.last_offset,
+        })
+    }
 }
 
 async fn status(ui: &Ui, args: StatusArgs) -> Exit {
     let repo = match Repo::open(&args.repo) {
         Ok(r) => r,
-        Err(p) => {
-            ui.error(&p.message, Some(&p.hint));
-            return Exit::Invalid;
-        }
+        Err(p) => return failed(ui, args.output, Exit::Invalid, &p),
     };
     let names = match &args.archive {
         Some(a) => vec![a.clone()],
@@ -260,25 +275,18 @@ async fn status(ui: &Ui, args: StatusArgs) -> Exit {
                 a.dedup();
                 a
             }
-            Err(p) => {
-                ui.error(&p.message, Some(&p.hint));
-                return Exit::Storage;
-            }
+            Err(p) => return failed(ui, args.output, Exit::Storage, &p),
         },
     };
     let mut out = Vec::new();
     for a in names {
         let (chains, _) = match store::chains(&repo, &a).await {
             Ok(c) => c,
-            Err(p) => {
-                ui.error(&p.message, Some(&p.hint));
-                return Exit::Storage;
-            }
+            Err(p) => return failed(ui, args.output, Exit::Storage, &p),
         };
         let (windows, gaps) = chain::windows(&chains);
-        out.push(ArchiveJson {
+        out.push(ArchiveState {
             archive: a,
-            latest: windows.iter().map(|w| w.to).max(),
             last_offset: chains.last().map(chain::Chain::last_offset),
             broken: chains.iter().flat_map(|c| c.broken.clone()).collect(),
             windows,
@@ -289,7 +297,7 @@ async fn status(ui: &Ui, args: StatusArgs) -> Exit {
         crate::output::print(
             ui,
             "ArchiveStatus",
-            serde_json::json!({"repo": repo.display(), "archives": out}),
+            serde_json::json!({"repo": repo.display(), "archives": out.iter().map(ArchiveState::json).collect::<Vec<_>>(), "error": null, "exit_code": 0}),
         );
         return Exit::Ok;
     }
@@ -320,4 +328,12 @@ async fn status(ui: &Ui, args: StatusArgs) -> Exit {
         }
     }
     Exit::Ok
+}
+
+fn failed(ui: &Ui, output: Output, exit: Exit, p: &crate::store::repo::Problem) -> Exit {
+    ui.error(&p.message, Some(&p.hint));
+    if output == Output::Json {
+        crate::output::failure(ui, "ArchiveStatus", exit, &p.message, Some(&p.hint));
+    }
+    exit
 }

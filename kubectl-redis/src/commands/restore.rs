@@ -92,7 +92,7 @@ pub struct BackupChoice {
     /// Restore to a moment from the repository's archive (`kubectl redis archive`): `latest`,
     /// `-10m` (ago) or a UTC time like 2026-12-04T12:00:05Z. Loads the newest base before it,
     /// then replays the archived writes up to the end of that second (whole transactions)
-    #[arg(long, value_name = "WHEN", conflicts_with_all = ["file", "latest"], requires = "out_dir")]
+    #[arg(long, value_name = "WHEN", allow_hyphen_values = true, conflicts_with_all = ["file", "latest"], requires = "out_dir")]
     pub to_time: Option<String>,
     /// The archive to restore from (pitr/NAME/ in the repository) [default: the only one]
     #[arg(long, value_name = "NAME", requires = "to_time")]
