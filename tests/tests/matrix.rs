@@ -2717,3 +2717,208 @@ async fn archive_redis_8_2_encrypted() {
 async fn archive_valkey_9_1() {
     archive_and_restore_to_a_second("valkey", 6464, false).await;
 }
+
+/// The primary's backlog no longer holds where the archive stopped (a tiny
+/// `repl-backlog-size`, the archiver stopped while writes overrun it): the
+/// next run starts a new base and says so; `archive status` lists the gap,
+/// and a time inside it is refused naming it.
+#[tokio::test(flavor = "multi_thread")]
+async fn archive_backlog_overrun_starts_a_new_base_and_shows_the_gap() {
+    let s = server("7.0", 6465);
+    let c = start_on(&s, s.port, &["--repl-backlog-size", "16kb"]).await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = tmp.path().join("repo");
+    let repo_s = repo.to_string_lossy().into_owned();
+    let a = Archiver::start(s.port, &repo, &[]);
+    load_and_wait(s.port, "before", 50);
+    a.stop();
+    let stopped = now_s();
+    // Well past the 16 KiB backlog while no archiver follows.
+    let big = "x".repeat(1000);
+    let cmds: Vec<Vec<String>> = (0..200)
+        .map(|i| args(&["SET", &format!("lost:{i}"), &big]))
+        .collect();
+    query(s.port, &cmds);
+    wait_until(5, "two seconds after the stop", || now_s() > stopped + 2);
+    let a = Archiver::start(s.port, &repo, &[]);
+    let log = a.log();
+    assert!(log.contains("could not continue the chain"), "{log}");
+    assert!(log.contains("new base from"), "{log}");
+    load_and_wait(s.port, "after", 50);
+    a.stop();
+    let (code, out, err) = plugin(&["archive", "status", "--repo", &repo_s, "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let st = schema_checked("archive-status", &out);
+    let arch = &st["archives"][0];
+    assert_eq!(arch["windows"].as_array().map(Vec::len), Some(2), "{out}");
+    let gap = &arch["gaps"][0];
+    let (after, before) = (
+        gap["after_unix"].as_i64().expect("after"),
+        gap["before_unix"].as_i64().expect("before"),
+    );
+    assert!(after <= stopped && before > stopped, "{out}");
+    let (_, text, _) = plugin(&["archive", "status", "--repo", &repo_s]);
+    assert!(text.contains("GAP  nothing archived between"), "{text}");
+    let target = s.port + 100;
+    let fresh = start_on(&s, target, &[]).await;
+    let to = format!("redis://127.0.0.1:{target}");
+    let (code, _, err) = plugin(&[
+        "restore",
+        "--url",
+        &to,
+        "--repo",
+        &repo_s,
+        "--to-time",
+        &utc(after + 1),
+        "--yes",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("falls in a gap"), "{err}");
+    fresh.stop().await.expect("stop");
+    c.stop().await.expect("stop");
+}
+
+/// A server that will not serve the archiver (PSYNC renamed away, an ACL
+/// user without +psync) is named with the fix, exit 9, nothing stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn archive_refused_psync_is_named() {
+    let s = server("7.0", 6466);
+    let c = start_on(&s, s.port, &["--rename-command", "PSYNC", ""]).await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = tmp.path().join("repo");
+    let url = format!("redis://127.0.0.1:{}", s.port);
+    let run = |extra: &[(&str, &str)]| {
+        let mut cmd = Command::new(bin());
+        cmd.args(["archive", "run", "--url", &url, "--repo"])
+            .arg(&repo)
+            .env("NO_COLOR", "1")
+            .env_remove("REDISCLI_AUTH");
+        for (k, v) in extra {
+            if *k == "KR_USER" {
+                cmd.args(["--user-name", v]);
+            } else {
+                cmd.env(k, v);
+            }
+        }
+        let o = cmd.output().expect("run");
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&[]);
+    assert_eq!(code, Some(9), "{err}");
+    assert!(err.contains("refused PSYNC"), "{err}");
+    assert!(err.contains("must not be renamed"), "{err}");
+    c.stop().await.expect("stop");
+    let c = start_on(&s, s.port, &[]).await;
+    ok(
+        s.port,
+        0,
+        &[
+            "ACL",
+            "SETUSER",
+            "archiver",
+            "on",
+            ">secret-pw",
+            "~*",
+            "+@all",
+            "-psync",
+        ],
+    );
+    // A dedicated ACL user without +psync: NOPERM, named with the ACL fix.
+    let (code, err) = run(&[("REDISCLI_AUTH", "secret-pw"), ("KR_USER", "archiver")]);
+    assert_eq!(code, Some(9), "{err}");
+    assert!(err.contains("+psync"), "{err}");
+    assert!(!err.contains("secret-pw"), "{err}");
+    assert!(!repo.join("pitr").exists(), "nothing stored");
+    c.stop().await.expect("stop");
+}
+
+/// The archiver over mutual TLS (the same connection code as every other
+/// command): it follows a TLS port and the archive restores to the second;
+/// a CA it does not trust is exit 2 at once, never retried in plaintext.
+#[tokio::test(flavor = "multi_thread")]
+async fn archive_over_tls() {
+    let pk = tempfile::tempdir().expect("tempdir");
+    let certs = pk.path();
+    pki(certs, &[]);
+    for f in ["server.key", "ca.crt", "server.crt"] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(certs.join(f), std::fs::Permissions::from_mode(0o644))
+            .expect("chmod");
+    }
+    let (plain, tls) = (6667u16, 6668u16);
+    let c = tls_server(certs, plain, tls, true).await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = tmp.path().join("repo");
+    let p = |f: &str| certs.join(f).to_string_lossy().into_owned();
+    let (ca, cert, key, other_ca) = (
+        p("ca.crt"),
+        p("client.crt"),
+        p("client.key"),
+        p("other-ca.crt"),
+    );
+    let url = format!("rediss://127.0.0.1:{tls}");
+    let o = Command::new(bin())
+        .args(["archive", "run", "--url", &url, "--repo"])
+        .arg(&repo)
+        .args(["--cacert", &other_ca, "--cert", &cert, "--key", &key])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("--cacert"), "{err}");
+    assert!(!repo.join("pitr").exists());
+
+    let log = tmp.path().join("archiver.log");
+    let mut child = Command::new(bin())
+        .args(["archive", "run", "--url", &url, "--repo"])
+        .arg(&repo)
+        .args([
+            "--cacert",
+            &ca,
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+            "--segment-interval",
+            "1s",
+        ])
+        .env("NO_COLOR", "1")
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("start");
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_until(60, "the archiver to follow over TLS", || {
+        read().contains("following rediss://")
+    });
+    // Writes on the plain port of the same server; WAIT counts the TLS replica.
+    load_and_wait(plain, "tls", 100);
+    let want = digest(plain);
+    let t = now_s();
+    wait_until(3, "the next second", || now_s() > t);
+    ok(plain, 0, &["SET", "after", "1"]);
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert_eq!(child.wait().expect("wait").code(), Some(0), "{}", read());
+    let s = server("7.0", 0);
+    let target = 6669;
+    let fresh = start_on(&s, target, &[]).await;
+    let (code, _, err) = plugin(&[
+        "restore",
+        "--url",
+        &format!("redis://127.0.0.1:{target}"),
+        "--repo",
+        &repo.to_string_lossy(),
+        "--to-time",
+        &utc(t),
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(digest(target), want);
+    fresh.stop().await.expect("stop");
+    c.stop().await.expect("stop");
+}

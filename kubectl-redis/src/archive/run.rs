@@ -10,7 +10,8 @@ use crate::redis::{Conn, Psync};
 use crate::store::crypt::Recipients;
 use crate::store::repo::Repo;
 use crate::ui::Ui;
-use kubectl_redis_core::backup::{Endpoint, Line};
+use kubectl_redis_core::backup::{ConnectError, Endpoint, Line};
+use kubectl_redis_core::exit::Exit;
 use kubectl_redis_core::pitr::stream::{Event, Follower, Limits, Sealed};
 use kubectl_redis_core::pitr::{self, SegmentManifest};
 use kubectl_redis_core::store::manifest::{Manifest, PitrBase, Source};
@@ -51,8 +52,9 @@ pub enum End {
     /// A signal: everything received whole was stored first.
     Stopped(i32),
     /// Something that retrying cannot fix (refused PSYNC, a repository
-    /// holding something else under a segment's name).
-    Failed(String, String),
+    /// holding something else under a segment's name): the exit, the
+    /// message and the fix.
+    Failed(Exit, String, String),
 }
 
 fn now_ms() -> i64 {
@@ -111,7 +113,7 @@ pub async fn run(ui: &Ui, auth: &Auth, c: Config) -> End {
         // Everything queued is stored (or failed) before the resume point
         // is read back from the repository.
         if let Some(e) = wait_drained(&sem, c.spool_bytes, &mut fail_rx).await {
-            break End::Failed(e, "the archive holds an object this archiver did not write: check what else writes to this repository and archive name".into());
+            break End::Failed(Exit::Storage, e, "the archive holds an object this archiver did not write: check what else writes to this repository and archive name".into());
         }
         let resume = match resume_point(&c).await {
             Ok(r) => r,
@@ -133,7 +135,7 @@ pub async fn run(ui: &Ui, auth: &Auth, c: Config) -> End {
         };
         match follow(ui, auth, &c, resume, &sem, &tx, &stored_rx).await {
             Link::Stopped(n) => break End::Stopped(n),
-            Link::Refused(m, hint) => break End::Failed(m, hint),
+            Link::Refused(exit, m, hint) => break End::Failed(exit, m, hint),
             Link::Dropped(m, progressed) => {
                 if progressed {
                     backoff = Duration::from_secs(1);
@@ -154,7 +156,7 @@ pub async fn run(ui: &Ui, auth: &Auth, c: Config) -> End {
     let _ = uploader.await;
     if let Some(e) = fail_rx.borrow().clone() {
         if let End::Stopped(_) = end {
-            return End::Failed(e, "the segments after the last one stored were not kept; the next run resumes from it".into());
+            return End::Failed(Exit::Storage, e, "the segments after the last one stored were not kept; the next run resumes from it".into());
         }
     }
     end
@@ -190,7 +192,7 @@ async fn wait_drained(
 
 enum Link {
     Stopped(i32),
-    Refused(String, String),
+    Refused(Exit, String, String),
     /// The link dropped; whether anything was stored on it.
     Dropped(String, bool),
 }
@@ -204,16 +206,56 @@ async fn follow(
     tx: &mpsc::UnboundedSender<Job>,
     stored: &watch::Receiver<Option<(String, u64)>>,
 ) -> Link {
-    let (mut conn, _fwd) = match crate::redis::open_authed(&c.endpoint, None, auth).await {
+    use kubectl_redis_core::wire::reply::Reply;
+    // TLS that cannot work and refused credentials are not retried: the
+    // next try would fail the same way.
+    let (mut conn, _fwd) = match crate::redis::open(&c.endpoint, None).await {
         Ok(x) => x,
-        Err(e) => return Link::Dropped(e, false),
+        Err(ConnectError::Tls(m)) => {
+            return Link::Refused(
+                Exit::Invalid,
+                m,
+                "see the TLS flags in `kubectl redis archive run --help`".into(),
+            )
+        }
+        Err(ConnectError::Forbidden(m)) => {
+            return Link::Refused(
+                Exit::Invalid,
+                format!("{}: {m}", c.label),
+                "check the address and --allow-host".into(),
+            )
+        }
+        Err(ConnectError::Failed(m)) => {
+            return Link::Dropped(format!("cannot connect to {}: {m}", c.label), false)
+        }
     };
+    if let Some(pw) = &auth.password {
+        match conn.auth(auth.user.as_deref(), pw).await {
+            Ok(Reply::Error(e)) => {
+                return Link::Refused(
+                    Exit::Invalid,
+                    format!("{} refused AUTH: {e}", c.label),
+                    "check $REDISCLI_AUTH (and --user-name for an ACL user)".into(),
+                )
+            }
+            Ok(_) => {}
+            Err(e) => return Link::Dropped(e, false),
+        }
+    }
     match conn
         .command(&["REPLCONF".into(), "capa".into(), "eof".into(), "capa".into(), "psync2".into()])
         .await
     {
-        Ok(kubectl_redis_core::wire::reply::Reply::Error(e)) => {
+        Ok(Reply::Error(e)) if e.starts_with("NOAUTH") => {
             return Link::Refused(
+                Exit::Invalid,
+                format!("{} needs a password: {e}", c.label),
+                "set $REDISCLI_AUTH (and --user-name for an ACL user)".into(),
+            )
+        }
+        Ok(Reply::Error(e)) => {
+            return Link::Refused(
+                Exit::SyncRefused,
                 format!("{} refused REPLCONF: {e}", c.label),
                 "the archiver is a replica: its user needs +replconf and +psync (ACL SETUSER NAME +psync +replconf +ping)".into(),
             )
@@ -223,9 +265,7 @@ async fn follow(
     }
     // Valkey sends its own RDB format only to a replica that announces its
     // version (RDB 11 otherwise, which cannot hold all of its data).
-    if let Ok(kubectl_redis_core::wire::reply::Reply::Bulk(b)) =
-        conn.command(&["INFO".into(), "server".into()]).await
-    {
+    if let Ok(Reply::Bulk(b)) = conn.command(&["INFO".into(), "server".into()]).await {
         let info = String::from_utf8_lossy(&b).into_owned();
         let server = kubectl_redis_core::rdb::Server::from_info(
             &kubectl_redis_core::wire::reply::info_fields(&info),
@@ -249,6 +289,7 @@ async fn follow(
         Ok(a) => a,
         Err(e) if e.starts_with("the server refused PSYNC") => {
             return Link::Refused(
+                Exit::SyncRefused,
                 format!("{}: {e}", c.label),
                 "the archiver is a replica: PSYNC must not be renamed, its ACL user needs +psync +replconf, and a replica of a replica needs a primary that allows it".into(),
             )

@@ -24,7 +24,7 @@ manifest. It acknowledges to Redis (REPLCONF ACK) only offsets whose segment is 
 PSYNC from what the repository holds; only when the primary cannot continue (+FULLRESYNC) does a \
 new base start, and the gap is shown by `archive status`. Nothing on the server is changed.";
 
-pub const AFTER_HELP: &str = "Exit codes:\n    0  stopped by a signal after storing everything received whole\n    2  bad arguments, or object storage without recipients (give --encrypt-to or --no-encrypt)\n    9  Redis refused to act as a primary for the archiver (PSYNC or REPLCONF renamed or not allowed)\n   12  the repository cannot be read, or holds another archiver's segment under a name\n   13  the repository's recipients are not the pinned ones\n\nExamples:\n  REDISCLI_AUTH=... kubectl redis archive run --url redis://10.0.0.5:6379 --repo s3://backups/prod\n  kubectl redis archive status --repo s3://backups/prod -o json";
+pub const AFTER_HELP: &str = "Exit codes:\n    0  stopped by a signal after storing everything received whole\n    2  bad arguments, refused credentials, TLS that cannot work, or object storage without recipients (give --encrypt-to or --no-encrypt)\n    9  Redis refused to act as a primary for the archiver (PSYNC or REPLCONF renamed or not allowed)\n   12  the repository cannot be read, or holds another archiver's segment under a name\n   13  the repository's recipients are not the pinned ones\n\nExamples:\n  REDISCLI_AUTH=... kubectl redis archive run --url redis://10.0.0.5:6379 --repo s3://backups/prod\n  kubectl redis archive status --repo s3://backups/prod -o json";
 
 #[derive(Args, Debug)]
 pub struct ArchiveArgs {
@@ -76,6 +76,10 @@ pub struct RunArgs {
     /// Store plaintext in object storage
     #[arg(long, conflicts_with_all = ["encrypt_to", "encrypt_to_file"])]
     pub no_encrypt: bool,
+    /// An ACL user for the archiver (it needs +psync +replconf +ping; the password from
+    /// $REDISCLI_AUTH)
+    #[arg(long, value_name = "NAME")]
+    pub user_name: Option<String>,
     #[command(flatten)]
     pub tls: TlsArgs,
 }
@@ -123,7 +127,7 @@ async fn run_archiver(ui: &Ui, args: RunArgs) -> Exit {
         );
         return Exit::Invalid;
     }
-    let auth = match crate::redis::auth::explicit(None, "", None, None).await {
+    let auth = match crate::redis::auth::explicit(None, "", None, args.user_name.clone()).await {
         Ok(a) => a,
         Err(e) => {
             ui.error(&e, None);
@@ -216,13 +220,9 @@ async fn run_archiver(ui: &Ui, args: RunArgs) -> Exit {
             ));
             Exit::Ok
         }
-        End::Failed(m, hint) => {
+        End::Failed(exit, m, hint) => {
             ui.error(&m, Some(&hint));
-            if m.contains("refused") {
-                Exit::SyncRefused
-            } else {
-                Exit::Storage
-            }
+            exit
         }
     }
 }
