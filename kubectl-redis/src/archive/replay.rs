@@ -10,22 +10,35 @@ use kubectl_redis_core::backup::Line;
 use kubectl_redis_core::exit::Exit;
 use kubectl_redis_core::pitr::{self, chain, replay};
 use kubectl_redis_core::store::names::rfc3339;
-use kubectl_redis_core::wire::reply::Reply;
 use sha2::{Digest, Sha256};
 
-/// What a restore to a second replays after its base.
+/// What a restore to a second replays after its base. The checked
+/// plaintext segments wait in a private directory (0700, removed when this
+/// drops or a signal ends the process), so memory holds one at a time.
 pub struct Prepared {
     /// The base: a path or URL `restore --file` takes.
     pub base_file: String,
     pub base: String,
     /// The second asked for.
     pub to: i64,
-    /// The commands' RESP bytes, in order (the segments' own `SELECT`s
-    /// included).
-    pub commands: Vec<Vec<u8>>,
+    /// Commands to replay (the segments' own `SELECT`s included).
+    pub commands: u64,
     /// The second of the last command replayed.
     pub last_ts: Option<i64>,
     pub segments: Vec<String>,
+    /// Each checked segment's plaintext file and how many of its commands
+    /// to replay.
+    parts: Vec<(std::path::PathBuf, usize)>,
+    dir: Option<std::path::PathBuf>,
+}
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        if let Some(d) = self.dir.take() {
+            let _ = std::fs::remove_dir_all(&d);
+            crate::signals::unregister_private(&d);
+        }
+    }
 }
 
 fn problem(m: impl Into<String>, hint: impl Into<String>) -> Problem {
@@ -115,9 +128,20 @@ pub async fn prepare(
             );
         }
     }
-    let mut commands = Vec::new();
+    let mut commands = 0u64;
     let mut last_ts = None;
     let mut used = Vec::new();
+    let mut parts = Vec::new();
+    let dir = if plan.segments.is_empty() {
+        None
+    } else {
+        Some(crate::store::source::private_dir().map_err(|e| {
+            (
+                Exit::Error,
+                problem(e, "set $TMPDIR to a directory you can write"),
+            )
+        })?)
+    };
     for s in &plan.segments {
         let m = manifests.get(&s.name).ok_or_else(|| {
             (
@@ -174,8 +198,19 @@ pub async fn prepare(
         }
         let cmds = replay::commands(&plain).map_err(|e| corrupt(e.0))?;
         let cut = replay::cut(&cmds, to);
-        for c in &cmds[..cut.commands] {
-            commands.push(plain[c.range.clone()].to_vec());
+        commands += cut.commands as u64;
+        if let Some(d) = &dir {
+            let path = d.join(format!("{:06}.aof", parts.len()));
+            crate::store::files::write_whole(&path.to_string_lossy(), &plain).map_err(|e| {
+                (
+                    Exit::Error,
+                    problem(
+                        format!("{}: {e}", path.display()),
+                        "check the free space in $TMPDIR",
+                    ),
+                )
+            })?;
+            parts.push((path, cut.commands));
         }
         if cut.last_ts.is_some() {
             last_ts = cut.last_ts;
@@ -196,6 +231,8 @@ pub async fn prepare(
         commands,
         last_ts,
         segments: used,
+        parts,
+        dir,
     })
 }
 
@@ -209,7 +246,7 @@ pub fn describe(p: &Prepared) -> Vec<String> {
         format!("base {}", p.base),
         format!(
             "then {} commands from {} segment(s){}",
-            p.commands.len(),
+            p.commands,
             p.segments.len(),
             p.last_ts
                 .map(|t| format!(", the last one received at {}", rfc3339(t)))
@@ -218,31 +255,28 @@ pub fn describe(p: &Prepared) -> Vec<String> {
     ]
 }
 
-/// Sends the commands in batches and checks every reply: an error reply
-/// means the data diverged from what the primary had; the first is named.
+/// Sends the commands, segment by segment, pipelined (sending while the
+/// replies are read), and checks every reply: an error reply means the data
+/// diverged from what the primary had; the first is named.
 pub async fn replay(conn: &mut Conn, p: &Prepared) -> Result<u64, String> {
-    const BATCH: usize = 512;
     let mut sent = 0u64;
-    for batch in p.commands.chunks(BATCH) {
-        let mut bytes = Vec::with_capacity(batch.iter().map(Vec::len).sum());
-        for c in batch {
-            bytes.extend_from_slice(c);
-        }
-        conn.send(&bytes).await?;
-        for c in batch {
-            match conn.reply().await? {
-                Reply::Error(e) => {
-                    let name: String = kubectl_redis_core::pitr::stream::parse_command(c)
-                        .ok()
-                        .flatten()
-                        .map(|(_, n, _)| n)
-                        .unwrap_or_default();
-                    return Err(format!(
-                        "replaying command {} ({name}) failed: {e}; the data may differ from the moment asked for",
-                        sent + 1
-                    ));
-                }
-                _ => sent += 1,
+    for (path, take) in &p.parts {
+        let plain = tokio::fs::read(path)
+            .await
+            .map_err(|e| format!("reading the checked segment {}: {e}", path.display()))?;
+        let cmds = replay::commands(&plain).map_err(|e| e.0)?;
+        let list: Vec<&[u8]> = cmds[..(*take).min(cmds.len())]
+            .iter()
+            .map(|c| &plain[c.range.clone()])
+            .collect();
+        match conn.pipeline(&list).await {
+            Ok(n) => sent += n,
+            Err((i, e)) => {
+                let name = cmds.get(i).map(|c| c.name.clone()).unwrap_or_default();
+                return Err(format!(
+                    "replaying command {} ({name}) failed: {e}; the data may differ from the moment asked for",
+                    sent + i as u64 + 1
+                ));
             }
         }
     }

@@ -435,7 +435,7 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
                         "restore",
                         &Line::Step(format!(
                             "replaying {} archived commands up to {}",
-                            p.commands.len(),
+                            p.commands,
                             kubectl_redis_core::store::names::rfc3339(p.to)
                         )),
                     );
@@ -499,7 +499,7 @@ fn report_pitr(
                 "to": kubectl_redis_core::store::names::rfc3339(p.to),
                 "base": p.base,
                 "segments": p.segments,
-                "commands": p.commands.len(),
+                "commands": p.commands,
                 "replayed": replayed,
                 "last_command_at": p.last_ts.map(kubectl_redis_core::store::names::rfc3339),
             }),

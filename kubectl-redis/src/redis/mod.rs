@@ -64,6 +64,73 @@ impl Conn {
         self.reply().await
     }
 
+    /// Sends `commands` (whole RESP commands) while reading their replies,
+    /// both at once: the server is never waited on between commands. The
+    /// count of replies, or the first error reply with the command's index.
+    pub async fn pipeline(&mut self, commands: &[&[u8]]) -> Result<u64, (usize, String)> {
+        let n = commands.len();
+        let leftover = std::mem::take(&mut self.buf);
+        let (mut rd, mut wr) = tokio::io::split(&mut self.io);
+        let write = async {
+            let mut batch = Vec::with_capacity(256 << 10);
+            for c in commands {
+                batch.extend_from_slice(c);
+                if batch.len() >= 256 << 10 {
+                    wr.write_all(&batch).await?;
+                    batch.clear();
+                }
+            }
+            wr.write_all(&batch).await?;
+            wr.flush().await
+        };
+        let read = async {
+            let mut buf = leftover;
+            let mut got = 0usize;
+            let mut first_err: Option<(usize, String)> = None;
+            let mut tmp = vec![0u8; 256 << 10];
+            while got < n {
+                let mut at = 0;
+                while got < n {
+                    match repl::parse_reply(&buf[at..]) {
+                        Some((r, used)) => {
+                            at += used;
+                            if let Reply::Error(e) = r {
+                                first_err.get_or_insert((got, e));
+                            }
+                            got += 1;
+                        }
+                        None => break,
+                    }
+                }
+                buf.drain(..at);
+                if got == n {
+                    break;
+                }
+                if buf.len() > MAX_REPLY {
+                    return Err((got, "a reply larger than 64 MiB".to_string()));
+                }
+                let r = tokio::time::timeout(crate::env::stall(), rd.read(&mut tmp))
+                    .await
+                    .map_err(|_| (got, crate::env::stalled("Redis sent no reply")))?
+                    .map_err(|e| (got, format!("reading from Redis: {e}")))?;
+                if r == 0 {
+                    return Err((got, "Redis closed the connection".into()));
+                }
+                buf.extend_from_slice(&tmp[..r]);
+            }
+            Ok((buf, first_err))
+        };
+        let (w, r) = tokio::join!(write, read);
+        let (rest, first_err) = r?;
+        w.map_err(|e| (0, format!("writing to Redis: {e}")))?;
+        self.buf = rest;
+        self.answered = true;
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(n as u64),
+        }
+    }
+
     /// The next reply (to commands sent with [`Conn::send`], pipelined).
     pub async fn reply(&mut self) -> Answer {
         loop {

@@ -618,7 +618,7 @@ pub async fn local_copy(
 /// attacker prepared), named after this process so a later run can tell a
 /// killed run's leftovers, which it removes first. Registered to be removed
 /// if a signal ends the process.
-fn private_dir() -> Result<PathBuf, String> {
+pub(crate) fn private_dir() -> Result<PathBuf, String> {
     let base = std::env::temp_dir();
     remove_stale(&base);
     let dir = tempfile::Builder::new()
