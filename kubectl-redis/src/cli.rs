@@ -173,7 +173,7 @@ pub fn run() -> ExitCode {
             Exit::Ok
         }
         Command::Archive(args) => match runtime(&ui) {
-            Some(rt) => rt.block_on(archive::run(&ui, args)),
+            Some(rt) => rt.block_on(archive::run(&ui, &cli.kube, args)),
             None => Exit::Error,
         },
         Command::List(args) => match runtime(&ui) {

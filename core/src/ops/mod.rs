@@ -1,6 +1,7 @@
 //! The daily commands' logic: the backup listing ([`list`]), retention
 //! ([`retention`]), the CronJob ([`schedule`]), health ([`status`]) and
 //! Prometheus metrics ([`metrics`]), the restore drill ([`drill`]).
+pub mod archive;
 pub mod drill;
 pub mod list;
 pub mod metrics;

@@ -255,30 +255,47 @@ pub fn describe(p: &Prepared) -> Vec<String> {
     ]
 }
 
-/// Sends the commands, segment by segment, pipelined (sending while the
-/// replies are read), and checks every reply: an error reply means the data
-/// diverged from what the primary had; the first is named.
+/// Sends the commands of every checked segment as one pipeline (a task
+/// reads the segments one at a time and hands on batches of 256 KiB; a
+/// few batches wait at most), reading the replies meanwhile, and checks
+/// every reply: an error reply means the data diverged from what the
+/// primary had; the first is named.
 pub async fn replay(conn: &mut Conn, p: &Prepared) -> Result<u64, String> {
-    let mut sent = 0u64;
-    for (path, take) in &p.parts {
-        let plain = tokio::fs::read(path)
-            .await
-            .map_err(|e| format!("reading the checked segment {}: {e}", path.display()))?;
-        let cmds = replay::commands(&plain).map_err(|e| e.0)?;
-        let list: Vec<&[u8]> = cmds[..(*take).min(cmds.len())]
-            .iter()
-            .map(|c| &plain[c.range.clone()])
-            .collect();
-        match conn.pipeline(&list).await {
-            Ok(n) => sent += n,
-            Err((i, e)) => {
-                let name = cmds.get(i).map(|c| c.name.clone()).unwrap_or_default();
-                return Err(format!(
-                    "replaying command {} ({name}) failed: {e}; the data may differ from the moment asked for",
-                    sent + i as u64 + 1
-                ));
+    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(4);
+    let parts = p.parts.clone();
+    let producer = tokio::spawn(async move {
+        for (path, take) in parts {
+            let plain = tokio::fs::read(&path)
+                .await
+                .map_err(|e| format!("reading the checked segment {}: {e}", path.display()))?;
+            let cmds = replay::commands(&plain).map_err(|e| e.0)?;
+            let mut batch = Vec::with_capacity(256 << 10);
+            for c in &cmds[..take.min(cmds.len())] {
+                batch.extend_from_slice(&plain[c.range.clone()]);
+                if batch.len() >= 256 << 10 {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(256 << 10));
+                    if tx.send(full.into()).await.is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+            if !batch.is_empty() && tx.send(batch.into()).await.is_err() {
+                return Ok(());
             }
         }
+        Ok::<(), String>(())
+    });
+    let n = usize::try_from(p.commands).unwrap_or(usize::MAX);
+    let r = conn.pipeline(rx, n).await;
+    match producer.await {
+        Ok(Err(e)) => return Err(e),
+        Err(e) => return Err(format!("internal error: {e}")),
+        Ok(Ok(())) => {}
     }
-    Ok(sent)
+    r.map_err(|(i, e)| {
+        format!(
+            "replaying command {} of {n} failed: {e}; the data may differ from the moment asked for",
+            i + 1
+        )
+    })
 }

@@ -31,9 +31,51 @@ pub enum Ack {
     Received,
 }
 
+/// What to follow: a server by address, or the primary among pods (found
+/// again at every connection, so a failover is followed).
+pub enum Follow {
+    Url(kubectl_redis_core::backup::Url),
+    Pods {
+        api: Box<kube::Api<k8s_openapi::api::core::v1::Pod>>,
+        selector: String,
+        pod: Option<String>,
+        container: Option<String>,
+        port: Option<u16>,
+    },
+}
+
+/// What the archiver is doing, for its metrics and status.
+#[derive(Default)]
+pub struct State {
+    /// The replication offset received, and stored.
+    pub received: u64,
+    pub stored: u64,
+    /// When the oldest command not yet stored arrived (Unix ms).
+    pub pending_since_ms: Option<i64>,
+    /// The link is up.
+    pub up: bool,
+    /// Whom it follows (`pod NAME` or the URL).
+    pub primary: String,
+    pub segments: u64,
+    pub bases: u64,
+    pub spool_bytes: u64,
+    pub spool_full: bool,
+    pub errors: u64,
+    pub last_error: String,
+    pub last_stored_unix: i64,
+}
+
+pub type Shared = Arc<std::sync::Mutex<State>>;
+
+fn update(s: &Shared, f: impl FnOnce(&mut State)) {
+    if let Ok(mut g) = s.lock() {
+        f(&mut g);
+    }
+}
+
 /// The archiver's settings.
 pub struct Config {
-    pub endpoint: Endpoint,
+    pub follow: Follow,
     /// What the source is called in messages and manifests.
     pub label: String,
     pub source: Source,
@@ -45,6 +87,7 @@ pub struct Config {
     pub ack: Ack,
     /// Idle links get a heartbeat segment this often.
     pub heartbeat_ms: i64,
+    pub state: Shared,
 }
 
 /// How a run ended.
@@ -107,6 +150,7 @@ pub async fn run(ui: &Ui, auth: &Auth, c: Config) -> End {
         rx,
         stored_tx,
         fail_tx,
+        c.state.clone(),
     ));
     let mut backoff = Duration::from_secs(1);
     let end = loop {
@@ -137,6 +181,11 @@ pub async fn run(ui: &Ui, auth: &Auth, c: Config) -> End {
             Link::Stopped(n) => break End::Stopped(n),
             Link::Refused(exit, m, hint) => break End::Failed(exit, m, hint),
             Link::Dropped(m, progressed) => {
+                update(&c.state, |s| {
+                    s.up = false;
+                    s.errors += 1;
+                    s.last_error = m.clone();
+                });
                 if progressed {
                     backoff = Duration::from_secs(1);
                 }
@@ -209,7 +258,16 @@ async fn follow(
     use kubectl_redis_core::wire::reply::Reply;
     // TLS that cannot work and refused credentials are not retried: the
     // next try would fail the same way.
-    let (mut conn, _fwd) = match crate::redis::open(&c.endpoint, None).await {
+    let (endpoint, api) = match resolve(ui, c).await {
+        Ok(x) => x,
+        Err(e) => return Link::Dropped(e, false),
+    };
+    let label = match &endpoint {
+        Endpoint::Url(_) => c.label.clone(),
+        Endpoint::Pod(t) => format!("pod {} port {}", t.pod, t.port),
+    };
+    update(&c.state, |s| s.primary = label.clone());
+    let (mut conn, _fwd) = match crate::redis::open(&endpoint, api.as_ref()).await {
         Ok(x) => x,
         Err(ConnectError::Tls(m)) => {
             return Link::Refused(
@@ -221,12 +279,12 @@ async fn follow(
         Err(ConnectError::Forbidden(m)) => {
             return Link::Refused(
                 Exit::Invalid,
-                format!("{}: {m}", c.label),
+                format!("{}: {m}", label),
                 "check the address and --allow-host".into(),
             )
         }
         Err(ConnectError::Failed(m)) => {
-            return Link::Dropped(format!("cannot connect to {}: {m}", c.label), false)
+            return Link::Dropped(format!("cannot connect to {}: {m}", label), false)
         }
     };
     if let Some(pw) = &auth.password {
@@ -234,7 +292,7 @@ async fn follow(
             Ok(Reply::Error(e)) => {
                 return Link::Refused(
                     Exit::Invalid,
-                    format!("{} refused AUTH: {e}", c.label),
+                    format!("{} refused AUTH: {e}", label),
                     "check $REDISCLI_AUTH (and --user-name for an ACL user)".into(),
                 )
             }
@@ -249,14 +307,14 @@ async fn follow(
         Ok(Reply::Error(e)) if e.starts_with("NOAUTH") => {
             return Link::Refused(
                 Exit::Invalid,
-                format!("{} needs a password: {e}", c.label),
+                format!("{} needs a password: {e}", label),
                 "set $REDISCLI_AUTH (and --user-name for an ACL user)".into(),
             )
         }
         Ok(Reply::Error(e)) => {
             return Link::Refused(
                 Exit::SyncRefused,
-                format!("{} refused REPLCONF: {e}", c.label),
+                format!("{} refused REPLCONF: {e}", label),
                 "the archiver is a replica: its user needs +replconf and +psync (ACL SETUSER NAME +psync +replconf +ping)".into(),
             )
         }
@@ -290,7 +348,7 @@ async fn follow(
         Err(e) if e.starts_with("the server refused PSYNC") => {
             return Link::Refused(
                 Exit::SyncRefused,
-                format!("{}: {e}", c.label),
+                format!("{}: {e}", label),
                 "the archiver is a replica: PSYNC must not be renamed, its ACL user needs +psync +replconf, and a replica of a replica needs a primary that allows it".into(),
             )
         }
@@ -304,7 +362,7 @@ async fn follow(
                     "archive",
                     &Line::Detail(format!(
                         "{} continues the chain under a new replication id {id} (a failover)",
-                        c.label
+                        label
                     )),
                 );
             }
@@ -329,20 +387,24 @@ async fn follow(
                     "archive",
                     &Line::Warn(format!(
                         "{} could not continue the chain of {} from offset {} (its backlog no longer holds it, or it restarted): a new base starts; nothing after {} is archived until it is stored (a gap)",
-                        c.label,
+                        label,
                         r.base,
                         r.offset,
                         kubectl_redis_core::store::names::rfc3339(r.to_s)
                     )),
                 );
             }
-            match store_base(ui, &mut conn, c, &replid, offset).await {
+            match store_base(ui, &mut conn, c, &label, &replid, offset).await {
                 Ok(name) => (Follower::new(&replid, offset, None, c.limits), name),
                 Err(e) => return Link::Dropped(e, false),
             }
         }
     };
-    stream(ui, &mut conn, c, &mut f, &base, sem, tx, stored).await
+    update(&c.state, |s| {
+        s.up = true;
+        s.received = f.received();
+    });
+    stream(ui, &mut conn, c, &label, &mut f, &base, sem, tx, stored).await
 }
 
 /// The snapshot after `+FULLRESYNC`, stored as an ordinary verified backup
@@ -351,6 +413,7 @@ async fn store_base(
     ui: &Ui,
     conn: &mut Conn,
     c: &Config,
+    label: &str,
     replid: &str,
     offset: u64,
 ) -> Result<String, String> {
@@ -375,7 +438,7 @@ async fn store_base(
             "archive",
             &Line::Step(format!(
                 "new base from {} (+FULLRESYNC {replid} {offset})",
-                c.label
+                label
             )),
         );
         let hint = crate::store::sink::SizeHint::default();
@@ -433,6 +496,11 @@ async fn store_base(
                         report.bytes
                     )),
                 );
+                update(&c.state, |s| {
+                    s.bases += 1;
+                    s.stored = offset;
+                    s.last_stored_unix = secs;
+                });
                 return Ok(name);
             }
             Err(kubectl_redis_core::backup::CommitError::Exists) => {
@@ -452,6 +520,7 @@ async fn stream(
     ui: &Ui,
     conn: &mut Conn,
     c: &Config,
+    label: &str,
     f: &mut Follower,
     base: &str,
     sem: &Arc<Semaphore>,
@@ -478,7 +547,7 @@ async fn stream(
         "archive",
         &Line::Detail(format!(
             "following {} at offset {} into {}",
-            c.label,
+            label,
             f.received(),
             c.repo.display()
         )),
@@ -524,23 +593,30 @@ async fn stream(
         match got {
             Got::Signal(n) => {
                 if let Some(s) = f.seal() {
-                    enqueue(sem, tx, c.spool_bytes, s, base).await;
+                    enqueue(&c.state, sem, tx, c.spool_bytes, s, base).await;
                 }
                 return Link::Stopped(n);
             }
             Got::Closed | Got::Err(_) => {
                 if let Some(s) = f.seal() {
-                    enqueue(sem, tx, c.spool_bytes, s, base).await;
+                    enqueue(&c.state, sem, tx, c.spool_bytes, s, base).await;
                 }
                 let why = match got {
                     Got::Err(e) => e,
-                    _ => format!("{} closed the replication link", c.label),
+                    _ => format!("{} closed the replication link", label),
                 };
                 return Link::Dropped(why, progressed);
             }
             Got::Bytes(n) => {
                 last_byte = std::time::Instant::now();
-                match f.feed(&buf[..n], now) {
+                let r = f.feed(&buf[..n], now);
+                update(&c.state, |s| {
+                    s.received = f.received();
+                    if f.open_bytes() > 0 {
+                        s.pending_since_ms.get_or_insert(now);
+                    }
+                });
+                match r {
                     Ok(events) => {
                         for e in events {
                             match e {
@@ -554,7 +630,7 @@ async fn stream(
                     }
                     Err(e) => {
                         if let Some(s) = f.seal() {
-                            enqueue(sem, tx, c.spool_bytes, s, base).await;
+                            enqueue(&c.state, sem, tx, c.spool_bytes, s, base).await;
                         }
                         return Link::Dropped(e.to_string(), progressed);
                     }
@@ -569,12 +645,12 @@ async fn stream(
             Got::Tick => {
                 if last_byte.elapsed() > idle_limit {
                     if let Some(s) = f.seal() {
-                        enqueue(sem, tx, c.spool_bytes, s, base).await;
+                        enqueue(&c.state, sem, tx, c.spool_bytes, s, base).await;
                     }
                     return Link::Dropped(
                         format!(
                             "{} sent nothing (not even a PING) for {} s",
-                            c.label,
+                            label,
                             idle_limit.as_secs()
                         ),
                         progressed,
@@ -583,7 +659,7 @@ async fn stream(
                 if now - last_seal >= c.heartbeat_ms {
                     if let Some(s) = f.heartbeat(now) {
                         last_seal = now;
-                        enqueue(sem, tx, c.spool_bytes, s, base).await;
+                        enqueue(&c.state, sem, tx, c.spool_bytes, s, base).await;
                     }
                 }
                 if let Err(e) = conn.send(&ack_bytes(acked(f, &stored))).await {
@@ -594,8 +670,40 @@ async fn stream(
         if f.due(now) {
             if let Some(s) = f.seal() {
                 last_seal = now;
-                enqueue(sem, tx, c.spool_bytes, s, base).await;
+                enqueue(&c.state, sem, tx, c.spool_bytes, s, base).await;
             }
+        }
+    }
+}
+
+/// Where to connect now: the URL, or the pod serving the primary (asked
+/// again each time, so a failover is followed).
+async fn resolve(
+    ui: &Ui,
+    c: &Config,
+) -> Result<(Endpoint, Option<kube::Api<k8s_openapi::api::core::v1::Pod>>), String> {
+    match &c.follow {
+        Follow::Url(u) => Ok((Endpoint::Url(u.clone()), None)),
+        Follow::Pods {
+            api,
+            selector,
+            pod,
+            container,
+            port,
+        } => {
+            let pods = crate::kube::pods::find_pods(ui, api, selector, pod.as_deref()).await?;
+            let t = kubectl_redis_core::kube::pods::select(
+                &pods,
+                &kubectl_redis_core::kube::pods::Wanted {
+                    pod: pod.as_deref(),
+                    container: container.as_deref(),
+                    port: *port,
+                },
+            )
+            .map_err(|e| {
+                format!("no primary to follow among the pods matching {selector}: {e:?}")
+            })?;
+            Ok((Endpoint::Pod(t), Some((**api).clone())))
         }
     }
 }
@@ -608,6 +716,7 @@ fn ack_bytes(offset: u64) -> Vec<u8> {
 /// stops meanwhile: the primary keeps the stream in its backlog, and drops
 /// the link if it waits too long).
 async fn enqueue(
+    state: &Shared,
     sem: &Arc<Semaphore>,
     tx: &mpsc::UnboundedSender<Job>,
     spool: usize,
@@ -616,6 +725,7 @@ async fn enqueue(
 ) {
     let want = s.bytes.len().clamp(1, spool) as u32;
     if sem.available_permits() < want as usize {
+        update(state, |s| s.spool_full = true);
         crate::ui::warning(&format!(
             "the spool ({} bytes) is full: the repository is slower than Redis or unreachable; reading stops until segments are stored",
             spool
@@ -624,6 +734,10 @@ async fn enqueue(
     let Ok(permit) = sem.clone().acquire_many_owned(want).await else {
         return;
     };
+    update(state, |st| {
+        st.spool_full = false;
+        st.spool_bytes = (spool - sem.available_permits()) as u64;
+    });
     let _ = tx.send(Job {
         sealed: s,
         base: base.to_string(),
@@ -638,38 +752,43 @@ async fn upload_loop(
     mut rx: mpsc::UnboundedReceiver<Job>,
     stored: watch::Sender<Option<(String, u64)>>,
     failed: watch::Sender<Option<String>>,
+    state: Shared,
 ) {
-    while let Some(job) = rx.recv().await {
+    while let Some(mut job) = rx.recv().await {
         if failed.borrow().is_some() {
             // After a failure nothing later is stored: no gap is hidden.
             continue;
         }
-        let info = &job.sealed.info;
+        let info = job.sealed.info.clone();
+        let plain_len = job.sealed.bytes.len() as u64;
         let sha = crate::store::rdbfile::hex(&Sha256::digest(&job.sealed.bytes));
         let name = pitr::segment_name(&archive, &job.base, info.first_offset, recipients.is_some());
-        let (data, enc) = match &recipients {
+        // One copy of the bytes at most: the plaintext moves into the
+        // upload, or is dropped once encrypted.
+        let (data, enc): (bytes::Bytes, _) = match &recipients {
             Some(r) => match encrypt(r, &job.sealed.bytes) {
                 Ok(d) => {
+                    job.sealed.bytes = Vec::new();
                     let s = crate::store::rdbfile::hex(&Sha256::digest(&d));
                     let e = pitr::Stored {
                         size: d.len() as u64,
                         sha256: s,
                         recipients: r.public.clone(),
                     };
-                    (d, Some(e))
+                    (d.into(), Some(e))
                 }
                 Err(e) => {
                     let _ = failed.send(Some(format!("encrypting a segment: {e}")));
                     continue;
                 }
             },
-            None => (job.sealed.bytes.clone(), None),
+            None => (std::mem::take(&mut job.sealed.bytes).into(), None),
         };
         let m = SegmentManifest {
             format: pitr::SEGMENT_FORMAT.into(),
             base: job.base.clone(),
             info: info.clone(),
-            size: job.sealed.bytes.len() as u64,
+            size: plain_len,
             sha256: sha.clone(),
             encrypted: enc,
         };
@@ -678,16 +797,23 @@ async fn upload_loop(
         let mname = pitr::segment_manifest_name(&name);
         let mut wait = Duration::from_secs(1);
         // Data first, then the manifest: a segment exists only with it.
-        // An encrypted retry differs byte for byte, so an existing data
-        // object without a manifest is replaced by checking the manifest.
+        // Data left by an attempt that died before its manifest (an
+        // encrypted retry differs byte for byte) is replaced; data that has
+        // a manifest is never touched.
+        let mbytes: bytes::Bytes = mbytes.into();
         let result = loop {
             let r: Result<Result<(), String>, crate::store::repo::Problem> = async {
                 match store::put_new(&repo, &name, data.clone()).await? {
-                    store::Wrote::New => {}
-                    store::Wrote::Existed { same } => {
-                        let has_manifest = store::get(&repo, &mname).await.is_ok();
-                        if !same && has_manifest {
-                            return Ok(Err(format!("{} already holds a different segment", name)));
+                    store::Wrote::New | store::Wrote::Existed { same: true } => {}
+                    store::Wrote::Existed { same: false } => {
+                        if store::get(&repo, &mname).await.is_ok() {
+                            return Ok(Err(format!("{name} already holds a different segment")));
+                        }
+                        store::delete(&repo, &name).await?;
+                        if let store::Wrote::Existed { .. } =
+                            store::put_new(&repo, &name, data.clone()).await?
+                        {
+                            return Ok(Err(format!("{name} is being written by someone else")));
                         }
                     }
                 }
@@ -702,6 +828,10 @@ async fn upload_loop(
             match r {
                 Ok(x) => break x,
                 Err(p) => {
+                    update(&state, |s| {
+                        s.errors += 1;
+                        s.last_error = p.message.clone();
+                    });
                     crate::ui::warning(&format!(
                         "storing segment {name}: {} (retrying in {} s; the spool holds what arrives meanwhile)",
                         p.message,
@@ -715,6 +845,15 @@ async fn upload_loop(
         match result {
             Ok(()) => {
                 let _ = stored.send(Some((job.base.clone(), info.last_offset)));
+                update(&state, |s| {
+                    s.stored = info.last_offset;
+                    s.segments += 1;
+                    s.last_stored_unix = info.last_ms.div_euclid(1000);
+                    s.spool_bytes = s.spool_bytes.saturating_sub(plain_len);
+                    if s.stored >= s.received {
+                        s.pending_since_ms = None;
+                    }
+                });
             }
             Err(e) => {
                 let _ = failed.send(Some(e));

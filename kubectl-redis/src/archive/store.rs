@@ -18,7 +18,7 @@ pub enum Wrote {
 }
 
 /// Writes `name` (a path under the repository) only if it is not there.
-pub async fn put_new(repo: &Repo, name: &str, bytes: Vec<u8>) -> Result<Wrote, Problem> {
+pub async fn put_new(repo: &Repo, name: &str, bytes: bytes::Bytes) -> Result<Wrote, Problem> {
     match repo {
         Repo::Local(dir) => {
             let dest = Path::new(dir).join(name);
@@ -46,7 +46,7 @@ pub async fn put_new(repo: &Repo, name: &str, bytes: Vec<u8>) -> Result<Wrote, P
             match r {
                 Ok(true) => Ok(Wrote::New),
                 Ok(false) => {
-                    let same = std::fs::read(&dest).is_ok_and(|old| old == bytes);
+                    let same = std::fs::read(&dest).is_ok_and(|old| old[..] == bytes[..]);
                     Ok(Wrote::Existed { same })
                 }
                 Err(e) => Err(Problem::new(
@@ -58,11 +58,25 @@ pub async fn put_new(repo: &Repo, name: &str, bytes: Vec<u8>) -> Result<Wrote, P
         Repo::Remote(r) => match r.put_new(name, bytes.clone()).await {
             Ok(()) => Ok(Wrote::New),
             Err(PutNew::Exists) => {
-                let same = get(repo, name).await.is_ok_and(|old| old == bytes);
+                let same = get(repo, name).await.is_ok_and(|old| old[..] == bytes[..]);
                 Ok(Wrote::Existed { same })
             }
             Err(PutNew::Failed(p)) => Err(p),
         },
+    }
+}
+
+/// Deletes `name` (absent is fine).
+pub async fn delete(repo: &Repo, name: &str) -> Result<(), Problem> {
+    match repo {
+        Repo::Local(dir) => match std::fs::remove_file(Path::new(dir).join(name)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Problem::new(
+                format!("removing {name}: {e}"),
+                "check the directory's permissions",
+            )),
+            _ => Ok(()),
+        },
+        Repo::Remote(r) => r.delete(name).await,
     }
 }
 

@@ -4,9 +4,9 @@
 //! chain's recovery window, the gaps between chains, segments that do not
 //! continue their chain.
 
-use crate::archive::run::{self, Ack, Config, End};
+use crate::archive::run::{self, Ack, Config, End, Follow};
 use crate::archive::store;
-use crate::args::{Output, TlsArgs};
+use crate::args::{KubeArgs, Output, TargetArgs, TlsArgs};
 use crate::store::repo::Repo;
 use crate::ui::Ui;
 use clap::{Args, Subcommand};
@@ -39,18 +39,47 @@ pub enum ArchiveCommand {
     Run(Box<RunArgs>),
     /// Show the archives in a repository: recovery windows, gaps, broken segments
     Status(StatusArgs),
+    /// Deploy the archiver next to Redis: a Deployment of the plugin's image with least RBAC
+    #[command(after_help = START_HELP)]
+    Start(Box<StartArgs>),
+    /// Remove what `archive start` created (the archive in the repository stays)
+    Stop(StopArgs),
 }
+
+pub const START_HELP: &str = "The Deployment runs `kubectl redis archive run` with the same flags, 1 replica, \
+Recreate (never two archivers of one archive). Its Role may find the Redis pods, port-forward \
+to them and read the Secrets it names (the Redis password, the pod's TLS files) by name: \
+nothing else. Storage credentials come from --repo-credentials-from-secret (as environment \
+variables), never literal values. Its metrics are on port 9121 of the Service of its name.\n\n\
+Examples:\n  kubectl redis archive start -n prod --repo s3://backups/prod --repo-credentials-from-secret backup-s3 --apply\n  \
+kubectl redis archive start -n prod --repo s3://backups/prod > archiver.yaml\n  kubectl redis archive stop -n prod";
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// The Redis primary to follow: redis://HOST:PORT or rediss://HOST:PORT (the password
-    /// from $REDISCLI_AUTH, never the URL)
-    #[arg(long, value_name = "URL")]
-    pub url: String,
+    /// Follow a server by address: redis://HOST:PORT or rediss://HOST:PORT (the password from
+    /// $REDISCLI_AUTH, never the URL) [default: the primary among the pods, as `backup` finds it]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["selector", "pod"])]
+    pub url: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Password Secret (NAME/KEY) [default: the Redis container's own, read through the API]
+    #[arg(long, value_name = "NAME/KEY", conflicts_with = "url")]
+    pub password_from_secret: Option<String>,
+    #[command(flatten)]
+    pub common: Common,
+    /// Serve Prometheus metrics on this port (GET /metrics)
+    #[arg(long, value_name = "PORT")]
+    pub metrics_port: Option<u16>,
+}
+
+/// The flags `archive run` and `archive start` share.
+#[derive(Args, Debug, Clone)]
+pub struct Common {
     /// Where bases and segments go: a directory or s3://, gs://, az:// URL
     #[arg(long, value_name = "REPO")]
     pub repo: String,
-    /// The archive's name in the repository (pitr/NAME/) [default: from the URL's host and port]
+    /// The archive's name in the repository (pitr/NAME/) [default: NAMESPACE-WORKLOAD, or the
+    /// URL's host and port]
     #[arg(long, value_name = "NAME")]
     pub archive: Option<String>,
     /// Close a segment once it holds this much (e.g. 16MiB)
@@ -76,12 +105,48 @@ pub struct RunArgs {
     /// Store plaintext in object storage
     #[arg(long, conflicts_with_all = ["encrypt_to", "encrypt_to_file"])]
     pub no_encrypt: bool,
-    /// An ACL user for the archiver (it needs +psync +replconf +ping; the password from
-    /// $REDISCLI_AUTH)
+    /// An ACL user for the archiver (it needs +psync +replconf +ping +info)
     #[arg(long, value_name = "NAME")]
     pub user_name: Option<String>,
     #[command(flatten)]
     pub tls: TlsArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct StartArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub common: Common,
+    /// Password Secret (NAME/KEY) [default: the Redis container's own, read through the API]
+    #[arg(long, value_name = "NAME/KEY")]
+    pub password_from_secret: Option<String>,
+    /// A Secret whose keys become the archiver's environment: storage credentials
+    /// (AWS_ACCESS_KEY_ID, AZURE_STORAGE_ACCOUNT_KEY, ...)
+    #[arg(long, value_name = "NAME")]
+    pub repo_credentials_from_secret: Option<String>,
+    /// Annotations for its ServiceAccount (workload identity), KEY=VALUE; repeatable
+    #[arg(long = "service-account-annotation", value_name = "KEY=VALUE")]
+    pub sa_annotations: Vec<String>,
+    /// The plugin's image [default: the image of this version]
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// The objects' name
+    #[arg(long, value_name = "NAME", default_value = "kubectl-redis-archiver")]
+    pub name: String,
+    /// Apply to the cluster (server-side apply) instead of printing
+    #[arg(long)]
+    pub apply: bool,
+    /// Print only, even with cluster access
+    #[arg(long, conflicts_with = "apply")]
+    pub dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct StopArgs {
+    /// The objects' name (as given to `archive start`)
+    #[arg(long, value_name = "NAME", default_value = "kubectl-redis-archiver")]
+    pub name: String,
 }
 
 #[derive(Args, Debug)]
@@ -97,29 +162,112 @@ pub struct StatusArgs {
     pub output: Output,
 }
 
-pub async fn run(ui: &Ui, args: ArchiveArgs) -> Exit {
+pub async fn run(ui: &Ui, kube: &KubeArgs, args: ArchiveArgs) -> Exit {
     match args.command {
-        ArchiveCommand::Run(a) => run_archiver(ui, *a).await,
+        ArchiveCommand::Run(a) => run_archiver(ui, kube, *a).await,
         ArchiveCommand::Status(a) => status(ui, a).await,
+        ArchiveCommand::Start(a) => start(ui, kube, *a).await,
+        ArchiveCommand::Stop(a) => stop(ui, kube, a).await,
     }
 }
 
-async fn run_archiver(ui: &Ui, args: RunArgs) -> Exit {
-    let (host, port) = match crate::redis::parse_url(&args.url).and_then(|(host, port)| {
-        crate::redis::allow_hosts(kubectl_redis_core::topo::hosts::Allowed::new(&host, &[])?);
-        Ok((host, port))
-    }) {
-        Ok(x) => x,
-        Err(e) => {
-            ui.error(
-                &e,
-                Some("use redis://HOST:PORT; give a password with $REDISCLI_AUTH"),
-            );
-            return Exit::Invalid;
+async fn run_archiver(ui: &Ui, kube: &KubeArgs, args: RunArgs) -> Exit {
+    let c = &args.common;
+    // By address, or the primary among pods (found again at every
+    // connection, so a failover is followed).
+    let (follow, label, default_archive, k) = match &args.url {
+        Some(url) => {
+            let (host, port) = match crate::redis::parse_url(url).and_then(|(host, port)| {
+                crate::redis::allow_hosts(kubectl_redis_core::topo::hosts::Allowed::new(
+                    &host,
+                    &[],
+                )?);
+                Ok((host, port))
+            }) {
+                Ok(x) => x,
+                Err(e) => {
+                    ui.error(
+                        &e,
+                        Some("use redis://HOST:PORT; give a password with $REDISCLI_AUTH"),
+                    );
+                    return Exit::Invalid;
+                }
+            };
+            let scheme = if crate::redis::url_tls(url) {
+                "rediss"
+            } else {
+                "redis"
+            };
+            (
+                Follow::Url(kubectl_redis_core::backup::Url {
+                    host: host.clone(),
+                    port,
+                }),
+                format!("{scheme}://{host}:{port}"),
+                pitr::archive_name(&format!("{host}-{port}")),
+                None,
+            )
+        }
+        None => {
+            let Some(k) = crate::kube::connect_or_report(ui, kube, None).await else {
+                return Exit::Error;
+            };
+            let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
+                kube::Api::namespaced(k.client.clone(), &k.namespace);
+            let selector = crate::env::selector(args.target.selector.clone());
+            let pods =
+                match crate::kube::pods::find_pods(ui, &api, &selector, args.target.pod.as_deref())
+                    .await
+                {
+                    Ok(p) => p,
+                    Err(e) => {
+                        ui.error(&format!("cannot list pods in {}: {e}", k.namespace), None);
+                        return Exit::Error;
+                    }
+                };
+            let t = match kubectl_redis_core::kube::pods::select(&pods, &args.target.wanted()) {
+                Ok(t) => t,
+                Err(e) => {
+                    ui.error(
+                        &format!(
+                            "no Redis primary to follow in {} ({selector}): {e:?}",
+                            k.namespace
+                        ),
+                        Some("name it with --pod, or choose pods with -l"),
+                    );
+                    return Exit::Invalid;
+                }
+            };
+            let owner = pods
+                .iter()
+                .find(|p| p.name == t.pod)
+                .map(|p| p.owner.clone())
+                .unwrap_or_default();
+            let workload = owner
+                .split_once('/')
+                .map(|(_, n)| n.to_string())
+                .unwrap_or(t.pod.clone());
+            let name = pitr::archive_name(&format!("{}-{workload}", k.namespace));
+            (
+                Follow::Pods {
+                    api: Box::new(api),
+                    selector,
+                    pod: args.target.pod.clone(),
+                    container: args.target.container.clone(),
+                    port: args.target.redis_port,
+                },
+                format!("{}/{workload}", k.namespace),
+                name,
+                Some((k, t)),
+            )
         }
     };
-    if let Err(e) =
-        crate::redis::tls::setup(&args.tls, crate::redis::url_tls(&args.url), None).await
+    if let Err(e) = crate::redis::tls::setup(
+        &c.tls,
+        args.url.as_deref().is_some_and(crate::redis::url_tls),
+        k.as_ref().map(|(k, _)| k),
+    )
+    .await
     {
         ui.error(
             &e,
@@ -127,14 +275,42 @@ async fn run_archiver(ui: &Ui, args: RunArgs) -> Exit {
         );
         return Exit::Invalid;
     }
-    let auth = match crate::redis::auth::explicit(None, "", None, args.user_name.clone()).await {
+    let mut auth = match crate::redis::auth::explicit(
+        k.as_ref().map(|(k, _)| &k.client),
+        k.as_ref()
+            .map(|(k, _)| k.namespace.as_str())
+            .unwrap_or_default(),
+        args.password_from_secret.as_deref(),
+        c.user_name.clone(),
+    )
+    .await
+    {
         Ok(a) => a,
         Err(e) => {
             ui.error(&e, None);
             return Exit::Invalid;
         }
     };
-    let repo = match Repo::open(&args.repo) {
+    if let (Some((k, t)), None) = (&k, &auth.password) {
+        let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
+            kube::Api::namespaced(k.client.clone(), &k.namespace);
+        match crate::redis::pod_password(k, &api, &t.pod, &t.container).await {
+            Ok(Some((pw, from))) => {
+                ui.note(&format!("password: {from}"));
+                auth.password = Some(pw);
+                auth.source = Some(from);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                ui.error(
+                    &format!("reading the Redis container's password: {e}"),
+                    Some("give --password-from-secret NAME/KEY"),
+                );
+                return Exit::Invalid;
+            }
+        }
+    }
+    let repo = match Repo::open(&c.repo) {
         Ok(r) => r,
         Err(p) => {
             ui.error(&p.message, Some(&p.hint));
@@ -143,9 +319,9 @@ async fn run_archiver(ui: &Ui, args: RunArgs) -> Exit {
     };
     let recipients = match crate::commands::backup::recipients_for(
         &repo,
-        &args.encrypt_to,
-        &args.encrypt_to_file,
-        args.no_encrypt,
+        &c.encrypt_to,
+        &c.encrypt_to_file,
+        c.no_encrypt,
     )
     .await
     {
@@ -155,10 +331,7 @@ async fn run_archiver(ui: &Ui, args: RunArgs) -> Exit {
             return exit;
         }
     };
-    let archive = args
-        .archive
-        .clone()
-        .unwrap_or_else(|| pitr::archive_name(&format!("{host}-{port}")));
+    let archive = c.archive.clone().unwrap_or(default_archive);
     if archive.is_empty() || archive != pitr::archive_name(&archive) {
         ui.error(
             &format!("--archive {archive:?}: use letters, digits, '-', '.' and '_'"),
@@ -166,44 +339,43 @@ async fn run_archiver(ui: &Ui, args: RunArgs) -> Exit {
         );
         return Exit::Invalid;
     }
-    let scheme = if crate::redis::url_tls(&args.url) {
-        "rediss"
-    } else {
-        "redis"
-    };
-    let label = format!("{scheme}://{host}:{port}");
     let limits = pitr::stream::Limits {
-        bytes: usize::try_from(args.segment_size)
-            .unwrap_or(usize::MAX)
-            .max(1),
-        interval_ms: i64::try_from(args.segment_interval.as_millis())
+        bytes: usize::try_from(c.segment_size).unwrap_or(usize::MAX).max(1),
+        interval_ms: i64::try_from(c.segment_interval.as_millis())
             .unwrap_or(i64::MAX)
             .max(1),
     };
+    let source = kubectl_redis_core::store::manifest::Source {
+        context: k.as_ref().and_then(|(k, _)| k.context.clone()),
+        namespace: k.as_ref().map(|(k, _)| k.namespace.clone()),
+        url: args.url.as_ref().map(|_| label.clone()),
+        ..Default::default()
+    };
+    let state: crate::archive::run::Shared = Default::default();
+    if let Some(port) = args.metrics_port {
+        if let Err(e) = crate::archive::metrics::serve(port, state.clone(), archive.clone()).await {
+            ui.error(&e, Some("choose a free port"));
+            return Exit::Invalid;
+        }
+    }
     let config = Config {
-        endpoint: kubectl_redis_core::backup::Endpoint::Url(kubectl_redis_core::backup::Url {
-            host,
-            port,
-        }),
-        source: kubectl_redis_core::store::manifest::Source {
-            url: Some(label.clone()),
-            role: Some("primary".into()),
-            ..Default::default()
-        },
+        follow,
+        source,
         label,
         repo,
         recipients: recipients.map(std::sync::Arc::new),
         archive: archive.clone(),
         limits,
-        spool_bytes: usize::try_from(args.spool_size)
+        spool_bytes: usize::try_from(c.spool_size)
             .unwrap_or(usize::MAX)
             .clamp(1 << 20, u32::MAX as usize),
-        ack: if args.ack == "received" {
+        ack: if c.ack == "received" {
             Ack::Received
         } else {
             Ack::Stored
         },
         heartbeat_ms: limits.interval_ms.saturating_mul(6),
+        state,
     };
     ui.line(
         "archive",
@@ -223,6 +395,200 @@ async fn run_archiver(ui: &Ui, args: RunArgs) -> Exit {
         End::Failed(exit, m, hint) => {
             ui.error(&m, Some(&hint));
             exit
+        }
+    }
+}
+
+/// `archive start`: the Deployment, its RBAC and Service, printed or
+/// applied.
+async fn start(ui: &Ui, kube: &KubeArgs, args: StartArgs) -> Exit {
+    use kubectl_redis_core::ops::archive::{manifests, Spec};
+    let c = &args.common;
+    let mut sa_annotations = Vec::new();
+    for a in &args.sa_annotations {
+        match a.split_once('=') {
+            Some((k, v)) if !k.is_empty() => sa_annotations.push((k.to_string(), v.to_string())),
+            _ => {
+                ui.error(
+                    &format!("--service-account-annotation {a}: expected KEY=VALUE"),
+                    None,
+                );
+                return Exit::Invalid;
+            }
+        }
+    }
+    if !crate::store::repo::is_remote(&c.repo) {
+        ui.error(
+            &format!(
+                "--repo {}: the archiver runs in a pod; its repository must be object storage",
+                c.repo
+            ),
+            Some("use s3://, gs:// or az:// (a directory is for `archive run` on this machine)"),
+        );
+        return Exit::Invalid;
+    }
+    let k = if args.dry_run {
+        None
+    } else {
+        match crate::kube::connect(kube).await {
+            Ok(k) => Some(k),
+            Err(_) if !args.apply => None,
+            Err(e) => {
+                ui.error(&e.message, Some(&e.hint));
+                return Exit::Error;
+            }
+        }
+    };
+    let namespace = k
+        .as_ref()
+        .map(|k| k.namespace.clone())
+        .or_else(|| kube.namespace.clone())
+        .unwrap_or_else(|| "default".into());
+    let mut run_args: Vec<String> = vec![
+        "-n".into(),
+        namespace.clone(),
+        "--repo".into(),
+        c.repo.clone(),
+    ];
+    let mut opt = |flag: &str, v: Option<String>| {
+        if let Some(v) = v {
+            run_args.extend([flag.to_string(), v]);
+        }
+    };
+    opt("--selector", args.target.selector.clone());
+    opt("--pod", args.target.pod.clone());
+    opt("--container", args.target.container.clone());
+    opt(
+        "--redis-port",
+        args.target.redis_port.map(|p| p.to_string()),
+    );
+    opt("--password-from-secret", args.password_from_secret.clone());
+    opt("--archive", c.archive.clone());
+    opt("--user-name", c.user_name.clone());
+    opt("--tls-server-name", c.tls.tls_server_name.clone());
+    run_args.extend([
+        "--segment-size".into(),
+        c.segment_size.to_string(),
+        "--segment-interval".into(),
+        format!("{}ms", c.segment_interval.as_millis()),
+        "--spool-size".into(),
+        c.spool_size.to_string(),
+        "--ack".into(),
+        c.ack.clone(),
+    ]);
+    for r in &c.encrypt_to {
+        run_args.extend(["--encrypt-to".into(), r.clone()]);
+    }
+    if c.no_encrypt {
+        run_args.push("--no-encrypt".into());
+    }
+    if c.tls.tls {
+        run_args.push("--tls".into());
+    }
+    if !c.encrypt_to_file.is_empty() || c.tls.cacert.is_some() || c.tls.cert.is_some() {
+        ui.error(
+            "files on this machine do not reach the archiver's pod",
+            Some("give recipients with --encrypt-to (or `repo init`), and TLS files with --tls-from-secret"),
+        );
+        return Exit::Invalid;
+    }
+    let mut secret_names: Vec<String> = args
+        .password_from_secret
+        .as_deref()
+        .and_then(|r| r.split_once('/'))
+        .map(|(n, _)| vec![n.to_string()])
+        .unwrap_or_default();
+    let mut services = c.tls.tls_from_secret.is_some() && c.tls.tls_server_name.is_none();
+    if let Some(k) = &k {
+        let selector = crate::env::selector(args.target.selector.clone());
+        match crate::commands::schedule::narrowing(
+            &k.client,
+            &namespace,
+            &selector,
+            args.target.pod.as_deref(),
+            c.tls.tls_from_secret.is_some(),
+        )
+        .await
+        {
+            Ok((_, secrets, tls)) => {
+                secret_names.extend(secrets);
+                services |= tls && c.tls.tls_server_name.is_none();
+            }
+            Err(e) => ui.note(&format!("note: could not list the Redis pods ({e}): the Role reads no Secret but those named by flags")),
+        }
+    }
+    secret_names.sort();
+    secret_names.dedup();
+    let spec = Spec {
+        namespace: namespace.clone(),
+        name: args.name.clone(),
+        image: args
+            .image
+            .clone()
+            .unwrap_or_else(crate::commands::schedule::default_image),
+        run_args,
+        env_secret: args.repo_credentials_from_secret.clone(),
+        secret_names,
+        services,
+        sa_annotations,
+        tls_secret: c.tls.tls_from_secret.clone(),
+    };
+    let docs = manifests(&spec);
+    match (&k, args.apply) {
+        (Some(k), true) => {
+            if let Err(e) = crate::commands::schedule::apply_all(&k.client, &namespace, &docs).await
+            {
+                ui.error(
+                    &e,
+                    Some("applying needs create/patch on serviceaccounts, roles, rolebindings, deployments and services"),
+                );
+                return Exit::Error;
+            }
+            ui.note(&format!(
+                "archiver started in {namespace}; follow it with `kubectl -n {namespace} logs deploy/{}` and `kubectl redis archive status --repo {}`",
+                args.name, c.repo
+            ));
+        }
+        _ => print!("{}", kubectl_redis_core::ops::schedule::yaml(&docs)),
+    }
+    Exit::Ok
+}
+
+/// `archive stop`: removes what `archive start` created.
+async fn stop(ui: &Ui, kube: &KubeArgs, args: StopArgs) -> Exit {
+    let Some(k) = crate::kube::connect_or_report(ui, kube, None).await else {
+        return Exit::Error;
+    };
+    let spec = kubectl_redis_core::ops::archive::Spec {
+        namespace: k.namespace.clone(),
+        name: args.name.clone(),
+        image: String::new(),
+        run_args: Vec::new(),
+        env_secret: None,
+        secret_names: Vec::new(),
+        services: false,
+        sa_annotations: Vec::new(),
+        tls_secret: None,
+    };
+    let docs = kubectl_redis_core::ops::archive::manifests(&spec);
+    match crate::commands::schedule::delete_all(&k.client, &k.namespace, &docs).await {
+        Ok(gone) if gone.is_empty() => {
+            ui.note(&format!(
+                "no archiver named {} in {}",
+                args.name, k.namespace
+            ));
+            Exit::Ok
+        }
+        Ok(gone) => {
+            for g in gone {
+                println!("{g} deleted");
+            }
+            ui.note("the archive in the repository stays; `archive status --repo ...` shows it");
+            Exit::Ok
+        }
+        Err(e) => {
+            ui.error(&e, Some("deleting needs delete on those kinds"));
+            Exit::Error
         }
     }
 }

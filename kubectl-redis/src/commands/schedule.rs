@@ -414,43 +414,12 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
         }
         return Exit::Ok;
     };
-    for d in &docs {
-        let (Some(av), Some(kind), Some(name)) = (
-            d["apiVersion"].as_str(),
-            d["kind"].as_str(),
-            d["metadata"]["name"].as_str(),
-        ) else {
-            continue;
-        };
-        let (group, version) = av.split_once('/').unwrap_or(("", av));
-        let gvk = GroupVersionKind::gvk(group, version, kind);
-        let plural = match kind {
-            "ServiceAccount" => "serviceaccounts",
-            "Role" => "roles",
-            "RoleBinding" => "rolebindings",
-            "PrometheusRule" => "prometheusrules",
-            _ => "cronjobs",
-        };
-        let ar = ApiResource::from_gvk_with_plural(&gvk, plural);
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &ar);
-        let obj: DynamicObject = match serde_json::from_value(d.clone()) {
-            Ok(o) => o,
-            Err(e) => {
-                ui.error(&format!("internal error building {kind}: {e}"), None);
-                return Exit::Error;
-            }
-        };
-        let pp = PatchParams::apply("kubectl-redis").force();
-        match api.patch(name, &pp, &Patch::Apply(&obj)).await {
-            Ok(_) => println!("{}/{name} applied", kind.to_ascii_lowercase()),
-            Err(e) => {
-                ui.error(
-                    &format!("cannot apply {kind} {name} in {namespace}: {}", crate::kube::api_error(e)),
-                    Some("applying needs create/patch on serviceaccounts, roles, rolebindings and cronjobs; or print it and apply with kubectl"),
-                );
-                return Exit::Error;
-            }
-        }
+    if let Err(e) = apply_all(&client, &namespace, &docs).await {
+        ui.error(
+            &e,
+            Some("applying needs create/patch on serviceaccounts, roles, rolebindings and cronjobs; or print it and apply with kubectl"),
+        );
+        return Exit::Error;
     }
     ui.note(&format!(
         "scheduled: {} in namespace {namespace}; run one now with `kubectl -n {namespace} create job --from=cronjob/{} {}-now`",
@@ -459,9 +428,92 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
     Exit::Ok
 }
 
+/// The API of a manifest's kind in `ns`, and its name.
+fn api_of(
+    client: &kube::Client,
+    ns: &str,
+    d: &serde_json::Value,
+) -> Option<(Api<DynamicObject>, String, String)> {
+    let (Some(av), Some(kind), Some(name)) = (
+        d["apiVersion"].as_str(),
+        d["kind"].as_str(),
+        d["metadata"]["name"].as_str(),
+    ) else {
+        return None;
+    };
+    let (group, version) = av.split_once('/').unwrap_or(("", av));
+    let gvk = GroupVersionKind::gvk(group, version, kind);
+    let plural = match kind {
+        "ServiceAccount" => "serviceaccounts",
+        "Role" => "roles",
+        "RoleBinding" => "rolebindings",
+        "PrometheusRule" => "prometheusrules",
+        "Deployment" => "deployments",
+        "Service" => "services",
+        _ => "cronjobs",
+    };
+    let ar = ApiResource::from_gvk_with_plural(&gvk, plural);
+    Some((
+        Api::namespaced_with(client.clone(), ns, &ar),
+        kind.to_string(),
+        name.to_string(),
+    ))
+}
+
+/// Server-side applies `docs` in `ns`, in order, saying each.
+pub async fn apply_all(
+    client: &kube::Client,
+    ns: &str,
+    docs: &[serde_json::Value],
+) -> Result<(), String> {
+    for d in docs {
+        let Some((api, kind, name)) = api_of(client, ns, d) else {
+            continue;
+        };
+        let obj: DynamicObject = serde_json::from_value(d.clone())
+            .map_err(|e| format!("internal error building {kind}: {e}"))?;
+        let pp = PatchParams::apply("kubectl-redis").force();
+        match api.patch(&name, &pp, &Patch::Apply(&obj)).await {
+            Ok(_) => println!("{}/{name} applied", kind.to_ascii_lowercase()),
+            Err(e) => {
+                return Err(format!(
+                    "cannot apply {kind} {name} in {ns}: {}",
+                    crate::kube::api_error(e)
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Deletes `docs` from `ns`, in reverse order (absent ones are fine).
+pub async fn delete_all(
+    client: &kube::Client,
+    ns: &str,
+    docs: &[serde_json::Value],
+) -> Result<Vec<String>, String> {
+    let mut gone = Vec::new();
+    for d in docs.iter().rev() {
+        let Some((api, kind, name)) = api_of(client, ns, d) else {
+            continue;
+        };
+        match api.delete(&name, &Default::default()).await {
+            Ok(_) => gone.push(format!("{}/{name}", kind.to_ascii_lowercase())),
+            Err(kube::Error::Api(ae)) if ae.code == 404 => {}
+            Err(e) => {
+                return Err(format!(
+                    "cannot delete {kind} {name} in {ns}: {}",
+                    crate::kube::api_error(e)
+                ))
+            }
+        }
+    }
+    Ok(gone)
+}
+
 /// The lock Leases of the pods `selector` matches in `ns` (each pod's
 /// workload's; a Redis Cluster's is among them) and their password Secrets.
-async fn narrowing(
+pub(crate) async fn narrowing(
     client: &kube::Client,
     ns: &str,
     selector: &str,

@@ -64,23 +64,21 @@ impl Conn {
         self.reply().await
     }
 
-    /// Sends `commands` (whole RESP commands) while reading their replies,
-    /// both at once: the server is never waited on between commands. The
-    /// count of replies, or the first error reply with the command's index.
-    pub async fn pipeline(&mut self, commands: &[&[u8]]) -> Result<u64, (usize, String)> {
-        let n = commands.len();
+    /// Sends the batches of whole RESP commands `batches` delivers (`n`
+    /// commands in all) while reading their replies, both at once: the
+    /// server is never waited on. The count of replies, or the index of the
+    /// first error reply with its words.
+    pub async fn pipeline(
+        &mut self,
+        mut batches: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+        n: usize,
+    ) -> Result<u64, (usize, String)> {
         let leftover = std::mem::take(&mut self.buf);
         let (mut rd, mut wr) = tokio::io::split(&mut self.io);
         let write = async {
-            let mut batch = Vec::with_capacity(256 << 10);
-            for c in commands {
-                batch.extend_from_slice(c);
-                if batch.len() >= 256 << 10 {
-                    wr.write_all(&batch).await?;
-                    batch.clear();
-                }
+            while let Some(b) = batches.recv().await {
+                wr.write_all(&b).await?;
             }
-            wr.write_all(&batch).await?;
             wr.flush().await
         };
         let read = async {

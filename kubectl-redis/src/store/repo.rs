@@ -563,14 +563,14 @@ impl Remote {
     }
 
     /// Writes a small object only if `name` does not exist yet.
-    pub async fn put_new(&self, name: &str, bytes: Vec<u8>) -> Result<(), PutNew> {
+    pub async fn put_new(&self, name: &str, bytes: impl Into<bytes::Bytes>) -> Result<(), PutNew> {
         let opts = PutOptions {
             mode: PutMode::Create,
             ..Default::default()
         };
         match self
             .store
-            .put_opts(&self.path(name), PutPayload::from(bytes), opts)
+            .put_opts(&self.path(name), PutPayload::from(bytes.into()), opts)
             .await
         {
             Ok(_) => Ok(()),
