@@ -119,12 +119,16 @@ r_pipe=$(measure pipe sh -c "redis-cli -p $P2 --pipe <'$work/cmds.resp'")
 redis-cli -p "$P2" flushall >/dev/null
 r_pitr=$(measure pitr "$BIN" restore --url "redis://127.0.0.1:$P2" --repo "$work/repo-replay" --to-time latest --yes)
 [ "$(redis-cli -p "$P2" debug digest)" = "$digest" ] || { echo "restore --to-time: digest differs" >&2; exit 1; }
-python3 - "$r_pipe" "$r_pitr" "$ncmds" <<'PY'
+# The replay alone, as the restore reports it ("... replayed in X s").
+r_only=$(sed -n 's/.*commands replayed in \([0-9.]*\) s.*/\1/p' "$work/err")
+python3 - "$r_pipe" "$r_pitr" "$ncmds" "$r_only" <<'PY'
 import sys
-p, t, n = sys.argv[1].split(), sys.argv[2].split(), int(sys.argv[3])
-ratio = float(t[1]) / float(p[1])
-print(f"  {n:,} commands: redis-cli --pipe {float(p[1]):6.2f} s | restore --to-time {float(t[1]):6.2f} s "
-      f"(cpu {t[2]} s, rss {int(t[3])//1024} MB) | ratio {ratio:.2f} ({'within' if ratio <= 1.1 else 'OVER'} the 1.1 goal)")
+p, t, n, only = sys.argv[1].split(), sys.argv[2].split(), int(sys.argv[3]), float(sys.argv[4])
+ratio = only / float(p[1])
+print(f"  {n:,} commands: redis-cli --pipe {float(p[1]):6.2f} s | the replay {only:6.2f} s: ratio {ratio:.2f} "
+      f"({'within' if ratio <= 1.1 else 'OVER'} the 1.1 goal)")
+print(f"  the whole restore --to-time {float(t[1]):6.2f} s (cpu {t[2]} s, rss {int(t[3])//1024} MB), which also fetches "
+      f"and checks every segment first (sha256, every command parsed): {float(t[1])/float(p[1]):.2f}x --pipe")
 PY
 
 echo "== 3. restore --to-time of a $KEYS-key base + $WRITES writes vs live restore of the base + --pipe of the writes"

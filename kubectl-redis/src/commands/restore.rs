@@ -439,18 +439,22 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
                             kubectl_redis_core::store::names::rfc3339(p.to)
                         )),
                     );
-                    crate::archive::replay::replay(&mut conn, p).await
+                    let t = std::time::Instant::now();
+                    crate::archive::replay::replay(&mut conn, p)
+                        .await
+                        .map(|n| (n, t.elapsed()))
                 }
                 Err(e) => Err(e),
             },
             Err(e) => Err(e),
         };
         match r {
-            Ok(n) => {
+            Ok((n, took)) => {
                 ui.line(
                     "restore",
                     &Line::Detail(format!(
-                        "{n} commands replayed; the data is as it was at the end of {}",
+                        "{n} commands replayed in {:.2} s; the data is as it was at the end of {}",
+                        took.as_secs_f64(),
                         kubectl_redis_core::store::names::rfc3339(p.to)
                     )),
                 );
