@@ -4627,3 +4627,287 @@ fn sentinel_over_tls_is_asked_without_flags() {
     assert_eq!(schema_checked("backup", &stdout)["keys"], 1, "{stdout}");
     remove_namespace(ns);
 }
+
+/// The archiver as `archive start` deploys it, from the plugin's image, with
+/// its own least RBAC and the storage credentials from a Secret: it follows
+/// Redis through the API, is killed mid-stream (its pod deleted) and the
+/// new pod continues the chain; `WAIT 1` means "archived"; `backup --from
+/// replica` never takes it for a replica; after `archive stop` and a bad
+/// deploy's FLUSHALL, `restore --to-time` gives back exactly the digest
+/// recorded at that second.
+#[test]
+fn archive_deployment_restores_to_a_second() {
+    let up = Command::new(repo().join("scripts/stores.sh"))
+        .arg("up")
+        .status()
+        .expect("scripts/stores.sh up");
+    assert!(up.success());
+    let s = Scene::new("pitr", 6457, "redis", &["--enable-debug-command", "yes"]);
+    let image = "kubectl-redis/kubectl-redis:e2e";
+    let status = Command::new(repo().join("scripts/cluster.sh"))
+        .args(["plugin-image", bin().to_str().expect("utf8"), image])
+        .status()
+        .expect("cluster.sh plugin-image");
+    assert!(status.success());
+    let keys = tempfile::tempdir().expect("tempdir");
+    let (id, public) = age_key(keys.path(), "id.txt");
+    kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "create",
+        "secret",
+        "generic",
+        "archive-s3",
+        "--from-literal=AWS_ACCESS_KEY_ID=test",
+        "--from-literal=AWS_SECRET_ACCESS_KEY=test",
+        "--from-literal=AWS_ENDPOINT_URL=http://127.0.0.1:19000",
+        "--from-literal=AWS_REGION=us-east-1",
+    ]);
+    let url = format!("s3://backups/pitr-{}", std::process::id());
+    let (code, out, err) = run(plugin(&[
+        "archive",
+        "start",
+        "-n",
+        &s.ns,
+        "--image",
+        image,
+        "--repo",
+        &url,
+        "--encrypt-to",
+        &public,
+        "--segment-interval",
+        "1s",
+        "--repo-credentials-from-secret",
+        "archive-s3",
+        "--apply",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    for kind in [
+        "serviceaccount",
+        "role",
+        "rolebinding",
+        "deployment",
+        "service",
+    ] {
+        assert!(
+            out.contains(&format!("{kind}/kubectl-redis-archiver applied")),
+            "{out}"
+        );
+    }
+    let rules = kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "get",
+        "role",
+        "kubectl-redis-archiver",
+        "-o",
+        "jsonpath={.rules}",
+    ]);
+    assert!(
+        !rules.contains("pods/exec") && !rules.contains("secrets"),
+        "{rules}"
+    );
+    // As run_cronjob_now: this cluster's pods use the host's network.
+    let admin = std::fs::read_to_string(kubeconfig()).expect("kubeconfig");
+    let server = admin
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: https://"))
+        .expect("server");
+    let (h, p) = server.rsplit_once(':').expect("host:port");
+    let pod = "/spec/template/spec";
+    let patch = format!(
+        r#"[{{"op":"add","path":"{pod}/hostNetwork","value":true}},
+{{"op":"add","path":"{pod}/containers/0/imagePullPolicy","value":"Never"}},
+{{"op":"add","path":"{pod}/containers/0/env/-","value":{{"name":"KUBERNETES_SERVICE_HOST","value":"{h}"}}}},
+{{"op":"add","path":"{pod}/containers/0/env/-","value":{{"name":"KUBERNETES_SERVICE_PORT","value":"{p}"}}}}]"#
+    );
+    kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "patch",
+        "deployment",
+        "kubectl-redis-archiver",
+        "--type=json",
+        "-p",
+        &patch,
+    ]);
+    let logs = || {
+        String::from_utf8_lossy(
+            &kubectl(&["-n", &s.ns, "logs", "deploy/kubectl-redis-archiver"]).stdout,
+        )
+        .into_owned()
+    };
+    wait_until(180, "the archiver's pod to follow Redis", || {
+        logs().contains("following pod redis-")
+    });
+    assert!(logs().contains("new base from"), "{}", logs());
+    let load = |round: &str, n: usize| {
+        let cmds: Vec<Vec<String>> = (0..n)
+            .flat_map(|i| {
+                [
+                    vec!["SET".to_string(), format!("k:{i}"), format!("{round}-{i}")],
+                    vec!["INCR".to_string(), "counter".to_string()],
+                ]
+            })
+            .chain([vec![
+                "WAIT".to_string(),
+                "1".to_string(),
+                "20000".to_string(),
+            ]])
+            .collect();
+        let refs: Vec<Vec<&str>> = cmds
+            .iter()
+            .map(|c| c.iter().map(String::as_str).collect())
+            .collect();
+        let refs: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
+        let replies = resp_all(s.port, &refs);
+        assert_eq!(
+            replies.last().map(String::as_str),
+            Some(":1"),
+            "WAIT 1 after {round}"
+        );
+    };
+    load("one", 200);
+    let d1 = digest_of("DEBUG DIGEST", &resp(s.port, &["DEBUG", "DIGEST"]));
+    let t1 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let now_s = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs()
+    };
+    wait_until(3, "the next second", || now_s() > t1);
+    // Not a replica to back up from.
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let (code, _, err) = run(plugin(&[
+        "backup",
+        "-n",
+        &s.ns,
+        "--from",
+        "replica",
+        "--out-dir",
+        out_dir.path().to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 2, "the archiver is no replica to back up from: {err}");
+    assert!(
+        err.contains("no Running and Ready pod known as a replica"),
+        "{err}"
+    );
+    let (code, out, err) = run(plugin(&[
+        "backup",
+        "-n",
+        &s.ns,
+        "--from",
+        "auto",
+        "--out-dir",
+        out_dir.path().to_str().expect("utf8"),
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let b = schema_checked("backup", &out);
+    assert!(
+        b["source"]["pod"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("redis-")),
+        "{out}"
+    );
+    assert_eq!(
+        b["source"]["role"],
+        serde_json::Value::Null,
+        "read from the primary: {out}"
+    );
+    // The archiver's pod killed mid-stream: the next continues the chain.
+    resp(s.port, &["SET", "in-flight", "1"]);
+    kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "delete",
+        "pod",
+        "-l",
+        "app.kubernetes.io/component=archiver",
+        "--wait=false",
+    ]);
+    wait_until(180, "a new archiver to continue the chain", || {
+        logs().contains("(+CONTINUE)")
+    });
+    load("two", 100);
+    // Its metrics, on the port its Service names.
+    let metrics = {
+        let mut c = TcpStream::connect(("127.0.0.1", 9121)).expect("metrics port");
+        c.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").expect("get");
+        let mut body = String::new();
+        c.read_to_string(&mut body).expect("read");
+        body
+    };
+    assert!(metrics.contains("kubectl_redis_archive_up{"), "{metrics}");
+    assert!(
+        metrics.contains("kubectl_redis_archive_segments_stored"),
+        "{metrics}"
+    );
+    // A bad deploy.
+    assert_eq!(
+        resp_all(s.port, &[&["FLUSHALL"], &["WAIT", "1", "20000"]])[1],
+        ":1"
+    );
+    let (code, out, err) = run(plugin(&["archive", "stop", "-n", &s.ns]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("deployment/kubectl-redis-archiver deleted"),
+        "{out}"
+    );
+
+    let (code, out, err) = run(plugin_s3(&[
+        "archive", "status", "--repo", &url, "-o", "json",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let st = schema_checked("archive-status", &out);
+    assert_eq!(
+        st["archives"][0]["windows"].as_array().map(Vec::len),
+        Some(1),
+        "{out}"
+    );
+    assert_eq!(
+        st["archives"][0]["broken"],
+        serde_json::json!([]),
+        "no gap, no duplicate across the kill: {out}"
+    );
+    let when = String::from_utf8_lossy(
+        &Command::new("date")
+            .args(["-u", "-d", &format!("@{t1}"), "+%Y-%m-%dT%H:%M:%SZ"])
+            .output()
+            .expect("date")
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    let (code, out, err) = run(plugin_s3(&[
+        "restore",
+        "-n",
+        &s.ns,
+        "--repo",
+        &url,
+        "--to-time",
+        &when,
+        "--identity",
+        id.to_str().expect("utf8"),
+        "--keep-writers",
+        "--yes",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let r = schema_checked("restore", &out);
+    assert_eq!(r["point_in_time"]["to"], when.as_str(), "{out}");
+    wait_until(60, "Redis to answer after the restore", || {
+        resp(s.port, &["PING"]) == "PONG"
+    });
+    assert_eq!(
+        digest_of("DEBUG DIGEST", &resp(s.port, &["DEBUG", "DIGEST"])),
+        d1,
+        "the data at {when}"
+    );
+}

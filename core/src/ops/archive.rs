@@ -72,7 +72,7 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
         "image": s.image,
         "args": args,
         "env": [{"name": "NO_COLOR", "value": "1"}],
-        "ports": [{"name": "metrics", "containerPort": METRICS_PORT}],
+        "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
         "securityContext": {
             "runAsNonRoot": true,
@@ -142,7 +142,7 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
         }),
         json!({
             "apiVersion": "v1", "kind": "Service", "metadata": meta,
-            "spec": {"selector": labels, "ports": [{"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics"}]}
+            "spec": {"selector": labels, "ports": [{"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"}]}
         }),
     ]
 }

@@ -583,6 +583,43 @@ async fn stop(ui: &Ui, kube: &KubeArgs, args: StopArgs) -> Exit {
             for g in gone {
                 println!("{g} deleted");
             }
+            // Stopped means its pod is gone (it stores what it received
+            // whole first): its replication link is closed.
+            let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
+                kube::Api::namespaced(k.client.clone(), &k.namespace);
+            let sel = format!(
+                "app.kubernetes.io/component=archiver,app.kubernetes.io/instance={}",
+                args.name
+            );
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+            loop {
+                match pods
+                    .list(&kube::api::ListParams::default().labels(&sel))
+                    .await
+                {
+                    Ok(l) if l.items.is_empty() => break,
+                    Ok(_) if std::time::Instant::now() < deadline => {
+                        tokio::time::sleep(std::time::Duration::from_millis(500)).await
+                    }
+                    Ok(l) => {
+                        ui.warn(&format!(
+                            "the archiver's pod {} is still terminating after 90 s",
+                            l.items
+                                .first()
+                                .and_then(|p| p.metadata.name.clone())
+                                .unwrap_or_default()
+                        ));
+                        break;
+                    }
+                    Err(e) => {
+                        ui.warn(&format!(
+                            "cannot see whether the archiver's pod is gone: {}",
+                            crate::kube::api_error(e)
+                        ));
+                        break;
+                    }
+                }
+            }
             ui.note("the archive in the repository stays; `archive status --repo ...` shows it");
             Exit::Ok
         }

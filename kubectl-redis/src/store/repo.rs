@@ -471,9 +471,13 @@ impl Remote {
             })
     }
 
-    /// The object path of `name` in this repository.
+    /// The object path of `name` in this repository (`a/b` is two levels,
+    /// as the archive's `pitr/...` names are; never one part with an
+    /// encoded slash).
     pub fn path(&self, name: &str) -> OPath {
-        self.prefix.clone().join(name)
+        name.split('/')
+            .filter(|p| !p.is_empty())
+            .fold(self.prefix.clone(), |p, part| p.join(part))
     }
 
     /// `URL/NAME`.

@@ -467,7 +467,8 @@ impl Restore {
             // Every write so far acknowledged by the replicas, or a deadline.
             let (n, ms) = (
                 self.replicas.to_string(),
-                self.plan.restart_timeout_ms.min(60_000).to_string(),
+                // Well inside the shell's 60 s stall timeout for one reply.
+                self.plan.restart_timeout_ms.min(30_000).to_string(),
             );
             return self.redis(Step::WaitReplicas, &["WAIT", &n, &ms], out);
         }
