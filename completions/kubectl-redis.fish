@@ -442,23 +442,30 @@ never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -s V -l version -d 'Print version'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status help" -l context -d 'The kubeconfig context to use' -r
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status help" -l cluster -d 'The kubeconfig cluster to use' -r
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status help" -l user -d 'The kubeconfig user to use' -r
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status help" -s n -l namespace -d 'Namespace (default: $NS, then the context\'s namespace, then "default")' -r
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status help" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status start stop help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status start stop help" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status start stop help" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status start stop help" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status start stop help" -s n -l namespace -d 'Namespace (default: $NS, then the context\'s namespace, then "default")' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status start stop help" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status help" -s v -l verbose -d 'Print each step of the state machine to stderr'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status help" -s h -l help -d 'Print help'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status help" -s V -l version -d 'Print version'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status help" -f -a "run" -d 'Follow a Redis and archive its writes, in the foreground, until SIGTERM or Ctrl-C'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status help" -f -a "status" -d 'Show the archives in a repository: recovery windows, gaps, broken segments'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l url -d 'The Redis primary to follow: redis://HOST:PORT or rediss://HOST:PORT (the password from $REDISCLI_AUTH, never the URL)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status start stop help" -s v -l verbose -d 'Print each step of the state machine to stderr'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status start stop help" -s h -l help -d 'Print help'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status start stop help" -s V -l version -d 'Print version'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status start stop help" -f -a "run" -d 'Follow a Redis and archive its writes, in the foreground, until SIGTERM or Ctrl-C'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status start stop help" -f -a "status" -d 'Show the archives in a repository: recovery windows, gaps, broken segments'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status start stop help" -f -a "start" -d 'Deploy the archiver next to Redis: a Deployment of the plugin\'s image with least RBAC'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status start stop help" -f -a "stop" -d 'Remove what `archive start` created (the archive in the repository stays)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and not __fish_seen_subcommand_from run status start stop help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l url -d 'Follow a server by address: redis://HOST:PORT or rediss://HOST:PORT (the password from $REDISCLI_AUTH, never the URL) [default: the primary among the pods, as `backup` finds it]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -s l -l selector -d 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l pod -d 'Use this pod instead of searching by label' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -s c -l container -d 'Container running Redis (default: the pod\'s default container, else one named redis)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l redis-port -d 'Port redis-cli connects to inside the pod (default: the container port named redis, else 6379)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l password-from-secret -d 'Password Secret (NAME/KEY) [default: the Redis container\'s own, read through the API]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l repo -d 'Where bases and segments go: a directory or s3://, gs://, az:// URL' -r
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l archive -d 'The archive\'s name in the repository (pitr/NAME/) [default: from the URL\'s host and port]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l archive -d 'The archive\'s name in the repository (pitr/NAME/) [default: NAMESPACE-WORKLOAD, or the URL\'s host and port]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l segment-size -d 'Close a segment once it holds this much (e.g. 16MiB)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l segment-interval -d 'Close a segment once its first write is this old: the most a crash can lose of what Redis already acknowledged to its clients, and how late `WAIT 1` returns' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l spool-size -d 'Segments waiting for the repository (in memory); when full, reading stops' -r
@@ -466,12 +473,14 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and
 received\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l encrypt-to -d 'Encrypt to these age recipients [default: the repository\'s, from `repo init`]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l encrypt-to-file -d 'Recipients from a file (one per line)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l user-name -d 'An ACL user for the archiver (it needs +psync +replconf +ping +info)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l cacert -d 'CA certificate(s) that signed the server\'s certificate (PEM) [default: the CA file the pod\'s TLS options name, read from its Secret; with --url, the system\'s CAs]' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l cert -d 'Client certificate for mutual TLS (PEM; with --key) [default: for a pod that asks for one, the pod\'s own certificate from its Secret]' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l key -d 'The client certificate\'s private key (a PEM file; a file others can read is warned about)' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l tls-server-name -d 'The name the server\'s certificate must carry [default: --url\'s host; for a pod, its DNS names and those of the Services selecting it, never localhost]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l tls-from-secret -d 'A kubernetes.io/tls Secret (as cert-manager writes): ca.crt checks the server, tls.crt and tls.key are the client\'s certificate' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l tls-from-dir -d 'Such a Secret mounted as a directory (ca.crt, tls.crt, tls.key as files): what a scheduled Job is given, so it needs no access to the Secret through the API' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l metrics-port -d 'Serve Prometheus metrics on this port (GET /metrics)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from run" -l cluster -d 'The kubeconfig cluster to use' -r
@@ -501,8 +510,63 @@ never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -s l -l selector -d 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l pod -d 'Use this pod instead of searching by label' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -s c -l container -d 'Container running Redis (default: the pod\'s default container, else one named redis)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l redis-port -d 'Port redis-cli connects to inside the pod (default: the container port named redis, else 6379)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l repo -d 'Where bases and segments go: a directory or s3://, gs://, az:// URL' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l archive -d 'The archive\'s name in the repository (pitr/NAME/) [default: NAMESPACE-WORKLOAD, or the URL\'s host and port]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l segment-size -d 'Close a segment once it holds this much (e.g. 16MiB)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l segment-interval -d 'Close a segment once its first write is this old: the most a crash can lose of what Redis already acknowledged to its clients, and how late `WAIT 1` returns' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l spool-size -d 'Segments waiting for the repository (in memory); when full, reading stops' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l ack -d 'What REPLCONF ACK reports: `stored` (only what the repository holds) or `received` (for servers whose min-replicas-to-write would otherwise wait on the repository)' -r -f -a "stored\t''
+received\t''"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l encrypt-to -d 'Encrypt to these age recipients [default: the repository\'s, from `repo init`]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l encrypt-to-file -d 'Recipients from a file (one per line)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l user-name -d 'An ACL user for the archiver (it needs +psync +replconf +ping +info)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l cacert -d 'CA certificate(s) that signed the server\'s certificate (PEM) [default: the CA file the pod\'s TLS options name, read from its Secret; with --url, the system\'s CAs]' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l cert -d 'Client certificate for mutual TLS (PEM; with --key) [default: for a pod that asks for one, the pod\'s own certificate from its Secret]' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l key -d 'The client certificate\'s private key (a PEM file; a file others can read is warned about)' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l tls-server-name -d 'The name the server\'s certificate must carry [default: --url\'s host; for a pod, its DNS names and those of the Services selecting it, never localhost]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l tls-from-secret -d 'A kubernetes.io/tls Secret (as cert-manager writes): ca.crt checks the server, tls.crt and tls.key are the client\'s certificate' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l tls-from-dir -d 'Such a Secret mounted as a directory (ca.crt, tls.crt, tls.key as files): what a scheduled Job is given, so it needs no access to the Secret through the API' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l password-from-secret -d 'Password Secret (NAME/KEY) [default: the Redis container\'s own, read through the API]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l repo-credentials-from-secret -d 'A Secret whose keys become the archiver\'s environment: storage credentials (AWS_ACCESS_KEY_ID, AZURE_STORAGE_ACCOUNT_KEY, ...)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l service-account-annotation -d 'Annotations for its ServiceAccount (workload identity), KEY=VALUE; repeatable' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l image -d 'The plugin\'s image [default: the image of this version]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l name -d 'The objects\' name' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -s n -l namespace -d 'Namespace (default: $NS, then the context\'s namespace, then "default")' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l no-encrypt -d 'Store plaintext in object storage'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l tls -d 'Connect with TLS. Implied by rediss:// and by every other TLS flag; a pod whose spec says TLS (REDIS_TLS_ENABLED, --tls-port, a port named tls) needs no flag'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l insecure-skip-verify -d 'Do not check the server\'s certificate at all (anyone in the path can read the password and the data; a warning is printed)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l apply -d 'Apply to the cluster (server-side apply) instead of printing'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -l dry-run -d 'Print only, even with cluster access'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -s v -l verbose -d 'Print each step of the state machine to stderr'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -s h -l help -d 'Print help'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from start" -s V -l version -d 'Print version'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from stop" -l name -d 'The objects\' name (as given to `archive start`)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from stop" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from stop" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from stop" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from stop" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from stop" -s n -l namespace -d 'Namespace (default: $NS, then the context\'s namespace, then "default")' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from stop" -l color -d 'When to use colour (NO_COLOR is honoured with auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from stop" -s v -l verbose -d 'Print each step of the state machine to stderr'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from stop" -s h -l help -d 'Print help'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from stop" -s V -l version -d 'Print version'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from help" -f -a "run" -d 'Follow a Redis and archive its writes, in the foreground, until SIGTERM or Ctrl-C'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show the archives in a repository: recovery windows, gaps, broken segments'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from help" -f -a "start" -d 'Deploy the archiver next to Redis: a Deployment of the plugin\'s image with least RBAC'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from help" -f -a "stop" -d 'Remove what `archive start` created (the archive in the repository stays)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand archive; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand completion" -l context -d 'The kubeconfig context to use' -r
@@ -535,3 +599,5 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and __
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "show" -d 'Print the repository\'s settings'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "run" -d 'Follow a Redis and archive its writes, in the foreground, until SIGTERM or Ctrl-C'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "status" -d 'Show the archives in a repository: recovery windows, gaps, broken segments'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "start" -d 'Deploy the archiver next to Redis: a Deployment of the plugin\'s image with least RBAC'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "stop" -d 'Remove what `archive start` created (the archive in the repository stays)'

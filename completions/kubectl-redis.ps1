@@ -567,25 +567,36 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Follow a Redis and archive its writes, in the foreground, until SIGTERM or Ctrl-C')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the archives in a repository: recovery windows, gaps, broken segments')
+            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Deploy the archiver next to Redis: a Deployment of the plugin''s image with least RBAC')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Remove what `archive start` created (the archive in the repository stays)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'kubectl-redis;archive;run' {
-            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The Redis primary to follow: redis://HOST:PORT or rediss://HOST:PORT (the password from $REDISCLI_AUTH, never the URL)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Follow a server by address: redis://HOST:PORT or rediss://HOST:PORT (the password from $REDISCLI_AUTH, never the URL) [default: the primary among the pods, as `backup` finds it]')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]')
+            [CompletionResult]::new('--selector', '--selector', [CompletionResultType]::ParameterName, 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]')
+            [CompletionResult]::new('--pod', '--pod', [CompletionResultType]::ParameterName, 'Use this pod instead of searching by label')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Container running Redis (default: the pod''s default container, else one named redis)')
+            [CompletionResult]::new('--container', '--container', [CompletionResultType]::ParameterName, 'Container running Redis (default: the pod''s default container, else one named redis)')
+            [CompletionResult]::new('--redis-port', '--redis-port', [CompletionResultType]::ParameterName, 'Port redis-cli connects to inside the pod (default: the container port named redis, else 6379)')
+            [CompletionResult]::new('--password-from-secret', '--password-from-secret', [CompletionResultType]::ParameterName, 'Password Secret (NAME/KEY) [default: the Redis container''s own, read through the API]')
             [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Where bases and segments go: a directory or s3://, gs://, az:// URL')
-            [CompletionResult]::new('--archive', '--archive', [CompletionResultType]::ParameterName, 'The archive''s name in the repository (pitr/NAME/) [default: from the URL''s host and port]')
+            [CompletionResult]::new('--archive', '--archive', [CompletionResultType]::ParameterName, 'The archive''s name in the repository (pitr/NAME/) [default: NAMESPACE-WORKLOAD, or the URL''s host and port]')
             [CompletionResult]::new('--segment-size', '--segment-size', [CompletionResultType]::ParameterName, 'Close a segment once it holds this much (e.g. 16MiB)')
             [CompletionResult]::new('--segment-interval', '--segment-interval', [CompletionResultType]::ParameterName, 'Close a segment once its first write is this old: the most a crash can lose of what Redis already acknowledged to its clients, and how late `WAIT 1` returns')
             [CompletionResult]::new('--spool-size', '--spool-size', [CompletionResultType]::ParameterName, 'Segments waiting for the repository (in memory); when full, reading stops')
             [CompletionResult]::new('--ack', '--ack', [CompletionResultType]::ParameterName, 'What REPLCONF ACK reports: `stored` (only what the repository holds) or `received` (for servers whose min-replicas-to-write would otherwise wait on the repository)')
             [CompletionResult]::new('--encrypt-to', '--encrypt-to', [CompletionResultType]::ParameterName, 'Encrypt to these age recipients [default: the repository''s, from `repo init`]')
             [CompletionResult]::new('--encrypt-to-file', '--encrypt-to-file', [CompletionResultType]::ParameterName, 'Recipients from a file (one per line)')
+            [CompletionResult]::new('--user-name', '--user-name', [CompletionResultType]::ParameterName, 'An ACL user for the archiver (it needs +psync +replconf +ping +info)')
             [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'CA certificate(s) that signed the server''s certificate (PEM) [default: the CA file the pod''s TLS options name, read from its Secret; with --url, the system''s CAs]')
             [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate for mutual TLS (PEM; with --key) [default: for a pod that asks for one, the pod''s own certificate from its Secret]')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The client certificate''s private key (a PEM file; a file others can read is warned about)')
             [CompletionResult]::new('--tls-server-name', '--tls-server-name', [CompletionResultType]::ParameterName, 'The name the server''s certificate must carry [default: --url''s host; for a pod, its DNS names and those of the Services selecting it, never localhost]')
             [CompletionResult]::new('--tls-from-secret', '--tls-from-secret', [CompletionResultType]::ParameterName, 'A kubernetes.io/tls Secret (as cert-manager writes): ca.crt checks the server, tls.crt and tls.key are the client''s certificate')
             [CompletionResult]::new('--tls-from-dir', '--tls-from-dir', [CompletionResultType]::ParameterName, 'Such a Secret mounted as a directory (ca.crt, tls.crt, tls.key as files): what a scheduled Job is given, so it needs no access to the Secret through the API')
+            [CompletionResult]::new('--metrics-port', '--metrics-port', [CompletionResultType]::ParameterName, 'Serve Prometheus metrics on this port (GET /metrics)')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The kubeconfig cluster to use')
@@ -624,9 +635,75 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'kubectl-redis;archive;start' {
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]')
+            [CompletionResult]::new('--selector', '--selector', [CompletionResultType]::ParameterName, 'Label selector of the Redis pod [env: APP_LABEL] [default: app=redis]')
+            [CompletionResult]::new('--pod', '--pod', [CompletionResultType]::ParameterName, 'Use this pod instead of searching by label')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Container running Redis (default: the pod''s default container, else one named redis)')
+            [CompletionResult]::new('--container', '--container', [CompletionResultType]::ParameterName, 'Container running Redis (default: the pod''s default container, else one named redis)')
+            [CompletionResult]::new('--redis-port', '--redis-port', [CompletionResultType]::ParameterName, 'Port redis-cli connects to inside the pod (default: the container port named redis, else 6379)')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Where bases and segments go: a directory or s3://, gs://, az:// URL')
+            [CompletionResult]::new('--archive', '--archive', [CompletionResultType]::ParameterName, 'The archive''s name in the repository (pitr/NAME/) [default: NAMESPACE-WORKLOAD, or the URL''s host and port]')
+            [CompletionResult]::new('--segment-size', '--segment-size', [CompletionResultType]::ParameterName, 'Close a segment once it holds this much (e.g. 16MiB)')
+            [CompletionResult]::new('--segment-interval', '--segment-interval', [CompletionResultType]::ParameterName, 'Close a segment once its first write is this old: the most a crash can lose of what Redis already acknowledged to its clients, and how late `WAIT 1` returns')
+            [CompletionResult]::new('--spool-size', '--spool-size', [CompletionResultType]::ParameterName, 'Segments waiting for the repository (in memory); when full, reading stops')
+            [CompletionResult]::new('--ack', '--ack', [CompletionResultType]::ParameterName, 'What REPLCONF ACK reports: `stored` (only what the repository holds) or `received` (for servers whose min-replicas-to-write would otherwise wait on the repository)')
+            [CompletionResult]::new('--encrypt-to', '--encrypt-to', [CompletionResultType]::ParameterName, 'Encrypt to these age recipients [default: the repository''s, from `repo init`]')
+            [CompletionResult]::new('--encrypt-to-file', '--encrypt-to-file', [CompletionResultType]::ParameterName, 'Recipients from a file (one per line)')
+            [CompletionResult]::new('--user-name', '--user-name', [CompletionResultType]::ParameterName, 'An ACL user for the archiver (it needs +psync +replconf +ping +info)')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'CA certificate(s) that signed the server''s certificate (PEM) [default: the CA file the pod''s TLS options name, read from its Secret; with --url, the system''s CAs]')
+            [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate for mutual TLS (PEM; with --key) [default: for a pod that asks for one, the pod''s own certificate from its Secret]')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The client certificate''s private key (a PEM file; a file others can read is warned about)')
+            [CompletionResult]::new('--tls-server-name', '--tls-server-name', [CompletionResultType]::ParameterName, 'The name the server''s certificate must carry [default: --url''s host; for a pod, its DNS names and those of the Services selecting it, never localhost]')
+            [CompletionResult]::new('--tls-from-secret', '--tls-from-secret', [CompletionResultType]::ParameterName, 'A kubernetes.io/tls Secret (as cert-manager writes): ca.crt checks the server, tls.crt and tls.key are the client''s certificate')
+            [CompletionResult]::new('--tls-from-dir', '--tls-from-dir', [CompletionResultType]::ParameterName, 'Such a Secret mounted as a directory (ca.crt, tls.crt, tls.key as files): what a scheduled Job is given, so it needs no access to the Secret through the API')
+            [CompletionResult]::new('--password-from-secret', '--password-from-secret', [CompletionResultType]::ParameterName, 'Password Secret (NAME/KEY) [default: the Redis container''s own, read through the API]')
+            [CompletionResult]::new('--repo-credentials-from-secret', '--repo-credentials-from-secret', [CompletionResultType]::ParameterName, 'A Secret whose keys become the archiver''s environment: storage credentials (AWS_ACCESS_KEY_ID, AZURE_STORAGE_ACCOUNT_KEY, ...)')
+            [CompletionResult]::new('--service-account-annotation', '--service-account-annotation', [CompletionResultType]::ParameterName, 'Annotations for its ServiceAccount (workload identity), KEY=VALUE; repeatable')
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'The plugin''s image [default: the image of this version]')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'The objects'' name')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The kubeconfig cluster to use')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The kubeconfig user to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured with auto)')
+            [CompletionResult]::new('--no-encrypt', '--no-encrypt', [CompletionResultType]::ParameterName, 'Store plaintext in object storage')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Connect with TLS. Implied by rediss:// and by every other TLS flag; a pod whose spec says TLS (REDIS_TLS_ENABLED, --tls-port, a port named tls) needs no flag')
+            [CompletionResult]::new('--insecure-skip-verify', '--insecure-skip-verify', [CompletionResultType]::ParameterName, 'Do not check the server''s certificate at all (anyone in the path can read the password and the data; a warning is printed)')
+            [CompletionResult]::new('--apply', '--apply', [CompletionResultType]::ParameterName, 'Apply to the cluster (server-side apply) instead of printing')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print only, even with cluster access')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-redis;archive;stop' {
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'The objects'' name (as given to `archive start`)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The kubeconfig cluster to use')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The kubeconfig user to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace (default: $NS, then the context''s namespace, then "default")')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured with auto)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print each step of the state machine to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'kubectl-redis;archive;help' {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Follow a Redis and archive its writes, in the foreground, until SIGTERM or Ctrl-C')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the archives in a repository: recovery windows, gaps, broken segments')
+            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Deploy the archiver next to Redis: a Deployment of the plugin''s image with least RBAC')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Remove what `archive start` created (the archive in the repository stays)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -634,6 +711,12 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             break
         }
         'kubectl-redis;archive;help;status' {
+            break
+        }
+        'kubectl-redis;archive;help;start' {
+            break
+        }
+        'kubectl-redis;archive;help;stop' {
             break
         }
         'kubectl-redis;archive;help;help' {
@@ -724,12 +807,20 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
         'kubectl-redis;help;archive' {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Follow a Redis and archive its writes, in the foreground, until SIGTERM or Ctrl-C')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the archives in a repository: recovery windows, gaps, broken segments')
+            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Deploy the archiver next to Redis: a Deployment of the plugin''s image with least RBAC')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Remove what `archive start` created (the archive in the repository stays)')
             break
         }
         'kubectl-redis;help;archive;run' {
             break
         }
         'kubectl-redis;help;archive;status' {
+            break
+        }
+        'kubectl-redis;help;archive;start' {
+            break
+        }
+        'kubectl-redis;help;archive;stop' {
             break
         }
         'kubectl-redis;help;completion' {

@@ -3324,17 +3324,15 @@ fn chart_shaped_deployments_are_found() {
 }
 
 /// Three pods shaped like the Bitnami chart with Sentinel (`-node`
-/// StatefulSets, a `redis` and a `sentinel` container in each, no role
-/// labels): Sentinel names the primary, `status` shows its view, a backup
-/// reads a replica, a swap is refused before any change, auto restores
-/// live, and after a forced `SENTINEL FAILOVER` the new primary still
-/// holds the backup's data, and the plugin follows it.
-#[test]
-fn sentinel_names_the_primary_and_a_failover_keeps_the_restore() {
-    let ns = "e2e-sentinel";
+/// StatefulSets `s-redis-node-{a,b,c}`, a `redis` and a `sentinel`
+/// container in each, no role labels) in namespace `ns`: Redis on `base`,
+/// `base + 1`, `base + 2` (the first the primary), each Sentinel on its
+/// Redis port + 20000, master name `mymaster`. Returns once the replicas
+/// are linked and Sentinel knows them.
+fn sentinel_trio(ns: &str, base: u16) {
     remove_namespace(ns);
     let img = format!("{}:{}", REDIS_IMAGE.0, REDIS_IMAGE.1);
-    let nodes = [("a", 6501u16), ("b", 6502), ("c", 6503)];
+    let nodes = [("a", base), ("b", base + 1), ("c", base + 2)];
     let mut items = vec![format!(
         r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}}"#
     )];
@@ -3343,13 +3341,13 @@ fn sentinel_names_the_primary_and_a_failover_keeps_the_restore() {
         let replicaof = if n == "a" {
             String::new()
         } else {
-            " --replicaof 127.0.0.1 6501".into()
+            format!(" --replicaof 127.0.0.1 {base}")
         };
         let redis = format!(
-            r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","exec redis-server --port {port} --bind 127.0.0.1 --save ''{replicaof}"],"ports":[{{"name":"redis","containerPort":{port}}}],"readinessProbe":"PROBE"}}"#
+            r#"{{"name":"redis","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","exec redis-server --port {port} --bind 127.0.0.1 --save '' --enable-debug-command yes{replicaof}"],"ports":[{{"name":"redis","containerPort":{port}}}],"readinessProbe":"PROBE"}}"#
         );
         let conf = format!(
-            "port {sport}\\nbind 127.0.0.1\\nsentinel monitor mymaster 127.0.0.1 6501 2\\nsentinel down-after-milliseconds mymaster 5000\\nsentinel failover-timeout mymaster 20000\\n"
+            "port {sport}\\nbind 127.0.0.1\\nsentinel monitor mymaster 127.0.0.1 {base} 2\\nsentinel down-after-milliseconds mymaster 5000\\nsentinel failover-timeout mymaster 20000\\n"
         );
         let sentinel = format!(
             r#"{{"name":"sentinel","image":"{img}","imagePullPolicy":"Never","command":["sh","-c","printf '{conf}' > /conf/sentinel.conf && exec redis-server /conf/sentinel.conf --sentinel"],"ports":[{{"name":"redis-sentinel","containerPort":{sport}}}],"volumeMounts":[{{"name":"conf","mountPath":"/conf"}}]}}"#
@@ -3377,17 +3375,28 @@ fn sentinel_names_the_primary_and_a_failover_keeps_the_restore() {
             "--timeout=120s",
         ]);
     }
+    let sentinel = base + 20000;
     wait_until(60, "both replicas to be linked", || {
-        resp(6501, &["INFO", "replication"]).contains("connected_slaves:2")
+        resp(base, &["INFO", "replication"]).contains("connected_slaves:2")
     });
     wait_until(60, "the three Sentinels to know each other", || {
-        TcpStream::connect(("127.0.0.1", 26501)).is_ok()
-            && resp(26501, &["SENTINEL", "CKQUORUM", "mymaster"]).starts_with("OK 3 usable")
+        TcpStream::connect(("127.0.0.1", sentinel)).is_ok()
+            && resp(sentinel, &["SENTINEL", "CKQUORUM", "mymaster"]).starts_with("OK 3 usable")
     });
     // Sentinel learns replicas from the primary's INFO, every 10 s.
     wait_until(60, "Sentinel to know both replicas", || {
-        resp(26501, &["SENTINEL", "REPLICAS", "mymaster"]) == "*2"
+        resp(sentinel, &["SENTINEL", "REPLICAS", "mymaster"]) == "*2"
     });
+}
+
+/// The Sentinel trio ([`sentinel_trio`]): Sentinel names the primary, `status` shows its view, a backup
+/// reads a replica, a swap is refused before any change, auto restores
+/// live, and after a forced `SENTINEL FAILOVER` the new primary still
+/// holds the backup's data, and the plugin follows it.
+#[test]
+fn sentinel_names_the_primary_and_a_failover_keeps_the_restore() {
+    let ns = "e2e-sentinel";
+    sentinel_trio(ns, 6501);
     for i in 0..200 {
         resp(6501, &["SET", &format!("k{i}"), &format!("v{i}")]);
     }
@@ -4910,4 +4919,209 @@ fn archive_deployment_restores_to_a_second() {
         d1,
         "the data at {when}"
     );
+}
+
+/// The archiver follows a Sentinel failover: it finds the primary as
+/// `backup` does (Sentinel's answer) and, when Sentinel promotes a replica,
+/// follows the new primary without anyone's help, and a restore to a second
+/// after the failover gives exactly the data of that second. Whether the
+/// chain continues (`+CONTINUE` on the old id, kept by the new primary as
+/// its second one) depends on the old primary: it keeps streaming
+/// (Sentinel's own hello messages) after the promotion, and an archiver
+/// that stored those bytes is ahead of the new primary, which then answers
+/// `+FULLRESYNC`: a new base, with the gap listed. Sentinel never takes the
+/// archiver for a replica.
+#[test]
+fn archive_follows_a_sentinel_failover() {
+    let ns = "e2e-archive-sentinel";
+    let base = 6511u16;
+    sentinel_trio(ns, base);
+    let sentinel = base + 20000;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo_dir = tmp.path().join("repo");
+    let log = tmp.path().join("archiver.log");
+    let mut child = plugin(&[
+        "archive",
+        "run",
+        "-n",
+        ns,
+        "-l",
+        "app.kubernetes.io/name=redis",
+        "--repo",
+        repo_dir.to_str().expect("utf8"),
+        "--segment-interval",
+        "1s",
+    ])
+    .stderr(std::fs::File::create(&log).expect("log"))
+    .spawn()
+    .expect("start the archiver");
+    // Killed however the test ends.
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Kill(child);
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_until(120, "the archiver to follow the primary", || {
+        read().contains("following pod s-redis-node-a-0")
+    });
+    // Every write below acknowledged by both replicas and the archiver.
+    let load = |port: u16, round: &str, want: &str| {
+        let mut cmds: Vec<Vec<String>> = (0..100)
+            .map(|i| vec!["SET".into(), format!("{round}:{i}"), "v".into()])
+            .collect();
+        cmds.push(vec!["INCR".into(), "counter".into()]);
+        cmds.push(vec!["WAIT".into(), want.into(), "9000".into()]);
+        let refs: Vec<Vec<&str>> = cmds
+            .iter()
+            .map(|c| c.iter().map(String::as_str).collect())
+            .collect();
+        let refs: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
+        let r = resp_all(port, &refs);
+        assert_eq!(
+            r.last().map(String::as_str),
+            Some(format!(":{want}").as_str()),
+            "{round}: {}",
+            read()
+        );
+    };
+    load(base, "before", "3");
+
+    assert_eq!(resp(sentinel, &["SENTINEL", "FAILOVER", "mymaster"]), "OK");
+    let mut primary = 0u16;
+    wait_until(90, "a replica to be promoted", || {
+        primary = [base + 1, base + 2]
+            .into_iter()
+            .find(|p| resp(*p, &["INFO", "replication"]).contains("role:master"))
+            .unwrap_or(0);
+        primary != 0
+    });
+    let new_pod = if primary == base + 1 {
+        "s-redis-node-b-0"
+    } else {
+        "s-redis-node-c-0"
+    };
+    wait_until(90, "the archiver to follow the new primary", || {
+        read().contains(&format!("following pod {new_pod}"))
+    });
+    wait_until(60, "the old primary to replicate the new one", || {
+        resp(primary, &["INFO", "replication"]).contains("connected_slaves:3")
+    });
+    load(primary, "after", "3");
+    let digest = digest_of("DEBUG DIGEST", &resp(primary, &["DEBUG", "DIGEST"]));
+    let now_s = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs()
+    };
+    let t = now_s();
+    wait_until(3, "the next second", || now_s() > t);
+    load(primary, "later", "3");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status();
+    assert_eq!(child.0.wait().expect("wait").code(), Some(0), "{}", read());
+    let log_text = read();
+    let continued = log_text.contains("continues the chain under a new replication id");
+    let bases = log_text.matches("new base from").count();
+    assert!(
+        (continued && bases == 1)
+            || (!continued && bases == 2 && log_text.contains("could not continue the chain")),
+        "either the chain continues or a new base is said: {log_text}"
+    );
+    // Sentinel learns of the archiver from the primary's INFO as
+    // 127.0.0.1:0 (it announces no port) and can never reach it there: it
+    // stays down and disconnected, never a candidate.
+    let replicas = Command::new("redis-cli")
+        .args([
+            "-p",
+            &sentinel.to_string(),
+            "SENTINEL",
+            "REPLICAS",
+            "mymaster",
+        ])
+        .output()
+        .expect("redis-cli");
+    let lines: Vec<String> = String::from_utf8_lossy(&replicas.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    for (i, l) in lines.iter().enumerate() {
+        if l == "name" && lines.get(i + 1).is_some_and(|n| n.ends_with(":0")) {
+            let flags = lines
+                .iter()
+                .skip(i)
+                .skip_while(|x| *x != "flags")
+                .nth(1)
+                .cloned()
+                .unwrap_or_default();
+            assert!(flags.contains("disconnected"), "{lines:?}");
+        }
+    }
+    let repo_s = repo_dir.to_string_lossy().into_owned();
+    let (code, out, err) = run(plugin(&[
+        "archive", "status", "--repo", &repo_s, "-o", "json",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let st = schema_checked("archive-status", &out);
+    assert_eq!(
+        st["archives"][0]["windows"].as_array().map(Vec::len),
+        Some(bases),
+        "{out}"
+    );
+    assert_eq!(st["archives"][0]["broken"], serde_json::json!([]), "{out}");
+    // Into a fresh server on this host (Debian's, as in the pods).
+    let fresh = 6519u16;
+    let _ = Command::new("redis-cli")
+        .args(["-p", &fresh.to_string(), "shutdown", "nosave"])
+        .output();
+    let started = Command::new("redis-server")
+        .args([
+            "--port",
+            &fresh.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--daemonize",
+            "yes",
+        ])
+        .args(["--enable-debug-command", "yes", "--dir"])
+        .arg(tmp.path())
+        .status()
+        .expect("redis-server");
+    assert!(started.success());
+    wait_until(10, "the fresh server", || {
+        TcpStream::connect(("127.0.0.1", fresh)).is_ok()
+    });
+    let when = String::from_utf8_lossy(
+        &Command::new("date")
+            .args(["-u", "-d", &format!("@{t}"), "+%Y-%m-%dT%H:%M:%SZ"])
+            .output()
+            .expect("date")
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    let (code, _, err) = run(plugin(&[
+        "restore",
+        "--url",
+        &format!("redis://127.0.0.1:{fresh}"),
+        "--repo",
+        &repo_s,
+        "--to-time",
+        &when,
+        "--yes",
+    ]));
+    let got = resp(fresh, &["DEBUG", "DIGEST"]);
+    let _ = Command::new("redis-cli")
+        .args(["-p", &fresh.to_string(), "shutdown", "nosave"])
+        .output();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(got, digest, "the data at {when}, after the failover");
+    let _ = kubectl(&["delete", "namespace", ns, "--wait=false"]);
 }

@@ -238,15 +238,15 @@ async fn run_archiver(ui: &Ui, kube: &KubeArgs, args: RunArgs) -> Exit {
                     return Exit::Invalid;
                 }
             };
-            let owner = pods
+            // Named after the workload, the same whichever pod is the
+            // primary today (the first of the matching pods' workloads).
+            let mut owners: Vec<String> = pods
                 .iter()
-                .find(|p| p.name == t.pod)
-                .map(|p| p.owner.clone())
-                .unwrap_or_default();
-            let workload = owner
-                .split_once('/')
-                .map(|(_, n)| n.to_string())
-                .unwrap_or(t.pod.clone());
+                .filter_map(|p| p.owner.split_once('/').map(|(_, n)| n.to_string()))
+                .filter(|n| !n.is_empty())
+                .collect();
+            owners.sort();
+            let workload = owners.first().cloned().unwrap_or(t.pod.clone());
             let name = pitr::archive_name(&format!("{}-{workload}", k.namespace));
             (
                 Follow::Pods {
