@@ -910,7 +910,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__check)
-            opts="-o -n -v -h -V --repo --out-dir --max-age --metrics-file --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-o -n -v -h -V --repo --out-dir --max-age --max-archive-lag --archive --metrics-file --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -925,6 +925,14 @@ _kubectl__redis() {
                     return 0
                     ;;
                 --max-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-archive-lag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --archive)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -428,6 +428,8 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -s h 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -s V -l version -d 'Print version'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -l out-dir -l repo -d 'Directory or object-storage URL of the backups [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -l max-age -d 'The oldest the newest verified backup may be' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -l max-archive-lag -d 'Also fail when the newest second the point-in-time archive holds (`kubectl redis archive`) is older than this (an idle server\'s archive still advances: a heartbeat segment every three segment intervals)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -l archive -d 'The archive --max-archive-lag checks [default: every archive in the repository]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -l metrics-file -d 'Write Prometheus text-format metrics here (atomically)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand check" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"

@@ -533,6 +533,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--out-dir', '--out-dir', [CompletionResultType]::ParameterName, 'Directory or object-storage URL of the backups [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]')
             [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Directory or object-storage URL of the backups [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]')
             [CompletionResult]::new('--max-age', '--max-age', [CompletionResultType]::ParameterName, 'The oldest the newest verified backup may be')
+            [CompletionResult]::new('--max-archive-lag', '--max-archive-lag', [CompletionResultType]::ParameterName, 'Also fail when the newest second the point-in-time archive holds (`kubectl redis archive`) is older than this (an idle server''s archive still advances: a heartbeat segment every three segment intervals)')
+            [CompletionResult]::new('--archive', '--archive', [CompletionResultType]::ParameterName, 'The archive --max-archive-lag checks [default: every archive in the repository]')
             [CompletionResult]::new('--metrics-file', '--metrics-file', [CompletionResultType]::ParameterName, 'Write Prometheus text-format metrics here (atomically)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')

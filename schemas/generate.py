@@ -320,8 +320,15 @@ schemas = {
                 "file": S, "path": S, "bytes": U, "created_unix": I, "created": TIME,
                 "age_seconds": I, "keys": null(U), "status": S, "method": null(S),
             })),
+            "archives": d(null(arr(obj({
+                "archive": S,
+                "latest": d(null(TIME), "The newest second it can restore."),
+                "lag_seconds": null(I),
+                "ok": d(B, "Within --max-archive-lag."),
+            }))), "With --max-archive-lag: each point-in-time archive's newest second; null without it."),
             "message": S, "error": null(ERROR), "exit_code": EXIT,
         },
+        required=["ok", "dir", "max_age_seconds", "newest", "message", "error", "exit_code"],
     ),
     "prune": doc(
         "PruneResult",

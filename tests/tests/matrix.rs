@@ -2569,6 +2569,27 @@ async fn archive_and_restore_to_a_second(tag: &'static str, port: u16, encrypt: 
         "{tag}: no gap, no duplicate: {out}"
     );
 
+    // check --max-archive-lag: within an hour, not within a second (the
+    // archiver is stopped: its newest second stays behind).
+    let (code, out, err) = plugin(&[
+        "check",
+        "--repo",
+        &repo_s,
+        "--max-age",
+        "1h",
+        "--max-archive-lag",
+        "1h",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let ck = schema_checked("check", &out);
+    assert_eq!(ck["archives"][0]["ok"], true, "{out}");
+    let stopped = now_s();
+    wait_until(5, "two seconds", || now_s() > stopped + 1);
+    let (code, _, err) = plugin(&["check", "--repo", &repo_s, "--max-archive-lag", "1s"]);
+    assert_eq!(code, 10, "{err}");
+    assert!(err.contains("behind (more than"), "{err}");
     let target = port + 100;
     let fresh = start_on(&s, target, &[]).await;
     let to = format!("redis://127.0.0.1:{target}");

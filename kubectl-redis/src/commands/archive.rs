@@ -374,7 +374,7 @@ async fn run_archiver(ui: &Ui, kube: &KubeArgs, args: RunArgs) -> Exit {
         } else {
             Ack::Stored
         },
-        heartbeat_ms: limits.interval_ms.saturating_mul(6),
+        heartbeat_ms: limits.interval_ms.saturating_mul(3),
         state,
     };
     ui.line(
