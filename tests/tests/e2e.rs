@@ -4940,7 +4940,7 @@ fn archive_follows_a_sentinel_failover() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let repo_dir = tmp.path().join("repo");
     let log = tmp.path().join("archiver.log");
-    let mut child = plugin(&[
+    let child = plugin(&[
         "archive",
         "run",
         "-n",
