@@ -4934,7 +4934,7 @@ fn archive_deployment_restores_to_a_second() {
 #[test]
 fn archive_follows_a_sentinel_failover() {
     let ns = "e2e-archive-sentinel";
-    let base = 6511u16;
+    let base = 6581u16;
     sentinel_trio(ns, base);
     let sentinel = base + 20000;
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -5075,7 +5075,7 @@ fn archive_follows_a_sentinel_failover() {
     );
     assert_eq!(st["archives"][0]["broken"], serde_json::json!([]), "{out}");
     // Into a fresh server on this host (Debian's, as in the pods).
-    let fresh = 6519u16;
+    let fresh = 6589u16;
     let _ = Command::new("redis-cli")
         .args(["-p", &fresh.to_string(), "shutdown", "nosave"])
         .output();
