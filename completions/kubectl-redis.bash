@@ -1720,7 +1720,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__prune)
-            opts="-y -o -n -v -h -V --repo --out-dir --keep-last --keep-within --keep-hourly --keep-daily --keep-weekly --leftovers-older-than --yes --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-y -o -n -v -h -V --repo --out-dir --keep-last --keep-within --keep-hourly --keep-daily --keep-weekly --keep-pitr --leftovers-older-than --yes --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1751,6 +1751,10 @@ _kubectl__redis() {
                     return 0
                     ;;
                 --keep-weekly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-pitr)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

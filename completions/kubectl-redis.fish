@@ -411,6 +411,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l ke
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l keep-hourly -d 'Keep the newest backup of each of the last N hours that have one' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l keep-daily -d 'Keep the newest backup of each of the last N days (UTC) that have one' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l keep-weekly -d 'Keep the newest backup of each of the last N weeks (Monday to Sunday, UTC)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l keep-pitr -d 'Point-in-time archives (`kubectl redis archive`): keep the bases (and their segments) needed to restore any second this far back; older chains go with their segments. Without it, every base an archive chain starts from is kept' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -l leftovers-older-than -d 'Leftovers of interrupted backups (temporary files, data without a manifest, unfinished multipart uploads) older than this are removed' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand prune" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"

@@ -509,6 +509,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--keep-hourly', '--keep-hourly', [CompletionResultType]::ParameterName, 'Keep the newest backup of each of the last N hours that have one')
             [CompletionResult]::new('--keep-daily', '--keep-daily', [CompletionResultType]::ParameterName, 'Keep the newest backup of each of the last N days (UTC) that have one')
             [CompletionResult]::new('--keep-weekly', '--keep-weekly', [CompletionResultType]::ParameterName, 'Keep the newest backup of each of the last N weeks (Monday to Sunday, UTC)')
+            [CompletionResult]::new('--keep-pitr', '--keep-pitr', [CompletionResultType]::ParameterName, 'Point-in-time archives (`kubectl redis archive`): keep the bases (and their segments) needed to restore any second this far back; older chains go with their segments. Without it, every base an archive chain starts from is kept')
             [CompletionResult]::new('--leftovers-older-than', '--leftovers-older-than', [CompletionResultType]::ParameterName, 'Leftovers of interrupted backups (temporary files, data without a manifest, unfinished multipart uploads) older than this are removed')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')

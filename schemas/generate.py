@@ -343,6 +343,7 @@ schemas = {
                 "file": S, "path": S, "created": TIME, "bytes": U, "keep": B, "reasons": arr(S),
             })),
             "kept": U, "removed": arr(S), "would_remove": arr(S),
+            "pitr_segments_removed": d(U, "Segments of point-in-time archives removed with their bases (--keep-pitr)."),
             "leftovers": d(arr(S), "Leftovers of interrupted backups older than an hour: removed with --yes, else would be."),
             "leftovers_removed": B,
             "unfinished_uploads": d(arr(obj({"key": S, "initiated_unix": I})), "S3: multipart uploads a killed backup left, older than --leftovers-older-than: aborted with --yes, else would be."),

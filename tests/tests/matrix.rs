@@ -2795,6 +2795,40 @@ async fn archive_backlog_overrun_starts_a_new_base_and_shows_the_gap() {
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("falls in a gap"), "{err}");
+    // prune keeps every archive base unless --keep-pitr says how far back
+    // restores must reach; a base that goes takes its segments along.
+    let (code, out, err) = plugin(&["prune", "--repo", &repo_s, "--keep-last", "1", "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let pr = schema_checked("prune", &out);
+    assert_eq!(pr["would_remove"], serde_json::json!([]), "{out}");
+    assert!(out.contains("archive base (pitr/"), "{out}");
+    let (code, out, err) = plugin(&[
+        "prune",
+        "--repo",
+        &repo_s,
+        "--keep-last",
+        "1",
+        "--keep-pitr",
+        "1s",
+        "--yes",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let pr = schema_checked("prune", &out);
+    assert_eq!(pr["removed"].as_array().map(Vec::len), Some(1), "{out}");
+    assert!(
+        pr["pitr_segments_removed"].as_u64().is_some_and(|n| n >= 1),
+        "{out}"
+    );
+    let (_, out, _) = plugin(&["archive", "status", "--repo", &repo_s, "-o", "json"]);
+    let st = schema_checked("archive-status", &out);
+    assert_eq!(
+        st["archives"][0]["windows"].as_array().map(Vec::len),
+        Some(1),
+        "{out}"
+    );
+    assert_eq!(st["archives"][0]["broken"], serde_json::json!([]), "{out}");
     fresh.stop().await.expect("stop");
     c.stop().await.expect("stop");
 }

@@ -260,3 +260,19 @@ pub async fn chains(
     }
     Ok((out, manifests))
 }
+
+/// Removes the segments of `base`'s chain in archive `archive`: each
+/// manifest first (the segment stops counting), then its data. Returns how
+/// many segments went.
+pub async fn remove_chain(repo: &Repo, archive: &str, base: &str) -> Result<usize, Problem> {
+    let names = names_under(repo, &pitr::chain_dir(archive, base)).await?;
+    let mut n = 0;
+    for name in names.iter().filter(|n| n.ends_with(".json")) {
+        delete(repo, name).await?;
+    }
+    for name in names.iter().filter(|n| !n.ends_with(".json")) {
+        delete(repo, name).await?;
+        n += 1;
+    }
+    Ok(n)
+}

@@ -19,7 +19,7 @@ removed too, and in S3 the unfinished multipart uploads a killed backup \
 left (invisible to listing). Works on a directory or an object-storage repository (--repo URL). \
 Without --yes nothing is removed: the plan is printed.";
 
-pub const AFTER_HELP: &str = "Examples:\n  kubectl redis prune --keep-last 10                 # shows what would go\n  kubectl redis prune --keep-within 7d --keep-daily 30 --yes\n  kubectl redis prune --keep-hourly 24 --keep-daily 7 --keep-weekly 8 -o json";
+pub const AFTER_HELP: &str = "Examples:\n  kubectl redis prune --keep-last 10                 # shows what would go\n  kubectl redis prune --keep-daily 30 --keep-pitr 7d --yes   # restores to any second of the last week stay possible\n  kubectl redis prune --keep-within 7d --keep-daily 30 --yes\n  kubectl redis prune --keep-hourly 24 --keep-daily 7 --keep-weekly 8 -o json";
 
 #[derive(Args, Debug)]
 pub struct PruneArgs {
@@ -41,6 +41,11 @@ pub struct PruneArgs {
     /// Keep the newest backup of each of the last N weeks (Monday to Sunday, UTC)
     #[arg(long, value_name = "N")]
     pub keep_weekly: Option<usize>,
+    /// Point-in-time archives (`kubectl redis archive`): keep the bases (and their segments)
+    /// needed to restore any second this far back; older chains go with their segments. Without
+    /// it, every base an archive chain starts from is kept
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub keep_pitr: Option<Duration>,
     /// Leftovers of interrupted backups (temporary files, data without a manifest, unfinished multipart uploads) older than this are removed
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1h")]
     pub leftovers_older_than: Duration,
@@ -86,8 +91,54 @@ pub async fn run(ui: &Ui, args: PruneArgs) -> Exit {
     };
     let dir = repo.display();
     let now = env::unix_now();
-    let verdicts = decide(&l.backups, &p, now);
+    let mut verdicts = decide(&l.backups, &p, now);
+    // The bases of point-in-time archives: kept while an archive needs
+    // them (every one without --keep-pitr; with it, those whose chain
+    // reaches into that window, and each archive's newest). A base that
+    // goes takes its segments with it.
+    let archives =
+        match crate::archive::store::names_under(&repo, kubectl_redis_core::pitr::DIR).await {
+            Ok(n) => {
+                let mut a: Vec<String> = n
+                    .iter()
+                    .filter_map(|p| p.split('/').nth(1).map(str::to_string))
+                    .collect();
+                a.dedup();
+                a
+            }
+            Err(e) => {
+                ui.error(&e.message, Some(&e.hint));
+                return io_exit;
+            }
+        };
+    let mut bases: std::collections::HashMap<String, (String, bool)> = Default::default();
+    for a in &archives {
+        let chains = match crate::archive::store::chains(&repo, a).await {
+            Ok((c, _)) => c,
+            Err(e) => {
+                ui.error(&e.message, Some(&e.hint));
+                return io_exit;
+            }
+        };
+        let newest = chains.iter().map(|c| c.base.time_ms).max();
+        for c in &chains {
+            let needed = match args.keep_pitr {
+                None => true,
+                Some(d) => Some(c.base.time_ms) == newest || c.to_s() >= now - d.as_secs() as i64,
+            };
+            bases.insert(c.base.name.clone(), (a.clone(), needed));
+        }
+    }
+    for v in verdicts.iter_mut() {
+        if let Some((a, true)) = bases.get(&v.file) {
+            if !v.keep {
+                v.keep = true;
+                v.reasons.push(format!("archive base (pitr/{a})"));
+            }
+        }
+    }
     let mut removed = Vec::new();
+    let mut segments_removed = 0usize;
     let mut failed = Vec::new();
     for v in verdicts.iter().filter(|v| !v.keep) {
         if !args.yes || !is_ours(&v.file) {
@@ -95,7 +146,16 @@ pub async fn run(ui: &Ui, args: PruneArgs) -> Exit {
         }
         match repo.remove_backup(&v.file).await {
             Ok(()) => removed.push(v.file.clone()),
-            Err(e) => failed.push(e.message),
+            Err(e) => {
+                failed.push(e.message);
+                continue;
+            }
+        }
+        if let Some((a, _)) = bases.get(&v.file) {
+            match crate::archive::store::remove_chain(&repo, a, &v.file).await {
+                Ok(n) => segments_removed += n,
+                Err(e) => failed.push(e.message),
+            }
         }
     }
     // Leftovers of interrupted backups: temporary files, and data uploaded
@@ -162,6 +222,7 @@ pub async fn run(ui: &Ui, args: PruneArgs) -> Exit {
                     "kept": keep, "removed": removed, "would_remove": if args.yes { Vec::new() } else { drop.clone() },
                     "leftovers": leftovers, "leftovers_removed": args.yes,
                     "unfinished_uploads": stale,
+                    "pitr_segments_removed": segments_removed,
                     "errors": errors, "exit_code": if failed.is_empty() { 0 } else { io_exit.code() },
                 }),
             );
@@ -215,11 +276,19 @@ pub async fn run(ui: &Ui, args: PruneArgs) -> Exit {
                     "{young} incomplete file(s) younger than --leftovers-older-than left alone (a backup may be writing them)"
                 ));
             }
+            if args.keep_pitr.is_none() && bases.values().any(|(_, n)| *n) {
+                ui.note("the bases of point-in-time archives are kept: give --keep-pitr DURATION to let older chains go");
+            }
             if args.yes {
                 ui.note(&format!(
-                    "{} kept, {} removed (with their manifests)",
+                    "{} kept, {} removed (with their manifests){}",
                     keep,
-                    removed.len()
+                    removed.len(),
+                    if segments_removed > 0 {
+                        format!(", and {segments_removed} archive segment(s) of the removed bases")
+                    } else {
+                        String::new()
+                    }
                 ));
             } else if drop.is_empty() {
                 ui.note(&format!("{keep} kept, nothing to remove"));
