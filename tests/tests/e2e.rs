@@ -2287,23 +2287,28 @@ fn minimal_image_backs_up_and_refuses_swap_restore_first() {
 
 /// Runs a Job from the scheduled CronJob's template now, on this cluster
 /// (host network, the API server on loopback, the local image): its
-/// `succeeded/failed` and its logs.
-fn run_cronjob_now(ns: &str, name: &str) -> (String, String) {
-    // This cluster has no CNI or kube-proxy: pods use the host's network and
-    // reach the API server on loopback. That is the only change made.
+/// The JSON patch that runs the plugin's pod template at `pod` on this
+/// cluster: it has no CNI or kube-proxy, so pods use the host's network and
+/// reach the API server on loopback (and the image is never pulled). That
+/// is the only change made.
+fn host_network_patch(pod: &str) -> String {
     let admin = std::fs::read_to_string(kubeconfig()).expect("kubeconfig");
     let server = admin
         .lines()
         .find_map(|l| l.trim().strip_prefix("server: https://"))
         .expect("server");
     let (h, p) = server.rsplit_once(':').expect("host:port");
-    let pod = "/spec/jobTemplate/spec/template/spec";
-    let patch = format!(
+    format!(
         r#"[{{"op":"add","path":"{pod}/hostNetwork","value":true}},
 {{"op":"add","path":"{pod}/containers/0/imagePullPolicy","value":"Never"}},
 {{"op":"add","path":"{pod}/containers/0/env/-","value":{{"name":"KUBERNETES_SERVICE_HOST","value":"{h}"}}}},
 {{"op":"add","path":"{pod}/containers/0/env/-","value":{{"name":"KUBERNETES_SERVICE_PORT","value":"{p}"}}}}]"#
-    );
+    )
+}
+
+/// `succeeded/failed` and its logs.
+fn run_cronjob_now(ns: &str, name: &str) -> (String, String) {
+    let patch = host_network_patch("/spec/jobTemplate/spec/template/spec");
     kubectl_ok(&[
         "-n",
         ns,
@@ -4716,20 +4721,7 @@ fn archive_deployment_restores_to_a_second() {
         !rules.contains("pods/exec") && !rules.contains("secrets"),
         "{rules}"
     );
-    // As run_cronjob_now: this cluster's pods use the host's network.
-    let admin = std::fs::read_to_string(kubeconfig()).expect("kubeconfig");
-    let server = admin
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("server: https://"))
-        .expect("server");
-    let (h, p) = server.rsplit_once(':').expect("host:port");
-    let pod = "/spec/template/spec";
-    let patch = format!(
-        r#"[{{"op":"add","path":"{pod}/hostNetwork","value":true}},
-{{"op":"add","path":"{pod}/containers/0/imagePullPolicy","value":"Never"}},
-{{"op":"add","path":"{pod}/containers/0/env/-","value":{{"name":"KUBERNETES_SERVICE_HOST","value":"{h}"}}}},
-{{"op":"add","path":"{pod}/containers/0/env/-","value":{{"name":"KUBERNETES_SERVICE_PORT","value":"{p}"}}}}]"#
-    );
+    let patch = host_network_patch("/spec/template/spec");
     kubectl_ok(&[
         "-n",
         &s.ns,

@@ -473,7 +473,7 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
     finish.exit
 }
 
-/// [`report`], with what `--to-time` replayed (`point_in_time` in JSON).
+/// The result, with what `--to-time` replayed (`point_in_time` in JSON).
 fn report_pitr(
     ui: &Ui,
     output: Output,
@@ -481,24 +481,9 @@ fn report_pitr(
     p: Option<&crate::archive::replay::Prepared>,
     replayed: Option<u64>,
 ) {
-    let Some(p) = p.filter(|_| output == Output::Json) else {
-        return report(ui, output, f);
-    };
-    if let Some(e) = &f.error {
-        ui.error(&e.message, e.hint.as_deref());
-    }
-    let mut v = serde_json::to_value(&f.report).unwrap_or_default();
-    if let Some(o) = v.as_object_mut() {
-        o.insert("exit_code".into(), f.exit.code().into());
-        o.insert(
-            "error".into(),
-            f.error
-                .as_ref()
-                .map(|e| crate::output::error(&e.message, e.hint.as_deref()))
-                .unwrap_or_default(),
-        );
-        o.insert(
-            "point_in_time".into(),
+    let extra = p.map(|p| {
+        (
+            "point_in_time",
             serde_json::json!({
                 "to": kubectl_redis_core::store::names::rfc3339(p.to),
                 "base": p.base,
@@ -507,9 +492,9 @@ fn report_pitr(
                 "replayed": replayed,
                 "last_command_at": p.last_ts.map(kubectl_redis_core::store::names::rfc3339),
             }),
-        );
-    }
-    crate::output::print(ui, "RestoreResult", v);
+        )
+    });
+    report(ui, output, f, extra);
 }
 
 /// The pod to restore a Redis Cluster through when it was found by label:
@@ -796,7 +781,9 @@ fn writers(args: &RestoreArgs) -> Result<Vec<Writer>, String> {
     crate::kube::workloads::writer_list(&args.scale_down)
 }
 
-fn report(ui: &Ui, output: Output, f: &Finish) {
+/// The result: errors on stderr; with `-o json`, the RestoreResult, with
+/// `extra` fields (`point_in_time`) added.
+fn report(ui: &Ui, output: Output, f: &Finish, extra: Option<(&str, serde_json::Value)>) {
     if let Some(e) = &f.error {
         ui.error(&e.message, e.hint.as_deref());
     }
@@ -811,6 +798,9 @@ fn report(ui: &Ui, output: Output, f: &Finish) {
                     .map(|e| crate::output::error(&e.message, e.hint.as_deref()))
                     .unwrap_or_default(),
             );
+            if let Some((k, x)) = extra {
+                o.insert(k.into(), x);
+            }
         }
         crate::output::print(ui, "RestoreResult", v);
     }
