@@ -53,14 +53,9 @@ pub async fn archive_of(repo: &Repo, given: Option<&str>) -> Result<String, (Exi
     if let Some(a) = given {
         return Ok(a.to_string());
     }
-    let names = store::names_under(repo, pitr::DIR)
+    let mut archives = store::archive_names(repo)
         .await
         .map_err(|p| (Exit::Storage, p))?;
-    let mut archives: Vec<String> = names
-        .iter()
-        .filter_map(|p| p.split('/').nth(1).map(str::to_string))
-        .collect();
-    archives.dedup();
     match archives.len() {
         0 => Err((
             Exit::Invalid,

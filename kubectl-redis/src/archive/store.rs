@@ -162,6 +162,17 @@ pub async fn names_under(repo: &Repo, prefix: &str) -> Result<Vec<String>, Probl
     }
 }
 
+/// The names of the archives in `repo` (`pitr/NAME/...`), sorted.
+pub async fn archive_names(repo: &Repo) -> Result<Vec<String>, Problem> {
+    let mut a: Vec<String> = names_under(repo, pitr::DIR)
+        .await?
+        .iter()
+        .filter_map(|p| p.split('/').nth(1).map(str::to_string))
+        .collect();
+    a.dedup();
+    Ok(a)
+}
+
 /// The bases of archive `archive` in `repo`, oldest first.
 pub async fn bases(repo: &Repo, archive: &str) -> Result<Vec<Base>, Problem> {
     let entries = match repo {

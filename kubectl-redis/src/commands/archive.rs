@@ -669,15 +669,8 @@ async fn status(ui: &Ui, args: StatusArgs) -> Exit {
     };
     let names = match &args.archive {
         Some(a) => vec![a.clone()],
-        None => match store::names_under(&repo, pitr::DIR).await {
-            Ok(n) => {
-                let mut a: Vec<String> = n
-                    .iter()
-                    .filter_map(|p| p.split('/').nth(1).map(str::to_string))
-                    .collect();
-                a.dedup();
-                a
-            }
+        None => match store::archive_names(&repo).await {
+            Ok(a) => a,
             Err(p) => return failed(ui, args.output, Exit::Storage, &p),
         },
     };

@@ -64,17 +64,8 @@ pub async fn run(ui: &Ui, args: CheckArgs) -> Exit {
     if args.max_archive_lag.is_some() {
         let names = match &args.archive {
             Some(a) => vec![a.clone()],
-            None => match crate::archive::store::names_under(&repo, kubectl_redis_core::pitr::DIR)
-                .await
-            {
-                Ok(n) => {
-                    let mut a: Vec<String> = n
-                        .iter()
-                        .filter_map(|p| p.split('/').nth(1).map(str::to_string))
-                        .collect();
-                    a.dedup();
-                    a
-                }
+            None => match crate::archive::store::archive_names(&repo).await {
+                Ok(a) => a,
                 Err(p) => {
                     ui.error(&p.message, Some(&p.hint));
                     return Exit::Storage;

@@ -96,21 +96,13 @@ pub async fn run(ui: &Ui, args: PruneArgs) -> Exit {
     // them (every one without --keep-pitr; with it, those whose chain
     // reaches into that window, and each archive's newest). A base that
     // goes takes its segments with it.
-    let archives =
-        match crate::archive::store::names_under(&repo, kubectl_redis_core::pitr::DIR).await {
-            Ok(n) => {
-                let mut a: Vec<String> = n
-                    .iter()
-                    .filter_map(|p| p.split('/').nth(1).map(str::to_string))
-                    .collect();
-                a.dedup();
-                a
-            }
-            Err(e) => {
-                ui.error(&e.message, Some(&e.hint));
-                return io_exit;
-            }
-        };
+    let archives = match crate::archive::store::archive_names(&repo).await {
+        Ok(a) => a,
+        Err(e) => {
+            ui.error(&e.message, Some(&e.hint));
+            return io_exit;
+        }
+    };
     let mut bases: std::collections::HashMap<String, (String, bool)> = Default::default();
     for a in &archives {
         let chains = match crate::archive::store::chains(&repo, a).await {
