@@ -1193,6 +1193,18 @@ async fn redis_cluster(base: u16) -> Vec<ContainerAsync<GenericImage>> {
         (base + 3..base + 6)
             .all(|p| cmd(p, 0, &["INFO", "replication"]).contains("master_link_status:up"))
     });
+    // Every node's gossip view lists the three replicas (a backup asks one
+    // node for the slot map and reads each shard's replica from it).
+    wait_until(60, "every node to list the three replicas", || {
+        (base..base + 6).all(|p| {
+            let nodes = cmd(p, 0, &["CLUSTER", "NODES"]);
+            nodes
+                .lines()
+                .filter(|l| l.contains("slave") && !l.contains("fail"))
+                .count()
+                == 3
+        })
+    });
     cs
 }
 
