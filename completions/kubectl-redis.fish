@@ -202,6 +202,8 @@ never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand list" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand list" -s V -l version -d 'Print version'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l archive -d 'Check the point-in-time archive NAME in --repo whole (every archive when no NAME is given): each chain\'s base as a backup, and every segment\'s sha256, its offsets continuing the one before, every command parsed' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l repo -d 'The repository holding the archive (with --archive) [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s i -l identity -d 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l identity-from-secret -d 'Read the identity from this Secret\'s key (in the namespace)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l passphrase-from-secret -d 'Decrypt with the passphrase in this Secret\'s key (backups made with a passphrase)' -r

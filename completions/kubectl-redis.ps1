@@ -234,6 +234,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             break
         }
         'kubectl-redis;verify' {
+            [CompletionResult]::new('--archive', '--archive', [CompletionResultType]::ParameterName, 'Check the point-in-time archive NAME in --repo whole (every archive when no NAME is given): each chain''s base as a backup, and every segment''s sha256, its offsets continuing the one before, every command parsed')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'The repository holding the archive (with --archive) [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]')
             [CompletionResult]::new('--identity-from-secret', '--identity-from-secret', [CompletionResultType]::ParameterName, 'Read the identity from this Secret''s key (in the namespace)')

@@ -121,6 +121,33 @@ backup_ok = [
     "path", "bytes", "method", "rdb_version", "rdb_flavor", "created", "duration_ms",
     "keys", "keys_per_db", "sha256", "crc64", "verified", "manifest",
 ]
+ROW = obj({
+    "file": S, "path": S, "bytes": U,
+    "created_unix": d(I, "Unix seconds."), "created": TIME,
+    "age_seconds": I, "keys": null(U),
+    "status": {"enum": ["verified", "unverified", "no manifest", "bad manifest", "size differs from manifest"]},
+    "method": null(S),
+    "archive": d(null(S), "The point-in-time archive whose chain this backup starts (it is that chain's base), or null."),
+}, desc="A backup in a repository.")
+
+ARCHIVE = obj({
+    "archive": d(S, "Its name (pitr/NAME/ in the repository)."),
+    "windows": d(arr(obj({
+        "base": d(S, "The base backup that starts the chain."),
+        "from": TIME, "to": TIME,
+        "from_unix": I, "to_unix": I,
+        "segments": d(U, "Segments that continue the base without a gap."),
+        "commands": d(U, "Commands they hold."),
+    })), "One per chain (a base and its segments), oldest first: any second from `from` to `to` can be restored."),
+    "gaps": d(arr(obj({
+        "after": TIME, "before": TIME, "after_unix": I, "before_unix": I,
+    })), "Stretches no chain covers: nothing was archived after `after` until the base at `before`."),
+    "broken": d(arr(S), "Segments that do not continue their chain (a missing one before them, or an overlap): never used."),
+    "latest": d(null(TIME), "The newest second that can be restored."),
+    "last_offset": d(null(U), "The replication offset the newest chain is stored up to."),
+})
+
+
 schemas = {
     "backup": doc(
         "BackupResult",
@@ -251,13 +278,8 @@ schemas = {
         "`kubectl redis list -o json`: newest first.",
         {
             "dir": d(S, "The repository: a directory or an object-storage URL."),
-            "backups": arr(obj({
-                "file": S, "path": S, "bytes": U,
-                "created_unix": d(I, "Unix seconds."), "created": TIME,
-                "age_seconds": I, "keys": null(U),
-                "status": {"enum": ["verified", "unverified", "no manifest", "bad manifest", "size differs from manifest"]},
-                "method": null(S),
-            })),
+            "backups": arr(ROW),
+            "archives": d(arr(ARCHIVE), "The point-in-time archives in the repository (pitr/NAME/): what `restore --to-time` can reach."),
             "partial": d(arr(S), "Leftovers of interrupted backups: hidden temporary files, and objects uploaded without a manifest (which do not count); `prune` removes those older than an hour."),
         },
     ),
@@ -275,6 +297,16 @@ schemas = {
                 "manifest": {"enum": ["match", "mismatch", "none", "unreadable"]},
                 "error": null(ERROR), "exit_code": EXIT,
             })),
+            "chains": d(arr(obj({
+                "archive": S, "base": d(S, "The chain's base (also checked as a backup in `files`)."),
+                "ok": B, "from": TIME, "to": TIME,
+                "segments": d(U, "Segments that continue the base without a gap."),
+                "commands": U,
+                "checked": d({"enum": ["every-byte", "stored-bytes"]}, "every-byte: every segment decrypted, its sha256 compared and every command parsed; stored-bytes: encrypted segments checked against their manifests without a key."),
+                "broken": d(arr(S), "Segments of the base that do not continue its chain: the chain fails."),
+                "error": null(ERROR), "exit_code": EXIT,
+            })), "`verify --archive`: one per chain of the archive(s); empty otherwise."),
+            "error": d(null(ERROR), "Why nothing could be checked (no such archive, storage unreachable)."),
             "exit_code": EXIT,
         },
     ),
@@ -316,10 +348,7 @@ schemas = {
         "`kubectl redis check -o json`.",
         {
             "ok": B, "dir": S, "max_age_seconds": U,
-            "newest": null(obj({
-                "file": S, "path": S, "bytes": U, "created_unix": I, "created": TIME,
-                "age_seconds": I, "keys": null(U), "status": S, "method": null(S),
-            })),
+            "newest": null(ROW),
             "archives": d(null(arr(obj({
                 "archive": S,
                 "latest": d(null(TIME), "The newest second it can restore."),
@@ -465,22 +494,7 @@ schemas = {
         "`kubectl redis archive status -o json`: the point-in-time archives in a repository.",
         {
             "repo": d(S, "The repository."),
-            "archives": arr(obj({
-                "archive": d(S, "Its name (pitr/NAME/ in the repository)."),
-                "windows": d(arr(obj({
-                    "base": d(S, "The base backup that starts the chain."),
-                    "from": TIME, "to": TIME,
-                    "from_unix": I, "to_unix": I,
-                    "segments": d(U, "Segments that continue the base without a gap."),
-                    "commands": d(U, "Commands they hold."),
-                })), "One per chain (a base and its segments), oldest first: any second from `from` to `to` can be restored."),
-                "gaps": d(arr(obj({
-                    "after": TIME, "before": TIME, "after_unix": I, "before_unix": I,
-                })), "Stretches no chain covers: nothing was archived after `after` until the base at `before`."),
-                "broken": d(arr(S), "Segments that do not continue their chain (a missing one before them, or an overlap): never used."),
-                "latest": d(null(TIME), "The newest second that can be restored."),
-                "last_offset": d(null(U), "The replication offset the newest chain is stored up to."),
-            })),
+            "archives": arr(ARCHIVE),
             "error": null(ERROR),
             "exit_code": EXIT,
         },

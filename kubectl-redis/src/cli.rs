@@ -64,6 +64,7 @@ pub enum Command {
     Drill(DrillArgs),
     /// List backups in a directory or object storage, newest first
     #[command(
+        long_about = list::LONG_ABOUT,
         after_help = list::AFTER_HELP
     )]
     List(ListArgs),

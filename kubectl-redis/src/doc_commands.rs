@@ -124,7 +124,10 @@ fn names_exist(w: &[String]) -> Result<(), String> {
         let flag = word.trim_start_matches('[').trim_end_matches(']');
         let flag = flag.split('=').next().unwrap_or(flag);
         if let Some(long) = flag.strip_prefix("--") {
-            if !at.get_arguments().any(|a| a.get_long() == Some(long)) {
+            if !at.get_arguments().any(|a| {
+                a.get_long() == Some(long)
+                    || a.get_visible_aliases().is_some_and(|v| v.contains(&long))
+            }) {
                 return Err(format!("{} has no flag --{long}", at.get_name()));
             }
         } else if let Some(short) = flag.strip_prefix('-').filter(|s| s.len() == 1) {

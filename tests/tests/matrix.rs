@@ -2580,6 +2580,47 @@ async fn archive_and_restore_to_a_second(tag: &'static str, port: u16, encrypt: 
         serde_json::json!([]),
         "{tag}: no gap, no duplicate: {out}"
     );
+    // `list` shows the base as one and the recovery window; `verify
+    // --archive` checks the whole chain (without a key: the stored bytes).
+    let (code, out, err) = plugin(&["list", "--repo", &repo_s, "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let l = schema_checked("list", &out);
+    assert_eq!(l["archives"][0]["windows"], arch["windows"], "{out}");
+    let bases: Vec<&serde_json::Value> = l["backups"]
+        .as_array()
+        .expect("backups")
+        .iter()
+        .filter(|b| b["archive"] == arch["archive"])
+        .collect();
+    assert_eq!(bases.len(), 1, "{out}");
+    let (_, text, _) = plugin(&["list", "--repo", &repo_s]);
+    assert!(text.contains("Recovery windows"), "{text}");
+    assert!(text.contains(", base of archive "), "{text}");
+    let key_s = key.to_string_lossy().into_owned();
+    for (with_key, checked) in [
+        (
+            false,
+            if encrypt {
+                "stored-bytes"
+            } else {
+                "every-byte"
+            },
+        ),
+        (true, "every-byte"),
+    ] {
+        let mut a = vec!["verify", "--archive", "--repo", &repo_s, "-o", "json"];
+        if with_key {
+            a.extend(["--identity", &key_s]);
+        }
+        let (code, out, err) = plugin(&a);
+        assert_eq!(code, 0, "{tag}: {err}");
+        let v = schema_checked("verify", &out);
+        let ch = &v["chains"][0];
+        assert_eq!(ch["ok"], true, "{out}");
+        assert_eq!(ch["checked"], checked, "{out}");
+        assert_eq!(ch["segments"], arch["windows"][0]["segments"], "{out}");
+        assert_eq!(v["files"][0]["ok"], true, "{out}");
+    }
 
     // check --max-archive-lag: within an hour, not within a second (the
     // archiver is stopped: its newest second stays behind).
@@ -2605,7 +2646,6 @@ async fn archive_and_restore_to_a_second(tag: &'static str, port: u16, encrypt: 
     let target = port + 100;
     let fresh = start_on(&s, target, &[]).await;
     let to = format!("redis://127.0.0.1:{target}");
-    let key_s = key.to_string_lossy().into_owned();
     for (t, want) in [(t1, &d1), (t2, &d2)] {
         let when = utc(t);
         let (code, out, err) = plugin(&[
@@ -2657,8 +2697,67 @@ async fn archive_and_restore_to_a_second(tag: &'static str, port: u16, encrypt: 
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("outside the recovery window"), "{err}");
     assert_eq!(cmd(target, 0, &["GET", "untouched"]), "1");
+    // One byte changed in a stored segment: `verify --archive` names it
+    // (exit 8), and a restore through it stops before any change.
+    let seg = segment_files(&repo)
+        .into_iter()
+        .find(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 200))
+        .expect("a segment with commands");
+    let mut bytes = std::fs::read(&seg).expect("read segment");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x20;
+    std::fs::write(&seg, &bytes).expect("write segment");
+    let name = seg
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let (code, out, err) = plugin(&["verify", "--archive", "--repo", &repo_s, "-o", "json"]);
+    assert_eq!(code, 8, "{tag}: {err}");
+    let v = schema_checked("verify", &out);
+    assert_eq!(v["chains"][0]["ok"], false, "{out}");
+    let why = v["chains"][0]["error"]["message"].as_str().unwrap_or("");
+    assert!(why.contains(&name), "{tag}: names {name}: {out}");
+    let (code, _, err) = plugin(&["verify", "--archive", "--repo", &repo_s]);
+    assert_eq!(code, 8, "{tag}: {err}");
+    assert!(err.contains(&name), "{tag}: names {name}: {err}");
+    let (code, _, err) = plugin(&[
+        "restore",
+        "--url",
+        &to,
+        "--repo",
+        &repo_s,
+        "--to-time",
+        "latest",
+        "--identity",
+        &key_s,
+        "--yes",
+    ]);
+    assert_eq!(code, 8, "{tag}: {err}");
+    assert!(err.contains("nothing was changed"), "{err}");
+    assert_eq!(cmd(target, 0, &["GET", "untouched"]), "1");
     fresh.stop().await.expect("stop");
     c.stop().await.expect("stop");
+}
+
+/// The stored segment files (`.aof` or `.aof.age`) under `repo`'s `pitr/`,
+/// sorted.
+fn segment_files(repo: &Path) -> Vec<PathBuf> {
+    let mut segs = Vec::new();
+    let mut stack = vec![repo.join("pitr")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read").filter_map(Result::ok) {
+            let p = e.path();
+            let n = p.to_string_lossy().into_owned();
+            if p.is_dir() {
+                stack.push(p);
+            } else if n.ends_with(".aof") || n.ends_with(".aof.age") {
+                segs.push(p);
+            }
+        }
+    }
+    segs.sort();
+    segs
 }
 
 /// The base and every stored segment of `repo`'s one archive as
@@ -2677,19 +2776,7 @@ async fn aof_dir_loads(s: &Server, repo: &Path, want: &str) {
         .expect("a base");
     std::fs::copy(&base, dir.join("appendonly.aof.1.base.rdb")).expect("copy base");
     let mut manifest = "file appendonly.aof.1.base.rdb seq 1 type b\n".to_string();
-    let mut segs: Vec<PathBuf> = Vec::new();
-    let mut stack = vec![repo.join("pitr")];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read").filter_map(Result::ok) {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "aof") {
-                segs.push(p);
-            }
-        }
-    }
-    segs.sort();
+    let segs = segment_files(repo);
     assert!(segs.len() >= 3, "{segs:?}");
     for (i, p) in segs.iter().enumerate() {
         let name = format!("appendonly.aof.{}.incr.aof", i + 1);
@@ -2792,6 +2879,15 @@ async fn archive_backlog_overrun_starts_a_new_base_and_shows_the_gap() {
     assert!(after <= stopped && before > stopped, "{out}");
     let (_, text, _) = plugin(&["archive", "status", "--repo", &repo_s]);
     assert!(text.contains("GAP  nothing archived between"), "{text}");
+    let (code, out, err) = plugin(&["list", "--repo", &repo_s, "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let l = schema_checked("list", &out);
+    assert_eq!(l["archives"][0]["gaps"], arch["gaps"], "{out}");
+    // Two chains, each whole: the gap between them is no fault of either.
+    let (code, out, err) = plugin(&["verify", "--archive", "--repo", &repo_s, "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v = schema_checked("verify", &out);
+    assert_eq!(v["chains"].as_array().map(Vec::len), Some(2), "{out}");
     let target = s.port + 100;
     let fresh = start_on(&s, target, &[]).await;
     let to = format!("redis://127.0.0.1:{target}");

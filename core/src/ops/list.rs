@@ -41,6 +41,9 @@ pub struct Row {
     pub status: String,
     /// `bgsave` or `stream`, from the manifest.
     pub method: Option<String>,
+    /// The point-in-time archive whose chain this backup starts (its
+    /// base), from the manifest.
+    pub archive: Option<String>,
 }
 
 /// The result of a listing.
@@ -97,6 +100,10 @@ pub fn listing_in(dir: &str, entries: &[Entry], now_unix: i64, manifest_required
                     Some(Ok(m)) => Some(m.method.clone()),
                     _ => None,
                 },
+                archive: match &e.manifest {
+                    Some(Ok(m)) => m.pitr.as_ref().map(|p| p.archive.clone()),
+                    _ => None,
+                },
             })
         })
         .collect();
@@ -144,7 +151,10 @@ pub fn table(l: &Listing) -> String {
             r.keys.map_or("-".to_string(), |k| k.to_string()),
             human::age(r.age_seconds),
             r.created.clone(),
-            r.status.clone(),
+            match &r.archive {
+                Some(a) => format!("{}, base of archive {a}", r.status),
+                None => r.status.clone(),
+            },
         ]);
     }
     let mut w = [0usize; 6];

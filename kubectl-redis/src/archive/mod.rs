@@ -5,4 +5,5 @@
 pub mod metrics;
 pub mod replay;
 pub mod run;
+pub mod state;
 pub mod store;

@@ -144,54 +144,23 @@ pub async fn prepare(
                 problem(format!("{}: its manifest vanished", s.name), "try again"),
             )
         })?;
-        let stored = store::get(repo, &s.name)
-            .await
-            .map_err(|p| (Exit::Storage, p))?;
-        let corrupt = |why: String| {
-            (
-                Exit::Corrupt,
-                problem(
-                    format!("segment {}: {why}; nothing was changed", s.name),
-                    "restore to a second before it, or check the repository's objects",
-                ),
-            )
-        };
-        let plain = match &m.encrypted {
-            Some(e) => {
-                let sha = crate::store::rdbfile::hex(&Sha256::digest(&stored));
-                if sha != e.sha256 || stored.len() as u64 != e.size {
-                    return Err(corrupt(format!(
-                        "the stored bytes (sha256 {}) are not what its manifest says ({})",
-                        &sha[..16],
-                        &e.sha256[..16.min(e.sha256.len())]
-                    )));
-                }
-                let mut r = crate::store::crypt::decrypt(&stored[..], ids).map_err(|e| match e {
-                    crate::store::crypt::DecryptFail::Key(m) => (
-                        Exit::Key,
-                        problem(
-                            format!("segment {}: {m}", s.name),
-                            "give the archive's identity with --identity (or $KUBECTL_REDIS_IDENTITY)",
-                        ),
+        let (plain, cmds) =
+            match check_segment(repo, &s.name, m, ids).await {
+                Ok((Some(plain), cmds)) => (plain, cmds),
+                Ok((None, _)) => return Err((
+                    Exit::Key,
+                    problem(
+                        format!("segment {} is encrypted and no identity was given", s.name),
+                        "give the archive's identity with --identity (or $KUBECTL_REDIS_IDENTITY)",
                     ),
-                    crate::store::crypt::DecryptFail::NotAge(m) => corrupt(m),
-                })?;
-                let mut out = Vec::new();
-                std::io::Read::read_to_end(&mut r, &mut out)
-                    .map_err(|e| corrupt(format!("decrypting: {e}")))?;
-                out
-            }
-            None => stored,
-        };
-        let sha = crate::store::rdbfile::hex(&Sha256::digest(&plain));
-        if sha != m.sha256 {
-            return Err(corrupt(format!(
-                "its bytes (sha256 {}) are not what its manifest says ({})",
-                &sha[..16],
-                &m.sha256[..16.min(m.sha256.len())]
-            )));
-        }
-        let cmds = replay::commands(&plain).map_err(|e| corrupt(e.0))?;
+                )),
+                Err((exit, p)) => {
+                    return Err((
+                        exit,
+                        problem(format!("{}; nothing was changed", p.message), p.hint),
+                    ))
+                }
+            };
         let cut = replay::cut(&cmds, to);
         commands += cut.commands as u64;
         if let Some(d) = &dir {
@@ -229,6 +198,95 @@ pub async fn prepare(
         parts,
         dir,
     })
+}
+
+/// Fetches segment `name` and checks it against its manifest `m`: the
+/// stored bytes' sha256 and size (encrypted), the plaintext's sha256, every
+/// command parsed and as many as the manifest says, their seconds inside
+/// its first and last time. Returns the plaintext and its commands, or
+/// `None` for an encrypted segment when `ids` is empty (its stored bytes
+/// checked only).
+pub async fn check_segment(
+    repo: &Repo,
+    name: &str,
+    m: &pitr::SegmentManifest,
+    ids: &crate::store::crypt::Identities,
+) -> Result<(Option<Vec<u8>>, Vec<replay::Command>), (Exit, Problem)> {
+    let stored = store::get(repo, name)
+        .await
+        .map_err(|p| (Exit::Storage, p))?;
+    let corrupt = |why: String| {
+        (
+            Exit::Corrupt,
+            problem(
+                format!("segment {name}: {why}"),
+                "restore to a second before it, or check the repository's objects",
+            ),
+        )
+    };
+    let plain = match &m.encrypted {
+        Some(e) => {
+            let sha = crate::store::rdbfile::hex(&Sha256::digest(&stored));
+            if sha != e.sha256 || stored.len() as u64 != e.size {
+                return Err(corrupt(format!(
+                    "the stored bytes (sha256 {}) are not what its manifest says ({})",
+                    &sha[..16],
+                    &e.sha256[..16.min(e.sha256.len())]
+                )));
+            }
+            if ids.is_empty() {
+                return Ok((None, Vec::new()));
+            }
+            let mut r = crate::store::crypt::decrypt(&stored[..], ids).map_err(|e| match e {
+                crate::store::crypt::DecryptFail::Key(msg) => (
+                    Exit::Key,
+                    problem(
+                        format!("segment {name}: {msg}"),
+                        "give the archive's identity with --identity (or $KUBECTL_REDIS_IDENTITY)",
+                    ),
+                ),
+                crate::store::crypt::DecryptFail::NotAge(msg) => corrupt(msg),
+            })?;
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut r, &mut out)
+                .map_err(|e| corrupt(format!("decrypting: {e}")))?;
+            out
+        }
+        None => stored,
+    };
+    let sha = crate::store::rdbfile::hex(&Sha256::digest(&plain));
+    if sha != m.sha256 {
+        return Err(corrupt(format!(
+            "its bytes (sha256 {}) are not what its manifest says ({})",
+            &sha[..16],
+            &m.sha256[..16.min(m.sha256.len())]
+        )));
+    }
+    let cmds = replay::commands(&plain).map_err(|e| corrupt(e.0))?;
+    // The `SELECT` that opens a segment is not counted by its manifest.
+    let opening = u64::from(cmds.first().is_some_and(|c| c.name == "SELECT"));
+    let n = cmds.len() as u64;
+    if n != m.info.commands && n != m.info.commands + opening {
+        return Err(corrupt(format!(
+            "it holds {} commands, its manifest says {}",
+            cmds.len(),
+            m.info.commands
+        )));
+    }
+    let (lo, hi) = (
+        m.info.first_ms.div_euclid(1000),
+        m.info.last_ms.div_euclid(1000),
+    );
+    if let Some(c) = cmds.iter().find(|c| c.ts < lo || c.ts > hi) {
+        return Err(corrupt(format!(
+            "a {} command is stamped {}, outside the segment's {} .. {}",
+            c.name,
+            rfc3339(c.ts),
+            rfc3339(lo),
+            rfc3339(hi)
+        )));
+    }
+    Ok((Some(plain), cmds))
 }
 
 /// The plan in words (before the confirmation, and for `--dry-run`).

@@ -5,14 +5,13 @@
 //! continue their chain.
 
 use crate::archive::run::{self, Ack, Config, End, Follow};
-use crate::archive::store;
+use crate::archive::state;
 use crate::args::{KubeArgs, Output, TargetArgs, TlsArgs};
 use crate::store::repo::Repo;
 use crate::ui::Ui;
 use clap::{Args, Subcommand};
 use kubectl_redis_core::exit::Exit;
-use kubectl_redis_core::pitr::{self, chain};
-use kubectl_redis_core::store::names::rfc3339;
+use kubectl_redis_core::pitr;
 
 pub const LONG_ABOUT: &str = "Archive every write as it happens, for restores to any second.\n\n\
 The archiver is a replica as far as Redis is concerned: it sends PSYNC, stores the snapshot \
@@ -630,70 +629,20 @@ async fn stop(ui: &Ui, kube: &KubeArgs, args: StopArgs) -> Exit {
     }
 }
 
-/// One archive's state, as `archive status -o json` prints it
-/// (`schemas/archive-status.schema.json`).
-struct ArchiveState {
-    archive: String,
-    windows: Vec<chain::Window>,
-    gaps: Vec<chain::Gap>,
-    broken: Vec<String>,
-    last_offset: Option<u64>,
-}
-
-impl ArchiveState {
-    fn json(&self) -> serde_json::Value {
-        let latest = self.windows.iter().map(|w| w.to).max();
-        serde_json::json!({
-            "archive": self.archive,
-            "windows": self.windows.iter().map(|w| serde_json::json!({
-                "base": w.base,
-                "from": rfc3339(w.from), "to": rfc3339(w.to),
-                "from_unix": w.from, "to_unix": w.to,
-                "segments": w.segments, "commands": w.commands,
-            })).collect::<Vec<_>>(),
-            "gaps": self.gaps.iter().map(|g| serde_json::json!({
-                "after": rfc3339(g.after), "before": rfc3339(g.before),
-                "after_unix": g.after, "before_unix": g.before,
-            })).collect::<Vec<_>>(),
-            "broken": self.broken,
-            "latest": latest.map(rfc3339),
-            "last_offset": self.last_offset,
-        })
-    }
-}
-
 async fn status(ui: &Ui, args: StatusArgs) -> Exit {
     let repo = match Repo::open(&args.repo) {
         Ok(r) => r,
         Err(p) => return failed(ui, args.output, Exit::Invalid, &p),
     };
-    let names = match &args.archive {
-        Some(a) => vec![a.clone()],
-        None => match store::archive_names(&repo).await {
-            Ok(a) => a,
-            Err(p) => return failed(ui, args.output, Exit::Storage, &p),
-        },
+    let out = match state::states(&repo, args.archive.as_deref()).await {
+        Ok(o) => o,
+        Err(p) => return failed(ui, args.output, Exit::Storage, &p),
     };
-    let mut out = Vec::new();
-    for a in names {
-        let (chains, _) = match store::chains(&repo, &a).await {
-            Ok(c) => c,
-            Err(p) => return failed(ui, args.output, Exit::Storage, &p),
-        };
-        let (windows, gaps) = chain::windows(&chains);
-        out.push(ArchiveState {
-            archive: a,
-            last_offset: chains.last().map(chain::Chain::last_offset),
-            broken: chains.iter().flat_map(|c| c.broken.clone()).collect(),
-            windows,
-            gaps,
-        });
-    }
     if args.output == Output::Json {
         crate::output::print(
             ui,
             "ArchiveStatus",
-            serde_json::json!({"repo": repo.display(), "archives": out.iter().map(ArchiveState::json).collect::<Vec<_>>(), "error": null, "exit_code": 0}),
+            serde_json::json!({"repo": repo.display(), "archives": out.iter().map(state::ArchiveState::json).collect::<Vec<_>>(), "error": null, "exit_code": 0}),
         );
         return Exit::Ok;
     }
@@ -701,27 +650,7 @@ async fn status(ui: &Ui, args: StatusArgs) -> Exit {
         println!("no archive in {}", repo.display());
     }
     for a in &out {
-        println!("archive {}", a.archive);
-        for w in &a.windows {
-            println!(
-                "  {} .. {}  base {}, {} segments, {} commands",
-                rfc3339(w.from),
-                rfc3339(w.to),
-                w.base,
-                w.segments,
-                w.commands
-            );
-        }
-        for g in &a.gaps {
-            println!(
-                "  GAP  nothing archived between {} and {}",
-                rfc3339(g.after),
-                rfc3339(g.before)
-            );
-        }
-        for b in &a.broken {
-            println!("  BROKEN  {b}");
-        }
+        print!("{}", a.text());
     }
     Exit::Ok
 }

@@ -8,7 +8,15 @@ use clap::Args;
 use kubectl_redis_core::exit::Exit;
 use kubectl_redis_core::ops::list::table;
 
-pub const AFTER_HELP: &str = "Environment:\n  OUT_DIR, BACKUPS_DIR   directory to read when --out-dir is not given\n\nExamples:\n  kubectl redis list\n  kubectl redis list --out-dir /mnt/backups -o json";
+pub const LONG_ABOUT: &str =
+    "The backups in a directory or object-storage repository, newest first, \
+with their size, keys, age and whether their manifest verifies. When the repository holds \
+point-in-time archives (pitr/NAME/, written by `kubectl redis archive`), the backups that start \
+a chain are marked as bases, and each archive's recovery windows follow the table: the seconds \
+`restore --to-time` can reach, the gaps between chains, and segments that do not continue \
+their chain.";
+
+pub const AFTER_HELP: &str = "Environment:\n  OUT_DIR, BACKUPS_DIR   directory to read when --out-dir is not given\n\nExamples:\n  kubectl redis list\n  kubectl redis list --out-dir /mnt/backups -o json\n  kubectl redis list --repo s3://backups/prod -o json | jq .archives[0].latest   # the newest second --to-time reaches";
 
 #[derive(Args, Debug)]
 pub struct ListArgs {
@@ -46,10 +54,24 @@ pub async fn run(ui: &Ui, args: ListArgs) -> Exit {
             };
         }
     };
+    // The point-in-time archives: what `restore --to-time` can reach.
+    let archives = match crate::archive::state::states(&repo, None).await {
+        Ok(a) => a,
+        Err(p) => {
+            ui.error(&p.message, Some(&p.hint));
+            return Exit::Storage;
+        }
+    };
     let dir = repo.display();
     match args.output {
         Output::Json => match serde_json::to_value(&l) {
-            Ok(v) => crate::output::print(ui, "BackupList", v),
+            Ok(mut v) => {
+                v["archives"] = archives
+                    .iter()
+                    .map(crate::archive::state::ArchiveState::json)
+                    .collect();
+                crate::output::print(ui, "BackupList", v)
+            }
             Err(e) => {
                 ui.error(&format!("cannot encode the listing: {e}"), None);
                 return Exit::Error;
@@ -60,6 +82,12 @@ pub async fn run(ui: &Ui, args: ListArgs) -> Exit {
                 ui.note(&format!("no backups in {dir}"));
             } else {
                 print!("{}", table(&l));
+            }
+            if !archives.is_empty() {
+                println!("\nRecovery windows (kubectl redis restore --to-time TIME):");
+                for a in &archives {
+                    print!("{}", a.text());
+                }
             }
         }
     }

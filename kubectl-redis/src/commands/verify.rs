@@ -25,13 +25,19 @@ and the CRC-64 at the end. Reads in bounded memory whatever the file's size. Whe
 a backup has a manifest (FILE.json, written by `kubectl redis backup`), its size, \
 sha256 and key count must match too. Exit 0 only when every file checks out.";
 
-pub const AFTER_HELP: &str = "Exit codes:\n    0  every file checks out\n    1  --url: the server could not be reached\n    2  a file is missing or unreadable\n    8  a file is corrupt or differs from its manifest\n    9  --url: the server refused SYNC\n\nExamples:\n  kubectl redis verify ./backups/*.rdb\n  kubectl redis verify dump.rdb -o json | jq .files[0].keys\n  kubectl redis verify --url redis://127.0.0.1:6379     # what a backup would hold, now";
+pub const AFTER_HELP: &str = "Exit codes:\n    0  every file checks out\n    1  --url: the server could not be reached\n    2  a file is missing or unreadable; --archive: no such archive\n    8  a file is corrupt or differs from its manifest; --archive: a segment is, or does not continue its chain\n    9  --url: the server refused SYNC\n   12  object storage could not be read\n   13  an encrypted file needs a key that was not given, or none fits\n\nExamples:\n  kubectl redis verify ./backups/*.rdb\n  kubectl redis verify --archive --repo s3://backups/prod --identity key.txt   # every chain, every segment\n  kubectl redis verify dump.rdb -o json | jq .files[0].keys\n  kubectl redis verify --url redis://127.0.0.1:6379     # what a backup would hold, now";
 
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
     /// Backups to check: paths, or URLs in object storage (s3://BUCKET/PREFIX/NAME, gs://, az://)
-    #[arg(value_name = "FILE|URL", required_unless_present = "url")]
+    #[arg(value_name = "FILE|URL", required_unless_present_any = ["url", "archive"])]
     pub files: Vec<String>,
+    /// Check the point-in-time archive NAME in --repo whole (every archive when no NAME is given): each chain's base as a backup, and every segment's sha256, its offsets continuing the one before, every command parsed
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["files", "url"])]
+    pub archive: Option<String>,
+    /// The repository holding the archive (with --archive) [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]
+    #[arg(long, value_name = "DIR|URL", requires = "archive")]
+    pub repo: Option<String>,
     #[command(flatten)]
     pub keys: crate::keys::KeyArgs,
     /// Instead of files: take a snapshot of this Redis over SYNC and check it, saving nothing
@@ -94,7 +100,29 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: VerifyArgs) -> Exi
             return Exit::Invalid;
         }
     };
-    for file in &args.files {
+    let mut chains = Vec::new();
+    let mut files = args.files.clone();
+    if let Some(a) = &args.archive {
+        match archive_chains(ui, args.repo.clone(), a, &ids, args.output).await {
+            Ok((bases, c, exit)) => {
+                files = bases;
+                chains = c;
+                worst = exit;
+            }
+            Err((exit, p)) => {
+                ui.error(&p.message, Some(&p.hint));
+                if args.output == Output::Json {
+                    output::print(
+                        ui,
+                        "VerifyResult",
+                        serde_json::json!({ "ok": false, "files": [], "chains": [], "error": output::error(&p.message, Some(&p.hint)), "exit_code": exit.code() }),
+                    );
+                }
+                return exit;
+            }
+        }
+    }
+    for file in &files {
         let (r, exit) = one(file, ids.clone()).await;
         if rank(exit) > rank(worst) {
             worst = exit;
@@ -127,10 +155,151 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: VerifyArgs) -> Exi
         output::print(
             ui,
             "VerifyResult",
-            serde_json::json!({ "ok": worst == Exit::Ok, "files": results, "exit_code": worst.code() }),
+            serde_json::json!({ "ok": worst == Exit::Ok, "files": results, "chains": chains, "error": null, "exit_code": worst.code() }),
         );
     }
     worst
+}
+
+/// One chain of a point-in-time archive, as `verify --archive -o json`
+/// prints it.
+#[derive(Serialize)]
+struct ChainResult {
+    archive: String,
+    base: String,
+    ok: bool,
+    from: String,
+    to: String,
+    segments: usize,
+    commands: u64,
+    /// `every-byte`: every segment decrypted and parsed; `stored-bytes`:
+    /// encrypted segments checked against their manifests without a key.
+    checked: &'static str,
+    /// Segments of the base that do not continue its chain.
+    broken: Vec<String>,
+    #[serde(serialize_with = "error_object")]
+    error: Option<String>,
+    exit_code: u8,
+}
+
+/// `verify --archive`: every chain of the archive(s) checked; returns the
+/// bases to check as backups, each chain's result and the worst exit.
+async fn archive_chains(
+    ui: &Ui,
+    repo: Option<String>,
+    archive: &str,
+    ids: &Identities,
+    out: Output,
+) -> Result<(Vec<String>, Vec<ChainResult>, Exit), (Exit, crate::store::repo::Problem)> {
+    use crate::archive::{replay, store};
+    use kubectl_redis_core::store::names::rfc3339;
+    let repo =
+        crate::store::repo::Repo::open(&env::out_dir(repo)).map_err(|p| (Exit::Invalid, p))?;
+    let names = if archive.is_empty() {
+        store::archive_names(&repo)
+            .await
+            .map_err(|p| (Exit::Storage, p))?
+    } else {
+        vec![archive.to_string()]
+    };
+    if names.is_empty() {
+        return Err((
+            Exit::Invalid,
+            crate::store::repo::Problem::new(
+                format!("{} holds no archive (no pitr/ segments)", repo.display()),
+                "name the repository with --repo (or $KUBECTL_REDIS_REPO)",
+            ),
+        ));
+    }
+    let (mut bases, mut results, mut worst) = (Vec::new(), Vec::new(), Exit::Ok);
+    for a in &names {
+        let (chains, manifests) = store::chains(&repo, a)
+            .await
+            .map_err(|p| (Exit::Storage, p))?;
+        if chains.is_empty() {
+            return Err((
+                Exit::Invalid,
+                crate::store::repo::Problem::new(
+                    format!("archive {a} has no base in {}", repo.display()),
+                    "see the archives with `kubectl redis list --repo ...`",
+                ),
+            ));
+        }
+        for c in &chains {
+            bases.push(match &repo {
+                crate::store::repo::Repo::Local(d) => {
+                    kubectl_redis_core::backup::join(d, &c.base.name)
+                }
+                crate::store::repo::Repo::Remote(r) => r.url_of(&c.base.name),
+            });
+            let mut r = ChainResult {
+                archive: a.clone(),
+                base: c.base.name.clone(),
+                ok: true,
+                from: rfc3339(c.from_s()),
+                to: rfc3339(c.to_s()),
+                segments: c.segments.len(),
+                commands: c.commands(),
+                checked: "every-byte",
+                broken: c.broken.clone(),
+                error: None,
+                exit_code: 0,
+            };
+            let mut exit = Exit::Ok;
+            for s in &c.segments {
+                let Some(m) = manifests.get(&s.name) else {
+                    continue;
+                };
+                match replay::check_segment(&repo, &s.name, m, ids).await {
+                    Ok((Some(_), _)) => {}
+                    Ok((None, _)) => r.checked = "stored-bytes",
+                    Err((e, p)) => {
+                        r.error = Some(match e {
+                            Exit::Corrupt => format!("corrupt: {}", p.message),
+                            _ => p.message,
+                        });
+                        exit = e;
+                        break;
+                    }
+                }
+            }
+            if exit == Exit::Ok && !c.broken.is_empty() {
+                r.error = Some(format!(
+                    "corrupt: {} segment(s) do not continue the chain: {}",
+                    c.broken.len(),
+                    c.broken.join(", ")
+                ));
+                exit = Exit::Corrupt;
+            }
+            r.ok = exit == Exit::Ok;
+            r.exit_code = exit.code();
+            if rank(exit) > rank(worst) {
+                worst = exit;
+            }
+            if out == Output::Text {
+                match &r.error {
+                    None => println!(
+                        "OK  archive {a}, chain of {}: {} .. {}, {} segments, {} commands, offsets {}..={} without a gap{}",
+                        r.base,
+                        r.from,
+                        r.to,
+                        r.segments,
+                        r.commands,
+                        c.base.offset + 1,
+                        c.last_offset(),
+                        if r.checked == "stored-bytes" {
+                            " (encrypted: stored bytes only; give --identity to parse every command)"
+                        } else {
+                            ", every command parsed"
+                        }
+                    ),
+                    Some(e) => ui.error(&format!("archive {a}, chain of {}: {e}", r.base), hint(exit)),
+                }
+            }
+            results.push(r);
+        }
+    }
+    Ok((bases, results, worst))
 }
 
 /// `verify --url`: a snapshot over SYNC, checked as it arrives, not saved:

@@ -1,0 +1,88 @@
+//! What an archive holds, as `archive status` and `list` show it: each
+//! chain's recovery window, the gaps between chains, and segments that do
+//! not continue their chain.
+
+use super::store;
+use crate::store::repo::{Problem, Repo};
+use kubectl_redis_core::pitr::chain;
+use kubectl_redis_core::store::names::rfc3339;
+
+/// One archive's state (`schemas/archive-status.schema.json`, `archives`).
+pub struct ArchiveState {
+    pub archive: String,
+    pub windows: Vec<chain::Window>,
+    pub gaps: Vec<chain::Gap>,
+    pub broken: Vec<String>,
+    pub last_offset: Option<u64>,
+}
+
+/// The state of each archive in `names` (every archive in `repo` when
+/// `None`).
+pub async fn states(repo: &Repo, names: Option<&str>) -> Result<Vec<ArchiveState>, Problem> {
+    let names = match names {
+        Some(a) => vec![a.to_string()],
+        None => store::archive_names(repo).await?,
+    };
+    let mut out = Vec::new();
+    for a in names {
+        let (chains, _) = store::chains(repo, &a).await?;
+        let (windows, gaps) = chain::windows(&chains);
+        out.push(ArchiveState {
+            archive: a,
+            last_offset: chains.last().map(chain::Chain::last_offset),
+            broken: chains.iter().flat_map(|c| c.broken.clone()).collect(),
+            windows,
+            gaps,
+        });
+    }
+    Ok(out)
+}
+
+impl ArchiveState {
+    pub fn json(&self) -> serde_json::Value {
+        let latest = self.windows.iter().map(|w| w.to).max();
+        serde_json::json!({
+            "archive": self.archive,
+            "windows": self.windows.iter().map(|w| serde_json::json!({
+                "base": w.base,
+                "from": rfc3339(w.from), "to": rfc3339(w.to),
+                "from_unix": w.from, "to_unix": w.to,
+                "segments": w.segments, "commands": w.commands,
+            })).collect::<Vec<_>>(),
+            "gaps": self.gaps.iter().map(|g| serde_json::json!({
+                "after": rfc3339(g.after), "before": rfc3339(g.before),
+                "after_unix": g.after, "before_unix": g.before,
+            })).collect::<Vec<_>>(),
+            "broken": self.broken,
+            "latest": latest.map(rfc3339),
+            "last_offset": self.last_offset,
+        })
+    }
+
+    /// The state in lines of text: the archive's name, then a line per
+    /// window, gap and broken segment.
+    pub fn text(&self) -> String {
+        let mut s = format!("archive {}\n", self.archive);
+        for w in &self.windows {
+            s.push_str(&format!(
+                "  {} .. {}  base {}, {} segments, {} commands\n",
+                rfc3339(w.from),
+                rfc3339(w.to),
+                w.base,
+                w.segments,
+                w.commands
+            ));
+        }
+        for g in &self.gaps {
+            s.push_str(&format!(
+                "  GAP  nothing archived between {} and {}\n",
+                rfc3339(g.after),
+                rfc3339(g.before)
+            ));
+        }
+        for b in &self.broken {
+            s.push_str(&format!("  BROKEN  {b}\n"));
+        }
+        s
+    }
+}
