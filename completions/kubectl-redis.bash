@@ -494,7 +494,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__archive__subcmd__start)
-            opts="-l -c -n -v -h -V --selector --pod --container --redis-port --repo --archive --segment-size --segment-interval --spool-size --ack --encrypt-to --encrypt-to-file --no-encrypt --user-name --tls --cacert --cert --key --tls-server-name --insecure-skip-verify --tls-from-secret --tls-from-dir --password-from-secret --repo-credentials-from-secret --service-account-annotation --image --name --apply --dry-run --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-l -c -n -v -h -V --selector --pod --container --redis-port --repo --archive --segment-size --segment-interval --spool-size --ack --encrypt-to --encrypt-to-file --no-encrypt --user-name --tls --cacert --cert --key --tls-server-name --insecure-skip-verify --tls-from-secret --tls-from-dir --password-from-secret --repo-credentials-from-secret --service-account-annotation --image --name --service-monitor --apply --dry-run --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2266,7 +2266,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__schedule)
-            opts="-l -c -o -n -v -h -V --selector --pod --container --redis-port --every --cron --image --pvc --host-path --method --password-from-secret --tls-from-secret --tls-server-name --repo --encrypt-to --passphrase-from-secret --no-encrypt --repo-credentials-from-secret --service-account-annotation --pushgateway --alerts --alert-after --sign-with-secret --job-deadline --drill --drill-cron --drill-in --drill-identity-from-secret --name --cronjob-api --apply --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-l -c -o -n -v -h -V --selector --pod --container --redis-port --every --cron --image --pvc --host-path --method --password-from-secret --tls-from-secret --tls-server-name --repo --encrypt-to --passphrase-from-secret --no-encrypt --repo-credentials-from-secret --service-account-annotation --pushgateway --alerts --alert-after --alert-archive-lag --sign-with-secret --job-deadline --drill --drill-cron --drill-in --drill-identity-from-secret --name --cronjob-api --apply --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2357,6 +2357,10 @@ _kubectl__redis() {
                     return 0
                     ;;
                 --alert-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alert-archive-lag)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -608,11 +608,54 @@ fn schedule_to_object_storage() {
         &["backup", "-n", "prod", "--repo", "az://backups/prod"]
     );
     assert!(!args.contains(&"--out-dir"));
-    let rule = alert_rule(&spec, 7200);
+    let rule = alert_rule(&spec, 7200, None);
     assert!(rule["spec"]["groups"][0]["rules"][0]["expr"]
         .as_str()
         .unwrap()
         .ends_with("> 7200"));
+    assert_eq!(rule["spec"]["groups"].as_array().map(Vec::len), Some(1));
+    // --alert-archive-lag: a second group, over the archivers' metrics
+    // in this namespace.
+    let rule = alert_rule(&spec, 7200, Some(60));
+    insta::assert_json_snapshot!(rule["spec"]["groups"][1]);
+}
+
+/// `archive start`: the archiver's objects, and a ServiceMonitor only when
+/// asked.
+#[test]
+fn archive_start_manifests() {
+    use kubectl_redis_core::ops::archive::{manifests, Spec};
+    let mut spec = Spec {
+        namespace: "prod".into(),
+        name: "kubectl-redis-archiver".into(),
+        image: "img".into(),
+        run_args: vec!["--repo".into(), "s3://b/prod".into()],
+        env_secret: Some("backup-s3".into()),
+        secret_names: vec!["redis-auth".into()],
+        services: false,
+        sa_annotations: vec![],
+        tls_secret: None,
+        service_monitor: false,
+    };
+    let kinds = |d: &[serde_json::Value]| -> Vec<String> {
+        d.iter()
+            .filter_map(|d| d["kind"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(
+        kinds(&manifests(&spec)),
+        [
+            "ServiceAccount",
+            "Role",
+            "RoleBinding",
+            "Deployment",
+            "Service"
+        ]
+    );
+    spec.service_monitor = true;
+    let docs = manifests(&spec);
+    assert_eq!(docs.len(), 6);
+    insta::assert_json_snapshot!(docs[5]);
 }
 
 /// `schedule --drill`: a second CronJob running `drill --latest` against

@@ -1012,6 +1012,8 @@ fn pushgateway_metrics_and_alert_rules() {
             "--pushgateway",
             &pg,
             "--alerts",
+            "--alert-archive-lag",
+            "1m",
             "-o",
             "json",
         ],
@@ -1041,6 +1043,7 @@ fn pushgateway_metrics_and_alert_rules() {
         String::from_utf8_lossy(&check.stdout),
         String::from_utf8_lossy(&check.stderr)
     );
+    archive_alerts_fire_on_real_metrics(&r, dir.path(), &rules);
     let cj = list["items"]
         .as_array()
         .unwrap()
@@ -1064,6 +1067,153 @@ fn pushgateway_metrics_and_alert_rules() {
         !args.iter().any(|a| a.contains("SECRET")),
         "no secrets in args: {args:?}"
     );
+}
+
+/// `schedule --alerts --alert-archive-lag 1m`'s archive rules (in the
+/// `rules` file) against a real archiver: every metric they use is one it
+/// serves, and promtool's rule tests over its series (with the `namespace`
+/// label Prometheus gives a scraped target) fire RedisArchiveBehind only
+/// after a write waited more than a minute for a minute, and
+/// RedisArchiveDown when its link is down.
+fn archive_alerts_fire_on_real_metrics(r: &Redis, dir: &Path, rules: &Path) {
+    let repo = dir.join("archive");
+    let port = 16517u16;
+    let mut child = plugin(
+        Store::Moto,
+        &[
+            "archive",
+            "run",
+            "--url",
+            &r.url(),
+            "--repo",
+            repo.to_str().unwrap(),
+            "--metrics-port",
+            &port.to_string(),
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("archive run");
+    let scrape = || {
+        Command::new("curl")
+            .args(["-sf", &format!("http://127.0.0.1:{port}/metrics")])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut text = scrape();
+    let up = |t: &str| {
+        t.lines()
+            .any(|l| l.starts_with("kubectl_redis_archive_up{") && l.ends_with(" 1"))
+    };
+    while !up(&text) {
+        assert!(
+            Instant::now() < deadline,
+            "the archiver's link never came up: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        text = scrape();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let group = std::fs::read_to_string(rules).unwrap();
+    let spec: serde_json::Value = serde_json::from_str(&group).unwrap();
+    let archive = spec["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "kubectl-redis-archive")
+        .expect("the archive group");
+    for rule in archive["rules"].as_array().unwrap() {
+        let expr = rule["expr"].as_str().unwrap();
+        let metric = expr
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .find(|w| w.starts_with("kubectl_redis_archive_"))
+            .expect("a metric");
+        assert!(
+            text.lines().any(|l| l.starts_with(metric)),
+            "{} uses {metric}, which the archiver does not serve:\n{text}",
+            rule["alert"]
+        );
+    }
+    // The series as Prometheus would store them, from the scraped labels.
+    let labels = |name: &str| -> String {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}{{")))
+            .unwrap_or_else(|| panic!("{name} in {text}"));
+        let inner = &line[name.len() + 1..line.find('}').unwrap()];
+        format!("{name}{{{inner},namespace=\"prod\"}}")
+    };
+    let a = archive_label(&text);
+    // What an alert says: its annotations with the archive's name and the
+    // value (120 s of lag, humanized) filled in.
+    let said = |alert: &str, value: &str| -> serde_json::Value {
+        let rule = archive["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["alert"] == alert)
+            .unwrap();
+        let fill = |k: &str| {
+            rule["annotations"][k]
+                .as_str()
+                .unwrap()
+                .replace("{{ $labels.archive }}", &a)
+                .replace("{{ $value | humanizeDuration }}", value)
+        };
+        serde_json::json!({
+            "exp_labels": {"severity": "critical", "archive": a},
+            "exp_annotations": {"summary": fill("summary"), "description": fill("description")},
+        })
+    };
+    let tests = serde_json::json!({
+        "rule_files": [rules.file_name().unwrap().to_str().unwrap()],
+        "evaluation_interval": "1m",
+        "tests": [{
+            "interval": "1m",
+            "input_series": [
+                // A write waits 0, then 30 s more each minute.
+                {"series": labels("kubectl_redis_archive_lag_seconds"), "values": "0 0 30 60 90 120 150"},
+                {"series": labels("kubectl_redis_archive_up"), "values": "1 1 1 0 0 0 0"},
+                {"series": labels("kubectl_redis_archive_spool_full"), "values": "0 0 0 0 0 0 0"},
+            ],
+            "alert_rule_test": [
+                {"eval_time": "3m", "alertname": "RedisArchiveBehind", "exp_alerts": []},
+                {"eval_time": "5m", "alertname": "RedisArchiveBehind", "exp_alerts": [said("RedisArchiveBehind", "2m 0s")]},
+                {"eval_time": "4m", "alertname": "RedisArchiveDown", "exp_alerts": []},
+                {"eval_time": "5m", "alertname": "RedisArchiveDown", "exp_alerts": [said("RedisArchiveDown", "")]},
+                {"eval_time": "5m", "alertname": "RedisArchiveSpoolFull", "exp_alerts": []},
+                {"eval_time": "5m", "alertname": "RedisArchiveMetricsAbsent", "exp_alerts": []},
+            ],
+        }],
+    });
+    let t = dir.join("rules-test.json");
+    std::fs::write(&t, serde_json::to_vec(&tests).unwrap()).unwrap();
+    let out = Command::new("promtool")
+        .args(["test", "rules"])
+        .arg(&t)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The `archive` label of a scrape's `kubectl_redis_archive_up`.
+fn archive_label(text: &str) -> String {
+    text.lines()
+        .find(|l| l.starts_with("kubectl_redis_archive_up{"))
+        .and_then(|l| l.split("archive=\"").nth(1))
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// One snapshot into several repositories: S3, Azure and a directory. A

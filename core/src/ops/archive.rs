@@ -29,6 +29,9 @@ pub struct Spec {
     pub sa_annotations: Vec<(String, String)>,
     /// `--tls-from-secret`: mounted read-only, given as `--tls-from-dir`.
     pub tls_secret: Option<String>,
+    /// A ServiceMonitor (prometheus-operator) that scrapes the metrics
+    /// Service, so `schedule --alerts --alert-archive-lag` rules see it.
+    pub service_monitor: bool,
 }
 
 /// The port the archiver's metrics are served on.
@@ -59,8 +62,9 @@ pub fn rules(s: &Spec) -> Value {
     Value::Array(r)
 }
 
-/// ServiceAccount, Role, RoleBinding, Deployment, Service: in apply order
-/// (and the reverse for `archive stop`).
+/// ServiceAccount, Role, RoleBinding, Deployment, Service (and a
+/// ServiceMonitor when asked): in apply order (and the reverse for
+/// `archive stop`).
 pub fn manifests(s: &Spec) -> Vec<Value> {
     let labels = labels(&s.name);
     let meta = json!({"name": s.name, "namespace": s.namespace, "labels": labels});
@@ -113,7 +117,7 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
     {
         pod_labels["azure.workload.identity/use"] = json!("true");
     }
-    vec![
+    let mut docs = vec![
         json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": sa_meta}),
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta, "rules": rules(s)}),
         json!({
@@ -144,5 +148,12 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
             "apiVersion": "v1", "kind": "Service", "metadata": meta,
             "spec": {"selector": labels, "ports": [{"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"}]}
         }),
-    ]
+    ];
+    if s.service_monitor {
+        docs.push(json!({
+            "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": meta,
+            "spec": {"selector": {"matchLabels": labels}, "endpoints": [{"port": "metrics", "interval": "15s"}]}
+        }));
+    }
+    docs
 }

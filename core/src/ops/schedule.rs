@@ -338,7 +338,12 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
 /// successful backup is older than `max_age_s`, and when the last backup
 /// failed; over the metrics `backup --pushgateway` (or `--metrics-file`
 /// through node_exporter) records.
-pub fn alert_rule(s: &Spec, max_age_s: u64) -> Value {
+///
+/// With `archive_lag_s`, a second group alerts on the point-in-time
+/// archivers of the namespace, over the metrics each serves (scraped
+/// through `archive start --service-monitor`): behind by more than that,
+/// its link down, its spool full, or no archiver reporting at all.
+pub fn alert_rule(s: &Spec, max_age_s: u64, archive_lag_s: Option<u64>) -> Value {
     let labels = json!({"app.kubernetes.io/name": "kubectl-redis", "app.kubernetes.io/component": "scheduled-backup"});
     // This namespace's backups only (the scheduled backup pushes with its
     // namespace as `redis_namespace`).
@@ -346,7 +351,7 @@ pub fn alert_rule(s: &Spec, max_age_s: u64) -> Value {
         "{{job=\"kubectl-redis-backup\",redis_namespace=\"{}\"}}",
         s.namespace
     );
-    json!({
+    let mut rule = json!({
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
         "metadata": {"name": s.name, "namespace": s.namespace, "labels": labels},
@@ -385,6 +390,64 @@ pub fn alert_rule(s: &Spec, max_age_s: u64) -> Value {
                 }
             ]
         }]}
+    });
+    if let (Some(lag), Some(groups)) = (archive_lag_s, rule["spec"]["groups"].as_array_mut()) {
+        groups.push(archive_alerts(&s.namespace, lag));
+    }
+    rule
+}
+
+/// The alerts on the archivers of `namespace` (their metrics carry the
+/// `namespace` label Prometheus gives scraped targets).
+fn archive_alerts(namespace: &str, lag_s: u64) -> Value {
+    let sel = format!("{{namespace=\"{namespace}\"}}");
+    let status = "Logs: kubectl -n ".to_string()
+        + namespace
+        + " logs deploy/kubectl-redis-archiver; the recovery window: kubectl redis archive status --repo URL";
+    json!({
+        "name": "kubectl-redis-archive",
+        "rules": [
+            {
+                "alert": "RedisArchiveBehind",
+                "expr": format!("max by (archive) (kubectl_redis_archive_lag_seconds{sel}) > {lag_s}"),
+                "for": "1m",
+                "labels": {"severity": "critical"},
+                "annotations": {
+                    "summary": "The point-in-time archive {{ $labels.archive }} in namespace ".to_string() + namespace + " has writes not stored for longer than allowed",
+                    "description": "The oldest write not yet stored waited {{ $value | humanizeDuration }}: a restore to now would lose them. ".to_string() + &status
+                }
+            },
+            {
+                "alert": "RedisArchiveDown",
+                "expr": format!("max by (archive) (kubectl_redis_archive_up{sel}) == 0"),
+                "for": "2m",
+                "labels": {"severity": "critical"},
+                "annotations": {
+                    "summary": "The archiver of {{ $labels.archive }} in namespace ".to_string() + namespace + " has no replication link to the primary",
+                    "description": "Nothing is archived while it is down; when it comes back it continues the chain or starts a new base (a gap). ".to_string() + &status
+                }
+            },
+            {
+                "alert": "RedisArchiveSpoolFull",
+                "expr": format!("max by (archive) (kubectl_redis_archive_spool_full{sel}) == 1"),
+                "for": "1m",
+                "labels": {"severity": "critical"},
+                "annotations": {
+                    "summary": "The archiver of {{ $labels.archive }} in namespace ".to_string() + namespace + " cannot store segments and has stopped reading",
+                    "description": "The repository is unreachable or refuses writes. ".to_string() + &status
+                }
+            },
+            {
+                "alert": "RedisArchiveMetricsAbsent",
+                "expr": format!("absent(kubectl_redis_archive_up{sel})"),
+                "for": "10m",
+                "labels": {"severity": "warning"},
+                "annotations": {
+                    "summary": "No archiver in namespace ".to_string() + namespace + " reports metrics",
+                    "description": "Start one with `kubectl redis archive start --service-monitor --apply`, or check that Prometheus scrapes its Service (port metrics)."
+                }
+            }
+        ]
     })
 }
 

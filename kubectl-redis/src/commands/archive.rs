@@ -133,6 +133,9 @@ pub struct StartArgs {
     /// The objects' name
     #[arg(long, value_name = "NAME", default_value = "kubectl-redis-archiver")]
     pub name: String,
+    /// Also a ServiceMonitor (prometheus-operator) scraping its metrics, for the rules of `kubectl redis schedule --alerts --alert-archive-lag`
+    #[arg(long)]
+    pub service_monitor: bool,
     /// Apply to the cluster (server-side apply) instead of printing
     #[arg(long)]
     pub apply: bool,
@@ -531,6 +534,7 @@ async fn start(ui: &Ui, kube: &KubeArgs, args: StartArgs) -> Exit {
         services,
         sa_annotations,
         tls_secret: c.tls.tls_from_secret.clone(),
+        service_monitor: args.service_monitor,
     };
     let docs = manifests(&spec);
     match (&k, args.apply) {
@@ -568,6 +572,8 @@ async fn stop(ui: &Ui, kube: &KubeArgs, args: StopArgs) -> Exit {
         services: false,
         sa_annotations: Vec::new(),
         tls_secret: None,
+        // Whether `start` made one or not: deleting what is absent is fine.
+        service_monitor: true,
     };
     let docs = kubectl_redis_core::ops::archive::manifests(&spec);
     match crate::commands::schedule::delete_all(&k.client, &k.namespace, &docs).await {

@@ -22,7 +22,7 @@ pods/portforward and pods/exec (streams are authorized as get before Kubernetes 
 directory (--host-path), or an emptyDir that vanishes with the pod. The image is \
 built by the repository's Dockerfile.";
 
-pub const AFTER_HELP: &str = "Examples:\n  kubectl redis schedule --every 1h -n prod --repo s3://backups/prod --encrypt-to age1... \\\n      --repo-credentials-from-secret backup-s3 --pushgateway http://pushgateway.monitoring:9091 --alerts\n  kubectl redis schedule --every 1h -n prod --repo s3://backups/prod --service-account-annotation eks.amazonaws.com/role-arn=arn:aws:iam::123:role/backup\n  kubectl redis schedule --every 1h -n october --pvc redis-backups > backup-cronjob.yaml\n  kubectl redis schedule --cron '0 3 * * *' -n prod --pvc backups --apply\n  kubectl redis schedule --every 6h --image registry.example/kubectl-redis:0.1.0 --password-from-secret redis-auth/password\n  kubectl redis schedule --every 1d -n prod --repo s3://backups/prod --drill --drill-identity-from-secret drill-key/key.txt";
+pub const AFTER_HELP: &str = "Examples:\n  kubectl redis schedule --every 1h -n prod --repo s3://backups/prod --encrypt-to age1... \\\n      --repo-credentials-from-secret backup-s3 --pushgateway http://pushgateway.monitoring:9091 --alerts\n  kubectl redis schedule --every 1h -n prod --repo s3://backups/prod --pushgateway http://pushgateway.monitoring:9091 --alerts --alert-archive-lag 1m\n  kubectl redis schedule --every 1h -n prod --repo s3://backups/prod --service-account-annotation eks.amazonaws.com/role-arn=arn:aws:iam::123:role/backup\n  kubectl redis schedule --every 1h -n october --pvc redis-backups > backup-cronjob.yaml\n  kubectl redis schedule --cron '0 3 * * *' -n prod --pvc backups --apply\n  kubectl redis schedule --every 6h --image registry.example/kubectl-redis:0.1.0 --password-from-secret redis-auth/password\n  kubectl redis schedule --every 1d -n prod --repo s3://backups/prod --drill --drill-identity-from-secret drill-key/key.txt";
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ScheduleOutput {
@@ -93,6 +93,9 @@ pub struct ScheduleArgs {
     /// How old the newest successful backup may get before RedisBackupTooOld fires [default: twice the schedule's period]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "alerts")]
     pub alert_after: Option<Duration>,
+    /// Also alert on this namespace's point-in-time archivers (`kubectl redis archive start --service-monitor`): RedisArchiveBehind when a write waits longer than this to be stored, RedisArchiveDown, RedisArchiveSpoolFull, RedisArchiveMetricsAbsent
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "alerts")]
+    pub alert_archive_lag: Option<Duration>,
     /// Sign each backup's manifest with the key in this Secret's key (a file `kubectl redis repo keygen` wrote: `kubectl create secret generic NAME --from-file=key=FILE`), mounted read-only into the Job's pod
     #[arg(long, value_name = "NAME/KEY")]
     pub sign_with_secret: Option<String>,
@@ -399,7 +402,11 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
             .alert_after
             .map(|d| d.as_secs())
             .unwrap_or_else(|| 2 * period_s(args.every.map(|d| d.as_secs())));
-        docs.push(alert_rule(&spec, after));
+        docs.push(alert_rule(
+            &spec,
+            after,
+            args.alert_archive_lag.map(|d| d.as_secs().max(1)),
+        ));
     }
     let Some(client) = client else {
         match args.output {
@@ -448,9 +455,11 @@ fn api_of(
         "Role" => "roles",
         "RoleBinding" => "rolebindings",
         "PrometheusRule" => "prometheusrules",
+        "ServiceMonitor" => "servicemonitors",
         "Deployment" => "deployments",
         "Service" => "services",
-        _ => "cronjobs",
+        "CronJob" => "cronjobs",
+        _ => return None,
     };
     let ar = ApiResource::from_gvk_with_plural(&gvk, plural);
     Some((
