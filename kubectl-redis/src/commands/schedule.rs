@@ -477,7 +477,10 @@ pub async fn apply_all(
 ) -> Result<(), String> {
     for d in docs {
         let Some((api, kind, name)) = api_of(client, ns, d) else {
-            continue;
+            return Err(format!(
+                "internal error: no API known for a {}",
+                d["kind"].as_str().unwrap_or("document without a kind")
+            ));
         };
         let obj: DynamicObject = serde_json::from_value(d.clone())
             .map_err(|e| format!("internal error building {kind}: {e}"))?;
