@@ -130,6 +130,16 @@ ROW = obj({
     "archive": d(null(S), "The point-in-time archive whose chain this backup starts (it is that chain's base), or null."),
 }, desc="A backup in a repository.")
 
+PITR_FIELDS = {
+    "to": d(TIME, "The second restored to: every write the archive received up to its end."),
+    "base": d(S, "The base backup loaded first."),
+    "segments": d(arr(S), "The segments read, in order."),
+    "commands": d(U, "Archived commands up to that second (the segments' own SELECTs included)."),
+    "replayed": d(null(U), "Commands the server accepted; null when the replay did not run (a dry run, or the base failed)."),
+    "last_command_at": d(null(TIME), "The second the last replayed command was received."),
+}
+PITR = obj(PITR_FIELDS)
+
 ARCHIVE = obj({
     "archive": d(S, "Its name (pitr/NAME/ in the repository)."),
     "windows": d(arr(obj({
@@ -219,14 +229,7 @@ schemas = {
                 "bytes_read": d(U, "Bytes of the file read."),
             })), "A live restore: what was sent and confirmed (also when it stopped early)."),
             "duration_ms": U,
-            "point_in_time": d(obj({
-                "to": d(TIME, "The second restored to: every write the archive received up to its end."),
-                "base": d(S, "The base backup loaded first."),
-                "segments": d(arr(S), "The segments read, in order."),
-                "commands": d(U, "Archived commands up to that second (the segments' own SELECTs included)."),
-                "replayed": d(null(U), "Commands the server accepted; null when the replay did not run (a dry run, or the base failed)."),
-                "last_command_at": d(null(TIME), "The second the last replayed command was received."),
-            }), "`--to-time`: what was replayed after the base."),
+            "point_in_time": d(PITR, "`--to-time`: what was replayed after the base."),
             "error": null(ERROR),
             "exit_code": EXIT,
         },
@@ -252,6 +255,8 @@ schemas = {
             "mismatches": d(arr(S), "What differs; empty when the drill passed."),
             "pod_deleted": d(B, "Whether the pod was deleted (it deletes itself after its deadline otherwise)."),
             "ok": d(B, "The drill passed."),
+            "point_in_time": d(obj(dict(PITR_FIELDS, replay_ms=d(null(U), "How long the replay took; null when it did not run."))),
+                               "`--to-time`: after the base was restored and sampled, the archived writes replayed into the pod (absent without --to-time)."),
             "error": null(ERROR),
             "exit_code": EXIT,
         },

@@ -4885,6 +4885,46 @@ fn archive_deployment_restores_to_a_second() {
     )
     .trim()
     .to_string();
+    // The same point in time drilled first: the base restored into a
+    // throwaway pod and sampled, then every archived write up to that
+    // second replayed into it and accepted; production untouched.
+    let (code, out, err) = run(plugin_s3(&[
+        "drill",
+        "-n",
+        &s.ns,
+        "--repo",
+        &url,
+        "--to-time",
+        &when,
+        "--identity",
+        id.to_str().expect("utf8"),
+        "--host-network",
+        "--port",
+        "6458",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let dr = schema_checked("drill", &out);
+    assert_eq!(dr["ok"], true, "{out}");
+    assert_eq!(dr["point_in_time"]["to"], when.as_str(), "{out}");
+    assert!(
+        dr["point_in_time"]["commands"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "{out}"
+    );
+    assert_eq!(
+        dr["point_in_time"]["replayed"], dr["point_in_time"]["commands"],
+        "{out}"
+    );
+    assert_eq!(dr["pod_deleted"], true, "{out}");
+    assert!(err.contains("archived commands replayed in"), "{err}");
+    assert_eq!(
+        resp(s.port, &["DBSIZE"]),
+        ":0",
+        "the drill left production alone"
+    );
     let (code, out, err) = run(plugin_s3(&[
         "restore",
         "-n",

@@ -26,12 +26,14 @@ Verifies the backup, starts a pod with the source Redis's image (or --image) in 
 of your choice (--in), restores the backup into it live (through a port-forward: no exec), \
 compares the key count of every database with the backup's and a sample of keys value by value \
 (read back with plain commands, not DUMP), prints the time the restore took, and deletes the \
-pod. Any difference is exit 7, for alerting. The pod carries activeDeadlineSeconds, so it goes \
+pod. With --to-time WHEN --repo URL it drills a point-in-time restore: the archive's base is \
+restored and sampled as above, then the archived writes up to WHEN are replayed into the pod, \
+and every one must be accepted. Any difference is exit 7, for alerting. The pod carries activeDeadlineSeconds, so it goes \
 away on its own even if the plugin is killed. `kubectl redis schedule --drill` runs this weekly.";
 
 pub fn after_help() -> String {
     format!(
-        "The ServiceAccount needs, in the drill namespace: create/get/delete pods, create pods/portforward, and leases (as a restore); in the source namespace: get/list pods (to find the image, unless --image).\n\n{}\nExamples:\n  kubectl redis drill --latest -n october\n  kubectl redis drill --file s3://backups/prod/redis-backup-20251024_180500.rdb.age -i ~/.config/age/key.txt --in drills\n  kubectl redis drill --latest --repo s3://backups/prod --image redis:7.2 -o json",
+        "The ServiceAccount needs, in the drill namespace: create/get/delete pods, create pods/portforward, and leases (as a restore); in the source namespace: get/list pods (to find the image, unless --image).\n\n{}\nExamples:\n  kubectl redis drill --latest -n october\n  kubectl redis drill --file s3://backups/prod/redis-backup-20251024_180500.rdb.age -i ~/.config/age/key.txt --in drills\n  kubectl redis drill --latest --repo s3://backups/prod --image redis:7.2 -o json\n  kubectl redis drill --to-time -10m --repo s3://backups/prod -i key.txt   # a point-in-time restore, drilled",
         exit::help_table()
     )
 }
@@ -92,10 +94,10 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
         exit
     };
     let file = args.backup.file();
-    if file.is_none() && !args.backup.latest {
+    if file.is_none() && !args.backup.latest && args.backup.to_time.is_none() {
         return fail(
             Exit::Invalid,
-            "no backup to drill: pass --file PATH|URL (or set $BACKUP), or --latest",
+            "no backup to drill: pass --file PATH|URL (or set $BACKUP), --latest, or --to-time WHEN with --repo",
             "list backups with `kubectl redis list`",
         );
     }
@@ -112,6 +114,15 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
     else {
         return Exit::Error;
     };
+    // --to-time: the plan, and every segment checked before the pod starts.
+    let pitr =
+        match crate::commands::restore::prepare_pitr(ui, kube, &args.backup, &args.keys, "drill")
+            .await
+        {
+            Ok(p) => p,
+            Err((exit, p)) => return fail(exit, &p.message, &p.hint),
+        };
+    let file = pitr.as_ref().map(|p| p.base_file.clone()).or(file);
     let (path, _copy) = match crate::commands::restore::fetch(
         ui,
         kube,
@@ -187,8 +198,9 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
         );
     }
     let t0 = Instant::now();
+    let mut replayed = None;
     let outcome = tokio::select! {
-        o = drill_in(ui, &dk, &pods, &spec, &path, &args, &mut report, t0) => o,
+        o = drill_in(ui, &dk, &pods, &spec, &path, &args, &mut report, t0, pitr.as_ref().map(|p| (p, &mut replayed))) => o,
         _ = crate::signals::interrupted() => Outcome {
             exit: Exit::Interrupted,
             error: Some(("interrupted".into(), "the drill pod is being deleted".into())),
@@ -219,10 +231,18 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
         ui.line(
             "drill",
             &Line::Step(format!(
-                "PASSED: {} keys restored in {}, {} compared value by value, all equal",
+                "PASSED: {} keys restored in {}, {} compared value by value, all equal{}",
                 report.keys_restored,
                 kubectl_redis_core::human::millis(report.restore_ms),
-                report.sampled
+                report.sampled,
+                match (&pitr, replayed) {
+                    (Some(p), Some((n, ms))) => format!(
+                        "; then {n} archived commands replayed in {}, every one accepted: the data of {}",
+                        kubectl_redis_core::human::millis(ms),
+                        kubectl_redis_core::store::names::rfc3339(p.to)
+                    ),
+                    _ => String::new(),
+                }
             )),
         );
     }
@@ -231,6 +251,11 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
         if let Some(o) = v.as_object_mut() {
             o.insert("ok".into(), (outcome.exit == Exit::Ok).into());
             o.insert("exit_code".into(), outcome.exit.code().into());
+            if let Some(p) = &pitr {
+                let mut j = crate::commands::restore::pitr_json(p, replayed.map(|r| r.0));
+                j["replay_ms"] = replayed.map(|r| r.1).into();
+                o.insert("point_in_time".into(), j);
+            }
             o.insert(
                 "error".into(),
                 outcome
@@ -334,6 +359,7 @@ async fn drill_in(
     args: &DrillArgs,
     report: &mut DrillReport,
     t0: Instant,
+    pitr: Option<(&crate::archive::replay::Prepared, &mut Option<(u64, u64)>)>,
 ) -> Outcome {
     let err = |exit: Exit, m: String, h: &str| Outcome {
         exit,
@@ -439,6 +465,32 @@ async fn drill_in(
         );
     }
     let r = sample(ui, &mut conn.0, path, args.sample, report).await;
+    // --to-time: the base restored and sampled, the archived writes are
+    // replayed over the same connection; every reply must be a success.
+    if let (Ok(()), true, Some((p, out))) = (&r, report.mismatches.is_empty(), pitr) {
+        ui.line(
+            "drill",
+            &Line::Step(format!(
+                "replaying {} archived commands up to {}",
+                p.commands,
+                kubectl_redis_core::store::names::rfc3339(p.to)
+            )),
+        );
+        let t = Instant::now();
+        match crate::archive::replay::replay(&mut conn.0, p).await {
+            Ok(n) => *out = Some((n, env::millis(t.elapsed()))),
+            Err(e) => {
+                drop(conn.0);
+                conn.1.close();
+                report.mismatches.push(e.clone());
+                return err(
+                    Exit::VerifyFailed,
+                    format!("drill FAILED: the base {} restored and sampled, but {e}", p.base),
+                    "the archive does not replay onto its base: run `kubectl redis verify --archive`, and report this",
+                );
+            }
+        }
+    }
     drop(conn.0);
     conn.1.close();
     match r {

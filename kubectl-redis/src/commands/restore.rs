@@ -307,41 +307,14 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
     };
     // --to-time: the plan, and every segment checked before any change.
     let mut pitr = None;
-    let file = match &args.backup.to_time {
-        Some(when) => {
-            let p = async {
-                let repo = Repo::open(args.backup.out_dir.as_deref().unwrap_or_default())
-                    .map_err(|p| (Exit::Invalid, p))?;
-                let archive =
-                    crate::archive::replay::archive_of(&repo, args.backup.archive.as_deref())
-                        .await?;
-                let ids = args.keys.load(kube).await.map_err(|e| {
-                    (
-                        Exit::Invalid,
-                        Problem {
-                            message: e,
-                            hint: "give an age identity file or an unencrypted SSH private key"
-                                .into(),
-                        },
-                    )
-                })?;
-                crate::archive::replay::prepare(ui, &repo, &archive, when, &ids).await
-            }
-            .await;
-            match p {
-                Ok(p) => {
-                    ui.line("restore", &Line::Step("point in time".into()));
-                    for l in crate::archive::replay::describe(&p) {
-                        ui.line("restore", &Line::Detail(l));
-                    }
-                    let f = p.base_file.clone();
-                    pitr = Some(p);
-                    Some(f)
-                }
-                Err((exit, p)) => return fail(exit, &p),
-            }
+    let file = match prepare_pitr(ui, kube, &args.backup, &args.keys, "restore").await {
+        Ok(Some(p)) => {
+            let f = p.base_file.clone();
+            pitr = Some(p);
+            Some(f)
         }
-        None => file,
+        Ok(None) => file,
+        Err((exit, p)) => return fail(exit, &p),
     };
     let (file, _copy) = match fetch(
         ui,
@@ -473,6 +446,51 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
     finish.exit
 }
 
+/// `--to-time` (restore and drill): the plan, and every segment it needs
+/// checked before any change, said in `step`'s lines. `None` without
+/// `--to-time`.
+pub async fn prepare_pitr(
+    ui: &Ui,
+    kube: &KubeArgs,
+    choice: &BackupChoice,
+    keys: &crate::keys::KeyArgs,
+    step: &str,
+) -> Result<Option<crate::archive::replay::Prepared>, (Exit, Problem)> {
+    let Some(when) = &choice.to_time else {
+        return Ok(None);
+    };
+    let repo = Repo::open(choice.out_dir.as_deref().unwrap_or_default())
+        .map_err(|p| (Exit::Invalid, p))?;
+    let archive = crate::archive::replay::archive_of(&repo, choice.archive.as_deref()).await?;
+    let ids = keys.load(kube).await.map_err(|e| {
+        (
+            Exit::Invalid,
+            Problem {
+                message: e,
+                hint: "give an age identity file or an unencrypted SSH private key".into(),
+            },
+        )
+    })?;
+    let p = crate::archive::replay::prepare(ui, &repo, &archive, when, &ids).await?;
+    ui.line(step, &Line::Step("point in time".into()));
+    for l in crate::archive::replay::describe(&p) {
+        ui.line(step, &Line::Detail(l));
+    }
+    Ok(Some(p))
+}
+
+/// `point_in_time` in JSON: what `--to-time` replayed after the base.
+pub fn pitr_json(p: &crate::archive::replay::Prepared, replayed: Option<u64>) -> serde_json::Value {
+    serde_json::json!({
+        "to": kubectl_redis_core::store::names::rfc3339(p.to),
+        "base": p.base,
+        "segments": p.segments,
+        "commands": p.commands,
+        "replayed": replayed,
+        "last_command_at": p.last_ts.map(kubectl_redis_core::store::names::rfc3339),
+    })
+}
+
 /// The result, with what `--to-time` replayed (`point_in_time` in JSON).
 fn report_pitr(
     ui: &Ui,
@@ -481,19 +499,7 @@ fn report_pitr(
     p: Option<&crate::archive::replay::Prepared>,
     replayed: Option<u64>,
 ) {
-    let extra = p.map(|p| {
-        (
-            "point_in_time",
-            serde_json::json!({
-                "to": kubectl_redis_core::store::names::rfc3339(p.to),
-                "base": p.base,
-                "segments": p.segments,
-                "commands": p.commands,
-                "replayed": replayed,
-                "last_command_at": p.last_ts.map(kubectl_redis_core::store::names::rfc3339),
-            }),
-        )
-    });
+    let extra = p.map(|p| ("point_in_time", pitr_json(p, replayed)));
     report(ui, output, f, extra);
 }
 
