@@ -41,6 +41,7 @@ fn plan() -> Plan {
         url: None,
         merge: false,
         big_value_bytes: 16 << 20,
+        replay: None,
     }
 }
 
@@ -413,6 +414,14 @@ fn answer(w: &mut World, e: &Effect, fail: bool) -> Option<Input> {
             }
             Input::Loaded(*id, l)
         }
+        Effect::Replay { id } => Input::Replayed(
+            *id,
+            if fail {
+                Err("replaying command 3 of 42 failed: WRONGTYPE".into())
+            } else {
+                Ok(42)
+            },
+        ),
         Effect::Disconnect => return None,
     })
 }
@@ -1685,4 +1694,91 @@ fn live_interrupt_and_failure_at_every_step() {
             }
         }
     }
+}
+
+/// `--to-time`: the archived commands are replayed once the base is in and
+/// its counts checked, and before the writers come back (swap: over a new
+/// connection to the restarted server; live: over the restore's own).
+/// A failed or interrupted replay still puts the writers back; a dry run
+/// replays nothing.
+#[test]
+fn to_time_replays_before_writers_come_back() {
+    let steps = |e: &[Effect]| -> Vec<Effect> {
+        e.iter()
+            .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_) | Effect::Disconnect))
+            .cloned()
+            .collect()
+    };
+    for (name, base) in [("swap", plan()), ("live", live())] {
+        let p = Plan {
+            replay: Some(42),
+            ..base
+        };
+        let (t, f, effects) = run(p.clone(), World::default());
+        assert_eq!(f.exit, Exit::Ok, "{name}:\n{t}");
+        assert_eq!(f.report.replayed, Some(42), "{name}:\n{t}");
+        let at = |pred: &dyn Fn(&Effect) -> bool| effects.iter().position(pred);
+        let replay = at(&|e| matches!(e, Effect::Replay { .. })).expect("a replay");
+        let keyspace = at(&|e| match e {
+            Effect::Redis { args, .. } | Effect::Send { args, .. } => {
+                args.join(" ") == "INFO keyspace"
+            }
+            _ => false,
+        })
+        .expect("the counts checked");
+        let back = at(&|e| matches!(e, Effect::Scale { replicas: 3, .. })).expect("scaled back");
+        assert!(keyspace < replay && replay < back, "{name}:\n{t}");
+        let connects = effects
+            .iter()
+            .filter(|e| matches!(e, Effect::Connect { .. }))
+            .count();
+        assert_eq!(connects, 1, "{name}: one connection:\n{t}");
+        let total = steps(&effects).len();
+        for n in 1..=total {
+            for (interrupt_at, fail_at) in [(Some(n), None), (None, Some(n))] {
+                let (t, f, effects) = run(
+                    p.clone(),
+                    World {
+                        interrupt_at,
+                        fail_at,
+                        ..World::default()
+                    },
+                );
+                let step = steps(&effects).get(n - 1).cloned();
+                if !matches!(step, Some(Effect::Scale { replicas: 3, .. })) {
+                    assert_put_back(&effects, &t);
+                }
+                if matches!(step, Some(Effect::Replay { .. })) {
+                    let e = f
+                        .error
+                        .as_ref()
+                        .map(|e| e.message.clone())
+                        .unwrap_or_default();
+                    if fail_at.is_some() {
+                        assert_eq!(f.exit, Exit::VerifyFailed, "{name} step {n}:\n{t}");
+                        assert!(
+                            e.contains("is loaded, but replaying command 3 of 42 failed"),
+                            "{e}"
+                        );
+                    } else {
+                        assert_eq!(f.exit, Exit::Interrupted, "{name} step {n}:\n{t}");
+                    }
+                    assert_eq!(f.report.replayed, None, "{name} step {n}:\n{t}");
+                }
+            }
+        }
+    }
+    let (t, f, effects) = run(
+        Plan {
+            replay: Some(42),
+            dry_run: true,
+            ..plan()
+        },
+        World::default(),
+    );
+    assert_eq!(f.exit, Exit::Ok, "{t}");
+    assert!(
+        !effects.iter().any(|e| matches!(e, Effect::Replay { .. })),
+        "{t}"
+    );
 }

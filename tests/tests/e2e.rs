@@ -4925,6 +4925,8 @@ fn archive_deployment_restores_to_a_second() {
         ":0",
         "the drill left production alone"
     );
+    // The writers stay stopped until the archived writes are replayed.
+    s.add_worker(1);
     let (code, out, err) = run(plugin_s3(&[
         "restore",
         "-n",
@@ -4935,7 +4937,6 @@ fn archive_deployment_restores_to_a_second() {
         &when,
         "--identity",
         id.to_str().expect("utf8"),
-        "--keep-writers",
         "--yes",
         "-o",
         "json",
@@ -4943,6 +4944,16 @@ fn archive_deployment_restores_to_a_second() {
     assert_eq!(code, 0, "{err}");
     let r = schema_checked("restore", &out);
     assert_eq!(r["point_in_time"]["to"], when.as_str(), "{out}");
+    assert_eq!(
+        r["point_in_time"]["replayed"], r["point_in_time"]["commands"],
+        "{out}"
+    );
+    assert_eq!(r["writers"][0]["restored"], true, "{out}");
+    let (replay, back) = (
+        err.find("writers still stopped").expect("the replay said"),
+        err.find("scale worker back to 1").expect("the worker back"),
+    );
+    assert!(replay < back, "replayed before the worker came back: {err}");
     wait_until(60, "Redis to answer after the restore", || {
         resp(s.port, &["PING"]) == "PONG"
     });

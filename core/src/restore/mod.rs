@@ -205,6 +205,9 @@ pub struct Plan {
     pub merge: bool,
     /// Values larger than this (bytes) go as commands, not one `RESTORE`.
     pub big_value_bytes: u64,
+    /// `--to-time`: archived commands to replay once the base is loaded and
+    /// its counts checked, before writers are scaled back (`None`: none).
+    pub replay: Option<u64>,
 }
 
 /// Results of effects, and events from outside.
@@ -244,6 +247,9 @@ pub enum Input {
     Reply(Id, Result<Reply, String>),
     /// Answer to [`Effect::Load`].
     Loaded(Id, Loaded),
+    /// Answer to [`Effect::Replay`]: the commands the server accepted, or
+    /// why the replay stopped (the first error reply, a broken link).
+    Replayed(Id, Result<u64, String>),
 }
 
 /// How a load ended.
@@ -410,6 +416,12 @@ pub enum Effect {
         /// listed without an address is that one.
         entry: String,
     },
+    /// `--to-time`: send the archived commands on the connection, checking
+    /// every reply.
+    Replay {
+        /// Effect id.
+        id: Id,
+    },
     /// Close the connection (not answered).
     Disconnect,
     /// Answer with [`Input::Timer`] after `after_ms`.
@@ -470,6 +482,10 @@ pub struct Report {
     pub method_reason: Option<String>,
     /// Whole run, milliseconds.
     pub duration_ms: u64,
+    /// `--to-time`: archived commands the server accepted (the shell
+    /// reports them as `point_in_time`).
+    #[serde(skip)]
+    pub replayed: Option<u64>,
 }
 
 /// One database's counts in the report.
@@ -551,6 +567,8 @@ enum Step {
     Wipe,
     Load,
     WaitReplicas,
+    ReplayConnect,
+    Replay,
     Undo(Undo),
 }
 
@@ -900,7 +918,29 @@ impl Restore {
                 self.keyspace_check(text, out);
             }
             (Step::Persistence, Input::Exec(_, r)) => self.on_persistence(r, out),
-            (Step::DropOld, Input::Exec(_, _)) => self.wind_down_ok(out),
+            (Step::DropOld, Input::Exec(_, _)) => self.succeed(out),
+            (Step::ReplayConnect, Input::Connected(_, r)) => match r {
+                Ok(_) => {
+                    self.connected = true;
+                    self.ask(Step::Replay, |id| Effect::Replay { id }, out);
+                }
+                Err(e) => {
+                    self.replay_failed(format!("connecting for the replay failed: {e:?}"), out)
+                }
+            },
+            (Step::Replay, Input::Replayed(_, r)) => match r {
+                Ok(n) => {
+                    self.report.replayed = Some(n);
+                    say(
+                        out,
+                        Line::Detail(format!(
+                            "{n} archived commands replayed, every one accepted"
+                        )),
+                    );
+                    self.wind_down_ok(out);
+                }
+                Err(e) => self.replay_failed(e, out),
+            },
             (Step::Undo(u), input) => self.on_undo(u, input, out),
             (step, input) => {
                 self.pending = Some((input_id(&input).unwrap_or_default(), step));
@@ -917,7 +957,7 @@ impl Restore {
         if self.plan.merge {
             let n = self.report.load.as_ref().map_or(0, |l| l.keys_restored);
             say(out, Line::Detail(format!("--merge: {n} keys of the backup restored; other keys were kept, so counts are not compared")));
-            return self.wind_down_ok(out);
+            return self.succeed(out);
         }
         let loaded: BTreeMap<u64, u64> = reply::keyspace(&reply::info_fields(&text))
             .into_iter()
@@ -1180,6 +1220,45 @@ impl Restore {
         );
     }
 
+    /// The base is in and checked: with `--to-time`, the archived
+    /// commands go next (over the live restore's connection, or a new one
+    /// to the restarted server), before any undo scales writers back.
+    fn succeed(&mut self, out: &mut Vec<Effect>) {
+        let Some(n) = self.plan.replay.filter(|_| !self.plan.dry_run) else {
+            return self.wind_down_ok(out);
+        };
+        say(
+            out,
+            Line::Step(format!(
+                "replay {n} archived commands (writers still stopped)"
+            )),
+        );
+        if self.connected {
+            return self.ask(Step::Replay, |id| Effect::Replay { id }, out);
+        }
+        match self.target.clone() {
+            Some(t) => self.ask(
+                Step::ReplayConnect,
+                |id| Effect::Connect {
+                    id,
+                    to: Endpoint::Pod(t),
+                },
+                out,
+            ),
+            None => self.replay_failed("no server to replay into".into(), out),
+        }
+    }
+
+    fn replay_failed(&mut self, why: String, out: &mut Vec<Effect>) {
+        let base = self.plan.file.clone();
+        self.fail(
+            out,
+            Exit::VerifyFailed,
+            format!("the base {base} is loaded, but {why}"),
+            Some("run the same restore again (it starts from the base), or restore to an earlier second".into()),
+        );
+    }
+
     fn fail(&mut self, out: &mut Vec<Effect>, exit: Exit, message: String, hint: Option<String>) {
         if self.winding.is_some() {
             // A failure while winding down: keep the first error.
@@ -1394,6 +1473,7 @@ fn input_id(i: &Input) -> Option<Id> {
         | Input::Connected(id, _)
         | Input::Reply(id, _)
         | Input::Loaded(id, _)
+        | Input::Replayed(id, _)
         | Input::Timer(id) => *id,
         Input::Start | Input::Interrupt | Input::LeaseLost(_) => return None,
     })

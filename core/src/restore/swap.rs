@@ -118,7 +118,7 @@ impl Restore {
 
     pub(super) fn after_verify(&mut self, out: &mut Vec<Effect>) {
         if self.live {
-            return self.wind_down_ok(out);
+            return self.succeed(out);
         }
         let old = format!("{}.kr-old", self.installed_path());
         self.exec(Step::DropOld, vec!["rm".into(), "-rf".into(), old], out);

@@ -425,8 +425,10 @@ async fn drill_in(
         url: None,
         merge: false,
         big_value_bytes: 16 << 20,
+        // --to-time replays after the sample, over the drill's own link.
+        replay: None,
     };
-    let f = crate::jobs::restore::drive(ui, Some(dk), auth, plan).await;
+    let f = crate::jobs::restore::drive(ui, Some(dk), auth, plan, None).await;
     if let Some(l) = &f.report.load {
         report.keys_restored = l.keys_restored;
         report.keys = l.keys_restored + l.keys_expired;

@@ -199,12 +199,6 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
             "add --latest (the newest verified backup) or --to-time WHEN, or give the backup with --file",
         );
     }
-    if args.backup.to_time.is_some() && !args.no_scale_down && args.url.is_none() && !args.dry_run {
-        return invalid(
-            "--to-time replays the archived writes after the base is loaded, and writers scaled back up at the end of the restore would write in between",
-            "stop the writers yourself and add --keep-writers (or restore with --url into a server no one writes to)",
-        );
-    }
     if file.is_none() && !args.recover && !args.backup.latest && args.backup.to_time.is_none() {
         return invalid(
             "no backup file: pass --file PATH (or set $BACKUP), or --latest",
@@ -342,6 +336,15 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         // Several pods match and they are a Redis Cluster's nodes: the
         // restore goes through the primary serving slot 0 (any would do).
         pod = cluster_entry(ui, k.as_ref(), &auth, &selector).await;
+        if pod.is_some() && pitr.is_some() {
+            return fail(
+                Exit::Invalid,
+                &Problem {
+                    message: "--to-time into a Redis Cluster: an archive follows one primary, not every shard; nothing was changed".into(),
+                    hint: "restore the cluster from a backup (--file or --latest), or restore one shard's archive into a single server with --url".into(),
+                },
+            );
+        }
     }
     let plan = Plan {
         namespace,
@@ -368,80 +371,11 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         url,
         merge: args.merge,
         big_value_bytes: args.big_value_bytes,
+        replay: pitr.as_ref().map(|p| p.commands),
     };
-    let replay_to = plan.url.clone();
-    let replay_selector = plan.selector.clone();
-    let replay_wanted = (plan.container.clone(), plan.port);
-    let mut finish = crate::jobs::restore::drive(ui, k.as_ref(), auth.clone(), plan).await;
-    let mut replayed = None;
-    if let (Some(p), Exit::Ok, false) = (&pitr, finish.exit, args.dry_run) {
-        let target = match (&replay_to, &k) {
-            (Some(u), _) => Ok((kubectl_redis_core::backup::Endpoint::Url(u.clone()), None)),
-            (None, Some(k)) => {
-                let api: Api<k8s_openapi::api::core::v1::Pod> =
-                    Api::namespaced(k.client.clone(), &k.namespace);
-                let pod = finish
-                    .report
-                    .pod_after
-                    .clone()
-                    .unwrap_or_else(|| finish.report.pod.clone());
-                match crate::kube::pods::list_pods(&api, &replay_selector, Some(&pod)).await {
-                    Ok(list) => kubectl_redis_core::kube::pods::select(
-                        &list,
-                        &kubectl_redis_core::kube::pods::Wanted {
-                            pod: Some(&pod),
-                            container: replay_wanted.0.as_deref(),
-                            port: replay_wanted.1,
-                        },
-                    )
-                    .map(|t| (kubectl_redis_core::backup::Endpoint::Pod(t), Some(api)))
-                    .map_err(|e| format!("finding pod {pod} again: {e:?}")),
-                    Err(e) => Err(e),
-                }
-            }
-            (None, None) => Err("no cluster".to_string()),
-        };
-        let r = match target {
-            Ok((to, api)) => match crate::redis::open_authed(&to, api.as_ref(), &auth).await {
-                Ok((mut conn, _fwd)) => {
-                    ui.line(
-                        "restore",
-                        &Line::Step(format!(
-                            "replaying {} archived commands up to {}",
-                            p.commands,
-                            kubectl_redis_core::store::names::rfc3339(p.to)
-                        )),
-                    );
-                    let t = std::time::Instant::now();
-                    crate::archive::replay::replay(&mut conn, p)
-                        .await
-                        .map(|n| (n, t.elapsed()))
-                }
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        };
-        match r {
-            Ok((n, took)) => {
-                ui.line(
-                    "restore",
-                    &Line::Detail(format!(
-                        "{n} commands replayed in {:.2} s; the data is as it was at the end of {}",
-                        took.as_secs_f64(),
-                        kubectl_redis_core::store::names::rfc3339(p.to)
-                    )),
-                );
-                replayed = Some(n);
-            }
-            Err(e) => {
-                finish.exit = Exit::VerifyFailed;
-                finish.error = Some(kubectl_redis_core::backup::Failure {
-                    message: format!("the base {} is loaded, but {e}", p.base),
-                    hint: Some("run the same restore again (it starts from the base), or restore to an earlier second".into()),
-                });
-            }
-        }
-    }
+    let finish =
+        crate::jobs::restore::drive(ui, k.as_ref(), auth.clone(), plan, pitr.as_ref()).await;
+    let replayed = finish.report.replayed;
     report_pitr(ui, args.output, &finish, pitr.as_ref(), replayed);
     finish.exit
 }

@@ -53,10 +53,20 @@ struct Run<'a> {
     sh: Option<Shell<'a>>,
     auth: Auth,
     conn: Option<(Conn, Option<Forward>)>,
+    /// `--to-time`: the checked segments to replay after the base.
+    replay: Option<&'a crate::archive::replay::Prepared>,
 }
 
 /// Runs the machine to its end, doing each effect; Ctrl-C is an input.
-pub async fn drive(ui: &Ui, k: Option<&Kube>, auth: Auth, plan: Plan) -> Finish {
+/// `replay` (with `plan.replay`) is what `--to-time` replays after the
+/// base, before writers are scaled back.
+pub async fn drive(
+    ui: &Ui,
+    k: Option<&Kube>,
+    auth: Auth,
+    plan: Plan,
+    replay: Option<&crate::archive::replay::Prepared>,
+) -> Finish {
     let t0 = Instant::now();
     let now = || u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
     let mut sh = Run {
@@ -64,6 +74,7 @@ pub async fn drive(ui: &Ui, k: Option<&Kube>, auth: Auth, plan: Plan) -> Finish 
         sh: k.map(|k| Shell::new(ui, k, plan.holder.clone())),
         auth,
         conn: None,
+        replay,
     };
     let mut m = Restore::new(plan);
     let mut inputs = VecDeque::from([Input::Start]);
@@ -199,6 +210,14 @@ impl Run<'_> {
                     },
                 ),
             },
+            Effect::Replay { id } => Input::Replayed(
+                id,
+                match (&mut self.conn, self.replay) {
+                    (Some((c, _)), Some(p)) => crate::archive::replay::replay(c, p).await,
+                    (None, _) => Err("not connected".into()),
+                    (_, None) => Err("internal error: nothing prepared to replay".into()),
+                },
+            ),
             Effect::Disconnect => {
                 if let Some((conn, fwd)) = self.conn.take() {
                     drop(conn);
