@@ -356,3 +356,22 @@ fn every_claimed_version_is_read() {
         );
     }
 }
+
+/// Found by `scripts/fuzz.sh` (CI, 2026-12-05): two RESIZEDB hints each
+/// claiming u64::MAX keys overflowed the inspector's sum. Claimed counts
+/// saturate; the file is still read (and its real keys counted).
+#[test]
+fn huge_resizedb_claims_do_not_overflow() {
+    let mut f = b"REDIS0011".to_vec();
+    for _ in 0..2 {
+        f.extend_from_slice(&[0xFB, 0x81]);
+        f.extend_from_slice(&u64::MAX.to_be_bytes());
+        f.push(0x00);
+    }
+    f.push(0xFF);
+    f.extend_from_slice(&[0; 8]);
+    let mut i = Inspector::new(InspectOptions::default());
+    let s = read_all(&f, &mut |e| i.on(&e)).expect("a file of hints only reads");
+    let r = i.report(&s);
+    assert_eq!(r.dbs[0].announced_keys, Some(u64::MAX));
+}

@@ -189,7 +189,9 @@ impl Inspector {
                 );
             }
             Event::Resize { db, keys, .. } => {
-                *self.announced.entry(*db).or_default() += keys;
+                // Counts the file claims: a hostile one may claim u64::MAX twice.
+                let n = self.announced.entry(*db).or_default();
+                *n = n.saturating_add(*keys);
             }
             Event::Key(k) => {
                 let t = self
@@ -201,8 +203,8 @@ impl Inspector {
                         ..TypeCount::default()
                     });
                 t.keys += 1;
-                t.elements += k.elements;
-                t.bytes += k.bytes;
+                t.elements = t.elements.saturating_add(k.elements);
+                t.bytes = t.bytes.saturating_add(k.bytes);
                 self.compressed += u64::from(k.compressed);
                 if self.opts.top > 0 {
                     let worth = self.heap.len() < self.opts.top
