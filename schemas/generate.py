@@ -153,6 +153,9 @@ ARCHIVE = obj({
         "after": TIME, "before": TIME, "after_unix": I, "before_unix": I,
     })), "Stretches no chain covers: nothing was archived after `after` until the base at `before`."),
     "broken": d(arr(S), "Segments that do not continue their chain (a missing one before them, or an overlap): never used."),
+    "uncertain": d(arr(obj({
+        "from": TIME, "to": TIME, "from_unix": I, "to_unix": I,
+    })), "Stretches where the archiver was behind (its spool was full): writes it read late may have executed any time from `from`, so restores to a second from `from` up to (not including) `to` are refused."),
     "latest": d(null(TIME), "The newest second that can be restored."),
     "last_offset": d(null(U), "The replication offset the newest chain is stored up to."),
 })

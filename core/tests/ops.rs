@@ -636,6 +636,7 @@ fn archive_start_manifests() {
         sa_annotations: vec![],
         tls_secret: None,
         service_monitor: false,
+        spool_bytes: 64 << 20,
     };
     let kinds = |d: &[serde_json::Value]| -> Vec<String> {
         d.iter()
@@ -656,6 +657,41 @@ fn archive_start_manifests() {
     let docs = manifests(&spec);
     assert_eq!(docs.len(), 6);
     insta::assert_json_snapshot!(docs[5]);
+    // The spool on an emptyDir of twice --spool-size, given as --spool-dir;
+    // POD_NAME and POD_NAMESPACE for its Events, which its Role may create.
+    let pod = &docs[3]["spec"]["template"]["spec"];
+    assert_eq!(pod["volumes"][1]["emptyDir"]["sizeLimit"], "134217728");
+    let c = &pod["containers"][0];
+    let args: Vec<&str> = c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    assert!(
+        args.windows(2)
+            .any(|w| w == ["--spool-dir", "/var/spool/kubectl-redis"]),
+        "{args:?}"
+    );
+    assert_eq!(
+        c["env"][1]["valueFrom"]["fieldRef"]["fieldPath"],
+        "metadata.name"
+    );
+    assert!(docs[1]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["resources"][0] == "events" && r["verbs"][0] == "create"));
+    // An Event about the pod.
+    let ev = kubectl_redis_core::ops::archive::event(
+        "prod",
+        "kubectl-redis-archiver-7c9-x",
+        true,
+        "ArchiveSpoolFull",
+        "full",
+        1_796_000_000,
+    );
+    insta::assert_json_snapshot!(ev);
 }
 
 /// `schedule --drill`: a second CronJob running `drill --latest` against

@@ -151,6 +151,9 @@ fn seg(first: u64, last: u64, from: i64, to: i64) -> Segment {
             last_ms: to * 1000 + 999,
             commands: 3,
             db: Some(0),
+            last_command_offset: Some(last),
+            rewound_from: None,
+            late_from_ms: None,
         },
     }
 }
@@ -206,10 +209,16 @@ fn names_and_times() {
         pitr::segment_name(
             "prod-redis",
             "redis-backup-20261204_120000.rdb.age",
-            101,
+            &seg(101, 200, 1, 2).info,
             true
         ),
         "pitr/prod-redis/redis-backup-20261204_120000/00000000000000000101.aof.age"
+    );
+    let mut r = seg(101, 200, 1, 2);
+    r.info.rewound_from = Some(300);
+    assert_eq!(
+        pitr::segment_name("a", "redis-backup-20261204_120000.rdb", &r.info, false),
+        "pitr/a/redis-backup-20261204_120000/00000000000000000101-after-00000000000000000300.aof"
     );
     assert_eq!(
         pitr::segment_manifest_name("pitr/a/b/00000000000000000101.aof.age"),
@@ -239,4 +248,114 @@ fn names_and_times() {
         let e = parse_to_time(bad, now).expect_err(bad);
         assert!(e.starts_with("--to-time"), "{e}");
     }
+}
+
+/// PUBLISH (Sentinel's hello every 2 s) and PING move the offset but are
+/// not stored; the segment records where its last command ends.
+#[test]
+fn publish_is_not_data_and_the_last_command_is_marked() {
+    let mut f = Follower::new("r", 0, Some(0), Limits::default());
+    let set = resp(&["SET", "a", "1"]);
+    let hello = resp(&["PUBLISH", "__sentinel__:hello", "10.0.0.1,26379,..."]);
+    f.feed(&set, 1_000).expect("feed");
+    f.feed(&hello, 1_000).expect("feed");
+    f.feed(&resp(&["PING"]), 1_000).expect("feed");
+    let s = f.seal().expect("a segment");
+    assert_eq!(s.info.commands, 1);
+    assert_eq!(s.info.last_command_offset, Some(set.len() as u64));
+    assert!(s.info.last_offset > set.len() as u64);
+    assert!(!shown(&s.bytes).contains("PUBLISH"));
+    f.feed(&hello, 40_000).expect("feed");
+    let h = f.heartbeat(40_000).expect("a heartbeat");
+    assert_eq!(h.info.last_command_offset, None);
+}
+
+/// A Sentinel failover: the old primary streamed PINGs past the promotion
+/// point X; the promoted replica accepts PSYNC on the old id up to X + 1
+/// only. The chain continues from X (the next segment says it rewinds from
+/// where the chain was stored), its commands stay whole, and a segment
+/// rewinding past a stored command is refused.
+#[test]
+fn a_chain_continues_at_a_promotion_point() {
+    // Stored up to 300, the last command ending at 250; promoted at 270.
+    assert_eq!(chain::continue_at("old", 300, 250, "old", 271), Some(270));
+    // Not the same history, or nothing to rewind, or a command past it.
+    assert_eq!(chain::continue_at("old", 300, 250, "other", 271), None);
+    assert_eq!(chain::continue_at("old", 300, 250, "old", 400), None);
+    assert_eq!(chain::continue_at("old", 300, 290, "old", 271), None);
+    assert_eq!(chain::continue_at("old", 300, 250, "", -1), None);
+
+    let mut a = seg(101, 300, 1_001, 1_009);
+    a.info.last_command_offset = Some(250);
+    let mut b = seg(271, 400, 1_010, 1_020);
+    b.name = "00000000000000000271-after-00000000000000000300.aof".into();
+    b.info.rewound_from = Some(300);
+    // After the rewind the offsets go on from b, below a's end.
+    let c = seg(401, 450, 1_021, 1_030);
+    let ch = chain::chain(
+        base("redis-backup-a.rdb", 100, 1_000),
+        vec![c.clone(), b.clone(), a.clone()],
+    );
+    assert_eq!(ch.broken, Vec::<String>::new());
+    let names: Vec<&str> = ch.segments.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, [a.name.as_str(), b.name.as_str(), c.name.as_str()]);
+    assert_eq!((ch.last_offset(), ch.commands_to()), (450, 450));
+    // A rewind past a stored command would replay it twice: refused.
+    let mut early = b.clone();
+    early.info.first_offset = 240;
+    let ch = chain::chain(
+        base("redis-backup-a.rdb", 100, 1_000),
+        vec![a.clone(), early],
+    );
+    assert_eq!(ch.segments.len(), 1);
+    assert_eq!(ch.broken.len(), 1, "{:?}", ch.broken);
+    // A rewind from another end than where the chain stands: refused.
+    let mut other = b.clone();
+    other.info.rewound_from = Some(299);
+    let ch = chain::chain(base("redis-backup-a.rdb", 100, 1_000), vec![a, other]);
+    assert_eq!(ch.broken.len(), 1, "{:?}", ch.broken);
+}
+
+/// Reading stopped (the spool was full): what arrives until the link is
+/// drained is marked late from when reading stopped, and a restore to a
+/// second from then until the late segment's last is refused, naming it.
+#[test]
+fn seconds_read_late_are_named_and_refused() {
+    let mut f = Follower::new("r", 0, Some(0), Limits::default());
+    f.feed(&resp(&["SET", "a", "1"]), 1_000_500).expect("feed");
+    let on_time = f.seal().expect("a segment");
+    assert_eq!(on_time.info.late_from_ms, None);
+    f.behind(1_001_200);
+    f.feed(&resp(&["SET", "b", "2"]), 1_005_300).expect("feed");
+    f.caught_up();
+    f.feed(&resp(&["SET", "c", "3"]), 1_006_100).expect("feed");
+    let late = f.seal().expect("a segment");
+    assert_eq!(late.info.late_from_ms, Some(1_001_200));
+    assert!(!f.is_behind());
+    let ch = chain::chain(
+        Base {
+            name: "b.rdb".into(),
+            replid: "r".into(),
+            offset: 0,
+            time_ms: 1_000_000,
+        },
+        vec![
+            Segment {
+                name: "1.aof".into(),
+                info: on_time.info,
+            },
+            Segment {
+                name: "2.aof".into(),
+                info: late.info,
+            },
+        ],
+    );
+    assert_eq!(ch.uncertain(), [(1_001, 1_006)]);
+    let chains = [ch];
+    assert!(chain::plan(&chains, 1_000).is_ok(), "before it");
+    assert!(chain::plan(&chains, 1_006).is_ok(), "its last second");
+    let e = chain::plan(&chains, 1_003)
+        .expect_err("inside it")
+        .to_string();
+    assert!(e.contains("the archiver was behind"), "{e}");
 }

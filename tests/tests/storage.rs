@@ -1206,6 +1206,271 @@ fn archive_alerts_fire_on_real_metrics(r: &Redis, dir: &Path, rules: &Path) {
     );
 }
 
+/// A TCP gate in front of a server: open, it forwards; closed, it cuts
+/// every forwarded connection and refuses new ones (an outage of the
+/// repository as the plugin sees it).
+struct Gate {
+    port: u16,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    live: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Gate {
+    fn to(upstream: String) -> Gate {
+        use std::sync::atomic::Ordering;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the gate");
+        let port = l.local_addr().expect("addr").port();
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let live = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (o, lv) = (open.clone(), live.clone());
+        std::thread::spawn(move || {
+            for c in l.incoming().flatten() {
+                if !o.load(Ordering::SeqCst) {
+                    drop(c);
+                    continue;
+                }
+                let Ok(up) = std::net::TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                if let (Ok(a), Ok(b)) = (c.try_clone(), up.try_clone()) {
+                    lv.lock().unwrap().extend([a, b]);
+                }
+                for (mut from, mut to) in
+                    [(c.try_clone().unwrap(), up.try_clone().unwrap()), (up, c)]
+                {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Gate { port, open, live }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn set(&self, open: bool) {
+        self.open.store(open, std::sync::atomic::Ordering::SeqCst);
+        if !open {
+            for c in self.live.lock().unwrap().drain(..) {
+                let _ = c.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+}
+
+/// A metric's value in a Prometheus scrape (the first series).
+fn metric_in(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// The spool on disk rides out a repository outage: with the repository
+/// cut off, segments wait in `--spool-dir` (age-encrypted like the
+/// archive, mode 0600), up to `--spool-size`; full, the archiver stops
+/// reading and says so (`spool_full` 1); back, every waiting segment is
+/// stored in order, the spool empties and the chain continues without a
+/// gap. The seconds it was behind are named (what it read late may have
+/// executed any time since it stopped reading): a restore to one of them
+/// is refused, and a restore after them is exact.
+#[test]
+fn archive_spool_on_disk_rides_out_a_repository_outage() {
+    use std::os::unix::fs::PermissionsExt;
+    let r = Redis::start(16518);
+    let moto = stores()["KUBECTL_REDIS_TEST_MOTO"].clone();
+    let gate = Gate::to(
+        moto.trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string(),
+    );
+    let keys = tempfile::tempdir().unwrap();
+    let (id, public) = keypair(keys.path(), "id.txt");
+    let spool = tempfile::tempdir().unwrap();
+    let url = format!("s3://backups/{}", prefix("spool"));
+    let log = keys.path().join("archiver.log");
+    let mut cmd = plugin(
+        Store::Moto,
+        &[
+            "archive",
+            "run",
+            "--url",
+            &r.url(),
+            "--repo",
+            &url,
+            "--encrypt-to",
+            &public,
+            "--spool-dir",
+            spool.path().to_str().unwrap(),
+            "--spool-size",
+            "1MiB",
+            "--segment-size",
+            "256KiB",
+            "--segment-interval",
+            "1s",
+            "--metrics-port",
+            "16520",
+        ],
+    );
+    cmd.env("AWS_ENDPOINT_URL", gate.url())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap());
+    let mut child = cmd.spawn().expect("archive run");
+    let scrape = || {
+        Command::new("curl")
+            .args(["-sf", "http://127.0.0.1:16520/metrics"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    let m = |name: &str| metric_in(&scrape(), name).unwrap_or(-1.0);
+    let logged = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_until(30, "the base stored", || {
+        m("kubectl_redis_archive_bases_stored") >= 1.0
+    });
+    r.cli(&["SET", "before", "1"]);
+    wait_until(30, "the first write stored", || {
+        m("kubectl_redis_archive_stored_offset")
+            >= r.info("master_repl_offset")
+                .parse::<f64>()
+                .unwrap_or(f64::MAX)
+    });
+    // The outage: 3 MiB of writes against a 1 MiB spool.
+    gate.set(false);
+    let big = "v".repeat(100 << 10);
+    for i in 0..30 {
+        assert_eq!(r.cli(&["SET", &format!("big:{i}"), &big]), "OK");
+    }
+    wait_until(60, "the spool to fill", || {
+        m("kubectl_redis_archive_spool_full") == 1.0
+    });
+    let files: Vec<PathBuf> = std::fs::read_dir(spool.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
+        .collect();
+    assert!(!files.is_empty(), "the spool is on disk");
+    let on_disk: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().len())
+        .sum();
+    assert!(on_disk <= 2 << 20, "{on_disk} bytes spooled");
+    for f in &files {
+        let head = std::fs::read(f).unwrap();
+        assert!(
+            head.starts_with(b"age-encryption.org/v1"),
+            "{} is not age",
+            f.display()
+        );
+        let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", f.display());
+    }
+    assert!(
+        logged().contains("the spool (1048576 bytes) is full"),
+        "{}",
+        logged()
+    );
+    let digest = r.cli(&["DEBUG", "DIGEST"]);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // Back: everything stored, the spool emptied.
+    gate.set(true);
+    wait_until(90, "everything stored after the outage", || {
+        m("kubectl_redis_archive_stored_offset")
+            >= r.info("master_repl_offset")
+                .parse::<f64>()
+                .unwrap_or(f64::MAX)
+    });
+    wait_until(10, "the spool emptied", || {
+        std::fs::read_dir(spool.path())
+            .unwrap()
+            .flatten()
+            .all(|e| e.path().extension().is_none_or(|x| x != "seg"))
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    // One chain, no gap; the seconds the archiver was behind are named.
+    let (code, out, err) = run(plugin(
+        Store::Moto,
+        &["archive", "status", "--repo", &url, "-o", "json"],
+    ));
+    assert_eq!(code, 0, "{err}");
+    let st = json(&out);
+    let a = &st["archives"][0];
+    assert_eq!(
+        a["windows"].as_array().map(Vec::len),
+        Some(1),
+        "one chain: {out}"
+    );
+    assert_eq!(a["broken"], serde_json::json!([]), "{out}");
+    let behind = &a["uncertain"][0];
+    let (from, to) = (
+        behind["from_unix"].as_u64().expect("a stretch behind"),
+        behind["to_unix"].as_u64().expect("its end"),
+    );
+    assert!(from <= t && t < to, "{t} in {from}..{to}: {out}");
+    let fresh = Redis::start(16521);
+    let utc = |s: u64| {
+        String::from_utf8_lossy(
+            &Command::new("date")
+                .args(["-u", "-d", &format!("@{s}"), "+%Y-%m-%dT%H:%M:%SZ"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .trim()
+        .to_string()
+    };
+    // A second inside it: refused, naming it; nothing changed.
+    fresh.cli(&["SET", "untouched", "1"]);
+    let (code, _, err) = run(plugin(
+        Store::Moto,
+        &[
+            "restore",
+            "--url",
+            &fresh.url(),
+            "--repo",
+            &url,
+            "--to-time",
+            &utc(t),
+            "--identity",
+            id.to_str().unwrap(),
+            "--yes",
+        ],
+    ));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("the archiver was behind"), "{err}");
+    assert_eq!(fresh.cli(&["GET", "untouched"]), "1");
+    // After it (no write since the outage's): exact.
+    ok(plugin(
+        Store::Moto,
+        &[
+            "restore",
+            "--url",
+            &fresh.url(),
+            "--repo",
+            &url,
+            "--to-time",
+            "latest",
+            "--identity",
+            id.to_str().unwrap(),
+            "--yes",
+        ],
+    ));
+    assert_eq!(
+        fresh.cli(&["DEBUG", "DIGEST"]),
+        digest,
+        "the data after the outage"
+    );
+}
+
 /// The `archive` label of a scrape's `kubectl_redis_archive_up`.
 fn archive_label(text: &str) -> String {
     text.lines()

@@ -32,7 +32,14 @@ pub struct Spec {
     /// A ServiceMonitor (prometheus-operator) that scrapes the metrics
     /// Service, so `schedule --alerts --alert-archive-lag` rules see it.
     pub service_monitor: bool,
+    /// `--spool-size`: the spool lives on an emptyDir of twice that (the
+    /// archiver counts plaintext; encryption and the last segment add a
+    /// little), given as `--spool-dir`.
+    pub spool_bytes: u64,
 }
+
+/// Where the spool's emptyDir is mounted.
+pub const SPOOL_DIR: &str = "/var/spool/kubectl-redis";
 
 /// The port the archiver's metrics are served on.
 pub const METRICS_PORT: u16 = 9121;
@@ -59,7 +66,39 @@ pub fn rules(s: &Spec) -> Value {
     if s.services {
         r.push(json!({"apiGroups": [""], "resources": ["services"], "verbs": ["list"]}));
     }
+    // Events about its own pod (a new base, a full spool, a stop).
+    r.push(json!({"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}));
     Value::Array(r)
+}
+
+/// An Event about the archiver's pod `pod` in `namespace` (`warning`:
+/// type Warning, else Normal), at Unix second `now`; its name is the pod's
+/// with the reason and the time, unique enough for one a minute.
+pub fn event(
+    namespace: &str,
+    pod: &str,
+    warning: bool,
+    reason: &str,
+    message: &str,
+    now: i64,
+) -> Value {
+    let t = crate::store::names::rfc3339(now);
+    json!({
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {
+            "name": format!("{pod}.{}.{now:x}", reason.to_ascii_lowercase()),
+            "namespace": namespace
+        },
+        "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": pod, "namespace": namespace},
+        "reason": reason,
+        "message": message,
+        "type": if warning { "Warning" } else { "Normal" },
+        "source": {"component": "kubectl-redis-archiver"},
+        "firstTimestamp": t,
+        "lastTimestamp": t,
+        "count": 1
+    })
 }
 
 /// ServiceAccount, Role, RoleBinding, Deployment, Service (and a
@@ -70,12 +109,21 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
     let meta = json!({"name": s.name, "namespace": s.namespace, "labels": labels});
     let mut args: Vec<String> = vec!["archive".into(), "run".into()];
     args.extend(s.run_args.iter().cloned());
-    args.extend(["--metrics-port".into(), METRICS_PORT.to_string()]);
+    args.extend([
+        "--metrics-port".into(),
+        METRICS_PORT.to_string(),
+        "--spool-dir".into(),
+        SPOOL_DIR.into(),
+    ]);
     let mut container = json!({
         "name": "archiver",
         "image": s.image,
         "args": args,
-        "env": [{"name": "NO_COLOR", "value": "1"}],
+        "env": [
+            {"name": "NO_COLOR", "value": "1"},
+            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+            {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}
+        ],
         "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
         "securityContext": {
@@ -84,12 +132,18 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
             "allowPrivilegeEscalation": false,
             "capabilities": {"drop": ["ALL"]}
         },
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}]
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "spool", "mountPath": SPOOL_DIR}
+        ]
     });
     if let Some(secret) = &s.env_secret {
         container["envFrom"] = json!([{"secretRef": {"name": secret}}]);
     }
-    let mut volumes = vec![json!({"name": "tmp", "emptyDir": {}})];
+    let mut volumes = vec![
+        json!({"name": "tmp", "emptyDir": {}}),
+        json!({"name": "spool", "emptyDir": {"sizeLimit": s.spool_bytes.saturating_mul(2).max(1 << 20).to_string()}}),
+    ];
     if let Some(t) = &s.tls_secret {
         volumes
             .push(json!({"name": "redis-tls", "secret": {"secretName": t, "defaultMode": 0o400}}));

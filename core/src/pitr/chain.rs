@@ -54,35 +54,98 @@ impl Chain {
             .map_or(self.base.offset, |s| s.info.last_offset)
     }
 
+    /// The offset of the last byte of the last stored command (the base's
+    /// offset when no segment stores one).
+    pub fn commands_to(&self) -> u64 {
+        self.segments
+            .iter()
+            .fold(self.base.offset, |to, s| commands_end(s, to))
+    }
+
+    /// Stretches of seconds (first, last) whose writes' times are not
+    /// known: the archiver was behind (its spool was full), and commands
+    /// read late may have executed any time from when it stopped reading.
+    pub fn uncertain(&self) -> Vec<(i64, i64)> {
+        let mut out: Vec<(i64, i64)> = Vec::new();
+        for s in &self.segments {
+            let Some(f) = s.info.late_from_ms else {
+                continue;
+            };
+            let (a, b) = (f.div_euclid(1000), s.info.last_ms.div_euclid(1000));
+            match out.last_mut() {
+                Some(l) if a <= l.1 + 1 => l.1 = l.1.max(b),
+                _ => out.push((a, b)),
+            }
+        }
+        out
+    }
+
     /// Commands stored.
     pub fn commands(&self) -> u64 {
         self.segments.iter().map(|s| s.info.commands).sum()
     }
 }
 
-/// `base`'s chain from its `segments` (any order): sorted by offset, each
-/// starting where the one before ended. The first that does not is where
-/// the chain stops; it and the rest are listed as broken.
+/// `base`'s chain from its `segments` (any order): from the base on, the
+/// segment starting where the chain ends, else one that rewinds to it
+/// (`rewound_from` says where the chain ended when it was written; it
+/// starts after the chain's last stored command: a promoted replica
+/// continued the stream from where it had it, and what it never had was
+/// only `PING`s and the like). Where neither exists the chain stops; the
+/// segments left are listed as broken.
 pub fn chain(base: Base, mut segments: Vec<Segment>) -> Chain {
-    segments.sort_by_key(|s| s.info.first_offset);
+    segments.sort_by_key(|s| (s.info.first_offset, s.info.last_offset));
     let mut next = base.offset + 1;
+    // The offset of the last stored command's last byte.
+    let mut commands_to = base.offset;
     let mut good = Vec::new();
-    let mut broken = Vec::new();
-    for s in segments {
-        if broken.is_empty() && s.info.first_offset == next && s.info.last_offset >= next - 1 {
-            next = s.info.last_offset + 1;
-            good.push(s);
-        } else {
-            broken.push(format!(
+    loop {
+        let plain = segments
+            .iter()
+            .position(|s| s.info.first_offset == next && s.info.rewound_from.is_none());
+        let rewind = || {
+            segments.iter().position(|s| {
+                s.info.rewound_from == Some(next - 1)
+                    && s.info.first_offset <= next
+                    && s.info.first_offset > commands_to
+            })
+        };
+        let Some(i) = plain.or_else(rewind) else {
+            break;
+        };
+        let s = segments.remove(i);
+        if s.info.last_offset + 1 < s.info.first_offset {
+            segments.push(s);
+            break;
+        }
+        next = s.info.last_offset + 1;
+        commands_to = commands_end(&s, commands_to);
+        good.push(s);
+    }
+    let broken = segments
+        .into_iter()
+        .map(|s| {
+            format!(
                 "{} (offsets {}..={}, expected to start at {next})",
                 s.name, s.info.first_offset, s.info.last_offset
-            ));
-        }
-    }
+            )
+        })
+        .collect();
     Chain {
         base,
         segments: good,
         broken,
+    }
+}
+
+/// The offset of the last stored command's last byte after `s`, from
+/// `before`: its own last command's, `before` when it stores none, or all
+/// of it (a manifest from before the field was written).
+fn commands_end(s: &Segment, before: u64) -> u64 {
+    match s.info.last_command_offset {
+        Some(o) => o,
+        None if s.info.commands == 0 => before,
+        None => s.info.last_offset,
     }
 }
 
@@ -154,6 +217,8 @@ pub enum Refusal {
     Outside { to: i64, from: i64, until: i64 },
     /// Inside a gap between chains.
     InGap { to: i64, gap: Gap },
+    /// Where the archiver was behind: writes' seconds are not known.
+    Uncertain { to: i64, from: i64, until: i64 },
 }
 
 impl core::fmt::Display for Refusal {
@@ -165,6 +230,15 @@ impl core::fmt::Display for Refusal {
                 f,
                 "{} is outside the recovery window {} .. {}",
                 rfc3339(*to),
+                rfc3339(*from),
+                rfc3339(*until)
+            ),
+            Refusal::Uncertain { to, from, until } => write!(
+                f,
+                "{} falls where the archiver was behind (its spool was full) from {} to {}: the writes it read late may have executed any time in between, so that second cannot be restored exactly; restore to a second before {} or after {}",
+                rfc3339(*to),
+                rfc3339(*from),
+                rfc3339(*until),
                 rfc3339(*from),
                 rfc3339(*until)
             ),
@@ -187,6 +261,9 @@ pub fn plan(chains: &[Chain], to: i64) -> Result<Plan, Refusal> {
         .filter(|c| c.from_s() <= to && c.to_s() >= to)
         .max_by_key(|c| c.base.time_ms);
     if let Some(c) = best {
+        if let Some(&(from, until)) = c.uncertain().iter().find(|(a, b)| *a <= to && to < *b) {
+            return Err(Refusal::Uncertain { to, from, until });
+        }
         let mut segs = Vec::new();
         for s in &c.segments {
             // Segments that start after the second cannot hold it.
@@ -212,4 +289,24 @@ pub fn plan(chains: &[Chain], to: i64) -> Result<Plan, Refusal> {
         from: first.from,
         until: last,
     })
+}
+
+/// Where a chain stored up to `stored` on link `replid`, whose last stored
+/// command ends at `commands_to`, continues on a server whose `INFO
+/// replication` says `replid2` and `second_offset` (`master_replid2`,
+/// `second_repl_offset`): a promoted replica accepts `PSYNC replid2 N` for
+/// `N <= second_offset`. When the archive stored past that (the old primary
+/// kept streaming after the promotion) but no command of it lies past it,
+/// the chain continues from `second_offset - 1`: returns that. `None`:
+/// continue as usual (`PSYNC replid stored+1`), or the server cannot.
+pub fn continue_at(
+    replid: &str,
+    stored: u64,
+    commands_to: u64,
+    replid2: &str,
+    second_offset: i64,
+) -> Option<u64> {
+    let second = u64::try_from(second_offset).ok()?;
+    (replid == replid2 && stored + 1 > second && second > commands_to && second >= 1)
+        .then(|| second - 1)
 }

@@ -65,10 +65,22 @@ pub fn chain_dir(archive: &str, base: &str) -> String {
 }
 
 /// A segment's object name.
-pub fn segment_name(archive: &str, base: &str, first_offset: u64, encrypted: bool) -> String {
+pub fn segment_name(
+    archive: &str,
+    base: &str,
+    info: &stream::SegmentInfo,
+    encrypted: bool,
+) -> String {
+    // A segment rewinding to a promotion point may start where an earlier
+    // one did: its name says what it follows.
+    let after = info
+        .rewound_from
+        .map(|r| format!("-after-{r:020}"))
+        .unwrap_or_default();
     format!(
-        "{}/{first_offset:020}.aof{}",
+        "{}/{:020}{after}.aof{}",
         chain_dir(archive, base),
+        info.first_offset,
         if encrypted { ".age" } else { "" }
     )
 }

@@ -88,6 +88,24 @@ pub struct SegmentInfo {
     /// The database selected after its last command (the next segment
     /// opens with `SELECT` of it).
     pub db: Option<i64>,
+    /// The offset of the last byte of its last stored command (`None`: it
+    /// stores none). What follows up to `last_offset` is `PING`s and the
+    /// like: a promoted replica that never had them can continue the chain
+    /// from after this (see [`crate::pitr::chain::continue_at`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_command_offset: Option<u64>,
+    /// Set on the first segment after a continuation at a promotion point:
+    /// the chain had been stored up to this offset, and this segment starts
+    /// before it (after its last stored command). What earlier segments
+    /// hold past `first_offset - 1` was never on the promoted replica.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rewound_from: Option<u64>,
+    /// Some of its commands were read late: the archiver had stopped
+    /// reading from this time (Unix ms; its spool was full), so they may
+    /// have executed as early as this, not when they arrived. A restore to
+    /// a second from this to `last_ms` cannot be exact and is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_from_ms: Option<i64>,
 }
 
 #[derive(Debug)]
@@ -96,6 +114,10 @@ struct Open {
     first_ms: i64,
     last_ms: i64,
     commands: u64,
+    /// The offset of the last byte of its last command.
+    last_command_offset: u64,
+    /// The earliest `late` of the commands it stores.
+    late_from_ms: Option<i64>,
     /// The second of the last `#TS:` line written.
     ts: i64,
 }
@@ -114,6 +136,11 @@ pub struct Follower {
     db: Option<i64>,
     in_tx: bool,
     open: Option<Open>,
+    /// The next sealed segment's `rewound_from`.
+    rewound_from: Option<u64>,
+    /// Reading stopped at this time (ms) and has not caught up since:
+    /// commands arriving now may have executed as early as this.
+    late: Option<i64>,
 }
 
 /// One whole command at the start of `buf`: its length, its name
@@ -201,7 +228,32 @@ impl Follower {
             db,
             in_tx: false,
             open: None,
+            rewound_from: None,
+            late: None,
         }
+    }
+
+    /// Reading stopped at `since_ms` (the spool was full): what arrives
+    /// until [`Follower::caught_up`] is marked late (`late_from_ms`).
+    pub fn behind(&mut self, since_ms: i64) {
+        self.late.get_or_insert(since_ms);
+    }
+
+    /// What the primary had queued is read: arrival times are honest again.
+    pub fn caught_up(&mut self) {
+        self.late = None;
+    }
+
+    /// Between [`Follower::behind`] and [`Follower::caught_up`].
+    pub fn is_behind(&self) -> bool {
+        self.late.is_some()
+    }
+
+    /// Following from `offset` (a promotion point) a chain that was stored
+    /// up to `stored`: the first segment says so (`rewound_from`).
+    pub fn rewound(mut self, stored: u64) -> Follower {
+        self.rewound_from = Some(stored);
+        self
     }
 
     /// The offset after the last whole command received.
@@ -254,7 +306,9 @@ impl Follower {
             at += len;
             self.offset += len as u64;
             match name.as_str() {
-                "PING" => {}
+                // Not data: a restore has no use for them (Sentinel's hello
+                // messages come as PUBLISH every 2 s).
+                "PING" | "PUBLISH" | "SPUBLISH" => {}
                 "REPLCONF" => {
                     if first.eq_ignore_ascii_case(b"GETACK") {
                         events.push(Event::GetAck);
@@ -285,9 +339,14 @@ impl Follower {
                 first_ms: now_ms,
                 last_ms: now_ms,
                 commands: 0,
+                last_command_offset: 0,
+                late_from_ms: None,
                 ts: sec,
             }
         });
+        if let Some(l) = self.late {
+            o.late_from_ms = Some(o.late_from_ms.map_or(l, |x| x.min(l)));
+        }
         if !in_tx && sec != o.ts {
             o.bytes
                 .extend_from_slice(format!("#TS:{sec}\r\n").as_bytes());
@@ -296,6 +355,8 @@ impl Follower {
         o.bytes.extend_from_slice(cmd);
         o.commands += 1;
         o.last_ms = now_ms;
+        // `feed` counted the command already.
+        o.last_command_offset = self.offset;
         match name {
             "MULTI" => self.in_tx = true,
             "EXEC" | "DISCARD" => self.in_tx = false,
@@ -338,6 +399,9 @@ impl Follower {
             last_ms: now_ms,
             commands: 0,
             db: self.db,
+            last_command_offset: None,
+            rewound_from: self.rewound_from.take(),
+            late_from_ms: None,
         };
         self.sealed = self.offset;
         Some(Sealed {
@@ -369,6 +433,9 @@ impl Follower {
             last_ms: o.last_ms,
             commands: o.commands,
             db: self.db,
+            last_command_offset: (o.commands > 0).then_some(o.last_command_offset),
+            rewound_from: self.rewound_from.take(),
+            late_from_ms: o.late_from_ms,
         };
         self.sealed = self.offset;
         Some(Sealed {

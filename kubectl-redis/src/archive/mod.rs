@@ -2,6 +2,7 @@
 //! archive's objects in a repository. The decisions (segments, chains,
 //! plans) are the core's `pitr`.
 
+pub mod events;
 pub mod metrics;
 pub mod replay;
 pub mod run;

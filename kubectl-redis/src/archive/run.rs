@@ -84,6 +84,9 @@ pub struct Config {
     pub archive: String,
     pub limits: Limits,
     pub spool_bytes: usize,
+    /// `--spool-dir`: segments wait there (encrypted when the archive is)
+    /// instead of in memory, so the spool can outgrow the memory limit.
+    pub spool_dir: Option<std::path::PathBuf>,
     pub ack: Ack,
     /// Idle links get a heartbeat segment this often.
     pub heartbeat_ms: i64,
@@ -108,9 +111,22 @@ fn now_ms() -> i64 {
 }
 
 struct Job {
-    sealed: Sealed,
+    info: kubectl_redis_core::pitr::stream::SegmentInfo,
+    payload: Payload,
     base: String,
     _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// A queued segment's bytes: in memory (encrypted by the uploader), or a
+/// file in the spool directory, already encrypted when the archive is.
+enum Payload {
+    Memory(Vec<u8>),
+    Spooled {
+        path: std::path::PathBuf,
+        plain_len: u64,
+        sha256: String,
+        encrypted: Option<pitr::Stored>,
+    },
 }
 
 /// Where the archive stands in the repository: the chain to continue.
@@ -118,6 +134,8 @@ struct Resume {
     base: String,
     replid: String,
     offset: u64,
+    /// The offset of the last stored command's last byte.
+    commands_to: u64,
     db: Option<i64>,
     to_s: i64,
 }
@@ -130,6 +148,7 @@ async fn resume_point(c: &Config) -> Result<Option<Resume>, crate::store::repo::
             base: ch.base.name.clone(),
             replid: last.map_or(ch.base.replid.clone(), |s| s.info.replid.clone()),
             offset: ch.last_offset(),
+            commands_to: ch.commands_to(),
             db: last.and_then(|s| s.info.db),
             to_s: ch.to_s(),
         }
@@ -339,10 +358,41 @@ async fn follow(
             }
         }
     }
+    // A promoted replica holds the old link up to its promotion point
+    // only: when the archive stored past it but no command of that (the
+    // old primary's PINGs after the promotion), the chain continues there.
+    let mut rewind = None;
+    if let Some(r) = &resume {
+        if let Ok(Reply::Bulk(b)) = conn.command(&["INFO".into(), "replication".into()]).await {
+            let info = kubectl_redis_core::wire::reply::info_fields(&String::from_utf8_lossy(&b));
+            let get = |k: &str| {
+                info.get(k)
+                    .map(|v| v.trim().to_string())
+                    .unwrap_or_default()
+            };
+            rewind = kubectl_redis_core::pitr::chain::continue_at(
+                &r.replid,
+                r.offset,
+                r.commands_to,
+                &get("master_replid2"),
+                get("second_repl_offset").parse().unwrap_or(-1),
+            );
+        }
+    }
     let (replid, offset) = match &resume {
-        Some(r) => (r.replid.clone(), (r.offset + 1) as i64),
+        Some(r) => (r.replid.clone(), (rewind.unwrap_or(r.offset) + 1) as i64),
         None => ("?".to_string(), -1),
     };
+    if let (Some(x), Some(r)) = (rewind, &resume) {
+        ui.line(
+            "archive",
+            &Line::Detail(format!(
+                "{} was promoted at offset {x}; the archive holds {} bytes past it, none of them a command: the chain continues from there",
+                label,
+                r.offset - x
+            )),
+        );
+    }
     let answer = match conn.psync(&replid, offset, Duration::from_secs(60)).await {
         Ok(a) => a,
         Err(e) if e.starts_with("the server refused PSYNC") => {
@@ -366,14 +416,21 @@ async fn follow(
                     )),
                 );
             }
+            let from = rewind.unwrap_or(r.offset);
             ui.line(
                 "archive",
                 &Line::Step(format!(
-                    "continuing {} from offset {} (+CONTINUE)",
-                    r.base, r.offset
+                    "continuing {} from offset {from} (+CONTINUE)",
+                    r.base
                 )),
             );
-            (Follower::new(&id, r.offset, r.db, c.limits), r.base)
+            let f = Follower::new(&id, from, r.db, c.limits);
+            let f = if rewind.is_some() {
+                f.rewound(r.offset)
+            } else {
+                f
+            };
+            (f, r.base)
         }
         (Psync::Continue { .. }, None) => {
             return Link::Dropped(
@@ -395,7 +452,13 @@ async fn follow(
                 );
             }
             match store_base(ui, &mut conn, c, &label, &replid, offset).await {
-                Ok(name) => (Follower::new(&replid, offset, None, c.limits), name),
+                Ok(name) => {
+                    let gap = resume
+                        .as_ref()
+                        .map(|r| kubectl_redis_core::store::names::rfc3339(r.to_s));
+                    crate::archive::events::new_base(&name, gap.as_deref());
+                    (Follower::new(&replid, offset, None, c.limits), name)
+                }
                 Err(e) => return Link::Dropped(e, false),
             }
         }
@@ -593,13 +656,17 @@ async fn stream(
         match got {
             Got::Signal(n) => {
                 if let Some(s) = f.seal() {
-                    enqueue(&c.state, sem, tx, c.spool_bytes, s, base).await;
+                    if let Err(e) = enqueue(c, sem, tx, s, base, f).await {
+                        return spool_failed(e);
+                    }
                 }
                 return Link::Stopped(n);
             }
             Got::Closed | Got::Err(_) => {
                 if let Some(s) = f.seal() {
-                    enqueue(&c.state, sem, tx, c.spool_bytes, s, base).await;
+                    if let Err(e) = enqueue(c, sem, tx, s, base, f).await {
+                        return spool_failed(e);
+                    }
                 }
                 let why = match got {
                     Got::Err(e) => e,
@@ -610,6 +677,11 @@ async fn stream(
             Got::Bytes(n) => {
                 last_byte = std::time::Instant::now();
                 let r = f.feed(&buf[..n], now);
+                // A read that did not fill the buffer: what the primary had
+                // queued while reading stopped is in.
+                if n < buf.len() && f.is_behind() {
+                    f.caught_up();
+                }
                 update(&c.state, |s| {
                     s.received = f.received();
                     if f.open_bytes() > 0 {
@@ -630,7 +702,9 @@ async fn stream(
                     }
                     Err(e) => {
                         if let Some(s) = f.seal() {
-                            enqueue(&c.state, sem, tx, c.spool_bytes, s, base).await;
+                            if let Err(e) = enqueue(c, sem, tx, s, base, f).await {
+                                return spool_failed(e);
+                            }
                         }
                         return Link::Dropped(e.to_string(), progressed);
                     }
@@ -645,7 +719,9 @@ async fn stream(
             Got::Tick => {
                 if last_byte.elapsed() > idle_limit {
                     if let Some(s) = f.seal() {
-                        enqueue(&c.state, sem, tx, c.spool_bytes, s, base).await;
+                        if let Err(e) = enqueue(c, sem, tx, s, base, f).await {
+                            return spool_failed(e);
+                        }
                     }
                     return Link::Dropped(
                         format!(
@@ -659,7 +735,9 @@ async fn stream(
                 if now - last_seal >= c.heartbeat_ms {
                     if let Some(s) = f.heartbeat(now) {
                         last_seal = now;
-                        enqueue(&c.state, sem, tx, c.spool_bytes, s, base).await;
+                        if let Err(e) = enqueue(c, sem, tx, s, base, f).await {
+                            return spool_failed(e);
+                        }
                     }
                 }
                 if let Err(e) = conn.send(&ack_bytes(acked(f, &stored))).await {
@@ -670,7 +748,9 @@ async fn stream(
         if f.due(now) {
             if let Some(s) = f.seal() {
                 last_seal = now;
-                enqueue(&c.state, sem, tx, c.spool_bytes, s, base).await;
+                if let Err(e) = enqueue(c, sem, tx, s, base, f).await {
+                    return spool_failed(e);
+                }
             }
         }
     }
@@ -713,36 +793,124 @@ fn ack_bytes(offset: u64) -> Vec<u8> {
 }
 
 /// Queues a sealed segment, waiting while the spool is full (reading
-/// stops meanwhile: the primary keeps the stream in its backlog, and drops
-/// the link if it waits too long).
+/// stops meanwhile: the primary keeps the stream in its output buffer for
+/// this replica, and drops the link if it waits too long). With a spool
+/// directory the segment is written there (encrypted first when the
+/// archive is), so memory holds one segment whatever the spool's size.
 async fn enqueue(
-    state: &Shared,
+    c: &Config,
     sem: &Arc<Semaphore>,
     tx: &mpsc::UnboundedSender<Job>,
-    spool: usize,
     s: Sealed,
     base: &str,
-) {
+    f: &mut Follower,
+) -> Result<(), String> {
+    let spool = c.spool_bytes;
     let want = s.bytes.len().clamp(1, spool) as u32;
     if sem.available_permits() < want as usize {
-        update(state, |s| s.spool_full = true);
+        // Reading stops here: what arrives until the link is drained again
+        // is marked late (its commands' seconds are not known).
+        f.behind(now_ms());
+        update(&c.state, |s| s.spool_full = true);
         crate::ui::warning(&format!(
             "the spool ({} bytes) is full: the repository is slower than Redis or unreachable; reading stops until segments are stored",
             spool
         ));
+        crate::archive::events::spool_full(spool as u64);
     }
     let Ok(permit) = sem.clone().acquire_many_owned(want).await else {
-        return;
+        return Ok(());
     };
-    update(state, |st| {
+    update(&c.state, |st| {
         st.spool_full = false;
         st.spool_bytes = (spool - sem.available_permits()) as u64;
     });
+    let payload = match &c.spool_dir {
+        None => Payload::Memory(s.bytes),
+        Some(dir) => {
+            let n = SPOOLED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let path = dir.join(format!("{:020}-{n}.seg", s.info.first_offset));
+            let recipients = c.recipients.clone();
+            tokio::task::spawn_blocking(move || spool_write(&path, s.bytes, recipients.as_deref()))
+                .await
+                .map_err(|e| format!("internal error: {e}"))??
+        }
+    };
     let _ = tx.send(Job {
-        sealed: s,
+        info: s.info,
+        payload,
         base: base.to_string(),
         _permit: permit,
     });
+    Ok(())
+}
+
+/// Spool files written by this process (a part of their names).
+static SPOOLED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Writes a segment into the spool (mode 0600), encrypted when the
+/// archive is. Not synced: what the spool held is not trusted after a
+/// restart (the spool is emptied and the primary sends it again).
+fn spool_write(
+    path: &std::path::Path,
+    plain: Vec<u8>,
+    recipients: Option<&Recipients>,
+) -> Result<Payload, String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let plain_len = plain.len() as u64;
+    let sha256 = crate::store::rdbfile::hex(&Sha256::digest(&plain));
+    let (bytes, encrypted) = match recipients {
+        Some(r) => {
+            let d = encrypt(r, &plain).map_err(|e| format!("encrypting a segment: {e}"))?;
+            drop(plain);
+            let e = pitr::Stored {
+                size: d.len() as u64,
+                sha256: crate::store::rdbfile::hex(&Sha256::digest(&d)),
+                recipients: r.public.clone(),
+            };
+            (d, Some(e))
+        }
+        None => (plain, None),
+    };
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(&bytes))
+        .map_err(|e| format!("writing the spool file {}: {e}", path.display()))?;
+    Ok(Payload::Spooled {
+        path: path.to_path_buf(),
+        plain_len,
+        sha256,
+        encrypted,
+    })
+}
+
+/// Empties the spool directory of segment files (a previous run's, never
+/// trusted: the chain resumes from what the repository holds).
+pub fn clear_spool(dir: &std::path::Path) -> Result<usize, String> {
+    let rd = std::fs::read_dir(dir)
+        .map_err(|e| format!("reading the spool directory {}: {e}", dir.display()))?;
+    let mut n = 0;
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "seg") {
+            std::fs::remove_file(&p)
+                .map_err(|e| format!("removing {} from the spool: {e}", p.display()))?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+fn spool_failed(e: String) -> Link {
+    Link::Refused(
+        Exit::Storage,
+        e,
+        "check the spool directory's volume (--spool-dir): its free space and permissions".into(),
+    )
 }
 
 async fn upload_loop(
@@ -754,35 +922,61 @@ async fn upload_loop(
     failed: watch::Sender<Option<String>>,
     state: Shared,
 ) {
-    while let Some(mut job) = rx.recv().await {
+    while let Some(job) = rx.recv().await {
+        let spooled = match &job.payload {
+            Payload::Spooled { path, .. } => Some(path.clone()),
+            Payload::Memory(_) => None,
+        };
         if failed.borrow().is_some() {
             // After a failure nothing later is stored: no gap is hidden.
+            if let Some(p) = &spooled {
+                let _ = std::fs::remove_file(p);
+            }
             continue;
         }
-        let info = job.sealed.info.clone();
-        let plain_len = job.sealed.bytes.len() as u64;
-        let sha = crate::store::rdbfile::hex(&Sha256::digest(&job.sealed.bytes));
-        let name = pitr::segment_name(&archive, &job.base, info.first_offset, recipients.is_some());
+        let info = job.info.clone();
+        let name = pitr::segment_name(&archive, &job.base, &info, recipients.is_some());
         // One copy of the bytes at most: the plaintext moves into the
         // upload, or is dropped once encrypted.
-        let (data, enc): (bytes::Bytes, _) = match &recipients {
-            Some(r) => match encrypt(r, &job.sealed.bytes) {
-                Ok(d) => {
-                    job.sealed.bytes = Vec::new();
-                    let s = crate::store::rdbfile::hex(&Sha256::digest(&d));
-                    let e = pitr::Stored {
-                        size: d.len() as u64,
-                        sha256: s,
-                        recipients: r.public.clone(),
-                    };
-                    (d.into(), Some(e))
-                }
+        let (data, enc, plain_len, sha): (bytes::Bytes, _, u64, String) = match job.payload {
+            Payload::Spooled {
+                path,
+                plain_len,
+                sha256,
+                encrypted,
+            } => match tokio::fs::read(&path).await {
+                Ok(d) => (d.into(), encrypted, plain_len, sha256),
                 Err(e) => {
-                    let _ = failed.send(Some(format!("encrypting a segment: {e}")));
+                    let _ = failed.send(Some(format!(
+                        "reading the spool file {}: {e}",
+                        path.display()
+                    )));
                     continue;
                 }
             },
-            None => (std::mem::take(&mut job.sealed.bytes).into(), None),
+            Payload::Memory(plain) => {
+                let plain_len = plain.len() as u64;
+                let sha = crate::store::rdbfile::hex(&Sha256::digest(&plain));
+                match &recipients {
+                    Some(r) => match encrypt(r, &plain) {
+                        Ok(d) => {
+                            drop(plain);
+                            let s = crate::store::rdbfile::hex(&Sha256::digest(&d));
+                            let e = pitr::Stored {
+                                size: d.len() as u64,
+                                sha256: s,
+                                recipients: r.public.clone(),
+                            };
+                            (d.into(), Some(e), plain_len, sha)
+                        }
+                        Err(e) => {
+                            let _ = failed.send(Some(format!("encrypting a segment: {e}")));
+                            continue;
+                        }
+                    },
+                    None => (plain.into(), None, plain_len, sha),
+                }
+            }
         };
         let m = SegmentManifest {
             format: pitr::SEGMENT_FORMAT.into(),
@@ -842,6 +1036,9 @@ async fn upload_loop(
                 }
             }
         };
+        if let Some(p) = &spooled {
+            let _ = std::fs::remove_file(p);
+        }
         match result {
             Ok(()) => {
                 let _ = stored.send(Some((job.base.clone(), info.last_offset)));

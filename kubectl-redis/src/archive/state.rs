@@ -13,6 +13,8 @@ pub struct ArchiveState {
     pub windows: Vec<chain::Window>,
     pub gaps: Vec<chain::Gap>,
     pub broken: Vec<String>,
+    /// Seconds (first, last) where the archiver was behind.
+    pub uncertain: Vec<(i64, i64)>,
     pub last_offset: Option<u64>,
 }
 
@@ -31,6 +33,7 @@ pub async fn states(repo: &Repo, names: Option<&str>) -> Result<Vec<ArchiveState
             archive: a,
             last_offset: chains.last().map(chain::Chain::last_offset),
             broken: chains.iter().flat_map(|c| c.broken.clone()).collect(),
+            uncertain: chains.iter().flat_map(chain::Chain::uncertain).collect(),
             windows,
             gaps,
         });
@@ -54,6 +57,9 @@ impl ArchiveState {
                 "after_unix": g.after, "before_unix": g.before,
             })).collect::<Vec<_>>(),
             "broken": self.broken,
+            "uncertain": self.uncertain.iter().map(|(a, b)| serde_json::json!({
+                "from": rfc3339(*a), "to": rfc3339(*b), "from_unix": a, "to_unix": b,
+            })).collect::<Vec<_>>(),
             "latest": latest.map(rfc3339),
             "last_offset": self.last_offset,
         })
@@ -78,6 +84,13 @@ impl ArchiveState {
                 "  GAP  nothing archived between {} and {}\n",
                 rfc3339(g.after),
                 rfc3339(g.before)
+            ));
+        }
+        for (a, b) in &self.uncertain {
+            s.push_str(&format!(
+                "  BEHIND  {} .. {}: the archiver was behind (its spool was full); restores to these seconds are refused\n",
+                rfc3339(*a),
+                rfc3339(*b)
             ));
         }
         for b in &self.broken {

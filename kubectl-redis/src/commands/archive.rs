@@ -69,6 +69,9 @@ pub struct RunArgs {
     /// Serve Prometheus metrics on this port (GET /metrics)
     #[arg(long, value_name = "PORT")]
     pub metrics_port: Option<u16>,
+    /// Keep the spool in this directory instead of memory (segments waiting for the repository, encrypted when the archive is; emptied at start: the chain resumes from what the repository holds). `archive start` uses an emptyDir
+    #[arg(long, value_name = "DIR")]
+    pub spool_dir: Option<std::path::PathBuf>,
 }
 
 /// The flags `archive run` and `archive start` share.
@@ -88,7 +91,7 @@ pub struct Common {
     /// Redis already acknowledged to its clients, and how late `WAIT 1` returns
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::args::parse_duration)]
     pub segment_interval: std::time::Duration,
-    /// Segments waiting for the repository (in memory); when full, reading stops
+    /// Segments waiting for the repository (in memory, or in --spool-dir); when full, reading stops
     #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = crate::args::parse_bytes)]
     pub spool_size: u64,
     /// What REPLCONF ACK reports: `stored` (only what the repository holds) or `received`
@@ -353,6 +356,22 @@ async fn run_archiver(ui: &Ui, kube: &KubeArgs, args: RunArgs) -> Exit {
         url: args.url.as_ref().map(|_| label.clone()),
         ..Default::default()
     };
+    if let Some(d) = &args.spool_dir {
+        match crate::archive::run::clear_spool(d) {
+            Ok(0) => {}
+            Ok(n) => ui.note(&format!(
+                "removed {n} segment(s) a previous run left in the spool {}: the chain resumes from what the repository holds",
+                d.display()
+            )),
+            Err(e) => {
+                ui.error(&e, Some("give --spool-dir a directory this user can write"));
+                return Exit::Invalid;
+            }
+        }
+    }
+    if let Some((k, _)) = &k {
+        crate::archive::events::init(&k.client);
+    }
     let state: crate::archive::run::Shared = Default::default();
     if let Some(port) = args.metrics_port {
         if let Err(e) = crate::archive::metrics::serve(port, state.clone(), archive.clone()).await {
@@ -371,6 +390,7 @@ async fn run_archiver(ui: &Ui, kube: &KubeArgs, args: RunArgs) -> Exit {
         spool_bytes: usize::try_from(c.spool_size)
             .unwrap_or(usize::MAX)
             .clamp(1 << 20, u32::MAX as usize),
+        spool_dir: args.spool_dir.clone(),
         ack: if c.ack == "received" {
             Ack::Received
         } else {
@@ -396,6 +416,8 @@ async fn run_archiver(ui: &Ui, kube: &KubeArgs, args: RunArgs) -> Exit {
         }
         End::Failed(exit, m, hint) => {
             ui.error(&m, Some(&hint));
+            crate::archive::events::stopped(exit.code(), &m);
+            crate::archive::events::flush().await;
             exit
         }
     }
@@ -535,6 +557,7 @@ async fn start(ui: &Ui, kube: &KubeArgs, args: StartArgs) -> Exit {
         sa_annotations,
         tls_secret: c.tls.tls_from_secret.clone(),
         service_monitor: args.service_monitor,
+        spool_bytes: c.spool_size,
     };
     let docs = manifests(&spec);
     match (&k, args.apply) {
@@ -574,6 +597,7 @@ async fn stop(ui: &Ui, kube: &KubeArgs, args: StopArgs) -> Exit {
         tls_secret: None,
         // Whether `start` made one or not: deleting what is absent is fine.
         service_monitor: true,
+        spool_bytes: 0,
     };
     let docs = kubectl_redis_core::ops::archive::manifests(&spec);
     match crate::commands::schedule::delete_all(&k.client, &k.namespace, &docs).await {
