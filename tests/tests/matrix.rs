@@ -1660,6 +1660,20 @@ async fn live_restore_into_a_redis_cluster() {
     let b1 = schema_checked("backup", &stdout);
     assert_eq!(b1["shards"][0]["address"], "127.0.0.1:6625", "{stdout}");
     assert_eq!(b1["keys"], 202, "{stdout}");
+    // No archive of one node of a cluster: exit 2 before anything is
+    // stored, naming why.
+    let arch = tmp.path().join("archive");
+    let (code, _, stderr) = plugin(&[
+        "archive",
+        "run",
+        "--url",
+        "redis://127.0.0.1:6625",
+        "--repo",
+        &arch.to_string_lossy(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("is a node of a Redis Cluster"), "{stderr}");
+    assert!(!arch.join("pitr").exists(), "nothing stored");
     c_alone.stop().await.expect("stop");
 }
 

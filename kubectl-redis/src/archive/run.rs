@@ -340,6 +340,17 @@ async fn follow(
         Ok(_) => {}
         Err(e) => return Link::Dropped(e, false),
     }
+    // A Redis Cluster node holds one shard: an archive of it alone cannot
+    // restore the cluster to a second, so none is started.
+    if let Ok(Reply::Bulk(b)) = conn.command(&["INFO".into(), "cluster".into()]).await {
+        if String::from_utf8_lossy(&b).contains("cluster_enabled:1") {
+            return Link::Refused(
+                Exit::Invalid,
+                format!("{label} is a node of a Redis Cluster: an archive follows one primary, and restoring a cluster to a second needs every shard archived and restored to the same moment, which this version does not do; nothing was archived"),
+                "back the cluster up whole on a schedule (`kubectl redis schedule`: every shard in one backup) until per-shard archives exist".into(),
+            );
+        }
+    }
     // Valkey sends its own RDB format only to a replica that announces its
     // version (RDB 11 otherwise, which cannot hold all of its data).
     if let Ok(Reply::Bulk(b)) = conn.command(&["INFO".into(), "server".into()]).await {
