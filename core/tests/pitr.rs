@@ -224,6 +224,13 @@ fn names_and_times() {
         pitr::segment_manifest_name("pitr/a/b/00000000000000000101.aof.age"),
         "pitr/a/b/00000000000000000101.aof.json"
     );
+    let pack = pitr::pack_name("a", "redis-backup-20261204_120000.rdb.age", 101, 9_000);
+    assert_eq!(
+        pack,
+        "pitr/a/redis-backup-20261204_120000/pack-00000000000000000101-00000000000000009000.json"
+    );
+    assert!(pitr::is_pack(&pack));
+    assert!(!pitr::is_pack("pitr/a/b/00000000000000000101.aof.json"));
     assert_eq!(
         pitr::archive_name("october/redis:6379"),
         "october-redis-6379"

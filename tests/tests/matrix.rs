@@ -2438,6 +2438,9 @@ impl Archiver {
             .arg(repo)
             .args(["--segment-interval", "1s"])
             .args(extra)
+            // A pack per manifest (an archiver here stores a handful of
+            // segments before it is killed).
+            .env("KUBECTL_REDIS_PITR_PACK", "1")
             .env("NO_COLOR", "1")
             .env_remove("REDISCLI_AUTH")
             .stderr(err)
@@ -2594,6 +2597,36 @@ async fn archive_and_restore_to_a_second(tag: &'static str, port: u16, encrypt: 
         serde_json::json!([]),
         "{tag}: no gap, no duplicate: {out}"
     );
+    // Listings read packs of manifests, not each one: with the manifest
+    // of a packed segment made unreadable, the window is the same.
+    let pack = walk(&repo)
+        .into_iter()
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("pack-"))
+        })
+        .expect("a pack of manifests");
+    let packed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&pack).expect("read pack")).expect("a pack is JSON");
+    let first = packed["segments"][0][0].as_str().expect("a segment name");
+    let mpath = repo.join(format!(
+        "{}.json",
+        first.strip_suffix(".age").unwrap_or(first)
+    ));
+    let kept = std::fs::read(&mpath).expect("its manifest");
+    std::fs::write(&mpath, b"not a manifest").expect("spoil it");
+    let (code, again, err) = plugin(&["archive", "status", "--repo", &repo_s, "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        schema_checked("archive-status", &again)["archives"][0]["windows"],
+        arch["windows"],
+        "{again}"
+    );
+    // `verify --archive` reads each manifest too: the spoiled one is named.
+    let (code, _, err) = plugin(&["verify", "--archive", "--repo", &repo_s]);
+    assert_eq!(code, 8, "{err}");
+    assert!(err.contains("differs from the pack's copy"), "{err}");
+    std::fs::write(&mpath, kept).expect("put it back");
     // `list` shows the base as one and the recovery window; `verify
     // --archive` checks the whole chain (without a key: the stored bytes).
     let (code, out, err) = plugin(&["list", "--repo", &repo_s, "-o", "json"]);
@@ -2757,21 +2790,31 @@ async fn archive_and_restore_to_a_second(tag: &'static str, port: u16, encrypt: 
 /// The stored segment files (`.aof` or `.aof.age`) under `repo`'s `pitr/`,
 /// sorted.
 fn segment_files(repo: &Path) -> Vec<PathBuf> {
-    let mut segs = Vec::new();
+    walk(repo)
+        .into_iter()
+        .filter(|p| {
+            let n = p.to_string_lossy();
+            n.ends_with(".aof") || n.ends_with(".aof.age")
+        })
+        .collect()
+}
+
+/// Every file under `repo`'s `pitr/`, sorted.
+fn walk(repo: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
     let mut stack = vec![repo.join("pitr")];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).expect("read").filter_map(Result::ok) {
             let p = e.path();
-            let n = p.to_string_lossy().into_owned();
             if p.is_dir() {
                 stack.push(p);
-            } else if n.ends_with(".aof") || n.ends_with(".aof.age") {
-                segs.push(p);
+            } else {
+                out.push(p);
             }
         }
     }
-    segs.sort();
-    segs
+    out.sort();
+    out
 }
 
 /// The base and every stored segment of `repo`'s one archive as

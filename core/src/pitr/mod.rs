@@ -24,8 +24,41 @@ use crate::store::names;
 /// The manifest format of a segment.
 pub const SEGMENT_FORMAT: &str = "kubectl-redis.io/pitr-segment/v1";
 
+/// The format of a pack of segment manifests.
+pub const PACK_FORMAT: &str = "kubectl-redis.io/pitr-pack/v1";
+
+/// Segment manifests per pack.
+pub const PACK: usize = 100;
+
 /// Where archives live under a repository.
 pub const DIR: &str = "pitr";
+
+/// Copies of the manifests of consecutive stored segments of one chain, in
+/// one object: listing a chain reads a pack instead of each manifest (a
+/// month of 10 s segments is 260,000 manifests). A segment still exists
+/// only with its own manifest; a pack only saves reading it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Pack {
+    pub format: String,
+    /// Object name -> its manifest, in offset order.
+    pub segments: Vec<(String, SegmentManifest)>,
+}
+
+/// The object name of a pack of `base`'s segments from `first` to `last`
+/// offset.
+pub fn pack_name(archive: &str, base: &str, first: u64, last: u64) -> String {
+    format!(
+        "{}/pack-{first:020}-{last:020}.json",
+        chain_dir(archive, base)
+    )
+}
+
+/// Whether an object name (under a chain's directory) is a pack's.
+pub fn is_pack(name: &str) -> bool {
+    name.rsplit('/')
+        .next()
+        .is_some_and(|n| n.starts_with("pack-") && n.ends_with(".json"))
+}
 
 /// A segment's manifest.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

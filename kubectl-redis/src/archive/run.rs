@@ -933,6 +933,12 @@ async fn upload_loop(
     failed: watch::Sender<Option<String>>,
     state: Shared,
 ) {
+    // The manifests stored since the last pack of the current chain.
+    let mut pack: Vec<(String, SegmentManifest)> = Vec::new();
+    let per_pack = crate::env::env_nonempty("KUBECTL_REDIS_PITR_PACK")
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(pitr::PACK);
     while let Some(job) = rx.recv().await {
         let spooled = match &job.payload {
             Payload::Spooled { path, .. } => Some(path.clone()),
@@ -1053,6 +1059,13 @@ async fn upload_loop(
         match result {
             Ok(()) => {
                 let _ = stored.send(Some((job.base.clone(), info.last_offset)));
+                if pack.first().is_some_and(|(_, p)| p.base != job.base) {
+                    pack.clear();
+                }
+                pack.push((name.clone(), m.clone()));
+                if pack.len() >= per_pack {
+                    write_pack(&repo, &archive, &job.base, std::mem::take(&mut pack)).await;
+                }
                 update(&state, |s| {
                     s.stored = info.last_offset;
                     s.segments += 1;
@@ -1067,6 +1080,33 @@ async fn upload_loop(
                 let _ = failed.send(Some(e));
             }
         }
+    }
+}
+
+/// Stores a pack of the manifests just stored (best effort: without it,
+/// listings read each manifest).
+async fn write_pack(
+    repo: &Repo,
+    archive: &str,
+    base: &str,
+    segments: Vec<(String, SegmentManifest)>,
+) {
+    let (Some((_, a)), Some((_, b))) = (segments.first(), segments.last()) else {
+        return;
+    };
+    let name = pitr::pack_name(archive, base, a.info.first_offset, b.info.last_offset);
+    let p = pitr::Pack {
+        format: pitr::PACK_FORMAT.into(),
+        segments,
+    };
+    let Ok(bytes) = serde_json::to_vec(&p) else {
+        return;
+    };
+    if let Err(e) = store::put_new(repo, &name, bytes.into()).await {
+        crate::ui::warning(&format!(
+            "storing the pack {name}: {} (listings read each manifest instead)",
+            e.message
+        ));
     }
 }
 

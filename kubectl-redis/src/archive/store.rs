@@ -215,6 +215,17 @@ pub async fn segments(
     let dir = pitr::chain_dir(archive, base);
     let names = names_under(repo, &dir).await?;
     let set: std::collections::HashSet<&String> = names.iter().collect();
+    // Packs hold copies of manifests: one read for a hundred. One that does
+    // not parse is skipped (each manifest is read instead).
+    let mut packed: std::collections::HashMap<String, SegmentManifest> =
+        std::collections::HashMap::new();
+    for n in names.iter().filter(|n| pitr::is_pack(n)) {
+        if let Ok(p) = serde_json::from_slice::<pitr::Pack>(&get(repo, n).await?) {
+            if p.format == pitr::PACK_FORMAT {
+                packed.extend(p.segments);
+            }
+        }
+    }
     let mut out = Vec::new();
     let mut orphans = Vec::new();
     for n in &names {
@@ -224,6 +235,16 @@ pub async fn segments(
         let mname = pitr::segment_manifest_name(n);
         if !set.contains(&mname) {
             orphans.push(n.clone());
+            continue;
+        }
+        if let Some(m) = packed.remove(n) {
+            out.push((
+                Segment {
+                    name: n.clone(),
+                    info: m.info.clone(),
+                },
+                m,
+            ));
             continue;
         }
         let m: SegmentManifest =

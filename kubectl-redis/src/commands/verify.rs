@@ -250,6 +250,20 @@ async fn archive_chains(
                 let Some(m) = manifests.get(&s.name) else {
                     continue;
                 };
+                // Its own manifest, not only the pack's copy of it.
+                let mname = kubectl_redis_core::pitr::segment_manifest_name(&s.name);
+                let own = store::get(&repo, &mname)
+                    .await
+                    .map_err(|p| (Exit::Storage, p))?;
+                if serde_json::from_slice::<kubectl_redis_core::pitr::SegmentManifest>(&own)
+                    .ok()
+                    .as_ref()
+                    != Some(m)
+                {
+                    r.error = Some(format!("corrupt: segment {}: its manifest {mname} does not parse or differs from the pack's copy", s.name));
+                    exit = Exit::Corrupt;
+                    break;
+                }
                 match replay::check_segment(&repo, &s.name, m, ids).await {
                     Ok((Some(_), _)) => {}
                     Ok((None, _)) => r.checked = "stored-bytes",
