@@ -598,6 +598,8 @@ struct WriterInfo {
 #[derive(Debug, Clone)]
 pub struct Restore {
     plan: Plan,
+    /// When the `--to-time` replay was asked for (ms).
+    replay_started_ms: u64,
     next_id: Id,
     pending: Option<(Id, Step)>,
     started_ms: Option<u64>,
@@ -685,6 +687,7 @@ impl Restore {
             undo: Vec::new(),
             winding: None,
             interrupt_deferred: false,
+            replay_started_ms: 0,
             shutdown_checked: false,
             lease_lost: None,
             report,
@@ -931,10 +934,13 @@ impl Restore {
             (Step::Replay, Input::Replayed(_, r)) => match r {
                 Ok(n) => {
                     self.report.replayed = Some(n);
+                    let took = self.now.saturating_sub(self.replay_started_ms);
                     say(
                         out,
                         Line::Detail(format!(
-                            "{n} archived commands replayed, every one accepted"
+                            "{n} archived commands replayed in {}.{:02} s, every one accepted",
+                            took / 1000,
+                            took % 1000 / 10
                         )),
                     );
                     self.wind_down_ok(out);
@@ -1233,6 +1239,7 @@ impl Restore {
                 "replay {n} archived commands (writers still stopped)"
             )),
         );
+        self.replay_started_ms = self.now;
         if self.connected {
             return self.ask(Step::Replay, |id| Effect::Replay { id }, out);
         }
