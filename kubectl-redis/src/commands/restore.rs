@@ -396,7 +396,21 @@ pub async fn prepare_pitr(
     let repo = Repo::open(choice.out_dir.as_deref().unwrap_or_default())
         .map_err(|p| (Exit::Invalid, p))?;
     let archive = crate::archive::replay::archive_of(&repo, choice.archive.as_deref()).await?;
-    let ids = keys.load(kube).await.map_err(|e| {
+    let ids = load_identities(kube, keys).await?;
+    let p = crate::archive::replay::prepare(ui, &repo, &archive, when, &ids).await?;
+    ui.line(step, &Line::Step("point in time".into()));
+    for l in crate::archive::replay::describe(&p) {
+        ui.line(step, &Line::Detail(l));
+    }
+    Ok(Some(p))
+}
+
+/// The identities `--identity` and its kin name, or why they cannot be read.
+async fn load_identities(
+    kube: &KubeArgs,
+    keys: &crate::keys::KeyArgs,
+) -> Result<crate::store::crypt::Identities, (Exit, Problem)> {
+    keys.load(kube).await.map_err(|e| {
         (
             Exit::Invalid,
             Problem {
@@ -404,13 +418,7 @@ pub async fn prepare_pitr(
                 hint: "give an age identity file or an unencrypted SSH private key".into(),
             },
         )
-    })?;
-    let p = crate::archive::replay::prepare(ui, &repo, &archive, when, &ids).await?;
-    ui.line(step, &Line::Step("point in time".into()));
-    for l in crate::archive::replay::describe(&p) {
-        ui.line(step, &Line::Detail(l));
-    }
-    Ok(Some(p))
+    })
 }
 
 /// `point_in_time` in JSON: what `--to-time` replayed after the base.
@@ -600,15 +608,7 @@ pub async fn fetch(
     };
     let mut copy = None;
     let file = if needs_copy {
-        let ids = keys.load(kube).await.map_err(|e| {
-            (
-                Exit::Invalid,
-                Problem {
-                    message: e,
-                    hint: "give an age identity file or an unencrypted SSH private key".into(),
-                },
-            )
-        })?;
+        let ids = load_identities(kube, keys).await?;
         ui.note(&format!(
             "fetching {}{} into a private temporary file (removed afterwards)",
             src.display(),
