@@ -2597,6 +2597,15 @@ async fn archive_and_restore_to_a_second(tag: &'static str, port: u16, encrypt: 
         serde_json::json!([]),
         "{tag}: no gap, no duplicate: {out}"
     );
+    // What the primary kept while no archiver read (the INCR after the
+    // kill) arrived on +CONTINUE: its seconds from the last stored write
+    // to then are named as not known; t1 is before them.
+    let behind = arch["uncertain"].as_array().cloned().unwrap_or_default();
+    assert_eq!(behind.len(), 1, "{tag}: {out}");
+    assert!(
+        behind[0]["from_unix"].as_i64().is_some_and(|f| f > t1),
+        "{tag}: {out}"
+    );
     // Listings read packs of manifests, not each one: with the manifest
     // of a packed segment made unreadable, the window is the same.
     let pack = walk(&repo)

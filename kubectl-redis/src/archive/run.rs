@@ -138,6 +138,10 @@ struct Resume {
     commands_to: u64,
     db: Option<i64>,
     to_s: i64,
+    /// When the last stored command (or heartbeat) arrived (Unix ms): what
+    /// the primary sends on `+CONTINUE` executed after it, not when it
+    /// arrives.
+    last_ms: i64,
 }
 
 async fn resume_point(c: &Config) -> Result<Option<Resume>, crate::store::repo::Problem> {
@@ -151,6 +155,7 @@ async fn resume_point(c: &Config) -> Result<Option<Resume>, crate::store::repo::
             commands_to: ch.commands_to(),
             db: last.and_then(|s| s.info.db),
             to_s: ch.to_s(),
+            last_ms: last.map_or(ch.base.time_ms, |s| s.info.last_ms),
         }
     }))
 }
@@ -436,11 +441,15 @@ async fn follow(
                 )),
             );
             let f = Follower::new(&id, from, r.db, c.limits);
-            let f = if rewind.is_some() {
+            let mut f = if rewind.is_some() {
                 f.rewound(r.offset)
             } else {
                 f
             };
+            // What the primary kept while no archiver read (its backlog)
+            // arrives now: those writes' seconds are not known, only that
+            // they came after the last one stored.
+            f.behind(r.last_ms);
             (f, r.base)
         }
         (Psync::Continue { .. }, None) => {
