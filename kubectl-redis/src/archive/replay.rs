@@ -184,10 +184,7 @@ pub async fn prepare(
             break;
         }
     }
-    let base_file = match repo {
-        Repo::Local(d) => kubectl_redis_core::backup::join(d, &plan.base.name),
-        Repo::Remote(r) => r.url_of(&plan.base.name),
-    };
+    let base_file = repo.location(&plan.base.name);
     Ok(Prepared {
         base_file,
         base: plan.base.name.clone(),

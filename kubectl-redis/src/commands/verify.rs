@@ -226,12 +226,7 @@ async fn archive_chains(
             ));
         }
         for c in &chains {
-            bases.push(match &repo {
-                crate::store::repo::Repo::Local(d) => {
-                    kubectl_redis_core::backup::join(d, &c.base.name)
-                }
-                crate::store::repo::Repo::Remote(r) => r.url_of(&c.base.name),
-            });
+            bases.push(repo.location(&c.base.name));
             let mut r = ChainResult {
                 archive: a.clone(),
                 base: c.base.name.clone(),

@@ -342,10 +342,7 @@ pub async fn copy_from(
     };
     Ok(Copied {
         file: out_name.to_string(),
-        destination: match dst {
-            Repo::Local(d) => kubectl_redis_core::backup::join(d, out_name),
-            Repo::Remote(r) => r.url_of(out_name),
-        },
+        destination: dst.location(out_name),
         bytes: stored.size,
         sha256: stored.sha256,
         encrypted: encrypt.is_some() || read.encrypted,

@@ -104,10 +104,7 @@ impl Put {
 
     /// Where the backup is once committed.
     pub fn final_path(&self) -> String {
-        match &self.repo {
-            Repo::Local(d) => kubectl_redis_core::backup::join(d, &self.name),
-            Repo::Remote(r) => r.url_of(&self.name),
-        }
+        self.repo.location(&self.name)
     }
 
     /// The temporary path (local) or the URL (remote) the machine knows.

@@ -250,6 +250,14 @@ impl Repo {
         Remote::open(s).map(Repo::Remote)
     }
 
+    /// Where object `name` is: its path in a directory, or its URL.
+    pub fn location(&self, name: &str) -> String {
+        match self {
+            Repo::Local(d) => kubectl_redis_core::backup::join(d, name),
+            Repo::Remote(r) => r.url_of(name),
+        }
+    }
+
     /// The repository as the user should see it.
     pub fn display(&self) -> String {
         match self {
