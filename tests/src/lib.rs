@@ -86,3 +86,13 @@ pub fn assert_restore_counts(
     );
     assert_eq!(report["keys_loaded"], got.values().sum::<u64>(), "{report}");
 }
+
+/// 2026-12-04T12:00:05Z from Unix seconds (via date(1), as a user types a
+/// `--to-time`).
+pub fn utc(secs: i64) -> String {
+    let o = std::process::Command::new("date")
+        .args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .expect("date");
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}

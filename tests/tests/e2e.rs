@@ -8,7 +8,7 @@
 
 mod common;
 use common::{age_key, bin, pki, wait_until};
-use kubectl_redis_e2e::{digest_of, schema_checked};
+use kubectl_redis_e2e::{digest_of, schema_checked, utc};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
@@ -4890,15 +4890,7 @@ fn archive_deployment_restores_to_a_second() {
         serde_json::json!([]),
         "no gap, no duplicate across the kill: {out}"
     );
-    let when = String::from_utf8_lossy(
-        &Command::new("date")
-            .args(["-u", "-d", &format!("@{t1}"), "+%Y-%m-%dT%H:%M:%SZ"])
-            .output()
-            .expect("date")
-            .stdout,
-    )
-    .trim()
-    .to_string();
+    let when = utc(t1 as i64);
     // The same point in time drilled first: the base restored into a
     // throwaway pod and sampled, then every archived write up to that
     // second replayed into it and accepted; production untouched.
@@ -5156,15 +5148,7 @@ fn archive_follows_a_sentinel_failover() {
     wait_until(10, "the fresh server", || {
         TcpStream::connect(("127.0.0.1", fresh)).is_ok()
     });
-    let when = String::from_utf8_lossy(
-        &Command::new("date")
-            .args(["-u", "-d", &format!("@{t}"), "+%Y-%m-%dT%H:%M:%SZ"])
-            .output()
-            .expect("date")
-            .stdout,
-    )
-    .trim()
-    .to_string();
+    let when = utc(t as i64);
     let (code, _, err) = run(plugin(&[
         "restore",
         "--url",

@@ -17,7 +17,7 @@
 
 mod common;
 use common::{age_key, bin, expired_pair, pki, wait_until};
-use kubectl_redis_e2e::{assert_restore_counts, digest_of, schema_checked};
+use kubectl_redis_e2e::{assert_restore_counts, digest_of, schema_checked, utc};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -2518,15 +2518,6 @@ fn now_s() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_secs() as i64
-}
-
-fn utc(s: i64) -> String {
-    // 2026-12-04T12:00:05Z from Unix seconds (via date(1), as a user types it).
-    let o = Command::new("date")
-        .args(["-u", "-d", &format!("@{s}"), "+%Y-%m-%dT%H:%M:%SZ"])
-        .output()
-        .expect("date");
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
 }
 
 /// Point-in-time recovery against a real primary of version `tag`: the
