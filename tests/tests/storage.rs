@@ -1095,15 +1095,8 @@ fn archive_alerts_fire_on_real_metrics(r: &Redis, dir: &Path, rules: &Path) {
     .stderr(Stdio::null())
     .spawn()
     .expect("archive run");
-    let scrape = || {
-        Command::new("curl")
-            .args(["-sf", &format!("http://127.0.0.1:{port}/metrics")])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default()
-    };
     let deadline = Instant::now() + Duration::from_secs(30);
-    let mut text = scrape();
+    let mut text = scrape(port);
     let up = |t: &str| {
         t.lines()
             .any(|l| l.starts_with("kubectl_redis_archive_up{") && l.ends_with(" 1"))
@@ -1114,7 +1107,7 @@ fn archive_alerts_fire_on_real_metrics(r: &Redis, dir: &Path, rules: &Path) {
             "the archiver's link never came up: {text}"
         );
         std::thread::sleep(Duration::from_millis(200));
-        text = scrape();
+        text = scrape(port);
     }
     let _ = child.kill();
     let _ = child.wait();
@@ -1262,6 +1255,16 @@ impl Gate {
     }
 }
 
+/// The text an archiver's `--metrics-port` serves (empty while it cannot
+/// be reached).
+fn scrape(port: u16) -> String {
+    Command::new("curl")
+        .args(["-sf", &format!("http://127.0.0.1:{port}/metrics")])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
 /// A metric's value in a Prometheus scrape (the first series).
 fn metric_in(text: &str, name: &str) -> Option<f64> {
     text.lines()
@@ -1320,14 +1323,7 @@ fn archive_spool_on_disk_rides_out_a_repository_outage() {
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap());
     let mut child = cmd.spawn().expect("archive run");
-    let scrape = || {
-        Command::new("curl")
-            .args(["-sf", "http://127.0.0.1:16520/metrics"])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default()
-    };
-    let m = |name: &str| metric_in(&scrape(), name).unwrap_or(-1.0);
+    let m = |name: &str| metric_in(&scrape(16520), name).unwrap_or(-1.0);
     let logged = || std::fs::read_to_string(&log).unwrap_or_default();
     wait_until(30, "the base stored", || {
         m("kubectl_redis_archive_bases_stored") >= 1.0
@@ -1380,6 +1376,15 @@ fn archive_spool_on_disk_rides_out_a_repository_outage() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
+    // The repository comes back in a later second than t, so the late
+    // writes arrive after it: t is inside the stretch, not its last second.
+    wait_until(3, "the next second", || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            > t
+    });
     // Back: everything stored, the spool emptied.
     gate.set(true);
     wait_until(90, "everything stored after the outage", || {
@@ -1417,53 +1422,31 @@ fn archive_spool_on_disk_rides_out_a_repository_outage() {
     );
     assert!(from <= t && t < to, "{t} in {from}..{to}: {out}");
     let fresh = Redis::start(16521);
-    let utc = |s: u64| {
-        String::from_utf8_lossy(
-            &Command::new("date")
-                .args(["-u", "-d", &format!("@{s}"), "+%Y-%m-%dT%H:%M:%SZ"])
-                .output()
-                .unwrap()
-                .stdout,
+    let restore_to = |when: &str| {
+        plugin(
+            Store::Moto,
+            &[
+                "restore",
+                "--url",
+                &fresh.url(),
+                "--repo",
+                &url,
+                "--to-time",
+                when,
+                "--identity",
+                id.to_str().unwrap(),
+                "--yes",
+            ],
         )
-        .trim()
-        .to_string()
     };
     // A second inside it: refused, naming it; nothing changed.
     fresh.cli(&["SET", "untouched", "1"]);
-    let (code, _, err) = run(plugin(
-        Store::Moto,
-        &[
-            "restore",
-            "--url",
-            &fresh.url(),
-            "--repo",
-            &url,
-            "--to-time",
-            &utc(t),
-            "--identity",
-            id.to_str().unwrap(),
-            "--yes",
-        ],
-    ));
+    let (code, _, err) = run(restore_to(&kubectl_redis_e2e::utc(t as i64)));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("the archiver was behind"), "{err}");
     assert_eq!(fresh.cli(&["GET", "untouched"]), "1");
     // After it (no write since the outage's): exact.
-    ok(plugin(
-        Store::Moto,
-        &[
-            "restore",
-            "--url",
-            &fresh.url(),
-            "--repo",
-            &url,
-            "--to-time",
-            "latest",
-            "--identity",
-            id.to_str().unwrap(),
-            "--yes",
-        ],
-    ));
+    ok(restore_to("latest"));
     assert_eq!(
         fresh.cli(&["DEBUG", "DIGEST"]),
         digest,
