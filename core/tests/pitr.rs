@@ -137,6 +137,7 @@ fn base(name: &str, offset: u64, t: i64) -> Base {
         replid: "r".into(),
         offset,
         time_ms: t * 1000,
+        ..Default::default()
     }
 }
 
@@ -234,6 +235,22 @@ fn names_and_times() {
     assert_eq!(
         pitr::archive_name("october/redis:6379"),
         "october-redis-6379"
+    );
+    assert_eq!(pitr::shard_archive("prod-rc", 5461), "prod-rc.shard-5461");
+    assert_eq!(
+        pitr::shard_of("prod-rc.shard-5461"),
+        Some(("prod-rc", 5461))
+    );
+    assert_eq!(pitr::shard_of("prod-rc.shard-16384"), None, "no such slot");
+    assert_eq!(pitr::shard_of("prod-rc.shard-05"), None, "not as written");
+    assert_eq!(pitr::shard_of("prod-rc"), None);
+    let names: Vec<String> = ["a.shard-10923", "a.shard-0", "ab.shard-1", "a"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(
+        pitr::shards_of(&names, "a"),
+        vec![(0, "a.shard-0"), (10923, "a.shard-10923")]
     );
     let now = 1_796_400_000;
     assert_eq!(parse_to_time("latest", now), Ok(None));
@@ -345,6 +362,7 @@ fn seconds_read_late_are_named_and_refused() {
             replid: "r".into(),
             offset: 0,
             time_ms: 1_000_000,
+            ..Default::default()
         },
         vec![
             Segment {

@@ -4,7 +4,7 @@
 use super::stream::SegmentInfo;
 
 /// A base: an ordinary backup that starts a chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Base {
     /// The backup's name.
     pub name: String,
@@ -14,6 +14,8 @@ pub struct Base {
     /// When the snapshot was asked for (Unix ms): it holds every write
     /// that arrived before.
     pub time_ms: i64,
+    /// A Redis Cluster shard's base: the slot ranges it held.
+    pub slots: Vec<[u16; 2]>,
 }
 
 /// A stored segment (one with its manifest).

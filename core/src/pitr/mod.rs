@@ -139,6 +139,34 @@ pub fn archive_name(raw: &str) -> String {
         .to_string()
 }
 
+/// The archive of one Redis Cluster shard: `ARCHIVE.shard-SLOT`, SLOT the
+/// lowest slot its primary served when archiving began.
+pub fn shard_archive(archive: &str, slot: u16) -> String {
+    format!("{archive}.shard-{slot}")
+}
+
+/// `ARCHIVE.shard-SLOT` split into the cluster's archive and the slot.
+pub fn shard_of(name: &str) -> Option<(&str, u16)> {
+    let (a, s) = name.rsplit_once(".shard-")?;
+    let slot: u16 = s.parse().ok()?;
+    (!a.is_empty() && slot < 16384 && s == slot.to_string()).then_some((a, slot))
+}
+
+/// The archives in `names` that are shards of cluster archive `archive`,
+/// by slot.
+pub fn shards_of<'a>(names: &'a [String], archive: &str) -> Vec<(u16, &'a str)> {
+    let mut out: Vec<(u16, &str)> = names
+        .iter()
+        .filter_map(|n| {
+            shard_of(n)
+                .filter(|(a, _)| *a == archive)
+                .map(|(_, s)| (s, n.as_str()))
+        })
+        .collect();
+    out.sort_unstable();
+    out
+}
+
 /// `--to-time`: `latest`, a duration ago (`-10m`, `-2h`, `-90s`, `-1d`),
 /// or an RFC 3339 UTC time (`2026-12-04T12:00:05Z`); the second, given
 /// now (Unix seconds). `None` for `latest`.

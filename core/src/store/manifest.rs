@@ -102,6 +102,11 @@ pub struct PitrBase {
     /// When the snapshot was asked for (Unix ms): it holds every write
     /// that arrived before.
     pub time_ms: i64,
+    /// A Redis Cluster shard's archive: the slot ranges its primary served
+    /// when the snapshot was taken, `[first, last]` (a restore checks that
+    /// its shards' bases cover every slot).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slots: Vec<[u16; 2]>,
 }
 
 /// One shard of a Redis Cluster backup.

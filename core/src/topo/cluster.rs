@@ -480,9 +480,17 @@ fn split_command(buf: &[u8]) -> Result<Option<Split>, String> {
     }
     let verb = &buf[args[0].clone()];
     let is = |w: &[u8]| verb.eq_ignore_ascii_case(w);
-    let key = if is(b"SELECT") || is(b"FUNCTION") || is(b"FLUSHALL") || is(b"PING") {
+    // Key-less commands go to every primary; a few name their key later.
+    let key = if is(b"SELECT")
+        || is(b"FUNCTION")
+        || is(b"FLUSHALL")
+        || is(b"FLUSHDB")
+        || is(b"SCRIPT")
+        || is(b"PING")
+        || n < 2
+    {
         None
-    } else if is(b"XGROUP") {
+    } else if is(b"XGROUP") || is(b"BITOP") {
         Some(args[2].clone())
     } else {
         Some(args[1].clone())
