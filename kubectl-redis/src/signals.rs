@@ -127,3 +127,10 @@ fn exit_now(n: i32) -> ! {
     eprintln!("interrupted (signal {n}){removed}");
     std::process::exit(128 + n)
 }
+
+/// Tells every holder of [`Handled`] to wind down as if signal `n` had
+/// arrived (one archiver of several failed: the others stop too), without
+/// ending the process.
+pub fn stop_all(n: i32) {
+    channel().send_replace(Some(n));
+}

@@ -91,6 +91,10 @@ pub struct Config {
     /// Idle links get a heartbeat segment this often.
     pub heartbeat_ms: i64,
     pub state: Shared,
+    /// A Redis Cluster shard: the slot whose primary this archiver
+    /// follows (the lowest slot the shard held when archiving began),
+    /// found again through `follow` at every connection.
+    pub shard: Option<u16>,
 }
 
 /// How a run ended.
@@ -282,13 +286,14 @@ async fn follow(
     use kubectl_redis_core::wire::reply::Reply;
     // TLS that cannot work and refused credentials are not retried: the
     // next try would fail the same way.
-    let (endpoint, api) = match resolve(ui, c).await {
+    let (endpoint, api, slots) = match resolve(ui, auth, c).await {
         Ok(x) => x,
         Err(e) => return Link::Dropped(e, false),
     };
-    let label = match &endpoint {
-        Endpoint::Url(_) => c.label.clone(),
-        Endpoint::Pod(t) => format!("pod {} port {}", t.pod, t.port),
+    let label = match (&endpoint, c.shard) {
+        (Endpoint::Url(u), Some(s)) => format!("{}:{} (the primary of slot {s})", u.host, u.port),
+        (Endpoint::Url(_), None) => c.label.clone(),
+        (Endpoint::Pod(t), _) => format!("pod {} port {}", t.pod, t.port),
     };
     update(&c.state, |s| s.primary = label.clone());
     let (mut conn, _fwd) = match crate::redis::open(&endpoint, api.as_ref()).await {
@@ -346,14 +351,17 @@ async fn follow(
         Err(e) => return Link::Dropped(e, false),
     }
     // A Redis Cluster node holds one shard: an archive of it alone cannot
-    // restore the cluster to a second, so none is started.
-    if let Ok(Reply::Bulk(b)) = conn.command(&["INFO".into(), "cluster".into()]).await {
-        if String::from_utf8_lossy(&b).contains("cluster_enabled:1") {
-            return Link::Refused(
-                Exit::Invalid,
-                format!("{label} is a node of a Redis Cluster: an archive follows one primary, and restoring a cluster to a second needs every shard archived and restored to the same moment, which this version does not do; nothing was archived"),
-                "back the cluster up whole on a schedule (`kubectl redis schedule`: every shard in one backup) until per-shard archives exist".into(),
-            );
+    // restore the cluster to a second. Shards are archived together (one
+    // follower per shard, see `archive run`), never one by itself.
+    if c.shard.is_none() {
+        if let Ok(Reply::Bulk(b)) = conn.command(&["INFO".into(), "cluster".into()]).await {
+            if String::from_utf8_lossy(&b).contains("cluster_enabled:1") {
+                return Link::Refused(
+                    Exit::Invalid,
+                    format!("{label} is a node of a Redis Cluster: archiving it alone would keep one shard; nothing was archived"),
+                    "drop --pod so that every shard is archived (the pods matching -l are the cluster's nodes), or give --url any node of the cluster".into(),
+                );
+            }
         }
     }
     // Valkey sends its own RDB format only to a replica that announces its
@@ -471,7 +479,7 @@ async fn follow(
                     )),
                 );
             }
-            match store_base(ui, &mut conn, c, &label, &replid, offset).await {
+            match store_base(ui, &mut conn, c, &label, &replid, offset, slots).await {
                 Ok(name) => {
                     let gap = resume
                         .as_ref()
@@ -490,6 +498,20 @@ async fn follow(
     stream(ui, &mut conn, c, &label, &mut f, &base, sem, tx, stored).await
 }
 
+/// Whether `name` was free among the bases this process stores (and is
+/// now taken).
+fn reserve(name: &str) -> bool {
+    static TAKEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    match TAKEN.lock() {
+        Ok(t) if t.iter().any(|n| n == name) => false,
+        Ok(mut t) => {
+            t.push(name.to_string());
+            true
+        }
+        Err(_) => true,
+    }
+}
+
 /// The snapshot after `+FULLRESYNC`, stored as an ordinary verified backup
 /// whose manifest says where on the link it sits.
 async fn store_base(
@@ -499,12 +521,18 @@ async fn store_base(
     label: &str,
     replid: &str,
     offset: u64,
+    slots: Vec<[u16; 2]>,
 ) -> Result<String, String> {
     let time_ms = now_ms();
     let secs = time_ms.div_euclid(1000);
     let encrypted = c.recipients.is_some();
     for attempt in 0..20 {
         let name = kubectl_redis_core::store::names::backup_file_name_for(secs, attempt, encrypted);
+        // A Redis Cluster's shards store their bases side by side: a name
+        // one of them took in this process is not tried by another.
+        if !reserve(&name) {
+            continue;
+        }
         let mut put = match crate::store::put::Put::begin(
             &c.repo,
             &name,
@@ -564,6 +592,7 @@ async fn store_base(
             replid: replid.to_string(),
             offset,
             time_ms,
+            slots: slots.clone(),
         });
         let dest = match &c.repo {
             Repo::Local(d) => Some(kubectl_redis_core::backup::join(d, &name)),
@@ -586,9 +615,13 @@ async fn store_base(
                 });
                 return Ok(name);
             }
+            // The snapshot was read already: it cannot be read again under
+            // another name. The link is dropped; the next one starts over.
             Err(kubectl_redis_core::backup::CommitError::Exists) => {
                 put.abort().await;
-                continue;
+                return Err(format!(
+                    "storing the base: {name} appeared in the repository meanwhile (another writer?)"
+                ));
             }
             Err(kubectl_redis_core::backup::CommitError::Failed(m)) => {
                 return Err(format!("storing the base: {m}"))
@@ -778,12 +811,21 @@ async fn stream(
 
 /// Where to connect now: the URL, or the pod serving the primary (asked
 /// again each time, so a failover is followed).
+type PodApi = kube::Api<k8s_openapi::api::core::v1::Pod>;
+
+/// Whom to follow now: the server, or the primary among the pods; for a
+/// Redis Cluster shard, the primary serving its slot today (asked of the
+/// `--url` node or of the matching pods), with the slot ranges it serves.
 async fn resolve(
     ui: &Ui,
+    auth: &Auth,
     c: &Config,
-) -> Result<(Endpoint, Option<kube::Api<k8s_openapi::api::core::v1::Pod>>), String> {
+) -> Result<(Endpoint, Option<PodApi>, Vec<[u16; 2]>), String> {
+    if let Some(slot) = c.shard {
+        return resolve_shard(auth, c, slot).await;
+    }
     match &c.follow {
-        Follow::Url(u) => Ok((Endpoint::Url(u.clone()), None)),
+        Follow::Url(u) => Ok((Endpoint::Url(u.clone()), None, Vec::new())),
         Follow::Pods {
             api,
             selector,
@@ -803,9 +845,79 @@ async fn resolve(
             .map_err(|e| {
                 format!("no primary to follow among the pods matching {selector}: {e:?}")
             })?;
-            Ok((Endpoint::Pod(t), Some((**api).clone())))
+            Ok((Endpoint::Pod(t), Some((**api).clone()), Vec::new()))
         }
     }
+}
+
+async fn resolve_shard(
+    auth: &Auth,
+    c: &Config,
+    slot: u16,
+) -> Result<(Endpoint, Option<PodApi>, Vec<[u16; 2]>), String> {
+    use kubectl_redis_core::kube::pods;
+    let (map, api, all) = match &c.follow {
+        Follow::Url(u) => {
+            let (mut conn, _) = crate::redis::open_authed(&Endpoint::Url(u.clone()), None, auth)
+                .await
+                .map_err(|e| format!("cannot reach {}: {e}", c.label))?;
+            let map = crate::redis::cluster::slot_map(&mut conn, &u.host).await?;
+            (map, None, Vec::new())
+        }
+        Follow::Pods { api, selector, .. } => {
+            let all = crate::kube::pods::list_pods(api, "", None).await?;
+            let mut seeds = crate::kube::pods::list_pods(api, selector, None).await?;
+            seeds.retain(|p| p.ready && !p.terminating && p.phase == "Running");
+            let mut found = Err(format!("no Ready pod matches {selector}"));
+            for p in &seeds {
+                let Ok(t) = pods::select(
+                    std::slice::from_ref(p),
+                    &pods::Wanted {
+                        pod: Some(&p.name),
+                        ..Default::default()
+                    },
+                ) else {
+                    continue;
+                };
+                let asked = async {
+                    let (mut conn, fwd) =
+                        crate::redis::open_authed(&Endpoint::Pod(t), Some(api), auth).await?;
+                    let r = crate::redis::cluster::slot_map(&mut conn, &p.ip).await;
+                    drop(conn);
+                    if let Some(f) = fwd {
+                        f.close();
+                    }
+                    r
+                };
+                match asked.await {
+                    Ok(m) => {
+                        found = Ok(m);
+                        break;
+                    }
+                    Err(e) => found = Err(format!("pod {}: {e}", p.name)),
+                }
+            }
+            (found?, Some((**api).clone()), all)
+        }
+    };
+    let owner = map
+        .owner(slot)
+        .ok_or_else(|| format!("slot {slot} has no primary (see CLUSTER INFO)"))?;
+    let node = &map.nodes[owner];
+    let slots: Vec<[u16; 2]> = map
+        .ranges()
+        .iter()
+        .filter(|(_, _, n)| *n == owner)
+        .map(|&(a, b, _)| [a, b])
+        .collect();
+    let endpoint = match api {
+        None => Endpoint::Url(kubectl_redis_core::backup::Url {
+            host: node.host.clone(),
+            port: node.port,
+        }),
+        Some(_) => Endpoint::Pod(pods::target_serving(&all, &node.host, node.port)?),
+    };
+    Ok((endpoint, api, slots))
 }
 
 fn ack_bytes(offset: u64) -> Vec<u8> {

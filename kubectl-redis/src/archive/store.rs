@@ -198,6 +198,7 @@ pub async fn bases(repo: &Repo, archive: &str) -> Result<Vec<Base>, Problem> {
                 replid: p.replid,
                 offset: p.offset,
                 time_ms: p.time_ms,
+                slots: p.slots,
             })
         })
         .collect();

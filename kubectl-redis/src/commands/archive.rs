@@ -21,9 +21,14 @@ then cuts the replication stream into segments: Redis 7 AOF files with #TS: line
 manifest. It acknowledges to Redis (REPLCONF ACK) only offsets whose segment is stored, so \
 `WAIT 1 0` returns once a write is archived. After a dropped link or a restart it resumes with \
 PSYNC from what the repository holds; only when the primary cannot continue (+FULLRESYNC) does a \
-new base start, and the gap is shown by `archive status`. Nothing on the server is changed.";
+new base start, and the gap is shown by `archive status`. Nothing on the server is changed.\n\n\
+A Redis Cluster (--url to any node, or the pods matching -l are its nodes) is archived shard by \
+shard: one follower per primary, each an archive of its own named ARCHIVE.shard-SLOT (SLOT the \
+lowest slot it served when archiving began), each finding its shard's primary again at every \
+connection (a failover continues the chain). `restore --to-time --archive ARCHIVE` brings every \
+shard to the same second.";
 
-pub const AFTER_HELP: &str = "Exit codes:\n    0  stopped by a signal after storing everything received whole\n    2  bad arguments, refused credentials, TLS that cannot work, or object storage without recipients (give --encrypt-to or --no-encrypt)\n    9  Redis refused to act as a primary for the archiver (PSYNC or REPLCONF renamed or not allowed)\n   12  the repository cannot be read, or holds another archiver's segment under a name\n   13  the repository's recipients are not the pinned ones\n\nExamples:\n  REDISCLI_AUTH=... kubectl redis archive run --url redis://10.0.0.5:6379 --repo s3://backups/prod\n  kubectl redis archive status --repo s3://backups/prod -o json";
+pub const AFTER_HELP: &str = "Exit codes:\n    0  stopped by a signal after storing everything received whole\n    2  bad arguments, refused credentials, TLS that cannot work, or object storage without recipients (give --encrypt-to or --no-encrypt)\n    9  Redis refused to act as a primary for the archiver (PSYNC or REPLCONF renamed or not allowed)\n   12  the repository cannot be read, or holds another archiver's segment under a name\n   13  the repository's recipients are not the pinned ones\n\nExamples:\n  REDISCLI_AUTH=... kubectl redis archive run --url redis://10.0.0.5:6379 --repo s3://backups/prod\n  kubectl redis archive run --url redis://10.0.0.5:7000 --allow-host 10.0.0.0/24 --archive prod-rc --repo s3://backups/prod   # a Redis Cluster, every shard\n  kubectl redis archive status --repo s3://backups/prod -o json";
 
 #[derive(Args, Debug)]
 pub struct ArchiveArgs {
@@ -59,6 +64,9 @@ pub struct RunArgs {
     /// $REDISCLI_AUTH, never the URL) [default: the primary among the pods, as `backup` finds it]
     #[arg(long, value_name = "URL", conflicts_with_all = ["selector", "pod"])]
     pub url: Option<String>,
+    /// With --url: a further host that may receive the password and the stream (a Redis Cluster's nodes as it announces them: a name, an address, or a network such as 10.0.0.0/8); repeatable. Only --url's host by default
+    #[arg(long, value_name = "HOST", requires = "url")]
+    pub allow_host: Vec<String>,
     #[command(flatten)]
     pub target: TargetArgs,
     /// Password Secret (NAME/KEY) [default: the Redis container's own, read through the API]
@@ -180,97 +188,38 @@ async fn run_archiver(ui: &Ui, kube: &KubeArgs, args: RunArgs) -> Exit {
     let c = &args.common;
     // By address, or the primary among pods (found again at every
     // connection, so a failover is followed).
-    let (follow, label, default_archive, k) = match &args.url {
-        Some(url) => {
-            let (host, port) = match crate::redis::parse_url(url).and_then(|(host, port)| {
-                crate::redis::allow_hosts(kubectl_redis_core::topo::hosts::Allowed::new(
-                    &host,
-                    &[],
-                )?);
-                Ok((host, port))
-            }) {
-                Ok(x) => x,
-                Err(e) => {
-                    ui.error(
-                        &e,
-                        Some("use redis://HOST:PORT; give a password with $REDISCLI_AUTH"),
-                    );
-                    return Exit::Invalid;
-                }
-            };
-            let scheme = if crate::redis::url_tls(url) {
-                "rediss"
-            } else {
-                "redis"
-            };
-            (
-                Follow::Url(kubectl_redis_core::backup::Url {
-                    host: host.clone(),
-                    port,
-                }),
-                format!("{scheme}://{host}:{port}"),
-                pitr::archive_name(&format!("{host}-{port}")),
-                None,
-            )
-        }
-        None => {
-            let Some(k) = crate::kube::connect_or_report(ui, kube, None).await else {
-                return Exit::Error;
-            };
-            let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
-                kube::Api::namespaced(k.client.clone(), &k.namespace);
-            let selector = crate::env::selector(args.target.selector.clone());
-            let pods =
-                match crate::kube::pods::find_pods(ui, &api, &selector, args.target.pod.as_deref())
-                    .await
-                {
-                    Ok(p) => p,
-                    Err(e) => {
-                        ui.error(&format!("cannot list pods in {}: {e}", k.namespace), None);
-                        return Exit::Error;
-                    }
-                };
-            let t = match kubectl_redis_core::kube::pods::select(&pods, &args.target.wanted()) {
-                Ok(t) => t,
-                Err(e) => {
-                    ui.error(
-                        &format!(
-                            "no Redis primary to follow in {} ({selector}): {e:?}",
-                            k.namespace
-                        ),
-                        Some("name it with --pod, or choose pods with -l"),
-                    );
-                    return Exit::Invalid;
-                }
-            };
-            // Named after the workload, the same whichever pod is the
-            // primary today (the first of the matching pods' workloads).
-            let mut owners: Vec<String> = pods
-                .iter()
-                .filter_map(|p| p.owner.split_once('/').map(|(_, n)| n.to_string()))
-                .filter(|n| !n.is_empty())
-                .collect();
-            owners.sort();
-            let workload = owners.first().cloned().unwrap_or(t.pod.clone());
-            let name = pitr::archive_name(&format!("{}-{workload}", k.namespace));
-            (
-                Follow::Pods {
-                    api: Box::new(api),
-                    selector,
-                    pod: args.target.pod.clone(),
-                    container: args.target.container.clone(),
-                    port: args.target.redis_port,
-                },
-                format!("{}/{workload}", k.namespace),
-                name,
-                Some((k, t)),
-            )
-        }
+    // By address, or the primary among pods (found again at every
+    // connection, so a failover is followed).
+    let url = match &args.url {
+        Some(url) => match crate::redis::parse_url(url).and_then(|(host, port)| {
+            crate::redis::allow_hosts(kubectl_redis_core::topo::hosts::Allowed::new(
+                &host,
+                &args.allow_host,
+            )?);
+            Ok((host, port))
+        }) {
+            Ok((host, port)) => Some(kubectl_redis_core::backup::Url { host, port }),
+            Err(e) => {
+                ui.error(
+                    &e,
+                    Some("use redis://HOST:PORT; give a password with $REDISCLI_AUTH"),
+                );
+                return Exit::Invalid;
+            }
+        },
+        None => None,
+    };
+    let k = match url {
+        Some(_) => None,
+        None => match crate::kube::connect_or_report(ui, kube, None).await {
+            Some(k) => Some(k),
+            None => return Exit::Error,
+        },
     };
     if let Err(e) = crate::redis::tls::setup(
         &c.tls,
         args.url.as_deref().is_some_and(crate::redis::url_tls),
-        k.as_ref().map(|(k, _)| k),
+        k.as_ref(),
     )
     .await
     {
@@ -281,10 +230,8 @@ async fn run_archiver(ui: &Ui, kube: &KubeArgs, args: RunArgs) -> Exit {
         return Exit::Invalid;
     }
     let mut auth = match crate::redis::auth::explicit(
-        k.as_ref().map(|(k, _)| &k.client),
-        k.as_ref()
-            .map(|(k, _)| k.namespace.as_str())
-            .unwrap_or_default(),
+        k.as_ref().map(|k| &k.client),
+        k.as_ref().map(|k| k.namespace.as_str()).unwrap_or_default(),
         args.password_from_secret.as_deref(),
         c.user_name.clone(),
     )
@@ -296,25 +243,101 @@ async fn run_archiver(ui: &Ui, kube: &KubeArgs, args: RunArgs) -> Exit {
             return Exit::Invalid;
         }
     };
-    if let (Some((k, t)), None) = (&k, &auth.password) {
-        let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
-            kube::Api::namespaced(k.client.clone(), &k.namespace);
-        match crate::redis::pod_password(k, &api, &t.pod, &t.container).await {
-            Ok(Some((pw, from))) => {
-                ui.note(&format!("password: {from}"));
-                auth.password = Some(pw);
-                auth.source = Some(from);
-            }
-            Ok(None) => {}
-            Err(e) => {
-                ui.error(
-                    &format!("reading the Redis container's password: {e}"),
-                    Some("give --password-from-secret NAME/KEY"),
-                );
-                return Exit::Invalid;
-            }
+    let selector = crate::env::selector(args.target.selector.clone());
+    // A Redis Cluster: every shard is archived (one follower each).
+    let cluster = crate::jobs::cluster_backup::detect(
+        ui,
+        k.as_ref(),
+        &mut auth,
+        url.as_ref(),
+        &selector,
+        args.target.pod.is_some(),
+        "archiving every shard",
+    )
+    .await;
+    let (follow, label, default_archive) = match (&url, &k) {
+        (Some(u), _) => {
+            let scheme = if args.url.as_deref().is_some_and(crate::redis::url_tls) {
+                "rediss"
+            } else {
+                "redis"
+            };
+            (
+                Follow::Url(u.clone()),
+                format!("{scheme}://{}:{}", u.host, u.port),
+                pitr::archive_name(&format!("{}-{}", u.host, u.port)),
+            )
         }
-    }
+        (None, Some(k)) => {
+            let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
+                kube::Api::namespaced(k.client.clone(), &k.namespace);
+            let pods =
+                match crate::kube::pods::find_pods(ui, &api, &selector, args.target.pod.as_deref())
+                    .await
+                {
+                    Ok(p) => p,
+                    Err(e) => {
+                        ui.error(&format!("cannot list pods in {}: {e}", k.namespace), None);
+                        return Exit::Error;
+                    }
+                };
+            let mut first = pods.first().map(|p| p.name.clone()).unwrap_or_default();
+            if cluster.is_none() {
+                let t = match kubectl_redis_core::kube::pods::select(&pods, &args.target.wanted()) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        ui.error(
+                            &format!(
+                                "no Redis primary to follow in {} ({selector}): {e:?}",
+                                k.namespace
+                            ),
+                            Some("name it with --pod, or choose pods with -l"),
+                        );
+                        return Exit::Invalid;
+                    }
+                };
+                if auth.password.is_none() {
+                    match crate::redis::pod_password(k, &api, &t.pod, &t.container).await {
+                        Ok(Some((pw, from))) => {
+                            ui.note(&format!("password: {from}"));
+                            auth.password = Some(pw);
+                            auth.source = Some(from);
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            ui.error(
+                                &format!("reading the Redis container's password: {e}"),
+                                Some("give --password-from-secret NAME/KEY"),
+                            );
+                            return Exit::Invalid;
+                        }
+                    }
+                }
+                first = t.pod;
+            }
+            // Named after the workload, the same whichever pod is the
+            // primary today (the first of the matching pods' workloads).
+            let mut owners: Vec<String> = pods
+                .iter()
+                .filter_map(|p| p.owner.split_once('/').map(|(_, n)| n.to_string()))
+                .filter(|n| !n.is_empty())
+                .collect();
+            owners.sort();
+            let workload = owners.first().cloned().unwrap_or(first);
+            (
+                Follow::Pods {
+                    api: Box::new(api),
+                    selector: selector.clone(),
+                    pod: args.target.pod.clone(),
+                    container: args.target.container.clone(),
+                    port: args.target.redis_port,
+                },
+                format!("{}/{workload}", k.namespace),
+                pitr::archive_name(&format!("{}-{workload}", k.namespace)),
+            )
+        }
+        (None, None) => return Exit::Error,
+    };
     let repo = match Repo::open(&c.repo) {
         Ok(r) => r,
         Err(p) => {
@@ -351,8 +374,8 @@ async fn run_archiver(ui: &Ui, kube: &KubeArgs, args: RunArgs) -> Exit {
             .max(1),
     };
     let source = kubectl_redis_core::store::manifest::Source {
-        context: k.as_ref().and_then(|(k, _)| k.context.clone()),
-        namespace: k.as_ref().map(|(k, _)| k.namespace.clone()),
+        context: k.as_ref().and_then(|k| k.context.clone()),
+        namespace: k.as_ref().map(|k| k.namespace.clone()),
         url: args.url.as_ref().map(|_| label.clone()),
         ..Default::default()
     };
@@ -369,58 +392,153 @@ async fn run_archiver(ui: &Ui, kube: &KubeArgs, args: RunArgs) -> Exit {
             }
         }
     }
-    if let Some((k, _)) = &k {
+    if let Some(k) = &k {
         crate::archive::events::init(&k.client);
     }
-    let state: crate::archive::run::Shared = Default::default();
+    // One follower, or one per shard: the lowest slot each primary serves
+    // names its archive (ARCHIVE.shard-SLOT) and finds its primary again
+    // at every connection. The spool is shared out between them.
+    let shards: Vec<Option<u16>> = match &cluster {
+        None => vec![None],
+        Some(f) => {
+            let mut firsts: Vec<u16> = f
+                .map
+                .primaries()
+                .iter()
+                .filter_map(|&n| f.map.ranges().iter().find(|(_, _, o)| *o == n).map(|r| r.0))
+                .collect();
+            firsts.sort_unstable();
+            firsts.into_iter().map(Some).collect()
+        }
+    };
+    let recipients = recipients.map(std::sync::Arc::new);
+    let spool_bytes = usize::try_from(c.spool_size)
+        .unwrap_or(usize::MAX)
+        .clamp(1 << 20, u32::MAX as usize);
+    let spool_bytes = (spool_bytes / shards.len()).max(1 << 20);
+    let mut configs = Vec::new();
+    let mut archives: crate::archive::metrics::Archives = Vec::new();
+    for shard in &shards {
+        let name = match shard {
+            Some(s) => pitr::shard_archive(&archive, *s),
+            None => archive.clone(),
+        };
+        let spool_dir = match (&args.spool_dir, shard) {
+            (Some(d), Some(s)) => {
+                let sub = d.join(format!("shard-{s}"));
+                if let Err(e) = std::fs::create_dir_all(&sub) {
+                    ui.error(
+                        &format!("{}: {e}", sub.display()),
+                        Some("give --spool-dir a directory this user can write"),
+                    );
+                    return Exit::Invalid;
+                }
+                Some(sub)
+            }
+            (d, _) => d.clone(),
+        };
+        let state: crate::archive::run::Shared = Default::default();
+        archives.push((name.clone(), state.clone()));
+        configs.push(Config {
+            follow: match &follow {
+                Follow::Url(u) => Follow::Url(u.clone()),
+                Follow::Pods {
+                    api,
+                    selector,
+                    pod,
+                    container,
+                    port,
+                } => Follow::Pods {
+                    api: api.clone(),
+                    selector: selector.clone(),
+                    pod: pod.clone(),
+                    container: container.clone(),
+                    port: *port,
+                },
+            },
+            source: source.clone(),
+            label: label.clone(),
+            repo: repo.clone(),
+            recipients: recipients.clone(),
+            archive: name,
+            limits,
+            spool_bytes,
+            spool_dir,
+            ack: if c.ack == "received" {
+                Ack::Received
+            } else {
+                Ack::Stored
+            },
+            heartbeat_ms: limits.interval_ms.saturating_mul(3),
+            state,
+            shard: *shard,
+        });
+    }
     if let Some(port) = args.metrics_port {
-        if let Err(e) = crate::archive::metrics::serve(port, state.clone(), archive.clone()).await {
+        if let Err(e) = crate::archive::metrics::serve(port, archives).await {
             ui.error(&e, Some("choose a free port"));
             return Exit::Invalid;
         }
     }
-    let config = Config {
-        follow,
-        source,
-        label,
-        repo,
-        recipients: recipients.map(std::sync::Arc::new),
-        archive: archive.clone(),
-        limits,
-        spool_bytes: usize::try_from(c.spool_size)
-            .unwrap_or(usize::MAX)
-            .clamp(1 << 20, u32::MAX as usize),
-        spool_dir: args.spool_dir.clone(),
-        ack: if c.ack == "received" {
-            Ack::Received
-        } else {
-            Ack::Stored
-        },
-        heartbeat_ms: limits.interval_ms.saturating_mul(3),
-        state,
-    };
-    ui.line(
-        "archive",
-        &kubectl_redis_core::backup::Line::Step(format!(
-            "archiving {} into {} as {archive}",
-            config.label,
-            config.repo.display()
-        )),
-    );
-    match run::run(ui, &auth, config).await {
-        End::Stopped(n) => {
-            ui.note(&format!(
-                "archive: stopped by signal {n}; everything received whole is stored"
-            ));
-            Exit::Ok
+    match &cluster {
+        None => ui.line(
+            "archive",
+            &kubectl_redis_core::backup::Line::Step(format!(
+                "archiving {label} into {} as {archive}",
+                repo.display()
+            )),
+        ),
+        Some(_) => ui.line(
+            "archive",
+            &kubectl_redis_core::backup::Line::Step(format!(
+                "archiving the Redis Cluster {label} into {} as {archive}: one follower per shard ({})",
+                repo.display(),
+                configs
+                    .iter()
+                    .map(|c| c.archive.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        ),
+    }
+    // The shards run side by side; when one fails for good, the others
+    // wind down (stored what they received) and the run fails.
+    let auth = &auth;
+    let ends = futures::future::join_all(configs.into_iter().map(|config| async move {
+        let name = config.archive.clone();
+        let end = run::run(ui, auth, config).await;
+        if let End::Failed(..) = end {
+            crate::signals::stop_all(libc::SIGTERM);
         }
-        End::Failed(exit, m, hint) => {
-            ui.error(&m, Some(&hint));
-            crate::archive::events::stopped(exit.code(), &m);
-            crate::archive::events::flush().await;
-            exit
+        (name, end)
+    }))
+    .await;
+    let several = ends.len() > 1;
+    let mut exit = Exit::Ok;
+    let mut stopped = None;
+    for (name, end) in ends {
+        match end {
+            End::Stopped(n) => stopped = Some(n),
+            End::Failed(e, m, hint) => {
+                let m = if several { format!("{name}: {m}") } else { m };
+                ui.error(&m, Some(&hint));
+                crate::archive::events::stopped(e.code(), &m);
+                if exit == Exit::Ok {
+                    exit = e;
+                }
+            }
         }
     }
+    if exit != Exit::Ok {
+        crate::archive::events::flush().await;
+        return exit;
+    }
+    if let Some(n) = stopped {
+        ui.note(&format!(
+            "archive: stopped by signal {n}; everything received whole is stored"
+        ));
+    }
+    Exit::Ok
 }
 
 /// `archive start`: the Deployment, its RBAC and Service, printed or
