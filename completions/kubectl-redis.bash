@@ -356,13 +356,17 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__archive__subcmd__run)
-            opts="-l -c -n -v -h -V --url --selector --pod --container --redis-port --password-from-secret --repo --archive --segment-size --segment-interval --spool-size --ack --encrypt-to --encrypt-to-file --no-encrypt --user-name --tls --cacert --cert --key --tls-server-name --insecure-skip-verify --tls-from-secret --tls-from-dir --metrics-port --spool-dir --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-l -c -n -v -h -V --url --allow-host --selector --pod --container --redis-port --password-from-secret --repo --archive --segment-size --segment-interval --spool-size --ack --encrypt-to --encrypt-to-file --no-encrypt --user-name --tls --cacert --cert --key --tls-server-name --insecure-skip-verify --tls-from-secret --tls-from-dir --metrics-port --spool-dir --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

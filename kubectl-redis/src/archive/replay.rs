@@ -15,9 +15,16 @@ use sha2::{Digest, Sha256};
 /// What a restore to a second replays after its base. The checked
 /// plaintext segments wait in a private directory (0700, removed when this
 /// drops or a signal ends the process), so memory holds one at a time.
+///
+/// A Redis Cluster's archive (`ARCHIVE.shard-SLOT`, one per shard) is
+/// prepared shard by shard to the same second: its bases are merged into
+/// one file (by `restore`, see [`Prepared::shard_bases`]) and the shards'
+/// commands replayed one shard after another (their keys are disjoint).
 pub struct Prepared {
-    /// The base: a path or URL `restore --file` takes.
+    /// The base: a path or URL `restore --file` takes (for a cluster's
+    /// archive, the merged local file once `restore` made it).
     pub base_file: String,
+    /// The base's name (the shards' bases, comma-separated).
     pub base: String,
     /// The second asked for.
     pub to: i64,
@@ -26,18 +33,44 @@ pub struct Prepared {
     /// The second of the last command replayed.
     pub last_ts: Option<i64>,
     pub segments: Vec<String>,
-    /// Each checked segment's plaintext file and how many of its commands
+    /// A Redis Cluster's archive: its shards' archives, else empty.
+    pub shards: Vec<String>,
+    /// A Redis Cluster's archive: the bases to merge (their locations);
+    /// a shard whose replay holds a `FLUSHALL` has none (what follows the
+    /// last one is its whole data).
+    pub shard_bases: Vec<String>,
+    /// `base_file` is the local merge of the shards' bases, checked on the
+    /// way (nothing to fetch).
+    pub merged: bool,
+    /// Each checked segment's plaintext file and which of its commands
     /// to replay.
-    parts: Vec<(std::path::PathBuf, usize)>,
-    dir: Option<std::path::PathBuf>,
+    parts: Vec<Part>,
+    dirs: Vec<std::path::PathBuf>,
+}
+
+/// A checked segment's plaintext, and its commands `from..take` to replay.
+#[derive(Clone)]
+struct Part {
+    path: std::path::PathBuf,
+    from: usize,
+    take: usize,
 }
 
 impl Drop for Prepared {
     fn drop(&mut self) {
-        if let Some(d) = self.dir.take() {
+        for d in self.dirs.drain(..) {
             let _ = std::fs::remove_dir_all(&d);
             crate::signals::unregister_private(&d);
         }
+    }
+}
+
+impl Prepared {
+    /// A private directory removed with the plan (for the merged base).
+    pub fn private_dir(&mut self) -> Result<std::path::PathBuf, String> {
+        let d = crate::store::source::private_dir()?;
+        self.dirs.push(d.clone());
+        Ok(d)
     }
 }
 
@@ -48,14 +81,21 @@ fn problem(m: impl Into<String>, hint: impl Into<String>) -> Problem {
     }
 }
 
-/// The archive to restore from: `--archive`, else the only one in `repo`.
+/// The archive to restore from: `--archive`, else the only one in `repo`
+/// (a Redis Cluster's shards count as one: their cluster archive's name).
 pub async fn archive_of(repo: &Repo, given: Option<&str>) -> Result<String, (Exit, Problem)> {
     if let Some(a) = given {
         return Ok(a.to_string());
     }
-    let mut archives = store::archive_names(repo)
+    let names = store::archive_names(repo)
         .await
         .map_err(|p| (Exit::Storage, p))?;
+    let mut archives: Vec<String> = names
+        .iter()
+        .map(|n| pitr::shard_of(n).map_or(n.as_str(), |(a, _)| a).to_string())
+        .collect();
+    archives.sort();
+    archives.dedup();
     match archives.len() {
         0 => Err((
             Exit::Invalid,
@@ -82,6 +122,8 @@ pub async fn archive_of(repo: &Repo, given: Option<&str>) -> Result<String, (Exi
 /// Plans the restore to `when` (`--to-time`), then fetches every segment
 /// it needs and checks it (sha256 of what is stored and of the plaintext,
 /// every command parsed): a bad one stops the restore before any change.
+/// `archive` may be a Redis Cluster's (its shards `archive.shard-SLOT`):
+/// every shard is brought to the same second.
 pub async fn prepare(
     ui: &Ui,
     repo: &Repo,
@@ -89,13 +131,37 @@ pub async fn prepare(
     when: &str,
     ids: &crate::store::crypt::Identities,
 ) -> Result<Prepared, (Exit, Problem)> {
-    let (chains, manifests) = store::chains(repo, archive)
+    let names = store::archive_names(repo)
         .await
         .map_err(|p| (Exit::Storage, p))?;
+    let shards: Vec<String> = if names.iter().any(|n| n == archive) {
+        Vec::new()
+    } else {
+        pitr::shards_of(&names, archive)
+            .into_iter()
+            .map(|(_, n)| n.to_string())
+            .collect()
+    };
+    let mut all = Vec::new();
+    for name in if shards.is_empty() {
+        vec![archive.to_string()]
+    } else {
+        shards.clone()
+    } {
+        let (chains, manifests) = store::chains(repo, &name)
+            .await
+            .map_err(|p| (Exit::Storage, p))?;
+        all.push((name, chains, manifests));
+    }
     let now = crate::env::unix_now();
     let to = match pitr::parse_to_time(when, now) {
         Ok(Some(t)) => t,
-        Ok(None) => chains.iter().map(|c| c.to_s()).max().unwrap_or(now),
+        // Latest: the newest second every shard reaches.
+        Ok(None) => all
+            .iter()
+            .map(|(_, chains, _)| chains.iter().map(|c| c.to_s()).max().unwrap_or(now))
+            .min()
+            .unwrap_or(now),
         Err(e) => {
             return Err((
                 Exit::Invalid,
@@ -106,7 +172,81 @@ pub async fn prepare(
             ))
         }
     };
-    let plan = chain::plan(&chains, to).map_err(|r| {
+    if shards.is_empty() {
+        let (name, chains, manifests) = all.remove(0);
+        return prepare_at(ui, repo, &name, &chains, &manifests, to, ids, false)
+            .await
+            .map(|(p, _)| p);
+    }
+    // Every shard to the same second; their bases must cover every slot.
+    let mut out: Option<Prepared> = None;
+    let mut covered = vec![false; 16384];
+    let mut bases = Vec::new();
+    for (name, chains, manifests) in &all {
+        let (mut p, slots) = prepare_at(ui, repo, name, chains, manifests, to, ids, true).await?;
+        for [a, b] in slots {
+            for s in a..=b.min(16383) {
+                covered[usize::from(s)] = true;
+            }
+        }
+        bases.push(p.base.clone());
+        match &mut out {
+            None => out = Some(p),
+            Some(o) => {
+                o.commands += p.commands;
+                o.last_ts = o.last_ts.max(p.last_ts);
+                o.segments.append(&mut p.segments);
+                o.shard_bases.append(&mut p.shard_bases);
+                o.parts.append(&mut p.parts);
+                o.dirs.append(&mut p.dirs);
+            }
+        }
+    }
+    let missing: Vec<usize> = (0..16384).filter(|&s| !covered[s]).collect();
+    if let Some(&first) = missing.first() {
+        return Err((
+            Exit::Invalid,
+            problem(
+                format!(
+                    "archive {archive}: its shards' bases ({}) leave {} of 16384 slots uncovered (slot {first} first): a shard was never archived, or the cluster was resharded since; nothing was changed",
+                    shards.join(", "),
+                    missing.len()
+                ),
+                "check `kubectl redis archive status --repo ...`: every shard's archive must reach the time",
+            ),
+        ));
+    }
+    let mut p = out.ok_or_else(|| {
+        (
+            Exit::Invalid,
+            problem(
+                format!("archive {archive}: no shard"),
+                "name one with --archive",
+            ),
+        )
+    })?;
+    p.base = bases.join(", ");
+    p.shards = shards;
+    Ok(p)
+}
+
+/// One archive's plan to second `to`, every segment checked. For a shard
+/// (`shard`), a `FLUSHALL`/`FLUSHDB` in what is replayed empties that
+/// shard: its base is then not loaded and only what follows the last one
+/// is replayed (replaying it would empty the other shards too). Returns
+/// the plan and the base's slot ranges.
+#[allow(clippy::too_many_arguments)]
+async fn prepare_at(
+    ui: &Ui,
+    repo: &Repo,
+    archive: &str,
+    chains: &[chain::Chain],
+    manifests: &std::collections::HashMap<String, pitr::SegmentManifest>,
+    to: i64,
+    ids: &crate::store::crypt::Identities,
+    shard: bool,
+) -> Result<(Prepared, Vec<[u16; 2]>), (Exit, Problem)> {
+    let plan = chain::plan(chains, to).map_err(|r| {
         (
             Exit::Invalid,
             problem(
@@ -115,7 +255,7 @@ pub async fn prepare(
             ),
         )
     })?;
-    for c in &chains {
+    for c in chains {
         for b in &c.broken {
             ui.line(
                 "restore",
@@ -123,19 +263,22 @@ pub async fn prepare(
             );
         }
     }
-    let mut commands = 0u64;
     let mut last_ts = None;
     let mut used = Vec::new();
     let mut parts = Vec::new();
+    let mut flushed = false;
+    let mut dirs = Vec::new();
     let dir = if plan.segments.is_empty() {
         None
     } else {
-        Some(crate::store::source::private_dir().map_err(|e| {
+        let d = crate::store::source::private_dir().map_err(|e| {
             (
                 Exit::Error,
                 problem(e, "set $TMPDIR to a directory you can write"),
             )
-        })?)
+        })?;
+        dirs.push(d.clone());
+        Some(d)
     };
     for s in &plan.segments {
         let m = manifests.get(&s.name).ok_or_else(|| {
@@ -162,9 +305,21 @@ pub async fn prepare(
                 }
             };
         let cut = replay::cut(&cmds, to);
-        commands += cut.commands as u64;
+        let mut from = 0;
+        if shard {
+            if let Some(i) = cmds[..cut.commands]
+                .iter()
+                .rposition(|c| c.name == "FLUSHALL" || c.name == "FLUSHDB")
+            {
+                // Everything before (this segment's and earlier ones') is
+                // gone with the shard's data.
+                parts.clear();
+                flushed = true;
+                from = i + 1;
+            }
+        }
         if let Some(d) = &dir {
-            let path = d.join(format!("{:06}.aof", parts.len()));
+            let path = d.join(format!("{:06}.aof", used.len()));
             crate::store::files::write_whole(&path.to_string_lossy(), &plain).map_err(|e| {
                 (
                     Exit::Error,
@@ -174,7 +329,11 @@ pub async fn prepare(
                     ),
                 )
             })?;
-            parts.push((path, cut.commands));
+            parts.push(Part {
+                path,
+                from,
+                take: cut.commands,
+            });
         }
         if cut.last_ts.is_some() {
             last_ts = cut.last_ts;
@@ -184,17 +343,39 @@ pub async fn prepare(
             break;
         }
     }
+    let commands = parts
+        .iter()
+        .map(|p| p.take.saturating_sub(p.from) as u64)
+        .sum();
     let base_file = repo.location(&plan.base.name);
-    Ok(Prepared {
-        base_file,
-        base: plan.base.name.clone(),
-        to,
-        commands,
-        last_ts,
-        segments: used,
-        parts,
-        dir,
-    })
+    if flushed {
+        ui.line(
+            "restore",
+            &Line::Detail(format!(
+                "{archive}: a FLUSHALL before the time empties this shard: its base is not loaded, only what follows it is replayed"
+            )),
+        );
+    }
+    Ok((
+        Prepared {
+            shard_bases: if shard && !flushed {
+                vec![base_file.clone()]
+            } else {
+                Vec::new()
+            },
+            base_file,
+            base: plan.base.name.clone(),
+            to,
+            commands,
+            last_ts,
+            segments: used,
+            shards: Vec::new(),
+            merged: false,
+            parts,
+            dirs,
+        },
+        plan.base.slots.clone(),
+    ))
 }
 
 /// Fetches segment `name` and checks it against its manifest `m`: the
@@ -293,7 +474,15 @@ pub fn describe(p: &Prepared) -> Vec<String> {
             "to {} (every write archived up to the end of that second)",
             rfc3339(p.to)
         ),
-        format!("base {}", p.base),
+        if p.shards.is_empty() {
+            format!("base {}", p.base)
+        } else {
+            format!(
+                "a Redis Cluster's archive: {} shards, each to that second; bases {}",
+                p.shards.len(),
+                p.base
+            )
+        },
         format!(
             "then {} commands from {} segment(s){}",
             p.commands,
@@ -305,42 +494,84 @@ pub fn describe(p: &Prepared) -> Vec<String> {
     ]
 }
 
-/// Sends the commands of every checked segment as one pipeline (a task
-/// reads the segments one at a time and hands on batches of 256 KiB; a
-/// few batches wait at most), reading the replies meanwhile, and checks
-/// every reply: an error reply means the data diverged from what the
-/// primary had; the first is named.
-pub async fn replay(conn: &mut Conn, p: &Prepared) -> Result<u64, String> {
+/// Reads the checked segments one at a time in a task and hands on their
+/// commands in batches of 256 KiB (a few batches wait at most). A Redis
+/// Cluster's shards (`no_tx`) leave `MULTI`/`EXEC` out: a transaction's
+/// keys may now live on different primaries, and nothing reads the data
+/// while it is replayed.
+pub fn produce(
+    p: &Prepared,
+    no_tx: bool,
+) -> (
+    tokio::sync::mpsc::Receiver<bytes::Bytes>,
+    tokio::task::JoinHandle<Result<u64, String>>,
+) {
     let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(4);
     let parts = p.parts.clone();
+    let no_tx = no_tx || !p.shards.is_empty();
     let producer = tokio::spawn(async move {
-        for (path, take) in parts {
-            let plain = tokio::fs::read(&path)
+        let mut sent = 0u64;
+        for part in parts {
+            let plain = tokio::fs::read(&part.path)
                 .await
-                .map_err(|e| format!("reading the checked segment {}: {e}", path.display()))?;
+                .map_err(|e| format!("reading the checked segment {}: {e}", part.path.display()))?;
             let cmds = replay::commands(&plain).map_err(|e| e.0)?;
             let mut batch = Vec::with_capacity(256 << 10);
-            for c in &cmds[..take.min(cmds.len())] {
+            let take = part.take.min(cmds.len());
+            for c in &cmds[part.from.min(take)..take] {
+                if no_tx && (c.name == "MULTI" || c.name == "EXEC") {
+                    continue;
+                }
                 batch.extend_from_slice(&plain[c.range.clone()]);
+                sent += 1;
                 if batch.len() >= 256 << 10 {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(256 << 10));
                     if tx.send(full.into()).await.is_err() {
-                        return Ok(());
+                        return Ok(sent);
                     }
                 }
             }
             if !batch.is_empty() && tx.send(batch.into()).await.is_err() {
-                return Ok(());
+                return Ok(sent);
             }
         }
-        Ok::<(), String>(())
+        Ok::<u64, String>(sent)
     });
-    let n = usize::try_from(p.commands).unwrap_or(usize::MAX);
+    (rx, producer)
+}
+
+/// How many commands [`produce`] sends for `p`.
+pub fn to_send(p: &Prepared, no_tx: bool) -> Result<u64, String> {
+    let no_tx = no_tx || !p.shards.is_empty();
+    if !no_tx {
+        return Ok(p.commands);
+    }
+    let mut n = 0u64;
+    for part in &p.parts {
+        let plain = std::fs::read(&part.path)
+            .map_err(|e| format!("reading the checked segment {}: {e}", part.path.display()))?;
+        let cmds = replay::commands(&plain).map_err(|e| e.0)?;
+        let take = part.take.min(cmds.len());
+        n += cmds[part.from.min(take)..take]
+            .iter()
+            .filter(|c| c.name != "MULTI" && c.name != "EXEC")
+            .count() as u64;
+    }
+    Ok(n)
+}
+
+/// Sends the commands of every checked segment as one pipeline, reading
+/// the replies meanwhile, and checks every reply: an error reply means
+/// the data diverged from what the primary had; the first is named.
+pub async fn replay(conn: &mut Conn, p: &Prepared) -> Result<u64, String> {
+    let n = to_send(p, false)?;
+    let (rx, producer) = produce(p, false);
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
     let r = conn.pipeline(rx, n).await;
     match producer.await {
         Ok(Err(e)) => return Err(e),
         Err(e) => return Err(format!("internal error: {e}")),
-        Ok(Ok(())) => {}
+        Ok(Ok(_)) => {}
     }
     r.map_err(|(i, e)| {
         format!(

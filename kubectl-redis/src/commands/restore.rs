@@ -56,7 +56,12 @@ nodes) is restored live, into the whole cluster, under one Lease for the \
 cluster: every primary gets a connection and a FLUSHALL ASYNC (unless \
 --merge), each key goes to the primary owning its slot, MOVED and ASK are \
 followed. Any backup fits: a cluster's, or a single server's with keys in \
-database 0 only.";
+database 0 only.\n\n\
+--to-time from a Redis Cluster's archive (its shards ARCHIVE.shard-SLOT) brings \
+every shard to the same second: each shard's base (checked, then merged into one \
+file) and its writes up to that second, routed by slot into a cluster of any \
+shape, or all into one server. A shard whose replay holds a FLUSHALL starts from \
+what follows it. The shards' bases must cover every slot.";
 
 pub fn after_help() -> String {
     format!(
@@ -94,7 +99,7 @@ pub struct BackupChoice {
     /// then replays the archived writes up to the end of that second (whole transactions)
     #[arg(long, value_name = "WHEN", allow_hyphen_values = true, conflicts_with_all = ["file", "latest"], requires = "out_dir")]
     pub to_time: Option<String>,
-    /// The archive to restore from (pitr/NAME/ in the repository) [default: the only one]
+    /// The archive to restore from (pitr/NAME/ in the repository; a Redis Cluster's: the name its shards NAME.shard-SLOT share) [default: the only one]
     #[arg(long, value_name = "NAME", requires = "to_time")]
     pub archive: Option<String>,
 }
@@ -301,7 +306,8 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
     };
     // --to-time: the plan, and every segment checked before any change.
     let mut pitr = None;
-    let file = match prepare_pitr(ui, kube, &args.backup, &args.keys, "restore").await {
+    let file = match prepare_pitr(ui, kube, &args.backup, &args.keys, &args.trust, "restore").await
+    {
         Ok(Some(p)) => {
             let f = p.base_file.clone();
             pitr = Some(p);
@@ -310,18 +316,22 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         Ok(None) => file,
         Err((exit, p)) => return fail(exit, &p),
     };
-    let (file, _copy) = match fetch(
-        ui,
-        kube,
-        file,
-        args.backup.out_dir.clone(),
-        &args.keys,
-        &args.trust,
-    )
-    .await
-    {
-        Ok(x) => x,
-        Err((exit, p)) => return fail(exit, &p),
+    let (file, _copy) = match pitr.as_ref().filter(|p| p.merged) {
+        // The shards' bases, fetched, checked and merged already.
+        Some(p) => (p.base_file.clone(), None),
+        None => match fetch(
+            ui,
+            kube,
+            file,
+            args.backup.out_dir.clone(),
+            &args.keys,
+            &args.trust,
+        )
+        .await
+        {
+            Ok(x) => x,
+            Err((exit, p)) => return fail(exit, &p),
+        },
     };
     if let (Some(to), false) = (&args.backup_first, args.dry_run) {
         if let Err(p) = backup_first(ui, kube, &args, to).await {
@@ -336,15 +346,6 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         // Several pods match and they are a Redis Cluster's nodes: the
         // restore goes through the primary serving slot 0 (any would do).
         pod = cluster_entry(ui, k.as_ref(), &auth, &selector).await;
-        if pod.is_some() && pitr.is_some() {
-            return fail(
-                Exit::Invalid,
-                &Problem {
-                    message: "--to-time into a Redis Cluster: an archive follows one primary, not every shard; nothing was changed".into(),
-                    hint: "restore the cluster from a backup (--file or --latest), or restore one shard's archive into a single server with --url".into(),
-                },
-            );
-        }
     }
     let plan = Plan {
         namespace,
@@ -388,6 +389,7 @@ pub async fn prepare_pitr(
     kube: &KubeArgs,
     choice: &BackupChoice,
     keys: &crate::keys::KeyArgs,
+    trust: &crate::keys::TrustArgs,
     step: &str,
 ) -> Result<Option<crate::archive::replay::Prepared>, (Exit, Problem)> {
     let Some(when) = &choice.to_time else {
@@ -397,12 +399,79 @@ pub async fn prepare_pitr(
         .map_err(|p| (Exit::Invalid, p))?;
     let archive = crate::archive::replay::archive_of(&repo, choice.archive.as_deref()).await?;
     let ids = load_identities(kube, keys).await?;
-    let p = crate::archive::replay::prepare(ui, &repo, &archive, when, &ids).await?;
+    let mut p = crate::archive::replay::prepare(ui, &repo, &archive, when, &ids).await?;
     ui.line(step, &Line::Step("point in time".into()));
     for l in crate::archive::replay::describe(&p) {
         ui.line(step, &Line::Detail(l));
     }
+    if !p.shards.is_empty() {
+        merge_bases(ui, kube, keys, trust, &mut p).await?;
+    }
     Ok(Some(p))
+}
+
+/// A Redis Cluster's archive: each shard's base fetched and checked (as
+/// `--file` would be), then merged into one file in a private directory
+/// that the restore loads (routed by slot into a cluster, or whole into
+/// one server).
+async fn merge_bases(
+    ui: &Ui,
+    kube: &KubeArgs,
+    keys: &crate::keys::KeyArgs,
+    trust: &crate::keys::TrustArgs,
+    p: &mut crate::archive::replay::Prepared,
+) -> Result<(), (Exit, Problem)> {
+    let mut files = Vec::new();
+    let mut copies = Vec::new();
+    for b in p.shard_bases.clone() {
+        let (f, c) = fetch(ui, kube, Some(b), None, keys, trust).await?;
+        files.push((f, None));
+        copies.push(c);
+    }
+    let dir = p.private_dir().map_err(|e| {
+        (
+            Exit::Error,
+            Problem {
+                message: e,
+                hint: "set $TMPDIR to a directory you can write".into(),
+            },
+        )
+    })?;
+    let out = dir.join("merged-bases.rdb");
+    let path = out.to_string_lossy().into_owned();
+    let merged = tokio::task::spawn_blocking(move || {
+        let mut w = std::io::BufWriter::new(
+            std::fs::File::create(&out).map_err(|e| format!("{}: {e}", out.display()))?,
+        );
+        crate::jobs::cluster_backup::merge(&files, &mut w, None)
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r);
+    drop(copies);
+    match merged {
+        Ok(aux) => {
+            if aux > 0 {
+                ui.warn(&format!(
+                    "the shards' bases hold {aux} module aux record(s): the merge does not carry them"
+                ));
+            }
+            ui.note(&format!(
+                "{} shard base(s) merged into one file for the restore",
+                p.shard_bases.len()
+            ));
+            p.base_file = path;
+            p.merged = true;
+            Ok(())
+        }
+        Err(e) => Err((
+            Exit::Corrupt,
+            Problem {
+                message: format!("merging the shards' bases: {e}; nothing was changed"),
+                hint: "verify them with `kubectl redis verify --archive NAME --repo ...`".into(),
+            },
+        )),
+    }
 }
 
 /// The identities `--identity` and its kin name, or why they cannot be read.

@@ -763,7 +763,7 @@ impl Read for PipeReader {
 
 /// Merges the shards' snapshots into `w`; returns how many module aux
 /// records they held (the merge does not carry those).
-fn merge(
+pub fn merge(
     files: &[(String, Option<String>)],
     w: &mut dyn Write,
     version: Option<String>,

@@ -55,6 +55,9 @@ struct Run<'a> {
     conn: Option<(Conn, Option<Forward>)>,
     /// `--to-time`: the checked segments to replay after the base.
     replay: Option<&'a crate::archive::replay::Prepared>,
+    /// The load went into a Redis Cluster through this entry: the replay
+    /// is routed by slot too.
+    cluster_entry: Option<String>,
 }
 
 /// Runs the machine to its end, doing each effect; Ctrl-C is an input.
@@ -75,6 +78,7 @@ pub async fn drive(
         auth,
         conn: None,
         replay,
+        cluster_entry: None,
     };
     let mut m = Restore::new(plan);
     let mut inputs = VecDeque::from([Input::Start]);
@@ -184,8 +188,8 @@ impl Run<'_> {
                 options,
                 entry,
             } => match &mut self.conn {
-                Some((c, _)) if options.cluster => Input::Loaded(
-                    id,
+                Some((c, _)) if options.cluster => Input::Loaded(id, {
+                    self.cluster_entry = Some(entry.clone());
                     crate::redis::cluster::load(
                         self.ui,
                         c,
@@ -196,8 +200,8 @@ impl Run<'_> {
                         bytes,
                         options,
                     )
-                    .await,
-                ),
+                    .await
+                }),
                 Some((c, _)) => Input::Loaded(id, c.load(self.ui, &path, bytes, options).await),
                 None => Input::Loaded(
                     id,
@@ -213,7 +217,20 @@ impl Run<'_> {
             Effect::Replay { id } => Input::Replayed(
                 id,
                 match (&mut self.conn, self.replay) {
-                    (Some((c, _)), Some(p)) => crate::archive::replay::replay(c, p).await,
+                    (Some((c, _)), Some(p)) => match &self.cluster_entry {
+                        Some(entry) => {
+                            crate::redis::cluster::replay(
+                                self.ui,
+                                c,
+                                entry,
+                                self.sh.as_ref().map(|s| &s.pods),
+                                &self.auth,
+                                p,
+                            )
+                            .await
+                        }
+                        None => crate::archive::replay::replay(c, p).await,
+                    },
                     (None, _) => Err("not connected".into()),
                     (_, None) => Err("internal error: nothing prepared to replay".into()),
                 },

@@ -462,3 +462,127 @@ async fn pump(
     }
     Ok(())
 }
+
+/// `restore --to-time` into a Redis Cluster: the archived commands, after
+/// the base, each to the primary owning its key's slot (the core's
+/// [`Router`]: `MOVED` and `ASK` followed, `SELECT` and other key-less
+/// commands sent to every primary), every reply checked; the first error
+/// is named. Returns the commands replayed.
+pub async fn replay(
+    ui: &Ui,
+    first: &mut Conn,
+    entry: &str,
+    pods: Option<&kube::Api<Pod>>,
+    auth: &Auth,
+    p: &crate::archive::replay::Prepared,
+) -> Result<u64, String> {
+    let mut nodes = Nodes::new(pods, auth);
+    let r = replay_pump(ui, first, entry, &mut nodes, p).await;
+    nodes.close();
+    r
+}
+
+async fn replay_pump(
+    ui: &Ui,
+    first: &mut Conn,
+    entry: &str,
+    nodes: &mut Nodes<'_>,
+    p: &crate::archive::replay::Prepared,
+) -> Result<u64, String> {
+    let map = slot_map(first, entry).await?;
+    if nodes.pods.is_none() {
+        super::allowed_hosts()
+            .ok_or("no host was allowed for this --url run")?
+            .check_all(
+                map.nodes.iter().map(|n| (n.host.as_str(), n.port)),
+                "the cluster's slot map",
+            )?;
+    }
+    for n in &map.nodes {
+        nodes.add(&n.host, n.port).await?;
+    }
+    let total = crate::archive::replay::to_send(p, true)?;
+    let (mut rx, producer) = crate::archive::replay::produce(p, true);
+    let mut router = Router::new(map);
+    let mut progress = Progress::new(ui, "replay");
+    progress.set_total(Some(total));
+    let mut ordered: Vec<u8> = Vec::new();
+    let mut answered = 0u64;
+    let mut first_err: Option<(u64, String)> = None;
+    let mut eof = false;
+    let mut last = Instant::now();
+    loop {
+        // A node named by MOVED or ASK: connect before writing to it.
+        while nodes.tx.len() < router.nodes() {
+            let n = &router.map.nodes[nodes.tx.len()];
+            let (host, port) = (n.host.clone(), n.port);
+            nodes.add(&host, port).await?;
+        }
+        for n in 0..router.nodes() {
+            let out = router.take_out(n);
+            if !out.is_empty() {
+                nodes.send(n, out)?;
+            }
+        }
+        if eof && router.in_flight() == 0 {
+            break;
+        }
+        let room = !eof && router.in_flight() < MAX_IN_FLIGHT && router.retained() < MAX_RETAINED;
+        tokio::select! {
+            b = rx.recv(), if room => match b {
+                Some(b) => router.push(&b)?,
+                None => eof = true,
+            },
+            m = nodes.rx.recv() => match m {
+                Some((n, Ok(b))) => {
+                    nodes.bufs[n].extend_from_slice(&b);
+                    let used = router.replies(n, &nodes.bufs[n])?;
+                    nodes.bufs[n].drain(..used);
+                    router.ordered(&mut ordered);
+                    let mut at = 0;
+                    while let Some((r, used)) = parse_reply(&ordered[at..]) {
+                        at += used;
+                        if let Reply::Error(e) = r {
+                            first_err.get_or_insert((answered, e));
+                        }
+                        answered += 1;
+                    }
+                    ordered.drain(..at);
+                    progress.update(answered);
+                    last = Instant::now();
+                }
+                Some((n, Err(e))) => {
+                    let node = &router.map.nodes[n];
+                    return Err(format!("cluster node {}:{}: {e}", node.host, node.port));
+                }
+                None => return Err("every cluster connection closed".into()),
+            },
+            _ = tokio::time::sleep_until((last + crate::env::stall()).into()) => {
+                return Err(crate::env::stalled("the cluster neither read nor answered the replay"));
+            }
+        }
+    }
+    progress.finish();
+    match producer.await {
+        Ok(Err(e)) => return Err(e),
+        Err(e) => return Err(format!("internal error: {e}")),
+        Ok(Ok(_)) => {}
+    }
+    let s = router.stats;
+    if s.moved + s.asked > 0 {
+        ui.line(
+            "restore",
+            &Line::Detail(format!(
+                "replay: redirections followed: {} MOVED, {} ASK",
+                s.moved, s.asked
+            )),
+        );
+    }
+    match first_err {
+        Some((i, e)) => Err(format!(
+            "replaying command {} of {total} failed: {e}; the data may differ from the moment asked for",
+            i + 1
+        )),
+        None => Ok(answered),
+    }
+}
