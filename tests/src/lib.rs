@@ -87,6 +87,14 @@ pub fn assert_restore_counts(
     assert_eq!(report["keys_loaded"], got.values().sum::<u64>(), "{report}");
 }
 
+/// The clock in Unix seconds.
+pub fn now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 /// 2026-12-04T12:00:05Z from Unix seconds (via date(1), as a user types a
 /// `--to-time`).
 pub fn utc(secs: i64) -> String {

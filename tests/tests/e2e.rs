@@ -8,7 +8,7 @@
 
 mod common;
 use common::{age_key, bin, pki, wait_until};
-use kubectl_redis_e2e::{digest_of, schema_checked, utc};
+use kubectl_redis_e2e::{digest_of, now_s, schema_checked, utc};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
@@ -3776,6 +3776,85 @@ fn redis_cluster_backup_and_restore_on_kubernetes() {
     assert_eq!(st["redis_cluster"]["state"], "ok", "{stdout}");
     assert_eq!(st["redis_cluster"]["slots_ok"], 16384, "{stdout}");
     assert_eq!(st["redis_cluster"]["primaries"], 3, "{stdout}");
+
+    // The archive of every shard, found by label through the API (what
+    // `archive start`'s pod runs), and a restore through the pods to a
+    // second before a FLUSHALL.
+    let repo = tmp.path().join("pitr");
+    let repo_s = repo.to_string_lossy().into_owned();
+    let log = tmp.path().join("archiver.log");
+    let mut archiver = plugin(&[
+        "archive",
+        "run",
+        "-n",
+        ns,
+        "-l",
+        "app=rcluster",
+        "--repo",
+        &repo_s,
+        "--segment-interval",
+        "1s",
+    ])
+    .stderr(std::fs::File::create(&log).expect("log"))
+    .spawn()
+    .expect("start the archiver");
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_until(90, "the archiver to follow every shard's pod", || {
+        read_log().matches("  following pod rc-").count() >= 3
+    });
+    assert!(
+        read_log().contains("one follower per shard (e2e-rcluster-rc-0.shard-0, e2e-rcluster-rc-0.shard-5461, e2e-rcluster-rc-0.shard-10923)"),
+        "{}",
+        read_log()
+    );
+    for i in 0..100 {
+        assert_eq!(
+            cluster_resp(base, &["SET", &format!("p{i}"), &format!("pv{i}")]),
+            "OK"
+        );
+    }
+    // Its replica and the archiver (which acknowledges what it stored).
+    for p in primaries {
+        assert_eq!(resp(*p, &["WAIT", "2", "30000"]), ":2", "{}", read_log());
+    }
+    let t = now_s();
+    wait_until(3, "the next second", || now_s() > t);
+    for p in primaries {
+        assert_eq!(resp(*p, &["FLUSHALL"]), "OK");
+        assert_eq!(resp(*p, &["WAIT", "2", "30000"]), ":2");
+    }
+    assert!(Command::new("kill")
+        .args(["-TERM", &archiver.id().to_string()])
+        .status()
+        .expect("kill")
+        .success());
+    let st = archiver.wait().expect("wait");
+    assert_eq!(st.code(), Some(0), "{}", read_log());
+    assert_eq!(keys(), 0);
+    let (code, stdout, stderr) = run(plugin(&[
+        "restore",
+        "-n",
+        ns,
+        "-l",
+        "app=rcluster",
+        "--repo",
+        &repo_s,
+        "--to-time",
+        &utc(t),
+        "--no-scale-down",
+        "--yes",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let r = schema_checked("restore", &stdout);
+    assert!(
+        r["point_in_time"]["commands"].as_u64() >= Some(100),
+        "{stdout}"
+    );
+    assert_eq!(keys(), 400, "{stderr}");
+    assert_eq!(cluster_resp(base, &["GET", "p42"]), "pv42");
+    assert_eq!(cluster_resp(base, &["GET", "k123"]), "v123");
     let _ = kubectl(&["delete", "namespace", ns, "--wait=false"]);
 }
 
@@ -4784,16 +4863,7 @@ fn archive_deployment_restores_to_a_second() {
     };
     load("one", 200);
     let d1 = digest_of("DEBUG DIGEST", &resp(s.port, &["DEBUG", "DIGEST"]));
-    let t1 = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    let now_s = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock")
-            .as_secs()
-    };
+    let t1 = now_s();
     wait_until(3, "the next second", || now_s() > t1);
     // Not a replica to back up from.
     let out_dir = tempfile::tempdir().expect("tempdir");
@@ -4890,7 +4960,7 @@ fn archive_deployment_restores_to_a_second() {
         serde_json::json!([]),
         "no gap, no duplicate across the kill: {out}"
     );
-    let when = utc(t1 as i64);
+    let when = utc(t1);
     // The same point in time drilled first: the base restored into a
     // throwaway pod and sampled, then every archived write up to that
     // second replayed into it and accepted; production untouched.
@@ -5060,12 +5130,6 @@ fn archive_follows_a_sentinel_failover() {
     });
     load(primary, "after", "3");
     let digest = digest_of("DEBUG DIGEST", &resp(primary, &["DEBUG", "DIGEST"]));
-    let now_s = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock")
-            .as_secs()
-    };
     let t = now_s();
     wait_until(3, "the next second", || now_s() > t);
     load(primary, "later", "3");

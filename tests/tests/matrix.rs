@@ -17,7 +17,7 @@
 
 mod common;
 use common::{age_key, bin, expired_pair, pki, wait_until};
-use kubectl_redis_e2e::{assert_restore_counts, digest_of, schema_checked, utc};
+use kubectl_redis_e2e::{assert_restore_counts, digest_of, now_s, schema_checked, utc};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -611,6 +611,17 @@ fn assert_same(
     got: &BTreeMap<(u64, String), (String, i64)>,
     what: &str,
 ) {
+    assert_same_within(want, got, what, 5)
+}
+
+/// [`assert_same`] with TTLs `slack` seconds apart at most (the seconds
+/// between reading `want` and `got`).
+fn assert_same_within(
+    want: &BTreeMap<(u64, String), (String, i64)>,
+    got: &BTreeMap<(u64, String), (String, i64)>,
+    what: &str,
+    slack: i64,
+) {
     let wk: Vec<_> = want.keys().collect();
     let gk: Vec<_> = got.keys().collect();
     assert_eq!(wk, gk, "{what}: different keys");
@@ -619,7 +630,7 @@ fn assert_same(
         assert_eq!(v, gv, "{what}: key {k:?} differs");
         assert_eq!(*ttl < 0, *gttl < 0, "{what}: key {k:?} TTL {ttl} vs {gttl}");
         assert!(
-            (ttl - gttl).abs() <= 5,
+            (ttl - gttl).abs() <= slack,
             "{what}: key {k:?} TTL {ttl} vs {gttl}"
         );
     }
@@ -1660,20 +1671,6 @@ async fn live_restore_into_a_redis_cluster() {
     let b1 = schema_checked("backup", &stdout);
     assert_eq!(b1["shards"][0]["address"], "127.0.0.1:6625", "{stdout}");
     assert_eq!(b1["keys"], 202, "{stdout}");
-    // No archive of one node of a cluster: exit 2 before anything is
-    // stored, naming why.
-    let arch = tmp.path().join("archive");
-    let (code, _, stderr) = plugin(&[
-        "archive",
-        "run",
-        "--url",
-        "redis://127.0.0.1:6625",
-        "--repo",
-        &arch.to_string_lossy(),
-    ]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("is a node of a Redis Cluster"), "{stderr}");
-    assert!(!arch.join("pitr").exists(), "nothing stored");
     c_alone.stop().await.expect("stop");
 }
 
@@ -2428,6 +2425,12 @@ struct Archiver {
 
 impl Archiver {
     fn start(port: u16, repo: &Path, extra: &[&str]) -> Archiver {
+        Archiver::start_until(port, repo, extra, "following redis://", 1)
+    }
+
+    /// Started, once its log says `what` `times` times (a Redis Cluster's
+    /// archiver follows each shard's primary).
+    fn start_until(port: u16, repo: &Path, extra: &[&str], what: &str, times: usize) -> Archiver {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let log = repo.with_extension(format!("archiver-{port}-{n}.log"));
@@ -2447,9 +2450,15 @@ impl Archiver {
             .spawn()
             .expect("start the archiver");
         let a = Archiver { child, log };
-        wait_until(60, "the archiver to follow the stream", || {
-            a.log().contains("following redis://")
-        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while a.log().matches(what).count() < times {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out after 60s waiting for the archiver to follow the stream: {}",
+                a.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
         a
     }
 
@@ -2476,6 +2485,260 @@ impl Drop for Archiver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// One hash tag per shard of the cluster on `base`..`base+2` (slots split
+/// as `redis_cluster` does), found by asking the cluster.
+fn shard_tags(base: u16) -> Vec<String> {
+    let mut tags: Vec<Option<String>> = vec![None; 3];
+    for i in 0..1000 {
+        let tag = format!("t{i}");
+        let slot: u32 = cmd(base, 0, &["CLUSTER", "KEYSLOT", &tag])
+            .trim_start_matches(':')
+            .parse()
+            .expect("a slot");
+        let shard = match slot {
+            0..=5460 => 0,
+            5461..=10922 => 1,
+            _ => 2,
+        };
+        tags[shard].get_or_insert(tag);
+        if tags.iter().all(Option::is_some) {
+            break;
+        }
+    }
+    tags.into_iter()
+        .map(|t| t.expect("a tag per shard"))
+        .collect()
+}
+
+/// Writes of round `round` into one shard through its primary `port`
+/// (keys tagged `{tag}`), ending with `WAIT 2`: its cluster replica and
+/// the archiver (which acknowledges what it stored).
+fn shard_load(port: u16, tag: &str, round: &str, n: usize) {
+    let mut cmds = Vec::new();
+    for i in 0..n {
+        cmds.push(args(&[
+            "SET",
+            &format!("{{{tag}}}:k:{i}"),
+            &format!("{round}-{i}"),
+        ]));
+        cmds.push(args(&["INCR", &format!("{{{tag}}}:counter")]));
+        if i % 10 == 0 {
+            // A script's effects come as MULTI/EXEC.
+            cmds.push(args(&[
+                "EVAL",
+                "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]); return redis.call('INCR', KEYS[2])",
+                "2",
+                &format!("{{{tag}}}:h:{round}"),
+                &format!("{{{tag}}}:counter"),
+                &format!("f{i}"),
+                &i.to_string(),
+            ]));
+            cmds.push(args(&[
+                "SETEX",
+                &format!("{{{tag}}}:t:{round}:{i}"),
+                "100000",
+                "v",
+            ]));
+            cmds.push(args(&[
+                "LPUSH",
+                &format!("{{{tag}}}:list"),
+                &format!("{round}{i}"),
+            ]));
+        }
+    }
+    cmds.push(args(&["WAIT", "2", "30000"]));
+    let r = query(port, &cmds);
+    for (c, x) in cmds.iter().zip(&r) {
+        assert!(!matches!(x, Resp::Err(_)), "{c:?}: {x:?}");
+    }
+    assert!(
+        matches!(r.last(), Some(Resp::Int(2))),
+        "WAIT 2 after {round} on {port}: {:?}",
+        r.last()
+    );
+}
+
+/// Every key of the cluster whose primaries are `ports`.
+fn cluster_contents(ports: &[u16]) -> BTreeMap<(u64, String), (String, i64)> {
+    let mut all = BTreeMap::new();
+    for &p in ports {
+        all.extend(contents(p));
+    }
+    all
+}
+
+/// Point-in-time recovery of a Redis Cluster: `archive run --url` on one
+/// node follows every shard's primary (one archive each), through a manual
+/// failover of one shard (`+CONTINUE` on the promoted replica, no new
+/// base) and a FLUSHALL on another; `restore --to-time T` brings every
+/// shard to the same second, into the cluster itself (after a later
+/// FLUSHALL everywhere) and into one server; a shard's archive missing is
+/// refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn archive_a_redis_cluster_and_restore_every_shard_to_one_second() {
+    let base = 6710;
+    let _cluster = redis_cluster(base).await;
+    let tags = shard_tags(base);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = tmp.path().join("repo");
+    let repo_s = repo.to_string_lossy().into_owned();
+    let a = Archiver::start_until(base, &repo, &["--archive", "rc"], "following 127.0.0.1:", 3);
+    let log = a.log();
+    assert!(
+        log.contains("one follower per shard (rc.shard-0, rc.shard-5461, rc.shard-10923)"),
+        "{log}"
+    );
+    assert_eq!(log.matches("new base from").count(), 3, "{log}");
+    let mut primaries = [base, base + 1, base + 2];
+    for (i, t) in tags.iter().enumerate() {
+        shard_load(primaries[i], t, "one", 200);
+    }
+    // Shard 0 fails over to its replica (a manual, coordinated failover).
+    ok(base + 3, 0, &["CLUSTER", "FAILOVER"]);
+    wait_until(60, "the replica to be promoted", || {
+        cmd(base + 3, 0, &["INFO", "replication"]).contains("role:master")
+            && cmd(base, 0, &["INFO", "replication"]).contains("master_link_status:up")
+    });
+    primaries[0] = base + 3;
+    wait_until(60, "the archiver to follow the new primary", || {
+        a.log().contains("following 127.0.0.1:6713")
+    });
+    // Shard 1 is flushed, then written again (before the time).
+    let r = query(base + 1, &[args(&["FLUSHALL"])]);
+    assert!(matches!(r[0], Resp::Line(_)), "{r:?}");
+    for (i, t) in tags.iter().enumerate() {
+        shard_load(primaries[i], t, "two", 100);
+    }
+    // The moment: writes paused on every primary, the cluster's contents
+    // recorded, then the next second.
+    for &p in &primaries {
+        ok(p, 0, &["CLIENT", "PAUSE", "10000", "WRITE"]);
+    }
+    let want = cluster_contents(&primaries);
+    let t = now_s();
+    wait_until(3, "the next second", || now_s() > t);
+    for &p in &primaries {
+        ok(p, 0, &["CLIENT", "UNPAUSE"]);
+    }
+    for (i, tg) in tags.iter().enumerate() {
+        shard_load(primaries[i], tg, "three", 100);
+    }
+    let t3 = now_s();
+    wait_until(3, "the next second", || now_s() > t3);
+    // A bad deploy's FLUSHALL everywhere, archived too.
+    for &p in &primaries {
+        let r = query(p, &[args(&["FLUSHALL"]), args(&["WAIT", "2", "30000"])]);
+        assert!(matches!(r[1], Resp::Int(2)), "{r:?}");
+    }
+    let log = a.stop();
+    assert!(
+        log.contains("rc.shard-0") && log.contains("(+CONTINUE)"),
+        "the failover continued shard 0's chain: {log}"
+    );
+
+    let (code, out, err) = plugin(&["archive", "status", "--repo", &repo_s, "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let st = schema_checked("archive-status", &out);
+    let names: Vec<&str> = st["archives"]
+        .as_array()
+        .expect("archives")
+        .iter()
+        .filter_map(|a| a["archive"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["rc.shard-0", "rc.shard-10923", "rc.shard-5461"],
+        "{out}"
+    );
+    for a in st["archives"].as_array().expect("archives") {
+        assert_eq!(
+            a["windows"].as_array().map(Vec::len),
+            Some(1),
+            "one chain each: {out}"
+        );
+        assert_eq!(a["gaps"], serde_json::json!([]), "{out}");
+    }
+
+    // Into the cluster itself (empty after the FLUSHALL), through any node.
+    let when = utc(t);
+    let to_cluster = format!("redis://127.0.0.1:{}", base + 1);
+    let (code, out, err) = plugin(&[
+        "restore",
+        "--url",
+        &to_cluster,
+        "--repo",
+        &repo_s,
+        "--to-time",
+        &when,
+        "--yes",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let r = schema_checked("restore", &out);
+    assert_eq!(r["point_in_time"]["to"], when.as_str(), "{out}");
+    assert!(err.contains("3 shards, each to that second"), "{err}");
+    assert!(
+        err.contains("rc.shard-5461: a FLUSHALL before the time"),
+        "{err}"
+    );
+    // TTLs: the time between reading `want` and now.
+    let slack = now_s() - t + 2;
+    assert_same_within(
+        &want,
+        &cluster_contents(&primaries),
+        "the cluster at T",
+        slack,
+    );
+
+    // Into one server: every shard's keys.
+    let single = server("7.0", 6716);
+    let _c = start(&single).await;
+    let (code, _, err) = plugin(&[
+        "restore",
+        "--url",
+        "redis://127.0.0.1:6716",
+        "--repo",
+        &repo_s,
+        "--archive",
+        "rc",
+        "--to-time",
+        &when,
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let slack = now_s() - t + 2;
+    assert_same_within(&want, &contents(6716), "one server at T", slack);
+
+    // A shard's archive missing: its slots are not covered; refused.
+    let (code, _, err) = {
+        let gone = tmp.path().join("gone");
+        assert!(Command::new("cp")
+            .args(["-r"])
+            .arg(&repo)
+            .arg(&gone)
+            .status()
+            .expect("cp")
+            .success());
+        std::fs::remove_dir_all(gone.join("pitr").join("rc.shard-5461")).expect("remove");
+        plugin(&[
+            "restore",
+            "--url",
+            "redis://127.0.0.1:6716",
+            "--repo",
+            &gone.to_string_lossy(),
+            "--to-time",
+            &when,
+            "--yes",
+        ])
+    };
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("5462 of 16384 slots uncovered (slot 5461 first)"),
+        "{err}"
+    );
 }
 
 /// A write load on one connection ending with `WAIT 1`: it returns once
@@ -2511,13 +2774,6 @@ fn load_and_wait(port: u16, round: &str, n: usize) {
         "WAIT 1 after {round}: {:?}",
         r.last()
     );
-}
-
-fn now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs() as i64
 }
 
 /// Point-in-time recovery against a real primary of version `tag`: the
