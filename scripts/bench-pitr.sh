@@ -143,9 +143,14 @@ halt
 digest=$(redis-cli -p "$P1" debug digest)
 base=$(ls "$work"/repo-big/redis-backup-*.rdb)
 pipe_input "$work/repo-big" >"$work/writes.resp"
+# Both restores start from an empty server (flushed synchronously, not
+# timed): a FLUSHALL ASYNC of millions of keys would free them on the
+# second core while the load runs.
+redis-cli -p "$P2" flushall >/dev/null
 r_live=$(measure live "$BIN" restore --method live --url "redis://127.0.0.1:$P2" --file "$base" --yes)
 r_pipe=$(measure pipe sh -c "redis-cli -p $P2 --pipe <'$work/writes.resp'")
 [ "$(redis-cli -p "$P2" debug digest)" = "$digest" ] || { echo "live + pipe: digest differs" >&2; exit 1; }
+redis-cli -p "$P2" flushall >/dev/null
 r_pitr=$(measure pitr "$BIN" restore --url "redis://127.0.0.1:$P2" --repo "$work/repo-big" --to-time latest --yes)
 [ "$(redis-cli -p "$P2" debug digest)" = "$digest" ] || { echo "restore --to-time: digest differs" >&2; exit 1; }
 python3 - "$r_live" "$r_pipe" "$r_pitr" <<'PY'

@@ -1,7 +1,7 @@
 //! Reading a segment back: its commands with the second each arrived, and
 //! where to stop for a target time (whole transactions only).
 
-use super::stream::{parse_command, Error};
+use super::stream::{command_extent, parse_command, Error};
 
 /// One command of a segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,4 +107,57 @@ pub fn cut(cmds: &[Command], to: i64) -> Cut {
         last_ts: keep.checked_sub(1).map(|i| cmds[i].ts),
         more: keep < cmds.len(),
     }
+}
+
+/// Appends to `out` the bytes of commands `from..take` of segment `seg`,
+/// as a replay sends them: its `#` annotation lines left out, and with
+/// `no_tx` its `MULTI` and `EXEC` too. Copies runs of commands whole and
+/// allocates nothing per command. Returns how many commands it appended.
+pub fn payload(
+    seg: &[u8],
+    from: usize,
+    take: usize,
+    no_tx: bool,
+    out: &mut Vec<u8>,
+) -> Result<u64, Error> {
+    let mut at = 0;
+    let mut i = 0;
+    let mut n = 0u64;
+    let mut run: Option<usize> = None;
+    while at < seg.len() && i < take {
+        if seg[at] == b'#' {
+            if let Some(r) = run.take() {
+                out.extend_from_slice(&seg[r..at]);
+            }
+            let Some(end) = seg[at..].windows(2).position(|w| w == b"\r\n") else {
+                return Err(Error(format!("an annotation without its end at byte {at}")));
+            };
+            at += end + 2;
+            continue;
+        }
+        let Some((len, name, _)) = command_extent(&seg[at..])? else {
+            return Err(Error(format!(
+                "the segment ends inside a command (byte {at} of {})",
+                seg.len()
+            )));
+        };
+        let verb = &seg[at + name.start..at + name.end];
+        let skip = i < from
+            || (no_tx
+                && (verb.eq_ignore_ascii_case(b"MULTI") || verb.eq_ignore_ascii_case(b"EXEC")));
+        if skip {
+            if let Some(r) = run.take() {
+                out.extend_from_slice(&seg[r..at]);
+            }
+        } else {
+            run.get_or_insert(at);
+            n += 1;
+        }
+        at += len;
+        i += 1;
+    }
+    if let Some(r) = run {
+        out.extend_from_slice(&seg[r..at]);
+    }
+    Ok(n)
 }

@@ -146,6 +146,28 @@ pub struct Follower {
 /// One whole command at the start of `buf`: its length, its name
 /// (uppercase) and first argument; `Ok(None)` while incomplete.
 pub fn parse_command(buf: &[u8]) -> Result<Option<(usize, String, Vec<u8>)>, Error> {
+    Ok(command_extent(buf)?.map(|(len, name, first)| {
+        let first = first.map_or(Vec::new(), |f| {
+            buf[f.start..f.end.min(f.start + 64)].to_vec()
+        });
+        (
+            len,
+            String::from_utf8_lossy(&buf[name]).to_ascii_uppercase(),
+            first,
+        )
+    }))
+}
+
+/// One whole command's length and where its name and first argument are.
+pub type Extent = (
+    usize,
+    core::ops::Range<usize>,
+    Option<core::ops::Range<usize>>,
+);
+
+/// [`parse_command`] without copying anything: the command's length, the
+/// range of its name and of its first argument.
+pub fn command_extent(buf: &[u8]) -> Result<Option<Extent>, Error> {
     fn line(buf: &[u8], at: usize) -> Result<Option<(i64, usize)>, Error> {
         let Some(rest) = buf.get(at..) else {
             return Ok(None);
@@ -180,8 +202,8 @@ pub fn parse_command(buf: &[u8]) -> Result<Option<(usize, String, Vec<u8>)>, Err
     if n < 1 || n as usize > MAX_ARGS {
         return Err(Error(format!("a command of {n} arguments")));
     }
-    let mut name = String::new();
-    let mut first = Vec::new();
+    let mut name = 0..0;
+    let mut first = None;
     for i in 0..n {
         if buf.get(at).is_some_and(|&b| b != b'$') {
             return Err(Error("a command argument that is not a bulk string".into()));
@@ -200,9 +222,9 @@ pub fn parse_command(buf: &[u8]) -> Result<Option<(usize, String, Vec<u8>)>, Err
             return Err(Error("an argument not followed by CRLF".into()));
         }
         if i == 0 {
-            name = String::from_utf8_lossy(&buf[body..end]).to_ascii_uppercase();
+            name = body..end;
         } else if i == 1 {
-            first = buf[body..end.min(body + 64)].to_vec();
+            first = Some(body..end);
         }
         at = end + 2;
     }

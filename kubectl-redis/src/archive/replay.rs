@@ -495,10 +495,11 @@ pub fn describe(p: &Prepared) -> Vec<String> {
 }
 
 /// Reads the checked segments one at a time in a task and hands on their
-/// commands in batches of 256 KiB (a few batches wait at most). A Redis
-/// Cluster's shards (`no_tx`) leave `MULTI`/`EXEC` out: a transaction's
-/// keys may now live on different primaries, and nothing reads the data
-/// while it is replayed.
+/// commands in chunks of 256 KiB (a few chunks wait at most; memory holds
+/// two or three segments: the one read, what is sent of it, the previous
+/// one's last chunks). A Redis Cluster's shards (`no_tx`) leave `MULTI`/`EXEC`
+/// out: a transaction's keys may now live on different primaries, and
+/// nothing reads the data while it is replayed.
 pub fn produce(
     p: &Prepared,
     no_tx: bool,
@@ -515,24 +516,18 @@ pub fn produce(
             let plain = tokio::fs::read(&part.path)
                 .await
                 .map_err(|e| format!("reading the checked segment {}: {e}", part.path.display()))?;
-            let cmds = replay::commands(&plain).map_err(|e| e.0)?;
-            let mut batch = Vec::with_capacity(256 << 10);
-            let take = part.take.min(cmds.len());
-            for c in &cmds[part.from.min(take)..take] {
-                if no_tx && (c.name == "MULTI" || c.name == "EXEC") {
-                    continue;
+            let mut out = Vec::with_capacity(plain.len());
+            sent +=
+                replay::payload(&plain, part.from, part.take, no_tx, &mut out).map_err(|e| e.0)?;
+            drop(plain);
+            let out = bytes::Bytes::from(out);
+            let mut at = 0;
+            while at < out.len() {
+                let end = (at + (256 << 10)).min(out.len());
+                if tx.send(out.slice(at..end)).await.is_err() {
+                    return Ok(sent);
                 }
-                batch.extend_from_slice(&plain[c.range.clone()]);
-                sent += 1;
-                if batch.len() >= 256 << 10 {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(256 << 10));
-                    if tx.send(full.into()).await.is_err() {
-                        return Ok(sent);
-                    }
-                }
-            }
-            if !batch.is_empty() && tx.send(batch.into()).await.is_err() {
-                return Ok(sent);
+                at = end;
             }
         }
         Ok::<u64, String>(sent)
@@ -550,12 +545,8 @@ pub fn to_send(p: &Prepared, no_tx: bool) -> Result<u64, String> {
     for part in &p.parts {
         let plain = std::fs::read(&part.path)
             .map_err(|e| format!("reading the checked segment {}: {e}", part.path.display()))?;
-        let cmds = replay::commands(&plain).map_err(|e| e.0)?;
-        let take = part.take.min(cmds.len());
-        n += cmds[part.from.min(take)..take]
-            .iter()
-            .filter(|c| c.name != "MULTI" && c.name != "EXEC")
-            .count() as u64;
+        n += replay::payload(&plain, part.from, part.take, true, &mut Vec::new())
+            .map_err(|e| e.0)?;
     }
     Ok(n)
 }

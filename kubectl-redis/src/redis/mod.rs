@@ -89,6 +89,19 @@ impl Conn {
             while got < n {
                 let mut at = 0;
                 while got < n {
+                    // `+OK` and `:N`, most replies: counted without
+                    // building a reply.
+                    if matches!(buf.get(at), Some(b'+' | b':')) {
+                        match buf[at..].iter().position(|&b| b == b'\n') {
+                            Some(end) if end > 0 && buf[at + end - 1] == b'\r' => {
+                                at += end + 1;
+                                got += 1;
+                                continue;
+                            }
+                            Some(_) => {}
+                            None => break,
+                        }
+                    }
                     match repl::parse_reply(&buf[at..]) {
                         Some((r, used)) => {
                             at += used;
