@@ -503,11 +503,18 @@ schemas = {
         {
             "repo": d(S, "The repository."),
             "archives": arr(ARCHIVE),
+            "clusters": d(arr(obj({
+                "archive": d(S, "The name its shards share (`restore --to-time --archive NAME`)."),
+                "shards": d(arr(S), "Its shards' archives, NAME.shard-SLOT (SLOT: the lowest slot the shard served when archiving began)."),
+                "windows": d(arr(obj({
+                    "from": TIME, "to": TIME, "from_unix": I, "to_unix": I,
+                })), "The seconds every shard reaches, oldest first: what a restore of the whole cluster to one second can use."),
+            })), "Redis Cluster archives: shards archived together by one `archive run`."),
             "error": null(ERROR),
             "exit_code": EXIT,
         },
         required=["exit_code"],
-        **failure_or(["repo", "archives"]),
+        **failure_or(["repo", "archives", "clusters"]),
     ),
 }
 

@@ -64,6 +64,40 @@ fn the_stream_becomes_an_aof_segment_with_ts_lines() {
     assert_eq!(at(1_796_388_870).commands, 6, "the transaction whole");
     assert_eq!(at(1_796_388_871).commands, 8);
     assert!(!at(1_796_388_871).more);
+    // What a replay sends: the commands' own bytes, the #TS: lines left
+    // out, MULTI/EXEC too for a cluster's shard; a range of them.
+    let joined = |range: core::ops::Range<usize>, no_tx: bool| -> Vec<u8> {
+        cmds[range]
+            .iter()
+            .filter(|c| !(no_tx && (c.name == "MULTI" || c.name == "EXEC")))
+            .flat_map(|c| s.bytes[c.range.clone()].to_vec())
+            .collect()
+    };
+    for (from, take, no_tx) in [
+        (0, 8, false),
+        (0, 8, true),
+        (1, 6, false),
+        (3, 5, true),
+        (8, 8, false),
+    ] {
+        let mut out = Vec::new();
+        let n = replay::payload(&s.bytes, from, take, no_tx, &mut out).expect("payload");
+        let want = joined(from..take, no_tx);
+        assert_eq!(out, want, "{from}..{take} no_tx={no_tx}");
+        assert!(
+            !out.windows(4).any(|w| w == b"#TS:"),
+            "no #TS: line is sent"
+        );
+        let counted = cmds[from..take]
+            .iter()
+            .filter(|c| !(no_tx && (c.name == "MULTI" || c.name == "EXEC")))
+            .count() as u64;
+        assert_eq!(n, counted, "{from}..{take} no_tx={no_tx}");
+    }
+    assert!(
+        joined(0..8, true).len() < joined(0..8, false).len(),
+        "the segment has a transaction"
+    );
     // The next segment opens with the database selected at the cut.
     f.feed(&resp(&["DEL", "t"]), 1_796_388_880_000)
         .expect("feed");
@@ -383,4 +417,24 @@ fn seconds_read_late_are_named_and_refused() {
         .expect_err("inside it")
         .to_string();
     assert!(e.contains("the archiver was behind"), "{e}");
+}
+
+#[test]
+fn a_clusters_window_is_every_shards() {
+    let w = |from: i64, to: i64| chain::Window {
+        base: String::new(),
+        from,
+        to,
+        segments: 0,
+        commands: 0,
+    };
+    // Shard b has a gap (a new base at 150); shard c started late.
+    let shards = vec![
+        vec![w(100, 300)],
+        vec![w(90, 140), w(150, 310)],
+        vec![w(120, 305)],
+    ];
+    assert_eq!(chain::common(&shards), vec![(120, 140), (150, 300)]);
+    assert_eq!(chain::common(&[vec![w(1, 5)], vec![w(7, 9)]]), vec![]);
+    assert_eq!(chain::common(&[]), vec![]);
 }

@@ -2660,6 +2660,20 @@ async fn archive_a_redis_cluster_and_restore_every_shard_to_one_second() {
         );
         assert_eq!(a["gaps"], serde_json::json!([]), "{out}");
     }
+    // The cluster's own window: the seconds every shard reaches, T in it.
+    let c = &st["clusters"][0];
+    assert_eq!(c["archive"], "rc", "{out}");
+    assert_eq!(c["shards"].as_array().map(Vec::len), Some(3), "{out}");
+    let w = &c["windows"][0];
+    assert!(
+        w["from_unix"].as_i64() <= Some(t) && w["to_unix"].as_i64() >= Some(t),
+        "{out}"
+    );
+    let (_, text, _) = plugin(&["archive", "status", "--repo", &repo_s]);
+    assert!(
+        text.contains("Redis Cluster archive rc (3 shards"),
+        "{text}"
+    );
 
     // Into the cluster itself (empty after the FLUSHALL), through any node.
     let when = utc(t);
@@ -3252,6 +3266,56 @@ async fn archive_backlog_overrun_starts_a_new_base_and_shows_the_gap() {
     assert_eq!(st["archives"][0]["broken"], serde_json::json!([]), "{out}");
     fresh.stop().await.expect("stop");
     c.stop().await.expect("stop");
+}
+
+/// The spool directory lost under a running archiver (its volume gone):
+/// the next segment cannot be spooled, so the archiver stops with exit 12
+/// naming the spool file and the fix; a new run resumes the chain from
+/// what the repository holds.
+#[tokio::test(flavor = "multi_thread")]
+async fn archive_spool_write_failure_is_exit_12() {
+    let s = server("7.0", 6717);
+    let _c = start(&s).await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = tmp.path().join("repo");
+    let spool = tmp.path().join("spool");
+    std::fs::create_dir(&spool).expect("spool dir");
+    let spool_s = spool.to_string_lossy().into_owned();
+    let mut a = Archiver::start(s.port, &repo, &["--spool-dir", &spool_s]);
+    load_and_wait(s.port, "one", 50);
+    std::fs::remove_dir_all(&spool).expect("remove the spool");
+    ok(s.port, 0, &["SET", "after", "the-spool-is-gone"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(st) = a.child.try_wait().expect("try_wait") {
+            break st;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the archiver did not stop: {}",
+            a.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let log = a.log();
+    assert_eq!(status.code(), Some(12), "{log}");
+    assert!(log.contains("writing the spool file"), "{log}");
+    assert!(log.contains("check the spool directory's volume"), "{log}");
+    // The spool back, a new run continues the chain with what was missed.
+    std::fs::create_dir(&spool).expect("spool dir");
+    let a = Archiver::start(s.port, &repo, &["--spool-dir", &spool_s]);
+    assert!(a.log().contains("(+CONTINUE)"), "{}", a.log());
+    load_and_wait(s.port, "two", 10);
+    a.stop();
+    let repo_s = repo.to_string_lossy().into_owned();
+    let (code, out, err) = plugin(&["archive", "status", "--repo", &repo_s, "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let st = schema_checked("archive-status", &out);
+    assert_eq!(
+        st["archives"][0]["windows"].as_array().map(Vec::len),
+        Some(1),
+        "one chain: {out}"
+    );
 }
 
 /// A server that will not serve the archiver (PSYNC renamed away, an ACL

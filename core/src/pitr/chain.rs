@@ -201,6 +201,42 @@ pub fn windows(chains: &[Chain]) -> (Vec<Window>, Vec<Gap>) {
     (w, gaps)
 }
 
+/// The seconds every one of a Redis Cluster's shards can be restored to:
+/// the intersection of the shards' windows (`(from, to)`, inclusive),
+/// oldest first. Empty when one shard has no window there.
+pub fn common(shards: &[Vec<Window>]) -> Vec<(i64, i64)> {
+    let mut acc: Option<Vec<(i64, i64)>> = None;
+    for windows in shards {
+        let mine: Vec<(i64, i64)> = windows.iter().map(|w| (w.from, w.to)).collect();
+        acc = Some(match acc {
+            None => mine,
+            Some(prev) => {
+                let mut out = Vec::new();
+                for &(a, b) in &prev {
+                    for &(c, d) in &mine {
+                        let (lo, hi) = (a.max(c), b.min(d));
+                        if lo <= hi {
+                            out.push((lo, hi));
+                        }
+                    }
+                }
+                out
+            }
+        });
+    }
+    let mut out = acc.unwrap_or_default();
+    out.sort_unstable();
+    // Overlapping windows of one shard give overlapping pieces: merged.
+    let mut merged: Vec<(i64, i64)> = Vec::new();
+    for (a, b) in out {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 + 1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    merged
+}
+
 /// How to reach a moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {

@@ -18,11 +18,93 @@ pub struct ArchiveState {
     pub last_offset: Option<u64>,
 }
 
+/// A Redis Cluster's archive: its shards' archives and the seconds every
+/// shard reaches (what `restore --to-time --archive NAME` can restore).
+pub struct ClusterState {
+    pub archive: String,
+    pub shards: Vec<String>,
+    pub windows: Vec<(i64, i64)>,
+}
+
+/// The clusters among `states` (shards `NAME.shard-SLOT` grouped by NAME).
+pub fn clusters(states: &[ArchiveState]) -> Vec<ClusterState> {
+    let mut out: Vec<ClusterState> = Vec::new();
+    for s in states {
+        let Some((name, _)) = kubectl_redis_core::pitr::shard_of(&s.archive) else {
+            continue;
+        };
+        if !out.iter().any(|c| c.archive == name) {
+            out.push(ClusterState {
+                archive: name.to_string(),
+                shards: Vec::new(),
+                windows: Vec::new(),
+            });
+        }
+    }
+    for c in &mut out {
+        let mine: Vec<&ArchiveState> = states
+            .iter()
+            .filter(|s| {
+                kubectl_redis_core::pitr::shard_of(&s.archive).is_some_and(|(n, _)| n == c.archive)
+            })
+            .collect();
+        c.shards = mine.iter().map(|s| s.archive.clone()).collect();
+        let windows: Vec<Vec<chain::Window>> = mine.iter().map(|s| s.windows.clone()).collect();
+        c.windows = chain::common(&windows);
+    }
+    out
+}
+
+impl ClusterState {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "archive": self.archive,
+            "shards": self.shards,
+            "windows": self.windows.iter().map(|(a, b)| serde_json::json!({
+                "from": rfc3339(*a), "to": rfc3339(*b), "from_unix": a, "to_unix": b,
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    pub fn text(&self) -> String {
+        let mut s = format!(
+            "Redis Cluster archive {} ({} shards: {})\n",
+            self.archive,
+            self.shards.len(),
+            self.shards.join(", ")
+        );
+        if self.windows.is_empty() {
+            s.push_str("  no second that every shard reaches\n");
+        }
+        for (a, b) in &self.windows {
+            s.push_str(&format!(
+                "  {} .. {}  every shard (restore --to-time --archive {})\n",
+                rfc3339(*a),
+                rfc3339(*b),
+                self.archive
+            ));
+        }
+        s
+    }
+}
+
 /// The state of each archive in `names` (every archive in `repo` when
 /// `None`).
 pub async fn states(repo: &Repo, names: Option<&str>) -> Result<Vec<ArchiveState>, Problem> {
     let names = match names {
-        Some(a) => vec![a.to_string()],
+        Some(a) => {
+            // A Redis Cluster's archive: its shards.
+            let all = store::archive_names(repo).await?;
+            let shards: Vec<String> = kubectl_redis_core::pitr::shards_of(&all, a)
+                .into_iter()
+                .map(|(_, n)| n.to_string())
+                .collect();
+            if all.iter().any(|n| n == a) || shards.is_empty() {
+                vec![a.to_string()]
+            } else {
+                shards
+            }
+        }
         None => store::archive_names(repo).await?,
     };
     let mut out = Vec::new();

@@ -786,16 +786,20 @@ async fn status(ui: &Ui, args: StatusArgs) -> Exit {
         Ok(o) => o,
         Err(p) => return failed(ui, args.output, Exit::Storage, &p),
     };
+    let clusters = state::clusters(&out);
     if args.output == Output::Json {
         crate::output::print(
             ui,
             "ArchiveStatus",
-            serde_json::json!({"repo": repo.display(), "archives": out.iter().map(state::ArchiveState::json).collect::<Vec<_>>(), "error": null, "exit_code": 0}),
+            serde_json::json!({"repo": repo.display(), "archives": out.iter().map(state::ArchiveState::json).collect::<Vec<_>>(), "clusters": clusters.iter().map(state::ClusterState::json).collect::<Vec<_>>(), "error": null, "exit_code": 0}),
         );
         return Exit::Ok;
     }
     if out.is_empty() {
         println!("no archive in {}", repo.display());
+    }
+    for c in &clusters {
+        print!("{}", c.text());
     }
     for a in &out {
         print!("{}", a.text());
