@@ -33,6 +33,7 @@ pub enum Ack {
 
 /// What to follow: a server by address, or the primary among pods (found
 /// again at every connection, so a failover is followed).
+#[derive(Clone)]
 pub enum Follow {
     Url(kubectl_redis_core::backup::Url),
     Pods {

@@ -440,22 +440,7 @@ async fn run_archiver(ui: &Ui, kube: &KubeArgs, args: RunArgs) -> Exit {
         let state: crate::archive::run::Shared = Default::default();
         archives.push((name.clone(), state.clone()));
         configs.push(Config {
-            follow: match &follow {
-                Follow::Url(u) => Follow::Url(u.clone()),
-                Follow::Pods {
-                    api,
-                    selector,
-                    pod,
-                    container,
-                    port,
-                } => Follow::Pods {
-                    api: api.clone(),
-                    selector: selector.clone(),
-                    pod: pod.clone(),
-                    container: container.clone(),
-                    port: *port,
-                },
-            },
+            follow: follow.clone(),
             source: source.clone(),
             label: label.clone(),
             repo: repo.clone(),

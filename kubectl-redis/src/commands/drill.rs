@@ -128,23 +128,19 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
         Ok(p) => p,
         Err((exit, p)) => return fail(exit, &p.message, &p.hint),
     };
-    let file = pitr.as_ref().map(|p| p.base_file.clone()).or(file);
-    let (path, _copy) = match pitr.as_ref().filter(|p| p.merged) {
-        // A Redis Cluster's archive: the shards' bases, checked and merged.
-        Some(p) => (p.base_file.clone(), None),
-        None => match crate::commands::restore::fetch(
-            ui,
-            kube,
-            file,
-            args.backup.out_dir.clone(),
-            &args.keys,
-            &args.trust,
-        )
-        .await
-        {
-            Ok(x) => x,
-            Err((exit, p)) => return fail(exit, &p.message, &p.hint),
-        },
+    let (path, _copy) = match crate::commands::restore::base_of(
+        ui,
+        kube,
+        pitr.as_ref(),
+        file,
+        &args.backup,
+        &args.keys,
+        &args.trust,
+    )
+    .await
+    {
+        Ok(x) => x,
+        Err((exit, p)) => return fail(exit, &p.message, &p.hint),
     };
     let image = match &args.image {
         Some(i) => i.clone(),

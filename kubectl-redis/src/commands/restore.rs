@@ -305,33 +305,24 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         exit
     };
     // --to-time: the plan, and every segment checked before any change.
-    let mut pitr = None;
-    let file = match prepare_pitr(ui, kube, &args.backup, &args.keys, &args.trust, "restore").await
+    let pitr = match prepare_pitr(ui, kube, &args.backup, &args.keys, &args.trust, "restore").await
     {
-        Ok(Some(p)) => {
-            let f = p.base_file.clone();
-            pitr = Some(p);
-            Some(f)
-        }
-        Ok(None) => file,
+        Ok(p) => p,
         Err((exit, p)) => return fail(exit, &p),
     };
-    let (file, _copy) = match pitr.as_ref().filter(|p| p.merged) {
-        // The shards' bases, fetched, checked and merged already.
-        Some(p) => (p.base_file.clone(), None),
-        None => match fetch(
-            ui,
-            kube,
-            file,
-            args.backup.out_dir.clone(),
-            &args.keys,
-            &args.trust,
-        )
-        .await
-        {
-            Ok(x) => x,
-            Err((exit, p)) => return fail(exit, &p),
-        },
+    let (file, _copy) = match base_of(
+        ui,
+        kube,
+        pitr.as_ref(),
+        file,
+        &args.backup,
+        &args.keys,
+        &args.trust,
+    )
+    .await
+    {
+        Ok(x) => x,
+        Err((exit, p)) => return fail(exit, &p),
     };
     if let (Some(to), false) = (&args.backup_first, args.dry_run) {
         if let Err(p) = backup_first(ui, kube, &args, to).await {
@@ -408,6 +399,25 @@ pub async fn prepare_pitr(
         merge_bases(ui, kube, keys, trust, &mut p).await?;
     }
     Ok(Some(p))
+}
+
+/// The file to restore, as a local plaintext path (and the private copy to
+/// keep while it is used): `--to-time`'s base (a Redis Cluster's bases
+/// are merged and checked already), else `file` fetched as `--file` is.
+pub async fn base_of(
+    ui: &Ui,
+    kube: &KubeArgs,
+    pitr: Option<&crate::archive::replay::Prepared>,
+    file: Option<String>,
+    choice: &BackupChoice,
+    keys: &crate::keys::KeyArgs,
+    trust: &crate::keys::TrustArgs,
+) -> Result<(String, Option<crate::store::source::LocalCopy>), (Exit, Problem)> {
+    match pitr {
+        Some(p) if p.merged => Ok((p.base_file.clone(), None)),
+        Some(p) => fetch(ui, kube, Some(p.base_file.clone()), None, keys, trust).await,
+        None => fetch(ui, kube, file, choice.out_dir.clone(), keys, trust).await,
+    }
 }
 
 /// A Redis Cluster's archive: each shard's base fetched and checked (as

@@ -133,6 +133,46 @@ impl<'a> Nodes<'a> {
         Ok(())
     }
 
+    /// Connects to every node of `map`; with `--url`, only once all of
+    /// them are addresses the user allowed (checked before any is dialed).
+    async fn add_all(&mut self, map: &SlotMap) -> Result<(), String> {
+        if self.pods.is_none() {
+            super::allowed_hosts()
+                .ok_or("no host was allowed for this --url run")?
+                .check_all(
+                    map.nodes.iter().map(|n| (n.host.as_str(), n.port)),
+                    "the cluster's slot map",
+                )?;
+        }
+        for n in &map.nodes {
+            self.add(&n.host, n.port).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes what `router` routed to each node, connecting first to a
+    /// node a `MOVED` or `ASK` named.
+    async fn flush(&mut self, router: &mut Router, ui: &Ui) -> Result<(), String> {
+        while self.tx.len() < router.nodes() {
+            let n = &router.map.nodes[self.tx.len()];
+            let (host, port) = (n.host.clone(), n.port);
+            ui.line(
+                "restore",
+                &Line::Detail(format!(
+                    "a redirection names the node {host}:{port}: connecting"
+                )),
+            );
+            self.add(&host, port).await?;
+        }
+        for n in 0..router.nodes() {
+            let out = router.take_out(n);
+            if !out.is_empty() {
+                self.send(n, out)?;
+            }
+        }
+        Ok(())
+    }
+
     fn send(&self, i: usize, bytes: Vec<u8>) -> Result<(), String> {
         self.tx
             .get(i)
@@ -241,16 +281,6 @@ async fn pump(
             SLOTS - map.covered()
         ));
     }
-    if nodes.pods.is_none() {
-        // --url: the cluster's own addresses must be ones the user allowed;
-        // checked for all before any is dialed or anything is flushed.
-        super::allowed_hosts()
-            .ok_or("no host was allowed for this --url run")?
-            .check_all(
-                map.nodes.iter().map(|n| (n.host.as_str(), n.port)),
-                "the cluster's slot map",
-            )?;
-    }
     let primaries = map.primaries();
     say(format!(
         "Redis Cluster: {} primaries; {}",
@@ -261,9 +291,8 @@ async fn pump(
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    for n in &map.nodes {
-        nodes.add(&n.host, n.port).await?;
-    }
+    // Before anything is flushed.
+    nodes.add_all(&map).await?;
     if !options.merge {
         for (r, &n) in nodes
             .ask_each(&primaries, &["FLUSHALL", "ASYNC"])
@@ -328,21 +357,7 @@ async fn pump(
                 }
             }
         }
-        // A node named by MOVED or ASK: connect before writing to it.
-        while nodes.tx.len() < router.nodes() {
-            let n = &router.map.nodes[nodes.tx.len()];
-            let (host, port) = (n.host.clone(), n.port);
-            say(format!(
-                "a redirection names the node {host}:{port}: connecting"
-            ));
-            nodes.add(&host, port).await?;
-        }
-        for n in 0..router.nodes() {
-            let out = router.take_out(n);
-            if !out.is_empty() {
-                nodes.send(n, out)?;
-            }
-        }
+        nodes.flush(&mut router, ui).await?;
         let done_producing =
             eof || loaded.interrupted || error.is_some() || loader.failed().is_some();
         if done_producing && router.in_flight() == 0 {
@@ -490,17 +505,7 @@ async fn replay_pump(
     p: &crate::archive::replay::Prepared,
 ) -> Result<u64, String> {
     let map = slot_map(first, entry).await?;
-    if nodes.pods.is_none() {
-        super::allowed_hosts()
-            .ok_or("no host was allowed for this --url run")?
-            .check_all(
-                map.nodes.iter().map(|n| (n.host.as_str(), n.port)),
-                "the cluster's slot map",
-            )?;
-    }
-    for n in &map.nodes {
-        nodes.add(&n.host, n.port).await?;
-    }
+    nodes.add_all(&map).await?;
     let total = crate::archive::replay::to_send(p, true)?;
     let (mut rx, producer) = crate::archive::replay::produce(p, true);
     let mut router = Router::new(map);
@@ -512,18 +517,7 @@ async fn replay_pump(
     let mut eof = false;
     let mut last = Instant::now();
     loop {
-        // A node named by MOVED or ASK: connect before writing to it.
-        while nodes.tx.len() < router.nodes() {
-            let n = &router.map.nodes[nodes.tx.len()];
-            let (host, port) = (n.host.clone(), n.port);
-            nodes.add(&host, port).await?;
-        }
-        for n in 0..router.nodes() {
-            let out = router.take_out(n);
-            if !out.is_empty() {
-                nodes.send(n, out)?;
-            }
-        }
+        nodes.flush(&mut router, ui).await?;
         if eof && router.in_flight() == 0 {
             break;
         }
