@@ -2572,10 +2572,11 @@ fn cluster_contents(ports: &[u16]) -> BTreeMap<(u64, String), (String, i64)> {
 /// Point-in-time recovery of a Redis Cluster: `archive run --url` on one
 /// node follows every shard's primary (one archive each), through a manual
 /// failover of one shard (`+CONTINUE` on the promoted replica, no new
-/// base) and a FLUSHALL on another; `restore --to-time T` brings every
-/// shard to the same second, into the cluster itself (after a later
-/// FLUSHALL everywhere) and into one server; a shard's archive missing is
-/// refused.
+/// base; then again with the `--url` node refusing CLUSTER, through the
+/// nodes the last slot map named) and a FLUSHALL on another; `restore
+/// --to-time T` brings every shard to the same second, into the cluster
+/// itself (after a later FLUSHALL everywhere) and into one server; a
+/// shard's archive missing is refused.
 #[tokio::test(flavor = "multi_thread")]
 async fn archive_a_redis_cluster_and_restore_every_shard_to_one_second() {
     let base = 6710;
@@ -2595,6 +2596,32 @@ async fn archive_a_redis_cluster_and_restore_every_shard_to_one_second() {
     for (i, t) in tags.iter().enumerate() {
         shard_load(primaries[i], t, "one", 200);
     }
+    // The archiver is a replica of every primary in INFO replication, but
+    // no cluster node: a backup reads each shard from its cluster replica.
+    assert!(
+        cmd(base, 0, &["INFO", "replication"]).contains("connected_slaves:2"),
+        "its cluster replica and the archiver"
+    );
+    let backups = tmp.path().join("backups");
+    std::fs::create_dir_all(&backups).expect("mkdir");
+    let (code, out, err) = plugin(&[
+        "backup",
+        "--url",
+        &format!("redis://127.0.0.1:{base}"),
+        "--out-dir",
+        &backups.to_string_lossy(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let b = schema_checked("backup", &out);
+    assert_eq!(
+        shards_read(&b),
+        (base + 3..base + 6)
+            .map(|p| (format!("127.0.0.1:{p}"), "replica".to_string()))
+            .collect::<Vec<_>>(),
+        "{out}"
+    );
     // Shard 0 fails over to its replica (a manual, coordinated failover).
     ok(base + 3, 0, &["CLUSTER", "FAILOVER"]);
     wait_until(60, "the replica to be promoted", || {
@@ -2605,6 +2632,18 @@ async fn archive_a_redis_cluster_and_restore_every_shard_to_one_second() {
     wait_until(60, "the archiver to follow the new primary", || {
         a.log().contains("following 127.0.0.1:6713")
     });
+    // The --url node no longer answers CLUSTER (as if it were gone): on
+    // the next reconnection the follower asks a node the last slot map
+    // named, and continues the chain.
+    ok(base, 0, &["ACL", "SETUSER", "default", "-cluster"]);
+    let r = query(base + 3, &[args(&["CLIENT", "KILL", "TYPE", "replica"])]);
+    assert!(matches!(r[0], Resp::Int(n) if n >= 1), "{r:?}");
+    wait_until(60, "the archiver to follow the new primary again", || {
+        a.log().matches("following 127.0.0.1:6713").count() >= 2
+    });
+    let log = a.log();
+    assert!(log.contains("127.0.0.1:6710: CLUSTER"), "{log}");
+    assert!(log.contains(": the slot map came from 127.0.0.1:"), "{log}");
     // Shard 1 is flushed, then written again (before the time).
     let r = query(base + 1, &[args(&["FLUSHALL"])]);
     assert!(matches!(r[0], Resp::Line(_)), "{r:?}");

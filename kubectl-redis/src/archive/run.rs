@@ -96,6 +96,9 @@ pub struct Config {
     /// follows (the lowest slot the shard held when archiving began),
     /// found again through `follow` at every connection.
     pub shard: Option<u16>,
+    /// With `--url`, a shard's primary is asked of the cluster's nodes the
+    /// last slot map named when the `--url` node does not answer.
+    pub known: std::sync::Arc<std::sync::Mutex<Vec<kubectl_redis_core::backup::Url>>>,
 }
 
 /// How a run ended.
@@ -823,7 +826,7 @@ async fn resolve(
     c: &Config,
 ) -> Result<(Endpoint, Option<PodApi>, Vec<[u16; 2]>), String> {
     if let Some(slot) = c.shard {
-        return resolve_shard(auth, c, slot).await;
+        return resolve_shard(ui, auth, c, slot).await;
     }
     match &c.follow {
         Follow::Url(u) => Ok((Endpoint::Url(u.clone()), None, Vec::new())),
@@ -852,6 +855,7 @@ async fn resolve(
 }
 
 async fn resolve_shard(
+    ui: &Ui,
     auth: &Auth,
     c: &Config,
     slot: u16,
@@ -859,10 +863,52 @@ async fn resolve_shard(
     use kubectl_redis_core::kube::pods;
     let (map, api, all) = match &c.follow {
         Follow::Url(u) => {
-            let (mut conn, _) = crate::redis::open_authed(&Endpoint::Url(u.clone()), None, auth)
-                .await
-                .map_err(|e| format!("cannot reach {}: {e}", c.label))?;
-            let map = crate::redis::cluster::slot_map(&mut conn, &u.host).await?;
+            // The --url node, else a node the last slot map named (the
+            // --url node may be the primary that just failed).
+            let mut seeds = vec![u.clone()];
+            if let Ok(k) = c.known.lock() {
+                seeds.extend(k.iter().filter(|n| *n != u).cloned());
+            }
+            let mut found = Err(format!("cannot reach {}", c.label));
+            let mut refused = None;
+            for seed in &seeds {
+                let asked = async {
+                    let (mut conn, _) =
+                        crate::redis::open_authed(&Endpoint::Url(seed.clone()), None, auth).await?;
+                    crate::redis::cluster::slot_map(&mut conn, &seed.host).await
+                };
+                match asked.await {
+                    Ok(m) => {
+                        if let Some(why) = refused.take() {
+                            ui.line(
+                                "archive",
+                                &Line::Detail(format!(
+                                    "{why}: the slot map came from {}:{}",
+                                    seed.host, seed.port
+                                )),
+                            );
+                        }
+                        found = Ok(m);
+                        break;
+                    }
+                    Err(e) => {
+                        let why = format!("{}:{}: {e}", seed.host, seed.port);
+                        refused.get_or_insert(why.clone());
+                        found = Err(why);
+                    }
+                }
+            }
+            let map = found?;
+            if let Ok(mut k) = c.known.lock() {
+                *k = map
+                    .nodes
+                    .iter()
+                    .map(|n| kubectl_redis_core::backup::Url {
+                        host: n.host.clone(),
+                        port: n.port,
+                    })
+                    .collect();
+            }
             (map, None, Vec::new())
         }
         Follow::Pods { api, selector, .. } => {

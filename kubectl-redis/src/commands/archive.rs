@@ -417,6 +417,8 @@ async fn run_archiver(ui: &Ui, kube: &KubeArgs, args: RunArgs) -> Exit {
         .clamp(1 << 20, u32::MAX as usize);
     let spool_bytes = (spool_bytes / shards.len()).max(1 << 20);
     let mut configs = Vec::new();
+    let known: std::sync::Arc<std::sync::Mutex<Vec<kubectl_redis_core::backup::Url>>> =
+        Default::default();
     let mut archives: crate::archive::metrics::Archives = Vec::new();
     for shard in &shards {
         let name = match shard {
@@ -457,6 +459,7 @@ async fn run_archiver(ui: &Ui, kube: &KubeArgs, args: RunArgs) -> Exit {
             heartbeat_ms: limits.interval_ms.saturating_mul(3),
             state,
             shard: *shard,
+            known: known.clone(),
         });
     }
     if let Some(port) = args.metrics_port {
