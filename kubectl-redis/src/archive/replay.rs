@@ -54,6 +54,8 @@ struct Part {
     path: std::path::PathBuf,
     from: usize,
     take: usize,
+    /// `MULTI`/`EXEC` among them (left out for a cluster's shards).
+    tx: u64,
 }
 
 impl Drop for Prepared {
@@ -329,10 +331,15 @@ async fn prepare_at(
                     ),
                 )
             })?;
+            let tx = cmds[from.min(cut.commands)..cut.commands]
+                .iter()
+                .filter(|c| c.name == "MULTI" || c.name == "EXEC")
+                .count() as u64;
             parts.push(Part {
                 path,
                 from,
                 take: cut.commands,
+                tx,
             });
         }
         if cut.last_ts.is_some() {
@@ -535,27 +542,21 @@ pub fn produce(
     (rx, producer)
 }
 
-/// How many commands [`produce`] sends for `p`.
-pub fn to_send(p: &Prepared, no_tx: bool) -> Result<u64, String> {
-    let no_tx = no_tx || !p.shards.is_empty();
-    if !no_tx {
-        return Ok(p.commands);
+/// How many commands [`produce`] sends for `p` (counted when the
+/// segments were checked).
+pub fn to_send(p: &Prepared, no_tx: bool) -> u64 {
+    if no_tx || !p.shards.is_empty() {
+        p.commands - p.parts.iter().map(|x| x.tx).sum::<u64>()
+    } else {
+        p.commands
     }
-    let mut n = 0u64;
-    for part in &p.parts {
-        let plain = std::fs::read(&part.path)
-            .map_err(|e| format!("reading the checked segment {}: {e}", part.path.display()))?;
-        n += replay::payload(&plain, part.from, part.take, true, &mut Vec::new())
-            .map_err(|e| e.0)?;
-    }
-    Ok(n)
 }
 
 /// Sends the commands of every checked segment as one pipeline, reading
 /// the replies meanwhile, and checks every reply: an error reply means
 /// the data diverged from what the primary had; the first is named.
 pub async fn replay(conn: &mut Conn, p: &Prepared) -> Result<u64, String> {
-    let n = to_send(p, false)?;
+    let n = to_send(p, false);
     let (rx, producer) = produce(p, false);
     let n = usize::try_from(n).unwrap_or(usize::MAX);
     let r = conn.pipeline(rx, n).await;

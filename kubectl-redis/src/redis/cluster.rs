@@ -173,6 +173,22 @@ impl<'a> Nodes<'a> {
         Ok(())
     }
 
+    /// Bytes read from node `n`: its whole replies go to `router`, and
+    /// what is answered in the order it was pushed is added to `ordered`.
+    fn replies(
+        &mut self,
+        n: usize,
+        bytes: &[u8],
+        router: &mut Router,
+        ordered: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        self.bufs[n].extend_from_slice(bytes);
+        let used = router.replies(n, &self.bufs[n])?;
+        self.bufs[n].drain(..used);
+        router.ordered(ordered);
+        Ok(())
+    }
+
     fn send(&self, i: usize, bytes: Vec<u8>) -> Result<(), String> {
         self.tx
             .get(i)
@@ -369,10 +385,7 @@ async fn pump(
         tokio::select! {
             m = nodes.rx.recv() => match m {
                 Some((n, Ok(b))) => {
-                    nodes.bufs[n].extend_from_slice(&b);
-                    let used = router.replies(n, &nodes.bufs[n])?;
-                    nodes.bufs[n].drain(..used);
-                    router.ordered(&mut ordered);
+                    nodes.replies(n, &b, &mut router, &mut ordered)?;
                     let used = loader.replies(&ordered);
                     ordered.drain(..used);
                     last = Instant::now();
@@ -506,7 +519,7 @@ async fn replay_pump(
 ) -> Result<u64, String> {
     let map = slot_map(first, entry).await?;
     nodes.add_all(&map).await?;
-    let total = crate::archive::replay::to_send(p, true)?;
+    let total = crate::archive::replay::to_send(p, true);
     let (mut rx, producer) = crate::archive::replay::produce(p, true);
     let mut router = Router::new(map);
     let mut progress = Progress::new(ui, "replay");
@@ -529,10 +542,7 @@ async fn replay_pump(
             },
             m = nodes.rx.recv() => match m {
                 Some((n, Ok(b))) => {
-                    nodes.bufs[n].extend_from_slice(&b);
-                    let used = router.replies(n, &nodes.bufs[n])?;
-                    nodes.bufs[n].drain(..used);
-                    router.ordered(&mut ordered);
+                    nodes.replies(n, &b, &mut router, &mut ordered)?;
                     let mut at = 0;
                     while let Some((r, used)) = parse_reply(&ordered[at..]) {
                         at += used;
