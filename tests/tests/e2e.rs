@@ -369,10 +369,22 @@ fn resp(port: u16, args: &[&str]) -> String {
 
 /// Several commands on one connection (e.g. AUTH first), each reply as text.
 fn resp_all(port: u16, commands: &[&[&str]]) -> Vec<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to redis");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let mut r = BufReader::new(s.try_clone().expect("clone"));
+    try_resp_all(port, commands).expect("talking to redis")
+}
+
+/// [`resp`] while polling for a condition: a connection refused or closed
+/// (Sentinel kills the clients of a server it reconfigures) reads as "".
+fn poll_resp(port: u16, args: &[&str]) -> String {
+    try_resp_all(port, &[args])
+        .ok()
+        .and_then(|mut v| v.pop())
+        .unwrap_or_default()
+}
+
+fn try_resp_all(port: u16, commands: &[&[&str]]) -> std::io::Result<Vec<String>> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut r = BufReader::new(s.try_clone()?);
     commands
         .iter()
         .map(|args| {
@@ -380,20 +392,25 @@ fn resp_all(port: u16, commands: &[&[&str]]) -> Vec<String> {
             for a in *args {
                 req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
             }
-            s.write_all(req.as_bytes()).expect("send");
+            s.write_all(req.as_bytes())?;
             let mut line = String::new();
-            r.read_line(&mut line).expect("reply");
+            if r.read_line(&mut line)? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
             match line.as_bytes().first() {
                 Some(b'$') => {
-                    let n: i64 = line[1..].trim().parse().expect("bulk length");
+                    let n: i64 = line[1..]
+                        .trim()
+                        .parse()
+                        .map_err(|_| std::io::Error::other(format!("bulk length {line:?}")))?;
                     if n < 0 {
-                        return "(nil)".to_string();
+                        return Ok("(nil)".to_string());
                     }
                     let mut buf = vec![0u8; n as usize + 2];
-                    r.read_exact(&mut buf).expect("bulk");
-                    String::from_utf8_lossy(&buf[..n as usize]).into_owned()
+                    r.read_exact(&mut buf)?;
+                    Ok(String::from_utf8_lossy(&buf[..n as usize]).into_owned())
                 }
-                _ => line.trim().trim_start_matches('+').to_string(),
+                _ => Ok(line.trim().trim_start_matches('+').to_string()),
             }
         })
         .collect()
@@ -3491,7 +3508,7 @@ fn sentinel_names_the_primary_and_a_failover_keeps_the_restore() {
     wait_until(90, "a replica to be promoted", || {
         new_port = [6502u16, 6503]
             .into_iter()
-            .find(|p| resp(*p, &["INFO", "replication"]).contains("role:master"))
+            .find(|p| poll_resp(*p, &["INFO", "replication"]).contains("role:master"))
             .unwrap_or(0);
         new_port != 0
     });
@@ -3505,8 +3522,8 @@ fn sentinel_names_the_primary_and_a_failover_keeps_the_restore() {
         "s-redis-node-c-0"
     };
     wait_until(60, "Sentinel to name the new primary", || {
-        resp(26501, &["SENTINEL", "CKQUORUM", "mymaster"]).starts_with("OK")
-            && resp(6501, &["INFO", "replication"]).contains("role:slave")
+        poll_resp(26501, &["SENTINEL", "CKQUORUM", "mymaster"]).starts_with("OK")
+            && poll_resp(6501, &["INFO", "replication"]).contains("role:slave")
     });
     let (code, _, stderr) = run(plugin(&[
         "backup",
@@ -5113,7 +5130,7 @@ fn archive_follows_a_sentinel_failover() {
     wait_until(90, "a replica to be promoted", || {
         primary = [base + 1, base + 2]
             .into_iter()
-            .find(|p| resp(*p, &["INFO", "replication"]).contains("role:master"))
+            .find(|p| poll_resp(*p, &["INFO", "replication"]).contains("role:master"))
             .unwrap_or(0);
         primary != 0
     });
@@ -5126,7 +5143,7 @@ fn archive_follows_a_sentinel_failover() {
         read().contains(&format!("following pod {new_pod}"))
     });
     wait_until(60, "the old primary to replicate the new one", || {
-        resp(primary, &["INFO", "replication"]).contains("connected_slaves:3")
+        poll_resp(primary, &["INFO", "replication"]).contains("connected_slaves:3")
     });
     load(primary, "after", "3");
     let digest = digest_of("DEBUG DIGEST", &resp(primary, &["DEBUG", "DIGEST"]));
