@@ -70,6 +70,11 @@ impl Merger {
         }
     }
 
+    /// Writes bytes as they are (counted in the checksum).
+    pub fn raw(&mut self, out: &mut Vec<u8>, bytes: &[u8]) {
+        self.emit(out, bytes)
+    }
+
     fn emit(&mut self, out: &mut Vec<u8>, bytes: &[u8]) {
         self.crc.update(bytes);
         out.extend_from_slice(bytes);
@@ -157,7 +162,9 @@ impl Merger {
         Ok(())
     }
 
-    fn key_head(
+    /// What precedes a key's type byte: `SELECTDB` when the database
+    /// changes, its expiry, its LRU/LFU hint (into `b`, not yet written).
+    pub fn key_head(
         &mut self,
         b: &mut Vec<u8>,
         db: u64,

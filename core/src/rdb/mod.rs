@@ -8,7 +8,10 @@
 //! - [`inspect`]: what a file holds, for `kubectl redis inspect`.
 //! - [`records`]: keys with their values' raw bytes, for `RESTORE` payloads;
 //!   [`values`]: values decoded into elements, for plain commands.
+//! - [`merge`]: several files into one; [`sanitize`]: a copy with keys
+//!   dropped, masked or given expiries by rules ([`glob`] patterns).
 pub mod crc64;
+pub mod glob;
 pub mod header;
 pub mod inspect;
 pub mod lzf;
@@ -16,6 +19,7 @@ pub mod merge;
 pub mod packed;
 pub mod reader;
 pub mod records;
+pub mod sanitize;
 pub mod values;
 
 pub use header::*;
