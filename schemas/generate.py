@@ -121,6 +121,20 @@ backup_ok = [
     "path", "bytes", "method", "rdb_version", "rdb_flavor", "created", "duration_ms",
     "keys", "keys_per_db", "sha256", "crc64", "verified", "manifest",
 ]
+SANITIZE_RULE = obj({
+    "rule": d(U, "Its number in the rules file, from 1."),
+    "text": d(S, "What it is: `drop session:*`, `mask user:* fields email`."),
+    "keys": d(U, "Keys it decided (the first rule that fits a key decides it)."),
+    "masked": d(U, "Values, hash fields' values and members it masked."),
+})
+SANITIZE = obj({
+    "from": d(S, "The backup the copy was made from (file name)."),
+    "rules_sha256": d(SHA256, "SHA-256 of the rules file's bytes."),
+    "key_id": d({"type": "string", "pattern": "^[0-9a-f]{16}$"}, "The mask key's id (not the key): copies masked with the same key show the same id."),
+    "keys_in": d(U, "Keys read."), "keys_out": d(U, "Keys written."),
+    "rules": arr(SANITIZE_RULE),
+}, desc="How a sanitized copy was made (see docs/sanitize.md).")
+
 ROW = obj({
     "file": S, "path": S, "bytes": U,
     "created_unix": d(I, "Unix seconds."), "created": TIME,
@@ -128,6 +142,7 @@ ROW = obj({
     "status": {"enum": ["verified", "unverified", "no manifest", "bad manifest", "size differs from manifest"]},
     "method": null(S),
     "archive": d(null(S), "The point-in-time archive whose chain this backup starts (it is that chain's base), or null."),
+    "sanitized": d(B, "A sanitized copy (`--sanitize`: keys dropped or masked), never a full backup: `restore --latest` passes over it."),
 }, desc="A backup in a repository.")
 
 PITR_FIELDS = {
@@ -193,6 +208,8 @@ schemas = {
                 "repository": S, "path": S, "ok": B, "error": null(ERROR),
             })), "With several --repo: the same snapshot in each further repository (`path` above is the first's)."),
             "shards": d(arr(SHARD), "A Redis Cluster: the primaries whose snapshots the file merges."),
+            "sanitized": d(B, "`--sanitize`: the backup stored is a sanitized copy (present and true only then)."),
+            "sanitize": d(SANITIZE, "`--sanitize`: how the copy was made."),
             "error": null(ERROR),
             "exit_code": EXIT,
         },
@@ -396,7 +413,15 @@ schemas = {
                 "file": S, "destination": d(S, "Where the copy is."),
                 "bytes": d(U, "Stored bytes written."), "sha256": SHA256, "encrypted": B,
             })),
-            "skipped": d(arr(S), "Already at the destination with the same sha256."),
+            "skipped": d(arr(S), "Already at the destination with the same sha256 (with --sanitize: made from the same backup by the same rules and key)."),
+            "sanitized": d(arr(obj({
+                "file": d(S, "The sanitized copy's name."), "from": d(S, "The backup it was made from."),
+                "keys_in": U, "keys_out": U,
+                "rules": arr(obj({
+                    "rule": U, "rule_text": S, "action": {"enum": ["drop", "mask", "ttl", "keep"]},
+                    "keys": U, "masked": U,
+                })),
+            })), "With --sanitize: what each copy's rules did."),
             "errors": arr(ERROR),
             "error": null(ERROR),
             "exit_code": EXIT,
@@ -516,6 +541,31 @@ schemas = {
         required=["exit_code"],
         **failure_or(["repo", "archives", "clusters"]),
     ),
+}
+
+# Not an output: the rules file `--sanitize RULES` reads (YAML or JSON).
+GLOB = d(S, "A Redis glob (as KEYS and SCAN MATCH): * any run, ? one byte, [abc] [^abc] [a-z] a class, \\x the byte x.")
+schemas["sanitize-rules"] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://kubectl-redis.io/schemas/sanitize-rules.schema.json",
+    "title": "SanitizeRules",
+    "description": "The rules file of `--sanitize RULES` (backup, copy, restore, drill): tried in order, the first rule that fits a key decides it; keys no rule fits are copied as they are. See docs/sanitize.md.",
+    **obj({
+        "rules": {**arr(obj({
+            "keys": d(GLOB, "The key names it fits (default `*`)."),
+            "type": d({"enum": ["string", "list", "set", "zset", "hash", "stream", "module"]}, "Only keys of this type."),
+            "db": d(U, "Only keys of this database."),
+            "action": d({"enum": ["drop", "mask", "ttl", "keep"]},
+                        "drop: leave the key out. mask: replace values with keyed pseudonyms (HMAC-SHA256 under the mask key). "
+                        "ttl: give the key an expiry (its own is kept if sooner). keep: copy it as it is (an exception to later rules)."),
+            "fields": d({**arr(GLOB), "minItems": 1}, "mask: the hash fields whose values are masked (default every field); the rule then fits hashes only."),
+            "members": d(GLOB, "mask: the list, set or zset members masked (default every member); the rule then fits those types only."),
+            "format": d({"enum": ["hash", "length", "email", "digits"]},
+                        "mask: hash (32 hex digits, the default), length (letters and digits, as many bytes as the input), "
+                        "email (HEX@example.invalid), digits (each ASCII digit replaced, the rest kept)."),
+            "ttl": d({"anyOf": [U, {"type": "string", "pattern": "^[0-9]+[smhdw]?$"}]}, "ttl: seconds, or 30m, 12h, 7d, 2w, from the time the copy is made."),
+        }, required=["action"])), "minItems": 1},
+    }),
 }
 
 for name, schema in schemas.items():

@@ -530,6 +530,8 @@ fn object_storage_listing_needs_manifests() {
         }),
         shards: Vec::new(),
         pitr: None,
+        sanitized: false,
+        sanitize: None,
     };
     let entries = vec![
         Entry {

@@ -18,6 +18,7 @@ mod kube;
 mod metrics;
 mod output;
 mod redis;
+mod sanitize;
 mod signals;
 mod store;
 mod ui;

@@ -1446,6 +1446,8 @@ impl Backup {
                 encryption: None,
                 shards: Vec::new(),
                 pitr: None,
+                sanitized: false,
+                sanitize: None,
             },
         };
         if !self.plan.recipients.is_empty() {

@@ -44,6 +44,9 @@ pub struct Row {
     /// The point-in-time archive whose chain this backup starts (its
     /// base), from the manifest.
     pub archive: Option<String>,
+    /// A sanitized copy (`copy --sanitize`), by its name or its manifest:
+    /// never a full backup (`restore --latest` passes over it).
+    pub sanitized: bool,
 }
 
 /// The result of a listing.
@@ -104,6 +107,8 @@ pub fn listing_in(dir: &str, entries: &[Entry], now_unix: i64, manifest_required
                     Some(Ok(m)) => m.pitr.as_ref().map(|p| p.archive.clone()),
                     _ => None,
                 },
+                sanitized: names::is_sanitized_name(&e.name)
+                    || matches!(&e.manifest, Some(Ok(m)) if m.sanitized),
             })
         })
         .collect();
@@ -128,6 +133,7 @@ pub fn listing_in(dir: &str, entries: &[Entry], now_unix: i64, manifest_required
 fn suffix_of(name: &str) -> u32 {
     let name = name.strip_suffix(".age").unwrap_or(name);
     name.strip_suffix(names::SUFFIX)
+        .map(|s| s.strip_suffix(names::SANITIZED).unwrap_or(s))
         .and_then(|s| s.rsplit_once('-'))
         .and_then(|(_, n)| n.parse().ok())
         .filter(|n| *n < 100_000)
@@ -151,9 +157,10 @@ pub fn table(l: &Listing) -> String {
             r.keys.map_or("-".to_string(), |k| k.to_string()),
             human::age(r.age_seconds),
             r.created.clone(),
-            match &r.archive {
-                Some(a) => format!("{}, base of archive {a}", r.status),
-                None => r.status.clone(),
+            match (&r.archive, r.sanitized) {
+                (Some(a), _) => format!("{}, base of archive {a}", r.status),
+                (None, true) => format!("{}, sanitized", r.status),
+                (None, false) => r.status.clone(),
             },
         ]);
     }

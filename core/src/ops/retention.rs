@@ -50,8 +50,25 @@ pub struct Verdict {
     pub reasons: Vec<String>,
 }
 
-/// Applies `p` to `rows` (newest first, as [`crate::ops::list::listing`] orders them).
+/// Applies `p` to `rows` (newest first, as [`crate::ops::list::listing`]
+/// orders them). Full backups and sanitized copies are counted apart: a
+/// sanitized copy never takes a full backup's place in `--keep-last` or a
+/// day's slot, and the newest of each kind is kept.
 pub fn decide(rows: &[Row], p: &Policy, now_unix: i64) -> Vec<Verdict> {
+    type Group<'a> = Vec<(usize, &'a Row)>;
+    let (full, sanitized): (Group<'_>, Group<'_>) =
+        rows.iter().enumerate().partition(|(_, r)| !r.sanitized);
+    let mut out: Vec<Option<Verdict>> = vec![None; rows.len()];
+    for group in [full, sanitized] {
+        let part: Vec<Row> = group.iter().map(|(_, r)| (*r).clone()).collect();
+        for ((i, _), v) in group.iter().zip(decide_one(&part, p, now_unix)) {
+            out[*i] = Some(v);
+        }
+    }
+    out.into_iter().flatten().collect()
+}
+
+fn decide_one(rows: &[Row], p: &Policy, now_unix: i64) -> Vec<Verdict> {
     let mut out: Vec<Verdict> = rows
         .iter()
         .map(|r| Verdict {

@@ -89,6 +89,42 @@ pub struct Manifest {
     /// snapshot came on, where the archive's segments continue it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pitr: Option<PitrBase>,
+    /// A sanitized copy (`copy --sanitize`): not a full backup; a restore
+    /// refuses it without `--allow-sanitized`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sanitized: bool,
+    /// How it was sanitized, when `sanitized`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sanitize: Option<Sanitize>,
+}
+
+/// How a sanitized copy was made.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sanitize {
+    /// The backup it was made from (file name).
+    pub from: String,
+    /// SHA-256 of the rules file's bytes, hex.
+    pub rules_sha256: String,
+    /// The mask key's id (not the key): copies with the same id mask alike.
+    pub key_id: String,
+    /// Keys read and written.
+    pub keys_in: u64,
+    pub keys_out: u64,
+    /// What each rule did, in order.
+    pub rules: Vec<SanitizeRule>,
+}
+
+/// What one rule did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SanitizeRule {
+    /// Its number in the rules file, from 1.
+    pub rule: usize,
+    /// What it is: `drop session:*`, `mask user:* fields email`.
+    pub text: String,
+    /// Keys it decided.
+    pub keys: u64,
+    /// Values, fields' values and members it masked.
+    pub masked: u64,
 }
 
 /// Where a base sits on its replication link.
@@ -192,6 +228,8 @@ impl Manifest {
             encryption: None,
             shards: Vec::new(),
             pitr: None,
+            sanitized: false,
+            sanitize: None,
         }
     }
 

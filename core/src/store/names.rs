@@ -5,6 +5,11 @@
 //! second. While it is written it lives under a hidden temporary name that
 //! starts with [`TEMP_PREFIX`], so no reader ever sees a partial file under a
 //! final name.
+//!
+//! A sanitized copy of a backup (`copy --sanitize`) is named
+//! `redis-backup-YYYYMMDD_HHMMSS[-N]-sanitized.rdb`: its own name, so it
+//! never takes a full backup's place, with the time of the backup it came
+//! from.
 
 /// Every final backup name starts with this.
 pub const PREFIX: &str = "redis-backup-";
@@ -12,6 +17,8 @@ pub const PREFIX: &str = "redis-backup-";
 pub const SUFFIX: &str = ".rdb";
 /// An encrypted backup (an age file) ends with this.
 pub const ENCRYPTED_SUFFIX: &str = ".rdb.age";
+/// What a sanitized copy's name has before [`SUFFIX`].
+pub const SANITIZED: &str = "-sanitized";
 /// Temporary files (being written, or left by a crash) start with this.
 pub const TEMP_PREFIX: &str = ".redis-backup-";
 
@@ -111,6 +118,28 @@ pub fn is_encrypted_name(name: &str) -> bool {
     name.ends_with(ENCRYPTED_SUFFIX)
 }
 
+/// Whether `name` is a sanitized copy's name.
+pub fn is_sanitized_name(name: &str) -> bool {
+    let n = name.strip_suffix(".age").unwrap_or(name);
+    n.strip_suffix(SUFFIX)
+        .is_some_and(|n| n.ends_with(SANITIZED))
+}
+
+/// The name of a sanitized copy of the backup `name` (`.age` when
+/// `encrypted`); `None` when `name` is not a full backup's name.
+pub fn sanitized_name(name: &str, encrypted: bool) -> Option<String> {
+    parse_backup_file_name(name)?;
+    if is_sanitized_name(name) {
+        return None;
+    }
+    let n = name.strip_suffix(".age").unwrap_or(name);
+    let core = n.strip_suffix(SUFFIX)?;
+    Some(format!(
+        "{core}{SANITIZED}{SUFFIX}{}",
+        if encrypted { ".age" } else { "" }
+    ))
+}
+
 /// The prefix of the temporary file a backup taken at `secs` is written to.
 pub fn temp_prefix(secs: i64) -> String {
     format!("{TEMP_PREFIX}{}{SUFFIX}.", stamp(secs))
@@ -121,6 +150,7 @@ pub fn temp_prefix(secs: i64) -> String {
 pub fn parse_backup_file_name(name: &str) -> Option<i64> {
     let name = name.strip_suffix(".age").unwrap_or(name);
     let core = name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
+    let core = core.strip_suffix(SANITIZED).unwrap_or(core);
     let (stamp, suffix) = match core.split_once('-') {
         Some((s, n)) => (s, Some(n)),
         None => (core, None),
@@ -199,5 +229,30 @@ mod upload_tests {
         assert!(!upload_abandoned(1_000, None, cut));
         // Started after the cut-off: young.
         assert!(!upload_abandoned(cut + 1, Some(None), cut));
+    }
+}
+
+#[cfg(test)]
+mod sanitized_tests {
+    use super::*;
+
+    #[test]
+    fn a_sanitized_copy_has_its_own_name_and_the_backups_time() {
+        let full = "redis-backup-20261205_070000.rdb";
+        let s = sanitized_name(full, false).expect("a backup's name");
+        assert_eq!(s, "redis-backup-20261205_070000-sanitized.rdb");
+        assert_eq!(
+            sanitized_name("redis-backup-20261205_070000-2.rdb.age", true).as_deref(),
+            Some("redis-backup-20261205_070000-2-sanitized.rdb.age")
+        );
+        assert!(is_sanitized_name(&s) && !is_sanitized_name(full));
+        assert!(is_sanitized_name(
+            "redis-backup-20261205_070000-sanitized.rdb.age"
+        ));
+        assert_eq!(parse_backup_file_name(&s), parse_backup_file_name(full));
+        assert!(parse_backup_file_name("redis-backup-20261205_070000-2-sanitized.rdb").is_some());
+        // Never a sanitized copy of a sanitized copy, nor of other files.
+        assert_eq!(sanitized_name(&s, false), None);
+        assert_eq!(sanitized_name("dump.rdb", false), None);
     }
 }

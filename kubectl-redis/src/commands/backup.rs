@@ -136,6 +136,8 @@ pub struct BackupArgs {
     #[arg(skip)]
     pub quiet: bool,
     #[command(flatten)]
+    pub sanitize: crate::sanitize::SanitizeArgs,
+    #[command(flatten)]
     pub tls: crate::args::TlsArgs,
 }
 
@@ -252,6 +254,11 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
             }
         }
     }
+    // --sanitize: rules and key checked before anything is touched.
+    let sanitize = match args.sanitize.load(kube).await {
+        Ok(p) => p,
+        Err(p) => return fail(Exit::Invalid, &p.message, &p.hint),
+    };
     // Where, and encrypted to whom: settled before anything is touched.
     let pass = match crate::keys::passphrase(
         kube,
@@ -375,6 +382,13 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
     )
     .await
     {
+        if sanitize.is_some() {
+            return fail(
+                Exit::Invalid,
+                "backup --sanitize takes one server, and this is a Redis Cluster",
+                "back up the cluster, then make the sanitized copy with `kubectl redis copy SRC DST --sanitize RULES`",
+            );
+        }
         let t0 = std::time::Instant::now();
         let mut all = vec![(repo, recipients)];
         all.extend(copies);
@@ -382,6 +396,20 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
             Ok(done) => report_cluster(ui, output, quiet, &done, t0.elapsed()),
             Err((exit, message, hint)) => fail(exit, &message, &hint),
         };
+    }
+    if let Some(sp) = &sanitize {
+        return sanitized_backup(
+            ui,
+            output,
+            quiet,
+            k,
+            auth,
+            plan,
+            sp,
+            (repo, recipients),
+            copies,
+        )
+        .await;
     }
     let mut shell =
         Shell::new(ui, k, auth, plan.holder.clone(), repo, recipients).with_copies(copies);
@@ -412,6 +440,112 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
         });
     }
     report(ui, output, quiet, &finish, &shell.copy_results);
+    finish.exit
+}
+
+/// `backup --sanitize`: the snapshot is taken into a private directory
+/// (0700, removed afterwards; the full backup is never stored), then
+/// sanitized on its way into each repository as `copy --sanitize` does.
+/// The result names the sanitized copy.
+#[allow(clippy::too_many_arguments)]
+async fn sanitized_backup(
+    ui: &Ui,
+    output: Output,
+    quiet: bool,
+    k: Option<crate::kube::Kube>,
+    auth: auth::Auth,
+    mut plan: Plan,
+    sp: &crate::sanitize::Plan,
+    first: (Repo, Option<Recipients>),
+    copies: Vec<(Repo, Option<Recipients>)>,
+) -> Exit {
+    let fail = |exit: Exit, message: &str, hint: &str| {
+        let f = failed(exit, message, hint);
+        report(ui, output, quiet, &f, &[]);
+        exit
+    };
+    let staging = match crate::store::source::private_dir() {
+        Ok(d) => crate::store::source::LocalCopy::new(d.clone(), d),
+        Err(e) => return fail(Exit::Error, &e, "set $TMPDIR to a writable directory"),
+    };
+    let dir = staging.path.to_string_lossy().into_owned();
+    plan.out_dir = dir.clone();
+    plan.recipients = Vec::new();
+    ui.note(&format!(
+        "--sanitize: the snapshot goes to a private directory first ({dir}, removed afterwards), then only its sanitized copy is stored"
+    ));
+    let mut shell = Shell::new(ui, k, auth, plan.holder.clone(), Repo::Local(dir), None);
+    let mut finish = drive(&mut shell, plan).await;
+    let Some(r) = finish.report.as_mut() else {
+        report(ui, output, quiet, &finish, &[]);
+        return finish.exit;
+    };
+    let staged = std::path::PathBuf::from(&r.path);
+    let name = staged
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let src = crate::store::source::Source::Local(staged.clone());
+    let ids = std::sync::Arc::new(crate::store::crypt::Identities::none());
+    let mut results = Vec::new();
+    let mut first_done = None;
+    for (i, (repo, rcpt)) in std::iter::once(first).chain(copies).enumerate() {
+        let Some(out_name) =
+            kubectl_redis_core::store::names::sanitized_name(&name, rcpt.is_some())
+        else {
+            return fail(Exit::Error, &format!("{name} is not a backup's name"), "");
+        };
+        match crate::store::copy::copy_sanitized(
+            &src,
+            Some(r.manifest.clone()),
+            &repo,
+            &out_name,
+            rcpt.as_ref(),
+            &ids,
+            sp,
+        )
+        .await
+        {
+            Ok((c, rep)) => {
+                if i == 0 {
+                    crate::sanitize::say(ui, &name, &out_name, &rep);
+                    first_done = Some((c, repo));
+                } else {
+                    results.push((repo.display(), c.destination, None));
+                }
+            }
+            Err((exit, p)) if i == 0 => return fail(exit, &p.message, &p.hint),
+            Err((_, p)) => results.push((repo.display(), String::new(), Some(p.message))),
+        }
+    }
+    let Some((c, repo)) = first_done else {
+        return fail(Exit::Error, "internal error: no sanitized copy", "");
+    };
+    // The result describes the sanitized copy, not the staged snapshot.
+    let m = match &repo {
+        Repo::Local(d) => {
+            crate::store::rdbfile::manifest_for(&std::path::Path::new(d).join(&c.file))
+                .ok()
+                .flatten()
+        }
+        Repo::Remote(rr) => rr.manifest(&c.file).await.ok().flatten(),
+    };
+    r.path = c.destination.clone();
+    r.bytes = c.bytes;
+    if let Some(m) = m {
+        r.manifest = m;
+    }
+    if !results.iter().all(|(_, _, e)| e.is_none()) {
+        finish.exit = Exit::Storage;
+        finish.error = Some(machine::Failure {
+            message: "the sanitized backup was not written to every repository".into(),
+            hint: Some(
+                "the others are kept; copy it later with `kubectl redis copy SRC DST`".into(),
+            ),
+        });
+    }
+    drop(staging);
+    report(ui, output, quiet, &finish, &results);
     finish.exit
 }
 
@@ -676,6 +810,13 @@ fn json(f: &Finish) -> serde_json::Value {
         "encryption": m.encryption,
         "exit_code": f.exit.code(),
     });
+    if let (Some(o), true) = (v.as_object_mut(), m.sanitized) {
+        o.insert("sanitized".into(), true.into());
+        o.insert(
+            "sanitize".into(),
+            serde_json::to_value(&m.sanitize).unwrap_or_default(),
+        );
+    }
     let extra = match r.method {
         machine::Method::Bgsave => serde_json::json!({
             "namespace": r.namespace,

@@ -54,6 +54,8 @@ pub struct CopyArgs {
     pub sign_with: Option<String>,
     #[command(flatten)]
     pub keys: crate::keys::KeyArgs,
+    #[command(flatten)]
+    pub sanitize: crate::sanitize::SanitizeArgs,
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -130,11 +132,24 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: CopyArgs) -> Exit 
             )
         }
     };
+    // Rules and key checked before anything is read.
+    let plan = match args.sanitize.load(kube).await {
+        Ok(p) => p,
+        Err(p) => return fail(Exit::Invalid, &p),
+    };
     // Which backups.
     let mut chosen: Vec<String> = Vec::new();
     if args.names.is_empty() {
         let n = args.latest.unwrap_or(usize::MAX);
-        chosen.extend(listing.backups.iter().take(n).map(|b| b.file.clone()));
+        // Sanitizing takes full backups only.
+        chosen.extend(
+            listing
+                .backups
+                .iter()
+                .filter(|b| plan.is_none() || !b.sanitized)
+                .take(n)
+                .map(|b| b.file.clone()),
+        );
     } else {
         for n in &args.names {
             if !listing.backups.iter().any(|b| &b.file == n) {
@@ -151,7 +166,10 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: CopyArgs) -> Exit 
     }
     // Whom plaintext is encrypted to at the destination.
     let any_plain = chosen.iter().any(|n| !names::is_encrypted_name(n));
-    let recipients = if any_plain || !args.encrypt_to.is_empty() || !args.encrypt_to_file.is_empty()
+    let recipients = if plan.is_some()
+        || any_plain
+        || !args.encrypt_to.is_empty()
+        || !args.encrypt_to_file.is_empty()
     {
         match recipients_for(
             &dst,
@@ -174,6 +192,7 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: CopyArgs) -> Exit 
     let mut copied = Vec::new();
     let mut skipped = Vec::new();
     let mut errors: Vec<serde_json::Value> = Vec::new();
+    let mut sanitized: Vec<serde_json::Value> = Vec::new();
     let mut worst = Exit::Ok;
     for name in &chosen {
         let src_loc = match &src {
@@ -184,6 +203,42 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: CopyArgs) -> Exit 
             },
         };
         let m = src_loc.manifest().await.ok().flatten();
+        if let Some(plan) = &plan {
+            match sanitized_copy(
+                ui,
+                json,
+                &src_loc,
+                m,
+                name,
+                &dst,
+                &dst_listing,
+                recipients.as_ref(),
+                &ids,
+                plan,
+            )
+            .await
+            {
+                Ok(Some((c, rep))) => {
+                    sanitized.push(serde_json::json!({
+                        "file": c.file, "from": name,
+                        "keys_in": rep.keys_in, "keys_out": rep.keys_out,
+                        "rules": rep.rules,
+                    }));
+                    copied.push(c)
+                }
+                Ok(None) => skipped
+                    .push(names::sanitized_name(name, recipients.is_some()).unwrap_or_default()),
+                Err((exit, p)) => {
+                    ui.error(&format!("{name}: {}", p.message), Some(&p.hint));
+                    errors.push(crate::output::error(
+                        &format!("{name}: {}", p.message),
+                        Some(&p.hint),
+                    ));
+                    worst = worse(worst, exit);
+                }
+            }
+            continue;
+        }
         let encrypted = names::is_encrypted_name(name);
         // Re-encrypt only plaintext, or encrypted backups when asked (with an identity).
         let reencrypt = recipients.is_some()
@@ -254,6 +309,7 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: CopyArgs) -> Exit 
             serde_json::json!({
                 "source": src.display(), "destination": dst.display(),
                 "copied": copied, "skipped": skipped, "errors": errors,
+                "sanitized": sanitized,
                 "exit_code": worst.code(),
             }),
         );
@@ -269,6 +325,90 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: CopyArgs) -> Exit 
         ));
     }
     worst
+}
+
+/// One sanitized copy: `None` when the same copy (same source, rules and
+/// key) is already there.
+#[allow(clippy::too_many_arguments)]
+async fn sanitized_copy(
+    ui: &Ui,
+    json: bool,
+    src: &Source,
+    m: Option<Manifest>,
+    name: &str,
+    dst: &Repo,
+    dst_listing: &kubectl_redis_core::ops::list::Listing,
+    recipients: Option<&crate::store::crypt::Recipients>,
+    ids: &Arc<crate::store::crypt::Identities>,
+    plan: &crate::sanitize::Plan,
+) -> Result<
+    Option<(
+        crate::store::copy::Copied,
+        kubectl_redis_core::rdb::sanitize::Report,
+    )>,
+    (Exit, Problem),
+> {
+    let Some(out_name) = names::sanitized_name(name, recipients.is_some()) else {
+        return Err((
+            Exit::Invalid,
+            Problem {
+                message: format!("{name} is already a sanitized copy"),
+                hint: "sanitize a full backup".into(),
+            },
+        ));
+    };
+    if dst_listing.backups.iter().any(|b| b.file == out_name) {
+        let same = dst_manifest(dst, &out_name)
+            .await
+            .and_then(|x| x.sanitize)
+            .is_some_and(|s| {
+                s.from == name && s.rules_sha256 == plan.rules_sha256 && s.key_id == plan.key_id
+            });
+        if same {
+            if !json {
+                ui.note(&format!(
+                    "{out_name}: already in {} (same backup, rules and key)",
+                    dst.display()
+                ));
+            }
+            return Ok(None);
+        }
+        return Err((
+            Exit::Invalid,
+            Problem {
+                message: format!(
+                    "{out_name} exists in {} and was made by other rules or another key",
+                    dst.display()
+                ),
+                hint: "nothing is overwritten; remove it there first to make it again".into(),
+            },
+        ));
+    }
+    if !json {
+        ui.note(&format!(
+            "{name} -> {}/{out_name} (sanitizing by {}{})",
+            dst.display(),
+            plan.file,
+            if recipients.is_some() {
+                ", encrypting"
+            } else {
+                ""
+            }
+        ));
+    }
+    let (c, rep) =
+        crate::store::copy::copy_sanitized(src, m, dst, &out_name, recipients, ids, plan).await?;
+    if !json {
+        crate::sanitize::say(ui, name, &out_name, &rep);
+    } else {
+        for r in rep.unmatched() {
+            ui.warn(&format!(
+                "rule {} ({}) matched no key in {name}: check its pattern",
+                r.rule, r.rule_text
+            ));
+        }
+    }
+    Ok(Some((c, rep)))
 }
 
 fn worse(a: Exit, b: Exit) -> Exit {

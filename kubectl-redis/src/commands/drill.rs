@@ -41,6 +41,8 @@ pub fn after_help() -> String {
 #[derive(Args, Debug)]
 pub struct DrillArgs {
     #[command(flatten)]
+    pub sanitize: crate::sanitize::SanitizeArgs,
+    #[command(flatten)]
     pub backup: crate::commands::restore::BackupChoice,
     #[command(flatten)]
     pub keys: crate::keys::KeyArgs,
@@ -114,6 +116,18 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
     else {
         return Exit::Error;
     };
+    // --sanitize: rules and key checked before anything starts.
+    if args.sanitize.sanitize.is_some() && args.backup.to_time.is_some() {
+        return fail(
+            Exit::Invalid,
+            "--sanitize cannot be used with --to-time: the archive's writes would be replayed unsanitized",
+            "drill a sanitized copy made by `kubectl redis copy --sanitize`, or drop --sanitize",
+        );
+    }
+    let sanitize = match args.sanitize.load(kube).await {
+        Ok(p) => p,
+        Err(p) => return fail(Exit::Invalid, &p.message, &p.hint),
+    };
     // --to-time: the plan, and every segment checked before the pod starts.
     let pitr = match crate::commands::restore::prepare_pitr(
         ui,
@@ -128,7 +142,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
         Ok(p) => p,
         Err((exit, p)) => return fail(exit, &p.message, &p.hint),
     };
-    let (path, _copy) = match crate::commands::restore::base_of(
+    let (mut path, _copy) = match crate::commands::restore::base_of(
         ui,
         kube,
         pitr.as_ref(),
@@ -136,11 +150,24 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
         &args.backup,
         &args.keys,
         &args.trust,
+        // A drill of a sanitized copy checks it loads; nothing is replaced.
+        true,
     )
     .await
     {
         Ok(x) => x,
         Err((exit, p)) => return fail(exit, &p.message, &p.hint),
+    };
+    let _sanitized = match &sanitize {
+        Some(plan) => match crate::sanitize::private_copy(plan, &path).await {
+            Ok((c, rep)) => {
+                crate::sanitize::say(ui, &path, &c.path.to_string_lossy(), &rep);
+                path = c.path.to_string_lossy().into_owned();
+                Some(c)
+            }
+            Err((exit, p)) => return fail(exit, &p.message, &p.hint),
+        },
+        None => None,
     };
     let image = match &args.image {
         Some(i) => i.clone(),

@@ -175,6 +175,11 @@ pub struct RestoreArgs {
     /// Put back writers that a killed restore left scaled down, then exit
     #[arg(long, conflicts_with_all = ["file", "dry_run"])]
     pub recover: bool,
+    /// Restore a sanitized copy (`copy --sanitize`: keys dropped or masked), into staging
+    #[arg(long)]
+    pub allow_sanitized: bool,
+    #[command(flatten)]
+    pub sanitize: crate::sanitize::SanitizeArgs,
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -304,13 +309,27 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         }
         exit
     };
+    // --sanitize: rules and key checked before anything changes.
+    if args.sanitize.sanitize.is_some() && args.backup.to_time.is_some() {
+        return fail(
+            Exit::Invalid,
+            &Problem {
+                message: "--sanitize cannot be used with --to-time: the archive's writes would be replayed unsanitized".into(),
+                hint: "restore a sanitized copy made by `kubectl redis copy --sanitize`, or drop --sanitize".into(),
+            },
+        );
+    }
+    let sanitize = match args.sanitize.load(kube).await {
+        Ok(p) => p,
+        Err(p) => return fail(Exit::Invalid, &p),
+    };
     // --to-time: the plan, and every segment checked before any change.
     let pitr = match prepare_pitr(ui, kube, &args.backup, &args.keys, &args.trust, "restore").await
     {
         Ok(p) => p,
         Err((exit, p)) => return fail(exit, &p),
     };
-    let (file, _copy) = match base_of(
+    let (mut file, _copy) = match base_of(
         ui,
         kube,
         pitr.as_ref(),
@@ -318,11 +337,25 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         &args.backup,
         &args.keys,
         &args.trust,
+        args.allow_sanitized,
     )
     .await
     {
         Ok(x) => x,
         Err((exit, p)) => return fail(exit, &p),
+    };
+    // The sanitized copy is made before anything changes, and loaded
+    // instead of the backup.
+    let _sanitized = match &sanitize {
+        Some(plan) => match crate::sanitize::private_copy(plan, &file).await {
+            Ok((c, rep)) => {
+                crate::sanitize::say(ui, &file, &c.path.to_string_lossy(), &rep);
+                file = c.path.to_string_lossy().into_owned();
+                Some(c)
+            }
+            Err((exit, p)) => return fail(exit, &p),
+        },
+        None => None,
     };
     if let (Some(to), false) = (&args.backup_first, args.dry_run) {
         if let Err(p) = backup_first(ui, kube, &args, to).await {
@@ -404,6 +437,7 @@ pub async fn prepare_pitr(
 /// The file to restore, as a local plaintext path (and the private copy to
 /// keep while it is used): `--to-time`'s base (a Redis Cluster's bases
 /// are merged and checked already), else `file` fetched as `--file` is.
+#[allow(clippy::too_many_arguments)]
 pub async fn base_of(
     ui: &Ui,
     kube: &KubeArgs,
@@ -412,11 +446,34 @@ pub async fn base_of(
     choice: &BackupChoice,
     keys: &crate::keys::KeyArgs,
     trust: &crate::keys::TrustArgs,
+    allow_sanitized: bool,
 ) -> Result<(String, Option<crate::store::source::LocalCopy>), (Exit, Problem)> {
     match pitr {
         Some(p) if p.merged => Ok((p.base_file.clone(), None)),
-        Some(p) => fetch(ui, kube, Some(p.base_file.clone()), None, keys, trust).await,
-        None => fetch(ui, kube, file, choice.out_dir.clone(), keys, trust).await,
+        Some(p) => {
+            fetch(
+                ui,
+                kube,
+                Some(p.base_file.clone()),
+                None,
+                keys,
+                trust,
+                false,
+            )
+            .await
+        }
+        None => {
+            fetch(
+                ui,
+                kube,
+                file,
+                choice.out_dir.clone(),
+                keys,
+                trust,
+                allow_sanitized,
+            )
+            .await
+        }
     }
 }
 
@@ -434,7 +491,7 @@ async fn merge_bases(
     let mut files = Vec::new();
     let mut copies = Vec::new();
     for b in p.shard_bases.clone() {
-        let (f, c) = fetch(ui, kube, Some(b), None, keys, trust).await?;
+        let (f, c) = fetch(ui, kube, Some(b), None, keys, trust, false).await?;
         files.push((f, None));
         copies.push(c);
     }
@@ -628,6 +685,7 @@ pub async fn fetch(
     out_dir: Option<String>,
     keys: &crate::keys::KeyArgs,
     trust: &crate::keys::TrustArgs,
+    allow_sanitized: bool,
 ) -> Result<(String, Option<crate::store::source::LocalCopy>), (Exit, Problem)> {
     let key_problem = |message: String| {
         (
@@ -681,6 +739,32 @@ pub async fn fetch(
     // From object storage or encrypted: a checked plaintext copy in a
     // private directory, removed when this returns.
     let src = Source::open(&file).map_err(|p| (Exit::Invalid, p))?;
+    // A sanitized copy is never mistaken for a full backup.
+    let sanitized = kubectl_redis_core::store::names::is_sanitized_name(&src.name())
+        || src
+            .manifest()
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.sanitized);
+    if sanitized && !allow_sanitized {
+        return Err((
+            Exit::Invalid,
+            Problem {
+                message: format!(
+                    "{} is a sanitized copy (keys dropped or masked), not a full backup; nothing was changed",
+                    src.display()
+                ),
+                hint: "restore a full backup, or add --allow-sanitized to load this copy (into staging)".into(),
+            },
+        ));
+    }
+    if sanitized {
+        ui.warn(&format!(
+            "{} is a sanitized copy: keys were dropped or masked (--allow-sanitized)",
+            src.display()
+        ));
+    }
     let needs_copy = match &src {
         Source::Remote { .. } => true,
         Source::Local(p) => is_age_file(p),
@@ -752,7 +836,13 @@ async fn latest(
             )
         })?;
     let mut skipped = 0;
-    for b in l.backups.iter().filter(|b| b.status == "verified") {
+    let sanitized = l.backups.iter().filter(|b| b.sanitized).count();
+    // Sanitized copies are never the newest full backup.
+    for b in l
+        .backups
+        .iter()
+        .filter(|b| b.status == "verified" && !b.sanitized)
+    {
         if trusted.is_empty() || trust.allow_unsigned {
             return Ok(b.path.clone());
         }
@@ -785,10 +875,19 @@ async fn latest(
                     "no verified backup in {} is signed by a trusted key ({skipped} passed over)",
                     repo.display()
                 )
+            } else if sanitized > 0 {
+                format!(
+                    "no verified full backup in {} ({sanitized} sanitized copies passed over)",
+                    repo.display()
+                )
             } else {
                 format!("no verified backup in {}", repo.display())
             },
-            hint: "see `kubectl redis list --repo ...`, or pass --file".into(),
+            hint: if sanitized > 0 && skipped == 0 {
+                "a sanitized copy is restored only by name: --file NAME --allow-sanitized".into()
+            } else {
+                "see `kubectl redis list --repo ...`, or pass --file".into()
+            },
         },
     ))
 }

@@ -489,7 +489,7 @@ async fn run_locked(
         out.finish().map_err(|e| e.to_string())?;
         Ok(module_aux)
     });
-    let piped: Box<dyn Read + Send> = Box::new(PipeReader {
+    let piped: Box<dyn Read + Send> = Box::new(crate::store::copy::PipeReader {
         rx,
         chunk: Vec::new(),
         at: 0,
@@ -731,33 +731,6 @@ impl Write for Pipe {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()
-    }
-}
-
-/// The store's side of the pipe (read on a blocking thread): end of file
-/// when the merge has finished (or failed: the merge's own result says
-/// which).
-struct PipeReader {
-    rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
-    chunk: Vec<u8>,
-    at: usize,
-}
-
-impl Read for PipeReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while self.at >= self.chunk.len() {
-            match self.rx.blocking_recv() {
-                Some(c) => {
-                    self.chunk = c;
-                    self.at = 0;
-                }
-                None => return Ok(0),
-            }
-        }
-        let n = out.len().min(self.chunk.len() - self.at);
-        out[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
     }
 }
 

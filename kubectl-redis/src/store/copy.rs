@@ -62,6 +62,33 @@ impl std::io::Write for ChannelWriter {
     }
 }
 
+/// The store's side of the pipe (read on a blocking thread): end of file
+/// when the writer has finished (or failed: the writer's own result says
+/// which): a cluster backup's merge, a sanitized copy.
+pub struct PipeReader {
+    pub rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    pub chunk: Vec<u8>,
+    pub at: usize,
+}
+
+impl Read for PipeReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.at >= self.chunk.len() {
+            match self.rx.blocking_recv() {
+                Some(c) => {
+                    self.chunk = c;
+                    self.at = 0;
+                }
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.chunk.len() - self.at);
+        out[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
 /// Copies the raw bytes it reads to a writer (a byte-identical copy).
 struct Tee<R> {
     inner: R,
@@ -347,4 +374,173 @@ pub async fn copy_from(
         sha256: stored.sha256,
         encrypted: encrypt.is_some() || read.encrypted,
     })
+}
+
+/// A sanitized copy of one backup: its plaintext (decrypted with `ids`,
+/// checked against `manifest`) goes through the sanitizer as it streams,
+/// and the result is stored as [`copy_from`] stores any stream (every byte
+/// read again as RDB, its own manifest written last) under `out_name`,
+/// recording the rules, the key's id and what each rule did. A source that
+/// is damaged or does not match its manifest leaves the copy unfinished,
+/// so nothing is stored.
+#[allow(clippy::too_many_arguments)]
+pub async fn copy_sanitized(
+    src: &Source,
+    manifest: Option<Manifest>,
+    dst: &Repo,
+    out_name: &str,
+    encrypt: Option<&Recipients>,
+    ids: &Arc<Identities>,
+    plan: &crate::sanitize::Plan,
+) -> Result<(Copied, kubectl_redis_core::rdb::sanitize::Report), (Exit, Problem)> {
+    use kubectl_redis_core::rdb::sanitize::Report;
+    let raw = src.reader().await.map_err(|p| {
+        let e = match src {
+            Source::Remote { .. } => Exit::Storage,
+            Source::Local(_) => Exit::Invalid,
+        };
+        (e, p)
+    })?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let report: Arc<std::sync::Mutex<Option<Report>>> = Arc::default();
+    let (ids2, plan2, m2, report2) = (ids.clone(), plan.clone(), manifest.clone(), report.clone());
+    let src_name = src.display();
+    let src_name2 = src_name.clone();
+    let redis_ver = manifest.as_ref().and_then(|m| m.redis_version.clone());
+    let worker = tokio::task::spawn_blocking(move || -> Result<(), (Exit, Problem)> {
+        let bad = |exit: Exit, message: String, hint: &str| {
+            (
+                exit,
+                Problem {
+                    message,
+                    hint: hint.to_string(),
+                },
+            )
+        };
+        let mut w = crate::sanitize::Writer::new(
+            &plan2,
+            ChannelWriter::new(tx),
+            crate::sanitize::now_ms(),
+            redis_ver,
+        );
+        // The sanitizer reads every byte as RDB; the source is hashed
+        // against its manifest besides.
+        let r = source::read_into(raw, &ids2, true, false, &mut |_| {}, Some(&mut w));
+        if let Some((rules, e)) = w.failure() {
+            return Err(if rules {
+                bad(
+                    Exit::Invalid,
+                    e,
+                    "change the rules (docs/sanitize.md); nothing was stored",
+                )
+            } else {
+                bad(
+                    Exit::Corrupt,
+                    format!("{src_name2}: {e}"),
+                    "not copied; this backup cannot be trusted",
+                )
+            });
+        }
+        let read = match r {
+            Ok(read) => read,
+            Err(ReadFail::Io(m)) => {
+                return Err(bad(
+                    Exit::Storage,
+                    format!("reading {src_name2}: {m}"),
+                    "check the source",
+                ))
+            }
+            Err(ReadFail::Key(m)) => return Err(bad(Exit::Key, m, crate::keys::KEY_HINT)),
+            Err(ReadFail::Corrupt(m)) => {
+                return Err(bad(
+                    Exit::Corrupt,
+                    m,
+                    "not copied; this backup cannot be trusted",
+                ))
+            }
+        };
+        if let Some(m) = &m2 {
+            let d = source::differences(m, &read);
+            if !d.is_empty() {
+                return Err(bad(
+                    Exit::Corrupt,
+                    format!("{src_name2} differs from its manifest: {}", d.join("; ")),
+                    "not copied; this backup cannot be trusted",
+                ));
+            }
+        }
+        match w.finish() {
+            Ok((rep, out)) => {
+                if let Ok(mut g) = report2.lock() {
+                    *g = Some(rep);
+                }
+                // The end of the copy: the store sees it whole now.
+                drop(out);
+                Ok(())
+            }
+            Err((true, e)) => Err(bad(
+                Exit::Invalid,
+                e,
+                "change the rules (docs/sanitize.md); nothing was stored",
+            )),
+            Err((false, e)) => Err(bad(
+                Exit::Corrupt,
+                format!("{src_name2}: {e}"),
+                "not copied; this backup cannot be trusted",
+            )),
+        }
+    });
+    let piped: Box<dyn Read + Send> = Box::new(PipeReader {
+        rx,
+        chunk: Vec::new(),
+        at: 0,
+    });
+    let from = src.name();
+    let record = |m: &mut Manifest| {
+        m.sanitized = true;
+        if let Some(orig) = &manifest {
+            m.source = orig.source.clone();
+            m.method = orig.method.clone();
+            m.created = orig.created.clone();
+            if m.redis_version.is_none() {
+                m.redis_version = orig.redis_version.clone();
+            }
+        }
+        if let Some(rep) = report.lock().ok().and_then(|g| g.clone()) {
+            m.sanitize = Some(crate::sanitize::manifest_record(plan, &from, &rep));
+        }
+    };
+    let stored = copy_from(
+        piped,
+        &format!("the sanitized copy of {src_name}"),
+        None,
+        dst,
+        out_name,
+        encrypt,
+        ids,
+        &record,
+    )
+    .await;
+    let worked = match worker.await {
+        Ok(r) => r,
+        Err(e) => Err((
+            Exit::Error,
+            Problem {
+                message: format!("internal error: {e}"),
+                hint: String::new(),
+            },
+        )),
+    };
+    // The sanitizer's own failure says why better than the truncated
+    // stream it left.
+    worked?;
+    let copied = stored?;
+    let rep = report.lock().ok().and_then(|g| g.clone()).ok_or((
+        Exit::Error,
+        Problem {
+            message: "internal error: the sanitizer gave no report".into(),
+            hint: String::new(),
+        },
+    ))?;
+    Ok((copied, rep))
 }

@@ -446,6 +446,14 @@ pub struct LocalCopy {
     pub path: PathBuf,
 }
 
+impl LocalCopy {
+    /// A copy at `path` inside the private directory `dir` (from
+    /// [`private_dir`]), both removed when dropped.
+    pub(crate) fn new(dir: PathBuf, path: PathBuf) -> Self {
+        LocalCopy { dir, path }
+    }
+}
+
 impl Drop for LocalCopy {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);

@@ -1,0 +1,389 @@
+//! `--sanitize RULES` with its mask key (`--sanitize-key-file`,
+//! `--sanitize-key-from-secret`): the rules read and checked before anything
+//! runs, the key never printed; and the plaintext of a backup made into a
+//! sanitized copy as it streams ([`Writer`]), by the core's
+//! [`Sanitizer`](kubectl_redis_core::rdb::sanitize::Sanitizer).
+
+use crate::args::KubeArgs;
+use crate::store::repo::Problem;
+use clap::Args;
+use kubectl_redis_core::exit::Exit;
+use kubectl_redis_core::rdb::records::Splitter;
+use kubectl_redis_core::rdb::sanitize::{self, Masker, Report, Rule, Sanitizer};
+use kubectl_redis_core::store::manifest::{Sanitize, SanitizeRule};
+use std::io::Write;
+
+/// What a value may grow to before it streams through in pieces.
+const BIG_VALUE: usize = 8 << 20;
+
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Sanitizing (copies for staging)")]
+pub struct SanitizeArgs {
+    /// Sanitize on the way by this rules file (YAML or JSON): drop keys, mask values with keyed pseudonyms, give expiries; see docs/sanitize.md. The result is a separate `-sanitized` backup, never a full one
+    #[arg(long, value_name = "RULES")]
+    pub sanitize: Option<String>,
+    /// The mask key: this file's bytes (a trailing newline removed), at least 32 of them. The same key masks the same input alike in every copy
+    #[arg(long, value_name = "FILE", requires = "sanitize")]
+    pub sanitize_key_file: Option<String>,
+    /// The mask key from this Secret's key (in the namespace)
+    #[arg(
+        long,
+        value_name = "NAME/KEY",
+        requires = "sanitize",
+        conflicts_with = "sanitize_key_file"
+    )]
+    pub sanitize_key_from_secret: Option<String>,
+}
+
+/// Checked rules and a key, ready to sanitize.
+#[derive(Clone)]
+pub struct Plan {
+    pub rules: Vec<Rule>,
+    pub masker: Masker,
+    pub rules_sha256: String,
+    pub key_id: String,
+    /// The rules file, as given.
+    pub file: String,
+}
+
+fn problem(message: String, hint: &str) -> Problem {
+    Problem {
+        message,
+        hint: hint.to_string(),
+    }
+}
+
+/// Reads and checks a rules file (YAML, of which JSON is a part).
+pub fn read_rules(path: &str) -> Result<(Vec<Rule>, String), Problem> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        problem(
+            format!("cannot read the rules file {path}: {e}"),
+            "give --sanitize the path of a rules file (docs/sanitize.md)",
+        )
+    })?;
+    let file: sanitize::RulesFile = serde_norway::from_slice(&bytes).map_err(|e| {
+        problem(
+            format!("the rules file {path} does not parse: {e}"),
+            "each rule has `action` (drop, mask, ttl or keep) and may have keys, type, db, fields, members, format, ttl; see docs/sanitize.md and schemas/sanitize-rules.schema.json",
+        )
+    })?;
+    let rules = sanitize::compile(file).map_err(|e| {
+        problem(
+            format!("the rules file {path}: {e}"),
+            "see docs/sanitize.md",
+        )
+    })?;
+    Ok((rules, sanitize::rules_sha256(&bytes)))
+}
+
+impl SanitizeArgs {
+    /// The plan when `--sanitize` is given: rules checked, key read.
+    /// Nothing has run yet when this fails (exit 2).
+    pub async fn load(&self, kube: &KubeArgs) -> Result<Option<Plan>, Problem> {
+        let Some(path) = &self.sanitize else {
+            return Ok(None);
+        };
+        let (rules, rules_sha256) = read_rules(path)?;
+        let key_hint = "give a key of at least 32 random bytes: --sanitize-key-file FILE (e.g. `head -c 32 /dev/urandom | base64 > mask.key`) or --sanitize-key-from-secret NAME/KEY";
+        let key: Vec<u8> = if let Some(f) = &self.sanitize_key_file {
+            let mut b =
+                crate::redis::tls::read_file(std::path::Path::new(f), "--sanitize-key-file", true)
+                    .map_err(|e| problem(e, key_hint))?;
+            while b.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {
+                b.pop();
+            }
+            b
+        } else if let Some(spec) = &self.sanitize_key_from_secret {
+            let (name, key) = spec
+                .split_once('/')
+                .filter(|(n, k)| !n.is_empty() && !k.is_empty())
+                .ok_or_else(|| {
+                    problem(
+                        format!("--sanitize-key-from-secret {spec}: use NAME/KEY"),
+                        key_hint,
+                    )
+                })?;
+            let k = crate::kube::connect(kube).await.map_err(|e| {
+                problem(
+                    format!(
+                        "--sanitize-key-from-secret needs the cluster: {}",
+                        e.message
+                    ),
+                    key_hint,
+                )
+            })?;
+            let mut b = crate::kube::secrets::bytes_from_secret(&k.client, &k.namespace, name, key)
+                .await
+                .map_err(|e| problem(e, key_hint))?;
+            while b.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {
+                b.pop();
+            }
+            b
+        } else {
+            return Err(problem("--sanitize needs a mask key".into(), key_hint));
+        };
+        let masker = Masker::new(&key).map_err(|e| problem(e, key_hint))?;
+        Ok(Some(Plan {
+            key_id: masker.key_id(),
+            rules,
+            masker,
+            rules_sha256,
+            file: path.clone(),
+        }))
+    }
+}
+
+/// A writer that sanitizes the plaintext RDB written into it and writes
+/// the copy to `out`. [`Writer::finish`] writes the copy's end (its
+/// checksum): a copy not finished is a truncated file no reader accepts.
+pub struct Writer<W: Write> {
+    splitter: Splitter,
+    sanitizer: Sanitizer,
+    out: W,
+    err: Option<String>,
+    /// The rules did not fit the data (not a damaged input).
+    rules_err: bool,
+}
+
+impl<W: Write> Writer<W> {
+    /// `now_ms`: when `ttl` expiries start; `redis_ver`: the server version
+    /// written into the copy.
+    pub fn new(plan: &Plan, out: W, now_ms: i64, redis_ver: Option<String>) -> Self {
+        Writer {
+            splitter: Splitter::new(BIG_VALUE),
+            sanitizer: Sanitizer::new(plan.rules.clone(), plan.masker.clone(), now_ms, redis_ver),
+            out,
+            err: None,
+            rules_err: false,
+        }
+    }
+
+    /// Why writing stopped, when it did: (`true` when the rules did not fit
+    /// the data, the message).
+    pub fn failure(&self) -> Option<(bool, String)> {
+        self.err.clone().map(|e| (self.rules_err, e))
+    }
+
+    /// Ends the copy: the rest of the input must be whole. `Err((rules,
+    /// message))`: `rules` when the rules did not fit the data.
+    pub fn finish(mut self) -> Result<(Report, W), (bool, String)> {
+        if let Some(e) = self.err.take() {
+            return Err((self.rules_err, e));
+        }
+        self.splitter
+            .finish()
+            .map_err(|e| (false, format!("the backup is not a whole RDB file: {e}")))?;
+        let mut buf = Vec::new();
+        let report = self
+            .sanitizer
+            .finish(&mut |b| buf.extend_from_slice(b))
+            .map_err(|e| (false, e.to_string()))?;
+        self.out
+            .write_all(&buf)
+            .and_then(|()| self.out.flush())
+            .map_err(|e| (false, e.to_string()))?;
+        Ok((report, self.out))
+    }
+}
+
+impl<W: Write> Write for Writer<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.err.is_some() {
+            return Err(std::io::Error::other("sanitizing stopped"));
+        }
+        let Writer {
+            splitter,
+            sanitizer,
+            out,
+            err,
+            rules_err,
+        } = self;
+        let mut buf = Vec::new();
+        let mut fail = None;
+        let r = splitter.feed(data, &mut |rec| {
+            if fail.is_none() {
+                if let Err(e) = sanitizer.record(rec, &mut |b| buf.extend_from_slice(b)) {
+                    fail = Some(e);
+                }
+            }
+        });
+        match (r, fail) {
+            (Err(e), _) => {
+                *err = Some(format!("the backup is not valid RDB: {e}"));
+                return Err(std::io::Error::other("not valid RDB"));
+            }
+            (Ok(()), Some(e)) => {
+                *rules_err = matches!(e, sanitize::Error::Rules(_));
+                *err = Some(e.to_string());
+                return Err(std::io::Error::other("sanitizing failed"));
+            }
+            (Ok(()), None) => {}
+        }
+        out.write_all(&buf)?;
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// The manifest's record of a sanitized copy of `from`.
+pub fn manifest_record(plan: &Plan, from: &str, r: &Report) -> Sanitize {
+    Sanitize {
+        from: from.to_string(),
+        rules_sha256: plan.rules_sha256.clone(),
+        key_id: plan.key_id.clone(),
+        keys_in: r.keys_in,
+        keys_out: r.keys_out,
+        rules: r
+            .rules
+            .iter()
+            .map(|c| SanitizeRule {
+                rule: c.rule,
+                text: c.rule_text.clone(),
+                keys: c.keys,
+                masked: c.masked,
+            })
+            .collect(),
+    }
+}
+
+/// Says what each rule did to the copy `name` of `from`, warning of rules
+/// that matched no key (a typo, or data that changed).
+pub fn say(ui: &crate::ui::Ui, from: &str, name: &str, r: &Report) {
+    ui.note(&format!(
+        "{name}: sanitized: {} keys read, {} written",
+        r.keys_in, r.keys_out
+    ));
+    for c in &r.rules {
+        let what = match c.action {
+            sanitize::Action::Mask => format!("{} keys, {} values masked", c.keys, c.masked),
+            _ => format!("{} keys", c.keys),
+        };
+        ui.note(&format!("  rule {} ({}): {what}", c.rule, c.rule_text));
+    }
+    for c in r.unmatched() {
+        ui.warn(&format!(
+            "rule {} ({}) matched no key in {from}: check its pattern",
+            c.rule, c.rule_text
+        ));
+    }
+}
+
+/// Unix ms now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A sanitized copy of the local plaintext backup `file`, in a private
+/// directory (0700, the file 0600) removed when the copy drops, with its
+/// own manifest (`sanitized`): what `restore --sanitize` and `drill
+/// --sanitize` load. The copy is read back whole before it is used.
+pub async fn private_copy(
+    plan: &Plan,
+    file: &str,
+) -> Result<(crate::store::source::LocalCopy, Report), (Exit, Problem)> {
+    let dir = crate::store::source::private_dir().map_err(|e| {
+        (
+            Exit::Error,
+            problem(e, "set $TMPDIR to a writable directory"),
+        )
+    })?;
+    let src = std::path::PathBuf::from(file);
+    let base = src
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = kubectl_redis_core::store::names::sanitized_name(&base, false)
+        .unwrap_or_else(|| "sanitized.rdb".into());
+    let path = dir.join(&name);
+    let copy = crate::store::source::LocalCopy::new(dir, path.clone());
+    let orig = crate::store::rdbfile::manifest_for(&src).ok().flatten();
+    let plan2 = plan.clone();
+    let from = base.clone();
+    let done = tokio::task::spawn_blocking(move || -> Result<Report, (Exit, Problem)> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let io = |what: &str, e: std::io::Error| {
+            (
+                Exit::Error,
+                problem(format!("{what}: {e}"), "check free space in $TMPDIR"),
+            )
+        };
+        let mut input = std::fs::File::open(&src).map_err(|e| io(&src.display().to_string(), e))?;
+        let out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| io("the sanitized copy", e))?;
+        let mut w = Writer::new(
+            &plan2,
+            std::io::BufWriter::with_capacity(1 << 20, out),
+            now_ms(),
+            orig.as_ref().and_then(|m| m.redis_version.clone()),
+        );
+        let copied = std::io::copy(&mut input, &mut w);
+        let fit = |rules: bool, e: String| {
+            if rules {
+                (
+                    Exit::Invalid,
+                    problem(
+                        e,
+                        "change the rules (docs/sanitize.md); nothing was changed",
+                    ),
+                )
+            } else {
+                (
+                    Exit::Corrupt,
+                    problem(
+                        format!("{}: {e}", src.display()),
+                        "do not restore this file; use another backup",
+                    ),
+                )
+            }
+        };
+        if let Some((rules, e)) = w.failure() {
+            return Err(fit(rules, e));
+        }
+        copied.map_err(|e| io(&src.display().to_string(), e))?;
+        let (report, bw) = w.finish().map_err(|(r, e)| fit(r, e))?;
+        bw.into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|f| f.sync_all())
+            .map_err(|e| io("the sanitized copy", e))?;
+        // Read back whole, and described by its own manifest.
+        let c = crate::store::rdbfile::check(&path, true, &mut |_| {})
+            .map_err(|e| (Exit::Error, problem(e, "")))?;
+        let summary = c.result.map_err(|e| {
+            (
+                Exit::Error,
+                problem(
+                    format!("the sanitized copy does not read back: {e}"),
+                    "this is a bug; please report it with the rules (not the key)",
+                ),
+            )
+        })?;
+        let mut m = kubectl_redis_core::store::manifest::Manifest::new(
+            &name,
+            c.sha256.as_deref().unwrap_or_default(),
+            &summary,
+            orig.as_ref().map(|m| m.source.clone()).unwrap_or_default(),
+            orig.as_ref().map_or("copy", |m| m.method.as_str()),
+            orig.as_ref()
+                .map(|m| m.created.as_str())
+                .unwrap_or_default(),
+            &crate::env::tool(),
+        );
+        m.sanitized = true;
+        m.sanitize = Some(manifest_record(&plan2, &from, &report));
+        crate::store::files::write_manifest(&path.to_string_lossy(), &m)
+            .map_err(|e| (Exit::Error, problem(e, "")))?;
+        Ok(report)
+    })
+    .await
+    .map_err(|e| (Exit::Error, problem(format!("internal error: {e}"), "")))??;
+    Ok((copy, done))
+}
