@@ -380,3 +380,47 @@ fn bad_rules_are_named_by_number() {
     )
     .is_err());
 }
+
+/// Mask rules naming `fields` share a hash: each masks its own fields in
+/// its own format; the first rule naming a field decides it.
+#[test]
+fn field_rules_share_a_hash() {
+    let mut h = vec![3u8];
+    for (f, v) in [
+        ("email", "alice@example.com"),
+        ("phone", "+1 555 0100"),
+        ("name", "Alice"),
+    ] {
+        h.push(f.len() as u8);
+        h.extend_from_slice(f.as_bytes());
+        h.push(v.len() as u8);
+        h.extend_from_slice(v.as_bytes());
+    }
+    let f = file(4, b"user:1", &h);
+    let r = rules(
+        r#"{"rules": [
+        {"keys": "user:*", "fields": ["email"], "action": "mask", "format": "email"},
+        {"keys": "user:*", "fields": ["phone", "email"], "action": "mask", "format": "digits"},
+        {"keys": "other:*", "fields": ["name"], "action": "mask"}
+    ]}"#,
+    );
+    for limit in [usize::MAX, 16] {
+        let (out, rep) = run(&f, r.clone(), limit).expect("masked");
+        let k = keys(&out);
+        let got = items(&k[&(0, b"user:1".to_vec())], Flavor::Redis);
+        let m = Masker::new(KEY).expect("key");
+        assert_eq!(
+            got,
+            vec![
+                Item::Field(
+                    b"email".to_vec(),
+                    m.mask(Format::Email, b"alice@example.com")
+                ),
+                Item::Field(b"phone".to_vec(), m.mask(Format::Digits, b"+1 555 0100")),
+                Item::Field(b"name".to_vec(), b"Alice".to_vec()),
+            ]
+        );
+        let counts: Vec<(u64, u64)> = rep.rules.iter().map(|c| (c.keys, c.masked)).collect();
+        assert_eq!(counts, vec![(1, 1), (1, 1), (0, 0)]);
+    }
+}

@@ -215,25 +215,30 @@ async fn start_on_file(s: &Server, port: u16, file: &Path) -> ContainerAsync<Gen
         .expect("name")
         .to_string_lossy()
         .into_owned();
+    let mut cmd = vec![
+        s.server.to_string(),
+        "--port".into(),
+        port.to_string(),
+        "--bind".into(),
+        "127.0.0.1".into(),
+        "--save".into(),
+        String::new(),
+        "--appendonly".into(),
+        "no".into(),
+        "--dir".into(),
+        "/backup".into(),
+        "--dbfilename".into(),
+        name,
+    ];
+    // DEBUG DIGEST-VALUE needs this from 7.0 on.
+    if s.version.0 >= 7 {
+        cmd.extend(["--enable-debug-command".into(), "yes".into()]);
+    }
     GenericImage::new(s.image, s.tag)
         .with_wait_for(WaitFor::message_on_stdout("Ready to accept connections"))
         .with_network("host")
         .with_mount(Mount::bind_mount(dir, "/backup"))
-        .with_cmd([
-            s.server.to_string(),
-            "--port".into(),
-            port.to_string(),
-            "--bind".into(),
-            "127.0.0.1".into(),
-            "--save".into(),
-            String::new(),
-            "--appendonly".into(),
-            "no".into(),
-            "--dir".into(),
-            "/backup".into(),
-            "--dbfilename".into(),
-            name,
-        ])
+        .with_cmd(cmd)
         .start()
         .await
         .expect("start a server on the file")
@@ -3500,4 +3505,293 @@ async fn archive_over_tls() {
     assert_eq!(digest(target), want);
     fresh.stop().await.expect("stop");
     c.stop().await.expect("stop");
+}
+
+const SANITIZE_RULES: &str = r#"rules:
+  - keys: "session:*"
+    action: drop
+  - type: stream
+    action: drop
+  - keys: "user:*"
+    fields: [email]
+    action: mask
+    format: email
+  - keys: "user:*"
+    fields: [phone]
+    action: mask
+    format: digits
+  - keys: "newsletter"
+    members: "*@*"
+    action: mask
+  - keys: "h:big"
+    action: mask
+    format: length
+  - keys: "h:ttl*"
+    fields: [f1]
+    action: mask
+  - keys: "l:big"
+    action: mask
+  - keys: "z:big"
+    action: mask
+  - keys: "s:lzf"
+    action: mask
+    format: length
+  - keys: "cache:*"
+    action: ttl
+    ttl: 1h
+"#;
+
+const MASK_KEY: &[u8] = b"matrix-test-mask-key-0123456789abcdef";
+
+/// `copy --sanitize` of a backup of each real server (every type and
+/// encoding, big values, functions, hashes with field TTLs on 8.2 and
+/// Valkey): the server's own checker passes the copy, the same server
+/// version loads it, and key by key it holds exactly the rules' effect:
+/// dropped keys gone, masked values what the keyed mask gives (the same
+/// address masks alike in two keys), every other key's value the same by
+/// DEBUG DIGEST-VALUE. On 7.0, `restore --sanitize` into a running server
+/// gives the same values as the copy.
+#[tokio::test(flavor = "multi_thread")]
+async fn sanitized_copies_load_into_every_server_with_exactly_the_rules_effect() {
+    use kubectl_redis_core::rdb::sanitize::{Format, Masker};
+    let m = Masker::new(MASK_KEY).expect("key");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let key = tmp.path().join("mask.key");
+    std::fs::write(&key, MASK_KEY).expect("key");
+    let rules = tmp.path().join("rules.yaml");
+    std::fs::write(&rules, SANITIZE_RULES).expect("rules");
+    let (key, rules) = (
+        key.to_string_lossy().into_owned(),
+        rules.to_string_lossy().into_owned(),
+    );
+    for (i, tag) in ["6.2", "7.0", "8.2", "valkey"].into_iter().enumerate() {
+        let i = i as u16;
+        let s = server(tag, 6720 + i);
+        let c = start(&s).await;
+        fill(s.port, s.version);
+        ok(
+            s.port,
+            0,
+            &[
+                "HSET",
+                "user:1",
+                "email",
+                "alice@example.com",
+                "phone",
+                "+1 555 0100",
+                "name",
+                "Alice",
+            ],
+        );
+        ok(
+            s.port,
+            0,
+            &["HSET", "user:2", "email", "alice@example.com", "name", "Al"],
+        );
+        ok(s.port, 0, &["SET", "session:a", "secret-token"]);
+        ok(
+            s.port,
+            0,
+            &["SET", "session:b", "other-token", "EX", "5000"],
+        );
+        ok(
+            s.port,
+            0,
+            &[
+                "SADD",
+                "newsletter",
+                "alice@example.com",
+                "bob@example.com",
+                "plain",
+            ],
+        );
+        ok(s.port, 0, &["SET", "cache:x", "1"]);
+        let before = digests(s.port);
+        let fns = functions(s.port);
+        let full_dir = tmp.path().join(format!("full-{tag}"));
+        let san_dir = tmp.path().join(format!("sanitized-{tag}"));
+        let full = backup_of(s.port, &full_dir);
+        let (fd, sd) = (
+            full_dir.to_string_lossy().into_owned(),
+            san_dir.to_string_lossy().into_owned(),
+        );
+        let (code, stdout, stderr) = plugin(&[
+            "copy",
+            &fd,
+            &sd,
+            "--sanitize",
+            &rules,
+            "--sanitize-key-file",
+            &key,
+            "-o",
+            "json",
+        ]);
+        assert_eq!(code, 0, "{tag}: copy --sanitize: {stderr}");
+        let v = schema_checked("copy", &stdout);
+        let file = san_dir.join(v["copied"][0]["file"].as_str().expect("file"));
+        assert!(
+            file.to_string_lossy().ends_with("-sanitized.rdb"),
+            "{}",
+            file.display()
+        );
+        // The server's own checker.
+        let (rc, out) = check_rdb(&s, &file).await;
+        assert_eq!(
+            rc,
+            Some(0),
+            "{tag}: {} on the sanitized copy:\n{out}",
+            s.check
+        );
+        // Loaded by the same version, at startup.
+        let loaded = start_on_file(&s, 6724 + i, &file).await;
+        let q = 6724 + i;
+        let after = digests(q);
+        let dropped = |k: &str| k.starts_with("session:") || k == "st";
+        // Masked, or given an expiry (which DEBUG DIGEST-VALUE counts):
+        // checked one by one below.
+        let masked = [
+            "cache:x",
+            "user:1",
+            "user:2",
+            "newsletter",
+            "h:big",
+            "h:ttl",
+            "h:ttlbig",
+            "l:big",
+            "z:big",
+            "s:lzf",
+        ];
+        for ((db, k), d) in &before {
+            let got = after.get(&(*db, k.clone()));
+            if dropped(k) {
+                assert!(got.is_none(), "{tag}: {k} dropped");
+            } else if masked.contains(&k.as_str()) {
+                assert!(got.is_some(), "{tag}: {k} kept");
+            } else {
+                assert_eq!(got, Some(d), "{tag}: {k} unchanged");
+            }
+        }
+        assert_eq!(
+            after.len(),
+            before.keys().filter(|(_, k)| !dropped(k)).count(),
+            "{tag}: no key appears"
+        );
+        assert_eq!(functions(q), fns, "{tag}: functions kept");
+        // Masked values, exactly.
+        let s_ = |b: Vec<u8>| String::from_utf8(b).expect("ascii");
+        let email = s_(m.mask(Format::Email, b"alice@example.com"));
+        assert_eq!(cmd(q, 0, &["HGET", "user:1", "email"]), email, "{tag}");
+        assert_eq!(
+            cmd(q, 0, &["HGET", "user:2", "email"]),
+            email,
+            "{tag}: joins survive"
+        );
+        assert_eq!(
+            cmd(q, 0, &["HGET", "user:1", "phone"]),
+            s_(m.mask(Format::Digits, b"+1 555 0100")),
+            "{tag}"
+        );
+        assert_eq!(cmd(q, 0, &["HGET", "user:1", "name"]), "Alice", "{tag}");
+        assert_eq!(
+            cmd(q, 0, &["SISMEMBER", "newsletter", "plain"]),
+            ":1",
+            "{tag}"
+        );
+        assert_eq!(
+            cmd(
+                q,
+                0,
+                &[
+                    "SISMEMBER",
+                    "newsletter",
+                    &s_(m.mask(Format::Hash, b"bob@example.com"))
+                ]
+            ),
+            ":1",
+            "{tag}"
+        );
+        assert_eq!(cmd(q, 0, &["SCARD", "newsletter"]), ":3", "{tag}");
+        assert_eq!(
+            cmd(q, 0, &["HGET", "h:big", "f7"]),
+            s_(m.mask(Format::Length, format!("v{:0100}", 7).as_bytes())),
+            "{tag}"
+        );
+        assert_eq!(cmd(q, 0, &["HLEN", "h:big"]), ":200", "{tag}");
+        let elem0 = format!("elem-000-{}", "0".repeat(90));
+        assert_eq!(
+            cmd(q, 0, &["LINDEX", "l:big", "0"]),
+            s_(m.mask(Format::Hash, elem0.as_bytes())),
+            "{tag}"
+        );
+        assert_eq!(
+            cmd(q, 0, &["ZSCORE", "z:big", &s_(m.mask(Format::Hash, b"m5"))]),
+            "5",
+            "{tag}"
+        );
+        assert_eq!(
+            cmd(q, 0, &["GET", "s:lzf"]),
+            s_(m.mask(Format::Length, "a".repeat(1000).as_bytes())),
+            "{tag}"
+        );
+        let ttl: i64 = cmd(q, 0, &["TTL", "cache:x"])
+            .trim_start_matches(':')
+            .parse()
+            .expect("ttl");
+        assert!((1..=3600).contains(&ttl), "{tag}: cache:x TTL {ttl}");
+        if s.version.0 >= 8 {
+            assert_eq!(
+                cmd(q, 0, &["HGET", "h:ttl", "f1"]),
+                s_(m.mask(Format::Hash, b"v1")),
+                "{tag}"
+            );
+            assert_eq!(cmd(q, 0, &["HGET", "h:ttl", "f2"]), "v2", "{tag}");
+            // The field's expiry came through the masking.
+            let t = query(q, &[args(&["HTTL", "h:ttl", "FIELDS", "1", "f1"])]);
+            assert!(format!("{:?}", t[0]).contains("Int("), "{tag}: {:?}", t[0]);
+            assert!(
+                !format!("{:?}", t[0]).contains("Int(-1)"),
+                "{tag}: f1 has its TTL: {:?}",
+                t[0]
+            );
+        }
+        // The full backup is untouched, and still the one --latest takes.
+        assert!(full.exists());
+        if tag == "7.0" {
+            // restore --sanitize into a running server: the same values.
+            let r = start_on(&s, 6728, &[]).await;
+            let url = "redis://127.0.0.1:6728";
+            let f = full.to_string_lossy();
+            let (code, _, stderr) = plugin(&[
+                "restore",
+                "--method",
+                "live",
+                "--file",
+                &f,
+                "--url",
+                url,
+                "--yes",
+                "--sanitize",
+                &rules,
+                "--sanitize-key-file",
+                &key,
+            ]);
+            assert_eq!(code, 0, "restore --sanitize: {stderr}");
+            let live = digests(6728);
+            let mut want = after.clone();
+            want.retain(|(_, k), _| k != "cache:x");
+            let mut got = live.clone();
+            got.retain(|(_, k), _| k != "cache:x");
+            assert_eq!(got, want, "restore --sanitize loads what the copy holds");
+            // The sanitized copy itself is refused without --allow-sanitized.
+            let c = file.to_string_lossy();
+            let (code, _, stderr) = plugin(&[
+                "restore", "--method", "live", "--file", &c, "--url", url, "--yes",
+            ]);
+            assert_eq!(code, 2, "{stderr}");
+            assert!(stderr.contains("--allow-sanitized"), "{stderr}");
+            r.stop().await.expect("stop");
+        }
+        loaded.stop().await.expect("stop");
+        c.stop().await.expect("stop");
+    }
 }

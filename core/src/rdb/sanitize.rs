@@ -13,7 +13,9 @@
 //! Rules are tried in order; the first whose `keys` glob, `type` and `db`
 //! fit a key decides it (`keep` makes exceptions to later rules). A rule
 //! naming `fields` fits hashes only; one naming `members` fits lists, sets
-//! and zsets only.
+//! and zsets only. Mask rules naming `fields` share a hash: when one decides
+//! it, every later one that fits it masks its own fields in its own format
+//! (a field is masked by the first rule naming it).
 //!
 //! Masks are HMAC-SHA256 under a key of at least 32 bytes, over the input
 //! alone: the same input masks to the same output in every key, every file
@@ -536,6 +538,10 @@ struct Masking {
     body: Vec<u8>,
     items: u64,
     masked: u64,
+    /// A hash: the mask rules for its fields (the deciding rule, then every
+    /// later mask rule naming `fields` that fits the key), and what each
+    /// masked; a field is masked by the first of them that names it.
+    field_rules: Vec<(usize, Rule, u64)>,
     /// Members written (a digest of each), for sets and zsets masked in
     /// formats that can collide.
     seen: Option<HashSet<[u8; 16]>>,
@@ -787,7 +793,23 @@ impl Sanitizer {
             Shape::Stream => return Err(unsupported("the stream")),
         };
         let collide = matches!(shape, Shape::Set | Shape::Zset) && r.format != Format::Hash;
+        let mut field_rules = Vec::new();
+        if shape == Shape::Hash {
+            field_rules.push((rule, r.clone(), 0));
+            if !r.fields.is_empty() {
+                let ty = type_of(code, self.flavor);
+                for (i, x) in self.rules.iter().enumerate().skip(rule + 1) {
+                    if x.action == Action::Mask
+                        && !x.fields.is_empty()
+                        && x.fits(head.db, &head.name, ty)
+                    {
+                        field_rules.push((i, x.clone(), 0));
+                    }
+                }
+            }
+        }
         Ok(Masking {
+            field_rules,
             rule,
             head,
             shape,
@@ -838,6 +860,7 @@ impl Sanitizer {
         let Masking {
             decoder,
             body,
+            field_rules,
             ttl_fields,
             valkey_ttl,
             items,
@@ -926,13 +949,15 @@ impl Sanitizer {
                             Item::FieldExpiring(f, v, at) => (f, v, Some(at)),
                             _ => return,
                         };
-                        let want = rule.fields.is_empty()
-                            || rule.fields.iter().any(|g| glob::matches(g, &f));
-                        let v = if want {
-                            *masked += 1;
-                            masker.mask(rule.format, &v)
-                        } else {
-                            v
+                        let by = field_rules.iter_mut().find(|(_, r, _)| {
+                            r.fields.is_empty() || r.fields.iter().any(|g| glob::matches(g, &f))
+                        });
+                        let v = match by {
+                            Some((_, r, n)) => {
+                                *n += 1;
+                                masker.mask(r.format, &v)
+                            }
+                            None => v,
                         };
                         if let Some(held) = ttl_fields.as_mut() {
                             held.push((f, v, at));
@@ -1053,6 +1078,13 @@ impl Sanitizer {
             let body = std::mem::take(&mut m.body);
             self.merger.raw(&mut b, &body);
             self.counts[m.rule].masked += m.masked;
+            for (i, _, n) in &m.field_rules {
+                self.counts[*i].masked += n;
+                // A later rule that masked fields of this key counts it too.
+                if *i != m.rule && *n > 0 {
+                    self.counts[*i].keys += 1;
+                }
+            }
         }
         out(&b);
         Ok(())
