@@ -6,7 +6,7 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 WASI_RUNNER := node $(CURDIR)/scripts/wasi-runner.mjs
 
-.PHONY: setup build stores-up cluster-up cluster-down cluster-kubeconfig demo test lint test-core-wasm test-all bench bench-backup bench-copy bench-rdb bench-complete bench-storage bench-restore bench-cluster bench-tls bench-pitr fuzz completions
+.PHONY: setup build stores-up cluster-up cluster-down cluster-kubeconfig demo test lint test-core-wasm test-all bench bench-backup bench-copy bench-rdb bench-complete bench-storage bench-restore bench-cluster bench-tls bench-pitr bench-sanitize fuzz completions
 
 ## setup: install what the build and tests need (Debian packages, rustup targets, Kubernetes binaries)
 setup:
@@ -56,7 +56,7 @@ test: setup lint test-core-wasm cluster-up stores-up
 	  $(CARGO) nextest run --workspace --no-fail-fast
 
 ## bench: every benchmark, each printing the plugin and the reference tool side by side
-bench: bench-backup bench-rdb bench-copy bench-complete bench-storage bench-restore bench-cluster bench-tls bench-pitr
+bench: bench-backup bench-rdb bench-copy bench-complete bench-storage bench-restore bench-cluster bench-tls bench-pitr bench-sanitize
 
 ## bench-backup: the whole default backup vs the runbook's script (BGSAVE, poll, kubectl cp) on a ~112 MB dataset
 bench-backup: cluster-up
@@ -97,6 +97,11 @@ bench-tls:
 bench-pitr:
 	$(CARGO) build --release -p kubectl-redis
 	scripts/bench-pitr.sh
+
+## bench-sanitize: copy --sanitize of a 3M-key backup (a third masked, a third dropped) vs a plain copy: time and peak RSS
+bench-sanitize:
+	$(CARGO) build --release -p kubectl-redis
+	scripts/bench-sanitize.sh
 
 ## bench-rdb: verify vs redis-check-rdb, stream backup vs redis-cli --rdb, raw CRC-64 speed
 bench-rdb:

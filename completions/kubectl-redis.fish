@@ -76,6 +76,9 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l s
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l timeout -d 'How long BGSAVE may take: 30s, 2m, 1h or plain seconds' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l sanitize -d 'Sanitize on the way by this rules file (YAML or JSON): drop keys, mask values with keyed pseudonyms, give expiries (docs/sanitize.md). Only the sanitized copy is stored or loaded; a stored one is named `-sanitized` and never taken for a full backup' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l sanitize-key-file -d 'The mask key: this file\'s bytes (a trailing newline removed), at least 32 of them. The same key masks the same input alike in every copy' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l sanitize-key-from-secret -d 'The mask key from this Secret\'s key (in the namespace)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l cacert -d 'CA certificate(s) that signed the server\'s certificate (PEM) [default: the CA file the pod\'s TLS options name, read from its Secret; with --url, the system\'s CAs]' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l cert -d 'Client certificate for mutual TLS (PEM; with --key) [default: for a pod that asks for one, the pod\'s own certificate from its Secret]' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l key -d 'The client certificate\'s private key (a PEM file; a file others can read is warned about)' -r -F
@@ -123,6 +126,9 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l metrics-file -d 'Also write Prometheus metrics of this run here (see `kubectl redis check --help`)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l timeout -d 'How long Redis may take to come back after SHUTDOWN NOSAVE' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l scale-timeout -d 'How long writers\' pods may take to go away' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l sanitize -d 'Sanitize on the way by this rules file (YAML or JSON): drop keys, mask values with keyed pseudonyms, give expiries (docs/sanitize.md). Only the sanitized copy is stored or loaded; a stored one is named `-sanitized` and never taken for a full backup' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l sanitize-key-file -d 'The mask key: this file\'s bytes (a trailing newline removed), at least 32 of them. The same key masks the same input alike in every copy' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l sanitize-key-from-secret -d 'The mask key from this Secret\'s key (in the namespace)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l cacert -d 'CA certificate(s) that signed the server\'s certificate (PEM) [default: the CA file the pod\'s TLS options name, read from its Secret; with --url, the system\'s CAs]' -r -F
@@ -147,11 +153,15 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l dry-run -d 'Check everything and print the plan; change nothing'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l force-unverified -d 'DANGER: restore a file that fails verification (corrupt, or differs from its manifest)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l recover -d 'Put back writers that a killed restore left scaled down, then exit'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l allow-sanitized -d 'Restore a sanitized copy (`copy --sanitize`: keys dropped or masked), into staging'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l tls -d 'Connect with TLS. Implied by rediss:// and by every other TLS flag; a pod whose spec says TLS (REDIS_TLS_ENABLED, --tls-port, a port named tls) needs no flag'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l insecure-skip-verify -d 'Do not check the server\'s certificate at all (anyone in the path can read the password and the data; a warning is printed)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s V -l version -d 'Print version'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l sanitize -d 'Sanitize on the way by this rules file (YAML or JSON): drop keys, mask values with keyed pseudonyms, give expiries (docs/sanitize.md). Only the sanitized copy is stored or loaded; a stored one is named `-sanitized` and never taken for a full backup' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l sanitize-key-file -d 'The mask key: this file\'s bytes (a trailing newline removed), at least 32 of them. The same key masks the same input alike in every copy' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l sanitize-key-from-secret -d 'The mask key from this Secret\'s key (in the namespace)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s f -l file -d 'The backup: a path, or a URL in object storage (s3://BUCKET/PREFIX/NAME, gs://, az://) [env: BACKUP]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l out-dir -l repo -d 'Repository for --latest: a directory or object-storage URL [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l to-time -d 'Restore to a moment from the repository\'s archive (`kubectl redis archive`): `latest`, `-10m` (ago) or a UTC time like 2026-12-04T12:00:05Z. Loads the newest base before it, then replays the archived writes up to the end of that second (whole transactions)' -r
@@ -333,6 +343,9 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -s i -
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l identity-from-secret -d 'Read the identity from this Secret\'s key (in the namespace)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l passphrase-from-secret -d 'Decrypt with the passphrase in this Secret\'s key (backups made with a passphrase)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l passphrase-file -d 'Decrypt with the passphrase in this file (its first line)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l sanitize -d 'Sanitize on the way by this rules file (YAML or JSON): drop keys, mask values with keyed pseudonyms, give expiries (docs/sanitize.md). Only the sanitized copy is stored or loaded; a stored one is named `-sanitized` and never taken for a full backup' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l sanitize-key-file -d 'The mask key: this file\'s bytes (a trailing newline removed), at least 32 of them. The same key masks the same input alike in every copy' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l sanitize-key-from-secret -d 'The mask key from this Secret\'s key (in the namespace)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F

@@ -19,7 +19,7 @@ const BIG_VALUE: usize = 8 << 20;
 #[derive(Args, Debug, Clone, Default)]
 #[command(next_help_heading = "Sanitizing (copies for staging)")]
 pub struct SanitizeArgs {
-    /// Sanitize on the way by this rules file (YAML or JSON): drop keys, mask values with keyed pseudonyms, give expiries; see docs/sanitize.md. The result is a separate `-sanitized` backup, never a full one
+    /// Sanitize on the way by this rules file (YAML or JSON): drop keys, mask values with keyed pseudonyms, give expiries (docs/sanitize.md). Only the sanitized copy is stored or loaded; a stored one is named `-sanitized` and never taken for a full backup
     #[arg(long, value_name = "RULES")]
     pub sanitize: Option<String>,
     /// The mask key: this file's bytes (a trailing newline removed), at least 32 of them. The same key masks the same input alike in every copy
@@ -198,7 +198,7 @@ impl<W: Write> Write for Writer<W> {
             err,
             rules_err,
         } = self;
-        let mut buf = Vec::new();
+        let mut buf = Vec::with_capacity(data.len() + (64 << 10));
         let mut fail = None;
         let r = splitter.feed(data, &mut |rec| {
             if fail.is_none() {

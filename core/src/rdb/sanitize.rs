@@ -41,6 +41,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
+use std::sync::Arc;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -347,7 +348,13 @@ impl core::fmt::Debug for Masker {
 const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
 fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    const D: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        s.push(char::from(D[usize::from(x >> 4)]));
+        s.push(char::from(D[usize::from(x & 15)]));
+    }
+    s
 }
 
 impl Masker {
@@ -541,7 +548,7 @@ struct Masking {
     /// A hash: the mask rules for its fields (the deciding rule, then every
     /// later mask rule naming `fields` that fits the key), and what each
     /// masked; a field is masked by the first of them that names it.
-    field_rules: Vec<(usize, Rule, u64)>,
+    field_rules: Vec<(usize, u64)>,
     /// Members written (a digest of each), for sets and zsets masked in
     /// formats that can collide.
     seen: Option<HashSet<[u8; 16]>>,
@@ -567,7 +574,7 @@ enum Current {
 /// The sanitizer. See the module documentation.
 #[derive(Debug)]
 pub struct Sanitizer {
-    rules: Vec<Rule>,
+    rules: Arc<Vec<Rule>>,
     masker: Masker,
     now_ms: i64,
     merger: Merger,
@@ -575,6 +582,8 @@ pub struct Sanitizer {
     current: Option<Current>,
     counts: Vec<RuleCount>,
     keys_in: u64,
+    /// The bytes of the record being written (kept between records).
+    buf: Vec<u8>,
 }
 
 fn push_length(out: &mut Vec<u8>, n: u64) {
@@ -622,7 +631,7 @@ impl Sanitizer {
             })
             .collect();
         Sanitizer {
-            rules,
+            rules: Arc::new(rules),
             masker,
             now_ms,
             merger: Merger::new(redis_ver),
@@ -630,6 +639,7 @@ impl Sanitizer {
             current: None,
             counts,
             keys_in: 0,
+            buf: Vec::new(),
         }
     }
 
@@ -645,7 +655,8 @@ impl Sanitizer {
 
     /// Writes what one record becomes; `out` gets the bytes.
     pub fn record(&mut self, rec: Record<'_>, out: &mut dyn FnMut(&[u8])) -> Result<(), Error> {
-        let mut b = Vec::new();
+        let mut b = std::mem::take(&mut self.buf);
+        b.clear();
         match rec {
             Record::Header(h) => {
                 self.flavor = h.flavor;
@@ -664,13 +675,14 @@ impl Sanitizer {
                     None => self.merger.record(Record::Key { key, value }, &mut b),
                     Some(i) => {
                         self.counts[i].keys += 1;
-                        let rule = self.rules[i].clone();
+                        let rules = Arc::clone(&self.rules);
+                        let rule = &rules[i];
                         match rule.action {
                             Action::Drop => Ok(()),
                             Action::Keep => self.merger.record(Record::Key { key, value }, &mut b),
                             Action::Ttl => {
                                 let mut k = key;
-                                k.expire_ms = self.expiry(&rule, key.expire_ms);
+                                k.expire_ms = self.expiry(rule, key.expire_ms);
                                 self.merger.record(Record::Key { key: k, value }, &mut b)
                             }
                             Action::Mask => {
@@ -702,14 +714,16 @@ impl Sanitizer {
                     None => None,
                     Some(i) => {
                         self.counts[i].keys += 1;
-                        Some((i, self.rules[i].clone()))
+                        Some(i)
                     }
                 };
+                let rules = Arc::clone(&self.rules);
+                let cur = cur.map(|i| (i, &rules[i]));
                 let (cur, expire_ms) = match cur {
                     None => (Current::Pass, expire_ms),
                     Some((_, r)) if r.action == Action::Keep => (Current::Pass, expire_ms),
                     Some((_, r)) if r.action == Action::Ttl => {
-                        (Current::Pass, self.expiry(&r, expire_ms))
+                        (Current::Pass, self.expiry(r, expire_ms))
                     }
                     Some((_, r)) if r.action == Action::Drop => (Current::Drop, expire_ms),
                     Some((i, _)) => {
@@ -761,6 +775,7 @@ impl Sanitizer {
             }
         }
         out(&b);
+        self.buf = b;
         Ok(())
     }
 
@@ -795,7 +810,7 @@ impl Sanitizer {
         let collide = matches!(shape, Shape::Set | Shape::Zset) && r.format != Format::Hash;
         let mut field_rules = Vec::new();
         if shape == Shape::Hash {
-            field_rules.push((rule, r.clone(), 0));
+            field_rules.push((rule, 0));
             if !r.fields.is_empty() {
                 let ty = type_of(code, self.flavor);
                 for (i, x) in self.rules.iter().enumerate().skip(rule + 1) {
@@ -803,7 +818,7 @@ impl Sanitizer {
                         && !x.fields.is_empty()
                         && x.fits(head.db, &head.name, ty)
                     {
-                        field_rules.push((i, x.clone(), 0));
+                        field_rules.push((i, 0));
                     }
                 }
             }
@@ -854,10 +869,13 @@ impl Sanitizer {
                 self.write_head(m, Some(n), out);
             }
         }
-        let rule = self.rules[m.rule].clone();
+        // Room for the elements written again (about the input's size).
+        m.body.reserve(data.len() + 64);
+        let rules = Arc::clone(&self.rules);
+        let rule = &rules[m.rule];
         let masker = &self.masker;
-        let name = m.head.name.clone();
         let Masking {
+            head,
             decoder,
             body,
             field_rules,
@@ -889,7 +907,7 @@ impl Sanitizer {
                         if !seen.insert(k) {
                             fail.get_or_insert(Error::Rules(format!(
                                 "masking the members of {} as {} made two of them equal, which a server refuses to load: mask them as hash (the default), or drop the key",
-                                show(&name),
+                                show(&head.name),
                                 format_name(rule.format)
                             )));
                         }
@@ -907,7 +925,7 @@ impl Sanitizer {
                                 if held.len() + piece.len() > MAX_DIGITS_VALUE {
                                     fail.get_or_insert(Error::Rules(format!(
                                         "the string {} is over {} bytes; format digits masks values up to that size: use format length or hash",
-                                        show(&name),
+                                        show(&head.name),
                                         MAX_DIGITS_VALUE
                                     )));
                                 }
@@ -936,7 +954,7 @@ impl Sanitizer {
                             None => {
                                 fail.get_or_insert(Error::Corrupt(format!(
                                     "a score of {} that is not a number",
-                                    show(&name)
+                                    show(&head.name)
                                 )));
                             }
                         }
@@ -949,13 +967,14 @@ impl Sanitizer {
                             Item::FieldExpiring(f, v, at) => (f, v, Some(at)),
                             _ => return,
                         };
-                        let by = field_rules.iter_mut().find(|(_, r, _)| {
+                        let by = field_rules.iter_mut().find(|(i, _)| {
+                            let r = &rules[*i];
                             r.fields.is_empty() || r.fields.iter().any(|g| glob::matches(g, &f))
                         });
                         let v = match by {
-                            Some((_, r, n)) => {
+                            Some((i, n)) => {
                                 *n += 1;
-                                masker.mask(r.format, &v)
+                                masker.mask(rules[*i].format, &v)
                             }
                             None => v,
                         };
@@ -973,12 +992,12 @@ impl Sanitizer {
                     _ => {
                         fail.get_or_insert(Error::Rules(format!(
                             "{} holds what cannot be masked (field expiries or stream entries)",
-                            show(&name)
+                            show(&head.name)
                         )));
                     }
                 }
             })
-            .map_err(|e| Error::Corrupt(format!("{}: {e}", show(&m.head.name))))?;
+            .map_err(|e| Error::Corrupt(format!("{}: {e}", show(&head.name))))?;
         if let Some(f) = m.fail.take() {
             return Err(f);
         }
@@ -993,7 +1012,8 @@ impl Sanitizer {
         m.decoder
             .finish()
             .map_err(|e| Error::Corrupt(format!("{}: {e}", show(&m.head.name))))?;
-        let rule = self.rules[m.rule].clone();
+        let rules = Arc::clone(&self.rules);
+        let rule = &rules[m.rule];
         let mut b = Vec::new();
         if m.shape == Shape::String {
             let Some((mac, len, held)) = m.string.take() else {
@@ -1078,7 +1098,7 @@ impl Sanitizer {
             let body = std::mem::take(&mut m.body);
             self.merger.raw(&mut b, &body);
             self.counts[m.rule].masked += m.masked;
-            for (i, _, n) in &m.field_rules {
+            for (i, n) in &m.field_rules {
                 self.counts[*i].masked += n;
                 // A later rule that masked fields of this key counts it too.
                 if *i != m.rule && *n > 0 {

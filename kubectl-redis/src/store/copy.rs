@@ -53,7 +53,8 @@ impl std::io::Write for ChannelWriter {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         if !self.buf.is_empty() {
-            let chunk = std::mem::take(&mut self.buf);
+            // The next chunk gets its own full-size buffer (no regrowing).
+            let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(1 << 20));
             self.tx
                 .blocking_send(chunk)
                 .map_err(|_| std::io::Error::other(STOPPED))?;
