@@ -541,6 +541,35 @@ schemas = {
         required=["exit_code"],
         **failure_or(["repo", "archives", "clusters"]),
     ),
+    "audit": doc(
+        "AuditTrail",
+        "`kubectl redis audit -o json`: a repository's audit records (under audit/), oldest first.",
+        {
+            "repo": d(S, "The repository."),
+            "since": d(null(TIME), "With --since: the oldest time shown."),
+            "records": arr(obj({
+                "format": {"const": "kubectl-redis.io/audit/v1"},
+                "time": d(S, "RFC 3339 with milliseconds, UTC."),
+                "time_ms": d(I, "Unix milliseconds."),
+                "action": d({"enum": ["backup-written", "read", "deleted"]}, "What happened to the backup."),
+                "by_command": d(S, "The command: backup, backup --sanitize, copy, copy --sanitize, restore, drill, prune."),
+                "file": d(S, "The backup's name in the repository."),
+                "sha256": d(SHA256, "Its stored bytes' SHA-256, when known."),
+                "decrypted": d(B, "The stored object was decrypted with a key."),
+                "who": obj({
+                    "kube_user": d(null(S), "The kubeconfig user (null without a cluster)."),
+                    "local": d(S, "$USER@host."),
+                }),
+                "tool": d(S, "kubectl-redis x.y.z."),
+                "peer": d(S, "Where from or to: the Redis it was taken from, the other repository of a copy."),
+            }, required=["format", "time", "time_ms", "action", "by_command", "file", "decrypted", "who", "tool"])),
+            "unreadable": d(arr(S), "Records that could not be read (name: why)."),
+            "error": null(ERROR),
+            "exit_code": EXIT,
+        },
+        required=["exit_code"],
+        **failure_or(["repo", "records", "unreadable"]),
+    ),
 }
 
 # Not an output: the rules file `--sanitize RULES` reads (YAML or JSON).

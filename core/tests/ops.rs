@@ -532,6 +532,7 @@ fn object_storage_listing_needs_manifests() {
         pitr: None,
         sanitized: false,
         sanitize: None,
+        made_by: None,
     };
     let entries = vec![
         Entry {
@@ -757,7 +758,9 @@ fn schedule_with_a_weekly_drill() {
             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": ["kubectl-redis-redis"], "verbs": ["get", "update", "patch", "delete"]},
             {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["redis-auth"], "verbs": ["get"]},
-            {"apiGroups": [""], "resources": ["services"], "verbs": ["list"]}
+            {"apiGroups": [""], "resources": ["services"], "verbs": ["list"]},
+            {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create"]},
+            {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["get"]}
         ])
     );
     // The drill's own ServiceAccount, Role in the drill namespace (its pod's

@@ -4,6 +4,7 @@
 use crate::args::KubeArgs;
 use crate::args::UiArgs;
 use crate::commands::archive::{self, ArchiveArgs};
+use crate::commands::audit::{self, AuditArgs};
 use crate::commands::backup::{self, BackupArgs};
 use crate::commands::check::{self, CheckArgs};
 use crate::commands::copy::{self, CopyArgs};
@@ -110,6 +111,12 @@ pub enum Command {
         after_help = prune::AFTER_HELP
     )]
     Prune(PruneArgs),
+    /// Show a repository's audit trail: every backup written, read and deleted, by whom
+    #[command(
+        long_about = audit::LONG_ABOUT,
+        after_help = audit::AFTER_HELP
+    )]
+    Audit(AuditArgs),
     /// Exit non-zero when the newest verified backup is too old (for alerting)
     #[command(
         long_about = check::LONG_ABOUT,
@@ -191,6 +198,10 @@ pub fn run() -> ExitCode {
         },
         Command::Inspect(args) => match runtime(&ui) {
             Some(rt) => rt.block_on(inspect::run(&ui, &cli.kube, args)),
+            None => Exit::Error,
+        },
+        Command::Audit(args) => match runtime(&ui) {
+            Some(rt) => rt.block_on(audit::run(&ui, args)),
             None => Exit::Error,
         },
         Command::Prune(args) => match runtime(&ui) {

@@ -6,6 +6,7 @@
 
 mod archive;
 mod args;
+mod audit;
 mod cli;
 mod commands;
 mod complete;

@@ -379,6 +379,7 @@ pub async fn private_copy(
         );
         m.sanitized = true;
         m.sanitize = Some(manifest_record(&plan2, &from, &report));
+        m.made_by = Some(crate::audit::who(None));
         crate::store::files::write_manifest(&path.to_string_lossy(), &m)
             .map_err(|e| (Exit::Error, problem(e, "")))?;
         Ok(report)

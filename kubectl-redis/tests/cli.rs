@@ -441,9 +441,11 @@ fn prune_is_a_dry_run_until_yes_and_removes_manifests_too() {
     );
     let v = schema_checked("prune", &String::from_utf8_lossy(&out.stdout));
     assert_eq!(v["kept"], 2);
+    // The deletions are recorded in the audit trail (audit/).
     assert_eq!(
         names_in(dir.path()),
         [
+            "audit",
             "dump.rdb",
             "notes.txt",
             "redis-backup-20251021_020000.rdb",
@@ -860,4 +862,92 @@ fn sanitized_copies_are_made_listed_and_never_mistaken_for_full_backups() {
     )
     .expect("value");
     kubectl_redis_e2e::assert_schema("sanitize-rules", &ex);
+}
+
+/// Every access to a local repository leaves a record under audit/: the
+/// copy's read at the source, its write at the destination, prune's
+/// deletion; `audit` lists them oldest first, in its schema.
+#[test]
+fn the_audit_trail_records_copies_and_deletions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("src");
+    let dst = dir.path().join("dst");
+    std::fs::create_dir_all(&src).expect("src");
+    let (a, b) = (
+        "redis-backup-20251024_180500.rdb",
+        "redis-backup-20251025_180500.rdb",
+    );
+    for n in [a, b] {
+        std::fs::copy(format!("{FIXTURES}/all-types-7.0.rdb"), src.join(n)).expect("copy");
+    }
+    let (s, d) = (src.to_str().expect("utf8"), dst.to_str().expect("utf8"));
+    let out = cmd(&["copy", s, d]).output().expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cmd(&["prune", "--out-dir", d, "--keep-last", "1", "--yes"])
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trail = |repo: &str| {
+        let out = cmd(&["audit", "--repo", repo, "-o", "json"])
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(0));
+        schema_checked("audit", &String::from_utf8_lossy(&out.stdout))
+    };
+    let t = trail(d);
+    let acts: Vec<String> = t["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r["action"].as_str().unwrap_or(""),
+                r["by_command"].as_str().unwrap_or(""),
+                r["file"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    // Copied newest first, then the older one pruned.
+    assert_eq!(
+        acts,
+        vec![
+            format!("backup-written copy {b}"),
+            format!("backup-written copy {a}"),
+            format!("deleted prune {a}"),
+        ],
+        "{t}"
+    );
+    assert_eq!(t["records"][0]["peer"], s);
+    let t = trail(s);
+    assert_eq!(t["records"].as_array().map(Vec::len), Some(2), "{t}");
+    assert_eq!(t["records"][0]["action"], "read");
+    assert_eq!(t["records"][0]["peer"], d);
+    // Records are whole files, never rewritten: each its own name, 0600.
+    let names: Vec<_> = std::fs::read_dir(dst.join("audit"))
+        .expect("audit dir")
+        .flatten()
+        .collect();
+    assert_eq!(names.len(), 3);
+    #[cfg(unix)]
+    for n in &names {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = n.metadata().expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{:?}", n.path());
+    }
+    // A repository without a trail: none, exit 0.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).expect("empty");
+    let t = trail(empty.to_str().expect("utf8"));
+    assert_eq!(t["records"].as_array().map(Vec::len), Some(0));
 }

@@ -802,6 +802,62 @@ fn restore_brings_back_the_original_value() {
         "",
         "lock released"
     );
+    // The audit trail: an Event (events.k8s.io/v1) on the Deployment for
+    // the backup and for the restore, naming who, what and the outcome.
+    let events: serde_json::Value = serde_json::from_str(&kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "get",
+        "events.events.k8s.io",
+        "-o",
+        "json",
+    ]))
+    .expect("events");
+    let find = |reason: &str| {
+        events["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|e| e["reason"] == reason)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {reason} Event in {events}"))
+    };
+    let name = Path::new(&file)
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    for (reason, action) in [
+        ("BackupSucceeded", "Backup"),
+        ("RestoreSucceeded", "Restore"),
+    ] {
+        let e = find(reason);
+        assert_eq!(e["regarding"]["kind"], "Deployment", "{e}");
+        assert_eq!(e["regarding"]["name"], "redis", "{e}");
+        assert_eq!(e["action"], action, "{e}");
+        assert_eq!(e["type"], "Normal", "{e}");
+        assert_eq!(
+            e["reportingController"], "kubectl-redis.io/kubectl-redis",
+            "{e}"
+        );
+        let note = e["note"].as_str().expect("note");
+        assert!(note.contains(&name), "{reason}: {note}");
+        assert!(note.contains("; by "), "{reason}: {note}");
+    }
+    assert!(find("BackupSucceeded")["note"]
+        .as_str()
+        .is_some_and(|n| n.contains("sha256")));
+    // The manifest says who made it.
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(format!("{file}.json")).expect("manifest"))
+            .expect("json");
+    assert!(
+        m["made_by"]["local"]
+            .as_str()
+            .is_some_and(|l| l.contains('@')),
+        "{m}"
+    );
+    assert!(m["made_by"]["kube_user"].is_string(), "{m}");
 }
 
 /// A server whose SHUTDOWN is renamed away: a swap would install the backup
@@ -1974,6 +2030,12 @@ fn status_reports_health_persistence_and_rbac() {
     let (code, _, stderr) = as_sa(&["backup", "--out-dir", out]);
     assert_eq!(code, 0, "stream works without exec: {stderr}");
     assert!(stderr.contains("streaming a snapshot (SYNC)"), "{stderr}");
+    // No `create events`: the audit Event is a warning, never a failure.
+    assert_eq!(allowed("create events"), false, "{stdout}");
+    assert!(
+        stderr.contains("no audit Event BackupSucceeded on "),
+        "{stderr}"
+    );
     let (code, _, stderr) = as_sa(&["backup", "--method", "bgsave", "--out-dir", out]);
     assert_eq!(code, 1, "bgsave needs exec: {stderr}");
     assert!(stderr.contains("is not allowed"), "{stderr}");

@@ -364,6 +364,47 @@ fn s3_encrypted_backup_is_listed_verified_inspected_and_pruned() {
     let l = listing(Store::Moto, &url);
     assert_eq!(l["backups"].as_array().unwrap().len(), 1);
     assert!(l["partial"].as_array().unwrap().is_empty(), "{l}");
+    // The audit trail under audit/, oldest first: both backups written,
+    // the first deleted by prune.
+    let a = kubectl_redis_e2e::schema_checked(
+        "audit",
+        &ok(plugin(
+            Store::Moto,
+            &["audit", "--repo", &url, "-o", "json"],
+        )),
+    );
+    let acts: Vec<(String, String)> = a["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap().to_string(),
+                r["by_command"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want = [
+        ("backup-written", "backup"),
+        ("backup-written", "backup"),
+        ("deleted", "prune"),
+    ]
+    .map(|(a, b)| (a.to_string(), b.to_string()));
+    assert_eq!(acts, want, "{a}");
+    let first = path.rsplit('/').next().unwrap();
+    assert_eq!(a["records"][0]["file"], first, "{a}");
+    assert_eq!(a["records"][2]["file"], first, "{a}");
+    assert_eq!(a["records"][0]["peer"], r.url(), "{a}");
+    assert!(a["records"][0]["who"]["local"]
+        .as_str()
+        .unwrap()
+        .contains('@'));
+    // --since in the future: nothing.
+    let none = json(&ok(plugin(
+        Store::Moto,
+        &["audit", "--repo", &url, "--since", "1s", "-o", "json"],
+    )));
+    assert!(none["records"].as_array().unwrap().len() <= 3);
 }
 
 /// s3s-fs checks signatures and payload checksums: a wrong secret is

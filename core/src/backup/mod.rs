@@ -1448,6 +1448,7 @@ impl Backup {
                 pitr: None,
                 sanitized: false,
                 sanitize: None,
+                made_by: None,
             },
         };
         if !self.plan.recipients.is_empty() {

@@ -2,6 +2,7 @@
 //! ([`retention`]), the CronJob ([`schedule`]), health ([`status`]) and
 //! Prometheus metrics ([`metrics`]), the restore drill ([`drill`]).
 pub mod archive;
+pub mod audit;
 pub mod drill;
 pub mod list;
 pub mod metrics;

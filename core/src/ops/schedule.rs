@@ -149,6 +149,9 @@ pub fn rules(access: &Access) -> Value {
     if access.services {
         r.push(json!({"apiGroups": [""], "resources": ["services"], "verbs": ["list"]}));
     }
+    // The audit trail: an Event on the workload, named through its ReplicaSet.
+    r.push(json!({"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create"]}));
+    r.push(json!({"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["get"]}));
     Value::Array(r)
 }
 

@@ -37,6 +37,8 @@ pub const NEEDS: &[Need] = &[
     Need { verb: "create", group: "coordination.k8s.io", resource: "leases", subresource: "", disables: "taking the lock" },
     Need { verb: "delete", group: "coordination.k8s.io", resource: "leases", subresource: "", disables: "releasing the lock at once (it then expires after 15 s)" },
     Need { verb: "get", group: "", resource: "secrets", subresource: "", disables: "--password-from-secret, and a REDIS_PASSWORD from a secretKeyRef for stream backups" },
+    Need { verb: "create", group: "events.k8s.io", resource: "events", subresource: "", disables: "the audit Events on the Redis workload (BackupSucceeded, RestoreFailed, ...): a warning, never a failure" },
+    Need { verb: "get", group: "apps", resource: "replicasets", subresource: "", disables: "naming a pod's Deployment in the audit Events (they name its ReplicaSet)" },
 ];
 
 /// How a line reads.

@@ -96,6 +96,9 @@ pub struct Manifest {
     /// How it was sanitized, when `sanitized`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sanitize: Option<Sanitize>,
+    /// Who made it, and from where (the kubeconfig user, `$USER@host`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_by: Option<crate::ops::audit::Who>,
 }
 
 /// How a sanitized copy was made.
@@ -230,6 +233,7 @@ impl Manifest {
             pitr: None,
             sanitized: false,
             sanitize: None,
+            made_by: None,
         }
     }
 

@@ -411,6 +411,10 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
         )
         .await;
     }
+    let audit_kube = k.clone();
+    let audit_repo = repo.clone();
+    let pod_hint = plan.pod.clone();
+    let selector = plan.selector.clone();
     let mut shell =
         Shell::new(ui, k, auth, plan.holder.clone(), repo, recipients).with_copies(copies);
     let mut finish = drive(&mut shell, plan).await;
@@ -440,6 +444,22 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
         });
     }
     report(ui, output, quiet, &finish, &shell.copy_results);
+    // The audit trail: the repositories' records, the workload's Event.
+    let hint = match (&pod_hint, &audit_kube, &finish.report) {
+        (Some(p), _, _) => Some(p.clone()),
+        (None, Some(k), None) => crate::audit::first_pod(k, &selector).await,
+        _ => None,
+    };
+    crate::audit::after_backup(
+        ui,
+        audit_kube.as_ref(),
+        &audit_repo,
+        &finish,
+        &shell.copy_results,
+        hint.as_deref(),
+        false,
+    )
+    .await;
     finish.exit
 }
 
@@ -474,6 +494,7 @@ async fn sanitized_backup(
     ui.note(&format!(
         "--sanitize: the snapshot goes to a private directory first ({dir}, removed afterwards), then only its sanitized copy is stored"
     ));
+    let audit_kube = k.clone();
     let mut shell = Shell::new(ui, k, auth, plan.holder.clone(), Repo::Local(dir), None);
     let mut finish = drive(&mut shell, plan).await;
     let Some(r) = finish.report.as_mut() else {
@@ -546,6 +567,16 @@ async fn sanitized_backup(
     }
     drop(staging);
     report(ui, output, quiet, &finish, &results);
+    crate::audit::after_backup(
+        ui,
+        audit_kube.as_ref(),
+        &repo,
+        &finish,
+        &results,
+        None,
+        true,
+    )
+    .await;
     finish.exit
 }
 

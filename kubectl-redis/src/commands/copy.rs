@@ -219,6 +219,26 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: CopyArgs) -> Exit 
             .await
             {
                 Ok(Some((c, rep))) => {
+                    crate::audit::read_of(
+                        ui,
+                        &src_loc,
+                        "copy --sanitize",
+                        None,
+                        Some(&dst.display()),
+                    )
+                    .await;
+                    crate::audit::record(
+                        ui,
+                        &dst,
+                        "backup-written",
+                        "copy --sanitize",
+                        &c.file,
+                        Some(&c.sha256),
+                        false,
+                        None,
+                        Some(&src.display()),
+                    )
+                    .await;
                     sanitized.push(serde_json::json!({
                         "file": c.file, "from": name,
                         "keys_in": rep.keys_in, "keys_out": rep.keys_out,
@@ -291,7 +311,22 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: CopyArgs) -> Exit 
         )
         .await
         {
-            Ok(c) => copied.push(c),
+            Ok(c) => {
+                crate::audit::read_of(ui, &src_loc, "copy", None, Some(&dst.display())).await;
+                crate::audit::record(
+                    ui,
+                    &dst,
+                    "backup-written",
+                    "copy",
+                    &c.file,
+                    Some(&c.sha256),
+                    false,
+                    None,
+                    Some(&src.display()),
+                )
+                .await;
+                copied.push(c)
+            }
             Err((exit, p)) => {
                 ui.error(&format!("{name}: {}", p.message), Some(&p.hint));
                 errors.push(crate::output::error(

@@ -152,6 +152,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
         &args.trust,
         // A drill of a sanitized copy checks it loads; nothing is replaced.
         true,
+        "drill",
     )
     .await
     {

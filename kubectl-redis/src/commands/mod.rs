@@ -1,6 +1,7 @@
 //! One module per subcommand, each owning its clap `Args`, its help texts
 //! and its `run` (the way cargo lays out `src/bin/cargo/commands/`).
 pub mod archive;
+pub mod audit;
 pub mod backup;
 pub mod check;
 pub mod copy;

@@ -137,7 +137,13 @@ pub async fn run(ui: &Ui, args: PruneArgs) -> Exit {
             continue;
         }
         match repo.remove_backup(&v.file).await {
-            Ok(()) => removed.push(v.file.clone()),
+            Ok(()) => {
+                crate::audit::record(
+                    ui, &repo, "deleted", "prune", &v.file, None, false, None, None,
+                )
+                .await;
+                removed.push(v.file.clone())
+            }
             Err(e) => {
                 failed.push(e.message);
                 continue;

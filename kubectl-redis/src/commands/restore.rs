@@ -338,6 +338,7 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         &args.keys,
         &args.trust,
         args.allow_sanitized,
+        "restore",
     )
     .await
     {
@@ -357,6 +358,10 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         },
         None => None,
     };
+    let source_name = std::path::Path::new(&file)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| file.clone());
     if let (Some(to), false) = (&args.backup_first, args.dry_run) {
         if let Err(p) = backup_first(ui, kube, &args, to).await {
             return fail(Exit::Error, &p);
@@ -402,6 +407,9 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         crate::jobs::restore::drive(ui, k.as_ref(), auth.clone(), plan, pitr.as_ref()).await;
     let replayed = finish.report.replayed;
     report_pitr(ui, args.output, &finish, pitr.as_ref(), replayed);
+    if !args.dry_run {
+        crate::audit::after_restore(ui, k.as_ref(), &finish, &source_name).await;
+    }
     finish.exit
 }
 
@@ -447,6 +455,7 @@ pub async fn base_of(
     keys: &crate::keys::KeyArgs,
     trust: &crate::keys::TrustArgs,
     allow_sanitized: bool,
+    purpose: &str,
 ) -> Result<(String, Option<crate::store::source::LocalCopy>), (Exit, Problem)> {
     match pitr {
         Some(p) if p.merged => Ok((p.base_file.clone(), None)),
@@ -459,6 +468,7 @@ pub async fn base_of(
                 keys,
                 trust,
                 false,
+                purpose,
             )
             .await
         }
@@ -471,6 +481,7 @@ pub async fn base_of(
                 keys,
                 trust,
                 allow_sanitized,
+                purpose,
             )
             .await
         }
@@ -491,7 +502,7 @@ async fn merge_bases(
     let mut files = Vec::new();
     let mut copies = Vec::new();
     for b in p.shard_bases.clone() {
-        let (f, c) = fetch(ui, kube, Some(b), None, keys, trust, false).await?;
+        let (f, c) = fetch(ui, kube, Some(b), None, keys, trust, false, "restore").await?;
         files.push((f, None));
         copies.push(c);
     }
@@ -677,7 +688,9 @@ async fn backup_first(
 /// The backup to restore as a local plaintext file: `file`, or the newest
 /// verified one in `out_dir` when `file` is `None`. From object storage or
 /// encrypted, a checked copy in a private directory, removed when the
-/// returned guard drops.
+/// returned guard drops. The read is recorded in the repository's audit
+/// trail, for `purpose` (`restore`, `drill`).
+#[allow(clippy::too_many_arguments)]
 pub async fn fetch(
     ui: &Ui,
     kube: &KubeArgs,
@@ -686,6 +699,7 @@ pub async fn fetch(
     keys: &crate::keys::KeyArgs,
     trust: &crate::keys::TrustArgs,
     allow_sanitized: bool,
+    purpose: &str,
 ) -> Result<(String, Option<crate::store::source::LocalCopy>), (Exit, Problem)> {
     let key_problem = |message: String| {
         (
@@ -740,13 +754,9 @@ pub async fn fetch(
     // private directory, removed when this returns.
     let src = Source::open(&file).map_err(|p| (Exit::Invalid, p))?;
     // A sanitized copy is never mistaken for a full backup.
+    let src_manifest = src.manifest().await.ok().flatten();
     let sanitized = kubectl_redis_core::store::names::is_sanitized_name(&src.name())
-        || src
-            .manifest()
-            .await
-            .ok()
-            .flatten()
-            .is_some_and(|m| m.sanitized);
+        || src_manifest.as_ref().is_some_and(|m| m.sanitized);
     if sanitized && !allow_sanitized {
         return Err((
             Exit::Invalid,
@@ -797,6 +807,15 @@ pub async fn fetch(
     } else {
         file
     };
+    // The repository's audit trail: who read which backup, for what.
+    crate::audit::read_of(
+        ui,
+        &src,
+        purpose,
+        src_manifest.as_ref().map(|m| m.stored().1),
+        None,
+    )
+    .await;
     Ok((file, copy))
 }
 

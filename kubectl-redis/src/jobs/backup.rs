@@ -283,9 +283,13 @@ impl<'a> Shell<'a> {
         &mut self,
         temp: &str,
         dest: &str,
-        manifest: kubectl_redis_core::store::manifest::Manifest,
+        mut manifest: kubectl_redis_core::store::manifest::Manifest,
     ) -> Result<(), CommitError> {
         let ui = self.ui;
+        // Who made it, and from where.
+        manifest.made_by = Some(crate::audit::who(
+            self.kube.as_ref().and_then(|(k, _, _)| k.user.as_deref()),
+        ));
         let Some(group) = self.files.get_mut(temp) else {
             return Err(CommitError::Failed(format!("{temp} is not open")));
         };

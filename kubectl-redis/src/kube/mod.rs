@@ -138,6 +138,9 @@ pub async fn connect(args: &KubeArgs) -> Result<Kube, ConnectError> {
         message: format!("cannot create a Kubernetes client: {e}"),
         hint: "check the cluster's certificates in the kubeconfig".to_string(),
     })?;
+    if let Some(u) = &user {
+        crate::audit::set_kube_user(u);
+    }
     Ok(Kube {
         client,
         namespace,

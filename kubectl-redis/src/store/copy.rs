@@ -342,6 +342,11 @@ pub async fn copy_from(
         },
     };
     m.file = out_name.to_string();
+    // A file made here (merged, sanitized, or a source without a manifest)
+    // is made by this user; a copy keeps its maker.
+    if m.made_by.is_none() || verify {
+        m.made_by = Some(crate::audit::who(None));
+    }
     adjust(&mut m);
     if let Some(r) = encrypt {
         m.encryption = Some(manifest::Encryption {

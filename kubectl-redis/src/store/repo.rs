@@ -565,6 +565,46 @@ impl Remote {
         }
     }
 
+    /// The objects under `sub` (a sub-prefix such as `audit/`), name and
+    /// bytes each: small objects, at most [`MAX_ENTRIES`] of them.
+    pub async fn objects_under(&self, sub: &str) -> Result<Vec<(String, bytes::Bytes)>, Problem> {
+        use futures::StreamExt;
+        let base = self.path(sub);
+        let mut stream = self.store.list(Some(&base));
+        let mut names = Vec::new();
+        while let Some(o) = stream.next().await {
+            let o = o.map_err(|e| self.problem("listing", &self.url_of(sub), e))?;
+            if names.len() >= MAX_ENTRIES {
+                return Err(Problem::new(
+                    format!(
+                        "{} holds more than {MAX_ENTRIES} objects: not read",
+                        self.url_of(sub)
+                    ),
+                    "narrow it down (for the audit trail: --since)",
+                ));
+            }
+            names.push(o.location);
+        }
+        let mut out = Vec::new();
+        for n in names {
+            let r = self
+                .store
+                .get(&n)
+                .await
+                .map_err(|e| self.problem("reading", n.as_ref(), e))?;
+            let b = r
+                .bytes()
+                .await
+                .map_err(|e| self.problem("reading", n.as_ref(), e))?;
+            let rel = n
+                .as_ref()
+                .strip_prefix(self.prefix.as_ref())
+                .unwrap_or(n.as_ref());
+            out.push((rel.trim_start_matches('/').to_string(), b));
+        }
+        Ok(out)
+    }
+
     /// Whether `name` exists.
     pub async fn exists(&self, name: &str) -> Result<bool, Problem> {
         match self.store.head(&self.path(name)).await {
