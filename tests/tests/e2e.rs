@@ -2942,6 +2942,31 @@ fn drill_restores_into_a_throwaway_pod() {
     wait_until(60, "the drill pod to go", || drills().trim().is_empty());
     assert_eq!(pod_state(&s), before, "production was touched");
     assert_eq!(resp(s.port, &["GET", "k7"]), "v7");
+    // The audit trail: DrillSucceeded on production's Deployment, and the
+    // read recorded in the repository.
+    let events = kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "get",
+        "events.events.k8s.io",
+        "--field-selector",
+        "reason=DrillSucceeded",
+        "-o",
+        "jsonpath={.items[*].regarding.kind}/{.items[*].regarding.name}/{.items[*].note}",
+    ]);
+    assert!(events.starts_with("Deployment/redis/drill of redis-backup-"), "{events}");
+    assert!(events.contains("306 keys restored"), "{events}");
+    let (code, trail, _) = run(plugin(&["audit", "--repo", repo, "-o", "json"]));
+    assert_eq!(code, 0);
+    let trail = schema_checked("audit", &trail);
+    assert!(
+        trail["records"]
+            .as_array()
+            .expect("records")
+            .iter()
+            .any(|r| r["action"] == "read" && r["by_command"] == "drill"),
+        "{trail}"
+    );
 
     // A throwaway server that changes k7 as the restore writes it (the
     // tamper image, keyspace events): the counts agree, the sample (every

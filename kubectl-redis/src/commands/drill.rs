@@ -116,6 +116,9 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
     else {
         return Exit::Error;
     };
+    // For the audit Event: the production pod the drill is about.
+    let source_pod = args.target.pod.clone();
+    let source_selector = env::selector(args.target.selector.clone());
     // --sanitize: rules and key checked before anything starts.
     if args.sanitize.sanitize.is_some() && args.backup.to_time.is_some() {
         return fail(
@@ -300,6 +303,35 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
             );
         }
         crate::output::print(ui, "DrillResult", v);
+    }
+    // The audit trail: an Event on the production workload.
+    let pod = match source_pod {
+        Some(p) => Some(p),
+        None => crate::audit::first_pod(&k, &source_selector).await,
+    };
+    if let Some(pod) = pod {
+        let what = std::path::Path::new(&path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (warning, reason, note) = match &outcome.error {
+            None => (
+                false,
+                "DrillSucceeded",
+                format!(
+                    "drill of {what} in {ns}: {} keys restored in {}, {} compared, all equal",
+                    report.keys_restored,
+                    kubectl_redis_core::human::millis(report.restore_ms),
+                    report.sampled
+                ),
+            ),
+            Some((m, _)) => (
+                true,
+                "DrillFailed",
+                format!("drill of {what} in {ns} failed (exit {}): {m}", outcome.exit.code()),
+            ),
+        };
+        crate::audit::event(ui, &k, &k.namespace, &pod, warning, "Drill", reason, &note).await;
     }
     outcome.exit
 }
