@@ -527,6 +527,7 @@ fn object_storage_listing_needs_manifests() {
             recipients: vec!["age1x".into()],
             size: 300,
             sha256: "b".repeat(64),
+            kms: Vec::new(),
         }),
         shards: Vec::new(),
         pitr: None,

@@ -2954,7 +2954,10 @@ fn drill_restores_into_a_throwaway_pod() {
         "-o",
         "jsonpath={.items[*].regarding.kind}/{.items[*].regarding.name}/{.items[*].note}",
     ]);
-    assert!(events.starts_with("Deployment/redis/drill of redis-backup-"), "{events}");
+    assert!(
+        events.starts_with("Deployment/redis/drill of redis-backup-"),
+        "{events}"
+    );
     assert!(events.contains("306 keys restored"), "{events}");
     let (code, trail, _) = run(plugin(&["audit", "--repo", repo, "-o", "json"]));
     assert_eq!(code, 0);

@@ -2142,3 +2142,195 @@ fn repo_settings_encrypt_backups_without_flags() {
         "nothing uploaded"
     );
 }
+
+/// A key held by AWS KMS (moto's KMS, the only one here): `--encrypt-to
+/// awskms://ARN` makes an ordinary age file whose key only KMS can unwrap;
+/// list, verify (every byte, through KMS), restore, and copy re-encrypting
+/// age to KMS all work with the AWS credential chain; a KMS that does not
+/// know the key (a fresh moto) refuses Decrypt: exit 13, nothing restored;
+/// an unreachable KMS fails the backup before Redis is asked (exit 12).
+#[test]
+fn kms_held_keys_back_up_restore_copy_and_refuse() {
+    let moto = stores()["KUBECTL_REDIS_TEST_MOTO"].clone();
+    let create = Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import boto3\nc=boto3.client('kms',endpoint_url='{moto}',region_name='us-east-1',aws_access_key_id='t',aws_secret_access_key='t')\nprint(c.create_key()['KeyMetadata']['Arn'])"
+        ))
+        .output()
+        .unwrap();
+    let arn = String::from_utf8_lossy(&create.stdout).trim().to_string();
+    assert!(
+        arn.starts_with("arn:aws:kms:"),
+        "{arn} {}",
+        String::from_utf8_lossy(&create.stderr)
+    );
+    let kms = format!("awskms://{arn}");
+    let r = Redis::start(16522);
+    r.cli(&["DEBUG", "POPULATE", "1000", "key", "20"]);
+    let url = format!("s3://backups/{}", prefix("kms"));
+    let b = kubectl_redis_e2e::schema_checked(
+        "backup",
+        &ok(plugin(
+            Store::Moto,
+            &[
+                "backup",
+                "--url",
+                &r.url(),
+                "--repo",
+                &url,
+                "--encrypt-to",
+                &kms,
+                "-o",
+                "json",
+            ],
+        )),
+    );
+    let path = b["path"].as_str().unwrap().to_string();
+    assert!(path.ends_with(".rdb.age"), "{path}");
+    assert_eq!(b["encryption"]["recipients"][0], kms.as_str());
+    // The manifest holds the wrapped identity, never a secret.
+    let m = json(&ok(plugin(Store::Moto, &["verify", &path, "-o", "json"])));
+    assert_eq!(m["files"][0]["checked"], "every-byte", "KMS unwrapped: {m}");
+    assert_eq!(m["files"][0]["keys"], 1000);
+    // Restore into another server with nothing but the AWS credentials.
+    let t = Redis::start(16523);
+    t.cli(&["SET", "before", "1"]);
+    ok(plugin(
+        Store::Moto,
+        &[
+            "restore",
+            "--latest",
+            "--repo",
+            &url,
+            "--url",
+            &t.url(),
+            "--method",
+            "live",
+            "--yes",
+        ],
+    ));
+    assert_eq!(t.cli(&["DBSIZE"]), "1000");
+    // Copy re-encrypting: an age backup becomes a KMS one.
+    let keys = tempfile::tempdir().unwrap();
+    let (id, public) = keypair(keys.path(), "id.txt");
+    let aged = format!("s3://backups/{}", prefix("kms-age"));
+    let moved = format!("s3://backups/{}", prefix("kms-moved"));
+    ok(plugin(
+        Store::Moto,
+        &[
+            "backup",
+            "--url",
+            &r.url(),
+            "--repo",
+            &aged,
+            "--encrypt-to",
+            &public,
+        ],
+    ));
+    let c = json(&ok(plugin(
+        Store::Moto,
+        &[
+            "copy",
+            &aged,
+            &moved,
+            "--encrypt-to",
+            &kms,
+            "-i",
+            id.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+    )));
+    assert_eq!(c["copied"].as_array().unwrap().len(), 1, "{c}");
+    let moved_path = c["copied"][0]["destination"].as_str().unwrap().to_string();
+    let v = json(&ok(plugin(
+        Store::Moto,
+        &["verify", &moved_path, "-o", "json"],
+    )));
+    assert_eq!(v["files"][0]["checked"], "every-byte", "{v}");
+    // A KMS that does not know the key: Decrypt refused, exit 13, nothing
+    // restored.
+    let fresh = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = fresh.local_addr().unwrap().port();
+    drop(fresh);
+    let mut other = Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("moto_server");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a fresh moto did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    t.cli(&["FLUSHALL"]);
+    t.cli(&["SET", "untouched", "1"]);
+    let mut c = plugin(
+        Store::Moto,
+        &[
+            "restore",
+            "--file",
+            &path,
+            "--url",
+            &t.url(),
+            "--method",
+            "live",
+            "--yes",
+        ],
+    );
+    c.env("AWS_ENDPOINT_URL_KMS", format!("http://127.0.0.1:{port}"));
+    let (code, _, err) = run(c);
+    let _ = other.kill();
+    let _ = other.wait();
+    assert_eq!(code, 13, "{err}");
+    assert!(
+        err.contains("Decrypt refused") && err.contains(&arn),
+        "{err}"
+    );
+    assert!(
+        err.contains("AWS credentials from $AWS_ACCESS_KEY_ID"),
+        "{err}"
+    );
+    assert_eq!(t.cli(&["DBSIZE"]), "1");
+    assert_eq!(t.cli(&["GET", "untouched"]), "1");
+    // An unreachable KMS: the backup fails before Redis is asked (exit 12).
+    let before = r.cli(&["INFO", "stats"]);
+    let syncs = |info: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix("sync_full:"))
+            .map(|v| v.trim().to_string())
+    };
+    let mut c = plugin(
+        Store::Moto,
+        &[
+            "backup",
+            "--url",
+            &r.url(),
+            "--repo",
+            &url,
+            "--encrypt-to",
+            &kms,
+        ],
+    );
+    c.env("AWS_ENDPOINT_URL_KMS", "http://127.0.0.1:1");
+    let (code, _, err) = run(c);
+    assert_eq!(code, 12, "{err}");
+    assert!(err.contains("nothing was backed up"), "{err}");
+    assert_eq!(
+        syncs(&r.cli(&["INFO", "stats"])),
+        syncs(&before),
+        "Redis was asked for a snapshot"
+    );
+    assert_eq!(
+        listing(Store::Moto, &url)["backups"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}

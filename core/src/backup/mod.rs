@@ -1459,6 +1459,7 @@ impl Backup {
                 recipients: self.plan.recipients.clone(),
                 size: 0,
                 sha256: String::new(),
+                kms: Vec::new(),
             });
         }
         m

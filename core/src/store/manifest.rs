@@ -181,6 +181,21 @@ pub struct Encryption {
     pub size: u64,
     /// SHA-256 of the stored object, hex.
     pub sha256: String,
+    /// Keys held by a KMS: the age identity the file is (also) encrypted
+    /// to, wrapped by each KMS key (never in plaintext).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kms: Vec<KmsKey>,
+}
+
+/// An age identity wrapped by a KMS key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KmsKey {
+    /// `awskms://arn:aws:kms:REGION:ACCOUNT:key/ID`.
+    pub key: String,
+    /// The identity, encrypted by the KMS key (base64 of its ciphertext).
+    pub wrapped: String,
+    /// The identity's public recipient (`age1...`): what it opens.
+    pub recipient: String,
 }
 
 impl Manifest {

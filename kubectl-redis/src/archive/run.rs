@@ -589,6 +589,7 @@ async fn store_base(
                 recipients: r.public.clone(),
                 size: 0,
                 sha256: String::new(),
+                kms: r.kms.clone(),
             });
         }
         m.pitr = Some(PitrBase {

@@ -359,6 +359,14 @@ async fn run_archiver(ui: &Ui, kube: &KubeArgs, args: RunArgs) -> Exit {
             return exit;
         }
     };
+    // A segment has no manifest to carry a KMS-wrapped key.
+    if recipients.as_ref().is_some_and(|r| r.has_kms()) {
+        ui.error(
+            "the archive cannot be encrypted to a KMS key yet (its segments carry no manifest for the wrapped key)",
+            Some("give age recipients (--encrypt-to age1...), or record them with `repo init` for the archive's repository"),
+        );
+        return Exit::Invalid;
+    }
     let archive = c.archive.clone().unwrap_or(default_archive);
     if archive.is_empty() || archive != pitr::archive_name(&archive) {
         ui.error(

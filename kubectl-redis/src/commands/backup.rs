@@ -105,7 +105,7 @@ pub struct BackupArgs {
     /// Where the backup goes: a directory, or object storage (s3://BUCKET/PREFIX, gs://..., az://CONTAINER/PREFIX, file:///PATH); repeat it to write the same snapshot to several places at once [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]
     #[arg(long, visible_alias = "repo", value_name = "DIR|URL")]
     pub out_dir: Vec<String>,
-    /// Encrypt the backup with age to this recipient: an age public key (age1...) or an SSH public key; repeatable
+    /// Encrypt the backup with age to this recipient: an age public key (age1...), an SSH public key, or a KMS key (awskms://arn:aws:kms:REGION:ACCOUNT:key/ID: the age key wrapped by KMS, one call per backup); repeatable
     #[arg(long, value_name = "RECIPIENT")]
     pub encrypt_to: Vec<String>,
     /// Encrypt to every recipient in this file (one per line, # comments); repeatable
@@ -688,7 +688,8 @@ pub async fn recipients_for_pinned(
             },
         )
     };
-    if let Some(r) = Recipients::parse(to, files).map_err(invalid)? {
+    if let Some(mut r) = Recipients::parse(to, files).map_err(invalid)? {
+        r.resolve_kms().await?;
         return Ok(Some(r));
     }
     if no_encrypt {
@@ -715,8 +716,12 @@ pub async fn recipients_for_pinned(
         if let Some(w) = crate::store::trust::remember_recipients(&repo.display(), &c.recipients) {
             crate::ui::warning(&w);
         }
-        return Recipients::parse(&c.recipients, &[])
-            .map_err(|m| invalid(format!("{}/{}: {m}", repo.display(), repo::CONFIG)));
+        let mut r = Recipients::parse(&c.recipients, &[])
+            .map_err(|m| invalid(format!("{}/{}: {m}", repo.display(), repo::CONFIG)))?;
+        if let Some(r) = r.as_mut() {
+            r.resolve_kms().await?;
+        }
+        return Ok(r);
     }
     if let Some(pin) = pin {
         return Err((

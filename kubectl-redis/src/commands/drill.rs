@@ -328,7 +328,10 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
             Some((m, _)) => (
                 true,
                 "DrillFailed",
-                format!("drill of {what} in {ns} failed (exit {}): {m}", outcome.exit.code()),
+                format!(
+                    "drill of {what} in {ns} failed (exit {}): {m}",
+                    outcome.exit.code()
+                ),
             ),
         };
         crate::audit::event(ui, &k, &k.namespace, &pod, warning, "Drill", reason, &note).await;

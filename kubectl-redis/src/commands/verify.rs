@@ -460,6 +460,16 @@ async fn one(loc: &str, ids: Arc<Identities>) -> (FileResult, Exit) {
     let manifest = src.manifest().await;
     // The SHA-256 is only needed to compare with a manifest.
     let hash = matches!(manifest, Ok(Some(_)));
+    // A key held by KMS: every byte is checked when Decrypt is allowed
+    // (else the stored bytes, as without a key).
+    let ids = match (&manifest, ids.is_empty()) {
+        (Ok(Some(m)), true) if loc.ends_with(".age") => {
+            crate::store::kms::identities_for(&ids, Some(m))
+                .await
+                .unwrap_or(ids)
+        }
+        _ => ids,
+    };
     let raw = match src.reader().await {
         Ok(x) => x,
         Err(p) => return fail(r, io_exit, p.message),

@@ -286,6 +286,10 @@ impl<'a> Shell<'a> {
         mut manifest: kubectl_redis_core::store::manifest::Manifest,
     ) -> Result<(), CommitError> {
         let ui = self.ui;
+        // A key held by KMS: the wrapped identity goes with the manifest.
+        if let (Some(e), Some(r)) = (manifest.encryption.as_mut(), self.recipients.as_ref()) {
+            e.kms = r.kms.clone();
+        }
         // Who made it, and from where.
         manifest.made_by = Some(crate::audit::who(
             self.kube.as_ref().and_then(|(k, _, _)| k.user.as_deref()),

@@ -118,6 +118,12 @@ pub async fn copy_one(
     ids: &Arc<Identities>,
     adjust: &dyn Fn(&mut Manifest),
 ) -> Result<Copied, (Exit, Problem)> {
+    // Re-encrypting reads the plaintext: a key held by KMS is unwrapped.
+    let ids = if encrypt.is_some() && src.name().ends_with(".age") {
+        crate::store::kms::identities_for(ids, manifest.as_ref()).await?
+    } else {
+        ids.clone()
+    };
     let raw = src.reader().await.map_err(|p| {
         let e = match src {
             Source::Remote { .. } => Exit::Storage,
@@ -132,7 +138,7 @@ pub async fn copy_one(
         dst,
         out_name,
         encrypt,
-        ids,
+        &ids,
         adjust,
     )
     .await
@@ -354,6 +360,7 @@ pub async fn copy_from(
             recipients: r.public.clone(),
             size: 0,
             sha256: String::new(),
+            kms: r.kms.clone(),
         });
     }
     let dest_path = match dst {
@@ -400,6 +407,11 @@ pub async fn copy_sanitized(
     plan: &crate::sanitize::Plan,
 ) -> Result<(Copied, kubectl_redis_core::rdb::sanitize::Report), (Exit, Problem)> {
     use kubectl_redis_core::rdb::sanitize::Report;
+    let ids = &if src.name().ends_with(".age") {
+        crate::store::kms::identities_for(ids, manifest.as_ref()).await?
+    } else {
+        ids.clone()
+    };
     let raw = src.reader().await.map_err(|p| {
         let e = match src {
             Source::Remote { .. } => Exit::Storage,

@@ -12,8 +12,14 @@ pub const MAGIC: &[u8] = b"age-encryption.org/v1";
 /// The public keys a backup is encrypted to.
 pub struct Recipients {
     list: Vec<Box<dyn age::Recipient + Send + Sync>>,
-    /// As given (for the manifest): `age1...`, `ssh-ed25519 AAAA...`.
+    /// As given (for the manifest): `age1...`, `ssh-ed25519 AAAA...`,
+    /// `awskms://ARN`.
     pub public: Vec<String>,
+    /// KMS keys (`awskms://ARN`) not yet asked to wrap this run's key
+    /// ([`Recipients::resolve_kms`]); until then nothing can be encrypted.
+    kms_specs: Vec<String>,
+    /// This run's identity wrapped by each KMS key (for the manifest).
+    pub kms: Vec<kubectl_redis_core::store::manifest::KmsKey>,
 }
 
 fn parse_one(s: &str, from: &str) -> Result<Box<dyn age::Recipient + Send + Sync>, String> {
@@ -76,6 +82,8 @@ impl Recipients {
             public: vec![format!(
                 "passphrase (scrypt 2^{SCRYPT_LOG_N}) from {source}"
             )],
+            kms_specs: Vec::new(),
+            kms: Vec::new(),
         })
     }
 
@@ -84,8 +92,14 @@ impl Recipients {
     pub fn parse(values: &[String], files: &[String]) -> Result<Option<Recipients>, String> {
         let mut list = Vec::new();
         let mut public = Vec::new();
+        let mut kms_specs = Vec::new();
         for (i, v) in values.iter().enumerate() {
-            list.push(parse_one(v, &format!("--encrypt-to #{}", i + 1))?);
+            if crate::store::kms::is_kms(v) {
+                crate::store::kms::parse(v)?;
+                kms_specs.push(v.trim().to_string());
+            } else {
+                list.push(parse_one(v, &format!("--encrypt-to #{}", i + 1))?);
+            }
             public.push(v.trim().to_string());
         }
         for f in files {
@@ -95,21 +109,57 @@ impl Recipients {
                 if l.is_empty() || l.starts_with('#') {
                     continue;
                 }
-                list.push(parse_one(l, &format!("{f} line {}", n + 1))?);
+                if crate::store::kms::is_kms(l) {
+                    crate::store::kms::parse(l).map_err(|e| format!("{f} line {}: {e}", n + 1))?;
+                    kms_specs.push(l.to_string());
+                } else {
+                    list.push(parse_one(l, &format!("{f} line {}", n + 1))?);
+                }
                 public.push(l.to_string());
             }
         }
-        if list.is_empty() {
+        if list.is_empty() && kms_specs.is_empty() {
             if !files.is_empty() {
                 return Err(format!("{} holds no recipients", files.join(", ")));
             }
             return Ok(None);
         }
-        Ok(Some(Recipients { list, public }))
+        Ok(Some(Recipients {
+            list,
+            public,
+            kms_specs,
+            kms: Vec::new(),
+        }))
+    }
+
+    /// Whether KMS keys are among the recipients.
+    pub fn has_kms(&self) -> bool {
+        !self.kms_specs.is_empty()
+    }
+
+    /// Asks each KMS key to wrap this run's age identity (one call per key
+    /// per run), and encrypts to that identity's recipient too. A key that
+    /// cannot be reached fails here, before anything is read (exit 12).
+    pub async fn resolve_kms(
+        &mut self,
+    ) -> Result<(), (kubectl_redis_core::exit::Exit, crate::store::repo::Problem)> {
+        if self.kms_specs.is_empty() || !self.kms.is_empty() {
+            return Ok(());
+        }
+        let e = crate::store::kms::envelope(&self.kms_specs).await?;
+        self.list.push(Box::new(e.recipient.clone()));
+        self.kms = e.wrapped.clone();
+        Ok(())
     }
 
     /// A fresh encryptor (one per file: each gets its own file key).
     pub fn encryptor(&self) -> std::io::Result<age::Encryptor> {
+        if !self.kms_specs.is_empty() && self.kms.is_empty() {
+            // Never plaintext, never without the key that was asked for.
+            return Err(std::io::Error::other(
+                "the KMS keys were not asked to wrap this backup's key: cannot encrypt",
+            ));
+        }
         age::Encryptor::with_recipients(self.list.iter().map(|r| r.as_ref() as &dyn age::Recipient))
             .map_err(|e| std::io::Error::other(format!("cannot encrypt: {e}")))
     }
@@ -168,6 +218,12 @@ impl Identities {
         }
         self.sources.push(source.to_string());
         Ok(())
+    }
+
+    /// Adds an age X25519 identity (one a KMS key unwrapped).
+    pub fn add_x25519(&mut self, id: age::x25519::Identity, source: &str) {
+        self.list.push(Box::new(id));
+        self.sources.push(source.to_string());
     }
 
     /// Adds a passphrase (for files encrypted with one).

@@ -7,6 +7,7 @@ pub mod copy;
 pub mod create_only;
 pub mod crypt;
 pub mod files;
+pub mod kms;
 pub mod local;
 pub mod multi;
 pub mod put;

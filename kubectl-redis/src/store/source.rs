@@ -485,6 +485,20 @@ pub async fn local_copy(
             },
         )
     })?;
+    // A key held by KMS: unwrapped with the user's own credentials.
+    let mut ids = ids;
+    let kms = manifest
+        .as_ref()
+        .and_then(|m| m.encryption.as_ref())
+        .map(|e| e.kms.clone())
+        .unwrap_or_default();
+    if !kms.is_empty() && src.name().ends_with(".age") {
+        match crate::store::kms::unwrap(&kms).await {
+            Ok(id) => ids.add_x25519(id, &format!("the key KMS unwrapped ({})", kms[0].key)),
+            Err(e) if ids.is_empty() => return Err(e),
+            Err(_) => {}
+        }
+    }
     let raw = src.reader().await.map_err(storage)?;
     let private = private_dir().map_err(|e| {
         (
