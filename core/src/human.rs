@@ -40,3 +40,36 @@ pub fn age(secs: i64) -> String {
 pub fn millis(ms: u64) -> String {
     format!("{}.{}s", ms / 1000, ms % 1000 / 100)
 }
+
+/// Rows as aligned text columns, two spaces apart: the columns in `right`
+/// aligned right, the others left; the last column is never padded. One
+/// line per row.
+pub fn table(rows: &[Vec<String>], right: &[usize]) -> String {
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut w = vec![0usize; n];
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let mut s = String::new();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            if i + 1 == r.len() {
+                s.push_str(c);
+            } else {
+                let pad = " ".repeat(w[i] - c.chars().count());
+                if right.contains(&i) {
+                    s.push_str(&pad);
+                    s.push_str(c);
+                } else {
+                    s.push_str(c);
+                    s.push_str(&pad);
+                }
+                s.push_str("  ");
+            }
+        }
+        s.push('\n');
+    }
+    s
+}

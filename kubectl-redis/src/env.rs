@@ -65,3 +65,13 @@ pub fn stalled(what: &str) -> String {
 pub fn env_nonempty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
+
+/// This machine's name: `/etc/hostname`, else `$HOSTNAME`, else `localhost`.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| env_nonempty("HOSTNAME"))
+        .unwrap_or_else(|| "localhost".into())
+}

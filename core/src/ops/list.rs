@@ -164,28 +164,6 @@ pub fn table(l: &Listing) -> String {
             },
         ]);
     }
-    let mut w = [0usize; 6];
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            w[i] = w[i].max(c.len());
-        }
-    }
-    let mut s = String::new();
-    for r in &rows {
-        s.push_str(&format!(
-            "{:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}  {:<w4$}  {}\n",
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            r[5],
-            w0 = w[0],
-            w1 = w[1],
-            w2 = w[2],
-            w3 = w[3],
-            w4 = w[4]
-        ));
-    }
-    s
+    let rows: Vec<Vec<String>> = rows.into_iter().map(Vec::from).collect();
+    human::table(&rows, &[1, 2, 3])
 }

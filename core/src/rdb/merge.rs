@@ -26,7 +26,7 @@ pub struct Merger {
 }
 
 /// Redis's length encoding.
-fn length(out: &mut Vec<u8>, n: u64) {
+pub fn length(out: &mut Vec<u8>, n: u64) {
     if n < 1 << 6 {
         out.push(n as u8);
     } else if n < 1 << 14 {
@@ -41,7 +41,8 @@ fn length(out: &mut Vec<u8>, n: u64) {
     }
 }
 
-fn string(out: &mut Vec<u8>, s: &[u8]) {
+/// A plain RDB string: its length, then its bytes.
+pub fn string(out: &mut Vec<u8>, s: &[u8]) {
     length(out, s.len() as u64);
     out.extend_from_slice(s);
 }

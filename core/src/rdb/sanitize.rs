@@ -586,25 +586,7 @@ pub struct Sanitizer {
     buf: Vec<u8>,
 }
 
-fn push_length(out: &mut Vec<u8>, n: u64) {
-    if n < 1 << 6 {
-        out.push(n as u8);
-    } else if n < 1 << 14 {
-        out.push(0x40 | (n >> 8) as u8);
-        out.push(n as u8);
-    } else if n <= u64::from(u32::MAX) {
-        out.push(0x80);
-        out.extend_from_slice(&(n as u32).to_be_bytes());
-    } else {
-        out.push(0x81);
-        out.extend_from_slice(&n.to_be_bytes());
-    }
-}
-
-fn push_string(out: &mut Vec<u8>, s: &[u8]) {
-    push_length(out, s.len() as u64);
-    out.extend_from_slice(s);
-}
+use super::merge::{length as push_length, string as push_string};
 
 fn show(name: &[u8]) -> String {
     let s = String::from_utf8_lossy(name);

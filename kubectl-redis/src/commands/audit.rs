@@ -83,41 +83,19 @@ pub async fn run(ui: &Ui, args: AuditArgs) -> Exit {
         ));
         return Exit::Ok;
     }
-    let rows: Vec<[String; 6]> = records
-        .iter()
-        .map(|r| {
-            [
-                r.time.clone(),
-                r.action.clone(),
-                r.by_command.clone(),
-                r.file.clone(),
-                r.who.describe(),
-                r.peer.clone().unwrap_or_default(),
-            ]
-        })
-        .collect();
-    let head = ["TIME", "ACTION", "BY", "FILE", "WHO", "PEER"].map(String::from);
-    let mut w = [0usize; 6];
-    for r in std::iter::once(&head).chain(rows.iter()) {
-        for (i, c) in r.iter().enumerate() {
-            w[i] = w[i].max(c.len());
-        }
-    }
-    for r in std::iter::once(&head).chain(rows.iter()) {
-        println!(
-            "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:<w4$}  {}",
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            r[5],
-            w0 = w[0],
-            w1 = w[1],
-            w2 = w[2],
-            w3 = w[3],
-            w4 = w[4]
-        );
-    }
+    let mut rows: Vec<Vec<String>> = vec![["TIME", "ACTION", "BY", "FILE", "WHO", "PEER"]
+        .map(String::from)
+        .to_vec()];
+    rows.extend(records.iter().map(|r| {
+        vec![
+            r.time.clone(),
+            r.action.clone(),
+            r.by_command.clone(),
+            r.file.clone(),
+            r.who.describe(),
+            r.peer.clone().unwrap_or_default(),
+        ]
+    }));
+    print!("{}", kubectl_redis_core::human::table(&rows, &[]));
     Exit::Ok
 }

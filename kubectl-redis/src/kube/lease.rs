@@ -88,13 +88,7 @@ pub fn holder(kube_user: Option<&str>) -> String {
     let user = env::env_nonempty("USER")
         .or_else(|| kube_user.map(str::to_string))
         .unwrap_or_else(|| "unknown".into());
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .or_else(|| env::env_nonempty("HOSTNAME"))
-        .unwrap_or_else(|| "localhost".into());
-    format!("{user}@{host}/{}", std::process::id())
+    format!("{user}@{}/{}", env::hostname(), std::process::id())
 }
 
 fn renewed_of(spec: &LeaseSpec) -> i64 {

@@ -107,6 +107,18 @@ impl<R: Read> Read for Tee<R> {
     }
 }
 
+/// The stored bytes of `src`, or why not (a store's failure is exit 12, a
+/// local file's exit 2).
+async fn open(src: &Source) -> Result<Box<dyn Read + Send>, (Exit, Problem)> {
+    src.reader().await.map_err(|p| {
+        let e = match src {
+            Source::Remote { .. } => Exit::Storage,
+            Source::Local(_) => Exit::Invalid,
+        };
+        (e, p)
+    })
+}
+
 /// Copies one backup; `adjust` may change the manifest before it is
 /// written (a cluster backup records its shards).
 pub async fn copy_one(
@@ -124,13 +136,7 @@ pub async fn copy_one(
     } else {
         ids.clone()
     };
-    let raw = src.reader().await.map_err(|p| {
-        let e = match src {
-            Source::Remote { .. } => Exit::Storage,
-            Source::Local(_) => Exit::Invalid,
-        };
-        (e, p)
-    })?;
+    let raw = open(src).await?;
     copy_from(
         raw,
         &src.display(),
@@ -412,13 +418,7 @@ pub async fn copy_sanitized(
     } else {
         ids.clone()
     };
-    let raw = src.reader().await.map_err(|p| {
-        let e = match src {
-            Source::Remote { .. } => Exit::Storage,
-            Source::Local(_) => Exit::Invalid,
-        };
-        (e, p)
-    })?;
+    let raw = open(src).await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
     let report: Arc<std::sync::Mutex<Option<Report>>> = Arc::default();
     let (ids2, plan2, m2, report2) = (ids.clone(), plan.clone(), manifest.clone(), report.clone());
