@@ -21,15 +21,9 @@ pub fn set_kube_user(u: &str) {
 pub fn who(kube_user: Option<&str>) -> Who {
     let kube_user = kube_user.or_else(|| KUBE_USER.get().map(String::as_str));
     let user = crate::env::env_nonempty("USER").unwrap_or_else(|| "unknown".into());
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .or_else(|| crate::env::env_nonempty("HOSTNAME"))
-        .unwrap_or_else(|| "localhost".into());
     Who {
         kube_user: kube_user.map(str::to_string),
-        local: format!("{user}@{host}"),
+        local: format!("{user}@{}", crate::env::hostname()),
     }
 }
 
@@ -272,6 +266,8 @@ pub async fn read_of(
 ) {
     let Some(repo) = repo_of(src) else { return };
     let name = src.name();
+    // Reading for these commands decrypts an age file; a plain copy of
+    // one moves its stored bytes only.
     let decrypted = name.ends_with(".age") && by_command != "copy";
     record(
         ui, &repo, "read", by_command, &name, sha256, decrypted, None, peer,

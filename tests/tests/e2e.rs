@@ -495,8 +495,13 @@ async fn backup_holds_the_key() {
     );
     assert_eq!(
         files_in(&out_dir),
-        vec![name.clone(), format!("{name}.json")],
-        "only the backup and its manifest, no temp file"
+        vec!["audit".to_string(), name.clone(), format!("{name}.json")],
+        "only the backup, its manifest and the audit trail, no temp file"
+    );
+    assert_eq!(
+        files_in(&out_dir.join("audit")).len(),
+        1,
+        "one record: the backup written"
     );
     let m: serde_json::Value = serde_json::from_slice(
         &std::fs::read(format!("{}.json", path.display())).expect("manifest"),
@@ -1755,7 +1760,12 @@ fn sync_refused_falls_back_to_bgsave() {
     assert_eq!(code, 9, "{stderr}");
     assert!(stderr.contains("use --method bgsave"), "{stderr}");
     let names = files_in(tmp.path());
-    assert_eq!(names.len(), 2, "one backup and its manifest: {names:?}");
+    assert_eq!(
+        names.len(),
+        3,
+        "one backup, its manifest and the audit trail: {names:?}"
+    );
+    assert_eq!(names[0], "audit", "{names:?}");
 }
 
 /// A backup that does not verify is not restored (exit 8, nothing changed);
@@ -5051,6 +5061,24 @@ fn archive_deployment_restores_to_a_second() {
         out.contains("deployment/kubectl-redis-archiver deleted"),
         "{out}"
     );
+    // The audit trail: the archive's start and stop, as Events on the
+    // Redis Deployment.
+    for reason in ["ArchiveStarted", "ArchiveStopped"] {
+        let e = kubectl_ok(&[
+            "-n",
+            &s.ns,
+            "get",
+            "events.events.k8s.io",
+            "--field-selector",
+            &format!("reason={reason}"),
+            "-o",
+            "jsonpath={.items[*].regarding.kind}/{.items[*].regarding.name}/{.items[*].note}",
+        ]);
+        assert!(
+            e.starts_with("Deployment/redis/archiver kubectl-redis-archiver"),
+            "{reason}: {e}"
+        );
+    }
 
     let (code, out, err) = run(plugin_s3(&[
         "archive", "status", "--repo", &url, "-o", "json",

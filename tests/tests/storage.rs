@@ -365,7 +365,8 @@ fn s3_encrypted_backup_is_listed_verified_inspected_and_pruned() {
     assert_eq!(l["backups"].as_array().unwrap().len(), 1);
     assert!(l["partial"].as_array().unwrap().is_empty(), "{l}");
     // The audit trail under audit/, oldest first: both backups written,
-    // the first deleted by prune.
+    // the first decrypted once by verify (with the key that fits; the wrong
+    // key read nothing), then deleted by prune.
     let a = kubectl_redis_e2e::schema_checked(
         "audit",
         &ok(plugin(
@@ -386,6 +387,7 @@ fn s3_encrypted_backup_is_listed_verified_inspected_and_pruned() {
         .collect();
     let want = [
         ("backup-written", "backup"),
+        ("read", "verify"),
         ("backup-written", "backup"),
         ("deleted", "prune"),
     ]
@@ -393,18 +395,33 @@ fn s3_encrypted_backup_is_listed_verified_inspected_and_pruned() {
     assert_eq!(acts, want, "{a}");
     let first = path.rsplit('/').next().unwrap();
     assert_eq!(a["records"][0]["file"], first, "{a}");
-    assert_eq!(a["records"][2]["file"], first, "{a}");
+    assert_eq!(a["records"][1]["decrypted"], true, "{a}");
+    assert_eq!(a["records"][3]["file"], first, "{a}");
     assert_eq!(a["records"][0]["peer"], r.url(), "{a}");
     assert!(a["records"][0]["who"]["local"]
         .as_str()
         .unwrap()
         .contains('@'));
-    // --since in the future: nothing.
-    let none = json(&ok(plugin(
+    // --since: only records newer than that.
+    std::thread::sleep(Duration::from_millis(1100));
+    let cut = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        - 1000;
+    let recent = json(&ok(plugin(
         Store::Moto,
         &["audit", "--repo", &url, "--since", "1s", "-o", "json"],
     )));
-    assert!(none["records"].as_array().unwrap().len() <= 3);
+    assert!(
+        recent["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["time_ms"].as_i64().unwrap() >= cut - 1000),
+        "{recent}"
+    );
+    assert!(recent["records"].as_array().unwrap().len() < 4, "{recent}");
 }
 
 /// s3s-fs checks signatures and payload checksums: a wrong secret is

@@ -688,10 +688,57 @@ async fn start(ui: &Ui, kube: &KubeArgs, args: StartArgs) -> Exit {
                 "archiver started in {namespace}; follow it with `kubectl -n {namespace} logs deploy/{}` and `kubectl redis archive status --repo {}`",
                 args.name, c.repo
             ));
+            // The audit trail: an Event on the Redis workload it follows.
+            let pod = match args.target.pod.clone() {
+                Some(p) => Some(p),
+                None => {
+                    crate::audit::first_pod(k, &crate::env::selector(args.target.selector.clone()))
+                        .await
+                }
+            };
+            if let Some(pod) = pod {
+                crate::audit::event(
+                    ui,
+                    k,
+                    &namespace,
+                    &pod,
+                    false,
+                    "Archive",
+                    "ArchiveStarted",
+                    &format!(
+                        "archiver {} (deploy/{}) started: every write is archived to {}",
+                        args.name, args.name, c.repo
+                    ),
+                )
+                .await;
+            }
         }
         _ => print!("{}", kubectl_redis_core::ops::schedule::yaml(&docs)),
     }
     Exit::Ok
+}
+
+/// The Redis pod the archiver `name` follows: its `--pod`, else the first
+/// pod its `--selector` (or the default selector) finds.
+async fn followed_pod(k: &crate::kube::Kube, name: &str) -> Option<String> {
+    let deploys: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(k.client.clone(), &k.namespace);
+    let d = serde_json::to_value(deploys.get(name).await.ok()?).ok()?;
+    let args: Vec<String> = d["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()?
+        .iter()
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect();
+    let after = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1).cloned())
+    };
+    if let Some(p) = after("--pod") {
+        return Some(p);
+    }
+    let selector = crate::env::selector(after("--selector"));
+    crate::audit::first_pod(k, &selector).await
 }
 
 /// `archive stop`: removes what `archive start` created.
@@ -714,6 +761,8 @@ async fn stop(ui: &Ui, kube: &KubeArgs, args: StopArgs) -> Exit {
         spool_bytes: 0,
     };
     let docs = kubectl_redis_core::ops::archive::manifests(&spec);
+    // The Redis pod it follows, from its own arguments (for the Event).
+    let followed = followed_pod(&k, &args.name).await;
     match crate::commands::schedule::delete_all(&k.client, &k.namespace, &docs).await {
         Ok(gone) if gone.is_empty() => {
             ui.note(&format!(
@@ -725,6 +774,22 @@ async fn stop(ui: &Ui, kube: &KubeArgs, args: StopArgs) -> Exit {
         Ok(gone) => {
             for g in gone {
                 println!("{g} deleted");
+            }
+            if let Some(pod) = &followed {
+                crate::audit::event(
+                    ui,
+                    &k,
+                    &k.namespace,
+                    pod,
+                    false,
+                    "Archive",
+                    "ArchiveStopped",
+                    &format!(
+                        "archiver {} stopped: writes after now are not archived",
+                        args.name
+                    ),
+                )
+                .await;
             }
             // Stopped means its pod is gone (it stores what it received
             // whole first): its replication link is closed.

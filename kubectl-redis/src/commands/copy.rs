@@ -312,7 +312,12 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: CopyArgs) -> Exit 
         .await
         {
             Ok(c) => {
-                crate::audit::read_of(ui, &src_loc, "copy", None, Some(&dst.display())).await;
+                let by = if reencrypt && encrypted {
+                    "copy (re-encrypting)"
+                } else {
+                    "copy"
+                };
+                crate::audit::read_of(ui, &src_loc, by, None, Some(&dst.display())).await;
                 crate::audit::record(
                     ui,
                     &dst,

@@ -127,6 +127,13 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: VerifyArgs) -> Exi
         if rank(exit) > rank(worst) {
             worst = exit;
         }
+        // A backup decrypted with a key: the read goes into its
+        // repository's audit trail.
+        if r.encrypted && r.checked == "every-byte" && r.error.is_none() {
+            if let Ok(src) = Source::open(file) {
+                crate::audit::read_of(ui, &src, "verify", r.sha256.as_deref(), None).await;
+            }
+        }
         if args.output == Output::Text {
             match &r.error {
                 None if r.checked == "stored-bytes" => println!(
