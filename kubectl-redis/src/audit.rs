@@ -76,6 +76,20 @@ async fn regarding(k: &crate::kube::Kube, namespace: &str, pod: &str) -> Regardi
 
 static EVENTS_REFUSED: AtomicBool = AtomicBool::new(false);
 
+/// Posts an Event about `reg` itself (a writer a recovery put back).
+#[allow(clippy::too_many_arguments)]
+pub async fn event_on(
+    ui: &crate::ui::Ui,
+    k: &crate::kube::Kube,
+    reg: &Regarding,
+    warning: bool,
+    action: &str,
+    reason: &str,
+    note: &str,
+) {
+    post(ui, k, reg, warning, action, reason, note).await;
+}
+
 /// Posts an Event about the workload of `pod`. A refusal (no `create
 /// events`) is warned about once; nothing fails because of it.
 #[allow(clippy::too_many_arguments)]
@@ -92,10 +106,27 @@ pub async fn event(
     if pod.is_empty() || EVENTS_REFUSED.load(Ordering::Relaxed) {
         return;
     }
-    let who = who(k.user.as_deref());
     let reg = regarding(k, namespace, pod).await;
+    post(ui, k, &reg, warning, action, reason, note).await;
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn post(
+    ui: &crate::ui::Ui,
+    k: &crate::kube::Kube,
+    reg: &Regarding,
+    warning: bool,
+    action: &str,
+    reason: &str,
+    note: &str,
+) {
+    if EVENTS_REFUSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let namespace = reg.namespace.as_str();
+    let who = who(k.user.as_deref());
     let note = format!("{note}; by {}", who.describe());
-    let ev = audit::event(&reg, warning, action, reason, &note, &who, now_us());
+    let ev = audit::event(reg, warning, action, reason, &note, &who, now_us());
     let api: kube::Api<k8s_openapi::api::events::v1::Event> =
         kube::Api::namespaced(k.client.clone(), namespace);
     let r = match serde_json::from_value::<k8s_openapi::api::events::v1::Event>(ev) {

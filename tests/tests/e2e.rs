@@ -1217,6 +1217,21 @@ fn killed_restore_is_recovered() {
     );
     assert_eq!(s.worker(), ("3".into(), String::new()));
     assert_eq!(leases().trim(), "", "the dead run's Lease is gone");
+    // The audit trail: RecoverSucceeded on the writer put back.
+    let e = kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "get",
+        "events.events.k8s.io",
+        "--field-selector",
+        "reason=RecoverSucceeded",
+        "-o",
+        "jsonpath={.items[*].regarding.kind}/{.items[*].regarding.name}/{.items[*].note}",
+    ]);
+    assert!(
+        e.starts_with("Deployment/worker/deploy/worker put back to 3 replicas"),
+        "{e}"
+    );
     let (code, _, stderr) = run(plugin(&["restore", "--recover", "-n", &s.ns]));
     assert_eq!(code, 0);
     assert!(stderr.contains("nothing to recover"), "{stderr}");

@@ -1020,6 +1020,30 @@ async fn recover(ui: &Ui, k: &Kube, output: Output) -> Exit {
             );
             exit = Exit::Error;
         }
+        // The audit trail: an Event on the writer put back (or not).
+        let reg = kubectl_redis_core::ops::audit::Regarding {
+            api_version: "apps/v1".into(),
+            kind: match w.kind {
+                WriterKind::Deployment => "Deployment".into(),
+                WriterKind::StatefulSet => "StatefulSet".into(),
+            },
+            name: w.name.clone(),
+            namespace: k.namespace.clone(),
+            uid: None,
+        };
+        let (warning, reason, note) = match &r {
+            Ok(()) => (
+                false,
+                "RecoverSucceeded",
+                format!("{w} put back to {replicas} replicas after a killed restore ({by})"),
+            ),
+            Err(e) => (
+                true,
+                "RecoverFailed",
+                format!("{w} could not be put back to {replicas} replicas: {e}"),
+            ),
+        };
+        crate::audit::event_on(ui, k, &reg, warning, "Recover", reason, &note).await;
         done.push(
             serde_json::json!({"name": w.to_string(), "replicas": replicas, "restored": r.is_ok()}),
         );
