@@ -337,35 +337,24 @@ pub async fn after_backup(
             _ => None,
         };
         let sha = m.stored().1.to_string();
-        record(
-            ui,
-            first,
-            "backup-written",
-            by,
-            &file,
-            Some(&sha),
-            false,
-            None,
-            source.as_deref(),
-        )
-        .await;
-        for (label, _, err) in copies {
-            if err.is_none() {
-                if let Ok(repo) = Repo::open(label) {
-                    record(
-                        ui,
-                        &repo,
-                        "backup-written",
-                        by,
-                        &file,
-                        Some(&sha),
-                        false,
-                        None,
-                        source.as_deref(),
-                    )
-                    .await;
-                }
-            }
+        // The first repository, then each further one written to.
+        let others = copies
+            .iter()
+            .filter(|(_, _, err)| err.is_none())
+            .filter_map(|(label, _, _)| Repo::open(label).ok());
+        for repo in std::iter::once(first.clone()).chain(others) {
+            record(
+                ui,
+                &repo,
+                "backup-written",
+                by,
+                &file,
+                Some(&sha),
+                false,
+                None,
+                source.as_deref(),
+            )
+            .await;
         }
         if let (Some(k), Some(ns), Some(pod)) = (k, &m.source.namespace, &m.source.pod) {
             let note = format!(
