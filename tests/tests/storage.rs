@@ -2350,4 +2350,30 @@ fn kms_held_keys_back_up_restore_copy_and_refuse() {
             .len(),
         1
     );
+    // Two repositories, one recording an age recipient, the other a KMS
+    // key: refused (exit 2), as the wrapped key is recorded once for all.
+    let other_repo = format!("s3://backups/{}", prefix("kms-other"));
+    ok(plugin(
+        Store::Moto,
+        &["repo", "init", &other_repo, "--encrypt-to", &public],
+    ));
+    let kms_repo = format!("s3://backups/{}", prefix("kms-only"));
+    ok(plugin(
+        Store::Moto,
+        &["repo", "init", &kms_repo, "--encrypt-to", &kms],
+    ));
+    let (code, _, err) = run(plugin(
+        Store::Moto,
+        &[
+            "backup",
+            "--url",
+            &r.url(),
+            "--repo",
+            &kms_repo,
+            "--repo",
+            &other_repo,
+        ],
+    ));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("same recipients"), "{err}");
 }

@@ -324,6 +324,25 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
         };
         repos.push((repo, recipients));
     }
+    // A KMS-wrapped key goes into the manifest every repository shares:
+    // they must all be encrypted to the same recipients (one envelope).
+    if repos.len() > 1
+        && repos
+            .iter()
+            .any(|(_, r)| r.as_ref().is_some_and(|r| r.has_kms()))
+    {
+        let first = repos[0].1.as_ref().map(|r| r.public.clone());
+        if repos
+            .iter()
+            .any(|(_, r)| r.as_ref().map(|r| r.public.clone()) != first)
+        {
+            return fail(
+                Exit::Invalid,
+                "with a KMS key among the recipients, every repository must be encrypted to the same recipients (the wrapped key is recorded once for all of them)",
+                "give the same --encrypt-to for every --repo (or record the same recipients with `repo init`), or back up to each repository on its own",
+            );
+        }
+    }
     if repos.iter().any(|(_, r)| r.is_some()) && repos.iter().any(|(_, r)| r.is_none()) {
         return fail(
             Exit::Invalid,
