@@ -76,20 +76,6 @@ async fn regarding(k: &crate::kube::Kube, namespace: &str, pod: &str) -> Regardi
 
 static EVENTS_REFUSED: AtomicBool = AtomicBool::new(false);
 
-/// Posts an Event about `reg` itself (a writer a recovery put back).
-#[allow(clippy::too_many_arguments)]
-pub async fn event_on(
-    ui: &crate::ui::Ui,
-    k: &crate::kube::Kube,
-    reg: &Regarding,
-    warning: bool,
-    action: &str,
-    reason: &str,
-    note: &str,
-) {
-    post(ui, k, reg, warning, action, reason, note).await;
-}
-
 /// Posts an Event about the workload of `pod`. A refusal (no `create
 /// events`) is warned about once; nothing fails because of it.
 #[allow(clippy::too_many_arguments)]
@@ -107,11 +93,13 @@ pub async fn event(
         return;
     }
     let reg = regarding(k, namespace, pod).await;
-    post(ui, k, &reg, warning, action, reason, note).await;
+    event_on(ui, k, &reg, warning, action, reason, note).await;
 }
 
+/// Posts an Event about `reg` itself (a workload, or a writer a recovery
+/// put back), warning once when refused.
 #[allow(clippy::too_many_arguments)]
-async fn post(
+pub async fn event_on(
     ui: &crate::ui::Ui,
     k: &crate::kube::Kube,
     reg: &Regarding,

@@ -85,14 +85,9 @@ impl SanitizeArgs {
         };
         let (rules, rules_sha256) = read_rules(path)?;
         let key_hint = "give a key of at least 32 random bytes: --sanitize-key-file FILE (e.g. `head -c 32 /dev/urandom | base64 > mask.key`) or --sanitize-key-from-secret NAME/KEY";
-        let key: Vec<u8> = if let Some(f) = &self.sanitize_key_file {
-            let mut b =
-                crate::redis::tls::read_file(std::path::Path::new(f), "--sanitize-key-file", true)
-                    .map_err(|e| problem(e, key_hint))?;
-            while b.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {
-                b.pop();
-            }
-            b
+        let mut key: Vec<u8> = if let Some(f) = &self.sanitize_key_file {
+            crate::redis::tls::read_file(std::path::Path::new(f), "--sanitize-key-file", true)
+                .map_err(|e| problem(e, key_hint))?
         } else if let Some(spec) = &self.sanitize_key_from_secret {
             let (name, key) = spec
                 .split_once('/')
@@ -112,16 +107,16 @@ impl SanitizeArgs {
                     key_hint,
                 )
             })?;
-            let mut b = crate::kube::secrets::bytes_from_secret(&k.client, &k.namespace, name, key)
+            crate::kube::secrets::bytes_from_secret(&k.client, &k.namespace, name, key)
                 .await
-                .map_err(|e| problem(e, key_hint))?;
-            while b.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {
-                b.pop();
-            }
-            b
+                .map_err(|e| problem(e, key_hint))?
         } else {
             return Err(problem("--sanitize needs a mask key".into(), key_hint));
         };
+        // A trailing newline (as `echo` or `base64` leave one) is not key.
+        while key.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {
+            key.pop();
+        }
         let masker = Masker::new(&key).map_err(|e| problem(e, key_hint))?;
         Ok(Some(Plan {
             key_id: masker.key_id(),

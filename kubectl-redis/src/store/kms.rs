@@ -266,30 +266,45 @@ pub async fn unwrap(keys: &[KmsKey]) -> Result<age::x25519::Identity, (Exit, Pro
     ))
 }
 
-/// The identities to read a backup with: when its manifest holds KMS keys,
-/// the identity they unwrap (one `Decrypt`); else, or when unwrapping fails
-/// and identities were given, those given. Unwrapping failing with none
-/// given is the error (exit 13).
-pub async fn identities_for(
-    given: &std::sync::Arc<crate::store::crypt::Identities>,
+/// The identity a backup's KMS keys unwrap, by the one policy of every
+/// reader: `Ok(None)` when the manifest holds no KMS keys, or when
+/// unwrapping fails and the caller has identities of its own (one of them
+/// may open the file); unwrapping failing with none is the error (exit 13).
+pub async fn unwrap_for(
     m: Option<&kubectl_redis_core::store::manifest::Manifest>,
-) -> Result<std::sync::Arc<crate::store::crypt::Identities>, (Exit, Problem)> {
+    have_identities: bool,
+) -> Result<Option<(age::x25519::Identity, String)>, (Exit, Problem)> {
     let keys = m
         .and_then(|m| m.encryption.as_ref())
         .map(|e| e.kms.as_slice())
         .unwrap_or_default();
     if keys.is_empty() {
-        return Ok(given.clone());
+        return Ok(None);
     }
     match unwrap(keys).await {
-        Ok(id) => {
-            let mut i = crate::store::crypt::Identities::none();
-            i.add_x25519(id, &format!("the key KMS unwrapped ({})", keys[0].key));
-            Ok(std::sync::Arc::new(i))
-        }
-        Err(e) if given.is_empty() => Err(e),
-        Err(_) => Ok(given.clone()),
+        Ok(id) => Ok(Some((
+            id,
+            format!("the key KMS unwrapped ({})", keys[0].key),
+        ))),
+        Err(_) if have_identities => Ok(None),
+        Err(e) => Err(e),
     }
+}
+
+/// The identities to read a backup with: the one its KMS keys unwrap
+/// ([`unwrap_for`]), else those given.
+pub async fn identities_for(
+    given: &std::sync::Arc<crate::store::crypt::Identities>,
+    m: Option<&kubectl_redis_core::store::manifest::Manifest>,
+) -> Result<std::sync::Arc<crate::store::crypt::Identities>, (Exit, Problem)> {
+    Ok(match unwrap_for(m, !given.is_empty()).await? {
+        Some((id, from)) => {
+            let mut i = crate::store::crypt::Identities::none();
+            i.add_x25519(id, &from);
+            std::sync::Arc::new(i)
+        }
+        None => given.clone(),
+    })
 }
 
 #[cfg(test)]

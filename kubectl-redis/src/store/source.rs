@@ -487,16 +487,11 @@ pub async fn local_copy(
     })?;
     // A key held by KMS: unwrapped with the user's own credentials.
     let mut ids = ids;
-    let kms = manifest
-        .as_ref()
-        .and_then(|m| m.encryption.as_ref())
-        .map(|e| e.kms.clone())
-        .unwrap_or_default();
-    if !kms.is_empty() && src.name().ends_with(".age") {
-        match crate::store::kms::unwrap(&kms).await {
-            Ok(id) => ids.add_x25519(id, &format!("the key KMS unwrapped ({})", kms[0].key)),
-            Err(e) if ids.is_empty() => return Err(e),
-            Err(_) => {}
+    if src.name().ends_with(".age") {
+        if let Some((id, from)) =
+            crate::store::kms::unwrap_for(manifest.as_ref(), !ids.is_empty()).await?
+        {
+            ids.add_x25519(id, &from);
         }
     }
     let raw = src.reader().await.map_err(storage)?;
