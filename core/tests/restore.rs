@@ -422,7 +422,7 @@ fn answer(w: &mut World, e: &Effect, fail: bool) -> Option<Input> {
                 Ok(42)
             },
         ),
-        Effect::Disconnect => return None,
+        Effect::Disconnect | Effect::Begin { .. } => return None,
     })
 }
 
@@ -507,7 +507,7 @@ fn run(plan: Plan, mut w: World) -> (String, Finish, Vec<Effect>) {
                 finish = Some(f.clone());
                 continue;
             }
-            if matches!(e, Effect::Say(_)) {
+            if matches!(e, Effect::Say(_) | Effect::Begin { .. }) {
                 continue;
             }
             count += 1;
@@ -983,7 +983,7 @@ fn happy_steps() -> usize {
     let (_, _, happy) = run(plan(), World::default());
     happy
         .iter()
-        .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_)))
+        .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_) | Effect::Begin { .. }))
         .count()
 }
 
@@ -1079,7 +1079,7 @@ fn failure_at_every_step() {
         // but cannot undo the restore itself; every other one fails it.
         let undo_step = effects
             .iter()
-            .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_)))
+            .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_) | Effect::Begin { .. }))
             .nth(n - 1);
         if matches!(undo_step, Some(Effect::Timer { .. })) {
             continue; // timers cannot fail
@@ -1090,7 +1090,7 @@ fn failure_at_every_step() {
         // they are retried until the deadline.
         let shut = effects
             .iter()
-            .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_)))
+            .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_) | Effect::Begin { .. }))
             .take(n - 1)
             .any(|e| matches!(e, Effect::Redis { args, .. } if args[0] == "SHUTDOWN"));
         let retried = matches!(undo_step, Some(Effect::Redis { args, .. }) if args[0] == "SHUTDOWN" || args[0] == "PING")
@@ -1382,8 +1382,12 @@ fn cluster_failure_at_every_step() {
     let world = || cluster_world("# Keyspace\r\n");
     let (happy_t, happy_f, happy) = run(auto(), world());
     assert_eq!(happy_f.exit, Exit::Ok, "{happy_t}");
-    let counted =
-        |e: &&Effect| !matches!(e, Effect::Say(_) | Effect::Finish(_) | Effect::Disconnect);
+    let counted = |e: &&Effect| {
+        !matches!(
+            e,
+            Effect::Say(_) | Effect::Finish(_) | Effect::Disconnect | Effect::Begin { .. }
+        )
+    };
     let total = happy.iter().filter(counted).count();
     let (mut no_map, mut no_pods) = (false, false);
     for n in 1..=total {
@@ -1652,7 +1656,12 @@ fn live_interrupt_and_failure_at_every_step() {
     let (_, _, happy) = run(live(), World::default());
     let total = happy
         .iter()
-        .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_) | Effect::Disconnect))
+        .filter(|e| {
+            !matches!(
+                e,
+                Effect::Say(_) | Effect::Finish(_) | Effect::Disconnect | Effect::Begin { .. }
+            )
+        })
         .count();
     for n in 1..=total {
         for (interrupt_at, fail_at) in [(Some(n), None), (None, Some(n))] {
@@ -1666,7 +1675,15 @@ fn live_interrupt_and_failure_at_every_step() {
             );
             let step = effects
                 .iter()
-                .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_) | Effect::Disconnect))
+                .filter(|e| {
+                    !matches!(
+                        e,
+                        Effect::Say(_)
+                            | Effect::Finish(_)
+                            | Effect::Disconnect
+                            | Effect::Begin { .. }
+                    )
+                })
                 .nth(n - 1);
             let scale_back = matches!(step, Some(Effect::Scale { replicas: 3, .. }));
             if !scale_back {
@@ -1705,7 +1722,12 @@ fn live_interrupt_and_failure_at_every_step() {
 fn to_time_replays_before_writers_come_back() {
     let steps = |e: &[Effect]| -> Vec<Effect> {
         e.iter()
-            .filter(|e| !matches!(e, Effect::Say(_) | Effect::Finish(_) | Effect::Disconnect))
+            .filter(|e| {
+                !matches!(
+                    e,
+                    Effect::Say(_) | Effect::Finish(_) | Effect::Disconnect | Effect::Begin { .. }
+                )
+            })
             .cloned()
             .collect()
     };

@@ -452,3 +452,98 @@ pub async fn after_restore(
         event(ui, k, &ns, &r.pod, true, "Restore", "RestoreFailed", &note).await;
     }
 }
+
+/// Where a pruned backup came from: its manifest's context, namespace and
+/// pod (a backup made with `--url` has none, and gets no Event).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PrunedFrom {
+    pub context: Option<String>,
+    pub namespace: String,
+    pub pod: String,
+}
+
+impl PrunedFrom {
+    pub fn of(s: &kubectl_redis_core::store::manifest::Source) -> Option<PrunedFrom> {
+        Some(PrunedFrom {
+            context: s.context.clone(),
+            namespace: s.namespace.clone()?,
+            pod: s.pod.clone()?,
+        })
+    }
+}
+
+/// After `prune --yes`: one `BackupPruned` Event on each workload whose
+/// backups went, naming them and the repository `repo`. The cluster is the
+/// one `--context` names, else the context each backup was made through
+/// (its manifest says), else the current one. A cluster that cannot be
+/// reached is said once (a prune of local files may run far from any
+/// cluster); nothing fails because of it.
+pub async fn after_prune(
+    ui: &crate::ui::Ui,
+    kube: &crate::args::KubeArgs,
+    repo: &str,
+    removed: Vec<(PrunedFrom, String)>,
+) {
+    let mut groups: std::collections::BTreeMap<PrunedFrom, Vec<String>> = Default::default();
+    for (from, file) in removed {
+        groups.entry(from).or_default().push(file);
+    }
+    let mut clients: std::collections::HashMap<Option<String>, Option<crate::kube::Kube>> =
+        Default::default();
+    for (from, files) in groups {
+        let context = kube.context.clone().or_else(|| from.context.clone());
+        if !clients.contains_key(&context) {
+            let args = crate::args::KubeArgs {
+                context: context.clone(),
+                ..kube.clone()
+            };
+            let k = match crate::kube::connect(&args).await {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    ui.note(&format!(
+                        "no audit Event for the pruned backups of {}/{}{}: {}",
+                        from.namespace,
+                        from.pod,
+                        context
+                            .as_deref()
+                            .map(|c| format!(" (context {c})"))
+                            .unwrap_or_default(),
+                        e.message
+                    ));
+                    None
+                }
+            };
+            clients.insert(context.clone(), k);
+        }
+        let Some(Some(k)) = clients.get(&context) else {
+            continue;
+        };
+        const SHOWN: usize = 5;
+        let mut names = files
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if files.len() > SHOWN {
+            names.push_str(&format!(" and {} more", files.len() - SHOWN));
+        }
+        let note = format!(
+            "prune removed {} backup(s) of {}/{} from {repo}: {names}",
+            files.len(),
+            from.namespace,
+            from.pod
+        );
+        event(
+            ui,
+            k,
+            &from.namespace,
+            &from.pod,
+            false,
+            "Prune",
+            "BackupPruned",
+            &note,
+        )
+        .await;
+    }
+}

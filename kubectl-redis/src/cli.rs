@@ -205,7 +205,7 @@ pub fn run() -> ExitCode {
             None => Exit::Error,
         },
         Command::Prune(args) => match runtime(&ui) {
-            Some(rt) => rt.block_on(prune::run(&ui, args)),
+            Some(rt) => rt.block_on(prune::run(&ui, &cli.kube, args)),
             None => Exit::Error,
         },
         Command::Schedule(mut args) => {

@@ -834,6 +834,7 @@ fn restore_brings_back_the_original_value() {
         .into_owned();
     for (reason, action) in [
         ("BackupSucceeded", "Backup"),
+        ("RestoreStarted", "Restore"),
         ("RestoreSucceeded", "Restore"),
     ] {
         let e = find(reason);
@@ -852,6 +853,15 @@ fn restore_brings_back_the_original_value() {
     assert!(find("BackupSucceeded")["note"]
         .as_str()
         .is_some_and(|n| n.contains("sha256")));
+    // Started when the changes began, before it ended (RFC 3339 with
+    // microseconds: compared as text).
+    let at = |reason: &str| find(reason)["eventTime"].as_str().unwrap_or("").to_string();
+    assert!(
+        at("RestoreStarted") < at("RestoreSucceeded"),
+        "{} !< {}",
+        at("RestoreStarted"),
+        at("RestoreSucceeded")
+    );
     // The manifest says who made it.
     let m: serde_json::Value =
         serde_json::from_slice(&std::fs::read(format!("{file}.json")).expect("manifest"))
@@ -863,6 +873,50 @@ fn restore_brings_back_the_original_value() {
         "{m}"
     );
     assert!(m["made_by"]["kube_user"].is_string(), "{m}");
+
+    // A second backup, and prune keeping it: the first one's removal is a
+    // BackupPruned Event on the workload its manifest names.
+    let (_tmp2, newer) = backup_of(&s);
+    std::fs::rename(
+        &newer,
+        _tmp.path()
+            .join(Path::new(&newer).file_name().expect("name")),
+    )
+    .expect("move");
+    let newer_json = format!("{newer}.json");
+    std::fs::rename(
+        &newer_json,
+        _tmp.path()
+            .join(Path::new(&newer_json).file_name().expect("name")),
+    )
+    .expect("move");
+    let dir = _tmp.path().to_str().expect("utf8");
+    let (code, _, stderr) = run(plugin(&[
+        "prune",
+        "--repo",
+        dir,
+        "--keep-last",
+        "1",
+        "--yes",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!Path::new(&file).exists(), "{stderr}");
+    wait_until(30, "a BackupPruned Event", || {
+        kubectl_ok(&[
+            "-n",
+            &s.ns,
+            "get",
+            "events.events.k8s.io",
+            "--field-selector",
+            "reason=BackupPruned",
+            "-o",
+            "jsonpath={.items[*].note}",
+        ])
+        .contains(&format!(
+            "prune removed 1 backup(s) of {}/{} from {dir}: {name}",
+            s.ns, s.pod
+        ))
+    });
 }
 
 /// A server whose SHUTDOWN is renamed away: a swap would install the backup

@@ -397,12 +397,18 @@ impl Masker {
         out: &mut Vec<u8>,
     ) {
         while out.len() < n {
-            let mut m = self.mac.clone();
-            m.update(b"expand");
-            m.update(seed);
-            m.update(&counter.to_be_bytes());
+            // Block 0 is the digest itself (most masks need no more);
+            // block i is HMAC("expand" || digest || i).
+            let block: [u8; 32] = if counter == 0 {
+                *seed
+            } else {
+                let mut m = self.mac.clone();
+                m.update(b"expand");
+                m.update(seed);
+                m.update(&counter.to_be_bytes());
+                m.finalize().into_bytes().into()
+            };
             counter += 1;
-            let block = m.finalize().into_bytes();
             for b in block.iter() {
                 if out.len() == n {
                     break;

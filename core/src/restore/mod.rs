@@ -433,6 +433,13 @@ pub enum Effect {
     },
     /// A progress line.
     Say(Line),
+    /// The restore was confirmed and starts changing things now (not
+    /// answered): the shell records it for the audit trail.
+    Begin {
+        /// The target's namespace and pod, as the report says them.
+        namespace: String,
+        pod: String,
+    },
     /// The end.
     Finish(Finish),
 }

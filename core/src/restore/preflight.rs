@@ -351,9 +351,18 @@ impl Restore {
             return self.wind_down_ok(out);
         }
         if self.plan.yes {
+            self.begin(out);
             return self.annotate_next(self.now, 0, out);
         }
         self.ask(Step::Confirm, |id| Effect::Confirm { id }, out);
+    }
+
+    /// Says that changes start now ([`Effect::Begin`]).
+    fn begin(&self, out: &mut Vec<Effect>) {
+        out.push(Effect::Begin {
+            namespace: self.report.namespace.clone(),
+            pod: self.report.pod.clone(),
+        });
     }
 
     pub(super) fn annotate_next(&mut self, now: u64, from: usize, out: &mut Vec<Effect>) {
@@ -737,7 +746,10 @@ impl Restore {
 
     pub(super) fn on_confirm(&mut self, now: u64, a: Answer, out: &mut Vec<Effect>) {
         match a {
-        Answer::Yes => self.annotate_next(now, 0, out),
+        Answer::Yes => {
+            self.begin(out);
+            self.annotate_next(now, 0, out)
+        }
         Answer::No => self.fail(out, Exit::Aborted, "aborted; nothing was changed".into(), None),
         Answer::NoTerminal => self.fail(
             out,

@@ -497,7 +497,7 @@ async fn drill_in(
         // --to-time replays after the sample, over the drill's own link.
         replay: None,
     };
-    let f = crate::jobs::restore::drive(ui, Some(dk), auth, plan, None).await;
+    let f = crate::jobs::restore::drive(ui, Some(dk), auth, plan, None, None).await;
     if let Some(l) = &f.report.load {
         report.keys_restored = l.keys_restored;
         report.keys = l.keys_restored + l.keys_expired;

@@ -17,7 +17,9 @@ removed together with its manifest. Leftovers of interrupted backups (hidden \
 temporary files, and objects uploaded without a manifest) older than an hour are \
 removed too, and in S3 the unfinished multipart uploads a killed backup \
 left (invisible to listing). Works on a directory or an object-storage repository (--repo URL). \
-Without --yes nothing is removed: the plan is printed.";
+Without --yes nothing is removed: the plan is printed. With --yes each removal is \
+recorded in the repository's audit/ prefix, and a BackupPruned Event goes to the workload \
+each removed backup came from (its manifest names the context, namespace and pod).";
 
 pub const AFTER_HELP: &str = "Examples:\n  kubectl redis prune --keep-last 10                 # shows what would go\n  kubectl redis prune --keep-daily 30 --keep-pitr 7d --yes   # restores to any second of the last week stay possible\n  kubectl redis prune --keep-within 7d --keep-daily 30 --yes\n  kubectl redis prune --keep-hourly 24 --keep-daily 7 --keep-weekly 8 -o json";
 
@@ -57,7 +59,7 @@ pub struct PruneArgs {
     pub output: Output,
 }
 
-pub async fn run(ui: &Ui, args: PruneArgs) -> Exit {
+pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: PruneArgs) -> Exit {
     let p = Policy {
         last: args.keep_last,
         within_s: args.keep_within.map(|d| d.as_secs() as i64),
@@ -132,16 +134,28 @@ pub async fn run(ui: &Ui, args: PruneArgs) -> Exit {
     let mut removed = Vec::new();
     let mut segments_removed = 0usize;
     let mut failed = Vec::new();
+    // Where each removed backup came from (its manifest's source), for
+    // the Events on those workloads.
+    let mut sources: Vec<(crate::audit::PrunedFrom, String)> = Vec::new();
     for v in verdicts.iter().filter(|v| !v.keep) {
         if !args.yes || !is_ours(&v.file) {
             continue;
         }
+        let from = repo
+            .manifest(&v.file)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|m| crate::audit::PrunedFrom::of(&m.source));
         match repo.remove_backup(&v.file).await {
             Ok(()) => {
                 crate::audit::record(
                     ui, &repo, "deleted", "prune", &v.file, None, false, None, None,
                 )
                 .await;
+                if let Some(f) = from {
+                    sources.push((f, v.file.clone()));
+                }
                 removed.push(v.file.clone())
             }
             Err(e) => {
@@ -201,6 +215,7 @@ pub async fn run(ui: &Ui, args: PruneArgs) -> Exit {
         }
     }
     let keep = verdicts.iter().filter(|v| v.keep).count();
+    crate::audit::after_prune(ui, kube, &dir, sources).await;
     let drop: Vec<&str> = verdicts
         .iter()
         .filter(|v| !v.keep)

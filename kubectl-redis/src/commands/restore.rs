@@ -403,8 +403,15 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         big_value_bytes: args.big_value_bytes,
         replay: pitr.as_ref().map(|p| p.commands),
     };
-    let finish =
-        crate::jobs::restore::drive(ui, k.as_ref(), auth.clone(), plan, pitr.as_ref()).await;
+    let finish = crate::jobs::restore::drive(
+        ui,
+        k.as_ref(),
+        auth.clone(),
+        plan,
+        pitr.as_ref(),
+        Some(&source_name),
+    )
+    .await;
     let replayed = finish.report.replayed;
     report_pitr(ui, args.output, &finish, pitr.as_ref(), replayed);
     if !args.dry_run {

@@ -62,13 +62,15 @@ struct Run<'a> {
 
 /// Runs the machine to its end, doing each effect; Ctrl-C is an input.
 /// `replay` (with `plan.replay`) is what `--to-time` replays after the
-/// base, before writers are scaled back.
+/// base, before writers are scaled back. With `audit` (the source's name),
+/// the moment changes start is posted as a `RestoreStarted` Event.
 pub async fn drive(
     ui: &Ui,
     k: Option<&Kube>,
     auth: Auth,
     plan: Plan,
     replay: Option<&crate::archive::replay::Prepared>,
+    audit: Option<&str>,
 ) -> Finish {
     let t0 = Instant::now();
     let now = || u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -97,6 +99,29 @@ pub async fn drive(
             }
             if let Effect::Finish(f) = effect {
                 return f;
+            }
+            if let Effect::Begin { namespace, pod } = &effect {
+                if let (Some(k), Some(source)) = (k, audit) {
+                    let ns = if namespace.is_empty() {
+                        &k.namespace
+                    } else {
+                        namespace
+                    };
+                    crate::audit::event(
+                        ui,
+                        k,
+                        ns,
+                        pod,
+                        false,
+                        "Restore",
+                        "RestoreStarted",
+                        &format!(
+                            "restoring {source} into {ns}/{pod}: confirmed, changes start now"
+                        ),
+                    )
+                    .await;
+                }
+                continue;
             }
             ui.trace(&format!("> {effect:?}"));
             // Not answered.
@@ -244,7 +269,7 @@ impl Run<'_> {
                 }
                 Input::Interrupt
             }
-            Effect::Say(_) | Effect::Finish(_) => Input::Interrupt,
+            Effect::Say(_) | Effect::Begin { .. } | Effect::Finish(_) => Input::Interrupt,
             other => match &mut self.sh {
                 Some(sh) => sh.perform(other).await,
                 None => no_cluster(other),

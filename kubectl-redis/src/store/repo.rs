@@ -183,6 +183,16 @@ impl Repo {
         Ok((l, times))
     }
 
+    /// The manifest of backup `name`: `Ok(None)` when it has none.
+    pub async fn manifest(&self, name: &str) -> Result<Option<manifest::Manifest>, String> {
+        match self {
+            Repo::Local(dir) => {
+                crate::store::rdbfile::manifest_for(&std::path::Path::new(dir).join(name))
+            }
+            Repo::Remote(r) => r.manifest(name).await,
+        }
+    }
+
     /// Removes one backup and its manifest. In object storage the manifest
     /// goes first (the backup stops counting), then the data; locally the
     /// data goes first (a manifest without its file is harmless).
