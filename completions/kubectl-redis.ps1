@@ -69,7 +69,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             [CompletionResult]::new('--pushgateway', '--pushgateway', [CompletionResultType]::ParameterName, 'Also push the same metrics to this Prometheus Pushgateway (job kubectl-redis-backup)')
             [CompletionResult]::new('--out-dir', '--out-dir', [CompletionResultType]::ParameterName, 'Where the backup goes: a directory, or object storage (s3://BUCKET/PREFIX, gs://..., az://CONTAINER/PREFIX, file:///PATH); repeat it to write the same snapshot to several places at once [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]')
             [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Where the backup goes: a directory, or object storage (s3://BUCKET/PREFIX, gs://..., az://CONTAINER/PREFIX, file:///PATH); repeat it to write the same snapshot to several places at once [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]')
-            [CompletionResult]::new('--encrypt-to', '--encrypt-to', [CompletionResultType]::ParameterName, 'Encrypt the backup with age to this recipient: an age public key (age1...), an SSH public key, or a KMS key (awskms://arn:aws:kms:REGION:ACCOUNT:key/ID: the age key wrapped by KMS, one call per backup); repeatable')
+            [CompletionResult]::new('--encrypt-to', '--encrypt-to', [CompletionResultType]::ParameterName, 'Encrypt the backup with age to this recipient: an age public key (age1...), an SSH public key, or a KMS key (awskms://arn:aws:kms:REGION:ACCOUNT:key/ID, gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K, azurekv://VAULT/keys/NAME: the age key wrapped by KMS, one call per backup); repeatable')
             [CompletionResult]::new('--encrypt-to-file', '--encrypt-to-file', [CompletionResultType]::ParameterName, 'Encrypt to every recipient in this file (one per line, # comments); repeatable')
             [CompletionResult]::new('--passphrase-from-secret', '--passphrase-from-secret', [CompletionResultType]::ParameterName, 'Encrypt with the passphrase in this Secret''s key (age scrypt), for teams used to `gpg --symmetric`')
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Encrypt with the passphrase in this file (its first line)')
@@ -393,7 +393,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
         }
         'kubectl-redis;copy' {
             [CompletionResult]::new('--latest', '--latest', [CompletionResultType]::ParameterName, 'Copy only the newest N backups')
-            [CompletionResult]::new('--encrypt-to', '--encrypt-to', [CompletionResultType]::ParameterName, 'Encrypt plaintext backups with age to this recipient on the way (age1..., an SSH public key, or awskms://ARN); repeatable')
+            [CompletionResult]::new('--encrypt-to', '--encrypt-to', [CompletionResultType]::ParameterName, 'Encrypt plaintext backups with age to this recipient on the way (age1..., an SSH public key, or a KMS key: awskms://ARN, gcpkms://..., azurekv://...); repeatable')
             [CompletionResult]::new('--encrypt-to-file', '--encrypt-to-file', [CompletionResultType]::ParameterName, 'Encrypt to every recipient in this file; repeatable')
             [CompletionResult]::new('--sign-with', '--sign-with', [CompletionResultType]::ParameterName, 'Sign each copy''s manifest with this key (from `kubectl redis repo keygen`; also $KUBECTL_REDIS_SIGNING_KEY): a copy''s manifest is its own, so the source''s signature does not carry over')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'age identity file (AGE-SECRET-KEY-...) or unencrypted SSH private key, to read encrypted backups; repeatable [env: KUBECTL_REDIS_IDENTITY]')
@@ -443,7 +443,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-redis' -ScriptBlock {
             break
         }
         'kubectl-redis;repo;init' {
-            [CompletionResult]::new('--encrypt-to', '--encrypt-to', [CompletionResultType]::ParameterName, 'age recipient (age1...), SSH public key, or KMS key (awskms://ARN: each backup''s age key wrapped by it); repeatable, and mixed: any one of them opens a backup')
+            [CompletionResult]::new('--encrypt-to', '--encrypt-to', [CompletionResultType]::ParameterName, 'age recipient (age1...), SSH public key, or KMS key (awskms://ARN, gcpkms://projects/..., azurekv://VAULT/keys/NAME: each backup''s age key wrapped by it); repeatable, and mixed: any one of them opens a backup')
             [CompletionResult]::new('--encrypt-to-file', '--encrypt-to-file', [CompletionResultType]::ParameterName, 'A file of recipients, one per line; repeatable')
             [CompletionResult]::new('--signer', '--signer', [CompletionResultType]::ParameterName, 'Require backups restored by --latest or drilled to be signed by this key (kr-ed25519:..., from `repo keygen`); repeatable. Pair with `backup --sign-with`')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')

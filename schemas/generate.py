@@ -82,11 +82,11 @@ EXIT = d(U, "The process exit code (see `kubectl redis backup --help`).")
 ENCRYPTION = obj(
     {
         "format": {"const": "age"},
-        "recipients": d(arr(S), "Public keys (age1... or SSH) and KMS keys (awskms://ARN) the file is encrypted to."),
+        "recipients": d(arr(S), "Public keys (age1... or SSH) and KMS keys (awskms://ARN, gcpkms://projects/..., azurekv://VAULT/keys/NAME) the file is encrypted to."),
         "size": d(U, "Size of the stored (encrypted) object."),
         "sha256": d(SHA256, "SHA-256 of the stored (encrypted) object."),
         "kms": d(arr(obj({
-            "key": d(S, "awskms://arn:aws:kms:REGION:ACCOUNT:key/ID."),
+            "key": d(S, "The KMS key: awskms://arn:aws:kms:REGION:ACCOUNT:key/ID, gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K, or azurekv://HOST/keys/NAME/VERSION (the version that wrapped it)."),
             "wrapped": d(S, "The backup's age identity encrypted by that key (base64); never in plaintext."),
             "recipient": d(S, "The age recipient (age1...) that identity opens."),
         })), "Keys held by a KMS (manifests)."),

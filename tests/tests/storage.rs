@@ -2343,6 +2343,35 @@ fn kms_held_keys_back_up_restore_copy_and_refuse() {
         syncs(&before),
         "Redis was asked for a snapshot"
     );
+    // Google Cloud KMS through Google's SDK, whose credentials cannot be
+    // found: the same refusal, naming where they were looked for.
+    let gcp = "gcpkms://projects/p/locations/global/keyRings/r/cryptoKeys/k";
+    let mut c = plugin(
+        Store::Moto,
+        &[
+            "backup",
+            "--url",
+            &r.url(),
+            "--repo",
+            &url,
+            "--encrypt-to",
+            gcp,
+        ],
+    );
+    c.env("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/key.json");
+    let (code, _, err) = run(c);
+    assert_eq!(code, 12, "{err}");
+    assert!(
+        err.contains(gcp)
+            && err.contains("$GOOGLE_APPLICATION_CREDENTIALS")
+            && err.contains("nothing was backed up"),
+        "{err}"
+    );
+    assert_eq!(
+        syncs(&r.cli(&["INFO", "stats"])),
+        syncs(&before),
+        "Redis was asked for a snapshot"
+    );
     assert_eq!(
         listing(Store::Moto, &url)["backups"]
             .as_array()

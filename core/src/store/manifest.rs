@@ -190,7 +190,9 @@ pub struct Encryption {
 /// An age identity wrapped by a KMS key.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KmsKey {
-    /// `awskms://arn:aws:kms:REGION:ACCOUNT:key/ID`.
+    /// `awskms://arn:aws:kms:REGION:ACCOUNT:key/ID`,
+    /// `gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K`, or
+    /// `azurekv://HOST/keys/NAME/VERSION` (the version that wrapped it).
     pub key: String,
     /// The identity, encrypted by the KMS key (base64 of its ciphertext).
     pub wrapped: String,

@@ -105,7 +105,7 @@ pub struct BackupArgs {
     /// Where the backup goes: a directory, or object storage (s3://BUCKET/PREFIX, gs://..., az://CONTAINER/PREFIX, file:///PATH); repeat it to write the same snapshot to several places at once [env: KUBECTL_REDIS_REPO, OUT_DIR, BACKUPS_DIR] [default: ./backups]
     #[arg(long, visible_alias = "repo", value_name = "DIR|URL")]
     pub out_dir: Vec<String>,
-    /// Encrypt the backup with age to this recipient: an age public key (age1...), an SSH public key, or a KMS key (awskms://arn:aws:kms:REGION:ACCOUNT:key/ID: the age key wrapped by KMS, one call per backup); repeatable
+    /// Encrypt the backup with age to this recipient: an age public key (age1...), an SSH public key, or a KMS key (awskms://arn:aws:kms:REGION:ACCOUNT:key/ID, gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K, azurekv://VAULT/keys/NAME: the age key wrapped by KMS, one call per backup); repeatable
     #[arg(long, value_name = "RECIPIENT")]
     pub encrypt_to: Vec<String>,
     /// Encrypt to every recipient in this file (one per line, # comments); repeatable

@@ -40,7 +40,7 @@ pub struct CopyArgs {
     /// Copy only the newest N backups
     #[arg(long, value_name = "N")]
     pub latest: Option<usize>,
-    /// Encrypt plaintext backups with age to this recipient on the way (age1..., an SSH public key, or awskms://ARN); repeatable
+    /// Encrypt plaintext backups with age to this recipient on the way (age1..., an SSH public key, or a KMS key: awskms://ARN, gcpkms://..., azurekv://...); repeatable
     #[arg(long, value_name = "RECIPIENT")]
     pub encrypt_to: Vec<String>,
     /// Encrypt to every recipient in this file; repeatable

@@ -30,7 +30,7 @@ pub enum RepoCommand {
         /// The repository: a directory or URL (s3://BUCKET/PREFIX, gs://..., az://...)
         #[arg(value_name = "DIR|URL")]
         repo: String,
-        /// age recipient (age1...), SSH public key, or KMS key (awskms://ARN: each backup's age key wrapped by it); repeatable, and mixed: any one of them opens a backup
+        /// age recipient (age1...), SSH public key, or KMS key (awskms://ARN, gcpkms://projects/..., azurekv://VAULT/keys/NAME: each backup's age key wrapped by it); repeatable, and mixed: any one of them opens a backup
         #[arg(
             long,
             value_name = "RECIPIENT",

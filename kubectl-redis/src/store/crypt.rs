@@ -13,9 +13,9 @@ pub const MAGIC: &[u8] = b"age-encryption.org/v1";
 pub struct Recipients {
     list: Vec<Box<dyn age::Recipient + Send + Sync>>,
     /// As given (for the manifest): `age1...`, `ssh-ed25519 AAAA...`,
-    /// `awskms://ARN`.
+    /// `awskms://`, `gcpkms://` or `azurekv://` keys.
     pub public: Vec<String>,
-    /// KMS keys (`awskms://ARN`) not yet asked to wrap this run's key
+    /// KMS keys (`awskms://`, `gcpkms://`, `azurekv://`) not yet asked to wrap this run's key
     /// ([`Recipients::resolve_kms`]); until then nothing can be encrypted.
     kms_specs: Vec<String>,
     /// This run's identity wrapped by each KMS key (for the manifest).
