@@ -131,24 +131,236 @@ impl SanitizeArgs {
 /// A writer that sanitizes the plaintext RDB written into it and writes
 /// the copy to `out`. [`Writer::finish`] writes the copy's end (its
 /// checksum): a copy not finished is a truncated file no reader accepts.
-pub struct Writer<W: Write> {
+///
+/// Two threads share the work: the caller's cuts the input into records
+/// (every byte checked by the core's reader) and hands them on in batches;
+/// a second one sanitizes them and writes the copy. The batches in flight
+/// are bounded ([`BATCH`] bytes each, [`IN_FLIGHT`] of them).
+pub struct Writer<W: Write + Send + 'static> {
     splitter: Splitter,
-    sanitizer: Sanitizer,
-    out: W,
+    batch: Batch,
+    /// Batches the sanitizing thread is done with, to fill again (a fixed
+    /// pool: no allocation per batch).
+    spent: std::sync::mpsc::Receiver<Batch>,
+    tx: Option<std::sync::mpsc::SyncSender<Msg>>,
+    worker: Option<std::thread::JoinHandle<Finished<W>>>,
     err: Option<String>,
     /// The rules did not fit the data (not a damaged input).
     rules_err: bool,
 }
 
-impl<W: Write> Writer<W> {
+/// How the sanitizing thread ended: the report and the output, or
+/// (`true` when the rules did not fit the data, the message).
+type Finished<W> = Result<(Report, W), (bool, String)>;
+
+/// Bytes of records per batch handed to the sanitizing thread.
+const BATCH: usize = 256 << 10;
+/// Batches queued for it.
+const IN_FLIGHT: usize = 2;
+
+/// Records owned, their bytes in one buffer.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    recs: Vec<Owned>,
+}
+
+type Span = std::ops::Range<usize>;
+
+/// A [`Record`](kubectl_redis_core::rdb::records::Record) whose bytes are
+/// spans of its batch's buffer (a key's name is put back in by
+/// [`Batch::each`]).
+enum Owned {
+    Header(kubectl_redis_core::rdb::Header),
+    Key {
+        key: kubectl_redis_core::rdb::reader::Key<'static>,
+        name: Span,
+        value: Span,
+    },
+    BigStart {
+        db: u64,
+        name: Span,
+        code: u8,
+        expire_ms: Option<i64>,
+    },
+    BigPart(Span),
+    BigEnd {
+        key: kubectl_redis_core::rdb::reader::Key<'static>,
+        name: Span,
+    },
+    Function(Span),
+}
+
+enum Msg {
+    Batch(Batch),
+    /// The input ended whole: write the copy's end.
+    End,
+}
+
+impl Batch {
+    fn new() -> Batch {
+        Batch {
+            bytes: Vec::with_capacity(BATCH + (64 << 10)),
+            recs: Vec::with_capacity(BATCH / 64),
+        }
+    }
+
+    fn span(&mut self, b: &[u8]) -> Span {
+        let at = self.bytes.len();
+        self.bytes.extend_from_slice(b);
+        at..self.bytes.len()
+    }
+
+    fn push(&mut self, rec: kubectl_redis_core::rdb::records::Record<'_>) {
+        use kubectl_redis_core::rdb::records::Record;
+        let bare =
+            |k: kubectl_redis_core::rdb::reader::Key<'_>| kubectl_redis_core::rdb::reader::Key::<
+                'static,
+            > {
+                db: k.db,
+                name: &[],
+                truncated: k.truncated,
+                kind: k.kind,
+                expire_ms: k.expire_ms,
+                idle: k.idle,
+                freq: k.freq,
+                bytes: k.bytes,
+                elements: k.elements,
+                offset: k.offset,
+                compressed: k.compressed,
+            };
+        let o = match rec {
+            Record::Header(h) => Owned::Header(h),
+            Record::Key { key, value } => Owned::Key {
+                name: self.span(key.name),
+                value: self.span(value),
+                key: bare(key),
+            },
+            Record::BigStart {
+                db,
+                name,
+                code,
+                expire_ms,
+            } => Owned::BigStart {
+                db,
+                name: self.span(name),
+                code,
+                expire_ms,
+            },
+            Record::BigPart(b) => Owned::BigPart(self.span(b)),
+            Record::BigEnd(key) => Owned::BigEnd {
+                name: self.span(key.name),
+                key: bare(key),
+            },
+            Record::Function(b) => Owned::Function(self.span(b)),
+        };
+        self.recs.push(o);
+    }
+
+    /// Each record again, borrowing this batch's bytes.
+    fn each(
+        &self,
+        f: &mut dyn FnMut(
+            kubectl_redis_core::rdb::records::Record<'_>,
+        ) -> Result<(), sanitize::Error>,
+    ) -> Result<(), sanitize::Error> {
+        use kubectl_redis_core::rdb::records::Record;
+        let b = &self.bytes;
+        for o in &self.recs {
+            let rec = match o {
+                Owned::Header(h) => Record::Header(*h),
+                Owned::Key { key, name, value } => Record::Key {
+                    key: kubectl_redis_core::rdb::reader::Key {
+                        name: &b[name.clone()],
+                        ..*key
+                    },
+                    value: &b[value.clone()],
+                },
+                Owned::BigStart {
+                    db,
+                    name,
+                    code,
+                    expire_ms,
+                } => Record::BigStart {
+                    db: *db,
+                    name: &b[name.clone()],
+                    code: *code,
+                    expire_ms: *expire_ms,
+                },
+                Owned::BigPart(s) => Record::BigPart(&b[s.clone()]),
+                Owned::BigEnd { key, name } => {
+                    Record::BigEnd(kubectl_redis_core::rdb::reader::Key {
+                        name: &b[name.clone()],
+                        ..*key
+                    })
+                }
+                Owned::Function(s) => Record::Function(&b[s.clone()]),
+            };
+            f(rec)?;
+        }
+        Ok(())
+    }
+}
+
+/// The sanitizing thread: batches in, the copy out; its end written only
+/// on [`Msg::End`] (a sender gone without it leaves the copy cut short).
+fn sanitize_loop<W: Write>(
+    mut sanitizer: Sanitizer,
+    mut out: W,
+    rx: std::sync::mpsc::Receiver<Msg>,
+    spent: std::sync::mpsc::Sender<Batch>,
+) -> Finished<W> {
+    let fail = |e: sanitize::Error| (matches!(e, sanitize::Error::Rules(_)), e.to_string());
+    let mut buf: Vec<u8> = Vec::with_capacity(BATCH + (64 << 10));
+    loop {
+        match rx.recv() {
+            Ok(Msg::Batch(mut batch)) => {
+                buf.clear();
+                batch
+                    .each(&mut |rec| sanitizer.record(rec, &mut |b| buf.extend_from_slice(b)))
+                    .map_err(fail)?;
+                out.write_all(&buf).map_err(|e| (false, e.to_string()))?;
+                batch.bytes.clear();
+                batch.recs.clear();
+                // The writer may have gone: the batch is then dropped.
+                let _ = spent.send(batch);
+            }
+            Ok(Msg::End) => {
+                buf.clear();
+                let report = sanitizer
+                    .finish(&mut |b| buf.extend_from_slice(b))
+                    .map_err(|e| (false, e.to_string()))?;
+                out.write_all(&buf)
+                    .and_then(|()| out.flush())
+                    .map_err(|e| (false, e.to_string()))?;
+                return Ok((report, out));
+            }
+            Err(_) => return Err((false, "the input stopped before its end".into())),
+        }
+    }
+}
+
+impl<W: Write + Send + 'static> Writer<W> {
     /// `now_ms`: when `ttl` expiries start; `redis_ver`: the server version
     /// written into the copy.
     pub fn new(plan: &Plan, out: W, now_ms: i64, redis_ver: Option<String>) -> Self {
+        let sanitizer = Sanitizer::new(plan.rules.clone(), plan.masker.clone(), now_ms, redis_ver);
+        let (tx, rx) = std::sync::mpsc::sync_channel(IN_FLIGHT);
+        let (spent_tx, spent) = std::sync::mpsc::channel();
+        let worker = std::thread::Builder::new()
+            .name("sanitize".into())
+            .spawn(move || sanitize_loop(sanitizer, out, rx, spent_tx));
+        let (tx, worker, err) = match worker {
+            Ok(w) => (Some(tx), Some(w), None),
+            Err(e) => (None, None, Some(format!("cannot start a thread: {e}"))),
+        };
         Writer {
             splitter: Splitter::new(BIG_VALUE),
-            sanitizer: Sanitizer::new(plan.rules.clone(), plan.masker.clone(), now_ms, redis_ver),
-            out,
-            err: None,
+            batch: Batch::new(),
+            spent,
+            tx,
+            worker,
+            err,
             rules_err: false,
         }
     }
@@ -159,67 +371,83 @@ impl<W: Write> Writer<W> {
         self.err.clone().map(|e| (self.rules_err, e))
     }
 
+    /// The sanitizing thread's failure, once it stopped early.
+    fn worker_failed(&mut self) -> std::io::Error {
+        self.tx = None;
+        let (rules, e) = match self.worker.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(Err((rules, e)))) => (rules, e),
+            Some(Ok(Ok(_))) => (false, "the copy ended early".to_string()),
+            Some(Err(_)) => (
+                false,
+                "internal error: the sanitizing thread panicked".into(),
+            ),
+            None => (false, "the sanitizing thread is gone".into()),
+        };
+        self.rules_err = rules;
+        self.err = Some(e);
+        std::io::Error::other("sanitizing failed")
+    }
+
+    fn send(&mut self, m: Msg) -> std::io::Result<()> {
+        let sent = self.tx.as_ref().map(|tx| tx.send(m).is_ok());
+        match sent {
+            Some(true) => Ok(()),
+            _ => Err(self.worker_failed()),
+        }
+    }
+
     /// Ends the copy: the rest of the input must be whole. `Err((rules,
     /// message))`: `rules` when the rules did not fit the data.
-    pub fn finish(mut self) -> Result<(Report, W), (bool, String)> {
+    pub fn finish(mut self) -> Finished<W> {
         if let Some(e) = self.err.take() {
             return Err((self.rules_err, e));
         }
         self.splitter
             .finish()
             .map_err(|e| (false, format!("the backup is not a whole RDB file: {e}")))?;
-        let mut buf = Vec::new();
-        let report = self
-            .sanitizer
-            .finish(&mut |b| buf.extend_from_slice(b))
-            .map_err(|e| (false, e.to_string()))?;
-        self.out
-            .write_all(&buf)
-            .and_then(|()| self.out.flush())
-            .map_err(|e| (false, e.to_string()))?;
-        Ok((report, self.out))
+        let last = std::mem::take(&mut self.batch);
+        if self
+            .send(Msg::Batch(last))
+            .and_then(|()| self.send(Msg::End))
+            .is_err()
+        {
+            return Err((self.rules_err, self.err.take().unwrap_or_default()));
+        }
+        self.tx = None;
+        match self.worker.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err((
+                false,
+                "internal error: the sanitizing thread panicked".into(),
+            )),
+            None => Err((false, "the sanitizing thread is gone".into())),
+        }
     }
 }
 
-impl<W: Write> Write for Writer<W> {
+impl<W: Write + Send + 'static> Write for Writer<W> {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         if self.err.is_some() {
             return Err(std::io::Error::other("sanitizing stopped"));
         }
         let Writer {
-            splitter,
-            sanitizer,
-            out,
-            err,
-            rules_err,
+            splitter, batch, ..
         } = self;
-        let mut buf = Vec::with_capacity(data.len() + (64 << 10));
-        let mut fail = None;
-        let r = splitter.feed(data, &mut |rec| {
-            if fail.is_none() {
-                if let Err(e) = sanitizer.record(rec, &mut |b| buf.extend_from_slice(b)) {
-                    fail = Some(e);
-                }
-            }
-        });
-        match (r, fail) {
-            (Err(e), _) => {
-                *err = Some(format!("the backup is not valid RDB: {e}"));
-                return Err(std::io::Error::other("not valid RDB"));
-            }
-            (Ok(()), Some(e)) => {
-                *rules_err = matches!(e, sanitize::Error::Rules(_));
-                *err = Some(e.to_string());
-                return Err(std::io::Error::other("sanitizing failed"));
-            }
-            (Ok(()), None) => {}
+        if let Err(e) = splitter.feed(data, &mut |rec| batch.push(rec)) {
+            self.err = Some(format!("the backup is not valid RDB: {e}"));
+            return Err(std::io::Error::other("not valid RDB"));
         }
-        out.write_all(&buf)?;
+        if self.batch.bytes.len() >= BATCH {
+            let next = self.spent.try_recv().unwrap_or_else(|_| Batch::new());
+            let full = std::mem::replace(&mut self.batch, next);
+            self.send(Msg::Batch(full))?;
+        }
         Ok(data.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush()
+        // The copy is flushed when it is finished.
+        Ok(())
     }
 }
 

@@ -849,6 +849,30 @@ fn sanitized_copies_are_made_listed_and_never_mistaken_for_full_backups() {
     let out = cmd(&["copy", s, d, "--sanitize", r]).output().expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a mask key"));
+    // A restore to a second would replay the archive's writes unsanitized:
+    // refused before anything is read or asked.
+    let out = cmd(&[
+        "restore",
+        "--repo",
+        d,
+        "--to-time",
+        "2025-10-24T18:05:00Z",
+        "--url",
+        "redis://127.0.0.1:1",
+        "--sanitize",
+        r,
+        "--sanitize-key-file",
+        k,
+        "-y",
+    ])
+    .output()
+    .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--sanitize cannot be used with --to-time"),
+        "{err}"
+    );
     // The shipped example parses and passes its schema.
     let ex: serde_json::Value = serde_json::to_value(
         serde_norway::from_str::<serde_json::Value>(
@@ -950,4 +974,65 @@ fn the_audit_trail_records_copies_and_deletions() {
     std::fs::create_dir_all(&empty).expect("empty");
     let t = trail(empty.to_str().expect("utf8"));
     assert_eq!(t["records"].as_array().map(Vec::len), Some(0));
+}
+
+/// The point-in-time archive has no manifest per segment to carry a
+/// KMS-wrapped key: a KMS recipient is refused (exit 2) before the KMS or
+/// Redis is asked, and nothing is written.
+#[test]
+fn the_archive_refuses_kms_recipients() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path().join("pitr");
+    let out = cmd(&[
+        "archive",
+        "run",
+        "--url",
+        "redis://127.0.0.1:1",
+        "--repo",
+        repo.to_str().expect("utf8"),
+        "--encrypt-to",
+        "awskms://arn:aws:kms:us-east-1:123456789012:key/abc",
+    ])
+    .env("AWS_ENDPOINT_URL_KMS", "http://127.0.0.1:1")
+    .output()
+    .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the archive cannot be encrypted to a KMS key yet"),
+        "{err}"
+    );
+    assert!(
+        !repo.exists() || std::fs::read_dir(&repo).map(|d| d.count()).unwrap_or(0) == 0,
+        "something was written"
+    );
+    // Recorded by `repo init` rather than given: the same refusal.
+    let kms = "awskms://arn:aws:kms:us-east-1:123456789012:key/abc";
+    let r = repo.to_str().expect("utf8");
+    let init = cmd(&["repo", "init", r, "--encrypt-to", kms])
+        .output()
+        .expect("run");
+    assert_eq!(
+        init.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let out = cmd(&[
+        "archive",
+        "run",
+        "--url",
+        "redis://127.0.0.1:1",
+        "--repo",
+        r,
+    ])
+    .env("AWS_ENDPOINT_URL_KMS", "http://127.0.0.1:1")
+    .output()
+    .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the archive cannot be encrypted to a KMS key yet"),
+        "{err}"
+    );
 }

@@ -3790,6 +3790,45 @@ async fn sanitized_copies_load_into_every_server_with_exactly_the_rules_effect()
             assert_eq!(code, 2, "{stderr}");
             assert!(stderr.contains("--allow-sanitized"), "{stderr}");
             r.stop().await.expect("stop");
+            // backup --sanitize: only the sanitized copy is stored, and it
+            // holds what the copy made from the full backup holds.
+            let bdir = tmp.path().join("backup-sanitized");
+            let bd = bdir.to_string_lossy();
+            let src = format!("redis://127.0.0.1:{}", s.port);
+            let (code, stdout, stderr) = plugin(&[
+                "backup",
+                "--url",
+                &src,
+                "--out-dir",
+                &bd,
+                "--sanitize",
+                &rules,
+                "--sanitize-key-file",
+                &key,
+                "-o",
+                "json",
+            ]);
+            assert_eq!(code, 0, "backup --sanitize: {stderr}");
+            let b = schema_checked("backup", &stdout);
+            assert_eq!(b["sanitized"], true, "{b}");
+            let stored: Vec<String> = std::fs::read_dir(&bdir)
+                .expect("dir")
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".rdb"))
+                .collect();
+            assert_eq!(stored.len(), 1, "{stored:?}");
+            assert!(stored[0].ends_with("-sanitized.rdb"), "{stored:?}");
+            let b2 = start_on_file(&s, 6729, &bdir.join(&stored[0])).await;
+            let mut got = digests(6729);
+            got.retain(|(_, k), _| k != "cache:x");
+            let mut want = after.clone();
+            want.retain(|(_, k), _| k != "cache:x");
+            assert_eq!(
+                got, want,
+                "backup --sanitize stores what copy --sanitize makes"
+            );
+            b2.stop().await.expect("stop");
         }
         loaded.stop().await.expect("stop");
         c.stop().await.expect("stop");

@@ -345,6 +345,27 @@ async fn run_archiver(ui: &Ui, kube: &KubeArgs, args: RunArgs) -> Exit {
             return Exit::Invalid;
         }
     };
+    // A segment has no manifest to carry a KMS-wrapped key: refused before
+    // any KMS is asked to wrap one.
+    let kms_named = match crate::store::crypt::Recipients::parse(&c.encrypt_to, &c.encrypt_to_file)
+    {
+        Ok(Some(r)) => r.has_kms(),
+        Ok(None) if !c.no_encrypt => repo
+            .config()
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|cfg| cfg.recipients.iter().any(|r| crate::store::kms::is_kms(r))),
+        // Reported below.
+        Ok(None) | Err(_) => false,
+    };
+    if kms_named {
+        ui.error(
+            "the archive cannot be encrypted to a KMS key yet (its segments carry no manifest for the wrapped key)",
+            Some("give age recipients (--encrypt-to age1...), or record them with `repo init` for the archive's repository"),
+        );
+        return Exit::Invalid;
+    }
     let recipients = match crate::commands::backup::recipients_for(
         &repo,
         &c.encrypt_to,
@@ -359,14 +380,6 @@ async fn run_archiver(ui: &Ui, kube: &KubeArgs, args: RunArgs) -> Exit {
             return exit;
         }
     };
-    // A segment has no manifest to carry a KMS-wrapped key.
-    if recipients.as_ref().is_some_and(|r| r.has_kms()) {
-        ui.error(
-            "the archive cannot be encrypted to a KMS key yet (its segments carry no manifest for the wrapped key)",
-            Some("give age recipients (--encrypt-to age1...), or record them with `repo init` for the archive's repository"),
-        );
-        return Exit::Invalid;
-    }
     let archive = c.archive.clone().unwrap_or(default_archive);
     if archive.is_empty() || archive != pitr::archive_name(&archive) {
         ui.error(
