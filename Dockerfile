@@ -2,7 +2,7 @@
 # user, on a distroless base (no shell: the stream method needs none).
 #   docker build -t registry.example/kubectl-redis:0.1.0 .
 #   kubectl redis schedule --every 1h --image registry.example/kubectl-redis:0.1.0 --pvc backups
-FROM rust:1.85-bookworm AS build
+FROM rust:1.94-bookworm AS build
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked -p kubectl-redis \

@@ -886,3 +886,153 @@ fn status_tls_line_warns_before_expiry() {
     assert_eq!(j["tls"]["client_cert_asked"], true);
     assert!(evaluate(&Facts::default()).iter().all(|l| l.what != "tls"));
 }
+
+mod job {
+    use kubectl_redis_core::ops::job::{
+        manifests, merge_patch, parse_resources, restricted_violations, run_name, Resources, Run,
+        SecretEnv,
+    };
+    use kubectl_redis_core::ops::schedule::yaml;
+    use serde_json::json;
+
+    fn run() -> Run {
+        Run {
+            name: run_name("backup", 1_764_930_600, "x7k2p"),
+            namespace: "october".into(),
+            command: "backup".into(),
+            image: "registry.example/kubectl-redis:0.1.0".into(),
+            args: vec![
+                "backup".into(),
+                "--url".into(),
+                "redis://10.1.2.3:6379".into(),
+                "--repo".into(),
+                "s3://backups/prod".into(),
+            ],
+            env: vec![SecretEnv {
+                name: "REDISCLI_AUTH".into(),
+                secret: "redis".into(),
+                key: "redis-password".into(),
+            }],
+            env_from: Some("backup-credentials".into()),
+            pvc: None,
+            node: Some("node-a".into()),
+            resources: Resources::default(),
+            ttl_s: 3600,
+            deadline_s: 21_600,
+            rules: vec![
+                json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}),
+            ],
+            overrides: None,
+        }
+    }
+
+    /// The run's objects: its own ServiceAccount, Role and RoleBinding, and
+    /// a Job whose pod passes the restricted profile, prefers the Redis
+    /// pod's node, and takes secrets from Secrets only.
+    #[test]
+    fn a_run_renders_least_privilege_restricted_objects() {
+        let docs = manifests(&run());
+        let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
+        assert_eq!(kinds, ["ServiceAccount", "Role", "RoleBinding", "Job"]);
+        for d in &docs {
+            assert_eq!(
+                d["metadata"]["labels"]["kubectl-redis.io/run"],
+                "kubectl-redis-backup-20251205-103000-x7k2p"
+            );
+        }
+        let pod = &docs[3]["spec"]["template"]["spec"];
+        assert_eq!(restricted_violations(pod), Vec::<String>::new());
+        // No secret value anywhere: only references.
+        let text = yaml(&docs);
+        assert!(!text.contains("value: redis-password"), "{text}");
+        insta::assert_snapshot!("job-yaml", text);
+    }
+
+    /// `--job-overrides` is a merge patch over the pod spec: objects merge,
+    /// null removes, arrays replace; what it weakens is named.
+    #[test]
+    fn overrides_merge_and_weakening_is_named() {
+        let mut r = run();
+        r.overrides = Some(json!({
+            "hostNetwork": true,
+            "affinity": null,
+            "tolerations": [{"key": "dedicated", "operator": "Exists"}],
+            "securityContext": {"fsGroup": 1000}
+        }));
+        let docs = manifests(&r);
+        let pod = &docs[3]["spec"]["template"]["spec"];
+        assert_eq!(pod["hostNetwork"], true);
+        assert!(pod.get("affinity").is_none(), "{pod}");
+        assert_eq!(pod["tolerations"][0]["key"], "dedicated");
+        assert_eq!(pod["securityContext"]["fsGroup"], 1000);
+        assert_eq!(
+            pod["securityContext"]["runAsNonRoot"], true,
+            "merged, not replaced"
+        );
+        assert_eq!(restricted_violations(pod), ["hostNetwork: true"]);
+        // A container made privileged, run as root, with capabilities.
+        let mut p = pod.clone();
+        merge_patch(
+            &mut p,
+            &json!({"securityContext": {"runAsUser": 0}, "containers": [{"name": "backup", "securityContext": {"privileged": true, "capabilities": {"add": ["SYS_ADMIN"]}}}]}),
+        );
+        let v = restricted_violations(&p);
+        for want in [
+            "container backup: privileged",
+            "container backup: runAsUser 0",
+            "container backup: capabilities added",
+            "container backup: allowPrivilegeEscalation not false",
+        ] {
+            assert!(v.iter().any(|x| x == want), "{want} in {v:?}");
+        }
+        // A patch that is not an object replaces the whole target.
+        let mut t = json!({"a": 1});
+        merge_patch(&mut t, &json!([1, 2]));
+        assert_eq!(t, json!([1, 2]));
+    }
+
+    #[test]
+    fn job_resources_parse_or_name_the_fix() {
+        let r = parse_resources("cpu=250m,memory=128Mi").expect("ok");
+        assert_eq!(
+            r.requests,
+            [
+                ("cpu".to_string(), "250m".to_string()),
+                ("memory".into(), "128Mi".into())
+            ]
+        );
+        assert_eq!(r.limits, [("memory".to_string(), "128Mi".to_string())]);
+        let r = parse_resources("memory=64Mi, limits.memory=1Gi, limits.cpu=2").expect("ok");
+        assert_eq!(
+            r.limits,
+            [
+                ("memory".to_string(), "1Gi".to_string()),
+                ("cpu".into(), "2".into())
+            ]
+        );
+        for (bad, says) in [
+            ("cpu", "expected NAME=QUANTITY"),
+            ("gpu=1", "only cpu, memory and ephemeral-storage"),
+            ("cpu=lots", "not a quantity"),
+            ("max.cpu=1", "prefix with requests. or limits."),
+            ("", "no resources given"),
+        ] {
+            let e = parse_resources(bad).expect_err(bad);
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn run_names_fit_a_pod_name() {
+        let n = run_name("restore", 1_764_930_600, "Ab_C9");
+        assert_eq!(n, "kubectl-redis-restore-20251205-103000-abc9");
+        let long = run_name("backup", 1_764_930_600, &"z".repeat(80));
+        assert!(long.len() <= 52, "{long}");
+        assert!(
+            long.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !long.ends_with('-'),
+            "{long}"
+        );
+    }
+}

@@ -5463,3 +5463,78 @@ fn archive_follows_a_sentinel_failover() {
     assert_eq!(got, digest, "the data at {when}, after the failover");
     let _ = kubectl(&["delete", "namespace", ns, "--wait=false"]);
 }
+
+/// The objects of a run as a Kubernetes Job (`core::ops::job`, issue 26's
+/// groundwork: no command creates them yet) pass the real API server's
+/// validation, by a server-side dry run: the Job with its restricted pod,
+/// its ServiceAccount, Role and RoleBinding, and a `--job-overrides` patch.
+#[test]
+fn in_cluster_run_objects_pass_the_api_server() {
+    use kubectl_redis_core::ops::job::{manifests, run_name, Resources, Run, SecretEnv};
+    let name = run_name("backup", 1_764_930_600, &format!("{}", std::process::id()));
+    let mut r = Run {
+        name: name.clone(),
+        namespace: "default".into(),
+        command: "backup".into(),
+        image: "kubectl-redis:e2e".into(),
+        args: vec![
+            "backup".into(),
+            "--url".into(),
+            "redis://127.0.0.1:6390".into(),
+        ],
+        env: vec![SecretEnv {
+            name: "REDISCLI_AUTH".into(),
+            secret: "redis".into(),
+            key: "password".into(),
+        }],
+        env_from: Some("repo-credentials".into()),
+        pvc: Some("backups".into()),
+        node: Some("localhost".into()),
+        resources: Resources::default(),
+        ttl_s: 600,
+        deadline_s: 3600,
+        rules: vec![
+            serde_json::json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}),
+        ],
+        overrides: None,
+    };
+    for overrides in [
+        None,
+        Some(serde_json::json!({"hostNetwork": true, "affinity": null})),
+    ] {
+        r.overrides = overrides;
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": manifests(&r)});
+        let mut child = Command::new("kubectl")
+            .args(["apply", "--dry-run=server", "-f", "-"])
+            .env("KUBECONFIG", kubeconfig())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kubectl apply");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(list.to_string().as_bytes())
+            .expect("write");
+        let out = child.wait_with_output().expect("wait");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for kind in [
+            "serviceaccount",
+            "role.rbac.authorization.k8s.io",
+            "rolebinding.rbac.authorization.k8s.io",
+            "job.batch",
+        ] {
+            assert!(
+                stdout.contains(&format!("{kind}/{name} created (server dry run)")),
+                "{stdout}"
+            );
+        }
+    }
+}

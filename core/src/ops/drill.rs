@@ -172,7 +172,7 @@ impl Sampler {
         splitter
             .feed(chunk, &mut |r| {
                 let pick = |index: &mut u64| {
-                    let p = *index % *every == 0;
+                    let p = (*index).is_multiple_of(*every);
                     *index += 1;
                     p
                 };

@@ -104,7 +104,7 @@ pub enum Volume {
 /// `6h` -> `0 */6 * * *`, `1d` -> `0 0 * * *`, `1w` -> `0 0 * * 0`.
 pub fn cron_for(every_s: u64) -> Result<String, String> {
     let m = every_s / 60;
-    if every_s % 60 != 0 || m == 0 {
+    if !every_s.is_multiple_of(60) || m == 0 {
         return Err("--every must be whole minutes".into());
     }
     Ok(match m {

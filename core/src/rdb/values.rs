@@ -558,7 +558,7 @@ impl Decoder {
                 *at += used;
                 let mut es: Vec<Entry<'_>> = Vec::new();
                 listpack(&s, &mut |e| es.push(e))?;
-                if es.len() % 3 != 0 {
+                if !es.len().is_multiple_of(3) {
                     return corrupt("a hash listpack with TTLs whose entries are not triples");
                 }
                 let mut it = es.into_iter();
@@ -784,7 +784,7 @@ fn blob(kind: Blob, b: &[u8], out: &mut dyn FnMut(Item)) -> Result<(), DecodeErr
             entries.into_iter().for_each(|e| out(Item::Elem(e)))
         }
         Shape::Hash | Shape::Zset => {
-            if entries.len() % 2 != 0 {
+            if !entries.len().is_multiple_of(2) {
                 return corrupt("an odd number of entries in a packed hash or sorted set");
             }
             let mut it = entries.into_iter();

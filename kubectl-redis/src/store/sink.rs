@@ -350,7 +350,7 @@ mod tests {
         assert_eq!(part_size_for(Some(112_000_000)), 8 << 20);
         // 200 GB: 9,000 parts of at least 24 MiB.
         let p = part_size_for(Some(200_000_000_000)) as u64;
-        assert!(p >= 24 << 20 && p % (1 << 20) == 0, "{p}");
+        assert!(p >= 24 << 20 && p.is_multiple_of(1 << 20), "{p}");
         assert!(200_000_000_000u64.div_ceil(p) <= 10_000);
         // A server declaring an absurd size does not make parts of 5 GiB
         // held in memory (a CronJob's limit is 128 Mi): they stop growing
