@@ -372,6 +372,16 @@ fn resp_all(port: u16, commands: &[&[&str]]) -> Vec<String> {
     try_resp_all(port, commands).expect("talking to redis")
 }
 
+/// [`resp_all`] with commands built at run time.
+fn resp_all_owned(port: u16, commands: &[Vec<String>]) -> Vec<String> {
+    let refs: Vec<Vec<&str>> = commands
+        .iter()
+        .map(|c| c.iter().map(String::as_str).collect())
+        .collect();
+    let refs: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
+    resp_all(port, &refs)
+}
+
 /// [`resp`] while polling for a condition: a connection refused or closed
 /// (Sentinel kills the clients of a server it reconfigures) reads as "".
 fn poll_resp(port: u16, args: &[&str]) -> String {
@@ -4012,12 +4022,7 @@ fn redis_cluster_backup_and_restore_on_kubernetes() {
     assert_eq!(writes.len(), 3, "{writes:?}");
     for (port, mut cmds) in writes {
         cmds.push(vec!["WAIT".into(), "2".into(), "30000".into()]);
-        let refs: Vec<Vec<&str>> = cmds
-            .iter()
-            .map(|c| c.iter().map(String::as_str).collect())
-            .collect();
-        let refs: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
-        let replies = resp_all(port, &refs);
+        let replies = resp_all_owned(port, &cmds);
         assert!(
             replies[..replies.len() - 1].iter().all(|r| r == "OK"),
             "{replies:?}"
@@ -5063,12 +5068,7 @@ fn archive_deployment_restores_to_a_second() {
                 "20000".to_string(),
             ]])
             .collect();
-        let refs: Vec<Vec<&str>> = cmds
-            .iter()
-            .map(|c| c.iter().map(String::as_str).collect())
-            .collect();
-        let refs: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
-        let replies = resp_all(s.port, &refs);
+        let replies = resp_all_owned(s.port, &cmds);
         assert_eq!(
             replies.last().map(String::as_str),
             Some(":1"),
@@ -5325,12 +5325,7 @@ fn archive_follows_a_sentinel_failover() {
             .collect();
         cmds.push(vec!["INCR".into(), "counter".into()]);
         cmds.push(vec!["WAIT".into(), want.into(), "9000".into()]);
-        let refs: Vec<Vec<&str>> = cmds
-            .iter()
-            .map(|c| c.iter().map(String::as_str).collect())
-            .collect();
-        let refs: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
-        let r = resp_all(port, &refs);
+        let r = resp_all_owned(port, &cmds);
         assert_eq!(
             r.last().map(String::as_str),
             Some(format!(":{want}").as_str()),

@@ -264,6 +264,26 @@ fn azure_credential() -> Result<
     Ok((c, "the az/azd login (DeveloperToolsCredential)".into()))
 }
 
+/// A Cloud KMS client on Google's Application Default Credentials, with
+/// their source's name.
+async fn gcp_client() -> Result<(google_cloud_kms_v1::client::KeyManagementService, String), String>
+{
+    let source = gcp_source();
+    google_cloud_kms_v1::client::KeyManagementService::builder()
+        .build()
+        .await
+        .map(|c| (c, source.clone()))
+        .map_err(|e| format!("{} ({source})", causes(&e)))
+}
+
+/// A Key Vault client for `vault` on [`azure_credential`], with its name.
+fn azure_client(vault: &str) -> Result<(azure_security_keyvault_keys::KeyClient, String), String> {
+    let (cred, source) = azure_credential()?;
+    azure_security_keyvault_keys::KeyClient::new(vault, cred, None)
+        .map(|c| (c, source.clone()))
+        .map_err(|e| format!("{} ({source})", causes(&e)))
+}
+
 /// `secret` wrapped by `key`: the ciphertext and the key as recorded (an
 /// Azure key with the version that wrapped it). `Err`: why, with the
 /// credential source.
@@ -293,11 +313,7 @@ async fn wrap(key: &Key, secret: &[u8]) -> Result<(Vec<u8>, Key), String> {
             Ok((blob.into_inner(), key.clone()))
         }
         Key::Gcp { name } => {
-            let source = gcp_source();
-            let c = google_cloud_kms_v1::client::KeyManagementService::builder()
-                .build()
-                .await
-                .map_err(|e| format!("{} ({source})", causes(&e)))?;
+            let (c, source) = gcp_client().await?;
             let r = tokio::time::timeout(
                 limit,
                 c.encrypt()
@@ -321,9 +337,7 @@ async fn wrap(key: &Key, secret: &[u8]) -> Result<(Vec<u8>, Key), String> {
             use azure_security_keyvault_keys::models::{
                 EncryptionAlgorithm, KeyClientWrapKeyOptions, KeyOperationParameters,
             };
-            let (cred, source) = azure_credential()?;
-            let c = azure_security_keyvault_keys::KeyClient::new(vault, cred, None)
-                .map_err(|e| format!("{} ({source})", causes(&e)))?;
+            let (c, source) = azure_client(vault)?;
             let params = KeyOperationParameters {
                 algorithm: Some(EncryptionAlgorithm::RsaOaep256),
                 value: Some(secret.to_vec()),
@@ -397,11 +411,7 @@ async fn unwrap_with(key: &Key, blob: Vec<u8>) -> Result<Vec<u8>, String> {
             }
         }
         Key::Gcp { name } => {
-            let source = gcp_source();
-            let c = google_cloud_kms_v1::client::KeyManagementService::builder()
-                .build()
-                .await
-                .map_err(|e| format!("{} ({source})", causes(&e)))?;
+            let (c, source) = gcp_client().await?;
             let r = tokio::time::timeout(
                 limit,
                 c.decrypt()
@@ -425,9 +435,7 @@ async fn unwrap_with(key: &Key, blob: Vec<u8>) -> Result<Vec<u8>, String> {
             use azure_security_keyvault_keys::models::{
                 EncryptionAlgorithm, KeyOperationParameters,
             };
-            let (cred, source) = azure_credential()?;
-            let c = azure_security_keyvault_keys::KeyClient::new(vault, cred, None)
-                .map_err(|e| format!("{} ({source})", causes(&e)))?;
+            let (c, source) = azure_client(vault)?;
             let params = KeyOperationParameters {
                 algorithm: Some(EncryptionAlgorithm::RsaOaep256),
                 value: Some(blob),
