@@ -1380,6 +1380,31 @@ async fn live_restore_into_a_redis_cluster() {
         shards.iter().all(|s| s["role"] == "replica"),
         "{stdout}\n{stderr}"
     );
+    // backup --sanitize takes one server: a cluster is refused (exit 2)
+    // before any shard is read, naming the way that works.
+    let san = tempfile::tempdir().expect("tempdir");
+    let (key, rules) = (san.path().join("mask.key"), san.path().join("rules.yaml"));
+    std::fs::write(&key, MASK_KEY).expect("key");
+    std::fs::write(&rules, SANITIZE_RULES).expect("rules");
+    let out = san.path().join("out");
+    let (code, _, stderr) = plugin(&[
+        "backup",
+        "--url",
+        &url,
+        "--out-dir",
+        &out.to_string_lossy(),
+        "--sanitize",
+        &rules.to_string_lossy(),
+        "--sanitize-key-file",
+        &key.to_string_lossy(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("backup --sanitize takes one server, and this is a Redis Cluster")
+            && stderr.contains("kubectl redis copy SRC DST --sanitize RULES"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing is written");
     let (code, stdout, stderr) = plugin(&[
         "backup",
         "--url",
@@ -1691,6 +1716,33 @@ async fn backup_first_keeps_the_data_it_replaces() {
     }
     let tmp = tempfile::tempdir().expect("tempdir");
     let file = backup_of(s.port, tmp.path());
+    // An audit record that cannot be written (`audit` is a file here) is a
+    // warning naming the repository; the backup it records stands.
+    let noaudit = tmp.path().join("no-audit");
+    std::fs::create_dir(&noaudit).expect("dir");
+    std::fs::write(noaudit.join("audit"), b"a file").expect("write");
+    let (code, stdout, stderr) = plugin(&[
+        "backup",
+        "--url",
+        &format!("redis://127.0.0.1:{}", s.port),
+        "--out-dir",
+        &noaudit.to_string_lossy(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the access was not recorded in {}'s audit trail",
+            noaudit.display()
+        )),
+        "{stderr}"
+    );
+    let b = schema_checked("backup", &stdout);
+    assert!(
+        Path::new(b["path"].as_str().expect("path")).exists(),
+        "{stdout}"
+    );
     ok(s.port, 0, &["FLUSHALL"]);
     for i in 0..5 {
         ok(s.port, 0, &["SET", &format!("new{i}"), "b"]);
