@@ -752,15 +752,21 @@ fn interrupted_copy_leaves_nothing() {
 /// Backs up the scene into a temp dir and returns (dir, file).
 fn backup_of(s: &Scene) -> (tempfile::TempDir, String) {
     let tmp = tempfile::tempdir().expect("tempdir");
+    let file = backup_into(s, tmp.path());
+    (tmp, file)
+}
+
+/// A backup of the scene's Redis into `dir`: its path.
+fn backup_into(s: &Scene, dir: &Path) -> String {
     let (code, stdout, stderr) = run(plugin(&[
         "backup",
         "-n",
         &s.ns,
         "--out-dir",
-        tmp.path().to_str().expect("utf8"),
+        dir.to_str().expect("utf8"),
     ]));
     assert_eq!(code, 0, "{stderr}");
-    (tmp, stdout.trim().to_string())
+    stdout.trim().to_string()
 }
 
 /// The runbook's End-to-End Test, steps 1-5, with a worker at 3 replicas
@@ -771,7 +777,7 @@ fn restore_brings_back_the_original_value() {
     s.add_worker(3);
     let original = format!("backup-{}", std::process::id());
     assert_eq!(s.cli(&["SET", "test-backup", &original]), "OK");
-    let (_tmp, file) = backup_of(&s);
+    let (tmp, file) = backup_of(&s);
     assert_eq!(s.cli(&["SET", "test-backup", "modified"]), "OK");
     assert_eq!(s.cli(&["SET", "added-after-backup", "x"]), "OK");
 
@@ -886,21 +892,8 @@ fn restore_brings_back_the_original_value() {
 
     // A second backup, and prune keeping it: the first one's removal is a
     // BackupPruned Event on the workload its manifest names.
-    let (_tmp2, newer) = backup_of(&s);
-    std::fs::rename(
-        &newer,
-        _tmp.path()
-            .join(Path::new(&newer).file_name().expect("name")),
-    )
-    .expect("move");
-    let newer_json = format!("{newer}.json");
-    std::fs::rename(
-        &newer_json,
-        _tmp.path()
-            .join(Path::new(&newer_json).file_name().expect("name")),
-    )
-    .expect("move");
-    let dir = _tmp.path().to_str().expect("utf8");
+    backup_into(&s, tmp.path());
+    let dir = tmp.path().to_str().expect("utf8");
     let (code, _, stderr) = run(plugin(&[
         "prune",
         "--repo",
