@@ -13,6 +13,20 @@
 
 /// Whether `s` matches the pattern `pat`.
 pub fn matches(pat: &[u8], s: &[u8]) -> bool {
+    // The common patterns first: a name as it is, or a prefix and `*`.
+    match pat
+        .iter()
+        .position(|c| matches!(c, b'*' | b'?' | b'[' | b'\\'))
+    {
+        None => return pat == s,
+        Some(n) if n + 1 == pat.len() && pat[n] == b'*' => return s.starts_with(&pat[..n]),
+        Some(_) => {}
+    }
+    general(pat, s)
+}
+
+/// Any pattern, by backtracking to the last `*`.
+fn general(pat: &[u8], s: &[u8]) -> bool {
     let (mut p, mut i) = (0usize, 0usize);
     // Where the last `*` was, and where in `s` it is tried to end next.
     let mut star: Option<(usize, usize)> = None;
@@ -106,6 +120,8 @@ mod tests {
             (br"[\]]", b"]"),
             (b"user:*:email", b"user:1:2:email"),
             (b"[abc", b"b"),
+            (b"session:*", b"session:"),
+            (b"email", b"email"),
         ];
         for (p, s) in yes {
             assert!(
@@ -125,6 +141,8 @@ mod tests {
             (b"session:*", b"sessions:1"),
             (b"", b"x"),
             (b"abc", b"ab"),
+            (b"email", b"emails"),
+            (b"email", b"emai"),
         ];
         for (p, s) in no {
             assert!(
@@ -133,6 +151,19 @@ mod tests {
                 String::from_utf8_lossy(p),
                 String::from_utf8_lossy(s)
             );
+        }
+    }
+
+    /// The shortcuts for a plain name and for a prefix and `*` answer as
+    /// the general matcher does.
+    #[test]
+    fn shortcuts_agree_with_the_general_matcher() {
+        let pats: &[&[u8]] = &[b"", b"*", b"a", b"ab", b"a*", b"ab*", b"b*", b"abc*"];
+        let names: &[&[u8]] = &[b"", b"a", b"ab", b"abc", b"abcd", b"b", b"ba", b"a*"];
+        for p in pats {
+            for s in names {
+                assert_eq!(matches(p, s), super::general(p, s), "{p:?} {s:?}");
+            }
         }
     }
 }

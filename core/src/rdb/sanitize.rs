@@ -348,13 +348,17 @@ impl core::fmt::Debug for Masker {
 const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
 fn hex(b: &[u8]) -> String {
+    let mut v = Vec::with_capacity(b.len() * 2);
+    hex_into(b, &mut v);
+    String::from_utf8_lossy(&v).into_owned()
+}
+
+fn hex_into(b: &[u8], out: &mut Vec<u8>) {
     const D: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(b.len() * 2);
     for x in b {
-        s.push(char::from(D[usize::from(x >> 4)]));
-        s.push(char::from(D[usize::from(x & 15)]));
+        out.push(D[usize::from(x >> 4)]);
+        out.push(D[usize::from(x & 15)]);
     }
-    s
 }
 
 impl Masker {
@@ -420,36 +424,62 @@ impl Masker {
 
     /// The pseudonym of `input` in `format`.
     pub fn mask(&self, format: Format, input: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.mask_into(format, input, &mut out);
+        out
+    }
+
+    /// The pseudonym of `input` in `format`, in `out` (cleared first): no
+    /// allocation once `out` has room.
+    pub fn mask_into(&self, format: Format, input: &[u8], out: &mut Vec<u8>) {
         let d = self.digest(input);
-        self.finish(format, &d, input.len(), Some(input))
+        self.finish_into(format, &d, input.len(), Some(input), out)
     }
 
     /// The output for a digest; `digits` needs the input itself.
     fn finish(&self, format: Format, d: &[u8; 32], len: usize, input: Option<&[u8]>) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.finish_into(format, d, len, input, &mut out);
+        out
+    }
+
+    fn finish_into(
+        &self,
+        format: Format,
+        d: &[u8; 32],
+        len: usize,
+        input: Option<&[u8]>,
+        out: &mut Vec<u8>,
+    ) {
+        out.clear();
         match format {
-            Format::Hash => hex(&d[..16]).into_bytes(),
-            Format::Email => format!("{}@example.invalid", hex(&d[..6])).into_bytes(),
+            Format::Hash => hex_into(&d[..16], out),
+            Format::Email => {
+                hex_into(&d[..6], out);
+                out.extend_from_slice(b"@example.invalid");
+            }
             Format::Length => {
-                let mut out = Vec::with_capacity(len);
-                self.expand(d, len, ALNUM, &mut out);
-                out
+                out.reserve(len);
+                self.expand(d, len, ALNUM, out);
             }
             Format::Digits => {
                 let input = input.unwrap_or_default();
-                let mut pool = Vec::new();
                 let digits = input.iter().filter(|b| b.is_ascii_digit()).count();
-                self.expand(d, digits, b"0123456789", &mut pool);
-                let mut pool = pool.into_iter();
-                input
-                    .iter()
-                    .map(|&b| {
-                        if b.is_ascii_digit() {
-                            pool.next().unwrap_or(b'0')
-                        } else {
-                            b
-                        }
-                    })
-                    .collect()
+                // The replacement digits first, then the input around them
+                // (the digits drawn are those `expand` gives alone).
+                out.reserve(digits + input.len());
+                self.expand(d, digits, b"0123456789", out);
+                let mut next = 0usize;
+                for &b in input {
+                    if b.is_ascii_digit() {
+                        let r = out.get(next).copied().unwrap_or(b'0');
+                        next += 1;
+                        out.push(r);
+                    } else {
+                        out.push(b);
+                    }
+                }
+                out.drain(..digits);
             }
         }
     }
@@ -590,6 +620,13 @@ pub struct Sanitizer {
     keys_in: u64,
     /// The bytes of the record being written (kept between records).
     buf: Vec<u8>,
+    /// Kept between packed hashes masked: the field rules, the elements
+    /// written, the blob decompressed, a masked value, the key's head.
+    field_rules: Vec<(usize, u64)>,
+    body: Vec<u8>,
+    scratch: Vec<u8>,
+    masked: Vec<u8>,
+    head: Vec<u8>,
 }
 
 use super::merge::{length as push_length, string as push_string};
@@ -628,6 +665,11 @@ impl Sanitizer {
             counts,
             keys_in: 0,
             buf: Vec::new(),
+            field_rules: Vec::new(),
+            body: Vec::new(),
+            scratch: Vec::new(),
+            masked: Vec::new(),
+            head: Vec::new(),
         }
     }
 
@@ -672,6 +714,10 @@ impl Sanitizer {
                                 let mut k = key;
                                 k.expire_ms = self.expiry(rule, key.expire_ms);
                                 self.merger.record(Record::Key { key: k, value }, &mut b)
+                            }
+                            Action::Mask if matches!(key.kind.code, 13 | 16) => {
+                                self.mask_packed_hash(i, &key, value, &mut b)?;
+                                Ok(())
                             }
                             Action::Mask => {
                                 let head = Head {
@@ -844,6 +890,80 @@ impl Sanitizer {
         }
         self.merger.raw(out, &b);
         self.merger.keys += 1;
+    }
+
+    /// A masked hash saved packed (a listpack or ziplist) and whole in one
+    /// record: written again as a plain hash (type 4) as [`Self::mask_bytes`]
+    /// writes it, without a [`Decoder`] or an allocation per field (most
+    /// small hashes, the common case).
+    fn mask_packed_hash(
+        &mut self,
+        rule: usize,
+        key: &super::reader::Key<'_>,
+        value: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let rules = Arc::clone(&self.rules);
+        let r = &rules[rule];
+        let mut fr = std::mem::take(&mut self.field_rules);
+        fr.clear();
+        fr.push((rule, 0u64));
+        if !r.fields.is_empty() {
+            for (i, x) in rules.iter().enumerate().skip(rule + 1) {
+                if x.action == Action::Mask
+                    && !x.fields.is_empty()
+                    && x.fits(key.db, key.name, TypeName::Hash)
+                {
+                    fr.push((i, 0));
+                }
+            }
+        }
+        let mut body = std::mem::take(&mut self.body);
+        body.clear();
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut y = std::mem::take(&mut self.masked);
+        let masker = &self.masker;
+        let n = values::packed_hash(key.kind.code, value, &mut scratch, &mut |f, v| {
+            push_string(&mut body, f);
+            let by = fr.iter_mut().find(|(i, _)| {
+                let r = &rules[*i];
+                r.fields.is_empty() || r.fields.iter().any(|g| glob::matches(g, f))
+            });
+            match by {
+                Some((i, n)) => {
+                    *n += 1;
+                    masker.mask_into(rules[*i].format, v, &mut y);
+                    push_string(&mut body, &y);
+                }
+                None => push_string(&mut body, v),
+            }
+        })
+        .map_err(|e| Error::Corrupt(format!("{}: {e}", show(key.name))))?;
+        let mut head = std::mem::take(&mut self.head);
+        head.clear();
+        self.merger
+            .key_head(&mut head, key.db, key.expire_ms, key.idle, key.freq);
+        head.push(4);
+        push_string(&mut head, key.name);
+        push_length(&mut head, n);
+        self.merger.raw(out, &head);
+        self.merger.keys += 1;
+        self.merger.raw(out, &body);
+        for (i, n) in &fr {
+            self.counts[*i].masked += n;
+            // A later rule that masked fields of this key counts it too.
+            if *i != rule && *n > 0 {
+                self.counts[*i].keys += 1;
+            }
+        }
+        (
+            self.field_rules,
+            self.body,
+            self.scratch,
+            self.masked,
+            self.head,
+        ) = (fr, body, scratch, y, head);
+        Ok(())
     }
 
     fn mask_bytes(&mut self, m: &mut Masking, data: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {

@@ -743,13 +743,107 @@ pub fn string(b: &[u8]) -> Result<Option<(Vec<u8>, usize)>, DecodeError> {
     Ok(b.get(used..end).map(|s| (s.to_vec(), end)))
 }
 
+/// A hash saved packed, whole in `value` (type 13, a ziplist, or 16, a
+/// listpack, as the file holds them after the key): `f` sees each field
+/// and its value, borrowed from the blob (an integer entry as decimal
+/// text), nothing allocated per field. `scratch` holds the blob when it is
+/// compressed. The number of pairs; an error when `value` is not exactly
+/// one such blob (what [`Decoder`] gives as [`Item::Field`]s, faster).
+pub fn packed_hash(
+    code: u8,
+    value: &[u8],
+    scratch: &mut Vec<u8>,
+    f: &mut dyn FnMut(&[u8], &[u8]),
+) -> Result<u64, DecodeError> {
+    let short = || DecodeError::Corrupt("the value ends early".into());
+    let blob: &[u8] = match value.first() {
+        Some(&0xC3) => {
+            // LZF: compressed length, plain length, the bytes.
+            let (clen, a) = length(&value[1..])?.ok_or_else(short)?;
+            let (ulen, c) = length(&value[1 + a..])?.ok_or_else(short)?;
+            let (Ok(clen), Ok(ulen)) = (usize::try_from(clen), usize::try_from(ulen)) else {
+                return corrupt("an LZF string too long for this machine");
+            };
+            let start = 1 + a + c;
+            let src = start
+                .checked_add(clen)
+                .and_then(|end| value.get(start..end))
+                .ok_or_else(short)?;
+            if start + clen != value.len() {
+                return corrupt("bytes after the end of the value");
+            }
+            lzf::decompress_into(src, ulen, scratch)
+                .map_err(|e| DecodeError::Corrupt(format!("compressed string: {e}")))?;
+            scratch
+        }
+        _ => {
+            let (n, used) = length(value)?.ok_or_else(short)?;
+            let end = usize::try_from(n)
+                .ok()
+                .and_then(|n| used.checked_add(n))
+                .ok_or_else(short)?;
+            match end.cmp(&value.len()) {
+                core::cmp::Ordering::Greater => return Err(short()),
+                core::cmp::Ordering::Less => return corrupt("bytes after the end of the value"),
+                core::cmp::Ordering::Equal => &value[used..end],
+            }
+        }
+    };
+    let mut first: Option<Entry<'_>> = None;
+    let mut pairs = 0u64;
+    let (mut ta, mut tb) = ([0u8; 20], [0u8; 20]);
+    let mut each = |e| match first.take() {
+        None => first = Some(e),
+        Some(a) => {
+            f(a.text(&mut ta), e.text(&mut tb));
+            pairs += 1;
+        }
+    };
+    match code {
+        13 => ziplist(blob, &mut each)?,
+        16 => listpack(blob, &mut each)?,
+        _ => return Err(DecodeError::Unsupported("a packed hash of another type")),
+    }
+    if first.is_some() {
+        return corrupt("an odd number of entries in a packed hash or sorted set");
+    }
+    Ok(pairs)
+}
+
 /// One entry of a packed blob.
 enum Entry<'a> {
     Bytes(&'a [u8]),
     Int(i64),
 }
 
-impl Entry<'_> {
+impl<'a> Entry<'a> {
+    /// Its bytes; an integer as decimal text, written into `buf`.
+    fn text<'b>(&self, buf: &'b mut [u8; 20]) -> &'b [u8]
+    where
+        'a: 'b,
+    {
+        match self {
+            Entry::Bytes(b) => b,
+            Entry::Int(i) => {
+                let mut n = i.unsigned_abs();
+                let mut at = buf.len();
+                loop {
+                    at -= 1;
+                    buf[at] = b'0' + (n % 10) as u8;
+                    n /= 10;
+                    if n == 0 {
+                        break;
+                    }
+                }
+                if *i < 0 {
+                    at -= 1;
+                    buf[at] = b'-';
+                }
+                &buf[at..]
+            }
+        }
+    }
+
     fn into_vec(self) -> Vec<u8> {
         match self {
             Entry::Bytes(b) => b.to_vec(),
@@ -1207,6 +1301,64 @@ mod tests {
                 b"-32768".to_vec()
             ]
         );
+    }
+
+    /// A packed hash read by `packed_hash` (borrowed, integers as text)
+    /// gives what the decoder gives, and refuses what the decoder refuses.
+    #[test]
+    fn packed_hash_gives_what_the_decoder_gives() {
+        let mut body = Vec::new();
+        let mut n = 0u16;
+        let mut entry = |body: &mut Vec<u8>, e: &[u8]| {
+            body.extend_from_slice(e);
+            n += 1;
+        };
+        entry(&mut body, &[0x82, b'h', b'i', 3]); // "hi"
+        entry(&mut body, &[5, 1]); // 5
+        entry(&mut body, &[0xF4, 0, 0, 0, 0, 0, 0, 0, 0x80, 9]); // i64::MIN
+        entry(
+            &mut body,
+            &[0xF4, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 9],
+        ); // i64::MAX
+        entry(&mut body, &[0xDF, 0xFF, 2]); // -1
+        entry(&mut body, &[0x80, 1]); // ""
+        let mut blob = ((6 + body.len() + 1) as u32).to_le_bytes().to_vec();
+        blob.extend_from_slice(&n.to_le_bytes());
+        blob.extend_from_slice(&body);
+        blob.push(0xFF);
+        let mut value = vec![blob.len() as u8];
+        value.extend_from_slice(&blob);
+        let mut want = Vec::new();
+        let mut d = Decoder::new(16, Flavor::Redis).unwrap();
+        d.feed(&value, &mut |i| want.push(i)).unwrap();
+        d.finish().unwrap();
+        let mut got = Vec::new();
+        let mut scratch = Vec::new();
+        let pairs = packed_hash(16, &value, &mut scratch, &mut |f, v| {
+            got.push(Item::Field(f.to_vec(), v.to_vec()))
+        })
+        .unwrap();
+        assert_eq!(pairs, 3);
+        assert_eq!(got, want);
+        assert_eq!(
+            got[1],
+            Item::Field(
+                b"-9223372036854775808".to_vec(),
+                b"9223372036854775807".to_vec()
+            )
+        );
+        // Cut short, a byte too many, an odd count: errors.
+        let f = &mut |_: &[u8], _: &[u8]| {};
+        assert!(packed_hash(16, &value[..value.len() - 1], &mut scratch, f).is_err());
+        let mut more = value.clone();
+        more.push(0);
+        assert!(packed_hash(16, &more, &mut scratch, f).is_err());
+        let mut odd = blob.clone();
+        odd.truncate(odd.len() - 3); // drop "" (2 bytes) and the end
+        odd.push(0xFF);
+        let mut v = vec![odd.len() as u8];
+        v.extend_from_slice(&odd);
+        assert!(packed_hash(16, &v, &mut scratch, f).is_err());
     }
 
     /// Arbitrary bytes as every type, in chunks: errors, never a panic,
