@@ -68,6 +68,17 @@ impl Exit {
         }
     }
 
+    /// The exit of a process that ended with `code` (a run's Job): the one
+    /// [`Exit`] with that code, [`Exit::Error`] for 1 and for codes no
+    /// [`Exit`] has.
+    pub fn from_code(code: i32) -> Exit {
+        Exit::ALL
+            .iter()
+            .copied()
+            .find(|e| i32::from(e.code()) == code && *e != Exit::Aborted)
+            .unwrap_or(Exit::Error)
+    }
+
     /// Every exit code with its meaning, for `--help` and the README.
     pub const ALL: [Exit; 15] = [
         Exit::Ok,

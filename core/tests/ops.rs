@@ -889,8 +889,9 @@ fn status_tls_line_warns_before_expiry() {
 
 mod job {
     use kubectl_redis_core::ops::job::{
-        manifests, merge_patch, parse_resources, restricted_violations, run_name, Resources, Run,
-        SecretEnv,
+        apply_overrides, backup_rules, manifests, merge_patch, parse_resources, pod_state,
+        read_line, restricted_violations, run_name, Line, PodState, Resources, Run, SecretEnv,
+        RESULT_PREFIX,
     };
     use kubectl_redis_core::ops::schedule::yaml;
     use serde_json::json;
@@ -923,6 +924,10 @@ mod job {
                 json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}),
             ],
             overrides: None,
+            sa_annotations: vec![(
+                "eks.amazonaws.com/role-arn".into(),
+                "arn:aws:iam::123456789012:role/backup".into(),
+            )],
         }
     }
 
@@ -931,7 +936,7 @@ mod job {
     /// pod's node, and takes secrets from Secrets only.
     #[test]
     fn a_run_renders_least_privilege_restricted_objects() {
-        let docs = manifests(&run());
+        let docs = manifests(&run()).expect("manifests");
         let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
         assert_eq!(kinds, ["ServiceAccount", "Role", "RoleBinding", "Job"]);
         for d in &docs {
@@ -959,7 +964,7 @@ mod job {
             "tolerations": [{"key": "dedicated", "operator": "Exists"}],
             "securityContext": {"fsGroup": 1000}
         }));
-        let docs = manifests(&r);
+        let docs = manifests(&r).expect("manifests");
         let pod = &docs[3]["spec"]["template"]["spec"];
         assert_eq!(pod["hostNetwork"], true);
         assert!(pod.get("affinity").is_none(), "{pod}");
@@ -989,6 +994,136 @@ mod job {
         let mut t = json!({"a": 1});
         merge_patch(&mut t, &json!([1, 2]));
         assert_eq!(t, json!([1, 2]));
+    }
+
+    /// An array is a JSON patch (RFC 6902): the operations apply in order,
+    /// and one that fails changes nothing and is named.
+    #[test]
+    fn overrides_as_a_json_patch() {
+        let mut r = run();
+        r.overrides = Some(json!([
+            {"op": "add", "path": "/hostNetwork", "value": true},
+            {"op": "add", "path": "/containers/0/imagePullPolicy", "value": "Never"},
+            {"op": "add", "path": "/containers/0/env/-", "value": {"name": "KUBERNETES_SERVICE_HOST", "value": "127.0.0.1"}},
+            {"op": "replace", "path": "/securityContext/runAsUser", "value": 1000},
+            {"op": "remove", "path": "/affinity"},
+            {"op": "test", "path": "/restartPolicy", "value": "Never"}
+        ]));
+        let docs = manifests(&r).expect("manifests");
+        let pod = &docs[3]["spec"]["template"]["spec"];
+        assert_eq!(pod["hostNetwork"], true);
+        assert_eq!(pod["containers"][0]["imagePullPolicy"], "Never");
+        let env = pod["containers"][0]["env"].as_array().expect("env");
+        assert_eq!(env.last().expect("last")["name"], "KUBERNETES_SERVICE_HOST");
+        assert!(env.iter().any(|e| e["name"] == "KUBECTL_REDIS_POD_NETWORK"));
+        assert_eq!(pod["securityContext"]["runAsUser"], 1000);
+        assert!(pod.get("affinity").is_none());
+        for (bad, why) in [
+            (
+                json!([{"op": "add", "path": "/containers/5/env/-", "value": 1}]),
+                "operation 1: /containers/5/env/-: 5 is not there",
+            ),
+            (
+                json!([{"op": "add", "path": "/x", "value": 1}, {"op": "remove", "path": "/nothing"}]),
+                "operation 2: /nothing: nothing is not there",
+            ),
+            (
+                json!([{"op": "test", "path": "/restartPolicy", "value": "Always"}]),
+                "operation 1: /restartPolicy differs",
+            ),
+            (
+                json!([{"op": "move", "path": "/a", "from": "/b"}]),
+                "operation 1: \"move\": only add, remove, replace and test",
+            ),
+            (
+                json!([{"op": "add", "path": "hostNetwork", "value": true}]),
+                "operation 1: the path hostNetwork does not start with /",
+            ),
+            (
+                json!("hostNetwork"),
+                "give a JSON object (a merge patch) or an array of operations (a JSON patch)",
+            ),
+        ] {
+            let mut pod2 = pod.clone();
+            assert_eq!(apply_overrides(&mut pod2, &bad), Err(why.to_string()));
+            assert_eq!(&pod2, pod, "nothing changed by {bad}");
+        }
+    }
+
+    /// A run's log: the result on its own line, everything else progress.
+    #[test]
+    fn a_runs_log_lines_and_pod_states() {
+        let l = read_line(&format!(
+            "{RESULT_PREFIX}{{\"kind\":\"BackupResult\",\"bytes\":3}}\n"
+        ));
+        assert_eq!(l, Line::Result(json!({"kind": "BackupResult", "bytes": 3})));
+        assert_eq!(
+            read_line("streaming 12 MB (40%)"),
+            Line::Progress("streaming 12 MB (40%)".into())
+        );
+        // A result line cut short is shown, not taken.
+        let cut = format!("{RESULT_PREFIX}{{\"kind\":");
+        assert_eq!(read_line(&cut), Line::Progress(cut.clone()));
+        assert_eq!(pod_state(None, false, None), PodState::Starting);
+        assert_eq!(
+            pod_state(Some(("ErrImagePull", "pull failed")), false, None),
+            PodState::Starting,
+            "a first pull error may pass"
+        );
+        assert_eq!(
+            pod_state(
+                Some(("ImagePullBackOff", "Back-off pulling image")),
+                false,
+                None
+            ),
+            PodState::Stuck {
+                reason: "ImagePullBackOff".into(),
+                message: "Back-off pulling image".into()
+            }
+        );
+        assert_eq!(
+            pod_state(
+                Some(("CreateContainerConfigError", "secret \"s3\" not found")),
+                false,
+                None
+            ),
+            PodState::Stuck {
+                reason: "CreateContainerConfigError".into(),
+                message: "secret \"s3\" not found".into()
+            }
+        );
+        assert_eq!(pod_state(None, true, None), PodState::Running);
+        assert_eq!(pod_state(None, false, Some(12)), PodState::Exited(12));
+        use kubectl_redis_core::exit::Exit;
+        assert_eq!(Exit::from_code(12), Exit::Storage);
+        assert_eq!(Exit::from_code(1), Exit::Error);
+        assert_eq!(Exit::from_code(130), Exit::Interrupted);
+        assert_eq!(Exit::from_code(137), Exit::Error);
+    }
+
+    /// A backup run's Role: a scheduled backup's, without the port-forward.
+    #[test]
+    fn a_backup_runs_role_has_no_port_forward() {
+        use kubectl_redis_core::ops::schedule::Access;
+        let rules = backup_rules(&Access {
+            exec: false,
+            lease_names: vec!["kubectl-redis-sts-redis".into()],
+            secret_names: vec!["redis".into()],
+            services: false,
+        });
+        let text = serde_json::to_string(&rules).expect("json");
+        assert!(!text.contains("portforward"), "{text}");
+        assert!(text.contains("\"resourceNames\":[\"redis\"]"), "{text}");
+        assert!(text.contains("\"pods\""), "{text}");
+        let with_exec = backup_rules(&Access {
+            exec: true,
+            ..Access::default()
+        });
+        let text = serde_json::to_string(&with_exec).expect("json");
+        assert!(
+            text.contains("pods/exec") && !text.contains("portforward"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -5485,13 +5485,14 @@ fn in_cluster_run_objects_pass_the_api_server() {
             serde_json::json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}),
         ],
         overrides: None,
+        sa_annotations: Vec::new(),
     };
     for overrides in [
         None,
         Some(serde_json::json!({"hostNetwork": true, "affinity": null})),
     ] {
         r.overrides = overrides;
-        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": manifests(&r)});
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": manifests(&r).expect("manifests")});
         let mut child = Command::new("kubectl")
             .args(["apply", "--dry-run=server", "-f", "-"])
             .env("KUBECONFIG", kubeconfig())

@@ -1,15 +1,18 @@
-//! A run as a Kubernetes Job next to the data (`--in-cluster`, issue 26;
-//! the manifests only, the shell does not create them yet): its
+//! A run as a Kubernetes Job next to the data (`--in-cluster`): its
 //! ServiceAccount, Role and RoleBinding made for the run alone, and the Job
-//! running the plugin's own image, as plain JSON values.
+//! running the plugin's own image, as plain JSON values; the lines the
+//! Job's plugin prints ([`read_line`]) and what its pod's state means
+//! ([`pod_state`]).
 //!
 //! The pod passes the Pod Security "restricted" profile: non-root, a
 //! read-only root filesystem (a scratch `emptyDir` at `/tmp`), no
 //! capabilities, no privilege escalation, the `RuntimeDefault` seccomp
 //! profile. Secrets reach it as environment variables from Secrets, never
 //! as literal values or arguments. `--job-overrides` is a JSON merge patch
-//! (RFC 7386) over the pod spec, as `kubectl run --overrides`; what it does
-//! to the profile is said by [`restricted_violations`].
+//! (RFC 7386, an object) or a JSON patch (RFC 6902, an array of
+//! operations) over the pod spec, as `kubectl run --overrides` with
+//! `--override-type merge` or `json`; what it does to the profile is said
+//! by [`restricted_violations`].
 
 use serde_json::{json, Map, Value};
 
@@ -20,6 +23,105 @@ pub const RUN_LABEL: &str = "kubectl-redis.io/run";
 /// directory (`$TMPDIR`) on the read-only root filesystem.
 pub const PVC_DIR: &str = "/backups";
 pub const TMP_DIR: &str = "/tmp";
+
+/// Set in a run's pod: reach Redis over the pod network (the pod's IP, or
+/// loopback for a host-network pod on the same node), never a port-forward.
+pub const ENV_POD_NETWORK: &str = "KUBECTL_REDIS_POD_NETWORK";
+/// Set in a run's pod: print the `-o json` result on one line after
+/// [`RESULT_PREFIX`], among the progress lines.
+pub const ENV_RESULT_LINE: &str = "KUBECTL_REDIS_RESULT_LINE";
+/// Set in a run's pod: the node it runs on (the downward API).
+pub const ENV_NODE: &str = "KUBECTL_REDIS_NODE";
+/// What starts the line holding a run's result.
+pub const RESULT_PREFIX: &str = "kubectl-redis-result: ";
+
+/// A line of a run's log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Line {
+    /// The result document (`-o json`).
+    Result(Value),
+    /// Anything else: progress, notes, warnings, as the plugin prints them.
+    Progress(String),
+}
+
+/// What a line of a run's log is. A result line that does not parse is
+/// shown as progress (the run's exit code still counts).
+pub fn read_line(line: &str) -> Line {
+    let line = line.trim_end_matches(['\r', '\n']);
+    match line.strip_prefix(RESULT_PREFIX) {
+        Some(json) => match serde_json::from_str::<Value>(json) {
+            Ok(v) if v.is_object() => Line::Result(v),
+            _ => Line::Progress(line.to_string()),
+        },
+        None => Line::Progress(line.to_string()),
+    }
+}
+
+/// What a run's pod is doing, from its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PodState {
+    /// Not started yet (scheduling, pulling, creating).
+    Starting,
+    Running,
+    /// Cannot start and will not by waiting: the image cannot be pulled,
+    /// a Secret it names is missing, ... (the waiting reason and message).
+    Stuck {
+        reason: String,
+        message: String,
+    },
+    /// Its container ended with this code.
+    Exited(i32),
+}
+
+/// The state of a run's pod from its container's status: the waiting
+/// reason, the exit code once terminated.
+pub fn pod_state(waiting: Option<(&str, &str)>, running: bool, exit: Option<i32>) -> PodState {
+    if let Some(code) = exit {
+        return PodState::Exited(code);
+    }
+    if running {
+        return PodState::Running;
+    }
+    match waiting {
+        Some((reason, message))
+            if matches!(
+                reason,
+                "ImagePullBackOff"
+                    | "ErrImageNeverPull"
+                    | "InvalidImageName"
+                    | "CreateContainerConfigError"
+                    | "CreateContainerError"
+                    | "RunContainerError"
+            ) =>
+        {
+            PodState::Stuck {
+                reason: reason.to_string(),
+                message: message.to_string(),
+            }
+        }
+        _ => PodState::Starting,
+    }
+}
+
+/// The Role of a backup run: a scheduled backup's ([`super::schedule::rules`])
+/// without the port-forward (the run reaches Redis over the pod network).
+pub fn backup_rules(access: &super::schedule::Access) -> Vec<Value> {
+    let Value::Array(rules) = super::schedule::rules(access) else {
+        return Vec::new();
+    };
+    rules
+        .into_iter()
+        .filter_map(|mut r| {
+            if let Some(res) = r["resources"].as_array_mut() {
+                res.retain(|x| x != "pods/portforward");
+                if res.is_empty() {
+                    return None;
+                }
+            }
+            Some(r)
+        })
+        .collect()
+}
 
 /// An environment variable taken from a Secret's key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,8 +225,10 @@ pub struct Run {
     pub deadline_s: u64,
     /// The Role's rules (what the run needs, no more).
     pub rules: Vec<Value>,
-    /// `--job-overrides`: merged over the pod spec last.
+    /// `--job-overrides`: over the pod spec last ([`apply_overrides`]).
     pub overrides: Option<Value>,
+    /// Annotations on the ServiceAccount (IRSA, workload identity).
+    pub sa_annotations: Vec<(String, String)>,
 }
 
 /// A run's name: `kubectl-redis-COMMAND-YYYYMMDD-HHMMSS-SUFFIX` (at most 52
@@ -150,11 +254,20 @@ pub fn labels(run: &Run) -> Value {
 }
 
 /// The run's ServiceAccount, Role, RoleBinding and Job, in the order to
-/// create them (the Job last, once it may do what it needs).
-pub fn manifests(run: &Run) -> Vec<Value> {
+/// create them (the Job last, once it may do what it needs); an error when
+/// `--job-overrides` does not apply to the pod spec.
+pub fn manifests(run: &Run) -> Result<Vec<Value>, String> {
     let labels = labels(run);
     let meta = || json!({"name": run.name, "namespace": run.namespace, "labels": labels});
-    let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(), "automountServiceAccountToken": true});
+    let mut sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(), "automountServiceAccountToken": true});
+    if !run.sa_annotations.is_empty() {
+        sa["metadata"]["annotations"] = Value::Object(
+            run.sa_annotations
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect(),
+        );
+    }
     let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta(), "rules": run.rules});
     let binding = json!({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta(),
@@ -164,6 +277,9 @@ pub fn manifests(run: &Run) -> Vec<Value> {
     let mut env = vec![
         json!({"name": "NO_COLOR", "value": "1"}),
         json!({"name": "TMPDIR", "value": TMP_DIR}),
+        json!({"name": ENV_POD_NETWORK, "value": "1"}),
+        json!({"name": ENV_RESULT_LINE, "value": "1"}),
+        json!({"name": ENV_NODE, "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}),
     ];
     env.extend(run.env.iter().map(|e| {
         json!({"name": e.name, "valueFrom": {"secretKeyRef": {"name": e.secret, "key": e.key}}})
@@ -221,7 +337,7 @@ pub fn manifests(run: &Run) -> Vec<Value> {
         }]}});
     }
     if let Some(o) = &run.overrides {
-        merge_patch(&mut pod, o);
+        apply_overrides(&mut pod, o)?;
     }
     let job = json!({
         "apiVersion": "batch/v1", "kind": "Job", "metadata": meta(),
@@ -233,7 +349,113 @@ pub fn manifests(run: &Run) -> Vec<Value> {
             "template": {"metadata": {"labels": labels}, "spec": pod}
         }
     });
-    vec![sa, role, binding, job]
+    Ok(vec![sa, role, binding, job])
+}
+
+/// `--job-overrides` over a pod spec: an object is a JSON merge patch (RFC
+/// 7386), an array a JSON patch (RFC 6902: `add`, `remove`, `replace`,
+/// `test`), anything else an error. Nothing is changed when an operation
+/// fails.
+pub fn apply_overrides(pod: &mut Value, overrides: &Value) -> Result<(), String> {
+    match overrides {
+        Value::Object(_) => {
+            merge_patch(pod, overrides);
+            Ok(())
+        }
+        Value::Array(ops) => {
+            let mut p = pod.clone();
+            for (i, op) in ops.iter().enumerate() {
+                json_patch_op(&mut p, op).map_err(|e| format!("operation {}: {e}", i + 1))?;
+            }
+            *pod = p;
+            Ok(())
+        }
+        _ => Err(
+            "give a JSON object (a merge patch) or an array of operations (a JSON patch)".into(),
+        ),
+    }
+}
+
+/// The tokens of a JSON pointer (RFC 6901).
+fn pointer(path: &str) -> Result<Vec<String>, String> {
+    if path.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rest = path
+        .strip_prefix('/')
+        .ok_or_else(|| format!("the path {path} does not start with /"))?;
+    Ok(rest
+        .split('/')
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect())
+}
+
+fn json_patch_op(doc: &mut Value, op: &Value) -> Result<(), String> {
+    let kind = op["op"].as_str().ok_or("no \"op\"")?;
+    let path = op["path"].as_str().ok_or("no \"path\"")?;
+    let mut toks = pointer(path)?;
+    let Some(last) = toks.pop() else {
+        return Err("the whole pod spec cannot be the path".into());
+    };
+    let mut parent = &mut *doc;
+    for t in &toks {
+        parent = match parent {
+            Value::Object(m) => m.get_mut(t),
+            Value::Array(a) => t.parse::<usize>().ok().and_then(|i| a.get_mut(i)),
+            _ => None,
+        }
+        .ok_or_else(|| format!("{path}: {t} is not there"))?;
+    }
+    let value = || op.get("value").cloned().ok_or("no \"value\"");
+    match (kind, parent) {
+        ("add", Value::Object(m)) => {
+            m.insert(last, value()?);
+        }
+        ("add", Value::Array(a)) => {
+            let i = if last == "-" {
+                a.len()
+            } else {
+                last.parse::<usize>()
+                    .ok()
+                    .filter(|i| *i <= a.len())
+                    .ok_or_else(|| format!("{path}: no index {last}"))?
+            };
+            a.insert(i, value()?);
+        }
+        ("replace" | "remove" | "test", Value::Object(m)) => {
+            let slot = m
+                .get_mut(&last)
+                .ok_or_else(|| format!("{path}: {last} is not there"))?;
+            match kind {
+                "replace" => *slot = value()?,
+                "test" if *slot != value()? => return Err(format!("{path} differs")),
+                "test" => {}
+                _ => {
+                    m.remove(&last);
+                }
+            }
+        }
+        ("replace" | "remove" | "test", Value::Array(a)) => {
+            let i = last
+                .parse::<usize>()
+                .ok()
+                .filter(|i| *i < a.len())
+                .ok_or_else(|| format!("{path}: no index {last}"))?;
+            match kind {
+                "replace" => a[i] = value()?,
+                "test" if a[i] != value()? => return Err(format!("{path} differs")),
+                "test" => {}
+                _ => {
+                    a.remove(i);
+                }
+            }
+        }
+        ("add" | "replace" | "remove" | "test", _) => {
+            return Err(format!("{path}: its parent is not an object or an array"))
+        }
+        (k, _) => return Err(format!("\"{k}\": only add, remove, replace and test")),
+    }
+    Ok(())
 }
 
 /// RFC 7386 JSON merge patch: objects merge key by key, `null` removes a
