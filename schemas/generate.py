@@ -182,6 +182,13 @@ ARCHIVE = obj({
 })
 
 
+RUN = obj({
+    "name": d(S, "The run's name: its Job's, ServiceAccount's, Role's and RoleBinding's, and the value of their label kubectl-redis.io/run."),
+    "namespace": S,
+    "image": d(S, "The image the Job ran."),
+    "port_forward_bytes": d(U, "Bytes the plugin moved through port-forwards during the run: 0, the data went from Redis to the repository inside the cluster."),
+})
+
 schemas = {
     "backup": doc(
         "BackupResult",
@@ -216,6 +223,7 @@ schemas = {
             "shards": d(arr(SHARD), "A Redis Cluster: the primaries whose snapshots the file merges."),
             "sanitized": d(B, "`--sanitize`: the backup stored is a sanitized copy (present and true only then)."),
             "sanitize": d(SANITIZE, "`--sanitize`: how the copy was made."),
+            "run": d(RUN, "`--in-cluster`: the Job that did the backup (the other fields are its result)."),
             "error": null(ERROR),
             "exit_code": EXIT,
         },
@@ -303,6 +311,17 @@ schemas = {
         },
         required=["exit_code"],
         **failure_or(["namespace", "writers", "installs", "released_leases"]),
+    ),
+    "run": doc(
+        "Run",
+        "`--in-cluster --detach -o json`: the run started as a Job, which goes on without the plugin.",
+        {
+            "name": d(S, "The run's name: its Job's, and the value of the label kubectl-redis.io/run on its objects."),
+            "namespace": S,
+            "command": d(S, "The command the Job runs: backup, ..."),
+            "image": S,
+            "state": {"enum": ["created"]},
+        },
     ),
     "list": doc(
         "BackupList",

@@ -12,6 +12,15 @@ pub const API_VERSION: &str = "kubectl-redis.io/v1";
 
 /// `fields` (an object) as a document of `kind`, printed on stdout.
 pub fn print(ui: &Ui, kind: &str, fields: Value) {
+    // In an `--in-cluster` run's pod: on one line, marked, among the
+    // progress lines its log also holds.
+    if std::env::var_os(kubectl_redis_core::ops::job::ENV_RESULT_LINE).is_some() {
+        match serde_json::to_string(&document(kind, fields)) {
+            Ok(s) => println!("{}{s}", kubectl_redis_core::ops::job::RESULT_PREFIX),
+            Err(e) => ui.error(&format!("cannot encode the result: {e}"), None),
+        }
+        return;
+    }
     match serde_json::to_string_pretty(&document(kind, fields)) {
         Ok(s) => println!("{s}"),
         Err(e) => ui.error(&format!("cannot encode the result: {e}"), None),

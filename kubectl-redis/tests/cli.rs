@@ -1036,3 +1036,70 @@ fn the_archive_refuses_kms_recipients() {
         "{err}"
     );
 }
+
+/// `backup --in-cluster` refuses, before reaching any cluster, what the Job
+/// could not do: a repository that is a directory on this machine (without
+/// --pvc and /backups), flags naming local files, overrides that are not
+/// JSON; the Job's flags need --in-cluster.
+#[test]
+fn in_cluster_refuses_what_the_job_cannot_reach() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let local = dir.path().join("backups");
+    let l = local.to_str().expect("utf8");
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["backup", "--in-cluster", "--repo", l],
+            "--in-cluster writes straight to the repository, and",
+        ),
+        (
+            &["backup", "--in-cluster", "--pvc", "claim", "--repo", l],
+            "is a directory on this machine",
+        ),
+        (
+            &[
+                "backup",
+                "--in-cluster",
+                "--repo",
+                "s3://b/p",
+                "--metrics-file",
+                "m.prom",
+            ],
+            "--metrics-file cannot be used with --in-cluster",
+        ),
+        (
+            &[
+                "backup",
+                "--in-cluster",
+                "--repo",
+                "s3://b/p",
+                "--passphrase-file",
+                "p",
+            ],
+            "--passphrase-file cannot be used with --in-cluster",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = cmd(args)
+            .env("KUBECONFIG", dir.path().join("none"))
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!local.exists(), "{args:?} wrote {l}");
+    }
+    // -o json: the refusal as a BackupResult.
+    let out = cmd(&["backup", "--in-cluster", "--repo", l, "-o", "json"])
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["kind"], "BackupResult");
+    assert_eq!(v["exit_code"], 2);
+    // The Job's own flags mean nothing without it.
+    let out = cmd(&["backup", "--image", "x", "--repo", "s3://b/p"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--in-cluster"), "{err}");
+}

@@ -5527,3 +5527,207 @@ fn in_cluster_run_objects_pass_the_api_server() {
         }
     }
 }
+
+/// The JSON patch (`--job-overrides`) that lets an `--in-cluster` run's pod
+/// work on this cluster: host network (no CNI here), the local image, the
+/// API server on loopback. What a user of a real cluster gives instead:
+/// nothing, or node selectors and tolerations.
+fn in_cluster_overrides() -> String {
+    let p = host_network_patch("");
+    p.replace('\n', "")
+}
+
+/// `backup --in-cluster`: a Job next to Redis, from the plugin's image,
+/// backs the scene up straight to S3 (moto) with credentials from a
+/// Secret, encrypted; this process moved no byte through a port-forward,
+/// showed the Job's progress and printed its result. The run's
+/// ServiceAccount, Role and RoleBinding are gone after it, its Job stays
+/// for its log. An image that does not exist is said within its first
+/// minute and the run removed; a user who may not create Jobs is refused
+/// before anything is created.
+#[test]
+fn in_cluster_backup_runs_as_a_job_next_to_redis() {
+    let up = Command::new(repo().join("scripts/stores.sh"))
+        .arg("up")
+        .status()
+        .expect("scripts/stores.sh up");
+    assert!(up.success());
+    let s = Scene::new("in-cluster", 6458, "redis", &[]);
+    for i in 0..100 {
+        assert_eq!(s.cli(&["SET", &format!("k{i}"), &format!("v{i}")]), "OK");
+    }
+    let image = "kubectl-redis/kubectl-redis:e2e";
+    let status = Command::new(repo().join("scripts/cluster.sh"))
+        .args(["plugin-image", bin().to_str().expect("utf8"), image])
+        .status()
+        .expect("cluster.sh plugin-image");
+    assert!(status.success());
+    let keys = tempfile::tempdir().expect("tempdir");
+    let (id, public) = age_key(keys.path(), "id.txt");
+    let secret = format!("sEcReT-{}-in-cluster", std::process::id());
+    kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "create",
+        "secret",
+        "generic",
+        "s3",
+        "--from-literal=AWS_ACCESS_KEY_ID=test",
+        &format!("--from-literal=AWS_SECRET_ACCESS_KEY={secret}"),
+        "--from-literal=AWS_ENDPOINT_URL=http://127.0.0.1:19000",
+        "--from-literal=AWS_REGION=us-east-1",
+    ]);
+    let url = format!("s3://backups/in-cluster-{}", std::process::id());
+    let overrides = in_cluster_overrides();
+    // The local process has no storage credentials: only the Job has.
+    let (code, out, err) = run(plugin(&[
+        "backup",
+        "-n",
+        &s.ns,
+        "--in-cluster",
+        "--image",
+        image,
+        "--job-overrides",
+        &overrides,
+        "--repo",
+        &url,
+        "--encrypt-to",
+        &public,
+        "--repo-credentials-from-secret",
+        "s3",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{err}\n{out}");
+    let v = schema_checked("backup", &out);
+    assert_eq!(v["keys"], 100, "{v}");
+    assert_eq!(v["verified"], true, "{v}");
+    assert_eq!(v["run"]["port_forward_bytes"], 0, "{v}");
+    let run_name = v["run"]["name"].as_str().expect("run name").to_string();
+    let path = v["path"].as_str().expect("path").to_string();
+    assert!(
+        path.starts_with(&url) && path.ends_with(".rdb.age"),
+        "{path}"
+    );
+    // The Job's progress, shown here as it came.
+    assert!(
+        err.contains("[backup] streaming a snapshot (SYNC)"),
+        "{err}"
+    );
+    assert!(err.contains("read back: sha256"), "{err}");
+    assert!(!err.contains(&secret) && !out.contains(&secret), "{err}");
+    // Listed and whole in the repository.
+    let (code, out, err) = run(plugin_s3(&["list", "--repo", &url, "-o", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let l = schema_checked("list", &out);
+    assert_eq!(l["backups"].as_array().map(Vec::len), Some(1), "{l}");
+    assert_eq!(l["backups"][0]["status"], "verified");
+    let (code, out, err) = run(plugin_s3(&[
+        "verify",
+        &path,
+        "-i",
+        id.to_str().expect("utf8"),
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(schema_checked("verify", &out)["files"][0]["keys"], 100);
+    // What is left: the Job (its log), labelled; no secret value in it.
+    let label = format!("kubectl-redis.io/run={run_name}");
+    let left = kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "get",
+        "jobs,serviceaccounts,roles,rolebindings",
+        "-l",
+        &label,
+        "-o",
+        "name",
+    ]);
+    assert_eq!(left.trim(), format!("job.batch/{run_name}"), "{left}");
+    let job = kubectl_ok(&["-n", &s.ns, "get", "job", &run_name, "-o", "json"]);
+    assert!(job.contains("\"s3\"") && !job.contains(&secret), "{job}");
+    assert!(job.contains("\"readOnlyRootFilesystem\": true"), "{job}");
+    // An image that does not exist (never pulled here): said, and the run
+    // removed.
+    let t0 = std::time::Instant::now();
+    let (code, _, err) = run(plugin(&[
+        "backup",
+        "-n",
+        &s.ns,
+        "--in-cluster",
+        "--image",
+        "kubectl-redis/does-not-exist:e2e",
+        "--job-overrides",
+        &overrides,
+        "--repo",
+        &url,
+        "--no-encrypt",
+    ]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("the Job's pod cannot start: ErrImageNeverPull"),
+        "{err}"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(60), "{:?}", t0.elapsed());
+    let name = err
+        .lines()
+        .find_map(|l| l.strip_prefix("run "))
+        .and_then(|l| l.split(':').next())
+        .expect("the run's name")
+        .to_string();
+    wait_until(60, "the failed run's objects removed", || {
+        kubectl_ok(&[
+            "-n",
+            &s.ns,
+            "get",
+            "jobs,serviceaccounts,roles,rolebindings",
+            "-l",
+            &format!("kubectl-redis.io/run={name}"),
+            "-o",
+            "name",
+        ])
+        .trim()
+        .is_empty()
+    });
+    let (code, out, _) = run(plugin_s3(&["list", "--repo", &url, "-o", "json"]));
+    assert_eq!(code, 0);
+    assert_eq!(
+        schema_checked("list", &out)["backups"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "nothing more listed"
+    );
+    // A user who may read pods but not create Jobs: refused, nothing made.
+    let (_kc_dir, kc) = sa_kubeconfig(
+        &s.ns,
+        "no-jobs",
+        r#"[{"apiGroups":[""],"resources":["pods","pods/log"],"verbs":["get","list"]}]"#,
+    );
+    let mut c = Command::new(bin());
+    c.args([
+        "backup",
+        "-n",
+        &s.ns,
+        "--in-cluster",
+        "--image",
+        image,
+        "--repo",
+        &url,
+        "--no-encrypt",
+    ])
+    .env("KUBECONFIG", &kc)
+    .env("NO_COLOR", "1");
+    let (code, _, err) = run(c);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("--in-cluster needs permissions you do not have")
+            && err.contains("create jobs.batch")
+            && err.contains("create serviceaccounts")
+            && err.contains("nothing was created"),
+        "{err}"
+    );
+    let jobs = kubectl_ok(&["-n", &s.ns, "get", "jobs", "-o", "name"]);
+    assert_eq!(jobs.trim(), format!("job.batch/{run_name}"), "{jobs}");
+}

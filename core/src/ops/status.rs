@@ -39,6 +39,11 @@ pub const NEEDS: &[Need] = &[
     Need { verb: "get", group: "", resource: "secrets", subresource: "", disables: "--password-from-secret, and a REDIS_PASSWORD from a secretKeyRef for stream backups" },
     Need { verb: "create", group: "events.k8s.io", resource: "events", subresource: "", disables: "the audit Events on the Redis workload (BackupSucceeded, RestoreFailed, ...): a warning, never a failure" },
     Need { verb: "get", group: "apps", resource: "replicasets", subresource: "", disables: "naming a pod's Deployment in the audit Events (they name its ReplicaSet)" },
+    Need { verb: "create", group: "batch", resource: "jobs", subresource: "", disables: "--in-cluster (the run's Job)" },
+    Need { verb: "create", group: "", resource: "serviceaccounts", subresource: "", disables: "--in-cluster (the run's ServiceAccount)" },
+    Need { verb: "create", group: "rbac.authorization.k8s.io", resource: "roles", subresource: "", disables: "--in-cluster (the run's Role)" },
+    Need { verb: "create", group: "rbac.authorization.k8s.io", resource: "rolebindings", subresource: "", disables: "--in-cluster (the run's RoleBinding)" },
+    Need { verb: "get", group: "", resource: "pods", subresource: "log", disables: "--in-cluster: following the Job's progress" },
 ];
 
 /// How a line reads.

@@ -139,10 +139,15 @@ pub struct BackupArgs {
     pub sanitize: crate::sanitize::SanitizeArgs,
     #[command(flatten)]
     pub tls: crate::args::TlsArgs,
+    #[command(flatten)]
+    pub in_cluster: crate::jobs::in_cluster::InClusterArgs,
 }
 
 /// Runs the command; with --metrics-file, records how it ended.
 pub async fn run(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
+    if args.in_cluster.in_cluster {
+        return in_cluster(ui, kube, &args).await;
+    }
     let metrics = args.metrics_file.clone();
     // Grouped by namespace (as a scheduled backup's `-n` names it), so
     // that each namespace's backups keep their own metrics and its alert
@@ -898,4 +903,277 @@ fn json(f: &Finish) -> serde_json::Value {
         o.insert("error".into(), output::error(&e.message, e.hint.as_deref()));
     }
     v
+}
+
+/// `backup --in-cluster`: the same backup as a Job next to Redis, writing
+/// straight to the repository; this process follows it.
+async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &BackupArgs) -> Exit {
+    use crate::jobs::in_cluster::{self, Plan};
+    let output = args.output;
+    let fail = |message: String, hint: &str| {
+        ui.error(&message, Some(hint));
+        if output == Output::Json {
+            output::failure(ui, "BackupResult", Exit::Invalid, &message, Some(hint));
+        }
+        Exit::Invalid
+    };
+    // What names a file on this machine cannot reach the Job.
+    let local: [(bool, &str, &str); 9] = [
+        (
+            args.metrics_file.is_some(),
+            "--metrics-file",
+            "use --pushgateway",
+        ),
+        (
+            !args.encrypt_to_file.is_empty(),
+            "--encrypt-to-file",
+            "give the recipients with --encrypt-to, or record them with `repo init`",
+        ),
+        (
+            args.passphrase_file.is_some(),
+            "--passphrase-file",
+            "use --passphrase-from-secret",
+        ),
+        (
+            args.sign_with.is_some(),
+            "--sign-with",
+            "sign with a scheduled backup's --sign-with-secret, or run without --in-cluster",
+        ),
+        (
+            args.sanitize.sanitize.is_some(),
+            "--sanitize",
+            "sanitize a copy afterwards: `kubectl redis copy SRC DST --sanitize RULES`",
+        ),
+        (
+            args.tls.cacert.is_some() || args.tls.cert.is_some() || args.tls.key.is_some(),
+            "--cacert/--cert/--key",
+            "use --tls-from-secret NAME",
+        ),
+        (
+            args.tls.tls_from_dir.is_some(),
+            "--tls-from-dir",
+            "use --tls-from-secret NAME",
+        ),
+        (
+            args.user_name.is_some() && args.password_from_secret.is_none(),
+            "--user-name without --password-from-secret",
+            "give the password with --password-from-secret NAME/KEY",
+        ),
+        (
+            args.diskless && args.method == Method::Bgsave,
+            "--diskless with --method bgsave",
+            "drop one of them",
+        ),
+    ];
+    if let Some((_, flag, hint)) = local.iter().find(|(on, _, _)| *on) {
+        return fail(
+            format!("{flag} cannot be used with --in-cluster: it names something on this machine, which the Job does not have"),
+            hint,
+        );
+    }
+    // Where the backup goes: the repository itself (or a directory on --pvc).
+    let mut repos = args.out_dir.clone();
+    if repos.is_empty() {
+        repos.push(env::out_dir(None));
+    }
+    for r in &repos {
+        if repo::is_remote(r) {
+            if let Err(p) = Repo::open(r) {
+                return fail(p.message, &p.hint);
+            }
+            continue;
+        }
+        let path = r.strip_prefix("file://").unwrap_or(r);
+        let on_pvc = path == kubectl_redis_core::ops::job::PVC_DIR
+            || path.starts_with(&format!("{}/", kubectl_redis_core::ops::job::PVC_DIR));
+        if args.in_cluster.pvc.is_none() || !on_pvc {
+            return fail(
+                format!("--in-cluster writes straight to the repository, and {r} is a directory on this machine"),
+                "give --repo s3://BUCKET/PREFIX (gs://, az://) with --repo-credentials-from-secret NAME, or --pvc CLAIM with --repo /backups/DIR",
+            );
+        }
+    }
+    if env::env_nonempty("REDISCLI_AUTH").is_some() && args.password_from_secret.is_none() {
+        ui.warn("$REDISCLI_AUTH is not passed to the Job (a password never goes into its spec): it uses the Redis container's own password; give --password-from-secret NAME/KEY for another");
+    }
+    let mut a: Vec<String> = vec!["backup".into()];
+    let mut flag = |name: &str, v: Option<String>| {
+        if let Some(v) = v {
+            a.extend([name.to_string(), v]);
+        }
+    };
+    flag("-l", args.target.selector.clone());
+    flag("--pod", args.target.pod.clone());
+    flag("--container", args.target.container.clone());
+    flag(
+        "--redis-port",
+        args.target.redis_port.map(|p| p.to_string()),
+    );
+    flag("--url", args.url.clone());
+    flag("--password-from-secret", args.password_from_secret.clone());
+    flag("--user-name", args.user_name.clone());
+    flag("--pushgateway", args.pushgateway.clone());
+    flag(
+        "--passphrase-from-secret",
+        args.passphrase_from_secret.clone(),
+    );
+    flag("--pin-recipients", args.pin_recipients.clone());
+    flag("--tls-server-name", args.tls.tls_server_name.clone());
+    flag("--tls-from-secret", args.tls.tls_from_secret.clone());
+    for h in &args.allow_host {
+        flag("--allow-host", Some(h.clone()));
+    }
+    for r in &repos {
+        flag("--repo", Some(r.clone()));
+    }
+    for r in &args.encrypt_to {
+        flag("--encrypt-to", Some(r.clone()));
+    }
+    let method = match args.method {
+        Method::Auto => "auto",
+        Method::Stream => "stream",
+        Method::Bgsave => "bgsave",
+    };
+    flag("--method", Some(method.to_string()));
+    let from = match args.from {
+        From::Auto => "auto",
+        From::Primary => "primary",
+        From::Replica => "replica",
+    };
+    flag("--from", Some(from.to_string()));
+    flag(
+        "--timeout",
+        Some(format!("{}s", args.timeout.as_secs().max(1))),
+    );
+    for (on, name) in [
+        (args.diskless, "--diskless"),
+        (args.no_encrypt, "--no-encrypt"),
+        (args.tls.tls, "--tls"),
+        (args.tls.insecure_skip_verify, "--insecure-skip-verify"),
+    ] {
+        if on {
+            a.push(name.to_string());
+        }
+    }
+    // The Role: what a scheduled backup of the same pods may do, without
+    // the port-forward; Secrets and Leases by name where they are found.
+    let secret_of = |r: &Option<String>| {
+        r.as_deref()
+            .and_then(|r| r.split_once('/'))
+            .map(|(n, _)| n.to_string())
+    };
+    let mut access = kubectl_redis_core::ops::schedule::Access {
+        exec: args.method != Method::Stream && args.url.is_none(),
+        services: args.tls.tls_from_secret.is_some() && args.tls.tls_server_name.is_none(),
+        lease_names: Vec::new(),
+        secret_names: [
+            secret_of(&args.password_from_secret),
+            secret_of(&args.passphrase_from_secret),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(args.tls.tls_from_secret.clone())
+        .collect(),
+    };
+    let mut node = None;
+    if args.url.is_none() {
+        let Some(k) = crate::kube::connect_or_report(
+            ui,
+            kube,
+            (output == Output::Json).then_some("BackupResult"),
+        )
+        .await
+        else {
+            return Exit::Error;
+        };
+        let selector = env::selector(args.target.selector.clone());
+        match crate::commands::schedule::narrowing(
+            &k.client,
+            &k.namespace,
+            &selector,
+            args.target.pod.as_deref(),
+            args.tls.tls_from_secret.is_some(),
+        )
+        .await
+        {
+            Ok((leases, secrets, tls)) if !leases.is_empty() => {
+                access.lease_names = leases;
+                access.secret_names.extend(secrets);
+                access.services |= tls && args.tls.tls_server_name.is_none();
+            }
+            Ok(_) => {
+                let message = format!(
+                    "no Running and Ready pod matches {selector} in {}",
+                    k.namespace
+                );
+                ui.error(&message, Some("check -l/--pod and -n"));
+                if output == Output::Json {
+                    output::failure(
+                        ui,
+                        "BackupResult",
+                        Exit::Invalid,
+                        &message,
+                        Some("check -l/--pod and -n"),
+                    );
+                }
+                return Exit::Invalid;
+            }
+            Err(e) => {
+                ui.error(&e, Some("check -l/--pod and -n"));
+                if output == Output::Json {
+                    output::failure(
+                        ui,
+                        "BackupResult",
+                        Exit::Invalid,
+                        &e,
+                        Some("check -l/--pod and -n"),
+                    );
+                }
+                return Exit::Invalid;
+            }
+        }
+        let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
+            kube::Api::namespaced(k.client.clone(), &k.namespace);
+        let lp = kube::api::ListParams::default().labels(&selector);
+        node = pods.list(&lp).await.ok().and_then(|l| {
+            l.items
+                .into_iter()
+                .find(|p| args.target.pod.is_none() || p.metadata.name == args.target.pod)
+                .and_then(|p| p.spec.and_then(|s| s.node_name))
+        });
+    } else {
+        access.lease_names.clear();
+    }
+    access.secret_names.sort();
+    access.secret_names.dedup();
+    let plan = Plan {
+        command: "backup".into(),
+        args: a,
+        rules: kubectl_redis_core::ops::job::backup_rules(&access),
+        node,
+    };
+    let quiet = args.quiet;
+    let text = move |v: &serde_json::Value| {
+        if quiet {
+            return;
+        }
+        if let Some(p) = v["path"].as_str() {
+            println!("{p}");
+        }
+        for c in v["copies"].as_array().into_iter().flatten() {
+            if let (Some(p), true) = (c["path"].as_str(), c["ok"] == serde_json::json!(true)) {
+                println!("{p}");
+            }
+        }
+    };
+    in_cluster::run(
+        ui,
+        kube,
+        &args.in_cluster,
+        plan,
+        output,
+        "BackupResult",
+        &text,
+    )
+    .await
 }

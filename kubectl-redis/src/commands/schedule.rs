@@ -5,8 +5,6 @@ use crate::args::{parse_duration, KubeArgs, TargetArgs};
 use crate::env;
 use crate::ui::Ui;
 use clap::{Args, ValueEnum};
-use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
-use kube::Api;
 use kubectl_redis_core::exit::Exit;
 use kubectl_redis_core::ops::schedule::{
     alert_rule, cron_for, manifests, period_s, yaml, Access, Drill, Spec, Volume,
@@ -135,21 +133,8 @@ pub struct ScheduleArgs {
     pub output: ScheduleOutput,
 }
 
-/// `KEY=VALUE`.
-fn parse_annotation(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-        _ => Err(format!("'{s}' is not KEY=VALUE")),
-    }
-}
-
-/// The image `schedule` uses when `--image` is not given.
-pub fn default_image() -> String {
-    format!(
-        "ghcr.io/kubectl-redis/kubectl-redis:{}",
-        env!("CARGO_PKG_VERSION")
-    )
-}
+use crate::kube::objects::parse_annotation;
+pub use crate::kube::objects::{apply_all, default_image, delete_all};
 
 pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
     let cron = match (&args.cron, args.every) {
@@ -433,94 +418,6 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
         spec.cron, spec.name, spec.name
     ));
     Exit::Ok
-}
-
-/// The API of a manifest's kind in `ns`, and its name.
-fn api_of(
-    client: &kube::Client,
-    ns: &str,
-    d: &serde_json::Value,
-) -> Option<(Api<DynamicObject>, String, String)> {
-    let (Some(av), Some(kind), Some(name)) = (
-        d["apiVersion"].as_str(),
-        d["kind"].as_str(),
-        d["metadata"]["name"].as_str(),
-    ) else {
-        return None;
-    };
-    let (group, version) = av.split_once('/').unwrap_or(("", av));
-    let gvk = GroupVersionKind::gvk(group, version, kind);
-    let plural = match kind {
-        "ServiceAccount" => "serviceaccounts",
-        "Role" => "roles",
-        "RoleBinding" => "rolebindings",
-        "PrometheusRule" => "prometheusrules",
-        "ServiceMonitor" => "servicemonitors",
-        "Deployment" => "deployments",
-        "Service" => "services",
-        "CronJob" => "cronjobs",
-        _ => return None,
-    };
-    let ar = ApiResource::from_gvk_with_plural(&gvk, plural);
-    Some((
-        Api::namespaced_with(client.clone(), ns, &ar),
-        kind.to_string(),
-        name.to_string(),
-    ))
-}
-
-/// Server-side applies `docs` in `ns`, in order, saying each.
-pub async fn apply_all(
-    client: &kube::Client,
-    ns: &str,
-    docs: &[serde_json::Value],
-) -> Result<(), String> {
-    for d in docs {
-        let Some((api, kind, name)) = api_of(client, ns, d) else {
-            return Err(format!(
-                "internal error: no API known for a {}",
-                d["kind"].as_str().unwrap_or("document without a kind")
-            ));
-        };
-        let obj: DynamicObject = serde_json::from_value(d.clone())
-            .map_err(|e| format!("internal error building {kind}: {e}"))?;
-        let pp = PatchParams::apply("kubectl-redis").force();
-        match api.patch(&name, &pp, &Patch::Apply(&obj)).await {
-            Ok(_) => println!("{}/{name} applied", kind.to_ascii_lowercase()),
-            Err(e) => {
-                return Err(format!(
-                    "cannot apply {kind} {name} in {ns}: {}",
-                    crate::kube::api_error(e)
-                ))
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Deletes `docs` from `ns`, in reverse order (absent ones are fine).
-pub async fn delete_all(
-    client: &kube::Client,
-    ns: &str,
-    docs: &[serde_json::Value],
-) -> Result<Vec<String>, String> {
-    let mut gone = Vec::new();
-    for d in docs.iter().rev() {
-        let Some((api, kind, name)) = api_of(client, ns, d) else {
-            continue;
-        };
-        match api.delete(&name, &Default::default()).await {
-            Ok(_) => gone.push(format!("{}/{name}", kind.to_ascii_lowercase())),
-            Err(kube::Error::Api(ae)) if ae.code == 404 => {}
-            Err(e) => {
-                return Err(format!(
-                    "cannot delete {kind} {name} in {ns}: {}",
-                    crate::kube::api_error(e)
-                ))
-            }
-        }
-    }
-    Ok(gone)
 }
 
 /// The lock Leases of the pods `selector` matches in `ns` (each pod's

@@ -3,4 +3,5 @@
 //! `store/`, and feeding the result back as an input.
 pub mod backup;
 pub mod cluster_backup;
+pub mod in_cluster;
 pub mod restore;

@@ -6,6 +6,7 @@ use crate::env::env_nonempty;
 
 pub mod exec;
 pub mod lease;
+pub mod objects;
 pub mod pods;
 pub mod portforward;
 pub mod secrets;

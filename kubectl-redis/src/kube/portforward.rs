@@ -7,6 +7,57 @@ use kube::api::Portforwarder;
 use kube::Api;
 use kubectl_redis_core::backup::ConnectError;
 use kubectl_redis_core::kube::pods::Target;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Bytes this process moved through port-forwards, both ways.
+static BYTES: AtomicU64 = AtomicU64::new(0);
+
+/// Bytes this process has moved through port-forwards so far, both ways
+/// (an `--in-cluster` run reports it: none).
+pub fn bytes() -> u64 {
+    BYTES.load(Ordering::Relaxed)
+}
+
+/// A stream whose bytes are counted in [`BYTES`].
+struct Counted<S>(S);
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.0).poll_read(cx, buf);
+        BYTES.fetch_add((buf.filled().len() - before) as u64, Ordering::Relaxed);
+        r
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.0).poll_write(cx, data);
+        if let Poll::Ready(Ok(n)) = &r {
+            BYTES.fetch_add(*n as u64, Ordering::Relaxed);
+        }
+        r
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
 
 /// An open port-forward; dropping the stream and calling
 /// [`Forward::close`] ends it.
@@ -40,7 +91,7 @@ pub async fn open(
         Err(e) => return Err(ConnectError::Failed(api_error(e))),
     };
     match pf.take_stream(t.port) {
-        Some(s) => Ok((Forward { pf }, s)),
+        Some(s) => Ok((Forward { pf }, Counted(s))),
         None => {
             pf.abort();
             Err(ConnectError::Failed(

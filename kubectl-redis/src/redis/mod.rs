@@ -725,6 +725,21 @@ pub async fn open(
                 return Err(ConnectError::Failed("no cluster".into()));
             };
             let plan = tls::pod_plan(api, t).await.map_err(ConnectError::Tls)?;
+            if std::env::var_os(kubectl_redis_core::ops::job::ENV_POD_NETWORK).is_some() {
+                let s = dial_pod(api, t).await?;
+                let server = format!("pod {} port {}", t.pod, t.port);
+                return match plan {
+                    Some(p) => Ok((
+                        Conn::new(
+                            tls::connect(s, &p, &server)
+                                .await
+                                .map_err(ConnectError::Tls)?,
+                        ),
+                        None,
+                    )),
+                    None => Ok((Conn::new(s), None)),
+                };
+            }
             let (fwd, s) = crate::kube::portforward::open(api, t).await?;
             match plan {
                 Some(p) => {
@@ -741,6 +756,52 @@ pub async fn open(
             }
         }
     }
+}
+
+/// A TCP connection to `t` over the pod network (an `--in-cluster` run's
+/// pod): loopback first when the pod shares the host's network on this
+/// pod's node (where a Redis bound to 127.0.0.1 answers only there), then
+/// the pod's IP.
+async fn dial_pod(
+    api: &kube::Api<k8s_openapi::api::core::v1::Pod>,
+    t: &kubectl_redis_core::kube::pods::Target,
+) -> Result<tokio::net::TcpStream, kubectl_redis_core::backup::ConnectError> {
+    use kubectl_redis_core::backup::ConnectError;
+    let pod = api.get(&t.pod).await.map_err(|e| match e {
+        kube::Error::Api(ae) if ae.code == 403 => ConnectError::Forbidden(ae.message),
+        e => ConnectError::Failed(crate::kube::api_error(e)),
+    })?;
+    let spec = pod.spec.as_ref();
+    let host_network = spec.and_then(|s| s.host_network).unwrap_or(false);
+    let node = spec.and_then(|s| s.node_name.clone());
+    let here = std::env::var(kubectl_redis_core::ops::job::ENV_NODE).ok();
+    let mut hosts = Vec::new();
+    if host_network && node.is_some() && node == here {
+        hosts.push("127.0.0.1".to_string());
+    }
+    if let Some(ip) = pod.status.as_ref().and_then(|s| s.pod_ip.clone()) {
+        hosts.push(ip);
+    }
+    if hosts.is_empty() {
+        return Err(ConnectError::Failed(format!("pod {} has no IP yet", t.pod)));
+    }
+    let mut errors = Vec::new();
+    for h in hosts {
+        let dial = tokio::net::TcpStream::connect((h.as_str(), t.port));
+        match tokio::time::timeout(std::time::Duration::from_secs(10), dial).await {
+            Ok(Ok(s)) => {
+                let _ = s.set_nodelay(true);
+                return Ok(s);
+            }
+            Ok(Err(e)) => errors.push(format!("{h}:{}: {e}", t.port)),
+            Err(_) => errors.push(format!("{h}:{}: no answer within 10 s", t.port)),
+        }
+    }
+    Err(ConnectError::Failed(format!(
+        "pod {} over the pod network: {}",
+        t.pod,
+        errors.join("; ")
+    )))
 }
 
 /// As [`open`], then `AUTH` with `auth`'s password when it has one; errors
