@@ -314,14 +314,41 @@ schemas = {
     ),
     "run": doc(
         "Run",
-        "`--in-cluster --detach -o json`: the run started as a Job, which goes on without the plugin.",
+        "`--in-cluster --detach -o json`: the run started as a Job, which goes on without the plugin; "
+        "`runs delete NAME -o json`: the run removed. (`runs logs NAME -o json` prints the run's own result "
+        "document, as the command that started it does, with `run`.)",
         {
             "name": d(S, "The run's name: its Job's, and the value of the label kubectl-redis.io/run on its objects."),
             "namespace": S,
             "command": d(S, "The command the Job runs: backup, ..."),
             "image": S,
-            "state": {"enum": ["created"]},
+            "state": {"enum": ["created", "deleted"]},
+            "error": null(ERROR),
+            "exit_code": EXIT,
         },
+        required=["exit_code"],
+        **failure_or(["name", "namespace", "state"]),
+    ),
+    "runs": doc(
+        "RunList",
+        "`kubectl redis runs -o json`: the namespace's runs, newest first.",
+        {
+            "namespace": S,
+            "runs": arr(obj({
+                "name": S,
+                "command": d(S, "backup, ..."),
+                "state": {"enum": ["starting", "running", "succeeded", "failed"]},
+                "started": d(null(S), "When its Job started (RFC 3339)."),
+                "finished": d(null(S), "When it ended."),
+                "exit_code": d(null(I), "Its container's exit code, once it ended."),
+                "reason": d(null(S), "Why the Job failed, when Kubernetes says (a deadline passed, ...)."),
+                "result": d(null({"type": "object"}), "Its result document (a BackupResult, ...), from the pod's termination message."),
+            })),
+            "error": null(ERROR),
+            "exit_code": EXIT,
+        },
+        required=["exit_code"],
+        **failure_or(["namespace", "runs"]),
     ),
     "list": doc(
         "BackupList",

@@ -14,6 +14,7 @@ use crate::commands::list::{self, ListArgs};
 use crate::commands::prune::{self, PruneArgs};
 use crate::commands::repo::{self, RepoArgs};
 use crate::commands::restore::{self, RestoreArgs};
+use crate::commands::runs::{self, RunsArgs};
 use crate::commands::schedule::{self, ScheduleArgs};
 use crate::commands::status::{self, StatusArgs};
 use crate::commands::verify::{self, VerifyArgs};
@@ -125,6 +126,12 @@ pub enum Command {
     Check(CheckArgs),
     /// Archive every write as it happens, to restore to any second (point-in-time recovery)
     Archive(ArchiveArgs),
+    /// The runs `--in-cluster` started (Jobs): list them, follow one, stop one
+    #[command(
+        long_about = runs::LONG_ABOUT,
+        after_help = runs::AFTER_HELP
+    )]
+    Runs(RunsArgs),
     /// Print a shell completion script
     #[command(
         after_help = "These complete the `kubectl-redis` command. For `kubectl redis <TAB>` (kubectl 1.26+),\nput the `kubectl_complete-redis` executable (installed beside kubectl-redis) on PATH:\nkubectl runs it and it answers with subcommands, flags, namespaces and pods (the\ncluster gets 60 ms, then the kubeconfig answers), contexts, and backup files for --file.\n\nExamples:\n  source <(kubectl redis completion bash)\n  kubectl redis completion zsh > \"${fpath[1]}/_kubectl-redis\"\n  kubectl redis completion fish > ~/.config/fish/completions/kubectl-redis.fish"
@@ -182,6 +189,10 @@ pub fn run() -> ExitCode {
         }
         Command::Archive(args) => match runtime(&ui) {
             Some(rt) => rt.block_on(archive::run(&ui, &cli.kube, args)),
+            None => Exit::Error,
+        },
+        Command::Runs(args) => match runtime(&ui) {
+            Some(rt) => rt.block_on(runs::run(&ui, &cli.kube, args)),
             None => Exit::Error,
         },
         Command::List(args) => match runtime(&ui) {

@@ -16,7 +16,14 @@ pub fn print(ui: &Ui, kind: &str, fields: Value) {
     // progress lines its log also holds.
     if std::env::var_os(kubectl_redis_core::ops::job::ENV_RESULT_LINE).is_some() {
         match serde_json::to_string(&document(kind, fields)) {
-            Ok(s) => println!("{}{s}", kubectl_redis_core::ops::job::RESULT_PREFIX),
+            Ok(s) => {
+                println!("{}{s}", kubectl_redis_core::ops::job::RESULT_PREFIX);
+                // Also the pod's termination message (at most 4 KiB), which
+                // `runs` shows without reading the log.
+                if s.len() <= 4096 {
+                    let _ = std::fs::write("/dev/termination-log", &s);
+                }
+            }
             Err(e) => ui.error(&format!("cannot encode the result: {e}"), None),
         }
         return;

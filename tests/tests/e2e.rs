@@ -5648,6 +5648,60 @@ fn in_cluster_backup_runs_as_a_job_next_to_redis() {
     let job = kubectl_ok(&["-n", &s.ns, "get", "job", &run_name, "-o", "json"]);
     assert!(job.contains("\"s3\"") && !job.contains(&secret), "{job}");
     assert!(job.contains("\"readOnlyRootFilesystem\": true"), "{job}");
+    // Detached: the run's name at once; `runs logs` follows it to its
+    // result and exit code; `runs` lists it with its result; `runs delete`
+    // removes it.
+    let (code, out, err) = run(plugin(&[
+        "backup",
+        "-n",
+        &s.ns,
+        "--in-cluster",
+        "--image",
+        image,
+        "--job-overrides",
+        &overrides,
+        "--repo",
+        &url,
+        "--encrypt-to",
+        &public,
+        "--repo-credentials-from-secret",
+        "s3",
+        "--detach",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let d = schema_checked("run", &out);
+    assert_eq!(d["state"], "created", "{d}");
+    let detached = d["name"].as_str().expect("name").to_string();
+    let (code, out, err) = run(plugin(&[
+        "runs", "logs", "-n", &s.ns, &detached, "-o", "json",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let r = schema_checked("backup", &out);
+    assert_eq!(r["keys"], 100, "{r}");
+    assert_eq!(r["run"]["name"], detached.as_str(), "{r}");
+    assert!(err.contains("read back: sha256"), "{err}");
+    let (code, out, err) = run(plugin(&["runs", "-n", &s.ns, "-o", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let l = schema_checked("runs", &out);
+    let row = l["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .find(|x| x["name"] == detached.as_str())
+        .cloned()
+        .expect("the detached run listed");
+    assert_eq!(row["state"], "succeeded", "{row}");
+    assert_eq!(row["exit_code"], 0, "{row}");
+    assert_eq!(row["result"]["path"], r["path"], "{row}");
+    let (code, out, err) = run(plugin(&[
+        "runs", "delete", "-n", &s.ns, &detached, "-o", "json",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(schema_checked("run", &out)["state"], "deleted");
+    let (code, _, err) = run(plugin(&["runs", "logs", "-n", &s.ns, &detached]));
+    assert_eq!(code, 2, "{err}");
     // An image that does not exist (never pulled here): said, and the run
     // removed.
     let t0 = std::time::Instant::now();
@@ -5696,7 +5750,7 @@ fn in_cluster_backup_runs_as_a_job_next_to_redis() {
         schema_checked("list", &out)["backups"]
             .as_array()
             .map(Vec::len),
-        Some(1),
+        Some(2),
         "nothing more listed"
     );
     // A user who may read pods but not create Jobs: refused, nothing made.

@@ -1154,16 +1154,8 @@ async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &BackupArgs) -> Exit {
     };
     let quiet = args.quiet;
     let text = move |v: &serde_json::Value| {
-        if quiet {
-            return;
-        }
-        if let Some(p) = v["path"].as_str() {
-            println!("{p}");
-        }
-        for c in v["copies"].as_array().into_iter().flatten() {
-            if let (Some(p), true) = (c["path"].as_str(), c["ok"] == serde_json::json!(true)) {
-                println!("{p}");
-            }
+        if !quiet {
+            in_cluster::backup_text(v);
         }
     };
     in_cluster::run(

@@ -11,6 +11,7 @@ pub mod list;
 pub mod prune;
 pub mod repo;
 pub mod restore;
+pub mod runs;
 pub mod schedule;
 pub mod status;
 pub mod verify;

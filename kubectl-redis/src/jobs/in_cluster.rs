@@ -149,18 +149,27 @@ fn suffix() -> String {
         .collect()
 }
 
-/// The objects' APIs.
-struct Apis {
-    jobs: Api<Job>,
-    pods: Api<Pod>,
-    client: kube::Client,
-    ns: String,
+/// The objects' APIs in a namespace.
+pub struct Apis {
+    pub jobs: Api<Job>,
+    pub pods: Api<Pod>,
+    pub client: kube::Client,
+    pub ns: String,
 }
 
 impl Apis {
+    pub fn new(client: &kube::Client, ns: &str) -> Apis {
+        Apis {
+            jobs: Api::namespaced(client.clone(), ns),
+            pods: Api::namespaced(client.clone(), ns),
+            client: client.clone(),
+            ns: ns.to_string(),
+        }
+    }
+
     /// Deletes the run's objects (the Job with its pods); absent ones are
     /// fine. What could not be deleted is returned, to be said.
-    async fn delete_run(&self, name: &str, docs: &[Value]) -> Vec<String> {
+    pub async fn delete_run(&self, name: &str, docs: &[Value]) -> Vec<String> {
         let mut left = Vec::new();
         let dp = DeleteParams::background();
         match self.jobs.delete(name, &dp).await {
@@ -202,7 +211,7 @@ async fn create(apis: &Apis, docs: &[Value]) -> Result<(), String> {
 }
 
 /// How following a run ended.
-enum Followed {
+pub enum Followed {
     /// The container's exit code and the result line, when there was one.
     Exited(i32, Option<Value>),
     Stuck {
@@ -266,7 +275,7 @@ async fn job_failed(jobs: &Api<Job>, name: &str) -> Option<String> {
 
 /// Follows the run until its container ends: its log lines shown as they
 /// come (progress) or kept (the result), its pod watched for a stuck start.
-async fn follow(ui: &Ui, apis: &Apis, name: &str) -> Followed {
+pub async fn follow(ui: &Ui, apis: &Apis, name: &str) -> Followed {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Line>();
     let mut logs: Option<tokio::task::JoinHandle<()>> = None;
     let mut result: Option<Value> = None;
@@ -449,12 +458,7 @@ pub async fn run(
             "ask for them in a Role bound to you (granting the run's Role also needs its permissions), or run without --in-cluster",
         ));
     }
-    let apis = Apis {
-        jobs: Api::namespaced(k.client.clone(), &k.namespace),
-        pods: Api::namespaced(k.client.clone(), &k.namespace),
-        client: k.client.clone(),
-        ns: k.namespace.clone(),
-    };
+    let apis = Apis::new(&k.client, &k.namespace);
     let _handled = crate::signals::Handled::new();
     if let Err(e) = create(&apis, &docs).await {
         let left = apis.delete_run(&name, &docs).await;
@@ -480,13 +484,13 @@ pub async fn run(
             Output::Json => output::print(
                 ui,
                 "Run",
-                json!({"name": name, "namespace": k.namespace, "command": plan.command, "image": r.image, "state": "created"}),
+                json!({"name": name, "namespace": k.namespace, "command": plan.command, "image": r.image, "state": "created", "exit_code": 0}),
             ),
             Output::Text => println!("{name}"),
         }
         ui.note(&format!(
-            "follow it with `kubectl logs -f -n {} job/{name}`; its objects go an hour after it ends",
-            k.namespace
+            "follow it with `kubectl redis runs logs -n {ns} {name}`, stop it with `kubectl redis runs delete -n {ns} {name}`; its objects go an hour after it ends",
+            ns = k.namespace
         ));
         return Exit::Ok;
     }
@@ -510,18 +514,11 @@ pub async fn run(
                 cleanup(vec![e]);
             }
             let exit = Exit::from_code(code);
-            match (result, output) {
-                (Some(mut v), Output::Json) => {
-                    if let Value::Object(m) = &mut v {
-                        m.insert("run".into(), run_doc(&name, &k.namespace, &r.image));
-                    }
-                    match serde_json::to_string_pretty(&v) {
-                        Ok(s) => println!("{s}"),
-                        Err(e) => ui.error(&format!("cannot encode the result: {e}"), None),
-                    }
+            match result {
+                Some(v) => {
+                    print_result(ui, output, v, run_doc(&name, &k.namespace, &r.image), text)
                 }
-                (Some(v), Output::Text) => text(&v),
-                (None, _) => {
+                None => {
                     let r = refused(
                         if exit == Exit::Ok { Exit::Error } else { exit },
                         format!("the Job {name} ended (exit code {code}) without a result"),
@@ -563,9 +560,38 @@ pub async fn run(
     }
 }
 
+/// A run's result document, as the command prints it: `-o json` the
+/// document with `run` added, text by `text`.
+pub fn print_result(ui: &Ui, output: Output, mut v: Value, run: Value, text: &dyn Fn(&Value)) {
+    match output {
+        Output::Json => {
+            if let Value::Object(m) = &mut v {
+                m.insert("run".into(), run);
+            }
+            match serde_json::to_string_pretty(&v) {
+                Ok(s) => println!("{s}"),
+                Err(e) => ui.error(&format!("cannot encode the result: {e}"), None),
+            }
+        }
+        Output::Text => text(&v),
+    }
+}
+
+/// A backup result's text: its path, then each further copy's.
+pub fn backup_text(v: &Value) {
+    if let Some(p) = v["path"].as_str() {
+        println!("{p}");
+    }
+    for c in v["copies"].as_array().into_iter().flatten() {
+        if let (Some(p), true) = (c["path"].as_str(), c["ok"] == json!(true)) {
+            println!("{p}");
+        }
+    }
+}
+
 /// The `run` object added to an in-cluster result: the run, and the bytes
 /// this process moved through port-forwards (none: the Job moved the data).
-fn run_doc(name: &str, namespace: &str, image: &str) -> Value {
+pub fn run_doc(name: &str, namespace: &str, image: &str) -> Value {
     json!({
         "name": name,
         "namespace": namespace,
