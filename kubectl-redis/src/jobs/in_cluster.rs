@@ -282,6 +282,7 @@ pub async fn follow(ui: &Ui, apis: &Apis, name: &str) -> Followed {
     let mut said_waiting = false;
     let interrupted = crate::signals::interrupted();
     tokio::pin!(interrupted);
+    let began = std::time::Instant::now();
     loop {
         let state = pod_of(&apis.pods, name).await;
         match &state {
@@ -335,7 +336,13 @@ pub async fn follow(ui: &Ui, apis: &Apis, name: &str) -> Followed {
                 return Followed::JobFailed(why);
             }
         }
-        let tick = tokio::time::sleep(Duration::from_secs(1));
+        // Often while a short run starts and ends, then once a second.
+        let every = if began.elapsed() < Duration::from_secs(30) {
+            Duration::from_millis(250)
+        } else {
+            Duration::from_secs(1)
+        };
+        let tick = tokio::time::sleep(every);
         tokio::pin!(tick);
         loop {
             tokio::select! {
