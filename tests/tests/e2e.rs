@@ -3875,6 +3875,56 @@ fn redis_cluster_backup_and_restore_on_kubernetes() {
     let file = b["path"].as_str().unwrap_or_default().to_string();
     let (code, _, stderr) = run(plugin(&["verify", &file]));
     assert_eq!(code, 0, "{stderr}");
+    // The same backup as a Job next to the cluster (`--in-cluster`),
+    // straight to S3: every shard from its replica over the pod network,
+    // no byte through this machine.
+    let (image, overrides) = in_cluster_setup(ns);
+    let url = format!("s3://backups/rcluster-{}", std::process::id());
+    let (code, stdout, stderr) = run(plugin(&[
+        "backup",
+        "-n",
+        ns,
+        "-l",
+        "app=rcluster",
+        "--in-cluster",
+        "--image",
+        &image,
+        "--job-overrides",
+        &overrides,
+        "--repo",
+        &url,
+        "--no-encrypt",
+        "--repo-credentials-from-secret",
+        "s3",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let j = schema_checked("backup", &stdout);
+    assert_eq!(j["keys"], 300, "{stdout}");
+    let fields = |v: &serde_json::Value| -> Vec<(String, String, u64)> {
+        v["shards"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|s| {
+                        (
+                            s["pod"].as_str().unwrap_or_default().to_string(),
+                            s["role"].as_str().unwrap_or_default().to_string(),
+                            s["keys"].as_u64().unwrap_or(0),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        fields(&j),
+        fields(&b),
+        "each shard from its replica: {stdout}"
+    );
+    assert_eq!(j["run"]["port_forward_bytes"], 0, "{stdout}");
+    assert!(stderr.contains("backing up the whole cluster"), "{stderr}");
     // One Lease for the whole cluster (the smallest of its nodes' workload
     // names, rc-0): held by another run, it refuses the backup and a
     // restore through any node, before anything changes.
@@ -5528,13 +5578,46 @@ fn in_cluster_run_objects_pass_the_api_server() {
     }
 }
 
-/// The JSON patch (`--job-overrides`) that lets an `--in-cluster` run's pod
-/// work on this cluster: host network (no CNI here), the local image, the
-/// API server on loopback. What a user of a real cluster gives instead:
-/// nothing, or node selectors and tolerations.
-fn in_cluster_overrides() -> String {
-    let p = host_network_patch("");
-    p.replace('\n', "")
+/// The storage secret's value in [`in_cluster_setup`]'s Secret: found
+/// nowhere else, so logs and objects can be searched for it.
+fn in_cluster_secret() -> String {
+    format!("sEcReT-{}-in-cluster", std::process::id())
+}
+
+/// What an `--in-cluster` run needs on this cluster, in `ns`: the local
+/// stores up, the plugin's image built from the binary under test, a
+/// Secret `s3` with the S3 server's credentials; returns the image and the
+/// JSON patch (`--job-overrides`) for the Job's pod: host network (no CNI
+/// here), the local image, the API server on loopback. What a user of a
+/// real cluster gives instead: nothing, or node selectors and tolerations.
+fn in_cluster_setup(ns: &str) -> (String, String) {
+    let up = Command::new(repo().join("scripts/stores.sh"))
+        .arg("up")
+        .status()
+        .expect("scripts/stores.sh up");
+    assert!(up.success());
+    let image = "kubectl-redis/kubectl-redis:e2e";
+    let status = Command::new(repo().join("scripts/cluster.sh"))
+        .args(["plugin-image", bin().to_str().expect("utf8"), image])
+        .status()
+        .expect("cluster.sh plugin-image");
+    assert!(status.success());
+    kubectl_ok(&[
+        "-n",
+        ns,
+        "create",
+        "secret",
+        "generic",
+        "s3",
+        "--from-literal=AWS_ACCESS_KEY_ID=test",
+        &format!(
+            "--from-literal=AWS_SECRET_ACCESS_KEY={}",
+            in_cluster_secret()
+        ),
+        "--from-literal=AWS_ENDPOINT_URL=http://127.0.0.1:19000",
+        "--from-literal=AWS_REGION=us-east-1",
+    ]);
+    (image.to_string(), host_network_patch("").replace('\n', ""))
 }
 
 /// `backup --in-cluster`: a Job next to Redis, from the plugin's image,
@@ -5547,38 +5630,16 @@ fn in_cluster_overrides() -> String {
 /// before anything is created.
 #[test]
 fn in_cluster_backup_runs_as_a_job_next_to_redis() {
-    let up = Command::new(repo().join("scripts/stores.sh"))
-        .arg("up")
-        .status()
-        .expect("scripts/stores.sh up");
-    assert!(up.success());
     let s = Scene::new("in-cluster", 6458, "redis", &[]);
     for i in 0..100 {
         assert_eq!(s.cli(&["SET", &format!("k{i}"), &format!("v{i}")]), "OK");
     }
-    let image = "kubectl-redis/kubectl-redis:e2e";
-    let status = Command::new(repo().join("scripts/cluster.sh"))
-        .args(["plugin-image", bin().to_str().expect("utf8"), image])
-        .status()
-        .expect("cluster.sh plugin-image");
-    assert!(status.success());
+    let (image, overrides) = in_cluster_setup(&s.ns);
+    let image = image.as_str();
     let keys = tempfile::tempdir().expect("tempdir");
     let (id, public) = age_key(keys.path(), "id.txt");
-    let secret = format!("sEcReT-{}-in-cluster", std::process::id());
-    kubectl_ok(&[
-        "-n",
-        &s.ns,
-        "create",
-        "secret",
-        "generic",
-        "s3",
-        "--from-literal=AWS_ACCESS_KEY_ID=test",
-        &format!("--from-literal=AWS_SECRET_ACCESS_KEY={secret}"),
-        "--from-literal=AWS_ENDPOINT_URL=http://127.0.0.1:19000",
-        "--from-literal=AWS_REGION=us-east-1",
-    ]);
+    let secret = in_cluster_secret();
     let url = format!("s3://backups/in-cluster-{}", std::process::id());
-    let overrides = in_cluster_overrides();
     // The local process has no storage credentials: only the Job has.
     let (code, out, err) = run(plugin(&[
         "backup",

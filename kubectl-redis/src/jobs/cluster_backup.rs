@@ -549,14 +549,9 @@ async fn run_locked(
         }
     }
     let (path, bytes, sha256) = first;
-    let manifest = match &repos[0].0 {
-        Repo::Local(d) => {
-            std::fs::read(kubectl_redis_core::backup::join(d, &format!("{name}.json")))
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok())
-        }
-        Repo::Remote(_) => None,
-    };
+    // The manifest as stored (the result reports its fields), read back
+    // from the first repository.
+    let manifest = repos[0].0.manifest(&name).await.ok().flatten();
     Ok(Done {
         path,
         bytes,
