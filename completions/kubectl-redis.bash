@@ -2302,7 +2302,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__restore)
-            opts="-f -i -l -c -y -o -n -v -h -V --file --latest --repo --out-dir --to-time --archive --identity --identity-from-secret --passphrase-from-secret --passphrase-file --trust --allow-unsigned --selector --pod --container --redis-port --scale-down --keep-writers --no-scale-down --method --url --allow-host --merge --backup-first --big-value-bytes --password-from-secret --user-name --yes --dry-run --force-unverified --metrics-file --timeout --scale-timeout --recover --allow-sanitized --sanitize --sanitize-key-file --sanitize-key-from-secret --output --tls --cacert --cert --key --tls-server-name --insecure-skip-verify --tls-from-secret --tls-from-dir --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-f -i -l -c -y -o -n -v -h -V --file --latest --repo --out-dir --to-time --archive --identity --identity-from-secret --passphrase-from-secret --passphrase-file --trust --allow-unsigned --selector --pod --container --redis-port --scale-down --keep-writers --no-scale-down --method --url --allow-host --merge --backup-first --big-value-bytes --password-from-secret --user-name --yes --dry-run --force-unverified --metrics-file --timeout --scale-timeout --recover --allow-sanitized --sanitize --sanitize-key-file --sanitize-key-from-secret --output --tls --cacert --cert --key --tls-server-name --insecure-skip-verify --tls-from-secret --tls-from-dir --in-cluster --image --job-overrides --job-resources --repo-credentials-from-secret --service-account-annotation --pvc --detach --job-deadline --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2465,6 +2465,34 @@ _kubectl__redis() {
                     return 0
                     ;;
                 --tls-from-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job-overrides)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job-resources)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo-credentials-from-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --service-account-annotation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pvc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job-deadline)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -265,6 +265,7 @@ schemas = {
             "duration_ms": U,
             "point_in_time": d(PITR, "`--to-time`: what was replayed after the base."),
             "error": null(ERROR),
+            "run": d(RUN, "`--in-cluster`: the Job that did the restore (the other fields are its result)."),
             "exit_code": EXIT,
         },
         required=["exit_code"],

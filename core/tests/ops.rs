@@ -1124,6 +1124,24 @@ mod job {
             text.contains("pods/exec") && !text.contains("portforward"),
             "{text}"
         );
+        // A restore's: exec (the swap), the writers' scale, no port-forward.
+        let r = kubectl_redis_core::ops::job::restore_rules(&Access {
+            exec: true,
+            lease_names: vec!["kubectl-redis-deploy-redis".into()],
+            secret_names: vec!["backup-key".into()],
+            services: false,
+        });
+        let text = serde_json::to_string(&r).expect("json");
+        for want in [
+            "pods/exec",
+            "deployments/scale",
+            "statefulsets/scale",
+            "\"resourceNames\":[\"backup-key\"]",
+            "\"resourceNames\":[\"kubectl-redis-deploy-redis\"]",
+        ] {
+            assert!(text.contains(want), "{want} in {text}");
+        }
+        assert!(!text.contains("portforward"), "{text}");
     }
 
     #[test]

@@ -5625,9 +5625,12 @@ fn in_cluster_setup(ns: &str) -> (String, String) {
 /// Secret, encrypted; this process moved no byte through a port-forward,
 /// showed the Job's progress and printed its result. The run's
 /// ServiceAccount, Role and RoleBinding are gone after it, its Job stays
-/// for its log. An image that does not exist is said within its first
-/// minute and the run removed; a user who may not create Jobs is refused
-/// before anything is created.
+/// for its log. Detached, it is followed, listed and deleted with `runs`.
+/// `restore --in-cluster` brings the backup back from S3 (identity from a
+/// Secret, the worker scaled down and back), and without --yes and a
+/// terminal starts nothing. An image that does not exist is said within
+/// its first minute and the run removed; a user who may not create Jobs is
+/// refused before anything is created.
 #[test]
 fn in_cluster_backup_runs_as_a_job_next_to_redis() {
     let s = Scene::new("in-cluster", 6458, "redis", &[]);
@@ -5763,6 +5766,128 @@ fn in_cluster_backup_runs_as_a_job_next_to_redis() {
     assert_eq!(schema_checked("run", &out)["state"], "deleted");
     let (code, _, err) = run(plugin(&["runs", "logs", "-n", &s.ns, &detached]));
     assert_eq!(code, 2, "{err}");
+    // The restore as a Job: the backup from S3, decrypted with an identity
+    // from a Secret, swapped in while the worker is scaled to 0 and back.
+    assert_eq!(s.cli(&["SET", "k1", "changed"]), "OK");
+    assert_eq!(s.cli(&["SET", "extra", "x"]), "OK");
+    s.add_worker(2);
+    let workers = s.worker();
+    assert_eq!(workers, ("2".into(), String::new()));
+    kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "create",
+        "secret",
+        "generic",
+        "backup-key",
+        &format!("--from-file=key.txt={}", id.display()),
+    ]);
+    let restore_args = |yes: bool| {
+        let mut a = vec![
+            "restore",
+            "-n",
+            &s.ns,
+            "--in-cluster",
+            "--image",
+            image,
+            "--job-overrides",
+            &overrides,
+            "--file",
+            &path,
+            "--identity-from-secret",
+            "backup-key/key.txt",
+            "--repo-credentials-from-secret",
+            "s3",
+            "-o",
+            "json",
+        ];
+        if yes {
+            a.push("--yes");
+        }
+        a.into_iter().map(str::to_string).collect::<Vec<_>>()
+    };
+    // Without --yes and without a terminal: refused before any Job.
+    let a = restore_args(false);
+    let (code, _, err) = run(plugin(&a.iter().map(String::as_str).collect::<Vec<_>>()));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("refusing to replace all data without confirmation"),
+        "{err}"
+    );
+    assert!(!err.contains("a Job in"), "no run started: {err}");
+    let a = restore_args(true);
+    let (code, out, err) = run(plugin(&a.iter().map(String::as_str).collect::<Vec<_>>()));
+    assert_eq!(code, 0, "{err}\n{out}");
+    let r = schema_checked("restore", &out);
+    assert_eq!(r["keys_loaded"], 100, "{r}");
+    assert_eq!(r["run"]["port_forward_bytes"], 0, "{r}");
+    assert_eq!(r["writers"][0]["restored"], true, "{r}");
+    assert!(err.contains("[restore] scale worker to 0"), "{err}");
+    assert_eq!(s.cli(&["GET", "k1"]), "v1");
+    assert_eq!(s.cli(&["EXISTS", "extra"]), "0");
+    assert_eq!(
+        s.worker(),
+        workers,
+        "the worker scaled back, nothing recorded"
+    );
+    // Ctrl-C once the worker is scaled to 0: the run is stopped (its pod
+    // gets SIGTERM and the restore in it scales the worker back) and removed.
+    let mut child = plugin(&a.iter().map(String::as_str).collect::<Vec<_>>())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("restore");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) if l.contains("[restore] scale worker to 0") => break,
+            Ok(_) => {}
+            Err(e) => panic!("the restore did not scale the worker down: {e}"),
+        }
+    }
+    wait_until(30, "the worker at 0", || s.worker().0 == "0");
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    let status = child.wait().expect("wait");
+    let err = reader.join().expect("stderr");
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("was stopped and removed"), "{err}");
+    let stopped = err
+        .lines()
+        .find_map(|l| l.strip_prefix("run "))
+        .and_then(|l| l.split(':').next())
+        .expect("the run's name")
+        .to_string();
+    wait_until(60, "the worker back, nothing recorded", || {
+        s.worker() == workers
+    });
+    let left = kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "get",
+        "jobs,serviceaccounts,roles,rolebindings",
+        "-l",
+        &format!("kubectl-redis.io/run={stopped}"),
+        "-o",
+        "name",
+    ]);
+    assert!(left.trim().is_empty(), "{left}");
     // An image that does not exist (never pulled here): said, and the run
     // removed.
     let t0 = std::time::Instant::now();
@@ -5815,6 +5940,7 @@ fn in_cluster_backup_runs_as_a_job_next_to_redis() {
         "nothing more listed"
     );
     // A user who may read pods but not create Jobs: refused, nothing made.
+    let jobs_before = kubectl_ok(&["-n", &s.ns, "get", "jobs", "-o", "name"]);
     let (_kc_dir, kc) = sa_kubeconfig(
         &s.ns,
         "no-jobs",
@@ -5844,5 +5970,5 @@ fn in_cluster_backup_runs_as_a_job_next_to_redis() {
         "{err}"
     );
     let jobs = kubectl_ok(&["-n", &s.ns, "get", "jobs", "-o", "name"]);
-    assert_eq!(jobs.trim(), format!("job.batch/{run_name}"), "{jobs}");
+    assert_eq!(jobs, jobs_before);
 }

@@ -103,6 +103,35 @@ pub fn pod_state(waiting: Option<(&str, &str)>, running: bool, exit: Option<i32>
     }
 }
 
+/// The Role of a restore run: find the pod and wait for it again, exec
+/// into it (the file swap), scale the writers down and back and record
+/// their replicas (Deployments and StatefulSets), the Leases and Secrets
+/// `access` names (by name where known), Events; no port-forward (the
+/// run reaches Redis over the pod network).
+pub fn restore_rules(access: &super::schedule::Access) -> Vec<Value> {
+    let mut r = vec![
+        json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}),
+        json!({"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["get", "create"]}),
+        json!({"apiGroups": ["apps"], "resources": ["deployments", "statefulsets"], "verbs": ["get", "list", "patch"]}),
+        json!({"apiGroups": ["apps"], "resources": ["deployments/scale", "statefulsets/scale"], "verbs": ["get", "patch", "update"]}),
+        json!({"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["get"]}),
+        json!({"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create"]}),
+    ];
+    if access.lease_names.is_empty() {
+        r.push(json!({"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update", "patch", "delete"]}));
+    } else {
+        r.push(json!({"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]}));
+        r.push(json!({"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": access.lease_names, "verbs": ["get", "update", "patch", "delete"]}));
+    }
+    if !access.secret_names.is_empty() {
+        r.push(json!({"apiGroups": [""], "resources": ["secrets"], "resourceNames": access.secret_names, "verbs": ["get"]}));
+    }
+    if access.services {
+        r.push(json!({"apiGroups": [""], "resources": ["services"], "verbs": ["list"]}));
+    }
+    r
+}
+
 /// The Role of a backup run: a scheduled backup's ([`super::schedule::rules`])
 /// without the port-forward (the run reaches Redis over the pod network).
 pub fn backup_rules(access: &super::schedule::Access) -> Vec<Value> {

@@ -176,10 +176,7 @@ impl Restore {
                     return self.redis(Step::InfoServer, &["INFO"], out);
                 }
                 self.live = true;
-                say(
-                    out,
-                    Line::Step(format!("port-forward to {}:{}", t.pod, t.port)),
-                );
+                say(out, Line::Step(format!("connect to {}:{}", t.pod, t.port)));
                 let to = Endpoint::Pod(t);
                 self.ask(Step::Connect, |id| Effect::Connect { id, to }, out);
             }

@@ -185,10 +185,15 @@ pub struct RestoreArgs {
     pub output: Output,
     #[command(flatten)]
     pub tls: crate::args::TlsArgs,
+    #[command(flatten)]
+    pub in_cluster: crate::jobs::in_cluster::InClusterArgs,
 }
 
 /// Runs the command; with --metrics-file, records how it ended.
 pub async fn run(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
+    if args.in_cluster.in_cluster {
+        return in_cluster(ui, kube, &args).await;
+    }
     let metrics = args.metrics_file.clone();
     crate::metrics::with_metrics(ui, metrics, "restore", run_inner(ui, kube, args)).await
 }
@@ -1237,4 +1242,279 @@ fn recover_error(ui: &Ui, ns: &str, what: &str, e: kube::Error) -> Exit {
         Some("check the cluster and your access"),
     );
     Exit::Error
+}
+
+/// `restore --in-cluster`: the same restore as a Job next to Redis, reading
+/// the backup straight from the repository. Without --yes, a first Job
+/// runs it with --dry-run (every check and the plan, nothing changed), the
+/// answer is asked here, and a second Job restores.
+async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &RestoreArgs) -> Exit {
+    use crate::jobs::in_cluster::{self, Plan};
+    use kubectl_redis_core::ops::job::PVC_DIR;
+    let output = args.output;
+    let fail = |exit: Exit, message: String, hint: &str| {
+        ui.error(&message, Some(hint));
+        if output == Output::Json {
+            crate::output::failure(ui, "RestoreResult", exit, &message, Some(hint));
+        }
+        exit
+    };
+    let k = &args.keys;
+    let tls = &args.tls;
+    let local: [(bool, &str, &str); 9] = [
+        (args.metrics_file.is_some(), "--metrics-file", "drop it; the Job's result has the numbers"),
+        (!k.identity.is_empty(), "--identity", "put the identity in a Secret: --identity-from-secret NAME/KEY"),
+        (k.passphrase_file.is_some(), "--passphrase-file", "use --passphrase-from-secret NAME/KEY"),
+        (args.sanitize.sanitize.is_some(), "--sanitize", "make a sanitized copy first (`kubectl redis copy SRC DST --sanitize RULES`) and restore that"),
+        (tls.cacert.is_some() || tls.cert.is_some() || tls.key.is_some(), "--cacert/--cert/--key", "use --tls-from-secret NAME"),
+        (tls.tls_from_dir.is_some(), "--tls-from-dir", "use --tls-from-secret NAME"),
+        (args.recover, "--recover", "run `kubectl redis restore --recover` without --in-cluster"),
+        (args.user_name.is_some() && args.password_from_secret.is_none(), "--user-name without --password-from-secret", "give the password with --password-from-secret NAME/KEY"),
+        (args.in_cluster.detach && !args.yes && !args.dry_run, "--detach without --yes", "a detached restore cannot ask: add --yes (or --dry-run)"),
+    ];
+    if let Some((_, flag, hint)) = local.iter().find(|(on, _, _)| *on) {
+        return fail(
+            Exit::Invalid,
+            format!("{flag} cannot be used with --in-cluster: the Job runs in the cluster, without this machine's files or terminal"),
+            hint,
+        );
+    }
+    // Where the backup is read: the repository (or a directory on --pvc).
+    let reachable = |r: &str| {
+        crate::store::repo::is_remote(r) || {
+            let p = r.strip_prefix("file://").unwrap_or(r);
+            args.in_cluster.pvc.is_some() && (p == PVC_DIR || p.starts_with(&format!("{PVC_DIR}/")))
+        }
+    };
+    let file = args.backup.file();
+    for r in file
+        .iter()
+        .chain(args.backup.out_dir.iter())
+        .chain(args.backup_first.iter().filter(|b| !b.is_empty()))
+    {
+        if !reachable(r) {
+            return fail(
+                Exit::Invalid,
+                format!("--in-cluster reads and writes straight in the repository, and {r} is on this machine"),
+                "give s3://BUCKET/PREFIX/NAME (gs://, az://) with --repo-credentials-from-secret NAME, or --pvc CLAIM with /backups/...",
+            );
+        }
+    }
+    if args.backup_first.as_deref() == Some("") {
+        return fail(
+            Exit::Invalid,
+            "--backup-first without a repository would keep the safety backup in the Job's pod, which goes".into(),
+            "give it the repository: --backup-first s3://BUCKET/PREFIX",
+        );
+    }
+    if env::env_nonempty("REDISCLI_AUTH").is_some() && args.password_from_secret.is_none() {
+        ui.warn("$REDISCLI_AUTH is not passed to the Job (a password never goes into its spec): it uses the Redis container's own password; give --password-from-secret NAME/KEY for another");
+    }
+    let mut a: Vec<String> = vec!["restore".into()];
+    let mut flag = |name: &str, v: Option<String>| {
+        if let Some(v) = v {
+            a.extend([name.to_string(), v]);
+        }
+    };
+    flag("--file", file.clone());
+    flag("--repo", args.backup.out_dir.clone());
+    flag("--to-time", args.backup.to_time.clone());
+    flag("--archive", args.backup.archive.clone());
+    flag("-l", args.target.selector.clone());
+    flag("--pod", args.target.pod.clone());
+    flag("--container", args.target.container.clone());
+    flag(
+        "--redis-port",
+        args.target.redis_port.map(|p| p.to_string()),
+    );
+    flag("--url", args.url.clone());
+    flag("--password-from-secret", args.password_from_secret.clone());
+    flag("--user-name", args.user_name.clone());
+    flag("--identity-from-secret", k.identity_from_secret.clone());
+    flag("--passphrase-from-secret", k.passphrase_from_secret.clone());
+    flag("--backup-first", args.backup_first.clone());
+    flag("--tls-server-name", tls.tls_server_name.clone());
+    flag("--tls-from-secret", tls.tls_from_secret.clone());
+    flag("--big-value-bytes", Some(args.big_value_bytes.to_string()));
+    flag(
+        "--timeout",
+        Some(format!("{}s", args.timeout.as_secs().max(1))),
+    );
+    flag(
+        "--scale-timeout",
+        Some(format!("{}s", args.scale_timeout.as_secs().max(1))),
+    );
+    let method = match args.method {
+        RestoreMethod::Auto => "auto",
+        RestoreMethod::Swap => "swap",
+        RestoreMethod::Live => "live",
+    };
+    flag("--method", Some(method.to_string()));
+    for h in &args.allow_host {
+        flag("--allow-host", Some(h.clone()));
+    }
+    for t in &args.trust.trust {
+        flag("--trust", Some(t.clone()));
+    }
+    // The writers: as given, else $WORKER_DEPLOY here (the Job has no such
+    // variable), else the Job's own default (deploy/worker).
+    let writers: Vec<String> = if args.scale_down.is_empty() {
+        env::env_nonempty("WORKER_DEPLOY")
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        args.scale_down.clone()
+    };
+    for w in writers {
+        flag("--scale-down", Some(w));
+    }
+    if args.backup.latest {
+        a.push("--latest".into());
+    }
+    for (on, name) in [
+        (args.no_scale_down, "--no-scale-down"),
+        (args.merge, "--merge"),
+        (args.force_unverified, "--force-unverified"),
+        (args.allow_sanitized, "--allow-sanitized"),
+        (args.trust.allow_unsigned, "--allow-unsigned"),
+        (tls.tls, "--tls"),
+        (tls.insecure_skip_verify, "--insecure-skip-verify"),
+    ] {
+        if on {
+            a.push(name.to_string());
+        }
+    }
+    let secret_of = |r: &Option<String>| {
+        r.as_deref()
+            .and_then(|r| r.split_once('/'))
+            .map(|(n, _)| n.to_string())
+    };
+    let mut access = kubectl_redis_core::ops::schedule::Access {
+        exec: true,
+        services: tls.tls_from_secret.is_some() && tls.tls_server_name.is_none(),
+        lease_names: Vec::new(),
+        secret_names: [
+            secret_of(&args.password_from_secret),
+            secret_of(&k.identity_from_secret),
+            secret_of(&k.passphrase_from_secret),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(tls.tls_from_secret.clone())
+        .collect(),
+    };
+    let mut node = None;
+    if args.url.is_none() {
+        let json = (output == Output::Json).then_some("RestoreResult");
+        let Some(kc) = crate::kube::connect_or_report(ui, kube, json).await else {
+            return Exit::Error;
+        };
+        let selector = env::selector(args.target.selector.clone());
+        match crate::commands::schedule::narrowing(
+            &kc.client,
+            &kc.namespace,
+            &selector,
+            args.target.pod.as_deref(),
+            tls.tls_from_secret.is_some(),
+        )
+        .await
+        {
+            Ok((leases, secrets, t)) if !leases.is_empty() => {
+                access.lease_names = leases;
+                access.secret_names.extend(secrets);
+                access.services |= t && tls.tls_server_name.is_none();
+            }
+            Ok(_) => {
+                return fail(
+                    Exit::Invalid,
+                    format!(
+                        "no Running and Ready pod matches {selector} in {}",
+                        kc.namespace
+                    ),
+                    "check -l/--pod and -n",
+                )
+            }
+            Err(e) => return fail(Exit::Invalid, e, "check -l/--pod and -n"),
+        }
+        let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
+            kube::Api::namespaced(kc.client.clone(), &kc.namespace);
+        let lp = kube::api::ListParams::default().labels(&selector);
+        node = pods.list(&lp).await.ok().and_then(|l| {
+            l.items
+                .into_iter()
+                .find(|p| args.target.pod.is_none() || p.metadata.name == args.target.pod)
+                .and_then(|p| p.spec.and_then(|s| s.node_name))
+        });
+    }
+    access.secret_names.sort();
+    access.secret_names.dedup();
+    let rules = kubectl_redis_core::ops::job::restore_rules(&access);
+    let plan = |extra: &str| Plan {
+        command: "restore".into(),
+        args: a.iter().cloned().chain([extra.to_string()]).collect(),
+        rules: rules.clone(),
+        node: node.clone(),
+    };
+    let text = |_: &serde_json::Value| {};
+    if args.yes || args.dry_run {
+        let extra = if args.dry_run { "--dry-run" } else { "--yes" };
+        return in_cluster::run(
+            ui,
+            kube,
+            &args.in_cluster,
+            plan(extra),
+            output,
+            "RestoreResult",
+            &text,
+        )
+        .await;
+    }
+    // Asked here: the checks and the plan from a first Job, then the answer.
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return fail(
+            Exit::Aborted,
+            "refusing to replace all data without confirmation: standard input is not a terminal; nothing was changed".into(),
+            "pass --yes to confirm non-interactively (or --dry-run to see the plan)",
+        );
+    }
+    ui.note("first the checks and the plan, from a Job that changes nothing (--dry-run):");
+    let checked = in_cluster::run(
+        ui,
+        kube,
+        &args.in_cluster,
+        plan("--dry-run"),
+        Output::Text,
+        "RestoreResult",
+        &text,
+    )
+    .await;
+    if checked != Exit::Ok {
+        return checked;
+    }
+    match crate::jobs::restore::confirm().await {
+        kubectl_redis_core::restore::Answer::Yes => {}
+        _ => {
+            return fail(
+                Exit::Aborted,
+                "aborted: nothing was changed".into(),
+                "answer yes to restore, or pass --yes",
+            )
+        }
+    }
+    in_cluster::run(
+        ui,
+        kube,
+        &args.in_cluster,
+        plan("--yes"),
+        output,
+        "RestoreResult",
+        &text,
+    )
+    .await
 }

@@ -151,7 +151,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: RunsArgs) -> Exit {
                 };
                 json!({"apiVersion": av, "kind": kind, "metadata": {"name": name}})
             });
-            let left = apis.delete_run(&name, &docs).await;
+            let left = apis.stop_run(ui, &name, &docs).await;
             if !left.is_empty() {
                 return fail(
                     Exit::Error,

@@ -167,6 +167,34 @@ impl Apis {
         }
     }
 
+    /// Stops a run as its pod would want: the Job's deadline set to now,
+    /// so Kubernetes stops its pod with SIGTERM and the plugin in it winds
+    /// down (a restore puts the writers back) while its Role still lets it;
+    /// once the pod has ended (or after `grace`), the run's objects go.
+    pub async fn stop_run(&self, ui: &Ui, name: &str, docs: &[Value]) -> Vec<String> {
+        let patch = json!({"spec": {"activeDeadlineSeconds": 1}});
+        let pp = kube::api::PatchParams::default();
+        if self
+            .jobs
+            .patch(name, &pp, &kube::api::Patch::Merge(&patch))
+            .await
+            .is_ok()
+        {
+            ui.note(&format!(
+                "stopping run {name}: its pod winds down (up to a minute)"
+            ));
+            let grace = std::time::Instant::now() + Duration::from_secs(60);
+            while std::time::Instant::now() < grace {
+                match pod_of(&self.pods, name).await {
+                    Some((_, PodState::Running)) => {}
+                    _ => break,
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+        self.delete_run(name, docs).await
+    }
+
     /// Deletes the run's objects (the Job with its pods); absent ones are
     /// fine. What could not be deleted is returned, to be said.
     pub async fn delete_run(&self, name: &str, docs: &[Value]) -> Vec<String> {
@@ -557,11 +585,22 @@ pub async fn run(
             ))
         }
         Followed::Interrupted => {
-            cleanup(apis.delete_run(&name, &docs).await);
+            cleanup(apis.stop_run(ui, &name, &docs).await);
+            let (what, hint) = if plan.command == "restore" {
+                (
+                    "its pod was stopped with SIGTERM, on which the restore puts the writers back",
+                    format!("check with `kubectl redis status -n {}`; if writers are still at 0, `kubectl redis restore --recover -n {}`", k.namespace, k.namespace),
+                )
+            } else {
+                (
+                    "what it had not finished is not listed",
+                    "run it again".to_string(),
+                )
+            };
             fail(refused(
                 Exit::Interrupted,
-                format!("interrupted: the Job {name} was deleted; what it had not finished is not listed"),
-                "run it again",
+                format!("interrupted: the run {name} was stopped and removed; {what}"),
+                hint,
             ))
         }
     }

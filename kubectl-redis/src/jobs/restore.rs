@@ -530,7 +530,7 @@ fn verify_local(
 }
 
 /// The runbook's prompt; only `yes` proceeds.
-async fn confirm() -> Answer {
+pub async fn confirm() -> Answer {
     if !std::io::stdin().is_terminal() {
         return Answer::NoTerminal;
     }
