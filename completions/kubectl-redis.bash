@@ -1172,7 +1172,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__copy)
-            opts="-i -o -n -v -h -V --latest --encrypt-to --encrypt-to-file --no-encrypt --sign-with --identity --identity-from-secret --passphrase-from-secret --passphrase-file --sanitize --sanitize-key-file --sanitize-key-from-secret --output --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-i -o -n -v -h -V --latest --encrypt-to --encrypt-to-file --no-encrypt --sign-with --identity --identity-from-secret --passphrase-from-secret --passphrase-file --sanitize --sanitize-key-file --sanitize-key-from-secret --output --in-cluster --image --job-overrides --job-resources --repo-credentials-from-secret --service-account-annotation --pvc --detach --job-deadline --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1232,6 +1232,34 @@ _kubectl__redis() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job-overrides)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job-resources)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo-credentials-from-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --service-account-annotation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pvc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job-deadline)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)
@@ -3018,7 +3046,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__verify)
-            opts="-i -o -n -v -h -V --archive --repo --identity --identity-from-secret --passphrase-from-secret --passphrase-file --url --timeout --output --tls --cacert --cert --key --tls-server-name --insecure-skip-verify --tls-from-secret --tls-from-dir --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-i -o -n -v -h -V --archive --repo --identity --identity-from-secret --passphrase-from-secret --passphrase-file --url --timeout --output --tls --cacert --cert --key --tls-server-name --insecure-skip-verify --tls-from-secret --tls-from-dir --in-cluster --image --job-overrides --job-resources --repo-credentials-from-secret --service-account-annotation --pvc --detach --job-deadline --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3089,6 +3117,34 @@ _kubectl__redis() {
                     return 0
                     ;;
                 --tls-from-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job-overrides)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job-resources)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo-credentials-from-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --service-account-annotation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pvc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job-deadline)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

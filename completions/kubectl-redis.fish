@@ -248,6 +248,13 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l k
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l tls-server-name -d 'The name the server\'s certificate must carry [default: --url\'s host; for a pod, its DNS names and those of the Services selecting it, never localhost]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l tls-from-secret -d 'A kubernetes.io/tls Secret (as cert-manager writes): ca.crt checks the server, tls.crt and tls.key are the client\'s certificate' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l tls-from-dir -d 'Such a Secret mounted as a directory (ca.crt, tls.crt, tls.key as files): what a scheduled Job is given, so it needs no access to the Secret through the API' -r -F
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l image -d 'The Job\'s image (the Dockerfile in the repository builds it) [default: ghcr.io/kubectl-redis/kubectl-redis:VERSION]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l job-overrides -d 'Over the Job\'s pod spec: a JSON object is a merge patch, a JSON array a JSON patch (RFC 6902), as `kubectl run --overrides`: node selectors, tolerations, hostNetwork, imagePullSecrets' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l job-resources -d 'The Job\'s requests and limits [default: cpu=100m,memory=64Mi,limits.memory=256Mi]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l repo-credentials-from-secret -d 'A Secret whose keys become the Job\'s environment: storage credentials (AWS_ACCESS_KEY_ID, AZURE_STORAGE_ACCOUNT_KEY, ...), never in arguments' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l service-account-annotation -d 'An annotation on the run\'s ServiceAccount (IRSA, GKE or Azure workload identity), KEY=VALUE; repeatable' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l pvc -d 'Mount this PersistentVolumeClaim at /backups in the Job: a directory repository then lives there (--repo /backups/DIR)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l job-deadline -d 'How long the Job may run before Kubernetes stops it' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l cluster -d 'The kubeconfig cluster to use' -r
@@ -258,6 +265,8 @@ always\t''
 never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l tls -d 'Connect with TLS. Implied by rediss:// and by every other TLS flag; a pod whose spec says TLS (REDIS_TLS_ENABLED, --tls-port, a port named tls) needs no flag'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l insecure-skip-verify -d 'Do not check the server\'s certificate at all (anyone in the path can read the password and the data; a warning is printed)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l in-cluster -d 'Run the work as a Kubernetes Job next to the data, from the plugin\'s own image: it reaches Redis over the pod network and writes straight to the repository (--repo URL, or a directory on --pvc), so no data crosses this machine. Progress, result and exit code are the Job\'s'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l detach -d 'Return once the Job is created, printing the run\'s name (follow it with `kubectl logs -f job/NAME`)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -s V -l version -d 'Print version'
@@ -368,6 +377,13 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l san
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l sanitize-key-from-secret -d 'The mask key from this Secret\'s key (in the namespace)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l image -d 'The Job\'s image (the Dockerfile in the repository builds it) [default: ghcr.io/kubectl-redis/kubectl-redis:VERSION]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l job-overrides -d 'Over the Job\'s pod spec: a JSON object is a merge patch, a JSON array a JSON patch (RFC 6902), as `kubectl run --overrides`: node selectors, tolerations, hostNetwork, imagePullSecrets' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l job-resources -d 'The Job\'s requests and limits [default: cpu=100m,memory=64Mi,limits.memory=256Mi]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l repo-credentials-from-secret -d 'A Secret whose keys become the Job\'s environment: storage credentials (AWS_ACCESS_KEY_ID, AZURE_STORAGE_ACCOUNT_KEY, ...), never in arguments' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l service-account-annotation -d 'An annotation on the run\'s ServiceAccount (IRSA, GKE or Azure workload identity), KEY=VALUE; repeatable' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l pvc -d 'Mount this PersistentVolumeClaim at /backups in the Job: a directory repository then lives there (--repo /backups/DIR)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l job-deadline -d 'How long the Job may run before Kubernetes stops it' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l cluster -d 'The kubeconfig cluster to use' -r
@@ -377,6 +393,8 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l col
 always\t''
 never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l no-encrypt -d 'Copy plaintext backups into object storage as plaintext'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l in-cluster -d 'Run the work as a Kubernetes Job next to the data, from the plugin\'s own image: it reaches Redis over the pod network and writes straight to the repository (--repo URL, or a directory on --pvc), so no data crosses this machine. Progress, result and exit code are the Job\'s'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l detach -d 'Return once the Job is created, printing the run\'s name (follow it with `kubectl logs -f job/NAME`)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -s V -l version -d 'Print version'

@@ -1077,6 +1077,32 @@ fn in_cluster_refuses_what_the_job_cannot_reach() {
             ],
             "--passphrase-file cannot be used with --in-cluster",
         ),
+        (
+            &["copy", l, "s3://b/p", "--in-cluster"],
+            "--in-cluster copies inside the cluster, and",
+        ),
+        (
+            &["verify", "s3://b/p/x.rdb", "--in-cluster", "-i", "key.txt"],
+            "--identity cannot be used with --in-cluster",
+        ),
+        (
+            &["verify", l, "--in-cluster"],
+            "--in-cluster verifies inside the cluster, and",
+        ),
+        (
+            &["restore", "--file", l, "--in-cluster", "--yes"],
+            "--in-cluster reads and writes straight in the repository, and",
+        ),
+        (
+            &[
+                "restore",
+                "--file",
+                "s3://b/p/x.rdb",
+                "--in-cluster",
+                "--detach",
+            ],
+            "--detach without --yes cannot be used with --in-cluster",
+        ),
     ];
     for (args, want) in cases {
         let out = cmd(args)

@@ -5712,6 +5712,65 @@ fn in_cluster_backup_runs_as_a_job_next_to_redis() {
     let job = kubectl_ok(&["-n", &s.ns, "get", "job", &run_name, "-o", "json"]);
     assert!(job.contains("\"s3\"") && !job.contains(&secret), "{job}");
     assert!(job.contains("\"readOnlyRootFilesystem\": true"), "{job}");
+    // Checked and copied inside the cluster too: `verify --in-cluster` reads
+    // every byte with the identity from a Secret, `copy --in-cluster`
+    // copies it to another prefix; the Role reads that Secret, nothing else.
+    kubectl_ok(&[
+        "-n",
+        &s.ns,
+        "create",
+        "secret",
+        "generic",
+        "backup-key",
+        &format!("--from-file=key.txt={}", id.display()),
+    ]);
+    let ic = |cmd: &[&str]| {
+        let mut a: Vec<&str> = cmd.to_vec();
+        a.extend([
+            "-n",
+            &s.ns,
+            "--in-cluster",
+            "--image",
+            image,
+            "--job-overrides",
+            &overrides,
+            "--repo-credentials-from-secret",
+            "s3",
+            "-o",
+            "json",
+        ]);
+        run(plugin(&a))
+    };
+    let (code, out, err) = ic(&[
+        "verify",
+        &path,
+        "--identity-from-secret",
+        "backup-key/key.txt",
+    ]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let v = schema_checked("verify", &out);
+    assert_eq!(v["files"][0]["checked"], "every-byte", "{v}");
+    assert_eq!(v["files"][0]["keys"], 100, "{v}");
+    assert_eq!(v["run"]["port_forward_bytes"], 0, "{v}");
+    let copies = format!("{url}-copies");
+    let (code, out, err) = ic(&[
+        "copy",
+        &url,
+        &copies,
+        "--latest",
+        "1",
+        "--identity-from-secret",
+        "backup-key/key.txt",
+    ]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let c = schema_checked("copy", &out);
+    assert_eq!(c["copied"].as_array().map(Vec::len), Some(1), "{c}");
+    let (code, out, err) = run(plugin_s3(&["list", "--repo", &copies, "-o", "json"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        schema_checked("list", &out)["backups"][0]["status"],
+        "verified"
+    );
     // Detached: the run's name at once; `runs logs` follows it to its
     // result and exit code; `runs` lists it with its result; `runs delete`
     // removes it.
@@ -5773,15 +5832,6 @@ fn in_cluster_backup_runs_as_a_job_next_to_redis() {
     s.add_worker(2);
     let workers = s.worker();
     assert_eq!(workers, ("2".into(), String::new()));
-    kubectl_ok(&[
-        "-n",
-        &s.ns,
-        "create",
-        "secret",
-        "generic",
-        "backup-key",
-        &format!("--from-file=key.txt={}", id.display()),
-    ]);
     let restore_args = |yes: bool| {
         let mut a = vec![
             "restore",

@@ -103,6 +103,17 @@ pub fn pod_state(waiting: Option<(&str, &str)>, running: bool, exit: Option<i32>
     }
 }
 
+/// The Role of a run that touches only the repository (`copy`, `verify`):
+/// reading the Secrets it names (an identity), by name; nothing else.
+pub fn repository_rules(secret_names: &[String]) -> Vec<Value> {
+    if secret_names.is_empty() {
+        return Vec::new();
+    }
+    vec![
+        json!({"apiGroups": [""], "resources": ["secrets"], "resourceNames": secret_names, "verbs": ["get"]}),
+    ]
+}
+
 /// The Role of a restore run: find the pod and wait for it again, exec
 /// into it (the file swap), scale the writers down and back and record
 /// their replicas (Deployments and StatefulSets), the Leases and Secrets

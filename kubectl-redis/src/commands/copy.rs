@@ -59,9 +59,14 @@ pub struct CopyArgs {
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    #[command(flatten)]
+    pub in_cluster: crate::jobs::in_cluster::InClusterArgs,
 }
 
 pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: CopyArgs) -> Exit {
+    if args.in_cluster.in_cluster {
+        return in_cluster(ui, kube, &args).await;
+    }
     let json = args.output == Output::Json;
     let fail = |exit: Exit, p: &Problem| {
         ui.error(&p.message, Some(&p.hint));
@@ -472,4 +477,106 @@ async fn dst_manifest(dst: &Repo, name: &str) -> Option<Manifest> {
             .flatten(),
         Repo::Remote(r) => r.manifest(name).await.ok().flatten(),
     }
+}
+
+/// `copy --in-cluster`: the copy as a Job, from repository to repository
+/// inside the cluster (a Role that may read only the Secrets it names).
+async fn in_cluster(ui: &Ui, kube: &crate::args::KubeArgs, args: &CopyArgs) -> Exit {
+    use crate::jobs::in_cluster::{self, reachable, secret_of, Plan, UNREACHABLE_HINT};
+    let output = args.output;
+    let fail = |message: String, hint: &str| {
+        ui.error(&message, Some(hint));
+        if output == Output::Json {
+            crate::output::failure(ui, "CopyResult", Exit::Invalid, &message, Some(hint));
+        }
+        Exit::Invalid
+    };
+    let k = &args.keys;
+    let local: [(bool, &str, &str); 5] = [
+        (
+            !args.encrypt_to_file.is_empty(),
+            "--encrypt-to-file",
+            "give the recipients with --encrypt-to",
+        ),
+        (
+            args.sign_with.is_some(),
+            "--sign-with",
+            "run the copy without --in-cluster to sign it",
+        ),
+        (
+            !k.identity.is_empty(),
+            "--identity",
+            "put the identity in a Secret: --identity-from-secret NAME/KEY",
+        ),
+        (
+            k.passphrase_file.is_some(),
+            "--passphrase-file",
+            "use --passphrase-from-secret NAME/KEY",
+        ),
+        (
+            args.sanitize.sanitize.is_some(),
+            "--sanitize",
+            "sanitize without --in-cluster (the rules file is on this machine)",
+        ),
+    ];
+    if let Some((_, flag, hint)) = local.iter().find(|(on, _, _)| *on) {
+        return fail(
+            format!("{flag} cannot be used with --in-cluster: it names something on this machine, which the Job does not have"),
+            hint,
+        );
+    }
+    for r in [&args.source, &args.destination] {
+        if !reachable(&args.in_cluster, r) {
+            return fail(
+                format!("--in-cluster copies inside the cluster, and {r} is on this machine"),
+                UNREACHABLE_HINT,
+            );
+        }
+    }
+    let mut a: Vec<String> = vec!["copy".into(), args.source.clone(), args.destination.clone()];
+    a.extend(args.names.iter().cloned());
+    let mut flag = |name: &str, v: Option<String>| {
+        if let Some(v) = v {
+            a.extend([name.to_string(), v]);
+        }
+    };
+    flag("--latest", args.latest.map(|n| n.to_string()));
+    flag("--identity-from-secret", k.identity_from_secret.clone());
+    flag("--passphrase-from-secret", k.passphrase_from_secret.clone());
+    for r in &args.encrypt_to {
+        flag("--encrypt-to", Some(r.clone()));
+    }
+    if args.no_encrypt {
+        a.push("--no-encrypt".into());
+    }
+    let secrets: Vec<String> = [
+        secret_of(&k.identity_from_secret),
+        secret_of(&k.passphrase_from_secret),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let plan = Plan {
+        command: "copy".into(),
+        args: a,
+        rules: kubectl_redis_core::ops::job::repository_rules(&secrets),
+        node: None,
+    };
+    let text = |v: &serde_json::Value| {
+        for c in v["copied"].as_array().into_iter().flatten() {
+            if let Some(d) = c["destination"].as_str() {
+                println!("{d}");
+            }
+        }
+    };
+    in_cluster::run(
+        ui,
+        kube,
+        &args.in_cluster,
+        plan,
+        output,
+        "CopyResult",
+        &text,
+    )
+    .await
 }

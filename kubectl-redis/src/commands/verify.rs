@@ -51,6 +51,8 @@ pub struct VerifyArgs {
     pub output: Output,
     #[command(flatten)]
     pub tls: crate::args::TlsArgs,
+    #[command(flatten)]
+    pub in_cluster: crate::jobs::in_cluster::InClusterArgs,
 }
 
 #[derive(Serialize)]
@@ -88,6 +90,9 @@ fn error_object<S: serde::Serializer>(e: &Option<String>, s: S) -> Result<S::Ok,
 }
 
 pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: VerifyArgs) -> Exit {
+    if args.in_cluster.in_cluster {
+        return in_cluster(ui, kube, &args).await;
+    }
     let mut worst = Exit::Ok;
     let mut results = Vec::new();
     let ids = match args.keys.load(kube).await {
@@ -551,4 +556,101 @@ async fn one(loc: &str, ids: Arc<Identities>) -> (FileResult, Exit) {
     r.ok = exit == Exit::Ok;
     r.exit_code = exit.code();
     (r, exit)
+}
+
+/// `verify --in-cluster`: the files (or an archive's chains) checked by a
+/// Job, read inside the cluster (a Role that may read only the Secrets it
+/// names).
+async fn in_cluster(ui: &Ui, kube: &crate::args::KubeArgs, args: &VerifyArgs) -> Exit {
+    use crate::jobs::in_cluster::{self, reachable, secret_of, Plan, UNREACHABLE_HINT};
+    let output = args.output;
+    let fail = |message: String, hint: &str| {
+        ui.error(&message, Some(hint));
+        if output == Output::Json {
+            output::failure(ui, "VerifyResult", Exit::Invalid, &message, Some(hint));
+        }
+        Exit::Invalid
+    };
+    let k = &args.keys;
+    let local: [(bool, &str, &str); 3] = [
+        (
+            !k.identity.is_empty(),
+            "--identity",
+            "put the identity in a Secret: --identity-from-secret NAME/KEY",
+        ),
+        (
+            k.passphrase_file.is_some(),
+            "--passphrase-file",
+            "use --passphrase-from-secret NAME/KEY",
+        ),
+        (
+            args.url.is_some(),
+            "--url",
+            "verify --url reads a live server from here; run it without --in-cluster",
+        ),
+    ];
+    if let Some((_, flag, hint)) = local.iter().find(|(on, _, _)| *on) {
+        return fail(format!("{flag} cannot be used with --in-cluster"), hint);
+    }
+    for r in args.files.iter().chain(args.repo.iter()) {
+        if !reachable(&args.in_cluster, r) {
+            return fail(
+                format!("--in-cluster verifies inside the cluster, and {r} is on this machine"),
+                UNREACHABLE_HINT,
+            );
+        }
+    }
+    let mut a: Vec<String> = vec!["verify".into()];
+    a.extend(args.files.iter().cloned());
+    if let Some(name) = &args.archive {
+        a.push("--archive".into());
+        if !name.is_empty() {
+            a.push(name.clone());
+        }
+    }
+    let mut flag = |name: &str, v: Option<String>| {
+        if let Some(v) = v {
+            a.extend([name.to_string(), v]);
+        }
+    };
+    flag("--repo", args.repo.clone());
+    flag("--identity-from-secret", k.identity_from_secret.clone());
+    flag("--passphrase-from-secret", k.passphrase_from_secret.clone());
+    let secrets: Vec<String> = [
+        secret_of(&k.identity_from_secret),
+        secret_of(&k.passphrase_from_secret),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let plan = Plan {
+        command: "verify".into(),
+        args: a,
+        rules: kubectl_redis_core::ops::job::repository_rules(&secrets),
+        node: None,
+    };
+    let text = |v: &serde_json::Value| {
+        for f in v["files"].as_array().into_iter().flatten() {
+            let file = f["file"].as_str().unwrap_or_default();
+            match f["error"]["message"].as_str() {
+                None => println!(
+                    "OK  {file}: {} keys, {} bytes ({})",
+                    f["keys"].as_u64().unwrap_or(0),
+                    f["bytes"].as_u64().unwrap_or(0),
+                    f["checked"].as_str().unwrap_or_default()
+                ),
+                Some(e) => println!("FAIL  {file}: {e}"),
+            }
+        }
+    };
+    in_cluster::run(
+        ui,
+        kube,
+        &args.in_cluster,
+        plan,
+        output,
+        "VerifyResult",
+        &text,
+    )
+    .await
 }

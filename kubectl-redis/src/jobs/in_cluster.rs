@@ -87,6 +87,26 @@ pub struct Plan {
     pub node: Option<String>,
 }
 
+/// Whether the Job can reach `r`: object storage, or a path under the
+/// `--pvc` mount.
+pub fn reachable(ic: &InClusterArgs, r: &str) -> bool {
+    use kubectl_redis_core::ops::job::PVC_DIR;
+    crate::store::repo::is_remote(r) || {
+        let p = r.strip_prefix("file://").unwrap_or(r);
+        ic.pvc.is_some() && (p == PVC_DIR || p.starts_with(&format!("{PVC_DIR}/")))
+    }
+}
+
+/// The hint for a location the Job cannot reach.
+pub const UNREACHABLE_HINT: &str = "give s3://BUCKET/PREFIX (gs://, az://) with --repo-credentials-from-secret NAME, or --pvc CLAIM with /backups/...";
+
+/// The name of the Secret in `NAME/KEY`.
+pub fn secret_of(r: &Option<String>) -> Option<String> {
+    r.as_deref()
+        .and_then(|r| r.split_once('/'))
+        .map(|(n, _)| n.to_string())
+}
+
 /// The permissions this user needs to start a run: create its four
 /// objects, delete them, read its pod's status and log.
 const NEEDS: &[(&str, &str, &str, &str)] = &[
