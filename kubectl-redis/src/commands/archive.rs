@@ -652,7 +652,7 @@ async fn start(ui: &Ui, kube: &KubeArgs, args: StartArgs) -> Exit {
     let mut services = c.tls.tls_from_secret.is_some() && c.tls.tls_server_name.is_none();
     if let Some(k) = &k {
         let selector = crate::env::selector(args.target.selector.clone());
-        match crate::commands::schedule::narrowing(
+        match crate::kube::objects::narrowing(
             &k.client,
             &namespace,
             &selector,

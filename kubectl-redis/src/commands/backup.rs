@@ -983,13 +983,10 @@ async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &BackupArgs) -> Exit {
             }
             continue;
         }
-        let path = r.strip_prefix("file://").unwrap_or(r);
-        let on_pvc = path == kubectl_redis_core::ops::job::PVC_DIR
-            || path.starts_with(&format!("{}/", kubectl_redis_core::ops::job::PVC_DIR));
-        if args.in_cluster.pvc.is_none() || !on_pvc {
+        if !in_cluster::reachable(&args.in_cluster, r) {
             return fail(
                 format!("--in-cluster writes straight to the repository, and {r} is a directory on this machine"),
-                "give --repo s3://BUCKET/PREFIX (gs://, az://) with --repo-credentials-from-secret NAME, or --pvc CLAIM with --repo /backups/DIR",
+                in_cluster::UNREACHABLE_HINT,
             );
         }
     }
@@ -1057,11 +1054,7 @@ async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &BackupArgs) -> Exit {
     }
     // The Role: what a scheduled backup of the same pods may do, without
     // the port-forward; Secrets and Leases by name where they are found.
-    let secret_of = |r: &Option<String>| {
-        r.as_deref()
-            .and_then(|r| r.split_once('/'))
-            .map(|(n, _)| n.to_string())
-    };
+    use in_cluster::secret_of;
     let mut access = kubectl_redis_core::ops::schedule::Access {
         exec: args.method != Method::Stream && args.url.is_none(),
         services: args.tls.tls_from_secret.is_some() && args.tls.tls_server_name.is_none(),
@@ -1077,72 +1070,11 @@ async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &BackupArgs) -> Exit {
     };
     let mut node = None;
     if args.url.is_none() {
-        let Some(k) = crate::kube::connect_or_report(
-            ui,
-            kube,
-            (output == Output::Json).then_some("BackupResult"),
-        )
-        .await
-        else {
-            return Exit::Error;
-        };
-        let selector = env::selector(args.target.selector.clone());
-        match crate::commands::schedule::narrowing(
-            &k.client,
-            &k.namespace,
-            &selector,
-            args.target.pod.as_deref(),
-            args.tls.tls_from_secret.is_some(),
-        )
-        .await
-        {
-            Ok((leases, secrets, tls)) if !leases.is_empty() => {
-                access.lease_names = leases;
-                access.secret_names.extend(secrets);
-                access.services |= tls && args.tls.tls_server_name.is_none();
-            }
-            Ok(_) => {
-                let message = format!(
-                    "no Running and Ready pod matches {selector} in {}",
-                    k.namespace
-                );
-                ui.error(&message, Some("check -l/--pod and -n"));
-                if output == Output::Json {
-                    output::failure(
-                        ui,
-                        "BackupResult",
-                        Exit::Invalid,
-                        &message,
-                        Some("check -l/--pod and -n"),
-                    );
-                }
-                return Exit::Invalid;
-            }
-            Err(e) => {
-                ui.error(&e, Some("check -l/--pod and -n"));
-                if output == Output::Json {
-                    output::failure(
-                        ui,
-                        "BackupResult",
-                        Exit::Invalid,
-                        &e,
-                        Some("check -l/--pod and -n"),
-                    );
-                }
-                return Exit::Invalid;
-            }
+        let json = (output == Output::Json).then_some("BackupResult");
+        match in_cluster::narrow(ui, kube, json, &args.target, &args.tls, &mut access).await {
+            Ok(n) => node = n,
+            Err(exit) => return exit,
         }
-        let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
-            kube::Api::namespaced(k.client.clone(), &k.namespace);
-        let lp = kube::api::ListParams::default().labels(&selector);
-        node = pods.list(&lp).await.ok().and_then(|l| {
-            l.items
-                .into_iter()
-                .find(|p| args.target.pod.is_none() || p.metadata.name == args.target.pod)
-                .and_then(|p| p.spec.and_then(|s| s.node_name))
-        });
-    } else {
-        access.lease_names.clear();
     }
     access.secret_names.sort();
     access.secret_names.dedup();

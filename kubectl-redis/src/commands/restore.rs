@@ -1249,8 +1249,7 @@ fn recover_error(ui: &Ui, ns: &str, what: &str, e: kube::Error) -> Exit {
 /// runs it with --dry-run (every check and the plan, nothing changed), the
 /// answer is asked here, and a second Job restores.
 async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &RestoreArgs) -> Exit {
-    use crate::jobs::in_cluster::{self, Plan};
-    use kubectl_redis_core::ops::job::PVC_DIR;
+    use crate::jobs::in_cluster::{self, reachable, Plan, UNREACHABLE_HINT};
     let output = args.output;
     let fail = |exit: Exit, message: String, hint: &str| {
         ui.error(&message, Some(hint));
@@ -1280,23 +1279,17 @@ async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &RestoreArgs) -> Exit {
         );
     }
     // Where the backup is read: the repository (or a directory on --pvc).
-    let reachable = |r: &str| {
-        crate::store::repo::is_remote(r) || {
-            let p = r.strip_prefix("file://").unwrap_or(r);
-            args.in_cluster.pvc.is_some() && (p == PVC_DIR || p.starts_with(&format!("{PVC_DIR}/")))
-        }
-    };
     let file = args.backup.file();
     for r in file
         .iter()
         .chain(args.backup.out_dir.iter())
         .chain(args.backup_first.iter().filter(|b| !b.is_empty()))
     {
-        if !reachable(r) {
+        if !reachable(&args.in_cluster, r) {
             return fail(
                 Exit::Invalid,
                 format!("--in-cluster reads and writes straight in the repository, and {r} is on this machine"),
-                "give s3://BUCKET/PREFIX/NAME (gs://, az://) with --repo-credentials-from-secret NAME, or --pvc CLAIM with /backups/...",
+                UNREACHABLE_HINT,
             );
         }
     }
@@ -1389,11 +1382,7 @@ async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &RestoreArgs) -> Exit {
             a.push(name.to_string());
         }
     }
-    let secret_of = |r: &Option<String>| {
-        r.as_deref()
-            .and_then(|r| r.split_once('/'))
-            .map(|(n, _)| n.to_string())
-    };
+    use in_cluster::secret_of;
     let mut access = kubectl_redis_core::ops::schedule::Access {
         exec: true,
         services: tls.tls_from_secret.is_some() && tls.tls_server_name.is_none(),
@@ -1411,45 +1400,10 @@ async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &RestoreArgs) -> Exit {
     let mut node = None;
     if args.url.is_none() {
         let json = (output == Output::Json).then_some("RestoreResult");
-        let Some(kc) = crate::kube::connect_or_report(ui, kube, json).await else {
-            return Exit::Error;
-        };
-        let selector = env::selector(args.target.selector.clone());
-        match crate::commands::schedule::narrowing(
-            &kc.client,
-            &kc.namespace,
-            &selector,
-            args.target.pod.as_deref(),
-            tls.tls_from_secret.is_some(),
-        )
-        .await
-        {
-            Ok((leases, secrets, t)) if !leases.is_empty() => {
-                access.lease_names = leases;
-                access.secret_names.extend(secrets);
-                access.services |= t && tls.tls_server_name.is_none();
-            }
-            Ok(_) => {
-                return fail(
-                    Exit::Invalid,
-                    format!(
-                        "no Running and Ready pod matches {selector} in {}",
-                        kc.namespace
-                    ),
-                    "check -l/--pod and -n",
-                )
-            }
-            Err(e) => return fail(Exit::Invalid, e, "check -l/--pod and -n"),
+        match in_cluster::narrow(ui, kube, json, &args.target, tls, &mut access).await {
+            Ok(n) => node = n,
+            Err(exit) => return exit,
         }
-        let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
-            kube::Api::namespaced(kc.client.clone(), &kc.namespace);
-        let lp = kube::api::ListParams::default().labels(&selector);
-        node = pods.list(&lp).await.ok().and_then(|l| {
-            l.items
-                .into_iter()
-                .find(|p| args.target.pod.is_none() || p.metadata.name == args.target.pod)
-                .and_then(|p| p.spec.and_then(|s| s.node_name))
-        });
     }
     access.secret_names.sort();
     access.secret_names.dedup();

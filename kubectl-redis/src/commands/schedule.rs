@@ -279,11 +279,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
     };
     // The Role names the Leases and Secrets it grants, where they can be
     // found: the Redis pods' workloads (their Leases) and password Secrets.
-    let secret_of = |r: &Option<String>| {
-        r.as_deref()
-            .and_then(|r| r.split_once('/'))
-            .map(|(n, _)| n.to_string())
-    };
+    use crate::jobs::in_cluster::secret_of;
     let mut access = Access {
         exec: args.method != "stream",
         // TLS from a Secret: the certificate is checked against the
@@ -318,7 +314,7 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
         .clone()
         .unwrap_or_else(|| "app=redis".to_string());
     match &looked_up {
-        Some(c) => match narrowing(
+        Some(c) => match crate::kube::objects::narrowing(
             c,
             &namespace,
             &selector,
@@ -418,56 +414,4 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: ScheduleArgs) -> Exit {
         spec.cron, spec.name, spec.name
     ));
     Exit::Ok
-}
-
-/// The lock Leases of the pods `selector` matches in `ns` (each pod's
-/// workload's; a Redis Cluster's is among them) and their password Secrets.
-pub(crate) async fn narrowing(
-    client: &kube::Client,
-    ns: &str,
-    selector: &str,
-    pod: Option<&str>,
-    tls_given: bool,
-) -> Result<(Vec<String>, Vec<String>, bool), String> {
-    let api: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(client.clone(), ns);
-    let infos = crate::kube::pods::list_pods(&api, selector, pod).await?;
-    let listed = api
-        .list(&kube::api::ListParams::default().labels(selector))
-        .await
-        .map_err(crate::kube::api_error)?
-        .items
-        .into_iter()
-        .filter(|p| {
-            infos
-                .iter()
-                .any(|i| Some(&i.name) == p.metadata.name.as_ref())
-        });
-    let mut leases: Vec<String> = infos
-        .iter()
-        .map(|p| kubectl_redis_core::kube::lock::lease_name(&p.owner, &p.name))
-        .collect();
-    leases.sort();
-    leases.dedup();
-    let listed: Vec<_> = listed.collect();
-    let secrets = listed
-        .iter()
-        .flat_map(|p| {
-            let mut n = crate::kube::secrets::password_secret_names(p);
-            // The pod's own certificates, unless --tls-from-secret gives
-            // the Job its own (mounted).
-            if !tls_given {
-                n.extend(crate::kube::secrets::tls_secret_names(p));
-            }
-            n
-        })
-        .collect();
-    // A pod that says TLS: the Job checks the certificate against the
-    // names of the Services selecting it, so it may list them.
-    let tls = listed.iter().any(|p| {
-        p.spec.iter().flat_map(|s| &s.containers).any(|c| {
-            let t = crate::kube::pods::tls_spec(c);
-            t.port.is_some() || t.enabled || t.named_port.is_some()
-        })
-    });
-    Ok((leases, secrets, tls))
 }

@@ -107,6 +107,58 @@ pub fn secret_of(r: &Option<String>) -> Option<String> {
         .map(|(n, _)| n.to_string())
 }
 
+/// Narrows a run's Role to the Redis pods `target` finds in the namespace
+/// of `kube`: their workloads' Leases and their Secrets go into `access`.
+/// Returns the node of the pod to prefer; a refusal (said, and as a
+/// `json_kind` document with `-o json`) when no pod matches.
+pub async fn narrow(
+    ui: &Ui,
+    kube: &KubeArgs,
+    json_kind: Option<&str>,
+    target: &crate::args::TargetArgs,
+    tls: &crate::args::TlsArgs,
+    access: &mut kubectl_redis_core::ops::schedule::Access,
+) -> Result<Option<String>, Exit> {
+    let Some(k) = crate::kube::connect_or_report(ui, kube, json_kind).await else {
+        return Err(Exit::Error);
+    };
+    let selector = crate::env::selector(target.selector.clone());
+    let hint = "check -l/--pod and -n";
+    let found = crate::kube::objects::narrowing(
+        &k.client,
+        &k.namespace,
+        &selector,
+        target.pod.as_deref(),
+        tls.tls_from_secret.is_some(),
+    )
+    .await;
+    let message = match found {
+        Ok((leases, secrets, t)) if !leases.is_empty() => {
+            access.lease_names = leases;
+            access.secret_names.extend(secrets);
+            access.services |= t && tls.tls_server_name.is_none();
+            let pods: Api<Pod> = Api::namespaced(k.client.clone(), &k.namespace);
+            let lp = ListParams::default().labels(&selector);
+            return Ok(pods.list(&lp).await.ok().and_then(|l| {
+                l.items
+                    .into_iter()
+                    .find(|p| target.pod.is_none() || p.metadata.name == target.pod)
+                    .and_then(|p| p.spec.and_then(|s| s.node_name))
+            }));
+        }
+        Ok(_) => format!(
+            "no Running and Ready pod matches {selector} in {}",
+            k.namespace
+        ),
+        Err(e) => e,
+    };
+    ui.error(&message, Some(hint));
+    if let Some(kind) = json_kind {
+        output::failure(ui, kind, Exit::Invalid, &message, Some(hint));
+    }
+    Err(Exit::Invalid)
+}
+
 /// The permissions this user needs to start a run: create its four
 /// objects, delete them, read its pod's status and log.
 const NEEDS: &[(&str, &str, &str, &str)] = &[
