@@ -87,7 +87,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l k
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l tls-server-name -d 'The name the server\'s certificate must carry [default: --url\'s host; for a pod, its DNS names and those of the Services selecting it, never localhost]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l tls-from-secret -d 'A kubernetes.io/tls Secret (as cert-manager writes): ca.crt checks the server, tls.crt and tls.key are the client\'s certificate' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l tls-from-dir -d 'Such a Secret mounted as a directory (ca.crt, tls.crt, tls.key as files): what a scheduled Job is given, so it needs no access to the Secret through the API' -r -F
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l image -d 'The Job\'s image (the Dockerfile in the repository builds it) [default: ghcr.io/kubectl-redis/kubectl-redis:VERSION]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l job-image -d 'The Job\'s image: the plugin\'s own, as `schedule --image` (the Dockerfile in the repository builds it) [default: ghcr.io/kubectl-redis/kubectl-redis:VERSION]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l job-overrides -d 'Over the Job\'s pod spec: a JSON object is a merge patch, a JSON array a JSON patch (RFC 6902), as `kubectl run --overrides`: node selectors, tolerations, hostNetwork, imagePullSecrets' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l job-resources -d 'The Job\'s requests and limits [default: cpu=100m,memory=64Mi,limits.memory=256Mi]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l repo-credentials-from-secret -d 'A Secret whose keys become the Job\'s environment: storage credentials (AWS_ACCESS_KEY_ID, AZURE_STORAGE_ACCOUNT_KEY, ...), never in arguments' -r
@@ -148,7 +148,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l tls-server-name -d 'The name the server\'s certificate must carry [default: --url\'s host; for a pod, its DNS names and those of the Services selecting it, never localhost]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l tls-from-secret -d 'A kubernetes.io/tls Secret (as cert-manager writes): ca.crt checks the server, tls.crt and tls.key are the client\'s certificate' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l tls-from-dir -d 'Such a Secret mounted as a directory (ca.crt, tls.crt, tls.key as files): what a scheduled Job is given, so it needs no access to the Secret through the API' -r -F
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l image -d 'The Job\'s image (the Dockerfile in the repository builds it) [default: ghcr.io/kubectl-redis/kubectl-redis:VERSION]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l job-image -d 'The Job\'s image: the plugin\'s own, as `schedule --image` (the Dockerfile in the repository builds it) [default: ghcr.io/kubectl-redis/kubectl-redis:VERSION]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l job-overrides -d 'Over the Job\'s pod spec: a JSON object is a merge patch, a JSON array a JSON patch (RFC 6902), as `kubectl run --overrides`: node selectors, tolerations, hostNetwork, imagePullSecrets' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l job-resources -d 'The Job\'s requests and limits [default: cpu=100m,memory=64Mi,limits.memory=256Mi]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l repo-credentials-from-secret -d 'A Secret whose keys become the Job\'s environment: storage credentials (AWS_ACCESS_KEY_ID, AZURE_STORAGE_ACCOUNT_KEY, ...), never in arguments' -r
@@ -204,6 +204,13 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l sa
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l timeout -d 'How long the pod may take to be ready' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l job-image -d 'The Job\'s image: the plugin\'s own, as `schedule --image` (the Dockerfile in the repository builds it) [default: ghcr.io/kubectl-redis/kubectl-redis:VERSION]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l job-overrides -d 'Over the Job\'s pod spec: a JSON object is a merge patch, a JSON array a JSON patch (RFC 6902), as `kubectl run --overrides`: node selectors, tolerations, hostNetwork, imagePullSecrets' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l job-resources -d 'The Job\'s requests and limits [default: cpu=100m,memory=64Mi,limits.memory=256Mi]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l repo-credentials-from-secret -d 'A Secret whose keys become the Job\'s environment: storage credentials (AWS_ACCESS_KEY_ID, AZURE_STORAGE_ACCOUNT_KEY, ...), never in arguments' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l service-account-annotation -d 'An annotation on the run\'s ServiceAccount (IRSA, GKE or Azure workload identity), KEY=VALUE; repeatable' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l pvc -d 'Mount this PersistentVolumeClaim at /backups in the Job: a directory repository then lives there (--repo /backups/DIR)' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l job-deadline -d 'How long the Job may run before Kubernetes stops it' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l cluster -d 'The kubeconfig cluster to use' -r
@@ -215,6 +222,8 @@ never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l latest -d 'Use the newest verified backup in the repository (--repo / --out-dir)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l allow-unsigned -d 'Restore a backup that is unsigned or signed by no trusted key (said loudly)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l host-network -d 'Run the pod on the node\'s network (clusters without a pod network)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l in-cluster -d 'Run the work as a Kubernetes Job next to the data, from the plugin\'s own image: it reaches Redis over the pod network and writes straight to the repository (--repo URL, or a directory on --pvc), so no data crosses this machine. Progress, result and exit code are the Job\'s'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -l detach -d 'Return once the Job is created, printing the run\'s name (follow it with `kubectl logs -f job/NAME`)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand drill" -s V -l version -d 'Print version'
@@ -248,7 +257,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l k
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l tls-server-name -d 'The name the server\'s certificate must carry [default: --url\'s host; for a pod, its DNS names and those of the Services selecting it, never localhost]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l tls-from-secret -d 'A kubernetes.io/tls Secret (as cert-manager writes): ca.crt checks the server, tls.crt and tls.key are the client\'s certificate' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l tls-from-dir -d 'Such a Secret mounted as a directory (ca.crt, tls.crt, tls.key as files): what a scheduled Job is given, so it needs no access to the Secret through the API' -r -F
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l image -d 'The Job\'s image (the Dockerfile in the repository builds it) [default: ghcr.io/kubectl-redis/kubectl-redis:VERSION]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l job-image -d 'The Job\'s image: the plugin\'s own, as `schedule --image` (the Dockerfile in the repository builds it) [default: ghcr.io/kubectl-redis/kubectl-redis:VERSION]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l job-overrides -d 'Over the Job\'s pod spec: a JSON object is a merge patch, a JSON array a JSON patch (RFC 6902), as `kubectl run --overrides`: node selectors, tolerations, hostNetwork, imagePullSecrets' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l job-resources -d 'The Job\'s requests and limits [default: cpu=100m,memory=64Mi,limits.memory=256Mi]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand verify" -l repo-credentials-from-secret -d 'A Secret whose keys become the Job\'s environment: storage credentials (AWS_ACCESS_KEY_ID, AZURE_STORAGE_ACCOUNT_KEY, ...), never in arguments' -r
@@ -377,7 +386,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l san
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l sanitize-key-from-secret -d 'The mask key from this Secret\'s key (in the namespace)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -s o -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document on stdout'"
-complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l image -d 'The Job\'s image (the Dockerfile in the repository builds it) [default: ghcr.io/kubectl-redis/kubectl-redis:VERSION]' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l job-image -d 'The Job\'s image: the plugin\'s own, as `schedule --image` (the Dockerfile in the repository builds it) [default: ghcr.io/kubectl-redis/kubectl-redis:VERSION]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l job-overrides -d 'Over the Job\'s pod spec: a JSON object is a merge patch, a JSON array a JSON patch (RFC 6902), as `kubectl run --overrides`: node selectors, tolerations, hostNetwork, imagePullSecrets' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l job-resources -d 'The Job\'s requests and limits [default: cpu=100m,memory=64Mi,limits.memory=256Mi]' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l repo-credentials-from-secret -d 'A Secret whose keys become the Job\'s environment: storage credentials (AWS_ACCESS_KEY_ID, AZURE_STORAGE_ACCOUNT_KEY, ...), never in arguments' -r

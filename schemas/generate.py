@@ -293,6 +293,7 @@ schemas = {
             "point_in_time": d(obj(dict(PITR_FIELDS, replay_ms=d(null(U), "How long the replay took; null when it did not run."))),
                                "`--to-time`: after the base was restored and sampled, the archived writes replayed into the pod (absent without --to-time)."),
             "error": null(ERROR),
+            "run": d(RUN, "`--in-cluster`: the Job that ran the drill (the other fields are its result)."),
             "exit_code": EXIT,
         },
         required=["exit_code"],

@@ -43,7 +43,7 @@ for i in $(seq "$RUNS"); do
   # The stream method moves the whole snapshot through the port-forward.
   bl=$(json_num bytes "$work/l.json")
   t0=$(date +%s%N)
-  "$BIN" backup -n kr-bench --in-cluster --image "$IMG" --job-overrides "$ov" --repo-credentials-from-secret s3 \
+  "$BIN" backup -n kr-bench --in-cluster --job-image "$IMG" --job-overrides "$ov" --repo-credentials-from-secret s3 \
     --repo "s3://backups/bench-ic-$stamp-$i" --no-encrypt -o json >"$work/c.json" 2>"$work/err" \
     || { cat "$work/err" >&2; exit 1; }
   tc=$(ms "$t0")

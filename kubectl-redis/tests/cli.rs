@@ -1090,6 +1090,17 @@ fn in_cluster_refuses_what_the_job_cannot_reach() {
             "--in-cluster verifies inside the cluster, and",
         ),
         (
+            &[
+                "drill",
+                "--file",
+                "s3://b/p/x.rdb",
+                "--in-cluster",
+                "--in",
+                "drills",
+            ],
+            "--in cannot be used with --in-cluster",
+        ),
+        (
             &["restore", "--file", l, "--in-cluster", "--yes"],
             "--in-cluster reads and writes straight in the repository, and",
         ),
@@ -1122,7 +1133,7 @@ fn in_cluster_refuses_what_the_job_cannot_reach() {
     assert_eq!(v["kind"], "BackupResult");
     assert_eq!(v["exit_code"], 2);
     // The Job's own flags mean nothing without it.
-    let out = cmd(&["backup", "--image", "x", "--repo", "s3://b/p"])
+    let out = cmd(&["backup", "--job-image", "x", "--repo", "s3://b/p"])
         .output()
         .expect("run");
     let err = String::from_utf8_lossy(&out.stderr);

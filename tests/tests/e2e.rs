@@ -3887,7 +3887,7 @@ fn redis_cluster_backup_and_restore_on_kubernetes() {
         "-l",
         "app=rcluster",
         "--in-cluster",
-        "--image",
+        "--job-image",
         &image,
         "--job-overrides",
         &overrides,
@@ -5649,7 +5649,7 @@ fn in_cluster_backup_runs_as_a_job_next_to_redis() {
         "-n",
         &s.ns,
         "--in-cluster",
-        "--image",
+        "--job-image",
         image,
         "--job-overrides",
         &overrides,
@@ -5730,7 +5730,7 @@ fn in_cluster_backup_runs_as_a_job_next_to_redis() {
             "-n",
             &s.ns,
             "--in-cluster",
-            "--image",
+            "--job-image",
             image,
             "--job-overrides",
             &overrides,
@@ -5752,6 +5752,25 @@ fn in_cluster_backup_runs_as_a_job_next_to_redis() {
     assert_eq!(v["files"][0]["checked"], "every-byte", "{v}");
     assert_eq!(v["files"][0]["keys"], 100, "{v}");
     assert_eq!(v["run"]["port_forward_bytes"], 0, "{v}");
+    // A drill in the cluster: the backup from S3 into a throwaway pod
+    // beside Redis (host network here, its own port), compared value by
+    // value, the pod removed.
+    let (code, out, err) = ic(&[
+        "drill",
+        "--file",
+        &path,
+        "--identity-from-secret",
+        "backup-key/key.txt",
+        "--host-network",
+        "--port",
+        "6459",
+    ]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let d = schema_checked("drill", &out);
+    assert_eq!(d["ok"], true, "{d}");
+    assert_eq!(d["keys_restored"], 100, "{d}");
+    assert_eq!(d["pod_deleted"], true, "{d}");
+    assert_eq!(d["run"]["port_forward_bytes"], 0, "{d}");
     let copies = format!("{url}-copies");
     let (code, out, err) = ic(&[
         "copy",
@@ -5779,7 +5798,7 @@ fn in_cluster_backup_runs_as_a_job_next_to_redis() {
         "-n",
         &s.ns,
         "--in-cluster",
-        "--image",
+        "--job-image",
         image,
         "--job-overrides",
         &overrides,
@@ -5838,7 +5857,7 @@ fn in_cluster_backup_runs_as_a_job_next_to_redis() {
             "-n",
             &s.ns,
             "--in-cluster",
-            "--image",
+            "--job-image",
             image,
             "--job-overrides",
             &overrides,
@@ -5946,7 +5965,7 @@ fn in_cluster_backup_runs_as_a_job_next_to_redis() {
         "-n",
         &s.ns,
         "--in-cluster",
-        "--image",
+        "--job-image",
         "kubectl-redis/does-not-exist:e2e",
         "--job-overrides",
         &overrides,
@@ -6002,7 +6021,7 @@ fn in_cluster_backup_runs_as_a_job_next_to_redis() {
         "-n",
         &s.ns,
         "--in-cluster",
-        "--image",
+        "--job-image",
         image,
         "--repo",
         &url,

@@ -114,6 +114,21 @@ pub fn repository_rules(secret_names: &[String]) -> Vec<Value> {
     ]
 }
 
+/// The Role of a drill run: make, watch and remove its throwaway pod and
+/// Lease, the Secrets it names (an identity) by name, Events about the
+/// drill; no port-forward (the run reaches its pod over the pod network)
+/// and no exec (the drill restores live).
+pub fn drill_rules(secret_names: &[String]) -> Vec<Value> {
+    let mut r = vec![
+        json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "create", "delete"]}),
+        json!({"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update", "patch", "delete"]}),
+        json!({"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create"]}),
+        json!({"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["get"]}),
+    ];
+    r.extend(repository_rules(secret_names));
+    r
+}
+
 /// The Role of a restore run: find the pod and wait for it again, exec
 /// into it (the file swap), scale the writers down and back and record
 /// their replicas (Deployments and StatefulSets), the Leases and Secrets

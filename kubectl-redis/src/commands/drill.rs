@@ -78,6 +78,8 @@ pub struct DrillArgs {
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    #[command(flatten)]
+    pub in_cluster: crate::jobs::in_cluster::InClusterArgs,
 }
 
 /// How the drill ended.
@@ -87,6 +89,9 @@ struct Outcome {
 }
 
 pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
+    if args.in_cluster.in_cluster {
+        return in_cluster(ui, kube, &args).await;
+    }
     let json = args.output == Output::Json;
     let fail = |exit: Exit, message: &str, hint: &str| {
         ui.error(message, Some(hint));
@@ -344,10 +349,10 @@ pub async fn run(ui: &Ui, kube: &KubeArgs, args: DrillArgs) -> Exit {
 /// requirepass`, over a port-forward) and returns it.
 async fn lock_down(pods: &Api<Pod>, target: &Target) -> Result<String, String> {
     let pw = random_password()?;
-    let (fwd, s) = crate::kube::portforward::open(pods, target)
+    let to = kubectl_redis_core::backup::Endpoint::Pod(target.clone());
+    let (mut c, fwd) = crate::redis::open(&to, Some(pods))
         .await
         .map_err(|e| format!("{e:?}"))?;
-    let mut c = Conn::new(s);
     let set = [
         "CONFIG".to_string(),
         "SET".to_string(),
@@ -356,7 +361,9 @@ async fn lock_down(pods: &Api<Pod>, target: &Target) -> Result<String, String> {
     ];
     let r = c.command(&set).await;
     drop(c);
-    fwd.close();
+    if let Some(f) = fwd {
+        f.close();
+    }
     match r? {
         Reply::Error(e) => Err(format!("CONFIG SET requirepass: {e}")),
         _ => Ok(pw),
@@ -514,8 +521,9 @@ async fn drill_in(
         };
     }
     // A sample, value by value, read back with plain commands.
-    let mut conn = match crate::kube::portforward::open(pods, &target).await {
-        Ok((fwd, s)) => (Conn::new(s), fwd),
+    let to = kubectl_redis_core::backup::Endpoint::Pod(target.clone());
+    let mut conn = match crate::redis::open(&to, Some(pods)).await {
+        Ok(c) => c,
         Err(e) => {
             return err(
                 Exit::Error,
@@ -552,7 +560,9 @@ async fn drill_in(
             Ok(n) => *out = Some((n, env::millis(t.elapsed()))),
             Err(e) => {
                 drop(conn.0);
-                conn.1.close();
+                if let Some(f) = conn.1 {
+                    f.close();
+                }
                 report.mismatches.push(e.clone());
                 return err(
                     Exit::VerifyFailed,
@@ -563,7 +573,9 @@ async fn drill_in(
         }
     }
     drop(conn.0);
-    conn.1.close();
+    if let Some(f) = conn.1 {
+        f.close();
+    }
     match r {
         Ok(()) if report.mismatches.is_empty() => Outcome {
             exit: Exit::Ok,
@@ -690,4 +702,97 @@ async fn sample(
         )),
     );
     Ok(())
+}
+
+/// `drill --in-cluster`: the drill as a Job: the backup read straight from
+/// the repository into a throwaway pod beside it, over the pod network.
+async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &DrillArgs) -> Exit {
+    use crate::jobs::in_cluster::{self, reachable, secret_of, Plan, UNREACHABLE_HINT};
+    let output = args.output;
+    let fail = |message: String, hint: &str| {
+        ui.error(&message, Some(hint));
+        if output == Output::Json {
+            crate::output::failure(ui, "DrillResult", Exit::Invalid, &message, Some(hint));
+        }
+        Exit::Invalid
+    };
+    let k = &args.keys;
+    let local: [(bool, &str, &str); 4] = [
+        (!k.identity.is_empty(), "--identity", "put the identity in a Secret: --identity-from-secret NAME/KEY"),
+        (k.passphrase_file.is_some(), "--passphrase-file", "use --passphrase-from-secret NAME/KEY"),
+        (args.sanitize.sanitize.is_some(), "--sanitize", "drill a sanitized copy made by `kubectl redis copy --sanitize`"),
+        (args.drill_namespace.is_some(), "--in", "the run's Job and its Role live in the Redis namespace; drill there, or without --in-cluster"),
+    ];
+    if let Some((_, flag, hint)) = local.iter().find(|(on, _, _)| *on) {
+        return fail(format!("{flag} cannot be used with --in-cluster"), hint);
+    }
+    let file = args.backup.file();
+    for r in file.iter().chain(args.backup.out_dir.iter()) {
+        if !reachable(&args.in_cluster, r) {
+            return fail(
+                format!("--in-cluster drills from the repository, and {r} is on this machine"),
+                UNREACHABLE_HINT,
+            );
+        }
+    }
+    let mut a: Vec<String> = vec!["drill".into()];
+    let mut flag = |name: &str, v: Option<String>| {
+        if let Some(v) = v {
+            a.extend([name.to_string(), v]);
+        }
+    };
+    flag("--file", file.clone());
+    flag("--repo", args.backup.out_dir.clone());
+    flag("--to-time", args.backup.to_time.clone());
+    flag("--archive", args.backup.archive.clone());
+    flag("-l", args.target.selector.clone());
+    flag("--pod", args.target.pod.clone());
+    flag("--container", args.target.container.clone());
+    flag("--identity-from-secret", k.identity_from_secret.clone());
+    flag("--passphrase-from-secret", k.passphrase_from_secret.clone());
+    flag("--image", args.image.clone());
+    flag("--server", args.server.clone());
+    flag("--port", Some(args.port.to_string()));
+    flag("--memory", args.memory.clone());
+    flag("--sample", Some(args.sample.to_string()));
+    flag(
+        "--timeout",
+        Some(format!("{}s", args.timeout.as_secs().max(1))),
+    );
+    for t in &args.trust.trust {
+        flag("--trust", Some(t.clone()));
+    }
+    for (on, name) in [
+        (args.backup.latest, "--latest"),
+        (args.host_network, "--host-network"),
+        (args.trust.allow_unsigned, "--allow-unsigned"),
+    ] {
+        if on {
+            a.push(name.to_string());
+        }
+    }
+    let secrets: Vec<String> = [
+        secret_of(&k.identity_from_secret),
+        secret_of(&k.passphrase_from_secret),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let plan = Plan {
+        command: "drill".into(),
+        args: a,
+        rules: kubectl_redis_core::ops::job::drill_rules(&secrets),
+        node: None,
+    };
+    let text = |_: &serde_json::Value| {};
+    in_cluster::run(
+        ui,
+        kube,
+        &args.in_cluster,
+        plan,
+        output,
+        "DrillResult",
+        &text,
+    )
+    .await
 }

@@ -34,9 +34,9 @@ pub struct InClusterArgs {
     /// Run the work as a Kubernetes Job next to the data, from the plugin's own image: it reaches Redis over the pod network and writes straight to the repository (--repo URL, or a directory on --pvc), so no data crosses this machine. Progress, result and exit code are the Job's
     #[arg(long)]
     pub in_cluster: bool,
-    /// The Job's image (the Dockerfile in the repository builds it) [default: ghcr.io/kubectl-redis/kubectl-redis:VERSION]
+    /// The Job's image: the plugin's own, as `schedule --image` (the Dockerfile in the repository builds it) [default: ghcr.io/kubectl-redis/kubectl-redis:VERSION]
     #[arg(long, value_name = "IMAGE", requires = "in_cluster")]
-    pub image: Option<String>,
+    pub job_image: Option<String>,
     /// Over the Job's pod spec: a JSON object is a merge patch, a JSON array a JSON patch (RFC 6902), as `kubectl run --overrides`: node selectors, tolerations, hostNetwork, imagePullSecrets
     #[arg(long, value_name = "JSON", requires = "in_cluster")]
     pub job_overrides: Option<String>,
@@ -521,7 +521,7 @@ pub async fn run(
         namespace: k.namespace.clone(),
         command: plan.command.clone(),
         image: ic
-            .image
+            .job_image
             .clone()
             .unwrap_or_else(crate::kube::objects::default_image),
         args,
@@ -642,7 +642,7 @@ pub async fn run(
                 Exit::Error,
                 format!("the Job's pod cannot start: {reason}: {message}; the run was removed"),
                 if reason.contains("Image") {
-                    "check --image: the nodes must be able to pull it (build it with the repository's Dockerfile; imagePullSecrets through --job-overrides)"
+                    "check --job-image: the nodes must be able to pull it (build it with the repository's Dockerfile; imagePullSecrets through --job-overrides)"
                 } else {
                     "check the Secrets the run names (--repo-credentials-from-secret) exist in the namespace"
                 },
