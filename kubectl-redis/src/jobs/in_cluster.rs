@@ -359,7 +359,13 @@ async fn pod_of(pods: &Api<Pod>, name: &str) -> Option<(String, PodState)> {
 
 /// Why the Job failed, from its conditions (a deadline passed, ...).
 async fn job_failed(jobs: &Api<Job>, name: &str) -> Option<String> {
-    let j = jobs.get(name).await.ok()?;
+    let j = match jobs.get(name).await {
+        Ok(j) => j,
+        Err(kube::Error::Api(ae)) if ae.code == 404 => {
+            return Some("the Job was deleted by someone else".into())
+        }
+        Err(_) => return None,
+    };
     j.status?
         .conditions?
         .into_iter()
@@ -650,10 +656,15 @@ pub async fn run(
         }
         Followed::JobFailed(why) => {
             cleanup(apis.delete_run(&name, &docs).await);
+            let hint = if why.contains("DeadlineExceeded") {
+                "give it more time with --job-deadline"
+            } else {
+                "see what happened: kubectl get events -n NAMESPACE"
+            };
             fail(refused(
                 Exit::Error,
                 format!("the Job {name} failed: {why}"),
-                "a longer --job-deadline, or see the events: kubectl get events -n NAMESPACE",
+                hint,
             ))
         }
         Followed::Interrupted => {
