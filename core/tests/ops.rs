@@ -746,16 +746,16 @@ fn schedule_with_a_weekly_drill() {
             "CronJob"
         ]
     );
-    // The backup's Role: no exec for the stream method, no pod creation,
-    // write on its own Lease only (create cannot be limited by name), its
-    // own Secret only.
+    // The backup's Role: no exec for the stream method, no port-forward
+    // (the Job dials Redis over the pod network), no pod creation, write on
+    // its own Lease only (create cannot be limited by name), its own Secret
+    // only.
     let backup = serde_json::to_string(&docs[1]["rules"]).unwrap();
     assert!(!backup.contains("pods/exec"), "{backup}");
     assert_eq!(
         docs[1]["rules"],
         serde_json::json!([
             {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
-            {"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["get", "create"]},
             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": ["kubectl-redis-redis"], "verbs": ["get", "update", "patch", "delete"]},
             {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["redis-auth"], "verbs": ["get"]},
@@ -772,10 +772,12 @@ fn schedule_with_a_weekly_drill() {
         docs[5]["rules"][0]["verbs"],
         serde_json::json!(["get", "list", "create", "delete"])
     );
+    // Its pod reached over the pod network: no port-forward.
     assert_eq!(
-        docs[5]["rules"][3]["resourceNames"],
+        docs[5]["rules"][2]["resourceNames"],
         serde_json::json!(["drill-key"])
     );
+    assert!(!docs[5]["rules"].to_string().contains("portforward"));
     assert_eq!(docs[6]["subjects"][0]["namespace"], "prod");
     assert_eq!(docs[7]["metadata"]["namespace"], "prod");
     assert_eq!(

@@ -51,15 +51,11 @@ pub fn labels(name: &str) -> Value {
     json!({"app.kubernetes.io/name": "kubectl-redis", "app.kubernetes.io/component": "archiver", "app.kubernetes.io/instance": name})
 }
 
-/// The archiver's Role: find the Redis pods and follow one through a
-/// port-forward (both verbs: websocket streams are authorized as `get`
-/// before Kubernetes 1.31, as `create` after), read the Secrets it names.
-/// No exec, no writes to anything of the cluster's.
+/// The archiver's Role: find the Redis pods and follow one over the pod
+/// network, read the Secrets it names. No exec, no port-forward, no writes
+/// to anything of the cluster's.
 pub fn rules(s: &Spec) -> Value {
-    let mut r = vec![
-        json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}),
-        json!({"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["get", "create"]}),
-    ];
+    let mut r = vec![json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]})];
     if !s.secret_names.is_empty() {
         r.push(json!({"apiGroups": [""], "resources": ["secrets"], "resourceNames": s.secret_names, "verbs": ["get"]}));
     }
@@ -122,7 +118,10 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
         "env": [
             {"name": "NO_COLOR", "value": "1"},
             {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-            {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}
+            {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+            // Redis over the pod network, as every run in the cluster.
+            {"name": super::job::ENV_POD_NETWORK, "value": "1"},
+            {"name": super::job::ENV_NODE, "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}
         ],
         "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},

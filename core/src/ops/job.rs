@@ -158,24 +158,13 @@ pub fn restore_rules(access: &super::schedule::Access) -> Vec<Value> {
     r
 }
 
-/// The Role of a backup run: a scheduled backup's ([`super::schedule::rules`])
-/// without the port-forward (the run reaches Redis over the pod network).
+/// The Role of a backup run: a scheduled backup's ([`super::schedule::rules`]:
+/// no port-forward, the run reaches Redis over the pod network).
 pub fn backup_rules(access: &super::schedule::Access) -> Vec<Value> {
-    let Value::Array(rules) = super::schedule::rules(access) else {
-        return Vec::new();
-    };
-    rules
-        .into_iter()
-        .filter_map(|mut r| {
-            if let Some(res) = r["resources"].as_array_mut() {
-                res.retain(|x| x != "pods/portforward");
-                if res.is_empty() {
-                    return None;
-                }
-            }
-            Some(r)
-        })
-        .collect()
+    match super::schedule::rules(access) {
+        Value::Array(rules) => rules,
+        _ => Vec::new(),
+    }
 }
 
 /// An environment variable taken from a Secret's key.

@@ -122,21 +122,17 @@ pub fn cron_for(every_s: u64) -> Result<String, String> {
     })
 }
 
-/// The least RBAC a scheduled backup needs: find the pod, stream through a
-/// port-forward (exec only where `access` says the method may use it),
-/// hold its Lease, read the Secrets it names. Both get and create on the
-/// stream subresources: websocket streams are authorized as get before
-/// Kubernetes 1.31, as create after. `create` cannot be limited by name in
-/// RBAC, so a Lease's creation is granted apart from the rest.
+/// The least RBAC a scheduled backup needs: find the pod (the Job dials it
+/// over the pod network: no port-forward), exec only where `access` says
+/// the method may use it, hold its Lease, read the Secrets it names. Both
+/// get and create on pods/exec: websocket streams are authorized as get
+/// before Kubernetes 1.31, as create after. `create` cannot be limited by
+/// name in RBAC, so a Lease's creation is granted apart from the rest.
 pub fn rules(access: &Access) -> Value {
-    let mut streams = vec!["pods/portforward"];
+    let mut r = vec![json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]})];
     if access.exec {
-        streams.push("pods/exec");
+        r.push(json!({"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["get", "create"]}));
     }
-    let mut r = vec![
-        json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}),
-        json!({"apiGroups": [""], "resources": streams, "verbs": ["get", "create"]}),
-    ];
     if access.lease_names.is_empty() {
         r.push(json!({"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update", "patch", "delete"]}));
     } else {
@@ -156,12 +152,11 @@ pub fn rules(access: &Access) -> Value {
 }
 
 /// The drill's own Role, in the namespace its throwaway pod runs in: the
-/// pod's life, the port-forward into it, its Lease (named after a pod that
-/// does not exist yet, so not by name), the Secrets it reads.
+/// pod's life (reached over the pod network), its Lease (named after a pod
+/// that does not exist yet, so not by name), the Secrets it reads.
 pub fn drill_rules(d: &Drill) -> Value {
     let mut r = vec![
         json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "create", "delete"]}),
-        json!({"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["get", "create"]}),
         json!({"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update", "patch", "delete"]}),
     ];
     if !d.secret_names.is_empty() {
@@ -192,7 +187,12 @@ pub fn manifests(s: &Spec) -> Vec<Value> {
         "name": "backup",
         "image": s.image,
         "args": args,
-        "env": [{"name": "NO_COLOR", "value": "1"}],
+        // Redis over the pod network, as every run in the cluster.
+        "env": [
+            {"name": "NO_COLOR", "value": "1"},
+            {"name": super::job::ENV_POD_NETWORK, "value": "1"},
+            {"name": super::job::ENV_NODE, "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}
+        ],
         "volumeMounts": [{"name": "backups", "mountPath": "/backups"}],
         "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}}
     });
