@@ -965,7 +965,7 @@ async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &BackupArgs) -> Exit {
             "drop one of them",
         ),
     ];
-    if let Some((_, flag, hint)) = local.iter().find(|(on, _, _)| *on) {
+    if let Some((flag, hint)) = in_cluster::local_flag(&local) {
         return fail(
             format!("{flag} cannot be used with --in-cluster: it names something on this machine, which the Job does not have"),
             hint,
@@ -993,65 +993,33 @@ async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &BackupArgs) -> Exit {
     if env::env_nonempty("REDISCLI_AUTH").is_some() && args.password_from_secret.is_none() {
         ui.warn("$REDISCLI_AUTH is not passed to the Job (a password never goes into its spec): it uses the Redis container's own password; give --password-from-secret NAME/KEY for another");
     }
-    let mut a: Vec<String> = vec!["backup".into()];
-    let mut flag = |name: &str, v: Option<String>| {
-        if let Some(v) = v {
-            a.extend([name.to_string(), v]);
-        }
-    };
-    flag("-l", args.target.selector.clone());
-    flag("--pod", args.target.pod.clone());
-    flag("--container", args.target.container.clone());
-    flag(
-        "--redis-port",
-        args.target.redis_port.map(|p| p.to_string()),
-    );
-    flag("--url", args.url.clone());
-    flag("--password-from-secret", args.password_from_secret.clone());
-    flag("--user-name", args.user_name.clone());
-    flag("--pushgateway", args.pushgateway.clone());
-    flag(
+    let mut a = in_cluster::Argv::new(&["backup"]);
+    a.opt("-l", args.target.selector.clone());
+    a.opt("--pod", args.target.pod.clone());
+    a.opt("--container", args.target.container.clone());
+    a.opt("--redis-port", args.target.redis_port);
+    a.opt("--url", args.url.clone());
+    a.opt("--password-from-secret", args.password_from_secret.clone());
+    a.opt("--user-name", args.user_name.clone());
+    a.opt("--pushgateway", args.pushgateway.clone());
+    a.opt(
         "--passphrase-from-secret",
         args.passphrase_from_secret.clone(),
     );
-    flag("--pin-recipients", args.pin_recipients.clone());
-    flag("--tls-server-name", args.tls.tls_server_name.clone());
-    flag("--tls-from-secret", args.tls.tls_from_secret.clone());
-    for h in &args.allow_host {
-        flag("--allow-host", Some(h.clone()));
-    }
-    for r in &repos {
-        flag("--repo", Some(r.clone()));
-    }
-    for r in &args.encrypt_to {
-        flag("--encrypt-to", Some(r.clone()));
-    }
-    let method = match args.method {
-        Method::Auto => "auto",
-        Method::Stream => "stream",
-        Method::Bgsave => "bgsave",
-    };
-    flag("--method", Some(method.to_string()));
-    let from = match args.from {
-        From::Auto => "auto",
-        From::Primary => "primary",
-        From::Replica => "replica",
-    };
-    flag("--from", Some(from.to_string()));
-    flag(
-        "--timeout",
-        Some(format!("{}s", args.timeout.as_secs().max(1))),
-    );
-    for (on, name) in [
-        (args.diskless, "--diskless"),
-        (args.no_encrypt, "--no-encrypt"),
-        (args.tls.tls, "--tls"),
-        (args.tls.insecure_skip_verify, "--insecure-skip-verify"),
-    ] {
-        if on {
-            a.push(name.to_string());
-        }
-    }
+    a.opt("--pin-recipients", args.pin_recipients.clone());
+    a.opt("--tls-server-name", args.tls.tls_server_name.clone());
+    a.opt("--tls-from-secret", args.tls.tls_from_secret.clone());
+    a.each("--allow-host", &args.allow_host);
+    a.each("--repo", &repos);
+    a.each("--encrypt-to", &args.encrypt_to);
+    let name = |v: Option<clap::builder::PossibleValue>| v.map(|v| v.get_name().to_string());
+    a.opt("--method", name(args.method.to_possible_value()));
+    a.opt("--from", name(args.from.to_possible_value()));
+    a.secs("--timeout", args.timeout);
+    a.switch("--diskless", args.diskless);
+    a.switch("--no-encrypt", args.no_encrypt);
+    a.switch("--tls", args.tls.tls);
+    a.switch("--insecure-skip-verify", args.tls.insecure_skip_verify);
     // The Role: what a scheduled backup of the same pods may do, without
     // the port-forward; Secrets and Leases by name where they are found.
     use in_cluster::secret_of;
@@ -1080,7 +1048,7 @@ async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &BackupArgs) -> Exit {
     access.secret_names.dedup();
     let plan = Plan {
         command: "backup".into(),
-        args: a,
+        args: a.0,
         rules: kubectl_redis_core::ops::job::backup_rules(&access),
         node,
     };

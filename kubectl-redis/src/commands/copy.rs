@@ -482,7 +482,7 @@ async fn dst_manifest(dst: &Repo, name: &str) -> Option<Manifest> {
 /// `copy --in-cluster`: the copy as a Job, from repository to repository
 /// inside the cluster (a Role that may read only the Secrets it names).
 async fn in_cluster(ui: &Ui, kube: &crate::args::KubeArgs, args: &CopyArgs) -> Exit {
-    use crate::jobs::in_cluster::{self, reachable, secret_of, Plan, UNREACHABLE_HINT};
+    use crate::jobs::in_cluster::{self, reachable, Argv, Plan, UNREACHABLE_HINT};
     let output = args.output;
     let fail = |message: String, hint: &str| {
         ui.error(&message, Some(hint));
@@ -519,7 +519,7 @@ async fn in_cluster(ui: &Ui, kube: &crate::args::KubeArgs, args: &CopyArgs) -> E
             "sanitize without --in-cluster (the rules file is on this machine)",
         ),
     ];
-    if let Some((_, flag, hint)) = local.iter().find(|(on, _, _)| *on) {
+    if let Some((flag, hint)) = in_cluster::local_flag(&local) {
         return fail(
             format!("{flag} cannot be used with --in-cluster: it names something on this machine, which the Job does not have"),
             hint,
@@ -533,32 +533,15 @@ async fn in_cluster(ui: &Ui, kube: &crate::args::KubeArgs, args: &CopyArgs) -> E
             );
         }
     }
-    let mut a: Vec<String> = vec!["copy".into(), args.source.clone(), args.destination.clone()];
-    a.extend(args.names.iter().cloned());
-    let mut flag = |name: &str, v: Option<String>| {
-        if let Some(v) = v {
-            a.extend([name.to_string(), v]);
-        }
-    };
-    flag("--latest", args.latest.map(|n| n.to_string()));
-    flag("--identity-from-secret", k.identity_from_secret.clone());
-    flag("--passphrase-from-secret", k.passphrase_from_secret.clone());
-    for r in &args.encrypt_to {
-        flag("--encrypt-to", Some(r.clone()));
-    }
-    if args.no_encrypt {
-        a.push("--no-encrypt".into());
-    }
-    let secrets: Vec<String> = [
-        secret_of(&k.identity_from_secret),
-        secret_of(&k.passphrase_from_secret),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let mut a = Argv::new(&["copy", &args.source, &args.destination]);
+    a.0.extend(args.names.iter().cloned());
+    a.opt("--latest", args.latest);
+    let secrets = in_cluster::key_flags(k, &mut a);
+    a.each("--encrypt-to", &args.encrypt_to);
+    a.switch("--no-encrypt", args.no_encrypt);
     let plan = Plan {
         command: "copy".into(),
-        args: a,
+        args: a.0,
         rules: kubectl_redis_core::ops::job::repository_rules(&secrets),
         node: None,
     };

@@ -707,7 +707,7 @@ async fn sample(
 /// `drill --in-cluster`: the drill as a Job: the backup read straight from
 /// the repository into a throwaway pod beside it, over the pod network.
 async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &DrillArgs) -> Exit {
-    use crate::jobs::in_cluster::{self, reachable, secret_of, Plan, UNREACHABLE_HINT};
+    use crate::jobs::in_cluster::{self, reachable, Argv, Plan, UNREACHABLE_HINT};
     let output = args.output;
     let fail = |message: String, hint: &str| {
         ui.error(&message, Some(hint));
@@ -723,7 +723,7 @@ async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &DrillArgs) -> Exit {
         (args.sanitize.sanitize.is_some(), "--sanitize", "drill a sanitized copy made by `kubectl redis copy --sanitize`"),
         (args.drill_namespace.is_some(), "--in", "the run's Job and its Role live in the Redis namespace; drill there, or without --in-cluster"),
     ];
-    if let Some((_, flag, hint)) = local.iter().find(|(on, _, _)| *on) {
+    if let Some((flag, hint)) = in_cluster::local_flag(&local) {
         return fail(format!("{flag} cannot be used with --in-cluster"), hint);
     }
     let file = args.backup.file();
@@ -735,52 +735,28 @@ async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &DrillArgs) -> Exit {
             );
         }
     }
-    let mut a: Vec<String> = vec!["drill".into()];
-    let mut flag = |name: &str, v: Option<String>| {
-        if let Some(v) = v {
-            a.extend([name.to_string(), v]);
-        }
-    };
-    flag("--file", file.clone());
-    flag("--repo", args.backup.out_dir.clone());
-    flag("--to-time", args.backup.to_time.clone());
-    flag("--archive", args.backup.archive.clone());
-    flag("-l", args.target.selector.clone());
-    flag("--pod", args.target.pod.clone());
-    flag("--container", args.target.container.clone());
-    flag("--identity-from-secret", k.identity_from_secret.clone());
-    flag("--passphrase-from-secret", k.passphrase_from_secret.clone());
-    flag("--image", args.image.clone());
-    flag("--server", args.server.clone());
-    flag("--port", Some(args.port.to_string()));
-    flag("--memory", args.memory.clone());
-    flag("--sample", Some(args.sample.to_string()));
-    flag(
-        "--timeout",
-        Some(format!("{}s", args.timeout.as_secs().max(1))),
-    );
-    for t in &args.trust.trust {
-        flag("--trust", Some(t.clone()));
-    }
-    for (on, name) in [
-        (args.backup.latest, "--latest"),
-        (args.host_network, "--host-network"),
-        (args.trust.allow_unsigned, "--allow-unsigned"),
-    ] {
-        if on {
-            a.push(name.to_string());
-        }
-    }
-    let secrets: Vec<String> = [
-        secret_of(&k.identity_from_secret),
-        secret_of(&k.passphrase_from_secret),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let mut a = Argv::new(&["drill"]);
+    a.opt("--file", file.clone());
+    a.opt("--repo", args.backup.out_dir.clone());
+    a.opt("--to-time", args.backup.to_time.clone());
+    a.opt("--archive", args.backup.archive.clone());
+    a.opt("-l", args.target.selector.clone());
+    a.opt("--pod", args.target.pod.clone());
+    a.opt("--container", args.target.container.clone());
+    let secrets = in_cluster::key_flags(k, &mut a);
+    a.opt("--image", args.image.clone());
+    a.opt("--server", args.server.clone());
+    a.opt("--port", Some(args.port));
+    a.opt("--memory", args.memory.clone());
+    a.opt("--sample", Some(args.sample));
+    a.secs("--timeout", args.timeout);
+    a.each("--trust", &args.trust.trust);
+    a.switch("--latest", args.backup.latest);
+    a.switch("--host-network", args.host_network);
+    a.switch("--allow-unsigned", args.trust.allow_unsigned);
     let plan = Plan {
         command: "drill".into(),
-        args: a,
+        args: a.0,
         rules: kubectl_redis_core::ops::job::drill_rules(&secrets),
         node: None,
     };

@@ -1271,7 +1271,7 @@ async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &RestoreArgs) -> Exit {
         (args.user_name.is_some() && args.password_from_secret.is_none(), "--user-name without --password-from-secret", "give the password with --password-from-secret NAME/KEY"),
         (args.in_cluster.detach && !args.yes && !args.dry_run, "--detach without --yes", "a detached restore cannot ask: add --yes (or --dry-run)"),
     ];
-    if let Some((_, flag, hint)) = local.iter().find(|(on, _, _)| *on) {
+    if let Some((flag, hint)) = in_cluster::local_flag(&local) {
         return fail(
             Exit::Invalid,
             format!("{flag} cannot be used with --in-cluster: the Job runs in the cluster, without this machine's files or terminal"),
@@ -1303,52 +1303,31 @@ async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &RestoreArgs) -> Exit {
     if env::env_nonempty("REDISCLI_AUTH").is_some() && args.password_from_secret.is_none() {
         ui.warn("$REDISCLI_AUTH is not passed to the Job (a password never goes into its spec): it uses the Redis container's own password; give --password-from-secret NAME/KEY for another");
     }
-    let mut a: Vec<String> = vec!["restore".into()];
-    let mut flag = |name: &str, v: Option<String>| {
-        if let Some(v) = v {
-            a.extend([name.to_string(), v]);
-        }
-    };
-    flag("--file", file.clone());
-    flag("--repo", args.backup.out_dir.clone());
-    flag("--to-time", args.backup.to_time.clone());
-    flag("--archive", args.backup.archive.clone());
-    flag("-l", args.target.selector.clone());
-    flag("--pod", args.target.pod.clone());
-    flag("--container", args.target.container.clone());
-    flag(
-        "--redis-port",
-        args.target.redis_port.map(|p| p.to_string()),
+    let mut a = in_cluster::Argv::new(&["restore"]);
+    a.opt("--file", file.clone());
+    a.opt("--repo", args.backup.out_dir.clone());
+    a.opt("--to-time", args.backup.to_time.clone());
+    a.opt("--archive", args.backup.archive.clone());
+    a.opt("-l", args.target.selector.clone());
+    a.opt("--pod", args.target.pod.clone());
+    a.opt("--container", args.target.container.clone());
+    a.opt("--redis-port", args.target.redis_port);
+    a.opt("--url", args.url.clone());
+    a.opt("--password-from-secret", args.password_from_secret.clone());
+    a.opt("--user-name", args.user_name.clone());
+    let key_secrets = in_cluster::key_flags(k, &mut a);
+    a.opt("--backup-first", args.backup_first.clone());
+    a.opt("--tls-server-name", tls.tls_server_name.clone());
+    a.opt("--tls-from-secret", tls.tls_from_secret.clone());
+    a.opt("--big-value-bytes", Some(args.big_value_bytes));
+    a.secs("--timeout", args.timeout);
+    a.secs("--scale-timeout", args.scale_timeout);
+    a.opt(
+        "--method",
+        clap::ValueEnum::to_possible_value(&args.method).map(|v| v.get_name().to_string()),
     );
-    flag("--url", args.url.clone());
-    flag("--password-from-secret", args.password_from_secret.clone());
-    flag("--user-name", args.user_name.clone());
-    flag("--identity-from-secret", k.identity_from_secret.clone());
-    flag("--passphrase-from-secret", k.passphrase_from_secret.clone());
-    flag("--backup-first", args.backup_first.clone());
-    flag("--tls-server-name", tls.tls_server_name.clone());
-    flag("--tls-from-secret", tls.tls_from_secret.clone());
-    flag("--big-value-bytes", Some(args.big_value_bytes.to_string()));
-    flag(
-        "--timeout",
-        Some(format!("{}s", args.timeout.as_secs().max(1))),
-    );
-    flag(
-        "--scale-timeout",
-        Some(format!("{}s", args.scale_timeout.as_secs().max(1))),
-    );
-    let method = match args.method {
-        RestoreMethod::Auto => "auto",
-        RestoreMethod::Swap => "swap",
-        RestoreMethod::Live => "live",
-    };
-    flag("--method", Some(method.to_string()));
-    for h in &args.allow_host {
-        flag("--allow-host", Some(h.clone()));
-    }
-    for t in &args.trust.trust {
-        flag("--trust", Some(t.clone()));
-    }
+    a.each("--allow-host", &args.allow_host);
+    a.each("--trust", &args.trust.trust);
     // The writers: as given, else $WORKER_DEPLOY here (the Job has no such
     // variable), else the Job's own default (deploy/worker).
     let writers: Vec<String> = if args.scale_down.is_empty() {
@@ -1363,39 +1342,25 @@ async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &RestoreArgs) -> Exit {
     } else {
         args.scale_down.clone()
     };
-    for w in writers {
-        flag("--scale-down", Some(w));
-    }
-    if args.backup.latest {
-        a.push("--latest".into());
-    }
-    for (on, name) in [
-        (args.no_scale_down, "--no-scale-down"),
-        (args.merge, "--merge"),
-        (args.force_unverified, "--force-unverified"),
-        (args.allow_sanitized, "--allow-sanitized"),
-        (args.trust.allow_unsigned, "--allow-unsigned"),
-        (tls.tls, "--tls"),
-        (tls.insecure_skip_verify, "--insecure-skip-verify"),
-    ] {
-        if on {
-            a.push(name.to_string());
-        }
-    }
+    a.each("--scale-down", writers);
+    a.switch("--latest", args.backup.latest);
+    a.switch("--no-scale-down", args.no_scale_down);
+    a.switch("--merge", args.merge);
+    a.switch("--force-unverified", args.force_unverified);
+    a.switch("--allow-sanitized", args.allow_sanitized);
+    a.switch("--allow-unsigned", args.trust.allow_unsigned);
+    a.switch("--tls", tls.tls);
+    a.switch("--insecure-skip-verify", tls.insecure_skip_verify);
     use in_cluster::secret_of;
     let mut access = kubectl_redis_core::ops::schedule::Access {
         exec: true,
         services: tls.tls_from_secret.is_some() && tls.tls_server_name.is_none(),
         lease_names: Vec::new(),
-        secret_names: [
-            secret_of(&args.password_from_secret),
-            secret_of(&k.identity_from_secret),
-            secret_of(&k.passphrase_from_secret),
-        ]
-        .into_iter()
-        .flatten()
-        .chain(tls.tls_from_secret.clone())
-        .collect(),
+        secret_names: secret_of(&args.password_from_secret)
+            .into_iter()
+            .chain(key_secrets)
+            .chain(tls.tls_from_secret.clone())
+            .collect(),
     };
     let mut node = None;
     if args.url.is_none() {
@@ -1410,7 +1375,7 @@ async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &RestoreArgs) -> Exit {
     let rules = kubectl_redis_core::ops::job::restore_rules(&access);
     let plan = |extra: &str| Plan {
         command: "restore".into(),
-        args: a.iter().cloned().chain([extra.to_string()]).collect(),
+        args: a.0.iter().cloned().chain([extra.to_string()]).collect(),
         rules: rules.clone(),
         node: node.clone(),
     };

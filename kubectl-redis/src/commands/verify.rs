@@ -562,7 +562,7 @@ async fn one(loc: &str, ids: Arc<Identities>) -> (FileResult, Exit) {
 /// Job, read inside the cluster (a Role that may read only the Secrets it
 /// names).
 async fn in_cluster(ui: &Ui, kube: &crate::args::KubeArgs, args: &VerifyArgs) -> Exit {
-    use crate::jobs::in_cluster::{self, reachable, secret_of, Plan, UNREACHABLE_HINT};
+    use crate::jobs::in_cluster::{self, reachable, Argv, Plan, UNREACHABLE_HINT};
     let output = args.output;
     let fail = |message: String, hint: &str| {
         ui.error(&message, Some(hint));
@@ -589,7 +589,7 @@ async fn in_cluster(ui: &Ui, kube: &crate::args::KubeArgs, args: &VerifyArgs) ->
             "verify --url reads a live server from here; run it without --in-cluster",
         ),
     ];
-    if let Some((_, flag, hint)) = local.iter().find(|(on, _, _)| *on) {
+    if let Some((flag, hint)) = in_cluster::local_flag(&local) {
         return fail(format!("{flag} cannot be used with --in-cluster"), hint);
     }
     for r in args.files.iter().chain(args.repo.iter()) {
@@ -600,32 +600,17 @@ async fn in_cluster(ui: &Ui, kube: &crate::args::KubeArgs, args: &VerifyArgs) ->
             );
         }
     }
-    let mut a: Vec<String> = vec!["verify".into()];
-    a.extend(args.files.iter().cloned());
+    let mut a = Argv::new(&["verify"]);
+    a.0.extend(args.files.iter().cloned());
     if let Some(name) = &args.archive {
-        a.push("--archive".into());
-        if !name.is_empty() {
-            a.push(name.clone());
-        }
+        a.switch("--archive", true);
+        a.0.extend((!name.is_empty()).then(|| name.clone()));
     }
-    let mut flag = |name: &str, v: Option<String>| {
-        if let Some(v) = v {
-            a.extend([name.to_string(), v]);
-        }
-    };
-    flag("--repo", args.repo.clone());
-    flag("--identity-from-secret", k.identity_from_secret.clone());
-    flag("--passphrase-from-secret", k.passphrase_from_secret.clone());
-    let secrets: Vec<String> = [
-        secret_of(&k.identity_from_secret),
-        secret_of(&k.passphrase_from_secret),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    a.opt("--repo", args.repo.clone());
+    let secrets = in_cluster::key_flags(k, &mut a);
     let plan = Plan {
         command: "verify".into(),
-        args: a,
+        args: a.0,
         rules: kubectl_redis_core::ops::job::repository_rules(&secrets),
         node: None,
     };

@@ -100,6 +100,65 @@ pub fn reachable(ic: &InClusterArgs, r: &str) -> bool {
 /// The hint for a location the Job cannot reach.
 pub const UNREACHABLE_HINT: &str = "give s3://BUCKET/PREFIX (gs://, az://) with --repo-credentials-from-secret NAME, or --pvc CLAIM with /backups/...";
 
+/// The plugin's arguments in a run's Job, flag by flag.
+pub struct Argv(pub Vec<String>);
+
+impl Argv {
+    /// The command (and its positional arguments).
+    pub fn new(first: &[&str]) -> Argv {
+        Argv(first.iter().map(|s| s.to_string()).collect())
+    }
+
+    /// `name value` when there is a value.
+    pub fn opt(&mut self, name: &str, v: Option<impl ToString>) {
+        if let Some(v) = v {
+            self.0.extend([name.to_string(), v.to_string()]);
+        }
+    }
+
+    /// `name value` for each value.
+    pub fn each<T: ToString>(&mut self, name: &str, vs: impl IntoIterator<Item = T>) {
+        for v in vs {
+            self.opt(name, Some(v));
+        }
+    }
+
+    /// `name` alone when `on`.
+    pub fn switch(&mut self, name: &str, on: bool) {
+        if on {
+            self.0.push(name.to_string());
+        }
+    }
+
+    /// A duration as the plugin's flags take it (whole seconds, at least 1).
+    pub fn secs(&mut self, name: &str, d: Duration) {
+        self.opt(name, Some(format!("{}s", d.as_secs().max(1))));
+    }
+}
+
+/// The first flag of `local` that is set (a flag naming something on this
+/// machine, which the Job does not have): its name and what to use instead.
+pub fn local_flag<'a>(local: &[(bool, &'a str, &'a str)]) -> Option<(&'a str, &'a str)> {
+    local
+        .iter()
+        .find(|(on, _, _)| *on)
+        .map(|(_, f, h)| (*f, *h))
+}
+
+/// An identity or passphrase from a Secret, passed on to the Job: its flags
+/// added to `a`; the Secrets' names, which the run's Role may read.
+pub fn key_flags(k: &crate::keys::KeyArgs, a: &mut Argv) -> Vec<String> {
+    a.opt("--identity-from-secret", k.identity_from_secret.clone());
+    a.opt("--passphrase-from-secret", k.passphrase_from_secret.clone());
+    [
+        secret_of(&k.identity_from_secret),
+        secret_of(&k.passphrase_from_secret),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 /// The name of the Secret in `NAME/KEY`.
 pub fn secret_of(r: &Option<String>) -> Option<String> {
     r.as_deref()
