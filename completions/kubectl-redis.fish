@@ -94,6 +94,9 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l service-account-annotation -d 'An annotation on the run\'s ServiceAccount (IRSA, GKE or Azure workload identity), KEY=VALUE; repeatable' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l pvc -d 'Mount this PersistentVolumeClaim at /backups in the Job: a directory repository then lives there (--repo /backups/DIR)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l job-deadline -d 'How long the Job may run before Kubernetes stops it' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l set -d 'A set\'s shard Job: the set\'s name' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l shard -d 'A set\'s shard Job: the lowest slot of its shard' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l set-shards -d 'A set\'s Jobs: every shard\'s lowest slot' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l cluster -d 'The kubeconfig cluster to use' -r
@@ -108,6 +111,9 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l t
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l insecure-skip-verify -d 'Do not check the server\'s certificate at all (anyone in the path can read the password and the data; a warning is printed)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l in-cluster -d 'Run the work as a Kubernetes Job next to the data, from the plugin\'s own image: it reaches Redis over the pod network and writes straight to the repository (--repo URL, or a directory on --pvc), so no data crosses this machine. Progress, result and exit code are the Job\'s'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l detach -d 'Return once the Job is created, printing the run\'s name (follow it with `kubectl logs -f job/NAME`)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l merge -d 'With --in-cluster and a Redis Cluster: one Job reading every shard and merging them into one file, instead of a backup set (one Job per shard, in parallel; see docs/in-cluster.md)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l set-plan -d 'A set\'s first Job: plan one Job per shard when the target is a Redis Cluster (else back up as usual)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -l set-abort -d 'A set\'s last Job after a shard failed: remove its shards\' files unless it was sealed'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s v -l verbose -d 'Print each step of the state machine to stderr'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand backup" -s V -l version -d 'Print version'

@@ -127,6 +127,10 @@ backup_ok = [
     "path", "bytes", "method", "rdb_version", "rdb_flavor", "created", "duration_ms",
     "keys", "keys_per_db", "sha256", "crc64", "verified", "manifest",
 ]
+backup_set_ok = [
+    "path", "bytes", "method", "rdb_version", "rdb_flavor", "created", "duration_ms",
+    "keys", "keys_per_db", "verified", "shards", "set",
+]
 SANITIZE_RULE = obj({
     "rule": d(U, "Its number in the rules file, from 1."),
     "text": d(S, "What it is: `drop session:*`, `mask user:* fields email`."),
@@ -149,7 +153,8 @@ ROW = obj({
     "method": null(S),
     "archive": d(null(S), "The point-in-time archive whose chain this backup starts (it is that chain's base), or null."),
     "sanitized": d(B, "A sanitized copy (`--sanitize`: keys dropped or masked), never a full backup: `restore --latest` passes over it."),
-}, desc="A backup in a repository.")
+    "shards": d(null(U), "A backup set (a Redis Cluster backed up one Job per shard, `--in-cluster`): how many shards' files it holds; `file` is the set's name, `bytes` its shards' together. null for a single file."),
+}, desc="A backup, or a backup set, in a repository.")
 
 PITR_FIELDS = {
     "to": d(TIME, "The second restored to: every write the archive received up to its end."),
@@ -183,11 +188,12 @@ ARCHIVE = obj({
 
 
 RUN = obj({
-    "name": d(S, "The run's name: its Job's, ServiceAccount's, Role's and RoleBinding's, and the value of their label kubectl-redis.io/run."),
+    "name": d(S, "The run's name: its Job's, ServiceAccount's, Role's and RoleBinding's, and the value of their label kubectl-redis.io/run. A backup set: the first shard's run."),
+    "names": d(arr(S), "A backup set: every shard's run, in slot order."),
     "namespace": S,
     "image": d(S, "The image the Job ran."),
     "port_forward_bytes": d(U, "Bytes the plugin moved through port-forwards during the run: 0, the data went from Redis to the repository inside the cluster."),
-})
+}, required=["image", "name", "namespace", "port_forward_bytes"])
 
 schemas = {
     "backup": doc(
@@ -220,7 +226,16 @@ schemas = {
             "copies": d(arr(obj({
                 "repository": S, "path": S, "ok": B, "error": null(ERROR),
             })), "With several --repo: the same snapshot in each further repository (`path` above is the first's)."),
-            "shards": d(arr(SHARD), "A Redis Cluster: the primaries whose snapshots the file merges."),
+            "shards": d(arr(SHARD), "A Redis Cluster: the primaries whose snapshots the file merges (a backup set: whose snapshots its files are)."),
+            "set": d(obj({
+                "name": d(S, "The set's name (`path` is its location)."),
+                "sealed": d(B, "Its manifest is written: every shard's file is stored."),
+                "files": d(arr(obj({
+                    "slot": d(U, "The lowest slot of the shard (in the file's name)."),
+                    "path": S, "bytes": U, "keys": U, "sha256": SHA256,
+                    "duration_ms": d(U, "That shard's Job, from its start."),
+                })), "Each shard's file, in slot order."),
+            }), "`--in-cluster` of a Redis Cluster: a backup set, one Job per shard (without --merge)."),
             "sanitized": d(B, "`--sanitize`: the backup stored is a sanitized copy (present and true only then)."),
             "sanitize": d(SANITIZE, "`--sanitize`: how the copy was made."),
             "run": d(RUN, "`--in-cluster`: the Job that did the backup (the other fields are its result)."),
@@ -228,7 +243,16 @@ schemas = {
             "exit_code": EXIT,
         },
         required=["exit_code"],
-        **failure_or(backup_ok),
+        **{
+            "if": {"properties": {"exit_code": {"const": 0}}},
+            "then": {
+                # A backup set has no one file: no sha256, crc64 or manifest.
+                "if": {"required": ["set"]},
+                "then": {"required": backup_set_ok},
+                "else": {"required": backup_ok},
+            },
+            "else": {"required": ["error"]},
+        },
     ),
     "restore": doc(
         "RestoreResult",
@@ -385,6 +409,12 @@ schemas = {
                 "broken": d(arr(S), "Segments of the base that do not continue its chain: the chain fails."),
                 "error": null(ERROR), "exit_code": EXIT,
             })), "`verify --archive`: one per chain of the archive(s); empty otherwise."),
+            "sets": d(arr(obj({
+                "set": d(S, "The set as given."),
+                "ok": d(B, "Its manifest read, and its shards serve every slot exactly once (each shard's file is checked in `files`)."),
+                "shards": U, "keys": U,
+                "error": null(ERROR), "exit_code": EXIT,
+            })), "Backup sets given: one each; their shards' files are in `files`."),
             "error": d(null(ERROR), "Why nothing could be checked (no such archive, storage unreachable)."),
             "run": d(RUN, "`--in-cluster`: the Job that did the verify (the other fields are its result)."),
             "exit_code": EXIT,

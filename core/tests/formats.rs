@@ -343,6 +343,7 @@ fn listing_newest_first_ignores_others() {
         modified: 0,
         is_file,
         manifest: None,
+        set: None,
     };
     let l = listing(
         "./backups",
@@ -627,4 +628,195 @@ fn tls_as_charts_and_command_lines_configure_it() {
         out.push_str(&format!("{m}\n"));
     }
     insta::assert_snapshot!(out);
+}
+
+mod sets {
+    use kubectl_redis_core::ops::list::{listing, table, Entry};
+    use kubectl_redis_core::store::manifest::{Manifest, Source};
+    use kubectl_redis_core::store::set::*;
+
+    const T: i64 = 1_796_457_600; // 2026-12-05T08:00:00Z
+
+    /// A shard's manifest as a shard Job stores it.
+    fn shard(set: &str, slots: &[[u16; 2]], keys: u64, encrypted: bool) -> Manifest {
+        shard_at(set, slots[0][0], slots, keys, encrypted)
+    }
+
+    /// [`shard`], planned at slot `at` (its ranges may have moved since).
+    fn shard_at(set: &str, at: u16, slots: &[[u16; 2]], keys: u64, encrypted: bool) -> Manifest {
+        let file = shard_file_name(set, at, encrypted);
+        let mut v = serde_json::json!({
+            "format": "kubectl-redis manifest v1", "file": file, "size": 1000 + keys,
+            "sha256": "ab", "flavor": "redis", "rdb_version": 10, "redis_version": "7.0.15",
+            "crc64": "00", "verified": true, "keys_per_db": {}, "keys": keys,
+            "source": {}, "method": "stream", "created": "2026-12-05T08:00:01Z", "tool": "kubectl-redis 0.1.0",
+            "shards": [{"node_id": format!("n{}", slots[0][0]), "address": "10.0.0.1:6379", "role": "replica",
+                        "pod": "redis-1", "slots": slots, "keys": keys, "sha256": "ab"}]
+        });
+        if encrypted {
+            v["encryption"] = serde_json::json!({"format": "age", "recipients": [], "size": 2000 + keys, "sha256": "cd"});
+        }
+        serde_json::from_value(v).expect("a manifest")
+    }
+
+    #[test]
+    fn names_of_sets_and_their_shards() {
+        let set = set_name(T, 0);
+        assert_eq!(set, "redis-backup-20261205_080000.set");
+        assert_eq!(set_name(T, 1), "redis-backup-20261205_080000-2.set");
+        assert_eq!(parse_set_name(&set), Some(T));
+        assert_eq!(parse_set_name("redis-backup-20261205_080000.rdb"), None);
+        let f = shard_file_name(&set, 5461, true);
+        assert_eq!(f, "redis-backup-20261205_080000.set.shard-5461.rdb.age");
+        assert_eq!(parse_shard_file_name(&f), Some((set.clone(), 5461)));
+        assert_eq!(
+            parse_shard_file_name(&format!("{f}.json")),
+            Some((set.clone(), 5461))
+        );
+        assert_eq!(
+            parse_shard_file_name("redis-backup-20261205_080000.set.shard-16384.rdb"),
+            None
+        );
+        assert_eq!(
+            parse_shard_file_name("redis-backup-20261205_080000.set.shard-.rdb"),
+            None
+        );
+        // A shard file is never a backup of its own.
+        assert_eq!(
+            kubectl_redis_core::store::names::parse_backup_file_name(&f),
+            None
+        );
+        assert_eq!(
+            set_of_manifest(&set_manifest_name(&set)),
+            Some(set.as_str())
+        );
+    }
+
+    #[test]
+    fn a_set_is_sealed_only_whole() {
+        let set = set_name(T, 0);
+        let planned = [0u16, 5461, 10923];
+        let a = shard(&set, &[[0, 5460]], 10, true);
+        let b = shard(&set, &[[5461, 10922]], 20, true);
+        let c = shard(&set, &[[10923, 16383]], 30, true);
+        let src = Source::default();
+        let tool = "kubectl-redis 0.1.0";
+        // The first two to finish wait for the third.
+        assert_eq!(
+            seal(
+                &set,
+                &planned,
+                &[Some(a.clone()), None, Some(c.clone())],
+                src.clone(),
+                tool
+            ),
+            Seal::Waiting {
+                missing: vec![5461]
+            }
+        );
+        let Seal::Ready(m) = seal(
+            &set,
+            &planned,
+            &[Some(a.clone()), Some(b.clone()), Some(c.clone())],
+            src.clone(),
+            tool,
+        ) else {
+            panic!("whole: ready");
+        };
+        insta::assert_json_snapshot!(m);
+        // Resharded meanwhile: a slot range served twice, or left out.
+        let moved = shard_at(&set, 5461, &[[5000, 10922]], 20, true);
+        let Seal::Broken(why) = seal(
+            &set,
+            &planned,
+            &[Some(a.clone()), Some(moved), Some(c.clone())],
+            src.clone(),
+            tool,
+        ) else {
+            panic!("overlap: broken");
+        };
+        insta::assert_snapshot!(why, @"the shards serve 461 slots twice (slot 5000 first) (the cluster was resharded while the set was taken)");
+        let short = shard(&set, &[[5461, 10000]], 20, true);
+        let Seal::Broken(why) = seal(
+            &set,
+            &planned,
+            &[Some(a.clone()), Some(short), Some(c.clone())],
+            src.clone(),
+            tool,
+        ) else {
+            panic!("gap: broken");
+        };
+        insta::assert_snapshot!(why, @"the shards leave 922 of 16384 slots uncovered (slot 10001 first) (the cluster was resharded while the set was taken)");
+        // Mixed encryption, an unverified shard: never sealed.
+        let plain = shard(&set, &[[5461, 10922]], 20, false);
+        assert!(matches!(
+            seal(
+                &set,
+                &planned,
+                &[Some(a.clone()), Some(plain), Some(c.clone())],
+                src.clone(),
+                tool
+            ),
+            Seal::Broken(_)
+        ));
+        let mut unverified = b.clone();
+        unverified.verified = false;
+        assert!(matches!(
+            seal(
+                &set,
+                &planned,
+                &[Some(a), Some(unverified), Some(c)],
+                src,
+                tool
+            ),
+            Seal::Broken(_)
+        ));
+    }
+
+    #[test]
+    fn list_shows_a_set_as_one_row_and_its_leftovers_apart() {
+        let set = set_name(T, 0);
+        let planned = [0u16, 8192];
+        let a = shard(&set, &[[0, 8191]], 10, false);
+        let b = shard(&set, &[[8192, 16383]], 20, false);
+        let Seal::Ready(m) = seal(
+            &set,
+            &planned,
+            &[Some(a.clone()), Some(b.clone())],
+            Source::default(),
+            "t",
+        ) else {
+            panic!("ready");
+        };
+        let e = |name: &str, bytes: u64| Entry {
+            name: name.into(),
+            bytes,
+            modified: T,
+            is_file: true,
+            manifest: None,
+            set: None,
+        };
+        let failed = set_name(T + 60, 0);
+        let mut entries = vec![
+            e(&a.file, a.size),
+            e(&b.file, b.size),
+            e(&format!("{}.json", a.file), 300),
+            e("redis-backup-20261205_070000.rdb", 500),
+            // A set that failed: one shard stored, never sealed.
+            e(&shard_file_name(&failed, 0, false), 77),
+        ];
+        entries.push(Entry {
+            set: Some(Ok(*m.clone())),
+            ..e(&set_manifest_name(&set), 900)
+        });
+        let l = listing("/b", &entries, T + 3600);
+        insta::assert_snapshot!(table(&l));
+        assert_eq!(l.backups[0].shards, Some(2));
+        assert_eq!(l.backups[0].keys, Some(30));
+        assert_eq!(l.partial, vec![shard_file_name(&failed, 0, false)]);
+        // A shard file gone: the set says so.
+        entries.remove(1);
+        let l = listing("/b", &entries, T + 3600);
+        assert_eq!(l.backups[0].status, "1 shard file(s) missing");
+    }
 }

@@ -22,6 +22,7 @@ fn rows() -> (Vec<kubectl_redis_core::ops::list::Row>, i64) {
             modified: 0,
             is_file: true,
             manifest: None,
+            set: None,
         })
         .collect();
     let now = start + 144 * 1800;
@@ -542,6 +543,7 @@ fn object_storage_listing_needs_manifests() {
             modified: t,
             is_file: true,
             manifest: Some(Ok(m)),
+            set: None,
         },
         Entry {
             name: backup_file_name(t + 60, 0),
@@ -549,6 +551,7 @@ fn object_storage_listing_needs_manifests() {
             modified: t + 60,
             is_file: true,
             manifest: None,
+            set: None,
         },
     ];
     let remote = listing_in("s3://b/p", &entries, t + 120, true);

@@ -3925,6 +3925,211 @@ fn redis_cluster_backup_and_restore_on_kubernetes() {
     );
     assert_eq!(j["run"]["port_forward_bytes"], 0, "{stdout}");
     assert!(stderr.contains("backing up the whole cluster"), "{stderr}");
+    // A backup set: the first Job planned it, one Job per shard stored
+    // its snapshot straight into S3, the last to finish sealed the set.
+    let set_path = j["path"].as_str().unwrap_or_default().to_string();
+    assert!(set_path.ends_with(".set"), "{stdout}");
+    assert_eq!(
+        j["set"]["files"].as_array().map(Vec::len),
+        Some(3),
+        "{stdout}"
+    );
+    for slot in [0, 5461, 10923] {
+        assert!(
+            stderr.contains(&format!("shard at slot {slot}: run ")),
+            "{stderr}"
+        );
+    }
+    let listed = |want: usize| -> serde_json::Value {
+        let (code, out, err) = run(plugin_s3(&["list", "--repo", &url, "-o", "json"]));
+        assert_eq!(code, 0, "{err}");
+        let l = schema_checked("list", &out);
+        assert_eq!(l["backups"].as_array().map(Vec::len), Some(want), "{out}");
+        l
+    };
+    let l = listed(1);
+    assert_eq!(l["backups"][0]["shards"], 3, "{l}");
+    assert_eq!(l["backups"][0]["keys"], 300, "{l}");
+    assert_eq!(l["backups"][0]["status"], "verified", "{l}");
+    assert_eq!(l["partial"], serde_json::json!([]), "{l}");
+    let (code, vout, err) = run(plugin_s3(&["verify", &set_path]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        vout.contains("3 shards, 300 keys, every slot once"),
+        "{vout}"
+    );
+    // Restored into one server (another shape): every shard's keys.
+    let single = 6590u16;
+    let stop_single = || {
+        let _ = Command::new("redis-cli")
+            .args(["-p", &single.to_string(), "shutdown", "nosave"])
+            .output();
+    };
+    stop_single();
+    let started = Command::new("redis-server")
+        .args([
+            "--port",
+            &single.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--daemonize",
+            "yes",
+            "--dir",
+        ])
+        .arg(tmp.path())
+        .status()
+        .expect("redis-server");
+    assert!(started.success());
+    wait_until(10, "the single server", || {
+        TcpStream::connect(("127.0.0.1", single)).is_ok()
+    });
+    let (code, _, err) = run(plugin_s3(&[
+        "restore",
+        "--url",
+        &format!("redis://127.0.0.1:{single}"),
+        "--file",
+        &set_path,
+        "--yes",
+    ]));
+    let got = resp(single, &["DBSIZE"]);
+    let k7 = resp(single, &["GET", "k7"]);
+    stop_single();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!((got.as_str(), k7.as_str()), (":300", "v7"), "{err}");
+    // Back into the cluster, in a Job, after a FLUSHALL.
+    for p in primaries {
+        assert_eq!(resp(*p, &["FLUSHALL"]), "OK");
+    }
+    let (code, stdout, stderr) = run(plugin(&[
+        "restore",
+        "-n",
+        ns,
+        "-l",
+        "app=rcluster",
+        "--in-cluster",
+        "--job-image",
+        &image,
+        "--job-overrides",
+        &overrides,
+        "--repo-credentials-from-secret",
+        "s3",
+        "--file",
+        &set_path,
+        "--no-scale-down",
+        "--yes",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let r = schema_checked("restore", &stdout);
+    assert_eq!(r["load"]["keys_restored"], 300, "{stdout}");
+    assert_eq!(r["run"]["port_forward_bytes"], 0, "{stdout}");
+    wait_until(30, "the keys in the cluster", || keys() == 300);
+    // The shards' Jobs held in an init container, so that they are still
+    // running: Ctrl-C stops them and removes their files (nothing listed);
+    // the plugin killed instead leaves them to finish and seal the set.
+    let held: serde_json::Value = {
+        let mut v: serde_json::Value = serde_json::from_str(&overrides).expect("overrides");
+        if let Some(a) = v.as_array_mut() {
+            a.push(serde_json::json!({"op": "add", "path": "/initContainers", "value": [
+                {"name": "hold", "image": img, "imagePullPolicy": "Never", "command": ["sleep", "8"]}
+            ]}));
+        }
+        v
+    };
+    let held = held.to_string();
+    let set_args = [
+        "backup",
+        "-n",
+        ns,
+        "-l",
+        "app=rcluster",
+        "--in-cluster",
+        "--job-image",
+        &image,
+        "--job-overrides",
+        &held,
+        "--repo",
+        &url,
+        "--no-encrypt",
+        "--repo-credentials-from-secret",
+        "s3",
+    ];
+    let until_shards_run = |child: &mut std::process::Child| {
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let reader = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line.clone());
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(l) if l.contains("shard at slot 10923: run ") => break,
+                Ok(_) => {}
+                Err(e) => panic!("the shards' Jobs did not start: {e}"),
+            }
+        }
+        reader
+    };
+    let mut child = plugin(&set_args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("backup");
+    let reader = until_shards_run(&mut child);
+    assert!(Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill")
+        .success());
+    let status = child.wait().expect("wait");
+    let err = reader.join().expect("stderr");
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("nothing is listed"), "{err}");
+    let l = listed(1);
+    assert_eq!(
+        l["partial"],
+        serde_json::json!([]),
+        "the shards' files removed: {l}"
+    );
+    let left = kubectl_ok(&[
+        "-n",
+        ns,
+        "get",
+        "jobs",
+        "-o",
+        "jsonpath={.items[*].status.active}",
+    ]);
+    assert!(left.trim().is_empty(), "no Job still running: {left}");
+    let mut child = plugin(&set_args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("backup");
+    let reader = until_shards_run(&mut child);
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    let _ = reader.join();
+    wait_until(180, "the shards' Jobs to finish and seal the set", || {
+        let (code, out, _) = run(plugin_s3(&["list", "--repo", &url, "-o", "json"]));
+        code == 0
+            && serde_json::from_str::<serde_json::Value>(&out)
+                .ok()
+                .and_then(|v| v["backups"].as_array().map(Vec::len))
+                == Some(2)
+    });
+    let l = listed(2);
+    assert_eq!(l["backups"][0]["shards"], 3, "{l}");
+    assert_eq!(l["backups"][0]["keys"], 300, "{l}");
     // One Lease for the whole cluster (the smallest of its nodes' workload
     // names, rc-0): held by another run, it refuses the backup and a
     // restore through any node, before anything changes.

@@ -17,6 +17,8 @@ pub struct Entry {
     pub is_file: bool,
     /// Its manifest (`NAME.json`): absent, read, or unreadable (why).
     pub manifest: Option<Result<crate::store::manifest::Manifest, String>>,
+    /// A backup set's manifest (`SET.json`): read, or unreadable (why).
+    pub set: Option<Result<crate::store::set::SetManifest, String>>,
 }
 
 /// One backup in the listing.
@@ -47,6 +49,9 @@ pub struct Row {
     /// A sanitized copy (`copy --sanitize`), by its name or its manifest:
     /// never a full backup (`restore --latest` passes over it).
     pub sanitized: bool,
+    /// A backup set (a Redis Cluster, one file per shard): its shards.
+    /// `None` for a single file.
+    pub shards: Option<usize>,
 }
 
 /// The result of a listing.
@@ -109,9 +114,58 @@ pub fn listing_in(dir: &str, entries: &[Entry], now_unix: i64, manifest_required
                 },
                 sanitized: names::is_sanitized_name(&e.name)
                     || matches!(&e.manifest, Some(Ok(m)) if m.sanitized),
+                shards: None,
             })
         })
         .collect();
+    // Backup sets: a row each, from its manifest; their shards' files are
+    // not backups of their own. Shard files of no sealed set are leftovers
+    // (a set still being taken, or one that failed).
+    let sizes: std::collections::HashMap<&str, u64> = entries
+        .iter()
+        .filter(|e| e.is_file)
+        .map(|e| (e.name.as_str(), e.bytes))
+        .collect();
+    let mut sealed = std::collections::HashSet::new();
+    for e in entries.iter().filter(|e| e.is_file) {
+        let (Some(set), Some(m)) = (crate::store::set::set_of_manifest(&e.name), &e.set) else {
+            continue;
+        };
+        let Some(created) = crate::store::set::parse_set_name(set) else {
+            continue;
+        };
+        sealed.insert(set.to_string());
+        let (bytes, keys, status, shards) = match m {
+            Ok(m) => {
+                let st = crate::store::set::SetState::of(m, &|n| sizes.get(n).copied());
+                let present: u64 = m
+                    .shards
+                    .iter()
+                    .filter_map(|s| sizes.get(s.file.as_str()))
+                    .sum();
+                (present, Some(m.keys), st.status(), Some(m.shards.len()))
+            }
+            Err(_) => (0, None, "bad manifest".to_string(), None),
+        };
+        backups.push(Row {
+            file: set.to_string(),
+            path: crate::backup::join(dir, set),
+            bytes,
+            created_unix: created,
+            created: names::rfc3339(created),
+            age_seconds: now_unix - created,
+            keys,
+            status,
+            method: Some("stream".into()),
+            archive: None,
+            sanitized: false,
+            shards: Some(shards.unwrap_or(0)),
+        });
+    }
+    let orphan = |e: &Entry| {
+        crate::store::set::parse_shard_file_name(&e.name)
+            .is_some_and(|(set, _)| !sealed.contains(&set))
+    };
     backups.sort_by(|a, b| {
         b.created_unix
             .cmp(&a.created_unix)
@@ -119,7 +173,7 @@ pub fn listing_in(dir: &str, entries: &[Entry], now_unix: i64, manifest_required
     });
     let mut partial: Vec<String> = entries
         .iter()
-        .filter(|e| names::is_temp_name(&e.name) || incomplete(e))
+        .filter(|e| names::is_temp_name(&e.name) || incomplete(e) || orphan(e))
         .map(|e| e.name.clone())
         .collect();
     partial.sort();
@@ -133,6 +187,7 @@ pub fn listing_in(dir: &str, entries: &[Entry], now_unix: i64, manifest_required
 fn suffix_of(name: &str) -> u32 {
     let name = name.strip_suffix(".age").unwrap_or(name);
     name.strip_suffix(names::SUFFIX)
+        .or_else(|| name.strip_suffix(crate::store::set::SET_SUFFIX))
         .map(|s| s.strip_suffix(names::SANITIZED).unwrap_or(s))
         .and_then(|s| s.rsplit_once('-'))
         .and_then(|(_, n)| n.parse().ok())
@@ -158,6 +213,9 @@ pub fn table(l: &Listing) -> String {
             human::age(r.age_seconds),
             r.created.clone(),
             match (&r.archive, r.sanitized) {
+                _ if r.shards.is_some() => {
+                    format!("{}, set of {} shards", r.status, r.shards.unwrap_or(0))
+                }
                 (Some(a), _) => format!("{}, base of archive {a}", r.status),
                 (None, true) => format!("{}, sanitized", r.status),
                 (None, false) => r.status.clone(),

@@ -129,6 +129,7 @@ fn decide_one(rows: &[Row], p: &Policy, now_unix: i64) -> Vec<Verdict> {
 /// Whether `name` is a file prune may remove: a backup of ours, or its manifest.
 pub fn is_ours(name: &str) -> bool {
     names::parse_backup_file_name(name).is_some()
+        || crate::store::set::parse_set_name(name).is_some()
         || name
             .strip_suffix(".json")
             .is_some_and(|b| names::parse_backup_file_name(b).is_some())

@@ -141,6 +141,24 @@ pub struct BackupArgs {
     pub tls: crate::args::TlsArgs,
     #[command(flatten)]
     pub in_cluster: crate::jobs::in_cluster::InClusterArgs,
+    /// With --in-cluster and a Redis Cluster: one Job reading every shard and merging them into one file, instead of a backup set (one Job per shard, in parallel; see docs/in-cluster.md)
+    #[arg(long, requires = "in_cluster")]
+    pub merge: bool,
+    /// A set's first Job: plan one Job per shard when the target is a Redis Cluster (else back up as usual)
+    #[arg(long, hide = true)]
+    pub set_plan: bool,
+    /// A set's shard Job: the set's name
+    #[arg(long, hide = true, value_name = "SET")]
+    pub set: Option<String>,
+    /// A set's shard Job: the lowest slot of its shard
+    #[arg(long, hide = true, value_name = "SLOT")]
+    pub shard: Option<u16>,
+    /// A set's Jobs: every shard's lowest slot
+    #[arg(long, hide = true, value_name = "SLOT,...", value_delimiter = ',')]
+    pub set_shards: Vec<u16>,
+    /// A set's last Job after a shard failed: remove its shards' files unless it was sealed
+    #[arg(long, hide = true, requires = "set")]
+    pub set_abort: bool,
 }
 
 /// Runs the command; with --metrics-file, records how it ended.
@@ -393,6 +411,10 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
         },
         locked_outside: false,
     };
+    if args.set_abort {
+        let set = args.set.clone().unwrap_or_default();
+        return crate::jobs::backup_set::abort(ui, output, &repo, &set, &args.set_shards).await;
+    }
     // A Redis Cluster: every primary, merged into one backup.
     let mut probe_auth = auth.clone();
     if let Some(found) = crate::jobs::cluster_backup::detect(
@@ -414,9 +436,30 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: BackupArgs) -> Exit {
             );
         }
         let t0 = std::time::Instant::now();
+        let shard = match (&args.set, args.shard) {
+            (Some(set), Some(slot)) => Some(crate::jobs::cluster_backup::SetJob {
+                set: set.clone(),
+                slot,
+                planned: args.set_shards.clone(),
+            }),
+            _ => None,
+        };
+        if args.set_plan && copies.is_empty() && shard.is_none() {
+            return crate::jobs::backup_set::plan(
+                ui,
+                output,
+                &repo,
+                recipients.is_some(),
+                &found,
+                &plan,
+            )
+            .await;
+        }
         let mut all = vec![(repo, recipients)];
         all.extend(copies);
-        return match crate::jobs::cluster_backup::run(ui, k, probe_auth, found, &plan, all).await {
+        return match crate::jobs::cluster_backup::run(ui, k, probe_auth, found, &plan, all, shard)
+            .await
+        {
             Ok(done) => report_cluster(ui, output, quiet, &done, t0.elapsed()),
             Err((exit, message, hint)) => fail(exit, &message, &hint),
         };
@@ -618,7 +661,14 @@ fn report_cluster(
         .iter()
         .filter_map(|(r, _, e)| e.as_ref().map(|e| format!("{r}: {e}")))
         .collect();
-    let exit = if failed.is_empty() {
+    let broken = d.set.as_ref().and_then(|s| s.broken.clone());
+    let exit = if let Some(why) = &broken {
+        ui.error(
+            &format!("the shard is stored, but its set cannot be sealed: {why}"),
+            Some("run the backup again once the cluster's slots stay put"),
+        );
+        Exit::Error
+    } else if failed.is_empty() {
         Exit::Ok
     } else {
         ui.error(
@@ -666,6 +716,17 @@ fn report_cluster(
                 })).collect::<Vec<_>>(),
                 "exit_code": exit.code(),
             });
+            let mut v = v;
+            // A set's shard (inside its Job): how sealing the set went.
+            if let (Some(s), Some(o)) = (&d.set, v.as_object_mut()) {
+                o.insert(
+                    "set".into(),
+                    serde_json::json!({
+                        "name": s.set, "slot": s.slot, "sealed": s.sealed,
+                        "waiting_for": s.waiting, "broken": s.broken,
+                    }),
+                );
+            }
             output::print(ui, "BackupResult", v);
         }
         Output::Text if quiet => {}
@@ -1020,6 +1081,13 @@ async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &BackupArgs) -> Exit {
     a.switch("--no-encrypt", args.no_encrypt);
     a.switch("--tls", args.tls.tls);
     a.switch("--insecure-skip-verify", args.tls.insecure_skip_verify);
+    // A Redis Cluster becomes a backup set, one Job per shard (the first Job
+    // finds out and plans it); --merge keeps one Job and one merged file,
+    // as a detached run does (nothing is left to start the shards' Jobs).
+    a.switch(
+        "--set-plan",
+        !args.merge && !args.in_cluster.detach && repos.len() == 1,
+    );
     // The Role: what a scheduled backup of the same pods may do, without
     // the port-forward; Secrets and Leases by name where they are found.
     use in_cluster::secret_of;

@@ -49,7 +49,34 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: InspectArgs) -> Ex
             return Exit::Invalid;
         }
     };
-    let src = match Source::open(&args.file) {
+    // A backup set: its shards fetched, checked and merged, inspected as
+    // one file (the merged copy is removed afterwards).
+    let mut _merged = None;
+    let mut at = args.file.clone();
+    if crate::commands::restore::set_location(&args.file).is_some() {
+        match crate::commands::restore::fetch(
+            ui,
+            kube,
+            Some(args.file.clone()),
+            None,
+            &args.keys,
+            &crate::keys::TrustArgs::default(),
+            true,
+            "inspect",
+        )
+        .await
+        {
+            Ok((path, copy)) => {
+                at = path;
+                _merged = copy;
+            }
+            Err((exit, p)) => {
+                ui.error(&p.message, Some(&p.hint));
+                return exit;
+            }
+        }
+    }
+    let src = match Source::open(&at) {
         Ok(s) => s,
         Err(p) => {
             ui.error(&p.message, Some(&p.hint));

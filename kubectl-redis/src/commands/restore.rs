@@ -762,6 +762,10 @@ pub async fn fetch(
             f
         }
     };
+    // A backup set: every shard's file fetched and checked, then merged.
+    if let Some((repo, set)) = set_location(&file) {
+        return Box::pin(fetch_set(ui, kube, &repo, &set, keys, trust, purpose)).await;
+    }
     // From object storage or encrypted: a checked plaintext copy in a
     // private directory, removed when this returns.
     let src = Source::open(&file).map_err(|p| (Exit::Invalid, p))?;
@@ -841,6 +845,131 @@ fn is_age_file(p: &std::path::Path) -> bool {
 }
 
 /// The newest verified backup in the repository.
+/// The repository and name of `file` when it names a backup set
+/// (`.../redis-backup-...set`).
+pub fn set_location(file: &str) -> Option<(Repo, String)> {
+    let (dir, name) = match file.rsplit_once('/') {
+        Some((d, n)) => (if d.is_empty() { "/" } else { d }, n),
+        None => (".", file),
+    };
+    kubectl_redis_core::store::set::parse_set_name(name)?;
+    let repo = Repo::open(dir).ok()?;
+    Some((repo, name.to_string()))
+}
+
+/// A set's manifest, read from its repository.
+pub async fn set_manifest(
+    repo: &Repo,
+    set: &str,
+) -> Result<kubectl_redis_core::store::set::SetManifest, (Exit, Problem)> {
+    let name = kubectl_redis_core::store::set::set_manifest_name(set);
+    let r = match repo {
+        Repo::Local(d) => {
+            let p = std::path::Path::new(d).join(&name);
+            std::fs::read(&p)
+                .map_err(|e| format!("{}: {e}", p.display()))
+                .and_then(|b| {
+                    serde_json::from_slice(&b)
+                        .map_err(|e| format!("{} is not valid: {e}", p.display()))
+                })
+        }
+        Repo::Remote(r) => r.small_json(&name).await,
+    };
+    r.map_err(|m| {
+        (
+            Exit::Invalid,
+            Problem {
+                message: format!("backup set {set}: {m}"),
+                hint: "see the repository's sets with `kubectl redis list --repo ...`; a set exists only once its manifest does".into(),
+            },
+        )
+    })
+}
+
+/// A backup set as one file to restore: each shard's file fetched and
+/// checked as `--file` would be, then merged (every key of every shard)
+/// into a private file, loaded routed by slot into a cluster of any shape
+/// or whole into one server.
+async fn fetch_set(
+    ui: &Ui,
+    kube: &KubeArgs,
+    repo: &Repo,
+    set: &str,
+    keys: &crate::keys::KeyArgs,
+    trust: &crate::keys::TrustArgs,
+    purpose: &str,
+) -> Result<(String, Option<crate::store::source::LocalCopy>), (Exit, Problem)> {
+    let m = set_manifest(repo, set).await?;
+    ui.note(&format!(
+        "backup set {set}: {} shards, {} keys; each fetched and checked, then merged into one file",
+        m.shards.len(),
+        m.keys
+    ));
+    let mut files = Vec::new();
+    let mut copies = Vec::new();
+    for sh in &m.shards {
+        let (f, c) = Box::pin(fetch(
+            ui,
+            kube,
+            Some(repo.location(&sh.file)),
+            None,
+            keys,
+            trust,
+            false,
+            purpose,
+        ))
+        .await?;
+        files.push((f, None));
+        copies.push(c);
+    }
+    let dir = crate::store::source::private_dir().map_err(|e| {
+        (
+            Exit::Error,
+            Problem {
+                message: e,
+                hint: "set $TMPDIR to a directory you can write".into(),
+            },
+        )
+    })?;
+    let out = dir.join(format!("{set}.rdb"));
+    let copy = crate::store::source::LocalCopy::new(dir, out.clone());
+    let path = out.to_string_lossy().into_owned();
+    let merged = tokio::task::spawn_blocking(move || {
+        let f = std::os::unix::fs::OpenOptionsExt::mode(
+            std::fs::OpenOptions::new().write(true).create_new(true),
+            0o600,
+        )
+        .open(&out)
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+        crate::jobs::cluster_backup::merge(&files, &mut w, None)
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r);
+    drop(copies);
+    match merged {
+        Ok(aux) => {
+            if aux > 0 {
+                ui.warn(&format!(
+                    "the set's shards hold {aux} module aux record(s): the merge does not carry them"
+                ));
+            }
+            Ok((path, Some(copy)))
+        }
+        Err(e) => Err((
+            Exit::Corrupt,
+            Problem {
+                message: format!("merging set {set}'s shards: {e}; nothing was changed"),
+                hint: format!(
+                    "verify it with `kubectl redis verify {}`",
+                    repo.location(set)
+                ),
+            },
+        )),
+    }
+}
+
 async fn latest(
     ui: &Ui,
     dir: Option<String>,

@@ -127,6 +127,51 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: VerifyArgs) -> Exi
             }
         }
     }
+    // A backup set: its manifest read, its shards covering every slot
+    // once, then each shard's file checked as any file.
+    let mut sets = Vec::new();
+    let mut expanded = Vec::new();
+    for f in files {
+        let Some((repo, set)) = crate::commands::restore::set_location(&f) else {
+            expanded.push(f);
+            continue;
+        };
+        let (exit, error, shards, keys) = match crate::commands::restore::set_manifest(&repo, &set)
+            .await
+        {
+            Ok(m) => {
+                let ranges: Vec<[u16; 2]> = m.shards.iter().flat_map(|s| s.slots.clone()).collect();
+                expanded.extend(m.shards.iter().map(|s| repo.location(&s.file)));
+                match kubectl_redis_core::store::set::coverage(&ranges) {
+                    Ok(()) => (Exit::Ok, None, m.shards.len(), m.keys),
+                    Err(e) => (
+                        Exit::Corrupt,
+                        Some(format!("its shards {e}")),
+                        m.shards.len(),
+                        m.keys,
+                    ),
+                }
+            }
+            Err((exit, p)) => (exit, Some(p.message), 0, 0),
+        };
+        if rank(exit) > rank(worst) {
+            worst = exit;
+        }
+        if args.output == Output::Text {
+            match &error {
+                None => {
+                    println!("SET {f}: {shards} shards, {keys} keys, every slot once; its shards:")
+                }
+                Some(e) => ui.error(&format!("{f}: {e}"), hint(exit)),
+            }
+        }
+        sets.push(serde_json::json!({
+            "set": f, "ok": error.is_none(), "shards": shards, "keys": keys,
+            "error": error.as_ref().map(|e| output::error(e, hint(exit))),
+            "exit_code": exit.code(),
+        }));
+    }
+    let files = expanded;
     for file in &files {
         let (r, exit) = one(file, ids.clone()).await;
         if rank(exit) > rank(worst) {
@@ -167,7 +212,7 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: VerifyArgs) -> Exi
         output::print(
             ui,
             "VerifyResult",
-            serde_json::json!({ "ok": worst == Exit::Ok, "files": results, "chains": chains, "error": null, "exit_code": worst.code() }),
+            serde_json::json!({ "ok": worst == Exit::Ok, "files": results, "chains": chains, "sets": sets, "error": null, "exit_code": worst.code() }),
         );
     }
     worst

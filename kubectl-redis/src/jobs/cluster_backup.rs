@@ -140,6 +140,29 @@ pub struct Done {
     pub manifest: Option<kubectl_redis_core::store::manifest::Manifest>,
     /// Other repositories: (repository, path, error).
     pub copies: Vec<(String, String, Option<String>)>,
+    /// One shard of a backup set: how sealing it went.
+    pub set: Option<SetDone>,
+}
+
+/// One shard of a backup set, as its Job takes it: the set, the shard (the
+/// lowest slot its primary served when the set was planned) and every
+/// shard the set was planned with.
+#[derive(Clone, Debug)]
+pub struct SetJob {
+    pub set: String,
+    pub slot: u16,
+    pub planned: Vec<u16>,
+}
+
+/// A shard stored: whether this Job sealed the set (it finished last),
+/// which shards it still waits for, or why it can never be sealed.
+#[derive(Clone, Debug)]
+pub struct SetDone {
+    pub set: String,
+    pub slot: u16,
+    pub sealed: bool,
+    pub waiting: Vec<u16>,
+    pub broken: Option<String>,
 }
 
 /// Why it failed: the exit code, the message, the hint.
@@ -155,6 +178,7 @@ pub async fn run(
     found: Found,
     base: &Plan,
     repos: Vec<(Repo, Option<Recipients>)>,
+    shard: Option<SetJob>,
 ) -> Result<Done, Failed> {
     // --url: every node the cluster announces must be a host the user
     // allowed, before any is dialed (a replica chosen later included).
@@ -182,7 +206,9 @@ pub async fn run(
                 )
             })?;
     }
-    let lease = match (&k, base.url.is_some()) {
+    // A set's shards run at once, each in its own Job: none takes the
+    // cluster's Lease (one would hold off the others).
+    let lease = match (&k, base.url.is_some() || shard.is_some()) {
         (Some(k), false) => lock::cluster_lease_name(&found.map, &found.pods).map(|name| (k, name)),
         _ => None,
     };
@@ -191,7 +217,7 @@ pub async fn run(
         held = take_lease(ui, k, name, base).await?;
     }
     let lost = held.as_ref().map(Locks::lost_watch);
-    let r = run_locked(ui, k.clone(), auth, found, base, repos, lost).await;
+    let r = run_locked(ui, k.clone(), auth, found, base, repos, lost, shard).await;
     if let (Some(mut locks), Some((_, name))) = (held, lease) {
         if let Err(e) = locks.release(&name).await {
             ui.warn(&format!(
@@ -236,6 +262,7 @@ async fn take_lease(ui: &Ui, k: &Kube, name: &str, base: &Plan) -> Result<Option
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_locked(
     ui: &Ui,
     k: Option<Kube>,
@@ -244,6 +271,7 @@ async fn run_locked(
     base: &Plan,
     repos: Vec<(Repo, Option<Recipients>)>,
     lost: Option<tokio::sync::watch::Receiver<Option<String>>>,
+    shard: Option<SetJob>,
 ) -> Result<Done, Failed> {
     let map = &found.map;
     let ranges = map.ranges();
@@ -253,6 +281,27 @@ async fn run_locked(
     for (_, _, n) in &ranges {
         if !primaries.contains(n) {
             primaries.push(*n);
+        }
+    }
+    // A set's shard: the primary serving its slot now (after a failover,
+    // the promoted replica).
+    if let Some(j) = &shard {
+        let owner = ranges
+            .iter()
+            .find(|(a, b, _)| *a <= j.slot && j.slot <= *b)
+            .map(|(_, _, n)| *n);
+        match owner {
+            Some(n) => primaries.retain(|p| *p == n),
+            None => {
+                return Err((
+                    Exit::Unhealthy,
+                    format!(
+                        "no primary serves slot {} of set {}'s shard: the cluster is not whole",
+                        j.slot, j.set
+                    ),
+                    "see CLUSTER INFO; run the backup again once every slot is served".into(),
+                ))
+            }
         }
     }
     let staging_root = match &repos[0].0 {
@@ -416,6 +465,10 @@ async fn run_locked(
             "run the backup again".into(),
         ));
     }
+    if let Some(j) = shard {
+        let (path, _) = files.remove(0);
+        return store_shard(ui, &path, base, &repos[0], &shards[0], j).await;
+    }
     ui.line(
         "backup",
         &Line::Step(format!(
@@ -560,7 +613,167 @@ async fn run_locked(
         shards,
         manifest,
         copies,
+        set: None,
     })
+}
+
+/// A set's shard: its snapshot (at `path`, verified as it came) stored as
+/// it is under the shard's name, checked again on the way (encrypted when
+/// asked), its manifest recording the shard; then the set sealed when
+/// every planned shard is stored.
+async fn store_shard(
+    ui: &Ui,
+    path: &str,
+    base: &Plan,
+    (repo, rcpt): &(Repo, Option<Recipients>),
+    shard: &Shard,
+    j: SetJob,
+) -> Result<Done, Failed> {
+    use kubectl_redis_core::store::set;
+    let name = set::shard_file_name(&j.set, j.slot, rcpt.is_some());
+    let source = kubectl_redis_core::store::manifest::Source {
+        context: base.context.clone(),
+        namespace: (!base.namespace.is_empty()).then(|| base.namespace.clone()),
+        pod: None,
+        url: base
+            .url
+            .as_ref()
+            .map(|u| format!("redis://{}:{}", u.host, u.port)),
+        role: None,
+    };
+    let created = names::rfc3339(base.started_unix);
+    let (src2, sh2) = (source.clone(), shard.clone());
+    let adjust = move |m: &mut kubectl_redis_core::store::manifest::Manifest| {
+        m.method = "stream".into();
+        m.created = created.clone();
+        m.source = src2.clone();
+        m.shards = vec![sh2.clone()];
+    };
+    let f = std::fs::File::open(path)
+        .map_err(|e| (Exit::Error, format!("{path}: {e}"), String::new()))?;
+    let t0 = std::time::Instant::now();
+    let c = crate::store::copy::copy_from(
+        Box::new(std::io::BufReader::with_capacity(1 << 20, f)),
+        "the shard's snapshot",
+        None,
+        repo,
+        &name,
+        rcpt.as_ref(),
+        &Arc::new(Identities::none()),
+        &adjust,
+    )
+    .await
+    .map_err(|(exit, p)| (exit, p.message, p.hint))?;
+    ui.line(
+        "backup",
+        &Line::Step(format!(
+            "shard at slot {} of set {} stored in {}",
+            j.slot,
+            j.set,
+            kubectl_redis_core::human::millis(t0.elapsed().as_millis() as u64)
+        )),
+    );
+    // Seal: every planned shard's manifest, then the set's, create-only.
+    // Each shard's Job stores its own before it looks, so the last to
+    // finish sees them all.
+    let enc = rcpt.is_some();
+    let mut found = Vec::new();
+    for s in &j.planned {
+        let m = repo
+            .manifest(&set::shard_file_name(&j.set, *s, enc))
+            .await
+            .map_err(|e| (Exit::Storage, e, "check the repository".to_string()))?;
+        found.push(m);
+    }
+    let outcome = set::seal(&j.set, &j.planned, &found, source, &crate::env::tool());
+    let mut done = SetDone {
+        set: j.set.clone(),
+        slot: j.slot,
+        sealed: false,
+        waiting: Vec::new(),
+        broken: None,
+    };
+    match outcome {
+        set::Seal::Waiting { missing } => {
+            ui.line(
+                "backup",
+                &Line::Detail(format!(
+                    "the set is sealed by the last shard to finish; {} still running",
+                    missing.len()
+                )),
+            );
+            done.waiting = missing;
+        }
+        set::Seal::Broken(why) => {
+            ui.warn(&format!("set {} cannot be sealed: {why}", j.set));
+            done.broken = Some(why);
+        }
+        set::Seal::Ready(m) => {
+            let body = serde_json::to_vec_pretty(&m)
+                .map_err(|e| (Exit::Error, e.to_string(), String::new()))?;
+            match put_new(repo, &set::set_manifest_name(&j.set), body).await {
+                Ok(true) => {
+                    ui.line(
+                        "backup",
+                        &Line::Step(format!(
+                            "every shard stored: set {} sealed ({} shards, {} keys)",
+                            j.set,
+                            m.shards.len(),
+                            m.keys
+                        )),
+                    );
+                    done.sealed = true;
+                }
+                // Another shard's Job sealed it at the same moment.
+                Ok(false) => {}
+                Err(e) => return Err((Exit::Storage, e, "check the repository".into())),
+            }
+        }
+    }
+    let manifest = repo.manifest(&name).await.ok().flatten();
+    Ok(Done {
+        path: c.destination,
+        bytes: c.bytes,
+        sha256: c.sha256,
+        keys: shard.keys,
+        shards: vec![shard.clone()],
+        manifest,
+        copies: Vec::new(),
+        set: Some(done),
+    })
+}
+
+/// Writes `name` only if it does not exist: `Ok(false)` when it did.
+pub async fn put_new(repo: &Repo, name: &str, body: Vec<u8>) -> Result<bool, String> {
+    match repo {
+        Repo::Local(d) => {
+            let dir = std::path::Path::new(d);
+            let tmp = dir.join(format!(".{name}.{}", std::process::id()));
+            let write = || -> std::io::Result<()> {
+                let mut f = std::os::unix::fs::OpenOptionsExt::mode(
+                    std::fs::OpenOptions::new().write(true).create_new(true),
+                    0o600,
+                )
+                .open(&tmp)?;
+                f.write_all(&body)?;
+                f.sync_all()
+            };
+            write().map_err(|e| format!("{}: {e}", tmp.display()))?;
+            // link(2) fails when the name exists: create-only, whole.
+            let r = std::fs::hard_link(&tmp, dir.join(name));
+            let _ = std::fs::remove_file(&tmp);
+            match r {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                Err(e) => Err(format!("{}: {e}", dir.join(name).display())),
+            }
+        }
+        Repo::Remote(r) => match r.put_new(name, body).await {
+            Ok(()) => Ok(true),
+            Err(crate::store::repo::PutNew::Exists) => Ok(false),
+            Err(crate::store::repo::PutNew::Failed(p)) => Err(p.message),
+        },
+    }
 }
 
 /// How long a replica may take to catch up with its primary's offset as

@@ -441,11 +441,38 @@ async fn job_failed(jobs: &Api<Job>, name: &str) -> Option<String> {
 /// Follows the run until its container ends: its log lines shown as they
 /// come (progress) or kept (the result), its pod watched for a stuck start.
 pub async fn follow(ui: &Ui, apis: &Apis, name: &str) -> Followed {
+    follow_as(ui, apis, name, "", &mut Vec::new(), true).await
+}
+
+/// [`follow`], each progress line said after `label` (a set's shard), and
+/// the last lines kept in `tail` (to name what a failed Job said last).
+pub async fn follow_as(
+    ui: &Ui,
+    apis: &Apis,
+    name: &str,
+    label: &str,
+    tail: &mut Vec<String>,
+    interruptible: bool,
+) -> Followed {
+    let mut say = |p: String| {
+        ui.note(&format!("{label}{p}"));
+        tail.push(p);
+        if tail.len() > 5 {
+            tail.remove(0);
+        }
+    };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Line>();
     let mut logs: Option<tokio::task::JoinHandle<()>> = None;
     let mut result: Option<Value> = None;
     let mut said_waiting = false;
-    let interrupted = crate::signals::interrupted();
+    // A run cleaning up after Ctrl-C is followed to its end.
+    let interrupted = async {
+        if interruptible {
+            crate::signals::interrupted().await
+        } else {
+            std::future::pending().await
+        }
+    };
     tokio::pin!(interrupted);
     let began = std::time::Instant::now();
     loop {
@@ -473,7 +500,9 @@ pub async fn follow(ui: &Ui, apis: &Apis, name: &str) -> Followed {
             }
             Some((_, PodState::Starting)) if !said_waiting => {
                 said_waiting = true;
-                ui.note(&format!("waiting for the Job's pod to start ({name})"));
+                ui.note(&format!(
+                    "{label}waiting for the Job's pod to start ({name})"
+                ));
             }
             _ => {}
         }
@@ -491,7 +520,7 @@ pub async fn follow(ui: &Ui, apis: &Apis, name: &str) -> Followed {
             while let Ok(l) = rx.try_recv() {
                 match l {
                     Line::Result(v) => result = Some(v),
-                    Line::Progress(p) => ui.note(&p),
+                    Line::Progress(p) => say(p),
                 }
             }
             return Followed::Exited(*code, result);
@@ -515,7 +544,7 @@ pub async fn follow(ui: &Ui, apis: &Apis, name: &str) -> Followed {
                 _ = &mut tick => break,
                 l = rx.recv() => match l {
                     Some(Line::Result(v)) => result = Some(v),
-                    Some(Line::Progress(p)) => ui.note(&p),
+                    Some(Line::Progress(p)) => say(p),
                     None => {}
                 },
             }
@@ -572,52 +601,6 @@ pub async fn run(
     let Some(k) = crate::kube::connect_or_report(ui, kube, json_kind).await else {
         return Exit::Error;
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
-    let name = job::run_name(&plan.command, now, &suffix());
-    // The command, the namespace, its flags, and the result as JSON.
-    let mut args: Vec<String> = plan.args.iter().take(1).cloned().collect();
-    args.extend(["-n".to_string(), k.namespace.clone()]);
-    args.extend(plan.args.iter().skip(1).cloned());
-    args.extend(["-o".to_string(), "json".to_string()]);
-    let r = Run {
-        name: name.clone(),
-        namespace: k.namespace.clone(),
-        command: plan.command.clone(),
-        image: ic
-            .job_image
-            .clone()
-            .unwrap_or_else(crate::kube::objects::default_image),
-        args,
-        env: Vec::new(),
-        env_from: ic.repo_credentials_from_secret.clone(),
-        pvc: ic.pvc.clone(),
-        node: plan.node.clone(),
-        resources,
-        ttl_s: 3600,
-        deadline_s: ic.job_deadline.as_secs().max(60),
-        rules: plan.rules.clone(),
-        overrides,
-        sa_annotations: ic.service_account_annotation.clone(),
-    };
-    let docs =
-        match job::manifests(&r) {
-            Ok(d) => d,
-            Err(e) => return fail(refused(
-                Exit::Invalid,
-                format!("--job-overrides does not apply to the Job's pod spec: {e}"),
-                "paths are inside the pod spec: /hostNetwork, /containers/0/env/-, /nodeSelector",
-            )),
-        };
-    let pod_spec = &docs[3]["spec"]["template"]["spec"];
-    let weakened = job::restricted_violations(pod_spec);
-    if !weakened.is_empty() {
-        ui.warn(&format!(
-            "--job-overrides takes the Job's pod out of the Pod Security \"restricted\" profile ({}): a namespace enforcing it refuses the pod",
-            weakened.join(", ")
-        ));
-    }
     let missing = missing_permissions(&k.client, &k.namespace).await;
     if !missing.is_empty() {
         return fail(refused(
@@ -632,25 +615,29 @@ pub async fn run(
     }
     let apis = Apis::new(&k.client, &k.namespace);
     let _handled = crate::signals::Handled::new();
-    if let Err(e) = create(&apis, &docs).await {
-        let left = apis.delete_run(&name, &docs).await;
-        let mut hint =
-            "check your permissions in the namespace (`kubectl redis status`)".to_string();
-        if !left.is_empty() {
-            hint = format!(
-                "{hint}; remove what is left with `kubectl delete job,sa,role,rolebinding -n {} -l {}={name}`",
-                k.namespace,
-                job::RUN_LABEL
-            );
-        }
-        return fail(refused(Exit::Error, e, hint));
-    }
+    let starter = Starter {
+        apis: &apis,
+        ic,
+        resources,
+        overrides,
+    };
+    let Started {
+        name,
+        docs,
+        image: r_image,
+        args: r_args,
+    } = match starter.start(ui, &plan).await {
+        Ok(s) => s,
+        Err(r) => return fail(r),
+    };
+    let r = (r_image, r_args);
     ui.note(&format!(
         "run {name}: a Job in {} from {} ({})",
         k.namespace,
-        r.image,
-        r.args.join(" ")
+        r.0,
+        r.1.join(" ")
     ));
+    let r = RunImage { image: r.0 };
     if ic.detach {
         match output {
             Output::Json => output::print(
@@ -667,6 +654,17 @@ pub async fn run(
         return Exit::Ok;
     }
     let end = follow(ui, &apis, &name).await;
+    // A Redis Cluster's backup set: the first Job planned one Job per shard.
+    if let Followed::Exited(0, Some(v)) = &end {
+        if v["kind"] == json!(crate::jobs::backup_set::PLAN_KIND) {
+            if let Err(e) =
+                crate::kube::objects::delete_all(&apis.client, &apis.ns, &docs[..3]).await
+            {
+                ui.warn(&format!("could not remove all of run {name}: {e}"));
+            }
+            return crate::jobs::backup_set::fan_out(ui, &starter, &plan, v, output, text).await;
+        }
+    }
     // The Job stays (its log) until ttlSecondsAfterFinished; the rest goes now.
     let cleanup = |left: Vec<String>| {
         if !left.is_empty() {
@@ -745,6 +743,98 @@ pub async fn run(
                 hint,
             ))
         }
+    }
+}
+
+/// A run's Job, created.
+pub struct Started {
+    pub name: String,
+    /// ServiceAccount, Role, RoleBinding, Job.
+    pub docs: Vec<Value>,
+    pub image: String,
+    pub args: Vec<String>,
+}
+
+struct RunImage {
+    image: String,
+}
+
+/// What starting a run's Job takes, checked once for every Job of a run.
+pub struct Starter<'a> {
+    pub apis: &'a Apis,
+    pub ic: &'a InClusterArgs,
+    pub resources: job::Resources,
+    pub overrides: Option<Value>,
+}
+
+impl Starter<'_> {
+    /// Renders `plan`'s objects and creates them (the Job last); on
+    /// failure, what was created is removed.
+    pub async fn start(&self, ui: &Ui, plan: &Plan) -> Result<Started, Refused> {
+        let (apis, ic) = (self.apis, self.ic);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+        let name = job::run_name(&plan.command, now, &suffix());
+        // The command, the namespace, its flags, and the result as JSON.
+        let mut args: Vec<String> = plan.args.iter().take(1).cloned().collect();
+        args.extend(["-n".to_string(), apis.ns.clone()]);
+        args.extend(plan.args.iter().skip(1).cloned());
+        args.extend(["-o".to_string(), "json".to_string()]);
+        let r = Run {
+            name: name.clone(),
+            namespace: apis.ns.clone(),
+            command: plan.command.clone(),
+            image: ic
+                .job_image
+                .clone()
+                .unwrap_or_else(crate::kube::objects::default_image),
+            args,
+            env: Vec::new(),
+            env_from: ic.repo_credentials_from_secret.clone(),
+            pvc: ic.pvc.clone(),
+            node: plan.node.clone(),
+            resources: self.resources.clone(),
+            ttl_s: 3600,
+            deadline_s: ic.job_deadline.as_secs().max(60),
+            rules: plan.rules.clone(),
+            overrides: self.overrides.clone(),
+            sa_annotations: ic.service_account_annotation.clone(),
+        };
+        let docs = job::manifests(&r).map_err(|e| {
+            refused(
+                Exit::Invalid,
+                format!("--job-overrides does not apply to the Job's pod spec: {e}"),
+                "paths are inside the pod spec: /hostNetwork, /containers/0/env/-, /nodeSelector",
+            )
+        })?;
+        let pod_spec = &docs[3]["spec"]["template"]["spec"];
+        let weakened = job::restricted_violations(pod_spec);
+        if !weakened.is_empty() {
+            ui.warn(&format!(
+                "--job-overrides takes the Job's pod out of the Pod Security \"restricted\" profile ({}): a namespace enforcing it refuses the pod",
+                weakened.join(", ")
+            ));
+        }
+        if let Err(e) = create(apis, &docs).await {
+            let left = apis.delete_run(&name, &docs).await;
+            let mut hint =
+                "check your permissions in the namespace (`kubectl redis status`)".to_string();
+            if !left.is_empty() {
+                hint = format!(
+                    "{hint}; remove what is left with `kubectl delete job,sa,role,rolebinding -n {} -l {}={name}`",
+                    apis.ns,
+                    job::RUN_LABEL
+                );
+            }
+            return Err(refused(Exit::Error, e, hint));
+        }
+        Ok(Started {
+            name,
+            docs,
+            image: r.image,
+            args: r.args,
+        })
     }
 }
 

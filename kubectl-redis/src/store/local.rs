@@ -24,12 +24,18 @@ pub fn read_entries(dir: &str) -> std::io::Result<Vec<Entry>> {
                 } else {
                     None
                 };
+            let set = kubectl_redis_core::store::set::set_of_manifest(&name).map(|_| {
+                std::fs::read(e.path())
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+            });
             Some(Entry {
                 name,
                 bytes: md.len(),
                 modified,
                 is_file: md.is_file(),
                 manifest,
+                set,
             })
         })
         .collect())

@@ -197,6 +197,9 @@ impl Repo {
     /// goes first (the backup stops counting), then the data; locally the
     /// data goes first (a manifest without its file is harmless).
     pub async fn remove_backup(&self, name: &str) -> Result<(), Problem> {
+        if kubectl_redis_core::store::set::parse_set_name(name).is_some() {
+            return self.remove_set(name).await;
+        }
         let mname = manifest::name_for(name);
         match self {
             Repo::Local(dir) => {
@@ -225,6 +228,31 @@ impl Repo {
                 r.delete(name).await
             }
         }
+    }
+
+    /// Removes a backup set: its manifest first (the set stops counting),
+    /// then each shard's file and manifest.
+    pub async fn remove_set(&self, set: &str) -> Result<(), Problem> {
+        use kubectl_redis_core::store::set;
+        let mname = set::set_manifest_name(set);
+        let files: Vec<String> = match self {
+            Repo::Local(d) => std::fs::read(std::path::Path::new(d).join(&mname))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<set::SetManifest>(&b).ok())
+                .map(|m| m.files())
+                .unwrap_or_default(),
+            Repo::Remote(r) => r
+                .small_json::<set::SetManifest>(&mname)
+                .await
+                .map(|m| m.files())
+                .unwrap_or_default(),
+        };
+        self.remove_leftover(&mname).await?;
+        for f in files {
+            self.remove_leftover(&manifest::name_for(&f)).await?;
+            self.remove_leftover(&f).await?;
+        }
+        Ok(())
     }
 
     /// Removes a leftover (a temporary file, or data without a manifest).
@@ -546,12 +574,17 @@ impl Remote {
             } else {
                 None
             };
+            let set = match kubectl_redis_core::store::set::set_of_manifest(&name) {
+                Some(_) => Some(self.small_json(&name).await),
+                None => None,
+            };
             out.push(Entry {
                 name,
                 bytes: o.size,
                 modified: o.last_modified.timestamp(),
                 is_file: true,
                 manifest,
+                set,
             });
         }
         Ok(out)
@@ -573,6 +606,23 @@ impl Remote {
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.problem("reading", &mname, e).message),
         }
+    }
+
+    /// A small JSON object, parsed (a set's manifest).
+    pub async fn small_json<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Result<T, String> {
+        let r = self
+            .store
+            .get(&self.path(name))
+            .await
+            .map_err(|e| self.problem("reading", name, e).message)?;
+        let b = r
+            .bytes()
+            .await
+            .map_err(|e| self.problem("reading", name, e).message)?;
+        serde_json::from_slice(&b).map_err(|e| format!("{} is not valid: {e}", self.url_of(name)))
     }
 
     /// The objects under `sub` (a sub-prefix such as `audit/`), name and

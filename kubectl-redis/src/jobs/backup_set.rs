@@ -1,0 +1,561 @@
+//! `backup --in-cluster` of a Redis Cluster: a backup set, one Job per
+//! shard (`core::store::set`).
+//!
+//! The run's first Job finds the cluster and, instead of backing it up,
+//! plans the set ([`plan`]): its name, and each shard by the lowest slot
+//! its primary serves and the pod serving it. This process then starts one
+//! Job per shard, each preferring its shard's node, and follows them all
+//! ([`fan_out`]). Each shard's Job stores its snapshot straight into the
+//! repository and looks whether every planned shard is stored; the last
+//! to finish writes the set's manifest, create-only. A plugin killed
+//! meanwhile leaves the Jobs to finish and seal the set on their own.
+//! When a shard's Job fails (or on Ctrl-C), the others are stopped and a
+//! last Job removes the shards' files ([`abort`]), unless the set was
+//! sealed already: a set is listed whole or not at all.
+
+use crate::args::Output;
+use crate::jobs::in_cluster::{self, Followed, Plan, Starter};
+use crate::output;
+use crate::store::repo::Repo;
+use crate::ui::Ui;
+use kubectl_redis_core::exit::Exit;
+use kubectl_redis_core::store::set;
+use serde_json::{json, Value};
+
+/// The kind of the first Job's result when it planned a set.
+pub const PLAN_KIND: &str = "BackupSetPlan";
+
+/// The first Job of a set: names the set (the first name free in the
+/// repository) and its shards, and prints the plan as its result.
+pub async fn plan(
+    ui: &Ui,
+    output: Output,
+    repo: &Repo,
+    encrypted: bool,
+    found: &crate::jobs::cluster_backup::Found,
+    base: &kubectl_redis_core::backup::Plan,
+) -> Exit {
+    let map = &found.map;
+    let ranges = map.ranges();
+    let mut shards: Vec<(u16, usize)> = Vec::new();
+    for (a, _, n) in &ranges {
+        if !shards.iter().any(|(_, m)| m == n) {
+            shards.push((*a, *n));
+        }
+    }
+    let slots: Vec<u16> = shards.iter().map(|(s, _)| *s).collect();
+    let mut name = None;
+    for attempt in 0..100 {
+        let candidate = set::set_name(base.started_unix, attempt);
+        let mut taken = exists(repo, &set::set_manifest_name(&candidate)).await;
+        for s in &slots {
+            if taken.as_ref().is_ok_and(|t| !t) {
+                taken = exists(repo, &set::shard_file_name(&candidate, *s, encrypted)).await;
+            }
+        }
+        match taken {
+            Ok(false) => {
+                name = Some(candidate);
+                break;
+            }
+            Ok(true) => {}
+            Err(e) => {
+                let hint = "check the repository and its credentials";
+                ui.error(&e, Some(hint));
+                if output == Output::Json {
+                    output::failure(ui, "BackupResult", Exit::Storage, &e, Some(hint));
+                }
+                return Exit::Storage;
+            }
+        }
+    }
+    let Some(name) = name else {
+        let m = "no free backup set name in this second";
+        ui.error(m, Some("run the backup again"));
+        return Exit::Error;
+    };
+    let docs: Vec<Value> = shards
+        .iter()
+        .map(|(slot, n)| {
+            let node = &map.nodes[*n];
+            let pod = kubectl_redis_core::kube::pods::target_serving(&found.pods, &node.host, node.port)
+                .ok()
+                .map(|t| t.pod);
+            json!({
+                "slot": slot,
+                "address": format!("{}:{}", node.host, node.port),
+                "pod": pod,
+                "slots": ranges.iter().filter(|(_, _, o)| o == n).map(|(a, b, _)| [a, b]).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    ui.note(&format!(
+        "a Redis Cluster of {} shards: backup set {name}, one Job per shard",
+        docs.len()
+    ));
+    let v = json!({
+        "set": name,
+        "path": repo.location(&name),
+        "encrypted": encrypted,
+        "shards": docs,
+        "exit_code": 0,
+    });
+    match output {
+        Output::Json => output::print(ui, PLAN_KIND, v),
+        Output::Text => println!("{name}"),
+    }
+    Exit::Ok
+}
+
+async fn exists(repo: &Repo, name: &str) -> Result<bool, String> {
+    match repo {
+        Repo::Local(d) => Ok(std::path::Path::new(d).join(name).exists()),
+        Repo::Remote(r) => r.exists(name).await.map_err(|p| p.message),
+    }
+}
+
+/// Removes the files of set `set`'s shards (and their manifests) unless the
+/// set was sealed: after a shard's Job failed, or Ctrl-C.
+pub async fn abort(ui: &Ui, output: Output, repo: &Repo, set: &str, slots: &[u16]) -> Exit {
+    let sealed = exists(repo, &set::set_manifest_name(set)).await;
+    let mut removed = Vec::new();
+    let mut errors = Vec::new();
+    match &sealed {
+        Ok(true) => ui.note(&format!("set {set} was sealed: its shards are kept")),
+        Ok(false) => {
+            for s in slots {
+                for enc in [false, true] {
+                    let f = set::shard_file_name(set, *s, enc);
+                    for n in [kubectl_redis_core::store::manifest::name_for(&f), f] {
+                        match exists(repo, &n).await {
+                            Ok(true) => match repo.remove_leftover(&n).await {
+                                Ok(()) => removed.push(n),
+                                Err(p) => errors.push(p.message),
+                            },
+                            Ok(false) => {}
+                            Err(e) => errors.push(e),
+                        }
+                    }
+                }
+            }
+        }
+        Err(e) => errors.push(e.clone()),
+    }
+    let exit = if errors.is_empty() {
+        Exit::Ok
+    } else {
+        ui.error(
+            &format!(
+                "could not remove all of set {set}'s shards: {}",
+                errors.join("; ")
+            ),
+            Some("`kubectl redis prune` removes them later (they are never listed as a backup)"),
+        );
+        Exit::Storage
+    };
+    let v = json!({
+        "set": set,
+        "sealed": sealed.unwrap_or(false),
+        "removed": removed,
+        "exit_code": exit.code(),
+    });
+    match output {
+        Output::Json => output::print(ui, "BackupSetAbort", v),
+        Output::Text => {
+            for r in removed {
+                println!("removed {r}");
+            }
+        }
+    }
+    exit
+}
+
+/// The plugin's arguments for one of the set's Jobs: the first Job's,
+/// without `--set-plan`, with `extra`.
+fn args_with(base: &Plan, extra: &[String]) -> Vec<String> {
+    let mut a: Vec<String> = base
+        .args
+        .iter()
+        .filter(|a| *a != "--set-plan")
+        .cloned()
+        .collect();
+    a.extend(extra.iter().cloned());
+    a
+}
+
+/// How one shard's Job ended.
+struct Ended {
+    slot: u16,
+    name: String,
+    end: Followed,
+    tail: Vec<String>,
+}
+
+/// One Job per shard of the set the first Job planned (`planned`, its
+/// result), followed together; the set's result printed as a
+/// `BackupResult` whose `set` lists the shards.
+pub async fn fan_out(
+    ui: &Ui,
+    starter: &Starter<'_>,
+    base: &Plan,
+    planned: &Value,
+    output: Output,
+    text: &dyn Fn(&Value),
+) -> Exit {
+    let apis = starter.apis;
+    let json_kind = (output == Output::Json).then_some("BackupResult");
+    let fail = |exit: Exit, message: String, hint: String| {
+        ui.error(&message, Some(&hint));
+        if let Some(kind) = json_kind {
+            output::failure(ui, kind, exit, &message, Some(&hint));
+        }
+        exit
+    };
+    let set_name = planned["set"].as_str().unwrap_or_default().to_string();
+    let shards: Vec<(u16, Option<String>)> = planned["shards"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| {
+            let slot = u16::try_from(s["slot"].as_u64()?).ok()?;
+            Some((slot, s["pod"].as_str().map(str::to_string)))
+        })
+        .collect();
+    if set_name.is_empty() || shards.is_empty() {
+        return fail(
+            Exit::Error,
+            "the first Job's plan names no set or no shard".into(),
+            "report this with the Job's log".into(),
+        );
+    }
+    let slots = shards
+        .iter()
+        .map(|(s, _)| s.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let t0 = std::time::Instant::now();
+    // Every shard's Job, each preferring the node of the pod it reads.
+    let mut started = Vec::new();
+    for (slot, pod) in &shards {
+        let node = match pod {
+            Some(p) => apis
+                .pods
+                .get(p)
+                .await
+                .ok()
+                .and_then(|p| p.spec.and_then(|s| s.node_name)),
+            None => None,
+        };
+        let plan = Plan {
+            command: "backup".into(),
+            args: args_with(
+                base,
+                &[
+                    "--set".into(),
+                    set_name.clone(),
+                    "--shard".into(),
+                    slot.to_string(),
+                    "--set-shards".into(),
+                    slots.clone(),
+                ],
+            ),
+            rules: base.rules.clone(),
+            node: node.clone(),
+        };
+        match starter.start(ui, &plan).await {
+            Ok(s) => {
+                ui.note(&format!(
+                    "shard at slot {slot}: run {}{}",
+                    s.name,
+                    node.map(|n| format!(" (preferring node {n})"))
+                        .unwrap_or_default()
+                ));
+                started.push((*slot, s));
+            }
+            Err(r) => {
+                for (_, s) in &started {
+                    apis.stop_run(ui, &s.name, &s.docs).await;
+                }
+                cleanup_set(ui, starter, base, &set_name, &slots).await;
+                return fail(r.exit, r.message, r.hint);
+            }
+        }
+    }
+    // Followed together; the first failure stops the others.
+    use futures::stream::{FuturesUnordered, StreamExt};
+    let mut pending: FuturesUnordered<_> = started
+        .iter()
+        .map(|(slot, s)| async move {
+            let mut tail = Vec::new();
+            let label = format!("[slot {slot}] ");
+            let end = in_cluster::follow_as(ui, apis, &s.name, &label, &mut tail, true).await;
+            Ended {
+                slot: *slot,
+                name: s.name.clone(),
+                end,
+                tail,
+            }
+        })
+        .collect();
+    let mut ended: Vec<Ended> = Vec::new();
+    let mut stopping = false;
+    while let Some(e) = pending.next().await {
+        let ok = matches!(&e.end, Followed::Exited(0, Some(_)));
+        let interrupted = matches!(&e.end, Followed::Interrupted);
+        if !ok && !interrupted && !stopping {
+            stopping = true;
+            ui.warn(&format!(
+                "the Job of the shard at slot {} failed: stopping the other shards' Jobs",
+                e.slot
+            ));
+            let patch = json!({"spec": {"activeDeadlineSeconds": 1}});
+            for (slot, s) in &started {
+                if *slot != e.slot && !ended.iter().any(|x| x.slot == *slot) {
+                    let _ = apis
+                        .jobs
+                        .patch(
+                            &s.name,
+                            &kube::api::PatchParams::default(),
+                            &kube::api::Patch::Merge(&patch),
+                        )
+                        .await;
+                }
+            }
+        }
+        ended.push(e);
+    }
+    drop(pending);
+    ended.sort_by_key(|e| e.slot);
+    let interrupted = ended.iter().any(|e| matches!(e.end, Followed::Interrupted));
+    let all_ok = ended
+        .iter()
+        .all(|e| matches!(&e.end, Followed::Exited(0, Some(_))));
+    let results: Vec<&Value> = ended
+        .iter()
+        .filter_map(|e| match &e.end {
+            Followed::Exited(0, Some(v)) => Some(v),
+            _ => None,
+        })
+        .collect();
+    let broken: Vec<String> = results
+        .iter()
+        .filter_map(|v| v["set"]["broken"].as_str().map(str::to_string))
+        .collect();
+    // Sealed by the Job that stored its shard last (or, at the same moment,
+    // by another that saw every shard stored).
+    let sealed = results.iter().any(|v| {
+        v["set"]["sealed"] == json!(true)
+            || v["set"]["waiting_for"]
+                .as_array()
+                .is_some_and(|a| a.is_empty())
+    });
+    let broken = if all_ok && broken.is_empty() && !sealed {
+        vec!["no shard's Job saw every shard stored".to_string()]
+    } else {
+        broken
+    };
+    if all_ok && broken.is_empty() {
+        for (_, s) in &started {
+            if let Err(e) =
+                crate::kube::objects::delete_all(&apis.client, &apis.ns, &s.docs[..3]).await
+            {
+                ui.warn(&format!("could not remove all of run {}: {e}", s.name));
+            }
+        }
+        let v = output::document(
+            "BackupResult",
+            set_result(&set_name, planned, &results, t0.elapsed()),
+        );
+        let run = json!({
+            "name": started.first().map(|(_, s)| s.name.clone()),
+            "names": started.iter().map(|(_, s)| s.name.clone()).collect::<Vec<_>>(),
+            "namespace": apis.ns,
+            "image": started.first().map(|(_, s)| s.image.clone()),
+            "port_forward_bytes": crate::kube::portforward::bytes(),
+        });
+        ui.note(&format!(
+            "set {set_name}: {} shards, {} keys, in {}",
+            results.len(),
+            v["keys"],
+            kubectl_redis_core::human::millis(u64::try_from(t0.elapsed().as_millis()).unwrap_or(0))
+        ));
+        in_cluster::print_result(ui, output, v, run, text);
+        return Exit::Ok;
+    }
+    // A shard failed, the set could not be sealed, or Ctrl-C: every Job
+    // stopped and removed, then the shards' files.
+    for (_, s) in &started {
+        let left = apis.stop_run(ui, &s.name, &s.docs).await;
+        if !left.is_empty() {
+            ui.warn(&format!(
+                "could not remove all of run {}: {}",
+                s.name,
+                left.join("; ")
+            ));
+        }
+    }
+    cleanup_set(ui, starter, base, &set_name, &slots).await;
+    if interrupted {
+        return fail(
+            Exit::Interrupted,
+            format!("interrupted: the set {set_name}'s Jobs were stopped and removed, and its shards' files; nothing is listed"),
+            "run it again".into(),
+        );
+    }
+    if let Some(why) = broken.first() {
+        return fail(
+            Exit::Error,
+            format!("set {set_name} could not be sealed: {why}; its shards' files were removed"),
+            "run the backup again once the cluster's slots stay put".into(),
+        );
+    }
+    let Some(bad) = ended
+        .iter()
+        .find(|e| {
+            !matches!(&e.end, Followed::Exited(0, Some(_)))
+                && !matches!(&e.end, Followed::Exited(130 | 143, _))
+        })
+        .or_else(|| {
+            ended
+                .iter()
+                .find(|e| !matches!(&e.end, Followed::Exited(0, Some(_))))
+        })
+    else {
+        return fail(Exit::Error, format!("set {set_name} failed"), String::new());
+    };
+    let (exit, why) = match &bad.end {
+        Followed::Exited(code, v) => (
+            Exit::from_code(*code),
+            v.as_ref()
+                .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+                .unwrap_or_else(|| format!("exit code {code}")),
+        ),
+        Followed::Stuck { reason, message } => (
+            Exit::Error,
+            format!("its pod cannot start: {reason}: {message}"),
+        ),
+        Followed::JobFailed(w) => (Exit::Error, w.clone()),
+        Followed::Interrupted => (Exit::Interrupted, "interrupted".into()),
+    };
+    let exit = if exit == Exit::Ok { Exit::Error } else { exit };
+    let last = if bad.tail.is_empty() {
+        String::new()
+    } else {
+        format!("; its last lines: {}", bad.tail.join(" | "))
+    };
+    fail(
+        exit,
+        format!(
+            "the shard at slot {} failed (run {}): {why}; set {set_name} was not written and the other shards' files were removed{last}",
+            bad.slot, bad.name
+        ),
+        "fix what it names, then run the backup again".into(),
+    )
+}
+
+/// Runs the set's last Job: removes its shards' files unless sealed.
+async fn cleanup_set(ui: &Ui, starter: &Starter<'_>, base: &Plan, set_name: &str, slots: &str) {
+    let plan = Plan {
+        command: "backup".into(),
+        args: args_with(
+            base,
+            &[
+                "--set".into(),
+                set_name.to_string(),
+                "--set-abort".into(),
+                "--set-shards".into(),
+                slots.to_string(),
+            ],
+        ),
+        rules: base.rules.clone(),
+        node: None,
+    };
+    let said = "remove them with `kubectl redis prune` (they are never listed as a backup)";
+    let s = match starter.start(ui, &plan).await {
+        Ok(s) => s,
+        Err(r) => {
+            ui.warn(&format!(
+                "could not start the Job removing set {set_name}'s shards: {}; {said}",
+                r.message
+            ));
+            return;
+        }
+    };
+    let end = in_cluster::follow_as(
+        ui,
+        starter.apis,
+        &s.name,
+        "[cleanup] ",
+        &mut Vec::new(),
+        false,
+    )
+    .await;
+    if !matches!(end, Followed::Exited(0, _)) {
+        ui.warn(&format!(
+            "the Job removing set {set_name}'s shards did not finish; {said}"
+        ));
+    }
+    let _ = starter.apis.delete_run(&s.name, &s.docs).await;
+}
+
+/// The set's `BackupResult`: the set's path, totals, each shard's record
+/// and its own result.
+fn set_result(
+    set_name: &str,
+    planned: &Value,
+    results: &[&Value],
+    took: std::time::Duration,
+) -> Value {
+    let sum = |f: &str| results.iter().filter_map(|v| v[f].as_u64()).sum::<u64>();
+    let shards: Vec<Value> = results
+        .iter()
+        .filter_map(|v| v["shards"].as_array().and_then(|a| a.first().cloned()))
+        .collect();
+    let files: Vec<Value> = results
+        .iter()
+        .map(|v| {
+            json!({
+                "slot": v["set"]["slot"],
+                "path": v["path"],
+                "bytes": v["bytes"],
+                "keys": v["keys"],
+                "sha256": v["sha256"],
+                "duration_ms": v["duration_ms"],
+            })
+        })
+        .collect();
+    let first = results.first();
+    let mut per_db = serde_json::Map::new();
+    for v in results {
+        for (db, c) in v["keys_per_db"].as_object().into_iter().flatten() {
+            let e = per_db
+                .entry(db.clone())
+                .or_insert_with(|| json!({"keys": 0, "expires": 0}));
+            for f in ["keys", "expires"] {
+                e[f] = json!(e[f].as_u64().unwrap_or(0) + c[f].as_u64().unwrap_or(0));
+            }
+        }
+    }
+    json!({
+        "path": planned["path"],
+        "rdb_version": first.map(|v| v["rdb_version"].clone()),
+        "rdb_flavor": first.map(|v| v["rdb_flavor"].clone()),
+        "keys_per_db": per_db,
+        "bytes": sum("bytes"),
+        "method": "stream",
+        "created": first.map(|v| v["created"].clone()),
+        "duration_ms": u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+        "keys": sum("keys"),
+        "verified": results.iter().all(|v| v["verified"] == json!(true)),
+        "redis_version": first.map(|v| v["redis_version"].clone()),
+        "source": first.map(|v| v["source"].clone()),
+        "encryption": first.map(|v| v["encryption"].clone()),
+        "shards": shards,
+        "set": {
+            "name": set_name,
+            "sealed": true,
+            "files": files,
+        },
+        "exit_code": 0,
+    })
+}
