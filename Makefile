@@ -6,7 +6,7 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 WASI_RUNNER := node $(CURDIR)/scripts/wasi-runner.mjs
 
-.PHONY: setup build stores-up cluster-up cluster-down cluster-kubeconfig demo test lint test-core-wasm test-all bench bench-backup bench-copy bench-rdb bench-complete bench-storage bench-restore bench-cluster bench-tls bench-pitr bench-sanitize bench-kms bench-in-cluster fuzz completions
+.PHONY: setup build stores-up cluster-up cluster-down cluster-kubeconfig demo test lint test-core-wasm test-all bench bench-backup bench-copy bench-rdb bench-complete bench-storage bench-restore bench-cluster bench-tls bench-pitr bench-sanitize bench-kms bench-in-cluster bench-set fuzz completions
 
 ## setup: install what the build and tests need (Debian packages, rustup targets, Kubernetes binaries)
 setup:
@@ -56,7 +56,7 @@ test: setup lint test-core-wasm cluster-up stores-up
 	  $(CARGO) nextest run --workspace --no-fail-fast
 
 ## bench: every benchmark, each printing the plugin and the reference tool side by side
-bench: bench-backup bench-rdb bench-copy bench-complete bench-storage bench-restore bench-cluster bench-tls bench-pitr bench-sanitize bench-kms bench-in-cluster
+bench: bench-backup bench-rdb bench-copy bench-complete bench-storage bench-restore bench-cluster bench-tls bench-pitr bench-sanitize bench-kms bench-in-cluster bench-set
 
 ## bench-backup: the whole default backup vs the runbook's script (BGSAVE, poll, kubectl cp) on a ~112 MB dataset
 bench-backup: cluster-up
@@ -102,6 +102,11 @@ bench-pitr:
 bench-sanitize:
 	$(CARGO) build --release -p kubectl-redis
 	scripts/bench-sanitize.sh
+
+## bench-set: a backup set's shards (one process each, as their Jobs) in parallel vs one after another, 3 primaries, ~112 MB
+bench-set:
+	cargo build --release -p kubectl-redis
+	scripts/bench-set.sh
 
 ## bench-in-cluster: backup --in-cluster (a Job, straight to S3) vs through the plugin: time, bytes through this machine, pod start
 bench-in-cluster: cluster-up
