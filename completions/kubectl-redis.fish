@@ -408,6 +408,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l col
 always\t''
 never\t''"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l no-encrypt -d 'Copy plaintext backups into object storage as plaintext'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l merge -d 'Copy each backup set (a Redis Cluster backed up one Job per shard) as one merged backup file, as a local backup of the cluster writes it, instead of shard by shard'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l in-cluster -d 'Run the work as a Kubernetes Job next to the data, from the plugin\'s own image: it reaches Redis over the pod network and writes straight to the repository (--repo URL, or a directory on --pvc), so no data crosses this machine. Progress, result and exit code are the Job\'s'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -l detach -d 'Return once the Job is created, printing the run\'s name (follow it with `kubectl logs -f job/NAME`)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand copy" -s v -l verbose -d 'Print each step of the state machine to stderr'

@@ -817,6 +817,6 @@ mod sets {
         // A shard file gone: the set says so.
         entries.remove(1);
         let l = listing("/b", &entries, T + 3600);
-        assert_eq!(l.backups[0].status, "1 shard file(s) missing");
+        assert_eq!(l.backups[0].status, "shard file missing");
     }
 }

@@ -136,8 +136,14 @@ struct Redis {
 
 impl Redis {
     fn start(port: u16) -> Redis {
+        Redis::start_with(port, &[])
+    }
+
+    /// [`Redis::start`] with further arguments (`--cluster-enabled yes`).
+    fn start_with(port: u16, extra: &[&str]) -> Redis {
         let dir = tempfile::tempdir().expect("tempdir");
         let child = Command::new("redis-server")
+            .args(extra)
             .args([
                 "--port",
                 &port.to_string(),
@@ -2405,4 +2411,274 @@ fn kms_held_keys_back_up_restore_copy_and_refuse() {
     ));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("same recipients"), "{err}");
+}
+
+/// A backup set as its shards' Jobs write it (`backup --in-cluster` of a
+/// Redis Cluster runs these same commands, one process per shard), on a
+/// real 3-primary cluster into a directory: listed as one row once the
+/// last shard sealed it, never before; its shards' files alone are
+/// leftovers `prune` removes. Copied shard by shard to S3 (encrypted on the
+/// way, the set's manifest made again from the copies), verified there,
+/// copied back merged into one file, and restored into one server whole.
+#[test]
+fn backup_sets_are_sealed_listed_copied_and_merged() {
+    let nodes: Vec<Redis> = (16524..16527)
+        .map(|p| {
+            let conf = format!("/tmp/kr-set-nodes-{p}-{}.conf", std::process::id());
+            Redis::start_with(
+                p,
+                &["--cluster-enabled", "yes", "--cluster-config-file", &conf],
+            )
+        })
+        .collect();
+    for n in &nodes[1..] {
+        assert_eq!(
+            nodes[0].cli(&["CLUSTER", "MEET", "127.0.0.1", &n.port.to_string()]),
+            "OK"
+        );
+    }
+    for (n, (a, b)) in nodes.iter().zip([(0, 5460), (5461, 10922), (10923, 16383)]) {
+        assert_eq!(
+            n.cli(&["CLUSTER", "ADDSLOTSRANGE", &a.to_string(), &b.to_string()]),
+            "OK"
+        );
+    }
+    wait_until(30, "cluster_state:ok", || {
+        nodes
+            .iter()
+            .all(|n| n.cli(&["CLUSTER", "INFO"]).contains("cluster_state:ok"))
+    });
+    // 300 keys, each on the primary serving its slot.
+    let mut load = Command::new("redis-cli")
+        .args(["-c", "-p", "16524"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("redis-cli");
+    {
+        use std::io::Write;
+        let mut w = load.stdin.take().expect("stdin");
+        for i in 0..300 {
+            writeln!(w, "SET k{i} v{i}").expect("write");
+        }
+    }
+    assert!(load.wait().expect("wait").success());
+    let total: u64 = nodes
+        .iter()
+        .map(|n| n.cli(&["DBSIZE"]).parse::<u64>().unwrap_or(0))
+        .sum();
+    assert_eq!(total, 300);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let a = tmp.path().join("a");
+    let a_s = a.to_string_lossy().into_owned();
+    let url = nodes[0].url();
+    let backup = |extra: &[&str]| -> (i32, String, String) {
+        let mut args = vec![
+            "backup",
+            "--url",
+            &url,
+            "--allow-host",
+            "127.0.0.1",
+            "--repo",
+            &a_s,
+        ];
+        args.extend_from_slice(extra);
+        run(plugin(Store::Moto, &args))
+    };
+    // The first Job's plan: the set's name and its shards.
+    let (code, out, err) = backup(&["--set-plan", "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let plan = json(&out);
+    assert_eq!(plan["kind"], "BackupSetPlan", "{out}");
+    let set = plan["set"].as_str().expect("the set's name").to_string();
+    let slots: Vec<u64> = plan["shards"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|s| s["slot"].as_u64()).collect())
+        .unwrap_or_default();
+    assert_eq!(slots, [0, 5461, 10923], "{out}");
+    let shard = |slot: &str| {
+        backup(&[
+            "--set",
+            &set,
+            "--shard",
+            slot,
+            "--set-shards",
+            "0,5461,10923",
+            "-o",
+            "json",
+        ])
+    };
+    // Two of three shards stored: no set yet, their files are leftovers.
+    for slot in ["10923", "0"] {
+        let (code, out, err) = shard(slot);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(json(&out)["set"]["sealed"], false, "{out}");
+    }
+    let l = listing(Store::Moto, &a_s);
+    assert_eq!(l["backups"], serde_json::json!([]), "{l}");
+    assert_eq!(l["partial"].as_array().map(Vec::len), Some(4), "{l}");
+    // The last shard seals it.
+    let (code, out, err) = shard("5461");
+    assert_eq!(code, 0, "{err}");
+    let r = json(&out);
+    assert_eq!(r["set"]["sealed"], true, "{out}");
+    assert_eq!(r["set"]["waiting_for"], serde_json::json!([]), "{out}");
+    let l = listing(Store::Moto, &a_s);
+    assert_eq!(l["backups"][0]["file"], set.as_str(), "{l}");
+    assert_eq!(l["backups"][0]["shards"], 3, "{l}");
+    assert_eq!(l["backups"][0]["keys"], 300, "{l}");
+    assert_eq!(l["backups"][0]["status"], "verified", "{l}");
+    assert_eq!(l["partial"], serde_json::json!([]), "{l}");
+    let set_path = a.join(&set).to_string_lossy().into_owned();
+    let (code, out, err) = run(plugin(Store::Moto, &["verify", &set_path, "-o", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let v = kubectl_redis_e2e::schema_checked("verify", &out);
+    assert_eq!(v["sets"][0]["ok"], true, "{out}");
+    assert_eq!(v["files"].as_array().map(Vec::len), Some(3), "{out}");
+    // A shard's file changed: the set's status says so, verify fails.
+    let shard_file = a.join(format!("{set}.shard-5461.rdb"));
+    let good = std::fs::read(&shard_file).expect("read");
+    std::fs::write(&shard_file, &good[..good.len() - 1]).expect("truncate");
+    let l = listing(Store::Moto, &a_s);
+    assert_eq!(l["backups"][0]["status"], "shard file size differs", "{l}");
+    let (code, _, _) = run(plugin(Store::Moto, &["verify", &set_path]));
+    assert_ne!(code, 0);
+    std::fs::write(&shard_file, &good).expect("restore");
+    // Copied shard by shard to S3, encrypted on the way.
+    let (key, public) = keypair(tmp.path(), "key.txt");
+    let key_s = key.to_string_lossy().into_owned();
+    let s3 = format!("s3://backups/{}", prefix("sets"));
+    let (code, out, err) = run(plugin(
+        Store::Moto,
+        &["copy", &a_s, &s3, "--encrypt-to", &public, "-o", "json"],
+    ));
+    assert_eq!(code, 0, "{err}");
+    let c = kubectl_redis_e2e::schema_checked("copy", &out);
+    assert_eq!(c["sets"], serde_json::json!([set.as_str()]), "{out}");
+    assert_eq!(c["copied"].as_array().map(Vec::len), Some(3), "{out}");
+    let l = listing(Store::Moto, &s3);
+    assert_eq!(l["backups"][0]["file"], set.as_str(), "{l}");
+    assert_eq!(l["backups"][0]["shards"], 3, "{l}");
+    let remote_set = format!("{s3}/{set}");
+    let (code, _, err) = run(plugin(
+        Store::Moto,
+        &["verify", &remote_set, "--identity", &key_s],
+    ));
+    assert_eq!(code, 0, "{err}");
+    // Copied again: already there.
+    let (code, out, err) = run(plugin(
+        Store::Moto,
+        &["copy", &a_s, &s3, "--encrypt-to", &public, "-o", "json"],
+    ));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        json(&out)["skipped"],
+        serde_json::json!([set.as_str()]),
+        "{out}"
+    );
+    // Back, merged into one file, and restored whole into one server.
+    let b = tmp.path().join("b");
+    let b_s = b.to_string_lossy().into_owned();
+    let (code, out, err) = run(plugin(
+        Store::Moto,
+        &[
+            "copy",
+            &s3,
+            &b_s,
+            "--merge",
+            "--identity",
+            &key_s,
+            "-o",
+            "json",
+        ],
+    ));
+    assert_eq!(code, 0, "{err}");
+    let merged = json(&out)["copied"][0]["destination"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(merged.ends_with(".rdb"), "{out}");
+    let l = listing(Store::Moto, &b_s);
+    assert_eq!(l["backups"][0]["keys"], 300, "{l}");
+    assert_eq!(l["backups"][0]["shards"], serde_json::Value::Null, "{l}");
+    let single = Redis::start(16527);
+    let (code, _, err) = run(plugin(
+        Store::Moto,
+        &[
+            "restore",
+            "--url",
+            &single.url(),
+            "--file",
+            &merged,
+            "--yes",
+        ],
+    ));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(single.cli(&["DBSIZE"]), "300");
+    assert_eq!(single.cli(&["GET", "k42"]), "v42");
+    // And straight from the encrypted set in S3.
+    assert_eq!(single.cli(&["FLUSHALL"]), "OK");
+    let (code, _, err) = run(plugin(
+        Store::Moto,
+        &[
+            "restore",
+            "--url",
+            &single.url(),
+            "--file",
+            &remote_set,
+            "--identity",
+            &key_s,
+            "--yes",
+        ],
+    ));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(single.cli(&["DBSIZE"]), "300");
+    // A set whose last shard never came: its files are leftovers, which
+    // prune removes; the sealed set stays.
+    let (code, out, err) = backup(&["--set-plan"]);
+    assert_eq!(code, 0, "{err}");
+    let broken = out.trim().to_string();
+    assert_ne!(broken, set);
+    let (code, _, err) = backup(&[
+        "--set",
+        &broken,
+        "--shard",
+        "0",
+        "--set-shards",
+        "0,5461,10923",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let l = listing(Store::Moto, &a_s);
+    assert_eq!(l["partial"].as_array().map(Vec::len), Some(2), "{l}");
+    wait_until(
+        10,
+        "prune to remove the leftovers once a second old",
+        || {
+            let (code, _, err) = run(plugin(
+                Store::Moto,
+                &[
+                    "prune",
+                    "--repo",
+                    &a_s,
+                    "--keep-last",
+                    "5",
+                    "--leftovers-older-than",
+                    "1s",
+                    "--yes",
+                ],
+            ));
+            assert_eq!(code, 0, "{err}");
+            listing(Store::Moto, &a_s)["partial"] == serde_json::json!([])
+        },
+    );
+    let l = listing(Store::Moto, &a_s);
+    assert_eq!(l["partial"], serde_json::json!([]), "{l}");
+    assert_eq!(l["backups"].as_array().map(Vec::len), Some(1), "{l}");
+    for n in &nodes {
+        let _ = std::fs::remove_file(format!(
+            "/tmp/kr-set-nodes-{}-{}.conf",
+            n.port,
+            std::process::id()
+        ));
+    }
 }

@@ -284,13 +284,15 @@ impl SetState {
         s
     }
 
-    /// `list`'s status: `verified`, or what is wrong.
+    /// `list`'s status: `verified`, `shard file missing` (one or more; a
+    /// missing file outranks a size), or `shard file size differs`.
     pub fn status(&self) -> String {
-        match (self.missing.len(), self.size_differs.len()) {
-            (0, 0) => "verified".into(),
-            (n, 0) => format!("{n} shard file(s) missing"),
-            (0, n) => format!("{n} shard file(s) differ in size"),
-            (a, b) => format!("{a} shard file(s) missing, {b} differ in size"),
+        if !self.missing.is_empty() {
+            "shard file missing".into()
+        } else if !self.size_differs.is_empty() {
+            "shard file size differs".into()
+        } else {
+            "verified".into()
         }
     }
 }

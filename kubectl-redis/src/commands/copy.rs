@@ -12,6 +12,7 @@ use clap::Args;
 use kubectl_redis_core::exit::Exit;
 use kubectl_redis_core::store::manifest::Manifest;
 use kubectl_redis_core::store::names;
+use kubectl_redis_core::store::set;
 use std::sync::Arc;
 
 pub const LONG_ABOUT: &str = "Copy backups from one repository to another: local \
@@ -59,6 +60,9 @@ pub struct CopyArgs {
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// Copy each backup set (a Redis Cluster backed up one Job per shard) as one merged backup file, as a local backup of the cluster writes it, instead of shard by shard
+    #[arg(long)]
+    pub merge: bool,
     #[command(flatten)]
     pub in_cluster: crate::jobs::in_cluster::InClusterArgs,
 }
@@ -169,8 +173,31 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: CopyArgs) -> Exit 
             chosen.push(n.clone());
         }
     }
+    // Backup sets: their manifests, read before anything is copied (a
+    // set merged, or of plaintext shards, counts as plaintext).
+    let mut sets = std::collections::BTreeMap::new();
+    for n in chosen.iter().filter(|n| set::parse_set_name(n).is_some()) {
+        if plan.is_some() {
+            return fail(
+                Exit::Invalid,
+                &Problem {
+                    message: format!("{n} is a backup set: --sanitize takes one file"),
+                    hint: "make it one file first: `kubectl redis copy SRC DIR NAME --merge`, then sanitize that copy".into(),
+                },
+            );
+        }
+        match crate::commands::restore::set_manifest(&src, n).await {
+            Ok(m) => {
+                sets.insert(n.clone(), m);
+            }
+            Err((exit, p)) => return fail(exit, &p),
+        }
+    }
     // Whom plaintext is encrypted to at the destination.
-    let any_plain = chosen.iter().any(|n| !names::is_encrypted_name(n));
+    let any_plain = chosen.iter().any(|n| match sets.get(n) {
+        Some(m) => args.merge || !m.encrypted,
+        None => !names::is_encrypted_name(n),
+    });
     let recipients = if plan.is_some()
         || any_plain
         || !args.encrypt_to.is_empty()
@@ -199,7 +226,40 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: CopyArgs) -> Exit 
     let mut errors: Vec<serde_json::Value> = Vec::new();
     let mut sanitized: Vec<serde_json::Value> = Vec::new();
     let mut worst = Exit::Ok;
+    let mut sets_done = Vec::new();
     for name in &chosen {
+        if let Some(m) = sets.get(name) {
+            let ctx = SetCopy {
+                ui,
+                kube,
+                args: &args,
+                src: &src,
+                dst: &dst,
+                recipients: recipients.as_ref(),
+                ids: &ids,
+            };
+            let r = if args.merge {
+                ctx.merged(name, m).await.map(|c| {
+                    copied.push(c);
+                    None
+                })
+            } else {
+                ctx.shard_by_shard(name, m, &mut copied).await
+            };
+            match r {
+                Ok(Some(skip)) => skipped.push(skip),
+                Ok(None) => sets_done.push(name.clone()),
+                Err((exit, p)) => {
+                    ui.error(&format!("{name}: {}", p.message), Some(&p.hint));
+                    errors.push(crate::output::error(
+                        &format!("{name}: {}", p.message),
+                        Some(&p.hint),
+                    ));
+                    worst = worse(worst, exit);
+                }
+            }
+            continue;
+        }
         let src_loc = match &src {
             Repo::Local(d) => Source::Local(std::path::Path::new(d).join(name)),
             Repo::Remote(r) => Source::Remote {
@@ -354,7 +414,7 @@ pub async fn run(ui: &Ui, kube: &crate::args::KubeArgs, args: CopyArgs) -> Exit 
             serde_json::json!({
                 "source": src.display(), "destination": dst.display(),
                 "copied": copied, "skipped": skipped, "errors": errors,
-                "sanitized": sanitized,
+                "sanitized": sanitized, "sets": sets_done,
                 "exit_code": worst.code(),
             }),
         );
@@ -456,6 +516,268 @@ async fn sanitized_copy(
     Ok(Some((c, rep)))
 }
 
+/// Copying one backup set.
+struct SetCopy<'a> {
+    ui: &'a Ui,
+    kube: &'a crate::args::KubeArgs,
+    args: &'a CopyArgs,
+    src: &'a Repo,
+    dst: &'a Repo,
+    recipients: Option<&'a crate::store::crypt::Recipients>,
+    ids: &'a Arc<crate::store::crypt::Identities>,
+}
+
+impl SetCopy<'_> {
+    /// Shard by shard: each shard's file copied as any backup (checked,
+    /// encrypted on the way when asked), then the set's manifest made again
+    /// from the copies' manifests and written last, create-only. `Some`
+    /// (the set's name) when the same set is already there. A shard that
+    /// fails: the shards copied so far are removed, the set is not written.
+    async fn shard_by_shard(
+        &self,
+        name: &str,
+        m: &set::SetManifest,
+        copied: &mut Vec<crate::store::copy::Copied>,
+    ) -> Result<Option<String>, (Exit, Problem)> {
+        let (dst, ui) = (self.dst, self.ui);
+        let reencrypt = self.recipients.is_some()
+            && (!m.encrypted
+                || !self.args.encrypt_to.is_empty()
+                || !self.args.encrypt_to_file.is_empty());
+        let enc_out = m.encrypted || reencrypt;
+        let mname = set::set_manifest_name(name);
+        if let Ok(there) = crate::commands::restore::set_manifest(dst, name).await {
+            // The same shards: their stored bytes, or (encrypted on the
+            // way, each time with a new key) their plaintext's sha256.
+            let mut same = there.shards.len() == m.shards.len();
+            for (a, b) in m.shards.iter().zip(there.shards.iter()) {
+                if !same {
+                    break;
+                }
+                same = if reencrypt {
+                    let pa = self.src.manifest(&a.file).await.ok().flatten();
+                    let pb = dst.manifest(&b.file).await.ok().flatten();
+                    matches!((pa, pb), (Some(x), Some(y)) if x.sha256 == y.sha256)
+                } else {
+                    a.stored_sha256 == b.stored_sha256
+                };
+            }
+            if same {
+                ui.note(&format!("{name}: already in {}", dst.display()));
+                return Ok(Some(name.to_string()));
+            }
+            return Err((
+                Exit::Invalid,
+                Problem {
+                    message: format!("set {name} exists in {} and differs from the source", dst.display()),
+                    hint: "nothing is overwritten; remove it there first (`kubectl redis prune`) if it is wrong".into(),
+                },
+            ));
+        }
+        let mut planned = Vec::new();
+        let mut written = Vec::new();
+        let mut result = Ok(());
+        for sh in &m.shards {
+            let Some((_, slot)) = set::parse_shard_file_name(&sh.file) else {
+                result = Err((
+                    Exit::Corrupt,
+                    Problem {
+                        message: format!("{} is not a shard file's name", sh.file),
+                        hint: "the set's manifest was changed; do not trust it".into(),
+                    },
+                ));
+                break;
+            };
+            planned.push(slot);
+            let out_name = set::shard_file_name(name, slot, enc_out);
+            let src_loc = match self.src {
+                Repo::Local(d) => Source::Local(std::path::Path::new(d).join(&sh.file)),
+                Repo::Remote(r) => Source::Remote {
+                    remote: r.clone(),
+                    name: sh.file.clone(),
+                },
+            };
+            let sm = src_loc.manifest().await.ok().flatten();
+            ui.note(&format!(
+                "{} -> {}/{out_name}{}",
+                sh.file,
+                dst.display(),
+                if reencrypt { " (encrypting)" } else { "" }
+            ));
+            match copy_one(
+                &src_loc,
+                sm,
+                dst,
+                &out_name,
+                reencrypt.then_some(()).and(self.recipients),
+                self.ids,
+                &|_| {},
+            )
+            .await
+            {
+                Ok(c) => {
+                    written.push(out_name);
+                    copied.push(c);
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        if result.is_ok() {
+            let mut found = Vec::new();
+            for s in &planned {
+                found.push(
+                    dst.manifest(&set::shard_file_name(name, *s, enc_out))
+                        .await
+                        .ok()
+                        .flatten(),
+                );
+            }
+            result = match set::seal(
+                name,
+                &planned,
+                &found,
+                m.source.clone(),
+                &crate::env::tool(),
+            ) {
+                set::Seal::Ready(sm) => match serde_json::to_vec_pretty(&sm) {
+                    Ok(body) => match crate::jobs::cluster_backup::put_new(dst, &mname, body).await
+                    {
+                        Ok(true) => Ok(()),
+                        Ok(false) => {
+                            Err(format!("{mname} appeared in {} meanwhile", dst.display()))
+                        }
+                        Err(e) => Err(e),
+                    },
+                    Err(e) => Err(e.to_string()),
+                },
+                set::Seal::Waiting { missing } => {
+                    Err(format!("{} shard(s) missing after the copy", missing.len()))
+                }
+                set::Seal::Broken(why) => Err(why),
+            }
+            .map_err(|e| {
+                (
+                    Exit::Storage,
+                    Problem {
+                        message: format!("the set's manifest: {e}"),
+                        hint: "check the destination".into(),
+                    },
+                )
+            });
+        }
+        if let Err(e) = result {
+            // Not listed without its manifest; its shards' files go too.
+            for w in &written {
+                let _ = dst
+                    .remove_leftover(&kubectl_redis_core::store::manifest::name_for(w))
+                    .await;
+                let _ = dst.remove_leftover(w).await;
+            }
+            copied.retain(|c| !written.contains(&c.file));
+            return Err(e);
+        }
+        Ok(None)
+    }
+
+    /// `--merge`: the set's shards fetched, checked and merged into one
+    /// file, copied as one backup (encrypted when the destination asks),
+    /// its manifest listing the shards.
+    async fn merged(
+        &self,
+        name: &str,
+        m: &set::SetManifest,
+    ) -> Result<crate::store::copy::Copied, (Exit, Problem)> {
+        let (dst, ui) = (self.dst, self.ui);
+        let Some(started) = set::parse_set_name(name) else {
+            return Err((
+                Exit::Invalid,
+                Problem {
+                    message: format!("{name} is not a set's name"),
+                    hint: String::new(),
+                },
+            ));
+        };
+        let mut shards = Vec::new();
+        for sh in &m.shards {
+            let sha = self
+                .src
+                .manifest(&sh.file)
+                .await
+                .ok()
+                .flatten()
+                .map(|x| x.sha256)
+                .unwrap_or_default();
+            shards.push(kubectl_redis_core::store::manifest::Shard {
+                node_id: sh.node_id.clone(),
+                address: sh.address.clone(),
+                role: sh.role.clone(),
+                pod: sh.pod.clone(),
+                slots: sh.slots.clone(),
+                keys: sh.keys,
+                sha256: sha,
+            });
+        }
+        let (path, _copy) = crate::commands::restore::fetch(
+            ui,
+            self.kube,
+            Some(self.src.location(name)),
+            None,
+            &self.args.keys,
+            &crate::keys::TrustArgs::default(),
+            false,
+            "copy --merge",
+        )
+        .await?;
+        let encrypted = self.recipients.is_some();
+        let dst_listing = dst.listing().await.map_err(|p| (Exit::Storage, p))?;
+        let out_name = (0..100)
+            .map(|a| names::backup_file_name_for(started, a, encrypted))
+            .find(|n| !dst_listing.backups.iter().any(|b| &b.file == n))
+            .ok_or((
+                Exit::Invalid,
+                Problem {
+                    message: format!("no free backup name for {name}'s time in {}", dst.display()),
+                    hint: "prune the destination".into(),
+                },
+            ))?;
+        ui.note(&format!(
+            "{name} -> {}/{out_name} (merged{})",
+            dst.display(),
+            if encrypted { ", encrypting" } else { "" }
+        ));
+        let (created, source) = (m.created.clone(), m.source.clone());
+        let adjust = move |x: &mut Manifest| {
+            x.method = "stream".into();
+            x.created = created.clone();
+            x.source = source.clone();
+            x.shards = shards.clone();
+        };
+        let f = std::fs::File::open(&path).map_err(|e| {
+            (
+                Exit::Error,
+                Problem {
+                    message: format!("{path}: {e}"),
+                    hint: String::new(),
+                },
+            )
+        })?;
+        crate::store::copy::copy_from(
+            Box::new(std::io::BufReader::with_capacity(1 << 20, f)),
+            "the merged set",
+            None,
+            dst,
+            &out_name,
+            self.recipients,
+            &Arc::new(crate::store::crypt::Identities::none()),
+            &adjust,
+        )
+        .await
+    }
+}
+
 fn worse(a: Exit, b: Exit) -> Exit {
     let rank = |e: Exit| match e {
         Exit::Ok => 0,
@@ -539,6 +861,7 @@ async fn in_cluster(ui: &Ui, kube: &crate::args::KubeArgs, args: &CopyArgs) -> E
     let secrets = in_cluster::key_flags(k, &mut a);
     a.each("--encrypt-to", &args.encrypt_to);
     a.switch("--no-encrypt", args.no_encrypt);
+    a.switch("--merge", args.merge);
     let plan = Plan {
         command: "copy".into(),
         args: a.0,
