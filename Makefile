@@ -6,7 +6,7 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 WASI_RUNNER := node $(CURDIR)/scripts/wasi-runner.mjs
 
-.PHONY: setup build stores-up cluster-up cluster-down cluster-kubeconfig demo test lint test-core-wasm test-all bench bench-backup bench-copy bench-rdb bench-complete bench-storage bench-restore bench-cluster bench-tls bench-pitr bench-sanitize bench-kms bench-in-cluster bench-set fuzz completions
+.PHONY: setup build stores-up cluster-up cluster-down cluster-kubeconfig demo test lint test-core-wasm test-all bench bench-backup bench-copy bench-rdb bench-complete bench-storage bench-restore bench-cluster bench-tls bench-pitr bench-sanitize bench-kms bench-in-cluster bench-in-cluster-set bench-set fuzz completions
 
 ## setup: install what the build and tests need (Debian packages, rustup targets, Kubernetes binaries)
 setup:
@@ -103,9 +103,14 @@ bench-sanitize:
 	$(CARGO) build --release -p kubectl-redis
 	scripts/bench-sanitize.sh
 
+## bench-in-cluster-set: a 3-primary cluster in Kubernetes: backup and restore through the plugin vs --in-cluster (a backup set), bytes through this machine
+bench-in-cluster-set: cluster-up
+	$(CARGO) build --release -p kubectl-redis
+	scripts/bench-in-cluster-set.sh
+
 ## bench-set: a backup set's shards (one process each, as their Jobs) in parallel vs one after another, 3 primaries, ~112 MB
 bench-set:
-	cargo build --release -p kubectl-redis
+	$(CARGO) build --release -p kubectl-redis
 	scripts/bench-set.sh
 
 ## bench-in-cluster: backup --in-cluster (a Job, straight to S3) vs through the plugin: time, bytes through this machine, pod start

@@ -3958,6 +3958,50 @@ fn redis_cluster_backup_and_restore_on_kubernetes() {
         vout.contains("3 shards, 300 keys, every slot once"),
         "{vout}"
     );
+    // A shard's Job that fails: --from replica, with the replica of the
+    // shard at slot 5461 cut from its primary (a wrong masterauth). The
+    // set is not written, the other shards' files are removed, and the
+    // failing shard is named with its log's last lines.
+    assert_eq!(
+        resp(ports[4], &["CONFIG", "SET", "masterauth", "wrong"]),
+        "OK"
+    );
+    let _ = resp(ports[4], &["CLIENT", "KILL", "TYPE", "master"]);
+    wait_until(30, "the replica cut from its primary", || {
+        resp(ports[4], &["INFO", "replication"]).contains("master_link_status:down")
+    });
+    let (code, _, err) = run(plugin(&[
+        "backup",
+        "-n",
+        ns,
+        "-l",
+        "app=rcluster",
+        "--from",
+        "replica",
+        "--in-cluster",
+        "--job-image",
+        &image,
+        "--job-overrides",
+        &overrides,
+        "--repo",
+        &url,
+        "--no-encrypt",
+        "--repo-credentials-from-secret",
+        "s3",
+    ]));
+    assert_eq!(resp(ports[4], &["CONFIG", "SET", "masterauth", ""]), "OK");
+    assert_eq!(code, 11, "{err}");
+    assert!(err.contains("the shard at slot 5461 failed (run "), "{err}");
+    assert!(err.contains("no healthy, caught-up replica"), "{err}");
+    assert!(
+        err.contains("was not written and the other shards' files were removed; its last lines: "),
+        "{err}"
+    );
+    let l = listed(1);
+    assert_eq!(l["partial"], serde_json::json!([]), "{l}");
+    wait_until(60, "the replica linked again", || {
+        resp(ports[4], &["INFO", "replication"]).contains("master_link_status:up")
+    });
     // Restored into one server (another shape): every shard's keys.
     let single = 6590u16;
     let stop_single = || {

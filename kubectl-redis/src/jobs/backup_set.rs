@@ -299,11 +299,13 @@ pub async fn fan_out(
         .collect();
     let mut ended: Vec<Ended> = Vec::new();
     let mut stopping = false;
+    let mut first_bad = None;
     while let Some(e) = pending.next().await {
         let ok = matches!(&e.end, Followed::Exited(0, Some(_)));
         let interrupted = matches!(&e.end, Followed::Interrupted);
         if !ok && !interrupted && !stopping {
             stopping = true;
+            first_bad = Some(e.slot);
             ui.warn(&format!(
                 "the Job of the shard at slot {} failed: stopping the other shards' Jobs",
                 e.slot
@@ -409,12 +411,10 @@ pub async fn fan_out(
             "run the backup again once the cluster's slots stay put".into(),
         );
     }
+    // The shard that failed first (the others were stopped because of it).
     let Some(bad) = ended
         .iter()
-        .find(|e| {
-            !matches!(&e.end, Followed::Exited(0, Some(_)))
-                && !matches!(&e.end, Followed::Exited(130 | 143, _))
-        })
+        .find(|e| Some(e.slot) == first_bad)
         .or_else(|| {
             ended
                 .iter()
