@@ -2370,7 +2370,7 @@ _kubectl__redis() {
             return 0
             ;;
         kubectl__subcmd__redis__subcmd__restore)
-            opts="-f -i -l -c -y -o -n -v -h -V --file --latest --repo --out-dir --to-time --archive --identity --identity-from-secret --passphrase-from-secret --passphrase-file --trust --allow-unsigned --selector --pod --container --redis-port --scale-down --keep-writers --no-scale-down --method --url --allow-host --merge --backup-first --big-value-bytes --password-from-secret --user-name --yes --dry-run --force-unverified --metrics-file --timeout --scale-timeout --recover --allow-sanitized --sanitize --sanitize-key-file --sanitize-key-from-secret --output --tls --cacert --cert --key --tls-server-name --insecure-skip-verify --tls-from-secret --tls-from-dir --in-cluster --job-image --job-overrides --job-resources --repo-credentials-from-secret --service-account-annotation --pvc --detach --job-deadline --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
+            opts="-f -i -l -c -y -o -n -v -h -V --file --latest --repo --out-dir --to-time --archive --identity --identity-from-secret --passphrase-from-secret --passphrase-file --trust --allow-unsigned --selector --pod --container --redis-port --scale-down --keep-writers --no-scale-down --method --url --allow-host --merge --set-plan --only-slots --backup-first --big-value-bytes --password-from-secret --user-name --yes --dry-run --force-unverified --metrics-file --timeout --scale-timeout --recover --allow-sanitized --sanitize --sanitize-key-file --sanitize-key-from-secret --output --tls --cacert --cert --key --tls-server-name --insecure-skip-verify --tls-from-secret --tls-from-dir --in-cluster --job-image --job-overrides --job-resources --repo-credentials-from-secret --service-account-annotation --pvc --detach --job-deadline --kubeconfig --context --cluster --user --namespace --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2461,6 +2461,10 @@ _kubectl__redis() {
                     return 0
                     ;;
                 --allow-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --only-slots)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -136,6 +136,7 @@ swap\t'Copy the file into the pod and restart Redis (needs exec, sh and file too
 live\t'Replay the backup into the running server (no exec, no restart)'"
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l url -d 'Restore live into this server (outside Kubernetes, or through your own port-forward); no lock, no writers; rediss:// for TLS' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l allow-host -d 'With --url: a further host that may receive the password and the data (a Redis Cluster\'s nodes as it announces them: a name, an address, or a network such as 10.0.0.0/8); repeatable. Only --url\'s host by default' -r
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l only-slots -d 'A set\'s restore Job: restore only the keys of these slot ranges (FIRST-LAST,...) into the one primary serving them' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l backup-first -d 'Take a verified backup of the current data first (into DIR|URL, else the default repository), and restore only if it succeeded' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l big-value-bytes -d 'Live: values bigger than this go as commands in batches instead of one RESTORE (also capped by the server\'s proto-max-bulk-len)' -r
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l password-from-secret -d 'Read the Redis password from this Secret\'s key (in the namespace); never printed' -r
@@ -173,6 +174,7 @@ complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l 
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l allow-unsigned -d 'Restore a backup that is unsigned or signed by no trusted key (said loudly)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l no-scale-down -l keep-writers -d 'Stop no writers at all'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l merge -d 'Live: keep keys that are not in the backup (replace only the backup\'s own)'
+complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l set-plan -d 'A set\'s first restore Job: plan one Job per target primary when the set goes into a Redis Cluster (else restore as usual)'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -s y -l yes -d 'Do not ask for confirmation'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l dry-run -d 'Check everything and print the plan; change nothing'
 complete -c kubectl-redis -n "__fish_kubectl_redis_using_subcommand restore" -l force-unverified -d 'DANGER: restore a file that fails verification (corrupt, or differs from its manifest)'

@@ -290,6 +290,13 @@ schemas = {
             "point_in_time": d(PITR, "`--to-time`: what was replayed after the base."),
             "error": null(ERROR),
             "run": d(RUN, "`--in-cluster`: the Job that did the restore (the other fields are its result)."),
+            "primaries": d(arr(obj({
+                "pod": d(S, "The primary's pod."),
+                "slots": d(S, "The slot ranges its Job restored (FIRST-LAST,...)."),
+                "run": d(S, "Its Job."),
+                "keys_loaded": null(U),
+                "duration_ms": null(U),
+            })), "`--in-cluster` of a backup set into a Redis Cluster: one Job per target primary, each loading the keys of its slots from every shard's file; the counts above are their sums."),
             "exit_code": EXIT,
         },
         required=["exit_code"],

@@ -131,7 +131,7 @@ for i in $(seq "$RUNS"); do
     || { cat "$work/err" >&2; exit 1; }
   trc=$(ms "$t0"); brc=$(json_num port_forward_bytes "$work/rc.json")
   [ "$(total)" = "$KEYS" ] || { echo "restored $(total) keys, not $KEYS" >&2; exit 1; }
-  printf '  %-46s %7d ms  %11d bytes through this machine; pod started after its Job (s): %s\n' \
-    "restore --in-cluster of the set (one Job)" "$trc" "$brc" "$(starts "$work/rc.json")"
+  printf '  %-46s %7d ms  %11d bytes through this machine; the pods of the Jobs per primary started (s after each Job): %s\n' \
+    "restore --in-cluster of the set (plan + 1 Job per primary)" "$trc" "$brc" "$(starts "$work/rc.json")"
 done
 kubectl delete namespace "$NS" --wait=false >/dev/null

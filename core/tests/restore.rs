@@ -41,6 +41,7 @@ fn plan() -> Plan {
         url: None,
         merge: false,
         big_value_bytes: 16 << 20,
+        locked_outside: false,
         replay: None,
     }
 }
@@ -1803,4 +1804,43 @@ fn to_time_replays_before_writers_come_back() {
         !effects.iter().any(|e| matches!(e, Effect::Replay { .. })),
         "{t}"
     );
+}
+
+/// One Job per target primary of a backup set: the run that started the
+/// Jobs holds the cluster's Lease, so this restore takes none and releases
+/// none, and still loads and counts; without it, the same restore takes
+/// the cluster's Lease.
+#[test]
+fn a_restore_locked_outside_takes_no_lease() {
+    let p = Plan {
+        method: Method::Auto,
+        yes: true,
+        writers: Vec::new(),
+        ..plan()
+    };
+    let leases = |e: &[Effect]| {
+        e.iter()
+            .filter(|e| matches!(e, Effect::Lock { .. }))
+            .count()
+    };
+    let (t, f, effects) = run(
+        Plan {
+            locked_outside: true,
+            ..p.clone()
+        },
+        cluster_world("# Keyspace\r\n"),
+    );
+    assert_eq!(f.exit, Exit::Ok, "{t}");
+    assert_eq!(leases(&effects), 0, "{t}");
+    assert!(
+        t.contains("is held by the run that started this Job"),
+        "{t}"
+    );
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Load { .. })),
+        "{t}"
+    );
+    let (t, f, effects) = run(p, cluster_world("# Keyspace\r\n"));
+    assert_eq!(f.exit, Exit::Ok, "{t}");
+    assert!(leases(&effects) >= 2, "taken and released:\n{t}");
 }

@@ -4069,7 +4069,32 @@ fn redis_cluster_backup_and_restore_on_kubernetes() {
     assert_eq!(code, 0, "{stderr}");
     let r = schema_checked("restore", &stdout);
     assert_eq!(r["load"]["keys_restored"], 300, "{stdout}");
+    assert_eq!(r["keys_loaded"], 300, "{stdout}");
     assert_eq!(r["run"]["port_forward_bytes"], 0, "{stdout}");
+    // One Job per target primary, each its own slots, under the
+    // cluster's Lease held by the plugin.
+    let pods: Vec<&str> = r["primaries"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|p| p["pod"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(pods, ["rc-0-0", "rc-1-0", "rc-2-0"], "{stdout}");
+    assert!(
+        stderr.contains("primary rc-1-0 (slots 5461-10922): run "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("lock: Lease kubectl-redis-rc-0, the cluster's, held here"),
+        "{stderr}"
+    );
+    let per: Vec<u64> = r["primaries"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|p| p["keys_loaded"].as_u64()).collect())
+        .unwrap_or_default();
+    assert_eq!(per.iter().sum::<u64>(), 300, "{stdout}");
+    assert!(
+        per.iter().all(|n| *n > 50),
+        "every primary got its share: {stdout}"
+    );
     wait_until(30, "the keys in the cluster", || keys() == 300);
     // The shards' Jobs held in an init container, so that they are still
     // running: Ctrl-C stops them and removes their files (nothing listed);

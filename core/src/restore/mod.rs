@@ -205,6 +205,10 @@ pub struct Plan {
     pub merge: bool,
     /// Values larger than this (bytes) go as commands, not one `RESTORE`.
     pub big_value_bytes: u64,
+    /// The lock is held outside this restore (a backup set restored one Job
+    /// per target primary: the run that started the Jobs holds the
+    /// cluster's Lease): no Lease is taken here.
+    pub locked_outside: bool,
     /// `--to-time`: archived commands to replay once the base is loaded and
     /// its counts checked, before writers are scaled back (`None`: none).
     pub replay: Option<u64>,

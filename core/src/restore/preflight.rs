@@ -198,6 +198,16 @@ impl Restore {
     }
 
     pub(super) fn get_lease(&mut self, out: &mut Vec<Effect>) {
+        if self.plan.locked_outside {
+            say(
+                out,
+                Line::Detail(format!(
+                    "lock: Lease {} is held by the run that started this Job",
+                    self.lease
+                )),
+            );
+            return self.next_writer(0, out);
+        }
         let request = Request::Get {
             name: self.lease.clone(),
         };
@@ -643,10 +653,7 @@ impl Restore {
             }
             self.redis(Step::Config("dir"), &["CONFIG", "GET", "dir"], out);
         } else {
-            let request = Request::Get {
-                name: self.lease.clone(),
-            };
-            self.ask(Step::GetLease, |id| Effect::Lock { id, request }, out);
+            self.get_lease(out);
         }
     }
 

@@ -501,6 +501,7 @@ async fn drill_in(
         url: None,
         merge: false,
         big_value_bytes: 16 << 20,
+        locked_outside: false,
         // --to-time replays after the sample, over the drill's own link.
         replay: None,
     };

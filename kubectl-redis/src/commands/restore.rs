@@ -142,6 +142,12 @@ pub struct RestoreArgs {
     /// Live: keep keys that are not in the backup (replace only the backup's own)
     #[arg(long)]
     pub merge: bool,
+    /// A set's first restore Job: plan one Job per target primary when the set goes into a Redis Cluster (else restore as usual)
+    #[arg(long, hide = true)]
+    pub set_plan: bool,
+    /// A set's restore Job: restore only the keys of these slot ranges (FIRST-LAST,...) into the one primary serving them
+    #[arg(long, hide = true, value_name = "RANGES", value_parser = parse_ranges)]
+    pub only_slots: Option<SlotRanges>,
     /// Take a verified backup of the current data first (into DIR|URL, else the default repository), and restore only if it succeeded
     #[arg(long, value_name = "DIR|URL", num_args = 0..=1, default_missing_value = "")]
     pub backup_first: Option<String>,
@@ -307,6 +313,30 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
     };
     // The swap path hands the user's password to redis-cli in the pod.
     auth::set_global(auth.clone());
+    if let Some(only) = args.only_slots.clone() {
+        crate::redis::cluster::restrict_to(only.0);
+    }
+    // A backup set into a Redis Cluster, from `--in-cluster`: plan one Job
+    // per target primary (the plugin starts them) instead of restoring.
+    if args.set_plan && url.is_none() && args.target.pod.is_none() {
+        if let Some(set) = file.as_deref().and_then(set_location).map(|(_, n)| n) {
+            let mut probe = auth.clone();
+            let selector = env::selector(args.target.selector.clone());
+            if let Some(found) = crate::jobs::cluster_backup::detect(
+                ui,
+                k.as_ref(),
+                &mut probe,
+                None,
+                &selector,
+                false,
+                "restoring the set one Job per primary",
+            )
+            .await
+            {
+                return crate::jobs::backup_set::restore_plan(ui, args.output, &set, &found);
+            }
+        }
+    }
     let fail = |exit: Exit, p: &Problem| {
         ui.error(&p.message, Some(&p.hint));
         if args.output == Output::Json {
@@ -406,6 +436,7 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         url,
         merge: args.merge,
         big_value_bytes: args.big_value_bytes,
+        locked_outside: args.only_slots.is_some(),
         replay: pitr.as_ref().map(|p| p.commands),
     };
     let finish = crate::jobs::restore::drive(
@@ -942,7 +973,17 @@ async fn fetch_set(
         .open(&out)
         .map_err(|e| format!("{}: {e}", out.display()))?;
         let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-        crate::jobs::cluster_backup::merge(&files, &mut w, None)
+        // One Job per target primary: only the keys of its slots.
+        match crate::redis::cluster::restricted() {
+            Some(only) => {
+                let keep = |k: &[u8]| {
+                    let s = kubectl_redis_core::topo::cluster::key_slot(k);
+                    only.iter().any(|[a, b]| *a <= s && s <= *b)
+                };
+                crate::jobs::cluster_backup::merge_only(&files, &mut w, None, Some(&keep))
+            }
+            None => crate::jobs::cluster_backup::merge(&files, &mut w, None),
+        }
     })
     .await
     .map_err(|e| e.to_string())
@@ -1509,6 +1550,25 @@ async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &RestoreArgs) -> Exit {
         node: node.clone(),
     };
     let text = |_: &serde_json::Value| {};
+    // A backup set into a Redis Cluster: one Job per target primary, when
+    // no writers are to be scaled (each Job restores only its primary; the
+    // writers would be scaled by all of them at once).
+    let fan_out = args.no_scale_down
+        && args.url.is_none()
+        && args.target.pod.is_none()
+        && args
+            .backup
+            .file()
+            .as_deref()
+            .and_then(set_location)
+            .is_some();
+    let plan = |extra: &str| {
+        let mut p = plan(extra);
+        if fan_out && extra == "--yes" {
+            p.args.push("--set-plan".into());
+        }
+        p
+    };
     if args.yes || args.dry_run {
         let extra = if args.dry_run { "--dry-run" } else { "--yes" };
         return in_cluster::run(
@@ -1565,4 +1625,30 @@ async fn in_cluster(ui: &Ui, kube: &KubeArgs, args: &RestoreArgs) -> Exit {
         &text,
     )
     .await
+}
+
+/// Slot ranges, `[first, last]` each.
+#[derive(Debug, Clone)]
+pub struct SlotRanges(pub Vec<[u16; 2]>);
+
+/// `0-5460,10923-16383`.
+fn parse_ranges(s: &str) -> Result<SlotRanges, String> {
+    s.split(',')
+        .map(|r| {
+            let (a, b) = r.split_once('-').unwrap_or((r, r));
+            let n = |x: &str| {
+                x.trim()
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|v| u32::from(*v) < kubectl_redis_core::store::set::SLOTS)
+                    .ok_or_else(|| format!("{x:?} is not a slot (0-16383)"))
+            };
+            let (a, b) = (n(a)?, n(b)?);
+            if a > b {
+                return Err(format!("{r}: the first slot is after the last"));
+            }
+            Ok([a, b])
+        })
+        .collect::<Result<Vec<_>, String>>()
+        .map(SlotRanges)
 }

@@ -559,3 +559,341 @@ fn set_result(
         "exit_code": 0,
     })
 }
+
+/// The kind of a restore's first Job's result when it planned one Job per
+/// target primary.
+pub const RESTORE_PLAN_KIND: &str = "RestoreSetPlan";
+
+/// A set's restore into a Redis Cluster, first Job: the target's primaries
+/// (in slot order), each with its slot ranges and pod.
+pub fn restore_plan(
+    ui: &Ui,
+    output: Output,
+    set: &str,
+    found: &crate::jobs::cluster_backup::Found,
+) -> Exit {
+    let map = &found.map;
+    let ranges = map.ranges();
+    let mut order: Vec<usize> = Vec::new();
+    for (_, _, n) in &ranges {
+        if !order.contains(n) {
+            order.push(*n);
+        }
+    }
+    let primaries: Vec<Value> = order
+        .iter()
+        .map(|n| {
+            let node = &map.nodes[*n];
+            let pod = kubectl_redis_core::kube::pods::target_serving(
+                &found.pods,
+                &node.host,
+                node.port,
+            )
+            .ok()
+            .map(|t| t.pod);
+            json!({
+                "node_id": node.id,
+                "address": format!("{}:{}", node.host, node.port),
+                "pod": pod,
+                "slots": ranges.iter().filter(|(_, _, o)| o == n).map(|(a, b, _)| [a, b]).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    ui.note(&format!(
+        "backup set {set} into a Redis Cluster of {} primaries: one Job per primary, each loading the keys of its slots from every shard's file",
+        primaries.len()
+    ));
+    // The cluster's one Lease: the run holds it while the Jobs restore.
+    let lease = kubectl_redis_core::kube::lock::cluster_lease_name(map, &found.pods);
+    let v = json!({"set": set, "primaries": primaries, "lease": lease, "exit_code": 0});
+    match output {
+        Output::Json => output::print(ui, RESTORE_PLAN_KIND, v),
+        Output::Text => println!("{set}"),
+    }
+    Exit::Ok
+}
+
+/// One restore Job per target primary the first Job planned, followed
+/// together; their results summed into one `RestoreResult` whose
+/// `primaries` lists each. A Job that fails does not stop the others (each
+/// restores its own primary's slots; stopping one halfway would leave it
+/// emptier): the failure is named with its last lines.
+pub async fn restore_fan_out(
+    ui: &Ui,
+    starter: &Starter<'_>,
+    base: &Plan,
+    planned: &Value,
+    output: Output,
+    text: &dyn Fn(&Value),
+) -> Exit {
+    let apis = starter.apis;
+    let json_kind = (output == Output::Json).then_some("RestoreResult");
+    let fail = |exit: Exit, message: String, hint: String| {
+        ui.error(&message, Some(&hint));
+        if let Some(kind) = json_kind {
+            output::failure(ui, kind, exit, &message, Some(&hint));
+        }
+        exit
+    };
+    let prims: Vec<(String, Vec<[u64; 2]>)> = planned["primaries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let pod = p["pod"].as_str()?.to_string();
+            let slots = p["slots"]
+                .as_array()?
+                .iter()
+                .filter_map(|r| Some([r[0].as_u64()?, r[1].as_u64()?]))
+                .collect();
+            Some((pod, slots))
+        })
+        .collect();
+    if prims.is_empty() {
+        return fail(
+            Exit::Error,
+            "the first Job's plan names no primary with a pod".into(),
+            "report this with the Job's log".into(),
+        );
+    }
+    // The cluster's Lease, held here (and renewed) while the Jobs run, as
+    // one restore through the cluster would hold it; the Jobs take none.
+    let mut locks = None;
+    if let Some(name) = planned["lease"].as_str() {
+        use kubectl_redis_core::kube::lock::{self, Decision};
+        let mut l = crate::kube::lease::Locks::new(
+            apis.client.clone(),
+            &apis.ns,
+            crate::kube::lease::holder(None),
+        );
+        let found =
+            match l.observe(ui, name).await {
+                Ok(f) => f,
+                Err(e) => return fail(
+                    Exit::Error,
+                    format!(
+                        "cannot read the cluster's lock Lease {name}: {e:?}; nothing was changed"
+                    ),
+                    "check your permissions on leases.coordination.k8s.io (`kubectl redis status`)"
+                        .into(),
+                ),
+            };
+        let holder = crate::kube::lease::holder(None);
+        match lock::decide(found.as_ref(), name, &holder, crate::env::unix_now()) {
+            Decision::Held { message, hint } => return fail(Exit::Locked, message, hint),
+            Decision::Take { replaces, warning } => {
+                if let Some(w) = warning {
+                    ui.warn(&w);
+                }
+                if let Err(e) = l.take(name, crate::kube::lease::DURATION_S, replaces).await {
+                    return fail(
+                        Exit::Locked,
+                        format!("cannot take the cluster's lock Lease {name}: {e:?}; nothing was changed"),
+                        "wait for the other backup or restore to finish".into(),
+                    );
+                }
+                ui.note(&format!(
+                    "lock: Lease {name}, the cluster's, held here while the Jobs restore"
+                ));
+                locks = Some((l, name.to_string()));
+            }
+        }
+    }
+    let r = restore_jobs(ui, starter, base, planned, output, text, &prims).await;
+    if let Some((mut l, name)) = locks {
+        if let Err(e) = l.release(&name).await {
+            ui.warn(&format!(
+                "could not release the lock Lease {name}: {e} (it expires on its own)"
+            ));
+        }
+    }
+    r
+}
+
+/// [`restore_fan_out`]'s Jobs, under the cluster's Lease.
+async fn restore_jobs(
+    ui: &Ui,
+    starter: &Starter<'_>,
+    base: &Plan,
+    planned: &Value,
+    output: Output,
+    text: &dyn Fn(&Value),
+    prims: &[(String, Vec<[u64; 2]>)],
+) -> Exit {
+    let apis = starter.apis;
+    let json_kind = (output == Output::Json).then_some("RestoreResult");
+    let fail = |exit: Exit, message: String, hint: String| {
+        ui.error(&message, Some(&hint));
+        if let Some(kind) = json_kind {
+            output::failure(ui, kind, exit, &message, Some(&hint));
+        }
+        exit
+    };
+    let mut started = Vec::new();
+    for (pod, slots) in prims {
+        let ranges = slots
+            .iter()
+            .map(|[a, b]| format!("{a}-{b}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let node = apis
+            .pods
+            .get(pod)
+            .await
+            .ok()
+            .and_then(|p| p.spec.and_then(|s| s.node_name));
+        // Its primary's pod, named instead of the selector.
+        let mut args = Vec::new();
+        let mut it = args_with(base, &[]).into_iter();
+        while let Some(a) = it.next() {
+            if a == "-l" || a == "--selector" {
+                it.next();
+                continue;
+            }
+            args.push(a);
+        }
+        args.extend([
+            "--pod".into(),
+            pod.clone(),
+            "--only-slots".into(),
+            ranges.clone(),
+        ]);
+        let plan = Plan {
+            command: "restore".into(),
+            args,
+            rules: base.rules.clone(),
+            node,
+        };
+        match starter.start(ui, &plan).await {
+            Ok(s) => {
+                ui.note(&format!("primary {pod} (slots {ranges}): run {}", s.name));
+                started.push((pod.clone(), ranges, s));
+            }
+            Err(r) => {
+                for (_, _, s) in &started {
+                    apis.stop_run(ui, &s.name, &s.docs).await;
+                }
+                return fail(r.exit, r.message, r.hint);
+            }
+        }
+    }
+    let ends = futures::future::join_all(started.iter().map(|(pod, _, s)| async move {
+        let mut tail = Vec::new();
+        let label = format!("[{pod}] ");
+        let end = in_cluster::follow_as(ui, apis, &s.name, &label, &mut tail, true).await;
+        (end, tail)
+    }))
+    .await;
+    if ends.iter().any(|(e, _)| matches!(e, Followed::Interrupted)) {
+        for (_, _, s) in &started {
+            apis.stop_run(ui, &s.name, &s.docs).await;
+        }
+        return fail(
+            Exit::Interrupted,
+            "interrupted: every primary's restore Job was stopped (SIGTERM: each winds down) and removed; the cluster holds part of the set".into(),
+            "restore the set again".into(),
+        );
+    }
+    for (_, _, s) in &started {
+        if let Err(e) = crate::kube::objects::delete_all(&apis.client, &apis.ns, &s.docs[..3]).await
+        {
+            ui.warn(&format!("could not remove all of run {}: {e}", s.name));
+        }
+    }
+    let ok = |e: &Followed| matches!(e, Followed::Exited(0, Some(_)));
+    let done = ends.iter().filter(|(e, _)| ok(e)).count();
+    if let Some(((pod, _, s), (end, tail))) =
+        started.iter().zip(ends.iter()).find(|(_, (e, _))| !ok(e))
+    {
+        let (exit, why) = match end {
+            Followed::Exited(code, v) => (
+                Exit::from_code(*code),
+                v.as_ref()
+                    .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+                    .unwrap_or_else(|| format!("exit code {code}")),
+            ),
+            Followed::Stuck { reason, message } => (
+                Exit::Error,
+                format!("its pod cannot start: {reason}: {message}"),
+            ),
+            Followed::JobFailed(w) => (Exit::Error, w.clone()),
+            Followed::Interrupted => (Exit::Interrupted, "interrupted".into()),
+        };
+        let last = if tail.is_empty() {
+            String::new()
+        } else {
+            format!("; its last lines: {}", tail.join(" | "))
+        };
+        return fail(
+            if exit == Exit::Ok { Exit::Error } else { exit },
+            format!(
+                "the restore into primary {pod} failed (run {}): {why}; {done} of {} primaries were restored{last}",
+                s.name,
+                started.len()
+            ),
+            "fix what it names, then restore the set again (each primary is flushed first)".into(),
+        );
+    }
+    let results: Vec<&Value> = ends
+        .iter()
+        .filter_map(|(e, _)| match e {
+            Followed::Exited(0, Some(v)) => Some(v),
+            _ => None,
+        })
+        .collect();
+    let mut v = results.first().map(|v| (*v).clone()).unwrap_or_default();
+    let sum = |get: &dyn Fn(&Value) -> &Value| -> u64 {
+        results.iter().filter_map(|r| get(r).as_u64()).sum()
+    };
+    v["file"] = planned["set"].clone();
+    v["keys_expected"] = json!(sum(&|r| &r["keys_expected"]));
+    v["keys_loaded"] = json!(sum(&|r| &r["keys_loaded"]));
+    for f in [
+        "keys_restored",
+        "keys_by_payload",
+        "keys_by_commands",
+        "keys_expired",
+    ] {
+        if v["load"].is_object() {
+            v["load"][f] = json!(sum(&|r| &r["load"][f]));
+        }
+    }
+    if let Some(dbs) = v["databases"].as_array_mut() {
+        for d in dbs.iter_mut() {
+            let db = d["db"].clone();
+            for f in ["keys_expected", "keys_loaded"] {
+                let total: u64 = results
+                    .iter()
+                    .filter_map(|r| r["databases"].as_array())
+                    .flatten()
+                    .filter(|x| x["db"] == db)
+                    .filter_map(|x| x[f].as_u64())
+                    .sum();
+                d[f] = json!(total);
+            }
+        }
+    }
+    v["primaries"] = json!(started
+        .iter()
+        .zip(results.iter())
+        .map(|((pod, ranges, s), r)| json!({
+            "pod": pod, "slots": ranges, "run": s.name,
+            "keys_loaded": r["keys_loaded"], "duration_ms": r["duration_ms"],
+        }))
+        .collect::<Vec<_>>());
+    let run = json!({
+        "name": started.first().map(|(_, _, s)| s.name.clone()),
+        "names": started.iter().map(|(_, _, s)| s.name.clone()).collect::<Vec<_>>(),
+        "namespace": apis.ns,
+        "image": started.first().map(|(_, _, s)| s.image.clone()),
+        "port_forward_bytes": crate::kube::portforward::bytes(),
+    });
+    ui.note(&format!(
+        "set {} restored into {} primaries in parallel: {} keys",
+        planned["set"].as_str().unwrap_or_default(),
+        started.len(),
+        v["keys_loaded"]
+    ));
+    in_cluster::print_result(ui, output, v, run, text);
+    Exit::Ok
+}

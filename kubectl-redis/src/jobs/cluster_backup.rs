@@ -949,7 +949,24 @@ pub fn merge(
     w: &mut dyn Write,
     version: Option<String>,
 ) -> Result<u64, String> {
+    merge_only(files, w, version, None)
+}
+
+/// Which keys a merge keeps, by name.
+pub type KeyFilter<'a> = &'a (dyn Fn(&[u8]) -> bool + Sync);
+
+/// [`merge`], keeping only the keys `keep` accepts (by name): a backup
+/// set's keys of one target primary's slots.
+pub fn merge_only(
+    files: &[(String, Option<String>)],
+    w: &mut dyn Write,
+    version: Option<String>,
+    keep: Option<KeyFilter<'_>>,
+) -> Result<u64, String> {
+    use kubectl_redis_core::rdb::records::Record;
     let mut module_aux = 0;
+    // Inside a big key that is left out: its parts and end go too.
+    let mut skipping = false;
     let mut m = Merger::new(version);
     let mut buf = Vec::with_capacity(1 << 20);
     let mut chunk = vec![0u8; 256 << 10];
@@ -963,6 +980,21 @@ pub fn merge(
             }
             let mut err = None;
             s.feed(&chunk[..n], &mut |r| {
+                if let Some(keep) = keep {
+                    let out = match &r {
+                        Record::Key { key, .. } => !keep(key.name),
+                        Record::BigStart { name, .. } => {
+                            skipping = !keep(name);
+                            skipping
+                        }
+                        Record::BigPart(_) => skipping,
+                        Record::BigEnd(_) => std::mem::replace(&mut skipping, false),
+                        _ => false,
+                    };
+                    if out {
+                        return;
+                    }
+                }
                 if let Err(e) = m.record(r, &mut buf) {
                     err.get_or_insert(e);
                 }

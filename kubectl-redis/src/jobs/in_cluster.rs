@@ -664,6 +664,15 @@ pub async fn run(
             }
             return crate::jobs::backup_set::fan_out(ui, &starter, &plan, v, output, text).await;
         }
+        if v["kind"] == json!(crate::jobs::backup_set::RESTORE_PLAN_KIND) {
+            if let Err(e) =
+                crate::kube::objects::delete_all(&apis.client, &apis.ns, &docs[..3]).await
+            {
+                ui.warn(&format!("could not remove all of run {name}: {e}"));
+            }
+            return crate::jobs::backup_set::restore_fan_out(ui, &starter, &plan, v, output, text)
+                .await;
+        }
     }
     // The Job stays (its log) until ttlSecondsAfterFinished; the rest goes now.
     let cleanup = |left: Vec<String>| {

@@ -237,6 +237,21 @@ impl<'a> Nodes<'a> {
     }
 }
 
+/// The slot ranges of [`restrict_to`].
+static ONLY: std::sync::OnceLock<Vec<[u16; 2]>> = std::sync::OnceLock::new();
+
+/// Restricts this run's live restore into a Redis Cluster to the primary
+/// serving these slot ranges (one Job per target primary of a backup set):
+/// only it is flushed, loaded and counted. Set once, before the restore.
+pub fn restrict_to(slots: Vec<[u16; 2]>) {
+    let _ = ONLY.set(slots);
+}
+
+/// The slot ranges [`restrict_to`] set, if any.
+pub fn restricted() -> Option<&'static [[u16; 2]]> {
+    ONLY.get().map(Vec::as_slice)
+}
+
 /// Loads the file at `path` into the cluster `first` (reached at `entry`)
 /// belongs to.
 #[allow(clippy::too_many_arguments)]
@@ -297,7 +312,23 @@ async fn pump(
             SLOTS - map.covered()
         ));
     }
-    let primaries = map.primaries();
+    let mut primaries = map.primaries();
+    // One Job per target primary: this one's primary alone.
+    if let Some(only) = restricted() {
+        let owners: Vec<usize> = map
+            .ranges()
+            .iter()
+            .filter(|(a, b, _)| only.iter().any(|[x, y]| a <= y && x <= b))
+            .map(|(_, _, n)| *n)
+            .collect();
+        primaries.retain(|n| owners.contains(n));
+        if primaries.len() != 1 {
+            return Err(format!(
+                "the slots this run restores are served by {} primaries now, not one (the cluster was resharded since the plan); nothing was loaded",
+                primaries.len()
+            ));
+        }
+    }
     say(format!(
         "Redis Cluster: {} primaries; {}",
         primaries.len(),
@@ -427,8 +458,13 @@ async fn pump(
     if loaded.interrupted {
         return Ok(());
     }
-    // The count check: every primary's keys, summed.
-    let primaries = router.map.primaries();
+    // The count check: every primary's keys, summed (one Job per target
+    // primary: its own primary's).
+    let primaries = if restricted().is_some() {
+        primaries
+    } else {
+        router.map.primaries()
+    };
     let mut keys = 0u64;
     let mut expires = 0u64;
     for r in nodes.ask_each(&primaries, &["INFO", "keyspace"]).await? {
