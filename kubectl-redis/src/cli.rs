@@ -166,6 +166,9 @@ fn runtime(ui: &Ui) -> Option<tokio::runtime::Runtime> {
     }
 }
 
+/// Runs a command. Each command's future is boxed before `block_on`: it
+/// lives on the heap, not on the main thread's stack (a debug build's
+/// futures of the bigger commands are large enough to overflow it).
 pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -188,35 +191,35 @@ pub fn run() -> ExitCode {
             Exit::Ok
         }
         Command::Archive(args) => match runtime(&ui) {
-            Some(rt) => rt.block_on(archive::run(&ui, &cli.kube, args)),
+            Some(rt) => rt.block_on(Box::pin(archive::run(&ui, &cli.kube, args))),
             None => Exit::Error,
         },
         Command::Runs(args) => match runtime(&ui) {
-            Some(rt) => rt.block_on(runs::run(&ui, &cli.kube, args)),
+            Some(rt) => rt.block_on(Box::pin(runs::run(&ui, &cli.kube, args))),
             None => Exit::Error,
         },
         Command::List(args) => match runtime(&ui) {
-            Some(rt) => rt.block_on(list::run(&ui, args)),
+            Some(rt) => rt.block_on(Box::pin(list::run(&ui, args))),
             None => Exit::Error,
         },
         Command::Verify(args) if args.url.is_some() => match runtime(&ui) {
-            Some(rt) => rt.block_on(verify::run_url(&ui, args)),
+            Some(rt) => rt.block_on(Box::pin(verify::run_url(&ui, args))),
             None => Exit::Error,
         },
         Command::Verify(args) => match runtime(&ui) {
-            Some(rt) => rt.block_on(verify::run(&ui, &cli.kube, args)),
+            Some(rt) => rt.block_on(Box::pin(verify::run(&ui, &cli.kube, args))),
             None => Exit::Error,
         },
         Command::Inspect(args) => match runtime(&ui) {
-            Some(rt) => rt.block_on(inspect::run(&ui, &cli.kube, args)),
+            Some(rt) => rt.block_on(Box::pin(inspect::run(&ui, &cli.kube, args))),
             None => Exit::Error,
         },
         Command::Audit(args) => match runtime(&ui) {
-            Some(rt) => rt.block_on(audit::run(&ui, args)),
+            Some(rt) => rt.block_on(Box::pin(audit::run(&ui, args))),
             None => Exit::Error,
         },
         Command::Prune(args) => match runtime(&ui) {
-            Some(rt) => rt.block_on(prune::run(&ui, &cli.kube, args)),
+            Some(rt) => rt.block_on(Box::pin(prune::run(&ui, &cli.kube, args))),
             None => Exit::Error,
         },
         Command::Schedule(mut args) => {
@@ -224,36 +227,36 @@ pub fn run() -> ExitCode {
                 args.cronjob_api = v.clone();
             }
             match runtime(&ui) {
-                Some(rt) => rt.block_on(schedule::run(&ui, &cli.kube, args)),
+                Some(rt) => rt.block_on(Box::pin(schedule::run(&ui, &cli.kube, args))),
                 None => Exit::Error,
             }
         }
         Command::Repo(args) => match runtime(&ui) {
-            Some(rt) => rt.block_on(repo::run(&ui, args)),
+            Some(rt) => rt.block_on(Box::pin(repo::run(&ui, args))),
             None => Exit::Error,
         },
         Command::Copy(args) => match runtime(&ui) {
-            Some(rt) => rt.block_on(copy::run(&ui, &cli.kube, args)),
+            Some(rt) => rt.block_on(Box::pin(copy::run(&ui, &cli.kube, args))),
             None => Exit::Error,
         },
         Command::Status(args) => match runtime(&ui) {
-            Some(rt) => rt.block_on(status::run(&ui, &cli.kube, args)),
+            Some(rt) => rt.block_on(Box::pin(status::run(&ui, &cli.kube, args))),
             None => Exit::Error,
         },
         Command::Check(args) => match runtime(&ui) {
-            Some(rt) => rt.block_on(check::run(&ui, args)),
+            Some(rt) => rt.block_on(Box::pin(check::run(&ui, args))),
             None => Exit::Error,
         },
         Command::Backup(args) => match runtime(&ui) {
-            Some(rt) => rt.block_on(backup::run(&ui, &cli.kube, args)),
+            Some(rt) => rt.block_on(Box::pin(backup::run(&ui, &cli.kube, args))),
             None => Exit::Error,
         },
         Command::Restore(args) => match runtime(&ui) {
-            Some(rt) => rt.block_on(restore::run(&ui, &cli.kube, args)),
+            Some(rt) => rt.block_on(Box::pin(restore::run(&ui, &cli.kube, args))),
             None => Exit::Error,
         },
         Command::Drill(args) => match runtime(&ui) {
-            Some(rt) => rt.block_on(drill::run(&ui, &cli.kube, args)),
+            Some(rt) => rt.block_on(Box::pin(drill::run(&ui, &cli.kube, args))),
             None => Exit::Error,
         },
     };
