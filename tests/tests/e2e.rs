@@ -3958,6 +3958,26 @@ fn redis_cluster_backup_and_restore_on_kubernetes() {
         vout.contains("3 shards, 300 keys, every slot once"),
         "{vout}"
     );
+    // A drill of the set: its shards fetched, checked and merged, loaded
+    // into a throwaway server beside the cluster, compared.
+    let (code, dout, err) = run(plugin_s3(&[
+        "drill",
+        "--file",
+        &set_path,
+        "-n",
+        ns,
+        "--pod",
+        "rc-0-0",
+        "--host-network",
+        "--port",
+        "6537",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let d = schema_checked("drill", &dout);
+    assert_eq!(d["ok"], true, "{dout}");
+    assert_eq!(d["keys_restored"], 300, "{dout}");
     // A shard's Job that fails: --from replica, with the replica of the
     // shard at slot 5461 cut from its primary (a wrong masterauth). The
     // set is not written, the other shards' files are removed, and the

@@ -2633,6 +2633,93 @@ fn backup_sets_are_sealed_listed_copied_and_merged() {
     ));
     assert_eq!(code, 0, "{err}");
     assert_eq!(single.cli(&["DBSIZE"]), "300");
+    // Into a cluster of another shape (2 primaries), one process per
+    // target primary as its Jobs run: each keeps its slots' keys from
+    // every shard's file, flushes and counts only its own primary.
+    let two: Vec<Redis> = (16528..16530)
+        .map(|p| {
+            let conf = format!("/tmp/kr-set-nodes-{p}-{}.conf", std::process::id());
+            Redis::start_with(
+                p,
+                &["--cluster-enabled", "yes", "--cluster-config-file", &conf],
+            )
+        })
+        .collect();
+    assert_eq!(two[0].cli(&["CLUSTER", "MEET", "127.0.0.1", "16529"]), "OK");
+    assert_eq!(two[0].cli(&["CLUSTER", "ADDSLOTSRANGE", "0", "8191"]), "OK");
+    assert_eq!(
+        two[1].cli(&["CLUSTER", "ADDSLOTSRANGE", "8192", "16383"]),
+        "OK"
+    );
+    wait_until(30, "the 2-primary cluster ok", || {
+        two.iter()
+            .all(|n| n.cli(&["CLUSTER", "INFO"]).contains("cluster_state:ok"))
+    });
+    // Keys of its own on both primaries: each Job's flush removes them.
+    for i in 0..20 {
+        let out = Command::new("redis-cli")
+            .args(["-c", "-p", "16528", "SET", &format!("stale{i}"), "x"])
+            .output()
+            .expect("redis-cli");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "OK");
+    }
+    assert!(
+        two.iter().all(|n| n.cli(&["DBSIZE"]) != "0"),
+        "stale keys on both"
+    );
+    let jobs: Vec<std::process::Child> = [(&two[0], "0-8191"), (&two[1], "8192-16383")]
+        .iter()
+        .map(|(n, slots)| {
+            plugin(
+                Store::Moto,
+                &[
+                    "restore",
+                    "--url",
+                    &n.url(),
+                    "--allow-host",
+                    "127.0.0.1",
+                    "--file",
+                    &remote_set,
+                    "--identity",
+                    &key_s,
+                    "--only-slots",
+                    slots,
+                    "--yes",
+                ],
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("restore")
+        })
+        .collect();
+    for j in jobs {
+        let out = j.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let counts: Vec<String> = two.iter().map(|n| n.cli(&["DBSIZE"])).collect();
+    let sum: u64 = counts.iter().filter_map(|c| c.parse::<u64>().ok()).sum();
+    assert_eq!(sum, 300, "{counts:?}");
+    assert!(
+        counts.iter().all(|c| c != "0"),
+        "each primary got its share: {counts:?}"
+    );
+    let k42 = Command::new("redis-cli")
+        .args(["-c", "-p", "16528", "GET", "k42"])
+        .output()
+        .expect("redis-cli");
+    assert_eq!(String::from_utf8_lossy(&k42.stdout).trim(), "v42");
+    for n in &two {
+        let _ = std::fs::remove_file(format!(
+            "/tmp/kr-set-nodes-{}-{}.conf",
+            n.port,
+            std::process::id()
+        ));
+    }
     // A set whose last shard never came: its files are leftovers, which
     // prune removes; the sealed set stays.
     let (code, out, err) = backup(&["--set-plan"]);
