@@ -320,6 +320,18 @@ impl SlotMap {
         (0..self.nodes.len()).filter(|&i| seen[i]).collect()
     }
 
+    /// The primaries in slot order, each with the lowest slot it serves:
+    /// how a backup set and an archive name a cluster's shards.
+    pub fn primaries_by_slot(&self) -> Vec<(u16, usize)> {
+        let mut out: Vec<(u16, usize)> = Vec::new();
+        for (a, _, n) in self.ranges() {
+            if !out.iter().any(|(_, m)| *m == n) {
+                out.push((a, n));
+            }
+        }
+        out
+    }
+
     /// `(first, last, node)` for each run of slots with one owner.
     pub fn ranges(&self) -> Vec<(u16, u16, usize)> {
         let mut out: Vec<(u16, u16, usize)> = Vec::new();
@@ -881,6 +893,17 @@ mod tests {
             shard(10923, 16383, 7002, "c"),
         ]))
         .expect("map")
+    }
+
+    #[test]
+    fn primaries_in_slot_order_with_their_lowest_slot() {
+        let m = three();
+        let by = m.primaries_by_slot();
+        let named: Vec<(u16, &str)> = by
+            .iter()
+            .map(|(s, n)| (*s, m.nodes[*n].id.as_str()))
+            .collect();
+        assert_eq!(named, [(0, "a"), (5461, "b"), (10923, "c")]);
     }
 
     #[test]

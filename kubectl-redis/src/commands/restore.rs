@@ -322,7 +322,7 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
         if let Some(set) = file.as_deref().and_then(set_location).map(|(_, n)| n) {
             let mut probe = auth.clone();
             let selector = env::selector(args.target.selector.clone());
-            if let Some(found) = crate::jobs::cluster_backup::detect(
+            if let Some(found) = Box::pin(crate::jobs::cluster_backup::detect(
                 ui,
                 k.as_ref(),
                 &mut probe,
@@ -330,7 +330,7 @@ async fn run_inner(ui: &Ui, kube: &KubeArgs, args: RestoreArgs) -> Exit {
                 &selector,
                 false,
                 "restoring the set one Job per primary",
-            )
+            ))
             .await
             {
                 return crate::jobs::backup_set::restore_plan(ui, args.output, &set, &found);
@@ -893,19 +893,7 @@ pub async fn set_manifest(
     repo: &Repo,
     set: &str,
 ) -> Result<kubectl_redis_core::store::set::SetManifest, (Exit, Problem)> {
-    let name = kubectl_redis_core::store::set::set_manifest_name(set);
-    let r = match repo {
-        Repo::Local(d) => {
-            let p = std::path::Path::new(d).join(&name);
-            std::fs::read(&p)
-                .map_err(|e| format!("{}: {e}", p.display()))
-                .and_then(|b| {
-                    serde_json::from_slice(&b)
-                        .map_err(|e| format!("{} is not valid: {e}", p.display()))
-                })
-        }
-        Repo::Remote(r) => r.small_json(&name).await,
-    };
+    let r = repo.set_manifest(set).await;
     r.map_err(|m| {
         (
             Exit::Invalid,

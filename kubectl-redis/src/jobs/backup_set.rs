@@ -37,12 +37,7 @@ pub async fn plan(
 ) -> Exit {
     let map = &found.map;
     let ranges = map.ranges();
-    let mut shards: Vec<(u16, usize)> = Vec::new();
-    for (a, _, n) in &ranges {
-        if !shards.iter().any(|(_, m)| m == n) {
-            shards.push((*a, *n));
-        }
-    }
+    let shards = map.primaries_by_slot();
     let slots: Vec<u16> = shards.iter().map(|(s, _)| *s).collect();
     let mut name = None;
     for attempt in 0..100 {
@@ -203,14 +198,7 @@ pub async fn fan_out(
     text: &dyn Fn(&Value),
 ) -> Exit {
     let apis = starter.apis;
-    let json_kind = (output == Output::Json).then_some("BackupResult");
-    let fail = |exit: Exit, message: String, hint: String| {
-        ui.error(&message, Some(&hint));
-        if let Some(kind) = json_kind {
-            output::failure(ui, kind, exit, &message, Some(&hint));
-        }
-        exit
-    };
+    let fail = failer(ui, output, "BackupResult");
     let set_name = planned["set"].as_str().unwrap_or_default().to_string();
     let shards: Vec<(u16, Option<String>)> = planned["shards"]
         .as_array()
@@ -310,17 +298,9 @@ pub async fn fan_out(
                 "the Job of the shard at slot {} failed: stopping the other shards' Jobs",
                 e.slot
             ));
-            let patch = json!({"spec": {"activeDeadlineSeconds": 1}});
             for (slot, s) in &started {
                 if *slot != e.slot && !ended.iter().any(|x| x.slot == *slot) {
-                    let _ = apis
-                        .jobs
-                        .patch(
-                            &s.name,
-                            &kube::api::PatchParams::default(),
-                            &kube::api::Patch::Merge(&patch),
-                        )
-                        .await;
+                    apis.deadline_now(&s.name).await;
                 }
             }
         }
@@ -368,13 +348,7 @@ pub async fn fan_out(
             "BackupResult",
             set_result(&set_name, planned, &results, t0.elapsed()),
         );
-        let run = json!({
-            "name": started.first().map(|(_, s)| s.name.clone()),
-            "names": started.iter().map(|(_, s)| s.name.clone()).collect::<Vec<_>>(),
-            "namespace": apis.ns,
-            "image": started.first().map(|(_, s)| s.image.clone()),
-            "port_forward_bytes": crate::kube::portforward::bytes(),
-        });
+        let run = runs_doc(apis, started.iter().map(|(_, s)| s));
         ui.note(&format!(
             "set {set_name}: {} shards, {} keys, in {}",
             results.len(),
@@ -423,7 +397,37 @@ pub async fn fan_out(
     else {
         return fail(Exit::Error, format!("set {set_name} failed"), String::new());
     };
-    let (exit, why) = match &bad.end {
+    let (exit, why, last) = failed_job(&bad.end, &bad.tail);
+    fail(
+        exit,
+        format!(
+            "the shard at slot {} failed (run {}): {why}; set {set_name} was not written and the other shards' files were removed{last}",
+            bad.slot, bad.name
+        ),
+        "fix what it names, then run the backup again".into(),
+    )
+}
+
+/// Says a failure (and prints it as a `kind` document with `-o json`);
+/// returns its exit code.
+fn failer<'a>(
+    ui: &'a Ui,
+    output: Output,
+    kind: &'a str,
+) -> impl Fn(Exit, String, String) -> Exit + 'a {
+    move |exit, message, hint| {
+        ui.error(&message, Some(&hint));
+        if output == Output::Json {
+            output::failure(ui, kind, exit, &message, Some(&hint));
+        }
+        exit
+    }
+}
+
+/// Why a set's Job failed: its exit code (never 0), what it said, and its
+/// last lines as the end of a sentence.
+fn failed_job(end: &Followed, tail: &[String]) -> (Exit, String, String) {
+    let (exit, why) = match end {
         Followed::Exited(code, v) => (
             Exit::from_code(*code),
             v.as_ref()
@@ -437,20 +441,27 @@ pub async fn fan_out(
         Followed::JobFailed(w) => (Exit::Error, w.clone()),
         Followed::Interrupted => (Exit::Interrupted, "interrupted".into()),
     };
-    let exit = if exit == Exit::Ok { Exit::Error } else { exit };
-    let last = if bad.tail.is_empty() {
+    let last = if tail.is_empty() {
         String::new()
     } else {
-        format!("; its last lines: {}", bad.tail.join(" | "))
+        format!("; its last lines: {}", tail.join(" | "))
     };
-    fail(
-        exit,
-        format!(
-            "the shard at slot {} failed (run {}): {why}; set {set_name} was not written and the other shards' files were removed{last}",
-            bad.slot, bad.name
-        ),
-        "fix what it names, then run the backup again".into(),
-    )
+    (if exit == Exit::Ok { Exit::Error } else { exit }, why, last)
+}
+
+/// The `run` object of a set's result: [`in_cluster::run_doc`] of its
+/// first Job, with every Job's name in `names`.
+fn runs_doc<'a>(
+    apis: &in_cluster::Apis,
+    mut jobs: impl Iterator<Item = &'a in_cluster::Started> + Clone,
+) -> Value {
+    let names: Vec<String> = jobs.clone().map(|s| s.name.clone()).collect();
+    let mut v = match jobs.next() {
+        Some(s) => in_cluster::run_doc(&s.name, &apis.ns, &s.image),
+        None => in_cluster::run_doc("", &apis.ns, ""),
+    };
+    v["names"] = json!(names);
+    v
 }
 
 /// Runs the set's last Job: removes its shards' files unless sealed.
@@ -574,15 +585,10 @@ pub fn restore_plan(
 ) -> Exit {
     let map = &found.map;
     let ranges = map.ranges();
-    let mut order: Vec<usize> = Vec::new();
-    for (_, _, n) in &ranges {
-        if !order.contains(n) {
-            order.push(*n);
-        }
-    }
-    let primaries: Vec<Value> = order
+    let primaries: Vec<Value> = map
+        .primaries_by_slot()
         .iter()
-        .map(|n| {
+        .map(|(_, n)| {
             let node = &map.nodes[*n];
             let pod = kubectl_redis_core::kube::pods::target_serving(
                 &found.pods,
@@ -627,14 +633,7 @@ pub async fn restore_fan_out(
     text: &dyn Fn(&Value),
 ) -> Exit {
     let apis = starter.apis;
-    let json_kind = (output == Output::Json).then_some("RestoreResult");
-    let fail = |exit: Exit, message: String, hint: String| {
-        ui.error(&message, Some(&hint));
-        if let Some(kind) = json_kind {
-            output::failure(ui, kind, exit, &message, Some(&hint));
-        }
-        exit
-    };
+    let fail = failer(ui, output, "RestoreResult");
     let prims: Vec<(String, Vec<[u64; 2]>)> = planned["primaries"]
         .as_array()
         .into_iter()
@@ -721,14 +720,7 @@ async fn restore_jobs(
     prims: &[(String, Vec<[u64; 2]>)],
 ) -> Exit {
     let apis = starter.apis;
-    let json_kind = (output == Output::Json).then_some("RestoreResult");
-    let fail = |exit: Exit, message: String, hint: String| {
-        ui.error(&message, Some(&hint));
-        if let Some(kind) = json_kind {
-            output::failure(ui, kind, exit, &message, Some(&hint));
-        }
-        exit
-    };
+    let fail = failer(ui, output, "RestoreResult");
     let mut started = Vec::new();
     for (pod, slots) in prims {
         let ranges = slots
@@ -805,27 +797,9 @@ async fn restore_jobs(
     if let Some(((pod, _, s), (end, tail))) =
         started.iter().zip(ends.iter()).find(|(_, (e, _))| !ok(e))
     {
-        let (exit, why) = match end {
-            Followed::Exited(code, v) => (
-                Exit::from_code(*code),
-                v.as_ref()
-                    .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
-                    .unwrap_or_else(|| format!("exit code {code}")),
-            ),
-            Followed::Stuck { reason, message } => (
-                Exit::Error,
-                format!("its pod cannot start: {reason}: {message}"),
-            ),
-            Followed::JobFailed(w) => (Exit::Error, w.clone()),
-            Followed::Interrupted => (Exit::Interrupted, "interrupted".into()),
-        };
-        let last = if tail.is_empty() {
-            String::new()
-        } else {
-            format!("; its last lines: {}", tail.join(" | "))
-        };
+        let (exit, why, last) = failed_job(end, tail);
         return fail(
-            if exit == Exit::Ok { Exit::Error } else { exit },
+            exit,
             format!(
                 "the restore into primary {pod} failed (run {}): {why}; {done} of {} primaries were restored{last}",
                 s.name,
@@ -881,13 +855,7 @@ async fn restore_jobs(
             "keys_loaded": r["keys_loaded"], "duration_ms": r["duration_ms"],
         }))
         .collect::<Vec<_>>());
-    let run = json!({
-        "name": started.first().map(|(_, _, s)| s.name.clone()),
-        "names": started.iter().map(|(_, _, s)| s.name.clone()).collect::<Vec<_>>(),
-        "namespace": apis.ns,
-        "image": started.first().map(|(_, _, s)| s.image.clone()),
-        "port_forward_bytes": crate::kube::portforward::bytes(),
-    });
+    let run = runs_doc(apis, started.iter().map(|(_, _, s)| s));
     ui.note(&format!(
         "set {} restored into {} primaries in parallel: {} keys",
         planned["set"].as_str().unwrap_or_default(),

@@ -277,12 +277,11 @@ async fn run_locked(
     let ranges = map.ranges();
     // Shards in slot order: the manifest reads the same whatever order the
     // cluster lists its nodes in.
-    let mut primaries: Vec<usize> = Vec::new();
-    for (_, _, n) in &ranges {
-        if !primaries.contains(n) {
-            primaries.push(*n);
-        }
-    }
+    let mut primaries: Vec<usize> = map
+        .primaries_by_slot()
+        .into_iter()
+        .map(|(_, n)| n)
+        .collect();
     // A set's shard: the primary serving its slot now (after a failover,
     // the promoted replica).
     if let Some(j) = &shard {

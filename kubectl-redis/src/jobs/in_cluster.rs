@@ -303,14 +303,7 @@ impl Apis {
     /// down (a restore puts the writers back) while its Role still lets it;
     /// once the pod has ended (or after `grace`), the run's objects go.
     pub async fn stop_run(&self, ui: &Ui, name: &str, docs: &[Value]) -> Vec<String> {
-        let patch = json!({"spec": {"activeDeadlineSeconds": 1}});
-        let pp = kube::api::PatchParams::default();
-        if self
-            .jobs
-            .patch(name, &pp, &kube::api::Patch::Merge(&patch))
-            .await
-            .is_ok()
-        {
+        if self.deadline_now(name).await {
             ui.note(&format!(
                 "stopping run {name}: its pod winds down (up to a minute)"
             ));
@@ -324,6 +317,17 @@ impl Apis {
             }
         }
         self.delete_run(name, docs).await
+    }
+
+    /// Sets the Job's deadline to now: Kubernetes stops its pod with
+    /// SIGTERM. Whether the Job took it.
+    pub async fn deadline_now(&self, name: &str) -> bool {
+        let patch = json!({"spec": {"activeDeadlineSeconds": 1}});
+        let pp = kube::api::PatchParams::default();
+        self.jobs
+            .patch(name, &pp, &kube::api::Patch::Merge(&patch))
+            .await
+            .is_ok()
     }
 
     /// Deletes the run's objects (the Job with its pods); absent ones are
@@ -662,7 +666,10 @@ pub async fn run(
             {
                 ui.warn(&format!("could not remove all of run {name}: {e}"));
             }
-            return crate::jobs::backup_set::fan_out(ui, &starter, &plan, v, output, text).await;
+            return Box::pin(crate::jobs::backup_set::fan_out(
+                ui, &starter, &plan, v, output, text,
+            ))
+            .await;
         }
         if v["kind"] == json!(crate::jobs::backup_set::RESTORE_PLAN_KIND) {
             if let Err(e) =

@@ -230,23 +230,36 @@ impl Repo {
         }
     }
 
+    /// The manifest of backup set `set` (`SET.json`).
+    pub async fn set_manifest(
+        &self,
+        set: &str,
+    ) -> Result<kubectl_redis_core::store::set::SetManifest, String> {
+        let name = kubectl_redis_core::store::set::set_manifest_name(set);
+        match self {
+            Repo::Local(d) => {
+                let p = std::path::Path::new(d).join(&name);
+                std::fs::read(&p)
+                    .map_err(|e| format!("{}: {e}", p.display()))
+                    .and_then(|b| {
+                        serde_json::from_slice(&b)
+                            .map_err(|e| format!("{} is not valid: {e}", p.display()))
+                    })
+            }
+            Repo::Remote(r) => r.small_json(&name).await,
+        }
+    }
+
     /// Removes a backup set: its manifest first (the set stops counting),
     /// then each shard's file and manifest.
     pub async fn remove_set(&self, set: &str) -> Result<(), Problem> {
         use kubectl_redis_core::store::set;
         let mname = set::set_manifest_name(set);
-        let files: Vec<String> = match self {
-            Repo::Local(d) => std::fs::read(std::path::Path::new(d).join(&mname))
-                .ok()
-                .and_then(|b| serde_json::from_slice::<set::SetManifest>(&b).ok())
-                .map(|m| m.files())
-                .unwrap_or_default(),
-            Repo::Remote(r) => r
-                .small_json::<set::SetManifest>(&mname)
-                .await
-                .map(|m| m.files())
-                .unwrap_or_default(),
-        };
+        let files = self
+            .set_manifest(set)
+            .await
+            .map(|m| m.files())
+            .unwrap_or_default();
         self.remove_leftover(&mname).await?;
         for f in files {
             self.remove_leftover(&manifest::name_for(&f)).await?;
