@@ -4648,16 +4648,16 @@ fn first_pod(ns: &str, selector: &str) -> String {
 fn unlabelled_primary_is_found_by_asking() {
     let ns = "e2e-asked";
     remove_namespace(ns);
-    apply_all(&cache_pair(ns, (6561, 6562), None));
+    apply_all(&cache_pair(ns, (6593, 6594), None));
     rolled_out(ns, &["cache-a", "cache-b"]);
     let (a, b) = (first_pod(ns, "member=a"), first_pod(ns, "member=b"));
     wait_until(60, "the replica to be linked", || {
-        resp(6562, &["INFO", "replication"]).contains("master_link_status:up")
+        resp(6594, &["INFO", "replication"]).contains("master_link_status:up")
     });
     for i in 0..20 {
-        resp(6561, &["SET", &format!("k{i}"), "v"]);
+        resp(6593, &["SET", &format!("k{i}"), "v"]);
     }
-    assert_eq!(resp(6561, &["SET", "k", "original"]), "OK");
+    assert_eq!(resp(6593, &["SET", "k", "original"]), "OK");
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().to_str().expect("utf8");
 
@@ -4702,7 +4702,7 @@ fn unlabelled_primary_is_found_by_asking() {
     assert_eq!(roles, want, "{stdout}");
 
     // The restore goes into the primary, found the same way.
-    assert_eq!(resp(6561, &["SET", "k", "changed"]), "OK");
+    assert_eq!(resp(6593, &["SET", "k", "changed"]), "OK");
     let (code, stdout, stderr) = run(plugin(&[
         "restore",
         "-n",
@@ -4720,15 +4720,15 @@ fn unlabelled_primary_is_found_by_asking() {
     assert_eq!(code, 0, "{stderr}");
     let r = schema_checked("restore", &stdout);
     assert_eq!(r["pod"], a.as_str(), "{stdout}");
-    assert_eq!(resp(6561, &["GET", "k"]), "original");
+    assert_eq!(resp(6593, &["GET", "k"]), "original");
     wait_until(30, "the replica to follow the restore", || {
-        resp(6562, &["GET", "k"]) == "original"
+        resp(6594, &["GET", "k"]) == "original"
     });
 
     // Two independent primaries: refused, naming each pod's role.
-    assert_eq!(resp(6562, &["REPLICAOF", "NO", "ONE"]), "OK");
+    assert_eq!(resp(6594, &["REPLICAOF", "NO", "ONE"]), "OK");
     wait_until(30, "the first primary to drop its replica", || {
-        resp(6561, &["INFO", "replication"]).contains("connected_slaves:0")
+        resp(6593, &["INFO", "replication"]).contains("connected_slaves:0")
     });
     let (code, _, stderr) = run(plugin(&[
         "backup",
