@@ -560,15 +560,7 @@ async fn merge_bases(
     })?;
     let out = dir.join("merged-bases.rdb");
     let path = out.to_string_lossy().into_owned();
-    let merged = tokio::task::spawn_blocking(move || {
-        let mut w = std::io::BufWriter::new(
-            std::fs::File::create(&out).map_err(|e| format!("{}: {e}", out.display()))?,
-        );
-        crate::jobs::cluster_backup::merge(&files, &mut w, None)
-    })
-    .await
-    .map_err(|e| e.to_string())
-    .and_then(|r| r);
+    let merged = crate::jobs::cluster_backup::merge_to_file(files, out, None).await;
     drop(copies);
     match merged {
         Ok(aux) => {
@@ -953,29 +945,10 @@ async fn fetch_set(
     let out = dir.join(format!("{set}.rdb"));
     let copy = crate::store::source::LocalCopy::new(dir, out.clone());
     let path = out.to_string_lossy().into_owned();
-    let merged = tokio::task::spawn_blocking(move || {
-        let f = std::os::unix::fs::OpenOptionsExt::mode(
-            std::fs::OpenOptions::new().write(true).create_new(true),
-            0o600,
-        )
-        .open(&out)
-        .map_err(|e| format!("{}: {e}", out.display()))?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-        // One Job per target primary: only the keys of its slots.
-        match crate::redis::cluster::restricted() {
-            Some(only) => {
-                let keep = |k: &[u8]| {
-                    let s = kubectl_redis_core::topo::cluster::key_slot(k);
-                    only.iter().any(|[a, b]| *a <= s && s <= *b)
-                };
-                crate::jobs::cluster_backup::merge_only(&files, &mut w, None, Some(&keep))
-            }
-            None => crate::jobs::cluster_backup::merge(&files, &mut w, None),
-        }
-    })
-    .await
-    .map_err(|e| e.to_string())
-    .and_then(|r| r);
+    // One Job per target primary: only the keys of its slots.
+    let merged =
+        crate::jobs::cluster_backup::merge_to_file(files, out, crate::redis::cluster::restricted())
+            .await;
     drop(copies);
     match merged {
         Ok(aux) => {

@@ -36,7 +36,6 @@ pub async fn plan(
     base: &kubectl_redis_core::backup::Plan,
 ) -> Exit {
     let map = &found.map;
-    let ranges = map.ranges();
     let shards = map.primaries_by_slot();
     let slots: Vec<u16> = shards.iter().map(|(s, _)| *s).collect();
     let mut name = None;
@@ -69,21 +68,7 @@ pub async fn plan(
         ui.error(m, Some("run the backup again"));
         return Exit::Error;
     };
-    let docs: Vec<Value> = shards
-        .iter()
-        .map(|(slot, n)| {
-            let node = &map.nodes[*n];
-            let pod = kubectl_redis_core::kube::pods::target_serving(&found.pods, &node.host, node.port)
-                .ok()
-                .map(|t| t.pod);
-            json!({
-                "slot": slot,
-                "address": format!("{}:{}", node.host, node.port),
-                "pod": pod,
-                "slots": ranges.iter().filter(|(_, _, o)| o == n).map(|(a, b, _)| [a, b]).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
+    let docs = primaries_doc(found);
     ui.note(&format!(
         "a Redis Cluster of {} shards: backup set {name}, one Job per shard",
         docs.len()
@@ -100,6 +85,30 @@ pub async fn plan(
         Output::Text => println!("{name}"),
     }
     Exit::Ok
+}
+
+/// A cluster's primaries in slot order, as a set's plans name them: the
+/// lowest slot each serves, its node id, address, pod and slot ranges.
+fn primaries_doc(found: &crate::jobs::cluster_backup::Found) -> Vec<Value> {
+    let map = &found.map;
+    let ranges = map.ranges();
+    map.primaries_by_slot()
+        .iter()
+        .map(|(slot, n)| {
+            let node = &map.nodes[*n];
+            let pod =
+                kubectl_redis_core::kube::pods::target_serving(&found.pods, &node.host, node.port)
+                    .ok()
+                    .map(|t| t.pod);
+            json!({
+                "slot": slot,
+                "node_id": node.id,
+                "address": format!("{}:{}", node.host, node.port),
+                "pod": pod,
+                "slots": ranges.iter().filter(|(_, _, o)| o == n).map(|(a, b, _)| [a, b]).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
 }
 
 async fn exists(repo: &Repo, name: &str) -> Result<bool, String> {
@@ -584,27 +593,7 @@ pub fn restore_plan(
     found: &crate::jobs::cluster_backup::Found,
 ) -> Exit {
     let map = &found.map;
-    let ranges = map.ranges();
-    let primaries: Vec<Value> = map
-        .primaries_by_slot()
-        .iter()
-        .map(|(_, n)| {
-            let node = &map.nodes[*n];
-            let pod = kubectl_redis_core::kube::pods::target_serving(
-                &found.pods,
-                &node.host,
-                node.port,
-            )
-            .ok()
-            .map(|t| t.pod);
-            json!({
-                "node_id": node.id,
-                "address": format!("{}:{}", node.host, node.port),
-                "pod": pod,
-                "slots": ranges.iter().filter(|(_, _, o)| o == n).map(|(a, b, _)| [a, b]).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
+    let primaries = primaries_doc(found);
     ui.note(&format!(
         "backup set {set} into a Redis Cluster of {} primaries: one Job per primary, each loading the keys of its slots from every shard's file",
         primaries.len()

@@ -496,16 +496,7 @@ async fn run_locked(
             "run the backup again".to_string(),
         ))?;
     let created = names::rfc3339(base.started_unix);
-    let source = kubectl_redis_core::store::manifest::Source {
-        context: base.context.clone(),
-        namespace: (!base.namespace.is_empty()).then(|| base.namespace.clone()),
-        pod: None,
-        url: base
-            .url
-            .as_ref()
-            .map(|u| format!("redis://{}:{}", u.host, u.port)),
-        role: None,
-    };
+    let source = source_of(base);
     let shards_m = shards.clone();
     let adjust = move |m: &mut kubectl_redis_core::store::manifest::Manifest| {
         m.method = "stream".into();
@@ -630,16 +621,7 @@ async fn store_shard(
 ) -> Result<Done, Failed> {
     use kubectl_redis_core::store::set;
     let name = set::shard_file_name(&j.set, j.slot, rcpt.is_some());
-    let source = kubectl_redis_core::store::manifest::Source {
-        context: base.context.clone(),
-        namespace: (!base.namespace.is_empty()).then(|| base.namespace.clone()),
-        pod: None,
-        url: base
-            .url
-            .as_ref()
-            .map(|u| format!("redis://{}:{}", u.host, u.port)),
-        role: None,
-    };
+    let source = source_of(base);
     let created = names::rfc3339(base.started_unix);
     let (src2, sh2) = (source.clone(), shard.clone());
     let adjust = move |m: &mut kubectl_redis_core::store::manifest::Manifest| {
@@ -740,6 +722,52 @@ async fn store_shard(
         copies: Vec::new(),
         set: Some(done),
     })
+}
+
+/// Where a cluster backup came from, as its manifest records it.
+fn source_of(base: &Plan) -> kubectl_redis_core::store::manifest::Source {
+    kubectl_redis_core::store::manifest::Source {
+        context: base.context.clone(),
+        namespace: (!base.namespace.is_empty()).then(|| base.namespace.clone()),
+        pod: None,
+        url: base
+            .url
+            .as_ref()
+            .map(|u| format!("redis://{}:{}", u.host, u.port)),
+        role: None,
+    }
+}
+
+/// Merges `files` into a new private file at `out` (0600) on a blocking
+/// thread: every key, or with `only` the keys of those slot ranges.
+/// Returns how many module aux records the merge left out.
+pub async fn merge_to_file(
+    files: Vec<(String, Option<String>)>,
+    out: std::path::PathBuf,
+    only: Option<&'static [[u16; 2]]>,
+) -> Result<u64, String> {
+    tokio::task::spawn_blocking(move || {
+        let f = std::os::unix::fs::OpenOptionsExt::mode(
+            std::fs::OpenOptions::new().write(true).create_new(true),
+            0o600,
+        )
+        .open(&out)
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+        match only {
+            Some(only) => {
+                let keep = |k: &[u8]| {
+                    let s = kubectl_redis_core::topo::cluster::key_slot(k);
+                    only.iter().any(|[a, b]| *a <= s && s <= *b)
+                };
+                merge_only(&files, &mut w, None, Some(&keep))
+            }
+            None => merge(&files, &mut w, None),
+        }
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r)
 }
 
 /// Writes `name` only if it does not exist: `Ok(false)` when it did.
